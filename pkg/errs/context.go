@@ -1,0 +1,8 @@
+package errs
+
+import "context"
+
+var (
+	errDeadline = context.DeadlineExceeded
+	errCanceled = context.Canceled
+)
