@@ -5,17 +5,42 @@ MAKEFLAGS += --no-builtin-rules
 
 BUF_VERSION := v1.75.0
 BUF := go run github.com/bufbuild/buf/cmd/buf@$(BUF_VERSION)
+DATA_DIR ?= data
 
 .PHONY: help
 help: ## List targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+.PHONY: run
+run: ## Start every service with embedded NATS, Redis and vendor sandboxes (retailbridge dev).
+	go run . dev --data-dir $(DATA_DIR)
+
+.PHONY: build
+build: ## Build the retailbridge binary into bin/.
+	go build -o bin/retailbridge .
+
+.PHONY: test
+test: ## Unit, conformance and end-to-end tests against a real Redis (installed and started here).
+	go vet ./...
+	scripts/with-redis.sh go test -race -count=1 -timeout 10m ./...
+	$(MAKE) --no-print-directory gen-check
 
 .PHONY: gen
 gen: ## Regenerate contracts from scratch (Go, gRPC, grpc-gateway, OpenAPI).
 	rm -rf pkg/gen gateway/apidocs/*.swagger.json
 	$(BUF) generate
 
-.PHONY: lint
-lint: ## buf lint (STANDARD, no ignores) and go vet.
+.PHONY: gen-check
+gen-check: ## Fail when buf lint complains or regeneration changes anything.
 	$(BUF) lint
+	scripts/gen-check.sh
+
+.PHONY: lint
+lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
+	$(BUF) lint
+	test -z "$$(gofmt -l .)" || { gofmt -l .; exit 1; }
 	go vet ./...
+
+.PHONY: bench
+bench: ## Measure PF-1 and PF-4 (eligibility through the full stack vs a bare gin handler, memory).
+	scripts/with-redis.sh go run ./internal/bench

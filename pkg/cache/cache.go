@@ -41,18 +41,25 @@ func New[K ~string, V any](ttl time.Duration, maxEntries int, now func() time.Ti
 // Get returns the value for key and when it was loaded, calling load on a miss or a stale entry.
 // Concurrent misses for the same key share one load. Errors are not cached.
 func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context) (V, error)) (V, time.Time, error) {
-	if c.ttl > 0 {
-		c.mu.RLock()
-		e, ok := c.entries[key]
-		c.mu.RUnlock()
-		if ok && c.now().Sub(e.asOf) < c.ttl {
-			c.hits.Add(1)
-			return e.value, e.asOf, nil
-		}
+	if e, ok := c.fresh(key); ok {
+		c.hits.Add(1)
+		return e.value, e.asOf, nil
 	}
 	c.misses.Add(1)
 	res, err, _ := c.flight.Do(string(key), func() (any, error) {
-		v, err := load(ctx)
+		// A load that finished between our miss and this flight already filled the entry.
+		if e, ok := c.fresh(key); ok {
+			return e, nil
+		}
+		// The shared load must not die because the first caller went away: it keeps the
+		// caller's values and deadline, not its cancellation.
+		lctx := context.WithoutCancel(ctx)
+		if dl, ok := ctx.Deadline(); ok {
+			var cancel context.CancelFunc
+			lctx, cancel = context.WithDeadline(lctx, dl)
+			defer cancel()
+		}
+		v, err := load(lctx)
 		if err != nil {
 			return nil, err
 		}
@@ -66,6 +73,34 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context)
 	}
 	e := res.(entry[V])
 	return e.value, e.asOf, nil
+}
+
+// Peek returns the value for key and when it was loaded if a fresh entry is held, without loading.
+// Callers that batch their loads (one backend call for many keys) Peek every key, fetch the
+// missing ones together and Put them. Peek counts as a hit or a miss like Get.
+func (c *Cache[K, V]) Peek(key K) (V, time.Time, bool) {
+	if c.ttl > 0 {
+		c.mu.RLock()
+		e, ok := c.entries[key]
+		c.mu.RUnlock()
+		if ok && c.now().Sub(e.asOf) < c.ttl {
+			c.hits.Add(1)
+			return e.value, e.asOf, true
+		}
+	}
+	c.misses.Add(1)
+	var zero V
+	return zero, time.Time{}, false
+}
+
+func (c *Cache[K, V]) fresh(key K) (entry[V], bool) {
+	if c.ttl <= 0 {
+		return entry[V]{}, false
+	}
+	c.mu.RLock()
+	e, ok := c.entries[key]
+	c.mu.RUnlock()
+	return e, ok && c.now().Sub(e.asOf) < c.ttl
 }
 
 // Put stores value for key as loaded now (used when a webhook carries the new state).

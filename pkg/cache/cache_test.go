@@ -66,3 +66,24 @@ func TestEvictsAtCapacity(t *testing.T) {
 		t.Errorf("Len = %d, want 2", got)
 	}
 }
+
+func TestPeekSeesOnlyFreshEntries(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1000, 0)
+	c := New[string, int](time.Minute, 10, func() time.Time { return now })
+	if _, _, ok := c.Peek("k"); ok {
+		t.Fatal("Peek on an empty cache = ok, want a miss")
+	}
+	c.Put("k", 4)
+	v, asOf, ok := c.Peek("k")
+	if !ok || v != 4 || !asOf.Equal(now) {
+		t.Errorf("Peek = %d, %v, %t; want 4, %v, true", v, asOf, ok, now)
+	}
+	now = now.Add(time.Minute)
+	if _, _, ok := c.Peek("k"); ok {
+		t.Error("Peek of an expired entry = ok, want a miss")
+	}
+	if hits, misses := c.Stats(); hits != 1 || misses != 2 {
+		t.Errorf("Stats = %d hits, %d misses; want 1, 2", hits, misses)
+	}
+}

@@ -1,0 +1,10 @@
+// Package configs embeds the default configuration files so the binary runs anywhere with the
+// same defaults the repository documents. Files given by path override them.
+package configs
+
+import _ "embed"
+
+// ReturnPolicy is the default return policy (returns-policy.yaml).
+//
+//go:embed returns-policy.yaml
+var ReturnPolicy []byte

@@ -1,0 +1,104 @@
+// Package gateway is the experience API: the one door from storefronts, customer-service tools
+// and partners to the process APIs. It owns authentication, rate limits, RFC 9457 problem
+// responses, request ids and the served OpenAPI; the proto-defined routes are grpc-gateway
+// handlers mounted inside gin.
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/redis/go-redis/v9"
+	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
+	"google.golang.org/grpc"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+)
+
+// Config tunes the gateway.
+type Config struct {
+	// BodyLimit is the largest request body accepted (default 64 KiB); larger → 413.
+	BodyLimit int64
+	// RequestTimeout bounds every request's downstream work (default 5 s); the deadline
+	// travels through every gRPC hop into connector HTTP calls.
+	RequestTimeout time.Duration
+	// StorefrontLimit is the per-customer rate limit on storefront routes.
+	StorefrontLimit RateLimit
+}
+
+// RateLimit is a GCRA policy: Rate requests per Period with bursts up to Burst.
+type RateLimit struct {
+	Rate   int
+	Burst  int
+	Period time.Duration
+}
+
+func (c *Config) defaults() {
+	if c.BodyLimit == 0 {
+		c.BodyLimit = 64 << 10
+	}
+	if c.RequestTimeout == 0 {
+		c.RequestTimeout = 5 * time.Second
+	}
+	if c.StorefrontLimit.Rate == 0 {
+		c.StorefrontLimit = RateLimit{Rate: 50, Burst: 100, Period: time.Second}
+	}
+}
+
+// Deps are the gateway's collaborators.
+type Deps struct {
+	Logger   *slog.Logger
+	Metrics  *telemetry.Metrics
+	Tracing  *telemetry.Tracing
+	Verifier *auth.Verifier
+	// Redis holds rate-limit state shared by every gateway replica.
+	Redis *redis.Client
+	// Orders and Returns are connections to the process APIs.
+	Orders  *grpc.ClientConn
+	Returns *grpc.ClientConn
+}
+
+// Gateway is the HTTP handler of the experience API.
+type Gateway struct {
+	cfg     Config
+	deps    Deps
+	engine  *gin.Engine
+	handler http.Handler
+	limiter *limiter
+}
+
+// New builds the gateway.
+func New(cfg Config, deps Deps) (*Gateway, error) {
+	cfg.defaults()
+	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Redis == nil {
+		return nil, fmt.Errorf("gateway: verifier, redis, orders and returns connections are required")
+	}
+	gin.SetMode(gin.ReleaseMode)
+	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger)}
+	g.engine = gin.New()
+	g.engine.HandleMethodNotAllowed = true
+	g.engine.RedirectTrailingSlash = false
+	g.engine.RedirectFixedPath = false
+	g.engine.ContextWithFallback = true
+	mux, err := g.newProcessMux(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	g.routes(mux)
+	var h http.Handler = g.engine
+	if deps.Tracing != nil {
+		h = otelhttp.NewHandler(h, "gateway",
+			otelhttp.WithTracerProvider(deps.Tracing.Provider), otelhttp.WithPropagators(deps.Tracing.Propagator),
+			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
+	}
+	g.handler = h
+	return g, nil
+}
+
+// ServeHTTP serves a request.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.handler.ServeHTTP(w, r) }

@@ -1,0 +1,193 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/gin-gonic/gin"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+)
+
+// RequestIDHeader carries the request id, accepted from the client or generated, and echoed.
+const RequestIDHeader = "X-Request-Id"
+
+const requestIDKey = "rb.request_id"
+
+// problem writes p with the request id and aborts the chain.
+func (g *Gateway) problem(c *gin.Context, p errs.Problem) {
+	p.RequestID = c.GetString(requestIDKey)
+	p.Instance = c.Request.URL.Path
+	p.Write(c.Writer)
+	c.Abort()
+}
+
+func (g *Gateway) recovery() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		defer func() {
+			if rec := recover(); rec != nil {
+				if err, ok := rec.(error); ok && errors.Is(err, http.ErrAbortHandler) {
+					panic(rec)
+				}
+				g.deps.Logger.ErrorContext(c.Request.Context(), "panic in gateway", "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+				g.problem(c, errs.ProblemFor(errs.E(errs.Internal, "internal", "")))
+			}
+		}()
+		c.Next()
+	}
+}
+
+// requestID accepts a well-formed X-Request-Id or generates one; it becomes the correlation id
+// of everything the request causes downstream.
+func (g *Gateway) requestID() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		id := c.GetHeader(RequestIDHeader)
+		if !validRequestID(id) {
+			id = telemetry.NewID()
+		}
+		c.Set(requestIDKey, id)
+		c.Header(RequestIDHeader, id)
+		c.Request = c.Request.WithContext(telemetry.WithCorrelationID(c.Request.Context(), id))
+		c.Next()
+	}
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > 128 {
+		return false
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.:", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *Gateway) securityHeaders() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.Writer.Header()
+		h.Set("X-Content-Type-Options", "nosniff")
+		h.Set("X-Frame-Options", "DENY")
+		h.Set("Referrer-Policy", "no-referrer")
+		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		h.Set("Cache-Control", "no-store")
+		c.Next()
+	}
+}
+
+// accessLog records metrics for every request and logs failures; successful requests are logged
+// at debug level so a busy gateway is not bound by its own log volume.
+func (g *Gateway) accessLog() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		start := time.Now()
+		c.Next()
+		status := c.Writer.Status()
+		route := c.FullPath()
+		if route == "" {
+			route = "unmatched"
+		}
+		elapsed := time.Since(start)
+		g.deps.Metrics.HTTP.WithLabelValues(route, c.Request.Method, statusClass(status)).Observe(elapsed.Seconds())
+		level := slog.LevelDebug
+		switch {
+		case status >= 500:
+			level = slog.LevelWarn
+		case status >= 400:
+			level = slog.LevelInfo
+		}
+		g.deps.Logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method,
+			"path", c.Request.URL.Path, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
+			"request_id", c.GetString(requestIDKey))
+	}
+}
+
+func statusClass(s int) string {
+	return fmt.Sprintf("%dxx", s/100)
+}
+
+// timeout bounds downstream work; the deadline crosses every gRPC hop.
+func (g *Gateway) timeout() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		ctx, cancel := context.WithTimeout(c.Request.Context(), g.cfg.RequestTimeout)
+		defer cancel()
+		c.Request = c.Request.WithContext(ctx)
+		c.Next()
+	}
+}
+
+// bodyLimit refuses bodies over the limit with 413 and bodies that are not JSON with 415,
+// before anything downstream runs.
+func (g *Gateway) bodyLimit() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		r := c.Request
+		if r.Method == http.MethodGet || r.Method == http.MethodHead || r.Method == http.MethodDelete {
+			c.Next()
+			return
+		}
+		if r.ContentLength > g.cfg.BodyLimit {
+			g.problem(c, tooLarge(g.cfg.BodyLimit))
+			return
+		}
+		if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+			g.problem(c, errs.NewProblem(http.StatusUnsupportedMediaType, "unsupported_media_type", "Unsupported media type",
+				"send the body as application/json"))
+			return
+		}
+		body, err := io.ReadAll(io.LimitReader(r.Body, g.cfg.BodyLimit+1))
+		if err != nil {
+			g.problem(c, errs.NewProblem(http.StatusBadRequest, "body_unreadable", "Invalid request", "the request body could not be read"))
+			return
+		}
+		if int64(len(body)) > g.cfg.BodyLimit {
+			g.problem(c, tooLarge(g.cfg.BodyLimit))
+			return
+		}
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		c.Next()
+	}
+}
+
+func tooLarge(limit int64) errs.Problem {
+	return errs.NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large",
+		fmt.Sprintf("the request body exceeds %d bytes", limit))
+}
+
+// authenticate verifies the bearer token and requires audience; the principal travels in the
+// request context to the gRPC client, which forwards it as metadata. The raw token goes no further.
+func (g *Gateway) authenticate(want auth.Audience) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		h := c.GetHeader("Authorization")
+		scheme, token, ok := strings.Cut(h, " ")
+		var p auth.Principal
+		var err error
+		if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+			err = errs.E(errs.Unauthenticated, "missing_token", "send a bearer token in the Authorization header")
+		} else if p, err = g.deps.Verifier.Verify(strings.TrimSpace(token)); err == nil && p.Audience != want {
+			err = errs.E(errs.PermissionDenied, "wrong_audience", "this token is not valid for "+string(want)+" routes")
+		}
+		if err != nil {
+			if e := errs.As(err); e != nil && e.Err != nil {
+				g.deps.Logger.InfoContext(c.Request.Context(), "token rejected", "cause", e.Err.Error())
+			}
+			if errs.KindOf(err) == errs.Unauthenticated {
+				c.Header("WWW-Authenticate", `Bearer realm="retailbridge", error="invalid_token"`)
+			}
+			g.problem(c, errs.ProblemFor(err))
+			return
+		}
+		c.Request.Header.Del("Authorization")
+		c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
+		c.Next()
+	}
+}

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/gin-gonic/gin"
+	"github.com/go-redis/redis_rate/v10"
+	"github.com/redis/go-redis/v9"
+	"golang.org/x/time/rate"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+)
+
+// limiter enforces GCRA limits in Redis, shared by every gateway replica. When Redis cannot be
+// reached it falls back to a per-replica token bucket of the same policy, so backends stay
+// protected (each replica then admits up to the policy on its own).
+type limiter struct {
+	redis  *redis_rate.Limiter
+	logger *slog.Logger
+
+	mu    sync.Mutex
+	local map[string]*rate.Limiter
+}
+
+func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
+	return &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+}
+
+type decision struct {
+	allowed    bool
+	remaining  int
+	retryAfter time.Duration
+	resetAfter time.Duration
+}
+
+func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
+	res, err := l.redis.Allow(ctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
+	if err == nil {
+		return decision{allowed: res.Allowed > 0, remaining: res.Remaining, retryAfter: res.RetryAfter, resetAfter: res.ResetAfter}
+	}
+	l.logger.WarnContext(ctx, "rate limit store unavailable; using local limiter", "error", err.Error())
+	return l.allowLocal(key, p)
+}
+
+func (l *limiter) allowLocal(key string, p RateLimit) decision {
+	l.mu.Lock()
+	lim, ok := l.local[key]
+	if !ok {
+		if len(l.local) > 100_000 {
+			clear(l.local)
+		}
+		lim = rate.NewLimiter(rate.Limit(float64(p.Rate)/p.Period.Seconds()), p.Burst)
+		l.local[key] = lim
+	}
+	l.mu.Unlock()
+	r := lim.Reserve()
+	if d := r.Delay(); d > 0 {
+		r.Cancel()
+		return decision{allowed: false, retryAfter: d, resetAfter: d}
+	}
+	return decision{allowed: true, remaining: int(lim.Tokens())}
+}
+
+// rateLimit applies policy per caller and sends the IETF RateLimit-Policy / RateLimit headers.
+func (g *Gateway) rateLimit(aud auth.Audience, p RateLimit) gin.HandlerFunc {
+	policy := fmt.Sprintf(`"%s";q=%d;w=%d`, aud, p.Burst, int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate))))
+	return func(c *gin.Context) {
+		pr, _ := auth.FromContext(c.Request.Context())
+		d := g.limiter.allow(c.Request.Context(), "rl:"+string(aud)+":"+pr.Subject, p)
+		c.Header("RateLimit-Policy", policy)
+		c.Header("RateLimit", fmt.Sprintf(`"%s";r=%d;t=%d`, aud, max(d.remaining, 0), ceilSeconds(d.resetAfter)))
+		if !d.allowed {
+			retry := max(ceilSeconds(d.retryAfter), 1)
+			g.problem(c, errs.NewProblem(http.StatusTooManyRequests, "rate_limited", "Too many requests",
+				"rate limit exceeded; retry after "+strconv.Itoa(retry)+" s").WithRetryAfter(retry))
+			return
+		}
+		c.Next()
+	}
+}
+
+func ceilSeconds(d time.Duration) int { return int(math.Ceil(d.Seconds())) }

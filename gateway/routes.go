@@ -1,0 +1,35 @@
+package gateway
+
+import (
+	"net/http"
+
+	"github.com/gin-gonic/gin"
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+
+	"github.com/retailbridge/retailbridge/gateway/apidocs"
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+)
+
+// routes is the whole route table of the gateway.
+func (g *Gateway) routes(process *runtime.ServeMux) {
+	r := g.engine
+	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog())
+	r.NoRoute(func(c *gin.Context) {
+		g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
+	})
+	r.NoMethod(func(c *gin.Context) {
+		g.problem(c, errs.NewProblem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
+			c.Request.Method+" is not allowed on "+c.Request.URL.Path))
+	})
+
+	// Operational endpoints.
+	r.GET("/healthz", g.healthz)
+	r.GET("/readyz", g.readyz)
+	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apidocs.OpenAPI) })
+
+	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
+	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront, g.cfg.StorefrontLimit))
+	storefront.Any("/*path", gin.WrapH(process))
+}

@@ -1,0 +1,254 @@
+// Package config loads Retailbridge's typed configuration from the environment, applies
+// defaults and validates it, naming every bad field at once. Secrets are read from the
+// environment only and are masked whenever the configuration is logged.
+package config
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of every Retailbridge service.
+type Config struct {
+	HTTPAddr         string        // RB_HTTP_ADDR: gateway listen address
+	DataDir          string        // RB_DATA_DIR: state, keys and the embedded stores
+	LogLevel         string        // RB_LOG_LEVEL: debug, info, warn, error
+	RedisURL         string        // REDIS_URL: external Redis; empty in dev = embedded server
+	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
+	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
+	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
+	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
+	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
+	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
+	StorefrontRate   int           // RB_STOREFRONT_RATE: requests per second per customer
+	StorefrontBurst  int           // RB_STOREFRONT_BURST: burst per customer
+	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+
+	Token    TokenConfig
+	Shopify  ShopifyConfig
+	NetSuite NetSuiteConfig
+	Addrs    ServiceAddrs
+}
+
+// TokenConfig names the storefront token issuer.
+type TokenConfig struct {
+	Issuer             string // RB_TOKEN_ISSUER
+	StorefrontAudience string // RB_STOREFRONT_AUDIENCE
+	SigningKeyFile     string // RB_SIGNING_KEY_FILE: Ed25519 PKCS#8 PEM; default <data>/keys/storefront.pem
+}
+
+// ShopifyConfig points the commerce service at a shop.
+type ShopifyConfig struct {
+	URL         string // SHOPIFY_ADMIN_URL, e.g. https://shop.myshopify.com
+	APIVersion  string // SHOPIFY_API_VERSION
+	AccessToken string // SHOPIFY_ACCESS_TOKEN (secret)
+}
+
+// NetSuiteConfig points the ERP service at an account.
+type NetSuiteConfig struct {
+	URL            string // NETSUITE_URL, e.g. https://<account>.suitetalk.api.netsuite.com
+	Account        string // NETSUITE_ACCOUNT
+	ConsumerKey    string // NETSUITE_CONSUMER_KEY
+	ConsumerSecret string // NETSUITE_CONSUMER_SECRET (secret)
+	TokenID        string // NETSUITE_TOKEN_ID
+	TokenSecret    string // NETSUITE_TOKEN_SECRET (secret)
+	MaxConcurrency int    // NETSUITE_MAX_CONCURRENCY: our share of the account's concurrency limit
+}
+
+// ServiceAddrs are the gRPC addresses services listen on and dial (serve mode).
+type ServiceAddrs struct {
+	Commerce string // RB_COMMERCE_ADDR
+	ERP      string // RB_ERP_ADDR
+	Orders   string // RB_ORDERS_ADDR
+	Returns  string // RB_RETURNS_ADDR
+}
+
+// Load reads the configuration through getenv and validates it.
+func Load(getenv func(string) string) (Config, error) {
+	r := reader{getenv: getenv}
+	c := Config{
+		HTTPAddr:         r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:          r.str("RB_DATA_DIR", "data"),
+		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:         r.str("REDIS_URL", ""),
+		NATSURL:          r.str("NATS_URL", ""),
+		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
+		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
+		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
+		StorefrontRate:   r.int("RB_STOREFRONT_RATE", 50),
+		StorefrontBurst:  r.int("RB_STOREFRONT_BURST", 100),
+		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
+		Token: TokenConfig{
+			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
+			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
+			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
+		},
+		Shopify: ShopifyConfig{
+			URL:         r.str("SHOPIFY_ADMIN_URL", ""),
+			APIVersion:  r.str("SHOPIFY_API_VERSION", "2026-07"),
+			AccessToken: r.str("SHOPIFY_ACCESS_TOKEN", ""),
+		},
+		NetSuite: NetSuiteConfig{
+			URL:            r.str("NETSUITE_URL", ""),
+			Account:        r.str("NETSUITE_ACCOUNT", ""),
+			ConsumerKey:    r.str("NETSUITE_CONSUMER_KEY", ""),
+			ConsumerSecret: r.str("NETSUITE_CONSUMER_SECRET", ""),
+			TokenID:        r.str("NETSUITE_TOKEN_ID", ""),
+			TokenSecret:    r.str("NETSUITE_TOKEN_SECRET", ""),
+			MaxConcurrency: r.int("NETSUITE_MAX_CONCURRENCY", 10),
+		},
+		Addrs: ServiceAddrs{
+			Commerce: r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
+			ERP:      r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
+			Orders:   r.str("RB_ORDERS_ADDR", "127.0.0.1:9201"),
+			Returns:  r.str("RB_RETURNS_ADDR", "127.0.0.1:9203"),
+		},
+	}
+	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
+		return c, err
+	}
+	return c, nil
+}
+
+// Validate names every bad field at once.
+func (c Config) Validate() error {
+	var bad []string
+	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
+	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
+		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_RETURNS_ADDR": c.Addrs.Returns} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	if c.PprofAddr != "" {
+		if host, _, err := net.SplitHostPort(c.PprofAddr); err != nil || (host != "127.0.0.1" && host != "localhost" && host != "::1") {
+			add("RB_PPROF_ADDR", "must be a loopback host:port")
+		}
+	}
+	if c.DataDir == "" {
+		add("RB_DATA_DIR", "must not be empty")
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
+	}
+	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL,
+		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL} {
+		if u == "" {
+			continue
+		}
+		if pu, err := url.Parse(u); err != nil || pu.Scheme == "" || pu.Host == "" {
+			add(field, fmt.Sprintf("%q is not an absolute URL", u))
+		}
+	}
+	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
+		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
+	}
+	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL} {
+		if d < 0 {
+			add(field, "must not be negative")
+		}
+	}
+	if c.RequestTimeout == 0 {
+		add("RB_REQUEST_TIMEOUT", "must be positive")
+	}
+	if c.StorefrontRate <= 0 || c.StorefrontBurst <= 0 {
+		add("RB_STOREFRONT_RATE/RB_STOREFRONT_BURST", "must be positive")
+	}
+	if c.NetSuite.MaxConcurrency <= 0 {
+		add("NETSUITE_MAX_CONCURRENCY", "must be positive")
+	}
+	if c.Token.Issuer == "" || c.Token.StorefrontAudience == "" {
+		add("RB_TOKEN_ISSUER/RB_STOREFRONT_AUDIENCE", "must not be empty")
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(bad, "\n  "))
+}
+
+// LogValue masks secrets when the configuration is logged.
+func (c Config) LogValue() slog.Value {
+	mask := func(s string) string {
+		if s == "" {
+			return ""
+		}
+		return "***"
+	}
+	return slog.GroupValue(
+		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
+		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("shopify_url", c.Shopify.URL), slog.String("shopify_access_token", mask(c.Shopify.AccessToken)),
+		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
+		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL),
+	)
+}
+
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil || u.User == nil {
+		return s
+	}
+	return u.Redacted()
+}
+
+type reader struct {
+	getenv func(string) string
+	errs   []error
+}
+
+func (r *reader) str(key, def string) string {
+	if v := strings.TrimSpace(r.getenv(key)); v != "" {
+		return v
+	}
+	return def
+}
+
+func (r *reader) int(key string, def int) int {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not an integer", key, v))
+		return def
+	}
+	return n
+}
+
+func (r *reader) float(key string, def float64) float64 {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	f, err := strconv.ParseFloat(v, 64)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a number", key, v))
+		return def
+	}
+	return f
+}
+
+func (r *reader) duration(key string, def time.Duration) time.Duration {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not a duration (e.g. 30s, 5m)", key, v))
+		return def
+	}
+	return d
+}

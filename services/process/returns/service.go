@@ -1,0 +1,294 @@
+// Package returns is the return-to-refund process API. It owns the return policy (loaded from
+// configuration), decides eligibility from the commerce platform's order and the ERP's item
+// records, and, later, runs the return workflow. It reaches those systems only through their
+// system APIs' gRPC clients, reading them through short-lived caches.
+package returns
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/cache"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+)
+
+// Defaults for Config fields left zero.
+const (
+	DefaultOrderTTL     = 30 * time.Second
+	DefaultItemTTL      = 10 * time.Minute
+	DefaultCacheEntries = 100_000
+)
+
+// Request limits.
+const (
+	maxLines       = 100
+	maxIDLength    = 256
+	maxSKUsPerCall = 100 // the ERP system API's GetItems limit
+)
+
+// Config configures the returns service.
+type Config struct {
+	// Policy is the return policy; required (see LoadPolicy).
+	Policy *Policy
+	// OrderTTL is how long an order read from the commerce platform answers checks; default 30s.
+	// Webhooks shorten it through InvalidateOrder.
+	OrderTTL time.Duration
+	// ItemTTL is how long an ERP item record (or the ERP's "unknown SKU") is trusted; default 10m.
+	ItemTTL time.Duration
+	// CacheEntries caps each cache (orders, items); default 100000.
+	CacheEntries int
+}
+
+func (c Config) withDefaults() Config {
+	if c.OrderTTL == 0 {
+		c.OrderTTL = DefaultOrderTTL
+	}
+	if c.ItemTTL == 0 {
+		c.ItemTTL = DefaultItemTTL
+	}
+	if c.CacheEntries == 0 {
+		c.CacheEntries = DefaultCacheEntries
+	}
+	return c
+}
+
+// Validate names every bad field at once.
+func (c Config) Validate() error {
+	var bad []string
+	if c.Policy == nil {
+		bad = append(bad, "Policy: required")
+	} else if err := c.Policy.Validate(); err != nil {
+		bad = append(bad, "Policy: "+err.Error())
+	}
+	if c.OrderTTL < 0 {
+		bad = append(bad, "OrderTTL: must not be negative")
+	}
+	if c.ItemTTL < 0 {
+		bad = append(bad, "ItemTTL: must not be negative")
+	}
+	if c.CacheEntries < 0 {
+		bad = append(bad, "CacheEntries: must not be negative")
+	}
+	if len(bad) > 0 {
+		return fmt.Errorf("returns config: %s", strings.Join(bad, "; "))
+	}
+	return nil
+}
+
+// Deps are the service's collaborators.
+type Deps struct {
+	// Commerce reads orders; required.
+	Commerce commercev1.CommerceServiceClient
+	// ERP reads item records; required.
+	ERP erpv1.ErpServiceClient
+	// Logger defaults to discarding.
+	Logger *slog.Logger
+	// Now is the clock; defaults to time.Now.
+	Now func() time.Time
+}
+
+// Service implements returnsv1.ReturnsServiceServer.
+type Service struct {
+	returnsv1.UnimplementedReturnsServiceServer
+
+	policy   *Policy
+	commerce commercev1.CommerceServiceClient
+	erp      erpv1.ErpServiceClient
+	log      *slog.Logger
+	now      func() time.Time
+
+	orders *cache.Cache[string, *canonicalv1.Order]
+	items  *itemReader
+}
+
+// New returns the service. Config fields left zero take their defaults.
+func New(cfg Config, deps Deps) (*Service, error) {
+	cfg = cfg.withDefaults()
+	err := cfg.Validate()
+	var missing []string
+	if deps.Commerce == nil {
+		missing = append(missing, "Commerce")
+	}
+	if deps.ERP == nil {
+		missing = append(missing, "ERP")
+	}
+	if len(missing) > 0 {
+		err = errors.Join(err, fmt.Errorf("returns deps: %s required", strings.Join(missing, ", ")))
+	}
+	if err != nil {
+		return nil, err
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	deps.Logger.Info("return policy in force", "version", cfg.Policy.Version, "time_zone", cfg.Policy.location().String())
+	return &Service{
+		policy:   cfg.Policy,
+		commerce: deps.Commerce,
+		erp:      deps.ERP,
+		log:      deps.Logger,
+		now:      deps.Now,
+		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
+		items: &itemReader{
+			erp:   deps.ERP,
+			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
+		},
+	}, nil
+}
+
+// InvalidateOrder drops the cached order, so the next check reads it from the commerce platform.
+// Order webhooks call it.
+func (s *Service) InvalidateOrder(id string) { s.orders.Invalidate(id) }
+
+// CheckEligibility answers, per line, whether it can be returned, until when, how, and for how
+// much. Customers reach only their own orders; anyone else's answers exactly as an unknown order.
+func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckEligibilityRequest) (*returnsv1.CheckEligibilityResponse, error) {
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errs.E(errs.Unauthenticated, "unauthenticated", "caller identity is missing")
+	}
+	if err := validateCheck(req); err != nil {
+		return nil, err
+	}
+	order, asOf, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	if p.IsCustomer() && (p.Subject == "" || order.GetCustomer().GetId() != p.Subject) {
+		s.log.DebugContext(ctx, "order belongs to another customer", "order_id", req.GetOrderId())
+		return nil, errOrderNotFound()
+	}
+	items, err := s.items.get(ctx, skusOf(order, req.GetLines()))
+	if err != nil {
+		return nil, err
+	}
+	resp := Evaluate(s.policy, order, items, req.GetLines(), s.now())
+	resp.OrderAsOf = timestamppb.New(asOf)
+	return resp, nil
+}
+
+func validateCheck(req *returnsv1.CheckEligibilityRequest) error {
+	var bad []errs.FieldViolation
+	switch id := req.GetOrderId(); {
+	case id == "":
+		bad = append(bad, errs.FieldViolation{Field: "order_id", Description: "required"})
+	case len(id) > maxIDLength:
+		bad = append(bad, errs.FieldViolation{Field: "order_id", Description: fmt.Sprintf("at most %d characters", maxIDLength)})
+	}
+	if n := len(req.GetLines()); n > maxLines {
+		bad = append(bad, errs.FieldViolation{Field: "lines", Description: fmt.Sprintf("at most %d lines, got %d", maxLines, n)})
+	} else {
+		seen := make(map[string]int, n)
+		for i, l := range req.GetLines() {
+			field := fmt.Sprintf("lines[%d]", i)
+			switch j, dup := seen[l.GetOrderLineId()]; {
+			case l.GetOrderLineId() == "":
+				bad = append(bad, errs.FieldViolation{Field: field + ".order_line_id", Description: "required"})
+			case dup:
+				bad = append(bad, errs.FieldViolation{Field: field + ".order_line_id", Description: fmt.Sprintf("repeats lines[%d]", j)})
+			default:
+				seen[l.GetOrderLineId()] = i
+			}
+			if l.GetQuantity() < 0 {
+				bad = append(bad, errs.FieldViolation{Field: field + ".quantity", Description: "must not be negative (0 means every returnable unit)"})
+			}
+		}
+	}
+	if len(bad) > 0 {
+		return errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(bad...)
+	}
+	return nil
+}
+
+// order reads an order through the cache. The commerce API's NOT_FOUND becomes order_not_found;
+// any other status passes through as it came.
+func (s *Service) order(ctx context.Context, id string) (*canonicalv1.Order, time.Time, error) {
+	return s.orders.Get(ctx, id, func(ctx context.Context) (*canonicalv1.Order, error) {
+		resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: id})
+		if err != nil {
+			if isNotFound(err) {
+				return nil, errOrderNotFound()
+			}
+			return nil, err
+		}
+		if resp.GetOrder() == nil {
+			return nil, errs.E(errs.Internal, "commerce_empty_order", "the commerce platform returned no order")
+		}
+		return resp.GetOrder(), nil
+	})
+}
+
+// errOrderNotFound is the one answer for an unknown order and for another customer's order, so
+// that a customer cannot tell which order ids exist.
+func errOrderNotFound() error {
+	return errs.E(errs.NotFound, "order_not_found", "order not found")
+}
+
+// skusOf lists the distinct SKUs of the selected lines (every line when none is selected).
+func skusOf(order *canonicalv1.Order, sel []*returnsv1.LineSelection) []string {
+	wanted := make(map[string]bool, len(sel))
+	for _, l := range sel {
+		wanted[l.GetOrderLineId()] = true
+	}
+	var skus []string
+	seen := map[string]bool{}
+	for _, l := range order.GetLines() {
+		if (len(sel) > 0 && !wanted[l.GetId()]) || l.GetSku() == "" || seen[l.GetSku()] {
+			continue
+		}
+		seen[l.GetSku()] = true
+		skus = append(skus, l.GetSku())
+	}
+	return skus
+}
+
+// The workflow RPCs are part of the contract but not built yet.
+
+// CreateReturn is not implemented yet.
+func (s *Service) CreateReturn(context.Context, *returnsv1.CreateReturnRequest) (*returnsv1.CreateReturnResponse, error) {
+	return nil, errNotImplemented("CreateReturn")
+}
+
+// GetReturn is not implemented yet.
+func (s *Service) GetReturn(context.Context, *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
+	return nil, errNotImplemented("GetReturn")
+}
+
+// ListReturns is not implemented yet.
+func (s *Service) ListReturns(context.Context, *returnsv1.ListReturnsRequest) (*returnsv1.ListReturnsResponse, error) {
+	return nil, errNotImplemented("ListReturns")
+}
+
+// ResolveException is not implemented yet.
+func (s *Service) ResolveException(context.Context, *returnsv1.ResolveExceptionRequest) (*returnsv1.ResolveExceptionResponse, error) {
+	return nil, errNotImplemented("ResolveException")
+}
+
+// OverrideRefund is not implemented yet.
+func (s *Service) OverrideRefund(context.Context, *returnsv1.OverrideRefundRequest) (*returnsv1.OverrideRefundResponse, error) {
+	return nil, errNotImplemented("OverrideRefund")
+}
+
+// CancelReturn is not implemented yet.
+func (s *Service) CancelReturn(context.Context, *returnsv1.CancelReturnRequest) (*returnsv1.CancelReturnResponse, error) {
+	return nil, errNotImplemented("CancelReturn")
+}
+
+func errNotImplemented(rpc string) error {
+	return errs.E(errs.Unimplemented, "not_implemented", rpc+" is not implemented yet")
+}
