@@ -3,7 +3,9 @@
 package faults
 
 import (
+	"bytes"
 	"encoding/json"
+	"io"
 	"math/rand/v2"
 	"net/http"
 	"strconv"
@@ -100,6 +102,10 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 			return
 		}
 		if s.Latency > 0 {
+			// Read the body first: only then does the server notice a client that gave up,
+			// so a slow sandbox never outlives its callers.
+			body, _ := io.ReadAll(r.Body)
+			r.Body = io.NopCloser(bytes.NewReader(body))
 			t := time.NewTimer(s.Latency)
 			select {
 			case <-t.C:

@@ -1,0 +1,65 @@
+package e2e
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+)
+
+func TestOperationalEndpoints(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	if resp := h.do(t, http.MethodGet, "/healthz", "", nil); resp.Status != http.StatusOK {
+		t.Errorf("/healthz = %d", resp.Status)
+	}
+	resp := h.do(t, http.MethodGet, "/readyz", "", nil)
+	if resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), `"redis":"ok"`) {
+		t.Errorf("/readyz = %d %s", resp.Status, resp.Body)
+	}
+	resp = h.do(t, http.MethodGet, "/openapi.json", "", nil)
+	var doc struct {
+		Paths map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(resp.Body, &doc); err != nil || doc.Paths["/v1/storefront/returns/eligibility"] == nil || doc.Paths["/v1/storefront/orders"] == nil {
+		t.Errorf("/openapi.json lacks the storefront paths: %v", err)
+	}
+	// One real request, then its metrics show up.
+	h.do(t, http.MethodGet, "/v1/storefront/orders", h.token(t, demo.DemoCustomerID), nil)
+	resp = h.do(t, http.MethodGet, "/metrics", "", nil)
+	for _, m := range []string{"retailbridge_http_request_duration_seconds", "retailbridge_rpc_duration_seconds", "retailbridge_vendor_request_duration_seconds"} {
+		if !strings.Contains(string(resp.Body), m) {
+			t.Errorf("/metrics lacks %s", m)
+		}
+	}
+}
+
+func TestRequestIDAndTraceContextCrossEveryLayer(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	tok := h.token(t, demo.DemoCustomerID)
+	o := h.Demo.Scenario(demo.ScenarioFinalSale)
+
+	const traceID = "4bf92f3577b34da6a3ce929d0e0e4736"
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID),
+		"X-Request-Id", "req-e2e-123", "Traceparent", "00-"+traceID+"-00f067aa0ba902b7-01")
+	if resp.Status != http.StatusOK {
+		t.Fatalf("status %d: %s", resp.Status, resp.Body)
+	}
+	if got := resp.Header.Get("X-Request-Id"); got != "req-e2e-123" {
+		t.Errorf("X-Request-Id echoed as %q", got)
+	}
+	// gateway → returns → commerce → Shopify HTTP and → erp → NetSuite HTTP carry the trace.
+	for name, tp := range map[string]string{"shopify": h.Shopify.Faults().LastTraceparent(), "netsuite": h.NetSuite.Faults().LastTraceparent()} {
+		if !strings.Contains(tp, traceID) {
+			t.Errorf("%s saw traceparent %q, want trace id %s", name, tp, traceID)
+		}
+	}
+	// An unusable request id is replaced, not echoed.
+	resp = h.do(t, http.MethodGet, "/healthz", "", nil, "X-Request-Id", "bad id with spaces")
+	if got := resp.Header.Get("X-Request-Id"); got == "" || strings.Contains(got, " ") {
+		t.Errorf("bad X-Request-Id echoed as %q", got)
+	}
+}

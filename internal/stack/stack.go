@@ -1,0 +1,507 @@
+// Package stack assembles Retailbridge: the vendor sandboxes, the system and process services
+// and the gateway, each on its own loopback gRPC or HTTP port, talking real gRPC to each other.
+// `retailbridge dev` starts every component in one process; `retailbridge serve` starts chosen
+// ones; the end-to-end tests start it exactly as dev does, on :0 ports.
+package stack
+
+import (
+	"context"
+	"crypto"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/alicebob/miniredis/v2"
+	"github.com/redis/go-redis/v9"
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
+	"google.golang.org/grpc"
+
+	"github.com/retailbridge/retailbridge/configs"
+	"github.com/retailbridge/retailbridge/gateway"
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
+	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/services/process/orders"
+	"github.com/retailbridge/retailbridge/services/process/returns"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
+	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
+	"github.com/retailbridge/retailbridge/services/system/commerce"
+	"github.com/retailbridge/retailbridge/services/system/erp"
+)
+
+// Component is one startable part of Retailbridge.
+type Component string
+
+// Components, in start order.
+const (
+	Sandboxes Component = "sandboxes"
+	Commerce  Component = "commerce"
+	ERP       Component = "erp"
+	Orders    Component = "orders"
+	Returns   Component = "returns"
+	Gateway   Component = "gateway"
+)
+
+// All is every component, in start order.
+var All = []Component{Sandboxes, Commerce, ERP, Orders, Returns, Gateway}
+
+// Options say what to start and how.
+type Options struct {
+	Config     config.Config
+	Components []Component
+	// Ephemeral listens on 127.0.0.1:0 everywhere (dev and tests) instead of configured addresses.
+	Ephemeral bool
+	// GatewayAddr overrides Config.HTTPAddr (":0" style addresses are fine).
+	GatewayAddr string
+	Logger      *slog.Logger
+	// Now is the clock of the sandboxes' demo data and the policy engine (tests fix it).
+	Now func() time.Time
+	// Demo data shape for the sandboxes.
+	DemoSeed      uint64
+	DemoCustomers int
+	DemoOrders    int
+	// SpanProcessors receive every span (tests record them to check propagation).
+	SpanProcessors []sdktrace.SpanProcessor
+}
+
+// Stack is a running set of components.
+type Stack struct {
+	GatewayURL  string
+	Shopify     *shopifysb.Sandbox
+	NetSuite    *netsuitesb.Sandbox
+	ShopifyURL  string
+	NetSuiteURL string
+	Demo        *demo.Dataset
+	SigningKey  auth.SigningKey
+	Metrics     *telemetry.Metrics
+	RedisURL    string
+	NATSURL     string
+
+	opts    Options
+	logger  *slog.Logger
+	tracing *telemetry.Tracing
+	addrs   map[Component]string
+	conns   []*grpc.ClientConn
+	ctx     context.Context
+	cancel  context.CancelFunc
+	wg      sync.WaitGroup
+	errOnce sync.Once
+	err     error
+	closers []func()
+
+	vendorCreds vendorCreds
+}
+
+type vendorCreds struct {
+	shopifyToken                                   string
+	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc string
+}
+
+// Start starts the chosen components and returns when every one is listening.
+func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
+	if len(opts.Components) == 0 {
+		opts.Components = All
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.DemoCustomers == 0 {
+		opts.DemoCustomers = 40
+	}
+	if opts.DemoOrders == 0 {
+		opts.DemoOrders = 400
+	}
+	if opts.DemoSeed == 0 {
+		opts.DemoSeed = 20261127
+	}
+	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics()}
+	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
+	s.tracing = telemetry.NewTracing(opts.Config.TraceSampleRatio, opts.SpanProcessors...)
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+	if err := os.MkdirAll(opts.Config.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("data dir: %w", err)
+	}
+	s.vendorCreds = s.loadVendorCreds()
+	s.NATSURL = opts.Config.NATSURL
+	if s.NATSURL == "" && opts.Ephemeral {
+		ns, url, err := startEmbeddedNATS(opts.Config.DataDir)
+		if err != nil {
+			return nil, err
+		}
+		s.NATSURL = url
+		s.closers = append(s.closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
+	}
+	steps := []struct {
+		c     Component
+		start func() error
+	}{
+		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP},
+		{Orders, s.startOrders}, {Returns, s.startReturns}, {Gateway, s.startGateway},
+	}
+	for _, st := range steps {
+		if !slices.Contains(opts.Components, st.c) {
+			continue
+		}
+		if err := st.start(); err != nil {
+			return nil, fmt.Errorf("start %s: %w", st.c, err)
+		}
+	}
+	return s, nil
+}
+
+// Wait blocks until ctx ends or a component fails, then stops everything.
+func (s *Stack) Wait(ctx context.Context) error {
+	select {
+	case <-ctx.Done():
+	case <-s.ctx.Done():
+	}
+	s.Close()
+	return s.err
+}
+
+// Close stops every component, newest first.
+func (s *Stack) Close() {
+	s.cancel()
+	s.wg.Wait()
+	for _, c := range s.conns {
+		_ = c.Close()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+	s.conns = nil
+}
+
+func (s *Stack) fail(err error) {
+	s.errOnce.Do(func() {
+		s.err = err
+		s.logger.Error("component failed", "error", err.Error())
+		s.cancel()
+	})
+}
+
+// listen opens the component's listener: ephemeral loopback in dev, configured otherwise.
+func (s *Stack) listen(c Component, configured string) (net.Listener, error) {
+	addr := configured
+	if s.opts.Ephemeral {
+		addr = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	s.addrs[c] = lis.Addr().String()
+	return lis, nil
+}
+
+// target is where component c is reached: here if started here, else its configured address.
+func (s *Stack) target(c Component) string {
+	if a, ok := s.addrs[c]; ok {
+		return a
+	}
+	a := s.opts.Config.Addrs
+	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Orders: a.Orders, Returns: a.Returns}[c]
+}
+
+func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
+	conn, err := grpcx.Dial(s.target(c), grpcx.DialDeps{Metrics: s.Metrics, Tracing: s.tracing, DefaultTimeout: s.opts.Config.RequestTimeout})
+	if err != nil {
+		return nil, err
+	}
+	s.conns = append(s.conns, conn)
+	return conn, nil
+}
+
+func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.Server)) error {
+	lis, err := s.listen(c, configured)
+	if err != nil {
+		return err
+	}
+	srv := grpcx.NewServer(grpcx.ServerDeps{Logger: s.logger.With("service", string(c)), Metrics: s.Metrics, Tracing: s.tracing})
+	register(srv)
+	s.wg.Go(func() {
+		if err := srv.Serve(s.ctx, lis); err != nil {
+			s.fail(fmt.Errorf("%s: %w", c, err))
+		}
+	})
+	s.logger.Info("service listening", "service", string(c), "addr", lis.Addr().String())
+	return nil
+}
+
+func (s *Stack) serveHTTP(name, addr string, h http.Handler) (string, error) {
+	if s.opts.Ephemeral && addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	lis, err := net.Listen("tcp", addr)
+	if err != nil {
+		return "", err
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       15 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(s.logger.Handler(), slog.LevelWarn),
+	}
+	s.wg.Go(func() {
+		if err := srv.Serve(lis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.fail(fmt.Errorf("%s: %w", name, err))
+		}
+	})
+	s.wg.Go(func() {
+		<-s.ctx.Done()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(sctx)
+	})
+	return "http://" + lis.Addr().String(), nil
+}
+
+// loadVendorCreds reads the vendor credentials from configuration, or makes random ones for the
+// in-process sandboxes so no credential-looking string lives in the repository.
+func (s *Stack) loadVendorCreds() vendorCreds {
+	c := s.opts.Config
+	r := func() string {
+		b := make([]byte, 16)
+		_, _ = rand.Read(b)
+		return hex.EncodeToString(b)
+	}
+	v := vendorCreds{
+		shopifyToken: c.Shopify.AccessToken, nsAccount: c.NetSuite.Account, nsKey: c.NetSuite.ConsumerKey,
+		nsSecret: c.NetSuite.ConsumerSecret, nsToken: c.NetSuite.TokenID, nsTokenSc: c.NetSuite.TokenSecret,
+	}
+	if v.shopifyToken == "" {
+		v.shopifyToken = "shpat_" + r()
+	}
+	if v.nsAccount == "" {
+		v.nsAccount = "TSTDRV0000001"
+	}
+	for _, p := range []*string{&v.nsKey, &v.nsSecret, &v.nsToken, &v.nsTokenSc} {
+		if *p == "" {
+			*p = r()
+		}
+	}
+	return v
+}
+
+func (s *Stack) startSandboxes() error {
+	s.Demo = demo.Generate(s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders)
+	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: s.opts.Now, Seed: s.opts.DemoSeed})
+	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
+	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
+	s.Shopify.SetThrottle(10000, 1000)
+	s.NetSuite = netsuitesb.New(s.Demo, netsuitesb.Options{
+		Account: s.vendorCreds.nsAccount, ConsumerKey: s.vendorCreds.nsKey, ConsumerSecret: s.vendorCreds.nsSecret,
+		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: s.opts.Now, Seed: s.opts.DemoSeed,
+	})
+	shopAddr, nsAddr := "127.0.0.1:9301", "127.0.0.1:9302"
+	if s.opts.Ephemeral {
+		shopAddr, nsAddr = "", ""
+	}
+	var err error
+	if s.ShopifyURL, err = s.serveHTTP("shopify sandbox", shopAddr, s.Shopify); err != nil {
+		return err
+	}
+	if s.NetSuiteURL, err = s.serveHTTP("netsuite sandbox", nsAddr, s.NetSuite); err != nil {
+		return err
+	}
+	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL)
+	return nil
+}
+
+func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
+	switch {
+	case configured != "":
+		return configured, nil
+	case sandbox != "":
+		return sandbox, nil
+	}
+	return "", fmt.Errorf("%s is required when the sandboxes are not started here", field)
+}
+
+func (s *Stack) startCommerce() error {
+	base, err := s.vendorURL(s.opts.Config.Shopify.URL, s.ShopifyURL, "SHOPIFY_ADMIN_URL")
+	if err != nil {
+		return err
+	}
+	svc, err := commerce.New(commerce.Config{
+		Vendor:  "shopify",
+		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken},
+		Timeout: s.opts.Config.RequestTimeout,
+	}, commerce.Deps{
+		Logger: s.logger.With("service", "commerce"), Now: s.opts.Now,
+		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(Commerce, s.opts.Config.Addrs.Commerce, func(srv *grpcx.Server) {
+		commercev1.RegisterCommerceServiceServer(srv, svc)
+	})
+}
+
+func (s *Stack) startERP() error {
+	base, err := s.vendorURL(s.opts.Config.NetSuite.URL, s.NetSuiteURL, "NETSUITE_URL")
+	if err != nil {
+		return err
+	}
+	v := s.vendorCreds
+	svc, err := erp.New(erp.Config{
+		Vendor: "netsuite",
+		NetSuite: erp.NetSuiteConfig{BaseURL: base, Account: v.nsAccount, ConsumerKey: v.nsKey, ConsumerSecret: v.nsSecret,
+			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.opts.Config.NetSuite.MaxConcurrency},
+		Timeout: s.opts.Config.RequestTimeout,
+	}, erp.Deps{
+		Logger: s.logger.With("service", "erp"), Now: s.opts.Now,
+		HTTPClient: telemetry.NewVendorClient("netsuite", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(ERP, s.opts.Config.Addrs.ERP, func(srv *grpcx.Server) {
+		erpv1.RegisterErpServiceServer(srv, svc)
+	})
+}
+
+func (s *Stack) startOrders() error {
+	conn, err := s.dial(Commerce)
+	if err != nil {
+		return err
+	}
+	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
+		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
+		ordersv1.RegisterOrdersServiceServer(srv, svc)
+	})
+}
+
+// LoadPolicy reads the return policy: the configured file, or the built-in default.
+func LoadPolicy(path string) (*returns.Policy, error) {
+	if path == "" {
+		return returns.ParsePolicy(configs.ReturnPolicy)
+	}
+	return returns.LoadPolicy(path)
+}
+
+func (s *Stack) startReturns() error {
+	policy, err := LoadPolicy(s.opts.Config.ReturnPolicy)
+	if err != nil {
+		return err
+	}
+	commerceConn, err := s.dial(Commerce)
+	if err != nil {
+		return err
+	}
+	erpConn, err := s.dial(ERP)
+	if err != nil {
+		return err
+	}
+	svc, err := returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+		Commerce: commercev1.NewCommerceServiceClient(commerceConn), ERP: erpv1.NewErpServiceClient(erpConn),
+		Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
+		returnsv1.RegisterReturnsServiceServer(srv, svc)
+	})
+}
+
+// SigningKeyPath is where the storefront signing key lives for a data directory.
+func SigningKeyPath(c config.Config) string {
+	if c.Token.SigningKeyFile != "" {
+		return c.Token.SigningKeyFile
+	}
+	return filepath.Join(c.DataDir, "keys", "storefront.pem")
+}
+
+func (s *Stack) startGateway() error {
+	c := s.opts.Config
+	key, err := auth.LoadOrCreateKey(SigningKeyPath(c))
+	if err != nil {
+		return err
+	}
+	s.SigningKey = key
+	verifier, err := auth.NewVerifier(30*time.Second, nil, auth.Issuer{
+		Name: c.Token.Issuer, Audience: c.Token.StorefrontAudience, Kind: auth.Storefront,
+		Algorithms: []string{"EdDSA"}, Keys: map[string]crypto.PublicKey{key.ID: key.Public()},
+	})
+	if err != nil {
+		return err
+	}
+	redisURL := c.RedisURL
+	if redisURL == "" {
+		var m *miniredis.Miniredis
+		m, redisURL, err = startEmbeddedRedis()
+		if err != nil {
+			return err
+		}
+		s.closers = append(s.closers, m.Close)
+		s.logger.Info("using the embedded Redis-protocol server; set REDIS_URL for a shared Redis")
+	}
+	s.RedisURL = redisURL
+	ropts, err := redis.ParseURL(redisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL: %w", err)
+	}
+	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	rdb := redis.NewClient(ropts)
+	s.closers = append(s.closers, func() { _ = rdb.Close() })
+	ordersConn, err := s.dial(Orders)
+	if err != nil {
+		return err
+	}
+	returnsConn, err := s.dial(Returns)
+	if err != nil {
+		return err
+	}
+	g, err := gateway.New(gateway.Config{
+		RequestTimeout:  c.RequestTimeout,
+		StorefrontLimit: gateway.RateLimit{Rate: c.StorefrontRate, Burst: c.StorefrontBurst, Period: time.Second},
+	}, gateway.Deps{
+		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
+		Verifier: verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn,
+	})
+	if err != nil {
+		return err
+	}
+	addr := c.HTTPAddr
+	if s.opts.GatewayAddr != "" {
+		addr = s.opts.GatewayAddr
+	}
+	if s.GatewayURL, err = s.serveHTTP("gateway", addr, g); err != nil {
+		return err
+	}
+	s.logger.Info("gateway listening", "url", s.GatewayURL)
+	return nil
+}

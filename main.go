@@ -1,0 +1,242 @@
+// Command retailbridge is the whole of Retailbridge in one binary: `dev` runs every service with
+// embedded infrastructure and vendor sandboxes, `serve` runs chosen services as separate
+// processes, and operator commands mint development tokens and check configuration.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/pprof"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // policy time zones work on hosts without zoneinfo
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Getenv, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "retailbridge:", err)
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+const usage = `retailbridge — the retail integration gateway
+
+Usage:
+  retailbridge dev [--http-addr ADDR] [--data-dir DIR]     every service, embedded NATS, Redis and sandboxes
+  retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp orders returns gateway
+  retailbridge token --audience storefront --customer ID   print a development JWT the local stack accepts
+  retailbridge check-config [--policy FILE]                validate the environment and the return policy
+
+Configuration comes from the environment; see README.md.
+`
+
+func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stdout, usage)
+		return errUsage
+	}
+	switch args[0] {
+	case "dev":
+		return runDev(ctx, args[1:], getenv, stdout)
+	case "serve":
+		return runServe(ctx, args[1:], getenv, stdout)
+	case "token":
+		return runToken(args[1:], getenv, stdout)
+	case "check-config":
+		return runCheckConfig(args[1:], getenv, stdout)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
+	fmt.Fprint(stdout, usage)
+	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
+}
+
+// loadConfig reads the environment, then applies the common flags.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, []string, error) {
+	httpAddr := fs.String("http-addr", "", "gateway listen address (default $RB_HTTP_ADDR or 127.0.0.1:8080)")
+	dataDir := fs.String("data-dir", "", "data directory (default $RB_DATA_DIR or ./data)")
+	if err := fs.Parse(args); err != nil {
+		return config.Config{}, nil, fmt.Errorf("%w: %v", errUsage, err)
+	}
+	overlay := func(k string) string {
+		switch {
+		case k == "RB_HTTP_ADDR" && *httpAddr != "":
+			return *httpAddr
+		case k == "RB_DATA_DIR" && *dataDir != "":
+			return *dataDir
+		}
+		return getenv(k)
+	}
+	cfg, err := config.Load(overlay)
+	return cfg, fs.Args(), err
+}
+
+func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, _, err := loadConfig(flag.NewFlagSet("dev", flag.ContinueOnError), args, getenv)
+	if err != nil {
+		return err
+	}
+	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
+	logger.Info("starting retailbridge dev", "config", cfg)
+	servePprof(cfg.PprofAddr, logger)
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: cfg.HTTPAddr, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, `Retailbridge is running.
+
+  gateway       %[1]s
+  openapi       %[1]s/openapi.json
+  shopify       %[2]s (sandbox)
+  netsuite      %[3]s (sandbox)
+  nats          %[4]s (embedded JetStream)
+  redis         %[5]s
+
+Get a token for the demo customer (their orders cover every return scenario):
+
+  TOKEN=$(go run . token --audience storefront --customer %[6]s --data-dir %[7]s)
+  curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/storefront/orders
+
+Press Ctrl-C to stop.
+`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir)
+	return s.Wait(ctx)
+}
+
+func redactedRedis(u string) string {
+	if i := strings.Index(u, "@"); i >= 0 {
+		return "redis://***" + u[i:]
+	}
+	return u
+}
+
+func runServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	cfg, rest, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv)
+	if err != nil {
+		return err
+	}
+	if len(rest) == 0 {
+		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp orders returns gateway", errUsage)
+	}
+	var comps []stack.Component
+	for _, a := range rest {
+		c := stack.Component(a)
+		if !containsComponent(stack.All, c) {
+			return fmt.Errorf("%w: unknown component %q", errUsage, a)
+		}
+		comps = append(comps, c)
+	}
+	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
+	servePprof(cfg.PprofAddr, logger)
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: comps, Logger: logger})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "serving %v\n", rest)
+	return s.Wait(ctx)
+}
+
+func containsComponent(all []stack.Component, c stack.Component) bool {
+	for _, x := range all {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func runToken(args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("token", flag.ContinueOnError)
+	audience := fs.String("audience", "storefront", "token audience: storefront")
+	customer := fs.String("customer", "", "customer id (the token subject)")
+	ttl := fs.Duration("ttl", time.Hour, "lifetime")
+	scope := fs.String("scope", "orders:read returns:read returns:write", "space-separated scopes")
+	cfg, _, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	if *audience != string(auth.Storefront) {
+		return fmt.Errorf("%w: only --audience storefront is supported for now", errUsage)
+	}
+	if *customer == "" {
+		return fmt.Errorf("%w: --customer is required", errUsage)
+	}
+	key, err := auth.LoadOrCreateKey(stack.SigningKeyPath(cfg))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tok, err := key.Mint(auth.Claims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer: cfg.Token.Issuer, Audience: jwt.ClaimStrings{cfg.Token.StorefrontAudience}, Subject: *customer,
+			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(*ttl)),
+			ID: telemetry.NewID(),
+		},
+		Scope: *scope,
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, tok)
+	return nil
+}
+
+func runCheckConfig(args []string, getenv func(string) string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	policy := fs.String("policy", "", "return policy file (default $RB_RETURN_POLICY or the built-in policy)")
+	cfg, _, err := loadConfig(fs, args, getenv)
+	if err != nil {
+		return err
+	}
+	path := cfg.ReturnPolicy
+	if *policy != "" {
+		path = *policy
+	}
+	if _, err := stack.LoadPolicy(path); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "configuration and return policy are valid")
+	return nil
+}
+
+// servePprof exposes net/http/pprof on a loopback address when configured (profiling in
+// benchmarks and incidents); the gateway never serves it.
+func servePprof(addr string, logger *slog.Logger) {
+	if addr == "" {
+		return
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	srv := &http.Server{Addr: addr, Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+	go func() {
+		if err := srv.ListenAndServe(); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			logger.Warn("pprof server stopped", "error", err.Error())
+		}
+	}()
+}

@@ -1,0 +1,411 @@
+package shopify
+
+// schemaSDL is the subset of Shopify's Admin GraphQL schema the sandbox serves. Type, field, enum
+// and argument names are Shopify's own, so a query written against the real API runs here
+// unchanged as long as it stays inside this subset. Both the executor (graph-gophers) and the cost
+// calculator (gqlparser) load this one text.
+const schemaSDL = `
+schema {
+  query: QueryRoot
+}
+
+"An ISO-8601 date and time string, for example 2026-01-05T10:00:00Z."
+scalar DateTime
+"A signed decimal number serialised as a string, for example \"29.99\"."
+scalar Decimal
+
+type QueryRoot {
+  "Returns an Order resource by ID."
+  order(id: ID!): Order
+  "Returns a list of orders placed in the store."
+  orders(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+    sortKey: OrderSortKeys = ID, query: String): OrderConnection!
+  "Returns the Shop resource corresponding to the access token used in the request."
+  shop: Shop!
+}
+
+enum OrderSortKeys {
+  CREATED_AT
+  ID
+  ORDER_NUMBER
+  PROCESSED_AT
+  UPDATED_AT
+  TOTAL_PRICE
+}
+
+enum CurrencyCode {
+  AUD
+  CAD
+  EUR
+  GBP
+  JPY
+  USD
+}
+
+enum CountryCode {
+  AU
+  CA
+  DE
+  FR
+  GB
+  US
+}
+
+enum OrderDisplayFinancialStatus {
+  AUTHORIZED
+  EXPIRED
+  PAID
+  PARTIALLY_PAID
+  PARTIALLY_REFUNDED
+  PENDING
+  REFUNDED
+  VOIDED
+}
+
+enum OrderDisplayFulfillmentStatus {
+  FULFILLED
+  IN_PROGRESS
+  ON_HOLD
+  OPEN
+  PARTIALLY_FULFILLED
+  PENDING_FULFILLMENT
+  REQUEST_DECLINED
+  RESTOCKED
+  SCHEDULED
+  UNFULFILLED
+}
+
+enum FulfillmentStatus {
+  CANCELLED
+  ERROR
+  FAILURE
+  OPEN
+  PENDING
+  SUCCESS
+}
+
+enum FulfillmentDisplayStatus {
+  ATTEMPTED_DELIVERY
+  CANCELED
+  CONFIRMED
+  DELIVERED
+  FAILURE
+  FULFILLED
+  IN_TRANSIT
+  LABEL_PRINTED
+  LABEL_PURCHASED
+  LABEL_VOIDED
+  MARKED_AS_FULFILLED
+  NOT_DELIVERED
+  OUT_FOR_DELIVERY
+  PICKED_UP
+  READY_FOR_PICKUP
+  SUBMITTED
+}
+
+enum FulfillmentOrderStatus {
+  CANCELLED
+  CLOSED
+  INCOMPLETE
+  IN_PROGRESS
+  ON_HOLD
+  OPEN
+  SCHEDULED
+}
+
+enum DeliveryMethodType {
+  LOCAL
+  NONE
+  PICK_UP
+  PICKUP_POINT
+  RETAIL
+  SHIPPING
+}
+
+enum RefundLineItemRestockType {
+  CANCEL
+  LEGACY_RESTOCK
+  NO_RESTOCK
+  RETURN
+}
+
+enum ReturnStatus {
+  CANCELED
+  CLOSED
+  DECLINED
+  OPEN
+  REQUESTED
+}
+
+type Shop {
+  id: ID!
+  name: String!
+  myshopifyDomain: String!
+  currencyCode: CurrencyCode!
+}
+
+type PageInfo {
+  hasNextPage: Boolean!
+  hasPreviousPage: Boolean!
+  startCursor: String
+  endCursor: String
+}
+
+type MoneyV2 {
+  amount: Decimal!
+  currencyCode: CurrencyCode!
+}
+
+type MoneyBag {
+  shopMoney: MoneyV2!
+  presentmentMoney: MoneyV2!
+}
+
+type Customer {
+  id: ID!
+  email: String
+  firstName: String
+  lastName: String
+  displayName: String!
+}
+
+type MailingAddress {
+  id: ID!
+  name: String
+  firstName: String
+  lastName: String
+  address1: String
+  address2: String
+  city: String
+  province: String
+  provinceCode: String
+  zip: String
+  country: String
+  countryCodeV2: CountryCode
+  phone: String
+}
+
+type Location {
+  id: ID!
+  name: String!
+  isActive: Boolean!
+}
+
+type OrderConnection {
+  edges: [OrderEdge!]!
+  nodes: [Order!]!
+  pageInfo: PageInfo!
+}
+
+type OrderEdge {
+  cursor: String!
+  node: Order!
+}
+
+type Order {
+  id: ID!
+  name: String!
+  email: String
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  processedAt: DateTime!
+  cancelledAt: DateTime
+  closedAt: DateTime
+  sourceName: String
+  currencyCode: CurrencyCode!
+  displayFinancialStatus: OrderDisplayFinancialStatus
+  displayFulfillmentStatus: OrderDisplayFulfillmentStatus!
+  customer: Customer
+  totalPriceSet: MoneyBag!
+  currentTotalPriceSet: MoneyBag!
+  subtotalPriceSet: MoneyBag
+  totalRefundedSet: MoneyBag!
+  shippingAddress: MailingAddress
+  lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): LineItemConnection!
+  fulfillments(first: Int): [Fulfillment!]!
+  fulfillmentOrders(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+    displayable: Boolean = false): FulfillmentOrderConnection!
+  refunds(first: Int): [Refund!]!
+  returns(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): ReturnConnection!
+}
+
+type LineItemConnection {
+  edges: [LineItemEdge!]!
+  nodes: [LineItem!]!
+  pageInfo: PageInfo!
+}
+
+type LineItemEdge {
+  cursor: String!
+  node: LineItem!
+}
+
+type LineItem {
+  id: ID!
+  sku: String
+  title: String!
+  name: String!
+  quantity: Int!
+  currentQuantity: Int!
+  unfulfilledQuantity: Int!
+  refundableQuantity: Int!
+  originalUnitPriceSet: MoneyBag!
+  discountedUnitPriceSet: MoneyBag!
+  originalTotalSet: MoneyBag!
+}
+
+type Fulfillment {
+  id: ID!
+  name: String!
+  status: FulfillmentStatus!
+  displayStatus: FulfillmentDisplayStatus
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  inTransitAt: DateTime
+  deliveredAt: DateTime
+  estimatedDeliveryAt: DateTime
+  location: Location
+  fulfillmentLineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): FulfillmentLineItemConnection!
+}
+
+type FulfillmentLineItemConnection {
+  edges: [FulfillmentLineItemEdge!]!
+  nodes: [FulfillmentLineItem!]!
+  pageInfo: PageInfo!
+}
+
+type FulfillmentLineItemEdge {
+  cursor: String!
+  node: FulfillmentLineItem!
+}
+
+type FulfillmentLineItem {
+  id: ID!
+  lineItem: LineItem!
+  quantity: Int
+}
+
+type FulfillmentOrderConnection {
+  edges: [FulfillmentOrderEdge!]!
+  nodes: [FulfillmentOrder!]!
+  pageInfo: PageInfo!
+}
+
+type FulfillmentOrderEdge {
+  cursor: String!
+  node: FulfillmentOrder!
+}
+
+type FulfillmentOrder {
+  id: ID!
+  status: FulfillmentOrderStatus!
+  createdAt: DateTime!
+  updatedAt: DateTime!
+  deliveryMethod: DeliveryMethod
+  assignedLocation: FulfillmentOrderAssignedLocation!
+}
+
+type DeliveryMethod {
+  id: ID!
+  methodType: DeliveryMethodType!
+}
+
+type FulfillmentOrderAssignedLocation {
+  name: String
+  countryCode: CountryCode!
+  location: Location
+}
+
+type Refund {
+  id: ID!
+  createdAt: DateTime
+  note: String
+  totalRefundedSet: MoneyBag!
+  refundLineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): RefundLineItemConnection!
+}
+
+type RefundLineItemConnection {
+  edges: [RefundLineItemEdge!]!
+  nodes: [RefundLineItem!]!
+  pageInfo: PageInfo!
+}
+
+type RefundLineItemEdge {
+  cursor: String!
+  node: RefundLineItem!
+}
+
+type RefundLineItem {
+  id: ID
+  lineItem: LineItem!
+  quantity: Int!
+  restockType: RefundLineItemRestockType!
+  restocked: Boolean!
+  priceSet: MoneyBag!
+  subtotalSet: MoneyBag!
+}
+
+type ReturnConnection {
+  edges: [ReturnEdge!]!
+  nodes: [Return!]!
+  pageInfo: PageInfo!
+}
+
+type ReturnEdge {
+  cursor: String!
+  node: Return!
+}
+
+type Return {
+  id: ID!
+  name: String!
+  status: ReturnStatus!
+  createdAt: DateTime!
+  closedAt: DateTime
+  totalQuantity: Int!
+  returnLineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): ReturnLineItemTypeConnection!
+}
+
+"A return line item of any type."
+interface ReturnLineItemType {
+  id: ID!
+  quantity: Int!
+  customerNote: String
+  returnReasonNote: String!
+  refundableQuantity: Int!
+  refundedQuantity: Int!
+}
+
+"A return line item backed by a fulfillment line item."
+type ReturnLineItem implements ReturnLineItemType {
+  id: ID!
+  quantity: Int!
+  customerNote: String
+  returnReasonNote: String!
+  refundableQuantity: Int!
+  refundedQuantity: Int!
+  fulfillmentLineItem: FulfillmentLineItem!
+}
+
+"A return line item not tied to a fulfillment line item (never emitted from the demo data)."
+type UnverifiedReturnLineItem implements ReturnLineItemType {
+  id: ID!
+  quantity: Int!
+  customerNote: String
+  returnReasonNote: String!
+  refundableQuantity: Int!
+  refundedQuantity: Int!
+  unitPrice: MoneyV2!
+}
+
+type ReturnLineItemTypeConnection {
+  edges: [ReturnLineItemTypeEdge!]!
+  nodes: [ReturnLineItemType!]!
+  pageInfo: PageInfo!
+}
+
+type ReturnLineItemTypeEdge {
+  cursor: String!
+  node: ReturnLineItemType!
+}
+`

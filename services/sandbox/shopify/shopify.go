@@ -1,0 +1,316 @@
+// Package shopify emulates the Shopify Admin GraphQL API over the demo dataset: versioned
+// endpoints, access-token auth, real GraphQL (parsed, validated and executed against a subset of
+// Shopify's schema with Shopify's type and field names) and Shopify's cost-based leaky-bucket
+// throttling, reported in extensions.cost on every answer. The fault knobs of package faults
+// sit in front, so tests can make it slow, flaky or unreachable.
+package shopify
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"mime"
+	"net/http"
+	"slices"
+	"sync/atomic"
+	"time"
+
+	"github.com/graph-gophers/graphql-go"
+	"github.com/vektah/gqlparser/v2"
+	"github.com/vektah/gqlparser/v2/ast"
+	"github.com/vektah/gqlparser/v2/validator"
+
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+)
+
+// Defaults for Options.
+const (
+	DefaultAccessToken = "shpat_retailbridge_sandbox"
+	DefaultBucketSize  = 1000 // points
+	DefaultRestoreRate = 100  // points per second (Shopify's Standard plan)
+)
+
+// DefaultAPIVersions are the versions served when Options.APIVersions is empty.
+var DefaultAPIVersions = []string{"2026-01", "2026-04", "2026-07", "2026-10"}
+
+// Options configure a Sandbox. The zero value serves the defaults.
+type Options struct {
+	// AccessToken is the X-Shopify-Access-Token every request must carry (DefaultAccessToken).
+	AccessToken string
+	// APIVersions are the served versions; others answer 404 (DefaultAPIVersions).
+	APIVersions []string
+	// BucketSize is the leaky bucket's capacity in points (DefaultBucketSize).
+	BucketSize float64
+	// RestoreRate is how many points the bucket regains per second (DefaultRestoreRate).
+	RestoreRate float64
+	// Now is the clock the bucket restores by (time.Now).
+	Now func() time.Time
+	// Seed drives the fault knobs' randomness and the shop details the dataset does not hold
+	// (addresses, mobile platforms, uncounted returns).
+	Seed uint64
+}
+
+func (o Options) withDefaults() Options {
+	if o.AccessToken == "" {
+		o.AccessToken = DefaultAccessToken
+	}
+	if len(o.APIVersions) == 0 {
+		o.APIVersions = DefaultAPIVersions
+	}
+	if o.BucketSize <= 0 {
+		o.BucketSize = DefaultBucketSize
+	}
+	if o.RestoreRate <= 0 {
+		o.RestoreRate = DefaultRestoreRate
+	}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	return o
+}
+
+// Stats count what the sandbox answered.
+type Stats struct {
+	// Queries is how many queries were executed.
+	Queries int64
+	// Throttled is how many requests were answered THROTTLED.
+	Throttled int64
+	// MaxCostExceeded is how many queries were refused for costing more than 1000 points.
+	MaxCostExceeded int64
+	// Unauthorized is how many requests carried a wrong or missing access token.
+	Unauthorized int64
+	// PointsSpent is the sum of the executed queries' actual costs.
+	PointsSpent int64
+}
+
+// Sandbox is an emulated Shopify shop. It is safe for concurrent use.
+type Sandbox struct {
+	opts    Options
+	store   *store
+	exec    *graphql.Schema
+	schema  *ast.Schema
+	bucket  *bucket
+	faults  *faults.Faults
+	handler http.Handler
+
+	queries, throttled, maxCost, unauthorized, points atomic.Int64
+}
+
+// New builds a sandbox serving ds.
+func New(ds *demo.Dataset, opts Options) *Sandbox {
+	opts = opts.withDefaults()
+	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed), faults: faults.New(opts.Seed)}
+	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
+	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
+	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store}, graphql.UseStringDescriptions())
+	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.serveGraphQL)
+	s.handler = s.faults.Middleware(mux)
+	return s
+}
+
+// ServeHTTP serves the Admin API and the fault control endpoint /_sandbox/faults.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+
+// Faults returns the fault knobs in front of the API.
+func (s *Sandbox) Faults() *faults.Faults { return s.faults }
+
+// SetThrottle changes the bucket's size and restore rate and fills it.
+func (s *Sandbox) SetThrottle(bucketSize, restoreRate float64) {
+	s.bucket.reset(bucketSize, restoreRate)
+}
+
+// Stats returns the counters.
+func (s *Sandbox) Stats() Stats {
+	return Stats{
+		Queries: s.queries.Load(), Throttled: s.throttled.Load(), MaxCostExceeded: s.maxCost.Load(),
+		Unauthorized: s.unauthorized.Load(), PointsSpent: s.points.Load(),
+	}
+}
+
+// ShippingAddress is the address the sandbox serves for an order; false for pick-up orders and
+// unknown ids. The dataset holds no addresses, so tests read expectations here.
+func (s *Sandbox) ShippingAddress(orderID string) (MailingAddress, bool) {
+	o, ok := s.store.byID[orderID]
+	if !ok || o.address == nil {
+		return MailingAddress{}, false
+	}
+	return *o.address, true
+}
+
+// LocationID is the numeric Shopify location id of a demo store (demo.Stores); the location's
+// name is the store code.
+func (s *Sandbox) LocationID(store string) (string, bool) {
+	l, ok := s.store.stores[store]
+	if !ok {
+		return "", false
+	}
+	return l.id, true
+}
+
+// UpdatedAt is the order's updatedAt: its latest shipment, delivery, refund or return event.
+func (s *Sandbox) UpdatedAt(orderID string) (time.Time, bool) {
+	o, ok := s.store.byID[orderID]
+	if !ok {
+		return time.Time{}, false
+	}
+	return o.updatedAt, true
+}
+
+// graphQLRequest is the POST body.
+type graphQLRequest struct {
+	Query         string         `json:"query"`
+	Variables     map[string]any `json:"variables"`
+	OperationName string         `json:"operationName"`
+}
+
+type queryCost struct {
+	RequestedQueryCost int            `json:"requestedQueryCost"`
+	ActualQueryCost    *int           `json:"actualQueryCost"`
+	ThrottleStatus     throttleStatus `json:"throttleStatus"`
+}
+
+type responseExtensions struct {
+	Cost queryCost `json:"cost"`
+}
+
+type graphQLResponse struct {
+	Errors     any                 `json:"errors,omitempty"`
+	Data       json.RawMessage     `json:"data,omitempty"`
+	Extensions *responseExtensions `json:"extensions,omitempty"`
+}
+
+type gqlError struct {
+	Message    string         `json:"message"`
+	Extensions map[string]any `json:"extensions,omitempty"`
+}
+
+const rateLimitDocs = "https://shopify.dev/api/usage/rate-limits"
+
+func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
+	if !slices.Contains(s.opts.APIVersions, r.PathValue("version")) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"errors": "Not Found"})
+		return
+	}
+	if r.Header.Get("X-Shopify-Access-Token") != s.opts.AccessToken {
+		s.unauthorized.Add(1)
+		writeJSON(w, http.StatusUnauthorized, map[string]string{
+			"errors": "[API] Invalid API key or access token (unrecognized login or wrong password)"})
+		return
+	}
+	req, err := readRequest(r)
+	if err != nil || req.Query == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]any{
+			"errors": map[string]string{"query": "Required parameter missing or invalid"}})
+		return
+	}
+	noCost := func() *responseExtensions {
+		zero := 0
+		return &responseExtensions{Cost: queryCost{ActualQueryCost: &zero, ThrottleStatus: s.bucket.status()}}
+	}
+
+	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)
+	if len(gerrs) > 0 {
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: gerrs, Extensions: noCost()})
+		return
+	}
+	op, msg := pickOperation(doc, req.OperationName)
+	if op == nil {
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []gqlError{{Message: msg}}, Extensions: noCost()})
+		return
+	}
+	vars, verr := validator.VariableValues(s.schema, op, req.Variables)
+	if verr != nil {
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []error{verr}, Extensions: noCost()})
+		return
+	}
+	requested, err := requestedCost(s.schema, op, vars)
+	if err != nil {
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []gqlError{{Message: err.Error(),
+			Extensions: map[string]any{"code": "BAD_REQUEST"}}}, Extensions: noCost()})
+		return
+	}
+	if requested > maxQueryCost {
+		s.maxCost.Add(1)
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []gqlError{{
+			Message: fmt.Sprintf("Query cost is %d, which exceeds the single query max cost limit (%d).\n\n"+
+				"See %s for more information on how the\ncost of a query is calculated.\n\n"+
+				"To query larger amounts of data with fewer limits, bulk operations should be used instead.\n"+
+				"See https://shopify.dev/api/usage/bulk-operations/queries for usage details.\n",
+				requested, maxQueryCost, rateLimitDocs),
+			Extensions: map[string]any{"code": "MAX_COST_EXCEEDED", "cost": requested, "maxCost": maxQueryCost,
+				"documentation": rateLimitDocs},
+		}}, Extensions: &responseExtensions{Cost: queryCost{RequestedQueryCost: requested, ThrottleStatus: s.bucket.status()}}})
+		return
+	}
+	status, ok := s.bucket.take(float64(requested))
+	if !ok {
+		s.throttled.Add(1)
+		writeJSON(w, http.StatusOK, graphQLResponse{
+			Errors: []gqlError{{Message: "Throttled", Extensions: map[string]any{
+				"code": "THROTTLED", "documentation": rateLimitDocs}}},
+			Extensions: &responseExtensions{Cost: queryCost{RequestedQueryCost: requested, ThrottleStatus: status}},
+		})
+		return
+	}
+
+	res := s.exec.Exec(r.Context(), req.Query, op.Name, req.Variables)
+	actual := min(actualCost(s.schema, op, res.Data), requested)
+	status = s.bucket.give(float64(requested - actual))
+	s.queries.Add(1)
+	s.points.Add(int64(actual))
+
+	out := graphQLResponse{Data: res.Data, Extensions: &responseExtensions{Cost: queryCost{
+		RequestedQueryCost: requested, ActualQueryCost: &actual, ThrottleStatus: status}}}
+	if len(res.Errors) > 0 {
+		out.Errors = res.Errors
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func readRequest(r *http.Request) (graphQLRequest, error) {
+	var req graphQLRequest
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	if err != nil {
+		return req, err
+	}
+	ct, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if ct == "application/graphql" {
+		req.Query = string(body)
+		return req, nil
+	}
+	err = json.Unmarshal(body, &req)
+	return req, err
+}
+
+func pickOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinition, string) {
+	var op *ast.OperationDefinition
+	switch {
+	case name != "":
+		op = doc.Operations.ForName(name)
+		if op == nil {
+			return nil, fmt.Sprintf("No operation named %q", name)
+		}
+	case len(doc.Operations) == 1:
+		op = doc.Operations[0]
+	default:
+		return nil, "An operation name is required"
+	}
+	if op.Operation != ast.Query {
+		return nil, "The sandbox serves queries only"
+	}
+	return op, ""
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"errors":"Internal error"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}

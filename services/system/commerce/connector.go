@@ -1,0 +1,22 @@
+package commerce
+
+import (
+	"context"
+
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+)
+
+// Connector is the storefront platform behind the service, one implementation per vendor
+// (internal/shopify). Implementations speak the canonical model, return *errs.Error values,
+// and are safe for concurrent use. internal/connectortest is the suite every implementation
+// must pass.
+type Connector interface {
+	// GetOrder reads one order with its lines and their fulfilled, refunded, returned and
+	// delivered state. An unknown id is errs.NotFound with reason "order_not_found".
+	GetOrder(ctx context.Context, orderID string) (*canonicalv1.Order, error)
+	// ListOrders returns one page of a customer's orders, newest first, and the token of the
+	// next page ("" on the last). An unknown customer has no orders.
+	ListOrders(ctx context.Context, customerID string, pageSize int, pageToken string) ([]*canonicalv1.Order, string, error)
+	// Ready reports whether the platform answers and accepts our credentials.
+	Ready(ctx context.Context) error
+}

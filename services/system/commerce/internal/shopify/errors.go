@@ -1,0 +1,115 @@
+package shopify
+
+import (
+	"context"
+	"errors"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+)
+
+// failure is one failed exchange with Shopify, before it is classified.
+type failure struct {
+	status     int           // HTTP status; 0 when no answer came (200 for answers that would not convert)
+	header     http.Header   // answer headers, for Retry-After
+	body       string        // start of a non-200 body, for the log
+	cause      error         // transport, decoding, budget or conversion error
+	gql        []gqlError    // errors in a 200 answer
+	notFound   bool          // the object asked for does not exist
+	retryAfter time.Duration // when Shopify's bucket will hold the query, for THROTTLED answers
+}
+
+// gqlError is one entry of a GraphQL errors array.
+type gqlError struct {
+	Message    string `json:"message"`
+	Extensions struct {
+		Code string `json:"code"`
+	} `json:"extensions"`
+}
+
+// toError is the one place Shopify failures become error kinds. Nothing vendor-specific leaves
+// in the message; the cause stays attached for the log.
+func toError(ctx context.Context, f failure) *errs.Error {
+	var budget *errBudget
+	var netErr net.Error
+	code := ""
+	if len(f.gql) > 0 {
+		code = f.gql[0].Extensions.Code
+	}
+	switch {
+	case errors.As(f.cause, &budget):
+		return errs.Wrap(f.cause, errs.Unavailable, "vendor_throttled",
+			"the commerce platform's rate limit leaves no room before the deadline").WithRetryAfter(budget.wait)
+	case errors.Is(f.cause, errTooCostly), code == "MAX_COST_EXCEEDED":
+		return errs.Wrap(cause(f), errs.Internal, "vendor_query_too_costly", "")
+	case errors.Is(f.cause, context.DeadlineExceeded),
+		errors.As(f.cause, &netErr) && netErr.Timeout(),
+		f.status == 0 && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return errs.Wrap(cause(f), errs.DeadlineExceeded, "vendor_timeout",
+			"the commerce platform did not answer in time")
+	case errors.Is(f.cause, context.Canceled):
+		return errs.Wrap(f.cause, errs.Canceled, "canceled", "the request was canceled")
+	case f.notFound:
+		return errs.E(errs.NotFound, "order_not_found", "order not found")
+	case errors.As(f.cause, new(errTooLarge)):
+		return errs.Wrap(f.cause, errs.Internal, "vendor_order_too_large", "")
+	case f.status == http.StatusUnauthorized, f.status == http.StatusForbidden, code == "ACCESS_DENIED":
+		// Our credential was refused, not the caller's: retrying will not help until it is fixed.
+		e := errs.Wrap(cause(f), errs.Unavailable, "vendor_auth_failed", "the commerce platform refused our credentials")
+		e.Retryable = false
+		return e
+	case f.status == http.StatusNotFound:
+		// The GraphQL endpoint itself is missing: a wrong shop URL or API version, not a missing order.
+		e := errs.Wrap(cause(f), errs.Unavailable, "vendor_endpoint_not_found", "the commerce platform endpoint was not found")
+		e.Retryable = false
+		return e
+	case f.status == http.StatusTooManyRequests, code == "THROTTLED":
+		after := f.retryAfter
+		if after == 0 {
+			after = retryAfterHeader(f.header)
+		}
+		return errs.Wrap(cause(f), errs.Unavailable, "vendor_throttled", "the commerce platform is rate limiting us").WithRetryAfter(after)
+	case f.status >= 500, f.status == 0 && f.cause != nil, code == "INTERNAL_SERVER_ERROR":
+		return errs.Wrap(cause(f), errs.Unavailable, "vendor_unavailable", "the commerce platform is unavailable").
+			WithRetryAfter(retryAfterHeader(f.header))
+	case f.status >= 400:
+		return errs.Wrap(cause(f), errs.Internal, "vendor_bad_request", "")
+	case len(f.gql) > 0:
+		return errs.Wrap(cause(f), errs.Internal, "vendor_error", "")
+	}
+	// A 200 whose body would not decode or convert.
+	return errs.Wrap(cause(f), errs.Internal, "vendor_bad_response", "")
+}
+
+// cause is an error describing f, for the log.
+func cause(f failure) error {
+	if f.cause != nil {
+		return f.cause
+	}
+	var parts []string
+	if f.status != 0 {
+		parts = append(parts, "HTTP "+strconv.Itoa(f.status))
+	}
+	for _, e := range f.gql {
+		parts = append(parts, e.Extensions.Code+": "+e.Message)
+	}
+	if f.body != "" {
+		parts = append(parts, f.body)
+	}
+	return errors.New("shopify: " + strings.Join(parts, "; "))
+}
+
+func retryAfterHeader(h http.Header) time.Duration {
+	if h == nil {
+		return 0
+	}
+	s, err := strconv.ParseFloat(h.Get("Retry-After"), 64)
+	if err != nil || s <= 0 {
+		return 0
+	}
+	return time.Duration(s * float64(time.Second))
+}

@@ -1,0 +1,119 @@
+package netsuite
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+)
+
+// vendorError is a NetSuite answer other than success, or a success whose body made no sense.
+type vendorError struct {
+	status int
+	// code and detail come from the first o:errorDetails entry, when NetSuite sent one.
+	code, detail string
+	// netsuite says the body was a NetSuite error document, not a proxy's or load balancer's page.
+	netsuite   bool
+	retryAfter time.Duration
+	cause      error
+}
+
+func (e *vendorError) Error() string {
+	msg := fmt.Sprintf("netsuite: HTTP %d", e.status)
+	if e.code != "" {
+		msg += " " + e.code
+	}
+	if e.detail != "" {
+		msg += ": " + e.detail
+	}
+	if e.cause != nil {
+		msg += ": " + e.cause.Error()
+	}
+	return msg
+}
+
+func (e *vendorError) Unwrap() error { return e.cause }
+
+// errorBody is NetSuite's REST error document.
+type errorBody struct {
+	Title   string `json:"title"`
+	Status  int    `json:"status"`
+	Details []struct {
+		Detail string `json:"detail"`
+		Code   string `json:"o:errorCode"`
+	} `json:"o:errorDetails"`
+}
+
+// newVendorError reads a non-2xx answer.
+func newVendorError(resp *http.Response, body []byte) *vendorError {
+	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	var b errorBody
+	if json.Unmarshal(body, &b) == nil && len(b.Details) > 0 {
+		e.netsuite, e.code, e.detail = true, b.Details[0].Code, b.Details[0].Detail
+	}
+	return e
+}
+
+// badPayload reports a 2xx answer that could not be read.
+func badPayload(cause error) *vendorError {
+	return &vendorError{status: http.StatusOK, cause: cause}
+}
+
+// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
+func parseRetryAfter(v string, now time.Time) time.Duration {
+	if v == "" {
+		return 0
+	}
+	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
+		return time.Duration(secs) * time.Second
+	}
+	if t, err := http.ParseTime(v); err == nil && t.After(now) {
+		return t.Sub(now)
+	}
+	return 0
+}
+
+// toErr is the one place NetSuite failures become Retailbridge error kinds. Vendor detail stays in
+// the wrapped cause, for logs; the message is safe to show a caller.
+func toErr(err error) error {
+	if err == nil || errs.As(err) != nil {
+		return err
+	}
+	var ve *vendorError
+	var ne net.Error
+	switch {
+	case errors.As(err, &ve):
+		switch {
+		case ve.status == http.StatusNotFound && ve.netsuite:
+			return errs.Wrap(err, errs.NotFound, "item_not_found", "the ERP has no such record")
+		case ve.status == http.StatusUnauthorized || ve.status == http.StatusForbidden:
+			e := errs.Wrap(err, errs.Unavailable, "vendor_auth_failed", "the ERP refused Retailbridge's credentials")
+			e.Retryable = false // until someone fixes the token, repeating cannot help
+			return e
+		case ve.status == http.StatusTooManyRequests:
+			return errs.Wrap(err, errs.ResourceExhausted, "vendor_rate_limited",
+				"the ERP account's concurrency limit stayed exhausted")
+		case ve.status == http.StatusServiceUnavailable && ve.retryAfter > 0:
+			return errs.Wrap(err, errs.Unavailable, "erp_maintenance",
+				"the ERP is in a maintenance window").WithRetryAfter(ve.retryAfter)
+		case ve.status >= 500 || ve.status == http.StatusNotFound:
+			return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the ERP is unavailable")
+		case ve.status < 300:
+			return errs.Wrap(err, errs.Internal, "vendor_bad_response", "")
+		default: // any other 4xx: NetSuite says the request was wrong, which is our bug
+			return errs.Wrap(err, errs.Internal, "vendor_rejected_request", "")
+		}
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
+		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the ERP did not answer in time")
+	case errors.Is(err, context.Canceled):
+		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
+	default: // connection refused, reset, TLS, DNS
+		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the ERP is unavailable")
+	}
+}

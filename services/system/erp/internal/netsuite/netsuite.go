@@ -1,0 +1,283 @@
+// Package netsuite is the ERP connector for NetSuite's REST record service. It signs every
+// request with token-based authentication, fans item lookups out by external id without ever
+// exceeding its share of the account's concurrency limit, absorbs the limit's 429 refusals with
+// jittered backoff, and stays away during announced maintenance windows.
+package netsuite
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math/rand/v2"
+	"net/http"
+	"net/url"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	"golang.org/x/sync/semaphore"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+)
+
+// DefaultMaxConcurrency leaves room under NetSuite's base limit of 15 for the account's other
+// integrations, which share it.
+const DefaultMaxConcurrency = 10
+
+// Config is how to reach one NetSuite account.
+type Config struct {
+	// BaseURL is the account's REST domain; https://<account>.suitetalk.api.netsuite.com when empty.
+	BaseURL string
+	// Account is the account id (for example 1234567_SB1), sent as the OAuth realm.
+	Account string
+	// ConsumerKey and ConsumerSecret identify the integration record.
+	ConsumerKey, ConsumerSecret string
+	// TokenID and TokenSecret identify the access token.
+	TokenID, TokenSecret string
+	// Currency is the ISO 4217 currency of base prices; USD when empty.
+	Currency string
+	// MaxConcurrency caps this connector's requests in flight; DefaultMaxConcurrency when zero.
+	MaxConcurrency int
+}
+
+// Client is the connector. It is safe for concurrent use; the concurrency cap holds across calls.
+type Client struct {
+	base     *url.URL
+	http     *http.Client
+	sign     signer
+	currency string
+	fanOut   int
+	slots    *semaphore.Weighted
+	backoff  backoff
+	now      func() time.Time
+	log      *slog.Logger
+
+	pausedUntil atomic.Int64 // unix nanoseconds: the end of an announced maintenance window
+	retries     atomic.Int64
+}
+
+// New returns a connector that sends requests through hc, the caller's traced client.
+func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*Client, error) {
+	if cfg.BaseURL == "" {
+		cfg.BaseURL = DefaultBaseURL(cfg.Account)
+	}
+	base, err := url.Parse(cfg.BaseURL)
+	if err != nil || (base.Scheme != "http" && base.Scheme != "https") || base.Host == "" {
+		return nil, fmt.Errorf("netsuite: base URL %q is not an absolute http(s) URL", cfg.BaseURL)
+	}
+	if hc == nil {
+		return nil, errors.New("netsuite: an HTTP client is required")
+	}
+	if cfg.Currency == "" {
+		cfg.Currency = "USD"
+	}
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = DefaultMaxConcurrency
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return &Client{
+		base: base,
+		http: hc,
+		sign: signer{
+			realm: cfg.Account, consumerKey: cfg.ConsumerKey, consumerSecret: cfg.ConsumerSecret,
+			tokenID: cfg.TokenID, tokenSecret: cfg.TokenSecret, now: now, nonce: randomNonce,
+		},
+		currency: strings.ToUpper(cfg.Currency),
+		fanOut:   cfg.MaxConcurrency,
+		slots:    semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		backoff:  backoff{first: 25 * time.Millisecond, cap: time.Second, attempts: 10},
+		now:      now,
+		log:      log.With("vendor", "netsuite"),
+	}, nil
+}
+
+// DefaultBaseURL is the REST domain of account: lower case, "_" as "-".
+func DefaultBaseURL(account string) string {
+	return "https://" + strings.ReplaceAll(strings.ToLower(account), "_", "-") + ".suitetalk.api.netsuite.com"
+}
+
+// GetItems reads items by SKU (the item's external id), one record lookup per SKU, at most
+// MaxConcurrency at a time. SKUs NetSuite does not know come back in missing. The first failure
+// cancels the lookups still running.
+func (c *Client) GetItems(ctx context.Context, skus []string) (found []*erpv1.Item, missing []string, err error) {
+	if err := c.paused(); err != nil {
+		return nil, nil, err
+	}
+	items := make([]*erpv1.Item, len(skus))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.fanOut)
+	for i, sku := range skus {
+		if gctx.Err() != nil {
+			break
+		}
+		g.Go(func() error {
+			it, err := c.getItem(gctx, sku)
+			items[i] = it
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, nil, err
+	}
+	if err := ctx.Err(); err != nil { // the loop may have stopped early without a lookup failing
+		return nil, nil, toErr(err)
+	}
+	for i, it := range items {
+		if it == nil {
+			missing = append(missing, skus[i])
+			continue
+		}
+		found = append(found, it)
+	}
+	return found, missing, nil
+}
+
+// Ready reports whether NetSuite answers this connector's signed requests.
+func (c *Client) Ready(ctx context.Context) error {
+	if err := c.paused(); err != nil {
+		return err
+	}
+	var page collection
+	return c.get(ctx, c.recordURL("inventoryItem", url.Values{"limit": {"1"}}), &page)
+}
+
+// Retries is how many requests were repeated after the account's concurrency limit refused them.
+func (c *Client) Retries() int64 { return c.retries.Load() }
+
+func (c *Client) getItem(ctx context.Context, sku string) (*erpv1.Item, error) {
+	var rec inventoryItem
+	err := c.get(ctx, c.recordURL("inventoryItem/eid:"+url.PathEscape(sku), nil), &rec)
+	if errs.KindOf(err) == errs.NotFound {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	it, err := toItem(rec, c.currency)
+	if err != nil {
+		return nil, toErr(badPayload(err))
+	}
+	return it, nil
+}
+
+// recordURL is the REST record service URL of path (already escaped).
+func (c *Client) recordURL(path string, query url.Values) *url.URL {
+	u := c.base.JoinPath("services/rest/record/v1", path)
+	u.RawQuery = query.Encode()
+	return u
+}
+
+// get fetches u into out. Refusals by the account's concurrency limit are retried with capped,
+// jittered exponential backoff while the context's deadline leaves time; every other failure is
+// returned at once, classified.
+func (c *Client) get(ctx context.Context, u *url.URL, out any) error {
+	for attempt := 1; ; attempt++ {
+		err := c.do(ctx, u, out)
+		var ve *vendorError
+		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.attempts {
+			return toErr(err)
+		}
+		wait := max(c.backoff.delay(attempt), ve.retryAfter) // NetSuite sends no Retry-After with 429 today
+		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+			return toErr(err)
+		}
+		c.retries.Add(1)
+		c.log.DebugContext(ctx, "netsuite concurrency limit hit; backing off", "attempt", attempt, "wait", wait)
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return toErr(ctx.Err())
+		}
+	}
+}
+
+// maxBody bounds what is read of one answer.
+const maxBody = 4 << 20
+
+// do sends one signed GET while holding one of the connector's concurrency slots.
+func (c *Client) do(ctx context.Context, u *url.URL, out any) error {
+	if err := c.slots.Acquire(ctx, 1); err != nil {
+		return err
+	}
+	defer c.slots.Release(1)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	c.sign.sign(req)
+	resp, err := c.http.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		ve := newVendorError(resp, body)
+		if ve.status == http.StatusServiceUnavailable && ve.retryAfter > 0 {
+			c.pause(ctx, ve.retryAfter)
+		}
+		return ve
+	}
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return badPayload(err)
+	}
+	return nil
+}
+
+// pause keeps the connector from calling NetSuite until an announced maintenance window ends, so
+// callers retrying on their own cannot turn the window into a request storm.
+func (c *Client) pause(ctx context.Context, d time.Duration) {
+	until := c.now().Add(d).UnixNano()
+	for cur := c.pausedUntil.Load(); until > cur; cur = c.pausedUntil.Load() {
+		if c.pausedUntil.CompareAndSwap(cur, until) {
+			c.log.WarnContext(ctx, "netsuite maintenance window; pausing calls", "retry_after", d)
+			return
+		}
+	}
+}
+
+// paused returns the maintenance error while an announced window lasts.
+func (c *Client) paused() error {
+	left := time.Duration(c.pausedUntil.Load() - c.now().UnixNano())
+	if left <= 0 {
+		return nil
+	}
+	return toErr(&vendorError{status: http.StatusServiceUnavailable, retryAfter: left,
+		detail: "maintenance window announced earlier"})
+}
+
+// backoff is capped exponential backoff with full jitter.
+type backoff struct {
+	first, cap time.Duration
+	attempts   int // including the first
+}
+
+// delay is the wait after the attempt-th refusal: uniform in [first/2, min(cap, first·2^attempt)),
+// so lookups refused together do not come back together.
+func (b backoff) delay(attempt int) time.Duration {
+	ceil := b.cap
+	if attempt < 30 {
+		ceil = min(b.cap, b.first<<attempt)
+	}
+	floor := b.first / 2
+	return floor + rand.N(max(ceil-floor, 1))
+}

@@ -1,0 +1,181 @@
+// Package erp is the ERP system API: item governance, sales orders, return authorisations,
+// receipts and financial postings, over one vendor connector (NetSuite today). Callers meet it
+// over gRPC; vendor protocol and vendor errors stay behind it.
+package erp
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
+)
+
+// MaxSKUs is how many SKUs one GetItems call may name.
+const MaxSKUs = 100
+
+// Deps are the service's collaborators.
+type Deps struct {
+	// Logger receives vendor failure detail; discarded when nil.
+	Logger *slog.Logger
+	// HTTPClient reaches the vendor; required, so that the caller's tracing and metrics apply.
+	HTTPClient *http.Client
+	// Now is the clock for OAuth timestamps and maintenance windows; time.Now when nil.
+	Now func() time.Time
+}
+
+// Service implements erpv1.ErpServiceServer.
+type Service struct {
+	erpv1.UnimplementedErpServiceServer
+
+	conn    Connector
+	log     *slog.Logger
+	timeout time.Duration
+}
+
+var _ erpv1.ErpServiceServer = (*Service)(nil)
+
+// New validates cfg and connects nothing yet: the first RPC makes the first vendor call.
+func New(cfg Config, deps Deps) (*Service, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if deps.HTTPClient == nil {
+		return nil, errs.E(errs.Invalid, "invalid_deps", "erp: deps.HTTPClient is required")
+	}
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if deps.Now == nil {
+		deps.Now = time.Now
+	}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
+	log := deps.Logger.With("service", "erp", "vendor", cfg.Vendor)
+	conn, err := netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
+	}
+	return newService(conn, log, cfg.Timeout), nil
+}
+
+func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {
+	return &Service{conn: conn, log: log, timeout: timeout}
+}
+
+// Ready reports whether the ERP answers, for health checks.
+func (s *Service) Ready(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.conn.Ready(ctx)
+}
+
+// GetItems reads items with their return-policy attributes. Repeated SKUs are read once; items
+// come back in the order their SKUs were first named.
+func (s *Service) GetItems(ctx context.Context, req *erpv1.GetItemsRequest) (*erpv1.GetItemsResponse, error) {
+	skus, err := distinctSKUs(req.GetSkus())
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	found, missing, err := s.conn.GetItems(ctx, skus)
+	if err != nil {
+		if e := errs.As(err); e != nil {
+			s.log.DebugContext(ctx, "erp get items failed", "reason", e.Reason, "err", err)
+		}
+		return nil, err
+	}
+	return &erpv1.GetItemsResponse{Items: found, MissingSkus: missing}, nil
+}
+
+// distinctSKUs validates skus and folds repeats, keeping first-seen order.
+func distinctSKUs(skus []string) ([]string, error) {
+	var bad []errs.FieldViolation
+	switch {
+	case len(skus) == 0:
+		bad = append(bad, errs.FieldViolation{Field: "skus", Description: "name at least one SKU"})
+	case len(skus) > MaxSKUs:
+		bad = append(bad, errs.FieldViolation{Field: "skus", Description: fmt.Sprintf("name at most %d SKUs", MaxSKUs)})
+	}
+	seen := make(map[string]bool, len(skus))
+	out := make([]string, 0, len(skus))
+	for i, sku := range skus {
+		if d := checkSKU(sku); d != "" {
+			bad = append(bad, errs.FieldViolation{Field: fmt.Sprintf("skus[%d]", i), Description: d})
+			continue
+		}
+		if !seen[sku] {
+			seen[sku] = true
+			out = append(out, sku)
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(bad...)
+	}
+	return out, nil
+}
+
+// maxSKULen bounds a SKU; item ids in the ERPs we serve are far shorter.
+const maxSKULen = 255
+
+// checkSKU describes what is wrong with sku, or returns "". A SKU is the item's external id,
+// which ERPs restrict to letters, digits, "_" and "-".
+func checkSKU(sku string) string {
+	if sku == "" {
+		return "must not be empty"
+	}
+	if len(sku) > maxSKULen {
+		return fmt.Sprintf("must be at most %d characters", maxSKULen)
+	}
+	for _, c := range sku {
+		if !('A' <= c && c <= 'Z' || 'a' <= c && c <= 'z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return "may contain only letters, digits, \"_\" and \"-\""
+		}
+	}
+	return ""
+}
+
+func unimplemented(rpc string) error {
+	return errs.E(errs.Unimplemented, "not_implemented", "erp: "+rpc+" is not implemented yet")
+}
+
+// CreateSalesOrder is not implemented yet.
+func (s *Service) CreateSalesOrder(context.Context, *erpv1.CreateSalesOrderRequest) (*erpv1.CreateSalesOrderResponse, error) {
+	return nil, unimplemented("CreateSalesOrder")
+}
+
+// GetSalesOrder is not implemented yet.
+func (s *Service) GetSalesOrder(context.Context, *erpv1.GetSalesOrderRequest) (*erpv1.GetSalesOrderResponse, error) {
+	return nil, unimplemented("GetSalesOrder")
+}
+
+// CreateReturnAuthorization is not implemented yet.
+func (s *Service) CreateReturnAuthorization(context.Context, *erpv1.CreateReturnAuthorizationRequest) (*erpv1.CreateReturnAuthorizationResponse, error) {
+	return nil, unimplemented("CreateReturnAuthorization")
+}
+
+// CloseReturnAuthorization is not implemented yet.
+func (s *Service) CloseReturnAuthorization(context.Context, *erpv1.CloseReturnAuthorizationRequest) (*erpv1.CloseReturnAuthorizationResponse, error) {
+	return nil, unimplemented("CloseReturnAuthorization")
+}
+
+// CreateItemReceipt is not implemented yet.
+func (s *Service) CreateItemReceipt(context.Context, *erpv1.CreateItemReceiptRequest) (*erpv1.CreateItemReceiptResponse, error) {
+	return nil, unimplemented("CreateItemReceipt")
+}
+
+// CreateCreditMemo is not implemented yet.
+func (s *Service) CreateCreditMemo(context.Context, *erpv1.CreateCreditMemoRequest) (*erpv1.CreateCreditMemoResponse, error) {
+	return nil, unimplemented("CreateCreditMemo")
+}
+
+// RecordInventoryAdjustment is not implemented yet.
+func (s *Service) RecordInventoryAdjustment(context.Context, *erpv1.RecordInventoryAdjustmentRequest) (*erpv1.RecordInventoryAdjustmentResponse, error) {
+	return nil, unimplemented("RecordInventoryAdjustment")
+}

@@ -1,0 +1,254 @@
+package erp_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/testing/protocmp"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	nssandbox "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
+	"github.com/retailbridge/retailbridge/services/system/erp"
+	"github.com/retailbridge/retailbridge/services/system/erp/internal/connectortest"
+)
+
+func validConfig(baseURL string) erp.Config {
+	return erp.Config{
+		Vendor: erp.VendorNetSuite,
+		NetSuite: erp.NetSuiteConfig{
+			BaseURL: baseURL, Account: nssandbox.DevAccount,
+			ConsumerKey: nssandbox.DevConsumerKey, ConsumerSecret: nssandbox.DevConsumerSecret,
+			TokenID: nssandbox.DevTokenID, TokenSecret: nssandbox.DevTokenSecret,
+		},
+	}
+}
+
+// newTestService serves the demo catalogue from a NetSuite sandbox and connects through the same
+// kind of HTTP client production uses.
+func newTestService(tb testing.TB, mutate func(*erp.Config)) (*erp.Service, *nssandbox.Sandbox, *demo.Dataset) {
+	tb.Helper()
+	ds := connectortest.Catalogue(tb)
+	sb := nssandbox.New(ds, nssandbox.Options{})
+	srv := httptest.NewServer(sb)
+	tb.Cleanup(srv.Close)
+	cfg := validConfig(srv.URL)
+	if mutate != nil {
+		mutate(&cfg)
+	}
+	s, err := erp.New(cfg, erp.Deps{HTTPClient: telemetry.NewVendorClient("netsuite", 5*time.Second, nil, nil)})
+	if err != nil {
+		tb.Fatalf("New: %v", err)
+	}
+	return s, sb, ds
+}
+
+func TestConfigValidate(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name   string
+		mutate func(*erp.Config)
+		fields []string
+	}{
+		{"valid", func(*erp.Config) {}, nil},
+		{"valid with defaults left empty", func(c *erp.Config) { c.NetSuite.BaseURL = "" }, nil},
+		{"no vendor", func(c *erp.Config) { c.Vendor = "" }, []string{"vendor"}},
+		{"unknown vendor", func(c *erp.Config) { c.Vendor = "sap" }, []string{"vendor"}},
+		{"everything wrong at once", func(c *erp.Config) {
+			c.Timeout = -time.Second
+			c.NetSuite = erp.NetSuiteConfig{BaseURL: "ftp://x", Currency: "usd", MaxConcurrency: -1}
+		}, []string{
+			"timeout", "netsuite.account", "netsuite.consumer_key", "netsuite.consumer_secret",
+			"netsuite.token_id", "netsuite.token_secret", "netsuite.base_url", "netsuite.currency",
+			"netsuite.max_concurrency",
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			cfg := validConfig("https://1234567-sb1.suitetalk.api.netsuite.com")
+			tt.mutate(&cfg)
+			err := cfg.Validate()
+			var got []string
+			if e := errs.As(err); e != nil {
+				for _, f := range e.Fields {
+					got = append(got, f.Field)
+					if !strings.Contains(e.Error(), f.Field) {
+						t.Errorf("error text %q does not name %s", e.Error(), f.Field)
+					}
+				}
+			} else if err != nil {
+				t.Fatalf("Validate: %v is not an *errs.Error", err)
+			}
+			if diff := cmp.Diff(tt.fields, got); diff != "" {
+				t.Errorf("bad fields mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestNewNeedsHTTPClient(t *testing.T) {
+	t.Parallel()
+	_, err := erp.New(validConfig(""), erp.Deps{})
+	if errs.KindOf(err) != errs.Invalid {
+		t.Errorf("New without an HTTP client: %v; want an Invalid error", err)
+	}
+}
+
+func TestSecretsAreMasked(t *testing.T) {
+	t.Parallel()
+	cfg := validConfig("")
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "netsuite", cfg.NetSuite)
+	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.NetSuite)} {
+		for _, secret := range []string{nssandbox.DevConsumerSecret, nssandbox.DevTokenSecret, nssandbox.DevTokenID} {
+			if strings.Contains(out, secret) {
+				t.Errorf("%q leaks %q", out, secret)
+			}
+		}
+	}
+}
+
+func TestGetItems(t *testing.T) {
+	t.Parallel()
+	s, sb, ds := newTestService(t, nil)
+	a, b := ds.Items[0], ds.Items[1]
+	before := sb.Stats().Requests
+	resp, err := s.GetItems(context.Background(), &erpv1.GetItemsRequest{Skus: []string{a.SKU, "NOPE-1", b.SKU, a.SKU, "NOPE-1"}})
+	if err != nil {
+		t.Fatalf("GetItems: %v", err)
+	}
+	want := &erpv1.GetItemsResponse{
+		Items:       []*erpv1.Item{connectortest.WantItem(ds, a), connectortest.WantItem(ds, b)},
+		MissingSkus: []string{"NOPE-1"},
+	}
+	if diff := cmp.Diff(want, resp, protocmp.Transform()); diff != "" {
+		t.Errorf("GetItems mismatch (-want +got):\n%s", diff)
+	}
+	if got := sb.Stats().Requests - before; got != 3 {
+		t.Errorf("sandbox saw %d requests; want 3, one per distinct SKU", got)
+	}
+}
+
+func TestGetItemsInvalid(t *testing.T) {
+	t.Parallel()
+	s, sb, _ := newTestService(t, nil)
+	many := make([]string, erp.MaxSKUs+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("SKU-%d", i)
+	}
+	tests := []struct {
+		name   string
+		skus   []string
+		fields []string
+	}{
+		{"none", nil, []string{"skus"}},
+		{"too many", many, []string{"skus"}},
+		{"empty and unsupported characters", []string{"APP-000", "", "APP 001", "APP/002", "APP-ß"},
+			[]string{"skus[1]", "skus[2]", "skus[3]", "skus[4]"}},
+		{"too long", []string{strings.Repeat("A", 256)}, []string{"skus[0]"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			_, err := s.GetItems(context.Background(), &erpv1.GetItemsRequest{Skus: tt.skus})
+			e := connectortest.WantErr(t, err, errs.Invalid, "invalid_request")
+			if e == nil {
+				return
+			}
+			var got []string
+			for _, f := range e.Fields {
+				got = append(got, f.Field)
+			}
+			if diff := cmp.Diff(tt.fields, got); diff != "" {
+				t.Errorf("field violations mismatch (-want +got):\n%s", diff)
+			}
+		})
+	}
+	t.Cleanup(func() {
+		if n := sb.Stats().Requests; n != 0 {
+			t.Errorf("sandbox saw %d requests; want none for invalid requests", n)
+		}
+	})
+}
+
+func TestGetItemsVendorFailures(t *testing.T) {
+	t.Parallel()
+	t.Run("maintenance", func(t *testing.T) {
+		t.Parallel()
+		s, sb, ds := newTestService(t, nil)
+		sb.SetMaintenance(true, time.Minute)
+		_, err := s.GetItems(context.Background(), &erpv1.GetItemsRequest{Skus: []string{ds.Items[0].SKU}})
+		if e := connectortest.WantErr(t, err, errs.Unavailable, "erp_maintenance"); e != nil && e.RetryAfter != time.Minute {
+			t.Errorf("RetryAfter = %v; want 1m", e.RetryAfter)
+		}
+	})
+	t.Run("configured timeout", func(t *testing.T) {
+		t.Parallel()
+		s, sb, ds := newTestService(t, func(c *erp.Config) { c.Timeout = 100 * time.Millisecond })
+		sb.Faults().Set(faults.Settings{Latency: 2 * time.Second})
+		began := time.Now()
+		_, err := s.GetItems(context.Background(), &erpv1.GetItemsRequest{Skus: []string{ds.Items[0].SKU}})
+		connectortest.WantErr(t, err, errs.DeadlineExceeded, "vendor_timeout")
+		if took := time.Since(began); took > time.Second {
+			t.Errorf("GetItems took %v; want about the 100ms timeout", took)
+		}
+	})
+	t.Run("vendor down", func(t *testing.T) {
+		t.Parallel()
+		s, sb, ds := newTestService(t, nil)
+		sb.Faults().Set(faults.Settings{Down: true})
+		_, err := s.GetItems(context.Background(), &erpv1.GetItemsRequest{Skus: []string{ds.Items[0].SKU}})
+		connectortest.WantErr(t, err, errs.Unavailable, "vendor_unavailable")
+	})
+	t.Run("ready", func(t *testing.T) {
+		t.Parallel()
+		s, sb, _ := newTestService(t, nil)
+		if err := s.Ready(context.Background()); err != nil {
+			t.Errorf("Ready: %v; want nil", err)
+		}
+		sb.Faults().Set(faults.Settings{ErrorRate: 1, ErrorStatus: http.StatusBadGateway})
+		connectortest.WantErr(t, s.Ready(context.Background()), errs.Unavailable, "vendor_unavailable")
+	})
+}
+
+func TestUnimplementedRPCs(t *testing.T) {
+	t.Parallel()
+	s, _, _ := newTestService(t, nil)
+	ctx := context.Background()
+	calls := map[string]func() error{
+		"CreateSalesOrder": func() error { _, err := s.CreateSalesOrder(ctx, &erpv1.CreateSalesOrderRequest{}); return err },
+		"GetSalesOrder":    func() error { _, err := s.GetSalesOrder(ctx, &erpv1.GetSalesOrderRequest{}); return err },
+		"CreateReturnAuthorization": func() error {
+			_, err := s.CreateReturnAuthorization(ctx, &erpv1.CreateReturnAuthorizationRequest{})
+			return err
+		},
+		"CloseReturnAuthorization": func() error {
+			_, err := s.CloseReturnAuthorization(ctx, &erpv1.CloseReturnAuthorizationRequest{})
+			return err
+		},
+		"CreateItemReceipt": func() error { _, err := s.CreateItemReceipt(ctx, &erpv1.CreateItemReceiptRequest{}); return err },
+		"CreateCreditMemo":  func() error { _, err := s.CreateCreditMemo(ctx, &erpv1.CreateCreditMemoRequest{}); return err },
+		"RecordInventoryAdjustment": func() error {
+			_, err := s.RecordInventoryAdjustment(ctx, &erpv1.RecordInventoryAdjustmentRequest{})
+			return err
+		},
+	}
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			connectortest.WantErr(t, call(), errs.Unimplemented, "not_implemented")
+		})
+	}
+}
