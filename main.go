@@ -156,6 +156,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "serving %v\n", rest)
+	if s.ShopifyURL != "" {
+		fmt.Fprintf(stdout, "\nPoint the commerce and erp services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
+	}
 	return s.Wait(ctx)
 }
 

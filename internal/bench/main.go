@@ -198,8 +198,8 @@ func run() error {
 	row("PF-1 eligibility, cold (vendor round trip, concurrency 8)", cold)
 	fmt.Printf("\n| PF-4 memory of `retailbridge dev` | RSS |\n|---|---:|\n| idle | %.1f MB |\n| peak under warm load | %.1f MB |\n",
 		float64(idleRSS)/1e6, float64(peak.Load())/1e6)
-	if out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", bin, profPath).CombinedOutput(); err == nil {
-		fmt.Printf("\nCPU profile of `retailbridge dev` under warm load (top 25, flat):\n\n```\n%s```\n", trimProfile(out))
+	if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", bin, profPath).CombinedOutput(); err == nil {
+		fmt.Printf("\nCPU profile of `retailbridge dev` under warm load (top 40, cumulative):\n\n```\n%s```\n", trimProfile(out))
 	} else {
 		fmt.Fprintf(os.Stderr, "pprof: %v %s\n", err, out)
 	}

@@ -334,6 +334,15 @@ func (s *Stack) startSandboxes() error {
 	return nil
 }
 
+// SandboxEnv is the environment that points separately served commerce and erp services at
+// the sandboxes started here.
+func (s *Stack) SandboxEnv() string {
+	v := s.vendorCreds
+	return fmt.Sprintf("export SHOPIFY_ADMIN_URL=%s SHOPIFY_ACCESS_TOKEN=%s\n"+
+		"export NETSUITE_URL=%s NETSUITE_ACCOUNT=%s NETSUITE_CONSUMER_KEY=%s NETSUITE_CONSUMER_SECRET=%s NETSUITE_TOKEN_ID=%s NETSUITE_TOKEN_SECRET=%s",
+		s.ShopifyURL, v.shopifyToken, s.NetSuiteURL, v.nsAccount, v.nsKey, v.nsSecret, v.nsToken, v.nsTokenSc)
+}
+
 func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
 	switch {
 	case configured != "":

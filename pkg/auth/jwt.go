@@ -18,6 +18,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/retailbridge/retailbridge/pkg/cache"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 )
 
@@ -44,11 +45,26 @@ type Verifier struct {
 	issuers map[string]Issuer
 	algs    []string
 	parser  *jwt.Parser
+	now     func() time.Time
+	leeway  time.Duration
+	// verified remembers tokens whose signature and claims were checked, keyed by their
+	// SHA-256, until they expire: a storefront sends the same token on every page view, and a
+	// signature check costs more than the rest of a cached eligibility answer.
+	verified *cache.Cache[string, verifiedToken]
+}
+
+type verifiedToken struct {
+	principal Principal
+	expires   time.Time
 }
 
 // NewVerifier returns a verifier for issuers with leeway for clock skew on exp and nbf.
 func NewVerifier(leeway time.Duration, now func() time.Time, issuers ...Issuer) (*Verifier, error) {
-	v := &Verifier{issuers: map[string]Issuer{}}
+	if now == nil {
+		now = time.Now
+	}
+	v := &Verifier{issuers: map[string]Issuer{}, now: now, leeway: leeway,
+		verified: cache.New[string, verifiedToken](5*time.Minute, 100_000, now)}
 	for _, is := range issuers {
 		if is.Name == "" || is.Audience == "" || len(is.Algorithms) == 0 || len(is.Keys) == 0 {
 			return nil, fmt.Errorf("auth: issuer %q needs a name, audience, algorithms and keys", is.Name)
@@ -69,9 +85,7 @@ func NewVerifier(leeway time.Duration, now func() time.Time, issuers ...Issuer) 
 		jwt.WithExpirationRequired(),
 		jwt.WithIssuedAt(),
 	}
-	if now != nil {
-		opts = append(opts, jwt.WithTimeFunc(now))
-	}
+	opts = append(opts, jwt.WithTimeFunc(now))
 	v.parser = jwt.NewParser(opts...)
 	return v, nil
 }
@@ -81,6 +95,20 @@ var errUnauthenticated = errs.E(errs.Unauthenticated, "invalid_token", "the bear
 // Verify checks token and returns its principal. Every failure is the same Unauthenticated error
 // so callers learn nothing about which check failed; the cause is wrapped for logs.
 func (v *Verifier) Verify(token string) (Principal, error) {
+	sum := sha256.Sum256([]byte(token))
+	key := string(sum[:])
+	if t, _, ok := v.verified.Peek(key); ok && v.now().Before(t.expires.Add(v.leeway)) {
+		return t.principal, nil
+	}
+	p, exp, err := v.verify(token)
+	if err != nil {
+		return Principal{}, err
+	}
+	v.verified.Put(key, verifiedToken{principal: p, expires: exp})
+	return p, nil
+}
+
+func (v *Verifier) verify(token string) (Principal, time.Time, error) {
 	var claims Claims
 	var issuer Issuer
 	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
@@ -101,15 +129,16 @@ func (v *Verifier) Verify(token string) (Principal, error) {
 		return key, nil
 	})
 	if err != nil {
-		return Principal{}, wrapAuth(err)
+		return Principal{}, time.Time{}, wrapAuth(err)
 	}
 	if !slices.Contains(claims.Audience, issuer.Audience) {
-		return Principal{}, wrapAuth(errors.New("wrong audience"))
+		return Principal{}, time.Time{}, wrapAuth(errors.New("wrong audience"))
 	}
 	if claims.Subject == "" {
-		return Principal{}, wrapAuth(errors.New("no subject"))
+		return Principal{}, time.Time{}, wrapAuth(errors.New("no subject"))
 	}
-	return Principal{Audience: issuer.Kind, Subject: claims.Subject, Tenant: claims.Tenant, Scopes: strings.Fields(claims.Scope)}, nil
+	p := Principal{Audience: issuer.Kind, Subject: claims.Subject, Tenant: claims.Tenant, Scopes: strings.Fields(claims.Scope)}
+	return p, claims.ExpiresAt.Time, nil
 }
 
 func wrapAuth(cause error) error {

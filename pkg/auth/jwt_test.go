@@ -89,3 +89,24 @@ func TestVerifierRefusesSymmetricConfig(t *testing.T) {
 		t.Error("NewVerifier accepted HS256 for a public-key issuer")
 	}
 }
+
+func TestVerifiedTokensStillExpire(t *testing.T) {
+	t.Parallel()
+	now := time.Unix(1_800_000_000, 0)
+	k, is := testIssuer(t)
+	v, err := NewVerifier(30*time.Second, func() time.Time { return now }, is)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := k.Mint(Claims{RegisteredClaims: jwt.RegisteredClaims{Issuer: "iss", Audience: jwt.ClaimStrings{"aud"}, Subject: "c1",
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Minute))}})
+	for i := range 3 {
+		if _, err := v.Verify(tok); err != nil {
+			t.Fatalf("verify %d: %v", i, err)
+		}
+	}
+	now = now.Add(2 * time.Minute)
+	if _, err := v.Verify(tok); err == nil {
+		t.Error("an expired token was accepted from the verification cache")
+	}
+}

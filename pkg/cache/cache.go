@@ -79,14 +79,9 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, load func(context.Context)
 // Callers that batch their loads (one backend call for many keys) Peek every key, fetch the
 // missing ones together and Put them. Peek counts as a hit or a miss like Get.
 func (c *Cache[K, V]) Peek(key K) (V, time.Time, bool) {
-	if c.ttl > 0 {
-		c.mu.RLock()
-		e, ok := c.entries[key]
-		c.mu.RUnlock()
-		if ok && c.now().Sub(e.asOf) < c.ttl {
-			c.hits.Add(1)
-			return e.value, e.asOf, true
-		}
+	if e, ok := c.fresh(key); ok {
+		c.hits.Add(1)
+		return e.value, e.asOf, true
 	}
 	c.misses.Add(1)
 	var zero V
