@@ -29,6 +29,9 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apidocs.OpenAPI) })
 
+	// Identity: token endpoint, published keys (identity.go).
+	g.identityRoutes(r)
+
 	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
 	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront, g.cfg.StorefrontLimit))
 	storefront.Any("/*path", gin.WrapH(process))
