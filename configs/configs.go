@@ -8,3 +8,8 @@ import _ "embed"
 //
 //go:embed returns-policy.yaml
 var ReturnPolicy []byte
+
+// RateLimits is the default gateway rate-limit policy set (rate-limits.yaml).
+//
+//go:embed rate-limits.yaml
+var RateLimits []byte

@@ -6,6 +6,8 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -27,13 +29,21 @@ type harness struct {
 
 type stackOption func(*config.Config)
 
+// withRateLimits replaces the generous test limits with policies.
+func withRateLimits(t testing.TB, policies string) stackOption {
+	return func(c *config.Config) { c.RateLimits = writeFile(t, t.TempDir(), "limits.yaml", policies) }
+}
+
+// withRedis points the gateway at another Redis (for example one that is down).
+func withRedis(url string) stackOption { return func(c *config.Config) { c.RedisURL = url } }
+
 func newStack(t testing.TB, opts ...stackOption) *harness {
 	t.Helper()
+	dir := t.TempDir()
 	env := map[string]string{
 		"REDIS_URL":             testkit.RedisURL(t),
-		"RB_DATA_DIR":           t.TempDir(),
-		"RB_STOREFRONT_RATE":    "100000",
-		"RB_STOREFRONT_BURST":   "100000",
+		"RB_DATA_DIR":           dir,
+		"RB_RATE_LIMITS":        writeFile(t, dir, "rate-limits.yaml", generousLimits),
 		"RB_REQUEST_TIMEOUT":    "2s",
 		"RB_TRACE_SAMPLE_RATIO": "1",
 	}
@@ -76,4 +86,20 @@ func (h *harness) token(t testing.TB, customer string, mutate ...func(*auth.Clai
 func (h *harness) do(t testing.TB, method, path, token string, body any, headers ...string) testkit.Response {
 	t.Helper()
 	return testkit.Do(t, h.client, method, h.GatewayURL+path, token, body, headers...)
+}
+
+// generousLimits never refuse: tests that are not about rate limits must not trip them.
+const generousLimits = `policies:
+  storefront/default: {rate: 100000, period: 1s, burst: 100000}
+  support/default: {rate: 100000, period: 1s, burst: 100000}
+  partner/default: {rate: 100000, period: 1s, burst: 100000}
+`
+
+func writeFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

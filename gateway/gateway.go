@@ -27,15 +27,8 @@ type Config struct {
 	// RequestTimeout bounds every request's downstream work (default 5 s); the deadline
 	// travels through every gRPC hop into connector HTTP calls.
 	RequestTimeout time.Duration
-	// StorefrontLimit is the per-customer rate limit on storefront routes.
-	StorefrontLimit RateLimit
-}
-
-// RateLimit is a GCRA policy: Rate requests per Period with bursts up to Burst.
-type RateLimit struct {
-	Rate   int
-	Burst  int
-	Period time.Duration
+	// RateLimits are the per-caller policies by audience and route class (configs/rate-limits.yaml).
+	RateLimits RatePolicies
 }
 
 func (c *Config) defaults() {
@@ -44,9 +37,6 @@ func (c *Config) defaults() {
 	}
 	if c.RequestTimeout == 0 {
 		c.RequestTimeout = 5 * time.Second
-	}
-	if c.StorefrontLimit.Rate == 0 {
-		c.StorefrontLimit = RateLimit{Rate: 50, Burst: 100, Period: time.Second}
 	}
 }
 
@@ -75,6 +65,9 @@ type Gateway struct {
 // New builds the gateway.
 func New(cfg Config, deps Deps) (*Gateway, error) {
 	cfg.defaults()
+	if cfg.RateLimits == nil {
+		return nil, fmt.Errorf("gateway: rate-limit policies are required")
+	}
 	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Redis == nil {
 		return nil, fmt.Errorf("gateway: verifier, redis, orders and returns connections are required")
 	}

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gin-gonic/gin"
@@ -28,7 +29,13 @@ type limiter struct {
 
 	mu    sync.Mutex
 	local map[string]*rate.Limiter
+	// redisDownUntil (unix nanoseconds) skips Redis for a while after it failed, so an outage
+	// costs one failed round trip per interval instead of one per request.
+	redisDownUntil atomic.Int64
 }
+
+// redisRetryInterval is how long the limiter stays local after Redis failed.
+const redisRetryInterval = 2 * time.Second
 
 func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
 	return &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
@@ -42,11 +49,14 @@ type decision struct {
 }
 
 func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
-	res, err := l.redis.Allow(ctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
-	if err == nil {
-		return decision{allowed: res.Allowed > 0, remaining: res.Remaining, retryAfter: res.RetryAfter, resetAfter: res.ResetAfter}
+	if time.Now().UnixNano() >= l.redisDownUntil.Load() {
+		res, err := l.redis.Allow(ctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
+		if err == nil {
+			return decision{allowed: res.Allowed > 0, remaining: res.Remaining, retryAfter: res.RetryAfter, resetAfter: res.ResetAfter}
+		}
+		l.redisDownUntil.Store(time.Now().Add(redisRetryInterval).UnixNano())
+		l.logger.WarnContext(ctx, "rate limit store unavailable; using the local limiter", "error", err.Error(), "retry_in", redisRetryInterval.String())
 	}
-	l.logger.WarnContext(ctx, "rate limit store unavailable; using local limiter", "error", err.Error())
 	return l.allowLocal(key, p)
 }
 
@@ -69,14 +79,17 @@ func (l *limiter) allowLocal(key string, p RateLimit) decision {
 	return decision{allowed: true, remaining: int(lim.Tokens())}
 }
 
-// rateLimit applies policy per caller and sends the IETF RateLimit-Policy / RateLimit headers.
-func (g *Gateway) rateLimit(aud auth.Audience, p RateLimit) gin.HandlerFunc {
-	policy := fmt.Sprintf(`"%s";q=%d;w=%d`, aud, p.Burst, int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate))))
+// rateLimit applies the caller's policy for the route's class and sends the IETF
+// RateLimit-Policy / RateLimit headers. The key is per caller: customer, agent, or partner
+// client within its tenant.
+func (g *Gateway) rateLimit(aud auth.Audience) gin.HandlerFunc {
 	return func(c *gin.Context) {
 		pr, _ := auth.FromContext(c.Request.Context())
-		d := g.limiter.allow(c.Request.Context(), "rl:"+string(aud)+":"+pr.Subject, p)
-		c.Header("RateLimit-Policy", policy)
-		c.Header("RateLimit", fmt.Sprintf(`"%s";r=%d;t=%d`, aud, max(d.remaining, 0), ceilSeconds(d.resetAfter)))
+		class, p := g.cfg.RateLimits.For(aud, routeClass(c.Request))
+		name := string(aud) + "-" + class
+		d := g.limiter.allow(c.Request.Context(), "rl:"+string(aud)+":"+class+":"+pr.Tenant+":"+pr.Subject, p)
+		c.Header("RateLimit-Policy", fmt.Sprintf(`"%s";q=%d;w=%d`, name, p.Burst, int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate)))))
+		c.Header("RateLimit", fmt.Sprintf(`"%s";r=%d;t=%d`, name, max(d.remaining, 0), ceilSeconds(d.resetAfter)))
 		if !d.allowed {
 			retry := max(ceilSeconds(d.retryAfter), 1)
 			g.problem(c, errs.NewProblem(http.StatusTooManyRequests, "rate_limited", "Too many requests",

@@ -33,6 +33,6 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	g.identityRoutes(r)
 
 	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
-	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront, g.cfg.StorefrontLimit))
+	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
 	storefront.Any("/*path", gin.WrapH(process))
 }

@@ -100,9 +100,18 @@ func run() error {
 	// Full stack.
 	gwAddr, pprofAddr := freeAddr(), freeAddr()
 	dataDir := filepath.Join(work, "data")
+	// The limiter runs on every request (a Redis round trip) with limits high enough never to
+	// refuse: the benchmark measures the cost of limiting, not its refusals.
+	limits := filepath.Join(work, "rate-limits.yaml")
+	if err := os.WriteFile(limits, []byte("policies:\n"+
+		"  storefront/default: {rate: 1000000, period: 1s, burst: 1000000}\n"+
+		"  support/default: {rate: 1000000, period: 1s, burst: 1000000}\n"+
+		"  partner/default: {rate: 1000000, period: 1s, burst: 1000000}\n"), 0o600); err != nil {
+		return err
+	}
 	dev := exec.Command(bin, "dev", "--http-addr", gwAddr, "--data-dir", dataDir)
 	dev.Env = append(os.Environ(), "REDIS_URL="+redisURL, "RB_LOG_LEVEL=warn", "RB_PPROF_ADDR="+pprofAddr,
-		"RB_STOREFRONT_RATE=1000000", "RB_STOREFRONT_BURST=1000000")
+		"RB_RATE_LIMITS="+limits)
 	dev.Stdout, dev.Stderr = io.Discard, os.Stderr
 	if err := dev.Start(); err != nil {
 		return err

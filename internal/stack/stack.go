@@ -486,6 +486,10 @@ func (s *Stack) startGateway() error {
 	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	rdb := redis.NewClient(ropts)
 	s.closers = append(s.closers, func() { _ = rdb.Close() })
+	limits, err := gateway.LoadRatePolicies(c.RateLimits, configs.RateLimits)
+	if err != nil {
+		return err
+	}
 	ordersConn, err := s.dial(Orders)
 	if err != nil {
 		return err
@@ -495,8 +499,8 @@ func (s *Stack) startGateway() error {
 		return err
 	}
 	g, err := gateway.New(gateway.Config{
-		RequestTimeout:  c.RequestTimeout,
-		StorefrontLimit: gateway.RateLimit{Rate: c.StorefrontRate, Burst: c.StorefrontBurst, Period: time.Second},
+		RequestTimeout: c.RequestTimeout,
+		RateLimits:     limits,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
 		Verifier: verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn,

@@ -26,8 +26,7 @@ type Config struct {
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
-	StorefrontRate   int           // RB_STOREFRONT_RATE: requests per second per customer
-	StorefrontBurst  int           // RB_STOREFRONT_BURST: burst per customer
+	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 
 	Token    TokenConfig
@@ -83,8 +82,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
 		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
-		StorefrontRate:   r.int("RB_STOREFRONT_RATE", 50),
-		StorefrontBurst:  r.int("RB_STOREFRONT_BURST", 100),
+		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
@@ -160,9 +158,6 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout == 0 {
 		add("RB_REQUEST_TIMEOUT", "must be positive")
-	}
-	if c.StorefrontRate <= 0 || c.StorefrontBurst <= 0 {
-		add("RB_STOREFRONT_RATE/RB_STOREFRONT_BURST", "must be positive")
 	}
 	if c.NetSuite.MaxConcurrency <= 0 {
 		add("NETSUITE_MAX_CONCURRENCY", "must be positive")

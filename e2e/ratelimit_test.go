@@ -1,0 +1,155 @@
+package e2e
+
+import (
+	"math"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+const tightLimits = `policies:
+  storefront/default: {rate: 100000, period: 1s, burst: 100000}
+  storefront/eligibility: {rate: 100, period: 1s, burst: 10}
+  support/default: {rate: 100000, period: 1s, burst: 100000}
+  partner/default: {rate: 100000, period: 1s, burst: 100000}
+`
+
+// RL-1: two gateway replicas on one Redis share the limit: no per-replica doubling.
+func TestRateLimitIsSharedByReplicas(t *testing.T) {
+	t.Parallel()
+	a := newStack(t, withRateLimits(t, tightLimits))
+	b := newStack(t, withRateLimits(t, tightLimits))
+	customer := a.Demo.Customers[33].ID
+	order := a.Demo.OrdersOf(customer)[0].ID
+	tokA, tokB := a.token(t, customer), b.token(t, customer)
+	// Warm both read models first, on another route class, so every limited request is cheap.
+	for _, h := range []*harness{a, b} {
+		if resp := h.do(t, http.MethodGet, "/v1/storefront/orders/"+order, h.token(t, customer), nil); resp.Status != http.StatusOK {
+			t.Fatalf("warm-up: %d %s", resp.Status, resp.Body)
+		}
+	}
+	const duration = 3 * time.Second
+	var allowed, refused atomic.Int64
+	var first, last atomic.Int64
+	var wg sync.WaitGroup
+	deadline := time.Now().Add(duration)
+	for w := range 8 {
+		h, tok := a, tokA
+		if w%2 == 1 {
+			h, tok = b, tokB
+		}
+		wg.Go(func() {
+			for time.Now().Before(deadline) {
+				sent := time.Now().UnixNano()
+				first.CompareAndSwap(0, sent)
+				resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order))
+				switch resp.Status {
+				case http.StatusOK:
+					allowed.Add(1)
+					for {
+						prev := last.Load()
+						if sent <= prev || last.CompareAndSwap(prev, sent) {
+							break
+						}
+					}
+				case http.StatusTooManyRequests:
+					refused.Add(1)
+				default:
+					t.Errorf("status %d: %s", resp.Status, resp.Body)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	window := time.Duration(last.Load() - first.Load())
+	want := 10 + 100*window.Seconds()
+	got := float64(allowed.Load())
+	dev := math.Abs(got-want) / want
+	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 10 + 100/s × %.3fs); deviation %.2f%%",
+		duration, allowed.Load(), refused.Load(), want, window.Seconds(), 100*dev)
+	if refused.Load() == 0 {
+		t.Fatal("no request was refused: the load did not overload the limit")
+	}
+	if math.Abs(got-want) > math.Max(0.01*want, 2) {
+		t.Errorf("allowed %v, policy allows %.1f: more than 1%% off", got, want)
+	}
+}
+
+// RL-2: limited responses carry the IETF headers; a 429 carries a Retry-After that matches.
+func TestRateLimitHeadersAndRetryAfter(t *testing.T) {
+	t.Parallel()
+	h := newStack(t, withRateLimits(t, `policies:
+  storefront/default: {rate: 100000, period: 1s, burst: 100000}
+  storefront/eligibility: {rate: 1, period: 4s, burst: 2}
+  support/default: {rate: 1, period: 1s, burst: 1}
+  partner/default: {rate: 1, period: 1s, burst: 1}
+`))
+	customer := h.Demo.Customers[34].ID
+	tok := h.token(t, customer)
+	order := h.Demo.OrdersOf(customer)[0].ID
+	var statuses []int
+	var last429 *http.Header
+	for range 4 {
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order))
+		statuses = append(statuses, resp.Status)
+		if resp.Header.Get("RateLimit-Policy") != `"storefront-eligibility";q=2;w=8` {
+			t.Errorf("RateLimit-Policy = %q", resp.Header.Get("RateLimit-Policy"))
+		}
+		if !strings.HasPrefix(resp.Header.Get("RateLimit"), `"storefront-eligibility";r=`) {
+			t.Errorf("RateLimit = %q", resp.Header.Get("RateLimit"))
+		}
+		if resp.Status == http.StatusTooManyRequests {
+			p := resp.Problem(t)
+			if p.Reason != "rate_limited" {
+				t.Errorf("429 reason %q", p.Reason)
+			}
+			last429 = &resp.Header
+		}
+	}
+	if statuses[0] != 200 || statuses[1] != 200 || statuses[2] != 429 || statuses[3] != 429 {
+		t.Fatalf("statuses %v, want 200 200 429 429 (burst 2)", statuses)
+	}
+	retry, err := strconv.Atoi(last429.Get("Retry-After"))
+	if err != nil || retry < 1 || retry > 4 {
+		t.Fatalf("Retry-After %q, want 1..4 s for 1 request per 4 s", last429.Get("Retry-After"))
+	}
+	time.Sleep(time.Duration(retry) * time.Second)
+	if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order)); resp.Status != http.StatusOK {
+		t.Errorf("after waiting Retry-After (%d s): %d", retry, resp.Status)
+	}
+	// Another customer has their own allowance.
+	other := h.Demo.Customers[35].ID
+	if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", h.token(t, other), eligibility(h.Demo.OrdersOf(other)[0].ID)); resp.Status != http.StatusOK {
+		t.Errorf("another customer refused: %d", resp.Status)
+	}
+}
+
+// RL-3: with Redis unreachable the gateway keeps protecting the backends with a local limiter.
+func TestRateLimitFallsBackWhenRedisIsDown(t *testing.T) {
+	t.Parallel()
+	h := newStack(t, withRedis("redis://127.0.0.1:1/0"), withRateLimits(t, `policies:
+  storefront/default: {rate: 100000, period: 1s, burst: 100000}
+  storefront/eligibility: {rate: 1, period: 10s, burst: 3}
+  support/default: {rate: 1, period: 1s, burst: 1}
+  partner/default: {rate: 1, period: 1s, burst: 1}
+`))
+	customer := h.Demo.Customers[36].ID
+	tok := h.token(t, customer)
+	order := h.Demo.OrdersOf(customer)[0].ID
+	counts := map[int]int{}
+	for range 10 {
+		counts[h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order)).Status]++
+	}
+	t.Logf("RL-3: Redis down, 10 requests against burst 3: %v", counts)
+	if counts[http.StatusOK] != 3 || counts[http.StatusTooManyRequests] != 7 {
+		t.Errorf("statuses %v, want 3 × 200 and 7 × 429 from the local limiter", counts)
+	}
+	if resp := h.do(t, http.MethodGet, "/readyz", "", nil); resp.Status != http.StatusServiceUnavailable {
+		t.Errorf("/readyz with Redis down = %d, want 503", resp.Status)
+	}
+}
