@@ -13,7 +13,7 @@ import (
 
 const tightLimits = `policies:
   storefront/default: {rate: 100000, period: 1s, burst: 100000}
-  storefront/eligibility: {rate: 100, period: 1s, burst: 10}
+  storefront/eligibility: {rate: 100, period: 1s, burst: 50}
   support/default: {rate: 100000, period: 1s, burst: 100000}
   partner/default: {rate: 100000, period: 1s, burst: 100000}
 `
@@ -37,7 +37,7 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	var first, last atomic.Int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
-	for w := range 8 {
+	for w := range 16 {
 		h, tok := a, tokA
 		if w%2 == 1 {
 			h, tok = b, tokB
@@ -67,16 +67,22 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	}
 	wg.Wait()
 	window := time.Duration(last.Load() - first.Load())
-	want := 10 + 100*window.Seconds()
+	want := 50 + 100*window.Seconds()
 	got := float64(allowed.Load())
 	dev := math.Abs(got-want) / want
-	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 10 + 100/s × %.3fs); deviation %.2f%%",
+	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 50 + 100/s × %.3fs); deviation %.2f%%",
 		duration, allowed.Load(), refused.Load(), want, window.Seconds(), 100*dev)
-	if refused.Load() == 0 {
-		t.Fatal("no request was refused: the load did not overload the limit")
+	if refused.Load() < allowed.Load() {
+		t.Fatalf("refused %d < allowed %d: the load did not sustain an overload, nothing can be concluded", refused.Load(), allowed.Load())
 	}
-	if math.Abs(got-want) > math.Max(0.01*want, 2) {
-		t.Errorf("allowed %v, policy allows %.1f: more than 1%% off", got, want)
+	// Above the policy is the failure that matters (replicas doubling the limit): ±1% (and one
+	// request of rounding). Below it, a starved load generator leaves allowance unused during
+	// pauses longer than the burst covers (0.5 s), so the lower bound is looser.
+	if got > want*1.01+1 {
+		t.Errorf("allowed %v, policy allows %.1f: replicas exceed the shared limit", got, want)
+	}
+	if got < want*0.95 {
+		t.Errorf("allowed %v, policy allows %.1f: more than 5%% below (limit enforced too hard)", got, want)
 	}
 }
 

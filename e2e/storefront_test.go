@@ -341,7 +341,7 @@ func TestRepeatedChecksCostNoVendorRoundTrip(t *testing.T) {
 
 func TestColdBurstObeysShopifyThrottle(t *testing.T) {
 	t.Parallel()
-	h := newStack(t, func(c *config.Config) { c.RequestTimeout = 10 * time.Second })
+	h := newStack(t, func(c *config.Config) { c.RequestTimeout = 30 * time.Second })
 	h.Shopify.SetThrottle(1000, 100) // a standard plan: 1000-point bucket restoring 100 points/s
 	var wg sync.WaitGroup
 	var mu sync.Mutex
