@@ -20,9 +20,9 @@ build: ## Build the retailbridge binary into bin/.
 	go build -o bin/retailbridge .
 
 .PHONY: test
-test: ## Unit, conformance and end-to-end tests against a real Redis (installed and started here).
+test: ## Unit, conformance and end-to-end tests against real Redis and PostgreSQL (installed and started here).
 	go vet ./...
-	scripts/with-redis.sh go test -race -count=1 -timeout 10m ./...
+	scripts/with-redis.sh scripts/with-postgres.sh go test -race -count=1 -timeout 12m ./...
 	$(MAKE) --no-print-directory gen-check
 
 .PHONY: gen

@@ -1,0 +1,160 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"math/rand/v2"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+)
+
+// Tx is a transaction in progress. It is valid only inside the function given to InTx.
+type Tx struct {
+	tx          *sql.Tx
+	dialect     Dialect
+	afterCommit []func()
+}
+
+// Dialect returns the engine the transaction runs on.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// Exec runs a statement written with $N placeholders.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// Query runs a query written with $N placeholders.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// QueryRow runs a single-row query written with $N placeholders.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
+}
+
+// AfterCommit registers f to run once the transaction has committed; it never runs for an attempt
+// that rolls back. Use it to nudge workers (an outbox relay), never for effects that must not be
+// lost: the process may die between the commit and f.
+func (tx *Tx) AfterCommit(f func()) { tx.afterCommit = append(tx.afterCommit, f) }
+
+// TxOptions choose a transaction's isolation. The zero value is the engine's default: READ
+// COMMITTED on PostgreSQL; SQLite transactions are always serializable.
+type TxOptions struct {
+	// Isolation applies to PostgreSQL only. With sql.LevelSerializable or LevelRepeatableRead,
+	// serialization failures are retried by InTxWith.
+	Isolation sql.IsolationLevel
+	// ReadOnly runs the transaction on SQLite's read-only pool and as READ ONLY on PostgreSQL.
+	ReadOnly bool
+}
+
+// InTx runs fn in a transaction with default options; see InTxWith.
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	return db.InTxWith(ctx, TxOptions{}, fn)
+}
+
+// InTxWith runs fn in a transaction and commits when fn returns nil. When the engine reports a
+// conflict that is safe to retry — SQLite BUSY, a PostgreSQL serialization failure or deadlock —
+// the whole transaction runs again, so fn must confine its effects to tx. fn's own errors are
+// returned unchanged; a conflict that outlasts every attempt comes back as a retryable
+// errs.Unavailable with reason "store_contention". A panic in fn rolls back and re-panics.
+func (db *DB) InTxWith(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) error {
+	delay := db.opts.TxBackoff
+	var err error
+	for attempt := 1; ; attempt++ {
+		err = db.runTx(ctx, opts, fn)
+		if err == nil || !isTxConflict(err) {
+			return err
+		}
+		if attempt >= db.opts.TxAttempts {
+			break
+		}
+		// Jitter keeps competing writers from colliding again in lockstep.
+		sleep := delay/2 + rand.N(delay/2+1)
+		t := time.NewTimer(sleep)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		if delay < 32*db.opts.TxBackoff {
+			delay *= 2
+		}
+	}
+	return errs.Wrap(err, errs.Unavailable, "store_contention", "the database is busy; try again")
+}
+
+func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) (err error) {
+	pool := db.write
+	var sqlOpts *sql.TxOptions
+	switch db.dialect {
+	case Postgres:
+		sqlOpts = &sql.TxOptions{Isolation: opts.Isolation, ReadOnly: opts.ReadOnly}
+	case SQLite:
+		// SQLite is serializable whatever is asked; read-only work goes to the read-only pool,
+		// which begins DEFERRED and so never takes the write lock.
+		if opts.ReadOnly {
+			pool = db.read
+		}
+	}
+	sqlTx, err := pool.BeginTx(ctx, sqlOpts)
+	if err != nil {
+		return err
+	}
+	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(tx); err != nil {
+		_ = sqlTx.Rollback()
+		return err
+	}
+	if err := sqlTx.Commit(); err != nil {
+		return err
+	}
+	for _, f := range tx.afterCommit {
+		f()
+	}
+	return nil
+}
+
+// isTxConflict reports whether err means "run the whole transaction again".
+func isTxConflict(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff { // primary result code; extended codes keep it in the low byte
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED:
+			return true
+		}
+		return false
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return true
+		}
+	}
+	return false
+}
+
+// IsUniqueViolation reports whether err is a unique or primary-key constraint violation, the way
+// business uniqueness ("one refund per return line") shows up on either engine.
+func IsUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if errors.As(err, &se) {
+		return se.Code() == sqlite3.SQLITE_CONSTRAINT_UNIQUE || se.Code() == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY
+	}
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && pe.Code == "23505"
+}
