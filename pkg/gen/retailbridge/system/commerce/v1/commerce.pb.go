@@ -811,6 +811,125 @@ func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
 }
 
+// IngestWebhookRequest is one webhook delivery exactly as received.
+type IngestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request headers, canonical names (for example "X-Shopify-Hmac-Sha256").
+	Headers map[string]string `protobuf:"bytes,1,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The raw body; signatures are verified over these bytes.
+	Body          []byte `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookRequest) Reset() {
+	*x = IngestWebhookRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookRequest) ProtoMessage() {}
+
+func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *IngestWebhookRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *IngestWebhookRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// IngestWebhookResponse says what the delivery became.
+type IngestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vendor's delivery id.
+	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// Canonical events published (or already published) for it.
+	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	// Whether the delivery's topic is one Retailbridge ignores.
+	Ignored       bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookResponse) Reset() {
+	*x = IngestWebhookResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookResponse) ProtoMessage() {}
+
+func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *IngestWebhookResponse) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *IngestWebhookResponse) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+func (x *IngestWebhookResponse) GetIgnored() bool {
+	if x != nil {
+		return x.Ignored
+	}
+	return false
+}
+
 var File_retailbridge_system_commerce_v1_commerce_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
@@ -859,7 +978,18 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\x16AdjustInventoryRequest\x12P\n" +
 	"\vadjustments\x18\x01 \x03(\v2..retailbridge.canonical.v1.InventoryAdjustmentR\vadjustments\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\x19\n" +
-	"\x17AdjustInventoryResponse2\x81\a\n" +
+	"\x17AdjustInventoryResponse\"\xc4\x01\n" +
+	"\x14IngestWebhookRequest\x12\\\n" +
+	"\aheaders\x18\x01 \x03(\v2B.retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x15IngestWebhookResponse\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x81\b\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
@@ -868,7 +998,8 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
 	"\fRecordRefund\x124.retailbridge.system.commerce.v1.RecordRefundRequest\x1a5.retailbridge.system.commerce.v1.RecordRefundResponse\x12\x84\x01\n" +
-	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
+	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12~\n" +
+	"\rIngestWebhook\x125.retailbridge.system.commerce.v1.IngestWebhookRequest\x1a6.retailbridge.system.commerce.v1.IngestWebhookResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
 
 var (
 	file_retailbridge_system_commerce_v1_commerce_proto_rawDescOnce sync.Once
@@ -882,7 +1013,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*GetOrderRequest)(nil),           // 0: retailbridge.system.commerce.v1.GetOrderRequest
 	(*GetOrderResponse)(nil),          // 1: retailbridge.system.commerce.v1.GetOrderResponse
@@ -899,39 +1030,45 @@ var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*RecordRefundResponse)(nil),      // 12: retailbridge.system.commerce.v1.RecordRefundResponse
 	(*AdjustInventoryRequest)(nil),    // 13: retailbridge.system.commerce.v1.AdjustInventoryRequest
 	(*AdjustInventoryResponse)(nil),   // 14: retailbridge.system.commerce.v1.AdjustInventoryResponse
-	(*v1.Order)(nil),                  // 15: retailbridge.canonical.v1.Order
-	(*v1.Shipment)(nil),               // 16: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                 // 17: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                  // 18: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),    // 19: retailbridge.canonical.v1.InventoryAdjustment
+	(*IngestWebhookRequest)(nil),      // 15: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),     // 16: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                               // 17: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                  // 18: retailbridge.canonical.v1.Order
+	(*v1.Shipment)(nil),               // 19: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                 // 20: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                  // 21: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),    // 22: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	15, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	15, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	16, // 2: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	17, // 3: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	18, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	18, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	19, // 2: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	20, // 3: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
 	11, // 4: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	18, // 5: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	19, // 6: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	0,  // 7: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 8: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 9: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	6,  // 10: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	8,  // 11: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	10, // 12: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	13, // 13: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	1,  // 14: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 15: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 16: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	7,  // 17: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	9,  // 18: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	12, // 19: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	14, // 20: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	14, // [14:21] is the sub-list for method output_type
-	7,  // [7:14] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	21, // 5: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	22, // 6: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	17, // 7: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 8: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	2,  // 9: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	4,  // 10: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	6,  // 11: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	8,  // 12: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	10, // 13: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	13, // 14: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	15, // 15: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	1,  // 16: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	3,  // 17: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	5,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	7,  // 19: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	9,  // 20: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	12, // 21: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	14, // 22: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	16, // 23: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	16, // [16:24] is the sub-list for method output_type
+	8,  // [8:16] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -945,7 +1082,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   15,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

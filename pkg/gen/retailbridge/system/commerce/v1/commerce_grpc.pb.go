@@ -26,6 +26,7 @@ const (
 	CommerceService_CloseReturn_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/CloseReturn"
 	CommerceService_RecordRefund_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/RecordRefund"
 	CommerceService_AdjustInventory_FullMethodName   = "/retailbridge.system.commerce.v1.CommerceService/AdjustInventory"
+	CommerceService_IngestWebhook_FullMethodName     = "/retailbridge.system.commerce.v1.CommerceService/IngestWebhook"
 )
 
 // CommerceServiceClient is the client API for CommerceService service.
@@ -49,6 +50,10 @@ type CommerceServiceClient interface {
 	RecordRefund(ctx context.Context, in *RecordRefundRequest, opts ...grpc.CallOption) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(ctx context.Context, in *AdjustInventoryRequest, opts ...grpc.CallOption) (*AdjustInventoryResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type commerceServiceClient struct {
@@ -129,6 +134,16 @@ func (c *commerceServiceClient) AdjustInventory(ctx context.Context, in *AdjustI
 	return out, nil
 }
 
+func (c *commerceServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestWebhookResponse)
+	err := c.cc.Invoke(ctx, CommerceService_IngestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CommerceServiceServer is the server API for CommerceService service.
 // All implementations must embed UnimplementedCommerceServiceServer
 // for forward compatibility.
@@ -150,6 +165,10 @@ type CommerceServiceServer interface {
 	RecordRefund(context.Context, *RecordRefundRequest) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedCommerceServiceServer()
 }
 
@@ -180,6 +199,9 @@ func (UnimplementedCommerceServiceServer) RecordRefund(context.Context, *RecordR
 }
 func (UnimplementedCommerceServiceServer) AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AdjustInventory not implemented")
+}
+func (UnimplementedCommerceServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedCommerceServiceServer) mustEmbedUnimplementedCommerceServiceServer() {}
 func (UnimplementedCommerceServiceServer) testEmbeddedByValue()                         {}
@@ -328,6 +350,24 @@ func _CommerceService_AdjustInventory_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CommerceService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).IngestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_IngestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CommerceService_ServiceDesc is the grpc.ServiceDesc for CommerceService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -362,6 +402,10 @@ var CommerceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AdjustInventory",
 			Handler:    _CommerceService_AdjustInventory_Handler,
+		},
+		{
+			MethodName: "IngestWebhook",
+			Handler:    _CommerceService_IngestWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -334,6 +334,125 @@ func (x *GetPaymentResponse) GetRefunded() *v1.Money {
 	return nil
 }
 
+// IngestWebhookRequest is one webhook delivery exactly as received.
+type IngestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request headers, canonical names (for example "X-Shopify-Hmac-Sha256").
+	Headers map[string]string `protobuf:"bytes,1,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The raw body; signatures are verified over these bytes.
+	Body          []byte `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookRequest) Reset() {
+	*x = IngestWebhookRequest{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookRequest) ProtoMessage() {}
+
+func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *IngestWebhookRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *IngestWebhookRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// IngestWebhookResponse says what the delivery became.
+type IngestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vendor's delivery id.
+	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// Canonical events published (or already published) for it.
+	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	// Whether the delivery's topic is one Retailbridge ignores.
+	Ignored       bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookResponse) Reset() {
+	*x = IngestWebhookResponse{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookResponse) ProtoMessage() {}
+
+func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *IngestWebhookResponse) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *IngestWebhookResponse) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+func (x *IngestWebhookResponse) GetIgnored() bool {
+	if x != nil {
+		return x.Ignored
+	}
+	return false
+}
+
 var File_retailbridge_system_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
@@ -357,12 +476,24 @@ const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\x11payment_reference\x18\x01 \x01(\tR\x10paymentReference\"\x90\x01\n" +
 	"\x12GetPaymentResponse\x12<\n" +
 	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured\x12<\n" +
-	"\brefunded\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\brefunded2\xf9\x02\n" +
+	"\brefunded\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\brefunded\"\xc4\x01\n" +
+	"\x14IngestWebhookRequest\x12\\\n" +
+	"\aheaders\x18\x01 \x03(\v2B.retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x15IngestWebhookResponse\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xf9\x03\n" +
 	"\x0fPaymentsService\x12{\n" +
 	"\fCreateRefund\x124.retailbridge.system.payments.v1.CreateRefundRequest\x1a5.retailbridge.system.payments.v1.CreateRefundResponse\x12r\n" +
 	"\tGetRefund\x121.retailbridge.system.payments.v1.GetRefundRequest\x1a2.retailbridge.system.payments.v1.GetRefundResponse\x12u\n" +
 	"\n" +
-	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
+	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12~\n" +
+	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_payments_v1_payments_proto_rawDescOnce sync.Once
@@ -376,36 +507,42 @@ func file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_payments_v1_payments_proto_rawDescData
 }
 
-var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_retailbridge_system_payments_v1_payments_proto_goTypes = []any{
-	(*CreateRefundRequest)(nil),  // 0: retailbridge.system.payments.v1.CreateRefundRequest
-	(*CreateRefundResponse)(nil), // 1: retailbridge.system.payments.v1.CreateRefundResponse
-	(*GetRefundRequest)(nil),     // 2: retailbridge.system.payments.v1.GetRefundRequest
-	(*GetRefundResponse)(nil),    // 3: retailbridge.system.payments.v1.GetRefundResponse
-	(*GetPaymentRequest)(nil),    // 4: retailbridge.system.payments.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),   // 5: retailbridge.system.payments.v1.GetPaymentResponse
-	nil,                          // 6: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	(*v1.Money)(nil),             // 7: retailbridge.canonical.v1.Money
-	(*v1.Refund)(nil),            // 8: retailbridge.canonical.v1.Refund
+	(*CreateRefundRequest)(nil),   // 0: retailbridge.system.payments.v1.CreateRefundRequest
+	(*CreateRefundResponse)(nil),  // 1: retailbridge.system.payments.v1.CreateRefundResponse
+	(*GetRefundRequest)(nil),      // 2: retailbridge.system.payments.v1.GetRefundRequest
+	(*GetRefundResponse)(nil),     // 3: retailbridge.system.payments.v1.GetRefundResponse
+	(*GetPaymentRequest)(nil),     // 4: retailbridge.system.payments.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),    // 5: retailbridge.system.payments.v1.GetPaymentResponse
+	(*IngestWebhookRequest)(nil),  // 6: retailbridge.system.payments.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil), // 7: retailbridge.system.payments.v1.IngestWebhookResponse
+	nil,                           // 8: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	nil,                           // 9: retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Money)(nil),              // 10: retailbridge.canonical.v1.Money
+	(*v1.Refund)(nil),             // 11: retailbridge.canonical.v1.Refund
 }
 var file_retailbridge_system_payments_v1_payments_proto_depIdxs = []int32{
-	7, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	6, // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	8, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	8, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	7, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
-	7, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
-	0, // 6: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
-	2, // 7: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
-	4, // 8: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
-	1, // 9: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
-	3, // 10: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
-	5, // 11: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
-	9, // [9:12] is the sub-list for method output_type
-	6, // [6:9] is the sub-list for method input_type
-	6, // [6:6] is the sub-list for extension type_name
-	6, // [6:6] is the sub-list for extension extendee
-	0, // [0:6] is the sub-list for field type_name
+	10, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	8,  // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	11, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	11, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	10, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
+	10, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
+	9,  // 6: retailbridge.system.payments.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 7: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
+	2,  // 8: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
+	4,  // 9: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
+	6,  // 10: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:input_type -> retailbridge.system.payments.v1.IngestWebhookRequest
+	1,  // 11: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
+	3,  // 12: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
+	5,  // 13: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
+	7,  // 14: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:output_type -> retailbridge.system.payments.v1.IngestWebhookResponse
+	11, // [11:15] is the sub-list for method output_type
+	7,  // [7:11] is the sub-list for method input_type
+	7,  // [7:7] is the sub-list for extension type_name
+	7,  // [7:7] is the sub-list for extension extendee
+	0,  // [0:7] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_payments_v1_payments_proto_init() }
@@ -419,7 +556,7 @@ func file_retailbridge_system_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_payments_v1_payments_proto_rawDesc), len(file_retailbridge_system_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

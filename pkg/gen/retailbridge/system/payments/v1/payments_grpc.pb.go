@@ -19,9 +19,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentsService_CreateRefund_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
-	PaymentsService_GetRefund_FullMethodName    = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
-	PaymentsService_GetPayment_FullMethodName   = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
+	PaymentsService_CreateRefund_FullMethodName  = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
+	PaymentsService_GetRefund_FullMethodName     = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
+	PaymentsService_GetPayment_FullMethodName    = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
+	PaymentsService_IngestWebhook_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/IngestWebhook"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -37,6 +38,10 @@ type PaymentsServiceClient interface {
 	GetRefund(ctx context.Context, in *GetRefundRequest, opts ...grpc.CallOption) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(ctx context.Context, in *GetPaymentRequest, opts ...grpc.CallOption) (*GetPaymentResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type paymentsServiceClient struct {
@@ -77,6 +82,16 @@ func (c *paymentsServiceClient) GetPayment(ctx context.Context, in *GetPaymentRe
 	return out, nil
 }
 
+func (c *paymentsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestWebhookResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_IngestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // PaymentsServiceServer is the server API for PaymentsService service.
 // All implementations must embed UnimplementedPaymentsServiceServer
 // for forward compatibility.
@@ -90,6 +105,10 @@ type PaymentsServiceServer interface {
 	GetRefund(context.Context, *GetRefundRequest) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }
 
@@ -108,6 +127,9 @@ func (UnimplementedPaymentsServiceServer) GetRefund(context.Context, *GetRefundR
 }
 func (UnimplementedPaymentsServiceServer) GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayment not implemented")
+}
+func (UnimplementedPaymentsServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedPaymentsServiceServer) mustEmbedUnimplementedPaymentsServiceServer() {}
 func (UnimplementedPaymentsServiceServer) testEmbeddedByValue()                         {}
@@ -184,6 +206,24 @@ func _PaymentsService_GetPayment_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).IngestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_IngestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // PaymentsService_ServiceDesc is the grpc.ServiceDesc for PaymentsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +242,10 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPayment",
 			Handler:    _PaymentsService_GetPayment_Handler,
+		},
+		{
+			MethodName: "IngestWebhook",
+			Handler:    _PaymentsService_IngestWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

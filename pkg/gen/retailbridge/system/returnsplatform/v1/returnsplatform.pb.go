@@ -509,6 +509,125 @@ func (*CloseReturnResponse) Descriptor() ([]byte, []int) {
 	return file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescGZIP(), []int{9}
 }
 
+// IngestWebhookRequest is one webhook delivery exactly as received.
+type IngestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request headers, canonical names (for example "X-Shopify-Hmac-Sha256").
+	Headers map[string]string `protobuf:"bytes,1,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The raw body; signatures are verified over these bytes.
+	Body          []byte `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookRequest) Reset() {
+	*x = IngestWebhookRequest{}
+	mi := &file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookRequest) ProtoMessage() {}
+
+func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *IngestWebhookRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *IngestWebhookRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// IngestWebhookResponse says what the delivery became.
+type IngestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vendor's delivery id.
+	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// Canonical events published (or already published) for it.
+	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	// Whether the delivery's topic is one Retailbridge ignores.
+	Ignored       bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookResponse) Reset() {
+	*x = IngestWebhookResponse{}
+	mi := &file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookResponse) ProtoMessage() {}
+
+func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IngestWebhookResponse) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *IngestWebhookResponse) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+func (x *IngestWebhookResponse) GetIgnored() bool {
+	if x != nil {
+		return x.Ignored
+	}
+	return false
+}
+
 var File_retailbridge_system_returnsplatform_v1_returnsplatform_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc = "" +
@@ -536,13 +655,25 @@ const file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc 
 	"\x11VoidLabelResponse\"B\n" +
 	"\x12CloseReturnRequest\x12,\n" +
 	"\x12platform_return_id\x18\x01 \x01(\tR\x10platformReturnId\"\x15\n" +
-	"\x13CloseReturnResponse2\xbc\x05\n" +
+	"\x13CloseReturnResponse\"\xcb\x01\n" +
+	"\x14IngestWebhookRequest\x12c\n" +
+	"\aheaders\x18\x01 \x03(\v2I.retailbridge.system.returnsplatform.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x15IngestWebhookResponse\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xcb\x06\n" +
 	"\x16ReturnsPlatformService\x12\x89\x01\n" +
 	"\fCreateReturn\x12;.retailbridge.system.returnsplatform.v1.CreateReturnRequest\x1a<.retailbridge.system.returnsplatform.v1.CreateReturnResponse\x12\x80\x01\n" +
 	"\tGetReturn\x128.retailbridge.system.returnsplatform.v1.GetReturnRequest\x1a9.retailbridge.system.returnsplatform.v1.GetReturnResponse\x12\x86\x01\n" +
 	"\vCreateLabel\x12:.retailbridge.system.returnsplatform.v1.CreateLabelRequest\x1a;.retailbridge.system.returnsplatform.v1.CreateLabelResponse\x12\x80\x01\n" +
 	"\tVoidLabel\x128.retailbridge.system.returnsplatform.v1.VoidLabelRequest\x1a9.retailbridge.system.returnsplatform.v1.VoidLabelResponse\x12\x86\x01\n" +
-	"\vCloseReturn\x12:.retailbridge.system.returnsplatform.v1.CloseReturnRequest\x1a;.retailbridge.system.returnsplatform.v1.CloseReturnResponseBgZegithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1;returnsplatformv1b\x06proto3"
+	"\vCloseReturn\x12:.retailbridge.system.returnsplatform.v1.CloseReturnRequest\x1a;.retailbridge.system.returnsplatform.v1.CloseReturnResponse\x12\x8c\x01\n" +
+	"\rIngestWebhook\x12<.retailbridge.system.returnsplatform.v1.IngestWebhookRequest\x1a=.retailbridge.system.returnsplatform.v1.IngestWebhookResponseBgZegithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1;returnsplatformv1b\x06proto3"
 
 var (
 	file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescOnce sync.Once
@@ -556,39 +687,45 @@ func file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescGZ
 	return file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescData
 }
 
-var file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_goTypes = []any{
-	(*CreateReturnRequest)(nil),  // 0: retailbridge.system.returnsplatform.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil), // 1: retailbridge.system.returnsplatform.v1.CreateReturnResponse
-	(*GetReturnRequest)(nil),     // 2: retailbridge.system.returnsplatform.v1.GetReturnRequest
-	(*GetReturnResponse)(nil),    // 3: retailbridge.system.returnsplatform.v1.GetReturnResponse
-	(*CreateLabelRequest)(nil),   // 4: retailbridge.system.returnsplatform.v1.CreateLabelRequest
-	(*CreateLabelResponse)(nil),  // 5: retailbridge.system.returnsplatform.v1.CreateLabelResponse
-	(*VoidLabelRequest)(nil),     // 6: retailbridge.system.returnsplatform.v1.VoidLabelRequest
-	(*VoidLabelResponse)(nil),    // 7: retailbridge.system.returnsplatform.v1.VoidLabelResponse
-	(*CloseReturnRequest)(nil),   // 8: retailbridge.system.returnsplatform.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),  // 9: retailbridge.system.returnsplatform.v1.CloseReturnResponse
-	(*v1.Return)(nil),            // 10: retailbridge.canonical.v1.Return
-	(*v1.Shipment)(nil),          // 11: retailbridge.canonical.v1.Shipment
+	(*CreateReturnRequest)(nil),   // 0: retailbridge.system.returnsplatform.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),  // 1: retailbridge.system.returnsplatform.v1.CreateReturnResponse
+	(*GetReturnRequest)(nil),      // 2: retailbridge.system.returnsplatform.v1.GetReturnRequest
+	(*GetReturnResponse)(nil),     // 3: retailbridge.system.returnsplatform.v1.GetReturnResponse
+	(*CreateLabelRequest)(nil),    // 4: retailbridge.system.returnsplatform.v1.CreateLabelRequest
+	(*CreateLabelResponse)(nil),   // 5: retailbridge.system.returnsplatform.v1.CreateLabelResponse
+	(*VoidLabelRequest)(nil),      // 6: retailbridge.system.returnsplatform.v1.VoidLabelRequest
+	(*VoidLabelResponse)(nil),     // 7: retailbridge.system.returnsplatform.v1.VoidLabelResponse
+	(*CloseReturnRequest)(nil),    // 8: retailbridge.system.returnsplatform.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),   // 9: retailbridge.system.returnsplatform.v1.CloseReturnResponse
+	(*IngestWebhookRequest)(nil),  // 10: retailbridge.system.returnsplatform.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil), // 11: retailbridge.system.returnsplatform.v1.IngestWebhookResponse
+	nil,                           // 12: retailbridge.system.returnsplatform.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Return)(nil),             // 13: retailbridge.canonical.v1.Return
+	(*v1.Shipment)(nil),           // 14: retailbridge.canonical.v1.Shipment
 }
 var file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_depIdxs = []int32{
-	10, // 0: retailbridge.system.returnsplatform.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	11, // 1: retailbridge.system.returnsplatform.v1.GetReturnResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	0,  // 2: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateReturn:input_type -> retailbridge.system.returnsplatform.v1.CreateReturnRequest
-	2,  // 3: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.GetReturn:input_type -> retailbridge.system.returnsplatform.v1.GetReturnRequest
-	4,  // 4: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateLabel:input_type -> retailbridge.system.returnsplatform.v1.CreateLabelRequest
-	6,  // 5: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.VoidLabel:input_type -> retailbridge.system.returnsplatform.v1.VoidLabelRequest
-	8,  // 6: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CloseReturn:input_type -> retailbridge.system.returnsplatform.v1.CloseReturnRequest
-	1,  // 7: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateReturn:output_type -> retailbridge.system.returnsplatform.v1.CreateReturnResponse
-	3,  // 8: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.GetReturn:output_type -> retailbridge.system.returnsplatform.v1.GetReturnResponse
-	5,  // 9: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateLabel:output_type -> retailbridge.system.returnsplatform.v1.CreateLabelResponse
-	7,  // 10: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.VoidLabel:output_type -> retailbridge.system.returnsplatform.v1.VoidLabelResponse
-	9,  // 11: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CloseReturn:output_type -> retailbridge.system.returnsplatform.v1.CloseReturnResponse
-	7,  // [7:12] is the sub-list for method output_type
-	2,  // [2:7] is the sub-list for method input_type
-	2,  // [2:2] is the sub-list for extension type_name
-	2,  // [2:2] is the sub-list for extension extendee
-	0,  // [0:2] is the sub-list for field type_name
+	13, // 0: retailbridge.system.returnsplatform.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	14, // 1: retailbridge.system.returnsplatform.v1.GetReturnResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	12, // 2: retailbridge.system.returnsplatform.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.returnsplatform.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 3: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateReturn:input_type -> retailbridge.system.returnsplatform.v1.CreateReturnRequest
+	2,  // 4: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.GetReturn:input_type -> retailbridge.system.returnsplatform.v1.GetReturnRequest
+	4,  // 5: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateLabel:input_type -> retailbridge.system.returnsplatform.v1.CreateLabelRequest
+	6,  // 6: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.VoidLabel:input_type -> retailbridge.system.returnsplatform.v1.VoidLabelRequest
+	8,  // 7: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CloseReturn:input_type -> retailbridge.system.returnsplatform.v1.CloseReturnRequest
+	10, // 8: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.IngestWebhook:input_type -> retailbridge.system.returnsplatform.v1.IngestWebhookRequest
+	1,  // 9: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateReturn:output_type -> retailbridge.system.returnsplatform.v1.CreateReturnResponse
+	3,  // 10: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.GetReturn:output_type -> retailbridge.system.returnsplatform.v1.GetReturnResponse
+	5,  // 11: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CreateLabel:output_type -> retailbridge.system.returnsplatform.v1.CreateLabelResponse
+	7,  // 12: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.VoidLabel:output_type -> retailbridge.system.returnsplatform.v1.VoidLabelResponse
+	9,  // 13: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.CloseReturn:output_type -> retailbridge.system.returnsplatform.v1.CloseReturnResponse
+	11, // 14: retailbridge.system.returnsplatform.v1.ReturnsPlatformService.IngestWebhook:output_type -> retailbridge.system.returnsplatform.v1.IngestWebhookResponse
+	9,  // [9:15] is the sub-list for method output_type
+	3,  // [3:9] is the sub-list for method input_type
+	3,  // [3:3] is the sub-list for extension type_name
+	3,  // [3:3] is the sub-list for extension extendee
+	0,  // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_init() }
@@ -602,7 +739,7 @@ func file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc), len(file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	ReturnsPlatformService_CreateReturn_FullMethodName = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CreateReturn"
-	ReturnsPlatformService_GetReturn_FullMethodName    = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/GetReturn"
-	ReturnsPlatformService_CreateLabel_FullMethodName  = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CreateLabel"
-	ReturnsPlatformService_VoidLabel_FullMethodName    = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/VoidLabel"
-	ReturnsPlatformService_CloseReturn_FullMethodName  = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CloseReturn"
+	ReturnsPlatformService_CreateReturn_FullMethodName  = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CreateReturn"
+	ReturnsPlatformService_GetReturn_FullMethodName     = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/GetReturn"
+	ReturnsPlatformService_CreateLabel_FullMethodName   = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CreateLabel"
+	ReturnsPlatformService_VoidLabel_FullMethodName     = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/VoidLabel"
+	ReturnsPlatformService_CloseReturn_FullMethodName   = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/CloseReturn"
+	ReturnsPlatformService_IngestWebhook_FullMethodName = "/retailbridge.system.returnsplatform.v1.ReturnsPlatformService/IngestWebhook"
 )
 
 // ReturnsPlatformServiceClient is the client API for ReturnsPlatformService service.
@@ -43,6 +44,10 @@ type ReturnsPlatformServiceClient interface {
 	VoidLabel(ctx context.Context, in *VoidLabelRequest, opts ...grpc.CallOption) (*VoidLabelResponse, error)
 	// CloseReturn closes the return on the platform.
 	CloseReturn(ctx context.Context, in *CloseReturnRequest, opts ...grpc.CallOption) (*CloseReturnResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type returnsPlatformServiceClient struct {
@@ -103,6 +108,16 @@ func (c *returnsPlatformServiceClient) CloseReturn(ctx context.Context, in *Clos
 	return out, nil
 }
 
+func (c *returnsPlatformServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestWebhookResponse)
+	err := c.cc.Invoke(ctx, ReturnsPlatformService_IngestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReturnsPlatformServiceServer is the server API for ReturnsPlatformService service.
 // All implementations must embed UnimplementedReturnsPlatformServiceServer
 // for forward compatibility.
@@ -120,6 +135,10 @@ type ReturnsPlatformServiceServer interface {
 	VoidLabel(context.Context, *VoidLabelRequest) (*VoidLabelResponse, error)
 	// CloseReturn closes the return on the platform.
 	CloseReturn(context.Context, *CloseReturnRequest) (*CloseReturnResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedReturnsPlatformServiceServer()
 }
 
@@ -144,6 +163,9 @@ func (UnimplementedReturnsPlatformServiceServer) VoidLabel(context.Context, *Voi
 }
 func (UnimplementedReturnsPlatformServiceServer) CloseReturn(context.Context, *CloseReturnRequest) (*CloseReturnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseReturn not implemented")
+}
+func (UnimplementedReturnsPlatformServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedReturnsPlatformServiceServer) mustEmbedUnimplementedReturnsPlatformServiceServer() {
 }
@@ -257,6 +279,24 @@ func _ReturnsPlatformService_CloseReturn_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReturnsPlatformService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReturnsPlatformServiceServer).IngestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReturnsPlatformService_IngestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReturnsPlatformServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReturnsPlatformService_ServiceDesc is the grpc.ServiceDesc for ReturnsPlatformService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -283,6 +323,10 @@ var ReturnsPlatformService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseReturn",
 			Handler:    _ReturnsPlatformService_CloseReturn_Handler,
+		},
+		{
+			MethodName: "IngestWebhook",
+			Handler:    _ReturnsPlatformService_IngestWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -537,6 +537,125 @@ func (x *ListPositionsResponse) GetPositions() []*v1.InventoryPosition {
 	return nil
 }
 
+// IngestWebhookRequest is one webhook delivery exactly as received.
+type IngestWebhookRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Request headers, canonical names (for example "X-Shopify-Hmac-Sha256").
+	Headers map[string]string `protobuf:"bytes,1,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
+	// The raw body; signatures are verified over these bytes.
+	Body          []byte `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookRequest) Reset() {
+	*x = IngestWebhookRequest{}
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookRequest) ProtoMessage() {}
+
+func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
+func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *IngestWebhookRequest) GetHeaders() map[string]string {
+	if x != nil {
+		return x.Headers
+	}
+	return nil
+}
+
+func (x *IngestWebhookRequest) GetBody() []byte {
+	if x != nil {
+		return x.Body
+	}
+	return nil
+}
+
+// IngestWebhookResponse says what the delivery became.
+type IngestWebhookResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The vendor's delivery id.
+	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
+	// Canonical events published (or already published) for it.
+	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
+	// Whether the delivery's topic is one Retailbridge ignores.
+	Ignored       bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *IngestWebhookResponse) Reset() {
+	*x = IngestWebhookResponse{}
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *IngestWebhookResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*IngestWebhookResponse) ProtoMessage() {}
+
+func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
+func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *IngestWebhookResponse) GetDeliveryId() string {
+	if x != nil {
+		return x.DeliveryId
+	}
+	return ""
+}
+
+func (x *IngestWebhookResponse) GetEventIds() []string {
+	if x != nil {
+		return x.EventIds
+	}
+	return nil
+}
+
+func (x *IngestWebhookResponse) GetIgnored() bool {
+	if x != nil {
+		return x.Ignored
+	}
+	return false
+}
+
 var File_retailbridge_system_wms_v1_wms_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
@@ -571,14 +690,26 @@ const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"c\n" +
 	"\x15ListPositionsResponse\x12J\n" +
-	"\tpositions\x18\x01 \x03(\v2,.retailbridge.canonical.v1.InventoryPositionR\tpositions2\xfc\x04\n" +
+	"\tpositions\x18\x01 \x03(\v2,.retailbridge.canonical.v1.InventoryPositionR\tpositions\"\xbf\x01\n" +
+	"\x14IngestWebhookRequest\x12W\n" +
+	"\aheaders\x18\x01 \x03(\v2=.retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
+	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
+	"\fHeadersEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"o\n" +
+	"\x15IngestWebhookResponse\x12\x1f\n" +
+	"\vdelivery_id\x18\x01 \x01(\tR\n" +
+	"deliveryId\x12\x1b\n" +
+	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xf2\x05\n" +
 	"\n" +
 	"WmsService\x12\x86\x01\n" +
 	"\x13CreateShippingOrder\x126.retailbridge.system.wms.v1.CreateShippingOrderRequest\x1a7.retailbridge.system.wms.v1.CreateShippingOrderResponse\x12}\n" +
 	"\x10GetShippingOrder\x123.retailbridge.system.wms.v1.GetShippingOrderRequest\x1a4.retailbridge.system.wms.v1.GetShippingOrderResponse\x12q\n" +
 	"\fExpectReturn\x12/.retailbridge.system.wms.v1.ExpectReturnRequest\x1a0.retailbridge.system.wms.v1.ExpectReturnResponse\x12}\n" +
 	"\x10GetReturnReceipt\x123.retailbridge.system.wms.v1.GetReturnReceiptRequest\x1a4.retailbridge.system.wms.v1.GetReturnReceiptResponse\x12t\n" +
-	"\rListPositions\x120.retailbridge.system.wms.v1.ListPositionsRequest\x1a1.retailbridge.system.wms.v1.ListPositionsResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1;wmsv1b\x06proto3"
+	"\rListPositions\x120.retailbridge.system.wms.v1.ListPositionsRequest\x1a1.retailbridge.system.wms.v1.ListPositionsResponse\x12t\n" +
+	"\rIngestWebhook\x120.retailbridge.system.wms.v1.IngestWebhookRequest\x1a1.retailbridge.system.wms.v1.IngestWebhookResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1;wmsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_wms_v1_wms_proto_rawDescOnce sync.Once
@@ -592,7 +723,7 @@ func file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_wms_v1_wms_proto_rawDescData
 }
 
-var file_retailbridge_system_wms_v1_wms_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_retailbridge_system_wms_v1_wms_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
 var file_retailbridge_system_wms_v1_wms_proto_goTypes = []any{
 	(*CreateShippingOrderRequest)(nil),  // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest
 	(*CreateShippingOrderResponse)(nil), // 1: retailbridge.system.wms.v1.CreateShippingOrderResponse
@@ -604,35 +735,41 @@ var file_retailbridge_system_wms_v1_wms_proto_goTypes = []any{
 	(*GetReturnReceiptResponse)(nil),    // 7: retailbridge.system.wms.v1.GetReturnReceiptResponse
 	(*ListPositionsRequest)(nil),        // 8: retailbridge.system.wms.v1.ListPositionsRequest
 	(*ListPositionsResponse)(nil),       // 9: retailbridge.system.wms.v1.ListPositionsResponse
-	(*v1.Shipment)(nil),                 // 10: retailbridge.canonical.v1.Shipment
-	(*timestamppb.Timestamp)(nil),       // 11: google.protobuf.Timestamp
-	(*v1.Return)(nil),                   // 12: retailbridge.canonical.v1.Return
-	(*v1.ReturnLine)(nil),               // 13: retailbridge.canonical.v1.ReturnLine
-	(*v1.InventoryPosition)(nil),        // 14: retailbridge.canonical.v1.InventoryPosition
+	(*IngestWebhookRequest)(nil),        // 10: retailbridge.system.wms.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),       // 11: retailbridge.system.wms.v1.IngestWebhookResponse
+	nil,                                 // 12: retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Shipment)(nil),                 // 13: retailbridge.canonical.v1.Shipment
+	(*timestamppb.Timestamp)(nil),       // 14: google.protobuf.Timestamp
+	(*v1.Return)(nil),                   // 15: retailbridge.canonical.v1.Return
+	(*v1.ReturnLine)(nil),               // 16: retailbridge.canonical.v1.ReturnLine
+	(*v1.InventoryPosition)(nil),        // 17: retailbridge.canonical.v1.InventoryPosition
 }
 var file_retailbridge_system_wms_v1_wms_proto_depIdxs = []int32{
-	10, // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	11, // 1: retailbridge.system.wms.v1.GetShippingOrderResponse.acknowledged_at:type_name -> google.protobuf.Timestamp
-	10, // 2: retailbridge.system.wms.v1.GetShippingOrderResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	12, // 3: retailbridge.system.wms.v1.ExpectReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	11, // 4: retailbridge.system.wms.v1.GetReturnReceiptResponse.received_at:type_name -> google.protobuf.Timestamp
-	13, // 5: retailbridge.system.wms.v1.GetReturnReceiptResponse.lines:type_name -> retailbridge.canonical.v1.ReturnLine
-	14, // 6: retailbridge.system.wms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	0,  // 7: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:input_type -> retailbridge.system.wms.v1.CreateShippingOrderRequest
-	2,  // 8: retailbridge.system.wms.v1.WmsService.GetShippingOrder:input_type -> retailbridge.system.wms.v1.GetShippingOrderRequest
-	4,  // 9: retailbridge.system.wms.v1.WmsService.ExpectReturn:input_type -> retailbridge.system.wms.v1.ExpectReturnRequest
-	6,  // 10: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:input_type -> retailbridge.system.wms.v1.GetReturnReceiptRequest
-	8,  // 11: retailbridge.system.wms.v1.WmsService.ListPositions:input_type -> retailbridge.system.wms.v1.ListPositionsRequest
-	1,  // 12: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:output_type -> retailbridge.system.wms.v1.CreateShippingOrderResponse
-	3,  // 13: retailbridge.system.wms.v1.WmsService.GetShippingOrder:output_type -> retailbridge.system.wms.v1.GetShippingOrderResponse
-	5,  // 14: retailbridge.system.wms.v1.WmsService.ExpectReturn:output_type -> retailbridge.system.wms.v1.ExpectReturnResponse
-	7,  // 15: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:output_type -> retailbridge.system.wms.v1.GetReturnReceiptResponse
-	9,  // 16: retailbridge.system.wms.v1.WmsService.ListPositions:output_type -> retailbridge.system.wms.v1.ListPositionsResponse
-	12, // [12:17] is the sub-list for method output_type
-	7,  // [7:12] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	13, // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	14, // 1: retailbridge.system.wms.v1.GetShippingOrderResponse.acknowledged_at:type_name -> google.protobuf.Timestamp
+	13, // 2: retailbridge.system.wms.v1.GetShippingOrderResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	15, // 3: retailbridge.system.wms.v1.ExpectReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	14, // 4: retailbridge.system.wms.v1.GetReturnReceiptResponse.received_at:type_name -> google.protobuf.Timestamp
+	16, // 5: retailbridge.system.wms.v1.GetReturnReceiptResponse.lines:type_name -> retailbridge.canonical.v1.ReturnLine
+	17, // 6: retailbridge.system.wms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	12, // 7: retailbridge.system.wms.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 8: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:input_type -> retailbridge.system.wms.v1.CreateShippingOrderRequest
+	2,  // 9: retailbridge.system.wms.v1.WmsService.GetShippingOrder:input_type -> retailbridge.system.wms.v1.GetShippingOrderRequest
+	4,  // 10: retailbridge.system.wms.v1.WmsService.ExpectReturn:input_type -> retailbridge.system.wms.v1.ExpectReturnRequest
+	6,  // 11: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:input_type -> retailbridge.system.wms.v1.GetReturnReceiptRequest
+	8,  // 12: retailbridge.system.wms.v1.WmsService.ListPositions:input_type -> retailbridge.system.wms.v1.ListPositionsRequest
+	10, // 13: retailbridge.system.wms.v1.WmsService.IngestWebhook:input_type -> retailbridge.system.wms.v1.IngestWebhookRequest
+	1,  // 14: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:output_type -> retailbridge.system.wms.v1.CreateShippingOrderResponse
+	3,  // 15: retailbridge.system.wms.v1.WmsService.GetShippingOrder:output_type -> retailbridge.system.wms.v1.GetShippingOrderResponse
+	5,  // 16: retailbridge.system.wms.v1.WmsService.ExpectReturn:output_type -> retailbridge.system.wms.v1.ExpectReturnResponse
+	7,  // 17: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:output_type -> retailbridge.system.wms.v1.GetReturnReceiptResponse
+	9,  // 18: retailbridge.system.wms.v1.WmsService.ListPositions:output_type -> retailbridge.system.wms.v1.ListPositionsResponse
+	11, // 19: retailbridge.system.wms.v1.WmsService.IngestWebhook:output_type -> retailbridge.system.wms.v1.IngestWebhookResponse
+	14, // [14:20] is the sub-list for method output_type
+	8,  // [8:14] is the sub-list for method input_type
+	8,  // [8:8] is the sub-list for extension type_name
+	8,  // [8:8] is the sub-list for extension extendee
+	0,  // [0:8] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_wms_v1_wms_proto_init() }
@@ -646,7 +783,7 @@ func file_retailbridge_system_wms_v1_wms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_wms_v1_wms_proto_rawDesc), len(file_retailbridge_system_wms_v1_wms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   13,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

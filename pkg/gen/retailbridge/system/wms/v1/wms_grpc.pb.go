@@ -24,6 +24,7 @@ const (
 	WmsService_ExpectReturn_FullMethodName        = "/retailbridge.system.wms.v1.WmsService/ExpectReturn"
 	WmsService_GetReturnReceipt_FullMethodName    = "/retailbridge.system.wms.v1.WmsService/GetReturnReceipt"
 	WmsService_ListPositions_FullMethodName       = "/retailbridge.system.wms.v1.WmsService/ListPositions"
+	WmsService_IngestWebhook_FullMethodName       = "/retailbridge.system.wms.v1.WmsService/IngestWebhook"
 )
 
 // WmsServiceClient is the client API for WmsService service.
@@ -42,6 +43,10 @@ type WmsServiceClient interface {
 	GetReturnReceipt(ctx context.Context, in *GetReturnReceiptRequest, opts ...grpc.CallOption) (*GetReturnReceiptResponse, error)
 	// ListPositions reads stock per location and state (EDI 846).
 	ListPositions(ctx context.Context, in *ListPositionsRequest, opts ...grpc.CallOption) (*ListPositionsResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type wmsServiceClient struct {
@@ -102,6 +107,16 @@ func (c *wmsServiceClient) ListPositions(ctx context.Context, in *ListPositionsR
 	return out, nil
 }
 
+func (c *wmsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(IngestWebhookResponse)
+	err := c.cc.Invoke(ctx, WmsService_IngestWebhook_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // WmsServiceServer is the server API for WmsService service.
 // All implementations must embed UnimplementedWmsServiceServer
 // for forward compatibility.
@@ -118,6 +133,10 @@ type WmsServiceServer interface {
 	GetReturnReceipt(context.Context, *GetReturnReceiptRequest) (*GetReturnReceiptResponse, error)
 	// ListPositions reads stock per location and state (EDI 846).
 	ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error)
+	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
+	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
+	// delivery repeated at any time has one effect.
+	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedWmsServiceServer()
 }
 
@@ -142,6 +161,9 @@ func (UnimplementedWmsServiceServer) GetReturnReceipt(context.Context, *GetRetur
 }
 func (UnimplementedWmsServiceServer) ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPositions not implemented")
+}
+func (UnimplementedWmsServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedWmsServiceServer) mustEmbedUnimplementedWmsServiceServer() {}
 func (UnimplementedWmsServiceServer) testEmbeddedByValue()                    {}
@@ -254,6 +276,24 @@ func _WmsService_ListPositions_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _WmsService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(IngestWebhookRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WmsServiceServer).IngestWebhook(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WmsService_IngestWebhook_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WmsServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // WmsService_ServiceDesc is the grpc.ServiceDesc for WmsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -280,6 +320,10 @@ var WmsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPositions",
 			Handler:    _WmsService_ListPositions_Handler,
+		},
+		{
+			MethodName: "IngestWebhook",
+			Handler:    _WmsService_IngestWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
