@@ -1,0 +1,338 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/store"
+)
+
+var errNoRows = sql.ErrNoRows
+
+// Run executes due steps and fires due timers until ctx ends.
+func (e *Engine) Run(ctx context.Context) error {
+	t := time.NewTicker(e.opts.Poll)
+	defer t.Stop()
+	for {
+		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
+			e.opts.Logger.WarnContext(ctx, "workflow pass failed", "error", err.Error())
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		case <-e.wake:
+		}
+	}
+}
+
+// RunOnce fires due timers and runs every due step once; it reports how many it ran.
+func (e *Engine) RunOnce(ctx context.Context) (int, error) {
+	if err := e.fireTimers(ctx); err != nil {
+		return 0, err
+	}
+	ids, err := e.due(ctx)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			break
+		}
+		ran, err := e.runStep(ctx, id)
+		if err != nil {
+			e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
+		}
+		if ran {
+			n++
+		}
+	}
+	return n, nil
+}
+
+func (e *Engine) due(ctx context.Context) ([]string, error) {
+	rows, err := e.db.Query(ctx, `SELECT id FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1
+		ORDER BY next_run_at LIMIT $2`, e.now(), e.opts.Batch)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	return ids, rows.Err()
+}
+
+// fireTimers turns due timers into signals, each once.
+func (e *Engine) fireTimers(ctx context.Context) error {
+	type due struct{ id, name string }
+	var timers []due
+	rows, err := e.db.Query(ctx, `SELECT workflow_id, name FROM rb_workflow_timers WHERE fired_at IS NULL AND due_at <= $1
+		ORDER BY due_at LIMIT $2`, e.now(), e.opts.Batch)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var d due
+		if err := rows.Scan(&d.id, &d.name); err != nil {
+			rows.Close()
+			return err
+		}
+		timers = append(timers, d)
+	}
+	rows.Close()
+	for _, d := range timers {
+		err := e.db.InTx(ctx, func(tx *store.Tx) error {
+			r, err := tx.Exec(ctx, `UPDATE rb_workflow_timers SET fired_at = $1 WHERE workflow_id = $2 AND name = $3 AND fired_at IS NULL`,
+				e.now(), d.id, d.name)
+			if err != nil {
+				return err
+			}
+			if n, _ := r.RowsAffected(); n != 1 {
+				return nil // another runner fired it
+			}
+			_, err = e.Signal(ctx, tx, d.id, d.name, nil)
+			return err
+		})
+		if err != nil {
+			return fmt.Errorf("timer %s of %s: %w", d.name, d.id, err)
+		}
+	}
+	return nil
+}
+
+// claim takes an instance for one step: bumps its version and pushes next_run_at out by the
+// lease, so other runners skip it and a crashed runner's claim expires. It registers the step
+// (and so its compensation) before any call is made.
+func (e *Engine) claim(ctx context.Context, id string) (Instance, *Definition, Step, int, bool, error) {
+	var inst Instance
+	var def *Definition
+	var step Step
+	var attempt int
+	claimed := false
+	err := e.db.InTx(ctx, func(tx *store.Tx) error {
+		var err error
+		claimed = false
+		if inst, err = e.load(ctx, tx, id); err != nil {
+			return err
+		}
+		def = e.defs[inst.Kind]
+		if def == nil || inst.Terminal {
+			return nil
+		}
+		now := e.now()
+		r, err := tx.Exec(ctx, `UPDATE rb_workflows SET version = version + 1, next_run_at = $1 WHERE id = $2 AND version = $3
+			AND next_run_at IS NOT NULL AND next_run_at <= $4`, now.Add(e.opts.Lease), id, inst.Version, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := r.RowsAffected(); n != 1 {
+			return nil
+		}
+		inst.Version++
+		claimed = true
+		if inst.State == "compensating" {
+			return nil
+		}
+		var ok bool
+		if step, ok = def.Steps[inst.State]; !ok {
+			return nil
+		}
+		if step.Name == "" {
+			step.Name = inst.State
+		}
+		key := Key(id, step.Name)
+		var seq int64
+		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_steps WHERE workflow_id = $1`, id).Scan(&seq); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO rb_workflow_steps (workflow_id, step, status, idempotency_key, compensable, attempts, seq, started_at)
+			VALUES ($1, $2, 'started', $3, $4, 1, $5, $6)
+			ON CONFLICT (workflow_id, step) DO UPDATE SET attempts = rb_workflow_steps.attempts + 1, status = 'started'`,
+			id, step.Name, key, step.Compensate != nil, seq, now)
+		if err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `SELECT attempts FROM rb_workflow_steps WHERE workflow_id = $1 AND step = $2`, id, step.Name).Scan(&attempt)
+	})
+	return inst, def, step, attempt, claimed, err
+}
+
+// runStep runs the step of a due instance (or its pending compensations).
+func (e *Engine) runStep(ctx context.Context, id string) (bool, error) {
+	inst, def, step, attempt, claimed, err := e.claim(ctx, id)
+	if err != nil || !claimed {
+		return false, err
+	}
+	if inst.State == "compensating" {
+		return true, e.compensate(ctx, def, inst)
+	}
+	if step.Do == nil {
+		return false, nil
+	}
+	run := Run{Instance: inst, Key: Key(id, step.Name), Attempt: attempt}
+	res, callErr := e.call(ctx, step, run)
+	return true, e.db.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := e.load(ctx, tx, id)
+		if err != nil {
+			return err
+		}
+		if cur.Version != inst.Version {
+			return nil // a signal (a cancellation, say) changed the instance meanwhile; it decides
+		}
+		outcome := "ok"
+		if callErr != nil {
+			outcome = errs.FromError(callErr).Reason
+		}
+		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "call", System: step.System,
+			Description: fmt.Sprintf("%s (attempt %d, key %s)", step.Name, attempt, run.Key), Outcome: outcome}); err != nil {
+			return err
+		}
+		if callErr == nil {
+			if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = 'done', finished_at = $1, last_error = ''
+				WHERE workflow_id = $2 AND step = $3`, e.now(), id, step.Name); err != nil {
+				return err
+			}
+			return e.apply(ctx, tx, def, cur, res, step.System)
+		}
+		msg := errs.FromError(callErr).Error()
+		if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET last_error = $1 WHERE workflow_id = $2 AND step = $3`, msg, id, step.Name); err != nil {
+			return err
+		}
+		if errs.IsRetryable(callErr) && attempt < def.MaxAttempts {
+			delay := def.backoff(attempt, callErr)
+			_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, attempts = $2, last_error = $3, version = version + 1,
+				updated_at = $4 WHERE id = $5`, e.now().Add(delay), attempt, msg, e.now(), id)
+			if err != nil {
+				return err
+			}
+			return e.history(ctx, tx, id, Entry{State: inst.State, Kind: "retry", System: step.System,
+				Description: fmt.Sprintf("%s retries in %s", step.Name, delay.Round(time.Millisecond)), Outcome: outcome})
+		}
+		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "failed", System: step.System,
+			Description: fmt.Sprintf("%s failed permanently: %s", step.Name, msg), Outcome: outcome}); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `UPDATE rb_workflows SET last_error = $1 WHERE id = $2`, msg, id); err != nil {
+			return err
+		}
+		cur.LastError = msg
+		return e.apply(ctx, tx, def, cur, Result{Next: def.FailState, Compensate: true, Note: step.Name + " failed: " + msg}, step.System)
+	})
+}
+
+// call runs a step's Do, turning a panic into a permanent failure.
+func (e *Engine) call(ctx context.Context, step Step, run Run) (res Result, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.E(errs.Internal, "step_panicked", fmt.Sprint(p))
+		}
+	}()
+	return step.Do(ctx, run)
+}
+
+// compensate undoes completed compensable steps, newest first, each once; then enters the
+// target terminal state. A compensation that fails retryably is retried later; one that fails
+// permanently is recorded and skipped, and the workflow still ends (in the failure state) so
+// an operator sees it.
+func (e *Engine) compensate(ctx context.Context, def *Definition, inst Instance) error {
+	type pending struct {
+		name string
+		key  string
+	}
+	var steps []pending
+	rows, err := e.db.Query(ctx, `SELECT step, idempotency_key FROM rb_workflow_steps WHERE workflow_id = $1
+		AND compensable AND status IN ('done', 'started') ORDER BY seq DESC`, inst.ID)
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.name, &p.key); err != nil {
+			rows.Close()
+			return err
+		}
+		steps = append(steps, p)
+	}
+	rows.Close()
+	var target string
+	if err := e.db.QueryRow(ctx, `SELECT compensating FROM rb_workflows WHERE id = $1`, inst.ID).Scan(&target); err != nil {
+		return err
+	}
+	for _, p := range steps {
+		step := stepNamed(def, p.name)
+		if step.Compensate == nil {
+			continue
+		}
+		cerr := e.callCompensation(ctx, step, Run{Instance: inst, Key: p.key})
+		if cerr != nil && errs.IsRetryable(cerr) {
+			return e.db.InTx(ctx, func(tx *store.Tx) error {
+				_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, last_error = $2 WHERE id = $3`,
+					e.now().Add(def.backoff(2, cerr)), cerr.Error(), inst.ID)
+				if err != nil {
+					return err
+				}
+				return e.history(ctx, tx, inst.ID, Entry{State: "compensating", Kind: "retry", System: step.System,
+					Description: "compensation of " + p.name + " retries", Outcome: errs.FromError(cerr).Reason})
+			})
+		}
+		status, outcome := "compensated", "ok"
+		if cerr != nil {
+			status, outcome = "compensation_failed", errs.FromError(cerr).Reason
+			target = def.FailState
+		}
+		err := e.db.InTx(ctx, func(tx *store.Tx) error {
+			if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = $1 WHERE workflow_id = $2 AND step = $3`, status, inst.ID, p.name); err != nil {
+				return err
+			}
+			return e.history(ctx, tx, inst.ID, Entry{State: "compensating", Kind: "compensation", System: step.System,
+				Description: "compensated " + p.name, Outcome: outcome})
+		})
+		if err != nil {
+			return err
+		}
+	}
+	return e.db.InTx(ctx, func(tx *store.Tx) error {
+		cur, err := e.load(ctx, tx, inst.ID)
+		if err != nil {
+			return err
+		}
+		return e.apply(ctx, tx, def, cur, Result{Next: target, Note: "compensations done"}, "")
+	})
+}
+
+func (e *Engine) callCompensation(ctx context.Context, step Step, run Run) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = errs.E(errs.Internal, "compensation_panicked", fmt.Sprint(p))
+		}
+	}()
+	return step.Compensate(ctx, run)
+}
+
+func stepNamed(def *Definition, name string) Step {
+	for state, s := range def.Steps {
+		if s.Name == name || (s.Name == "" && state == name) {
+			if s.Name == "" {
+				s.Name = state
+			}
+			return s
+		}
+	}
+	return Step{}
+}
+
+// ErrNotFound reports whether err means the workflow does not exist.
+func ErrNotFound(err error) bool {
+	return errs.KindOf(err) == errs.NotFound || errors.Is(err, errNoRows)
+}

@@ -1,0 +1,417 @@
+// Package workflow runs durable, crash-safe workflows over pkg/store and pkg/events: state
+// machines whose active states run one step each — usually one vendor call — and whose waiting
+// states move on signals (events from other systems, operator actions, durable timers).
+//
+// Guarantees, whatever crashes, retries and replicas do:
+//
+//   - A step's idempotency key is derived from (workflow id, step name) alone, so a step re-run
+//     after a crash or a retry carries the same key downstream and the vendor deduplicates it.
+//   - A step's compensation is registered (recorded) before its call is made, so a crash right
+//     after the call still leaves the compensation on record.
+//   - A transition, its history entry, its timers and its outbox events commit together; an
+//     instance is claimed with an optimistic version check and a lease, so two runners never run
+//     the same step at once and a crashed runner's claim expires.
+//   - A permanent failure (or an exhausted retry budget) compensates every completed
+//     compensable step once, newest first, then ends in the definition's failure state: nothing
+//     is left silently half-done.
+//   - Timers live in the database and fire once, as signals, after any restart.
+//   - A signal the current state does not expect (a late or duplicate webhook) is recorded in the
+//     history and changes nothing.
+package workflow
+
+import (
+	"context"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Migrate creates the workflow tables in db.
+func Migrate(ctx context.Context, db *store.DB) error {
+	return db.Migrate(ctx, "workflow", migrations)
+}
+
+// Instance is one workflow's persisted state.
+type Instance struct {
+	ID         string
+	Kind       string
+	State      string
+	Data       json.RawMessage
+	Version    int64
+	Terminal   bool
+	Attempts   int
+	LastError  string
+	CreatedAt  time.Time
+	UpdatedAt  time.Time
+	StateSince time.Time
+}
+
+// Decode unmarshals the instance data into v.
+func (i Instance) Decode(v any) error { return json.Unmarshal(i.Data, v) }
+
+// Entry is one line of an instance's history: a transition, a vendor call and its outcome, a
+// signal, a retry or a compensation.
+type Entry struct {
+	At            time.Time
+	State         string
+	Kind          string // "started", "transition", "call", "retry", "signal", "ignored", "compensation", "failed", "timer"
+	Description   string
+	System        string
+	CorrelationID string
+	Outcome       string
+}
+
+// Timer asks for signal Name at At.
+type Timer struct {
+	Name string
+	At   time.Time
+}
+
+// Result is what a step or a signal handler decides.
+type Result struct {
+	// Next is the state to enter; empty stays in the current state.
+	Next string
+	// Data replaces the instance data when non-nil (marshalled as JSON).
+	Data any
+	// Events are published through the outbox with the transition.
+	Events []*canonicalv1.Event
+	// Note describes the transition in the history.
+	Note string
+	// Timers are scheduled with the transition (a timer with the same name is replaced).
+	Timers []Timer
+	// CancelTimers removes pending timers by name.
+	CancelTimers []string
+	// Compensate runs every registered compensation, newest first, before entering Next
+	// (which must be terminal).
+	Compensate bool
+}
+
+// Run is what a step sees.
+type Run struct {
+	Instance
+	// Key is the step's idempotency key: the same for every attempt of this step.
+	Key string
+	// Attempt counts this step's attempts, from 1.
+	Attempt int
+}
+
+// Step is the work of an active state.
+type Step struct {
+	// Name identifies the step; it derives the idempotency key. Defaults to the state's name.
+	Name string
+	// System is the backend the step calls, for the timeline.
+	System string
+	// Do performs the step and decides the next state. Errors classified retryable
+	// (errs.IsRetryable) are retried with backoff; others fail the workflow.
+	Do func(ctx context.Context, r Run) (Result, error)
+	// Compensate undoes the step after a later permanent failure or a cancellation. It must be
+	// idempotent; it receives the step's key.
+	Compensate func(ctx context.Context, r Run) error
+}
+
+// SignalHandler decides what a signal means in a state. It must not call vendors: it runs inside
+// the caller's transaction.
+type SignalHandler func(ctx context.Context, i Instance, payload []byte) (Result, error)
+
+// Definition is a workflow kind.
+type Definition struct {
+	Kind string
+	// Steps maps active states to their step.
+	Steps map[string]Step
+	// Signals maps a state, then a signal name, to its handler. The state "*" applies in every
+	// non-terminal state that has no handler of its own.
+	Signals map[string]map[string]SignalHandler
+	// Terminal lists the terminal states.
+	Terminal map[string]bool
+	// FailState is entered after a permanent failure (once compensations ran).
+	FailState string
+	// MaxAttempts bounds a step's attempts before it counts as failed (default 8).
+	MaxAttempts int
+	// Backoff is the first retry delay (default 1 s), doubled per attempt up to MaxBackoff
+	// (default 5 min), with jitter. A longer errs RetryAfter wins.
+	Backoff, MaxBackoff time.Duration
+}
+
+// Options tune an Engine.
+type Options struct {
+	// Lease is how long a claimed step may run before another runner may take it (default 2 min).
+	Lease time.Duration
+	// Poll is how often the runner looks for due work (default 200 ms).
+	Poll time.Duration
+	// Batch is how many due instances one pass claims (default 32).
+	Batch  int
+	Now    func() time.Time
+	Logger *slog.Logger
+}
+
+// Engine runs workflows of the registered definitions.
+type Engine struct {
+	db     *store.DB
+	outbox *events.Outbox
+	defs   map[string]*Definition
+	opts   Options
+	wake   chan struct{}
+}
+
+// New returns an engine over db, publishing events through outbox.
+func New(db *store.DB, outbox *events.Outbox, opts Options, defs ...*Definition) *Engine {
+	if opts.Lease == 0 {
+		opts.Lease = 2 * time.Minute
+	}
+	if opts.Poll == 0 {
+		opts.Poll = 200 * time.Millisecond
+	}
+	if opts.Batch == 0 {
+		opts.Batch = 32
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	e := &Engine{db: db, outbox: outbox, defs: map[string]*Definition{}, opts: opts, wake: make(chan struct{}, 1)}
+	for _, d := range defs {
+		if d.MaxAttempts == 0 {
+			d.MaxAttempts = 8
+		}
+		if d.Backoff == 0 {
+			d.Backoff = time.Second
+		}
+		if d.MaxBackoff == 0 {
+			d.MaxBackoff = 5 * time.Minute
+		}
+		e.defs[d.Kind] = d
+	}
+	return e
+}
+
+// Key is the idempotency key of a step of a workflow: stable across attempts, crashes and
+// replicas, at most 64 characters.
+func Key(workflowID, step string) string {
+	sum := sha256.Sum256([]byte(workflowID + "\x00" + step))
+	return "rb-" + hex.EncodeToString(sum[:])[:48]
+}
+
+func (e *Engine) now() time.Time { return e.opts.Now().UTC() }
+
+// Start creates a workflow instance in tx, in state, with data; an active state runs at once.
+// A second Start with the same id fails with errs.AlreadyExists.
+func (e *Engine) Start(ctx context.Context, tx *store.Tx, kind, id, state string, data any, note string) error {
+	def, ok := e.defs[kind]
+	if !ok {
+		return fmt.Errorf("workflow: unknown kind %q", kind)
+	}
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return err
+	}
+	now := e.now()
+	var next any
+	if _, active := def.Steps[state]; active {
+		next = now
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO rb_workflows (id, kind, state, data, version, terminal, next_run_at,
+		created_at, updated_at, state_since) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $7, $7)`,
+		id, kind, state, string(raw), def.Terminal[state], next, now)
+	if store.IsUniqueViolation(err) {
+		return errs.Wrap(err, errs.AlreadyExists, "workflow_exists", "a workflow with this id exists")
+	}
+	if err != nil {
+		return err
+	}
+	if err := e.history(ctx, tx, id, Entry{State: state, Kind: "started", Description: note}); err != nil {
+		return err
+	}
+	tx.AfterCommit(e.Wake)
+	return nil
+}
+
+// Wake makes the runner look for due work now.
+func (e *Engine) Wake() {
+	select {
+	case e.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Get reads an instance and its history, oldest first.
+func (e *Engine) Get(ctx context.Context, id string) (Instance, []Entry, error) {
+	var inst Instance
+	var hist []Entry
+	err := e.db.InTxWith(ctx, store.TxOptions{ReadOnly: true}, func(tx *store.Tx) error {
+		var err error
+		if inst, err = e.load(ctx, tx, id); err != nil {
+			return err
+		}
+		rows, err := tx.Query(ctx, `SELECT at, state, kind, description, system, correlation_id, outcome
+			FROM rb_workflow_history WHERE workflow_id = $1 ORDER BY seq`, id)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var en Entry
+			if err := rows.Scan(&en.At, &en.State, &en.Kind, &en.Description, &en.System, &en.CorrelationID, &en.Outcome); err != nil {
+				return err
+			}
+			hist = append(hist, en)
+		}
+		return rows.Err()
+	})
+	return inst, hist, err
+}
+
+func (e *Engine) load(ctx context.Context, tx *store.Tx, id string) (Instance, error) {
+	var i Instance
+	var data string
+	err := tx.QueryRow(ctx, `SELECT id, kind, state, data, version, terminal, attempts, last_error, created_at,
+		updated_at, state_since FROM rb_workflows WHERE id = $1`, id).Scan(&i.ID, &i.Kind, &i.State, &data, &i.Version,
+		&i.Terminal, &i.Attempts, &i.LastError, &i.CreatedAt, &i.UpdatedAt, &i.StateSince)
+	if errors.Is(err, errNoRows) {
+		return i, errs.E(errs.NotFound, "workflow_not_found", "no such workflow")
+	}
+	i.Data = json.RawMessage(data)
+	return i, err
+}
+
+// history appends an entry; seq is the next number for the instance.
+func (e *Engine) history(ctx context.Context, tx *store.Tx, id string, en Entry) error {
+	if en.At.IsZero() {
+		en.At = e.now()
+	}
+	if en.CorrelationID == "" {
+		en.CorrelationID = telemetry.CorrelationID(ctx)
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO rb_workflow_history (workflow_id, seq, at, state, kind, description, system,
+		correlation_id, outcome) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_history WHERE workflow_id = $1),
+		$2, $3, $4, $5, $6, $7, $8)`, id, en.At, en.State, en.Kind, en.Description, en.System, en.CorrelationID, en.Outcome)
+	return err
+}
+
+// Signal delivers a named signal to an instance inside the caller's transaction (typically an
+// event consumer's, together with its inbox row). It reports whether the current state handled
+// it; an unexpected signal is recorded and ignored.
+func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payload []byte) (bool, error) {
+	inst, err := e.load(ctx, tx, id)
+	if err != nil {
+		return false, err
+	}
+	def := e.defs[inst.Kind]
+	h := def.Signals[inst.State][name]
+	if h == nil && !inst.Terminal {
+		h = def.Signals["*"][name]
+	}
+	if h == nil || inst.Terminal {
+		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "ignored",
+			Description: fmt.Sprintf("signal %s is not expected in state %s", name, inst.State)})
+	}
+	res, err := h(ctx, inst, payload)
+	if err != nil {
+		return false, err
+	}
+	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "signal", Description: name}); err != nil {
+		return false, err
+	}
+	return true, e.apply(ctx, tx, def, inst, res, "")
+}
+
+// apply commits a decision: compensation mode, transition, data, events, timers, history. The
+// version check makes a concurrent change fail instead of being overwritten.
+func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst Instance, res Result, system string) error {
+	now := e.now()
+	next := res.Next
+	if next == "" {
+		next = inst.State
+	}
+	data := string(inst.Data)
+	if res.Data != nil {
+		raw, err := json.Marshal(res.Data)
+		if err != nil {
+			return err
+		}
+		data = string(raw)
+	}
+	compensating := ""
+	var nextRun any
+	if res.Compensate {
+		compensating, nextRun = next, now
+		next = "compensating"
+	} else if _, active := def.Steps[next]; active {
+		nextRun = now
+	}
+	since := inst.StateSince
+	if next != inst.State {
+		since = now
+	}
+	r, err := tx.Exec(ctx, `UPDATE rb_workflows SET state = $1, data = $2, version = version + 1, terminal = $3,
+		compensating = $4, next_run_at = $5, attempts = 0, last_error = '', updated_at = $6, state_since = $7
+		WHERE id = $8 AND version = $9`,
+		next, data, def.Terminal[next], compensating, nextRun, now, since, inst.ID, inst.Version)
+	if err != nil {
+		return err
+	}
+	if n, _ := r.RowsAffected(); n != 1 {
+		return errs.E(errs.Conflict, "workflow_changed", "the workflow changed concurrently; retry")
+	}
+	if next != inst.State {
+		desc := res.Note
+		if desc == "" {
+			desc = inst.State + " → " + next
+		}
+		if err := e.history(ctx, tx, inst.ID, Entry{State: next, Kind: "transition", Description: desc, System: system}); err != nil {
+			return err
+		}
+	}
+	for _, name := range res.CancelTimers {
+		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_timers WHERE workflow_id = $1 AND name = $2 AND fired_at IS NULL`, inst.ID, name); err != nil {
+			return err
+		}
+	}
+	for _, t := range res.Timers {
+		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_timers WHERE workflow_id = $1 AND name = $2`, inst.ID, t.Name); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO rb_workflow_timers (workflow_id, name, due_at) VALUES ($1, $2, $3)`, inst.ID, t.Name, t.At.UTC()); err != nil {
+			return err
+		}
+	}
+	for _, ev := range res.Events {
+		if err := e.outbox.Add(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	if nextRun != nil {
+		tx.AfterCommit(e.Wake)
+	}
+	return nil
+}
+
+// backoff is the delay before attempt+1 of a step.
+func (d *Definition) backoff(attempt int, err error) time.Duration {
+	delay := d.Backoff
+	for i := 1; i < attempt && delay < d.MaxBackoff; i++ {
+		delay *= 2
+	}
+	delay = min(delay, d.MaxBackoff)
+	delay = delay/2 + rand.N(delay/2+1)
+	if e := errs.As(err); e != nil && e.RetryAfter > delay {
+		delay = e.RetryAfter
+	}
+	return delay
+}
