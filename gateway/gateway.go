@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/idempotency"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
@@ -29,6 +30,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// RateLimits are the per-caller policies by audience and route class (configs/rate-limits.yaml).
 	RateLimits RatePolicies
+	// IdempotencyRetention is how long a mutating request's response is kept for replay under
+	// its Idempotency-Key (default 24 h, like Stripe's).
+	IdempotencyRetention time.Duration
 }
 
 func (c *Config) defaults() {
@@ -60,6 +64,7 @@ type Gateway struct {
 	engine  *gin.Engine
 	handler http.Handler
 	limiter *limiter
+	idem    *idempotency.Store
 }
 
 // New builds the gateway.
@@ -72,7 +77,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: verifier, redis, orders and returns connections are required")
 	}
 	gin.SetMode(gin.ReleaseMode)
-	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger)}
+	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger),
+		idem: idempotency.New(deps.Redis, idempotency.Options{Retention: cfg.IdempotencyRetention, Logger: deps.Logger,
+			MaxRequestBody: cfg.BodyLimit})}
 	g.engine = gin.New()
 	g.engine.HandleMethodNotAllowed = true
 	g.engine.RedirectTrailingSlash = false

@@ -10,6 +10,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
+	"github.com/retailbridge/retailbridge/pkg/idempotency"
 )
 
 // newProcessMux builds the grpc-gateway mux for the process APIs. JSON uses proto field names
@@ -25,7 +26,14 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 		runtime.WithRoutingErrorHandler(g.grpcGatewayRoutingError),
 		// Nothing from the HTTP request is forwarded as metadata except what the gRPC client
 		// interceptor adds from the context (principal, correlation id, trace context).
-		runtime.WithIncomingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithIncomingHeaderMatcher(func(h string) (string, bool) {
+			// The Idempotency-Key also reaches the process service, which enforces it again in
+			// its own database: Redis is never the only guard.
+			if http.CanonicalHeaderKey(h) == idempotency.HeaderKey {
+				return "idempotency-key", true
+			}
+			return "", false
+		}),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
 	)
 	if err := ordersv1.RegisterOrdersServiceHandlerClient(ctx, mux, ordersv1.NewOrdersServiceClient(g.deps.Orders)); err != nil {
@@ -52,4 +60,19 @@ func (g *Gateway) grpcGatewayRoutingError(ctx context.Context, _ *runtime.ServeM
 	p.RequestID = correlation(r.Context())
 	p.Instance = r.URL.Path
 	p.Write(w)
+}
+
+// idempotent requires and enforces Idempotency-Key on the mutating routes of next. Every
+// mutating route of the HTTP rules is a POST (custom methods included); other methods have no
+// route and fall through to a 405. Eligibility checks are POSTs that change nothing and pass
+// straight through.
+func (g *Gateway) idempotent(next http.Handler) http.Handler {
+	guarded := g.idem.Middleware(next)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || routeClass(r) == ClassEligibility {
+			next.ServeHTTP(w, r)
+			return
+		}
+		guarded.ServeHTTP(w, r)
+	})
 }

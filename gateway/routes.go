@@ -32,7 +32,14 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	// Identity: token endpoint, published keys (identity.go).
 	g.identityRoutes(r)
 
+	// Mutating routes need an Idempotency-Key (eligibility checks are POSTs that change nothing).
+	processAPI := gin.WrapH(g.idempotent(process))
+
 	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
 	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
-	storefront.Any("/*path", gin.WrapH(process))
+	storefront.Any("/*path", processAPI)
+
+	// Customer service: support tokens; each action's scope is checked by the process service.
+	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support))
+	support.Any("/*path", processAPI)
 }

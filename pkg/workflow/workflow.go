@@ -74,6 +74,8 @@ type Entry struct {
 	System        string
 	CorrelationID string
 	Outcome       string
+	// Actor is who caused the entry: a verified principal for manual actions, empty for the system.
+	Actor string
 }
 
 // Timer asks for signal Name at At.
@@ -259,7 +261,7 @@ func (e *Engine) Get(ctx context.Context, id string) (Instance, []Entry, error) 
 		if inst, err = e.load(ctx, tx, id); err != nil {
 			return err
 		}
-		rows, err := tx.Query(ctx, `SELECT at, state, kind, description, system, correlation_id, outcome
+		rows, err := tx.Query(ctx, `SELECT at, state, kind, description, system, correlation_id, outcome, actor
 			FROM rb_workflow_history WHERE workflow_id = $1 ORDER BY seq`, id)
 		if err != nil {
 			return err
@@ -267,7 +269,7 @@ func (e *Engine) Get(ctx context.Context, id string) (Instance, []Entry, error) 
 		defer rows.Close()
 		for rows.Next() {
 			var en Entry
-			if err := rows.Scan(&en.At, &en.State, &en.Kind, &en.Description, &en.System, &en.CorrelationID, &en.Outcome); err != nil {
+			if err := rows.Scan(&en.At, &en.State, &en.Kind, &en.Description, &en.System, &en.CorrelationID, &en.Outcome, &en.Actor); err != nil {
 				return err
 			}
 			hist = append(hist, en)
@@ -298,10 +300,26 @@ func (e *Engine) history(ctx context.Context, tx *store.Tx, id string, en Entry)
 	if en.CorrelationID == "" {
 		en.CorrelationID = telemetry.CorrelationID(ctx)
 	}
+	if en.Actor == "" {
+		en.Actor = actorFrom(ctx)
+	}
 	_, err := tx.Exec(ctx, `INSERT INTO rb_workflow_history (workflow_id, seq, at, state, kind, description, system,
-		correlation_id, outcome) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_history WHERE workflow_id = $1),
-		$2, $3, $4, $5, $6, $7, $8)`, id, en.At, en.State, en.Kind, en.Description, en.System, en.CorrelationID, en.Outcome)
+		correlation_id, outcome, actor) VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_history WHERE workflow_id = $1),
+		$2, $3, $4, $5, $6, $7, $8, $9)`, id, en.At, en.State, en.Kind, en.Description, en.System, en.CorrelationID, en.Outcome, en.Actor)
 	return err
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx naming who acts (for the history of manual actions such as a cancellation
+// or an override).
+func WithActor(ctx context.Context, actor string) context.Context {
+	return context.WithValue(ctx, actorKey{}, actor)
+}
+
+func actorFrom(ctx context.Context) string {
+	a, _ := ctx.Value(actorKey{}).(string)
+	return a
 }
 
 // Signal delivers a named signal to an instance inside the caller's transaction (typically an

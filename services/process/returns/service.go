@@ -12,16 +12,23 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/cache"
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
+	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
+	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
 // Defaults for Config fields left zero.
@@ -97,6 +104,20 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+
+	// The return-to-refund workflow needs the rest. With DB nil the service answers eligibility
+	// only and the workflow RPCs are Unimplemented.
+
+	// DB holds returns, claims, workflow state and the outbox; migrated by New.
+	DB *store.DB
+	// JetStream publishes the outbox and delivers vendor events (signals); required with DB.
+	JetStream jetstream.JetStream
+	// ReturnsPlatform, WMS and Payments are the other system APIs the workflow drives.
+	ReturnsPlatform returnsplatformv1.ReturnsPlatformServiceClient
+	WMS             wmsv1.WmsServiceClient
+	Payments        paymentsv1.PaymentsServiceClient
+	// Timings of waiting states; zero fields take defaults.
+	Timings Timings
 }
 
 // Service implements returnsv1.ReturnsServiceServer.
@@ -111,6 +132,11 @@ type Service struct {
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	items  *itemReader
+
+	db     *store.DB
+	js     jetstream.JetStream
+	outbox *events.Outbox
+	engine *workflow.Engine
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -123,6 +149,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	if deps.ERP == nil {
 		missing = append(missing, "ERP")
+	}
+	if deps.DB != nil {
+		for name, ok := range map[string]bool{"JetStream": deps.JetStream != nil, "ReturnsPlatform": deps.ReturnsPlatform != nil,
+			"WMS": deps.WMS != nil, "Payments": deps.Payments != nil} {
+			if !ok {
+				missing = append(missing, name)
+			}
+		}
 	}
 	if len(missing) > 0 {
 		err = errors.Join(err, fmt.Errorf("returns deps: %s required", strings.Join(missing, ", ")))
@@ -137,7 +171,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Now = time.Now
 	}
 	deps.Logger.Info("return policy in force", "version", cfg.Policy.Version, "time_zone", cfg.Policy.location().String())
-	return &Service{
+	svc := &Service{
 		policy:   cfg.Policy,
 		commerce: deps.Commerce,
 		erp:      deps.ERP,
@@ -148,8 +182,24 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			erp:   deps.ERP,
 			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
 		},
-	}, nil
+	}
+	if deps.DB != nil {
+		ctx := context.Background()
+		for _, m := range []func(context.Context, *store.DB) error{events.Migrate, workflow.Migrate, migrate} {
+			if err := m(ctx, deps.DB); err != nil {
+				return nil, fmt.Errorf("returns: migrate: %w", err)
+			}
+		}
+		svc.db, svc.js = deps.DB, deps.JetStream
+		svc.outbox = events.NewOutbox(deps.Now)
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger},
+			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
+				deps.Timings.withDefaults(), deps.Now))
+	}
+	return svc, nil
 }
+
+func migrate(ctx context.Context, db *store.DB) error { return db.Migrate(ctx, "returns", migrations) }
 
 // InvalidateOrder drops the cached order, so the next check reads it from the commerce platform.
 // Order webhooks call it.
@@ -160,7 +210,7 @@ func (s *Service) InvalidateOrder(id string) { s.orders.Invalidate(id) }
 func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckEligibilityRequest) (*returnsv1.CheckEligibilityResponse, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
-		return nil, errs.E(errs.Unauthenticated, "unauthenticated", "caller identity is missing")
+		return nil, errUnauthenticated()
 	}
 	if err := validateCheck(req); err != nil {
 		return nil, err
@@ -176,6 +226,13 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 	items, err := s.items.get(ctx, skusOf(order, req.GetLines()))
 	if err != nil {
 		return nil, err
+	}
+	if s.db != nil {
+		claimed, err := activeClaims(ctx, s.db, order.GetId())
+		if err != nil {
+			return nil, err
+		}
+		order = withClaims(order, claimed)
 	}
 	resp := Evaluate(s.policy, order, items, req.GetLines(), s.now())
 	resp.OrderAsOf = timestamppb.New(asOf)
@@ -257,36 +314,8 @@ func skusOf(order *canonicalv1.Order, sel []*returnsv1.LineSelection) []string {
 	return skus
 }
 
-// The workflow RPCs are part of the contract but not built yet.
-
-// CreateReturn is not implemented yet.
-func (s *Service) CreateReturn(context.Context, *returnsv1.CreateReturnRequest) (*returnsv1.CreateReturnResponse, error) {
-	return nil, errNotImplemented("CreateReturn")
-}
-
-// GetReturn is not implemented yet.
-func (s *Service) GetReturn(context.Context, *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
-	return nil, errNotImplemented("GetReturn")
-}
-
-// ListReturns is not implemented yet.
-func (s *Service) ListReturns(context.Context, *returnsv1.ListReturnsRequest) (*returnsv1.ListReturnsResponse, error) {
-	return nil, errNotImplemented("ListReturns")
-}
-
-// ResolveException is not implemented yet.
-func (s *Service) ResolveException(context.Context, *returnsv1.ResolveExceptionRequest) (*returnsv1.ResolveExceptionResponse, error) {
-	return nil, errNotImplemented("ResolveException")
-}
-
-// OverrideRefund is not implemented yet.
-func (s *Service) OverrideRefund(context.Context, *returnsv1.OverrideRefundRequest) (*returnsv1.OverrideRefundResponse, error) {
-	return nil, errNotImplemented("OverrideRefund")
-}
-
-// CancelReturn is not implemented yet.
-func (s *Service) CancelReturn(context.Context, *returnsv1.CancelReturnRequest) (*returnsv1.CancelReturnResponse, error) {
-	return nil, errNotImplemented("CancelReturn")
+func errUnauthenticated() error {
+	return errs.E(errs.Unauthenticated, "unauthenticated", "caller identity is missing")
 }
 
 func errNotImplemented(rpc string) error {

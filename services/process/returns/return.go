@@ -1,0 +1,583 @@
+package returns
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
+	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// IdempotencyKeyHeader is the gRPC metadata key carrying the caller's Idempotency-Key; the
+// gateway forwards it so a return is created once per key even if the gateway's own
+// idempotency record is lost.
+const IdempotencyKeyHeader = "idempotency-key"
+
+// Scopes that customer-service actions need.
+const (
+	ScopeSupportWrite   = "support:write"    // approve, deny, cancel
+	ScopeRefundOverride = "refunds:override" // change a refund amount
+)
+
+// CreateReturn starts the return-to-refund workflow after re-checking eligibility server side
+// against a fresh read of the order: the client's copy of an eligibility answer is never trusted.
+func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnRequest) (*returnsv1.CreateReturnResponse, error) {
+	if s.db == nil {
+		return nil, errNotImplemented("CreateReturn")
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errUnauthenticated()
+	}
+	key := incomingKey(ctx)
+	if err := validateCreate(req, key); err != nil {
+		return nil, err
+	}
+	// A retry of a request that already created its return answers with that return.
+	if r, err := s.returnByKey(ctx, p, key); err == nil {
+		return &returnsv1.CreateReturnResponse{Return: r}, nil
+	} else if errs.KindOf(err) != errs.NotFound {
+		return nil, err
+	}
+
+	s.orders.Invalidate(req.GetOrderId())
+	order, _, err := s.order(ctx, req.GetOrderId())
+	if err != nil {
+		return nil, err
+	}
+	customer := order.GetCustomer().GetId()
+	if p.IsCustomer() && customer != p.Subject {
+		return nil, errOrderNotFound()
+	}
+	if !p.IsCustomer() && !p.HasScope(ScopeSupportWrite) {
+		return nil, errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
+	}
+	sel := make([]*returnsv1.LineSelection, 0, len(req.GetLines()))
+	for _, l := range req.GetLines() {
+		sel = append(sel, &returnsv1.LineSelection{OrderLineId: l.GetOrderLineId(), Quantity: l.GetQuantity()})
+	}
+	items, err := s.items.get(ctx, skusOf(order, sel))
+	if err != nil {
+		return nil, err
+	}
+
+	id := newReturnID()
+	now := s.now().UTC()
+	var created *canonicalv1.Return
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		if err := lockOrder(ctx, tx, order.GetId()); err != nil {
+			return err
+		}
+		claimed, err := activeClaims(ctx, tx, order.GetId())
+		if err != nil {
+			return err
+		}
+		answer := Evaluate(s.policy, withClaims(order, claimed), items, sel, s.now())
+		d, err := s.newReturnData(id, order, req, answer, now)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO returns (id, order_id, customer_id, request_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
+			id, order.GetId(), customer, key, now); err != nil {
+			if store.IsUniqueViolation(err) {
+				return errs.E(errs.Conflict, "return_request_in_flight", "a return with this Idempotency-Key is being created")
+			}
+			return err
+		}
+		for _, l := range d.Lines {
+			if _, err := tx.Exec(ctx, `INSERT INTO return_claims (return_id, order_id, order_line_id, quantity) VALUES ($1, $2, $3, $4)`,
+				id, order.GetId(), l.OrderLineID, l.Quantity); err != nil {
+				return err
+			}
+		}
+		if err := s.engine.Start(ctx, tx, Kind, id, StateRequested, d, "return requested"); err != nil {
+			return err
+		}
+		if err := s.outbox.Add(ctx, tx, stateEvent(d, StateRequested, now)); err != nil {
+			return err
+		}
+		created = d.canonical(StateRequested)
+		created.UpdatedAt = timestamppb.New(now)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.CreateReturnResponse{Return: created}, nil
+}
+
+func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *returnsv1.CreateReturnRequest, answer *returnsv1.CheckEligibilityResponse, now time.Time) (*returnData, error) {
+	method := "mail"
+	if req.GetMethod() == canonicalv1.ReturnMethod_RETURN_METHOD_IN_STORE {
+		method = "in_store"
+	}
+	d := &returnData{
+		ReturnID: id, OrderID: order.GetId(), CustomerID: order.GetCustomer().GetId(), Currency: orderCurrency(order),
+		Method: method, LocationID: returnLocation(order, method), PaymentReference: PaymentReference(order.GetId()),
+		CreatedAt: now,
+	}
+	var bad []errs.FieldViolation
+	for i, l := range answer.GetLines() {
+		field := fmt.Sprintf("lines[%d]", i)
+		if !l.GetEligible() {
+			bad = append(bad, errs.FieldViolation{Field: field, Description: "not returnable: " + l.GetReason().String()})
+			continue
+		}
+		if !containsMethod(l.GetMethods(), req.GetMethod()) {
+			bad = append(bad, errs.FieldViolation{Field: "method", Description: req.GetMethod().String() + " is not offered for " + l.GetOrderLineId()})
+			continue
+		}
+		in := req.GetLines()[i]
+		est := l.GetRefundEstimate()
+		unit := int64(0)
+		if l.GetRequestedQuantity() > 0 {
+			unit = est.GetGross().GetAmountMinor() / int64(l.GetRequestedQuantity())
+		}
+		d.Lines = append(d.Lines, returnLine{
+			OrderLineID: l.GetOrderLineId(), SKU: l.GetSku(), Quantity: l.GetRequestedQuantity(), Reason: in.GetReason().String(),
+			Note: in.GetNote(), UnitPrice: unit, Fee: est.GetRestockingFee().GetAmountMinor(), Refund: est.GetRefund().GetAmountMinor(),
+		})
+		d.RefundTotal += est.GetRefund().GetAmountMinor()
+	}
+	if len(bad) > 0 {
+		return nil, errs.E(errs.FailedPrecondition, "lines_not_returnable", "some lines cannot be returned").WithFields(bad...)
+	}
+	return d, nil
+}
+
+// PaymentReference is the payment-gateway reference of an order's payment. The demo shop's
+// gateway keys payment intents by order ("pi_<order id>"); a shop whose orders carry the
+// gateway's transaction id in the commerce platform maps it here.
+func PaymentReference(orderID string) string { return "pi_" + orderID }
+
+// returnLocation is where a return is received: the pick-up store for in-store returns, the
+// returns centre otherwise.
+func returnLocation(order *canonicalv1.Order, method string) string {
+	if method == "in_store" && order.GetPickupLocationId() != "" {
+		return order.GetPickupLocationId()
+	}
+	return "returns-center"
+}
+
+func containsMethod(ms []canonicalv1.ReturnMethod, m canonicalv1.ReturnMethod) bool {
+	for _, x := range ms {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+func validateCreate(req *returnsv1.CreateReturnRequest, key string) error {
+	var bad []errs.FieldViolation
+	add := func(f, d string) { bad = append(bad, errs.FieldViolation{Field: f, Description: d}) }
+	if key == "" {
+		add("Idempotency-Key", "required: send an Idempotency-Key header")
+	}
+	if strings.TrimSpace(req.GetOrderId()) == "" || len(req.GetOrderId()) > maxIDLength {
+		add("order_id", "required, at most 256 characters")
+	}
+	switch req.GetMethod() {
+	case canonicalv1.ReturnMethod_RETURN_METHOD_MAIL, canonicalv1.ReturnMethod_RETURN_METHOD_IN_STORE:
+	default:
+		add("method", "RETURN_METHOD_MAIL or RETURN_METHOD_IN_STORE")
+	}
+	if n := len(req.GetLines()); n == 0 || n > maxLines {
+		add("lines", fmt.Sprintf("between 1 and %d lines", maxLines))
+	}
+	seen := map[string]bool{}
+	for i, l := range req.GetLines() {
+		f := fmt.Sprintf("lines[%d]", i)
+		if l.GetOrderLineId() == "" || seen[l.GetOrderLineId()] {
+			add(f+".order_line_id", "required and unique")
+		}
+		seen[l.GetOrderLineId()] = true
+		if l.GetQuantity() <= 0 {
+			add(f+".quantity", "must be at least 1")
+		}
+		if l.GetReason() == canonicalv1.ReturnReason_RETURN_REASON_UNSPECIFIED {
+			add(f+".reason", "required")
+		}
+		if len(l.GetNote()) > 1000 {
+			add(f+".note", "at most 1000 characters")
+		}
+		// Amounts, conditions and dispositions are decided by policy and inspection, never by
+		// the caller (mass assignment).
+		if l.GetRefundAmount() != nil || l.GetRestockingFee() != nil {
+			add(f+".refund_amount", "decided by the return policy; do not send it")
+		}
+		if l.GetCondition() != canonicalv1.ItemCondition_ITEM_CONDITION_UNSPECIFIED || l.GetDisposition() != canonicalv1.Disposition_DISPOSITION_UNSPECIFIED {
+			add(f+".condition", "decided at inspection; do not send it")
+		}
+		if l.GetSku() != "" {
+			add(f+".sku", "taken from the order; do not send it")
+		}
+	}
+	if len(bad) > 0 {
+		return errs.E(errs.Invalid, "invalid_request", "the return request is invalid").WithFields(bad...)
+	}
+	return nil
+}
+
+func incomingKey(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(IdempotencyKeyHeader); len(v) > 0 {
+		return strings.Trim(v[0], `"`)
+	}
+	return ""
+}
+
+func newReturnID() string {
+	b := make([]byte, 12)
+	_, _ = rand.Read(b)
+	return "ret_" + hex.EncodeToString(b)
+}
+
+// lockOrder serialises return creation per order.
+func lockOrder(ctx context.Context, tx *store.Tx, orderID string) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO return_orders (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING`, orderID); err != nil {
+		return err
+	}
+	if tx.Dialect() == store.Postgres {
+		_, err := tx.Exec(ctx, `SELECT order_id FROM return_orders WHERE order_id = $1 FOR UPDATE`, orderID)
+		return err
+	}
+	return nil
+}
+
+type querier interface {
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// activeClaims sums, per order line, the units held by this order's returns that are neither
+// refunded (the commerce platform then counts them) nor abandoned (cancelled, denied, expired).
+// A return that failed and needs attention keeps its units: conservative until resolved.
+func activeClaims(ctx context.Context, q querier, orderID string) (map[string]int32, error) {
+	rows, err := q.Query(ctx, `SELECT c.order_line_id, SUM(c.quantity) FROM return_claims c JOIN rb_workflows w ON w.id = c.return_id
+		WHERE c.order_id = $1 AND w.state NOT IN ($2, $3, $4, $5) GROUP BY c.order_line_id`,
+		orderID, StateRefunded, StateCancelled, StateDenied, StateExpired)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int32{}
+	for rows.Next() {
+		var line string
+		var n int64
+		if err := rows.Scan(&line, &n); err != nil {
+			return nil, err
+		}
+		out[line] = int32(n)
+	}
+	return out, rows.Err()
+}
+
+// withClaims returns a copy of order in which units claimed by returns in progress count as
+// returned and refunded, so eligibility and creation see them as gone.
+func withClaims(order *canonicalv1.Order, claimed map[string]int32) *canonicalv1.Order {
+	if len(claimed) == 0 {
+		return order
+	}
+	o := proto.Clone(order).(*canonicalv1.Order)
+	for _, l := range o.GetLines() {
+		if c := claimed[l.GetId()]; c > 0 {
+			l.ReturnedQuantity += c
+			l.RefundedQuantity += c
+		}
+	}
+	return o
+}
+
+// returnByKey finds the return a caller created with an idempotency key.
+func (s *Service) returnByKey(ctx context.Context, p auth.Principal, key string) (*canonicalv1.Return, error) {
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT id FROM returns WHERE request_key = $1 AND customer_id = $2`, key, p.Subject).Scan(&id)
+	if err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+		}
+		return nil, err
+	}
+	inst, _, err := s.engine.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toReturn(inst)
+}
+
+func toReturn(inst workflow.Instance) (*canonicalv1.Return, error) {
+	var d returnData
+	if err := inst.Decode(&d); err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "return_data_corrupt", "")
+	}
+	r := d.canonical(inst.State)
+	r.UpdatedAt = timestamppb.New(inst.UpdatedAt)
+	return r, nil
+}
+
+// GetReturn reads a return and its timeline. Customers see their own returns only, and only
+// the customer-facing steps of the timeline; customer service sees every step, vendor call,
+// retry and actor.
+func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
+	if s.db == nil {
+		return nil, errNotImplemented("GetReturn")
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errUnauthenticated()
+	}
+	inst, hist, err := s.engine.Get(ctx, req.GetReturnId())
+	if err != nil || inst.Kind != Kind {
+		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+	}
+	var d returnData
+	if err := inst.Decode(&d); err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "return_data_corrupt", "")
+	}
+	if p.IsCustomer() && d.CustomerID != p.Subject {
+		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+	}
+	r, err := toReturn(inst)
+	if err != nil {
+		return nil, err
+	}
+	resp := &returnsv1.GetReturnResponse{Return: r}
+	for _, en := range hist {
+		if p.IsCustomer() && en.Kind != "started" && en.Kind != "transition" {
+			continue
+		}
+		desc := en.Description
+		if en.Actor != "" && !p.IsCustomer() {
+			desc += " (by " + en.Actor + ")"
+		}
+		if en.Outcome != "" && !p.IsCustomer() {
+			desc += " → " + en.Outcome
+		}
+		te := &returnsv1.TimelineEntry{Time: timestamppb.New(en.At), State: en.State, Description: desc, System: en.System}
+		if !p.IsCustomer() {
+			te.CorrelationId = en.CorrelationID
+		}
+		resp.Timeline = append(resp.Timeline, te)
+	}
+	return resp, nil
+}
+
+// ListReturns searches returns: customers see their own; customer service filters by order,
+// customer, state and age (the queues: awaiting inspection, refunds not yet posted to the ERP,
+// anything past its SLA).
+func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsRequest) (*returnsv1.ListReturnsResponse, error) {
+	if s.db == nil {
+		return nil, errNotImplemented("ListReturns")
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errUnauthenticated()
+	}
+	size := req.GetPageSize()
+	switch {
+	case size == 0:
+		size = 20
+	case size < 0 || size > 100:
+		return nil, errs.E(errs.Invalid, "page_size_out_of_range", "page_size must be between 1 and 100").
+			WithFields(errs.FieldViolation{Field: "page_size", Description: "between 1 and 100"})
+	}
+	q := `SELECT r.id FROM returns r JOIN rb_workflows w ON w.id = r.id WHERE 1 = 1`
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	customer := req.GetCustomerId()
+	if p.IsCustomer() {
+		customer = p.Subject
+	}
+	if customer != "" {
+		q += " AND r.customer_id = " + arg(customer)
+	}
+	if req.GetOrderId() != "" {
+		q += " AND r.order_id = " + arg(req.GetOrderId())
+	}
+	if req.GetState() != "" {
+		q += " AND w.state = " + arg(req.GetState())
+	}
+	if h := req.GetMinAgeHours(); h > 0 {
+		q += " AND w.state_since <= " + arg(s.now().UTC().Add(-time.Duration(h)*time.Hour))
+	}
+	if tok := req.GetPageToken(); tok != "" {
+		at, id, err := decodeCursor(tok)
+		if err != nil {
+			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid")
+		}
+		q += fmt.Sprintf(" AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))", arg(at), arg(at), arg(id))
+	}
+	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT " + arg(size+1)
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		ids = append(ids, id)
+	}
+	rows.Close()
+	resp := &returnsv1.ListReturnsResponse{}
+	for i, id := range ids {
+		if i == int(size) {
+			last := resp.Returns[len(resp.Returns)-1]
+			resp.NextPageToken = encodeCursor(last.GetCreatedAt().AsTime(), last.GetId())
+			break
+		}
+		inst, _, err := s.engine.Get(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		r, err := toReturn(inst)
+		if err != nil {
+			return nil, err
+		}
+		resp.Returns = append(resp.Returns, r)
+	}
+	return resp, nil
+}
+
+func encodeCursor(at time.Time, id string) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
+}
+
+func decodeCursor(tok string) (time.Time, string, error) {
+	b, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return time.Time{}, "", err
+	}
+	ts, id, ok := strings.Cut(string(b), "|")
+	if !ok {
+		return time.Time{}, "", errors.New("bad cursor")
+	}
+	at, err := time.Parse(time.RFC3339Nano, ts)
+	return at, id, err
+}
+
+// signal sends a customer-service or customer action to a return, auditing who did it.
+func (s *Service) signal(ctx context.Context, id, name string, payload any, allowCustomer bool, scope string) (*canonicalv1.Return, error) {
+	if s.db == nil {
+		return nil, errNotImplemented(name)
+	}
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return nil, errUnauthenticated()
+	}
+	inst, _, err := s.engine.Get(ctx, id)
+	if err != nil || inst.Kind != Kind {
+		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+	}
+	var d returnData
+	if err := inst.Decode(&d); err != nil {
+		return nil, err
+	}
+	switch {
+	case p.IsCustomer() && (!allowCustomer || d.CustomerID != p.Subject):
+		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+	case !p.IsCustomer() && !p.HasScope(scope):
+		return nil, errs.E(errs.PermissionDenied, "scope_required", "this action needs the "+scope+" scope")
+	}
+	raw, err := json.Marshal(payload)
+	if err != nil {
+		return nil, err
+	}
+	ctx = workflow.WithActor(ctx, string(p.Audience)+":"+p.Subject)
+	var applied bool
+	err = s.db.InTx(ctx, func(tx *store.Tx) error {
+		applied, err = s.engine.Signal(ctx, tx, id, name, raw)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if !applied {
+		return nil, errs.E(errs.FailedPrecondition, "not_allowed_in_state", fmt.Sprintf("%s is not possible while the return is %s", name, inst.State))
+	}
+	inst, _, err = s.engine.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	return toReturn(inst)
+}
+
+// CancelReturn cancels a return before the warehouse received it; completed steps are
+// compensated (label voided, RMA closed, platform return closed).
+func (s *Service) CancelReturn(ctx context.Context, req *returnsv1.CancelReturnRequest) (*returnsv1.CancelReturnResponse, error) {
+	r, err := s.signal(ctx, req.GetReturnId(), SignalCancel, map[string]string{"note": req.GetNote()}, true, ScopeSupportWrite)
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.CancelReturnResponse{Return: r}, nil
+}
+
+// ResolveException approves or denies a return held for customer service.
+func (s *Service) ResolveException(ctx context.Context, req *returnsv1.ResolveExceptionRequest) (*returnsv1.ResolveExceptionResponse, error) {
+	name := SignalDeny
+	if req.GetApprove() {
+		name = SignalApprove
+	}
+	r, err := s.signal(ctx, req.GetReturnId(), name, map[string]string{"note": req.GetNote()}, false, ScopeSupportWrite)
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.ResolveExceptionResponse{Return: r}, nil
+}
+
+// OverrideRefund sets the refund amount before the refund is released. An agent's authority
+// runs from zero to the price paid for the returned units (restocking fees may be waived, nothing
+// more may be refunded than was paid).
+func (s *Service) OverrideRefund(ctx context.Context, req *returnsv1.OverrideRefundRequest) (*returnsv1.OverrideRefundResponse, error) {
+	if s.db == nil {
+		return nil, errNotImplemented("OverrideRefund")
+	}
+	inst, _, err := s.engine.Get(ctx, req.GetReturnId())
+	if err != nil || inst.Kind != Kind {
+		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
+	}
+	var d returnData
+	if err := inst.Decode(&d); err != nil {
+		return nil, err
+	}
+	var gross int64
+	for _, l := range d.Lines {
+		gross += l.UnitPrice * int64(l.Quantity)
+	}
+	amt := req.GetAmount()
+	if amt == nil || !strings.EqualFold(amt.GetCurrencyCode(), d.Currency) || amt.GetAmountMinor() < 0 || amt.GetAmountMinor() > gross {
+		return nil, errs.E(errs.Invalid, "override_out_of_authority",
+			fmt.Sprintf("the refund must be in %s, between 0 and %s", d.Currency, money.FormatDecimal(gross, d.Currency))).
+			WithFields(errs.FieldViolation{Field: "amount", Description: "between 0 and the price paid"})
+	}
+	p, _ := auth.FromContext(ctx)
+	r, err := s.signal(ctx, req.GetReturnId(), SignalOverride, override{Amount: amt.GetAmountMinor(), By: p.Subject, Note: req.GetNote()}, false, ScopeRefundOverride)
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.OverrideRefundResponse{Return: r}, nil
+}
