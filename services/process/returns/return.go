@@ -481,9 +481,9 @@ func decodeCursor(tok string) (time.Time, string, error) {
 }
 
 // signal sends a customer-service or customer action to a return, auditing who did it.
-func (s *Service) signal(ctx context.Context, id, name string, payload any, allowCustomer bool, scope string) (*canonicalv1.Return, error) {
+func (s *Service) signal(ctx context.Context, rpc, id, name string, payload any, allowCustomer bool, scope string) (*canonicalv1.Return, error) {
 	if s.db == nil {
-		return nil, errNotImplemented(name)
+		return nil, errNotImplemented(rpc)
 	}
 	p, ok := auth.FromContext(ctx)
 	if !ok {
@@ -529,7 +529,7 @@ func (s *Service) signal(ctx context.Context, id, name string, payload any, allo
 // CancelReturn cancels a return before the warehouse received it; completed steps are
 // compensated (label voided, RMA closed, platform return closed).
 func (s *Service) CancelReturn(ctx context.Context, req *returnsv1.CancelReturnRequest) (*returnsv1.CancelReturnResponse, error) {
-	r, err := s.signal(ctx, req.GetReturnId(), SignalCancel, map[string]string{"note": req.GetNote()}, true, ScopeSupportWrite)
+	r, err := s.signal(ctx, "CancelReturn", req.GetReturnId(), SignalCancel, map[string]string{"note": req.GetNote()}, true, ScopeSupportWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -542,7 +542,7 @@ func (s *Service) ResolveException(ctx context.Context, req *returnsv1.ResolveEx
 	if req.GetApprove() {
 		name = SignalApprove
 	}
-	r, err := s.signal(ctx, req.GetReturnId(), name, map[string]string{"note": req.GetNote()}, false, ScopeSupportWrite)
+	r, err := s.signal(ctx, "ResolveException", req.GetReturnId(), name, map[string]string{"note": req.GetNote()}, false, ScopeSupportWrite)
 	if err != nil {
 		return nil, err
 	}
@@ -575,7 +575,7 @@ func (s *Service) OverrideRefund(ctx context.Context, req *returnsv1.OverrideRef
 			WithFields(errs.FieldViolation{Field: "amount", Description: "between 0 and the price paid"})
 	}
 	p, _ := auth.FromContext(ctx)
-	r, err := s.signal(ctx, req.GetReturnId(), SignalOverride, override{Amount: amt.GetAmountMinor(), By: p.Subject, Note: req.GetNote()}, false, ScopeRefundOverride)
+	r, err := s.signal(ctx, "OverrideRefund", req.GetReturnId(), SignalOverride, override{Amount: amt.GetAmountMinor(), By: p.Subject, Note: req.GetNote()}, false, ScopeRefundOverride)
 	if err != nil {
 		return nil, err
 	}
