@@ -21,6 +21,7 @@ type Config struct {
 	LogLevel         string        // RB_LOG_LEVEL: debug, info, warn, error
 	RedisURL         string        // REDIS_URL: external Redis; empty in dev = embedded server
 	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
+	DatabaseURL      string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
 	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
 	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
@@ -77,6 +78,7 @@ func Load(getenv func(string) string) (Config, error) {
 		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
 		RedisURL:         r.str("REDIS_URL", ""),
 		NATSURL:          r.str("NATS_URL", ""),
+		DatabaseURL:      r.str("DATABASE_URL", ""),
 		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
 		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
@@ -139,7 +141,7 @@ func (c Config) Validate() error {
 	default:
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
-	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL,
+	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
 		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL} {
 		if u == "" {
 			continue
@@ -182,6 +184,7 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
+		slog.String("database_url", redactURL(c.DatabaseURL)),
 		slog.String("shopify_url", c.Shopify.URL), slog.String("shopify_access_token", mask(c.Shopify.AccessToken)),
 		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
 		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),

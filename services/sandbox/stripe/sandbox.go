@@ -1,0 +1,334 @@
+// Package stripe emulates the parts of the Stripe API that Retailbridge uses: refunds, payment
+// intents and charges, over the real paths with form-encoded bodies, Bearer secret-key
+// authentication, Stripe-shaped JSON objects and Stripe's error documents. It keeps state: each
+// demo order is a captured payment intent, refunds reduce what is left to refund, and a refund
+// above the remainder is refused as Stripe refuses it. Idempotency keys behave as Stripe's do,
+// including the 409 for a key whose first request is still running and replays of stored 500s.
+//
+// Besides the shared fault knobs (latency, injected errors, down), the sandbox can lose
+// responses after committing — the refund is created and stored, then the connection is dropped
+// without an answer — which is how a payment gateway's unknown outcome looks to a client.
+package stripe
+
+import (
+	"encoding/json"
+	"math/rand/v2"
+	"net/http"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+)
+
+// DevSecretKey is the secret key the sandbox accepts when Options.SecretKey is empty. It guards
+// nothing: the sandbox serves generated data only.
+const DevSecretKey = "sk_test_retailbridge_sandbox"
+
+// DefaultSeedAmount is what each extra seeded payment intent captured, in US cents.
+const DefaultSeedAmount = 100_000
+
+// IdempotencyTTL is how long a stored answer is replayed; Stripe prunes keys after 24 hours.
+const IdempotencyTTL = 24 * time.Hour
+
+// MaxIdempotencyKeyLen is Stripe's limit on an Idempotency-Key.
+const MaxIdempotencyKeyLen = 255
+
+// Refund statuses, as Stripe spells them.
+const (
+	StatusPending        = "pending"
+	StatusRequiresAction = "requires_action"
+	StatusSucceeded      = "succeeded"
+	StatusFailed         = "failed"
+	StatusCanceled       = "canceled"
+)
+
+// Options configure a Sandbox.
+type Options struct {
+	// SecretKey is the one API key the account accepts (DevSecretKey when empty).
+	SecretKey string
+	// SeedIntents adds this many captured USD payment intents, pi_seed_000001 onwards (see
+	// SeedIntentID), to the demo orders' ones: enough refundable money for load tests.
+	SeedIntents int
+	// SeedAmount is what each extra intent captured, in cents (DefaultSeedAmount when zero).
+	SeedAmount int64
+	// Now is the clock for object timestamps and idempotency expiry (time.Now when nil).
+	Now func() time.Time
+	// Seed drives the fault knobs' random sources.
+	Seed uint64
+}
+
+// Stats counts what the sandbox saw and did.
+type Stats struct {
+	// Requests is how many API requests arrived (control endpoints excluded).
+	Requests int64 `json:"requests"`
+	// RefundsCreated is how many refunds were created.
+	RefundsCreated int64 `json:"refunds_created"`
+	// RefundsPerIntent is how many refunds were created through the API per payment intent
+	// (the demo orders' seeded refund history is not counted).
+	RefundsPerIntent map[string]int `json:"refunds_per_intent"`
+	// Duplicates is how many refunds repeat an earlier one — same charge, amount and metadata —
+	// which is what a client retrying with a new idempotency key produces.
+	Duplicates int64 `json:"duplicates"`
+	// OverRefunded is how many charges have more refunded than captured. The sandbox refuses
+	// such refunds, so anything but zero is a sandbox bug.
+	OverRefunded int64 `json:"over_refunded"`
+	// Refused is how many refunds were refused for exceeding what was left to refund.
+	Refused int64 `json:"refused"`
+	// Replayed is how many answers were replayed from the idempotency store.
+	Replayed int64 `json:"replayed"`
+	// InFlightConflicts is how many requests got 409 because their key's first request was running.
+	InFlightConflicts int64 `json:"in_flight_conflicts"`
+	// KeyMismatches is how many requests reused a key with different parameters (400).
+	KeyMismatches int64 `json:"key_mismatches"`
+	// ResponsesLost is how many answers were committed and then dropped with the connection.
+	ResponsesLost int64 `json:"responses_lost"`
+	// ServerErrors is how many 500s the refund endpoint answered (and stored) by the knob.
+	ServerErrors int64 `json:"server_errors"`
+	// Unauthorized is how many requests were refused for a missing or wrong API key.
+	Unauthorized int64 `json:"unauthorized"`
+}
+
+// Sandbox is an emulated Stripe account. It is an http.Handler and safe for concurrent use.
+type Sandbox struct {
+	opts   Options
+	faults *faults.Faults
+	idem   *idempotencyStore
+
+	api     http.Handler
+	control http.Handler
+
+	mu       sync.Mutex
+	payments map[string]*payment // by payment intent id
+	charges  map[string]*payment // by charge id
+	refunds  map[string]*refund
+	seen     map[string]int // refund fingerprints, for the duplicate detector
+	created  int64
+	seq      int64
+
+	knobMu       sync.Mutex
+	rng          *rand.Rand
+	loseRate     float64
+	serverErrors float64
+	processing   time.Duration
+	refundStatus string
+
+	requests, requestIDs, refundsCreated, duplicates, refused, replayed, inFlight, mismatches,
+	lost, serverErrorCount, unauthorized atomic.Int64
+}
+
+// New returns a sandbox whose account holds one captured payment intent per demo order (see
+// PaymentIntentID and ChargeID), with the order's already-refunded lines as earlier refunds,
+// plus opts.SeedIntents extra intents.
+func New(ds *demo.Dataset, opts Options) *Sandbox {
+	if opts.SecretKey == "" {
+		opts.SecretKey = DevSecretKey
+	}
+	if opts.SeedAmount <= 0 {
+		opts.SeedAmount = DefaultSeedAmount
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	s := &Sandbox{
+		opts:         opts,
+		faults:       faults.New(opts.Seed),
+		idem:         newIdempotencyStore(opts.Now),
+		payments:     map[string]*payment{},
+		charges:      map[string]*payment{},
+		refunds:      map[string]*refund{},
+		seen:         map[string]int{},
+		rng:          rand.New(rand.NewPCG(opts.Seed, 2)),
+		refundStatus: StatusSucceeded,
+	}
+	s.seed(ds)
+	// The fault knobs sit in front of authentication and idempotency: an injected 503 is the
+	// edge failing before Stripe's API ran, so no answer is stored for its key.
+	s.api = s.counted(s.faults.Middleware(s.authenticated(s.routes())))
+	s.control = s.faults.Middleware(http.NotFoundHandler())
+	return s
+}
+
+// ServeHTTP serves the API, the fault knobs at /_sandbox/faults and the Stripe-specific knobs
+// and stats at /_sandbox/stripe.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	switch r.URL.Path {
+	case "/_sandbox/stripe":
+		s.serveControl(w, r)
+	case "/_sandbox/faults":
+		s.control.ServeHTTP(w, r)
+	default:
+		s.api.ServeHTTP(w, r)
+	}
+}
+
+// Faults returns the shared fault knobs (latency, injected errors, down) and request recorder.
+func (s *Sandbox) Faults() *faults.Faults { return s.faults }
+
+// SecretKey is the API key the account accepts.
+func (s *Sandbox) SecretKey() string { return s.opts.SecretKey }
+
+// SetLoseResponses makes the sandbox drop the connection, without an answer, after a POST has
+// executed and its answer was stored under its idempotency key, for the given fraction of POSTs
+// (0..1). Replays are subject to it too: the network does not know which answers matter.
+func (s *Sandbox) SetLoseResponses(rate float64) {
+	s.knobMu.Lock()
+	s.loseRate = rate
+	s.knobMu.Unlock()
+}
+
+// SetServerErrorRate makes the refund endpoint fail with 500 api_error, creating nothing, for
+// the given fraction of refund requests. As on Stripe, the 500 is stored under the request's
+// idempotency key and replayed to every retry with that key.
+func (s *Sandbox) SetServerErrorRate(rate float64) {
+	s.knobMu.Lock()
+	s.serverErrors = rate
+	s.knobMu.Unlock()
+}
+
+// SetProcessingDelay makes every POST take d to execute, during which its idempotency key is in
+// flight (a second request with it gets 409). The work finishes even if the client goes away.
+func (s *Sandbox) SetProcessingDelay(d time.Duration) {
+	s.knobMu.Lock()
+	s.processing = d
+	s.knobMu.Unlock()
+}
+
+// SetNewRefundStatus sets the status new refunds start in (succeeded unless changed).
+func (s *Sandbox) SetNewRefundStatus(status string) {
+	s.knobMu.Lock()
+	s.refundStatus = status
+	s.knobMu.Unlock()
+}
+
+func (s *Sandbox) knobs() (lose, serverErrors float64, processing time.Duration, status string) {
+	s.knobMu.Lock()
+	defer s.knobMu.Unlock()
+	return s.loseRate, s.serverErrors, s.processing, s.refundStatus
+}
+
+func (s *Sandbox) roll(rate float64) bool {
+	if rate <= 0 {
+		return false
+	}
+	s.knobMu.Lock()
+	defer s.knobMu.Unlock()
+	return s.rng.Float64() < rate
+}
+
+// Stats returns the counters.
+func (s *Sandbox) Stats() Stats {
+	st := Stats{
+		Requests:          s.requests.Load(),
+		RefundsCreated:    s.refundsCreated.Load(),
+		Duplicates:        s.duplicates.Load(),
+		Refused:           s.refused.Load(),
+		Replayed:          s.replayed.Load(),
+		InFlightConflicts: s.inFlight.Load(),
+		KeyMismatches:     s.mismatches.Load(),
+		ResponsesLost:     s.lost.Load(),
+		ServerErrors:      s.serverErrorCount.Load(),
+		Unauthorized:      s.unauthorized.Load(),
+		RefundsPerIntent:  map[string]int{},
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, p := range s.payments {
+		if n := p.apiRefunds; n > 0 {
+			st.RefundsPerIntent[p.intentID] = n
+		}
+		if p.refunded > p.captured {
+			st.OverRefunded++
+		}
+	}
+	return st
+}
+
+func (s *Sandbox) counted(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.requests.Add(1)
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticated accepts the account's secret key as a Bearer token or as the Basic user name,
+// the two ways Stripe takes it.
+func (s *Sandbox) authenticated(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		key, ok := apiKey(r)
+		switch {
+		case !ok:
+			s.unauthorized.Add(1)
+			writeResult(w, s.requestID(), apiError(http.StatusUnauthorized, typeInvalidRequest, "",
+				"You did not provide an API key. You need to provide your API key in the Authorization header, "+
+					"using Bearer auth (e.g. 'Authorization: Bearer YOUR_SECRET_KEY').", ""))
+		case key != s.opts.SecretKey:
+			s.unauthorized.Add(1)
+			writeResult(w, s.requestID(), apiError(http.StatusUnauthorized, typeInvalidRequest, "",
+				"Invalid API Key provided: "+redactKey(key), ""))
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
+func apiKey(r *http.Request) (string, bool) {
+	if user, _, ok := r.BasicAuth(); ok {
+		return user, user != ""
+	}
+	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
+		return "", false
+	}
+	return token, true
+}
+
+// redactKey shows a key as Stripe's error messages do: prefix, stars, last four.
+func redactKey(key string) string {
+	if len(key) <= 12 {
+		return strings.Repeat("*", len(key))
+	}
+	return key[:8] + strings.Repeat("*", len(key)-12) + key[len(key)-4:]
+}
+
+// control is the JSON document of /_sandbox/stripe.
+type control struct {
+	LoseResponses   float64       `json:"lose_responses"`
+	ServerErrorRate float64       `json:"server_error_rate"`
+	ProcessingDelay time.Duration `json:"processing_delay"`
+	NewRefundStatus string        `json:"new_refund_status"`
+	Stats           *Stats        `json:"stats,omitempty"`
+}
+
+func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
+	switch r.Method {
+	case http.MethodGet:
+	case http.MethodPut, http.MethodPost:
+		var c control
+		if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<16)).Decode(&c); err != nil {
+			http.Error(w, "bad settings: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		if c.NewRefundStatus == "" {
+			c.NewRefundStatus = StatusSucceeded
+		}
+		if !validStatus(c.NewRefundStatus) {
+			http.Error(w, "bad settings: unknown refund status "+c.NewRefundStatus, http.StatusBadRequest)
+			return
+		}
+		s.SetLoseResponses(c.LoseResponses)
+		s.SetServerErrorRate(c.ServerErrorRate)
+		s.SetProcessingDelay(c.ProcessingDelay)
+		s.SetNewRefundStatus(c.NewRefundStatus)
+	default:
+		w.WriteHeader(http.StatusMethodNotAllowed)
+		return
+	}
+	st := s.Stats()
+	lose, serverErrors, processing, status := s.knobs()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(control{LoseResponses: lose, ServerErrorRate: serverErrors,
+		ProcessingDelay: processing, NewRefundStatus: status, Stats: &st})
+}
