@@ -34,8 +34,12 @@ type limiter struct {
 	redisDownUntil atomic.Int64
 }
 
-// redisRetryInterval is how long the limiter stays local after Redis failed.
-const redisRetryInterval = 2 * time.Second
+// redisRetryInterval is how long the limiter stays local after Redis failed; redisTimeout
+// bounds one limiter round trip.
+const (
+	redisRetryInterval = 2 * time.Second
+	redisTimeout       = 300 * time.Millisecond
+)
 
 func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
 	return &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
@@ -50,7 +54,10 @@ type decision struct {
 
 func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
 	if time.Now().UnixNano() >= l.redisDownUntil.Load() {
-		res, err := l.redis.Allow(ctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
+		// A slow or unreachable Redis must not eat the request's budget.
+		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
+		res, err := l.redis.Allow(rctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
+		cancel()
 		if err == nil {
 			return decision{allowed: res.Allowed > 0, remaining: res.Remaining, retryAfter: res.RetryAfter, resetAfter: res.ResetAfter}
 		}

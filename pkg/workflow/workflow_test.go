@@ -168,29 +168,30 @@ func (h *harness) start(t testing.TB, id string) {
 }
 
 // runUntilQuiet runs passes in a goroutine (a step may Goexit it, like a crash) until nothing
-// is due.
+// is due. A pass that died is followed by a restart after its lease ran out.
 func (h *harness) runUntilQuiet(t testing.TB) {
 	t.Helper()
 	for range 50 {
 		done := make(chan int, 1)
+		exited := make(chan struct{})
 		e := h.engine()
 		go func() {
+			defer close(exited) // runs on Goexit too
 			n, err := e.RunOnce(context.Background())
 			if err != nil {
 				t.Error(err)
 			}
 			done <- n
 		}()
-		n := 0
+		<-exited
 		select {
-		case n = <-done:
-		case <-time.After(100 * time.Millisecond):
-			// The runner died mid-step: restart after its lease runs out.
+		case n := <-done:
+			if n == 0 {
+				return
+			}
+		default:
+			// The runner died mid-step: restart once its lease has run out.
 			h.clock.add(2 * time.Minute)
-			continue
-		}
-		if n == 0 {
-			return
 		}
 	}
 	t.Fatal("workflow never quiesced")
