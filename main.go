@@ -19,10 +19,7 @@ import (
 	"time"
 	_ "time/tzdata" // policy time zones work on hosts without zoneinfo
 
-	"github.com/golang-jwt/jwt/v5"
-
 	"github.com/retailbridge/retailbridge/internal/stack"
-	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -46,16 +43,19 @@ const usage = `retailbridge — the retail integration gateway
 
 Usage:
   retailbridge dev [--http-addr ADDR] [--data-dir DIR]     every service, embedded NATS, Redis and sandboxes
-  retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp orders returns gateway
-  retailbridge token --audience storefront --customer ID   print a development JWT the local stack accepts
+  retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp payments orders returns gateway
   retailbridge check-config [--policy FILE]                validate the environment and the return policy
+  retailbridge dlq list|show ID|replay ID --operator NAME [--dry-run]
+                                                           dead letters: list, inspect, replay (audited)
+`
 
+const usageTail = `
 Configuration comes from the environment; see README.md.
 `
 
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+identityUsage+usageTail)
 		return errUsage
 	}
 	switch args[0] {
@@ -64,14 +64,20 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	case "serve":
 		return runServe(ctx, args[1:], getenv, stdout)
 	case "token":
-		return runToken(args[1:], getenv, stdout)
+		return runIssueToken(ctx, args[1:], getenv, stdout)
+	case "clients":
+		return runClients(ctx, args[1:], getenv, stdout)
+	case "keys":
+		return runKeys(args[1:], getenv, stdout)
 	case "check-config":
 		return runCheckConfig(args[1:], getenv, stdout)
+	case "dlq":
+		return runDLQ(ctx, args[1:], getenv, stdout)
 	case "help", "-h", "--help":
-		fmt.Fprint(stdout, usage)
+		fmt.Fprint(stdout, usage+identityUsage+usageTail)
 		return nil
 	}
-	fmt.Fprint(stdout, usage)
+	fmt.Fprint(stdout, usage+identityUsage+usageTail)
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }
 
@@ -107,12 +113,16 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	if err := writeDevEnv(cfg.DataDir, s.NATSURL, s.RedisURL); err != nil {
+		logger.Warn("could not record the dev stack's addresses", "error", err.Error())
+	}
 	fmt.Fprintf(stdout, `Retailbridge is running.
 
   gateway       %[1]s
   openapi       %[1]s/openapi.json
   shopify       %[2]s (sandbox)
   netsuite      %[3]s (sandbox)
+  stripe        %[8]s (sandbox)
   nats          %[4]s (embedded JetStream)
   redis         %[5]s
 
@@ -122,7 +132,7 @@ Get a token for the demo customer (their orders cover every return scenario):
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/storefront/orders
 
 Press Ctrl-C to stop.
-`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir)
+`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir, s.StripeURL)
 	return s.Wait(ctx)
 }
 
@@ -139,7 +149,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if len(rest) == 0 {
-		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp orders returns gateway", errUsage)
+		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp payments orders returns gateway", errUsage)
 	}
 	var comps []stack.Component
 	for _, a := range rest {
@@ -169,42 +179,6 @@ func containsComponent(all []stack.Component, c stack.Component) bool {
 		}
 	}
 	return false
-}
-
-func runToken(args []string, getenv func(string) string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("token", flag.ContinueOnError)
-	audience := fs.String("audience", "storefront", "token audience: storefront")
-	customer := fs.String("customer", "", "customer id (the token subject)")
-	ttl := fs.Duration("ttl", time.Hour, "lifetime")
-	scope := fs.String("scope", "orders:read returns:read returns:write", "space-separated scopes")
-	cfg, _, err := loadConfig(fs, args, getenv)
-	if err != nil {
-		return err
-	}
-	if *audience != string(auth.Storefront) {
-		return fmt.Errorf("%w: only --audience storefront is supported for now", errUsage)
-	}
-	if *customer == "" {
-		return fmt.Errorf("%w: --customer is required", errUsage)
-	}
-	key, err := auth.LoadOrCreateKey(stack.SigningKeyPath(cfg))
-	if err != nil {
-		return err
-	}
-	now := time.Now()
-	tok, err := key.Mint(auth.Claims{
-		RegisteredClaims: jwt.RegisteredClaims{
-			Issuer: cfg.Token.Issuer, Audience: jwt.ClaimStrings{cfg.Token.StorefrontAudience}, Subject: *customer,
-			IssuedAt: jwt.NewNumericDate(now), NotBefore: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(*ttl)),
-			ID: telemetry.NewID(),
-		},
-		Scope: *scope,
-	})
-	if err != nil {
-		return err
-	}
-	fmt.Fprintln(stdout, tok)
-	return nil
 }
 
 func runCheckConfig(args []string, getenv func(string) string, stdout io.Writer) error {

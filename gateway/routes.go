@@ -42,4 +42,8 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	// Customer service: support tokens; each action's scope is checked by the process service.
 	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support))
 	support.Any("/*path", processAPI)
+
+	// Partners: client-credentials tokens, one tenant each, per-client limits.
+	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner))
+	partner.Any("/*path", processAPI)
 }

@@ -6,7 +6,6 @@ package stack
 
 import (
 	"context"
-	"crypto"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
@@ -40,6 +40,7 @@ import (
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
+	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	"github.com/retailbridge/retailbridge/services/system/commerce"
 	"github.com/retailbridge/retailbridge/services/system/erp"
 )
@@ -52,13 +53,14 @@ const (
 	Sandboxes Component = "sandboxes"
 	Commerce  Component = "commerce"
 	ERP       Component = "erp"
+	Payments  Component = "payments"
 	Orders    Component = "orders"
 	Returns   Component = "returns"
 	Gateway   Component = "gateway"
 )
 
 // All is every component, in start order.
-var All = []Component{Sandboxes, Commerce, ERP, Orders, Returns, Gateway}
+var All = []Component{Sandboxes, Commerce, ERP, Payments, Orders, Returns, Gateway}
 
 // Options say what to start and how.
 type Options struct {
@@ -86,6 +88,8 @@ type Stack struct {
 	NetSuite    *netsuitesb.Sandbox
 	ShopifyURL  string
 	NetSuiteURL string
+	Stripe      *stripesb.Sandbox
+	StripeURL   string
 	Demo        *demo.Dataset
 	SigningKey  auth.SigningKey
 	Metrics     *telemetry.Metrics
@@ -105,10 +109,11 @@ type Stack struct {
 	closers []func()
 
 	vendorCreds vendorCreds
+	js          jetstream.JetStream
 }
 
 type vendorCreds struct {
-	shopifyToken                                   string
+	shopifyToken, stripeKey                        string
 	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc string
 }
 
@@ -157,7 +162,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		c     Component
 		start func() error
 	}{
-		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP},
+		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP}, {Payments, s.startPayments},
 		{Orders, s.startOrders}, {Returns, s.startReturns}, {Gateway, s.startGateway},
 	}
 	for _, st := range steps {
@@ -223,7 +228,7 @@ func (s *Stack) target(c Component) string {
 		return a
 	}
 	a := s.opts.Config.Addrs
-	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Orders: a.Orders, Returns: a.Returns}[c]
+	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, Orders: a.Orders, Returns: a.Returns}[c]
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -298,6 +303,9 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 	if v.shopifyToken == "" {
 		v.shopifyToken = "shpat_" + r()
 	}
+	if v.stripeKey = c.Stripe.SecretKey; v.stripeKey == "" {
+		v.stripeKey = "sk_test_" + r()
+	}
 	if v.nsAccount == "" {
 		v.nsAccount = "TSTDRV0000001"
 	}
@@ -330,7 +338,10 @@ func (s *Stack) startSandboxes() error {
 	if s.NetSuiteURL, err = s.serveHTTP("netsuite sandbox", nsAddr, s.NetSuite); err != nil {
 		return err
 	}
-	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL)
+	if err := s.startStripeSandbox(); err != nil {
+		return err
+	}
+	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL)
 	return nil
 }
 
@@ -339,8 +350,9 @@ func (s *Stack) startSandboxes() error {
 func (s *Stack) SandboxEnv() string {
 	v := s.vendorCreds
 	return fmt.Sprintf("export SHOPIFY_ADMIN_URL=%s SHOPIFY_ACCESS_TOKEN=%s\n"+
-		"export NETSUITE_URL=%s NETSUITE_ACCOUNT=%s NETSUITE_CONSUMER_KEY=%s NETSUITE_CONSUMER_SECRET=%s NETSUITE_TOKEN_ID=%s NETSUITE_TOKEN_SECRET=%s",
-		s.ShopifyURL, v.shopifyToken, s.NetSuiteURL, v.nsAccount, v.nsKey, v.nsSecret, v.nsToken, v.nsTokenSc)
+		"export NETSUITE_URL=%s NETSUITE_ACCOUNT=%s NETSUITE_CONSUMER_KEY=%s NETSUITE_CONSUMER_SECRET=%s NETSUITE_TOKEN_ID=%s NETSUITE_TOKEN_SECRET=%s\n"+
+		"export STRIPE_API_URL=%s STRIPE_SECRET_KEY=%s",
+		s.ShopifyURL, v.shopifyToken, s.NetSuiteURL, v.nsAccount, v.nsKey, v.nsSecret, v.nsToken, v.nsTokenSc, s.StripeURL, v.stripeKey)
 }
 
 func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
@@ -456,15 +468,7 @@ func SigningKeyPath(c config.Config) string {
 
 func (s *Stack) startGateway() error {
 	c := s.opts.Config
-	key, err := auth.LoadOrCreateKey(SigningKeyPath(c))
-	if err != nil {
-		return err
-	}
-	s.SigningKey = key
-	verifier, err := auth.NewVerifier(30*time.Second, nil, auth.Issuer{
-		Name: c.Token.Issuer, Audience: c.Token.StorefrontAudience, Kind: auth.Storefront,
-		Algorithms: []string{"EdDSA"}, Keys: map[string]crypto.PublicKey{key.ID: key.Public()},
-	})
+	identity, err := s.startIdentity()
 	if err != nil {
 		return err
 	}
@@ -483,7 +487,9 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return fmt.Errorf("REDIS_URL: %w", err)
 	}
-	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	ropts.DialTimeout, ropts.ReadTimeout, ropts.WriteTimeout = 300*time.Millisecond, 300*time.Millisecond, 300*time.Millisecond
+	ropts.MaxRetries = 1 // the callers fall back (rate limits) or fail closed (idempotency) at once
+	ropts.ContextTimeoutEnabled = true
 	rdb := redis.NewClient(ropts)
 	s.closers = append(s.closers, func() { _ = rdb.Close() })
 	limits, err := gateway.LoadRatePolicies(c.RateLimits, configs.RateLimits)
@@ -503,7 +509,7 @@ func (s *Stack) startGateway() error {
 		RateLimits:     limits,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn,
+		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn,
 	})
 	if err != nil {
 		return err

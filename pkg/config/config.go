@@ -27,13 +27,21 @@ type Config struct {
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
+	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 
 	Token    TokenConfig
 	Shopify  ShopifyConfig
 	NetSuite NetSuiteConfig
+	Stripe   StripeConfig
 	Addrs    ServiceAddrs
+}
+
+// StripeConfig points the payments service at a Stripe account.
+type StripeConfig struct {
+	URL       string // STRIPE_API_URL, default https://api.stripe.com
+	SecretKey string // STRIPE_SECRET_KEY (secret)
 }
 
 // TokenConfig names the storefront token issuer.
@@ -67,6 +75,7 @@ type ServiceAddrs struct {
 	ERP      string // RB_ERP_ADDR
 	Orders   string // RB_ORDERS_ADDR
 	Returns  string // RB_RETURNS_ADDR
+	Payments string // RB_PAYMENTS_ADDR
 }
 
 // Load reads the configuration through getenv and validates it.
@@ -84,6 +93,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
 		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
+		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
 		Token: TokenConfig{
@@ -105,11 +115,16 @@ func Load(getenv func(string) string) (Config, error) {
 			TokenSecret:    r.str("NETSUITE_TOKEN_SECRET", ""),
 			MaxConcurrency: r.int("NETSUITE_MAX_CONCURRENCY", 10),
 		},
+		Stripe: StripeConfig{
+			URL:       r.str("STRIPE_API_URL", ""),
+			SecretKey: r.str("STRIPE_SECRET_KEY", ""),
+		},
 		Addrs: ServiceAddrs{
 			Commerce: r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
 			ERP:      r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
 			Orders:   r.str("RB_ORDERS_ADDR", "127.0.0.1:9201"),
 			Returns:  r.str("RB_RETURNS_ADDR", "127.0.0.1:9203"),
+			Payments: r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
 		},
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
@@ -123,7 +138,8 @@ func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
-		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_RETURNS_ADDR": c.Addrs.Returns} {
+		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_RETURNS_ADDR": c.Addrs.Returns,
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}
@@ -142,7 +158,7 @@ func (c Config) Validate() error {
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
-		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL} {
+		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL} {
 		if u == "" {
 			continue
 		}
@@ -188,6 +204,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("shopify_url", c.Shopify.URL), slog.String("shopify_access_token", mask(c.Shopify.AccessToken)),
 		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
 		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),
+		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL),
 	)
 }

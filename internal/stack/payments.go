@@ -1,0 +1,42 @@
+package stack
+
+import (
+	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
+	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	"github.com/retailbridge/retailbridge/services/system/payments"
+)
+
+// startStripeSandbox serves the Stripe sandbox next to the others.
+func (s *Stack) startStripeSandbox() error {
+	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey, Now: s.opts.Now, Seed: s.opts.DemoSeed})
+	addr := "127.0.0.1:9303"
+	if s.opts.Ephemeral {
+		addr = ""
+	}
+	var err error
+	s.StripeURL, err = s.serveHTTP("stripe sandbox", addr, s.Stripe)
+	return err
+}
+
+func (s *Stack) startPayments() error {
+	base, err := s.vendorURL(s.opts.Config.Stripe.URL, s.StripeURL, "STRIPE_API_URL")
+	if err != nil {
+		return err
+	}
+	svc, err := payments.New(payments.Config{
+		Vendor:  "stripe",
+		Stripe:  payments.StripeConfig{BaseURL: base, SecretKey: s.vendorCreds.stripeKey},
+		Timeout: s.opts.Config.RequestTimeout,
+	}, payments.Deps{
+		Logger: s.logger.With("service", "payments"), Now: s.opts.Now,
+		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(Payments, s.opts.Config.Addrs.Payments, func(srv *grpcx.Server) {
+		paymentsv1.RegisterPaymentsServiceServer(srv, svc)
+	})
+}
