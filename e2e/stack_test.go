@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,7 +26,24 @@ var fixedNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 type harness struct {
 	*stack.Stack
 	client *http.Client
+	clock  *clock
 }
+
+// clock is the stack's business clock: it starts at fixedNow and moves with real time, and a
+// test can jump it forward (to fire a workflow's durable timers, say).
+type clock struct {
+	start  time.Time
+	offset atomic.Int64
+}
+
+func newClock() *clock { return &clock{start: time.Now()} }
+
+func (c *clock) Now() time.Time {
+	return fixedNow.Add(time.Since(c.start) + time.Duration(c.offset.Load()))
+}
+
+// Advance jumps the clock forward by d.
+func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
 type stackOption func(*config.Config)
 
@@ -54,15 +72,15 @@ func newStack(t testing.TB, opts ...stackOption) *harness {
 	for _, o := range opts {
 		o(&cfg)
 	}
+	clk := newClock()
 	s, err := stack.Start(context.Background(), stack.Options{
-		Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: "127.0.0.1:0",
-		Now: func() time.Time { return fixedNow },
+		Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: "127.0.0.1:0", Now: clk.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}}
+	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk}
 }
 
 // token mints a storefront token for customer with the stack's dev key.

@@ -342,7 +342,9 @@ func TestRepeatedChecksCostNoVendorRoundTrip(t *testing.T) {
 func TestColdBurstObeysShopifyThrottle(t *testing.T) {
 	t.Parallel()
 	h := newStack(t, func(c *config.Config) { c.RequestTimeout = 30 * time.Second })
-	h.Shopify.SetThrottle(1000, 100) // a standard plan: 1000-point bucket restoring 100 points/s
+	// A 1000-point bucket restoring 1000 points/s: ten cold orders (377 requested points each)
+	// need three times the bucket, so the connector must wait for restored points.
+	h.Shopify.SetThrottle(1000, 1000)
 	var wg sync.WaitGroup
 	var mu sync.Mutex
 	statuses := map[int]int{}

@@ -1,6 +1,8 @@
 package stack
 
 import (
+	"time"
+
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
@@ -10,7 +12,7 @@ import (
 
 // startStripeSandbox serves the Stripe sandbox next to the others.
 func (s *Stack) startStripeSandbox() error {
-	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey, Now: s.opts.Now, Seed: s.opts.DemoSeed})
+	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey, Now: time.Now, Seed: s.opts.DemoSeed})
 	addr := "127.0.0.1:9303"
 	if s.opts.Ephemeral {
 		addr = ""
@@ -30,7 +32,7 @@ func (s *Stack) startPayments() error {
 		Stripe:  payments.StripeConfig{BaseURL: base, SecretKey: s.vendorCreds.stripeKey},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, payments.Deps{
-		Logger: s.logger.With("service", "payments"), Now: s.opts.Now,
+		Logger: s.logger.With("service", "payments"), Now: time.Now,
 		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
 	})
 	if err != nil {

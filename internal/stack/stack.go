@@ -71,7 +71,9 @@ type Options struct {
 	// GatewayAddr overrides Config.HTTPAddr (":0" style addresses are fine).
 	GatewayAddr string
 	Logger      *slog.Logger
-	// Now is the clock of the sandboxes' demo data and the policy engine (tests fix it).
+	// Now is the clock of the demo data and of the process services' business decisions
+	// (eligibility windows, workflow timers); tests fix it. Vendor rate limits, signatures and
+	// throttles always run on real time: a fixed clock would never restore a bucket.
 	Now func() time.Time
 	// Demo data shape for the sandboxes.
 	DemoSeed      uint64
@@ -319,13 +321,13 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 
 func (s *Stack) startSandboxes() error {
 	s.Demo = demo.Generate(s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders)
-	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: s.opts.Now, Seed: s.opts.DemoSeed})
+	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed})
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)
 	s.NetSuite = netsuitesb.New(s.Demo, netsuitesb.Options{
 		Account: s.vendorCreds.nsAccount, ConsumerKey: s.vendorCreds.nsKey, ConsumerSecret: s.vendorCreds.nsSecret,
-		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: s.opts.Now, Seed: s.opts.DemoSeed,
+		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: time.Now, Seed: s.opts.DemoSeed,
 	})
 	shopAddr, nsAddr := "127.0.0.1:9301", "127.0.0.1:9302"
 	if s.opts.Ephemeral {
@@ -375,7 +377,7 @@ func (s *Stack) startCommerce() error {
 		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, commerce.Deps{
-		Logger: s.logger.With("service", "commerce"), Now: s.opts.Now,
+		Logger: s.logger.With("service", "commerce"), Now: time.Now,
 		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
 	})
 	if err != nil {
@@ -398,7 +400,7 @@ func (s *Stack) startERP() error {
 			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.opts.Config.NetSuite.MaxConcurrency},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, erp.Deps{
-		Logger: s.logger.With("service", "erp"), Now: s.opts.Now,
+		Logger: s.logger.With("service", "erp"), Now: time.Now,
 		HTTPClient: telemetry.NewVendorClient("netsuite", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
 	})
 	if err != nil {
