@@ -55,6 +55,9 @@ type Deps struct {
 	// Orders and Returns are connections to the process APIs.
 	Orders  *grpc.ClientConn
 	Returns *grpc.ClientConn
+	// Webhooks maps a vendor name (shopify, stripe, loop, warehouse) to the system API that
+	// verifies and normalises its deliveries.
+	Webhooks map[string]*grpc.ClientConn
 }
 
 // Gateway is the HTTP handler of the experience API.

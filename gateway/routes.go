@@ -29,6 +29,10 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apidocs.OpenAPI) })
 
+	// Vendor webhooks: no bearer token — the vendor's signature over the raw body is verified by
+	// the system API (webhook.go).
+	r.POST("/webhooks/:vendor", g.timeout(), g.webhook)
+
 	// Identity: token endpoint, published keys (identity.go).
 	g.identityRoutes(r)
 
