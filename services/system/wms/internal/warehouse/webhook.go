@@ -1,0 +1,177 @@
+package warehouse
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+)
+
+// HeaderSignature is "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>"; several
+// v1 values may be sent while the warehouse rolls its secret.
+const HeaderSignature = "X-Warehouse-Signature"
+
+// Source is the producer of every event this connector makes.
+const Source = "retailbridge/system/wms"
+
+// Event types. Return events carry a canonical Return (lines with ItemCondition once inspected);
+// shipping order events a canonical Shipment.
+const (
+	TypeReturnReceived            = "retailbridge.wms.return.received.v1"
+	TypeReturnInspected           = "retailbridge.wms.return.inspected.v1"
+	TypeShippingOrderAcknowledged = "retailbridge.wms.shipping_order.acknowledged.v1"
+	TypeShippingOrderShipped      = "retailbridge.wms.shipping_order.shipped.v1"
+)
+
+// webhookDoc is a webhook body; data is decoded by topic.
+type webhookDoc struct {
+	ID        string          `json:"id"`
+	Topic     string          `json:"topic"`
+	CreatedAt string          `json:"created_at"`
+	Data      json.RawMessage `json:"data"`
+}
+
+// ParseWebhook verifies a warehouse webhook on its raw body and the signature's age, and
+// normalises it into at most one canonical event whose id derives from the delivery id (the
+// body's id, which the signature covers; the body's SHA-256 when it has none). Topics
+// Retailbridge does not use give no events.
+func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv1.Event, error) {
+	if err := c.verify(h.Get(HeaderSignature), body); err != nil {
+		return "", nil, toErr(err)
+	}
+	var doc webhookDoc
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return "", nil, toErr(&webhookError{payload: true, cause: err})
+	}
+	deliveryID := doc.ID
+	if deliveryID == "" {
+		sum := sha256.Sum256(body)
+		deliveryID = "sha256:" + hex.EncodeToString(sum[:16])
+	}
+	var (
+		typ, subject string
+		at           *timestamppb.Timestamp
+		data         proto.Message
+		err          error
+	)
+	switch doc.Topic {
+	case "receipt.created", "inspection.completed":
+		var r receiptDoc
+		if err := json.Unmarshal(doc.Data, &r); err != nil {
+			return "", nil, toErr(&webhookError{payload: true, cause: err})
+		}
+		typ, subject = TypeReturnReceived, "return/"+r.Reference
+		when := r.ReceivedAt
+		if doc.Topic == "inspection.completed" {
+			typ, when = TypeReturnInspected, r.InspectedAt
+		}
+		if r.Reference == "" || when == "" {
+			return "", nil, toErr(&webhookError{payload: true, cause: fmt.Errorf("%s without reference or time", doc.Topic)})
+		}
+		ret, cerr := toReturn(&r)
+		if cerr != nil {
+			return "", nil, toErr(&webhookError{payload: true, cause: cerr})
+		}
+		data = ret
+		at, err = parseTime(when)
+	case "shipment.acknowledged", "shipment.shipped":
+		var o orderDoc
+		if err := json.Unmarshal(doc.Data, &o); err != nil {
+			return "", nil, toErr(&webhookError{payload: true, cause: err})
+		}
+		typ, subject = TypeShippingOrderAcknowledged, "shipment/"+o.Reference
+		when := o.AcknowledgedAt
+		if doc.Topic == "shipment.shipped" {
+			typ, when = TypeShippingOrderShipped, o.ShippedAt
+		}
+		if o.Reference == "" || when == "" {
+			return "", nil, toErr(&webhookError{payload: true, cause: fmt.Errorf("%s without reference or time", doc.Topic)})
+		}
+		s, cerr := toShipment(&o)
+		if cerr != nil {
+			return "", nil, toErr(&webhookError{payload: true, cause: cerr})
+		}
+		data = s
+		at, err = parseTime(when)
+	default:
+		return deliveryID, nil, nil
+	}
+	if err != nil {
+		return "", nil, toErr(&webhookError{payload: true, cause: err})
+	}
+	payload, err := anypb.New(data)
+	if err != nil {
+		return "", nil, errs.Wrap(err, errs.Internal, "event_encode_failed", "")
+	}
+	ev := &canonicalv1.Event{Id: EventID(deliveryID, typ), Source: Source, Type: typ, Time: at, Subject: subject,
+		Data: payload, SpecVersion: 1}
+	return deliveryID, []*canonicalv1.Event{ev}, nil
+}
+
+// verify checks the signature header against every configured secret in constant time, then the
+// signature's age. Every MAC is computed whatever matches first.
+func (c *Client) verify(header string, body []byte) error {
+	if header == "" {
+		return &webhookError{cause: errors.New("no " + HeaderSignature + " header")}
+	}
+	var ts string
+	var sigs [][]byte
+	for part := range strings.SplitSeq(header, ",") {
+		k, v, _ := strings.Cut(strings.TrimSpace(part), "=")
+		switch k {
+		case "t":
+			ts = v
+		case "v1":
+			if b, err := hex.DecodeString(v); err == nil {
+				sigs = append(sigs, b)
+			}
+		}
+	}
+	secs, err := strconv.ParseInt(ts, 10, 64)
+	if err != nil || len(sigs) == 0 {
+		return &webhookError{cause: errors.New(HeaderSignature + " is malformed")}
+	}
+	ok := false
+	for _, secret := range c.secrets {
+		mac := hmac.New(sha256.New, secret)
+		mac.Write([]byte(ts))
+		mac.Write([]byte("."))
+		mac.Write(body)
+		want := mac.Sum(nil)
+		for _, sig := range sigs {
+			ok = hmac.Equal(sig, want) || ok
+		}
+	}
+	if !ok {
+		return &webhookError{cause: errors.New(HeaderSignature + " does not match the body")}
+	}
+	if age := c.now().Sub(time.Unix(secs, 0)); age > c.tolerance || age < -c.tolerance {
+		return &webhookError{stale: true, cause: fmt.Errorf("signed %v ago; the tolerance is %v", age.Round(time.Second), c.tolerance)}
+	}
+	return nil
+}
+
+// EventID is the deterministic event id for parts: 32 hex digits of their SHA-256, the shape of
+// Retailbridge's random ids.
+func EventID(parts ...string) string {
+	h := sha256.New()
+	h.Write([]byte("warehouse"))
+	for _, p := range parts {
+		h.Write([]byte{0})
+		h.Write([]byte(p))
+	}
+	return hex.EncodeToString(h.Sum(nil)[:16])
+}
