@@ -57,6 +57,12 @@ func withRedis(url string) stackOption { return func(c *config.Config) { c.Redis
 
 func newStack(t testing.TB, opts ...stackOption) *harness {
 	t.Helper()
+	return newStackWith(t, nil, opts...)
+}
+
+// newStackWith starts a stack with stack options (sandbox speeds, say) and config options.
+func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
 		"REDIS_URL":             testkit.RedisURL(t),
@@ -73,9 +79,11 @@ func newStack(t testing.TB, opts ...stackOption) *harness {
 		o(&cfg)
 	}
 	clk := newClock()
-	s, err := stack.Start(context.Background(), stack.Options{
-		Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: "127.0.0.1:0", Now: clk.Now,
-	})
+	so2 := stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: "127.0.0.1:0", Now: clk.Now}
+	if so != nil {
+		so(&so2)
+	}
+	s, err := stack.Start(context.Background(), so2)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,14 +33,19 @@ import (
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
+	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
+	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/services/process/orders"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 	"github.com/retailbridge/retailbridge/services/system/commerce"
 	"github.com/retailbridge/retailbridge/services/system/erp"
 )
@@ -54,13 +59,16 @@ const (
 	Commerce  Component = "commerce"
 	ERP       Component = "erp"
 	Payments  Component = "payments"
-	Orders    Component = "orders"
-	Returns   Component = "returns"
-	Gateway   Component = "gateway"
+	// ReturnsPlatform and WMS are the returns platform and warehouse system APIs.
+	ReturnsPlatform Component = "returnsplatform"
+	WMS             Component = "wms"
+	Orders          Component = "orders"
+	Returns         Component = "returns"
+	Gateway         Component = "gateway"
 )
 
 // All is every component, in start order.
-var All = []Component{Sandboxes, Commerce, ERP, Payments, Orders, Returns, Gateway}
+var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders, Returns, Gateway}
 
 // Options say what to start and how.
 type Options struct {
@@ -79,24 +87,36 @@ type Options struct {
 	DemoSeed      uint64
 	DemoCustomers int
 	DemoOrders    int
+	// FastVendors makes the sandboxes' simulated parcels and warehouse move in milliseconds.
+	FastVendors bool
+	// InspectionOutcomes overrides the warehouse sandbox's inspection shares.
+	InspectionOutcomes *warehousesb.Outcomes
+	// ReturnTimings overrides the return workflow's reminder, expiry and escalation delays.
+	ReturnTimings returns.Timings
 	// SpanProcessors receive every span (tests record them to check propagation).
 	SpanProcessors []sdktrace.SpanProcessor
 }
 
 // Stack is a running set of components.
 type Stack struct {
-	GatewayURL  string
-	Shopify     *shopifysb.Sandbox
-	NetSuite    *netsuitesb.Sandbox
-	ShopifyURL  string
-	NetSuiteURL string
-	Stripe      *stripesb.Sandbox
-	StripeURL   string
-	Demo        *demo.Dataset
-	SigningKey  auth.SigningKey
-	Metrics     *telemetry.Metrics
-	RedisURL    string
-	NATSURL     string
+	GatewayURL   string
+	Shopify      *shopifysb.Sandbox
+	NetSuite     *netsuitesb.Sandbox
+	ShopifyURL   string
+	NetSuiteURL  string
+	Stripe       *stripesb.Sandbox
+	StripeURL    string
+	Loop         *loopsb.Sandbox
+	LoopURL      string
+	Warehouse    *warehousesb.Sandbox
+	WarehouseURL string
+	// Returns is the returns process service started here (tests drive its workflow).
+	Returns    *returns.Service
+	Demo       *demo.Dataset
+	SigningKey auth.SigningKey
+	Metrics    *telemetry.Metrics
+	RedisURL   string
+	NATSURL    string
 
 	opts    Options
 	logger  *slog.Logger
@@ -115,8 +135,10 @@ type Stack struct {
 }
 
 type vendorCreds struct {
-	shopifyToken, stripeKey                        string
-	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc string
+	shopifyToken, stripeKey                            string
+	loopKey, loopSecret, warehouseKey, warehouseSecret string
+	shopifySecret                                      string
+	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc     string
 }
 
 // Start starts the chosen components and returns when every one is listening.
@@ -165,6 +187,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		start func() error
 	}{
 		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP}, {Payments, s.startPayments},
+		{ReturnsPlatform, s.startReturnsPlatform}, {WMS, s.startWMS},
 		{Orders, s.startOrders}, {Returns, s.startReturns}, {Gateway, s.startGateway},
 	}
 	for _, st := range steps {
@@ -230,7 +253,8 @@ func (s *Stack) target(c Component) string {
 		return a
 	}
 	a := s.opts.Config.Addrs
-	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, Orders: a.Orders, Returns: a.Returns}[c]
+	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
+		WMS: a.WMS, Orders: a.Orders, Returns: a.Returns}[c]
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -308,6 +332,14 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 	if v.stripeKey = c.Stripe.SecretKey; v.stripeKey == "" {
 		v.stripeKey = "sk_test_" + r()
 	}
+	v.shopifySecret = c.Shopify.WebhookSecret
+	v.loopKey, v.loopSecret = c.Loop.APIKey, c.Loop.WebhookSecret
+	v.warehouseKey, v.warehouseSecret = c.Warehouse.APIKey, c.Warehouse.WebhookSecret
+	for _, p := range []*string{&v.shopifySecret, &v.loopKey, &v.loopSecret, &v.warehouseKey, &v.warehouseSecret} {
+		if *p == "" {
+			*p = r()
+		}
+	}
 	if v.nsAccount == "" {
 		v.nsAccount = "TSTDRV0000001"
 	}
@@ -343,6 +375,9 @@ func (s *Stack) startSandboxes() error {
 	if err := s.startStripeSandbox(); err != nil {
 		return err
 	}
+	if err := s.startReturnVendorSandboxes(); err != nil {
+		return err
+	}
 	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL)
 	return nil
 }
@@ -372,12 +407,18 @@ func (s *Stack) startCommerce() error {
 	if err != nil {
 		return err
 	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
 	svc, err := commerce.New(commerce.Config{
-		Vendor:  "shopify",
-		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken},
+		Vendor: "shopify",
+		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken,
+			WebhookSecret: s.vendorCreds.shopifySecret},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, commerce.Deps{
-		Logger: s.logger.With("service", "commerce"), Now: time.Now,
+		JetStream: js,
+		Logger:    s.logger.With("service", "commerce"), Now: time.Now,
 		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
 	})
 	if err != nil {
@@ -440,21 +481,37 @@ func (s *Stack) startReturns() error {
 	if err != nil {
 		return err
 	}
-	commerceConn, err := s.dial(Commerce)
+	conns := map[Component]*grpc.ClientConn{}
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+		if conns[c], err = s.dial(c); err != nil {
+			return err
+		}
+	}
+	db, err := s.database(s.ctx, "returns")
 	if err != nil {
 		return err
 	}
-	erpConn, err := s.dial(ERP)
+	js, err := s.jetStream()
 	if err != nil {
 		return err
 	}
 	svc, err := returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
-		Commerce: commercev1.NewCommerceServiceClient(commerceConn), ERP: erpv1.NewErpServiceClient(erpConn),
+		Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
+		Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
+		ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
+		WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
+		DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
 		Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 	})
 	if err != nil {
 		return err
 	}
+	s.Returns = svc
+	s.wg.Go(func() {
+		if err := svc.Run(s.ctx); err != nil {
+			s.fail(fmt.Errorf("returns workflow: %w", err))
+		}
+	})
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
 	})
@@ -506,12 +563,16 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
+	webhooks, err := s.webhookConns()
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(gateway.Config{
 		RequestTimeout: c.RequestTimeout,
 		RateLimits:     limits,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn,
+		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err
@@ -523,6 +584,7 @@ func (s *Stack) startGateway() error {
 	if s.GatewayURL, err = s.serveHTTP("gateway", addr, g); err != nil {
 		return err
 	}
+	s.pointWebhooksAtGateway()
 	s.logger.Info("gateway listening", "url", s.GatewayURL)
 	return nil
 }

@@ -31,11 +31,20 @@ type Config struct {
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 
-	Token    TokenConfig
-	Shopify  ShopifyConfig
-	NetSuite NetSuiteConfig
-	Stripe   StripeConfig
-	Addrs    ServiceAddrs
+	Token     TokenConfig
+	Shopify   ShopifyConfig
+	NetSuite  NetSuiteConfig
+	Stripe    StripeConfig
+	Loop      WebhookVendorConfig
+	Warehouse WebhookVendorConfig
+	Addrs     ServiceAddrs
+}
+
+// WebhookVendorConfig points a system service at a vendor that also sends signed webhooks.
+type WebhookVendorConfig struct {
+	URL           string // LOOP_API_URL / WAREHOUSE_API_URL
+	APIKey        string // LOOP_API_KEY / WAREHOUSE_API_KEY (secret)
+	WebhookSecret string // LOOP_WEBHOOK_SECRET / WAREHOUSE_WEBHOOK_SECRET (secret)
 }
 
 // StripeConfig points the payments service at a Stripe account.
@@ -53,9 +62,10 @@ type TokenConfig struct {
 
 // ShopifyConfig points the commerce service at a shop.
 type ShopifyConfig struct {
-	URL         string // SHOPIFY_ADMIN_URL, e.g. https://shop.myshopify.com
-	APIVersion  string // SHOPIFY_API_VERSION
-	AccessToken string // SHOPIFY_ACCESS_TOKEN (secret)
+	URL           string // SHOPIFY_ADMIN_URL, e.g. https://shop.myshopify.com
+	APIVersion    string // SHOPIFY_API_VERSION
+	AccessToken   string // SHOPIFY_ACCESS_TOKEN (secret)
+	WebhookSecret string // SHOPIFY_WEBHOOK_SECRET: the app's client secret, which signs webhooks (secret)
 }
 
 // NetSuiteConfig points the ERP service at an account.
@@ -71,11 +81,13 @@ type NetSuiteConfig struct {
 
 // ServiceAddrs are the gRPC addresses services listen on and dial (serve mode).
 type ServiceAddrs struct {
-	Commerce string // RB_COMMERCE_ADDR
-	ERP      string // RB_ERP_ADDR
-	Orders   string // RB_ORDERS_ADDR
-	Returns  string // RB_RETURNS_ADDR
-	Payments string // RB_PAYMENTS_ADDR
+	Commerce        string // RB_COMMERCE_ADDR
+	ERP             string // RB_ERP_ADDR
+	Orders          string // RB_ORDERS_ADDR
+	Returns         string // RB_RETURNS_ADDR
+	Payments        string // RB_PAYMENTS_ADDR
+	ReturnsPlatform string // RB_RETURNSPLATFORM_ADDR
+	WMS             string // RB_WMS_ADDR
 }
 
 // Load reads the configuration through getenv and validates it.
@@ -102,9 +114,10 @@ func Load(getenv func(string) string) (Config, error) {
 			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
 		},
 		Shopify: ShopifyConfig{
-			URL:         r.str("SHOPIFY_ADMIN_URL", ""),
-			APIVersion:  r.str("SHOPIFY_API_VERSION", "2026-07"),
-			AccessToken: r.str("SHOPIFY_ACCESS_TOKEN", ""),
+			URL:           r.str("SHOPIFY_ADMIN_URL", ""),
+			APIVersion:    r.str("SHOPIFY_API_VERSION", "2026-07"),
+			AccessToken:   r.str("SHOPIFY_ACCESS_TOKEN", ""),
+			WebhookSecret: r.str("SHOPIFY_WEBHOOK_SECRET", ""),
 		},
 		NetSuite: NetSuiteConfig{
 			URL:            r.str("NETSUITE_URL", ""),
@@ -119,12 +132,18 @@ func Load(getenv func(string) string) (Config, error) {
 			URL:       r.str("STRIPE_API_URL", ""),
 			SecretKey: r.str("STRIPE_SECRET_KEY", ""),
 		},
+		Loop: WebhookVendorConfig{URL: r.str("LOOP_API_URL", ""), APIKey: r.str("LOOP_API_KEY", ""),
+			WebhookSecret: r.str("LOOP_WEBHOOK_SECRET", "")},
+		Warehouse: WebhookVendorConfig{URL: r.str("WAREHOUSE_API_URL", ""), APIKey: r.str("WAREHOUSE_API_KEY", ""),
+			WebhookSecret: r.str("WAREHOUSE_WEBHOOK_SECRET", "")},
 		Addrs: ServiceAddrs{
-			Commerce: r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
-			ERP:      r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
-			Orders:   r.str("RB_ORDERS_ADDR", "127.0.0.1:9201"),
-			Returns:  r.str("RB_RETURNS_ADDR", "127.0.0.1:9203"),
-			Payments: r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
+			Commerce:        r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
+			ERP:             r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
+			Orders:          r.str("RB_ORDERS_ADDR", "127.0.0.1:9201"),
+			Returns:         r.str("RB_RETURNS_ADDR", "127.0.0.1:9203"),
+			Payments:        r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
+			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
+			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
 		},
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
@@ -139,7 +158,7 @@ func (c Config) Validate() error {
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
 		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_RETURNS_ADDR": c.Addrs.Returns,
-		"RB_PAYMENTS_ADDR": c.Addrs.Payments} {
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}
@@ -158,7 +177,8 @@ func (c Config) Validate() error {
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
-		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL} {
+		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
+		"LOOP_API_URL": c.Loop.URL, "WAREHOUSE_API_URL": c.Warehouse.URL} {
 		if u == "" {
 			continue
 		}

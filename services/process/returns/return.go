@@ -171,13 +171,16 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 // gateway's transaction id in the commerce platform maps it here.
 func PaymentReference(orderID string) string { return "pi_" + orderID }
 
+// DefaultReturnsLocation is the warehouse location that receives mailed returns.
+const DefaultReturnsLocation = "dc-east"
+
 // returnLocation is where a return is received: the pick-up store for in-store returns, the
 // returns centre otherwise.
 func returnLocation(order *canonicalv1.Order, method string) string {
 	if method == "in_store" && order.GetPickupLocationId() != "" {
 		return order.GetPickupLocationId()
 	}
-	return "returns-center"
+	return DefaultReturnsLocation
 }
 
 func containsMethod(ms []canonicalv1.ReturnMethod, m canonicalv1.ReturnMethod) bool {
@@ -368,19 +371,58 @@ func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest
 			continue
 		}
 		desc := en.Description
+		if p.IsCustomer() {
+			desc = customerDescription(en.State)
+		}
 		if en.Actor != "" && !p.IsCustomer() {
 			desc += " (by " + en.Actor + ")"
 		}
 		if en.Outcome != "" && !p.IsCustomer() {
 			desc += " → " + en.Outcome
 		}
+		if p.IsCustomer() && len(resp.Timeline) > 0 && resp.Timeline[len(resp.Timeline)-1].GetDescription() == desc {
+			resp.Timeline[len(resp.Timeline)-1].State = en.State // one line per step the customer sees
+			continue
+		}
 		te := &returnsv1.TimelineEntry{Time: timestamppb.New(en.At), State: en.State, Description: desc, System: en.System}
-		if !p.IsCustomer() {
+		if p.IsCustomer() {
+			te.System = ""
+		} else {
 			te.CorrelationId = en.CorrelationID
 		}
 		resp.Timeline = append(resp.Timeline, te)
 	}
 	return resp, nil
+}
+
+// customerDescription says what a state means to the customer; internal notes (vendor errors,
+// step names) are for customer service only.
+func customerDescription(state string) string {
+	switch state {
+	case StateRequested, StateRegistering, StateLabelling, StateAnnouncing:
+		return "Return requested"
+	case StateAwaitingParcel:
+		return "Return approved: send the parcel"
+	case StateInTransit:
+		return "Parcel on its way"
+	case StateAwaitingInspection:
+		return "Parcel received"
+	case StateDispositioning, StateException:
+		return "Items inspected"
+	case StateRefunding, StateReceivingERP, StateCrediting, StateClosingCommerce, StateClosingPlatform:
+		return "Refund on its way"
+	case StateRefunded:
+		return "Refunded"
+	case StateDenied:
+		return "Return declined"
+	case StateCancelled:
+		return "Return cancelled"
+	case StateExpired:
+		return "Return expired: no parcel arrived"
+	case "compensating":
+		return "Return being closed"
+	}
+	return "Return needs our attention: customer service will contact you"
 }
 
 // ListReturns searches returns: customers see their own; customer service filters by order,

@@ -314,9 +314,10 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		}, nil),
 		StateCrediting: step("erp", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
 			var lines []*canonicalv1.CreditMemoLine
-			for _, l := range d.Lines {
+			for i, amount := range lineCredits(d) {
+				l := d.Lines[i]
 				lines = append(lines, &canonicalv1.CreditMemoLine{Sku: l.SKU, Quantity: l.Quantity,
-					Amount: money.New(l.Refund, d.Currency), Restock: l.Condition == "resellable"})
+					Amount: money.New(amount, d.Currency), Restock: l.Condition == "resellable"})
 			}
 			resp, err := sys.erp.CreateCreditMemo(ctx, &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: d.RMAID,
 				Lines: lines, Total: money.New(d.refundAmount(), d.Currency), IdempotencyKey: r.Key})
@@ -452,6 +453,33 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		Backoff:     500 * time.Millisecond,
 		MaxBackoff:  2 * time.Minute,
 	}
+}
+
+// lineCredits splits the refund over the lines so they add up to it exactly: the policy's line
+// refunds, or, after an override, each line's share of the override in proportion to its price,
+// the rounding remainder on the last line.
+func lineCredits(d *returnData) []int64 {
+	out := make([]int64, len(d.Lines))
+	if d.Override == nil {
+		for i, l := range d.Lines {
+			out[i] = l.Refund
+		}
+		return out
+	}
+	var gross int64
+	for _, l := range d.Lines {
+		gross += l.UnitPrice * int64(l.Quantity)
+	}
+	var given int64
+	for i, l := range d.Lines {
+		if i == len(d.Lines)-1 || gross == 0 {
+			out[i] = d.Override.Amount - given
+			break
+		}
+		out[i] = d.Override.Amount * l.UnitPrice * int64(l.Quantity) / gross
+		given += out[i]
+	}
+	return out
 }
 
 // canonical is the return as the canonical model describes it.

@@ -97,21 +97,11 @@ func (s *Sandbox) toInventoryItem(it demo.Item, self string) inventoryItem {
 	}
 }
 
-func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
-	rest, ok := strings.CutPrefix(r.URL.Path, recordPath)
-	if !ok {
-		writeError(w, http.StatusNotFound, "INVALID_URL", "The requested URL is not a REST record service resource.")
-		return
-	}
+// routeItems serves the inventory item records: one by id, or a listing.
+func (s *Sandbox) routeItems(w http.ResponseWriter, r *http.Request, id string, hasID bool) {
 	if r.Method != http.MethodGet {
 		writeError(w, http.StatusMethodNotAllowed, "METHOD_NOT_ALLOWED",
-			"The sandbox serves "+r.Method+" on no record; only GET is emulated.")
-		return
-	}
-	recordType, id, hasID := strings.Cut(rest, "/")
-	if recordType != "inventoryItem" {
-		writeError(w, http.StatusBadRequest, "INVALID_RCRD_TYPE",
-			"The record type "+recordType+" is invalid or not emulated by the sandbox.")
+			"The sandbox serves "+r.Method+" on no inventory item; only GET is emulated.")
 		return
 	}
 	if !hasID {

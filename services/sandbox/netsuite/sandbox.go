@@ -1,8 +1,11 @@
 // Package netsuite emulates the NetSuite REST record service over the demo catalogue: inventory
-// item records with Retailbridge's return-policy custom fields, OAuth 1.0 token-based
-// authentication checked for real, account concurrency governance that refuses excess requests
-// with 429, and planned maintenance windows. Tests and `retailbridge dev` point the ERP connector
-// at it instead of a NetSuite account.
+// item records with Retailbridge's return-policy custom fields; the transactions of the
+// return-to-refund flow (sales orders booked from the demo orders, return authorisations
+// transformed from them, item receipts and credit memos transformed from those, inventory
+// adjustments) with NetSuite's status transitions; the async service with idempotency keys;
+// OAuth 1.0 token-based authentication checked for real; account concurrency governance that
+// refuses excess requests with 429; and planned maintenance windows. Tests and `retailbridge dev`
+// point the ERP connector at it instead of a NetSuite account.
 package netsuite
 
 import (
@@ -50,6 +53,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed drives the fault knobs' random source.
 	Seed uint64
+	// AsyncDelay is how long an asynchronous job reports itself pending before its outcome can be
+	// read; zero completes jobs at once.
+	AsyncDelay time.Duration
 }
 
 // Stats counts what the sandbox answered.
@@ -65,6 +71,11 @@ type Stats struct {
 	// MaxInFlight is the most requests ever in progress at once, counting the ones refused:
 	// a client that respects the limit never pushes it past ConcurrencyLimit.
 	MaxInFlight int64 `json:"max_in_flight"`
+	// Created counts the records writes created, by record type (returnAuthorization, …).
+	Created map[string]int64 `json:"created"`
+	// IdempotentRepeats is how many asynchronous writes named an idempotency key already used,
+	// and so created nothing.
+	IdempotentRepeats int64 `json:"idempotent_repeats"`
 }
 
 // Sandbox is an emulated NetSuite account. It is an http.Handler and safe for concurrent use.
@@ -76,11 +87,13 @@ type Sandbox struct {
 	bySKU  map[string]int
 	asOf   time.Time
 	nonces nonceCache
+	ledger *ledger
 
 	api     http.Handler
 	control http.Handler
 
 	limit       atomic.Int64
+	asyncDelay  atomic.Int64 // nanoseconds
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
 
@@ -103,12 +116,14 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 		bySKU:  make(map[string]int, len(ds.Items)),
 		asOf:   ds.Now.UTC().Truncate(time.Second),
 		nonces: nonceCache{window: 2 * maxClockSkew},
+		ledger: newLedger(ds),
 	}
 	for i, it := range ds.Items {
 		s.byID[it.ERPID] = i
 		s.bySKU[it.SKU] = i
 	}
 	s.limit.Store(int64(opts.ConcurrencyLimit))
+	s.asyncDelay.Store(int64(opts.AsyncDelay))
 	// Governance wraps the fault knobs so injected latency occupies a slot, as a slow NetSuite
 	// request would; maintenance answers before governance, as the account is not serving at all.
 	s.api = s.counted(s.duringMaintenance(s.governed(s.faults.Middleware(s.authenticated(http.HandlerFunc(s.route))))))
@@ -168,15 +183,62 @@ func (s *Sandbox) SetMaintenance(on bool, retryAfter time.Duration) {
 	s.mu.Unlock()
 }
 
+// SetAsyncDelay changes how long new asynchronous jobs stay pending.
+func (s *Sandbox) SetAsyncDelay(d time.Duration) { s.asyncDelay.Store(int64(max(d, 0))) }
+
 // Stats returns the counters.
 func (s *Sandbox) Stats() Stats {
-	return Stats{
-		Requests:     s.requests.Load(),
-		Refused:      s.refused.Load(),
-		Unauthorized: s.unauthorized.Load(),
-		Maintenance:  s.inMaintenance.Load(),
-		MaxInFlight:  s.maxInFlight.Load(),
+	s.ledger.mu.Lock()
+	created := make(map[string]int64, len(s.ledger.created))
+	for k, v := range s.ledger.created {
+		created[k] = v
 	}
+	repeats := s.ledger.repeats
+	s.ledger.mu.Unlock()
+	return Stats{
+		Requests:          s.requests.Load(),
+		Refused:           s.refused.Load(),
+		Unauthorized:      s.unauthorized.Load(),
+		Maintenance:       s.inMaintenance.Load(),
+		MaxInFlight:       s.maxInFlight.Load(),
+		Created:           created,
+		IdempotentRepeats: repeats,
+	}
+}
+
+// SalesOrderID is the internal id of the sales order booked for a demo order (by the storefront
+// order id, its external id).
+func (s *Sandbox) SalesOrderID(orderID string) (string, bool) {
+	s.ledger.mu.Lock()
+	defer s.ledger.mu.Unlock()
+	so, ok := s.ledger.soByExternal[orderID]
+	if !ok {
+		return "", false
+	}
+	return so.id, true
+}
+
+// Status is the status text of a transaction ("Pending Receipt", "Open", …), for tests that check
+// what a write did to the account; false when there is no such record or it has no status.
+func (s *Sandbox) Status(recordType, id string) (string, bool) {
+	l := s.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	switch recordType {
+	case TypeSalesOrder:
+		if so, ok := l.salesOrders[id]; ok {
+			return so.status.text, true
+		}
+	case TypeReturnAuthorization:
+		if ra, ok := l.rmas[id]; ok {
+			return ra.status().text, true
+		}
+	case TypeCreditMemo:
+		if _, ok := l.memos[id]; ok {
+			return cmOpen.text, true
+		}
+	}
+	return "", false
 }
 
 func (s *Sandbox) counted(next http.Handler) http.Handler {
@@ -247,6 +309,7 @@ type control struct {
 	ConcurrencyLimit int           `json:"concurrency_limit"`
 	Maintenance      bool          `json:"maintenance"`
 	RetryAfter       time.Duration `json:"retry_after"`
+	AsyncDelay       time.Duration `json:"async_delay"`
 	Stats            *Stats        `json:"stats,omitempty"`
 }
 
@@ -261,13 +324,15 @@ func (s *Sandbox) serveControl(w http.ResponseWriter, r *http.Request) {
 		}
 		s.SetConcurrencyLimit(c.ConcurrencyLimit)
 		s.SetMaintenance(c.Maintenance, c.RetryAfter)
+		s.SetAsyncDelay(c.AsyncDelay)
 	default:
 		w.WriteHeader(http.StatusMethodNotAllowed)
 		return
 	}
 	st := s.Stats()
 	s.mu.Lock()
-	c := control{ConcurrencyLimit: int(s.limit.Load()), Maintenance: s.maintenance, RetryAfter: s.retryAfter, Stats: &st}
+	c := control{ConcurrencyLimit: int(s.limit.Load()), Maintenance: s.maintenance, RetryAfter: s.retryAfter,
+		AsyncDelay: time.Duration(s.asyncDelay.Load()), Stats: &st}
 	s.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(c)

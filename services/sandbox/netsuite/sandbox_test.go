@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"strconv"
@@ -43,7 +44,20 @@ type auth struct {
 // string is checked independently by TestKnownVector.
 func signed(tb testing.TB, target string, a auth) *http.Request {
 	tb.Helper()
-	r := httptest.NewRequest(http.MethodGet, target, nil)
+	return signedRequest(tb, http.MethodGet, target, "", a)
+}
+
+// signedRequest is signed for any method; a JSON body is not part of the OAuth signature.
+func signedRequest(tb testing.TB, method, target, body string, a auth) *http.Request {
+	tb.Helper()
+	var rd io.Reader
+	if body != "" {
+		rd = strings.NewReader(body)
+	}
+	r := httptest.NewRequest(method, target, rd)
+	if body != "" {
+		r.Header.Set("Content-Type", "application/json")
+	}
 	def := func(v *string, d string) {
 		if *v == "" {
 			*v = d
@@ -174,6 +188,8 @@ func TestUnknownItemIsNotFound(t *testing.T) {
 		wantError(t, serve(s, signed(t, itemURL+id, auth{})), http.StatusNotFound, "NONEXISTENT_ID")
 	}
 	wantError(t, serve(s, signed(t, "http://sandbox.test/services/rest/record/v1/salesOrder/1", auth{})),
+		http.StatusNotFound, "NONEXISTENT_ID")
+	wantError(t, serve(s, signed(t, "http://sandbox.test/services/rest/record/v1/vendorBill/1", auth{})),
 		http.StatusBadRequest, "INVALID_RCRD_TYPE")
 }
 

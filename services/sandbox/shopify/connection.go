@@ -178,7 +178,7 @@ next:
 			case "name":
 				ok = strings.TrimPrefix(o.src.Name, "#") == strings.TrimPrefix(t.value, "#")
 			case "financial_status":
-				ok = strings.EqualFold(o.src.FinancialStatus, t.value)
+				ok = strings.EqualFold(o.financialStatus, t.value)
 			case "fulfillment_status":
 				ok = strings.EqualFold(o.src.FulfillmentStatus, t.value)
 			default:

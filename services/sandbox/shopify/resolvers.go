@@ -110,6 +110,14 @@ func (r *rootResolver) Orders(args ordersArgs) (*connection[*order], error) {
 
 func (r *rootResolver) Shop() *shopResolver { return &shopResolver{} }
 
+func (r *rootResolver) Return(args struct{ ID graphql.ID }) (*orderReturn, error) {
+	id, err := parseGID("Return", args.ID)
+	if err != nil {
+		return nil, err
+	}
+	return r.st.returns[id], nil
+}
+
 type shopResolver struct{}
 
 func (*shopResolver) ID() graphql.ID          { return gid("Shop", "1") }
@@ -143,12 +151,12 @@ func (o *order) CancelledAt() *dateTime { return nil }
 func (o *order) SourceName() *string    { return strp(o.sourceName) }
 func (o *order) CurrencyCode() string   { return o.src.Currency }
 func (o *order) DisplayFinancialStatus() *string {
-	return strp(o.src.FinancialStatus)
+	return strp(o.financialStatus)
 }
 func (o *order) DisplayFulfillmentStatus() string { return o.src.FulfillmentStatus }
 
 func (o *order) ClosedAt() *dateTime {
-	if o.src.DeliveredAt == nil || o.src.FinancialStatus == "PENDING" {
+	if o.src.DeliveredAt == nil || o.financialStatus == "PENDING" {
 		return nil
 	}
 	return dtp(o.src.DeliveredAt)
@@ -333,8 +341,16 @@ func (a *assignedLocation) Name() *string       { return strp(a.loc.name) }
 func (a *assignedLocation) CountryCode() string { return "US" }
 func (a *assignedLocation) Location() *location { return a.loc }
 
+// totalMinor is what the refund returned: its transactions, or for refunds the dataset implies
+// the value of the refunded units.
 func (r *refund) totalMinor() int64 {
 	var t int64
+	if r.transactions != nil {
+		for _, tx := range r.transactions {
+			t += tx.amount
+		}
+		return t
+	}
 	for _, l := range r.lines {
 		t += l.line.unitMinor * int64(l.quantity)
 	}
@@ -343,7 +359,7 @@ func (r *refund) totalMinor() int64 {
 
 func (r *refund) ID() graphql.ID              { return gid("Refund", r.id) }
 func (r *refund) CreatedAt() *dateTime        { return dtp(&r.createdAt) }
-func (r *refund) Note() *string               { return nil }
+func (r *refund) Note() *string               { return strp(r.note) }
 func (r *refund) TotalRefundedSet() *moneyBag { return &moneyBag{r.totalMinor(), r.currency} }
 func (r *refund) RefundLineItems(args pageArgs) (*connection[*refundLineItem], error) {
 	return paginate(r.lines, func(l *refundLineItem) string { return l.id }, args)
@@ -383,7 +399,8 @@ func (r *orderReturn) ReturnLineItems(args pageArgs) (*connection[*returnLineIte
 func (r *returnLineItem) ID() graphql.ID           { return gid("ReturnLineItem", r.id) }
 func (r *returnLineItem) Quantity() int32          { return int32(r.quantity) }
 func (r *returnLineItem) CustomerNote() *string    { return nil }
-func (r *returnLineItem) ReturnReasonNote() string { return "" }
+func (r *returnLineItem) ReturnReasonNote() string { return r.reasonNote }
+func (r *returnLineItem) ReturnReason() string     { return r.reason }
 func (r *returnLineItem) RefundableQuantity() int32 {
 	return int32(r.quantity)
 }

@@ -3,11 +3,16 @@ package shopify
 // schemaSDL is the subset of Shopify's Admin GraphQL schema the sandbox serves. Type, field, enum
 // and argument names are Shopify's own, so a query written against the real API runs here
 // unchanged as long as it stays inside this subset. Both the executor (graph-gophers) and the cost
-// calculator (gqlparser) load this one text.
+// calculator (gqlparser) load this one text. The error codes of RefundUserError are the ones
+// Shopify documents for mutations taking @idempotent, plus the generic ones the sandbox uses.
 const schemaSDL = `
 schema {
   query: QueryRoot
+  mutation: Mutation
 }
+
+"Makes a mutation idempotent: a retry with the same key returns the first request's result."
+directive @idempotent(key: String!) on FIELD
 
 "An ISO-8601 date and time string, for example 2026-01-05T10:00:00Z."
 scalar DateTime
@@ -22,6 +27,129 @@ type QueryRoot {
     sortKey: OrderSortKeys = ID, query: String): OrderConnection!
   "Returns the Shop resource corresponding to the access token used in the request."
   shop: Shop!
+  "Returns a Return resource by ID."
+  return(id: ID!): Return
+}
+
+type Mutation {
+  "Creates a return in the OPEN state from fulfilled line items of an order."
+  returnCreate(returnInput: ReturnInput!): ReturnCreatePayload
+  "Indicates a return is complete."
+  returnClose(id: ID!): ReturnClosePayload
+  "Creates a refund for an order. From 2026-04 it must carry @idempotent."
+  refundCreate(input: RefundInput!): RefundCreatePayload
+}
+
+"A monetary value as a decimal string, for example \"29.99\"."
+scalar Money
+
+input ReturnInput {
+  orderId: ID!
+  returnLineItems: [ReturnLineItemInput!]!
+  notifyCustomer: Boolean = false
+  requestedAt: DateTime
+}
+
+input ReturnLineItemInput {
+  fulfillmentLineItemId: ID!
+  quantity: Int!
+  returnReason: ReturnReason
+  returnReasonNote: String = ""
+}
+
+enum ReturnReason {
+  COLOR
+  DEFECTIVE
+  NOT_AS_DESCRIBED
+  OTHER
+  SIZE_TOO_LARGE
+  SIZE_TOO_SMALL
+  STYLE
+  UNKNOWN
+  UNWANTED
+  WRONG_ITEM
+}
+
+type ReturnCreatePayload {
+  return: Return
+  userErrors: [ReturnUserError!]!
+}
+
+type ReturnClosePayload {
+  return: Return
+  userErrors: [ReturnUserError!]!
+}
+
+type ReturnUserError {
+  code: ReturnErrorCode
+  field: [String!]
+  message: String!
+}
+
+enum ReturnErrorCode {
+  ALREADY_EXISTS
+  BLANK
+  GREATER_THAN
+  INTERNAL_ERROR
+  INVALID
+  INVALID_STATE
+  LESS_THAN
+  NOT_FOUND
+}
+
+input RefundInput {
+  orderId: ID!
+  note: String
+  notify: Boolean
+  currency: CurrencyCode
+  refundLineItems: [RefundLineItemInput!]
+  transactions: [OrderTransactionInput!]
+}
+
+input RefundLineItemInput {
+  lineItemId: ID!
+  quantity: Int!
+  restockType: RefundLineItemRestockType = RETURN
+  locationId: ID
+}
+
+input OrderTransactionInput {
+  amount: Money!
+  gateway: String!
+  kind: OrderTransactionKind!
+  orderId: ID!
+  parentId: ID
+}
+
+enum OrderTransactionKind {
+  AUTHORIZATION
+  CAPTURE
+  CHANGE
+  EMV_AUTHORIZATION
+  REFUND
+  SALE
+  SUGGESTED_REFUND
+  VOID
+}
+
+type RefundCreatePayload {
+  order: Order
+  refund: Refund
+  userErrors: [RefundUserError!]!
+}
+
+type RefundUserError {
+  code: RefundErrorCode
+  field: [String!]
+  message: String!
+}
+
+enum RefundErrorCode {
+  GREATER_THAN
+  IDEMPOTENCY_CONCURRENT_REQUEST
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH
+  INVALID
+  NOT_FOUND
 }
 
 enum OrderSortKeys {
@@ -381,6 +509,7 @@ type ReturnLineItem implements ReturnLineItemType {
   id: ID!
   quantity: Int!
   customerNote: String
+  returnReason: ReturnReason!
   returnReasonNote: String!
   refundableQuantity: Int!
   refundedQuantity: Int!

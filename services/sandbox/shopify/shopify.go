@@ -1,11 +1,15 @@
 // Package shopify emulates the Shopify Admin GraphQL API over the demo dataset: versioned
 // endpoints, access-token auth, real GraphQL (parsed, validated and executed against a subset of
 // Shopify's schema with Shopify's type and field names) and Shopify's cost-based leaky-bucket
-// throttling, reported in extensions.cost on every answer. The fault knobs of package faults
-// sit in front, so tests can make it slow, flaky or unreachable.
+// throttling, reported in extensions.cost on every answer. Mutations (returnCreate, returnClose,
+// refundCreate with @idempotent, mandatory from 2026-04) change the shop, and the shop announces
+// the changes as signed REST-shaped webhooks (orders/updated, refunds/create) to a configured
+// URL, with knobs to deliver them several times, late, out of order or not at all. The fault
+// knobs of package faults sit in front, so tests can make it slow, flaky or unreachable.
 package shopify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -49,6 +53,10 @@ type Options struct {
 	// Seed drives the fault knobs' randomness and the shop details the dataset does not hold
 	// (addresses, mobile platforms, uncounted returns).
 	Seed uint64
+	// Webhooks is the shop's webhook subscription (none when its URL is empty).
+	Webhooks WebhookConfig
+	// WebhookClient delivers webhooks (a client with a 5s timeout when nil).
+	WebhookClient *http.Client
 }
 
 func (o Options) withDefaults() Options {
@@ -74,6 +82,9 @@ func (o Options) withDefaults() Options {
 type Stats struct {
 	// Queries is how many queries were executed.
 	Queries int64
+	// Mutations is how many mutation requests were executed, replays of an idempotency key
+	// included.
+	Mutations int64
 	// Throttled is how many requests were answered THROTTLED.
 	Throttled int64
 	// MaxCostExceeded is how many queries were refused for costing more than 1000 points.
@@ -92,16 +103,18 @@ type Sandbox struct {
 	schema  *ast.Schema
 	bucket  *bucket
 	faults  *faults.Faults
+	hooks   *webhooks
 	handler http.Handler
 
-	queries, throttled, maxCost, unauthorized, points atomic.Int64
+	queries, mutations, throttled, maxCost, unauthorized, points atomic.Int64
 }
 
 // New builds a sandbox serving ds.
 func New(ds *demo.Dataset, opts Options) *Sandbox {
 	opts = opts.withDefaults()
-	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed), faults: faults.New(opts.Seed)}
+	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now), faults: faults.New(opts.Seed)}
 	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
+	s.hooks = newWebhooks(opts.Webhooks, opts.WebhookClient, opts.APIVersions, opts.Seed)
 	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
 	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store}, graphql.UseStringDescriptions())
 	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
@@ -112,8 +125,30 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	return s
 }
 
-// ServeHTTP serves the Admin API and the fault control endpoint /_sandbox/faults.
-func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
+// ServeHTTP serves the Admin API, the fault control endpoint /_sandbox/faults and the webhook
+// control endpoint /_sandbox/webhooks.
+func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.URL.Path == "/_sandbox/webhooks" {
+		s.hooks.serveControl(w, r)
+		return
+	}
+	s.handler.ServeHTTP(w, r)
+}
+
+// SetWebhooks replaces the webhook subscription; an empty URL stops deliveries.
+func (s *Sandbox) SetWebhooks(cfg WebhookConfig) { s.hooks.set(cfg) }
+
+// SetWebhookURL points the subscription at url, keeping its secret and topics; "" stops deliveries.
+func (s *Sandbox) SetWebhookURL(url string) { s.hooks.setURL(url) }
+
+// SetWebhookFaults changes how deliveries misbehave.
+func (s *Sandbox) SetWebhookFaults(f WebhookFaults) { s.hooks.setFaults(f) }
+
+// WebhookStats counts deliveries.
+func (s *Sandbox) WebhookStats() WebhookStats { return s.hooks.stats() }
+
+// DrainWebhooks waits until every delivery scheduled so far has been made or given up on.
+func (s *Sandbox) DrainWebhooks(ctx context.Context) error { return s.hooks.drain(ctx) }
 
 // Faults returns the fault knobs in front of the API.
 func (s *Sandbox) Faults() *faults.Faults { return s.faults }
@@ -126,7 +161,7 @@ func (s *Sandbox) SetThrottle(bucketSize, restoreRate float64) {
 // Stats returns the counters.
 func (s *Sandbox) Stats() Stats {
 	return Stats{
-		Queries: s.queries.Load(), Throttled: s.throttled.Load(), MaxCostExceeded: s.maxCost.Load(),
+		Queries: s.queries.Load(), Mutations: s.mutations.Load(), Throttled: s.throttled.Load(), MaxCostExceeded: s.maxCost.Load(),
 		Unauthorized: s.unauthorized.Load(), PointsSpent: s.points.Load(),
 	}
 }
@@ -134,6 +169,8 @@ func (s *Sandbox) Stats() Stats {
 // ShippingAddress is the address the sandbox serves for an order; false for pick-up orders and
 // unknown ids. The dataset holds no addresses, so tests read expectations here.
 func (s *Sandbox) ShippingAddress(orderID string) (MailingAddress, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
 	o, ok := s.store.byID[orderID]
 	if !ok || o.address == nil {
 		return MailingAddress{}, false
@@ -153,6 +190,8 @@ func (s *Sandbox) LocationID(store string) (string, bool) {
 
 // UpdatedAt is the order's updatedAt: its latest shipment, delivery, refund or return event.
 func (s *Sandbox) UpdatedAt(orderID string) (time.Time, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
 	o, ok := s.store.byID[orderID]
 	if !ok {
 		return time.Time{}, false
@@ -227,8 +266,24 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []error{verr}, Extensions: noCost()})
 		return
 	}
-	requested, err := requestedCost(s.schema, op, vars)
-	if err != nil {
+	mutation := op.Operation == ast.Mutation
+	var requested int
+	c := &call{keys: map[string]string{}}
+	if mutation {
+		fields := collectFields(s.schema, op.SelectionSet, s.schema.Mutation)
+		requested = mutationCost * len(fields)
+		for _, f := range fields {
+			if d := f.field.Directives.ForName("idempotent"); d != nil {
+				c.keys[f.field.Name], _ = d.ArgumentMap(vars)["key"].(string)
+			}
+			if mutationsRequiringKey[f.field.Name] && c.keys[f.field.Name] == "" && r.PathValue("version") >= idempotencyRequiredFrom {
+				writeJSON(w, http.StatusOK, graphQLResponse{Errors: []gqlError{{
+					Message:    f.field.Name + " requires an idempotency key from API version " + idempotencyRequiredFrom + ": add @idempotent(key: ...).",
+					Extensions: map[string]any{"code": "BAD_REQUEST"}}}, Extensions: noCost()})
+				return
+			}
+		}
+	} else if requested, err = requestedCost(s.schema, op, vars); err != nil {
 		writeJSON(w, http.StatusOK, graphQLResponse{Errors: []gqlError{{Message: err.Error(),
 			Extensions: map[string]any{"code": "BAD_REQUEST"}}}, Extensions: noCost()})
 		return
@@ -257,10 +312,25 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	res := s.exec.Exec(r.Context(), req.Query, op.Name, req.Variables)
-	actual := min(actualCost(s.schema, op, res.Data), requested)
+	ctx := withCall(r.Context(), c)
+	var res *graphql.Response
+	if mutation {
+		s.store.mu.Lock()
+		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
+		s.store.mu.Unlock()
+		s.mutations.Add(1)
+		s.hooks.send(c.outbox) // after the commit, as Shopify announces only what happened
+	} else {
+		s.store.mu.RLock()
+		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
+		s.store.mu.RUnlock()
+		s.queries.Add(1)
+	}
+	actual := requested
+	if !mutation {
+		actual = min(actualCost(s.schema, op, res.Data), requested)
+	}
 	status = s.bucket.give(float64(requested - actual))
-	s.queries.Add(1)
 	s.points.Add(int64(actual))
 
 	out := graphQLResponse{Data: res.Data, Extensions: &responseExtensions{Cost: queryCost{
@@ -299,8 +369,8 @@ func pickOperation(doc *ast.QueryDocument, name string) (*ast.OperationDefinitio
 	default:
 		return nil, "An operation name is required"
 	}
-	if op.Operation != ast.Query {
-		return nil, "The sandbox serves queries only"
+	if op.Operation != ast.Query && op.Operation != ast.Mutation {
+		return nil, "The sandbox serves queries and mutations only"
 	}
 	return op, ""
 }

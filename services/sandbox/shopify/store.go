@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -24,13 +25,21 @@ type MailingAddress struct {
 }
 
 // store is the demo dataset seen as a Shopify shop: every order with the fulfilments, fulfilment
-// orders, refunds and returns its after-sale history implies. It is built once and never changes,
-// so resolvers read it without locking.
+// orders, refunds and returns its after-sale history implies, changed from then on by mutations.
+// mu guards every mutable field: a query executes under the read lock, a mutation under the
+// write lock, so each answer is one consistent snapshot.
 type store struct {
+	mu sync.RWMutex
+
 	orders    []*order // newest first, as the dataset holds them
 	byID      map[string]*order
 	warehouse *location
 	stores    map[string]*location // by demo store code
+
+	now        func() time.Time
+	nextID     int64                    // ids of objects mutations create
+	returns    map[string]*orderReturn  // every return, by id
+	idempotent map[string]idempotentRun // @idempotent keys and what they did
 }
 
 type location struct {
@@ -39,16 +48,17 @@ type location struct {
 }
 
 type order struct {
-	src        demo.Order
-	customer   *demo.Customer
-	sourceName string
-	updatedAt  time.Time
-	address    *MailingAddress
-	lines      []*lineItem
-	fulfills   []*fulfillment
-	fOrders    []*fulfillmentOrder
-	refunds    []*refund
-	returns    []*orderReturn
+	src             demo.Order
+	customer        *demo.Customer
+	financialStatus string // src's, until refunds change it
+	sourceName      string
+	updatedAt       time.Time
+	address         *MailingAddress
+	lines           []*lineItem
+	fulfills        []*fulfillment
+	fOrders         []*fulfillmentOrder
+	refunds         []*refund
+	returns         []*orderReturn
 }
 
 type lineItem struct {
@@ -91,10 +101,21 @@ type fulfillmentOrder struct {
 }
 
 type refund struct {
-	id        string
-	createdAt time.Time
-	currency  string
-	lines     []*refundLineItem
+	id           string
+	createdAt    time.Time
+	currency     string
+	note         string
+	lines        []*refundLineItem
+	transactions []*transaction // nil for refunds the dataset implies: those refunded the lines' value
+}
+
+// transaction is a refund's money movement, as refundCreate recorded it.
+type transaction struct {
+	id      string
+	kind    string
+	gateway string
+	amount  int64
+	created time.Time
 }
 
 type refundLineItem struct {
@@ -110,19 +131,25 @@ type orderReturn struct {
 	status    string
 	createdAt time.Time
 	closedAt  *time.Time
+	order     *order
 	lines     []*returnLineItem
 }
 
 type returnLineItem struct {
-	id       string
-	fli      *fulfillmentLineItem
-	quantity int
+	id         string
+	fli        *fulfillmentLineItem
+	quantity   int
+	reason     string
+	reasonNote string
 }
 
 // Sandbox-wide numeric id ranges for objects the demo dataset has no ids for.
 const (
 	warehouseLocationID = 61000001
 	firstStoreLocation  = 61000101
+	// firstCreatedID numbers what mutations create (returns, refunds and their lines), clear of
+	// the ids derived from demo order ids.
+	firstCreatedID = 9_100_000_001
 )
 
 // addressBook is where demo customers live; each customer gets one entry, chosen by the seed.
@@ -141,11 +168,15 @@ type addressTemplate struct{ Street, City, Province, ProvinceCode, Zip string }
 
 // newStore derives the shop from the dataset. seed picks addresses, mobile platforms and which
 // orders carry declined or cancelled returns, so one seed always gives the same shop.
-func newStore(ds *demo.Dataset, seed uint64) *store {
+func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 	st := &store{
-		byID:      make(map[string]*order, len(ds.Orders)),
-		warehouse: &location{id: strconv.Itoa(warehouseLocationID), name: "Main warehouse"},
-		stores:    make(map[string]*location, len(demo.Stores)),
+		byID:       make(map[string]*order, len(ds.Orders)),
+		warehouse:  &location{id: strconv.Itoa(warehouseLocationID), name: "Main warehouse"},
+		stores:     make(map[string]*location, len(demo.Stores)),
+		now:        now,
+		nextID:     firstCreatedID,
+		returns:    map[string]*orderReturn{},
+		idempotent: map[string]idempotentRun{},
 	}
 	for i, code := range demo.Stores {
 		st.stores[code] = &location{id: strconv.Itoa(firstStoreLocation + i), name: code}
@@ -159,6 +190,9 @@ func newStore(ds *demo.Dataset, seed uint64) *store {
 		o := st.build(src, customers[src.CustomerID], ds.Now, seed, forced[src.ID])
 		st.orders = append(st.orders, o)
 		st.byID[src.ID] = o
+		for _, r := range o.returns {
+			st.returns[r.id] = r
+		}
 	}
 	return st
 }
@@ -197,7 +231,7 @@ func scenarioID(ds *demo.Dataset, name string) (id string) {
 
 func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uint64, extra extraReturn) *order {
 	h := hash(seed, src.ID)
-	o := &order{src: src, customer: c, sourceName: sourceName(src, h)}
+	o := &order{src: src, customer: c, sourceName: sourceName(src, h), financialStatus: src.FinancialStatus}
 	for _, l := range src.Lines {
 		o.lines = append(o.lines, &lineItem{
 			id: l.ID, sku: l.SKU, title: l.Title, quantity: l.Quantity, current: l.Quantity - l.Refunded,
@@ -293,7 +327,7 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 	}
 	returnOf := func(n int, status string, created time.Duration, lines map[int]int) *orderReturn {
 		r := &orderReturn{id: fmt.Sprintf("%s%d", src.ID, n), name: fmt.Sprintf("%s-R%d", src.Name, n), status: status,
-			createdAt: at(created)}
+			createdAt: at(created), order: o}
 		if status == "CLOSED" {
 			closed := at(created + 48*time.Hour)
 			r.closedAt = &closed
@@ -304,7 +338,7 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 				continue
 			}
 			if fli := fliOf(l); fli != nil {
-				r.lines = append(r.lines, &returnLineItem{id: fmt.Sprintf("%s%02d", r.id, i+1), fli: fli, quantity: q})
+				r.lines = append(r.lines, &returnLineItem{id: fmt.Sprintf("%s%02d", r.id, i+1), fli: fli, quantity: q, reason: "UNKNOWN"})
 			}
 		}
 		return r

@@ -1,6 +1,9 @@
 // Package commerce is the commerce system API: a gRPC service over the storefront platform
 // (Shopify) that speaks the canonical model only. It validates requests, bounds each call's
 // time and hands the work to the vendor's connector; business rules live in the process services.
+// Webhooks the platform sends come in through IngestWebhook: the connector verifies them on the
+// raw body and normalises them, and the service publishes the canonical events to JetStream with
+// ids derived from the vendor's delivery id, so a delivery repeated at any time has one effect.
 package commerce
 
 import (
@@ -9,9 +12,12 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/shopify"
+	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
 )
 
 // Deps are the service's collaborators.
@@ -23,6 +29,8 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
+	// JetStream publishes the events webhooks become; IngestWebhook is Unavailable without it.
+	JetStream jetstream.JetStream
 }
 
 // Service implements commercev1.CommerceServiceServer. Methods return *errs.Error values; the
@@ -30,9 +38,16 @@ type Deps struct {
 type Service struct {
 	commercev1.UnimplementedCommerceServiceServer
 
-	cfg  Config
-	conn Connector
-	log  *slog.Logger
+	cfg   Config
+	conn  Connector
+	hooks webhookReceiver
+	js    jetstream.JetStream
+	log   *slog.Logger
+}
+
+// webhookReceiver verifies and normalises a vendor's webhook deliveries.
+type webhookReceiver interface {
+	ReceiveWebhook(headers map[string]string, body []byte) (*webhook.Delivery, error)
 }
 
 var _ commercev1.CommerceServiceServer = (*Service)(nil)
@@ -47,14 +62,16 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := deps.Logger.With("service", "commerce")
-	var conn Connector
+	s := &Service{cfg: cfg, js: deps.JetStream, log: log}
 	switch cfg.Vendor {
 	case VendorShopify:
-		conn = shopify.New(shopify.Config{
+		c := shopify.New(shopify.Config{
 			BaseURL: cfg.Shopify.BaseURL, APIVersion: cfg.Shopify.APIVersion, AccessToken: cfg.Shopify.AccessToken,
+			WebhookSecret: cfg.Shopify.WebhookSecret,
 		}, shopify.Deps{HTTPClient: deps.HTTPClient, Logger: log, Now: deps.Now})
+		s.conn, s.hooks = c, c
 	}
-	return &Service{cfg: cfg, conn: conn, log: log}, nil
+	return s, nil
 }
 
 // Ready reports whether the platform answers and accepts our credentials, for health checks.
@@ -84,21 +101,6 @@ func notImplemented(rpc string) error {
 // CreateFulfillment is not implemented yet.
 func (s *Service) CreateFulfillment(context.Context, *commercev1.CreateFulfillmentRequest) (*commercev1.CreateFulfillmentResponse, error) {
 	return nil, notImplemented("CreateFulfillment")
-}
-
-// CreateReturn is not implemented yet.
-func (s *Service) CreateReturn(context.Context, *commercev1.CreateReturnRequest) (*commercev1.CreateReturnResponse, error) {
-	return nil, notImplemented("CreateReturn")
-}
-
-// CloseReturn is not implemented yet.
-func (s *Service) CloseReturn(context.Context, *commercev1.CloseReturnRequest) (*commercev1.CloseReturnResponse, error) {
-	return nil, notImplemented("CloseReturn")
-}
-
-// RecordRefund is not implemented yet.
-func (s *Service) RecordRefund(context.Context, *commercev1.RecordRefundRequest) (*commercev1.RecordRefundResponse, error) {
-	return nil, notImplemented("RecordRefund")
 }
 
 // AdjustInventory is not implemented yet.

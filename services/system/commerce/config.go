@@ -14,7 +14,7 @@ import (
 // Defaults applied by New to zero config fields.
 const (
 	DefaultVendor            = VendorShopify
-	DefaultShopifyAPIVersion = "2026-01"
+	DefaultShopifyAPIVersion = "2026-07" // refundCreate needs @idempotent from 2026-04; the connector always sends it
 	DefaultTimeout           = 10 * time.Second
 )
 
@@ -40,17 +40,21 @@ type ShopifyConfig struct {
 	APIVersion string
 	// AccessToken is the Admin API access token; a secret, from the environment only.
 	AccessToken string
+	// WebhookSecret is the app's client secret, with which Shopify signs webhooks; a secret, from
+	// the environment only. Without it IngestWebhook refuses every delivery.
+	WebhookSecret string
 }
 
-// String masks the token, so printing the config never leaks it.
+// String masks the secrets, so printing the config never leaks them.
 func (c ShopifyConfig) String() string {
-	return fmt.Sprintf("{BaseURL:%s APIVersion:%s AccessToken:%s}", c.BaseURL, c.APIVersion, mask(c.AccessToken))
+	return fmt.Sprintf("{BaseURL:%s APIVersion:%s AccessToken:%s WebhookSecret:%s}", c.BaseURL, c.APIVersion,
+		mask(c.AccessToken), mask(c.WebhookSecret))
 }
 
-// LogValue masks the token in structured logs.
+// LogValue masks the secrets in structured logs.
 func (c ShopifyConfig) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("base_url", c.BaseURL), slog.String("api_version", c.APIVersion),
-		slog.String("access_token", mask(c.AccessToken)))
+		slog.String("access_token", mask(c.AccessToken)), slog.String("webhook_secret", mask(c.WebhookSecret)))
 }
 
 func mask(secret string) string {

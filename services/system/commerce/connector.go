@@ -4,6 +4,7 @@ import (
 	"context"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 )
 
 // Connector is the storefront platform behind the service, one implementation per vendor
@@ -19,4 +20,14 @@ type Connector interface {
 	ListOrders(ctx context.Context, customerID string, pageSize int, pageToken string) ([]*canonicalv1.Order, string, error)
 	// Ready reports whether the platform answers and accepts our credentials.
 	Ready(ctx context.Context) error
+	// CreateReturn opens a return for ret's lines on its order and returns the platform's return
+	// id. A repeat with the same key returns the return the first call opened.
+	CreateReturn(ctx context.Context, ret *canonicalv1.Return, idempotencyKey string) (string, error)
+	// CloseReturn closes a return; closing a closed return succeeds. An unknown id is
+	// errs.NotFound with reason "return_not_found".
+	CloseReturn(ctx context.Context, platformReturnID string) error
+	// RecordRefund records a refund the payment gateway made and returns the platform's refund
+	// id. A repeat with the same key returns the first refund and records nothing more; the same
+	// key with another request is errs.FailedPrecondition "idempotency_key_reused".
+	RecordRefund(ctx context.Context, req *commercev1.RecordRefundRequest) (string, error)
 }

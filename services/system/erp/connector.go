@@ -3,14 +3,36 @@ package erp
 import (
 	"context"
 
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 )
 
 // Connector is what the service needs from an ERP vendor. Implementations return *errs.Error
-// values, classified by one function per vendor.
+// values, classified by one function per vendor. Requests reach a connector validated.
+//
+// Every write carries the caller's idempotency key, and a connector makes a repeat of a write
+// (same key, same request) return what the first one wrote, without writing again — whether the
+// first attempt's answer arrived, was lost, or never came because the ERP went into maintenance
+// in between. The same key with a different request is errs.FailedPrecondition
+// "idempotency_key_reused".
 type Connector interface {
 	// GetItems reads items by distinct SKUs; SKUs the ERP does not know come back in missing.
 	GetItems(ctx context.Context, skus []string) (found []*erpv1.Item, missing []string, err error)
 	// Ready reports whether the ERP answers the connector's authenticated requests.
 	Ready(ctx context.Context) error
+	// CreateSalesOrder books an order; an order booked before is returned as it is.
+	CreateSalesOrder(ctx context.Context, req *erpv1.CreateSalesOrderRequest) (*erpv1.CreateSalesOrderResponse, error)
+	// GetSalesOrder reads a sales order's status ("sales_order_not_found" when there is none).
+	GetSalesOrder(ctx context.Context, id string) (*erpv1.GetSalesOrderResponse, error)
+	// CreateReturnAuthorization opens an RMA against the sales order, or, without one, against
+	// the sales order booked for the return's order.
+	CreateReturnAuthorization(ctx context.Context, req *erpv1.CreateReturnAuthorizationRequest) (*erpv1.CreateReturnAuthorizationResponse, error)
+	// CloseReturnAuthorization closes an RMA; closing a closed or refunded RMA does nothing.
+	CloseReturnAuthorization(ctx context.Context, req *erpv1.CloseReturnAuthorizationRequest) error
+	// CreateItemReceipt receives units against an RMA.
+	CreateItemReceipt(ctx context.Context, req *erpv1.CreateItemReceiptRequest) (*erpv1.CreateItemReceiptResponse, error)
+	// CreateCreditMemo posts the credit memo for a refund from an RMA and returns it.
+	CreateCreditMemo(ctx context.Context, req *erpv1.CreateCreditMemoRequest) (*canonicalv1.CreditMemo, error)
+	// RecordInventoryAdjustment posts a write-off or vendor claim.
+	RecordInventoryAdjustment(ctx context.Context, req *erpv1.RecordInventoryAdjustmentRequest) (*erpv1.RecordInventoryAdjustmentResponse, error)
 }

@@ -86,12 +86,17 @@ func (s *Service) GetItems(ctx context.Context, req *erpv1.GetItemsRequest) (*er
 	defer cancel()
 	found, missing, err := s.conn.GetItems(ctx, skus)
 	if err != nil {
-		if e := errs.As(err); e != nil {
-			s.log.DebugContext(ctx, "erp get items failed", "reason", e.Reason, "err", err)
-		}
-		return nil, err
+		return nil, s.failed(ctx, "GetItems", err)
 	}
 	return &erpv1.GetItemsResponse{Items: found, MissingSkus: missing}, nil
+}
+
+// failed logs a connector failure's detail, which never reaches the caller, and returns err.
+func (s *Service) failed(ctx context.Context, rpc string, err error) error {
+	if e := errs.As(err); e != nil {
+		s.log.DebugContext(ctx, "erp call failed", "rpc", rpc, "reason", e.Reason, "err", err)
+	}
+	return err
 }
 
 // distinctSKUs validates skus and folds repeats, keeping first-seen order.
@@ -139,43 +144,4 @@ func checkSKU(sku string) string {
 		}
 	}
 	return ""
-}
-
-func unimplemented(rpc string) error {
-	return errs.E(errs.Unimplemented, "not_implemented", "erp: "+rpc+" is not implemented yet")
-}
-
-// CreateSalesOrder is not implemented yet.
-func (s *Service) CreateSalesOrder(context.Context, *erpv1.CreateSalesOrderRequest) (*erpv1.CreateSalesOrderResponse, error) {
-	return nil, unimplemented("CreateSalesOrder")
-}
-
-// GetSalesOrder is not implemented yet.
-func (s *Service) GetSalesOrder(context.Context, *erpv1.GetSalesOrderRequest) (*erpv1.GetSalesOrderResponse, error) {
-	return nil, unimplemented("GetSalesOrder")
-}
-
-// CreateReturnAuthorization is not implemented yet.
-func (s *Service) CreateReturnAuthorization(context.Context, *erpv1.CreateReturnAuthorizationRequest) (*erpv1.CreateReturnAuthorizationResponse, error) {
-	return nil, unimplemented("CreateReturnAuthorization")
-}
-
-// CloseReturnAuthorization is not implemented yet.
-func (s *Service) CloseReturnAuthorization(context.Context, *erpv1.CloseReturnAuthorizationRequest) (*erpv1.CloseReturnAuthorizationResponse, error) {
-	return nil, unimplemented("CloseReturnAuthorization")
-}
-
-// CreateItemReceipt is not implemented yet.
-func (s *Service) CreateItemReceipt(context.Context, *erpv1.CreateItemReceiptRequest) (*erpv1.CreateItemReceiptResponse, error) {
-	return nil, unimplemented("CreateItemReceipt")
-}
-
-// CreateCreditMemo is not implemented yet.
-func (s *Service) CreateCreditMemo(context.Context, *erpv1.CreateCreditMemoRequest) (*erpv1.CreateCreditMemoResponse, error) {
-	return nil, unimplemented("CreateCreditMemo")
-}
-
-// RecordInventoryAdjustment is not implemented yet.
-func (s *Service) RecordInventoryAdjustment(context.Context, *erpv1.RecordInventoryAdjustmentRequest) (*erpv1.RecordInventoryAdjustmentResponse, error) {
-	return nil, unimplemented("RecordInventoryAdjustment")
 }

@@ -15,7 +15,9 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
@@ -223,32 +225,143 @@ func TestGetItemsVendorFailures(t *testing.T) {
 	})
 }
 
-func TestUnimplementedRPCs(t *testing.T) {
+// TestWriteValidation: malformed writes are refused with every bad field named, and never reach
+// the ERP.
+func TestWriteValidation(t *testing.T) {
 	t.Parallel()
-	s, _, _ := newTestService(t, nil)
+	s, sb, ds := newTestService(t, nil)
 	ctx := context.Background()
-	calls := map[string]func() error{
-		"CreateSalesOrder": func() error { _, err := s.CreateSalesOrder(ctx, &erpv1.CreateSalesOrderRequest{}); return err },
-		"GetSalesOrder":    func() error { _, err := s.GetSalesOrder(ctx, &erpv1.GetSalesOrderRequest{}); return err },
-		"CreateReturnAuthorization": func() error {
-			_, err := s.CreateReturnAuthorization(ctx, &erpv1.CreateReturnAuthorizationRequest{})
+	o := ds.Scenario(demo.ScenarioEligible)
+	longKey := strings.Repeat("k", erp.MaxIdempotencyKeyLen+1)
+	tests := []struct {
+		name   string
+		call   func() error
+		fields []string
+	}{
+		{"sales order without anything", func() error {
+			_, err := s.CreateSalesOrder(ctx, &erpv1.CreateSalesOrderRequest{})
 			return err
-		},
-		"CloseReturnAuthorization": func() error {
+		}, []string{"idempotency_key", "order"}},
+		{"sales order with bad lines", func() error {
+			_, err := s.CreateSalesOrder(ctx, &erpv1.CreateSalesOrderRequest{IdempotencyKey: "k", Order: &canonicalv1.Order{
+				Id: "1/2", Customer: &canonicalv1.CustomerRef{Id: "c"},
+				Lines: []*canonicalv1.OrderLine{{Sku: "", Quantity: 0, UnitPrice: money.New(-1, "USD")}}}})
+			return err
+		}, []string{"order.id", "order.lines[0].sku", "order.lines[0].quantity", "order.lines[0].unit_price.amount_minor"}},
+		{"sales order id", func() error { _, err := s.GetSalesOrder(ctx, &erpv1.GetSalesOrderRequest{}); return err },
+			[]string{"sales_order_id"}},
+		{"return authorization without a return", func() error {
+			_, err := s.CreateReturnAuthorization(ctx, &erpv1.CreateReturnAuthorizationRequest{IdempotencyKey: longKey})
+			return err
+		}, []string{"idempotency_key", "return"}},
+		{"return authorization with bad lines and no order", func() error {
+			_, err := s.CreateReturnAuthorization(ctx, &erpv1.CreateReturnAuthorizationRequest{IdempotencyKey: "key with spaces",
+				Return: &canonicalv1.Return{Lines: []*canonicalv1.ReturnLine{{Sku: "APP 1", Quantity: -1}}}})
+			return err
+		}, []string{"idempotency_key", "return.order_id", "return.lines[0].sku", "return.lines[0].quantity"}},
+		{"close without an RMA", func() error {
 			_, err := s.CloseReturnAuthorization(ctx, &erpv1.CloseReturnAuthorizationRequest{})
 			return err
-		},
-		"CreateItemReceipt": func() error { _, err := s.CreateItemReceipt(ctx, &erpv1.CreateItemReceiptRequest{}); return err },
-		"CreateCreditMemo":  func() error { _, err := s.CreateCreditMemo(ctx, &erpv1.CreateCreditMemoRequest{}); return err },
-		"RecordInventoryAdjustment": func() error {
-			_, err := s.RecordInventoryAdjustment(ctx, &erpv1.RecordInventoryAdjustmentRequest{})
+		}, []string{"idempotency_key", "return_authorization_id"}},
+		{"receipt without location or lines", func() error {
+			_, err := s.CreateItemReceipt(ctx, &erpv1.CreateItemReceiptRequest{ReturnAuthorizationId: "1", IdempotencyKey: "k"})
 			return err
-		},
+		}, []string{"location_id", "lines"}},
+		{"credit memo that does not add up", func() error {
+			_, err := s.CreateCreditMemo(ctx, &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: "1", IdempotencyKey: "k",
+				Total: money.New(1000, "USD"), Lines: []*canonicalv1.CreditMemoLine{{Sku: o.Lines[0].SKU, Quantity: 1, Amount: money.New(999, "USD")}}})
+			return err
+		}, []string{"total"}},
+		{"credit memo in two currencies", func() error {
+			_, err := s.CreateCreditMemo(ctx, &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: "1", IdempotencyKey: "k",
+				Total: money.New(1000, "USD"), Lines: []*canonicalv1.CreditMemoLine{{Sku: o.Lines[0].SKU, Quantity: 1, Amount: money.New(1000, "EUR")}, {Sku: o.Lines[0].SKU, Quantity: 1}}})
+			return err
+		}, []string{"lines[0].amount.currency_code", "lines[1].amount"}},
+		{"adjustment that is not a write-off", func() error {
+			_, err := s.RecordInventoryAdjustment(ctx, &erpv1.RecordInventoryAdjustmentRequest{IdempotencyKey: "k",
+				Adjustment: &canonicalv1.InventoryAdjustment{Sku: o.Lines[0].SKU}, Disposition: canonicalv1.Disposition_DISPOSITION_RESTOCK,
+				Value: &canonicalv1.Money{AmountMinor: 1, CurrencyCode: "usd"}})
+			return err
+		}, []string{"adjustment.location_id", "adjustment.quantity", "disposition", "value.currency_code"}},
 	}
-	for name, call := range calls {
-		t.Run(name, func(t *testing.T) {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			connectortest.WantErr(t, call(), errs.Unimplemented, "not_implemented")
+			e := connectortest.WantErr(t, tt.call(), errs.Invalid, "invalid_request")
+			if e == nil {
+				return
+			}
+			var got []string
+			for _, f := range e.Fields {
+				got = append(got, f.Field)
+			}
+			if diff := cmp.Diff(tt.fields, got); diff != "" {
+				t.Errorf("field violations mismatch (-want +got):\n%s", diff)
+			}
 		})
+	}
+	t.Cleanup(func() {
+		if n := sb.Stats().Requests; n != 0 {
+			t.Errorf("sandbox saw %d requests; want none for invalid requests", n)
+		}
+	})
+}
+
+// TestReturnToRefund runs the ERP side of a return through the service, the way the returns
+// workflow calls it, repeating each step as a workflow resumed after a crash would.
+func TestReturnToRefund(t *testing.T) {
+	t.Parallel()
+	s, sb, ds := newTestService(t, nil)
+	ctx := context.Background()
+	o := ds.Scenario(demo.ScenarioEligible)
+	ret := connectortest.ReturnOf(o, "ret-1")
+	var rma *erpv1.CreateReturnAuthorizationResponse
+	for range 2 {
+		resp, err := s.CreateReturnAuthorization(ctx, &erpv1.CreateReturnAuthorizationRequest{Return: ret, IdempotencyKey: "wf-1/rma"})
+		if err != nil {
+			t.Fatalf("CreateReturnAuthorization: %v", err)
+		}
+		if rma != nil && !cmp.Equal(rma, resp, protocmp.Transform()) {
+			t.Errorf("repeat answered %v; want %v", resp, rma)
+		}
+		rma = resp
+	}
+	if rma.GetStatus() != "Pending Receipt" || !strings.HasPrefix(rma.GetRmaNumber(), "RMA") {
+		t.Errorf("RMA %v; want Pending Receipt and an RMA number", rma)
+	}
+	receipt := &erpv1.CreateItemReceiptRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), LocationId: "7", IdempotencyKey: "wf-1/receipt"}
+	memo := &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/memo"}
+	var total int64
+	for _, l := range o.Lines {
+		receipt.Lines = append(receipt.Lines, &erpv1.ReceiptLine{Sku: l.SKU, Quantity: int32(l.Quantity), Restock: true})
+		amt := l.UnitPriceMinor * int64(l.Quantity)
+		total += amt
+		memo.Lines = append(memo.Lines, &canonicalv1.CreditMemoLine{Sku: l.SKU, Quantity: int32(l.Quantity), Amount: money.New(amt, "USD"), Restock: true})
+	}
+	memo.Total = money.New(total, "USD")
+	for range 2 {
+		if _, err := s.CreateItemReceipt(ctx, receipt); err != nil {
+			t.Fatalf("CreateItemReceipt: %v", err)
+		}
+		resp, err := s.CreateCreditMemo(ctx, memo)
+		if err != nil {
+			t.Fatalf("CreateCreditMemo: %v", err)
+		}
+		if got := resp.GetCreditMemo().GetTotal(); got.GetAmountMinor() != total {
+			t.Errorf("credit memo total %v; want %d", got, total)
+		}
+	}
+	if got, _ := sb.Status(nssandbox.TypeReturnAuthorization, rma.GetReturnAuthorizationId()); got != "Refunded" {
+		t.Errorf("RMA status %q; want Refunded", got)
+	}
+	want := map[string]int64{nssandbox.TypeReturnAuthorization: 1, nssandbox.TypeItemReceipt: 1, nssandbox.TypeCreditMemo: 1}
+	if diff := cmp.Diff(want, sb.Stats().Created); diff != "" {
+		t.Errorf("records created mismatch (-want +got):\n%s", diff)
+	}
+
+	sb.SetMaintenance(true, time.Minute)
+	_, err := s.CloseReturnAuthorization(ctx, &erpv1.CloseReturnAuthorizationRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/close"})
+	if e := connectortest.WantErr(t, err, errs.Unavailable, "erp_maintenance"); e != nil && e.RetryAfter != time.Minute {
+		t.Errorf("RetryAfter = %v; want 1m", e.RetryAfter)
 	}
 }

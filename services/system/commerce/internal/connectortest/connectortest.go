@@ -2,7 +2,9 @@
 // a connector against its vendor's sandbox serving the demo dataset: each order must map exactly
 // as the dataset describes it, listings must page through a customer's orders exactly once, and
 // failures (unknown ids, refused credentials, outages, slowness, rate limits) must come back as
-// the error kinds the service relies on — caused for real through the sandbox's knobs.
+// the error kinds the service relies on — caused for real through the sandbox's knobs. Writes
+// must show in the next read, and a repeated write (same key) must answer the first one without
+// writing again.
 package connectortest
 
 import (
@@ -68,6 +70,7 @@ func Run(t *testing.T, newEnv NewEnv) {
 	t.Run("VendorSlowerThanDeadline", func(t *testing.T) { t.Parallel(); testSlow(t, newEnv) })
 	t.Run("ThrottleBurstQueues", func(t *testing.T) { t.Parallel(); testBurst(t, newEnv) })
 	t.Run("ThrottleFailsFastPastDeadline", func(t *testing.T) { t.Parallel(); testFailFast(t, newEnv) })
+	runWrites(t, newEnv)
 }
 
 // WantOrder is the canonical order the dataset describes, before Env.Fill adds what the

@@ -20,6 +20,8 @@ type failure struct {
 	cause      error         // transport, decoding, budget or conversion error
 	gql        []gqlError    // errors in a 200 answer
 	notFound   bool          // the object asked for does not exist
+	object     string        // what was not found: "order" (when empty) or "return"
+	user       []userError   // a mutation's user errors
 	retryAfter time.Duration // when Shopify's bucket will hold the query, for THROTTLED answers
 }
 
@@ -54,7 +56,9 @@ func toError(ctx context.Context, f failure) *errs.Error {
 	case errors.Is(f.cause, context.Canceled):
 		return errs.Wrap(f.cause, errs.Canceled, "canceled", "the request was canceled")
 	case f.notFound:
-		return errs.E(errs.NotFound, "order_not_found", "order not found")
+		return notFound(f.object)
+	case len(f.user) > 0:
+		return toUserError(f)
 	case errors.As(f.cause, new(errTooLarge)):
 		return errs.Wrap(f.cause, errs.Internal, "vendor_order_too_large", "")
 	case f.status == http.StatusUnauthorized, f.status == http.StatusForbidden, code == "ACCESS_DENIED":
@@ -85,6 +89,35 @@ func toError(ctx context.Context, f failure) *errs.Error {
 	return errs.Wrap(cause(f), errs.Internal, "vendor_bad_response", "")
 }
 
+func notFound(object string) *errs.Error {
+	if object == "" {
+		object = "order"
+	}
+	return errs.E(errs.NotFound, object+"_not_found", object+" not found")
+}
+
+// toUserError classifies a mutation's first user error. Shopify refused the change for a reason
+// of the shop's state or of the request: repeating it unchanged will not help, except for a
+// request with the same idempotency key still in progress.
+func toUserError(f failure) *errs.Error {
+	switch f.user[0].Code {
+	case "NOT_FOUND":
+		e := notFound(f.object)
+		e.Err = cause(f)
+		return e
+	case "IDEMPOTENCY_KEY_PARAMETER_MISMATCH":
+		return errs.Wrap(cause(f), errs.FailedPrecondition, "idempotency_key_reused",
+			"the idempotency key was already used for a different request")
+	case "IDEMPOTENCY_CONCURRENT_REQUEST":
+		return errs.Wrap(cause(f), errs.Conflict, "idempotency_request_in_progress",
+			"a request with the same idempotency key is still in progress")
+	case "INVALID_STATE":
+		return errs.Wrap(cause(f), errs.FailedPrecondition, "commerce_invalid_state",
+			"the object is not in a state that allows the change")
+	}
+	return errs.Wrap(cause(f), errs.FailedPrecondition, "commerce_rejected_change", "the commerce platform refused the change")
+}
+
 // cause is an error describing f, for the log.
 func cause(f failure) error {
 	if f.cause != nil {
@@ -96,6 +129,9 @@ func cause(f failure) error {
 	}
 	for _, e := range f.gql {
 		parts = append(parts, e.Extensions.Code+": "+e.Message)
+	}
+	for _, e := range f.user {
+		parts = append(parts, e.Code+" "+strings.Join(e.Field, ".")+": "+e.Message)
 	}
 	if f.body != "" {
 		parts = append(parts, f.body)

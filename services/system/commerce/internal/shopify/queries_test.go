@@ -32,6 +32,9 @@ func TestStaticCosts(t *testing.T) {
 		{listOrdersOp, map[string]any{"first": 1, "query": "customer_id:" + demo.DemoCustomerID}},
 		{listOrdersOp, map[string]any{"first": 100, "query": "customer_id:" + demo.DemoCustomerID}},
 		{readyOp, nil},
+		{returnContextOp, returnContextVars(ds.Orders[0].ID)},
+		{returnStatusOp, map[string]any{"id": "gid://shopify/Return/1"}},
+		{returnCloseOp, map[string]any{"id": "gid://shopify/Return/1"}},
 	}
 	if c := largeOrder.cost(); c > 1000 {
 		t.Errorf("a large order read costs %v points, past Shopify's single-query limit of 1000", c)

@@ -1,7 +1,9 @@
 // Package shopify is the commerce connector for Shopify's Admin GraphQL API. It reads orders with
-// their fulfilments, refunds and returns and maps them to the canonical model, and it obeys
-// Shopify's cost-based rate limit: a local model of the leaky bucket makes callers wait for
-// points (or fail fast when their deadline is too close) instead of drawing THROTTLED answers.
+// their fulfilments, refunds and returns and maps them to the canonical model; opens and closes
+// returns and records refunds (refundCreate with @idempotent, so a repeat never refunds twice);
+// verifies and normalises the shop's webhooks; and it obeys Shopify's cost-based rate limit: a
+// local model of the leaky bucket makes callers wait for points (or fail fast when their deadline
+// is too close) instead of drawing THROTTLED answers. Mutations are charged like queries.
 package shopify
 
 import (
@@ -30,6 +32,8 @@ type Config struct {
 	APIVersion string
 	// AccessToken is the Admin API access token.
 	AccessToken string
+	// WebhookSecret is the app's client secret, which signs the shop's webhooks.
+	WebhookSecret string
 }
 
 // Deps are the connector's collaborators.
@@ -45,11 +49,12 @@ type Deps struct {
 // Connector talks to one shop. It is safe for concurrent use; concurrent callers share one
 // rate-limit model and queue on it.
 type Connector struct {
-	endpoint string
-	token    string
-	client   *http.Client
-	log      *slog.Logger
-	budget   *budget
+	endpoint      string
+	token         string
+	webhookSecret []byte
+	client        *http.Client
+	log           *slog.Logger
+	budget        *budget
 }
 
 const (
@@ -73,11 +78,12 @@ func New(cfg Config, deps Deps) *Connector {
 		deps.Now = time.Now
 	}
 	return &Connector{
-		endpoint: strings.TrimRight(cfg.BaseURL, "/") + "/admin/api/" + cfg.APIVersion + "/graphql.json",
-		token:    cfg.AccessToken,
-		client:   deps.HTTPClient,
-		log:      deps.Logger.With("vendor", "shopify"),
-		budget:   newBudget(deps.Now),
+		endpoint:      strings.TrimRight(cfg.BaseURL, "/") + "/admin/api/" + cfg.APIVersion + "/graphql.json",
+		token:         cfg.AccessToken,
+		webhookSecret: []byte(cfg.WebhookSecret),
+		client:        deps.HTTPClient,
+		log:           deps.Logger.With("vendor", "shopify"),
+		budget:        newBudget(deps.Now),
 	}
 }
 

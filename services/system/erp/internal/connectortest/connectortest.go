@@ -1,6 +1,9 @@
 // Package connectortest is the conformance suite every ERP connector passes against its vendor's
 // sandbox, in the manner of go-cloud's drivertest: the suite owns the scenarios and the
 // expectations, a vendor package supplies a Start function that boots its sandbox and connects.
+// Read scenarios map and look up items; write scenarios walk a return from authorisation to
+// credit memo, repeat every write (in a row, at once, after a lost answer) expecting one record
+// per key, and put the vendor into maintenance in the middle of a burst.
 package connectortest
 
 import (
@@ -33,6 +36,11 @@ type Sandbox interface {
 	SetMaintenance(on bool, retryAfter time.Duration)
 	// SetConcurrencyLimit sets how many requests the vendor account serves at once.
 	SetConcurrencyLimit(n int)
+	// SetAsyncDelay makes the vendor take d to complete each asynchronous write.
+	SetAsyncDelay(d time.Duration)
+	// Stage is where the record of kind (Record…) with the vendor id is; StageUnknown when the
+	// vendor has no such record.
+	Stage(kind, id string) Stage
 	// Stats counts what the sandbox saw.
 	Stats() Stats
 }
@@ -53,6 +61,10 @@ type Stats struct {
 	Refused int64
 	// MaxInFlight is the most requests in progress at once, counting the ones refused.
 	MaxInFlight int64
+	// Maintenance is how many requests were answered with a maintenance window's 503.
+	Maintenance int64
+	// Created counts the records writes created, by kind (Record…).
+	Created map[string]int64
 }
 
 // Start boots a sandbox serving ds until tb ends.
@@ -91,6 +103,7 @@ func Run(t *testing.T, start Start) {
 	t.Run("Deadline", func(t *testing.T) { t.Parallel(); testDeadline(t, start) })
 	t.Run("ConcurrencyWithinLimit", func(t *testing.T) { t.Parallel(); testConcurrencyWithinLimit(t, start) })
 	t.Run("ConcurrencyOverLimit", func(t *testing.T) { t.Parallel(); testConcurrencyOverLimit(t, start) })
+	runWrites(t, start)
 }
 
 // runReadOnly checks mapping and lookups; the scenarios share one sandbox.

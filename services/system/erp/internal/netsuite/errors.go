@@ -21,7 +21,11 @@ type vendorError struct {
 	// netsuite says the body was a NetSuite error document, not a proxy's or load balancer's page.
 	netsuite   bool
 	retryAfter time.Duration
-	cause      error
+	// location is the answer's Location header: for IDEMPOTENCY_ERROR, the earlier job.
+	location string
+	// record is the record type the request addressed, so that "no such record" says which.
+	record string
+	cause  error
 }
 
 func (e *vendorError) Error() string {
@@ -52,7 +56,8 @@ type errorBody struct {
 
 // newVendorError reads a non-2xx answer.
 func newVendorError(resp *http.Response, body []byte) *vendorError {
-	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now())}
+	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+		location: resp.Header.Get("Location")}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil && len(b.Details) > 0 {
 		e.netsuite, e.code, e.detail = true, b.Details[0].Code, b.Details[0].Detail
@@ -79,6 +84,31 @@ func parseRetryAfter(v string, now time.Time) time.Duration {
 	return 0
 }
 
+// Record types the connector reads and writes, as the REST record service names them.
+const (
+	typeInventoryItem       = "inventoryItem"
+	typeSalesOrder          = "salesOrder"
+	typeReturnAuthorization = "returnAuthorization"
+	typeItemReceipt         = "itemReceipt"
+	typeCreditMemo          = "creditMemo"
+	typeInventoryAdjustment = "inventoryAdjustment"
+	// typeAsyncJob marks calls to the async service's jobs.
+	typeAsyncJob = "asyncJob"
+)
+
+// notFoundReason names what was missing.
+func notFoundReason(record string) string {
+	switch record {
+	case "", typeInventoryItem:
+		return "item_not_found"
+	case typeSalesOrder:
+		return "sales_order_not_found"
+	case typeReturnAuthorization:
+		return "return_authorization_not_found"
+	}
+	return "record_not_found"
+}
+
 // toErr is the one place NetSuite failures become Retailbridge error kinds. Vendor detail stays in
 // the wrapped cause, for logs; the message is safe to show a caller.
 func toErr(err error) error {
@@ -90,8 +120,20 @@ func toErr(err error) error {
 	switch {
 	case errors.As(err, &ve):
 		switch {
+		case ve.status == http.StatusNotFound && ve.netsuite && ve.record == typeAsyncJob:
+			// NetSuite forgot a job it told us about: nothing the caller can do about it.
+			return errs.Wrap(err, errs.Internal, "erp_job_lost", "")
 		case ve.status == http.StatusNotFound && ve.netsuite:
-			return errs.Wrap(err, errs.NotFound, "item_not_found", "the ERP has no such record")
+			return errs.Wrap(err, errs.NotFound, notFoundReason(ve.record), "the ERP has no such record")
+		case ve.code == "IDEMPOTENCY_ERROR":
+			// The key names an earlier request that is not this one (a repeat of the same request
+			// comes with the earlier job's Location and is resolved, never classified).
+			return errs.Wrap(err, errs.FailedPrecondition, "idempotency_key_reused",
+				"the idempotency key was already used for a different request")
+		case ve.status == http.StatusBadRequest && ve.code == "USER_ERROR":
+			// A business rule refused the change (receiving more than authorised, crediting a
+			// closed RMA): repeating it cannot help.
+			return errs.Wrap(err, errs.FailedPrecondition, "erp_rejected_change", "the ERP refused the change")
 		case ve.status == http.StatusUnauthorized || ve.status == http.StatusForbidden:
 			e := errs.Wrap(err, errs.Unavailable, "vendor_auth_failed", "the ERP refused Retailbridge's credentials")
 			e.Retryable = false // until someone fixes the token, repeating cannot help

@@ -36,6 +36,12 @@ func TestToErr(t *testing.T) {
 		resp, body := response(t, status, retryAfter, bodyFile)
 		return newVendorError(resp, body)
 	}
+	about := func(record string, status int, bodyFile string) error {
+		resp, body := response(t, status, "", bodyFile)
+		e := newVendorError(resp, body)
+		e.record = record
+		return e
+	}
 	tests := []struct {
 		name       string
 		err        error
@@ -46,6 +52,12 @@ func TestToErr(t *testing.T) {
 	}{
 		{"404 from NetSuite", vendor(404, "", "error_nonexistent_id.json"), errs.NotFound, "item_not_found", false, 0},
 		{"404 from something else", vendor(404, "", ""), errs.Unavailable, "vendor_unavailable", true, 0},
+		{"404 for a sales order", about(typeSalesOrder, 404, "error_nonexistent_id.json"), errs.NotFound, "sales_order_not_found", false, 0},
+		{"404 for an RMA", about(typeReturnAuthorization, 404, "error_nonexistent_id.json"), errs.NotFound, "return_authorization_not_found", false, 0},
+		{"404 for a credit memo", about(typeCreditMemo, 404, "error_nonexistent_id.json"), errs.NotFound, "record_not_found", false, 0},
+		{"404 for a job", about(typeAsyncJob, 404, "error_nonexistent_id.json"), errs.Internal, "erp_job_lost", false, 0},
+		{"key used for another request", vendor(400, "", "error_idempotency.json"), errs.FailedPrecondition, "idempotency_key_reused", false, 0},
+		{"business rule", vendor(400, "", "error_user.json"), errs.FailedPrecondition, "erp_rejected_change", false, 0},
 		{"401", vendor(401, "", "error_invalid_login.json"), errs.Unavailable, "vendor_auth_failed", false, 0},
 		{"403", vendor(403, "", ""), errs.Unavailable, "vendor_auth_failed", false, 0},
 		{"429 after backoff gave up", vendor(429, "", ""), errs.ResourceExhausted, "vendor_rate_limited", true, 0},

@@ -1,7 +1,10 @@
 // Package netsuite is the ERP connector for NetSuite's REST record service. It signs every
 // request with token-based authentication, fans item lookups out by external id without ever
 // exceeding its share of the account's concurrency limit, absorbs the limit's 429 refusals with
-// jittered backoff, and stays away during announced maintenance windows.
+// jittered backoff, and stays away during announced maintenance windows, sending one probe when a
+// window should have ended. Writes (sales orders, return authorisations, item receipts, credit
+// memos, inventory adjustments) go through NetSuite's async service with an idempotency key
+// derived from the caller's, so a repeated call resolves the earlier job instead of writing twice.
 package netsuite
 
 import (
@@ -55,11 +58,13 @@ type Client struct {
 	fanOut   int
 	slots    *semaphore.Weighted
 	backoff  backoff
+	poll     backoff // between looks at a pending async job
 	now      func() time.Time
 	log      *slog.Logger
+	window   *window
 
-	pausedUntil atomic.Int64 // unix nanoseconds: the end of an announced maintenance window
-	retries     atomic.Int64
+	retries atomic.Int64
+	repeats atomic.Int64
 }
 
 // New returns a connector that sends requests through hc, the caller's traced client.
@@ -97,8 +102,10 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		fanOut:   cfg.MaxConcurrency,
 		slots:    semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
 		backoff:  backoff{first: 25 * time.Millisecond, cap: time.Second, attempts: 10},
+		poll:     backoff{first: 20 * time.Millisecond, cap: 500 * time.Millisecond},
 		now:      now,
 		log:      log.With("vendor", "netsuite"),
+		window:   &window{now: now, log: log.With("vendor", "netsuite")},
 	}, nil
 }
 
@@ -111,7 +118,7 @@ func DefaultBaseURL(account string) string {
 // MaxConcurrency at a time. SKUs NetSuite does not know come back in missing. The first failure
 // cancels the lookups still running.
 func (c *Client) GetItems(ctx context.Context, skus []string) (found []*erpv1.Item, missing []string, err error) {
-	if err := c.paused(); err != nil {
+	if err := c.window.closed(); err != nil {
 		return nil, nil, err
 	}
 	items := make([]*erpv1.Item, len(skus))
@@ -145,19 +152,23 @@ func (c *Client) GetItems(ctx context.Context, skus []string) (found []*erpv1.It
 
 // Ready reports whether NetSuite answers this connector's signed requests.
 func (c *Client) Ready(ctx context.Context) error {
-	if err := c.paused(); err != nil {
+	if err := c.window.closed(); err != nil {
 		return err
 	}
 	var page collection
-	return c.get(ctx, c.recordURL("inventoryItem", url.Values{"limit": {"1"}}), &page)
+	return c.get(ctx, c.recordURL("inventoryItem", url.Values{"limit": {"1"}}), &page, typeInventoryItem)
 }
 
 // Retries is how many requests were repeated after the account's concurrency limit refused them.
 func (c *Client) Retries() int64 { return c.retries.Load() }
 
+// Repeats is how many writes NetSuite recognised by their idempotency key as repeats of an
+// earlier job, which the connector then resolved instead of writing again.
+func (c *Client) Repeats() int64 { return c.repeats.Load() }
+
 func (c *Client) getItem(ctx context.Context, sku string) (*erpv1.Item, error) {
 	var rec inventoryItem
-	err := c.get(ctx, c.recordURL("inventoryItem/eid:"+url.PathEscape(sku), nil), &rec)
+	err := c.get(ctx, c.recordURL(typeInventoryItem+"/eid:"+url.PathEscape(sku), nil), &rec, typeInventoryItem)
 	if errs.KindOf(err) == errs.NotFound {
 		return nil, nil
 	}
@@ -178,91 +189,128 @@ func (c *Client) recordURL(path string, query url.Values) *url.URL {
 	return u
 }
 
-// get fetches u into out. Refusals by the account's concurrency limit are retried with capped,
-// jittered exponential backoff while the context's deadline leaves time; every other failure is
-// returned at once, classified.
-func (c *Client) get(ctx context.Context, u *url.URL, out any) error {
+// request is one call to NetSuite.
+type request struct {
+	method string
+	url    *url.URL
+	body   []byte
+	header http.Header
+	// record is the record type the call addresses, so that "no such record" says which.
+	record string
+}
+
+// answer is NetSuite's 2xx answer to a request.
+type answer struct {
+	status int
+	header http.Header
+	body   []byte
+}
+
+// get fetches u into out; record names the record type u addresses.
+func (c *Client) get(ctx context.Context, u *url.URL, out any, record string) error {
+	ans, err := c.call(ctx, request{method: http.MethodGet, url: u, record: record})
+	if err != nil {
+		return err
+	}
+	dec := json.NewDecoder(bytes.NewReader(ans.body))
+	dec.UseNumber()
+	if err := dec.Decode(out); err != nil {
+		return toErr(badPayload(err))
+	}
+	return nil
+}
+
+// call sends req. Refusals by the account's concurrency limit are retried with capped, jittered
+// exponential backoff while the context's deadline leaves time; every other failure is returned
+// at once, classified. Repeating a write is safe: a refused request was never executed, and
+// writes carry an idempotency key.
+func (c *Client) call(ctx context.Context, req request) (*answer, error) {
 	for attempt := 1; ; attempt++ {
-		err := c.do(ctx, u, out)
+		ans, err := c.do(ctx, req)
 		var ve *vendorError
 		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.attempts {
-			return toErr(err)
+			return ans, toErr(err)
 		}
 		wait := max(c.backoff.delay(attempt), ve.retryAfter) // NetSuite sends no Retry-After with 429 today
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
-			return toErr(err)
+			return nil, toErr(err)
 		}
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "netsuite concurrency limit hit; backing off", "attempt", attempt, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return toErr(ctx.Err())
+		if err := sleep(ctx, wait); err != nil {
+			return nil, toErr(err)
 		}
+	}
+}
+
+// sleep waits d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
 	}
 }
 
 // maxBody bounds what is read of one answer.
 const maxBody = 4 << 20
 
-// do sends one signed GET while holding one of the connector's concurrency slots.
-func (c *Client) do(ctx context.Context, u *url.URL, out any) error {
+// do sends one signed request while holding one of the connector's concurrency slots, unless an
+// announced maintenance window says not to.
+func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if err := c.slots.Acquire(ctx, 1); err != nil {
-		return err
+		return nil, err
 	}
 	defer c.slots.Release(1)
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u.String(), nil)
+	probe, err := c.window.admit(ctx)
 	if err != nil {
-		return err
+		return nil, err
+	}
+	ans, maintenance, err := c.exchange(ctx, r)
+	// Only a proper answer says the account is serving again; a proxy's 5xx or a dropped
+	// connection says nothing either way, and lets the next request probe.
+	var ve *vendorError
+	serving := err == nil || errors.As(err, &ve) && ve.status < 500
+	c.window.settle(ctx, probe, maintenance, serving)
+	return ans, err
+}
+
+// exchange is one HTTP round trip. It reports an announced maintenance window's Retry-After.
+func (c *Client) exchange(ctx context.Context, r request) (*answer, time.Duration, error) {
+	var body io.Reader
+	if r.body != nil {
+		body = bytes.NewReader(r.body)
+	}
+	req, err := http.NewRequestWithContext(ctx, r.method, r.url.String(), body)
+	if err != nil {
+		return nil, 0, err
+	}
+	for k, vs := range r.header {
+		req.Header[k] = vs
 	}
 	req.Header.Set("Accept", "application/json")
 	c.sign.sign(req)
 	resp, err := c.http.Do(req)
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
-		return err
+		return nil, 0, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		ve := newVendorError(resp, body)
+		ve := newVendorError(resp, data)
+		ve.record = r.record
 		if ve.status == http.StatusServiceUnavailable && ve.retryAfter > 0 {
-			c.pause(ctx, ve.retryAfter)
+			return nil, ve.retryAfter, ve
 		}
-		return ve
+		return nil, 0, ve
 	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(out); err != nil {
-		return badPayload(err)
-	}
-	return nil
-}
-
-// pause keeps the connector from calling NetSuite until an announced maintenance window ends, so
-// callers retrying on their own cannot turn the window into a request storm.
-func (c *Client) pause(ctx context.Context, d time.Duration) {
-	until := c.now().Add(d).UnixNano()
-	for cur := c.pausedUntil.Load(); until > cur; cur = c.pausedUntil.Load() {
-		if c.pausedUntil.CompareAndSwap(cur, until) {
-			c.log.WarnContext(ctx, "netsuite maintenance window; pausing calls", "retry_after", d)
-			return
-		}
-	}
-}
-
-// paused returns the maintenance error while an announced window lasts.
-func (c *Client) paused() error {
-	left := time.Duration(c.pausedUntil.Load() - c.now().UnixNano())
-	if left <= 0 {
-		return nil
-	}
-	return toErr(&vendorError{status: http.StatusServiceUnavailable, retryAfter: left,
-		detail: "maintenance window announced earlier"})
+	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, 0, nil
 }
 
 // backoff is capped exponential backoff with full jitter.

@@ -62,7 +62,45 @@ func (h *harness) SetMaintenance(on bool, retryAfter time.Duration) {
 
 func (h *harness) SetConcurrencyLimit(n int) { h.sb.SetConcurrencyLimit(n) }
 
+func (h *harness) SetAsyncDelay(d time.Duration) { h.sb.SetAsyncDelay(d) }
+
+// recordTypes are the NetSuite record types of the suite's record kinds.
+var recordTypes = map[string]string{
+	connectortest.RecordSalesOrder:          nssandbox.TypeSalesOrder,
+	connectortest.RecordReturnAuthorization: nssandbox.TypeReturnAuthorization,
+	connectortest.RecordItemReceipt:         nssandbox.TypeItemReceipt,
+	connectortest.RecordCreditMemo:          nssandbox.TypeCreditMemo,
+	connectortest.RecordInventoryAdjustment: nssandbox.TypeInventoryAdjustment,
+}
+
+// stages are NetSuite's return authorisation statuses as the suite's stages.
+var stages = map[string]connectortest.Stage{
+	"Pending Approval":                  connectortest.StageAuthorized,
+	"Pending Receipt":                   connectortest.StageAuthorized,
+	"Partially Received":                connectortest.StagePartlyHandled,
+	"Pending Refund/Partially Received": connectortest.StagePartlyHandled,
+	"Pending Refund":                    connectortest.StageReceived,
+	"Refunded":                          connectortest.StageRefunded,
+	"Closed":                            connectortest.StageClosed,
+	"Cancelled":                         connectortest.StageClosed,
+}
+
+func (h *harness) Stage(kind, id string) connectortest.Stage {
+	st, ok := h.sb.Status(recordTypes[kind], id)
+	if !ok {
+		return connectortest.StageUnknown
+	}
+	return stages[st]
+}
+
 func (h *harness) Stats() connectortest.Stats {
 	st := h.sb.Stats()
-	return connectortest.Stats{Requests: st.Requests, Refused: st.Refused, MaxInFlight: st.MaxInFlight}
+	created := map[string]int64{}
+	for kind, recordType := range recordTypes {
+		if n := st.Created[recordType]; n > 0 {
+			created[kind] = n
+		}
+	}
+	return connectortest.Stats{Requests: st.Requests, Refused: st.Refused, MaxInFlight: st.MaxInFlight,
+		Maintenance: st.Maintenance, Created: created}
 }

@@ -1,0 +1,124 @@
+package stack
+
+import (
+	"time"
+
+	"google.golang.org/grpc"
+
+	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
+	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
+	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
+	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
+	"github.com/retailbridge/retailbridge/services/system/returnsplatform"
+	"github.com/retailbridge/retailbridge/services/system/wms"
+)
+
+// startReturnVendorSandboxes serves the Loop-style returns platform and the warehouse. Their
+// webhooks are pointed at the gateway once it listens.
+func (s *Stack) startReturnVendorSandboxes() error {
+	v := s.vendorCreds
+	loopOpts := loopsb.Options{APIKey: v.loopKey, WebhookSecret: v.loopSecret, Seed: s.opts.DemoSeed}
+	whOpts := warehousesb.Options{APIKey: v.warehouseKey, WebhookSecret: v.warehouseSecret, Seed: s.opts.DemoSeed}
+	if s.opts.FastVendors {
+		loopOpts.Delays = loopsb.Delays{PreTransit: 50 * time.Millisecond, InTransit: 50 * time.Millisecond,
+			OutForDelivery: 50 * time.Millisecond, Delivered: 50 * time.Millisecond}
+		whOpts.Delays = warehousesb.Delays{Receive: 300 * time.Millisecond, Inspect: 100 * time.Millisecond,
+			Acknowledge: 100 * time.Millisecond, Ship: 100 * time.Millisecond}
+	}
+	if s.opts.InspectionOutcomes != nil {
+		whOpts.Outcomes = *s.opts.InspectionOutcomes
+	}
+	s.Loop = loopsb.New(loopOpts)
+	s.closers = append(s.closers, s.Loop.Close)
+	s.Warehouse = warehousesb.New(s.Demo, whOpts)
+	s.closers = append(s.closers, s.Warehouse.Close)
+	loopAddr, whAddr := "127.0.0.1:9304", "127.0.0.1:9305"
+	if s.opts.Ephemeral {
+		loopAddr, whAddr = "", ""
+	}
+	var err error
+	if s.LoopURL, err = s.serveHTTP("loop sandbox", loopAddr, s.Loop); err != nil {
+		return err
+	}
+	s.WarehouseURL, err = s.serveHTTP("warehouse sandbox", whAddr, s.Warehouse)
+	return err
+}
+
+func (s *Stack) startReturnsPlatform() error {
+	base, err := s.vendorURL(s.opts.Config.Loop.URL, s.LoopURL, "LOOP_API_URL")
+	if err != nil {
+		return err
+	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
+	svc, err := returnsplatform.New(returnsplatform.Config{
+		Vendor:  "loop",
+		Loop:    returnsplatform.LoopConfig{BaseURL: base, APIKey: s.vendorCreds.loopKey, WebhookSecret: s.vendorCreds.loopSecret},
+		Timeout: s.opts.Config.RequestTimeout,
+	}, returnsplatform.Deps{
+		Logger: s.logger.With("service", "returnsplatform"), JetStream: js, Now: time.Now,
+		HTTPClient: telemetry.NewVendorClient("loop", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(ReturnsPlatform, s.opts.Config.Addrs.ReturnsPlatform, func(srv *grpcx.Server) {
+		returnsplatformv1.RegisterReturnsPlatformServiceServer(srv, svc)
+	})
+}
+
+func (s *Stack) startWMS() error {
+	base, err := s.vendorURL(s.opts.Config.Warehouse.URL, s.WarehouseURL, "WAREHOUSE_API_URL")
+	if err != nil {
+		return err
+	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
+	svc, err := wms.New(wms.Config{
+		Vendor:    "warehouse",
+		Warehouse: wms.WarehouseConfig{BaseURL: base, APIKey: s.vendorCreds.warehouseKey, WebhookSecret: s.vendorCreds.warehouseSecret},
+		Timeout:   s.opts.Config.RequestTimeout,
+	}, wms.Deps{
+		Logger: s.logger.With("service", "wms"), JetStream: js, Now: time.Now,
+		HTTPClient: telemetry.NewVendorClient("warehouse", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(WMS, s.opts.Config.Addrs.WMS, func(srv *grpcx.Server) {
+		wmsv1.RegisterWmsServiceServer(srv, svc)
+	})
+}
+
+// webhookConns are the system APIs behind /webhooks/{vendor}.
+func (s *Stack) webhookConns() (map[string]*grpc.ClientConn, error) {
+	out := map[string]*grpc.ClientConn{}
+	for vendor, c := range map[string]Component{"shopify": Commerce, "stripe": Payments, "loop": ReturnsPlatform, "warehouse": WMS} {
+		conn, err := s.dial(c)
+		if err != nil {
+			return nil, err
+		}
+		out[vendor] = conn
+	}
+	return out, nil
+}
+
+// pointWebhooksAtGateway tells the in-process sandboxes where to deliver.
+func (s *Stack) pointWebhooksAtGateway() {
+	if s.Loop != nil {
+		s.Loop.SetWebhookURL(s.GatewayURL + "/webhooks/loop")
+	}
+	if s.Warehouse != nil {
+		s.Warehouse.SetWebhookURL(s.GatewayURL + "/webhooks/warehouse")
+	}
+	if s.Shopify != nil {
+		s.Shopify.SetWebhooks(shopifysb.WebhookConfig{URL: s.GatewayURL + "/webhooks/shopify", Secret: s.vendorCreds.shopifySecret})
+	}
+}

@@ -1,0 +1,146 @@
+package commerce
+
+import (
+	"context"
+	"errors"
+
+	"github.com/google/uuid"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/propagation"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
+)
+
+// EventSource is the producer named in the events this service publishes.
+const EventSource = "retailbridge/system/commerce"
+
+// EventDomain is the domain of this service's events: subjects "retailbridge.commerce.…", stream
+// events.StreamName(EventDomain).
+const EventDomain = "commerce"
+
+// MaxWebhookBytes bounds a delivery's body; Shopify's order payloads are far smaller.
+const MaxWebhookBytes = 2 << 20
+
+// eventNamespace scopes the event ids derived from vendor delivery ids (RFC 4122 version 5).
+var eventNamespace = uuid.MustParse("13938006-a52d-4980-baf9-4029fc019686")
+
+// EventID is the id of the event of type that the vendor's delivery reports: the same for every
+// retry or duplicate of the delivery, so JetStream (Nats-Msg-Id) and consumers' inboxes drop the
+// copies.
+func EventID(vendor, deliveryID, eventType string) string {
+	return uuid.NewSHA1(eventNamespace, []byte(vendor+"\x00"+deliveryID+"\x00"+eventType)).String()
+}
+
+// IngestWebhook verifies a delivery on its raw body, normalises it into canonical events and
+// publishes them with ids derived from the delivery id. Deliveries of topics Retailbridge does
+// not use are acknowledged as ignored. The gateway calls it for every delivery, duplicates
+// included: a repeated delivery publishes events with the same ids, which the broker drops.
+func (s *Service) IngestWebhook(ctx context.Context, req *commercev1.IngestWebhookRequest) (*commercev1.IngestWebhookResponse, error) {
+	if len(req.GetBody()) > MaxWebhookBytes {
+		return nil, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
+	}
+	if s.hooks == nil {
+		return nil, errs.E(errs.Unimplemented, "not_implemented", "the configured vendor sends no webhooks")
+	}
+	d, err := s.hooks.ReceiveWebhook(req.GetHeaders(), req.GetBody())
+	if err != nil {
+		if e := errs.As(err); e != nil {
+			s.log.InfoContext(ctx, "webhook refused", "reason", e.Reason, "err", err)
+		}
+		return nil, classify(err)
+	}
+	resp := &commercev1.IngestWebhookResponse{DeliveryId: d.ID}
+	if len(d.Facts) == 0 {
+		resp.Ignored = true
+		return resp, nil
+	}
+	if s.js == nil {
+		return nil, errs.E(errs.Unavailable, "events_unavailable", "events cannot be published: no event bus is configured")
+	}
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	for _, f := range d.Facts {
+		ev, err := s.envelope(ctx, d, f)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.publish(ctx, ev); err != nil {
+			return nil, err
+		}
+		resp.EventIds = append(resp.EventIds, ev.GetId())
+	}
+	return resp, nil
+}
+
+// envelope wraps a fact in the event envelope.
+func (s *Service) envelope(ctx context.Context, d *webhook.Delivery, f webhook.Fact) (*canonicalv1.Event, error) {
+	data, err := anypb.New(f.Data)
+	if err != nil {
+		return nil, errs.Wrap(err, errs.Internal, "encode_failed", "")
+	}
+	corr := telemetry.CorrelationID(ctx)
+	if corr == "" {
+		corr = s.cfg.Vendor + "-webhook-" + d.ID
+	}
+	carrier := propagation.MapCarrier{}
+	propagation.TraceContext{}.Inject(ctx, carrier)
+	return &canonicalv1.Event{
+		Id:            EventID(s.cfg.Vendor, d.ID, f.Type),
+		Source:        EventSource,
+		Type:          f.Type,
+		Time:          timestamppb.New(f.Time),
+		Subject:       f.Subject,
+		CorrelationId: corr,
+		Traceparent:   carrier[events.HeaderTraceparent],
+		Data:          data,
+		SpecVersion:   1,
+	}, nil
+}
+
+// publish sends ev with Nats-Msg-Id = its id. When no stream captures the domain yet (a fresh
+// deployment), it creates the domain's stream with the defaults and tries again.
+func (s *Service) publish(ctx context.Context, ev *canonicalv1.Event) error {
+	data, err := events.Encode(ev)
+	if err != nil {
+		return errs.Wrap(err, errs.Internal, "encode_failed", "")
+	}
+	msg := func() *nats.Msg {
+		m := nats.NewMsg(ev.GetType())
+		m.Data = data
+		m.Header.Set(events.HeaderMsgID, ev.GetId())
+		m.Header.Set(events.HeaderContentType, events.ContentType)
+		m.Header.Set(events.HeaderEventType, ev.GetType())
+		m.Header.Set(events.HeaderCorrelationID, ev.GetCorrelationId())
+		if ev.GetTraceparent() != "" {
+			m.Header.Set(events.HeaderTraceparent, ev.GetTraceparent())
+		}
+		return m
+	}
+	ack, err := s.js.PublishMsg(ctx, msg())
+	if errors.Is(err, jetstream.ErrNoStreamResponse) {
+		if _, serr := events.EnsureStream(ctx, s.js, EventDomain, events.StreamOptions{}); serr != nil {
+			s.log.WarnContext(ctx, "creating the commerce event stream failed", "err", serr)
+		} else {
+			ack, err = s.js.PublishMsg(ctx, msg())
+		}
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "publishing a webhook event failed", "event", ev.GetId(), "type", ev.GetType(), "err", err)
+		if ctx.Err() != nil {
+			return errs.Wrap(err, errs.DeadlineExceeded, "events_timeout", "the event bus did not answer in time")
+		}
+		return errs.Wrap(err, errs.Unavailable, "events_unavailable", "the event bus is unavailable")
+	}
+	if ack.Duplicate {
+		s.log.DebugContext(ctx, "webhook event already published", "event", ev.GetId(), "type", ev.GetType())
+	}
+	return nil
+}

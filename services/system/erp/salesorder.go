@@ -1,0 +1,58 @@
+package erp
+
+import (
+	"context"
+	"fmt"
+
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+)
+
+// CreateSalesOrder books a storefront order in the ERP, with the order id as its external id. An
+// order booked before is returned as it is.
+func (s *Service) CreateSalesOrder(ctx context.Context, req *erpv1.CreateSalesOrderRequest) (*erpv1.CreateSalesOrderResponse, error) {
+	var v violations
+	v.key("idempotency_key", req.GetIdempotencyKey())
+	o := req.GetOrder()
+	if o == nil {
+		v.add("order", "is required")
+	} else {
+		v.id("order.id", o.GetId(), true)
+		v.id("order.customer.id", o.GetCustomer().GetId(), true)
+		v.lines("order.lines", len(o.GetLines()))
+		for i, l := range o.GetLines() {
+			f := fmt.Sprintf("order.lines[%d]", i)
+			v.id(f+".id", l.GetId(), false)
+			v.sku(f+".sku", l.GetSku())
+			v.quantity(f+".quantity", int64(l.GetQuantity()))
+			if l.GetUnitPrice() != nil {
+				v.money(f+".unit_price", l.GetUnitPrice())
+			}
+		}
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.CreateSalesOrder(ctx, req)
+	if err != nil {
+		return nil, s.failed(ctx, "CreateSalesOrder", err)
+	}
+	return resp, nil
+}
+
+// GetSalesOrder reads a sales order's status.
+func (s *Service) GetSalesOrder(ctx context.Context, req *erpv1.GetSalesOrderRequest) (*erpv1.GetSalesOrderResponse, error) {
+	var v violations
+	v.id("sales_order_id", req.GetSalesOrderId(), true)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.GetSalesOrder(ctx, req.GetSalesOrderId())
+	if err != nil {
+		return nil, s.failed(ctx, "GetSalesOrder", err)
+	}
+	return resp, nil
+}
