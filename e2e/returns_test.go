@@ -3,10 +3,14 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/golang-jwt/jwt/v5"
+
 	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
@@ -135,4 +139,125 @@ func subsequence(got, want []string) bool {
 		}
 	}
 	return i == len(want)
+}
+
+// supportToken mints a customer-service agent's token.
+func (h *harness) supportToken(t testing.TB, agent, scope string) string {
+	t.Helper()
+	now := time.Now()
+	tok, err := h.SigningKey.Mint(auth.Claims{RegisteredClaims: jwt.RegisteredClaims{
+		Issuer: "retailbridge-dev", Audience: jwt.ClaimStrings{"retailbridge-support"}, Subject: agent,
+		IssuedAt: jwt.NewNumericDate(now), ExpiresAt: jwt.NewNumericDate(now.Add(time.Hour)),
+	}, Scope: scope})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// waitAny polls until the return is in one of states.
+func (h *harness) waitAny(t testing.TB, tok, path string, states ...string) returnJSON {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	var got returnJSON
+	for time.Now().Before(deadline) {
+		resp := h.do(t, http.MethodGet, path, tok, nil)
+		resp.JSON(t, &got)
+		for _, s := range states {
+			if got.Return.State == s {
+				return got
+			}
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("return in %s, want one of %v; timeline %+v", got.Return.State, states, got.Timeline)
+	return got
+}
+
+// Customer service cancels before receipt: the label is voided, the platform return and the
+// ERP RMA are closed, newest first, and the timeline names the agent.
+func TestSupportCancelCompensates(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualWarehouse = true, true })
+	tok := h.token(t, demo.DemoCustomerID)
+	o := h.Demo.Scenario(demo.ScenarioEligible)
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", tok, createReturn(o.ID, o.Lines[0].ID, 1), "Idempotency-Key", "cancel-1")
+	var r returnJSON
+	resp.JSON(t, &r)
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	path := "/v1/support/returns/" + r.Return.ID
+	h.waitAny(t, agent, path, "awaiting_parcel", "in_transit")
+
+	// A customer-service call without the write scope is refused; with it, the cancel applies.
+	if resp := h.do(t, http.MethodPost, path+":cancel", h.supportToken(t, "agent-8", "support:read"), map[string]string{"note": "x"},
+		"Idempotency-Key", "cancel-try"); resp.Status != http.StatusForbidden {
+		t.Errorf("cancel without support:write: %d %s", resp.Status, resp.Body)
+	}
+	if resp := h.do(t, http.MethodPost, path+":cancel", agent, map[string]string{"note": "customer changed their mind"},
+		"Idempotency-Key", "cancel-go"); resp.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", resp.Status, resp.Body)
+	}
+	done := h.waitAny(t, agent, path, "cancelled")
+	rma, platform := done.Return.ExternalIDs["erp"], done.Return.ExternalIDs["returnsplatform"]
+	if st, _ := h.NetSuite.Status("returnAuthorization", rma); st != "Closed" {
+		t.Errorf("RMA %s status %q, want Closed", rma, st)
+	}
+	if st, ok := h.Loop.Return(platform); !ok || st.LabelStatus != "cancelled" {
+		t.Errorf("platform return %s: %+v, want its label voided", platform, st)
+	}
+	var compensations, byAgent int
+	for _, e := range done.Timeline {
+		if strings.HasPrefix(e.Description, "compensated") {
+			compensations++
+		}
+		if strings.Contains(e.Description, "support:agent-7") {
+			byAgent++
+		}
+	}
+	if compensations != 3 || byAgent == 0 {
+		t.Errorf("timeline has %d compensations (want 3: label, platform return, RMA) and %d entries by the agent: %+v", compensations, byAgent, done.Timeline)
+	}
+	if n := h.Stripe.Stats().RefundsPerIntent[stripesb.PaymentIntentID(o.ID)]; n != 0 {
+		t.Errorf("a cancelled return refunded %d times", n)
+	}
+}
+
+// A wrong item found at inspection waits for customer service, who approves it.
+func TestWrongItemWaitsForCustomerService(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{WrongOrMissing: 1}))
+	tok := h.token(t, demo.DemoCustomerID)
+	o := h.Demo.Scenario(demo.ScenarioPickUpInStore)
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", tok, createReturn(o.ID, o.Lines[0].ID, 1), "Idempotency-Key", "wrong-1")
+	var r returnJSON
+	resp.JSON(t, &r)
+	agent := h.supportToken(t, "agent-9", "support:read support:write refunds:override")
+	path := "/v1/support/returns/" + r.Return.ID
+	h.waitAny(t, agent, path, "exception")
+	// The queue view finds it.
+	list := h.do(t, http.MethodGet, "/v1/support/returns?state=exception", agent, nil)
+	if list.Status != http.StatusOK || !strings.Contains(string(list.Body), r.Return.ID) {
+		t.Errorf("exception queue: %d %s", list.Status, list.Body)
+	}
+	// The customer cannot resolve their own exception.
+	if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/"+r.Return.ID+":resolve", tok, map[string]any{"approve": true},
+		"Idempotency-Key", "self-approve"); resp.Status != http.StatusNotFound && resp.Status != http.StatusMethodNotAllowed {
+		t.Errorf("customer resolving: %d", resp.Status)
+	}
+	half := o.Lines[0].UnitPriceMinor / 2
+	if resp := h.do(t, http.MethodPost, path+":override-refund", agent, map[string]any{"amount": map[string]any{"amount_minor": half, "currency_code": "USD"}, "note": "goodwill half"},
+		"Idempotency-Key", "override-1"); resp.Status != http.StatusOK {
+		t.Fatalf("override: %d %s", resp.Status, resp.Body)
+	}
+	if resp := h.do(t, http.MethodPost, path+":resolve", agent, map[string]any{"approve": true, "note": "customer sent photos"},
+		"Idempotency-Key", "approve-1"); resp.Status != http.StatusOK {
+		t.Fatalf("approve: %d %s", resp.Status, resp.Body)
+	}
+	done := h.waitAny(t, agent, path, "refunded")
+	if done.Return.RefundTotal.AmountMinor != fmt.Sprint(half) {
+		t.Errorf("refund total %s, want the override %d", done.Return.RefundTotal.AmountMinor, half)
+	}
+	if n := h.Stripe.Stats().RefundsPerIntent[stripesb.PaymentIntentID(o.ID)]; n != 1 {
+		t.Errorf("Stripe refunds %d, want 1", n)
+	}
 }
