@@ -3,6 +3,7 @@ package e2e
 import (
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -35,6 +36,8 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	const duration = 3 * time.Second
 	var allowed, refused atomic.Int64
 	var first, last atomic.Int64
+	var sendsMu sync.Mutex
+	var sends []int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
 	for w := range 16 {
@@ -46,6 +49,9 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 			for time.Now().Before(deadline) {
 				sent := time.Now().UnixNano()
 				first.CompareAndSwap(0, sent)
+				sendsMu.Lock()
+				sends = append(sends, sent)
+				sendsMu.Unlock()
 				resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order))
 				switch resp.Status {
 				case http.StatusOK:
@@ -75,14 +81,22 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	if refused.Load() < allowed.Load() {
 		t.Fatalf("refused %d < allowed %d: the load did not sustain an overload, nothing can be concluded", refused.Load(), allowed.Load())
 	}
-	// Above the policy is the failure that matters (replicas doubling the limit): ±1% (and one
-	// request of rounding). Below it, a starved load generator leaves allowance unused during
-	// pauses longer than the burst covers (0.5 s), so the lower bound is looser.
+	// Above the policy is the failure that matters (replicas doubling the limit): +1% (and one
+	// request of rounding).
 	if got > want*1.01+1 {
 		t.Errorf("allowed %v, policy allows %.1f: replicas exceed the shared limit", got, want)
 	}
-	if got < want*0.95 {
-		t.Errorf("allowed %v, policy allows %.1f: more than 5%% below (limit enforced too hard)", got, want)
+	// Below the policy can only be judged if the overload never paused longer than the burst
+	// covers: a starved load generator (a busy CI machine) leaves allowance unused.
+	slices.Sort(sends)
+	var maxGap time.Duration
+	for i := 1; i < len(sends); i++ {
+		maxGap = max(maxGap, time.Duration(sends[i]-sends[i-1]))
+	}
+	if maxGap > 400*time.Millisecond {
+		t.Logf("the load paused for %v (> the 0.5 s the burst covers): the lower bound is not judged in this run", maxGap)
+	} else if got < want*0.99-1 {
+		t.Errorf("allowed %v, policy allows %.1f: more than 1%% below (limit enforced too hard)", got, want)
 	}
 }
 
