@@ -112,14 +112,18 @@ func (s *Stack) webhookConns() (map[string]*grpc.ClientConn, error) {
 }
 
 // pointWebhooksAtGateway tells the in-process sandboxes where to deliver.
-func (s *Stack) pointWebhooksAtGateway() {
+func (s *Stack) pointWebhooksAtGateway() { s.PointWebhooksAt(s.GatewayURL) }
+
+// PointWebhooksAt makes this stack's sandboxes deliver their webhooks to a gateway (this
+// stack's, or another's when the services run separately).
+func (s *Stack) PointWebhooksAt(gatewayURL string) {
 	if s.Loop != nil {
-		s.Loop.SetWebhookURL(s.GatewayURL + "/webhooks/loop")
+		s.Loop.SetWebhookURL(gatewayURL + "/webhooks/loop")
 	}
 	if s.Warehouse != nil {
-		s.Warehouse.SetWebhookURL(s.GatewayURL + "/webhooks/warehouse")
+		s.Warehouse.SetWebhookURL(gatewayURL + "/webhooks/warehouse")
 	}
 	if s.Shopify != nil {
-		s.Shopify.SetWebhooks(shopifysb.WebhookConfig{URL: s.GatewayURL + "/webhooks/shopify", Secret: s.vendorCreds.shopifySecret})
+		s.Shopify.SetWebhooks(shopifysb.WebhookConfig{URL: gatewayURL + "/webhooks/shopify", Secret: s.vendorCreds.shopifySecret})
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -385,14 +386,33 @@ func (s *Stack) startSandboxes() error {
 	return nil
 }
 
-// SandboxEnv is the environment that points separately served commerce and erp services at
-// the sandboxes started here.
-func (s *Stack) SandboxEnv() string {
+// SandboxConfig is the environment that points separately started services at the sandboxes
+// started here: URLs and the credentials the sandboxes accept.
+func (s *Stack) SandboxConfig() map[string]string {
 	v := s.vendorCreds
-	return fmt.Sprintf("export SHOPIFY_ADMIN_URL=%s SHOPIFY_ACCESS_TOKEN=%s\n"+
-		"export NETSUITE_URL=%s NETSUITE_ACCOUNT=%s NETSUITE_CONSUMER_KEY=%s NETSUITE_CONSUMER_SECRET=%s NETSUITE_TOKEN_ID=%s NETSUITE_TOKEN_SECRET=%s\n"+
-		"export STRIPE_API_URL=%s STRIPE_SECRET_KEY=%s",
-		s.ShopifyURL, v.shopifyToken, s.NetSuiteURL, v.nsAccount, v.nsKey, v.nsSecret, v.nsToken, v.nsTokenSc, s.StripeURL, v.stripeKey)
+	return map[string]string{
+		"SHOPIFY_ADMIN_URL": s.ShopifyURL, "SHOPIFY_ACCESS_TOKEN": v.shopifyToken, "SHOPIFY_WEBHOOK_SECRET": v.shopifySecret,
+		"NETSUITE_URL": s.NetSuiteURL, "NETSUITE_ACCOUNT": v.nsAccount, "NETSUITE_CONSUMER_KEY": v.nsKey,
+		"NETSUITE_CONSUMER_SECRET": v.nsSecret, "NETSUITE_TOKEN_ID": v.nsToken, "NETSUITE_TOKEN_SECRET": v.nsTokenSc,
+		"STRIPE_API_URL": s.StripeURL, "STRIPE_SECRET_KEY": v.stripeKey,
+		"LOOP_API_URL": s.LoopURL, "LOOP_API_KEY": v.loopKey, "LOOP_WEBHOOK_SECRET": v.loopSecret,
+		"WAREHOUSE_API_URL": s.WarehouseURL, "WAREHOUSE_API_KEY": v.warehouseKey, "WAREHOUSE_WEBHOOK_SECRET": v.warehouseSecret,
+	}
+}
+
+// SandboxEnv is SandboxConfig as shell exports.
+func (s *Stack) SandboxEnv() string {
+	cfg := s.SandboxConfig()
+	keys := make([]string, 0, len(cfg))
+	for k := range cfg {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	for _, k := range keys {
+		fmt.Fprintf(&b, "export %s=%s\n", k, cfg[k])
+	}
+	return b.String()
 }
 
 func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {

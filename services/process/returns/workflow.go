@@ -410,9 +410,17 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		d.Override = &o
 		return workflow.Result{Data: d, Note: fmt.Sprintf("refund overridden to %s by %s", money.FormatDecimal(o.Amount, d.Currency), o.By)}, nil
 	}
+	// Webhooks arrive late and out of order: an inspection reported before its receipt means
+	// the parcel was received, so it is applied at once (and the late receipt is then ignored).
+	inspectedEarly := func(ctx context.Context, i workflow.Instance, payload []byte) (workflow.Result, error) {
+		res, err := inspected(ctx, i, payload)
+		res.CancelTimers = []string{TimerReceiptReminder, TimerReceiptExpiry}
+		return res, err
+	}
 	waitingBeforeReceipt := map[string]workflow.SignalHandler{
 		SignalInTransit:      move(StateInTransit),
 		SignalReceived:       move(StateAwaitingInspection, TimerReceiptReminder, TimerReceiptExpiry),
+		SignalInspected:      inspectedEarly,
 		SignalCancel:         compensateTo(StateCancelled),
 		SignalOverride:       overrideRefund,
 		TimerReceiptReminder: reminder,

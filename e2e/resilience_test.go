@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/testkit"
+	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
+)
+
+// eligibleLine is an order line a customer can return now.
+type eligibleLine struct{ customer, order, line string }
+
+// eligibleLines finds n returnable lines of distinct orders, asking the eligibility API.
+func (h *harness) eligibleLines(t testing.TB, n int) []eligibleLine {
+	t.Helper()
+	var out []eligibleLine
+	for _, o := range h.Demo.Orders {
+		if len(out) == n {
+			break
+		}
+		if o.DeliveredAt == nil || o.FinancialStatus != "PAID" {
+			continue
+		}
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", h.token(t, o.CustomerID), eligibility(o.ID))
+		var e eligibilityJSON
+		resp.JSON(t, &e)
+		for _, l := range e.Lines {
+			if l.Eligible && l.ReturnableQuantity > 0 {
+				out = append(out, eligibleLine{o.CustomerID, o.ID, l.OrderLineID})
+				break
+			}
+		}
+	}
+	if len(out) < n {
+		t.Fatalf("found %d returnable lines, want %d", len(out), n)
+	}
+	return out
+}
+
+// FM-3: an ERP maintenance window in the middle of a burst of returns. Every return is
+// accepted at once; during the window the workflow parks (the connector fails fast and the
+// workflow waits out Retry-After) instead of burning retries against the ERP; afterwards the
+// backlog drains with exactly one RMA and one credit memo per return and the account's
+// concurrency limit never exceeded.
+func TestERPMaintenanceWindowParksAndDrains(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}))
+	lines := h.eligibleLines(t, 12)
+	h.NetSuite.SetConcurrencyLimit(5)
+	window := 3 * time.Second
+	h.NetSuite.SetMaintenance(true, window)
+	before := h.NetSuite.Stats()
+
+	start := time.Now()
+	ids := make([]string, len(lines))
+	var slowest time.Duration
+	for i, l := range lines {
+		t0 := time.Now()
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1),
+			"Idempotency-Key", fmt.Sprintf("fm3-%d", i))
+		slowest = max(slowest, time.Since(t0))
+		if resp.Status != http.StatusOK {
+			t.Fatalf("create during maintenance: %d %s", resp.Status, resp.Body)
+		}
+		var r returnJSON
+		resp.JSON(t, &r)
+		ids[i] = r.Return.ID
+	}
+	time.Sleep(window - time.Since(start))
+	during := h.NetSuite.Stats()
+	h.NetSuite.SetMaintenance(false, 0)
+	windowCalls := during.Requests - before.Requests
+	t.Logf("FM-3: %d returns accepted during the window (slowest accept %v); NetSuite saw %d requests in the %v window (%d answered 503)",
+		len(ids), slowest.Round(time.Millisecond), windowCalls, window, during.Maintenance-before.Maintenance)
+	if windowCalls > 10 {
+		t.Errorf("%d ERP calls during the window: the workflow retries against a closed ERP instead of parking", windowCalls)
+	}
+	drainStart := time.Now()
+	for _, id := range ids {
+		h.waitAny(t, h.supportToken(t, "ops", "support:read"), "/v1/support/returns/"+id, "refunded")
+	}
+	after := h.NetSuite.Stats()
+	t.Logf("FM-3: drained %d returns in %v after the window; RMAs %d, credit memos %d, max in flight %d (limit 5), refused %d",
+		len(ids), time.Since(drainStart).Round(time.Millisecond), after.Created["returnAuthorization"], after.Created["creditMemo"],
+		after.MaxInFlight, after.Refused)
+	if after.Created["returnAuthorization"] != int64(len(ids)) || after.Created["creditMemo"] != int64(len(ids)) {
+		t.Errorf("RMAs %d, credit memos %d, want %d each", after.Created["returnAuthorization"], after.Created["creditMemo"], len(ids))
+	}
+	if after.MaxInFlight > 5 {
+		t.Errorf("NetSuite saw %d requests in flight, limit 5", after.MaxInFlight)
+	}
+}
+
+// EV-5 on the real workflow: the services are killed again and again while returns are in
+// flight (the vendors keep running and keep sending webhooks); every restart resumes, and each
+// return ends refunded exactly once: one Stripe refund, one RMA and one credit memo.
+func TestReturnsSurviveKilledServices(t *testing.T) {
+	t.Parallel()
+	vendors, err := stack.Start(context.Background(), stack.Options{
+		Config: mustConfig(t, map[string]string{"RB_DATA_DIR": t.TempDir()}), Components: []stack.Component{stack.Sandboxes},
+		Ephemeral: true, FastVendors: true, InspectionOutcomes: &warehousesb.Outcomes{Resellable: 1},
+		Now: newClock().Now,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(vendors.Close)
+	dataDir := t.TempDir()
+	env := vendors.SandboxConfig()
+	env["REDIS_URL"] = testkit.RedisURL(t)
+	env["RB_DATA_DIR"] = dataDir
+	env["RB_RATE_LIMITS"] = writeFile(t, dataDir, "limits.yaml", generousLimits)
+	cfg := mustConfig(t, env)
+	clk := newClock()
+	services := []stack.Component{stack.Commerce, stack.ERP, stack.Payments, stack.ReturnsPlatform, stack.WMS, stack.Orders, stack.Returns, stack.Gateway}
+	start := func() *harness {
+		s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: services, Ephemeral: true,
+			GatewayAddr: "127.0.0.1:0", Now: clk.Now})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vendors.PointWebhooksAt(s.GatewayURL)
+		return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk}
+	}
+	h := start()
+	h.Demo = vendors.Demo
+	lines := h.eligibleLines(t, 6)
+	ids := make([]string, len(lines))
+	for i, l := range lines {
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1),
+			"Idempotency-Key", fmt.Sprintf("ev5-%d", i))
+		if resp.Status != http.StatusOK {
+			t.Fatalf("create: %d %s", resp.Status, resp.Body)
+		}
+		var r returnJSON
+		resp.JSON(t, &r)
+		ids[i] = r.Return.ID
+	}
+	kills := 0
+	for ; kills < 8; kills++ {
+		time.Sleep(time.Duration(80+40*kills) * time.Millisecond)
+		h.Close() // the process dies, wherever its steps are
+		h = start()
+		h.Demo = vendors.Demo
+		if allDone(t, h, ids) {
+			break
+		}
+	}
+	t.Cleanup(func() { h.Close() })
+	for _, id := range ids {
+		h.waitAny(t, h.supportToken(t, "ops", "support:read"), "/v1/support/returns/"+id, "refunded")
+	}
+	st, ns := vendors.Stripe.Stats(), vendors.NetSuite.Stats()
+	t.Logf("EV-5: %d returns, services killed %d times; Stripe refunds %d, RMAs %d, credit memos %d, NetSuite idempotent repeats %d",
+		len(ids), kills+1, st.RefundsCreated, ns.Created["returnAuthorization"], ns.Created["creditMemo"], ns.IdempotentRepeats)
+	for _, l := range lines {
+		if n := st.RefundsPerIntent[stripesb.PaymentIntentID(l.order)]; n != 1 {
+			t.Errorf("order %s refunded %d times, want 1", l.order, n)
+		}
+	}
+	if ns.Created["returnAuthorization"] != int64(len(ids)) || ns.Created["creditMemo"] != int64(len(ids)) {
+		t.Errorf("RMAs %d, credit memos %d, want %d each", ns.Created["returnAuthorization"], ns.Created["creditMemo"], len(ids))
+	}
+}
+
+func allDone(t testing.TB, h *harness, ids []string) bool {
+	t.Helper()
+	tok := h.supportToken(t, "ops", "support:read")
+	for _, id := range ids {
+		resp := h.do(t, http.MethodGet, "/v1/support/returns/"+id, tok, nil)
+		if !strings.Contains(string(resp.Body), `"state":"refunded"`) {
+			return false
+		}
+	}
+	return true
+}
+
+func mustConfig(t testing.TB, env map[string]string) config.Config {
+	t.Helper()
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cfg
+}
