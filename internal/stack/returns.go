@@ -28,7 +28,7 @@ func (s *Stack) startReturnVendorSandboxes() error {
 		whOpts.Delays = warehousesb.Delays{Receive: 300 * time.Millisecond, Inspect: 100 * time.Millisecond,
 			Acknowledge: 100 * time.Millisecond, Ship: 100 * time.Millisecond}
 	}
-	whOpts.Manual = s.opts.ManualWarehouse
+	whOpts.Manual, loopOpts.Manual = s.opts.ManualParcels, s.opts.ManualParcels
 	if s.opts.InspectionOutcomes != nil {
 		whOpts.Outcomes = *s.opts.InspectionOutcomes
 	}

@@ -90,9 +90,9 @@ type Options struct {
 	DemoOrders    int
 	// FastVendors makes the sandboxes' simulated parcels and warehouse move in milliseconds.
 	FastVendors bool
-	// ManualWarehouse stops the warehouse sandbox from receiving parcels by itself (tests
-	// drive receipts, or cancel before one).
-	ManualWarehouse bool
+	// ManualParcels stops the returns platform and warehouse sandboxes from moving parcels by
+	// themselves (tests drive them, or cancel before a parcel ships).
+	ManualParcels bool
 	// InspectionOutcomes overrides the warehouse sandbox's inspection shares.
 	InspectionOutcomes *warehousesb.Outcomes
 	// ReturnTimings overrides the return workflow's reminder, expiry and escalation delays.

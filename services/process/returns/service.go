@@ -192,7 +192,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 		svc.db, svc.js = deps.DB, deps.JetStream
 		svc.outbox = events.NewOutbox(deps.Now)
-		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger},
+		// A step is one vendor call bounded by the request timeout; a runner that died holding one
+		// frees it after the lease.
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second},
 			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
 				deps.Timings.withDefaults(), deps.Now))
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"time"
 
 	"google.golang.org/protobuf/types/known/anypb"
@@ -417,15 +418,18 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		res.CancelTimers = []string{TimerReceiptReminder, TimerReceiptExpiry}
 		return res, err
 	}
-	waitingBeforeReceipt := map[string]workflow.SignalHandler{
-		SignalInTransit:      move(StateInTransit),
+	inTransit := map[string]workflow.SignalHandler{
 		SignalReceived:       move(StateAwaitingInspection, TimerReceiptReminder, TimerReceiptExpiry),
 		SignalInspected:      inspectedEarly,
-		SignalCancel:         compensateTo(StateCancelled),
 		SignalOverride:       overrideRefund,
 		TimerReceiptReminder: reminder,
 		TimerReceiptExpiry:   compensateTo(StateExpired),
 	}
+	// Before the parcel ships the return can be cancelled (the label is voided); once the
+	// carrier has it, it will arrive and be handled.
+	awaitingParcel := maps.Clone(inTransit)
+	awaitingParcel[SignalInTransit] = move(StateInTransit)
+	awaitingParcel[SignalCancel] = compensateTo(StateCancelled)
 	escalate := func(ctx context.Context, i workflow.Instance, _ []byte) (workflow.Result, error) {
 		var d returnData
 		if err := i.Decode(&d); err != nil {
@@ -443,8 +447,8 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			StateRegistering:        {SignalCancel: compensateTo(StateCancelled), SignalOverride: overrideRefund},
 			StateLabelling:          {SignalCancel: compensateTo(StateCancelled), SignalOverride: overrideRefund},
 			StateAnnouncing:         {SignalCancel: compensateTo(StateCancelled), SignalOverride: overrideRefund},
-			StateAwaitingParcel:     waitingBeforeReceipt,
-			StateInTransit:          waitingBeforeReceipt,
+			StateAwaitingParcel:     awaitingParcel,
+			StateInTransit:          inTransit,
 			StateAwaitingInspection: {SignalInspected: inspected, SignalOverride: overrideRefund},
 			StateException: {
 				SignalApprove:  move(StateRefunding),
