@@ -147,7 +147,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	kills := 0
 	for ; kills < 8; kills++ {
 		time.Sleep(time.Duration(80+40*kills) * time.Millisecond)
-		h.Close() // the process dies, wherever its steps are
+		h.Close()                // the process dies, wherever its steps are
 		clk.Advance(time.Minute) // a dead runner's claims expire after the workflow lease
 		h = start()
 		h.Demo = vendors.Demo
