@@ -266,3 +266,44 @@ func TestWrongItemWaitsForCustomerService(t *testing.T) {
 		t.Errorf("Stripe refunds %d, want 1", n)
 	}
 }
+
+// SEC-7: privileged actions land in the append-only audit log, readable by operators only.
+func TestPrivilegedActionsAreAudited(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualParcels = true, true })
+	o := h.Demo.Scenario(demo.ScenarioEligible)
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, demo.DemoCustomerID), createReturn(o.ID, o.Lines[0].ID, 1), "Idempotency-Key", "audit-1")
+	var r returnJSON
+	resp.JSON(t, &r)
+	agent := h.supportToken(t, "agent-11", "support:read support:write")
+	h.waitAny(t, agent, "/v1/support/returns/"+r.Return.ID, "awaiting_parcel")
+	if resp := h.do(t, http.MethodPost, "/v1/support/returns/"+r.Return.ID+":cancel", agent, map[string]string{"note": "duplicate"},
+		"Idempotency-Key", "audit-cancel", "X-Request-Id", "req-audit-1"); resp.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", resp.Status, resp.Body)
+	}
+	if resp := h.do(t, http.MethodGet, "/v1/operations/audit", agent, nil); resp.Status != http.StatusForbidden {
+		t.Errorf("audit log without the operator scope: %d", resp.Status)
+	}
+	resp = h.do(t, http.MethodGet, "/v1/operations/audit?limit=1000", h.supportToken(t, "ops-1", "support:read operator"), nil)
+	if resp.Status != http.StatusOK {
+		t.Fatalf("audit log: %d %s", resp.Status, resp.Body)
+	}
+	var log struct {
+		Entries []struct {
+			Actor         string `json:"actor"`
+			Action        string `json:"action"`
+			CorrelationID string `json:"correlation_id"`
+			Outcome       int    `json:"outcome"`
+		} `json:"entries"`
+	}
+	resp.JSON(t, &log)
+	found := false
+	for _, e := range log.Entries {
+		if e.CorrelationID == "req-audit-1" {
+			found = e.Actor == "support:agent-11" && e.Outcome == http.StatusOK && strings.HasSuffix(e.Action, ":cancel")
+		}
+	}
+	if !found {
+		t.Errorf("the cancellation is not in the audit log: %s", resp.Body)
+	}
+}

@@ -44,10 +44,14 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	storefront.Any("/*path", processAPI)
 
 	// Customer service: support tokens; each action's scope is checked by the process service.
-	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support))
+	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.audit())
 	support.Any("/*path", processAPI)
 
+	// Operations: operators' views (support tokens with the operator scope).
+	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes("operator"))
+	ops.GET("/audit", g.auditLog)
+
 	// Partners: client-credentials tokens, one tenant each, per-client limits.
-	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner))
+	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner), g.audit())
 	partner.Any("/*path", processAPI)
 }
