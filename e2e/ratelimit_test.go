@@ -14,14 +14,16 @@ import (
 
 const tightLimits = `policies:
   storefront/default: {rate: 100000, period: 1s, burst: 100000}
-  storefront/eligibility: {rate: 100, period: 1s, burst: 50}
+  storefront/eligibility: {rate: 50, period: 1s, burst: 25}
   support/default: {rate: 100000, period: 1s, burst: 100000}
   partner/default: {rate: 100000, period: 1s, burst: 100000}
 `
 
 // RL-1: two gateway replicas on one Redis share the limit: no per-replica doubling.
+//
+// It runs alone (not in parallel with the package's other tests): its load generator must keep
+// the limit overloaded for the whole measurement.
 func TestRateLimitIsSharedByReplicas(t *testing.T) {
-	t.Parallel()
 	a := newStack(t, withRateLimits(t, tightLimits))
 	b := newStack(t, withRateLimits(t, tightLimits))
 	customer := a.Demo.Customers[33].ID
@@ -73,17 +75,17 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	}
 	wg.Wait()
 	window := time.Duration(last.Load() - first.Load())
-	want := 50 + 100*window.Seconds()
+	want := 25 + 50*window.Seconds()
 	got := float64(allowed.Load())
 	dev := math.Abs(got-want) / want
-	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 50 + 100/s × %.3fs); deviation %.2f%%",
+	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 25 + 50/s × %.3fs); deviation %.2f%%",
 		duration, allowed.Load(), refused.Load(), want, window.Seconds(), 100*dev)
 	if refused.Load() < allowed.Load() {
 		t.Fatalf("refused %d < allowed %d: the load did not sustain an overload, nothing can be concluded", refused.Load(), allowed.Load())
 	}
 	// Above the policy is the failure that matters (replicas doubling the limit): +1% (and one
 	// request of rounding).
-	if got > want*1.01+1 {
+	if got > math.Max(want*1.01, want+2) {
 		t.Errorf("allowed %v, policy allows %.1f: replicas exceed the shared limit", got, want)
 	}
 	// Below the policy can only be judged if the overload never paused longer than the burst
