@@ -33,7 +33,7 @@ type ReturnState struct {
 
 // Settings returns the current knobs.
 func (s *Sandbox) Settings() Settings {
-	url, delivery := s.hooks.get()
+	url, delivery := s.hooks.Target()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Settings{WebhookURL: url, Manual: s.manual, Delays: s.delays, Delivery: delivery}
@@ -42,8 +42,8 @@ func (s *Sandbox) Settings() Settings {
 // Apply replaces the knobs. Turning auto-progress on arms every moving parcel from its current
 // status; turning it off stops them where they are.
 func (s *Sandbox) Apply(st Settings) {
-	s.hooks.setURL(st.WebhookURL)
-	s.hooks.setSettings(st.Delivery)
+	s.hooks.SetURL(st.WebhookURL)
+	s.hooks.SetSettings(st.Delivery)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delays = st.Delays.withDefaults()
@@ -67,10 +67,10 @@ func (s *Sandbox) Apply(st Settings) {
 }
 
 // SetWebhookURL points the webhooks at url.
-func (s *Sandbox) SetWebhookURL(url string) { s.hooks.setURL(url) }
+func (s *Sandbox) SetWebhookURL(url string) { s.hooks.SetURL(url) }
 
 // SetDelivery replaces the webhook delivery knobs.
-func (s *Sandbox) SetDelivery(d DeliverySettings) { s.hooks.setSettings(d) }
+func (s *Sandbox) SetDelivery(d DeliverySettings) { s.hooks.SetSettings(d) }
 
 // SetWebhookSecret changes the signing secret, as rotating it in Loop's admin does.
 func (s *Sandbox) SetWebhookSecret(secret string) {
@@ -138,16 +138,23 @@ func (s *Sandbox) Return(returnID string) (ReturnState, bool) {
 }
 
 // Webhooks lists every webhook raised so far, oldest first, with what became of it.
-func (s *Sandbox) Webhooks() []Delivery { return s.hooks.list() }
+func (s *Sandbox) Webhooks() []Delivery {
+	list := s.hooks.List()
+	out := make([]Delivery, len(list))
+	for i, d := range list {
+		out[i] = deliveryOf(d)
+	}
+	return out
+}
 
 // FlushWebhooks sends every copy still waiting for its delay — late, reordered or between
 // retries — now.
-func (s *Sandbox) FlushWebhooks() { s.hooks.flush() }
+func (s *Sandbox) FlushWebhooks() { s.hooks.Flush() }
 
 // Redeliver sends one more copy of a webhook now, whatever the delivery knobs say: the same id,
 // the same body, signed with the current secret.
 func (s *Sandbox) Redeliver(webhookID string) error {
-	if err := s.hooks.redeliver(webhookID); err != nil {
+	if err := s.hooks.Redeliver(webhookID); err != nil {
 		return ErrNotFound
 	}
 	return nil

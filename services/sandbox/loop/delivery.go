@@ -1,68 +1,29 @@
 package loop
 
 import (
-	"bytes"
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
-	"errors"
-	"fmt"
-	"io"
-	mrand "math/rand/v2"
-	"net/http"
-	"sync"
 	"time"
+
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // Webhook delivery defaults.
 const (
 	// DefaultMaxAttempts is how many times one copy of a webhook is tried before it is given up.
-	DefaultMaxAttempts = 8
-	// DefaultRetryBackoff is the wait after a copy's first failed attempt; it doubles up to
-	// maxRetryBackoff.
-	DefaultRetryBackoff = time.Second
+	DefaultMaxAttempts = webhooks.DefaultMaxAttempts
+	// DefaultRetryBackoff is the wait after a copy's first failed attempt; it doubles up to a
+	// minute.
+	DefaultRetryBackoff = webhooks.DefaultRetryBackoff
 	// DefaultDeliveryTimeout is how long one attempt waits for the receiver's answer.
-	DefaultDeliveryTimeout = 5 * time.Second
-
-	maxRetryBackoff = time.Minute
+	DefaultDeliveryTimeout = webhooks.DefaultDeliveryTimeout
 )
 
 // DeliverySettings are the webhook delivery knobs (FM-1: duplicated, late, out of order, lost).
 // The zero value delivers each webhook once, at once, and retries failed attempts.
-type DeliverySettings struct {
-	// MinCopies and MaxCopies: each webhook is delivered n times, n drawn uniformly from
-	// [MinCopies, MaxCopies] (once when both are below 2). Copies run concurrently and share the
-	// webhook id and the body, as a vendor's duplicate deliveries do.
-	MinCopies int `json:"min_copies"`
-	MaxCopies int `json:"max_copies"`
-	// DropRate is the fraction of webhooks never delivered at all (0..1).
-	DropRate float64 `json:"drop_rate"`
-	// LateRate is the fraction of copies held back by LateBy before their first attempt.
-	LateRate float64       `json:"late_rate"`
-	LateBy   time.Duration `json:"late_by"`
-	// Reorder holds every copy back a random time in [0, Reorder), so webhooks sent close
-	// together arrive in any order.
-	Reorder time.Duration `json:"reorder"`
-	// MaxAttempts bounds the attempts of one copy that the receiver answers non-2xx or not at all
-	// (DefaultMaxAttempts when zero or negative).
-	MaxAttempts int `json:"max_attempts"`
-	// RetryBackoff is the wait after a copy's first failed attempt, doubling up to a minute
-	// (DefaultRetryBackoff when zero or negative).
-	RetryBackoff time.Duration `json:"retry_backoff"`
-}
+type DeliverySettings = webhooks.Settings
 
-func (s DeliverySettings) withDefaults() DeliverySettings {
-	if s.MaxAttempts <= 0 {
-		s.MaxAttempts = DefaultMaxAttempts
-	}
-	if s.RetryBackoff <= 0 {
-		s.RetryBackoff = DefaultRetryBackoff
-	}
-	return s
-}
-
-// Delivery is one webhook and what became of its copies.
+// Delivery is one webhook and what became of its copies: a webhooks.Delivery in Loop's words,
+// whose topic is the trigger and whose subject is the return.
 type Delivery struct {
 	// ID is the webhook id every copy and retry carries.
 	ID string `json:"id"`
@@ -90,234 +51,12 @@ type Delivery struct {
 	Body json.RawMessage `json:"body"`
 }
 
-// dispatcher sends webhooks with the delivery knobs applied. It is shared in shape with the
-// warehouse sandbox's; each vendor supplies its own headers through sign.
-type dispatcher struct {
-	client *http.Client
-	sign   func(h http.Header, d *Delivery, at time.Time)
-	now    func() time.Time
-
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
-
-	mu         sync.Mutex
-	url        string
-	settings   DeliverySettings
-	rng        *mrand.Rand
-	deliveries map[string]*Delivery
-	order      []string
-	inFlight   int
-	flushed    chan struct{} // closed by flush, to end every wait at once
+// deliveryOf renames a dispatcher's record into Loop's words.
+func deliveryOf(d webhooks.Delivery) Delivery {
+	return Delivery{ID: d.ID, Trigger: d.Topic, ReturnID: d.Subject, CreatedAt: d.CreatedAt,
+		Dropped: d.Dropped, Copies: d.Copies, Attempts: d.Attempts, Acknowledged: d.Acknowledged,
+		GaveUp: d.GaveUp, LastStatus: d.LastStatus, LastError: d.LastError, Body: d.Body}
 }
 
-func newDispatcher(client *http.Client, url string, settings DeliverySettings, seed uint64,
-	now func() time.Time, sign func(http.Header, *Delivery, time.Time)) *dispatcher {
-	if client == nil {
-		client = &http.Client{Timeout: DefaultDeliveryTimeout}
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	return &dispatcher{
-		client: client, sign: sign, now: now, ctx: ctx, cancel: cancel,
-		url: url, settings: settings, rng: mrand.New(mrand.NewPCG(seed, 2)),
-		deliveries: make(map[string]*Delivery), flushed: make(chan struct{}),
-	}
-}
-
-// newWebhookID returns a random id, so that ids never repeat across sandbox restarts: a receiver
-// deduplicating by webhook id must not drop a new webhook as an old one.
-func newWebhookID() string {
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return "whk_" + hex.EncodeToString(b[:])
-}
-
-// send records d and starts its copies according to the knobs.
-func (p *dispatcher) send(d *Delivery) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.deliveries[d.ID] = d
-	p.order = append(p.order, d.ID)
-	st := p.settings.withDefaults()
-	if st.DropRate > 0 && p.rng.Float64() < st.DropRate {
-		d.Dropped = true
-		return
-	}
-	copies := 1
-	if st.MaxCopies >= 2 {
-		lo := max(st.MinCopies, 1)
-		hi := max(st.MaxCopies, lo)
-		copies = lo + p.rng.IntN(hi-lo+1)
-	}
-	for range copies {
-		var wait time.Duration
-		if st.Reorder > 0 {
-			wait += time.Duration(p.rng.Int64N(int64(st.Reorder)))
-		}
-		if st.LateRate > 0 && p.rng.Float64() < st.LateRate {
-			wait += st.LateBy
-		}
-		p.startLocked(d, wait, st)
-	}
-}
-
-// redeliver sends one more copy of a recorded webhook now, whatever the knobs say.
-func (p *dispatcher) redeliver(id string) error {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	d, ok := p.deliveries[id]
-	if !ok {
-		return fmt.Errorf("no webhook %q", id)
-	}
-	p.startLocked(d, 0, p.settings.withDefaults())
-	return nil
-}
-
-func (p *dispatcher) startLocked(d *Delivery, wait time.Duration, st DeliverySettings) {
-	d.Copies++
-	p.inFlight++
-	p.wg.Add(1)
-	go func() {
-		defer p.wg.Done()
-		ok := p.run(d, wait, st)
-		p.mu.Lock()
-		if ok {
-			d.Acknowledged++
-		} else {
-			d.GaveUp++
-		}
-		p.inFlight--
-		p.mu.Unlock()
-	}()
-}
-
-// run delivers one copy: wait, then attempt until a 2xx or the attempts run out.
-func (p *dispatcher) run(d *Delivery, wait time.Duration, st DeliverySettings) bool {
-	backoff := st.RetryBackoff
-	for attempt := 1; ; attempt++ {
-		p.mu.Lock()
-		flushed := p.flushed
-		p.mu.Unlock()
-		if !sleep(p.ctx, wait, flushed) {
-			return false
-		}
-		status, err := p.attempt(d)
-		p.mu.Lock()
-		d.Attempts++
-		d.LastStatus = status
-		if err != nil {
-			d.LastError = err.Error()
-		}
-		p.mu.Unlock()
-		if err == nil {
-			return true
-		}
-		if attempt >= st.MaxAttempts {
-			return false
-		}
-		wait = backoff
-		backoff = min(2*backoff, maxRetryBackoff)
-	}
-}
-
-func (p *dispatcher) attempt(d *Delivery) (int, error) {
-	p.mu.Lock()
-	url := p.url
-	p.mu.Unlock()
-	if url == "" {
-		return 0, errors.New("no webhook URL configured")
-	}
-	ctx, cancel := context.WithTimeout(p.ctx, DefaultDeliveryTimeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(d.Body))
-	if err != nil {
-		return 0, err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	p.sign(req.Header, d, p.now())
-	resp, err := p.client.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
-	_ = resp.Body.Close()
-	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return resp.StatusCode, fmt.Errorf("receiver answered %d", resp.StatusCode)
-	}
-	return resp.StatusCode, nil
-}
-
-// sleep waits d, or until wake is closed; it reports false if ctx ended first.
-func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-wake:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
-// flush ends every wait now: late and reordered copies and retries go out at once.
-func (p *dispatcher) flush() {
-	p.mu.Lock()
-	close(p.flushed)
-	p.flushed = make(chan struct{})
-	p.mu.Unlock()
-}
-
-func (p *dispatcher) setURL(url string) {
-	p.mu.Lock()
-	p.url = url
-	p.mu.Unlock()
-}
-
-func (p *dispatcher) setSettings(s DeliverySettings) {
-	p.mu.Lock()
-	p.settings = s
-	p.mu.Unlock()
-}
-
-func (p *dispatcher) get() (string, DeliverySettings) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.url, p.settings
-}
-
-// list returns copies of the recorded deliveries, oldest first.
-func (p *dispatcher) list() []Delivery {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	out := make([]Delivery, 0, len(p.order))
-	for _, id := range p.order {
-		out = append(out, *p.deliveries[id])
-	}
-	return out
-}
-
-// idle waits until no copy is waiting or being attempted.
-func (p *dispatcher) idle(ctx context.Context) error {
-	for {
-		p.mu.Lock()
-		n := p.inFlight
-		p.mu.Unlock()
-		if n == 0 {
-			return nil
-		}
-		if !sleep(ctx, 5*time.Millisecond, nil) {
-			return ctx.Err()
-		}
-	}
-}
-
-// close abandons pending copies and waits for running attempts to end.
-func (p *dispatcher) close() {
-	p.cancel()
-	p.wg.Wait()
-}
+// newWebhookID returns a random webhook id that never repeats across sandbox restarts.
+func newWebhookID() string { return webhooks.NewID("whk_") }

@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // Development credentials, used for Options left empty. They guard nothing: the sandbox holds
@@ -196,7 +197,7 @@ type Stats struct {
 type Sandbox struct {
 	opts   Options
 	faults *faults.Faults
-	hooks  *dispatcher
+	hooks  *webhooks.Dispatcher
 	limit  atomic.Pointer[bucket]
 
 	api     http.Handler
@@ -238,7 +239,8 @@ func New(opts Options) *Sandbox {
 	if opts.RateLimit > 0 {
 		s.limit.Store(newBucket(opts.RateLimit, opts.RateBurst, opts.Now))
 	}
-	s.hooks = newDispatcher(opts.HTTPClient, opts.WebhookURL, opts.Delivery, opts.Seed, opts.Now, s.signHeaders)
+	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.limited(s.routes()))))
 	s.control = s.controlRoutes()
 	return s
@@ -265,7 +267,7 @@ func (s *Sandbox) Close() {
 		s.stopTimerLocked(k)
 	}
 	s.mu.Unlock()
-	s.hooks.close()
+	s.hooks.Close()
 }
 
 // Faults returns the fault knobs (latency, error rate, down) and the request recorder.
@@ -278,13 +280,8 @@ func (s *Sandbox) Stats() Stats {
 	s.mu.Unlock()
 	st.Requests, st.Unauthorized = s.requests.Load(), s.unauthorized.Load()
 	st.RateLimited, st.Replayed = s.rateLimited.Load(), s.replayed.Load()
-	for _, d := range s.hooks.list() {
-		if d.Dropped {
-			st.Dropped++
-		}
-		st.DeliveryAttempts += int64(d.Attempts)
-		st.Acknowledged += int64(d.Acknowledged)
-	}
+	t := s.hooks.Tally()
+	st.Dropped, st.DeliveryAttempts, st.Acknowledged = t.Dropped, t.Attempts, t.Acknowledged
 	return st
 }
 
@@ -362,4 +359,4 @@ func (b *bucket) take() time.Duration {
 }
 
 // WaitIdle waits until every webhook raised so far has been delivered, given up or dropped.
-func (s *Sandbox) WaitIdle(ctx context.Context) error { return s.hooks.idle(ctx) }
+func (s *Sandbox) WaitIdle(ctx context.Context) error { return s.hooks.WaitIdle(ctx) }

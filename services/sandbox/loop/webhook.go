@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // Webhook topic and triggers.
@@ -36,13 +38,13 @@ func (s *Sandbox) emitLocked(trigger string, ret *returnRec) string {
 		return "" // a returnDoc always marshals
 	}
 	s.created.webhooks++
-	s.hooks.send(&Delivery{ID: doc.WebhookID, Trigger: trigger, ReturnID: strconv.FormatInt(ret.id, 10),
+	s.hooks.Send(&webhooks.Delivery{ID: doc.WebhookID, Topic: trigger, Subject: strconv.FormatInt(ret.id, 10),
 		CreatedAt: s.now(), Body: body})
 	return doc.WebhookID
 }
 
 // signHeaders sets a delivery's headers, signing with the secret current at sending time.
-func (s *Sandbox) signHeaders(h http.Header, d *Delivery, _ time.Time) {
+func (s *Sandbox) signHeaders(h http.Header, d *webhooks.Delivery, _ time.Time) {
 	s.mu.Lock()
 	secret := s.secret
 	s.mu.Unlock()
@@ -50,7 +52,7 @@ func (s *Sandbox) signHeaders(h http.Header, d *Delivery, _ time.Time) {
 	h.Set(HeaderSignature, Sign(secret, d.Body))
 	h.Set(HeaderWebhookID, d.ID)
 	h.Set(HeaderTopic, TopicReturn)
-	h.Set(HeaderTrigger, d.Trigger)
+	h.Set(HeaderTrigger, d.Topic) // the dispatcher's topic is Loop's trigger
 }
 
 func equalSecret(got, want string) bool {

@@ -29,7 +29,7 @@ type Settings struct {
 
 // Settings returns the current knobs.
 func (s *Sandbox) Settings() Settings {
-	url, delivery := s.hooks.get()
+	url, delivery := s.hooks.Target()
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return Settings{WebhookURL: url, Manual: s.manual, Delays: s.delays, Outcomes: s.outcomes, Delivery: delivery}
@@ -38,8 +38,8 @@ func (s *Sandbox) Settings() Settings {
 // Apply replaces the knobs. Turning auto-progress on arms every unfinished receipt and order from
 // its current status; turning it off stops them where they are.
 func (s *Sandbox) Apply(st Settings) {
-	s.hooks.setURL(st.WebhookURL)
-	s.hooks.setSettings(st.Delivery)
+	s.hooks.SetURL(st.WebhookURL)
+	s.hooks.SetSettings(st.Delivery)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.delays, s.outcomes, s.manual = st.Delays.withDefaults(), st.Outcomes.withDefaults(), st.Manual
@@ -60,10 +60,10 @@ func (s *Sandbox) Apply(st Settings) {
 }
 
 // SetWebhookURL points the webhooks at url.
-func (s *Sandbox) SetWebhookURL(url string) { s.hooks.setURL(url) }
+func (s *Sandbox) SetWebhookURL(url string) { s.hooks.SetURL(url) }
 
 // SetDelivery replaces the webhook delivery knobs.
-func (s *Sandbox) SetDelivery(d DeliverySettings) { s.hooks.setSettings(d) }
+func (s *Sandbox) SetDelivery(d DeliverySettings) { s.hooks.SetSettings(d) }
 
 // SetWebhookSecret changes the signing secret.
 func (s *Sandbox) SetWebhookSecret(secret string) {
@@ -149,16 +149,16 @@ func (s *Sandbox) OutcomeFor(reference string, line int) string {
 }
 
 // Webhooks lists every webhook raised so far, oldest first, with what became of it.
-func (s *Sandbox) Webhooks() []Delivery { return s.hooks.list() }
+func (s *Sandbox) Webhooks() []Delivery { return s.hooks.List() }
 
 // FlushWebhooks sends every copy still waiting for its delay — late, reordered or between
 // retries — now.
-func (s *Sandbox) FlushWebhooks() { s.hooks.flush() }
+func (s *Sandbox) FlushWebhooks() { s.hooks.Flush() }
 
 // Redeliver sends one more copy of a webhook now, whatever the delivery knobs say: the same id and
 // body, signed now with the current secret.
 func (s *Sandbox) Redeliver(deliveryID string) error {
-	if err := s.hooks.redeliver(deliveryID); err != nil {
+	if err := s.hooks.Redeliver(deliveryID); err != nil {
 		return ErrNotFound
 	}
 	return nil

@@ -48,6 +48,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // Development credentials, used for Options left empty. They guard nothing: the sandbox holds
@@ -191,7 +192,7 @@ type Stats struct {
 type Sandbox struct {
 	opts   Options
 	faults *faults.Faults
-	hooks  *dispatcher
+	hooks  *webhooks.Dispatcher
 
 	api     http.Handler
 	control http.Handler
@@ -228,7 +229,8 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 		idem: map[string]idemRec{}, timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
-	s.hooks = newDispatcher(opts.HTTPClient, opts.WebhookURL, opts.Delivery, opts.Seed, opts.Now, s.signHeaders)
+	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.routes())))
 	s.control = s.controlRoutes()
 	return s
@@ -255,7 +257,7 @@ func (s *Sandbox) Close() {
 		s.stopTimerLocked(k)
 	}
 	s.mu.Unlock()
-	s.hooks.close()
+	s.hooks.Close()
 }
 
 // Faults returns the fault knobs (latency, error rate, down) and the request recorder.
@@ -267,18 +269,13 @@ func (s *Sandbox) Stats() Stats {
 	st := Stats{ReceiptsCreated: s.created.receipts, OrdersCreated: s.created.orders, Webhooks: s.created.webhooks}
 	s.mu.Unlock()
 	st.Requests, st.Unauthorized, st.Replayed = s.requests.Load(), s.unauthorized.Load(), s.replayed.Load()
-	for _, d := range s.hooks.list() {
-		if d.Dropped {
-			st.Dropped++
-		}
-		st.DeliveryAttempts += int64(d.Attempts)
-		st.Acknowledged += int64(d.Acknowledged)
-	}
+	t := s.hooks.Tally()
+	st.Dropped, st.DeliveryAttempts, st.Acknowledged = t.Dropped, t.Attempts, t.Acknowledged
 	return st
 }
 
 // WaitIdle waits until every webhook raised so far has been delivered, given up or dropped.
-func (s *Sandbox) WaitIdle(ctx context.Context) error { return s.hooks.idle(ctx) }
+func (s *Sandbox) WaitIdle(ctx context.Context) error { return s.hooks.WaitIdle(ctx) }
 
 func (s *Sandbox) now() time.Time { return s.opts.Now().UTC().Truncate(time.Second) }
 

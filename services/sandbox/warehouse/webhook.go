@@ -49,7 +49,7 @@ func (s *Sandbox) emitLocked(topic, subject string, data any) {
 		return // the documents always marshal
 	}
 	s.created.webhooks++
-	s.hooks.send(&Delivery{ID: id, Topic: topic, Subject: subject, CreatedAt: s.now(), Body: body})
+	s.hooks.Send(&Delivery{ID: id, Topic: topic, Subject: subject, CreatedAt: s.now(), Body: body})
 }
 
 // signHeaders sets a delivery's headers, signed at the time of the attempt with the secret

@@ -2,11 +2,8 @@ package commerce
 
 import (
 	"context"
-	"errors"
 
 	"github.com/google/uuid"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 	"go.opentelemetry.io/otel/propagation"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -105,41 +102,15 @@ func (s *Service) envelope(ctx context.Context, d *webhook.Delivery, f webhook.F
 	}, nil
 }
 
-// publish sends ev with Nats-Msg-Id = its id. When no stream captures the domain yet (a fresh
-// deployment), it creates the domain's stream with the defaults and tries again.
+// publish sends ev with Nats-Msg-Id = its id (events.Publish), creating the domain's stream with
+// the defaults when none captures it yet (a fresh deployment).
 func (s *Service) publish(ctx context.Context, ev *canonicalv1.Event) error {
-	data, err := events.Encode(ev)
-	if err != nil {
-		return errs.Wrap(err, errs.Internal, "encode_failed", "")
-	}
-	msg := func() *nats.Msg {
-		m := nats.NewMsg(ev.GetType())
-		m.Data = data
-		m.Header.Set(events.HeaderMsgID, ev.GetId())
-		m.Header.Set(events.HeaderContentType, events.ContentType)
-		m.Header.Set(events.HeaderEventType, ev.GetType())
-		m.Header.Set(events.HeaderCorrelationID, ev.GetCorrelationId())
-		if ev.GetTraceparent() != "" {
-			m.Header.Set(events.HeaderTraceparent, ev.GetTraceparent())
-		}
-		return m
-	}
-	ack, err := s.js.PublishMsg(ctx, msg())
-	if errors.Is(err, jetstream.ErrNoStreamResponse) {
-		if _, serr := events.EnsureStream(ctx, s.js, EventDomain, events.StreamOptions{}); serr != nil {
-			s.log.WarnContext(ctx, "creating the commerce event stream failed", "err", serr)
-		} else {
-			ack, err = s.js.PublishMsg(ctx, msg())
-		}
-	}
+	res, err := events.Publish(ctx, s.js, ev)
 	if err != nil {
 		s.log.WarnContext(ctx, "publishing a webhook event failed", "event", ev.GetId(), "type", ev.GetType(), "err", err)
-		if ctx.Err() != nil {
-			return errs.Wrap(err, errs.DeadlineExceeded, "events_timeout", "the event bus did not answer in time")
-		}
-		return errs.Wrap(err, errs.Unavailable, "events_unavailable", "the event bus is unavailable")
+		return err
 	}
-	if ack.Duplicate {
+	if res.Duplicates > 0 {
 		s.log.DebugContext(ctx, "webhook event already published", "event", ev.GetId(), "type", ev.GetType())
 	}
 	return nil

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -38,7 +39,10 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	pub     *publisher
+	js      jetstream.JetStream // nil: IngestWebhook cannot publish
+	now     func() time.Time
+
+	published, duplicates atomic.Int64
 }
 
 var _ returnsplatformv1.ReturnsPlatformServiceServer = (*Service)(nil)
@@ -70,11 +74,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 }
 
 func newService(conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
-	s := &Service{conn: conn, log: log, timeout: timeout}
-	if js != nil {
-		s.pub = &publisher{js: js, domain: StreamDomain, now: now}
-	}
-	return s
+	return &Service{conn: conn, log: log, timeout: timeout, js: js, now: now}
 }
 
 // Ready reports whether the platform answers, for health checks.

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -46,7 +47,10 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	pub     *publisher
+	js      jetstream.JetStream // nil: IngestWebhook cannot publish
+	now     func() time.Time
+
+	published, duplicates atomic.Int64
 }
 
 var _ wmsv1.WmsServiceServer = (*Service)(nil)
@@ -74,11 +78,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	s := &Service{conn: conn, log: log, timeout: cfg.Timeout}
-	if deps.JetStream != nil {
-		s.pub = &publisher{js: deps.JetStream, domain: StreamDomain, now: deps.Now}
-	}
-	return s, nil
+	return &Service{conn: conn, log: log, timeout: cfg.Timeout, js: deps.JetStream, now: deps.Now}, nil
 }
 
 // Ready reports whether the warehouse answers, for health checks.
