@@ -81,6 +81,10 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	o := h.Demo.Scenario(demo.ScenarioMultipleQuantity)
 	body := createReturn(o.ID, o.Lines[0].ID, 2)
 
+	// Warm the read model: this order is now cached by the returns service.
+	if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)); resp.Status != http.StatusOK {
+		t.Fatalf("eligibility: %d", resp.Status)
+	}
 	first := h.do(t, http.MethodPost, "/v1/storefront/returns", tok, body, "Idempotency-Key", "ret-e2e-1")
 	if first.Status != http.StatusOK {
 		t.Fatalf("create: %d %s", first.Status, first.Body)
@@ -121,6 +125,19 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 		"Items inspected", "Refund on its way", "Refunded"}
 	if !subsequence(steps, want) {
 		t.Errorf("customer timeline %q, want %q in order", steps, want)
+	}
+	// The storefront's refund webhook reaches the returns service and drops the cached order:
+	// the refunded units are gone from the next answer (the return's claim no longer counts them).
+	returnable := -1
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var e eligibilityJSON
+		h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)).JSON(t, &e)
+		if returnable = e.Lines[0].ReturnableQuantity; returnable == o.Lines[0].Quantity-2 {
+			break
+		}
+	}
+	if returnable != o.Lines[0].Quantity-2 {
+		t.Errorf("after the refund, %d units returnable, want %d: the order read model was not refreshed", returnable, o.Lines[0].Quantity-2)
 	}
 	// Another customer cannot see it.
 	other := h.do(t, http.MethodGet, "/v1/storefront/returns/"+created.Return.ID, h.token(t, h.Demo.Customers[4].ID), nil)

@@ -34,6 +34,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return s.engine.Run(ctx) })
+	g.Go(func() error { return s.keepOrdersFresh(ctx) })
 	for _, c := range []struct{ name, domain string }{
 		{"returns-from-returnsplatform", "returnsplatform"},
 		{"returns-from-wms", "wms"},
