@@ -80,14 +80,16 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	dev := math.Abs(got-want) / want
 	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 25 + 50/s × %.3fs); deviation %.2f%%",
 		duration, allowed.Load(), refused.Load(), want, window.Seconds(), 100*dev)
-	if refused.Load() < allowed.Load() {
-		t.Fatalf("refused %d < allowed %d: the load did not sustain an overload, nothing can be concluded", refused.Load(), allowed.Load())
-	}
-	// Above the policy is the failure that matters (replicas doubling the limit): +1% (and one
-	// request of rounding).
 	if got > math.Max(want*1.01, want+2) {
 		t.Errorf("allowed %v, policy allows %.1f: replicas exceed the shared limit", got, want)
 	}
+	if refused.Load() < allowed.Load() {
+		// The machine could not produce the overload (another heavy job on its two cores): the
+		// upper bound above held, the rest cannot be judged.
+		t.Skipf("refused %d < allowed %d: the load did not sustain an overload on this machine now", refused.Load(), allowed.Load())
+	}
+	// Above the policy is the failure that matters (replicas doubling the limit), checked above:
+	// +1% (and two requests of rounding).
 	// Below the policy can only be judged if the overload never paused longer than the burst
 	// covers: a starved load generator (a busy CI machine) leaves allowance unused.
 	slices.Sort(sends)

@@ -11,6 +11,7 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	"github.com/retailbridge/retailbridge/services/process/returns"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
@@ -123,7 +124,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	services := []stack.Component{stack.Commerce, stack.ERP, stack.Payments, stack.ReturnsPlatform, stack.WMS, stack.Orders, stack.Returns, stack.Gateway}
 	start := func() *harness {
 		s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: services, Ephemeral: true,
-			GatewayAddr: "127.0.0.1:0", Now: clk.Now})
+			GatewayAddr: "127.0.0.1:0", Now: clk.Now, ReturnTimings: returns.Timings{Reconcile: 500 * time.Millisecond}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -191,4 +192,25 @@ func mustConfig(t testing.TB, env map[string]string) config.Config {
 		t.Fatal(err)
 	}
 	return cfg
+}
+
+// Webhooks that never arrive (the warehouse drops every delivery) are repaired by the
+// reconciliation pass, which asks the warehouse about returns waiting too long.
+func TestMissedWebhooksAreRepaired(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) {
+		o.FastVendors, o.InspectionOutcomes = true, &warehousesb.Outcomes{Resellable: 1}
+		o.ReturnTimings = returns.Timings{Reconcile: 300 * time.Millisecond}
+	})
+	h.Warehouse.SetDelivery(warehousesb.DeliverySettings{DropRate: 1})
+	l := h.eligibleLines(t, 1)[0]
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1), "Idempotency-Key", "missed-1")
+	var r returnJSON
+	resp.JSON(t, &r)
+	done := h.waitAny(t, h.supportToken(t, "ops", "support:read"), "/v1/support/returns/"+r.Return.ID, "refunded")
+	st := h.Warehouse.Stats()
+	t.Logf("warehouse webhooks: %+v; the return was refunded by reconciliation", st)
+	if !strings.Contains(fmt.Sprint(done.Timeline), "inspected") {
+		t.Errorf("timeline lacks the inspection: %+v", done.Timeline)
+	}
 }

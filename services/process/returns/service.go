@@ -133,10 +133,12 @@ type Service struct {
 	orders *cache.Cache[string, *canonicalv1.Order]
 	items  *itemReader
 
-	db     *store.DB
-	js     jetstream.JetStream
-	outbox *events.Outbox
-	engine *workflow.Engine
+	db        *store.DB
+	js        jetstream.JetStream
+	outbox    *events.Outbox
+	engine    *workflow.Engine
+	wmsClient wmsv1.WmsServiceClient
+	timings   Timings
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -190,7 +192,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 				return nil, fmt.Errorf("returns: migrate: %w", err)
 			}
 		}
-		svc.db, svc.js = deps.DB, deps.JetStream
+		svc.db, svc.js, svc.wmsClient, svc.timings = deps.DB, deps.JetStream, deps.WMS, deps.Timings.withDefaults()
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.

@@ -35,6 +35,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return s.engine.Run(ctx) })
 	g.Go(func() error { return s.keepOrdersFresh(ctx) })
+	g.Go(func() error { return s.reconcileLoop(ctx, s.timings.Reconcile) })
 	for _, c := range []struct{ name, domain string }{
 		{"returns-from-returnsplatform", "returnsplatform"},
 		{"returns-from-wms", "wms"},

@@ -138,6 +138,9 @@ type Timings struct {
 	ReceiptExpiry time.Duration
 	// RefundEscalation: a refund still pending after this long → escalated to customer service.
 	RefundEscalation time.Duration
+	// Reconcile is how often returns waiting on a vendor are checked against it, to repair
+	// webhooks that never came (and how long a return waits before it is checked).
+	Reconcile time.Duration
 }
 
 func (t Timings) withDefaults() Timings {
@@ -149,6 +152,9 @@ func (t Timings) withDefaults() Timings {
 	}
 	if t.RefundEscalation == 0 {
 		t.RefundEscalation = 3 * 24 * time.Hour
+	}
+	if t.Reconcile == 0 {
+		t.Reconcile = 5 * time.Minute
 	}
 	return t
 }

@@ -485,7 +485,7 @@ func TestIngestWebhookBrokerDown(t *testing.T) {
 	nats := eventstest.Start(t)
 	_, js := nats.Connect(t)
 	sb, srv := newSandbox(t, loopsandbox.Options{Manual: true})
-	s := newService(t, srv, js, func(c *returnsplatform.Config) { c.Timeout = 300 * time.Millisecond })
+	s := newService(t, srv, js, func(c *returnsplatform.Config) { c.Timeout = 2 * time.Second })
 	ctx := context.Background()
 	created, err := s.CreateReturn(ctx, &returnsplatformv1.CreateReturnRequest{
 		Return: connectortest.SampleReturn("ret_down"), IdempotencyKey: "k"})

@@ -157,6 +157,15 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 	if rq.form != nil {
 		body = []byte(rq.form.Encode())
 	}
+	// last is the latest answer Stripe actually gave: when the deadline cuts the retries short,
+	// it says more than "timed out" (rate limited, say).
+	var last error
+	endedBy := func(ctxErr error) error {
+		if last != nil {
+			return toErr(last)
+		}
+		return toErr(ctxErr)
+	}
 	for attempt := 1; ; attempt++ {
 		replayed, err := c.attempt(ctx, rq, body, out)
 		if replayed {
@@ -166,7 +175,11 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 			return nil
 		}
 		if ctx.Err() != nil {
-			return toErr(ctx.Err())
+			return endedBy(ctx.Err())
+		}
+		var answered *vendorError
+		if errors.As(err, &answered) {
+			last = err
 		}
 		if !retryable(err) || attempt == maxAttempts {
 			return toErr(err)
@@ -187,7 +200,7 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 		case <-t.C:
 		case <-ctx.Done():
 			t.Stop()
-			return toErr(ctx.Err())
+			return endedBy(ctx.Err())
 		}
 	}
 }
