@@ -183,8 +183,9 @@ func (c *Client) CreateItemReceipt(ctx context.Context, req *erpv1.CreateItemRec
 	}
 	loc := ref{ID: req.GetLocationId()}
 	var lines []receiptLine
+	taken := map[int]int64{}
 	for i, rl := range req.GetLines() {
-		shares, ok := allocate(rma, rl.GetSku(), int64(rl.GetQuantity()))
+		shares, ok := allocate(rma, rl.GetSku(), int64(rl.GetQuantity()), taken)
 		if !ok {
 			return nil, notAuthorized(rma, i, rl.GetSku())
 		}
@@ -242,11 +243,12 @@ func (c *Client) CreateCreditMemo(ctx context.Context, req *erpv1.CreateCreditMe
 		return nil, err
 	}
 	var lines []memoLine
+	taken := map[int]int64{}
 	for i, ml := range req.GetLines() {
 		if err := c.checkCurrency(fmt.Sprintf("lines[%d].amount.currency_code", i), ml.GetAmount()); err != nil {
 			return nil, err
 		}
-		shares, ok := allocate(rma, ml.GetSku(), int64(ml.GetQuantity()))
+		shares, ok := allocate(rma, ml.GetSku(), int64(ml.GetQuantity()), taken)
 		if !ok {
 			return nil, notAuthorized(rma, i, ml.GetSku())
 		}

@@ -108,9 +108,12 @@ type share struct {
 }
 
 // allocate spreads quantity units of sku over the lines of t that carry it, in line order, up to
-// each line's quantity. It reads only what never changes on a record (lines, items, quantities),
-// so a repeated call builds the same body and NetSuite recognises it by its idempotency key.
-func allocate(t *transaction, sku string, quantity int64) ([]share, bool) {
+// what each line has left after the shares earlier request lines took (taken, by record line;
+// allocate adds its own shares to it). Two request lines for one SKU so land on different record
+// lines, or on what remains of one. It reads only what never changes on a record (lines, items,
+// quantities), so a repeated call builds the same body and NetSuite recognises it by its
+// idempotency key.
+func allocate(t *transaction, sku string, quantity int64, taken map[int]int64) ([]share, bool) {
 	var out []share
 	left := quantity
 	for _, ln := range t.lines() {
@@ -121,11 +124,16 @@ func allocate(t *transaction, sku string, quantity int64) ([]share, bool) {
 			continue
 		}
 		q, err := count(ln.Quantity)
-		if err != nil || q <= 0 {
+		if err != nil {
+			continue
+		}
+		q -= taken[ln.Line]
+		if q <= 0 {
 			continue
 		}
 		take := min(q, left)
 		out = append(out, share{line: ln.Line, quantity: take})
+		taken[ln.Line] += take
 		left -= take
 	}
 	return out, left == 0
