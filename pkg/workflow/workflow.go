@@ -140,6 +140,10 @@ type Definition struct {
 	Signals map[string]map[string]SignalHandler
 	// Terminal lists the terminal states.
 	Terminal map[string]bool
+	// Deferrable lists the signals (facts reported by other systems) that are kept when they
+	// arrive while a step is still running, and applied once a state expects them. Commands
+	// (a cancellation, an approval) are never deferred: their caller is told they do not apply.
+	Deferrable map[string]bool
 	// FailState is entered after a permanent failure (once compensations ran).
 	FailState string
 	// MaxAttempts bounds a step's attempts before it counts as failed (default 8).
@@ -335,6 +339,17 @@ func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payl
 	if h == nil && !inst.Terminal {
 		h = def.Signals["*"][name]
 	}
+	if h == nil && !inst.Terminal && def.Deferrable[name] && (def.Steps[inst.State].Do != nil || inst.State == "compensating") {
+		// A step is running: the world may be ahead of the workflow (a webhook overtaking the
+		// commit of the call that caused it). Keep the signal for the next state that expects it.
+		if _, err := tx.Exec(ctx, `INSERT INTO rb_workflow_pending (workflow_id, seq, name, payload, at)
+			VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_pending WHERE workflow_id = $1), $2, $3, $4)`,
+			id, name, string(payload), e.now()); err != nil {
+			return false, err
+		}
+		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "deferred",
+			Description: fmt.Sprintf("signal %s kept until a state expects it", name)})
+	}
 	if h == nil || inst.Terminal {
 		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "ignored",
 			Description: fmt.Sprintf("signal %s is not expected in state %s", name, inst.State)})
@@ -416,6 +431,62 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 	}
 	if nextRun != nil {
 		tx.AfterCommit(e.Wake)
+	}
+	if next != inst.State {
+		return e.applyPending(ctx, tx, def, inst.ID)
+	}
+	return nil
+}
+
+// applyPending delivers the oldest kept signal the workflow's new state expects; a terminal
+// state discards what is left.
+func (e *Engine) applyPending(ctx context.Context, tx *store.Tx, def *Definition, id string) error {
+	cur, err := e.load(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if cur.Terminal {
+		_, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1`, id)
+		return err
+	}
+	rows, err := tx.Query(ctx, `SELECT seq, name, payload FROM rb_workflow_pending WHERE workflow_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return err
+	}
+	type pending struct {
+		seq     int64
+		name    string
+		payload string
+	}
+	var all []pending
+	for rows.Next() {
+		var p pending
+		if err := rows.Scan(&p.seq, &p.name, &p.payload); err != nil {
+			rows.Close()
+			return err
+		}
+		all = append(all, p)
+	}
+	rows.Close()
+	for _, p := range all {
+		h := def.Signals[cur.State][p.name]
+		if h == nil {
+			h = def.Signals["*"][p.name]
+		}
+		if h == nil {
+			continue
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1 AND seq = $2`, id, p.seq); err != nil {
+			return err
+		}
+		res, err := h(ctx, cur, []byte(p.payload))
+		if err != nil {
+			return err
+		}
+		if err := e.history(ctx, tx, id, Entry{State: cur.State, Kind: "signal", Description: p.name + " (kept from earlier)"}); err != nil {
+			return err
+		}
+		return e.apply(ctx, tx, def, cur, res, "")
 	}
 	return nil
 }

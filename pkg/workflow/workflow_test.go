@@ -102,6 +102,7 @@ func definition(v *vendor, crash *crashPoint, fail string) *Definition {
 			},
 		},
 		Terminal:    map[string]bool{"done": true, "cancelled": true, "expired": true, "failed": true},
+		Deferrable:  map[string]bool{"parcel_received": true},
 		FailState:   "failed",
 		MaxAttempts: 3,
 		Backoff:     time.Millisecond,
@@ -337,8 +338,9 @@ func TestTimersSurviveRestartAndFireOnce(t *testing.T) {
 	})
 }
 
-// A signal the state does not expect is recorded and ignored; a duplicate of a handled one too.
-func TestUnexpectedAndDuplicateSignalsChangeNothing(t *testing.T) {
+// A signal that overtakes the step it answers is kept and applied when the workflow gets there;
+// a duplicate of a handled signal, or one a waiting state does not expect, changes nothing.
+func TestEarlyDuplicateAndUnexpectedSignals(t *testing.T) {
 	t.Parallel()
 	forEachDialect(t, func(t *testing.T, d store.Dialect) {
 		h := newHarness(t, d)
@@ -347,15 +349,30 @@ func TestUnexpectedAndDuplicateSignalsChangeNothing(t *testing.T) {
 			t.Error("parcel_received applied while authorizing")
 		}
 		h.runUntilQuiet(t)
-		if !h.signal(t, "wf-sig", "parcel_received") {
-			t.Fatal("parcel_received not applied while awaiting the parcel")
+		inst, hist := h.state(t, "wf-sig")
+		if inst.State != "done" || h.vendor.count(h.vendor.effects, "refund") != 1 {
+			t.Fatalf("state %s, refunds %d; want the kept parcel_received applied on arrival, then done",
+				inst.State, h.vendor.count(h.vendor.effects, "refund"))
+		}
+		kept := false
+		for _, en := range hist {
+			kept = kept || en.Description == "parcel_received (kept from earlier)"
+		}
+		if !kept {
+			t.Errorf("history does not show the kept signal: %+v", hist)
 		}
 		if h.signal(t, "wf-sig", "parcel_received") {
-			t.Error("duplicate parcel_received applied twice")
+			t.Error("duplicate parcel_received applied to a finished workflow")
 		}
-		h.runUntilQuiet(t)
-		if inst, _ := h.state(t, "wf-sig"); inst.State != "done" || h.vendor.count(h.vendor.effects, "refund") != 1 {
-			t.Errorf("state %s, refunds %d; want done, 1", inst.State, h.vendor.count(h.vendor.effects, "refund"))
+
+		w := newHarness(t, d)
+		w.start(t, "wf-wait")
+		w.runUntilQuiet(t) // awaiting_parcel: a waiting state
+		if w.signal(t, "wf-wait", "cancel_unknown") {
+			t.Error("an unknown signal was applied")
+		}
+		if !w.signal(t, "wf-wait", "parcel_received") || w.signal(t, "wf-wait", "parcel_received") {
+			t.Error("want the first parcel_received applied and its duplicate not")
 		}
 	})
 }
