@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
@@ -39,20 +41,29 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	n := 0
+	// Steps of different workflows run side by side (each is one vendor call, mostly waiting);
+	// each instance is claimed before its step runs, so no step runs twice.
+	var n atomic.Int64
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, e.opts.Workers)
 	for _, id := range ids {
 		if ctx.Err() != nil {
 			break
 		}
-		ran, err := e.runStep(ctx, id)
-		if err != nil {
-			e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
-		}
-		if ran {
-			n++
-		}
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			ran, err := e.runStep(ctx, id)
+			if err != nil {
+				e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
+			}
+			if ran {
+				n.Add(1)
+			}
+		})
 	}
-	return n, nil
+	wg.Wait()
+	return int(n.Load()), nil
 }
 
 func (e *Engine) due(ctx context.Context) ([]string, error) {

@@ -160,9 +160,11 @@ type Options struct {
 	// Poll is how often the runner looks for due work (default 200 ms).
 	Poll time.Duration
 	// Batch is how many due instances one pass claims (default 32).
-	Batch  int
-	Now    func() time.Time
-	Logger *slog.Logger
+	Batch int
+	// Workers is how many steps of different workflows run at once (default 8).
+	Workers int
+	Now     func() time.Time
+	Logger  *slog.Logger
 }
 
 // Engine runs workflows of the registered definitions.
@@ -184,6 +186,9 @@ func New(db *store.DB, outbox *events.Outbox, opts Options, defs ...*Definition)
 	}
 	if opts.Batch == 0 {
 		opts.Batch = 32
+	}
+	if opts.Workers == 0 {
+		opts.Workers = 8
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

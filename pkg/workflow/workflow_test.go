@@ -111,18 +111,28 @@ func definition(v *vendor, crash *crashPoint, fail string) *Definition {
 
 // crashPoint names the step after whose call the runner dies, once.
 type crashPoint struct {
-	mu   sync.Mutex
-	step string
+	mu    sync.Mutex
+	step  string
+	fired bool
 }
 
 func (c *crashPoint) take(step string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.step == step {
-		c.step = ""
+		c.step, c.fired = "", true
 		return true
 	}
 	return false
+}
+
+// crashed reports (once) whether the crash point fired since the last call.
+func (c *crashPoint) crashed() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	f := c.fired
+	c.fired = false
+	return f
 }
 
 func (v *vendor) count(m map[string]int, k string) int {
@@ -185,13 +195,17 @@ func (h *harness) runUntilQuiet(t testing.TB) {
 			done <- n
 		}()
 		<-exited
+		if h.crash.crashed() {
+			// A runner died mid-step: restart once its lease has run out.
+			h.clock.add(2 * time.Minute)
+			continue
+		}
 		select {
 		case n := <-done:
 			if n == 0 {
 				return
 			}
 		default:
-			// The runner died mid-step: restart once its lease has run out.
 			h.clock.add(2 * time.Minute)
 		}
 	}
