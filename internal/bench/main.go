@@ -5,8 +5,16 @@
 //	      from the vendor) and warm (read model), next to a bare gin JSON handler;
 //	PF-4  resident memory of `retailbridge dev` idle and under the PF-1 load;
 //
+//	PF-2  return-to-refund workflows completed per second end to end (the whole stack in this
+//	      process, parcels and warehouse moving in 50 ms, vendor API limits lifted), next to the
+//	      raw JetStream publish/consume rate and the raw SQLite commit rate measured in the same
+//	      run, with what the stack's records and this process's block profile say bounds it;
+//	PF-3  a burst of ten times PF-2's concurrency of return creations against an ERP whose
+//	      concurrency limit is low and whose every call is slow: accept latency, drain time, and
+//	      the ERP's observed concurrency and call rate against its budget;
+//
 // plus a CPU profile of the dev process under warm load. It needs RB_TEST_REDIS_URL (make bench
-// starts a real redis-server) and prints a Markdown table.
+// starts a real redis-server) and prints Markdown tables.
 package main
 
 import (
@@ -38,6 +46,14 @@ import (
 func main() {
 	if len(os.Args) > 1 && os.Args[1] == "bare" {
 		serveBare(os.Args[2])
+		return
+	}
+	if len(os.Args) > 1 && os.Args[1] == "workflows" {
+		// PF-2 and PF-3 only (`go run ./internal/bench workflows` under scripts/with-redis.sh).
+		if err := runWorkflows(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
 		return
 	}
 	if err := run(); err != nil {
@@ -212,7 +228,10 @@ func run() error {
 	} else {
 		fmt.Fprintf(os.Stderr, "pprof: %v %s\n", err, out)
 	}
-	return nil
+	// The workflow benchmarks boot their own stack in this process: stop the others first.
+	stop(dev)
+	stop(bare)
+	return runWorkflows()
 }
 
 var errDone = errors.New("done")
