@@ -42,5 +42,5 @@ lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
 	go vet ./...
 
 .PHONY: bench
-bench: ## Measure PF-1 and PF-4 (eligibility through the full stack vs a bare gin handler, memory).
+bench: ## Measure PF-1..PF-4: eligibility vs a bare gin handler, memory, return workflows, an ERP-bound burst.
 	scripts/with-redis.sh go run ./internal/bench
