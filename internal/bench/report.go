@@ -62,8 +62,8 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 	if len(r.completion) > 0 {
 		pct := func(k string) float64 { return 100 * ev.blocked[k].Seconds() / r.elapsed.Seconds() }
 		fmt.Printf("| PF-2 return → refunded, end to end (request → `refunded`, per return) | %d | %s | %.1f workflows/s | %s | %s | "+
-			"the returns service's workflow runner runs one step at a time (%d steps per return, %.1f ms each): it spent %.0f%% of the run "+
-			"waiting on system API calls, %.0f%% waiting for the single SQLite write connection and the rest running its own transactions "+
+			"the returns service's workflow runner (8 steps of different returns at once; %d steps per return, %.1f ms each): its workers spent %.0f%% of the run "+
+			"(summed over workers) waiting on system API calls, %.0f%% waiting for the single SQLite write connection and the rest running its own transactions "+
 			"(fsyncs included), with nothing due %.0f%%; the process used %.2f of %d cores |\n",
 			len(r.completion), secs(r.elapsed), r.rate(), secs(r.p(50)), secs(r.p(99)),
 			ev.stepAttempts/done, float64(ev.runnerBusy.Microseconds())/1000/float64(max(ev.stepAttempts, 1)),
@@ -100,7 +100,7 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 		return
 	}
 	writeTx := r.n + 2*ev.stepAttempts + ev.inbox + ev.timers
-	fmt.Printf("\nPer return, from the stack's own records: %d workflow steps (%.1f ms each on average, one at a time), "+
+	fmt.Printf("\nPer return, from the stack's own records: %d workflow steps (%.1f ms each on average), "+
 		"%.1f events consumed through the inbox, %.1f outbox events, %.1f JetStream messages stored, "+
 		"at least %.1f SQLite write transactions (create, claim + record per step, one per consumed event; relay marks not counted), "+
 		"%.1f NetSuite requests, %.0f Shopify cost points, %.1f Loop requests; %d vendor signals ignored (arrived in a state that does not expect them: %v), %d step retries.\n",
@@ -110,13 +110,13 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 		float64(ev.loopReqs)/float64(done), ev.ignored, ev.ignoredBy, ev.retries)
 	if sq1Err == nil && jsErr == nil {
 		fmt.Printf("Ceilings these imply: SQLite %.0f workflows/s (raw single-writer commit rate ÷ write transactions per return), "+
-			"JetStream %.0f workflows/s (raw async publish rate ÷ messages per return), the runner %.0f workflows/s (steps back to back: "+
-			"returns ÷ Σ step time); measured %.1f.\n",
+			"JetStream %.0f workflows/s (raw async publish rate ÷ messages per return), the runner %.0f workflows/s (8 workers: "+
+			"8 × returns ÷ Σ step time); measured %.1f.\n",
 			sq1.commits.rate()*float64(done)/float64(max(writeTx, 1)), js.publishAsync.rate()*float64(done)/float64(max(ev.jsMsgs, 1)),
-			float64(done)/max(ev.runnerBusy.Seconds(), 1e-9), r.rate())
+			8*float64(done)/max(ev.runnerBusy.Seconds(), 1e-9), r.rate())
 	}
-	fmt.Printf("Blocked time over the %s run (block profile of this process; the runner is one goroutine, so what it did not wait for it spent "+
-		"running or in system calls such as fsync): %s.\n", secs(r.elapsed), blockedLine(ev.blocked, r.elapsed))
+	fmt.Printf("Blocked time over the %s run (block profile of this process, summed over goroutines, so shares above 100%% mean "+
+		"several workers waited at once): %s.\n", secs(r.elapsed), blockedLine(ev.blocked, r.elapsed))
 	fmt.Printf("Vendor ceilings lifted for this run: Loop's 300 requests/min would allow %.1f returns/s, the demo shop's Shopify Plus "+
 		"restore of 1,000 points/s %.0f returns/s.\n", 300.0/60/max(float64(ev.loopReqs)/float64(done), 0.01),
 		1000/max(float64(ev.shopifyPoints)/float64(done), 0.01))
@@ -154,13 +154,13 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time |\n", 100*r.erpBusyFraction, r.erpLimit)
 	fmt.Printf("| ERP requests refused by the account limit (429, retried by the connector) | %d | of %d requests |\n", r.erpRefused, r.erpRequests)
 	fmt.Printf("| workflow step retries / Shopify THROTTLED answers during the burst | %d / %d | |\n", r.workflowRetries, r.shopifyThrottled)
-	fmt.Printf("| workflow runner busy during the drain (Σ step time, steps run one at a time) | %.0f%% | %s of %s |\n",
+	fmt.Printf("| workflow runner busy during the drain (Σ step time over 8 workers) | %.0f%% | %s of %s |\n",
 		100*r.ev.runnerBusy.Seconds()/max(r.drain.Seconds(), 1e-9), secs(r.ev.runnerBusy), secs(r.drain))
 	if len(r.notRefunded) > 0 {
 		fmt.Printf("| not refunded, by state | %v | %d among the %d returns whose lines repeat a SKU |\n", r.notRefunded, r.failedRepeats, r.repeats)
 	}
-	fmt.Printf("\nWhat bounds the drain: the workflow runner runs one step, so one ERP request, at a time; it spent %.0f%% of the drain "+
-		"waiting on system API calls and %.0f%% waiting for the SQLite write connection, so the ERP saw at most %d of its %d slots busy "+
+	fmt.Printf("\nWhat bounds the drain: the ERP's concurrency limit and the SQLite single writer; the runner's workers (summed) spent %.0f%% of the drain "+
+		"waiting on system API calls and %.0f%% waiting for the SQLite write connection, and the ERP saw at most %d of its %d slots busy "+
 		"and %.0f%% of its call budget; accepting is separate from the runner and finished in %s.\n",
 		100*r.ev.blocked[runnerRPC].Seconds()/max(r.drain.Seconds(), 1e-9), 100*r.ev.blocked[runnerSQL].Seconds()/max(r.drain.Seconds(), 1e-9),
 		r.erpMaxInFlight, r.erpLimit, 100*r.erpRate()/r.erpBudget(), secs(r.accept.elapsed))
