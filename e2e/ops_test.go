@@ -26,6 +26,11 @@ func TestOperationalEndpoints(t *testing.T) {
 	if err := json.Unmarshal(resp.Body, &doc); err != nil || doc.Paths["/v1/storefront/returns/eligibility"] == nil || doc.Paths["/v1/storefront/orders"] == nil {
 		t.Errorf("/openapi.json lacks the storefront paths: %v", err)
 	}
+	resp = h.do(t, http.MethodGet, "/docs", "", nil)
+	if resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), "/v1/storefront/returns/eligibility") ||
+		!strings.Contains(string(resp.Body), "CreateReturn starts the return-to-refund workflow") {
+		t.Errorf("/docs = %d, want the reference page listing the routes", resp.Status)
+	}
 	// One real request, then its metrics show up.
 	h.do(t, http.MethodGet, "/v1/storefront/orders", h.token(t, demo.DemoCustomerID), nil)
 	resp = h.do(t, http.MethodGet, "/metrics", "", nil)

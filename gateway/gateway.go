@@ -68,6 +68,8 @@ type Gateway struct {
 	handler http.Handler
 	limiter *limiter
 	idem    *idempotency.Store
+	// referencePage is the human-readable API reference, rendered once from the OpenAPI document.
+	referencePage []byte
 }
 
 // New builds the gateway.
@@ -88,6 +90,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.engine.RedirectTrailingSlash = false
 	g.engine.RedirectFixedPath = false
 	g.engine.ContextWithFallback = true
+	var err error
+	if g.referencePage, err = buildReference(); err != nil {
+		return nil, err
+	}
 	mux, err := g.newProcessMux(context.Background())
 	if err != nil {
 		return nil, err
