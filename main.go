@@ -119,7 +119,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, `Retailbridge is running.
 
   gateway       %[1]s
-  openapi       %[1]s/openapi.json
+  openapi       %[1]s/openapi.json (reference: %[1]s/docs)
   shopify       %[2]s (sandbox)
   netsuite      %[3]s (sandbox)
   stripe        %[8]s (sandbox)
