@@ -81,9 +81,12 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	o := h.Demo.Scenario(demo.ScenarioMultipleQuantity)
 	body := createReturn(o.ID, o.Lines[0].ID, 2)
 
-	// Warm the read model: this order is now cached by the returns service.
+	// Warm the read models: this order is now cached by the returns and the orders services.
 	if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)); resp.Status != http.StatusOK {
 		t.Fatalf("eligibility: %d", resp.Status)
+	}
+	if resp := h.do(t, http.MethodGet, "/v1/storefront/orders/"+o.ID, tok, nil); resp.Status != http.StatusOK {
+		t.Fatalf("order: %d", resp.Status)
 	}
 	first := h.do(t, http.MethodPost, "/v1/storefront/returns", tok, body, "Idempotency-Key", "ret-e2e-1")
 	if first.Status != http.StatusOK {
@@ -138,6 +141,24 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	}
 	if returnable != o.Lines[0].Quantity-2 {
 		t.Errorf("after the refund, %d units returnable, want %d: the order read model was not refreshed", returnable, o.Lines[0].Quantity-2)
+	}
+	refunded := ""
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		var got struct {
+			Order struct {
+				Lines []struct {
+					RefundedQuantity int `json:"refunded_quantity"`
+				} `json:"lines"`
+				FinancialStatus string `json:"financial_status"`
+			} `json:"order"`
+		}
+		h.do(t, http.MethodGet, "/v1/storefront/orders/"+o.ID, tok, nil).JSON(t, &got)
+		if refunded = fmt.Sprint(got.Order.Lines[0].RefundedQuantity, " ", got.Order.FinancialStatus); got.Order.Lines[0].RefundedQuantity == 2 {
+			break
+		}
+	}
+	if !strings.HasPrefix(refunded, "2 ") {
+		t.Errorf("the orders service still shows %q after the refund webhook", refunded)
 	}
 	// Another customer cannot see it.
 	other := h.do(t, http.MethodGet, "/v1/storefront/returns/"+created.Return.ID, h.token(t, h.Demo.Customers[4].ID), nil)

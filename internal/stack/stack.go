@@ -480,12 +480,22 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
 	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
 		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+		JetStream: js,
 	})
 	if err != nil {
 		return err
 	}
+	s.wg.Go(func() {
+		if err := svc.Run(s.ctx); err != nil {
+			s.fail(fmt.Errorf("orders read model: %w", err))
+		}
+	})
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 	})

@@ -4,8 +4,10 @@ package orders
 
 import (
 	"context"
+
 	"errors"
 	"fmt"
+	"github.com/nats-io/nats.go/jetstream"
 	"log/slog"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/cache"
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
@@ -87,6 +90,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+	// JetStream, when set, lets Run drop cached orders as soon as the commerce platform reports a
+	// change (order and refund webhooks); without it entries live out OrderTTL.
+	JetStream jetstream.JetStream
 }
 
 // Service implements ordersv1.OrdersServiceServer.
@@ -95,6 +101,7 @@ type Service struct {
 
 	commerce commercev1.CommerceServiceClient
 	log      *slog.Logger
+	js       jetstream.JetStream
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	pages  *cache.Cache[string, page]
@@ -125,9 +132,25 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return &Service{
 		commerce: deps.Commerce,
 		log:      deps.Logger,
+		js:       deps.JetStream,
 		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
 		pages:    cache.New[string, page](cfg.ListTTL, cfg.CacheEntries, deps.Now),
 	}, nil
+}
+
+// Run keeps the read model fresh until ctx ends: order and refund events drop cached orders in
+// this replica (every replica watches for itself). Without JetStream it only waits.
+func (s *Service) Run(ctx context.Context) error {
+	if s.js == nil {
+		<-ctx.Done()
+		return nil
+	}
+	return events.Watch(ctx, s.js, "commerce", []string{"retailbridge.commerce.order.>", "retailbridge.commerce.refund.>"},
+		func(ev *canonicalv1.Event) {
+			if id := events.OrderID(ev); id != "" {
+				s.orders.Invalidate(id)
+			}
+		})
 }
 
 // InvalidateOrder drops the cached order, so the next read goes to the commerce platform.
