@@ -95,6 +95,7 @@ func TestERPMaintenanceWindowParksAndDrains(t *testing.T) {
 	if after.Created["returnAuthorization"] != int64(len(ids)) || after.Created["creditMemo"] != int64(len(ids)) {
 		t.Errorf("RMAs %d, credit memos %d, want %d each", after.Created["returnAuthorization"], after.Created["creditMemo"], len(ids))
 	}
+	t.Logf("FM-3: the NetSuite governor: %+v", h.Governor("netsuite").Stats())
 	if after.MaxInFlight > 5 {
 		t.Errorf("NetSuite saw %d requests in flight, limit 5", after.MaxInFlight)
 	}

@@ -33,7 +33,7 @@ func (s *Stack) startPayments() error {
 		Timeout: s.opts.Config.RequestTimeout,
 	}, payments.Deps{
 		Logger: s.logger.With("service", "payments"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("stripe")),
 	})
 	if err != nil {
 		return err

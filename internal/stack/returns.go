@@ -63,7 +63,7 @@ func (s *Stack) startReturnsPlatform() error {
 		Timeout: s.opts.Config.RequestTimeout,
 	}, returnsplatform.Deps{
 		Logger: s.logger.With("service", "returnsplatform"), JetStream: js, Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("loop", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+		HTTPClient: telemetry.NewVendorClient("loop", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("loop")),
 	})
 	if err != nil {
 		return err
@@ -88,7 +88,7 @@ func (s *Stack) startWMS() error {
 		Timeout:   s.opts.Config.RequestTimeout,
 	}, wms.Deps{
 		Logger: s.logger.With("service", "wms"), JetStream: js, Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("warehouse", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+		HTTPClient: telemetry.NewVendorClient("warehouse", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("warehouse")),
 	})
 	if err != nil {
 		return err

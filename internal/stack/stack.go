@@ -37,6 +37,7 @@ import (
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/services/process/orders"
@@ -136,6 +137,7 @@ type Stack struct {
 
 	vendorCreds vendorCreds
 	js          jetstream.JetStream
+	governors   map[string]*governor.Governor
 }
 
 type vendorCreds struct {
@@ -165,7 +167,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.DemoSeed == 0 {
 		opts.DemoSeed = 20261127
 	}
-	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics()}
+	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics(),
+		governors: map[string]*governor.Governor{}}
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.tracing = telemetry.NewTracing(opts.Config.TraceSampleRatio, opts.SpanProcessors...)
 	defer func() {
@@ -204,6 +207,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	return s, nil
 }
+
+// Governor returns the guard of a vendor's outbound calls (tests read its stats).
+func (s *Stack) Governor(vendor string) *governor.Governor { return s.governors[vendor] }
 
 // Wait blocks until ctx ends or a component fails, then stops everything.
 func (s *Stack) Wait(ctx context.Context) error {
@@ -442,7 +448,7 @@ func (s *Stack) startCommerce() error {
 	}, commerce.Deps{
 		JetStream: js,
 		Logger:    s.logger.With("service", "commerce"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("shopify")),
 	})
 	if err != nil {
 		return err
@@ -465,7 +471,7 @@ func (s *Stack) startERP() error {
 		Timeout: s.opts.Config.RequestTimeout,
 	}, erp.Deps{
 		Logger: s.logger.With("service", "erp"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("netsuite", s.opts.Config.RequestTimeout, s.tracing, s.Metrics),
+		HTTPClient: telemetry.NewVendorClient("netsuite", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("netsuite")),
 	})
 	if err != nil {
 		return err

@@ -3,11 +3,13 @@ package stack
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"path/filepath"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
@@ -46,4 +48,13 @@ func (s *Stack) jetStream() (jetstream.JetStream, error) {
 	}
 	s.js = js
 	return js, nil
+}
+
+// governor returns the guard every outbound call to vendor goes through (see pkg/governor).
+func (s *Stack) governor(vendor string) func(http.RoundTripper) http.RoundTripper {
+	return func(next http.RoundTripper) http.RoundTripper {
+		g := governor.New(vendor, s.opts.Config.Governors[vendor], next)
+		s.governors[vendor] = g
+		return g
+	}
 }

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/governor"
 )
 
 // Config is the configuration of every Retailbridge service.
@@ -30,6 +32,11 @@ type Config struct {
 	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+
+	// Governors are per-vendor guards, RB_GOVERNOR_<VENDOR> (SHOPIFY, NETSUITE, STRIPE, LOOP,
+	// WAREHOUSE) = "concurrency=N,rate=R,burst=B,breaker=F,cooldown=D"; unset vendors take the
+	// defaults (concurrency 16, no rate budget, breaker after 5 failures for 10 s).
+	Governors map[string]governor.Config
 
 	Token     TokenConfig
 	Shopify   ShopifyConfig
@@ -145,6 +152,15 @@ func Load(getenv func(string) string) (Config, error) {
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
 		},
+	}
+	c.Governors = map[string]governor.Config{}
+	for _, v := range []string{"shopify", "netsuite", "stripe", "loop", "warehouse"} {
+		key := "RB_GOVERNOR_" + strings.ToUpper(v)
+		g, err := governor.ParseConfig(r.str(key, ""))
+		if err != nil {
+			r.errs = append(r.errs, fmt.Errorf("%s: %w", key, err))
+		}
+		c.Governors[v] = g
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return c, err

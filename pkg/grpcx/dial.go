@@ -11,6 +11,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
@@ -53,6 +54,9 @@ func unaryClientInterceptor(deps DialDeps) grpc.UnaryClientInterceptor {
 		pairs := make([]string, 0, 10)
 		if cid := telemetry.CorrelationID(ctx); cid != "" {
 			pairs = append(pairs, CorrelationHeader, cid)
+		}
+		if governor.PriorityOf(ctx) == governor.Bulk {
+			pairs = append(pairs, PriorityHeader, "bulk")
 		}
 		if p, ok := auth.FromContext(ctx); ok {
 			for k, v := range auth.ToMetadata(p) {

@@ -24,11 +24,16 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
-// CorrelationHeader is the metadata key (and HTTP header) carrying the correlation id.
-const CorrelationHeader = "x-correlation-id"
+// CorrelationHeader is the metadata key (and HTTP header) carrying the correlation id;
+// PriorityHeader marks bulk work, which vendor governors serve after customer-facing work.
+const (
+	CorrelationHeader = "x-correlation-id"
+	PriorityHeader    = "rb-priority"
+)
 
 // ServerDeps are what every server needs.
 type ServerDeps struct {
@@ -95,6 +100,9 @@ func unaryServerInterceptor(deps ServerDeps) grpc.UnaryServerInterceptor {
 		ctx = telemetry.WithCorrelationID(ctx, cid)
 		if p, ok := auth.FromMetadata(md); ok {
 			ctx = auth.WithPrincipal(ctx, p)
+		}
+		if first(md, PriorityHeader) == "bulk" {
+			ctx = governor.WithPriority(ctx, governor.Bulk)
 		}
 		defer func() {
 			if r := recover(); r != nil {

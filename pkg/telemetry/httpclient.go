@@ -12,7 +12,10 @@ import (
 // NewVendorClient returns the HTTP client a connector uses for vendor: a bounded timeout (the
 // request context's deadline applies too), pooled keep-alive connections, a client span per call
 // with W3C traceparent injected, and latency metrics.
-func NewVendorClient(vendor string, timeout time.Duration, tr *Tracing, m *Metrics) *http.Client {
+//
+// guard, when given, wraps the transport closest to the wire (a governor: concurrency, rate
+// budget, breaker), so metrics and spans count what the vendor actually saw.
+func NewVendorClient(vendor string, timeout time.Duration, tr *Tracing, m *Metrics, guard ...func(http.RoundTripper) http.RoundTripper) *http.Client {
 	base := &http.Transport{
 		Proxy:                 nil,
 		DialContext:           (&net.Dialer{Timeout: 5 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
@@ -23,6 +26,9 @@ func NewVendorClient(vendor string, timeout time.Duration, tr *Tracing, m *Metri
 		ResponseHeaderTimeout: timeout,
 	}
 	var rt http.RoundTripper = base
+	for _, g := range guard {
+		rt = g(rt)
+	}
 	if m != nil {
 		rt = vendorMetrics{next: rt, vendor: vendor, m: m}
 	}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 )
 
 // reconcile repairs what webhooks missed. Vendors deliver late, twice or never (Shopify says as
@@ -13,6 +14,8 @@ import (
 // warehouse, and a receipt or inspection found there is applied as if its webhook had arrived
 // (signals are idempotent: a late webhook afterwards is ignored by the state machine).
 func (s *Service) reconcile(ctx context.Context, grace time.Duration) (repaired int, err error) {
+	// Reconciliation is bulk work: vendor governors serve customer-facing calls first.
+	ctx = governor.WithPriority(ctx, governor.Bulk)
 	rows, err := s.db.Query(ctx, `SELECT w.id FROM rb_workflows w WHERE w.kind = $1 AND w.state IN ($2, $3, $4)
 		AND w.state_since <= $5 ORDER BY w.state_since LIMIT 200`,
 		Kind, StateAwaitingParcel, StateInTransit, StateAwaitingInspection, s.now().UTC().Add(-grace))
