@@ -13,6 +13,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
@@ -343,5 +344,47 @@ func TestPrivilegedActionsAreAudited(t *testing.T) {
 	}
 	if !found {
 		t.Errorf("the cancellation is not in the audit log: %s", resp.Body)
+	}
+}
+
+// A customer who starts the return on the returns platform itself: its return.created webhook
+// (delivered three times) makes Retailbridge adopt it once — eligibility re-checked — and drive
+// it to the refund like any other.
+func TestReturnStartedOnThePlatform(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}))
+	h.Loop.SetDelivery(loopsb.DeliverySettings{MinCopies: 3, MaxCopies: 3})
+	o := h.Demo.Scenario(demo.ScenarioPickUpInStore)
+	body := fmt.Sprintf(`{"provider_order_id":%q,"customer_id":%q,"currency":"USD","return_method":"mail",
+		"line_items":[{"provider_line_item_id":%q,"sku":%q,"quantity":1,"reason":"RETURN_REASON_CHANGED_MIND"}]}`,
+		o.ID, o.CustomerID, o.Lines[0].ID, o.Lines[0].SKU)
+	resp := testkit.Do(t, h.client, http.MethodPost, h.LoopURL+"/api/v1/returns", "", body,
+		"X-Authorization", h.SandboxConfig()["LOOP_API_KEY"], "Idempotency-Key", "portal-1")
+	if resp.Status >= 300 {
+		t.Fatalf("creating the return on the platform: %d %s", resp.Status, resp.Body)
+	}
+	agent := h.supportToken(t, "ops", "support:read")
+	var list struct {
+		Returns []struct {
+			ID string `json:"id"`
+		} `json:"returns"`
+	}
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline) && len(list.Returns) == 0; time.Sleep(100 * time.Millisecond) {
+		h.do(t, http.MethodGet, "/v1/support/returns?order_id="+o.ID, agent, nil).JSON(t, &list)
+	}
+	if len(list.Returns) != 1 {
+		t.Fatalf("returns for the order: %d, want the platform's return adopted once", len(list.Returns))
+	}
+	done := h.waitAny(t, agent, "/v1/support/returns/"+list.Returns[0].ID, "refunded")
+	if n := h.Stripe.Stats().RefundsPerIntent[stripesb.PaymentIntentID(o.ID)]; n != 1 {
+		t.Errorf("Stripe refunds %d, want 1", n)
+	}
+	if done.Return.ExternalIDs["returnsplatform"] == "" {
+		t.Errorf("the adopted return lost its platform id: %+v", done.Return)
+	}
+	time.Sleep(500 * time.Millisecond) // late copies of the webhook change nothing
+	h.do(t, http.MethodGet, "/v1/support/returns?order_id="+o.ID, agent, nil).JSON(t, &list)
+	if len(list.Returns) != 1 {
+		t.Errorf("returns for the order after the duplicates: %d, want 1", len(list.Returns))
 	}
 }

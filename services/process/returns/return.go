@@ -61,18 +61,35 @@ func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnR
 		return nil, err
 	}
 
+	created, err := s.createFor(ctx, req, key, func(order *canonicalv1.Order) error {
+		if p.IsCustomer() && order.GetCustomer().GetId() != p.Subject {
+			return errOrderNotFound()
+		}
+		if !p.IsCustomer() && !p.HasScope(ScopeSupportWrite) {
+			return errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
+		}
+		return nil
+	}, "")
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.CreateReturnResponse{Return: created}, nil
+}
+
+// createFor re-checks eligibility against a fresh read of the order and starts the workflow.
+// allow decides whether the caller may return this order; platformID is the returns platform's
+// id when the customer started the return there (the workflow then does not register it again).
+func (s *Service) createFor(ctx context.Context, req *returnsv1.CreateReturnRequest, key string,
+	allow func(*canonicalv1.Order) error, platformID string) (*canonicalv1.Return, error) {
 	s.orders.Invalidate(req.GetOrderId())
 	order, _, err := s.order(ctx, req.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
+	if err := allow(order); err != nil {
+		return nil, err
+	}
 	customer := order.GetCustomer().GetId()
-	if p.IsCustomer() && customer != p.Subject {
-		return nil, errOrderNotFound()
-	}
-	if !p.IsCustomer() && !p.HasScope(ScopeSupportWrite) {
-		return nil, errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
-	}
 	sel := make([]*returnsv1.LineSelection, 0, len(req.GetLines()))
 	for _, l := range req.GetLines() {
 		sel = append(sel, &returnsv1.LineSelection{OrderLineId: l.GetOrderLineId(), Quantity: l.GetQuantity()})
@@ -98,6 +115,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnR
 		if err != nil {
 			return err
 		}
+		d.PlatformReturnID = platformID
 		if _, err := tx.Exec(ctx, `INSERT INTO returns (id, order_id, customer_id, request_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			id, order.GetId(), customer, key, now); err != nil {
 			if store.IsUniqueViolation(err) {
@@ -121,10 +139,7 @@ func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnR
 		created.UpdatedAt = timestamppb.New(now)
 		return nil
 	})
-	if err != nil {
-		return nil, err
-	}
-	return &returnsv1.CreateReturnResponse{Return: created}, nil
+	return created, err
 }
 
 func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *returnsv1.CreateReturnRequest, answer *returnsv1.CheckEligibilityResponse, now time.Time) (*returnData, error) {

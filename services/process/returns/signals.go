@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"strings"
+	"time"
 
 	"golang.org/x/sync/errgroup"
 
@@ -36,6 +37,7 @@ func (s *Service) Run(ctx context.Context) error {
 	g.Go(func() error { return s.engine.Run(ctx) })
 	g.Go(func() error { return s.keepOrdersFresh(ctx) })
 	g.Go(func() error { return s.reconcileLoop(ctx, s.timings.Reconcile) })
+	g.Go(func() error { return s.adoptLoop(ctx, 250*time.Millisecond) })
 	for _, c := range []struct{ name, domain string }{
 		{"returns-from-returnsplatform", "returnsplatform"},
 		{"returns-from-wms", "wms"},
@@ -80,6 +82,9 @@ var signalFor = map[string]string{
 // the workflow's state.
 func (s *Service) handleVendorEvent(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error {
 	name := eventTail(ev.GetType())
+	if name == "return.created" && strings.HasPrefix(ev.GetType(), "retailbridge.returnsplatform.") {
+		return s.keepPlatformReturn(ctx, tx, ev)
+	}
 	signal, ok := signalFor[name]
 	if !ok {
 		return nil // an event the workflow does not wait for

@@ -224,6 +224,9 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			return asError(err)
 		}),
 		StateRegistering: step("returnsplatform", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
+			if d.PlatformReturnID != "" {
+				return StateLabelling, nil // the customer started it on the platform
+			}
 			resp, err := sys.platform.CreateReturn(ctx, &returnsplatformv1.CreateReturnRequest{Return: d.canonical(""), IdempotencyKey: r.Key})
 			if err != nil {
 				return "", errs.FromError(err)
