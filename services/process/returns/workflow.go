@@ -468,7 +468,9 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			StateCrediting:       {TimerRefundEscalate: escalate},
 			StateClosingCommerce: {TimerRefundEscalate: escalate},
 		},
-		Terminal:    map[string]bool{StateRefunded: true, StateDenied: true, StateCancelled: true, StateExpired: true, StateFailed: true},
+		Terminal: map[string]bool{StateRefunded: true, StateDenied: true, StateCancelled: true, StateExpired: true, StateFailed: true},
+		// Carrier and warehouse facts can overtake the commit of the step that caused them.
+		Deferrable:  map[string]bool{SignalInTransit: true, SignalReceived: true, SignalInspected: true},
 		FailState:   StateFailed,
 		MaxAttempts: 12,
 		Backoff:     500 * time.Millisecond,
