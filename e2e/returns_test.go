@@ -113,6 +113,14 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	if done.Return.RMANumber == "" || done.Return.Tracking == "" {
 		t.Errorf("refunded return lacks RMA or tracking: %+v", done.Return)
 	}
+	support := h.do(t, http.MethodGet, "/v1/support/returns/"+created.Return.ID, h.supportToken(t, "ops", "support:read"), nil)
+	var full returnJSON
+	support.JSON(t, &full)
+	for _, system := range []string{"erp", "commerce", "returnsplatform", "wms", "payments", "erp_credit_memo", "commerce_refund"} {
+		if full.Return.ExternalIDs[system] == "" {
+			t.Errorf("the refunded return has no %s record: %v", system, full.Return.ExternalIDs)
+		}
+	}
 	st := h.Stripe.Stats()
 	if n := st.RefundsPerIntent[stripesb.PaymentIntentID(o.ID)]; n != 1 {
 		t.Errorf("Stripe refunds for the order: %d, want 1", n)

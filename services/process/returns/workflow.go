@@ -88,6 +88,7 @@ type returnData struct {
 
 	RMAID, RMANumber  string
 	PlatformReturnID  string
+	CommerceReturnID  string
 	LabelID           string
 	TrackingNumber    string
 	LabelURL          string
@@ -224,8 +225,17 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			return asError(err)
 		}),
 		StateRegistering: step("returnsplatform", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
+			// The storefront shows the return on the order (Shopify returnCreate), and the returns
+			// platform holds it (unless the customer started it there).
+			if d.CommerceReturnID == "" {
+				resp, err := sys.commerce.CreateReturn(ctx, &commercev1.CreateReturnRequest{Return: d.canonical(""), IdempotencyKey: r.Key + ":commerce"})
+				if err != nil {
+					return "", errs.FromError(err)
+				}
+				d.CommerceReturnID = resp.GetPlatformReturnId()
+			}
 			if d.PlatformReturnID != "" {
-				return StateLabelling, nil // the customer started it on the platform
+				return StateLabelling, nil
 			}
 			resp, err := sys.platform.CreateReturn(ctx, &returnsplatformv1.CreateReturnRequest{Return: d.canonical(""), IdempotencyKey: r.Key})
 			if err != nil {
@@ -234,6 +244,11 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			d.PlatformReturnID = resp.GetPlatformReturnId()
 			return StateLabelling, nil
 		}, func(ctx context.Context, r workflow.Run, d *returnData) error {
+			if d.CommerceReturnID != "" {
+				if _, err := sys.commerce.CloseReturn(ctx, &commercev1.CloseReturnRequest{PlatformReturnId: d.CommerceReturnID}); err != nil {
+					return errs.FromError(err)
+				}
+			}
 			if d.PlatformReturnID == "" {
 				return nil
 			}
@@ -351,6 +366,11 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			return StateClosingPlatform, nil
 		}, nil),
 		StateClosingPlatform: step("returnsplatform", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
+			if d.CommerceReturnID != "" {
+				if _, err := sys.commerce.CloseReturn(ctx, &commercev1.CloseReturnRequest{PlatformReturnId: d.CommerceReturnID}); err != nil {
+					return "", errs.FromError(err)
+				}
+			}
 			if _, err := sys.platform.CloseReturn(ctx, &returnsplatformv1.CloseReturnRequest{PlatformReturnId: d.PlatformReturnID}); err != nil {
 				return "", errs.FromError(err)
 			}
@@ -513,7 +533,7 @@ func (d *returnData) canonical(state string) *canonicalv1.Return {
 		CreatedAt: timestamppb.New(d.CreatedAt), Method: methodProto(d.Method),
 		ExternalIds: map[string]string{},
 	}
-	for k, v := range map[string]string{"erp": d.RMAID, "returnsplatform": d.PlatformReturnID, "wms": d.ReceiptID,
+	for k, v := range map[string]string{"erp": d.RMAID, "returnsplatform": d.PlatformReturnID, "commerce": d.CommerceReturnID, "wms": d.ReceiptID,
 		"payments": d.RefundID, "erp_credit_memo": d.CreditMemoID, "commerce_refund": d.PlatformRefundID} {
 		if v != "" {
 			r.ExternalIds[k] = v
