@@ -4,12 +4,18 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
@@ -171,6 +177,44 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	}
 	if ns.Created["returnAuthorization"] != int64(len(ids)) || ns.Created["creditMemo"] != int64(len(ids)) {
 		t.Errorf("RMAs %d, credit memos %d, want %d each", ns.Created["returnAuthorization"], ns.Created["creditMemo"], len(ids))
+	}
+
+	// EV-1 on the workflow: every committed transition's event reached the bus exactly once
+	// (the outbox is empty; one "refunded" event per return, duplicates from republishing after
+	// a kill dropped by Nats-Msg-Id).
+	ctx := context.Background()
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dataDir, "returns.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var pending int
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM rb_outbox WHERE published_at IS NULL`).Scan(&pending); err != nil {
+			t.Fatal(err)
+		}
+		if pending == 0 || time.Now().After(deadline) {
+			break
+		}
+	}
+	nc, err := nats.Connect(h.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, _ := jetstream.New(nc)
+	stream, err := js.Stream(ctx, events.StreamName("returns"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const refundedType = "retailbridge.returns.return.refunded.v1"
+	info, err := stream.Info(ctx, jetstream.WithSubjectFilter(refundedType))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("EV-1: outbox rows unpublished %d; %q messages %d for %d returns", pending, refundedType, info.State.Subjects[refundedType], len(ids))
+	if pending != 0 || info.State.Subjects[refundedType] != uint64(len(ids)) {
+		t.Errorf("outbox unpublished %d, refunded events %d; want 0 and %d (lost 0, phantom 0)", pending, info.State.Subjects[refundedType], len(ids))
 	}
 }
 
