@@ -306,6 +306,9 @@ func TestWrongItemWaitsForCustomerService(t *testing.T) {
 		t.Fatalf("approve: %d %s", resp.Status, resp.Body)
 	}
 	done := h.waitAny(t, agent, path, "refunded")
+	if !strings.Contains(fmt.Sprint(done.Timeline), "refund overridden to") || !strings.Contains(fmt.Sprint(done.Timeline), "by support:agent-9") {
+		t.Errorf("the override and its agent are not in the timeline: %+v", done.Timeline)
+	}
 	if done.Return.RefundTotal.AmountMinor != fmt.Sprint(half) {
 		t.Errorf("refund total %s, want the override %d", done.Return.RefundTotal.AmountMinor, half)
 	}
@@ -394,5 +397,44 @@ func TestReturnStartedOnThePlatform(t *testing.T) {
 	h.do(t, http.MethodGet, "/v1/support/returns?order_id="+o.ID, agent, nil).JSON(t, &list)
 	if len(list.Returns) != 1 {
 		t.Errorf("returns for the order after the duplicates: %d, want 1", len(list.Returns))
+	}
+}
+
+// EV-7 on the workflow: no parcel arrives; the durable timers send one reminder after 14 days and
+// expire the return after 30, compensating what was done (label, storefront and platform
+// returns, RMA).
+func TestReturnWithoutParcelIsRemindedThenExpires(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualParcels = true, true })
+	o := h.Demo.Scenario(demo.ScenarioEligible)
+	resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, demo.DemoCustomerID), createReturn(o.ID, o.Lines[0].ID, 1), "Idempotency-Key", "expire-1")
+	var r returnJSON
+	resp.JSON(t, &r)
+	agent := h.supportToken(t, "ops", "support:read")
+	path := "/v1/support/returns/" + r.Return.ID
+	h.waitAny(t, agent, path, "awaiting_parcel")
+	h.clock.Advance(15 * 24 * time.Hour)
+	reminded := false
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline) && !reminded; time.Sleep(100 * time.Millisecond) {
+		var got returnJSON
+		h.do(t, http.MethodGet, path, agent, nil).JSON(t, &got)
+		reminded = strings.Contains(fmt.Sprint(got.Timeline), "receipt reminder sent")
+	}
+	if !reminded {
+		t.Fatal("no receipt reminder after 15 days")
+	}
+	h.clock.Advance(16 * 24 * time.Hour)
+	done := h.waitAny(t, agent, path, "expired")
+	reminders, compensations := 0, 0
+	for _, e := range done.Timeline {
+		if strings.Contains(e.Description, "receipt reminder sent") {
+			reminders++
+		}
+		if strings.HasPrefix(e.Description, "compensated") {
+			compensations++
+		}
+	}
+	if reminders != 1 || compensations != 3 {
+		t.Errorf("%d reminders and %d compensations, want 1 and 3: %+v", reminders, compensations, done.Timeline)
 	}
 }

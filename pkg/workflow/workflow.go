@@ -415,6 +415,11 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 		if err := e.history(ctx, tx, inst.ID, Entry{State: next, Kind: "transition", Description: desc, System: system}); err != nil {
 			return err
 		}
+	} else if res.Note != "" {
+		// A decision that keeps the state (a reminder, an override) is history too.
+		if err := e.history(ctx, tx, inst.ID, Entry{State: next, Kind: "note", Description: res.Note, System: system}); err != nil {
+			return err
+		}
 	}
 	for _, name := range res.CancelTimers {
 		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_timers WHERE workflow_id = $1 AND name = $2 AND fired_at IS NULL`, inst.ID, name); err != nil {
