@@ -157,8 +157,8 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 	if rq.form != nil {
 		body = []byte(rq.form.Encode())
 	}
-	// last is the latest answer Stripe actually gave: when the deadline cuts the retries short,
-	// it says more than "timed out" (rate limited, say).
+	// last is the latest failure not caused by the deadline: when the deadline cuts the retries
+	// short, it says more than "timed out" (rate limited, unreachable).
 	var last error
 	endedBy := func(ctxErr error) error {
 		if last != nil {
@@ -177,8 +177,9 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 		if ctx.Err() != nil {
 			return endedBy(ctx.Err())
 		}
-		var answered *vendorError
-		if errors.As(err, &answered) {
+		// What went wrong before the deadline (an answer, or an unreachable gateway) says more
+		// than "timed out" if the deadline then cuts the retries short.
+		if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 			last = err
 		}
 		if !retryable(err) || attempt == maxAttempts {
