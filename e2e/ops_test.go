@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
 
@@ -66,5 +67,28 @@ func TestRequestIDAndTraceContextCrossEveryLayer(t *testing.T) {
 	resp = h.do(t, http.MethodGet, "/healthz", "", nil, "X-Request-Id", "bad id with spaces")
 	if got := resp.Header.Get("X-Request-Id"); got == "" || strings.Contains(got, " ") {
 		t.Errorf("bad X-Request-Id echoed as %q", got)
+	}
+}
+
+// CORS: the configured storefront origin may call from a browser (preflight answered before
+// authentication, rate-limit headers exposed); any other origin gets nothing to read.
+func TestCORSForConfiguredStorefrontOrigins(t *testing.T) {
+	t.Parallel()
+	h := newStack(t, func(c *config.Config) { c.CORSOrigins = []string{"https://shop.example.com"} })
+	pre := h.do(t, http.MethodOptions, "/v1/storefront/returns/eligibility", "", nil,
+		"Origin", "https://shop.example.com", "Access-Control-Request-Method", "POST",
+		"Access-Control-Request-Headers", "authorization, content-type, idempotency-key")
+	if pre.Status != http.StatusNoContent || pre.Header.Get("Access-Control-Allow-Origin") != "https://shop.example.com" ||
+		!strings.Contains(pre.Header.Get("Access-Control-Allow-Headers"), "Idempotency-Key") {
+		t.Errorf("preflight from the storefront: %d %v", pre.Status, pre.Header)
+	}
+	evil := h.do(t, http.MethodOptions, "/v1/storefront/returns/eligibility", "", nil,
+		"Origin", "https://evil.example", "Access-Control-Request-Method", "POST")
+	if evil.Status != http.StatusForbidden || evil.Header.Get("Access-Control-Allow-Origin") != "" {
+		t.Errorf("preflight from another origin: %d %v", evil.Status, evil.Header)
+	}
+	resp := h.do(t, http.MethodGet, "/v1/storefront/orders", h.token(t, demo.DemoCustomerID), nil, "Origin", "https://shop.example.com")
+	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") {
+		t.Errorf("actual request: %d %v", resp.Status, resp.Header)
 	}
 }

@@ -30,6 +30,9 @@ type Config struct {
 	RequestTimeout time.Duration
 	// RateLimits are the per-caller policies by audience and route class (configs/rate-limits.yaml).
 	RateLimits RatePolicies
+	// CORSOrigins are the storefront origins browsers may call the storefront routes from
+	// (exact matches, for example https://shop.example.com); none by default.
+	CORSOrigins []string
 	// IdempotencyRetention is how long a mutating request's response is kept for replay under
 	// its Idempotency-Key (default 24 h, like Stripe's).
 	IdempotencyRetention time.Duration

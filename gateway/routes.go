@@ -41,7 +41,7 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	processAPI := gin.WrapH(g.idempotent(process))
 
 	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
-	storefront := r.Group("/v1/storefront", g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
+	storefront := r.Group("/v1/storefront", g.cors(), g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
 	storefront.Any("/*path", processAPI)
 
 	// Customer service: support tokens; each action's scope is checked by the process service.

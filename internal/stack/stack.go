@@ -609,6 +609,7 @@ func (s *Stack) startGateway() error {
 	g, err := gateway.New(gateway.Config{
 		RequestTimeout: c.RequestTimeout,
 		RateLimits:     limits,
+		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
 		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Webhooks: webhooks,

@@ -30,6 +30,7 @@ type Config struct {
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
 	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 
@@ -113,6 +114,7 @@ func Load(getenv func(string) string) (Config, error) {
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
 		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
 		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
 		Token: TokenConfig{
@@ -177,6 +179,11 @@ func (c Config) Validate() error {
 		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	for _, o := range c.CORSOrigins {
+		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
+			add("RB_CORS_ORIGINS", fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))
 		}
 	}
 	if c.PprofAddr != "" {
@@ -302,4 +309,14 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
