@@ -44,6 +44,17 @@ func Watch(ctx context.Context, js jetstream.JetStream, domain string, subjects 
 	return nil
 }
 
+// WatchOrders calls changed with the id of every order the commerce platform reports changed
+// (order updates and refunds) until ctx ends: the one place read models learn of order changes.
+func WatchOrders(ctx context.Context, js jetstream.JetStream, changed func(orderID string)) error {
+	return Watch(ctx, js, "commerce", []string{SubjectPrefix + "commerce.order.>", SubjectPrefix + "commerce.refund.>"},
+		func(ev *canonicalv1.Event) {
+			if id := OrderID(ev); id != "" {
+				changed(id)
+			}
+		})
+}
+
 // OrderID finds the order a commerce order or refund event is about: the canonical Order's id,
 // the Refund's order id, or an "order/<id>" subject; "" otherwise.
 func OrderID(ev *canonicalv1.Event) string {

@@ -145,12 +145,7 @@ func (s *Service) Run(ctx context.Context) error {
 		<-ctx.Done()
 		return nil
 	}
-	return events.Watch(ctx, s.js, "commerce", []string{"retailbridge.commerce.order.>", "retailbridge.commerce.refund.>"},
-		func(ev *canonicalv1.Event) {
-			if id := events.OrderID(ev); id != "" {
-				s.orders.Invalidate(id)
-			}
-		})
+	return events.WatchOrders(ctx, s.js, s.orders.Invalidate)
 }
 
 // InvalidateOrder drops the cached order, so the next read goes to the commerce platform.
