@@ -43,7 +43,7 @@ const usage = `retailbridge — the retail integration gateway
 
 Usage:
   retailbridge dev [--http-addr ADDR] [--data-dir DIR]     every service, embedded NATS, Redis and sandboxes
-  retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp payments orders returns gateway
+  retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp payments returnsplatform wms orders inventory returns gateway
   retailbridge check-config [--policy FILE]                validate the environment and the return policy
   retailbridge dlq list|show ID|replay ID --operator NAME [--dry-run]
                                                            dead letters: list, inspect, replay (audited)
@@ -131,6 +131,11 @@ Get a token for the demo customer (their orders cover every return scenario):
   TOKEN=$(go run . token --audience storefront --customer %[6]s --data-dir %[7]s)
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/storefront/orders
 
+A partner (tenant acme, configs/tenants.yaml) with client credentials:
+
+  go run . clients create --data-dir %[7]s --tenant acme --scopes "orders:read returns:write inventory:read"
+  curl -s -u CLIENT_ID:SECRET -d grant_type=client_credentials %[1]s/oauth/token
+
 Press Ctrl-C to stop.
 `, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir, s.StripeURL)
 	return s.Wait(ctx)
@@ -149,7 +154,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	if len(rest) == 0 {
-		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp payments orders returns gateway", errUsage)
+		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp payments returnsplatform wms orders inventory returns gateway", errUsage)
 	}
 	var comps []stack.Component
 	for _, a := range rest {
@@ -195,7 +200,10 @@ func runCheckConfig(args []string, getenv func(string) string, stdout io.Writer)
 	if _, err := stack.LoadPolicy(path); err != nil {
 		return err
 	}
-	fmt.Fprintln(stdout, "configuration and return policy are valid")
+	if _, err := stack.LoadTenants(cfg.Tenants); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "configuration, return policy and tenant directory are valid")
 	return nil
 }
 

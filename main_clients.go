@@ -12,6 +12,8 @@ import (
 
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 )
 
 // identityUsage documents the identity commands (clients, keys, token).
@@ -41,6 +43,29 @@ func openLocalIdentity(fs *flag.FlagSet, args []string, getenv func(string) stri
 	return a, rest, nil
 }
 
+// checkPartnerGrant refuses a client its tenant directory does not know (it would reach nothing)
+// or a scope no partner route checks (a typo would silently grant nothing).
+func checkPartnerGrant(getenv func(string) string, tenant string, scopes []string) error {
+	cfg, err := config.Load(getenv)
+	if err != nil {
+		return err
+	}
+	dir, err := stack.LoadTenants(cfg.Tenants)
+	if err != nil {
+		return err
+	}
+	if _, ok := dir.Get(tenant); !ok {
+		return fmt.Errorf("%w: tenant %q is not in the tenant directory (RB_TENANTS or the built-in configs/tenants.yaml: %s)",
+			errUsage, tenant, strings.Join(dir.IDs(), ", "))
+	}
+	for _, sc := range scopes {
+		if !slices.Contains(tenancy.Scopes, sc) {
+			return fmt.Errorf("%w: scope %q is not a partner scope (%s)", errUsage, sc, strings.Join(tenancy.Scopes, " "))
+		}
+	}
+	return nil
+}
+
 // runClients manages partner OAuth clients: create, list, revoke.
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
@@ -58,6 +83,9 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		if *tenant == "" || strings.TrimSpace(*scopes) == "" {
 			return fmt.Errorf("%w: --tenant and --scopes are required", errUsage)
+		}
+		if err := checkPartnerGrant(getenv, *tenant, strings.Fields(*scopes)); err != nil {
+			return err
 		}
 		c, err := a.Clients.Create(ctx, *tenant, strings.Fields(*scopes), *name)
 		if err != nil {

@@ -86,7 +86,10 @@ func TestIdentityCommands(t *testing.T) {
 	if err := runIssueToken(ctx, []string{"--audience", "partner", "--client", id}, getenv, &bytes.Buffer{}); err == nil {
 		t.Error("minted a token for a revoked client")
 	}
-	for _, args := range [][]string{{}, {"create", "--tenant", "acme"}, {"revoke"}, {"frobnicate"}} {
+	for _, args := range [][]string{{}, {"create", "--tenant", "acme"}, {"revoke"}, {"frobnicate"},
+		{"create", "--tenant", "initech", "--scopes", "orders:read"}, // not in the tenant directory
+		{"create", "--tenant", "acme", "--scopes", "orders:reed"},    // not a partner scope
+	} {
 		if err := runClients(ctx, args, getenv, &bytes.Buffer{}); err == nil {
 			t.Errorf("clients %v succeeded", args)
 		}

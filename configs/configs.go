@@ -13,3 +13,8 @@ var ReturnPolicy []byte
 //
 //go:embed rate-limits.yaml
 var RateLimits []byte
+
+// Tenants is the default partner tenant directory (tenants.yaml).
+//
+//go:embed tenants.yaml
+var Tenants []byte

@@ -55,9 +55,10 @@ type Deps struct {
 	Verifier *auth.Verifier
 	// Redis holds rate-limit state shared by every gateway replica.
 	Redis *redis.Client
-	// Orders and Returns are connections to the process APIs.
-	Orders  *grpc.ClientConn
-	Returns *grpc.ClientConn
+	// Orders, Returns and Inventory are connections to the process APIs.
+	Orders    *grpc.ClientConn
+	Returns   *grpc.ClientConn
+	Inventory *grpc.ClientConn
 	// Webhooks maps a vendor name (shopify, stripe, loop, warehouse) to the system API that
 	// verifies and normalises its deliveries.
 	Webhooks map[string]*grpc.ClientConn
@@ -81,8 +82,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if cfg.RateLimits == nil {
 		return nil, fmt.Errorf("gateway: rate-limit policies are required")
 	}
-	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Redis == nil {
-		return nil, fmt.Errorf("gateway: verifier, redis, orders and returns connections are required")
+	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Inventory == nil || deps.Redis == nil {
+		return nil, fmt.Errorf("gateway: verifier, redis, orders, returns and inventory connections are required")
 	}
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger),

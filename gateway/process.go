@@ -8,6 +8,7 @@ import (
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	"github.com/retailbridge/retailbridge/pkg/idempotency"
@@ -40,6 +41,9 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 		return nil, err
 	}
 	if err := returnsv1.RegisterReturnsServiceHandlerClient(ctx, mux, returnsv1.NewReturnsServiceClient(g.deps.Returns)); err != nil {
+		return nil, err
+	}
+	if err := inventoryv1.RegisterInventoryServiceHandlerClient(ctx, mux, inventoryv1.NewInventoryServiceClient(g.deps.Inventory)); err != nil {
 		return nil, err
 	}
 	return mux, nil

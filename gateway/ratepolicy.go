@@ -118,7 +118,8 @@ func routeClass(r *http.Request) string {
 	case r.Method == http.MethodPost && strings.HasSuffix(path, "/returns"):
 		return ClassReturnCreate
 	case r.Method == http.MethodGet || r.Method == http.MethodHead:
-		if strings.HasPrefix(path, "/v1/partner/") && !strings.Contains(strings.TrimPrefix(path, "/v1/partner/"), "/") {
+		// Partner lists and stock reads (up to 100 SKUs a call) are the bulk reads.
+		if rest, ok := strings.CutPrefix(path, "/v1/partner/"); ok && (!strings.Contains(rest, "/") || strings.HasPrefix(rest, "inventory/")) {
 			return ClassBulkRead
 		}
 		return ClassRead

@@ -49,6 +49,12 @@ func TestRouteClass(t *testing.T) {
 		{"GET", "/v1/storefront/orders", ClassRead},
 		{"GET", "/v1/partner/orders", ClassBulkRead},
 		{"GET", "/v1/partner/orders/1", ClassRead},
+		{"GET", "/v1/partner/returns", ClassBulkRead},
+		{"GET", "/v1/partner/inventory/availability", ClassBulkRead},
+		{"GET", "/v1/partner/inventory/positions", ClassBulkRead},
+		{"POST", "/v1/partner/returns", ClassReturnCreate},
+		{"POST", "/v1/partner/returns/eligibility", ClassEligibility},
+		{"POST", "/v1/partner/returns/r1:cancel", ClassWrite},
 		{"POST", "/v1/support/returns/1:cancel", ClassWrite},
 	} {
 		if got := routeClass(httptest.NewRequest(tt.method, tt.path, nil)); got != tt.want {

@@ -30,6 +30,7 @@ import (
 	"github.com/retailbridge/retailbridge/gateway"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
@@ -40,6 +41,8 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
+	"github.com/retailbridge/retailbridge/services/process/inventory"
 	"github.com/retailbridge/retailbridge/services/process/orders"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -65,12 +68,13 @@ const (
 	ReturnsPlatform Component = "returnsplatform"
 	WMS             Component = "wms"
 	Orders          Component = "orders"
+	Inventory       Component = "inventory"
 	Returns         Component = "returns"
 	Gateway         Component = "gateway"
 )
 
 // All is every component, in start order.
-var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders, Returns, Gateway}
+var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders, Inventory, Returns, Gateway}
 
 // Options say what to start and how.
 type Options struct {
@@ -195,7 +199,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}{
 		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP}, {Payments, s.startPayments},
 		{ReturnsPlatform, s.startReturnsPlatform}, {WMS, s.startWMS},
-		{Orders, s.startOrders}, {Returns, s.startReturns}, {Gateway, s.startGateway},
+		{Orders, s.startOrders}, {Inventory, s.startInventory}, {Returns, s.startReturns}, {Gateway, s.startGateway},
 	}
 	for _, st := range steps {
 		if !slices.Contains(opts.Components, st.c) {
@@ -264,7 +268,7 @@ func (s *Stack) target(c Component) string {
 	}
 	a := s.opts.Config.Addrs
 	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
-		WMS: a.WMS, Orders: a.Orders, Returns: a.Returns}[c]
+		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}[c]
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -490,9 +494,13 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
+	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	if err != nil {
+		return err
+	}
 	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
 		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js,
+		JetStream: js, Tenants: tenants,
 	})
 	if err != nil {
 		return err
@@ -504,6 +512,35 @@ func (s *Stack) startOrders() error {
 	})
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
+	})
+}
+
+// LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
+func LoadTenants(path string) (*tenancy.Directory, error) {
+	if path == "" {
+		return tenancy.Parse(configs.Tenants)
+	}
+	return tenancy.Load(path)
+}
+
+func (s *Stack) startInventory() error {
+	conn, err := s.dial(WMS)
+	if err != nil {
+		return err
+	}
+	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	if err != nil {
+		return err
+	}
+	svc, err := inventory.New(inventory.Config{PositionTTL: s.opts.Config.InventoryTTL}, inventory.Deps{
+		WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
+		Logger: s.logger.With("service", "inventory"), Now: time.Now,
+	})
+	if err != nil {
+		return err
+	}
+	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
+		inventoryv1.RegisterInventoryServiceServer(srv, svc)
 	})
 }
 
@@ -534,7 +571,12 @@ func (s *Stack) startReturns() error {
 	if err != nil {
 		return err
 	}
+	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	if err != nil {
+		return err
+	}
 	svc, err := returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+		Tenants:  tenants,
 		Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 		Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 		ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
@@ -602,6 +644,10 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
+	inventoryConn, err := s.dial(Inventory)
+	if err != nil {
+		return err
+	}
 	webhooks, err := s.webhookConns()
 	if err != nil {
 		return err
@@ -612,7 +658,7 @@ func (s *Stack) startGateway() error {
 		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Webhooks: webhooks,
+		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err

@@ -29,6 +29,8 @@ type Config struct {
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
+	InventoryTTL     time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
+	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
 	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
 	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
@@ -92,6 +94,7 @@ type ServiceAddrs struct {
 	Commerce        string // RB_COMMERCE_ADDR
 	ERP             string // RB_ERP_ADDR
 	Orders          string // RB_ORDERS_ADDR
+	Inventory       string // RB_INVENTORY_ADDR
 	Returns         string // RB_RETURNS_ADDR
 	Payments        string // RB_PAYMENTS_ADDR
 	ReturnsPlatform string // RB_RETURNSPLATFORM_ADDR
@@ -113,6 +116,8 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
 		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
+		InventoryTTL:     r.duration("RB_INVENTORY_TTL", 5*time.Second),
+		Tenants:          r.str("RB_TENANTS", ""),
 		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
 		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
@@ -149,6 +154,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Commerce:        r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
 			ERP:             r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
 			Orders:          r.str("RB_ORDERS_ADDR", "127.0.0.1:9201"),
+			Inventory:       r.str("RB_INVENTORY_ADDR", "127.0.0.1:9202"),
 			Returns:         r.str("RB_RETURNS_ADDR", "127.0.0.1:9203"),
 			Payments:        r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
@@ -175,7 +181,7 @@ func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
-		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_RETURNS_ADDR": c.Addrs.Returns,
+		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
 		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
@@ -212,7 +218,8 @@ func (c Config) Validate() error {
 	if c.TraceSampleRatio < 0 || c.TraceSampleRatio > 1 {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
-	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL} {
+	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
+		"RB_INVENTORY_TTL": c.InventoryTTL} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
@@ -248,7 +255,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
 		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),
 		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
+		slog.String("tenants", c.Tenants),
 	)
 }
 

@@ -19,6 +19,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/cache"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
@@ -93,6 +94,8 @@ type Deps struct {
 	// JetStream, when set, lets Run drop cached orders as soon as the commerce platform reports a
 	// change (order and refund webhooks); without it entries live out OrderTTL.
 	JetStream jetstream.JetStream
+	// Tenants says which orders each partner tenant owns; nil means partners own nothing.
+	Tenants *tenancy.Directory
 }
 
 // Service implements ordersv1.OrdersServiceServer.
@@ -102,6 +105,7 @@ type Service struct {
 	commerce commercev1.CommerceServiceClient
 	log      *slog.Logger
 	js       jetstream.JetStream
+	tenants  *tenancy.Directory
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	pages  *cache.Cache[string, page]
@@ -133,6 +137,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		commerce: deps.Commerce,
 		log:      deps.Logger,
 		js:       deps.JetStream,
+		tenants:  deps.Tenants,
 		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
 		pages:    cache.New[string, page](cfg.ListTTL, cfg.CacheEntries, deps.Now),
 	}, nil
@@ -153,12 +158,15 @@ func (s *Service) Run(ctx context.Context) error {
 func (s *Service) InvalidateOrder(id string) { s.orders.Invalidate(id) }
 
 // ListOrders lists orders newest first: a customer's own (request.customer_id is ignored), or,
-// for anyone else, the customer the request names. Partner and support callers are authorised
-// by the gateway's scopes before they get here.
+// for customer service, the customer the request names. Partners read their orders one by one
+// (GetOrder): a customer's order history is not a partner's to browse.
 func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRequest) (*ordersv1.ListOrdersResponse, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok || (p.IsCustomer() && p.Subject == "") {
 		return nil, errUnauthenticated()
+	}
+	if p.Audience == auth.Partner {
+		return nil, errs.E(errs.PermissionDenied, "not_available_to_partners", "partners read their orders one at a time")
 	}
 	customerID := req.GetCustomerId()
 	if p.IsCustomer() {
@@ -230,12 +238,16 @@ func (s *Service) loadPage(ctx context.Context, customerID string, size int32, t
 	return pg, nil
 }
 
-// GetOrder reads one order. A customer's request for another customer's order answers exactly as
-// an unknown order does.
+// GetOrder reads one order. A customer's request for another customer's order, and a partner's
+// for an order that did not come through its tenant's channels, answer exactly as an unknown
+// order does.
 func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (*ordersv1.GetOrderResponse, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, errUnauthenticated()
+	}
+	if err := tenancy.Authorize(p, tenancy.ScopeOrdersRead); err != nil {
+		return nil, err
 	}
 	switch id := req.GetOrderId(); {
 	case id == "":
@@ -260,7 +272,11 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 	if err != nil {
 		return nil, err
 	}
-	if p.IsCustomer() && (p.Subject == "" || order.GetCustomer().GetId() != p.Subject) {
+	switch {
+	case p.IsCustomer() && (p.Subject == "" || order.GetCustomer().GetId() != p.Subject):
+		return nil, errOrderNotFound()
+	case p.Audience == auth.Partner && !s.tenants.Owns(p.Tenant, order.GetSource()):
+		s.log.DebugContext(ctx, "order is not the partner's", "order_id", order.GetId(), "tenant", p.Tenant)
 		return nil, errOrderNotFound()
 	}
 	return &ordersv1.GetOrderResponse{Order: order}, nil

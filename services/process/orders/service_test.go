@@ -17,6 +17,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
@@ -66,10 +67,19 @@ func newFixture(t testing.TB) *fixture {
 	for i := range 25 {
 		commerce.orders = append(commerce.orders, order(fmt.Sprintf("51%05d", i+1), alice, time.Duration(i)*time.Hour))
 	}
-	commerce.orders = append(commerce.orders, order("5200001", bob, 0))
+	bobs := order("5200001", bob, 0)
+	bobs.Source = "acme-marketplace" // placed through the acme tenant's marketplace
+	commerce.orders = append(commerce.orders, bobs)
 	conn := serve(t, func(s *grpc.Server) { commercev1.RegisterCommerceServiceServer(s, commerce) })
 	clk := &clock{t: start}
-	svc, err := New(Config{}, Deps{Commerce: commercev1.NewCommerceServiceClient(conn), Now: clk.Now})
+	tenants, err := tenancy.Parse([]byte(`tenants:
+  acme: {name: Acme, order_sources: [acme-marketplace]}
+  globex: {name: Globex, order_sources: [globex-b2b]}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := New(Config{}, Deps{Commerce: commercev1.NewCommerceServiceClient(conn), Now: clk.Now, Tenants: tenants})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
@@ -78,6 +88,10 @@ func newFixture(t testing.TB) *fixture {
 
 func asCustomer(id string) context.Context {
 	return auth.WithPrincipal(context.Background(), auth.Principal{Audience: auth.Storefront, Subject: id})
+}
+
+func asPartner(tenant string, scopes ...string) context.Context {
+	return auth.WithPrincipal(context.Background(), auth.Principal{Audience: auth.Partner, Subject: "rbc_" + tenant, Tenant: tenant, Scopes: scopes})
 }
 
 func asAgent() context.Context {
@@ -266,6 +280,14 @@ func TestGetOrderOwnership(t *testing.T) {
 		{name: "customer asks for another customer's order", ctx: asCustomer(bob), orderID: "5100001", wantErr: notFound},
 		{name: "customer asks for an unknown order", ctx: asCustomer(bob), orderID: "999", wantErr: notFound},
 		{name: "agent reads any order", ctx: asAgent(), orderID: "5200001"},
+		{name: "partner reads an order from its channel", ctx: asPartner("acme", "orders:read"), orderID: "5200001"},
+		{name: "partner asks for another tenant's order", ctx: asPartner("globex", "orders:read"), orderID: "5200001", wantErr: notFound},
+		{name: "partner asks for a web order", ctx: asPartner("acme", "orders:read"), orderID: "5100001", wantErr: notFound},
+		{name: "partner of a tenant nobody configured", ctx: asPartner("initech", "orders:read"), orderID: "5200001", wantErr: notFound},
+		{
+			name: "partner without orders:read", ctx: asPartner("acme", "returns:read"), orderID: "5200001",
+			wantErr: errs.E(errs.PermissionDenied, "scope_required", "this needs the orders:read scope"),
+		},
 		{
 			name: "missing order id", ctx: asAgent(),
 			wantErr: invalid("invalid_request", errs.FieldViolation{Field: "order_id", Description: "required"}),
@@ -306,6 +328,20 @@ func TestGetOrderForeignLooksUnknown(t *testing.T) {
 	}
 	if diff := cmp.Diff(errs.As(unknown), errs.As(foreign)); diff != "" || unknown.Error() != foreign.Error() {
 		t.Errorf("another customer's order answers differently from an unknown one (-unknown +foreign):\n%s", diff)
+	}
+}
+
+func TestPartnersDoNotBrowseCustomers(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, err := f.svc.ListOrders(asPartner("acme", "orders:read"), &ordersv1.ListOrdersRequest{CustomerId: bob})
+	if errs.KindOf(err) != errs.PermissionDenied {
+		t.Errorf("partner ListOrders: %v, want permission denied", err)
+	}
+	_, unknown := f.svc.GetOrder(asPartner("globex", "orders:read"), &ordersv1.GetOrderRequest{OrderId: "999"})
+	_, foreign := f.svc.GetOrder(asPartner("globex", "orders:read"), &ordersv1.GetOrderRequest{OrderId: "5200001"})
+	if unknown == nil || foreign == nil || unknown.Error() != foreign.Error() {
+		t.Errorf("another tenant's order answers %v, an unknown one %v; want the same", foreign, unknown)
 	}
 }
 

@@ -82,7 +82,7 @@ func (s *Service) adoptPlatformReturns(ctx context.Context) (int, error) {
 				Reason: reason, Note: l.GetNote()})
 		}
 		key := "platform:" + p.id
-		created, err := s.createFor(ctx, req, key, func(order *canonicalv1.Order) error {
+		created, err := s.createFor(ctx, req, key, "platform", func(order *canonicalv1.Order) error {
 			if c := ret.GetCustomerId(); c != "" && c != order.GetCustomer().GetId() {
 				return errs.E(errs.PermissionDenied, "platform_customer_mismatch", "the platform's customer does not own the order")
 			}

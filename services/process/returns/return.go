@@ -23,6 +23,7 @@ import (
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 )
 
@@ -42,6 +43,8 @@ const (
 
 // CreateReturn starts the return-to-refund workflow after re-checking eligibility server side
 // against a fresh read of the order: the client's copy of an eligibility answer is never trusted.
+// Customers return their own orders, partners orders from their tenant's channels (anything else
+// answers as an unknown order), customer service any order with the support:write scope.
 func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnRequest) (*returnsv1.CreateReturnResponse, error) {
 	if s.db == nil {
 		return nil, errNotImplemented("CreateReturn")
@@ -50,25 +53,23 @@ func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnR
 	if !ok {
 		return nil, errUnauthenticated()
 	}
+	if err := tenancy.Authorize(p, tenancy.ScopeReturnsWrite); err != nil {
+		return nil, err
+	}
 	key := incomingKey(ctx)
 	if err := validateCreate(req, key); err != nil {
 		return nil, err
 	}
+	requester := requesterOf(p)
 	// A retry of a request that already created its return answers with that return.
-	if r, err := s.returnByKey(ctx, p, key); err == nil {
+	if r, err := s.returnByKey(ctx, requester, key); err == nil {
 		return &returnsv1.CreateReturnResponse{Return: r}, nil
 	} else if errs.KindOf(err) != errs.NotFound {
 		return nil, err
 	}
 
-	created, err := s.createFor(ctx, req, key, func(order *canonicalv1.Order) error {
-		if p.IsCustomer() && order.GetCustomer().GetId() != p.Subject {
-			return errOrderNotFound()
-		}
-		if !p.IsCustomer() && !p.HasScope(ScopeSupportWrite) {
-			return errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
-		}
-		return nil
+	created, err := s.createFor(ctx, req, key, requester, func(order *canonicalv1.Order) error {
+		return s.mayReturn(p, order)
 	}, "")
 	if err != nil {
 		return nil, err
@@ -76,10 +77,33 @@ func (s *Service) CreateReturn(ctx context.Context, req *returnsv1.CreateReturnR
 	return &returnsv1.CreateReturnResponse{Return: created}, nil
 }
 
+// mayReturn decides whether p may start a return of order.
+func (s *Service) mayReturn(p auth.Principal, order *canonicalv1.Order) error {
+	switch p.Audience {
+	case auth.Storefront:
+		if order.GetCustomer().GetId() != p.Subject {
+			return errOrderNotFound()
+		}
+	case auth.Partner:
+		if !s.tenants.Owns(p.Tenant, order.GetSource()) {
+			return errOrderNotFound()
+		}
+	default:
+		if !p.HasScope(ScopeSupportWrite) {
+			return errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
+		}
+	}
+	return nil
+}
+
+// requesterOf names who asks, for idempotent retries: "storefront:<customer>", "support:<agent>",
+// "partner:<client>".
+func requesterOf(p auth.Principal) string { return string(p.Audience) + ":" + p.Subject }
+
 // createFor re-checks eligibility against a fresh read of the order and starts the workflow.
 // allow decides whether the caller may return this order; platformID is the returns platform's
 // id when the customer started the return there (the workflow then does not register it again).
-func (s *Service) createFor(ctx context.Context, req *returnsv1.CreateReturnRequest, key string,
+func (s *Service) createFor(ctx context.Context, req *returnsv1.CreateReturnRequest, key, requester string,
 	allow func(*canonicalv1.Order) error, platformID string) (*canonicalv1.Return, error) {
 	s.orders.Invalidate(req.GetOrderId())
 	order, _, err := s.order(ctx, req.GetOrderId())
@@ -116,8 +140,9 @@ func (s *Service) createFor(ctx context.Context, req *returnsv1.CreateReturnRequ
 			return err
 		}
 		d.PlatformReturnID = platformID
-		if _, err := tx.Exec(ctx, `INSERT INTO returns (id, order_id, customer_id, request_key, created_at) VALUES ($1, $2, $3, $4, $5)`,
-			id, order.GetId(), customer, key, now); err != nil {
+		d.Tenant = s.tenants.OwnerOf(order.GetSource())
+		if _, err := tx.Exec(ctx, `INSERT INTO returns (id, order_id, customer_id, request_key, requested_by, tenant, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+			id, order.GetId(), customer, key, requester, d.Tenant, now); err != nil {
 			if store.IsUniqueViolation(err) {
 				return errs.E(errs.Conflict, "return_request_in_flight", "a return with this Idempotency-Key is being created")
 			}
@@ -328,9 +353,9 @@ func withClaims(order *canonicalv1.Order, claimed map[string]int32) *canonicalv1
 }
 
 // returnByKey finds the return a caller created with an idempotency key.
-func (s *Service) returnByKey(ctx context.Context, p auth.Principal, key string) (*canonicalv1.Return, error) {
+func (s *Service) returnByKey(ctx context.Context, requester, key string) (*canonicalv1.Return, error) {
 	var id string
-	err := s.db.QueryRow(ctx, `SELECT id FROM returns WHERE request_key = $1 AND customer_id = $2`, key, p.Subject).Scan(&id)
+	err := s.db.QueryRow(ctx, `SELECT id FROM returns WHERE requested_by = $1 AND request_key = $2`, requester, key).Scan(&id)
 	if err != nil {
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
@@ -354,9 +379,9 @@ func toReturn(inst workflow.Instance) (*canonicalv1.Return, error) {
 	return r, nil
 }
 
-// GetReturn reads a return and its timeline. Customers see their own returns only, and only
-// the customer-facing steps of the timeline; customer service sees every step, vendor call,
-// retry and actor.
+// GetReturn reads a return and its timeline. Customers see their own returns only, partners their
+// tenant's, and both only the customer-facing steps of the timeline; customer service sees every
+// step, vendor call, retry and actor.
 func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest) (*returnsv1.GetReturnResponse, error) {
 	if s.db == nil {
 		return nil, errNotImplemented("GetReturn")
@@ -364,6 +389,9 @@ func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest
 	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, errUnauthenticated()
+	}
+	if err := tenancy.Authorize(p, tenancy.ScopeReturnsRead); err != nil {
+		return nil, err
 	}
 	inst, hist, err := s.engine.Get(ctx, req.GetReturnId())
 	if err != nil || inst.Kind != Kind {
@@ -373,34 +401,35 @@ func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest
 	if err := inst.Decode(&d); err != nil {
 		return nil, errs.Wrap(err, errs.Internal, "return_data_corrupt", "")
 	}
-	if p.IsCustomer() && d.CustomerID != p.Subject {
+	if !owns(p, d) {
 		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
 	}
+	external := p.Audience != auth.Support // customers and partners see the customer-facing timeline
 	r, err := toReturn(inst)
 	if err != nil {
 		return nil, err
 	}
 	resp := &returnsv1.GetReturnResponse{Return: r}
 	for _, en := range hist {
-		if p.IsCustomer() && en.Kind != "started" && en.Kind != "transition" {
+		if external && en.Kind != "started" && en.Kind != "transition" {
 			continue
 		}
 		desc := en.Description
-		if p.IsCustomer() {
+		if external {
 			desc = customerDescription(en.State)
 		}
-		if en.Actor != "" && !p.IsCustomer() {
+		if en.Actor != "" && !external {
 			desc += " (by " + en.Actor + ")"
 		}
-		if en.Outcome != "" && !p.IsCustomer() {
+		if en.Outcome != "" && !external {
 			desc += " → " + en.Outcome
 		}
-		if p.IsCustomer() && len(resp.Timeline) > 0 && resp.Timeline[len(resp.Timeline)-1].GetDescription() == desc {
+		if external && len(resp.Timeline) > 0 && resp.Timeline[len(resp.Timeline)-1].GetDescription() == desc {
 			resp.Timeline[len(resp.Timeline)-1].State = en.State // one line per step the customer sees
 			continue
 		}
 		te := &returnsv1.TimelineEntry{Time: timestamppb.New(en.At), State: en.State, Description: desc, System: en.System}
-		if p.IsCustomer() {
+		if external {
 			te.System = ""
 		} else {
 			te.CorrelationId = en.CorrelationID
@@ -408,6 +437,18 @@ func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest
 		resp.Timeline = append(resp.Timeline, te)
 	}
 	return resp, nil
+}
+
+// owns reports whether p may see return d: a customer their own, a partner its tenant's, customer
+// service every return.
+func owns(p auth.Principal, d returnData) bool {
+	switch p.Audience {
+	case auth.Storefront:
+		return p.Subject != "" && d.CustomerID == p.Subject
+	case auth.Partner:
+		return p.Tenant != "" && d.Tenant == p.Tenant
+	}
+	return true
 }
 
 // customerDescription says what a state means to the customer; internal notes (vendor errors,
@@ -462,12 +503,18 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	q := `SELECT r.id FROM returns r JOIN rb_workflows w ON w.id = r.id WHERE 1 = 1`
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if err := tenancy.Authorize(p, tenancy.ScopeReturnsRead); err != nil {
+		return nil, err
+	}
 	customer := req.GetCustomerId()
 	if p.IsCustomer() {
 		customer = p.Subject
 	}
 	if customer != "" {
 		q += " AND r.customer_id = " + arg(customer)
+	}
+	if p.Audience == auth.Partner {
+		q += " AND r.tenant = " + arg(p.Tenant) // never '' for a verified partner
 	}
 	if req.GetOrderId() != "" {
 		q += " AND r.order_id = " + arg(req.GetOrderId())
@@ -546,6 +593,9 @@ func (s *Service) signal(ctx context.Context, rpc, id, name string, payload any,
 	if !ok {
 		return nil, errUnauthenticated()
 	}
+	if err := tenancy.Authorize(p, tenancy.ScopeReturnsWrite); err != nil {
+		return nil, err
+	}
 	inst, _, err := s.engine.Get(ctx, id)
 	if err != nil || inst.Kind != Kind {
 		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
@@ -554,10 +604,13 @@ func (s *Service) signal(ctx context.Context, rpc, id, name string, payload any,
 	if err := inst.Decode(&d); err != nil {
 		return nil, err
 	}
+	// Customers and partners may do what their own side of a return allows (cancel); anything
+	// else, like a return that is not theirs, answers as an unknown return.
+	external := p.Audience != auth.Support
 	switch {
-	case p.IsCustomer() && (!allowCustomer || d.CustomerID != p.Subject):
+	case external && (!allowCustomer || !owns(p, d)):
 		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
-	case !p.IsCustomer() && !p.HasScope(scope):
+	case !external && !p.HasScope(scope):
 		return nil, errs.E(errs.PermissionDenied, "scope_required", "this action needs the "+scope+" scope")
 	}
 	raw, err := json.Marshal(payload)

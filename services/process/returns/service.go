@@ -20,6 +20,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -104,6 +105,8 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+	// Tenants says which orders each partner tenant owns; nil means partners own nothing.
+	Tenants *tenancy.Directory
 
 	// The return-to-refund workflow needs the rest. With DB nil the service answers eligibility
 	// only and the workflow RPCs are Unimplemented.
@@ -129,6 +132,7 @@ type Service struct {
 	erp      erpv1.ErpServiceClient
 	log      *slog.Logger
 	now      func() time.Time
+	tenants  *tenancy.Directory
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	items  *itemReader
@@ -179,6 +183,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		erp:      deps.ERP,
 		log:      deps.Logger,
 		now:      deps.Now,
+		tenants:  deps.Tenants,
 		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
 		items: &itemReader{
 			erp:   deps.ERP,
@@ -210,11 +215,15 @@ func migrate(ctx context.Context, db *store.DB) error { return db.Migrate(ctx, "
 func (s *Service) InvalidateOrder(id string) { s.orders.Invalidate(id) }
 
 // CheckEligibility answers, per line, whether it can be returned, until when, how, and for how
-// much. Customers reach only their own orders; anyone else's answers exactly as an unknown order.
+// much. Customers reach only their own orders, partners only orders from their tenant's
+// channels; anyone else's answers exactly as an unknown order.
 func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckEligibilityRequest) (*returnsv1.CheckEligibilityResponse, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok {
 		return nil, errUnauthenticated()
+	}
+	if err := tenancy.Authorize(p, tenancy.ScopeReturnsRead); err != nil {
+		return nil, err
 	}
 	if err := validateCheck(req); err != nil {
 		return nil, err
@@ -223,8 +232,9 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 	if err != nil {
 		return nil, err
 	}
-	if p.IsCustomer() && (p.Subject == "" || order.GetCustomer().GetId() != p.Subject) {
-		s.log.DebugContext(ctx, "order belongs to another customer", "order_id", req.GetOrderId())
+	if (p.IsCustomer() && (p.Subject == "" || order.GetCustomer().GetId() != p.Subject)) ||
+		(p.Audience == auth.Partner && !s.tenants.Owns(p.Tenant, order.GetSource())) {
+		s.log.DebugContext(ctx, "order belongs to another customer or tenant", "order_id", req.GetOrderId())
 		return nil, errOrderNotFound()
 	}
 	items, err := s.items.get(ctx, skusOf(order, req.GetLines()))

@@ -77,6 +77,7 @@ type returnData struct {
 	ReturnID         string       `json:"return_id"`
 	OrderID          string       `json:"order_id"`
 	CustomerID       string       `json:"customer_id"`
+	Tenant           string       `json:"tenant,omitempty"` // the partner tenant whose channel sold the order
 	Currency         string       `json:"currency"`
 	Method           string       `json:"method"` // mail, in_store
 	LocationID       string       `json:"location_id"`

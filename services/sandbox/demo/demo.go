@@ -47,8 +47,16 @@ const (
 	ShipToHome    = "ship_to_home"
 	PickUpInStore = "pick_up_in_store"
 
-	ChannelWeb    = "web"
-	ChannelMobile = "mobile_app"
+	ChannelWeb         = "web"
+	ChannelMobile      = "mobile_app"
+	ChannelMarketplace = "marketplace"
+)
+
+// Partner sales channels: orders placed through a partner's channel app carry its source name
+// (configs/tenants.yaml maps them to the partner tenants acme and globex).
+const (
+	SourceAcme   = "acme-marketplace"
+	SourceGlobex = "globex-b2b"
 )
 
 // Order is a storefront order. Statuses use Shopify's enum spellings.
@@ -57,6 +65,7 @@ type Order struct {
 	Name              string // "#1001"
 	CustomerID        string
 	Channel           string
+	Source            string // a partner channel's source name; empty for the retailer's own channels
 	FulfillmentModel  string
 	PickupLocationID  string
 	FinancialStatus   string // PAID, PARTIALLY_REFUNDED, REFUNDED
@@ -135,6 +144,17 @@ func (d *Dataset) Scenario(name string) Order {
 		panic("demo: unknown scenario " + name)
 	}
 	return o
+}
+
+// OrdersFrom returns the orders placed through a partner source, newest first.
+func (d *Dataset) OrdersFrom(source string) []Order {
+	var out []Order
+	for _, o := range d.Orders {
+		if o.Source == source {
+			out = append(out, o)
+		}
+	}
+	return out
 }
 
 // OrdersOf returns a customer's orders, newest first.
@@ -339,6 +359,16 @@ func (b *builder) random(customer string) {
 		delivered = -1
 	}
 	o := b.order(customer, model, created, delivered, items, qty)
+	// One in eight shipped orders comes through the acme marketplace, one in eight from globex's
+	// wholesale portal (by sequence, so the random stream and every other order stay as they were).
+	if model == ShipToHome {
+		switch b.seq % 8 {
+		case 3:
+			o.Channel, o.Source = ChannelMarketplace, SourceAcme
+		case 6:
+			o.Channel, o.Source = ChannelMarketplace, SourceGlobex
+		}
+	}
 	if delivered < 0 {
 		return
 	}

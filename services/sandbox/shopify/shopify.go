@@ -199,6 +199,18 @@ func (s *Sandbox) UpdatedAt(orderID string) (time.Time, bool) {
 	return o.updatedAt, true
 }
 
+// SourceName returns the sales channel an order reports (sourceName): the seed picks "iphone"
+// or "android" for mobile orders, so conformance tests ask.
+func (s *Sandbox) SourceName(orderID string) (string, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	o, ok := s.store.byID[orderID]
+	if !ok {
+		return "", false
+	}
+	return o.sourceName, true
+}
+
 // graphQLRequest is the POST body.
 type graphQLRequest struct {
 	Query         string         `json:"query"`

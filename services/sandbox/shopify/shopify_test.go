@@ -197,7 +197,8 @@ func TestOrder(t *testing.T) {
 	}
 }
 
-// TestChannels: web orders come from "web", mobile-app orders from Shopify's mobile sources.
+// TestChannels: web orders come from "web", mobile-app orders from Shopify's mobile sources,
+// partner orders from their channel app.
 func TestChannels(t *testing.T) {
 	t.Parallel()
 	s, _ := newSandbox(t, shopify.Options{})
@@ -206,16 +207,19 @@ func TestChannels(t *testing.T) {
 		a := query(t, s, `query($id: ID!) { order(id: $id) { sourceName } }`, map[string]any{"id": "gid://shopify/Order/" + o.ID})
 		src, _ := path(a.body, "data", "order", "sourceName").(string)
 		ok := src == "web"
-		if o.Channel == demo.ChannelMobile {
+		switch o.Channel {
+		case demo.ChannelMobile:
 			ok = src == "iphone" || src == "android"
+		case demo.ChannelMarketplace:
+			ok = src == o.Source && (src == demo.SourceAcme || src == demo.SourceGlobex)
 		}
 		if !ok {
 			t.Errorf("order %s on %s: sourceName %q", o.ID, o.Channel, src)
 		}
 		seen[src] = true
 	}
-	if !seen["web"] || !seen["iphone"] || !seen["android"] {
-		t.Errorf("sourceNames seen: %v, want web, iphone and android", seen)
+	if !seen["web"] || !seen["iphone"] || !seen["android"] || !seen[demo.SourceAcme] || !seen[demo.SourceGlobex] {
+		t.Errorf("sourceNames seen: %v, want web, iphone, android and both partners", seen)
 	}
 }
 

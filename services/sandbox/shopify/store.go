@@ -392,8 +392,12 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 }
 
 // sourceName is Shopify's name for the sales channel: "web" for the online store, "iphone" or
-// "android" for the mobile app (picked per order by the seed).
+// "android" for the mobile app (picked per order by the seed), the channel app's handle for
+// orders from a partner's channel.
 func sourceName(o demo.Order, h uint64) string {
+	if o.Source != "" {
+		return o.Source // a partner's channel app
+	}
 	if o.Channel == demo.ChannelMobile {
 		if h%2 == 0 {
 			return "iphone"

@@ -442,7 +442,11 @@ type Order struct {
 	// Store the order is picked up from, for pick-up-in-store orders.
 	PickupLocationId string `protobuf:"bytes,13,opt,name=pickup_location_id,json=pickupLocationId,proto3" json:"pickup_location_id,omitempty"`
 	// Last change in the source system.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// The sales channel exactly as the commerce platform names it (Shopify's sourceName): "web",
+	// "pos", "iphone", or the handle of a partner's channel app such as a marketplace. The tenant
+	// directory maps partner sources to tenants: a partner reaches only orders from its sources.
+	Source        string `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -575,6 +579,13 @@ func (x *Order) GetUpdatedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *Order) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
 var File_retailbridge_canonical_v1_order_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
@@ -590,7 +601,7 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x12fulfilled_quantity\x18\x06 \x01(\x05R\x11fulfilledQuantity\x12+\n" +
 	"\x11refunded_quantity\x18\a \x01(\x05R\x10refundedQuantity\x12+\n" +
 	"\x11returned_quantity\x18\b \x01(\x05R\x10returnedQuantity\x12=\n" +
-	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xe1\x06\n" +
+	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xf9\x06\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -608,7 +619,8 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x10shipping_address\x18\f \x01(\v2\".retailbridge.canonical.v1.AddressR\x0fshippingAddress\x12,\n" +
 	"\x12pickup_location_id\x18\r \x01(\tR\x10pickupLocationId\x129\n" +
 	"\n" +
-	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt*\x7f\n" +
+	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x16\n" +
+	"\x06source\x18\x0f \x01(\tR\x06source*\x7f\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_WEB\x10\x01\x12\x16\n" +

@@ -80,6 +80,7 @@ func WantOrder(ds *demo.Dataset, o demo.Order) *canonicalv1.Order {
 		Id:                o.ID,
 		Name:              o.Name,
 		Channel:           wantChannel(o.Channel),
+		Source:            wantSource(o),
 		FulfillmentModel:  wantModel(o.FulfillmentModel),
 		FinancialStatus:   canonicalv1.FinancialStatus(canonicalv1.FinancialStatus_value["FINANCIAL_STATUS_"+o.FinancialStatus]),
 		FulfillmentStatus: canonicalv1.FulfillmentStatus(canonicalv1.FulfillmentStatus_value["FULFILLMENT_STATUS_"+o.FulfillmentStatus]),
@@ -106,6 +107,18 @@ func WantOrder(ds *demo.Dataset, o demo.Order) *canonicalv1.Order {
 		w.Lines = append(w.Lines, line)
 	}
 	return w
+}
+
+// wantSource is the sales channel's source name: the partner's for partner orders, "web" for the
+// online store; mobile orders get the app the vendor reports (Env.Fill).
+func wantSource(o demo.Order) string {
+	switch {
+	case o.Source != "":
+		return o.Source
+	case o.Channel == demo.ChannelWeb:
+		return "web"
+	}
+	return ""
 }
 
 func wantChannel(c string) canonicalv1.Channel {

@@ -200,6 +200,7 @@ func toCanonicalOrder(o *order) (*canonicalv1.Order, error) {
 		Id:                id,
 		Name:              o.Name,
 		Channel:           toCanonicalChannel(deref(o.SourceName)),
+		Source:            deref(o.SourceName),
 		FinancialStatus:   toCanonicalFinancialStatus(deref(o.DisplayFinancialStatus)),
 		FulfillmentStatus: toCanonicalFulfillmentStatus(o.DisplayFulfillmentStatus),
 		Total:             total,

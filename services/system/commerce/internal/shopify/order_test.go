@@ -53,6 +53,7 @@ func recordedWant(tb testing.TB) *canonicalv1.Order {
 		Name:              "#4471",
 		Customer:          &canonicalv1.CustomerRef{Id: "7241187033184", Email: "grace.hopper@example.com"},
 		Channel:           canonicalv1.Channel_CHANNEL_MOBILE_APP,
+		Source:            "android",
 		FulfillmentModel:  canonicalv1.FulfillmentModel_FULFILLMENT_MODEL_SHIP_TO_HOME,
 		FinancialStatus:   canonicalv1.FinancialStatus_FINANCIAL_STATUS_PARTIALLY_REFUNDED,
 		FulfillmentStatus: canonicalv1.FulfillmentStatus_FULFILLMENT_STATUS_FULFILLED,
@@ -108,7 +109,9 @@ func TestToCanonicalOrder(t *testing.T) {
 		{
 			name: "guest checkout without channel",
 			edit: func(o *order) { o.Customer, o.SourceName = nil, nil },
-			want: func(w *canonicalv1.Order) { w.Customer, w.Channel = nil, canonicalv1.Channel_CHANNEL_UNSPECIFIED },
+			want: func(w *canonicalv1.Order) {
+				w.Customer, w.Channel, w.Source = nil, canonicalv1.Channel_CHANNEL_UNSPECIFIED, ""
+			},
 		},
 		{
 			name:  "more lines than one read fetches",

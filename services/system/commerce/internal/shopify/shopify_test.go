@@ -61,6 +61,9 @@ func newEnv(t testing.TB, s connectortest.Setup) *connectortest.Env {
 			if at, ok := sb.UpdatedAt(o.ID); ok {
 				want.UpdatedAt = timestamppb.New(at)
 			}
+			if o.Channel == demo.ChannelMobile {
+				want.Source, _ = sb.SourceName(o.ID)
+			}
 		},
 		Faults:      sb.Faults(),
 		SetThrottle: sb.SetThrottle,

@@ -40,6 +40,7 @@ func TestOrderFromWebhook(t *testing.T) {
 		Id: "5820071100512", Name: "#4471",
 		Customer:          &canonicalv1.CustomerRef{Id: "7241187033184", Email: "grace.hopper@example.com"},
 		Channel:           canonicalv1.Channel_CHANNEL_MOBILE_APP,
+		Source:            "iphone",
 		FulfillmentModel:  canonicalv1.FulfillmentModel_FULFILLMENT_MODEL_SHIP_TO_HOME,
 		FinancialStatus:   canonicalv1.FinancialStatus_FINANCIAL_STATUS_PARTIALLY_REFUNDED,
 		FulfillmentStatus: canonicalv1.FulfillmentStatus_FULFILLMENT_STATUS_FULFILLED,

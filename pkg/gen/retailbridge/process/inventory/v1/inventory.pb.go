@@ -26,9 +26,10 @@ const (
 // GetAvailabilityRequest names SKUs.
 type GetAvailabilityRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// SKUs (at most 100).
+	// SKUs (1..100, each at most 64 characters).
 	Skus []string `protobuf:"bytes,1,rep,name=skus,proto3" json:"skus,omitempty"`
-	// Locations to count; empty for every location that serves the channel.
+	// Locations to count (at most 50); empty for every location that serves the caller: a
+	// partner's tenant's locations, every location for anyone else.
 	LocationIds   []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -87,8 +88,12 @@ type Availability struct {
 	AvailableToSell int64 `protobuf:"varint,2,opt,name=available_to_sell,json=availableToSell,proto3" json:"available_to_sell,omitempty"`
 	// Units arriving, not yet sellable.
 	Incoming int64 `protobuf:"varint,3,opt,name=incoming,proto3" json:"incoming,omitempty"`
-	// Oldest source confirmation behind the figure.
-	AsOf          *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Oldest source confirmation behind the figure; unset when no location stocks the SKU.
+	AsOf *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	// Units held back from this caller's figure (the tenant's buffer per location).
+	HeldBack int64 `protobuf:"varint,5,opt,name=held_back,json=heldBack,proto3" json:"held_back,omitempty"`
+	// Locations counted.
+	LocationIds   []string `protobuf:"bytes,6,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -147,6 +152,20 @@ func (x *Availability) GetIncoming() int64 {
 func (x *Availability) GetAsOf() *timestamppb.Timestamp {
 	if x != nil {
 		return x.AsOf
+	}
+	return nil
+}
+
+func (x *Availability) GetHeldBack() int64 {
+	if x != nil {
+		return x.HeldBack
+	}
+	return 0
+}
+
+func (x *Availability) GetLocationIds() []string {
+	if x != nil {
+		return x.LocationIds
 	}
 	return nil
 }
@@ -543,12 +562,14 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"1retailbridge/process/inventory/v1/inventory.proto\x12!retailbridge.process.inventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\"O\n" +
 	"\x16GetAvailabilityRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
-	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\x99\x01\n" +
+	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\xd9\x01\n" +
 	"\fAvailability\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12*\n" +
 	"\x11available_to_sell\x18\x02 \x01(\x03R\x0favailableToSell\x12\x1a\n" +
 	"\bincoming\x18\x03 \x01(\x03R\bincoming\x12/\n" +
-	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"n\n" +
+	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12\x1b\n" +
+	"\theld_back\x18\x05 \x01(\x03R\bheldBack\x12!\n" +
+	"\flocation_ids\x18\x06 \x03(\tR\vlocationIds\"n\n" +
 	"\x17GetAvailabilityResponse\x12S\n" +
 	"\favailability\x18\x01 \x03(\v2/.retailbridge.process.inventory.v1.AvailabilityR\favailability\"\x89\x01\n" +
 	"\x14ListPositionsRequest\x12\x12\n" +
