@@ -21,6 +21,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -209,6 +210,39 @@ func run() error {
 	time.Sleep(time.Second)
 	cancelSampler()
 
+	// Partner stock reads: a client-credentials token of tenant acme asking for 20 SKUs at a time
+	// (available-to-sell over its two locations, less its buffer), served from the per-SKU cache
+	// that the warehouse refreshes every RB_INVENTORY_TTL.
+	partner, err := partnerToken(bin, dataDir, gw, client)
+	if err != nil {
+		return err
+	}
+	var skus []string
+	for _, it := range ds.Items {
+		if it.Category != "gift_card" {
+			skus = append(skus, it.SKU)
+		}
+	}
+	get := func(url, token string) (int, error) {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := client.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, nil
+	}
+	stock := load(cfg.concurrency, cfg.duration, func() (bool, error) {
+		q := make([]string, 0, 20)
+		for i, start := 0, rand.IntN(len(skus)); i < 20; i++ {
+			q = append(q, "skus="+skus[(start+i)%len(skus)])
+		}
+		st, err := get(gw+"/v1/partner/inventory/availability?"+strings.Join(q, "&"), partner)
+		return st == http.StatusOK, err
+	})
+
 	host, _ := os.Hostname()
 	_ = host
 	fmt.Printf("\n## Benchmarks (%s, %d CPUs, %s, concurrency %d, %s per run)\n\n", cpuModel(), runtime.NumCPU(), runtime.Version(), cfg.concurrency, cfg.duration)
@@ -221,6 +255,7 @@ func run() error {
 	row("bare gin JSON handler (baseline)", bareRes)
 	row("PF-1 eligibility, warm (read model)", warm)
 	row("PF-1 eligibility, cold (vendor round trip, concurrency 8)", cold)
+	row("partner availability, 20 SKUs (client-credentials token, cache TTL 5 s)", stock)
 	fmt.Printf("\n| PF-4 memory of `retailbridge dev` | RSS |\n|---|---:|\n| idle | %.1f MB |\n| peak under warm load | %.1f MB |\n",
 		float64(idleRSS)/1e6, float64(peak.Load())/1e6)
 	if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", bin, profPath).CombinedOutput(); err == nil {
@@ -232,6 +267,39 @@ func run() error {
 	stop(dev)
 	stop(bare)
 	return runWorkflows()
+}
+
+// partnerToken registers an acme client with the CLI, as an operator would, and takes a token
+// from the OAuth 2.0 token endpoint.
+func partnerToken(bin, dataDir, gw string, client *http.Client) (string, error) {
+	out, err := exec.Command(bin, "clients", "create", "--data-dir", dataDir, "--tenant", "acme", "--scopes", "inventory:read").Output()
+	if err != nil {
+		return "", fmt.Errorf("clients create: %w", err)
+	}
+	var id, secret string
+	for _, line := range strings.Split(string(out), "\n") {
+		if v, ok := strings.CutPrefix(line, "client_id:"); ok {
+			id = strings.TrimSpace(v)
+		}
+		if v, ok := strings.CutPrefix(line, "client_secret:"); ok {
+			secret = strings.TrimSpace(v)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodPost, gw+"/oauth/token", strings.NewReader("grant_type=client_credentials"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.SetBasicAuth(id, secret)
+	resp, err := client.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&tok); err != nil || tok.AccessToken == "" {
+		return "", fmt.Errorf("token endpoint: %d %v", resp.StatusCode, err)
+	}
+	return tok.AccessToken, nil
 }
 
 var errDone = errors.New("done")
