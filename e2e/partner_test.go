@@ -207,6 +207,29 @@ func TestPartnerAPIIsScopedToTheTenant(t *testing.T) {
 		if resp := h.do(t, http.MethodPost, path+":cancel", acme, map[string]any{"note": "customer changed their mind"}, "Idempotency-Key", "c-1"); resp.Status != http.StatusOK {
 			t.Errorf("acme cancels its return: %d %s", resp.Status, resp.Body)
 		}
+
+		// Partners' writes are privileged actions: the operators' audit log names client and tenant.
+		resp := h.do(t, http.MethodGet, "/v1/operations/audit?limit=1000", h.supportToken(t, "ops-1", "operator"), nil)
+		var audit struct {
+			Entries []struct {
+				Actor   string `json:"actor"`
+				Tenant  string `json:"tenant"`
+				Action  string `json:"action"`
+				Outcome int    `json:"outcome"`
+			} `json:"entries"`
+		}
+		resp.JSON(t, &audit)
+		seen := map[string]bool{}
+		for _, e := range audit.Entries {
+			if strings.HasPrefix(e.Actor, "partner:rbc_") {
+				seen[e.Tenant+" "+e.Action+" "+strconv.Itoa(e.Outcome)] = true
+			}
+		}
+		for _, want := range []string{"acme POST /v1/partner/returns 200", "acme POST " + path + ":cancel 200", "globex POST " + path + ":cancel 404"} {
+			if !seen[want] {
+				t.Errorf("audit log lacks %q; partner entries: %v", want, seen)
+			}
+		}
 	})
 
 	t.Run("inventory", func(t *testing.T) {
