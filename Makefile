@@ -27,8 +27,9 @@ test: ## Unit, conformance and end-to-end tests against real Redis and PostgreSQ
 
 .PHONY: gen
 gen: ## Regenerate contracts from scratch (Go, gRPC, grpc-gateway, OpenAPI).
-	rm -rf pkg/gen gateway/apidocs/*.swagger.json
+	rm -rf pkg/gen gateway/apidocs/*.swagger.json gateway/apidocs/openapi.json
 	$(BUF) generate
+	go run ./internal/openapi/cmd/openapi-build -in gateway/apidocs/retailbridge.swagger.json -out gateway/apidocs/openapi.json
 
 .PHONY: gen-check
 gen-check: ## Fail when buf lint complains or regeneration changes anything.

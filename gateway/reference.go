@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"html/template"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -13,79 +14,254 @@ import (
 	"github.com/retailbridge/retailbridge/gateway/apidocs"
 )
 
-// The API reference is a human-readable page built once from the served OpenAPI document, so
-// the page and the machine-readable contract never disagree. It needs no script and loads
+// The API reference is a human-readable page built once from the served OpenAPI 3.1 document,
+// so the page and the machine-readable contract never disagree. It needs no script and loads
 // nothing from elsewhere.
 
-type refParam struct{ Name, In, Type, Description string }
+// refText is a description split into plain, `code` and **strong** runs: the document's
+// descriptions use that much CommonMark, and the template escapes each run.
+type refText []refRun
 
-type refOp struct {
-	Method, Path, Summary, Audience string
-	Params                          []refParam
+type refRun struct {
+	Text         string
+	Code, Strong bool
 }
 
-var referencePage = template.Must(template.New("ref").Parse(`<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Retailbridge API reference</title>
+type refParam struct {
+	Name, In, Type string
+	Required       bool
+	Description    refText
+}
+
+// refSecurity is one way to authorise an operation: a security scheme and the scopes it needs.
+type refSecurity struct {
+	Scheme string
+	Scopes []string
+}
+
+type refOp struct {
+	Method, Path, Summary string
+	Description           refText
+	// Security lists the alternatives; empty means no credentials.
+	Security    []refSecurity
+	Idempotent  bool // a required Idempotency-Key header
+	Params      []refParam
+	RequestBody string // media types of the body, if any
+}
+
+type refTag struct {
+	Name        string
+	Description refText
+	Ops         []refOp
+}
+
+type refPage struct {
+	Title, Version string
+	Intro          []refText
+	Tags           []refTag
+}
+
+var referencePage = template.Must(template.New("ref").Parse(`{{define "text"}}{{range .}}{{if .Code}}<code>{{.Text}}</code>{{else if .Strong}}<strong>{{.Text}}</strong>{{else}}{{.Text}}{{end}}{{end}}{{end}}<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>{{.Title}} reference</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{background:#f4f4f4;padding:0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 .op{margin:1rem 0;padding:.5rem 1rem;border-left:4px solid #4a7}.m{font-weight:bold;font-family:monospace}
+.meta{color:#555;font-size:90%}.idem{color:#a50}
 table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #eee}</style></head>
-<body><h1>Retailbridge API reference</h1>
-<p>Machine-readable: <a href="/openapi.json">/openapi.json</a>. Errors are RFC 9457
-<code>application/problem+json</code> with a stable <code>type</code> (<code>urn:retailbridge:problem:&lt;reason&gt;</code>).
-Mutating routes need an <code>Idempotency-Key</code>; limited routes send <code>RateLimit-Policy</code> and
-<code>RateLimit</code>. JSON uses proto field names; 64-bit integers (money in minor units) are strings.</p>
-{{range $aud, $ops := .}}<h2>{{$aud}}</h2>{{range $ops}}
-<div class="op"><span class="m">{{.Method}}</span> <code>{{.Path}}</code><p>{{.Summary}}</p>
-{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>description</th></tr>
-{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{.Description}}</td></tr>{{end}}</table>{{end}}
+<body><h1>{{.Title}} reference <small>{{.Version}}</small></h1>
+<p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
+{{range .Intro}}<p>{{template "text" .}}</p>
+{{end}}{{range .Tags}}<h2>{{.Name}}</h2>{{if .Description}}<p>{{template "text" .Description}}</p>{{end}}{{range .Ops}}
+<div class="op"><span class="m">{{.Method}}</span> <code>{{.Path}}</code><p>{{.Summary}}</p>{{if .Description}}<p>{{template "text" .Description}}</p>{{end}}
+<p class="meta">Auth: {{if .Security}}{{range $i, $s := .Security}}{{if $i}} or {{end}}{{if $s.Scheme}}<code>{{$s.Scheme}}</code>{{if $s.Scopes}} with scope{{if gt (len $s.Scopes) 1}}s{{end}} {{range $j, $sc := $s.Scopes}}{{if $j}}, {{end}}<code>{{$sc}}</code>{{end}}{{end}}{{else}}no credentials{{end}}{{end}}{{else}}none{{end}}.
+{{if .Idempotent}}<span class="idem">Idempotency-Key required.</span>{{end}}{{if .RequestBody}} Body: <code>{{.RequestBody}}</code>.{{end}}</p>
+{{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>
+{{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{if .Required}}yes{{end}}</td><td>{{template "text" .Description}}</td></tr>{{end}}</table>{{end}}
 </div>{{end}}{{end}}
-<h2>Identity</h2><div class="op"><span class="m">POST</span> <code>/oauth/token</code><p>OAuth 2.0 client credentials for
-partners (errors in the RFC 6749 §5.2 form).</p></div>
-<div class="op"><span class="m">GET</span> <code>/.well-known/jwks.json</code><p>The keys Retailbridge signs its tokens with.</p></div>
 </body></html>`))
 
-// buildReference renders the reference page from the OpenAPI document.
+// buildReference renders the reference page from the served OpenAPI document.
 func buildReference() ([]byte, error) {
-	var doc struct {
-		Paths map[string]map[string]struct {
-			Summary    string `json:"summary"`
-			Parameters []struct {
-				Name        string `json:"name"`
-				In          string `json:"in"`
-				Type        string `json:"type"`
-				Description string `json:"description"`
-			} `json:"parameters"`
-		} `json:"paths"`
-	}
-	if err := json.Unmarshal(apidocs.OpenAPI, &doc); err != nil {
-		return nil, fmt.Errorf("reference: %w", err)
-	}
-	byAudience := map[string][]refOp{}
-	for path, methods := range doc.Paths {
-		aud := "other"
-		if parts := strings.Split(strings.TrimPrefix(path, "/"), "/"); len(parts) > 1 {
-			aud = parts[1]
-		}
-		for m, op := range methods {
-			o := refOp{Method: strings.ToUpper(m), Path: path, Summary: op.Summary, Audience: aud}
-			for _, p := range op.Parameters {
-				if p.In == "body" {
-					p.Type = "JSON"
-				}
-				o.Params = append(o.Params, refParam{Name: p.Name, In: p.In, Type: p.Type, Description: p.Description})
-			}
-			byAudience[aud] = append(byAudience[aud], o)
-		}
-	}
-	for _, ops := range byAudience {
-		slices.SortFunc(ops, func(a, b refOp) int { return strings.Compare(a.Path+a.Method, b.Path+b.Method) })
-	}
-	var b strings.Builder
-	if err := referencePage.Execute(&b, byAudience); err != nil {
+	page, err := referenceModel(apidocs.OpenAPI)
+	if err != nil {
 		return nil, err
 	}
+	var b strings.Builder
+	if err := referencePage.Execute(&b, page); err != nil {
+		return nil, fmt.Errorf("reference: %w", err)
+	}
 	return []byte(b.String()), nil
+}
+
+// The parts of an OpenAPI 3.1 document the page shows.
+type (
+	oasDoc struct {
+		Info struct {
+			Title       string `json:"title"`
+			Version     string `json:"version"`
+			Description string `json:"description"`
+		} `json:"info"`
+		Tags       []struct{ Name, Description string }  `json:"tags"`
+		Paths      map[string]map[string]json.RawMessage `json:"paths"`
+		Components struct {
+			Parameters map[string]oasParam `json:"parameters"`
+		} `json:"components"`
+	}
+	oasOp struct {
+		Summary     string                `json:"summary"`
+		Description string                `json:"description"`
+		Tags        []string              `json:"tags"`
+		Parameters  []oasParam            `json:"parameters"`
+		Security    []map[string][]string `json:"security"`
+		RequestBody *struct {
+			Content map[string]json.RawMessage `json:"content"`
+		} `json:"requestBody"`
+	}
+	oasParam struct {
+		Ref         string     `json:"$ref"`
+		Name        string     `json:"name"`
+		In          string     `json:"in"`
+		Description string     `json:"description"`
+		Required    bool       `json:"required"`
+		Schema      *oasSchema `json:"schema"`
+	}
+	oasSchema struct {
+		Ref   string          `json:"$ref"`
+		Type  json.RawMessage `json:"type"` // a name, or in 3.1 a list of names
+		Items *oasSchema      `json:"items"`
+	}
+)
+
+// httpMethods are the operation keys of a path item, in the order the page lists them.
+var httpMethods = []string{"get", "put", "post", "delete", "options", "head", "patch", "trace"}
+
+// referenceModel reads the page's content from an OpenAPI 3.1 document: operations grouped by
+// their first tag, in the document's tag order, each with its scopes and whether it needs an
+// Idempotency-Key.
+func referenceModel(doc []byte) (refPage, error) {
+	var d oasDoc
+	if err := json.Unmarshal(doc, &d); err != nil {
+		return refPage{}, fmt.Errorf("reference: %w", err)
+	}
+	page := refPage{Title: d.Info.Title, Version: d.Info.Version}
+	for _, para := range strings.Split(d.Info.Description, "\n\n") {
+		if strings.TrimSpace(para) != "" {
+			page.Intro = append(page.Intro, parseRefText(para))
+		}
+	}
+	byTag := map[string]*refTag{}
+	for _, t := range d.Tags {
+		page.Tags = append(page.Tags, refTag{Name: t.Name, Description: parseRefText(t.Description)})
+	}
+	for i := range page.Tags {
+		byTag[page.Tags[i].Name] = &page.Tags[i]
+	}
+	var untagged []refOp
+	for path, item := range d.Paths {
+		for _, m := range httpMethods {
+			raw, ok := item[m]
+			if !ok {
+				continue
+			}
+			var op oasOp
+			if err := json.Unmarshal(raw, &op); err != nil {
+				return refPage{}, fmt.Errorf("reference: %s %s: %w", strings.ToUpper(m), path, err)
+			}
+			o, err := refOperation(m, path, op, d.Components.Parameters)
+			if err != nil {
+				return refPage{}, err
+			}
+			if len(op.Tags) > 0 && byTag[op.Tags[0]] != nil {
+				t := byTag[op.Tags[0]]
+				t.Ops = append(t.Ops, o)
+			} else {
+				untagged = append(untagged, o)
+			}
+		}
+	}
+	if len(untagged) > 0 {
+		page.Tags = append(page.Tags, refTag{Name: "Other", Ops: untagged})
+	}
+	for i := range page.Tags {
+		slices.SortFunc(page.Tags[i].Ops, func(a, b refOp) int {
+			if c := strings.Compare(a.Path, b.Path); c != 0 {
+				return c
+			}
+			return slices.Index(httpMethods, strings.ToLower(a.Method)) - slices.Index(httpMethods, strings.ToLower(b.Method))
+		})
+	}
+	page.Tags = slices.DeleteFunc(page.Tags, func(t refTag) bool { return len(t.Ops) == 0 })
+	return page, nil
+}
+
+func refOperation(method, path string, op oasOp, shared map[string]oasParam) (refOp, error) {
+	o := refOp{Method: strings.ToUpper(method), Path: path, Summary: op.Summary, Description: parseRefText(op.Description)}
+	for _, req := range op.Security {
+		if len(req) == 0 {
+			o.Security = append(o.Security, refSecurity{}) // an alternative without credentials
+			continue
+		}
+		for _, scheme := range slices.Sorted(maps.Keys(req)) {
+			o.Security = append(o.Security, refSecurity{Scheme: scheme, Scopes: req[scheme]})
+		}
+	}
+	for _, p := range op.Parameters {
+		if p.Ref != "" {
+			name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/")
+			sp, found := shared[name]
+			if !ok || !found {
+				return refOp{}, fmt.Errorf("reference: %s %s: unresolvable parameter %s", o.Method, path, p.Ref)
+			}
+			p = sp
+		}
+		if p.In == "header" && strings.EqualFold(p.Name, "Idempotency-Key") && p.Required {
+			o.Idempotent = true
+		}
+		o.Params = append(o.Params, refParam{Name: p.Name, In: p.In, Type: schemaType(p.Schema), Required: p.Required,
+			Description: parseRefText(p.Description)})
+	}
+	if op.RequestBody != nil {
+		o.RequestBody = strings.Join(slices.Sorted(maps.Keys(op.RequestBody.Content)), ", ")
+	}
+	return o, nil
+}
+
+// schemaType names a parameter's type for people: string, integer, string[].
+func schemaType(s *oasSchema) string {
+	if s == nil {
+		return ""
+	}
+	if s.Ref != "" {
+		return strings.TrimPrefix(s.Ref, "#/components/schemas/")
+	}
+	var one string
+	var many []string
+	switch {
+	case json.Unmarshal(s.Type, &one) == nil:
+	case json.Unmarshal(s.Type, &many) == nil:
+		one = strings.Join(many, " | ")
+	}
+	if one == "array" {
+		return schemaType(s.Items) + "[]"
+	}
+	return one
+}
+
+// parseRefText splits s into runs at backticks (code) and, outside code, at ** (strong).
+func parseRefText(s string) refText {
+	var t refText
+	for i, part := range strings.Split(s, "`") {
+		if i%2 == 1 {
+			t = append(t, refRun{Text: part, Code: true})
+			continue
+		}
+		for j, sub := range strings.Split(part, "**") {
+			if sub != "" {
+				t = append(t, refRun{Text: sub, Strong: j%2 == 1})
+			}
+		}
+	}
+	return t
 }
 
 func (g *Gateway) reference(page []byte) gin.HandlerFunc {
