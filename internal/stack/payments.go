@@ -10,9 +10,12 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/payments"
 )
 
-// startStripeSandbox serves the Stripe sandbox next to the others.
+// startStripeSandbox serves the Stripe sandbox next to the others. Its webhooks are pointed at
+// the gateway once it listens.
 func (s *Stack) startStripeSandbox() error {
-	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey, Now: time.Now, Seed: s.opts.DemoSeed})
+	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey,
+		WebhookSecrets: s.vendorCreds.stripeWebhookSecrets, Now: time.Now, Seed: s.opts.DemoSeed})
+	s.closers = append(s.closers, s.Stripe.Close)
 	addr := "127.0.0.1:9303"
 	if s.opts.Ephemeral {
 		addr = ""
@@ -27,12 +30,17 @@ func (s *Stack) startPayments() error {
 	if err != nil {
 		return err
 	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
 	svc, err := payments.New(payments.Config{
-		Vendor:  "stripe",
-		Stripe:  payments.StripeConfig{BaseURL: base, SecretKey: s.vendorCreds.stripeKey},
+		Vendor: "stripe",
+		Stripe: payments.StripeConfig{BaseURL: base, SecretKey: s.vendorCreds.stripeKey,
+			WebhookSecrets: s.vendorCreds.stripeWebhookSecrets},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, payments.Deps{
-		Logger: s.logger.With("service", "payments"), Now: time.Now,
+		Logger: s.logger.With("service", "payments"), JetStream: js, Now: time.Now,
 		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("stripe")),
 	})
 	if err != nil {

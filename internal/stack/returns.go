@@ -126,4 +126,7 @@ func (s *Stack) PointWebhooksAt(gatewayURL string) {
 	if s.Shopify != nil {
 		s.Shopify.SetWebhooks(shopifysb.WebhookConfig{URL: gatewayURL + "/webhooks/shopify", Secret: s.vendorCreds.shopifySecret})
 	}
+	if s.Stripe != nil {
+		s.Stripe.SetWebhooks(gatewayURL+"/webhooks/stripe", s.vendorCreds.stripeWebhookSecrets...)
+	}
 }

@@ -149,6 +149,9 @@ type vendorCreds struct {
 	loopKey, loopSecret, warehouseKey, warehouseSecret string
 	shopifySecret                                      string
 	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc     string
+	// stripeWebhookSecrets sign the Stripe sandbox's webhooks and verify them in payments; two
+	// while one is rolled.
+	stripeWebhookSecrets []string
 }
 
 // Start starts the chosen components and returns when every one is listening.
@@ -346,6 +349,9 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 	if v.stripeKey = c.Stripe.SecretKey; v.stripeKey == "" {
 		v.stripeKey = "sk_test_" + r()
 	}
+	if v.stripeWebhookSecrets = c.Stripe.WebhookSecrets; len(v.stripeWebhookSecrets) == 0 {
+		v.stripeWebhookSecrets = []string{"whsec_" + r()}
+	}
 	v.shopifySecret = c.Shopify.WebhookSecret
 	v.loopKey, v.loopSecret = c.Loop.APIKey, c.Loop.WebhookSecret
 	v.warehouseKey, v.warehouseSecret = c.Warehouse.APIKey, c.Warehouse.WebhookSecret
@@ -404,7 +410,7 @@ func (s *Stack) SandboxConfig() map[string]string {
 		"SHOPIFY_ADMIN_URL": s.ShopifyURL, "SHOPIFY_ACCESS_TOKEN": v.shopifyToken, "SHOPIFY_WEBHOOK_SECRET": v.shopifySecret,
 		"NETSUITE_URL": s.NetSuiteURL, "NETSUITE_ACCOUNT": v.nsAccount, "NETSUITE_CONSUMER_KEY": v.nsKey,
 		"NETSUITE_CONSUMER_SECRET": v.nsSecret, "NETSUITE_TOKEN_ID": v.nsToken, "NETSUITE_TOKEN_SECRET": v.nsTokenSc,
-		"STRIPE_API_URL": s.StripeURL, "STRIPE_SECRET_KEY": v.stripeKey,
+		"STRIPE_API_URL": s.StripeURL, "STRIPE_SECRET_KEY": v.stripeKey, "STRIPE_WEBHOOK_SECRET": strings.Join(v.stripeWebhookSecrets, ","),
 		"LOOP_API_URL": s.LoopURL, "LOOP_API_KEY": v.loopKey, "LOOP_WEBHOOK_SECRET": v.loopSecret,
 		"WAREHOUSE_API_URL": s.WarehouseURL, "WAREHOUSE_API_KEY": v.warehouseKey, "WAREHOUSE_WEBHOOK_SECRET": v.warehouseSecret,
 	}

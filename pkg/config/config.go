@@ -57,10 +57,14 @@ type WebhookVendorConfig struct {
 	WebhookSecret string // LOOP_WEBHOOK_SECRET / WAREHOUSE_WEBHOOK_SECRET (secret)
 }
 
-// StripeConfig points the payments service at a Stripe account.
+// StripeConfig points the payments service at a Stripe account and its webhook endpoint.
 type StripeConfig struct {
 	URL       string // STRIPE_API_URL, default https://api.stripe.com
 	SecretKey string // STRIPE_SECRET_KEY (secret)
+	// WebhookSecrets is STRIPE_WEBHOOK_SECRET (secret): the webhook endpoint's signing secret
+	// (whsec_…), or a comma-separated list while one is rolled — a delivery signed with any of
+	// them is accepted.
+	WebhookSecrets []string
 }
 
 // TokenConfig names the storefront token issuer.
@@ -143,8 +147,9 @@ func Load(getenv func(string) string) (Config, error) {
 			MaxConcurrency: r.int("NETSUITE_MAX_CONCURRENCY", 10),
 		},
 		Stripe: StripeConfig{
-			URL:       r.str("STRIPE_API_URL", ""),
-			SecretKey: r.str("STRIPE_SECRET_KEY", ""),
+			URL:            r.str("STRIPE_API_URL", ""),
+			SecretKey:      r.str("STRIPE_SECRET_KEY", ""),
+			WebhookSecrets: splitList(r.str("STRIPE_WEBHOOK_SECRET", "")),
 		},
 		Loop: WebhookVendorConfig{URL: r.str("LOOP_API_URL", ""), APIKey: r.str("LOOP_API_KEY", ""),
 			WebhookSecret: r.str("LOOP_WEBHOOK_SECRET", "")},
@@ -255,9 +260,20 @@ func (c Config) LogValue() slog.Value {
 		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
 		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),
 		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
+		slog.String("stripe_webhook_secret", maskList(c.Stripe.WebhookSecrets)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
 		slog.String("tenants", c.Tenants),
 	)
+}
+
+// maskList masks every secret of a list but keeps how many there are, which says whether a
+// secret is being rolled.
+func maskList(secrets []string) string {
+	out := make([]string, len(secrets))
+	for i := range secrets {
+		out[i] = "***"
+	}
+	return strings.Join(out, ",")
 }
 
 func redactURL(s string) string {

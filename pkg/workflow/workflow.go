@@ -136,7 +136,8 @@ type Definition struct {
 	// Steps maps active states to their step.
 	Steps map[string]Step
 	// Signals maps a state, then a signal name, to its handler. The state "*" applies in every
-	// non-terminal state that has no handler of its own.
+	// non-terminal state that has no handler of its own. A terminal state takes only the signals
+	// it names (a late fact may reopen a finished workflow, for example into a state for people).
 	Signals map[string]map[string]SignalHandler
 	// Terminal lists the terminal states.
 	Terminal map[string]bool
@@ -355,7 +356,9 @@ func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payl
 		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "deferred",
 			Description: fmt.Sprintf("signal %s kept until a state expects it", name)})
 	}
-	if h == nil || inst.Terminal {
+	// A terminal state takes only the signals it names itself: late facts that reopen a finished
+	// workflow (a refund the payment gateway fails after the return closed). "*" never applies.
+	if h == nil {
 		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "ignored",
 			Description: fmt.Sprintf("signal %s is not expected in state %s", name, inst.State)})
 	}

@@ -100,6 +100,12 @@ func definition(v *vendor, crash *crashPoint, fail string) *Definition {
 					return Result{Next: "cancelled", Compensate: true}, nil
 				},
 			},
+			// A late fact about a finished workflow: only a terminal state's own handlers apply.
+			"done": {
+				"refund_reversed": func(context.Context, Instance, []byte) (Result, error) {
+					return Result{Next: "failed", Note: "refund reversed after the workflow ended"}, nil
+				},
+			},
 		},
 		Terminal:    map[string]bool{"done": true, "cancelled": true, "expired": true, "failed": true},
 		Deferrable:  map[string]bool{"parcel_received": true},
@@ -377,6 +383,15 @@ func TestEarlyDuplicateAndUnexpectedSignals(t *testing.T) {
 		}
 		if h.signal(t, "wf-sig", "parcel_received") {
 			t.Error("duplicate parcel_received applied to a finished workflow")
+		}
+		if h.signal(t, "wf-sig", "cancel") {
+			t.Error(`the "*" cancel applied to a finished workflow`)
+		}
+		if !h.signal(t, "wf-sig", "refund_reversed") {
+			t.Error("a terminal state's own handler was not applied")
+		}
+		if inst, _ := h.state(t, "wf-sig"); inst.State != "failed" || !inst.Terminal {
+			t.Errorf("after refund_reversed: %s, want failed", inst.State)
 		}
 
 		w := newHarness(t, d)

@@ -41,6 +41,7 @@ func (s *Service) Run(ctx context.Context) error {
 	for _, c := range []struct{ name, domain string }{
 		{"returns-from-returnsplatform", "returnsplatform"},
 		{"returns-from-wms", "wms"},
+		{"returns-from-payments", "payments"},
 	} {
 		cons, err := events.NewConsumer(s.db, s.js, events.ConsumerConfig{
 			Name: c.name, Stream: events.StreamName(c.domain), Subjects: []string{events.DomainSubjects(c.domain)},
@@ -75,6 +76,7 @@ var signalFor = map[string]string{
 	"return.parcel_in_transit":   SignalInTransit,
 	"return.parcel_received":     SignalReceived,
 	"return.inspection_complete": SignalInspected,
+	"refund.updated":             SignalRefundUpdate,
 }
 
 // handleVendorEvent applies a vendor event to its return inside the consumer's transaction
@@ -122,6 +124,13 @@ func (s *Service) signalPayload(ev *canonicalv1.Event, signal string) (string, [
 	var id string
 	conditions := map[string]string{}
 	switch m := msg.(type) {
+	case *canonicalv1.Refund:
+		// The return id travels in the refund's metadata, which Retailbridge set.
+		if !strings.HasPrefix(m.GetReturnId(), "ret_") {
+			return "", nil, nil
+		}
+		b, err := json.Marshal(refundUpdate{RefundID: m.GetGatewayRefundId(), Status: refundStatus(m.GetStatus())})
+		return m.GetReturnId(), b, err
 	case *canonicalv1.Return:
 		id = referenceOf(m.GetId(), m.GetExternalIds())
 		for _, l := range m.GetLines() {

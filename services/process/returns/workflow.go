@@ -60,6 +60,9 @@ const (
 	TimerReceiptReminder = "receipt_reminder"
 	TimerReceiptExpiry   = "receipt_expiry"
 	TimerRefundEscalate  = "refund_escalation"
+	// SignalRefundUpdate carries the payment gateway's word on the refund (its webhooks): pending,
+	// succeeded, failed or canceled.
+	SignalRefundUpdate = "refund_update"
 )
 
 // Terminal reports whether state is final.
@@ -87,21 +90,25 @@ type returnData struct {
 	Override         *override    `json:"override,omitempty"`
 	Exception        string       `json:"exception,omitempty"`
 
-	RMAID, RMANumber  string
-	PlatformReturnID  string
-	CommerceReturnID  string
-	LabelID           string
-	TrackingNumber    string
-	LabelURL          string
-	ReceiptID         string
-	RefundID          string
-	RefundStatus      string
-	ItemReceiptID     string
-	CreditMemoID      string
-	CreditMemoNumber  string
-	PlatformRefundID  string
-	ReminderSent      bool
-	EscalatedRefund   bool
+	RMAID, RMANumber string
+	PlatformReturnID string
+	CommerceReturnID string
+	LabelID          string
+	TrackingNumber   string
+	LabelURL         string
+	ReceiptID        string
+	RefundID         string
+	RefundStatus     string
+	ItemReceiptID    string
+	CreditMemoID     string
+	CreditMemoNumber string
+	PlatformRefundID string
+	ReminderSent     bool
+	EscalatedRefund  bool
+	// RefundAttention is set when the refund, not the return, put the return in front of
+	// customer service (failed at the gateway, or still pending past the escalation delay);
+	// a later success settles it.
+	RefundAttention   bool `json:"refund_attention,omitempty"`
 	CreatedAt         time.Time
 	InspectionResults map[string]string `json:"inspection_results,omitempty"`
 }
@@ -318,7 +325,9 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 				return "", errs.FromError(err)
 			}
 			d.RefundID = resp.GetRefund().GetGatewayRefundId()
-			d.RefundStatus = refundStatus(resp.GetRefund().GetStatus())
+			// A gateway webhook may have told a later status already (kept and applied); a
+			// retried call's answer never takes the refund back to pending.
+			d.RefundStatus = mergeRefundStatus(d.RefundStatus, refundStatus(resp.GetRefund().GetStatus()))
 			if d.RefundStatus == "failed" || d.RefundStatus == "canceled" {
 				return "", errs.E(errs.FailedPrecondition, "refund_failed", "the payment gateway refused the refund")
 			}
@@ -460,14 +469,79 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 	awaitingParcel := maps.Clone(inTransit)
 	awaitingParcel[SignalInTransit] = move(StateInTransit)
 	awaitingParcel[SignalCancel] = compensateTo(StateCancelled)
+	// A refund still pending when the escalation timer fires goes to customer service: while the
+	// return is still being closed as an event and a flag, once it is closed by reopening it into
+	// failed_needs_attention (the queue people work), from which the gateway's later success
+	// settles it by itself.
 	escalate := func(ctx context.Context, i workflow.Instance, _ []byte) (workflow.Result, error) {
 		var d returnData
 		if err := i.Decode(&d); err != nil {
 			return workflow.Result{}, err
 		}
+		if settledRefund(d.RefundStatus) {
+			return workflow.Result{}, nil
+		}
 		d.EscalatedRefund = true
-		return workflow.Result{Data: d, Note: "refund pending too long: escalated", Events: []*canonicalv1.Event{
-			returnEvent(&d, "retailbridge.returns.refund.escalated.v1", now())}}, nil
+		res := workflow.Result{Data: d, Note: "refund pending too long: escalated", Events: []*canonicalv1.Event{
+			returnEvent(&d, "retailbridge.returns.refund.escalated.v1", now())}}
+		if i.Terminal {
+			d.RefundAttention = true
+			res.Next, res.Data = StateFailed, d
+			res.Note = "refund " + d.RefundID + " still pending at the payment gateway: escalated to customer service"
+			res.Events = append(res.Events, stateEvent(&d, StateFailed, now()))
+		}
+		return res, nil
+	}
+	refundUpdated := func(ctx context.Context, i workflow.Instance, payload []byte) (workflow.Result, error) {
+		var d returnData
+		if err := i.Decode(&d); err != nil {
+			return workflow.Result{}, err
+		}
+		var u refundUpdate
+		if err := json.Unmarshal(payload, &u); err != nil {
+			return workflow.Result{}, errs.Wrap(err, errs.Invalid, "refund_update_invalid", "the refund update is not readable")
+		}
+		if d.RefundID != "" && u.RefundID != "" && u.RefundID != d.RefundID {
+			return workflow.Result{Note: "update for refund " + u.RefundID + " ignored: this return's refund is " + d.RefundID}, nil
+		}
+		status := mergeRefundStatus(d.RefundStatus, u.Status)
+		if status == d.RefundStatus {
+			return workflow.Result{}, nil // a repeat, or older news
+		}
+		d.RefundStatus = status
+		if d.RefundID == "" {
+			d.RefundID = u.RefundID
+		}
+		switch status {
+		case "succeeded":
+			res := workflow.Result{Data: d, Note: "refund " + d.RefundID + " succeeded at the payment gateway",
+				CancelTimers: []string{TimerRefundEscalate}}
+			if i.State == StateFailed && d.RefundAttention {
+				d.RefundAttention = false
+				res.Data, res.Next = d, StateRefunded
+				res.Note = "refund " + d.RefundID + " settled at the payment gateway: the return is refunded"
+				res.Events = []*canonicalv1.Event{stateEvent(&d, StateRefunded, now())}
+			}
+			return res, nil
+		case "failed", "canceled":
+			d.RefundAttention = true
+			return workflow.Result{Next: StateFailed, Data: d, CancelTimers: []string{TimerRefundEscalate},
+				Note: "refund " + d.RefundID + " " + status + " at the payment gateway: the customer has not been paid; customer service must refund another way",
+				Events: []*canonicalv1.Event{
+					returnEvent(&d, "retailbridge.returns.refund.failed.v1", now()),
+					stateEvent(&d, StateFailed, now()),
+				}}, nil
+		}
+		return workflow.Result{Data: d}, nil
+	}
+	// The refund's later life: from the moment the refund exists until long after the return
+	// closed. (While the refunding step runs, updates are kept and applied when it commits.)
+	afterRefund := func(state string) map[string]workflow.SignalHandler {
+		h := map[string]workflow.SignalHandler{SignalRefundUpdate: refundUpdated}
+		if state != StateFailed {
+			h[TimerRefundEscalate] = escalate
+		}
+		return h
 	}
 	return &workflow.Definition{
 		Kind:  Kind,
@@ -485,13 +559,17 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 				SignalDeny:     compensateTo(StateDenied),
 				SignalOverride: overrideRefund,
 			},
-			StateReceivingERP:    {TimerRefundEscalate: escalate},
-			StateCrediting:       {TimerRefundEscalate: escalate},
-			StateClosingCommerce: {TimerRefundEscalate: escalate},
+			StateReceivingERP:    afterRefund(StateReceivingERP),
+			StateCrediting:       afterRefund(StateCrediting),
+			StateClosingCommerce: afterRefund(StateClosingCommerce),
+			StateClosingPlatform: afterRefund(StateClosingPlatform),
+			StateRefunded:        afterRefund(StateRefunded),
+			StateFailed:          afterRefund(StateFailed),
 		},
 		Terminal: map[string]bool{StateRefunded: true, StateDenied: true, StateCancelled: true, StateExpired: true, StateFailed: true},
 		// Carrier and warehouse facts can overtake the commit of the step that caused them.
-		Deferrable:  map[string]bool{SignalInTransit: true, SignalReceived: true, SignalInspected: true},
+		// So can the payment gateway's word on a refund (its webhook beats the refunding commit).
+		Deferrable:  map[string]bool{SignalInTransit: true, SignalReceived: true, SignalInspected: true, SignalRefundUpdate: true},
 		FailState:   StateFailed,
 		MaxAttempts: 12,
 		Backoff:     500 * time.Millisecond,
@@ -566,6 +644,35 @@ func asError(err error) error {
 		return nil
 	}
 	return errs.FromError(err)
+}
+
+// refundUpdate is SignalRefundUpdate's payload.
+type refundUpdate struct {
+	RefundID string `json:"refund_id"`
+	Status   string `json:"status"`
+}
+
+// settledRefund reports whether a refund status is final at the gateway.
+func settledRefund(status string) bool {
+	return status == "succeeded" || status == "failed" || status == "canceled"
+}
+
+// mergeRefundStatus orders what the gateway says about a refund, which arrives late and out of
+// order: a settled status is never taken back to pending, and a refund that succeeded can still
+// fail (the card network returns it), but nothing comes back from failed or canceled.
+func mergeRefundStatus(current, update string) string {
+	switch {
+	case update == "" || current == update:
+		return current
+	case current == "failed" || current == "canceled":
+		return current
+	case current == "succeeded":
+		if update == "failed" {
+			return update
+		}
+		return current
+	}
+	return update
 }
 
 func refundStatus(s canonicalv1.RefundStatus) string {

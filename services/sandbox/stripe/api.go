@@ -130,13 +130,19 @@ func isIndexed(k, name string) bool {
 	return strings.HasPrefix(k, name+"[") && strings.HasSuffix(k, "]")
 }
 
+// origin is the API request behind a change, as Stripe's events name it in their request field.
+// It is zero for changes Stripe makes by itself (a refund settling), whose events say null.
+type origin struct {
+	requestID, idempotencyKey string
+}
+
 // idempotent serves a POST with Stripe's idempotency semantics. With an Idempotency-Key the
 // first executed answer — success, refusal or 500 — is stored for IdempotencyTTL and replayed
 // to every later request with that key and the same parameters, marked Idempotent-Replayed.
 // The same key with other parameters is refused with 400, and while the first request is still
 // executing, further ones get 409; neither stores anything. Executed answers, fresh or
 // replayed, are what SetLoseResponses drops.
-func (s *Sandbox) idempotent(h func(form url.Values) result) http.Handler {
+func (s *Sandbox) idempotent(h func(o origin, form url.Values) result) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		reqID := s.requestID()
 		r.Body = http.MaxBytesReader(w, r.Body, maxBody)
@@ -146,8 +152,9 @@ func (s *Sandbox) idempotent(h func(form url.Values) result) http.Handler {
 			return
 		}
 		key := r.Header.Get("Idempotency-Key")
+		o := origin{requestID: reqID, idempotencyKey: key}
 		if key == "" {
-			s.respond(w, reqID, s.execute(h, r.Form))
+			s.respond(w, reqID, s.execute(h, o, r.Form))
 			return
 		}
 		w.Header().Set("Idempotency-Key", key)
@@ -176,7 +183,7 @@ func (s *Sandbox) idempotent(h func(form url.Values) result) http.Handler {
 			w.Header().Set("Original-Request", first.requestID)
 			s.respond(w, reqID, first.res)
 		default:
-			res := s.execute(h, r.Form)
+			res := s.execute(h, o, r.Form)
 			s.idem.finish(key, res)
 			s.respond(w, reqID, res)
 		}
@@ -185,11 +192,11 @@ func (s *Sandbox) idempotent(h func(form url.Values) result) http.Handler {
 
 // execute runs h, taking the processing delay first. The delay ignores the client's
 // cancellation: a payment gateway finishes what it started whether or not anyone listens.
-func (s *Sandbox) execute(h func(url.Values) result, form url.Values) result {
+func (s *Sandbox) execute(h func(origin, url.Values) result, o origin, form url.Values) result {
 	if _, _, d, _ := s.knobs(); d > 0 {
 		time.Sleep(d)
 	}
-	return h(form)
+	return h(o, form)
 }
 
 // respond writes res, or drops the connection without a word when res was executed (so it is

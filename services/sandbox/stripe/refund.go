@@ -145,8 +145,9 @@ func parseRefund(form url.Values) (refundRequest, *result) {
 	return req, nil
 }
 
-// createRefund serves POST /v1/refunds.
-func (s *Sandbox) createRefund(form url.Values) result {
+// createRefund serves POST /v1/refunds and raises refund.created for the new refund. A replay
+// of its answer never gets here, so it raises nothing.
+func (s *Sandbox) createRefund(o origin, form url.Values) result {
 	req, invalid := parseRefund(form)
 	if invalid != nil {
 		return *invalid
@@ -201,6 +202,7 @@ func (s *Sandbox) createRefund(form url.Values) result {
 	s.addRefund(p, r)
 	p.apiRefunds++
 	s.refundsCreated.Add(1)
+	s.emitLocked(EventRefundCreated, r, nil, o)
 	return jsonResult(http.StatusOK, toRefund(r)).stored()
 }
 
@@ -254,6 +256,11 @@ var ErrNoSuchRefund = errors.New("stripe sandbox: no such refund")
 // SetRefundStatus moves a refund along Stripe's lifecycle, as the card network would: pending
 // and requires_action may become anything; succeeded may still fail; failed and canceled are
 // final. A refund that fails or is canceled gives its amount back to the charge.
+//
+// Every change raises refund.updated, with the changed fields' earlier values in
+// data.previous_attributes, and a move to failed raises refund.failed after it. No API request
+// caused them, so their request id and idempotency key are null. Setting the status a refund
+// already has changes nothing and raises nothing.
 func (s *Sandbox) SetRefundStatus(id, status string) error {
 	if !validStatus(status) {
 		return fmt.Errorf("stripe sandbox: unknown refund status %q", status)
@@ -271,13 +278,17 @@ func (s *Sandbox) SetRefundStatus(id, status string) error {
 		return fmt.Errorf("stripe sandbox: refund %s cannot go from %s to %s", id, r.status, status)
 	}
 	p := s.payments[r.intentID]
-	before := r.counts()
+	was, counted := toRefund(r), r.counts()
 	r.status = status
 	if status == StatusFailed {
 		r.failureReason = "expired_or_canceled_card"
 	}
-	if before && !r.counts() {
+	if counted && !r.counts() {
 		p.refunded -= r.amount
+	}
+	s.emitLocked(EventRefundUpdated, r, previousAttributes(was, toRefund(r)), origin{})
+	if status == StatusFailed {
+		s.emitLocked(EventRefundFailed, r, nil, origin{})
 	}
 	return nil
 }

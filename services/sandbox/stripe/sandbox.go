@@ -8,12 +8,28 @@
 // Besides the shared fault knobs (latency, injected errors, down), the sandbox can lose
 // responses after committing — the refund is created and stored, then the connection is dropped
 // without an answer — which is how a payment gateway's unknown outcome looks to a client.
+//
+// # Webhooks
+//
+// Once a webhook endpoint is set (Options.WebhookURL, SetWebhooks), the account sends Stripe
+// events there: refund.created when the API creates a refund (a replayed answer creates nothing
+// and sends nothing), refund.updated on every status change SetRefundStatus makes, and
+// refund.failed as well when the refund failed. Each is an Event object — evt_ id, api_version,
+// created, type, data.object the refund exactly as GET /v1/refunds/{id} shows it then,
+// data.previous_attributes on updates, request naming the API request and idempotency key (null
+// for changes Stripe makes by itself) — signed with Stripe-Signature "t=…,v1=…", one v1 per
+// signing secret as while a secret is rolled, at every attempt. Delivery is the shared sandbox
+// sender's (services/sandbox/webhooks): asynchronous, retried on non-2xx answers and timeouts
+// with the same event id and body, and, by the delivery knobs, duplicated, late, reordered or
+// lost, which is how Stripe's at-least-once delivery behaves. Without an endpoint no events are
+// raised. Control endpoints under /_sandbox/stripe/webhooks list, flush and redeliver them.
 package stripe
 
 import (
 	"encoding/json"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +37,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // DevSecretKey is the secret key the sandbox accepts when Options.SecretKey is empty. It guards
@@ -54,9 +71,19 @@ type Options struct {
 	SeedIntents int
 	// SeedAmount is what each extra intent captured, in cents (DefaultSeedAmount when zero).
 	SeedAmount int64
-	// Now is the clock for object timestamps and idempotency expiry (time.Now when nil).
+	// WebhookURL is the account's webhook endpoint; without one no events are sent.
+	WebhookURL string
+	// WebhookSecrets are the endpoint's signing secrets, one v1 signature each
+	// ([DevWebhookSecret] when empty). Two are what Stripe signs with while a secret is rolled.
+	WebhookSecrets []string
+	// Delivery are the webhook delivery knobs.
+	Delivery DeliverySettings
+	// HTTPClient sends the webhooks (a client with DefaultDeliveryTimeout when nil).
+	HTTPClient *http.Client
+	// Now is the clock for object and event timestamps, idempotency expiry and webhook signatures
+	// (time.Now when nil).
 	Now func() time.Time
-	// Seed drives the fault knobs' random sources.
+	// Seed drives the fault and delivery knobs' random sources.
 	Seed uint64
 }
 
@@ -89,13 +116,26 @@ type Stats struct {
 	ServerErrors int64 `json:"server_errors"`
 	// Unauthorized is how many requests were refused for a missing or wrong API key.
 	Unauthorized int64 `json:"unauthorized"`
+	// Webhooks is how many events were sent to the webhook endpoint; WebhooksDropped how many of
+	// them the drop knob lost.
+	Webhooks        int64 `json:"webhooks"`
+	WebhooksDropped int64 `json:"webhooks_dropped"`
+	// WebhookAttempts is how many webhook HTTP requests were made, copies and retries included.
+	WebhookAttempts int64 `json:"webhook_attempts"`
+	// WebhooksAcknowledged is how many webhook copies the endpoint answered 2xx.
+	WebhooksAcknowledged int64 `json:"webhooks_acknowledged"`
 }
 
-// Sandbox is an emulated Stripe account. It is an http.Handler and safe for concurrent use.
+// Sandbox is an emulated Stripe account. It is an http.Handler and safe for concurrent use. Close
+// it to abandon webhooks not yet delivered.
 type Sandbox struct {
 	opts   Options
 	faults *faults.Faults
 	idem   *idempotencyStore
+	hooks  *webhooks.Dispatcher
+
+	secretMu sync.Mutex
+	secrets  []string // the webhook endpoint's signing secrets
 
 	api     http.Handler
 	control http.Handler
@@ -116,7 +156,7 @@ type Sandbox struct {
 	refundStatus string
 
 	requests, requestIDs, refundsCreated, duplicates, refused, replayed, inFlight, mismatches,
-	lost, serverErrorCount, unauthorized atomic.Int64
+	lost, serverErrorCount, unauthorized, events atomic.Int64
 }
 
 // New returns a sandbox whose account holds one captured payment intent per demo order (see
@@ -132,6 +172,9 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
+	if len(opts.WebhookSecrets) == 0 {
+		opts.WebhookSecrets = []string{DevWebhookSecret}
+	}
 	s := &Sandbox{
 		opts:         opts,
 		faults:       faults.New(opts.Seed),
@@ -142,7 +185,10 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 		seen:         map[string]int{},
 		rng:          rand.New(rand.NewPCG(opts.Seed, 2)),
 		refundStatus: StatusSucceeded,
+		secrets:      slices.Clone(opts.WebhookSecrets),
 	}
+	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
 	s.seed(ds)
 	// The fault knobs sit in front of authentication and idempotency: an injected 503 is the
 	// edge failing before Stripe's API ran, so no answer is stored for its key.
@@ -151,18 +197,24 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	return s
 }
 
-// ServeHTTP serves the API, the fault knobs at /_sandbox/faults and the Stripe-specific knobs
-// and stats at /_sandbox/stripe.
+// ServeHTTP serves the API, the fault knobs at /_sandbox/faults, the Stripe-specific knobs and
+// stats at /_sandbox/stripe and the webhook endpoint and deliveries under
+// /_sandbox/stripe/webhooks.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
-	case "/_sandbox/stripe":
+	switch p := r.URL.Path; {
+	case p == "/_sandbox/stripe":
 		s.serveControl(w, r)
-	case "/_sandbox/faults":
+	case p == webhookControlPath || strings.HasPrefix(p, webhookControlPath+"/"):
+		s.serveWebhookControl(w, r)
+	case p == "/_sandbox/faults":
 		s.control.ServeHTTP(w, r)
 	default:
 		s.api.ServeHTTP(w, r)
 	}
 }
+
+// Close abandons webhooks not yet delivered and waits for attempts in progress to end.
+func (s *Sandbox) Close() { s.hooks.Close() }
 
 // Faults returns the shared fault knobs (latency, injected errors, down) and request recorder.
 func (s *Sandbox) Faults() *faults.Faults { return s.faults }
@@ -232,7 +284,10 @@ func (s *Sandbox) Stats() Stats {
 		ServerErrors:      s.serverErrorCount.Load(),
 		Unauthorized:      s.unauthorized.Load(),
 		RefundsPerIntent:  map[string]int{},
+		Webhooks:          s.events.Load(),
 	}
+	t := s.hooks.Tally()
+	st.WebhooksDropped, st.WebhookAttempts, st.WebhooksAcknowledged = t.Dropped, t.Attempts, t.Acknowledged
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, p := range s.payments {

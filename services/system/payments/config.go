@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -26,12 +27,13 @@ type Config struct {
 	Vendor string
 	// Stripe is used when Vendor is "stripe".
 	Stripe StripeConfig
-	// Timeout bounds each RPC's gateway work, retries included; DefaultTimeout when zero.
+	// Timeout bounds each RPC's gateway work, retries included, and each webhook's publishing;
+	// DefaultTimeout when zero.
 	Timeout time.Duration
 }
 
-// StripeConfig is how to reach the Stripe account. The secret key comes from the environment
-// and is masked when the config is logged or printed.
+// StripeConfig is how to reach the Stripe account and check its webhooks. The secrets come from
+// the environment and are masked when the config is logged or printed.
 type StripeConfig struct {
 	// BaseURL is the API host; https://api.stripe.com when empty.
 	BaseURL string
@@ -39,6 +41,14 @@ type StripeConfig struct {
 	SecretKey string
 	// MaxConcurrency caps requests in flight to Stripe; 20 when zero.
 	MaxConcurrency int
+	// WebhookSecrets are the webhook endpoint's signing secrets (whsec_…), at least one. A
+	// delivery signed with any of them is accepted: list the old and the new secret while one is
+	// rolled, then drop the old.
+	WebhookSecrets []string
+	// SignatureTolerance is how far a webhook signature's timestamp may be from now; older (or
+	// newer) deliveries are rejected as replays. stripe.DefaultSignatureTolerance (300 s) when
+	// zero.
+	SignatureTolerance time.Duration
 }
 
 // Validate names every bad field at once.
@@ -65,6 +75,15 @@ func (c Config) Validate() error {
 		if s.MaxConcurrency < 0 {
 			add("stripe.max_concurrency", "must not be negative")
 		}
+		switch {
+		case len(s.WebhookSecrets) == 0:
+			add("stripe.webhook_secrets", "is required: the webhook endpoint's signing secret (whsec_…)")
+		case slices.ContainsFunc(s.WebhookSecrets, func(v string) bool { return strings.TrimSpace(v) == "" }):
+			add("stripe.webhook_secrets", "must not contain an empty secret")
+		}
+		if s.SignatureTolerance < 0 {
+			add("stripe.signature_tolerance", "must not be negative")
+		}
 	case "":
 		add("vendor", `is required: "stripe"`)
 	default:
@@ -81,32 +100,44 @@ func (c Config) Validate() error {
 }
 
 func (s StripeConfig) connector() stripe.Config {
-	return stripe.Config{BaseURL: s.BaseURL, SecretKey: s.SecretKey, MaxConcurrency: s.MaxConcurrency}
+	return stripe.Config{BaseURL: s.BaseURL, SecretKey: s.SecretKey, MaxConcurrency: s.MaxConcurrency,
+		WebhookSecrets: slices.Clone(s.WebhookSecrets), SignatureTolerance: s.SignatureTolerance}
 }
 
-// LogValue masks the secret key.
+// LogValue masks the secrets.
 func (s StripeConfig) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("base_url", s.BaseURL), slog.String("secret_key", mask(s.SecretKey)),
-		slog.Int("max_concurrency", s.MaxConcurrency),
+		slog.Int("max_concurrency", s.MaxConcurrency), slog.String("webhook_secrets", maskAll(s.WebhookSecrets)),
+		slog.Duration("signature_tolerance", s.SignatureTolerance),
 	)
 }
 
-// String masks the secret key, so %v cannot leak it either.
+// String masks the secrets, so %v cannot leak them either.
 func (s StripeConfig) String() string {
-	return fmt.Sprintf("{BaseURL:%s SecretKey:%s MaxConcurrency:%d}", s.BaseURL, mask(s.SecretKey), s.MaxConcurrency)
+	return fmt.Sprintf("{BaseURL:%s SecretKey:%s MaxConcurrency:%d WebhookSecrets:[%s] SignatureTolerance:%v}",
+		s.BaseURL, mask(s.SecretKey), s.MaxConcurrency, maskAll(s.WebhookSecrets), s.SignatureTolerance)
 }
 
-// mask hides a key but keeps its kind and mode (sk_test_, rk_live_, …), which say which account
-// mode a deployment talks to without revealing anything.
+// mask hides a key but keeps its kind and mode (sk_test_, rk_live_, whsec_, …), which say which
+// account mode a deployment talks to without revealing anything.
 func mask(secret string) string {
 	if secret == "" {
 		return ""
 	}
-	for _, prefix := range []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_"} {
+	for _, prefix := range []string{"sk_test_", "sk_live_", "rk_test_", "rk_live_", "whsec_"} {
 		if strings.HasPrefix(secret, prefix) {
 			return prefix + "***"
 		}
 	}
 	return "***"
+}
+
+// maskAll masks each secret of a list, keeping how many there are (two while one is rolled).
+func maskAll(secrets []string) string {
+	out := make([]string, len(secrets))
+	for i, s := range secrets {
+		out[i] = mask(s)
+	}
+	return strings.Join(out, ",")
 }

@@ -1,6 +1,8 @@
 // Package payments is the payments system API: refunds to the original payment method, refund
-// status and what a payment captured, over one gateway connector (Stripe today). Callers meet it
-// over gRPC; vendor protocol and vendor errors stay behind it.
+// status and what a payment captured, over one gateway connector (Stripe today). The gateway's
+// refund webhooks become canonical retailbridge.payments.refund.updated.v1 events on JetStream,
+// which is how a pending refund's success or failure reaches the returns workflow. Callers meet
+// it over gRPC; vendor protocol and vendor errors stay behind it.
 //
 // Refunds are where a lost answer costs money, so CreateRefund requires the caller's idempotency
 // key (derived from the workflow step) and the connector sends it unchanged on every attempt: a
@@ -13,7 +15,10 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"sync/atomic"
 	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
@@ -26,7 +31,10 @@ type Deps struct {
 	Logger *slog.Logger
 	// HTTPClient reaches the vendor; required, so that the caller's tracing and metrics apply.
 	HTTPClient *http.Client
-	// Now is the clock for reading Retry-After dates; time.Now when nil.
+	// JetStream receives the events webhooks become; without it IngestWebhook answers
+	// errs.Unavailable "events_unavailable" (after checking the signature).
+	JetStream jetstream.JetStream
+	// Now is the clock for reading Retry-After dates and for signature ages; time.Now when nil.
 	Now func() time.Time
 }
 
@@ -37,11 +45,16 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
+	js      jetstream.JetStream // nil: IngestWebhook cannot publish
+	now     func() time.Time
+
+	published, duplicates atomic.Int64
 }
 
 var _ paymentsv1.PaymentsServiceServer = (*Service)(nil)
 
-// New validates cfg and connects nothing yet: the first RPC makes the first vendor call.
+// New validates cfg and connects nothing yet: the first RPC makes the first vendor call, and the
+// first webhook creates the event stream if it does not exist.
 func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
@@ -63,11 +76,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "payments: "+err.Error())
 	}
-	return newService(conn, log, cfg.Timeout), nil
-}
-
-func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {
-	return &Service{conn: conn, log: log, timeout: timeout}
+	return &Service{conn: conn, log: log, timeout: cfg.Timeout, js: deps.JetStream, now: deps.Now}, nil
 }
 
 // Ready reports whether the payment gateway answers, for health checks.

@@ -30,7 +30,8 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 func validConfig(baseURL string) payments.Config {
 	return payments.Config{
 		Vendor: payments.VendorStripe,
-		Stripe: payments.StripeConfig{BaseURL: baseURL, SecretKey: stripesb.DevSecretKey},
+		Stripe: payments.StripeConfig{BaseURL: baseURL, SecretKey: stripesb.DevSecretKey,
+			WebhookSecrets: []string{stripesb.DevWebhookSecret}},
 	}
 }
 
@@ -66,10 +67,18 @@ func TestConfigValidate(t *testing.T) {
 		{"no vendor", func(c *payments.Config) { c.Vendor = "" }, []string{"vendor"}},
 		{"unknown vendor", func(c *payments.Config) { c.Vendor = "adyen" }, []string{"vendor"}},
 		{"publishable key", func(c *payments.Config) { c.Stripe.SecretKey = "pk_live_abc" }, []string{"stripe.secret_key"}},
+		{"two webhook secrets while rolling", func(c *payments.Config) {
+			c.Stripe.WebhookSecrets = []string{"whsec_new", "whsec_old"}
+		}, nil},
+		{"no webhook secret", func(c *payments.Config) { c.Stripe.WebhookSecrets = nil }, []string{"stripe.webhook_secrets"}},
+		{"an empty webhook secret", func(c *payments.Config) {
+			c.Stripe.WebhookSecrets = []string{"whsec_new", " "}
+		}, []string{"stripe.webhook_secrets"}},
 		{"everything wrong at once", func(c *payments.Config) {
 			c.Timeout = -time.Second
-			c.Stripe = payments.StripeConfig{BaseURL: "api.stripe.com", MaxConcurrency: -1}
-		}, []string{"timeout", "stripe.secret_key", "stripe.base_url", "stripe.max_concurrency"}},
+			c.Stripe = payments.StripeConfig{BaseURL: "api.stripe.com", MaxConcurrency: -1, SignatureTolerance: -time.Second}
+		}, []string{"timeout", "stripe.secret_key", "stripe.base_url", "stripe.max_concurrency", "stripe.webhook_secrets",
+			"stripe.signature_tolerance"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -107,14 +116,15 @@ func TestSecretsAreMasked(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig("")
 	cfg.Stripe.SecretKey = "sk_live_51HxTopSecretValue"
+	cfg.Stripe.WebhookSecrets = []string{"whsec_TopSecretNew", "whsec_TopSecretOld"}
 	var logged bytes.Buffer
 	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "stripe", cfg.Stripe)
 	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Stripe)} {
-		if strings.Contains(out, "TopSecretValue") {
-			t.Errorf("%q leaks the secret key", out)
+		if strings.Contains(out, "TopSecret") {
+			t.Errorf("%q leaks a secret", out)
 		}
-		if !strings.Contains(out, "sk_live_***") {
-			t.Errorf("%q does not say which kind of key is configured", out)
+		if !strings.Contains(out, "sk_live_***") || !strings.Contains(out, "whsec_***,whsec_***") {
+			t.Errorf("%q does not say which kind of key and how many webhook secrets are configured", out)
 		}
 	}
 }

@@ -6,10 +6,13 @@
 // request against the vendor's specification — paths, form encoding, authentication, API version
 // — but answers from fixtures, so only request shapes and answer mapping are checked against it.
 // A stateful sandbox also keeps refunds, enforces what is left to refund and replays idempotency
-// keys, and one with fault knobs lets the suite cause lost answers, 5xx, 409 and timeouts.
+// keys, and one with fault knobs lets the suite cause lost answers, 5xx, 409 and timeouts. A peer
+// that sends webhooks lets the suite check that refund status changes arrive as signed events
+// the connector verifies and normalises.
 package connectortest
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"fmt"
@@ -20,6 +23,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
@@ -41,7 +45,27 @@ type Env struct {
 	Stateful bool
 	// Sandbox is the peer's fault knobs and counters; nil when it has none.
 	Sandbox Sandbox
+	// Webhooks is what the peer's webhook endpoint received; nil when the peer sends none.
+	Webhooks Webhooks
 }
+
+// Webhooks is a webhook endpoint the environment runs for the peer.
+type Webhooks interface {
+	// Received waits until at least n webhooks arrived and returns every one so far, in the
+	// order the peer raised them, each exactly as first delivered.
+	Received(tb testing.TB, n int) []Webhook
+	// Sign is the signature header value the peer would send for body at t.
+	Sign(body []byte, t time.Time) string
+}
+
+// Webhook is one delivery as the endpoint got it.
+type Webhook struct {
+	Header http.Header
+	Body   []byte
+}
+
+// SignatureHeader is the header Stripe signs webhooks with.
+const SignatureHeader = "Stripe-Signature"
 
 // MinPayments is how many payments an Env must offer.
 const MinPayments = 6
@@ -58,6 +82,9 @@ type Payment struct {
 type Options struct {
 	// WrongSecret makes the connector authenticate with a key the peer refuses.
 	WrongSecret bool
+	// WrongWebhookSecret makes the connector verify webhooks with a secret the peer does not sign
+	// with.
+	WrongWebhookSecret bool
 }
 
 // Sandbox is a stateful peer's fault knobs and counters.
@@ -120,6 +147,7 @@ func Run(t *testing.T, newEnv NewEnv) {
 	}
 	stateful := func(e *Env) bool { return e.Stateful }
 	sandbox := func(e *Env) bool { return e.Stateful && e.Sandbox != nil }
+	webhooks := func(e *Env) bool { return e.Stateful && e.Sandbox != nil && e.Webhooks != nil }
 
 	scenario("RefundPaymentIntent", nil, testRefundPaymentIntent)
 	scenario("RefundCharge", nil, testRefundCharge)
@@ -142,14 +170,19 @@ func Run(t *testing.T, newEnv NewEnv) {
 	scenario("Deadline", sandbox, testDeadline)
 	scenario("Down", sandbox, testDown)
 	scenario("RateLimited", sandbox, testRateLimited)
+
+	scenario("Webhooks", webhooks, testWebhooks)
+	scenario("WebhookAuthenticity", webhooks, testWebhookAuthenticity)
 }
 
 func describe(e *Env) string {
 	switch {
 	case !e.Stateful:
-		return "stateless (answers from fixtures)"
+		return "stateless (answers from fixtures) and sends no webhooks"
 	case e.Sandbox == nil:
 		return "stateful without fault knobs"
+	case e.Webhooks == nil:
+		return "a sandbox that sends no webhooks"
 	}
 	return "a sandbox"
 }
@@ -624,4 +657,123 @@ func ctxFor(tb testing.TB, d time.Duration) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), d)
 	tb.Cleanup(cancel)
 	return ctx
+}
+
+// refundEventType is the one canonical event refund webhooks become.
+const refundEventType = "retailbridge.payments.refund.updated.v1"
+
+// testWebhooks follows a refund through its lifecycle: every status change the peer announces
+// becomes one canonical refund event, deterministic for its delivery, with the refund as the
+// gateway reports it then.
+func testWebhooks(t *testing.T, env *Env) {
+	c := env.Connect(t, Options{})
+	p := env.Payments[4]
+	env.Sandbox.SetNewRefundStatus("pending")
+	req := refundRequest(t, p.Intent, 1000)
+	r := createRefund(t, c, req)
+	id := r.GetGatewayRefundId()
+	for _, status := range []string{"succeeded", "failed"} {
+		if err := env.Sandbox.SetRefundStatus(id, status); err != nil {
+			t.Fatalf("SetRefundStatus(%s): %v", status, err)
+		}
+	}
+	// created (pending), updated (succeeded), updated (failed), failed (failed).
+	want := []canonicalv1.RefundStatus{
+		canonicalv1.RefundStatus_REFUND_STATUS_PENDING, canonicalv1.RefundStatus_REFUND_STATUS_SUCCEEDED,
+		canonicalv1.RefundStatus_REFUND_STATUS_FAILED, canonicalv1.RefundStatus_REFUND_STATUS_FAILED,
+	}
+	hooks := env.Webhooks.Received(t, len(want))
+	if len(hooks) != len(want) {
+		t.Fatalf("got %d webhooks; want %d", len(hooks), len(want))
+	}
+	seen := map[string]bool{}
+	for i, h := range hooks {
+		deliveryID, evs, err := c.ParseWebhook(h.Header, h.Body)
+		if err != nil {
+			t.Fatalf("webhook %d: %v", i, err)
+		}
+		if len(evs) != 1 {
+			t.Fatalf("webhook %d: %d events; want 1", i, len(evs))
+		}
+		ev := evs[0]
+		if ev.GetType() != refundEventType || ev.GetId() == "" || seen[ev.GetId()] || seen[deliveryID] || deliveryID == "" ||
+			ev.GetSource() == "" || ev.GetTime() == nil || ev.GetSpecVersion() != 1 || ev.GetSubject() != "refund/"+id {
+			t.Errorf("webhook %d: delivery %q, event %v; want a new %s event on refund/%s with source, time and spec version",
+				i, deliveryID, ev, refundEventType, id)
+		}
+		seen[ev.GetId()], seen[deliveryID] = true, true
+		msg, err := ev.GetData().UnmarshalNew()
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, ok := msg.(*canonicalv1.Refund)
+		if !ok {
+			t.Fatalf("webhook %d: data is %T; want a canonical Refund", i, msg)
+		}
+		wantRefund := proto.CloneOf(r)
+		wantRefund.Status = want[i]
+		if diff := cmp.Diff(wantRefund, got, protocmp.Transform()); diff != "" {
+			t.Errorf("webhook %d: refund mismatch with what CreateRefund returned, status aside (-want +got):\n%s", i, diff)
+		}
+		again, evs2, err := c.ParseWebhook(h.Header.Clone(), bytes.Clone(h.Body))
+		if err != nil || again != deliveryID {
+			t.Fatalf("webhook %d reparsed: %q, %v; want %q", i, again, err, deliveryID)
+		}
+		if diff := cmp.Diff(evs, evs2, protocmp.Transform()); diff != "" {
+			t.Errorf("webhook %d reparsed events differ (-first +second):\n%s", i, diff)
+		}
+	}
+}
+
+// testWebhookAuthenticity: only a delivery signed by the peer, over these exact bytes, recently,
+// is accepted.
+func testWebhookAuthenticity(t *testing.T, env *Env) {
+	c := env.Connect(t, Options{})
+	wrongSecret := env.Connect(t, Options{WrongWebhookSecret: true})
+	createRefund(t, c, refundRequest(t, env.Payments[1].Intent, 300))
+	h := env.Webhooks.Received(t, 1)[0]
+	if _, _, err := c.ParseWebhook(h.Header, h.Body); err != nil {
+		t.Fatalf("genuine webhook: %v", err)
+	}
+	with := func(value string) http.Header {
+		hh := h.Header.Clone()
+		if value == "" {
+			hh.Del(SignatureHeader)
+		} else {
+			hh.Set(SignatureHeader, value)
+		}
+		return hh
+	}
+	tampered := bytes.Replace(h.Body, []byte(`"ret_42"`), []byte(`"ret_evil"`), 1)
+	if bytes.Equal(tampered, h.Body) {
+		t.Fatal("could not tamper with the body")
+	}
+	now := time.Now()
+	cases := []struct {
+		name   string
+		conn   payments.Connector
+		h      http.Header
+		body   []byte
+		reason string
+	}{
+		{"tampered body", c, h.Header, tampered, "webhook_signature_invalid"},
+		{"wrong secret", wrongSecret, h.Header, h.Body, "webhook_signature_invalid"},
+		{"missing signature", c, with(""), h.Body, "webhook_signature_invalid"},
+		{"malformed signature", c, with("garbage"), h.Body, "webhook_signature_invalid"},
+		{"signature of the tampered body, old timestamp", c, with(env.Webhooks.Sign(tampered, now.Add(-time.Hour))), h.Body, "webhook_signature_invalid"},
+		{"stale timestamp", c, with(env.Webhooks.Sign(h.Body, now.Add(-10*time.Minute))), h.Body, "webhook_timestamp_stale"},
+		{"timestamp from the future", c, with(env.Webhooks.Sign(h.Body, now.Add(10*time.Minute))), h.Body, "webhook_timestamp_stale"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, evs, err := tc.conn.ParseWebhook(tc.h, tc.body)
+			WantErr(t, err, errs.Unauthenticated, tc.reason)
+			if len(evs) != 0 {
+				t.Errorf("got %d events from a rejected webhook; want none", len(evs))
+			}
+		})
+	}
+	if _, _, err := c.ParseWebhook(with(env.Webhooks.Sign(h.Body, now.Add(-time.Minute))), h.Body); err != nil {
+		t.Errorf("re-signed a minute ago: %v; want accepted within the tolerance", err)
+	}
 }

@@ -92,6 +92,18 @@ func newVendorError(resp *http.Response, body []byte, resource string, replayed 
 	return e
 }
 
+// webhookError is a webhook that failed verification — no or a malformed signature header, or
+// no signature matching — or whose signed timestamp is outside the tolerance (stale), or whose
+// verified body is not a Stripe event (payload).
+type webhookError struct {
+	payload, stale bool
+	cause          error
+}
+
+func (e *webhookError) Error() string { return "stripe webhook: " + e.cause.Error() }
+
+func (e *webhookError) Unwrap() error { return e.cause }
+
 // badPayload reports a 2xx answer that could not be read.
 func badPayload(cause error) *vendorError {
 	return &vendorError{status: http.StatusOK, badPayload: true, cause: cause}
@@ -125,8 +137,19 @@ func toErr(err error) error {
 		return err
 	}
 	var ve *vendorError
+	var we *webhookError
 	var ne net.Error
 	switch {
+	case errors.As(err, &we):
+		switch {
+		case we.payload:
+			return errs.Wrap(err, errs.Invalid, "webhook_payload_invalid", "the webhook body is not a Stripe event")
+		case we.stale:
+			return errs.Wrap(err, errs.Unauthenticated, "webhook_timestamp_stale",
+				"the webhook signature's timestamp is outside the tolerance")
+		}
+		return errs.Wrap(err, errs.Unauthenticated, "webhook_signature_invalid",
+			"the webhook signature is missing, malformed or does not match")
 	case errors.As(err, &ve):
 		switch {
 		case ve.badPayload || ve.status < 300:

@@ -8,6 +8,10 @@
 // Idempotency-Key, never a new one, until Stripe answers or the caller's deadline stops it;
 // Stripe then replays the stored answer of the first execution. The key comes from the caller
 // (derived from the workflow step) and is passed through unchanged.
+//
+// Webhooks are verified here too: Stripe-Signature is checked on the raw body, in constant time,
+// against every configured endpoint secret, and refund events become canonical events with ids
+// derived from Stripe's event id (see ParseWebhook).
 package stripe
 
 import (
@@ -67,6 +71,13 @@ type Config struct {
 	MaxConcurrency int
 	// AttemptTimeout bounds each HTTP attempt; DefaultAttemptTimeout when zero.
 	AttemptTimeout time.Duration
+	// WebhookSecrets are the webhook endpoint's signing secrets (whsec_…); a delivery signed
+	// with any one of them is accepted, so the old and the new secret both work while one is
+	// rolled. Without any, every webhook is refused.
+	WebhookSecrets []string
+	// SignatureTolerance is how far a webhook signature's timestamp may be from now, either
+	// way; DefaultSignatureTolerance when zero.
+	SignatureTolerance time.Duration
 }
 
 // Client is the connector. It is safe for concurrent use.
@@ -79,6 +90,8 @@ type Client struct {
 	backoff        backoff
 	now            func() time.Time
 	log            *slog.Logger
+	webhookSecrets [][]byte
+	tolerance      time.Duration
 
 	retries, replays atomic.Int64
 }
@@ -104,6 +117,15 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 	if cfg.AttemptTimeout <= 0 {
 		cfg.AttemptTimeout = DefaultAttemptTimeout
 	}
+	if cfg.SignatureTolerance <= 0 {
+		cfg.SignatureTolerance = DefaultSignatureTolerance
+	}
+	var secrets [][]byte
+	for _, secret := range cfg.WebhookSecrets {
+		if secret != "" {
+			secrets = append(secrets, []byte(secret))
+		}
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -119,6 +141,8 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		backoff:        backoff{first: 20 * time.Millisecond, cap: time.Second},
 		now:            now,
 		log:            log.With("vendor", "stripe"),
+		webhookSecrets: secrets,
+		tolerance:      cfg.SignatureTolerance,
 	}, nil
 }
 

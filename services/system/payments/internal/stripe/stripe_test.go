@@ -1,12 +1,14 @@
 package stripe_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -45,7 +47,7 @@ func TestConformanceStripeMock(t *testing.T) {
 			if o.WrongSecret {
 				key = "sk_live_conformance" // and refuses live ones
 			}
-			return connect(tb, base, key, 0)
+			return connect(tb, base, key, 0, stripesb.DevWebhookSecret) // stripe-mock sends no webhooks
 		}}
 		for i := range connectortest.MinPayments {
 			env.Payments = append(env.Payments, connectortest.Payment{
@@ -104,21 +106,37 @@ func TestStripeMockIsStrict(t *testing.T) {
 	}
 }
 
-// newSandboxEnv boots a Stripe sandbox over the demo orders.
+// webhookSecret signs the sandbox's webhooks in the conformance suite.
+const webhookSecret = "whsec_conformance"
+
+// newSandboxEnv boots a Stripe sandbox over the demo orders, its webhooks sent to an endpoint
+// that records them.
 func newSandboxEnv(tb testing.TB) *connectortest.Env {
 	ds := demo.Generate(7, now, 3, 24)
-	sb := stripesb.New(ds, stripesb.Options{})
+	rcv := &receiver{got: map[string]connectortest.Webhook{}}
+	rcv.srv = httptest.NewServer(rcv)
+	sb := stripesb.New(ds, stripesb.Options{WebhookURL: rcv.srv.URL, WebhookSecrets: []string{webhookSecret},
+		Delivery: stripesb.DeliverySettings{RetryBackoff: 10 * time.Millisecond}})
+	rcv.sb = sb
 	srv := httptest.NewServer(sb)
-	tb.Cleanup(srv.Close)
+	tb.Cleanup(func() {
+		srv.Close()
+		sb.Close()
+		rcv.srv.Close()
+	})
 	env := &connectortest.Env{
 		Stateful: true,
 		Sandbox:  sandboxKnobs{sb},
+		Webhooks: rcv,
 		Connect: func(tb testing.TB, o connectortest.Options) payments.Connector {
-			key := sb.SecretKey()
+			key, secret := sb.SecretKey(), webhookSecret
 			if o.WrongSecret {
 				key = "sk_test_not_the_sandbox_key"
 			}
-			return connect(tb, srv.URL, key, 0)
+			if o.WrongWebhookSecret {
+				secret = "whsec_not_the_sandbox_secret"
+			}
+			return connect(tb, srv.URL, key, 0, secret)
 		},
 	}
 	for _, o := range ds.Orders {
@@ -139,10 +157,62 @@ func refunded(o demo.Order) int64 {
 	return n
 }
 
-// connect returns a connector to base through the kind of HTTP client production uses.
-func connect(tb testing.TB, base, key string, maxConcurrency int) *stripe.Client {
+// receiver is the webhook endpoint of a sandbox environment: it keeps the first copy of each
+// event, exactly as delivered.
+type receiver struct {
+	srv *httptest.Server
+	sb  *stripesb.Sandbox
+
+	mu  sync.Mutex
+	got map[string]connectortest.Webhook // by event id
+}
+
+func (r *receiver) ServeHTTP(w http.ResponseWriter, req *http.Request) {
+	body, _ := io.ReadAll(req.Body)
+	var ev struct {
+		ID string `json:"id"`
+	}
+	if json.Unmarshal(body, &ev) != nil || ev.ID == "" {
+		w.WriteHeader(http.StatusBadRequest)
+		return
+	}
+	r.mu.Lock()
+	if _, ok := r.got[ev.ID]; !ok {
+		r.got[ev.ID] = connectortest.Webhook{Header: req.Header.Clone(), Body: body}
+	}
+	r.mu.Unlock()
+}
+
+func (r *receiver) Received(tb testing.TB, n int) []connectortest.Webhook {
 	tb.Helper()
-	c, err := stripe.New(stripe.Config{BaseURL: base, SecretKey: key, MaxConcurrency: maxConcurrency},
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		raised := r.sb.Webhooks()
+		r.mu.Lock()
+		var out []connectortest.Webhook
+		for _, d := range raised {
+			w, ok := r.got[d.ID]
+			if !ok {
+				break // keep the raised order: wait for the missing one
+			}
+			out = append(out, w)
+		}
+		r.mu.Unlock()
+		if len(out) >= n || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func (r *receiver) Sign(body []byte, t time.Time) string {
+	return stripesb.SignatureHeader(t, body, webhookSecret)
+}
+
+// connect returns a connector to base through the kind of HTTP client production uses.
+func connect(tb testing.TB, base, key string, maxConcurrency int, webhookSecrets ...string) *stripe.Client {
+	tb.Helper()
+	c, err := stripe.New(stripe.Config{BaseURL: base, SecretKey: key, MaxConcurrency: maxConcurrency, WebhookSecrets: webhookSecrets},
 		telemetry.NewVendorClient("stripe", 5*time.Second, nil, nil), nil, nil)
 	if err != nil {
 		tb.Fatalf("stripe.New: %v", err)
