@@ -113,8 +113,34 @@ func TestPartnerAPIIsScopedToTheTenant(t *testing.T) {
 		}
 		sameProblem(t, "another tenant's order", h.do(t, http.MethodGet, "/v1/partner/orders/"+globexOrder.ID, acme, nil), unknown)
 		sameProblem(t, "a web-store order", h.do(t, http.MethodGet, "/v1/partner/orders/"+webOrder.ID, acme, nil), unknown)
-		if resp := h.do(t, http.MethodGet, "/v1/partner/orders", acme, nil); resp.Status != http.StatusNotFound {
-			t.Errorf("partners browsing order lists: %d %s", resp.Status, resp.Body)
+		// The tenant's order feed: every order of its channels, newest first, nothing else.
+		var listed []string
+		for token, pages := "", 0; ; pages++ {
+			resp := h.do(t, http.MethodGet, "/v1/partner/orders?page_size=7&page_token="+url.QueryEscape(token), acme, nil)
+			if resp.Status != http.StatusOK || pages > 100 {
+				t.Fatalf("order feed: %d %s", resp.Status, resp.Body)
+			}
+			var page struct {
+				Orders []struct {
+					ID     string `json:"id"`
+					Source string `json:"source"`
+				} `json:"orders"`
+				NextPageToken string `json:"next_page_token"`
+			}
+			resp.JSON(t, &page)
+			for _, o := range page.Orders {
+				listed = append(listed, o.ID)
+			}
+			if token = page.NextPageToken; token == "" {
+				break
+			}
+		}
+		var want []string
+		for _, o := range h.Demo.OrdersFrom(demo.SourceAcme) {
+			want = append(want, o.ID)
+		}
+		if !slices.Equal(listed, want) {
+			t.Errorf("acme's order feed: %d orders %v, want %d %v", len(listed), listed, len(want), want)
 		}
 		// Partner tokens open partner routes only; customer tokens never open them.
 		if resp := h.do(t, http.MethodGet, "/v1/storefront/orders/"+acmeOrder.ID, acme, nil); resp.Status != http.StatusUnauthorized && resp.Status != http.StatusForbidden {

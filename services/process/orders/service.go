@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"github.com/nats-io/nats.go/jetstream"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,28 +158,39 @@ func (s *Service) Run(ctx context.Context) error {
 // Order webhooks call it. Cached list pages expire on their own within ListTTL.
 func (s *Service) InvalidateOrder(id string) { s.orders.Invalidate(id) }
 
-// ListOrders lists orders newest first: a customer's own (request.customer_id is ignored), or,
-// for customer service, the customer the request names. Partners read their orders one by one
-// (GetOrder): a customer's order history is not a partner's to browse.
+// ListOrders lists orders newest first: a customer's own (request.customer_id is ignored), for
+// customer service the customer the request names, and for a partner the orders placed through
+// its tenant's sales channels (of one customer, if the request names one).
 func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersRequest) (*ordersv1.ListOrdersResponse, error) {
 	p, ok := auth.FromContext(ctx)
 	if !ok || (p.IsCustomer() && p.Subject == "") {
 		return nil, errUnauthenticated()
 	}
-	if p.Audience == auth.Partner {
-		return nil, errs.E(errs.PermissionDenied, "not_available_to_partners", "partners read their orders one at a time")
+	if err := tenancy.Authorize(p, tenancy.ScopeOrdersRead); err != nil {
+		return nil, err
 	}
 	customerID := req.GetCustomerId()
 	if p.IsCustomer() {
 		customerID = p.Subject
 	}
-	size, err := validateList(req, customerID)
+	var sources []string
+	if p.Audience == auth.Partner {
+		t, _ := s.tenants.Get(p.Tenant)
+		if sources = t.OrderSources; len(sources) == 0 {
+			// A tenant without channels owns no orders (and an unknown tenant is one).
+			if _, err := validateList(req, "-", false); err != nil {
+				return nil, err
+			}
+			return &ordersv1.ListOrdersResponse{}, nil
+		}
+	}
+	size, err := validateList(req, customerID, len(sources) == 0)
 	if err != nil {
 		return nil, err
 	}
-	key := fmt.Sprintf("%s\x00%d\x00%s", customerID, size, req.GetPageToken())
+	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", customerID, strings.Join(sources, ","), size, req.GetPageToken())
 	pg, _, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
-		return s.loadPage(ctx, customerID, size, req.GetPageToken())
+		return s.loadPage(ctx, customerID, sources, size, req.GetPageToken())
 	})
 	if err != nil {
 		return nil, err
@@ -186,7 +198,9 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 	return &ordersv1.ListOrdersResponse{Orders: pg.orders, NextPageToken: pg.next}, nil
 }
 
-func validateList(req *ordersv1.ListOrdersRequest, customerID string) (int32, error) {
+// validateList checks a listing; the customer is required unless the listing is of sales
+// channels (a partner's).
+func validateList(req *ordersv1.ListOrdersRequest, customerID string, customerRequired bool) (int32, error) {
 	reason := "invalid_request"
 	var bad []errs.FieldViolation
 	size := req.GetPageSize()
@@ -200,7 +214,7 @@ func validateList(req *ordersv1.ListOrdersRequest, customerID string) (int32, er
 		bad = append(bad, errs.FieldViolation{Field: "page_size", Description: fmt.Sprintf("at most %d", maxPageSize)})
 	}
 	switch {
-	case customerID == "":
+	case customerID == "" && customerRequired:
 		bad = append(bad, errs.FieldViolation{Field: "customer_id", Description: "required"})
 	case len(customerID) > maxIDLength:
 		bad = append(bad, errs.FieldViolation{Field: "customer_id", Description: fmt.Sprintf("at most %d characters", maxIDLength)})
@@ -216,8 +230,8 @@ func validateList(req *ordersv1.ListOrdersRequest, customerID string) (int32, er
 
 // loadPage reads a page from the commerce platform and keeps its orders in the order cache too,
 // so opening an order from the list costs nothing.
-func (s *Service) loadPage(ctx context.Context, customerID string, size int32, token string) (page, error) {
-	resp, err := s.commerce.ListOrders(ctx, &commercev1.ListOrdersRequest{CustomerId: customerID, PageSize: size, PageToken: token})
+func (s *Service) loadPage(ctx context.Context, customerID string, sources []string, size int32, token string) (page, error) {
+	resp, err := s.commerce.ListOrders(ctx, &commercev1.ListOrdersRequest{CustomerId: customerID, Sources: sources, PageSize: size, PageToken: token})
 	if err != nil {
 		if status.Code(err) == codes.NotFound {
 			return page{}, errs.E(errs.NotFound, "customer_not_found", "customer not found")
@@ -226,10 +240,11 @@ func (s *Service) loadPage(ctx context.Context, customerID string, size int32, t
 	}
 	pg := page{next: resp.GetNextPageToken()}
 	for _, o := range resp.GetOrders() {
-		// The platform was asked for this customer's orders; anything else would leak.
-		if o.GetCustomer().GetId() != customerID {
-			s.log.WarnContext(ctx, "commerce listed another customer's order; dropped",
-				"order_id", o.GetId(), "customer_id", customerID)
+		// The platform was asked for this customer's (or these channels') orders; anything else
+		// would leak.
+		if (customerID != "" && o.GetCustomer().GetId() != customerID) || (len(sources) > 0 && !slices.Contains(sources, o.GetSource())) {
+			s.log.WarnContext(ctx, "commerce listed an order outside the listing; dropped",
+				"order_id", o.GetId(), "customer_id", customerID, "sources", sources)
 			continue
 		}
 		pg.orders = append(pg.orders, o)

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -331,17 +332,43 @@ func TestGetOrderForeignLooksUnknown(t *testing.T) {
 	}
 }
 
-func TestPartnersDoNotBrowseCustomers(t *testing.T) {
+func TestPartnersListTheirTenantsOrders(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	_, err := f.svc.ListOrders(asPartner("acme", "orders:read"), &ordersv1.ListOrdersRequest{CustomerId: bob})
-	if errs.KindOf(err) != errs.PermissionDenied {
-		t.Errorf("partner ListOrders: %v, want permission denied", err)
+	list := func(ctx context.Context, customer string) []string {
+		t.Helper()
+		resp, err := f.svc.ListOrders(ctx, &ordersv1.ListOrdersRequest{CustomerId: customer})
+		if err != nil {
+			t.Fatalf("ListOrders: %v", err)
+		}
+		return ids(resp.GetOrders())
+	}
+	if got := list(asPartner("acme", "orders:read"), ""); !slices.Equal(got, []string{"5200001"}) {
+		t.Errorf("acme lists %v, want its one order", got)
+	}
+	if got := list(asPartner("acme", "orders:read"), alice); len(got) != 0 {
+		t.Errorf("acme lists alice's web orders: %v", got)
+	}
+	if got := list(asPartner("globex", "orders:read"), ""); len(got) != 0 {
+		t.Errorf("globex lists %v", got)
+	}
+	if got := list(asPartner("initech", "orders:read"), ""); len(got) != 0 {
+		t.Errorf("a tenant nobody configured lists %v", got)
+	}
+	if _, err := f.svc.ListOrders(asPartner("acme", "returns:read"), &ordersv1.ListOrdersRequest{}); errs.KindOf(err) != errs.PermissionDenied {
+		t.Errorf("without orders:read: %v", err)
 	}
 	_, unknown := f.svc.GetOrder(asPartner("globex", "orders:read"), &ordersv1.GetOrderRequest{OrderId: "999"})
 	_, foreign := f.svc.GetOrder(asPartner("globex", "orders:read"), &ordersv1.GetOrderRequest{OrderId: "5200001"})
 	if unknown == nil || foreign == nil || unknown.Error() != foreign.Error() {
 		t.Errorf("another tenant's order answers %v, an unknown one %v; want the same", foreign, unknown)
+	}
+	// A platform that ignores the listing's filters leaks nothing through the process API.
+	f.commerce.mu.Lock()
+	f.commerce.leaky = true
+	f.commerce.mu.Unlock()
+	if got := list(asPartner("globex", "orders:read"), "7000009"); len(got) != 0 {
+		t.Errorf("a leaky platform's orders reached globex: %v", got)
 	}
 }
 

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 	"net"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -28,6 +29,8 @@ type commerceServer struct {
 	fail   error
 	gets   int
 	lists  []*commercev1.ListOrdersRequest
+	// leaky makes listings ignore their filters, as a misbehaving platform might.
+	leaky bool
 }
 
 func (s *commerceServer) GetOrder(_ context.Context, req *commercev1.GetOrderRequest) (*commercev1.GetOrderResponse, error) {
@@ -62,7 +65,9 @@ func (s *commerceServer) ListOrders(_ context.Context, req *commercev1.ListOrder
 	}
 	var mine []*canonicalv1.Order
 	for _, o := range s.orders {
-		if o.GetCustomer().GetId() == req.GetCustomerId() {
+		customer := req.GetCustomerId() == "" || o.GetCustomer().GetId() == req.GetCustomerId()
+		source := len(req.GetSources()) == 0 || slices.Contains(req.GetSources(), o.GetSource())
+		if (customer && source) || s.leaky {
 			mine = append(mine, o)
 		}
 	}

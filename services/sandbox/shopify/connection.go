@@ -153,38 +153,54 @@ func paginate[T any](items []T, key func(T) string, a pageArgs) (*connection[T],
 }
 
 // search filters and sorts orders with the subset of Shopify's search syntax the sandbox knows:
-// space-separated field:value terms for customer_id, id, name, financial_status and
-// fulfillment_status, all of which must match. Other terms are ignored.
+// field:value terms for customer_id, id, name, source_name, financial_status and
+// fulfillment_status (values may be quoted), all of which must match, where a group
+// "(a OR b)" matches when either does. Other fields are ignored.
 func (st *store) search(query, sortKey string) []*order {
 	type term struct{ field, value string }
-	var terms []term
-	for _, tok := range strings.Fields(query) {
-		field, value, ok := strings.Cut(tok, ":")
-		if !ok {
+	var clauses [][]term // every clause must match; a clause matches when any of its terms does
+	joinNext := false
+	for _, tok := range searchTokens(query) {
+		if tok == "OR" {
+			joinNext = len(clauses) > 0
 			continue
 		}
-		terms = append(terms, term{strings.ToLower(field), strings.Trim(value, `"'`)})
+		tok = strings.TrimRight(strings.TrimLeft(tok, "("), ")")
+		field, value, ok := strings.Cut(tok, ":")
+		if !ok {
+			joinNext = false
+			continue
+		}
+		t := term{strings.ToLower(field), strings.Trim(value, `"'`)}
+		if joinNext {
+			clauses[len(clauses)-1] = append(clauses[len(clauses)-1], t)
+		} else {
+			clauses = append(clauses, []term{t})
+		}
+		joinNext = false
+	}
+	matches := func(o *order, t term) bool {
+		switch t.field {
+		case "customer_id":
+			return o.src.CustomerID == t.value
+		case "id":
+			return o.src.ID == t.value
+		case "name":
+			return strings.TrimPrefix(o.src.Name, "#") == strings.TrimPrefix(t.value, "#")
+		case "source_name":
+			return o.sourceName == t.value
+		case "financial_status":
+			return strings.EqualFold(o.financialStatus, t.value)
+		case "fulfillment_status":
+			return strings.EqualFold(o.src.FulfillmentStatus, t.value)
+		}
+		return true
 	}
 	var out []*order
 next:
 	for _, o := range st.orders {
-		for _, t := range terms {
-			var ok bool
-			switch t.field {
-			case "customer_id":
-				ok = o.src.CustomerID == t.value
-			case "id":
-				ok = o.src.ID == t.value
-			case "name":
-				ok = strings.TrimPrefix(o.src.Name, "#") == strings.TrimPrefix(t.value, "#")
-			case "financial_status":
-				ok = strings.EqualFold(o.financialStatus, t.value)
-			case "fulfillment_status":
-				ok = strings.EqualFold(o.src.FulfillmentStatus, t.value)
-			default:
-				ok = true
-			}
-			if !ok {
+		for _, c := range clauses {
+			if !slices.ContainsFunc(c, func(t term) bool { return matches(o, t) }) {
 				continue next
 			}
 		}
@@ -206,5 +222,30 @@ next:
 		}
 		return c
 	})
+	return out
+}
+
+// searchTokens splits a search query on spaces outside double quotes.
+func searchTokens(q string) []string {
+	var out []string
+	var b strings.Builder
+	quoted := false
+	for _, r := range q {
+		switch {
+		case r == '"':
+			quoted = !quoted
+			b.WriteRune(r)
+		case (r == ' ' || r == '\t') && !quoted:
+			if b.Len() > 0 {
+				out = append(out, b.String())
+				b.Reset()
+			}
+		default:
+			b.WriteRune(r)
+		}
+	}
+	if b.Len() > 0 {
+		out = append(out, b.String())
+	}
 	return out
 }

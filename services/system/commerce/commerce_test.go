@@ -124,6 +124,14 @@ func TestRequestValidation(t *testing.T) {
 			_, err := svc.ListOrders(ctx, &commercev1.ListOrdersRequest{PageSize: 101, PageToken: strings.Repeat("x", 2000)})
 			return err
 		}, []string{"customer_id", "page_size", "page_token"}},
+		{"a source that would break out of the search query", func() error {
+			_, err := svc.ListOrders(ctx, &commercev1.ListOrdersRequest{Sources: []string{`acme" OR customer_id:1`}})
+			return err
+		}, []string{"sources"}},
+		{"too many sources", func() error {
+			_, err := svc.ListOrders(ctx, &commercev1.ListOrdersRequest{Sources: slices.Repeat([]string{"s"}, 21)})
+			return err
+		}, []string{"sources"}},
 		{"negative page size", func() error {
 			_, err := svc.ListOrders(ctx, &commercev1.ListOrdersRequest{CustomerId: demo.DemoCustomerID, PageSize: -1})
 			return err

@@ -15,9 +15,11 @@ type Connector interface {
 	// GetOrder reads one order with its lines and their fulfilled, refunded, returned and
 	// delivered state. An unknown id is errs.NotFound with reason "order_not_found".
 	GetOrder(ctx context.Context, orderID string) (*canonicalv1.Order, error)
-	// ListOrders returns one page of a customer's orders, newest first, and the token of the
-	// next page ("" on the last). An unknown customer has no orders.
-	ListOrders(ctx context.Context, customerID string, pageSize int, pageToken string) ([]*canonicalv1.Order, string, error)
+	// ListOrders returns one page of orders, newest first, and the token of the next page (""
+	// on the last; a token is valid for the same listing only): a customer's, those placed
+	// through one of sources (Order.source), or, with both, a customer's from those sources. An
+	// unknown customer or source has no orders.
+	ListOrders(ctx context.Context, customerID string, sources []string, pageSize int, pageToken string) ([]*canonicalv1.Order, string, error)
 	// Ready reports whether the platform answers and accepts our credentials.
 	Ready(ctx context.Context) error
 	// CreateReturn opens a return for ret's lines on its order and returns the platform's return

@@ -35,10 +35,25 @@ func (s *Service) GetOrder(ctx context.Context, req *commercev1.GetOrderRequest)
 	return &commercev1.GetOrderResponse{Order: o}, nil
 }
 
-// ListOrders lists one customer's orders, newest first.
+// maxSources bounds the sales channels of one listing.
+const maxSources = 20
+
+// ListOrders lists a customer's orders, the orders of some sales channels, or both, newest
+// first.
 func (s *Service) ListOrders(ctx context.Context, req *commercev1.ListOrdersRequest) (*commercev1.ListOrdersResponse, error) {
 	var bad []errs.FieldViolation
-	checkID(&bad, "customer_id", req.GetCustomerId())
+	if req.GetCustomerId() != "" || len(req.GetSources()) == 0 {
+		checkID(&bad, "customer_id", req.GetCustomerId())
+	}
+	if len(req.GetSources()) > maxSources {
+		bad = append(bad, errs.FieldViolation{Field: "sources", Description: "at most 20"})
+	}
+	for _, src := range req.GetSources() {
+		if src == "" || len(src) > maxIDLength || strings.ContainsAny(src, "\"'()\\ \t\r\n") {
+			bad = append(bad, errs.FieldViolation{Field: "sources", Description: "a source name is 1 to 64 characters without quotes, brackets or spaces"})
+			break
+		}
+	}
 	size := int(req.GetPageSize())
 	switch {
 	case size == 0:
@@ -54,7 +69,7 @@ func (s *Service) ListOrders(ctx context.Context, req *commercev1.ListOrdersRequ
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	orders, next, err := s.conn.ListOrders(ctx, req.GetCustomerId(), size, req.GetPageToken())
+	orders, next, err := s.conn.ListOrders(ctx, req.GetCustomerId(), req.GetSources(), size, req.GetPageToken())
 	if err != nil {
 		return nil, classify(err)
 	}

@@ -10,6 +10,7 @@ package connectortest
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -64,6 +65,7 @@ func Run(t *testing.T, newEnv NewEnv) {
 	t.Run("GetOrderUnknown", func(t *testing.T) { t.Parallel(); testUnknownOrder(t, newEnv) })
 	t.Run("ListOrdersPagesEveryOrderOnce", func(t *testing.T) { t.Parallel(); testListOrders(t, newEnv) })
 	t.Run("ListOrdersUnknownCustomer", func(t *testing.T) { t.Parallel(); testUnknownCustomer(t, newEnv) })
+	t.Run("ListOrdersBySource", func(t *testing.T) { t.Parallel(); testListBySource(t, newEnv) })
 	t.Run("ListOrdersBadPageToken", func(t *testing.T) { t.Parallel(); testBadPageToken(t, newEnv) })
 	t.Run("BadCredentials", func(t *testing.T) { t.Parallel(); testBadCredentials(t, newEnv) })
 	t.Run("VendorUnavailable", func(t *testing.T) { t.Parallel(); testUnavailable(t, newEnv) })
@@ -254,7 +256,7 @@ func testListOrders(t *testing.T, newEnv NewEnv) {
 		if page > len(wantOrders) {
 			t.Fatalf("more than %d pages: the listing does not end", page)
 		}
-		orders, next, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, pageSize, token)
+		orders, next, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, nil, pageSize, token)
 		if err != nil {
 			t.Fatalf("ListOrders page %d: %v", page, err)
 		}
@@ -287,10 +289,79 @@ func testListOrders(t *testing.T, newEnv NewEnv) {
 	}
 }
 
+// listAll pages through a listing and returns its order ids in order.
+func listAll(t *testing.T, env *Env, customer string, sources []string, pageSize int) []string {
+	t.Helper()
+	ctx := ctxFor(t, 60*time.Second)
+	var ids []string
+	token := ""
+	for page := 0; ; page++ {
+		if page > 1000 {
+			t.Fatal("the listing does not end")
+		}
+		orders, next, err := env.Connector.ListOrders(ctx, customer, sources, pageSize, token)
+		if err != nil {
+			t.Fatalf("ListOrders(%q, %v) page %d: %v", customer, sources, page, err)
+		}
+		for _, o := range orders {
+			ids = append(ids, o.GetId())
+		}
+		if next == "" {
+			return ids
+		}
+		token = next
+	}
+}
+
+// Partners list the orders of their sales channels: newest first, every one once, each with the
+// source it came through; a customer's orders can be narrowed to some channels; a token is only
+// good for the listing that issued it.
+func testListBySource(t *testing.T, newEnv NewEnv) {
+	env := newEnv(t, Setup{})
+	want := func(customer string, sources ...string) []string {
+		var ids []string
+		for _, o := range env.Dataset.Orders {
+			if slices.Contains(sources, o.Source) && (customer == "" || o.CustomerID == customer) {
+				ids = append(ids, o.ID)
+			}
+		}
+		return ids
+	}
+	acme := want("", demo.SourceAcme)
+	if len(acme) < 3 {
+		t.Fatalf("the dataset has %d acme orders; the test needs some", len(acme))
+	}
+	if got := listAll(t, env, "", []string{demo.SourceAcme}, 7); !slices.Equal(got, acme) {
+		t.Errorf("acme's orders:\n got %v\nwant %v", got, acme)
+	}
+	both := want("", demo.SourceAcme, demo.SourceGlobex)
+	if got := listAll(t, env, "", []string{demo.SourceAcme, demo.SourceGlobex}, 25); !slices.Equal(got, both) {
+		t.Errorf("acme's and globex's orders: got %d, want %d", len(got), len(both))
+	}
+	customer := ""
+	for _, o := range env.Dataset.OrdersFrom(demo.SourceGlobex) {
+		customer = o.CustomerID
+		break
+	}
+	if got, w := listAll(t, env, customer, []string{demo.SourceGlobex}, 5), want(customer, demo.SourceGlobex); !slices.Equal(got, w) {
+		t.Errorf("customer %s's globex orders: got %v, want %v", customer, got, w)
+	}
+	if got := listAll(t, env, "", []string{"nobody-marketplace"}, 5); len(got) != 0 {
+		t.Errorf("an unknown source lists %v", got)
+	}
+	ctx := ctxFor(t, 5*time.Second)
+	_, next, err := env.Connector.ListOrders(ctx, "", []string{demo.SourceAcme}, 1, "")
+	if err != nil || next == "" {
+		t.Fatalf("first page: next %q, err %v", next, err)
+	}
+	_, _, err = env.Connector.ListOrders(ctx, "", []string{demo.SourceGlobex}, 1, next)
+	checkErr(t, err, errs.Invalid, "invalid_page_token")
+}
+
 func testUnknownCustomer(t *testing.T, newEnv NewEnv) {
 	env := newEnv(t, Setup{})
 	for _, id := range []string{"1", "nobody"} {
-		orders, next, err := env.Connector.ListOrders(ctxFor(t, 5*time.Second), id, 10, "")
+		orders, next, err := env.Connector.ListOrders(ctxFor(t, 5*time.Second), id, nil, 10, "")
 		if err != nil || len(orders) != 0 || next != "" {
 			t.Errorf("ListOrders(%q): got %d orders, next %q, err %v; want none", id, len(orders), next, err)
 		}
@@ -300,17 +371,17 @@ func testUnknownCustomer(t *testing.T, newEnv NewEnv) {
 func testBadPageToken(t *testing.T, newEnv NewEnv) {
 	env := newEnv(t, Setup{})
 	ctx := ctxFor(t, 5*time.Second)
-	_, next, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, 1, "")
+	_, next, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, nil, 1, "")
 	if err != nil || next == "" {
 		t.Fatalf("first page: next %q, err %v; want a next page", next, err)
 	}
 	other := env.Dataset.Customers[1].ID
 	for name, call := range map[string]func() error{
 		"garbage": func() error {
-			_, _, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, 1, "%%%garbage")
+			_, _, err := env.Connector.ListOrders(ctx, demo.DemoCustomerID, nil, 1, "%%%garbage")
 			return err
 		},
-		"other customer": func() error { _, _, err := env.Connector.ListOrders(ctx, other, 1, next); return err },
+		"other customer": func() error { _, _, err := env.Connector.ListOrders(ctx, other, nil, 1, next); return err },
 	} {
 		e := checkErr(t, call(), errs.Invalid, "invalid_page_token")
 		if len(e.Fields) == 0 || e.Fields[0].Field != "page_token" {

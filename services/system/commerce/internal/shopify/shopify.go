@@ -115,10 +115,10 @@ func (c *Connector) GetOrder(ctx context.Context, id string) (*canonicalv1.Order
 	}
 }
 
-// pageToken is the opaque ListOrders cursor: Shopify's cursor, bound to the customer it lists.
+// pageToken is the opaque ListOrders cursor: Shopify's cursor, bound to the search it pages.
 type pageToken struct {
-	Customer string `json:"c"`
-	After    string `json:"a"`
+	Query string `json:"q"`
+	After string `json:"a"`
 }
 
 func encodePageToken(t pageToken) string {
@@ -126,31 +126,58 @@ func encodePageToken(t pageToken) string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
-func decodePageToken(s, customerID string) (pageToken, error) {
+func decodePageToken(s, query string) (pageToken, error) {
 	var t pageToken
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err == nil {
 		err = json.Unmarshal(b, &t)
 	}
-	if err != nil || t.Customer != customerID || t.After == "" {
+	if err != nil || t.Query != query || t.After == "" {
 		return t, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid for this listing").
 			WithFields(errs.FieldViolation{Field: "page_token", Description: "not a token from a previous page of this listing"})
 	}
 	return t, nil
 }
 
-// ListOrders lists a customer's orders, newest first. It pages through order ids and reads
-// each order in full, because a page of full orders costs more than Shopify allows per query.
-func (c *Connector) ListOrders(ctx context.Context, customerID string, pageSize int, token string) ([]*canonicalv1.Order, string, error) {
-	vars := map[string]any{"first": pageSize, "query": "customer_id:" + customerID}
+// searchQuery is a listing in Shopify's search syntax: `customer_id:7 (source_name:"a" OR
+// source_name:"b")` (terms side by side must all match). ok is false when nothing can match: a
+// customer id that is not a Shopify id.
+func searchQuery(customerID string, sources []string) (string, bool) {
+	var terms []string
+	if customerID != "" {
+		if !isNumeric(customerID) {
+			return "", false
+		}
+		terms = append(terms, "customer_id:"+customerID)
+	}
+	var alts []string
+	for _, src := range sources {
+		alts = append(alts, `source_name:"`+src+`"`)
+	}
+	switch len(alts) {
+	case 0:
+	case 1:
+		terms = append(terms, alts[0])
+	default:
+		terms = append(terms, "("+strings.Join(alts, " OR ")+")")
+	}
+	return strings.Join(terms, " "), len(terms) > 0
+}
+
+// ListOrders lists a customer's orders, a sales channel's, or both, newest first. It pages
+// through order ids and reads each order in full, because a page of full orders costs more than
+// Shopify allows per query.
+func (c *Connector) ListOrders(ctx context.Context, customerID string, sources []string, pageSize int, token string) ([]*canonicalv1.Order, string, error) {
+	query, ok := searchQuery(customerID, sources)
+	vars := map[string]any{"first": pageSize, "query": query}
 	if token != "" {
-		t, err := decodePageToken(token, customerID)
+		t, err := decodePageToken(token, query)
 		if err != nil {
 			return nil, "", err
 		}
 		vars["after"] = t.After
 	}
-	if !isNumeric(customerID) {
+	if !ok {
 		return nil, "", nil // no such Shopify customer; also keeps the search query well-formed
 	}
 	var data struct {
@@ -193,7 +220,7 @@ func (c *Connector) ListOrders(ctx context.Context, customerID string, pageSize 
 	}
 	next := ""
 	if pi := data.Orders.PageInfo; pi.HasNextPage && pi.EndCursor != nil {
-		next = encodePageToken(pageToken{Customer: customerID, After: *pi.EndCursor})
+		next = encodePageToken(pageToken{Query: query, After: *pi.EndCursor})
 	}
 	return out, next, nil
 }

@@ -26,6 +26,8 @@ const (
 type ListOrdersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Customer whose orders to list; ignored for customer principals (they see their own).
+	// Partners list their tenant's orders (those from its sales channels), optionally of one
+	// customer.
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Maximum orders per page (1..100, default 20).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`

@@ -117,12 +117,14 @@ func (x *GetOrderResponse) GetOrder() *v1.Order {
 // ListOrdersRequest pages through a customer's orders.
 type ListOrdersRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Customer id.
+	// Customer id; optional when sources are given.
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Maximum orders to return (1..100).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Cursor from a previous response.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Cursor from a previous response (of the same customer and sources).
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Sales channel source names (Order.source): only orders placed through one of them (at most 20).
+	Sources       []string `protobuf:"bytes,4,rep,name=sources,proto3" json:"sources,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -176,6 +178,13 @@ func (x *ListOrdersRequest) GetPageToken() string {
 		return x.PageToken
 	}
 	return ""
+}
+
+func (x *ListOrdersRequest) GetSources() []string {
+	if x != nil {
+		return x.Sources
+	}
+	return nil
 }
 
 // ListOrdersResponse is one page.
@@ -938,13 +947,14 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\x0fGetOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"J\n" +
 	"\x10GetOrderResponse\x126\n" +
-	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order\"p\n" +
+	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order\"\x8a\x01\n" +
 	"\x11ListOrdersRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"v\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x18\n" +
+	"\asources\x18\x04 \x03(\tR\asources\"v\n" +
 	"\x12ListOrdersResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
