@@ -2,9 +2,13 @@ package e2e
 
 import (
 	"encoding/json"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -90,5 +94,47 @@ func TestCORSForConfiguredStorefrontOrigins(t *testing.T) {
 	resp := h.do(t, http.MethodGet, "/v1/storefront/orders", h.token(t, demo.DemoCustomerID), nil, "Origin", "https://shop.example.com")
 	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") {
 		t.Errorf("actual request: %d %v", resp.Status, resp.Header)
+	}
+}
+
+// A client that trickles its headers is cut off after the header timeout (5 s) instead of
+// holding a connection and a goroutine forever (slowloris); oversized headers are refused with
+// 431 before any handler runs.
+func TestSlowAndOversizedClientsAreCutOff(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	u, err := url.Parse(h.GatewayURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.Write([]byte("GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	_ = conn.SetReadDeadline(time.Now().Add(20 * time.Second))
+	b, err := io.ReadAll(conn) // returns when the server closes the connection
+	waited := time.Since(start)
+	if err != nil || waited > 15*time.Second {
+		t.Fatalf("slow client: connection still open after %s (%v, %q)", waited, err, b)
+	}
+	t.Logf("slow client cut off after %s", waited.Round(100*time.Millisecond))
+	if len(b) > 0 && !strings.Contains(string(b), "408") && !strings.Contains(string(b), "400") {
+		t.Errorf("slow client got %q", b)
+	}
+
+	req, _ := http.NewRequest(http.MethodGet, h.GatewayURL+"/v1/storefront/orders", nil)
+	req.Header.Set("Authorization", "Bearer "+strings.Repeat("a", 64<<10))
+	resp, err := h.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusRequestHeaderFieldsTooLarge {
+		t.Errorf("64 KiB of headers: %d, want 431", resp.StatusCode)
 	}
 }
