@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -128,6 +129,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	env["RB_RATE_LIMITS"] = writeFile(t, dataDir, "limits.yaml", generousLimits)
 	cfg := mustConfig(t, env)
 	clk := newClock()
+	run := strconv.FormatInt(time.Now().UnixNano(), 36) // one across restarts: the same keys
 	services := []stack.Component{stack.Commerce, stack.ERP, stack.Payments, stack.ReturnsPlatform, stack.WMS, stack.Orders, stack.Returns, stack.Gateway}
 	start := func() *harness {
 		s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: services, Ephemeral: true,
@@ -136,7 +138,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 			t.Fatal(err)
 		}
 		vendors.PointWebhooksAt(s.GatewayURL)
-		return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk}
+		return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: run}
 	}
 	h := start()
 	h.Demo = vendors.Demo

@@ -8,6 +8,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +30,9 @@ type harness struct {
 	*stack.Stack
 	client *http.Client
 	clock  *clock
+	// run makes this stack's Idempotency-Key values its own: the test Redis outlives a stack, and
+	// a rerun (go test -count=N) would otherwise replay the previous stack's answers.
+	run string
 }
 
 // clock is the stack's business clock: it starts at fixedNow and moves with real time, and a
@@ -88,7 +94,7 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk}
+	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // token mints a storefront token for customer with the stack's dev key.
@@ -111,6 +117,12 @@ func (h *harness) token(t testing.TB, customer string, mutate ...func(*auth.Clai
 
 func (h *harness) do(t testing.TB, method, path, token string, body any, headers ...string) testkit.Response {
 	t.Helper()
+	headers = slices.Clone(headers)
+	for i := 0; i+1 < len(headers); i += 2 {
+		if strings.EqualFold(headers[i], "Idempotency-Key") && headers[i+1] != "" && len(headers[i+1]) < 200 {
+			headers[i+1] += "." + h.run
+		}
+	}
 	return testkit.Do(t, h.client, method, h.GatewayURL+path, token, body, headers...)
 }
 
