@@ -9,6 +9,9 @@ import (
 	"testing"
 
 	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
@@ -86,9 +89,25 @@ func sameProblem(t testing.TB, what string, a, b testkit.Response) {
 	}
 }
 
+// On both state engines: the tenant column, its index and the requester-scoped key are the
+// returns schema's newest migration.
 func TestPartnerAPIIsScopedToTheTenant(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualParcels = true, true }, withAuthConfig(t, identityAuthConfig))
+	for _, d := range storetest.Dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			testPartnerAPI(t, d)
+		})
+	}
+}
+
+func testPartnerAPI(t *testing.T, dialect store.Dialect) {
+	opts := []stackOption{withAuthConfig(t, identityAuthConfig)}
+	if dialect == store.Postgres {
+		url := storetest.URL(t, store.Postgres)
+		opts = append(opts, func(c *config.Config) { c.DatabaseURL = url })
+	}
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors, o.ManualParcels = true, true }, opts...)
 	all := []string{"orders:read", "returns:write", "inventory:read"}
 	acme := h.clientToken(t, h.newClient(t, "acme", all...), "").AccessToken
 	globex := h.clientToken(t, h.newClient(t, "globex", all...), "").AccessToken

@@ -17,6 +17,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
@@ -111,8 +112,19 @@ func TestERPMaintenanceWindowParksAndDrains(t *testing.T) {
 // EV-5 on the real workflow: the services are killed again and again while returns are in
 // flight (the vendors keep running and keep sending webhooks); every restart resumes, and each
 // return ends refunded exactly once: one Stripe refund, one RMA and one credit memo.
+// Both state engines: SQLite (one process's files) and PostgreSQL (the production shape; the
+// relay claims with SKIP LOCKED, order rows lock with FOR UPDATE).
 func TestReturnsSurviveKilledServices(t *testing.T) {
 	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			testReturnsSurviveKilledServices(t, d)
+		})
+	}
+}
+
+func testReturnsSurviveKilledServices(t *testing.T, dialect store.Dialect) {
 	vendors, err := stack.Start(context.Background(), stack.Options{
 		Config: mustConfig(t, map[string]string{"RB_DATA_DIR": t.TempDir()}), Components: []stack.Component{stack.Sandboxes},
 		Ephemeral: true, FastVendors: true, InspectionOutcomes: &warehousesb.Outcomes{Resellable: 1},
@@ -127,6 +139,11 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	env["REDIS_URL"] = testkit.RedisURL(t)
 	env["RB_DATA_DIR"] = dataDir
 	env["RB_RATE_LIMITS"] = writeFile(t, dataDir, "limits.yaml", generousLimits)
+	dbURL := "sqlite:" + filepath.Join(dataDir, "returns.db")
+	if dialect == store.Postgres {
+		dbURL = storetest.URL(t, store.Postgres)
+		env["DATABASE_URL"] = dbURL
+	}
 	cfg := mustConfig(t, env)
 	clk := newClock()
 	run := strconv.FormatInt(time.Now().UnixNano(), 36) // one across restarts: the same keys
@@ -185,7 +202,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 	// (the outbox is empty; one "refunded" event per return, duplicates from republishing after
 	// a kill dropped by Nats-Msg-Id).
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dataDir, "returns.db"), store.Options{})
+	db, err := store.Open(ctx, dbURL, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
