@@ -13,9 +13,9 @@ package payments
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,10 +45,8 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	js      jetstream.JetStream // nil: IngestWebhook cannot publish
-	now     func() time.Time
 
-	published, duplicates atomic.Int64
+	deliveries *events.Deliveries // webhook intake (webhook.go)
 }
 
 var _ paymentsv1.PaymentsServiceServer = (*Service)(nil)
@@ -76,7 +74,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "payments: "+err.Error())
 	}
-	return &Service{conn: conn, log: log, timeout: cfg.Timeout, js: deps.JetStream, now: deps.Now}, nil
+	return &Service{conn: conn, log: log, timeout: cfg.Timeout,
+		deliveries: events.NewDeliveries("payments", deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
 }
 
 // Ready reports whether the payment gateway answers, for health checks.

@@ -6,9 +6,9 @@ package returnsplatform
 import (
 	"context"
 	"fmt"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -39,10 +39,8 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	js      jetstream.JetStream // nil: IngestWebhook cannot publish
-	now     func() time.Time
 
-	published, duplicates atomic.Int64
+	deliveries *events.Deliveries // webhook intake (webhook.go)
 }
 
 var _ returnsplatformv1.ReturnsPlatformServiceServer = (*Service)(nil)
@@ -74,7 +72,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 }
 
 func newService(conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
-	return &Service{conn: conn, log: log, timeout: timeout, js: js, now: now}
+	return &Service{conn: conn, log: log, timeout: timeout,
+		deliveries: events.NewDeliveries("returnsplatform", js, timeout, now, log)}
 }
 
 // Ready reports whether the platform answers, for health checks.

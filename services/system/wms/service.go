@@ -8,9 +8,9 @@ package wms
 import (
 	"context"
 	"fmt"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	"log/slog"
 	"net/http"
-	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -47,10 +47,8 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	js      jetstream.JetStream // nil: IngestWebhook cannot publish
-	now     func() time.Time
 
-	published, duplicates atomic.Int64
+	deliveries *events.Deliveries // webhook intake (webhook.go)
 }
 
 var _ wmsv1.WmsServiceServer = (*Service)(nil)
@@ -78,7 +76,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	return &Service{conn: conn, log: log, timeout: cfg.Timeout, js: deps.JetStream, now: deps.Now}, nil
+	return &Service{conn: conn, log: log, timeout: cfg.Timeout,
+		deliveries: events.NewDeliveries("wms", deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
 }
 
 // Ready reports whether the warehouse answers, for health checks.

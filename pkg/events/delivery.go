@@ -1,0 +1,122 @@
+package events
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+)
+
+// MaxDeliveryBytes bounds a vendor webhook body; vendors' payloads are a few kilobytes.
+const MaxDeliveryBytes = 1 << 20
+
+// Parser verifies one vendor delivery on its raw body (signature and its age) and normalises it
+// into canonical events whose ids derive from the vendor's delivery id. A delivery whose topic
+// Retailbridge does not use gives no events.
+type Parser func(h http.Header, body []byte) (deliveryID string, evs []*canonicalv1.Event, err error)
+
+// Delivery is what one webhook delivery became.
+type Delivery struct {
+	ID       string   // the vendor's delivery id
+	EventIDs []string // canonical events published (or already published) for it
+	Ignored  bool     // a topic Retailbridge does not use
+}
+
+// DeliveryStats counts what Ingest published.
+type DeliveryStats struct {
+	// Published is how many events JetStream stored.
+	Published int64
+	// Duplicates is how many publishes JetStream acknowledged as repeats of a stored event id.
+	Duplicates int64
+}
+
+// Deliveries is a system API's webhook intake: it verifies each delivery, publishes its events
+// to JetStream with Nats-Msg-Id = event id, and counts. Because event ids are deterministic, a
+// delivery repeated at any time answers with the same event ids and has one effect (the broker
+// drops repeats within its duplicate window, consumers' inboxes after it). Nothing is published
+// for a delivery that fails verification; a publishing failure is errs.Unavailable, and the
+// vendor's retry of the same delivery completes the job, whichever events made it before.
+type Deliveries struct {
+	name    string
+	js      jetstream.JetStream
+	timeout time.Duration
+	now     func() time.Time
+	log     *slog.Logger
+
+	published, duplicates atomic.Int64
+}
+
+// NewDeliveries returns the intake of the system API called name (for logs). js may be nil: then
+// every delivery with events is refused as unavailable. timeout bounds publishing one delivery.
+func NewDeliveries(name string, js jetstream.JetStream, timeout time.Duration, now func() time.Time, log *slog.Logger) *Deliveries {
+	if now == nil {
+		now = time.Now
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Deliveries{name: name, js: js, timeout: timeout, now: now, log: log}
+}
+
+// Ingest verifies and publishes one delivery exactly as received.
+func (d *Deliveries) Ingest(ctx context.Context, headers map[string]string, body []byte, parse Parser) (Delivery, error) {
+	if len(body) > MaxDeliveryBytes {
+		return Delivery{}, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
+	}
+	h := make(http.Header, len(headers)) // names match case-insensitively from here on
+	for k, v := range headers {
+		h.Set(k, v)
+	}
+	id, evs, err := parse(h, body)
+	if err != nil {
+		if e := errs.As(err); e != nil && e.Kind == errs.Unauthenticated {
+			d.log.WarnContext(ctx, d.name+" webhook rejected", "reason", e.Reason, "err", err)
+		}
+		return Delivery{}, err
+	}
+	out := Delivery{ID: id}
+	if len(evs) == 0 {
+		out.Ignored = true
+		return out, nil
+	}
+	if d.js == nil {
+		return Delivery{}, errs.E(errs.Unavailable, "events_unavailable", "event publishing is not configured")
+	}
+	if d.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d.timeout)
+		defer cancel()
+	}
+	// Everything one delivery causes shares a correlation id: the caller's, or else the delivery id.
+	pubCtx := ctx
+	if telemetry.CorrelationID(ctx) == "" {
+		pubCtx = telemetry.WithCorrelationID(ctx, id)
+	}
+	for _, ev := range evs {
+		if ev.Time == nil {
+			ev.Time = timestamppb.New(d.now())
+		}
+		res, err := Publish(pubCtx, d.js, ev)
+		d.published.Add(int64(res.Stored))
+		d.duplicates.Add(int64(res.Duplicates))
+		if err != nil {
+			d.log.WarnContext(ctx, d.name+" event not published", "event_id", ev.GetId(), "type", ev.GetType(), "err", err)
+			return Delivery{}, errs.Wrap(err, errs.Unavailable, "event_publish_failed", "the webhook's events could not be published")
+		}
+		out.EventIDs = append(out.EventIDs, ev.GetId())
+	}
+	return out, nil
+}
+
+// Stats returns the publishing counters.
+func (d *Deliveries) Stats() DeliveryStats {
+	return DeliveryStats{Published: d.published.Load(), Duplicates: d.duplicates.Load()}
+}
