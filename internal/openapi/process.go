@@ -52,6 +52,7 @@ var rpcRules = map[string]rpcRule{
 	"CancelReturn":     {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
 	"ResolveException": {supportScope: supportScopeWrite, notFound: true},
 	"OverrideRefund":   {supportScope: supportScopeOverride, notFound: true},
+	"ResolveRefund":    {supportScope: supportScopeOverride, notFound: true},
 	"GetAvailability":  {partnerScope: partnerScopeStock},
 	"ListPositions":    {partnerScope: partnerScopeStock},
 }

@@ -659,6 +659,36 @@ func (s *Service) ResolveException(ctx context.Context, req *returnsv1.ResolveEx
 	return &returnsv1.ResolveExceptionResponse{Return: r}, nil
 }
 
+// ResolveRefund records customer service's decision on a return whose refund the payment
+// gateway failed (it waits in failed_needs_attention): a new refund through the gateway, or the
+// return closed as paid another way. It needs the refunds:override scope and names the agent in
+// the timeline and the audit log.
+func (s *Service) ResolveRefund(ctx context.Context, req *returnsv1.ResolveRefundRequest) (*returnsv1.ResolveRefundResponse, error) {
+	var bad []errs.FieldViolation
+	resolution := map[returnsv1.RefundResolution]string{
+		returnsv1.RefundResolution_REFUND_RESOLUTION_RETRY:           "retry",
+		returnsv1.RefundResolution_REFUND_RESOLUTION_SETTLED_OUTSIDE: "settled_outside",
+	}[req.GetResolution()]
+	if resolution == "" {
+		bad = append(bad, errs.FieldViolation{Field: "resolution", Description: "REFUND_RESOLUTION_RETRY or REFUND_RESOLUTION_SETTLED_OUTSIDE"})
+	}
+	switch note := strings.TrimSpace(req.GetNote()); {
+	case note == "":
+		bad = append(bad, errs.FieldViolation{Field: "note", Description: "required: why, and how the customer was paid"})
+	case len(note) > 1000:
+		bad = append(bad, errs.FieldViolation{Field: "note", Description: "at most 1000 characters"})
+	}
+	if len(bad) > 0 {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(bad...)
+	}
+	r, err := s.signal(ctx, "ResolveRefund", req.GetReturnId(), SignalRefundResolve,
+		refundResolution{Resolution: resolution, Note: strings.TrimSpace(req.GetNote())}, false, ScopeRefundOverride)
+	if err != nil {
+		return nil, err
+	}
+	return &returnsv1.ResolveRefundResponse{Return: r}, nil
+}
+
 // OverrideRefund sets the refund amount before the refund is released. An agent's authority
 // runs from zero to the price paid for the returned units (restocking fees may be waived, nothing
 // more may be refunded than was paid).

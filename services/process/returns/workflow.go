@@ -1,10 +1,12 @@
 package returns
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"maps"
+	"strconv"
 	"time"
 
 	"google.golang.org/protobuf/types/known/anypb"
@@ -63,6 +65,8 @@ const (
 	// SignalRefundUpdate carries the payment gateway's word on the refund (its webhooks): pending,
 	// succeeded, failed or canceled.
 	SignalRefundUpdate = "refund_update"
+	// SignalRefundResolve is customer service's decision on a refund the gateway failed.
+	SignalRefundResolve = "refund_resolve"
 )
 
 // Terminal reports whether state is final.
@@ -108,7 +112,14 @@ type returnData struct {
 	// RefundAttention is set when the refund, not the return, put the return in front of
 	// customer service (failed at the gateway, or still pending past the escalation delay);
 	// a later success settles it.
-	RefundAttention   bool `json:"refund_attention,omitempty"`
+	RefundAttention bool `json:"refund_attention,omitempty"`
+	// RefundAttempt counts refunds customer service asked for again after the gateway failed
+	// one; each is a new refund with its own idempotency key.
+	RefundAttempt int `json:"refund_attempt,omitempty"`
+	// SettledOutside is set when customer service paid the customer another way.
+	SettledOutside bool `json:"settled_outside,omitempty"`
+	// PlatformClosed is set once the storefront and platform returns are closed.
+	PlatformClosed    bool `json:"platform_closed,omitempty"`
 	CreatedAt         time.Time
 	InspectionResults map[string]string `json:"inspection_results,omitempty"`
 }
@@ -129,6 +140,23 @@ type override struct {
 	Amount int64  `json:"amount_minor"`
 	By     string `json:"by"`
 	Note   string `json:"note"`
+}
+
+// nextAfterRefund is where a return goes once its refund is made: the first later step it has
+// not done. A refund made again after the gateway failed one resumes where the return had got
+// to; the storefront's record of the refund and the closed returns stand.
+func (d *returnData) nextAfterRefund() string {
+	switch {
+	case d.ItemReceiptID == "":
+		return StateReceivingERP
+	case d.CreditMemoID == "":
+		return StateCrediting
+	case d.PlatformRefundID == "":
+		return StateClosingCommerce
+	case !d.PlatformClosed:
+		return StateClosingPlatform
+	}
+	return StateRefunded
 }
 
 // refundAmount is what the customer gets: the override when customer service set one.
@@ -196,10 +224,10 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 					{Name: TimerReceiptReminder, At: now().Add(timings.ReceiptReminder)},
 					{Name: TimerReceiptExpiry, At: now().Add(timings.ReceiptExpiry)},
 				}
-			case StateReceivingERP:
-				if d.RefundStatus == "pending" {
-					res.Timers = []workflow.Timer{{Name: TimerRefundEscalate, At: now().Add(timings.RefundEscalation)}}
-				}
+			}
+			// A refund the gateway has not settled yet is escalated if it stays so.
+			if r.State == StateRefunding && d.RefundStatus == "pending" {
+				res.Timers = []workflow.Timer{{Name: TimerRefundEscalate, At: now().Add(timings.RefundEscalation)}}
 			}
 			return res, nil
 		}}
@@ -316,11 +344,18 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		StateRefunding: step("payments", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
 			amount := d.refundAmount()
 			if amount <= 0 {
-				return StateReceivingERP, nil
+				return d.nextAfterRefund(), nil
+			}
+			// A refund customer service asked for again after the gateway failed the last one is a
+			// new refund: its own key (the old one would replay the failure) and attempt number.
+			key, meta := r.Key, map[string]string{"return_id": d.ReturnID, "order_id": d.OrderID}
+			if d.RefundAttempt > 0 {
+				key = fmt.Sprintf("%s:attempt-%d", r.Key, d.RefundAttempt+1)
+				meta["attempt"] = strconv.Itoa(d.RefundAttempt + 1)
 			}
 			resp, err := sys.payments.CreateRefund(ctx, &paymentsv1.CreateRefundRequest{
-				PaymentReference: d.PaymentReference, Amount: money.New(amount, d.Currency), IdempotencyKey: r.Key,
-				Metadata: map[string]string{"return_id": d.ReturnID, "order_id": d.OrderID}})
+				PaymentReference: d.PaymentReference, Amount: money.New(amount, d.Currency), IdempotencyKey: key,
+				Metadata: meta})
 			if err != nil {
 				return "", errs.FromError(err)
 			}
@@ -331,7 +366,7 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			if d.RefundStatus == "failed" || d.RefundStatus == "canceled" {
 				return "", errs.E(errs.FailedPrecondition, "refund_failed", "the payment gateway refused the refund")
 			}
-			return StateReceivingERP, nil
+			return d.nextAfterRefund(), nil
 		}, nil),
 		StateReceivingERP: step("erp", func(ctx context.Context, r workflow.Run, d *returnData) (string, error) {
 			var lines []*erpv1.ReceiptLine
@@ -384,6 +419,7 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			if _, err := sys.platform.CloseReturn(ctx, &returnsplatformv1.CloseReturnRequest{PlatformReturnId: d.PlatformReturnID}); err != nil {
 				return "", errs.FromError(err)
 			}
+			d.PlatformClosed = true
 			return StateRefunded, nil
 		}, nil),
 	}
@@ -534,11 +570,43 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		}
 		return workflow.Result{Data: d}, nil
 	}
+	// Customer service decides about a refund the gateway failed: refund again (a new refund), or
+	// close the return as paid another way. A refund still pending is the gateway's to settle:
+	// refunding again could pay the customer twice.
+	resolveRefund := func(ctx context.Context, i workflow.Instance, payload []byte) (workflow.Result, error) {
+		var d returnData
+		if err := i.Decode(&d); err != nil {
+			return workflow.Result{}, err
+		}
+		var p refundResolution
+		if err := json.Unmarshal(payload, &p); err != nil {
+			return workflow.Result{}, errs.Wrap(err, errs.Invalid, "refund_resolution_invalid", "the resolution is not readable")
+		}
+		if !d.RefundAttention || (d.RefundStatus != "failed" && d.RefundStatus != "canceled") {
+			return workflow.Result{}, errs.E(errs.FailedPrecondition, "refund_not_failed",
+				"only a return whose refund the payment gateway failed can be resolved; this refund is "+cmp.Or(d.RefundStatus, "not made"))
+		}
+		d.RefundAttention = false
+		switch p.Resolution {
+		case "retry":
+			d.RefundAttempt++
+			d.RefundID, d.RefundStatus = "", ""
+			return workflow.Result{Next: StateRefunding, Data: d, Note: "refund requested again: " + p.Note,
+				Events: []*canonicalv1.Event{stateEvent(&d, StateRefunding, now())}}, nil
+		case "settled_outside":
+			d.SettledOutside = true
+			return workflow.Result{Next: StateRefunded, Data: d, Note: "refund settled outside the payment gateway: " + p.Note,
+				Events: []*canonicalv1.Event{stateEvent(&d, StateRefunded, now())}}, nil
+		}
+		return workflow.Result{}, errs.E(errs.Invalid, "refund_resolution_invalid", "unknown resolution "+p.Resolution)
+	}
 	// The refund's later life: from the moment the refund exists until long after the return
 	// closed. (While the refunding step runs, updates are kept and applied when it commits.)
 	afterRefund := func(state string) map[string]workflow.SignalHandler {
 		h := map[string]workflow.SignalHandler{SignalRefundUpdate: refundUpdated}
-		if state != StateFailed {
+		if state == StateFailed {
+			h[SignalRefundResolve] = resolveRefund
+		} else {
 			h[TimerRefundEscalate] = escalate
 		}
 		return h
@@ -644,6 +712,12 @@ func asError(err error) error {
 		return nil
 	}
 	return errs.FromError(err)
+}
+
+// refundResolution is SignalRefundResolve's payload.
+type refundResolution struct {
+	Resolution string `json:"resolution"` // retry, settled_outside
+	Note       string `json:"note"`
 }
 
 // refundUpdate is SignalRefundUpdate's payload.

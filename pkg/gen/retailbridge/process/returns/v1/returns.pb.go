@@ -100,6 +100,59 @@ func (Reason) EnumDescriptor() ([]byte, []int) {
 	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{0}
 }
 
+// RefundResolution is what customer service does about a refund the payment gateway failed.
+type RefundResolution int32
+
+const (
+	// Not a resolution; refused.
+	RefundResolution_REFUND_RESOLUTION_UNSPECIFIED RefundResolution = 0
+	// Refund again through the payment gateway: a new refund (the failed one moved no money).
+	RefundResolution_REFUND_RESOLUTION_RETRY RefundResolution = 1
+	// The customer was paid another way (store credit, bank transfer): close the return.
+	RefundResolution_REFUND_RESOLUTION_SETTLED_OUTSIDE RefundResolution = 2
+)
+
+// Enum value maps for RefundResolution.
+var (
+	RefundResolution_name = map[int32]string{
+		0: "REFUND_RESOLUTION_UNSPECIFIED",
+		1: "REFUND_RESOLUTION_RETRY",
+		2: "REFUND_RESOLUTION_SETTLED_OUTSIDE",
+	}
+	RefundResolution_value = map[string]int32{
+		"REFUND_RESOLUTION_UNSPECIFIED":     0,
+		"REFUND_RESOLUTION_RETRY":           1,
+		"REFUND_RESOLUTION_SETTLED_OUTSIDE": 2,
+	}
+)
+
+func (x RefundResolution) Enum() *RefundResolution {
+	p := new(RefundResolution)
+	*p = x
+	return p
+}
+
+func (x RefundResolution) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (RefundResolution) Descriptor() protoreflect.EnumDescriptor {
+	return file_retailbridge_process_returns_v1_returns_proto_enumTypes[1].Descriptor()
+}
+
+func (RefundResolution) Type() protoreflect.EnumType {
+	return &file_retailbridge_process_returns_v1_returns_proto_enumTypes[1]
+}
+
+func (x RefundResolution) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use RefundResolution.Descriptor instead.
+func (RefundResolution) EnumDescriptor() ([]byte, []int) {
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{1}
+}
+
 // LineSelection picks an order line and a quantity.
 type LineSelection struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1023,6 +1076,117 @@ func (x *ResolveExceptionResponse) GetReturn() *v1.Return {
 	return nil
 }
 
+// ResolveRefundRequest names the return and the decision.
+type ResolveRefundRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Return id.
+	ReturnId string `protobuf:"bytes,1,opt,name=return_id,json=returnId,proto3" json:"return_id,omitempty"`
+	// What to do.
+	Resolution RefundResolution `protobuf:"varint,2,opt,name=resolution,proto3,enum=retailbridge.process.returns.v1.RefundResolution" json:"resolution,omitempty"`
+	// Why, and for a settlement outside the gateway how the customer was paid (required, at most
+	// 1000 characters).
+	Note          string `protobuf:"bytes,3,opt,name=note,proto3" json:"note,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveRefundRequest) Reset() {
+	*x = ResolveRefundRequest{}
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveRefundRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveRefundRequest) ProtoMessage() {}
+
+func (x *ResolveRefundRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveRefundRequest.ProtoReflect.Descriptor instead.
+func (*ResolveRefundRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ResolveRefundRequest) GetReturnId() string {
+	if x != nil {
+		return x.ReturnId
+	}
+	return ""
+}
+
+func (x *ResolveRefundRequest) GetResolution() RefundResolution {
+	if x != nil {
+		return x.Resolution
+	}
+	return RefundResolution_REFUND_RESOLUTION_UNSPECIFIED
+}
+
+func (x *ResolveRefundRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+// ResolveRefundResponse carries the updated return.
+type ResolveRefundResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The return.
+	Return        *v1.Return `protobuf:"bytes,1,opt,name=return,proto3" json:"return,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ResolveRefundResponse) Reset() {
+	*x = ResolveRefundResponse{}
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ResolveRefundResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ResolveRefundResponse) ProtoMessage() {}
+
+func (x *ResolveRefundResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ResolveRefundResponse.ProtoReflect.Descriptor instead.
+func (*ResolveRefundResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ResolveRefundResponse) GetReturn() *v1.Return {
+	if x != nil {
+		return x.Return
+	}
+	return nil
+}
+
 // OverrideRefundRequest sets a new refund amount.
 type OverrideRefundRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1038,7 +1202,7 @@ type OverrideRefundRequest struct {
 
 func (x *OverrideRefundRequest) Reset() {
 	*x = OverrideRefundRequest{}
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[14]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1050,7 +1214,7 @@ func (x *OverrideRefundRequest) String() string {
 func (*OverrideRefundRequest) ProtoMessage() {}
 
 func (x *OverrideRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[14]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1063,7 +1227,7 @@ func (x *OverrideRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideRefundRequest.ProtoReflect.Descriptor instead.
 func (*OverrideRefundRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *OverrideRefundRequest) GetReturnId() string {
@@ -1098,7 +1262,7 @@ type OverrideRefundResponse struct {
 
 func (x *OverrideRefundResponse) Reset() {
 	*x = OverrideRefundResponse{}
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[15]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1110,7 +1274,7 @@ func (x *OverrideRefundResponse) String() string {
 func (*OverrideRefundResponse) ProtoMessage() {}
 
 func (x *OverrideRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[15]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1123,7 +1287,7 @@ func (x *OverrideRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use OverrideRefundResponse.ProtoReflect.Descriptor instead.
 func (*OverrideRefundResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *OverrideRefundResponse) GetReturn() *v1.Return {
@@ -1146,7 +1310,7 @@ type CancelReturnRequest struct {
 
 func (x *CancelReturnRequest) Reset() {
 	*x = CancelReturnRequest{}
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[16]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1158,7 +1322,7 @@ func (x *CancelReturnRequest) String() string {
 func (*CancelReturnRequest) ProtoMessage() {}
 
 func (x *CancelReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[16]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1171,7 +1335,7 @@ func (x *CancelReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReturnRequest.ProtoReflect.Descriptor instead.
 func (*CancelReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CancelReturnRequest) GetReturnId() string {
@@ -1199,7 +1363,7 @@ type CancelReturnResponse struct {
 
 func (x *CancelReturnResponse) Reset() {
 	*x = CancelReturnResponse{}
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[17]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1211,7 +1375,7 @@ func (x *CancelReturnResponse) String() string {
 func (*CancelReturnResponse) ProtoMessage() {}
 
 func (x *CancelReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[17]
+	mi := &file_retailbridge_process_returns_v1_returns_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1224,7 +1388,7 @@ func (x *CancelReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelReturnResponse.ProtoReflect.Descriptor instead.
 func (*CancelReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *CancelReturnResponse) GetReturn() *v1.Return {
@@ -1301,6 +1465,14 @@ const file_retailbridge_process_returns_v1_returns_proto_rawDesc = "" +
 	"\aapprove\x18\x02 \x01(\bR\aapprove\x12\x12\n" +
 	"\x04note\x18\x03 \x01(\tR\x04note\"U\n" +
 	"\x18ResolveExceptionResponse\x129\n" +
+	"\x06return\x18\x01 \x01(\v2!.retailbridge.canonical.v1.ReturnR\x06return\"\x9a\x01\n" +
+	"\x14ResolveRefundRequest\x12\x1b\n" +
+	"\treturn_id\x18\x01 \x01(\tR\breturnId\x12Q\n" +
+	"\n" +
+	"resolution\x18\x02 \x01(\x0e21.retailbridge.process.returns.v1.RefundResolutionR\n" +
+	"resolution\x12\x12\n" +
+	"\x04note\x18\x03 \x01(\tR\x04note\"R\n" +
+	"\x15ResolveRefundResponse\x129\n" +
 	"\x06return\x18\x01 \x01(\v2!.retailbridge.canonical.v1.ReturnR\x06return\"\x82\x01\n" +
 	"\x15OverrideRefundRequest\x12\x1b\n" +
 	"\treturn_id\x18\x01 \x01(\tR\breturnId\x128\n" +
@@ -1322,7 +1494,11 @@ const file_retailbridge_process_returns_v1_returns_proto_rawDesc = "" +
 	"\x17REASON_ALREADY_RETURNED\x10\x05\x12\x1b\n" +
 	"\x17REASON_ALREADY_REFUNDED\x10\x06\x12%\n" +
 	"!REASON_QUANTITY_EXCEEDS_PURCHASED\x10\a\x12\x17\n" +
-	"\x13REASON_UNKNOWN_LINE\x10\b2\x90\a\n" +
+	"\x13REASON_UNKNOWN_LINE\x10\b*y\n" +
+	"\x10RefundResolution\x12!\n" +
+	"\x1dREFUND_RESOLUTION_UNSPECIFIED\x10\x00\x12\x1b\n" +
+	"\x17REFUND_RESOLUTION_RETRY\x10\x01\x12%\n" +
+	"!REFUND_RESOLUTION_SETTLED_OUTSIDE\x10\x022\x90\b\n" +
 	"\x0eReturnsService\x12\x87\x01\n" +
 	"\x10CheckEligibility\x128.retailbridge.process.returns.v1.CheckEligibilityRequest\x1a9.retailbridge.process.returns.v1.CheckEligibilityResponse\x12{\n" +
 	"\fCreateReturn\x124.retailbridge.process.returns.v1.CreateReturnRequest\x1a5.retailbridge.process.returns.v1.CreateReturnResponse\x12r\n" +
@@ -1330,7 +1506,8 @@ const file_retailbridge_process_returns_v1_returns_proto_rawDesc = "" +
 	"\vListReturns\x123.retailbridge.process.returns.v1.ListReturnsRequest\x1a4.retailbridge.process.returns.v1.ListReturnsResponse\x12\x87\x01\n" +
 	"\x10ResolveException\x128.retailbridge.process.returns.v1.ResolveExceptionRequest\x1a9.retailbridge.process.returns.v1.ResolveExceptionResponse\x12\x81\x01\n" +
 	"\x0eOverrideRefund\x126.retailbridge.process.returns.v1.OverrideRefundRequest\x1a7.retailbridge.process.returns.v1.OverrideRefundResponse\x12{\n" +
-	"\fCancelReturn\x124.retailbridge.process.returns.v1.CancelReturnRequest\x1a5.retailbridge.process.returns.v1.CancelReturnResponseBXZVgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1;returnsv1b\x06proto3"
+	"\fCancelReturn\x124.retailbridge.process.returns.v1.CancelReturnRequest\x1a5.retailbridge.process.returns.v1.CancelReturnResponse\x12~\n" +
+	"\rResolveRefund\x125.retailbridge.process.returns.v1.ResolveRefundRequest\x1a6.retailbridge.process.returns.v1.ResolveRefundResponseBXZVgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1;returnsv1b\x06proto3"
 
 var (
 	file_retailbridge_process_returns_v1_returns_proto_rawDescOnce sync.Once
@@ -1344,76 +1521,83 @@ func file_retailbridge_process_returns_v1_returns_proto_rawDescGZIP() []byte {
 	return file_retailbridge_process_returns_v1_returns_proto_rawDescData
 }
 
-var file_retailbridge_process_returns_v1_returns_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_retailbridge_process_returns_v1_returns_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_retailbridge_process_returns_v1_returns_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
+var file_retailbridge_process_returns_v1_returns_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_retailbridge_process_returns_v1_returns_proto_goTypes = []any{
 	(Reason)(0),                      // 0: retailbridge.process.returns.v1.Reason
-	(*LineSelection)(nil),            // 1: retailbridge.process.returns.v1.LineSelection
-	(*CheckEligibilityRequest)(nil),  // 2: retailbridge.process.returns.v1.CheckEligibilityRequest
-	(*RefundEstimate)(nil),           // 3: retailbridge.process.returns.v1.RefundEstimate
-	(*LineEligibility)(nil),          // 4: retailbridge.process.returns.v1.LineEligibility
-	(*CheckEligibilityResponse)(nil), // 5: retailbridge.process.returns.v1.CheckEligibilityResponse
-	(*CreateReturnRequest)(nil),      // 6: retailbridge.process.returns.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil),     // 7: retailbridge.process.returns.v1.CreateReturnResponse
-	(*GetReturnRequest)(nil),         // 8: retailbridge.process.returns.v1.GetReturnRequest
-	(*TimelineEntry)(nil),            // 9: retailbridge.process.returns.v1.TimelineEntry
-	(*GetReturnResponse)(nil),        // 10: retailbridge.process.returns.v1.GetReturnResponse
-	(*ListReturnsRequest)(nil),       // 11: retailbridge.process.returns.v1.ListReturnsRequest
-	(*ListReturnsResponse)(nil),      // 12: retailbridge.process.returns.v1.ListReturnsResponse
-	(*ResolveExceptionRequest)(nil),  // 13: retailbridge.process.returns.v1.ResolveExceptionRequest
-	(*ResolveExceptionResponse)(nil), // 14: retailbridge.process.returns.v1.ResolveExceptionResponse
-	(*OverrideRefundRequest)(nil),    // 15: retailbridge.process.returns.v1.OverrideRefundRequest
-	(*OverrideRefundResponse)(nil),   // 16: retailbridge.process.returns.v1.OverrideRefundResponse
-	(*CancelReturnRequest)(nil),      // 17: retailbridge.process.returns.v1.CancelReturnRequest
-	(*CancelReturnResponse)(nil),     // 18: retailbridge.process.returns.v1.CancelReturnResponse
-	(*v1.Money)(nil),                 // 19: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),    // 20: google.protobuf.Timestamp
-	(v1.ReturnMethod)(0),             // 21: retailbridge.canonical.v1.ReturnMethod
-	(*v1.ReturnLine)(nil),            // 22: retailbridge.canonical.v1.ReturnLine
-	(*v1.Return)(nil),                // 23: retailbridge.canonical.v1.Return
+	(RefundResolution)(0),            // 1: retailbridge.process.returns.v1.RefundResolution
+	(*LineSelection)(nil),            // 2: retailbridge.process.returns.v1.LineSelection
+	(*CheckEligibilityRequest)(nil),  // 3: retailbridge.process.returns.v1.CheckEligibilityRequest
+	(*RefundEstimate)(nil),           // 4: retailbridge.process.returns.v1.RefundEstimate
+	(*LineEligibility)(nil),          // 5: retailbridge.process.returns.v1.LineEligibility
+	(*CheckEligibilityResponse)(nil), // 6: retailbridge.process.returns.v1.CheckEligibilityResponse
+	(*CreateReturnRequest)(nil),      // 7: retailbridge.process.returns.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),     // 8: retailbridge.process.returns.v1.CreateReturnResponse
+	(*GetReturnRequest)(nil),         // 9: retailbridge.process.returns.v1.GetReturnRequest
+	(*TimelineEntry)(nil),            // 10: retailbridge.process.returns.v1.TimelineEntry
+	(*GetReturnResponse)(nil),        // 11: retailbridge.process.returns.v1.GetReturnResponse
+	(*ListReturnsRequest)(nil),       // 12: retailbridge.process.returns.v1.ListReturnsRequest
+	(*ListReturnsResponse)(nil),      // 13: retailbridge.process.returns.v1.ListReturnsResponse
+	(*ResolveExceptionRequest)(nil),  // 14: retailbridge.process.returns.v1.ResolveExceptionRequest
+	(*ResolveExceptionResponse)(nil), // 15: retailbridge.process.returns.v1.ResolveExceptionResponse
+	(*ResolveRefundRequest)(nil),     // 16: retailbridge.process.returns.v1.ResolveRefundRequest
+	(*ResolveRefundResponse)(nil),    // 17: retailbridge.process.returns.v1.ResolveRefundResponse
+	(*OverrideRefundRequest)(nil),    // 18: retailbridge.process.returns.v1.OverrideRefundRequest
+	(*OverrideRefundResponse)(nil),   // 19: retailbridge.process.returns.v1.OverrideRefundResponse
+	(*CancelReturnRequest)(nil),      // 20: retailbridge.process.returns.v1.CancelReturnRequest
+	(*CancelReturnResponse)(nil),     // 21: retailbridge.process.returns.v1.CancelReturnResponse
+	(*v1.Money)(nil),                 // 22: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),    // 23: google.protobuf.Timestamp
+	(v1.ReturnMethod)(0),             // 24: retailbridge.canonical.v1.ReturnMethod
+	(*v1.ReturnLine)(nil),            // 25: retailbridge.canonical.v1.ReturnLine
+	(*v1.Return)(nil),                // 26: retailbridge.canonical.v1.Return
 }
 var file_retailbridge_process_returns_v1_returns_proto_depIdxs = []int32{
-	1,  // 0: retailbridge.process.returns.v1.CheckEligibilityRequest.lines:type_name -> retailbridge.process.returns.v1.LineSelection
-	19, // 1: retailbridge.process.returns.v1.RefundEstimate.gross:type_name -> retailbridge.canonical.v1.Money
-	19, // 2: retailbridge.process.returns.v1.RefundEstimate.restocking_fee:type_name -> retailbridge.canonical.v1.Money
-	19, // 3: retailbridge.process.returns.v1.RefundEstimate.refund:type_name -> retailbridge.canonical.v1.Money
+	2,  // 0: retailbridge.process.returns.v1.CheckEligibilityRequest.lines:type_name -> retailbridge.process.returns.v1.LineSelection
+	22, // 1: retailbridge.process.returns.v1.RefundEstimate.gross:type_name -> retailbridge.canonical.v1.Money
+	22, // 2: retailbridge.process.returns.v1.RefundEstimate.restocking_fee:type_name -> retailbridge.canonical.v1.Money
+	22, // 3: retailbridge.process.returns.v1.RefundEstimate.refund:type_name -> retailbridge.canonical.v1.Money
 	0,  // 4: retailbridge.process.returns.v1.LineEligibility.reason:type_name -> retailbridge.process.returns.v1.Reason
-	20, // 5: retailbridge.process.returns.v1.LineEligibility.return_deadline:type_name -> google.protobuf.Timestamp
-	21, // 6: retailbridge.process.returns.v1.LineEligibility.methods:type_name -> retailbridge.canonical.v1.ReturnMethod
-	3,  // 7: retailbridge.process.returns.v1.LineEligibility.refund_estimate:type_name -> retailbridge.process.returns.v1.RefundEstimate
-	4,  // 8: retailbridge.process.returns.v1.CheckEligibilityResponse.lines:type_name -> retailbridge.process.returns.v1.LineEligibility
-	19, // 9: retailbridge.process.returns.v1.CheckEligibilityResponse.refund_estimate_total:type_name -> retailbridge.canonical.v1.Money
-	20, // 10: retailbridge.process.returns.v1.CheckEligibilityResponse.order_as_of:type_name -> google.protobuf.Timestamp
-	22, // 11: retailbridge.process.returns.v1.CreateReturnRequest.lines:type_name -> retailbridge.canonical.v1.ReturnLine
-	21, // 12: retailbridge.process.returns.v1.CreateReturnRequest.method:type_name -> retailbridge.canonical.v1.ReturnMethod
-	23, // 13: retailbridge.process.returns.v1.CreateReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
-	20, // 14: retailbridge.process.returns.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
-	23, // 15: retailbridge.process.returns.v1.GetReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
-	9,  // 16: retailbridge.process.returns.v1.GetReturnResponse.timeline:type_name -> retailbridge.process.returns.v1.TimelineEntry
-	23, // 17: retailbridge.process.returns.v1.ListReturnsResponse.returns:type_name -> retailbridge.canonical.v1.Return
-	23, // 18: retailbridge.process.returns.v1.ResolveExceptionResponse.return:type_name -> retailbridge.canonical.v1.Return
-	19, // 19: retailbridge.process.returns.v1.OverrideRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	23, // 20: retailbridge.process.returns.v1.OverrideRefundResponse.return:type_name -> retailbridge.canonical.v1.Return
-	23, // 21: retailbridge.process.returns.v1.CancelReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
-	2,  // 22: retailbridge.process.returns.v1.ReturnsService.CheckEligibility:input_type -> retailbridge.process.returns.v1.CheckEligibilityRequest
-	6,  // 23: retailbridge.process.returns.v1.ReturnsService.CreateReturn:input_type -> retailbridge.process.returns.v1.CreateReturnRequest
-	8,  // 24: retailbridge.process.returns.v1.ReturnsService.GetReturn:input_type -> retailbridge.process.returns.v1.GetReturnRequest
-	11, // 25: retailbridge.process.returns.v1.ReturnsService.ListReturns:input_type -> retailbridge.process.returns.v1.ListReturnsRequest
-	13, // 26: retailbridge.process.returns.v1.ReturnsService.ResolveException:input_type -> retailbridge.process.returns.v1.ResolveExceptionRequest
-	15, // 27: retailbridge.process.returns.v1.ReturnsService.OverrideRefund:input_type -> retailbridge.process.returns.v1.OverrideRefundRequest
-	17, // 28: retailbridge.process.returns.v1.ReturnsService.CancelReturn:input_type -> retailbridge.process.returns.v1.CancelReturnRequest
-	5,  // 29: retailbridge.process.returns.v1.ReturnsService.CheckEligibility:output_type -> retailbridge.process.returns.v1.CheckEligibilityResponse
-	7,  // 30: retailbridge.process.returns.v1.ReturnsService.CreateReturn:output_type -> retailbridge.process.returns.v1.CreateReturnResponse
-	10, // 31: retailbridge.process.returns.v1.ReturnsService.GetReturn:output_type -> retailbridge.process.returns.v1.GetReturnResponse
-	12, // 32: retailbridge.process.returns.v1.ReturnsService.ListReturns:output_type -> retailbridge.process.returns.v1.ListReturnsResponse
-	14, // 33: retailbridge.process.returns.v1.ReturnsService.ResolveException:output_type -> retailbridge.process.returns.v1.ResolveExceptionResponse
-	16, // 34: retailbridge.process.returns.v1.ReturnsService.OverrideRefund:output_type -> retailbridge.process.returns.v1.OverrideRefundResponse
-	18, // 35: retailbridge.process.returns.v1.ReturnsService.CancelReturn:output_type -> retailbridge.process.returns.v1.CancelReturnResponse
-	29, // [29:36] is the sub-list for method output_type
-	22, // [22:29] is the sub-list for method input_type
-	22, // [22:22] is the sub-list for extension type_name
-	22, // [22:22] is the sub-list for extension extendee
-	0,  // [0:22] is the sub-list for field type_name
+	23, // 5: retailbridge.process.returns.v1.LineEligibility.return_deadline:type_name -> google.protobuf.Timestamp
+	24, // 6: retailbridge.process.returns.v1.LineEligibility.methods:type_name -> retailbridge.canonical.v1.ReturnMethod
+	4,  // 7: retailbridge.process.returns.v1.LineEligibility.refund_estimate:type_name -> retailbridge.process.returns.v1.RefundEstimate
+	5,  // 8: retailbridge.process.returns.v1.CheckEligibilityResponse.lines:type_name -> retailbridge.process.returns.v1.LineEligibility
+	22, // 9: retailbridge.process.returns.v1.CheckEligibilityResponse.refund_estimate_total:type_name -> retailbridge.canonical.v1.Money
+	23, // 10: retailbridge.process.returns.v1.CheckEligibilityResponse.order_as_of:type_name -> google.protobuf.Timestamp
+	25, // 11: retailbridge.process.returns.v1.CreateReturnRequest.lines:type_name -> retailbridge.canonical.v1.ReturnLine
+	24, // 12: retailbridge.process.returns.v1.CreateReturnRequest.method:type_name -> retailbridge.canonical.v1.ReturnMethod
+	26, // 13: retailbridge.process.returns.v1.CreateReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
+	23, // 14: retailbridge.process.returns.v1.TimelineEntry.time:type_name -> google.protobuf.Timestamp
+	26, // 15: retailbridge.process.returns.v1.GetReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
+	10, // 16: retailbridge.process.returns.v1.GetReturnResponse.timeline:type_name -> retailbridge.process.returns.v1.TimelineEntry
+	26, // 17: retailbridge.process.returns.v1.ListReturnsResponse.returns:type_name -> retailbridge.canonical.v1.Return
+	26, // 18: retailbridge.process.returns.v1.ResolveExceptionResponse.return:type_name -> retailbridge.canonical.v1.Return
+	1,  // 19: retailbridge.process.returns.v1.ResolveRefundRequest.resolution:type_name -> retailbridge.process.returns.v1.RefundResolution
+	26, // 20: retailbridge.process.returns.v1.ResolveRefundResponse.return:type_name -> retailbridge.canonical.v1.Return
+	22, // 21: retailbridge.process.returns.v1.OverrideRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	26, // 22: retailbridge.process.returns.v1.OverrideRefundResponse.return:type_name -> retailbridge.canonical.v1.Return
+	26, // 23: retailbridge.process.returns.v1.CancelReturnResponse.return:type_name -> retailbridge.canonical.v1.Return
+	3,  // 24: retailbridge.process.returns.v1.ReturnsService.CheckEligibility:input_type -> retailbridge.process.returns.v1.CheckEligibilityRequest
+	7,  // 25: retailbridge.process.returns.v1.ReturnsService.CreateReturn:input_type -> retailbridge.process.returns.v1.CreateReturnRequest
+	9,  // 26: retailbridge.process.returns.v1.ReturnsService.GetReturn:input_type -> retailbridge.process.returns.v1.GetReturnRequest
+	12, // 27: retailbridge.process.returns.v1.ReturnsService.ListReturns:input_type -> retailbridge.process.returns.v1.ListReturnsRequest
+	14, // 28: retailbridge.process.returns.v1.ReturnsService.ResolveException:input_type -> retailbridge.process.returns.v1.ResolveExceptionRequest
+	18, // 29: retailbridge.process.returns.v1.ReturnsService.OverrideRefund:input_type -> retailbridge.process.returns.v1.OverrideRefundRequest
+	20, // 30: retailbridge.process.returns.v1.ReturnsService.CancelReturn:input_type -> retailbridge.process.returns.v1.CancelReturnRequest
+	16, // 31: retailbridge.process.returns.v1.ReturnsService.ResolveRefund:input_type -> retailbridge.process.returns.v1.ResolveRefundRequest
+	6,  // 32: retailbridge.process.returns.v1.ReturnsService.CheckEligibility:output_type -> retailbridge.process.returns.v1.CheckEligibilityResponse
+	8,  // 33: retailbridge.process.returns.v1.ReturnsService.CreateReturn:output_type -> retailbridge.process.returns.v1.CreateReturnResponse
+	11, // 34: retailbridge.process.returns.v1.ReturnsService.GetReturn:output_type -> retailbridge.process.returns.v1.GetReturnResponse
+	13, // 35: retailbridge.process.returns.v1.ReturnsService.ListReturns:output_type -> retailbridge.process.returns.v1.ListReturnsResponse
+	15, // 36: retailbridge.process.returns.v1.ReturnsService.ResolveException:output_type -> retailbridge.process.returns.v1.ResolveExceptionResponse
+	19, // 37: retailbridge.process.returns.v1.ReturnsService.OverrideRefund:output_type -> retailbridge.process.returns.v1.OverrideRefundResponse
+	21, // 38: retailbridge.process.returns.v1.ReturnsService.CancelReturn:output_type -> retailbridge.process.returns.v1.CancelReturnResponse
+	17, // 39: retailbridge.process.returns.v1.ReturnsService.ResolveRefund:output_type -> retailbridge.process.returns.v1.ResolveRefundResponse
+	32, // [32:40] is the sub-list for method output_type
+	24, // [24:32] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_returns_v1_returns_proto_init() }
@@ -1426,8 +1610,8 @@ func file_retailbridge_process_returns_v1_returns_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_returns_v1_returns_proto_rawDesc), len(file_retailbridge_process_returns_v1_returns_proto_rawDesc)),
-			NumEnums:      1,
-			NumMessages:   18,
+			NumEnums:      2,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

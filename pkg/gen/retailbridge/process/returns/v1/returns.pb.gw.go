@@ -644,6 +644,51 @@ func local_request_ReturnsService_CancelReturn_2(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
+func request_ReturnsService_ResolveRefund_0(ctx context.Context, marshaler runtime.Marshaler, client ReturnsServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResolveRefundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["return_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "return_id")
+	}
+	protoReq.ReturnId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "return_id", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.ResolveRefund(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_ReturnsService_ResolveRefund_0(ctx context.Context, marshaler runtime.Marshaler, server ReturnsServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq ResolveRefundRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	val, ok := pathParams["return_id"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "return_id")
+	}
+	protoReq.ReturnId, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "return_id", err)
+	}
+	msg, err := server.ResolveRefund(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterReturnsServiceHandlerServer registers the http handlers for service ReturnsService to "mux".
 // UnaryRPC     :call ReturnsServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
@@ -990,6 +1035,26 @@ func RegisterReturnsServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_ReturnsService_CancelReturn_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ReturnsService_ResolveRefund_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/retailbridge.process.returns.v1.ReturnsService/ResolveRefund", runtime.WithHTTPPathPattern("/v1/support/returns/{return_id}:resolve-refund"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_ReturnsService_ResolveRefund_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ReturnsService_ResolveRefund_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -1319,6 +1384,23 @@ func RegisterReturnsServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_ReturnsService_CancelReturn_2(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_ReturnsService_ResolveRefund_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/retailbridge.process.returns.v1.ReturnsService/ResolveRefund", runtime.WithHTTPPathPattern("/v1/support/returns/{return_id}:resolve-refund"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_ReturnsService_ResolveRefund_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_ReturnsService_ResolveRefund_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -1340,6 +1422,7 @@ var (
 	pattern_ReturnsService_CancelReturn_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "storefront", "returns", "return_id"}, "cancel"))
 	pattern_ReturnsService_CancelReturn_1     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "support", "returns", "return_id"}, "cancel"))
 	pattern_ReturnsService_CancelReturn_2     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "partner", "returns", "return_id"}, "cancel"))
+	pattern_ReturnsService_ResolveRefund_0    = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 1, 0, 4, 1, 5, 3}, []string{"v1", "support", "returns", "return_id"}, "resolve-refund"))
 )
 
 var (
@@ -1360,4 +1443,5 @@ var (
 	forward_ReturnsService_CancelReturn_0     = runtime.ForwardResponseMessage
 	forward_ReturnsService_CancelReturn_1     = runtime.ForwardResponseMessage
 	forward_ReturnsService_CancelReturn_2     = runtime.ForwardResponseMessage
+	forward_ReturnsService_ResolveRefund_0    = runtime.ForwardResponseMessage
 )

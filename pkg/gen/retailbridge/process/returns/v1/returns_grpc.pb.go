@@ -26,6 +26,7 @@ const (
 	ReturnsService_ResolveException_FullMethodName = "/retailbridge.process.returns.v1.ReturnsService/ResolveException"
 	ReturnsService_OverrideRefund_FullMethodName   = "/retailbridge.process.returns.v1.ReturnsService/OverrideRefund"
 	ReturnsService_CancelReturn_FullMethodName     = "/retailbridge.process.returns.v1.ReturnsService/CancelReturn"
+	ReturnsService_ResolveRefund_FullMethodName    = "/retailbridge.process.returns.v1.ReturnsService/ResolveRefund"
 )
 
 // ReturnsServiceClient is the client API for ReturnsService service.
@@ -50,6 +51,9 @@ type ReturnsServiceClient interface {
 	OverrideRefund(ctx context.Context, in *OverrideRefundRequest, opts ...grpc.CallOption) (*OverrideRefundResponse, error)
 	// CancelReturn cancels a return before receipt, compensating completed steps.
 	CancelReturn(ctx context.Context, in *CancelReturnRequest, opts ...grpc.CallOption) (*CancelReturnResponse, error)
+	// ResolveRefund decides what happens to a return whose refund the payment gateway failed:
+	// refund again through the gateway, or close it as settled another way.
+	ResolveRefund(ctx context.Context, in *ResolveRefundRequest, opts ...grpc.CallOption) (*ResolveRefundResponse, error)
 }
 
 type returnsServiceClient struct {
@@ -130,6 +134,16 @@ func (c *returnsServiceClient) CancelReturn(ctx context.Context, in *CancelRetur
 	return out, nil
 }
 
+func (c *returnsServiceClient) ResolveRefund(ctx context.Context, in *ResolveRefundRequest, opts ...grpc.CallOption) (*ResolveRefundResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ResolveRefundResponse)
+	err := c.cc.Invoke(ctx, ReturnsService_ResolveRefund_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReturnsServiceServer is the server API for ReturnsService service.
 // All implementations must embed UnimplementedReturnsServiceServer
 // for forward compatibility.
@@ -152,6 +166,9 @@ type ReturnsServiceServer interface {
 	OverrideRefund(context.Context, *OverrideRefundRequest) (*OverrideRefundResponse, error)
 	// CancelReturn cancels a return before receipt, compensating completed steps.
 	CancelReturn(context.Context, *CancelReturnRequest) (*CancelReturnResponse, error)
+	// ResolveRefund decides what happens to a return whose refund the payment gateway failed:
+	// refund again through the gateway, or close it as settled another way.
+	ResolveRefund(context.Context, *ResolveRefundRequest) (*ResolveRefundResponse, error)
 	mustEmbedUnimplementedReturnsServiceServer()
 }
 
@@ -182,6 +199,9 @@ func (UnimplementedReturnsServiceServer) OverrideRefund(context.Context, *Overri
 }
 func (UnimplementedReturnsServiceServer) CancelReturn(context.Context, *CancelReturnRequest) (*CancelReturnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CancelReturn not implemented")
+}
+func (UnimplementedReturnsServiceServer) ResolveRefund(context.Context, *ResolveRefundRequest) (*ResolveRefundResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ResolveRefund not implemented")
 }
 func (UnimplementedReturnsServiceServer) mustEmbedUnimplementedReturnsServiceServer() {}
 func (UnimplementedReturnsServiceServer) testEmbeddedByValue()                        {}
@@ -330,6 +350,24 @@ func _ReturnsService_CancelReturn_Handler(srv interface{}, ctx context.Context, 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ReturnsService_ResolveRefund_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ResolveRefundRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReturnsServiceServer).ResolveRefund(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReturnsService_ResolveRefund_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReturnsServiceServer).ResolveRefund(ctx, req.(*ResolveRefundRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReturnsService_ServiceDesc is the grpc.ServiceDesc for ReturnsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -364,6 +402,10 @@ var ReturnsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CancelReturn",
 			Handler:    _ReturnsService_CancelReturn_Handler,
+		},
+		{
+			MethodName: "ResolveRefund",
+			Handler:    _ReturnsService_ResolveRefund_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
