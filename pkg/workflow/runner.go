@@ -238,8 +238,36 @@ func (e *Engine) runStep(ctx context.Context, id string) (bool, error) {
 			return err
 		}
 		cur.LastError = msg
+		if pivot, err := e.pivotDone(ctx, tx, def, id); err != nil {
+			return err
+		} else if pivot != "" {
+			return e.apply(ctx, tx, def, cur, Result{Next: def.FailState,
+				Note: step.Name + " failed after " + pivot + ", which cannot be undone: nothing compensated; " + msg}, step.System)
+		}
 		return e.apply(ctx, tx, def, cur, Result{Next: def.FailState, Compensate: true, Note: step.Name + " failed: " + msg}, step.System)
 	})
+}
+
+// pivotDone names a pivot step the instance has completed, or "".
+func (e *Engine) pivotDone(ctx context.Context, tx *store.Tx, def *Definition, id string) (string, error) {
+	if len(def.Pivots) == 0 {
+		return "", nil
+	}
+	rows, err := tx.Query(ctx, `SELECT step FROM rb_workflow_steps WHERE workflow_id = $1 AND status = 'done' ORDER BY seq`, id)
+	if err != nil {
+		return "", err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var name string
+		if err := rows.Scan(&name); err != nil {
+			return "", err
+		}
+		if def.Pivots[name] {
+			return name, nil
+		}
+	}
+	return "", rows.Err()
 }
 
 // call runs a step's Do, turning a panic into a permanent failure.

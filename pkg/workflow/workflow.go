@@ -147,6 +147,10 @@ type Definition struct {
 	Deferrable map[string]bool
 	// FailState is entered after a permanent failure (once compensations ran).
 	FailState string
+	// Pivots names the steps (Step.Name) after whose completion the workflow only goes forward (a saga's pivot:
+	// money moved, say). A permanent failure after a pivot enters FailState without compensating
+	// anything, for people to finish: undoing the steps before it would contradict what happened.
+	Pivots map[string]bool
 	// MaxAttempts bounds a step's attempts before it counts as failed (default 8).
 	MaxAttempts int
 	// Backoff is the first retry delay (default 1 s), doubled per attempt up to MaxBackoff

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +154,7 @@ type harness struct {
 	vendor *vendor
 	crash  crashPoint
 	fail   string
+	pivots map[string]bool
 }
 
 func newHarness(t testing.TB, d store.Dialect) *harness {
@@ -170,8 +172,9 @@ func newHarness(t testing.TB, d store.Dialect) *harness {
 
 // engine is a fresh engine, as after a process restart.
 func (h *harness) engine() *Engine {
-	return New(h.db, events.NewOutbox(h.clock.now), Options{Now: h.clock.now, Lease: time.Minute},
-		definition(h.vendor, &h.crash, h.fail))
+	def := definition(h.vendor, &h.crash, h.fail)
+	def.Pivots = h.pivots
+	return New(h.db, events.NewOutbox(h.clock.now), Options{Now: h.clock.now, Lease: time.Minute}, def)
 }
 
 func (h *harness) start(t testing.TB, id string) {
@@ -402,6 +405,28 @@ func TestEarlyDuplicateAndUnexpectedSignals(t *testing.T) {
 		}
 		if !w.signal(t, "wf-wait", "parcel_received") || w.signal(t, "wf-wait", "parcel_received") {
 			t.Error("want the first parcel_received applied and its duplicate not")
+		}
+	})
+}
+
+// A permanent failure after a pivot step compensates nothing: what came before the pivot stands,
+// and the workflow waits in the failure state for people.
+func TestNoCompensationAfterAPivot(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		h := newHarness(t, d)
+		h.fail, h.pivots = "notify", map[string]bool{"label": true}
+		h.start(t, "wf-pivot")
+		h.runUntilQuiet(t)
+		inst, hist := h.state(t, "wf-pivot")
+		if inst.State != "failed" || !inst.Terminal {
+			t.Fatalf("state %s, want failed", inst.State)
+		}
+		if n := h.vendor.count(h.vendor.undone, "authorize") + h.vendor.count(h.vendor.undone, "label"); n != 0 {
+			t.Errorf("%d compensations after the pivot, want none", n)
+		}
+		if !strings.Contains(fmt.Sprint(hist), "failed after label, which cannot be undone") {
+			t.Errorf("history does not say why nothing was compensated: %+v", hist)
 		}
 	})
 }

@@ -637,8 +637,12 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		Terminal: map[string]bool{StateRefunded: true, StateDenied: true, StateCancelled: true, StateExpired: true, StateFailed: true},
 		// Carrier and warehouse facts can overtake the commit of the step that caused them.
 		// So can the payment gateway's word on a refund (its webhook beats the refunding commit).
-		Deferrable:  map[string]bool{SignalInTransit: true, SignalReceived: true, SignalInspected: true, SignalRefundUpdate: true},
-		FailState:   StateFailed,
+		Deferrable: map[string]bool{SignalInTransit: true, SignalReceived: true, SignalInspected: true, SignalRefundUpdate: true},
+		FailState:  StateFailed,
+		// Once the customer has been refunded the return only goes forward: a later step that
+		// fails for good leaves it for customer service rather than closing the RMA and the
+		// platform return behind a refund that happened.
+		Pivots:      map[string]bool{StateRefunding: true},
 		MaxAttempts: 12,
 		Backoff:     500 * time.Millisecond,
 		MaxBackoff:  2 * time.Minute,

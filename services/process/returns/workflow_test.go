@@ -40,3 +40,16 @@ func TestMergeRefundStatus(t *testing.T) {
 		}
 	}
 }
+
+// Once the refund is made nothing before it is undone: a later permanent failure leaves the
+// return for customer service instead of closing the RMA behind a refund that happened.
+func TestRefundIsThePivot(t *testing.T) {
+	t.Parallel()
+	def := definition(systems{}, Timings{}.withDefaults(), time.Now)
+	if !def.Pivots[StateRefunding] || len(def.Pivots) != 1 {
+		t.Errorf("pivots %v, want the refund only", def.Pivots)
+	}
+	if _, ok := def.Steps[StateRefunding]; !ok {
+		t.Error("the pivot names no step")
+	}
+}
