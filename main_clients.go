@@ -28,28 +28,24 @@ const identityUsage = `  retailbridge clients create --tenant T --scopes "S…" 
 `
 
 // openLocalIdentity reads the configuration and the local issuer's keys and clients.
-func openLocalIdentity(fs *flag.FlagSet, args []string, getenv func(string) string) (*auth.Authority, []string, error) {
+func openLocalIdentity(fs *flag.FlagSet, args []string, getenv func(string) string) (*auth.Authority, config.Config, []string, error) {
 	cfg, rest, err := loadConfig(fs, args, getenv)
 	if err != nil {
-		return nil, nil, err
+		return nil, cfg, nil, err
 	}
 	a, err := stack.OpenIdentity(cfg, nil)
 	if err != nil {
-		return nil, nil, err
+		return nil, cfg, nil, err
 	}
 	if a.Tokens == nil {
-		return nil, nil, fmt.Errorf("the identity configuration (%s) has no local issuer", stack.AuthConfigPath(cfg))
+		return nil, cfg, nil, fmt.Errorf("the identity configuration (%s) has no local issuer", stack.AuthConfigPath(cfg))
 	}
-	return a, rest, nil
+	return a, cfg, rest, nil
 }
 
 // checkPartnerGrant refuses a client its tenant directory does not know (it would reach nothing)
 // or a scope no partner route checks (a typo would silently grant nothing).
-func checkPartnerGrant(getenv func(string) string, tenant string, scopes []string) error {
-	cfg, err := config.Load(getenv)
-	if err != nil {
-		return err
-	}
+func checkPartnerGrant(cfg config.Config, tenant string, scopes []string) error {
 	dir, err := stack.LoadTenants(cfg.Tenants)
 	if err != nil {
 		return err
@@ -77,14 +73,14 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		tenant := fs.String("tenant", "", "the partner's tenant (required)")
 		scopes := fs.String("scopes", "", "space-separated scopes the client may request (required)")
 		name := fs.String("name", "", "a label for operators")
-		a, _, err := openLocalIdentity(fs, args[1:], getenv)
+		a, cfg, _, err := openLocalIdentity(fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
 		if *tenant == "" || strings.TrimSpace(*scopes) == "" {
 			return fmt.Errorf("%w: --tenant and --scopes are required", errUsage)
 		}
-		if err := checkPartnerGrant(getenv, *tenant, strings.Fields(*scopes)); err != nil {
+		if err := checkPartnerGrant(cfg, *tenant, strings.Fields(*scopes)); err != nil {
 			return err
 		}
 		c, err := a.Clients.Create(ctx, *tenant, strings.Fields(*scopes), *name)
@@ -96,7 +92,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 			c.ID, c.Secret, c.Tenant, strings.Join(c.Scopes, " "))
 		return nil
 	case "list":
-		a, _, err := openLocalIdentity(fs, args[1:], getenv)
+		a, _, _, err := openLocalIdentity(fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
@@ -115,7 +111,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return tw.Flush()
 	case "revoke":
-		a, rest, err := openLocalIdentity(fs, args[1:], getenv)
+		a, _, rest, err := openLocalIdentity(fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
@@ -137,7 +133,7 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 		return fmt.Errorf("%w: keys rotate|list|retire", errUsage)
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	a, rest, err := openLocalIdentity(fs, args[1:], getenv)
+	a, _, rest, err := openLocalIdentity(fs, args[1:], getenv)
 	if err != nil {
 		return err
 	}
@@ -189,7 +185,7 @@ func runIssueToken(ctx context.Context, args []string, getenv func(string) strin
 	client := fs.String("client", "", "partner: the client id; the token carries its tenant")
 	scope := fs.String("scope", "", "space-separated scopes (default per audience)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most 24h)")
-	a, _, err := openLocalIdentity(fs, args, getenv)
+	a, _, _, err := openLocalIdentity(fs, args, getenv)
 	if err != nil {
 		return err
 	}

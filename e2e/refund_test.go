@@ -47,21 +47,12 @@ func TestRefundOutcomeComesFromTheGateway(t *testing.T) {
 		h.do(t, http.MethodGet, "/v1/support/returns/"+id, agent, nil).JSON(t, &r)
 		return r, fmt.Sprint(r.Timeline)
 	}
-	until := func(what string, cond func() bool) {
-		t.Helper()
-		for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-			if cond() {
-				return
-			}
-		}
-		t.Fatalf("timed out waiting for %s", what)
-	}
 
 	// A: the gateway settles the refund.
 	if err := h.Stripe.SetRefundStatus(refunds[0], "succeeded"); err != nil {
 		t.Fatal(err)
 	}
-	until("A's refund recorded as succeeded", func() bool {
+	eventually(t, "A's refund recorded as succeeded", func() bool {
 		_, tl := timeline(ids[0])
 		return strings.Contains(tl, "refund "+refunds[0]+" succeeded at the payment gateway")
 	})
@@ -73,7 +64,7 @@ func TestRefundOutcomeComesFromTheGateway(t *testing.T) {
 	if err := h.Stripe.SetRefundStatus(refunds[1], "failed"); err != nil {
 		t.Fatal(err)
 	}
-	until("B reopened for customer service", func() bool {
+	eventually(t, "B reopened for customer service", func() bool {
 		r, tl := timeline(ids[1])
 		return r.Return.State == "failed_needs_attention" && strings.Contains(tl, "customer has not been paid")
 	})
@@ -126,7 +117,7 @@ func TestRefundOutcomeComesFromTheGateway(t *testing.T) {
 
 	// C: still pending past the escalation delay, then settled by the gateway.
 	h.clock.Advance(4 * 24 * time.Hour)
-	until("C escalated", func() bool {
+	eventually(t, "C escalated", func() bool {
 		r, tl := timeline(ids[2])
 		return r.Return.State == "failed_needs_attention" && strings.Contains(tl, "still pending at the payment gateway")
 	})
@@ -136,7 +127,7 @@ func TestRefundOutcomeComesFromTheGateway(t *testing.T) {
 	if err := h.Stripe.SetRefundStatus(refunds[2], "succeeded"); err != nil {
 		t.Fatal(err)
 	}
-	until("C settled", func() bool {
+	eventually(t, "C settled", func() bool {
 		r, tl := timeline(ids[2])
 		return r.Return.State == "refunded" && strings.Contains(tl, "settled at the payment gateway")
 	})

@@ -142,6 +142,7 @@ type Stack struct {
 	vendorCreds vendorCreds
 	js          jetstream.JetStream
 	governors   map[string]*governor.Governor
+	tenants     *tenancy.Directory
 }
 
 type vendorCreds struct {
@@ -500,7 +501,7 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
 	}
@@ -529,12 +530,24 @@ func LoadTenants(path string) (*tenancy.Directory, error) {
 	return tenancy.Load(path)
 }
 
+// tenantDirectory loads the tenant directory once for every service of this stack.
+func (s *Stack) tenantDirectory() (*tenancy.Directory, error) {
+	if s.tenants == nil {
+		d, err := LoadTenants(s.opts.Config.Tenants)
+		if err != nil {
+			return nil, err
+		}
+		s.tenants = d
+	}
+	return s.tenants, nil
+}
+
 func (s *Stack) startInventory() error {
 	conn, err := s.dial(WMS)
 	if err != nil {
 		return err
 	}
-	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
 	}
@@ -577,7 +590,7 @@ func (s *Stack) startReturns() error {
 	if err != nil {
 		return err
 	}
-	tenants, err := LoadTenants(s.opts.Config.Tenants)
+	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
 	}

@@ -225,7 +225,7 @@ type NewClient struct {
 
 // Create registers a client for tenant with scopes.
 func (c *Clients) Create(ctx context.Context, tenant string, scopes []string, name string) (NewClient, error) {
-	if err := validTenant(tenant); err != nil {
+	if err := ValidTenant(tenant); err != nil {
 		return NewClient{}, err
 	}
 	scopes = normaliseScopes(scopes)
@@ -338,7 +338,8 @@ func validClientID(id string) bool {
 	return err == nil
 }
 
-func validTenant(t string) error {
+// ValidTenant checks a tenant id: 1 to 64 letters, digits, '-', '_' or '.'.
+func ValidTenant(t string) error {
 	if t == "" || len(t) > 64 {
 		return errors.New("auth: a tenant is 1 to 64 characters")
 	}

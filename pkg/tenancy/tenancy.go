@@ -92,7 +92,7 @@ func Parse(data []byte) (*Directory, error) {
 		t := f.Tenants[id]
 		t.ID = id
 		at := "tenants." + id
-		if err := ValidID(id); err != nil {
+		if err := auth.ValidTenant(id); err != nil {
 			bad = append(bad, at+": "+err.Error())
 		}
 		if strings.TrimSpace(t.Name) == "" {
@@ -126,19 +126,6 @@ func Parse(data []byte) (*Directory, error) {
 		return nil, fmt.Errorf("tenants: %s", strings.Join(bad, "; "))
 	}
 	return d, nil
-}
-
-// ValidID checks a tenant id: 1 to 64 letters, digits, '-', '_' or '.'.
-func ValidID(id string) error {
-	if id == "" || len(id) > 64 {
-		return errors.New("a tenant id is 1 to 64 characters")
-	}
-	for _, r := range id {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.", r)) {
-			return fmt.Errorf("tenant id %q may hold only letters, digits, '-', '_' and '.'", id)
-		}
-	}
-	return nil
 }
 
 // Get returns the tenant with id.

@@ -173,20 +173,18 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 	if p.IsCustomer() {
 		customerID = p.Subject
 	}
+	partner := p.Audience == auth.Partner
 	var sources []string
-	if p.Audience == auth.Partner {
+	if partner {
 		t, _ := s.tenants.Get(p.Tenant)
-		if sources = t.OrderSources; len(sources) == 0 {
-			// A tenant without channels owns no orders (and an unknown tenant is one).
-			if _, err := validateList(req, "-", false); err != nil {
-				return nil, err
-			}
-			return &ordersv1.ListOrdersResponse{}, nil
-		}
+		sources = t.OrderSources
 	}
-	size, err := validateList(req, customerID, len(sources) == 0)
+	size, err := validateList(req, customerID, !partner)
 	if err != nil {
 		return nil, err
+	}
+	if partner && len(sources) == 0 {
+		return &ordersv1.ListOrdersResponse{}, nil // a tenant without channels (or unknown) owns no orders
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", customerID, strings.Join(sources, ","), size, req.GetPageToken())
 	pg, _, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
