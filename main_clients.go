@@ -127,16 +127,41 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 	return fmt.Errorf("%w: unknown clients command %q", errUsage, args[0])
 }
 
+// positionalArgs splits args into flags (the named value flags, as "--name value" or
+// "--name=value", with one or two dashes) and the positional arguments, which may begin with '-'.
+func positionalArgs(args []string, valueFlags ...string) (flags, positional []string) {
+	for i := 0; i < len(args); i++ {
+		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
+		if !strings.HasPrefix(args[i], "-") || !slices.Contains(valueFlags, name) {
+			positional = append(positional, args[i])
+			continue
+		}
+		flags = append(flags, args[i])
+		if !hasValue && i+1 < len(args) {
+			i++
+			flags = append(flags, args[i])
+		}
+	}
+	return flags, positional
+}
+
 // runKeys manages the local issuer's signing keys: rotate, list, retire.
 func runKeys(args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
 		return fmt.Errorf("%w: keys rotate|list|retire", errUsage)
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	a, _, rest, err := openLocalIdentity(fs, args[1:], getenv)
+	flags, kids := args[1:], []string(nil)
+	if args[0] == "retire" {
+		// A key id is an RFC 7638 thumbprint (base64url) and may begin with '-': take it out
+		// before the flag parser reads it as an unknown flag.
+		flags, kids = positionalArgs(args[1:], "data-dir", "http-addr")
+	}
+	a, _, rest, err := openLocalIdentity(fs, flags, getenv)
 	if err != nil {
 		return err
 	}
+	rest = append(kids, rest...)
 	kr := a.Keyring
 	switch args[0] {
 	case "rotate":
