@@ -16,6 +16,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"net/http"
 	"os"
 	"path/filepath"
 	"sync"
@@ -124,4 +125,51 @@ func writeAtomic(path string, b []byte) error {
 	}
 	defer d.Close()
 	return d.Sync()
+}
+
+// Durable keeps the world after every request that may change it and before its answer leaves:
+// next's answer to anything but GET, HEAD and OPTIONS is held back until save returns, and
+// replaced by a 500 when save fails, so a client never hears of a change a restart would forget.
+// It suits handlers that change state under their own lock and answer inside it, where saving
+// in the handler would mean threading the state file through every route.
+func Durable(save func() error, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.Method {
+		case http.MethodGet, http.MethodHead, http.MethodOptions:
+			next.ServeHTTP(w, r)
+			return
+		}
+		held := &heldResponse{header: http.Header{}, status: http.StatusOK}
+		next.ServeHTTP(held, r)
+		if err := save(); err != nil {
+			http.Error(w, "the sandbox could not record the change: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		for k, v := range held.header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(held.status)
+		_, _ = w.Write(held.body.Bytes())
+	})
+}
+
+// heldResponse records an answer to send later.
+type heldResponse struct {
+	header      http.Header
+	status      int
+	wroteHeader bool
+	body        bytes.Buffer
+}
+
+func (h *heldResponse) Header() http.Header { return h.header }
+
+func (h *heldResponse) WriteHeader(status int) {
+	if !h.wroteHeader {
+		h.status, h.wroteHeader = status, true
+	}
+}
+
+func (h *heldResponse) Write(b []byte) (int, error) {
+	h.WriteHeader(http.StatusOK)
+	return h.body.Write(b)
 }
