@@ -256,7 +256,7 @@ func Open(opts Options) (*Sandbox, error) {
 		s.limit.Store(newBucket(opts.RateLimit, opts.RateBurst, opts.Now))
 	}
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: func() { _ = s.persist() }})
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.limited(state.Durable(s.persist, s.routes())))))
 	s.control = state.Durable(s.persist, s.controlRoutes())
 	f, err := state.Open(opts.StateDir, "loop")

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // world is the returns platform as it is kept in the state file: returns, labels, the stored
@@ -19,6 +20,9 @@ type world struct {
 	Labels  []labelState         `json:"labels"`
 	Idem    map[string]idemState `json:"idempotency"`
 	Created map[string]int64     `json:"created"`
+	// Webhooks are the webhooks still owed to the receiver; a restarted platform goes on
+	// delivering them.
+	Webhooks []webhooks.Delivery `json:"webhooks,omitempty"`
 }
 
 type returnState struct {
@@ -66,6 +70,7 @@ func (s *Sandbox) snapshotLocked() world {
 			Status: l.status, CreatedAt: l.createdAt, UpdatedAt: l.updatedAt})
 	}
 	sortLabels(w.Labels) // an unchanged world encodes to the same bytes
+	w.Webhooks = s.hooks.Pending()
 	for k, rec := range s.idem {
 		w.Idem[k] = idemState{Fingerprint: hex.EncodeToString(rec.fingerprint[:]), Status: rec.status, Body: rec.body}
 	}
@@ -109,6 +114,7 @@ func (s *Sandbox) restoreLocked(w world) error {
 		}
 		s.scheduleExpiryLocked(r)
 	}
+	s.hooks.Resume(w.Webhooks)
 	return nil
 }
 

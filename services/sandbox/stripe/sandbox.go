@@ -204,7 +204,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 		secrets:      slices.Clone(opts.WebhookSecrets),
 	}
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: func() { _ = s.persist() }})
 	f, err := state.Open(opts.StateDir, "stripe")
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // world is the account as it is kept in the state file: what Stripe would still know after the
@@ -19,6 +20,9 @@ type world struct {
 	Idempotency map[string]idempotencyState `json:"idempotency"`
 	RefundSeq   int64                       `json:"refund_seq"`
 	RequestSeq  int64                       `json:"request_seq"`
+	// Webhooks are the events still owed to the endpoint; a restarted account goes on
+	// delivering them, as Stripe retries for days.
+	Webhooks []webhooks.Delivery `json:"webhooks,omitempty"`
 }
 
 type paymentState struct {
@@ -75,6 +79,7 @@ func (s *Sandbox) snapshot() world {
 		}
 	}
 	s.idem.mu.Unlock()
+	w.Webhooks = s.hooks.Pending()
 	sortWorld(&w)
 	return w
 }
@@ -101,6 +106,7 @@ func (s *Sandbox) restore(w world) error {
 	}
 	s.seq = w.RefundSeq
 	s.requestIDs.Store(w.RequestSeq)
+	s.hooks.Resume(w.Webhooks)
 	return nil
 }
 

@@ -248,7 +248,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: s.persistSettled})
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.routes())))
 	s.control = s.controlRoutes()
 	f, err := state.Open(opts.StateDir, "warehouse")

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
+	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
 // world is the warehouse as it is kept in the state file: receipts, shipping orders, stock, the
@@ -22,6 +23,9 @@ type world struct {
 	Idem     map[string]claim `json:"idempotency"` // "<kind> <key>" → create
 	Stock    []positionState  `json:"stock"`
 	Created  map[string]int64 `json:"created"`
+	// Webhooks are the webhooks still owed to the receiver; a restarted warehouse goes on
+	// delivering them.
+	Webhooks []webhooks.Delivery `json:"webhooks,omitempty"`
 }
 
 type receiptState struct {
@@ -80,6 +84,7 @@ func (s *Sandbox) snapshotLocked() world {
 	for k, r := range s.idem {
 		w.Idem[k] = claim{ID: r.id, Fingerprint: hex.EncodeToString(r.fingerprint[:])}
 	}
+	w.Webhooks = s.hooks.Pending()
 	for _, k := range s.stock.keys {
 		p := s.stock.byKey[k]
 		w.Stock = append(w.Stock, positionState{SKU: p.sku, Location: p.location, Qty: p.qty, Version: p.version, UpdatedAt: p.updatedAt})
@@ -132,7 +137,16 @@ func (s *Sandbox) restoreLocked(w world) error {
 	for _, id := range s.orderSeq {
 		s.scheduleOrderLocked(s.orders[id])
 	}
+	s.hooks.Resume(w.Webhooks)
 	return nil
+}
+
+// persistSettled saves the world when a webhook copy settled, so the webhooks still owed stay
+// current; nobody waits for it, and a failed write is retried with the next change.
+func (s *Sandbox) persistSettled() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_ = s.persistLocked()
 }
 
 func fingerprintFromHex(h string) ([32]byte, error) {

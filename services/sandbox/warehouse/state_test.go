@@ -64,3 +64,39 @@ func TestRestartKeepsTheWarehouse(t *testing.T) {
 		waitUntil(t, id+" inspected", func() bool { r, _ := third.sb.Receipt(id); return r.Status == ReceiptInspected })
 	}
 }
+
+// A webhook the receiver had not taken when the warehouse stopped is delivered by the restarted
+// warehouse, under the same delivery id.
+func TestRestartDeliversOwedWebhooks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusServiceUnavailable)
+	}))
+	t.Cleanup(down.Close)
+	base := newEnv(t, Options{Manual: true})
+	first := restartEnv(t, base, dir, Options{Manual: true, WebhookURL: down.URL, Delivery: DeliverySettings{RetryBackoff: time.Hour}})
+	var rc receiptDoc
+	first.call(t, http.MethodPost, "/v1/inbound/returns", "", sampleExpect("ret_1"), &rc)
+	if err := first.sb.Receive(rc.ID); err != nil {
+		t.Fatal(err)
+	}
+	owed := first.sb.Webhooks()
+	if len(owed) == 0 {
+		t.Fatal("no webhook raised before the restart")
+	}
+	first.srv.Close()
+	first.sb.Close()
+
+	restartEnv(t, base, dir, Options{Manual: true, WebhookURL: base.sb.opts.WebhookURL})
+	waitUntil(t, "the owed webhooks delivered", func() bool { return len(base.received()) >= len(owed) })
+	got := map[string]bool{}
+	for _, r := range base.received() {
+		got[r.header.Get(HeaderDeliveryID)] = true
+	}
+	for _, d := range owed {
+		if !got[d.ID] {
+			t.Errorf("webhook %s (%s) owed before the restart was not delivered after it", d.ID, d.Topic)
+		}
+	}
+}
