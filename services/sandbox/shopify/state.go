@@ -233,5 +233,8 @@ func (s *Sandbox) load(f *state.File) (bool, error) {
 	}
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
-	return true, s.store.restoreLocked(w)
+	if err := s.store.restoreLocked(w); err != nil {
+		return false, fmt.Errorf("%w (%s was kept for another dataset: delete the sandboxes' state directory to start a new world)", err, f.Path())
+	}
+	return true, nil
 }
