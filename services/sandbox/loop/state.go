@@ -126,11 +126,14 @@ func (s *Sandbox) persistLocked() error {
 	return s.state.Save(s.snapshotLocked())
 }
 
-// persist is persistLocked for callers that do not hold mu.
+// persist is persistLocked for callers that do not hold mu; concurrent callers share the disk's
+// sync, and mu is not held while it syncs (state.File.Commit).
 func (s *Sandbox) persist() error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.persistLocked()
+	return s.state.Commit(func() any {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		return s.snapshotLocked()
+	})
 }
 
 // loadLocked restores the world from f; false when there was none.

@@ -74,9 +74,8 @@ func (s *Sandbox) serveWrite(rw http.ResponseWriter, r *http.Request, w write) {
 	if !preferAsync(r.Header.Get("Prefer")) {
 		l.mu.Lock()
 		out, _ := l.executeLogged(w, canonical)
-		err := l.persistLocked() // before the answer, so a restart cannot forget what it reports
 		l.mu.Unlock()
-		if err != nil {
+		if err := l.commit(); err != nil { // before the answer, so a restart cannot forget what it reports
 			writeUnrecorded(rw)
 			return
 		}
@@ -114,9 +113,8 @@ func (s *Sandbox) serveWrite(rw http.ResponseWriter, r *http.Request, w write) {
 	j.out, j.write = l.executeLogged(w, canonical)
 	l.nextJob++
 	l.addJob(j)
-	err = l.persistLocked()
 	l.mu.Unlock()
-	if err != nil {
+	if err := l.commit(); err != nil {
 		writeUnrecorded(rw)
 		return
 	}

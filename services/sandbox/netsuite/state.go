@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
@@ -52,18 +53,34 @@ func (l *ledger) executeLogged(w write, canonical []byte) (outcome, int) {
 	return out, len(l.journal) - 1
 }
 
-// persistLocked writes the world to the state file (a no-op without one); the caller holds mu.
-func (l *ledger) persistLocked() error {
-	if l.state == nil {
-		return nil
-	}
-	w := world{Writes: l.journal, NextJob: l.nextJob, Repeats: l.repeats}
+// worldLocked captures the world, copied so it no longer changes; the caller holds mu.
+func (l *ledger) worldLocked() world {
+	w := world{Writes: slices.Clone(l.journal), NextJob: l.nextJob, Repeats: l.repeats}
 	for _, id := range l.jobOrder {
 		j := l.jobs[id]
 		w.Jobs = append(w.Jobs, jobState{ID: j.id, Key: j.key, Fingerprint: hex.EncodeToString(j.fingerprint[:]),
 			Submitted: j.submitted, Ready: j.ready, Write: j.write})
 	}
-	return l.state.Save(w)
+	return w
+}
+
+// persistLocked writes the world to the state file (a no-op without one); the caller holds mu.
+func (l *ledger) persistLocked() error {
+	if l.state == nil {
+		return nil
+	}
+	return l.state.Save(l.worldLocked())
+}
+
+// commit makes the writes executed so far durable, sharing the disk's sync with concurrent
+// writers and without holding mu while it syncs (see state.File.Commit). The caller does not
+// hold mu.
+func (l *ledger) commit() error {
+	return l.state.Commit(func() any {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		return l.worldLocked()
+	})
 }
 
 // restoreLocked replays w on the ledger the dataset gave; it runs in New, before the sandbox

@@ -359,9 +359,8 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	if mutation {
 		s.store.mu.Lock()
 		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
-		err := s.persistLocked() // before anyone hears of the change, so a restart cannot forget it
 		s.store.mu.Unlock()
-		if err != nil {
+		if err := s.commit(); err != nil { // before anyone hears of the change, so a restart cannot forget it
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
 			return
 		}

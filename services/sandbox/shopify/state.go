@@ -224,6 +224,17 @@ func (s *Sandbox) persistLocked() error {
 	return s.state.Save(s.store.snapshotLocked())
 }
 
+// commit makes the mutations applied so far durable, sharing the disk's sync with concurrent
+// mutations and without holding the store's lock while it syncs, so queries go on meanwhile (see
+// state.File.Commit). The caller does not hold the lock.
+func (s *Sandbox) commit() error {
+	return s.state.Commit(func() any {
+		s.store.mu.RLock()
+		defer s.store.mu.RUnlock()
+		return s.store.snapshotLocked()
+	})
+}
+
 // load restores the world from f; false when there was none. It runs before the sandbox serves.
 func (s *Sandbox) load(f *state.File) (bool, error) {
 	var w world

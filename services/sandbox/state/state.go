@@ -29,6 +29,14 @@ type File struct {
 
 	mu   sync.Mutex
 	last []byte // the document last written or read, to skip rewriting an unchanged world
+
+	// Group commit (Commit): tickets handed out, the highest ticket known durable, and whether
+	// a caller is writing for the others.
+	cmu       sync.Mutex
+	committed *sync.Cond
+	requested uint64
+	durable   uint64
+	writing   bool
 }
 
 // Open returns the state file of the named sandbox in dir (<dir>/<name>.json), creating dir. An
@@ -40,7 +48,9 @@ func Open(dir, name string) (*File, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, fmt.Errorf("sandbox state: %w", err)
 	}
-	return &File{path: filepath.Join(dir, name+".json")}, nil
+	f := &File{path: filepath.Join(dir, name+".json")}
+	f.committed = sync.NewCond(&f.cmu)
+	return f, nil
 }
 
 // Path is where the state lives ("" for a nil File).
@@ -93,6 +103,39 @@ func (f *File) Save(v any) error {
 		return fmt.Errorf("sandbox state: %w", err)
 	}
 	f.last = b
+	return nil
+}
+
+// Commit makes every change the caller has already applied in memory durable: it returns once a
+// snapshot taken after the call began has been saved. snapshot takes the sandbox's lock itself and
+// returns a world that no longer changes under it (copies). Concurrent callers share writes —
+// one caller writes the latest world for everyone waiting — and nobody holds the sandbox's lock
+// while the disk syncs, so readers and other writers are not held up by an fsync.
+func (f *File) Commit(snapshot func() any) error {
+	if f == nil {
+		return nil
+	}
+	f.cmu.Lock()
+	defer f.cmu.Unlock()
+	f.requested++
+	ticket := f.requested
+	for f.durable < ticket {
+		if f.writing {
+			f.committed.Wait()
+			continue
+		}
+		f.writing = true
+		upto := f.requested // every change behind these tickets is in memory already
+		f.cmu.Unlock()
+		err := f.Save(snapshot())
+		f.cmu.Lock()
+		f.writing = false
+		f.committed.Broadcast()
+		if err != nil {
+			return err
+		}
+		f.durable = max(f.durable, upto)
+	}
 	return nil
 }
 

@@ -2,10 +2,13 @@ package state
 
 import (
 	"errors"
+	"maps"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
+	"sync"
 	"testing"
 	"time"
 )
@@ -124,4 +127,40 @@ func TestDurable(t *testing.T) {
 			}
 		})
 	}
+}
+
+// Concurrent commits share writes, and each returns only once a world holding its change is on
+// disk.
+func TestCommitIsDurableForEveryCaller(t *testing.T) {
+	t.Parallel()
+	f, _ := Open(t.TempDir(), "vendor")
+	var mu sync.Mutex
+	world := doc{Names: map[string]string{}}
+	snapshot := func() any {
+		mu.Lock()
+		defer mu.Unlock()
+		return doc{Seq: world.Seq, Names: maps.Clone(world.Names)}
+	}
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			key := strconv.Itoa(i)
+			mu.Lock()
+			world.Seq++
+			world.Names[key] = "x"
+			mu.Unlock()
+			if err := f.Commit(snapshot); err != nil {
+				t.Error(err)
+				return
+			}
+			var got doc
+			again, _ := Open(filepath.Dir(f.Path()), "vendor")
+			if _, err := again.Load(&got); err != nil || got.Names[key] != "x" {
+				t.Errorf("after Commit of %s the stored world is %+v (err %v); want it to hold the change", key, got, err)
+			}
+		}()
+	}
+	wg.Wait()
 }

@@ -110,12 +110,10 @@ func (s *Sandbox) restore(w world) error {
 	return nil
 }
 
-// persist writes the world to the state file (a no-op without one).
+// persist makes the world durable in the state file (a no-op without one), sharing the disk's
+// sync with concurrent requests (state.File.Commit).
 func (s *Sandbox) persist() error {
-	if s.state == nil {
-		return nil
-	}
-	return s.state.Save(s.snapshot())
+	return s.state.Commit(func() any { return s.snapshot() })
 }
 
 // load restores the world from the state file; false when there was none.
