@@ -146,6 +146,7 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 	eventually(t, "a refund under way before the restart", func() bool {
 		return len(first.Stripe.Stats().RefundsPerIntent) > 0
 	})
+	atCut := len(first.Stripe.Stats().RefundsPerIntent)
 	first.Close()
 
 	second := startOn(t, dir, clk, func(o *stack.Options) {
@@ -176,7 +177,8 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 	if st.Duplicates != 0 {
 		t.Errorf("Stripe saw %d refunds repeating an earlier one (a retry under a new key) after the restart, want 0", st.Duplicates)
 	}
-	t.Logf("%d returns cut off mid-flight, all refunded after the restart; Stripe refunds per order %v", len(ids), st.RefundsPerIntent)
+	t.Logf("%d returns cut off mid-flight (%d already refunded at Stripe at the cut), all refunded after the restart; Stripe refunds per order %v",
+		len(ids), atCut, st.RefundsPerIntent)
 }
 
 // D17: a return whose warehouse receipt vanished — the warehouse restarted without its records and
