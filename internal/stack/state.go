@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 )
@@ -46,6 +47,8 @@ func (s *Stack) jetStream() (jetstream.JetStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every stream and bucket any service ensures takes the deployment's replicas.
+	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: s.opts.Config.StreamReplicas})
 	s.js = js
 	return js, nil
 }
