@@ -178,4 +178,3 @@ func TestStrengthen(t *testing.T) {
 		})
 	}
 }
-
