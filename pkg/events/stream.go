@@ -69,7 +69,8 @@ func (o StreamOptions) withDefaults(d StreamOptions) StreamOptions {
 // configured is a JetStream handle that carries the deployment's stream options.
 type configured struct {
 	jetstream.JetStream
-	opts StreamOptions
+	opts     StreamOptions
+	horizons map[string]time.Duration
 }
 
 // WithStreamDefaults returns js carrying opts (typically Replicas from RB_STREAM_REPLICAS): every
@@ -77,10 +78,12 @@ type configured struct {
 // them where the call leaves a field zero — including the streams Publish and Watch create on
 // first use, so no path creates a weaker stream than the deployment asks for.
 func WithStreamDefaults(js jetstream.JetStream, opts StreamOptions) jetstream.JetStream {
-	if c, ok := js.(*configured); ok {
-		js = c.JetStream
+	c := &configured{JetStream: js}
+	if old, ok := js.(*configured); ok {
+		*c = *old
 	}
-	return &configured{JetStream: js, opts: opts}
+	c.opts = opts
+	return c
 }
 
 // streamDefaults returns the options js carries, or none.
