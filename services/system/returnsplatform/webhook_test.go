@@ -18,6 +18,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/events/deliverytest"
 	"github.com/retailbridge/retailbridge/pkg/events/eventstest"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
@@ -511,5 +512,23 @@ func TestIngestWebhookBrokerDown(t *testing.T) {
 	e := connectortest.WantErr(t, ingest(hooks[1]), errs.Unavailable, "webhook_dedup_unavailable")
 	if e != nil && !e.Retryable {
 		t.Errorf("publish failure is not retryable; want retryable")
+	}
+}
+
+// C15: Loop's copies of one delivery, together and after JetStream's duplicate window, publish
+// its event once.
+func TestWebhookPublishedOnceForTheRetryHorizon(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, loopsandbox.Options{Manual: true})
+	w.sb.SetWebhookURL("") // the test delivers by hand
+	w.createReturn(t, "ret_c15")
+	d := w.sb.Webhooks()[0]
+	n := deliverytest.CheckOnePublishPerDelivery(t, w.js, returnsplatform.StreamDomain, func(ctx context.Context) error {
+		_, err := w.svc.IngestWebhook(ctx, &returnsplatformv1.IngestWebhookRequest{
+			Headers: headersOf(d, loopsandbox.DevWebhookSecret), Body: d.Body})
+		return err
+	})
+	if n != 1 {
+		t.Errorf("event messages = %d, want the one return.created", n)
 	}
 }
