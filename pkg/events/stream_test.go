@@ -51,7 +51,15 @@ func TestEnsureStreamKeepsMoreReplicasOnACluster(t *testing.T) {
 	if _, err := Publish(ctx, operator, event("ev-1", "retailbridge.wms.receipt.recorded.v1", "x")); err != nil {
 		t.Fatalf("publish: %v", err)
 	}
-	for name, want := range map[string]int{StreamName("returns"): 3, DeadLetterStream: 3, StreamName("wms"): 3} {
+	// The webhook memory's bucket is replicated like the streams, and kept so.
+	if err := NewDeliveryMemory(operator).Remember(ctx, "shopify", "d-1"); err != nil {
+		t.Fatalf("remember with 3 replicas: %v", err)
+	}
+	if seen, err := NewDeliveryMemory(service).Seen(ctx, "shopify", "d-1"); err != nil || !seen {
+		t.Fatalf("seen through a replicas=1 service: %v, %v; want true", seen, err)
+	}
+	for name, want := range map[string]int{StreamName("returns"): 3, DeadLetterStream: 3, StreamName("wms"): 3,
+		"KV_" + DeliveryBucket("shopify"): 3} {
 		if got := streamConfig(t, js, name).Replicas; got != want {
 			t.Errorf("%s replicas = %d, want %d", name, got, want)
 		}

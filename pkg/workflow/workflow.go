@@ -394,7 +394,7 @@ func (e *Engine) signal(ctx context.Context, tx *store.Tx, id, name string, payl
 	if h == nil && !inst.Terminal && def.Deferrable[name] && stepActive {
 		// A step is running: the world may be ahead of the workflow (a webhook overtaking the
 		// commit of the call that caused it). Keep the signal for the next state that expects it.
-		return false, e.defer_(ctx, tx, inst, name, payload)
+		return false, e.keep(ctx, tx, inst, name, payload)
 	}
 	// A terminal state takes only the signals it names itself: late facts that reopen a finished
 	// workflow (a refund the payment gateway fails after the return closed). "*" never applies.
@@ -411,7 +411,7 @@ func (e *Engine) signal(ctx context.Context, tx *store.Tx, id, name string, payl
 			return false, errs.E(errs.Conflict, "workflow_busy", "a step of this workflow is running; try again shortly").
 				WithRetryAfter(time.Second)
 		}
-		return false, e.defer_(ctx, tx, inst, name, payload)
+		return false, e.keep(ctx, tx, inst, name, payload)
 	}
 	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "signal", Description: name}); err != nil {
 		return false, err
@@ -419,8 +419,8 @@ func (e *Engine) signal(ctx context.Context, tx *store.Tx, id, name string, payl
 	return true, e.apply(ctx, tx, def, inst, res, "")
 }
 
-// defer_ keeps a signal until the workflow is in a state that takes it with no step running.
-func (e *Engine) defer_(ctx context.Context, tx *store.Tx, inst Instance, name string, payload []byte) error {
+// keep keeps a signal until the workflow is in a state that takes it with no step running.
+func (e *Engine) keep(ctx context.Context, tx *store.Tx, inst Instance, name string, payload []byte) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO rb_workflow_pending (workflow_id, seq, name, payload, at)
 		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_pending WHERE workflow_id = $1), $2, $3, $4)`,
 		inst.ID, name, string(payload), e.now()); err != nil {
