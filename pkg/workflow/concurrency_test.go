@@ -251,3 +251,70 @@ func waitUntil(t *testing.T, ctx context.Context, what string, cond func() bool)
 		}
 	}
 }
+
+// While a step runs, a fact that would keep the state is kept and applied right after the step's
+// result, a command that would keep it is told to retry, and the step runs once.
+func TestSignalsWhileAStepRuns(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		db := storetest.Open(t, d, store.Options{})
+		if err := Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		if err := events.Migrate(ctx, db); err != nil {
+			t.Fatal(err)
+		}
+		effects := &sync.Map{}
+		def := raceDefinition(effects)
+		entered, release := make(chan struct{}), make(chan struct{})
+		inner := def.Steps["s1"].Do
+		def.Steps["s1"] = Step{Name: "s1", Do: func(ctx context.Context, r Run) (Result, error) {
+			close(entered)
+			<-release
+			return inner(ctx, r)
+		}}
+		e := New(db, events.NewOutbox(nil), Options{Lease: time.Minute}, def)
+		signal := func(name string) (bool, error) {
+			var applied bool
+			err := db.InTx(ctx, func(tx *store.Tx) error {
+				var err error
+				applied, err = e.Signal(ctx, tx, "wf-1", name, nil)
+				return err
+			})
+			return applied, err
+		}
+		if err := db.InTx(ctx, func(tx *store.Tx) error { return e.Start(ctx, tx, "race", "wf-1", "s1", raceData{}, "") }); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan error, 1)
+		go func() { _, err := e.RunOnce(ctx); done <- err }()
+		<-entered
+		if applied, err := signal("note"); err != nil || applied {
+			t.Errorf("note while s1 runs: applied %v, %v; want kept", applied, err)
+		}
+		_, err := signal("poke")
+		if e := errs.As(err); e == nil || e.Reason != "workflow_busy" || !e.Retryable {
+			t.Errorf("poke while s1 runs: %v; want a retryable workflow_busy", err)
+		}
+		close(release)
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		inst, _, err := e.Get(ctx, "wf-1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got raceData
+		if err := inst.Decode(&got); err != nil {
+			t.Fatal(err)
+		}
+		if inst.State != "s2" || got.Notes != 1 || got.Pokes != 0 || fmt.Sprint(got.Steps) != "[s1]" {
+			t.Errorf("after s1: state %s, data %+v; want s2 with s1's result and the kept note", inst.State, got)
+		}
+		if n, _ := effects.Load("s1"); n.(*atomic.Int64).Load() != 1 {
+			t.Errorf("s1 ran %d times, want 1", n.(*atomic.Int64).Load())
+		}
+	})
+}
