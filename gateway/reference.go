@@ -8,9 +8,11 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/retailbridge/retailbridge/configs"
 	"github.com/retailbridge/retailbridge/gateway/apidocs"
 )
 
@@ -80,9 +82,28 @@ table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border
 </div>{{end}}{{end}}
 </body></html>`))
 
-// buildReference renders the reference page from the served OpenAPI document.
-func buildReference() ([]byte, error) {
-	page, err := referenceModel(apidocs.OpenAPI)
+// loadAPIDocs prepares what the gateway serves about its API: the deprecations, the OpenAPI
+// document with those operations marked, and the reference page rendered from it.
+func (g *Gateway) loadAPIDocs(now func() time.Time) error {
+	file := g.cfg.Deprecations
+	if file == nil {
+		file = configs.Deprecations
+	}
+	ds, err := ParseDeprecations(file, apidocs.OpenAPI)
+	if err != nil {
+		return err
+	}
+	if g.openapi, err = markDeprecated(apidocs.OpenAPI, ds); err != nil {
+		return err
+	}
+	g.deprecations = newDeprecations(ds, now)
+	g.referencePage, err = buildReference(g.openapi)
+	return err
+}
+
+// buildReference renders the reference page from an OpenAPI document.
+func buildReference(doc []byte) ([]byte, error) {
+	page, err := referenceModel(doc)
 	if err != nil {
 		return nil, err
 	}

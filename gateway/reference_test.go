@@ -76,7 +76,7 @@ func TestReferenceFromServedDocument(t *testing.T) {
 
 func TestReferencePageRenders(t *testing.T) {
 	t.Parallel()
-	b, err := buildReference()
+	b, err := buildReference(apidocs.OpenAPI)
 	if err != nil {
 		t.Fatal(err)
 	}
