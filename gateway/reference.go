@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -8,17 +10,19 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/retailbridge/retailbridge/configs"
 	"github.com/retailbridge/retailbridge/gateway/apidocs"
+	"github.com/retailbridge/retailbridge/gateway/redoc"
 )
 
-// The API reference is a human-readable page built once from the served OpenAPI 3.1 document,
-// so the page and the machine-readable contract never disagree. It needs no script and loads
-// nothing from elsewhere.
+// The plain API reference (/docs/plain) is a human-readable page built once from the served
+// OpenAPI 3.1 document, so the page and the machine-readable contract never disagree. It needs no
+// script and loads nothing from elsewhere.
 
 // refText is a description split into plain, `code` and **strong** runs: the document's
 // descriptions use that much CommonMark, and the template escapes each run.
@@ -283,6 +287,80 @@ func parseRefText(s string) refText {
 		}
 	}
 	return t
+}
+
+// The reference at /docs is Redoc, embedded (gateway/redoc), rendering /openapi.json in the
+// browser: every field of every request and response, enums, examples and security. Nothing is
+// loaded from another origin, so the reference works offline and behind a strict proxy.
+// /docs/plain is the server-rendered reference above, for clients without scripts.
+const (
+	docsPath  = "/docs"
+	plainPath = "/docs/plain"
+	// redocPath names the bundle's version, so browsers may keep it for good.
+	redocPath = "/docs/assets/redoc-" + redoc.Version + ".standalone.js"
+)
+
+// docsCSP allows the page its own script, Redoc's injected styles and blob: search worker, and
+// requests to this origin only (the OpenAPI document); nothing from any other origin.
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"font-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+var docsPage = []byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Retailbridge API reference</title><style>body{margin:0}</style></head>
+<body><noscript><p>This reference needs JavaScript. Read the <a href="` + plainPath + `">plain reference</a>
+or the <a href="/openapi.json">OpenAPI 3.1 document</a>.</p></noscript>
+<redoc spec-url="/openapi.json" path-in-middle-panel="true" required-props-first="true" sort-enums-alphabetically="false"></redoc>
+<script src="` + redocPath + `"></script>
+</body></html>
+`)
+
+// referenceRoutes serves the API reference.
+func (g *Gateway) referenceRoutes(r gin.IRoutes) {
+	r.GET(docsPath, func(c *gin.Context) {
+		c.Header("Content-Security-Policy", docsCSP)
+		c.Data(http.StatusOK, "text/html; charset=utf-8", docsPage)
+	})
+	r.GET(redocPath, redocAsset())
+	r.GET(plainPath, g.reference(g.referencePage))
+}
+
+// redocAsset serves the bundle, gzip-compressed (about a quarter of its 1.1 MB) to clients that
+// accept it; it is compressed once, on first use, so gateways that nobody reads docs from pay
+// nothing at startup.
+func redocAsset() gin.HandlerFunc {
+	var once sync.Once
+	var gz []byte
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		c.Header("Vary", "Accept-Encoding")
+		if !acceptsGzip(c.GetHeader("Accept-Encoding")) {
+			c.Data(http.StatusOK, "text/javascript; charset=utf-8", redoc.Standalone)
+			return
+		}
+		once.Do(func() {
+			var b bytes.Buffer
+			w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+			_, _ = w.Write(redoc.Standalone)
+			_ = w.Close()
+			gz = b.Bytes()
+		})
+		c.Header("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, "text/javascript; charset=utf-8", gz)
+	}
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 func (g *Gateway) reference(page []byte) gin.HandlerFunc {

@@ -1,13 +1,26 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"regexp"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/gin-gonic/gin"
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/retailbridge/retailbridge/gateway/apidocs"
+	"github.com/retailbridge/retailbridge/gateway/redoc"
 )
 
 func findRefOp(t testing.TB, page refPage, method, path string) (string, refOp) {
@@ -121,5 +134,126 @@ func TestReferenceModel(t *testing.T) {
 	broken := strings.Replace(doc, "#/components/parameters/Key", "#/components/parameters/Missing", 1)
 	if _, err := referenceModel([]byte(broken)); err == nil {
 		t.Error("an unresolvable parameter reference was accepted")
+	}
+}
+
+// docsGateway serves only the reference routes, behind the gateway's security headers.
+func docsGateway(t testing.TB) *Gateway {
+	t.Helper()
+	gin.SetMode(gin.ReleaseMode)
+	g := &Gateway{deps: Deps{Logger: slog.New(slog.DiscardHandler)}, engine: gin.New()}
+	if err := g.loadAPIDocs(time.Now); err != nil {
+		t.Fatal(err)
+	}
+	g.engine.Use(g.securityHeaders())
+	g.referenceRoutes(g.engine)
+	return g
+}
+
+func getDocs(t testing.TB, g *Gateway, path string, header ...string) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(http.MethodGet, path, nil)
+	for i := 0; i+1 < len(header); i += 2 {
+		r.Header.Set(header[i], header[i+1])
+	}
+	w := httptest.NewRecorder()
+	g.engine.ServeHTTP(w, r)
+	return w
+}
+
+// TestDocsPageLoadsOnlySameOriginAssets reads the page as a browser would: every address it
+// names, and every source its Content-Security-Policy allows, is this origin.
+func TestDocsPageLoadsOnlySameOriginAssets(t *testing.T) {
+	t.Parallel()
+	g := docsGateway(t)
+	w := getDocs(t, g, "/docs")
+	if w.Code != http.StatusOK || w.Header().Get("Content-Type") != "text/html; charset=utf-8" {
+		t.Fatalf("GET /docs = %d %q", w.Code, w.Header().Get("Content-Type"))
+	}
+	page := w.Body.String()
+	refs := regexp.MustCompile(`(?i)\b(src|href|spec-url|action|data|poster|srcset)\s*=\s*["']?([^"'\s>]*)`).FindAllStringSubmatch(page, -1)
+	var scripts []string
+	for _, m := range refs {
+		u, err := url.Parse(m[2])
+		if err != nil || u.Scheme != "" || u.Host != "" || !strings.HasPrefix(m[2], "/") || strings.HasPrefix(m[2], "//") {
+			t.Errorf("the page refers to %s=%q, not an address on this origin", m[1], m[2])
+		}
+		if strings.EqualFold(m[1], "src") {
+			scripts = append(scripts, m[2])
+		}
+	}
+	if want := []string{"/docs/assets/redoc-" + redoc.Version + ".standalone.js"}; !cmp.Equal(scripts, want) {
+		t.Errorf("scripts = %q, want %q", scripts, want)
+	}
+	if regexp.MustCompile(`<script[^>]*>[^<]+</script>`).MatchString(page) || strings.Contains(page, "@import") {
+		t.Error("the page carries inline script or imports styles")
+	}
+	if !strings.Contains(page, `<redoc spec-url="/openapi.json"`) {
+		t.Error("the page does not render /openapi.json")
+	}
+
+	csp := w.Header().Get("Content-Security-Policy")
+	directives := map[string][]string{}
+	for _, d := range strings.Split(csp, ";") {
+		if f := strings.Fields(d); len(f) > 0 {
+			directives[f[0]] = f[1:]
+		}
+	}
+	sameOrigin := map[string]bool{"'self'": true, "'none'": true, "'unsafe-inline'": true, "blob:": true, "data:": true}
+	for name, sources := range directives {
+		for _, s := range sources {
+			if !sameOrigin[s] {
+				t.Errorf("Content-Security-Policy %s allows %s", name, s)
+			}
+		}
+	}
+	for name, want := range map[string][]string{"default-src": {"'none'"}, "script-src": {"'self'"}, "connect-src": {"'self'"}} {
+		if !cmp.Equal(directives[name], want) {
+			t.Errorf("Content-Security-Policy %s = %q, want %q", name, directives[name], want)
+		}
+	}
+}
+
+func TestDocsAssetIsTheVendoredRenderer(t *testing.T) {
+	t.Parallel()
+	g := docsGateway(t)
+	for _, tc := range []struct {
+		name, acceptEncoding, wantEncoding string
+	}{
+		{"identity", "", ""},
+		{"gzip", "br, gzip;q=0.8", "gzip"},
+		{"gzip refused", "gzip;q=0, br", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := getDocs(t, g, redocPath, "Accept-Encoding", tc.acceptEncoding)
+			if w.Code != http.StatusOK {
+				t.Fatalf("GET %s = %d", redocPath, w.Code)
+			}
+			if got := w.Header().Get("Content-Type"); got != "text/javascript; charset=utf-8" {
+				t.Errorf("Content-Type = %q, want text/javascript; charset=utf-8", got)
+			}
+			if got := w.Header().Get("X-Content-Type-Options"); got != "nosniff" {
+				t.Errorf("X-Content-Type-Options = %q, want nosniff", got)
+			}
+			if got := w.Header().Get("Content-Encoding"); got != tc.wantEncoding {
+				t.Errorf("Content-Encoding = %q, want %q", got, tc.wantEncoding)
+			}
+			body := w.Body.Bytes()
+			if tc.wantEncoding == "gzip" {
+				zr, err := gzip.NewReader(bytes.NewReader(body))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if body, err = io.ReadAll(zr); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if sum := sha256.Sum256(body); hex.EncodeToString(sum[:]) != redoc.SHA256 {
+				t.Error("the served bundle is not the vendored one")
+			}
+		})
+	}
+	if w := getDocs(t, g, "/docs/plain"); w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "<h2>Partner</h2>") {
+		t.Errorf("GET /docs/plain = %d, want the server-rendered reference", w.Code)
 	}
 }

@@ -27,7 +27,7 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	r.GET("/readyz", g.readyz)
 	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
 	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", g.openapi) })
-	r.GET("/docs", g.reference(g.referencePage))
+	g.referenceRoutes(r)
 
 	// Vendor webhooks: no bearer token — the vendor's signature over the raw body is verified by
 	// the system API (webhook.go).
