@@ -42,8 +42,9 @@ breaking: ## Fail when proto/ breaks the released contracts (proto/released/cont
 	scripts/buf-breaking.sh
 
 .PHONY: release-contracts
-release-contracts: ## Record proto/ as the released contracts; then commit and tag contracts/vX.Y.Z (see README).
+release-contracts: ## Record proto/ and the HTTP operations as released; then commit and tag contracts/vX.Y.Z (see README).
 	$(BUF) build --exclude-source-info -o proto/released/contracts.json
+	go test -count=1 -run '^TestReleasedOperationsAreStillServed$$' ./gateway/ -args -update-released
 
 .PHONY: lint
 lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.

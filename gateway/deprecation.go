@@ -36,11 +36,14 @@ type Deprecation struct {
 	Link string `yaml:"link"`
 	// Successor is the operation to use instead, if any (rel="successor-version").
 	Successor string `yaml:"successor"`
+	// Removed says the operation is gone from the HTTP rules, which is allowed only after its
+	// sunset; the gateway keeps answering it 410 Gone with these headers instead of 404.
+	Removed bool `yaml:"removed"`
 }
 
 // ParseDeprecations reads a deprecation file strictly and checks every entry against the
-// OpenAPI document the gateway serves, naming every bad field at once.
-func ParseDeprecations(b, openapi []byte) ([]Deprecation, error) {
+// OpenAPI document the gateway serves at the instant now, naming every bad field at once.
+func ParseDeprecations(b, openapi []byte, now time.Time) ([]Deprecation, error) {
 	var doc struct {
 		Deprecations []Deprecation `yaml:"deprecations"`
 	}
@@ -58,7 +61,7 @@ func ParseDeprecations(b, openapi []byte) ([]Deprecation, error) {
 	var bad []string
 	seen := map[string]bool{}
 	for i, d := range doc.Deprecations {
-		bad = append(bad, d.problems(fmt.Sprintf("deprecations[%d]", i), ops.Paths)...)
+		bad = append(bad, d.problems(fmt.Sprintf("deprecations[%d]", i), ops.Paths, now)...)
 		if op := d.Method + " " + d.Path; seen[op] {
 			bad = append(bad, fmt.Sprintf("deprecations[%d]: %s is listed twice", i, op))
 		} else {
@@ -72,11 +75,17 @@ func ParseDeprecations(b, openapi []byte) ([]Deprecation, error) {
 }
 
 // problems names what is wrong with d, each prefixed with at.
-func (d Deprecation) problems(at string, paths map[string]map[string]json.RawMessage) []string {
+func (d Deprecation) problems(at string, paths map[string]map[string]json.RawMessage, now time.Time) []string {
 	var bad []string
-	if !slices.Contains(httpMethods, strings.ToLower(d.Method)) || d.Method != strings.ToUpper(d.Method) {
+	_, served := paths[d.Path][strings.ToLower(d.Method)]
+	switch {
+	case !slices.Contains(httpMethods, strings.ToLower(d.Method)) || d.Method != strings.ToUpper(d.Method):
 		bad = append(bad, at+".method: must be an upper-case HTTP method such as GET or POST")
-	} else if _, ok := paths[d.Path][strings.ToLower(d.Method)]; !ok {
+	case d.Removed && served:
+		bad = append(bad, fmt.Sprintf("%s.removed: the served API still has %s %s", at, d.Method, d.Path))
+	case d.Removed && now.Before(d.SunsetAt):
+		bad = append(bad, fmt.Sprintf("%s.removed: %s %s may leave the API only after its sunset_at", at, d.Method, d.Path))
+	case !d.Removed && !served:
 		bad = append(bad, fmt.Sprintf("%s.path: the served API has no operation %s %s", at, d.Method, d.Path))
 	}
 	if d.DeprecatedAt.IsZero() {
@@ -207,7 +216,7 @@ func (g *Gateway) deprecation() gin.HandlerFunc {
 // stays as generated (gen-check compares it byte for byte); with nothing deprecated this returns
 // doc itself.
 func markDeprecated(doc []byte, ds []Deprecation) ([]byte, error) {
-	if len(ds) == 0 {
+	if !slices.ContainsFunc(ds, func(d Deprecation) bool { return !d.Removed }) {
 		return doc, nil
 	}
 	var d map[string]any
@@ -216,6 +225,9 @@ func markDeprecated(doc []byte, ds []Deprecation) ([]byte, error) {
 	}
 	paths, _ := d["paths"].(map[string]any)
 	for _, dep := range ds {
+		if dep.Removed {
+			continue
+		}
 		item, _ := paths[dep.Path].(map[string]any)
 		op, ok := item[strings.ToLower(dep.Method)].(map[string]any)
 		if !ok {
@@ -234,4 +246,25 @@ func markDeprecated(doc []byte, ds []Deprecation) ([]byte, error) {
 		op["description"] = notice
 	}
 	return json.Marshal(d)
+}
+
+// Operations lists the operations of an OpenAPI document as "METHOD /path/template", sorted: the
+// HTTP surface that proto/released/http-operations.txt records at each release.
+func Operations(openapi []byte) ([]string, error) {
+	var doc struct {
+		Paths map[string]map[string]json.RawMessage `json:"paths"`
+	}
+	if err := json.Unmarshal(openapi, &doc); err != nil {
+		return nil, fmt.Errorf("operations: %w", err)
+	}
+	var ops []string
+	for path, item := range doc.Paths {
+		for _, m := range httpMethods {
+			if _, ok := item[m]; ok {
+				ops = append(ops, strings.ToUpper(m)+" "+path)
+			}
+		}
+	}
+	slices.Sort(ops)
+	return ops, nil
 }

@@ -30,22 +30,31 @@ const testDeprecations = `deprecations:
     deprecated_at: 2027-02-01T00:00:00Z
     sunset_at: 2027-09-01T00:00:00Z
     link: /docs
+  - method: GET
+    path: /v1/partner/legacy/{id}
+    deprecated_at: 2026-01-05T00:00:00Z
+    sunset_at: 2026-08-03T00:00:00Z
+    link: /docs
+    removed: true
 `
+
+// testNow is the instant the tests run at, between the deprecations and the sunsets above.
+var testNow = time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC)
 
 func TestBuiltInDeprecationsMatchTheServedDocument(t *testing.T) {
 	t.Parallel()
-	if _, err := ParseDeprecations(configs.Deprecations, apidocs.OpenAPI); err != nil {
+	if _, err := ParseDeprecations(configs.Deprecations, apidocs.OpenAPI, time.Now()); err != nil {
 		t.Fatal(err)
 	}
 }
 
 func TestParseDeprecationsNamesEveryBadField(t *testing.T) {
 	t.Parallel()
-	ds, err := ParseDeprecations([]byte(testDeprecations), apidocs.OpenAPI)
+	ds, err := ParseDeprecations([]byte(testDeprecations), apidocs.OpenAPI, testNow)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ds) != 2 || ds[0].SunsetAt.Format(time.DateOnly) != "2027-07-05" {
+	if len(ds) != 3 || ds[0].SunsetAt.Format(time.DateOnly) != "2027-07-05" {
 		t.Fatalf("parsed %+v", ds)
 	}
 	const bad = `deprecations:
@@ -68,13 +77,25 @@ func TestParseDeprecationsNamesEveryBadField(t *testing.T) {
     deprecated_at: 2027-01-04T00:00:00Z
     sunset_at: 2027-07-05T00:00:00Z
     link: /docs
+  - method: GET
+    path: /v1/partner/returns
+    deprecated_at: 2026-01-04T00:00:00Z
+    sunset_at: 2026-07-05T00:00:00Z
+    link: /docs
+    removed: true
+  - method: GET
+    path: /v1/partner/gone/{id}
+    deprecated_at: 2026-12-01T00:00:00Z
+    sunset_at: 2027-06-01T00:00:00Z
+    link: /docs
+    removed: true
   - method: POST
     path: /v1/partner/returns
     deprecated_at: 2027-01-04T00:00:00Z
     sunset_at: 2027-07-05T00:00:00Z
     link: /docs
 `
-	_, err = ParseDeprecations([]byte(bad), apidocs.OpenAPI)
+	_, err = ParseDeprecations([]byte(bad), apidocs.OpenAPI, testNow)
 	if err == nil {
 		t.Fatal("a bad deprecation file was accepted")
 	}
@@ -87,13 +108,15 @@ func TestParseDeprecationsNamesEveryBadField(t *testing.T) {
 		"deprecations[2].path: the served API has no operation GET /v1/partner/order/{order_id}",
 		"deprecations[2].deprecated_at: required",
 		"deprecations[2].sunset_at: required",
-		"deprecations[4]: POST /v1/partner/returns is listed twice",
+		"deprecations[4].removed: the served API still has GET /v1/partner/returns",
+		"deprecations[5].removed: GET /v1/partner/gone/{id} may leave the API only after its sunset_at",
+		"deprecations[6]: POST /v1/partner/returns is listed twice",
 	} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("the error lacks %q:\n%v", want, err)
 		}
 	}
-	if _, err := ParseDeprecations([]byte("deprecations:\n  - method: GET\n    sunset: 2027-01-01T00:00:00Z\n"), apidocs.OpenAPI); err == nil {
+	if _, err := ParseDeprecations([]byte("deprecations:\n  - method: GET\n    sunset: 2027-01-01T00:00:00Z\n"), apidocs.OpenAPI, testNow); err == nil {
 		t.Error("an unknown field was accepted")
 	}
 }
@@ -173,6 +196,11 @@ func TestDeprecatedRouteIsGoneAfterItsSunset(t *testing.T) {
 	g.engine.ServeHTTP(w, httptest.NewRequest("POST", "/v1/partner/returns/ret_1:cancel", nil))
 	if w.Code != http.StatusOK {
 		t.Errorf("an operation before its own sunset: status %d, want 200", w.Code)
+	}
+	w = httptest.NewRecorder()
+	g.engine.ServeHTTP(w, httptest.NewRequest("GET", "/v1/partner/legacy/7", nil))
+	if w.Code != http.StatusGone || w.Header().Get("Sunset") != "Mon, 03 Aug 2026 00:00:00 GMT" {
+		t.Errorf("a removed operation: status %d, Sunset %q; want 410 with its sunset", w.Code, w.Header().Get("Sunset"))
 	}
 }
 

@@ -93,7 +93,7 @@ func (g *Gateway) loadAPIDocs(now func() time.Time) error {
 	if file == nil {
 		file = configs.Deprecations
 	}
-	ds, err := ParseDeprecations(file, apidocs.OpenAPI)
+	ds, err := ParseDeprecations(file, apidocs.OpenAPI, now())
 	if err != nil {
 		return err
 	}
