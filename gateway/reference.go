@@ -53,6 +53,9 @@ type refOp struct {
 	Idempotent  bool // a required Idempotency-Key header
 	Params      []refParam
 	RequestBody string // media types of the body, if any
+	// RequestSchema and Responses name the shapes the Schemas section describes.
+	RequestSchema refType
+	Responses     []refResponse
 }
 
 type refTag struct {
@@ -65,14 +68,17 @@ type refPage struct {
 	Title, Version string
 	Intro          []refText
 	Tags           []refTag
+	Schemas        []refSchema
 }
 
-var referencePage = template.Must(template.New("ref").Parse(`{{define "text"}}{{range .}}{{if .Code}}<code>{{.Text}}</code>{{else if .Strong}}<strong>{{.Text}}</strong>{{else}}{{.Text}}{{end}}{{end}}{{end}}<!doctype html>
+var referencePage = template.Must(template.New("ref").Parse(`{{define "text"}}{{range .}}{{if .Code}}<code>{{.Text}}</code>{{else if .Strong}}<strong>{{.Text}}</strong>{{else}}{{.Text}}{{end}}{{end}}{{end}}` +
+	`{{define "type"}}{{if .Ref}}<a href="#s-{{.Ref}}"><code>{{.Ref}}</code></a>{{else}}{{.Text}}{{end}}{{.Suffix}}{{end}}` +
+	`{{define "enum"}}{{if .}} One of {{range $i, $v := .}}{{if $i}}, {{end}}<code>{{$v}}</code>{{end}}.{{end}}{{end}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} reference</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{background:#f4f4f4;padding:0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 .op{margin:1rem 0;padding:.5rem 1rem;border-left:4px solid #4a7}.m{font-weight:bold;font-family:monospace}
-.meta{color:#555;font-size:90%}.idem{color:#a50}
+.meta{color:#555;font-size:90%}.idem{color:#a50}.d{white-space:pre-line}
 table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #eee}</style></head>
 <body><h1>{{.Title}} reference <small>{{.Version}}</small></h1>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
@@ -83,7 +89,13 @@ table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border
 {{if .Idempotent}}<span class="idem">Idempotency-Key required.</span>{{end}}{{if .RequestBody}} Body: <code>{{.RequestBody}}</code>.{{end}}</p>
 {{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>
 {{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{if .Required}}yes{{end}}</td><td>{{template "text" .Description}}</td></tr>{{end}}</table>{{end}}
+{{if or .RequestSchema.Ref .RequestSchema.Text}}<p class="meta">Request body: {{template "type" .RequestSchema}}</p>{{end}}
+{{if .Responses}}<p class="meta">Responses: {{range $i, $r := .Responses}}{{if $i}} · {{end}}<code>{{$r.Status}}</code> {{if or $r.Schema.Ref $r.Schema.Text}}{{template "type" $r.Schema}}{{else}}{{$r.Description}}{{end}}{{end}}</p>{{end}}
 </div>{{end}}{{end}}
+{{if .Schemas}}<h2 id="schemas">Schemas</h2>{{range .Schemas}}
+<h3 id="s-{{.Name}}"><code>{{.Name}}</code></h3>{{if .Description}}<p class="d">{{template "text" .Description}}</p>{{end}}{{if not .Props}}<p class="meta">{{template "type" .Type}}.{{template "enum" .Enum}}</p>{{end}}
+{{if .Props}}<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>
+{{range .Props}}<tr><td><code>{{.Name}}</code></td><td>{{template "type" .Type}}</td><td>{{if .Required}}yes{{end}}</td><td>{{template "text" .Description}}{{template "enum" .Enum}}</td></tr>{{end}}</table>{{end}}{{end}}{{end}}
 </body></html>`))
 
 // loadAPIDocs prepares what the gateway serves about its API: the deprecations, the OpenAPI
@@ -128,9 +140,12 @@ type (
 		} `json:"info"`
 		Tags       []struct{ Name, Description string }  `json:"tags"`
 		Paths      map[string]map[string]json.RawMessage `json:"paths"`
-		Components struct {
-			Parameters map[string]oasParam `json:"parameters"`
-		} `json:"components"`
+		Components oasComponents                         `json:"components"`
+	}
+	oasComponents struct {
+		Parameters map[string]oasParam    `json:"parameters"`
+		Schemas    map[string]*oasSchema  `json:"schemas"`
+		Responses  map[string]oasResponse `json:"responses"`
 	}
 	oasOp struct {
 		Summary     string                `json:"summary"`
@@ -139,8 +154,9 @@ type (
 		Parameters  []oasParam            `json:"parameters"`
 		Security    []map[string][]string `json:"security"`
 		RequestBody *struct {
-			Content map[string]json.RawMessage `json:"content"`
+			Content map[string]oasMedia `json:"content"`
 		} `json:"requestBody"`
+		Responses map[string]oasResponse `json:"responses"`
 	}
 	oasParam struct {
 		Ref         string     `json:"$ref"`
@@ -151,9 +167,16 @@ type (
 		Schema      *oasSchema `json:"schema"`
 	}
 	oasSchema struct {
-		Ref   string          `json:"$ref"`
-		Type  json.RawMessage `json:"type"` // a name, or in 3.1 a list of names
-		Items *oasSchema      `json:"items"`
+		Ref                  string                `json:"$ref"`
+		Type                 json.RawMessage       `json:"type"` // a name, or in 3.1 a list of names
+		Format               string                `json:"format"`
+		Description          string                `json:"description"`
+		Enum                 []any                 `json:"enum"`
+		Items                *oasSchema            `json:"items"`
+		Properties           map[string]*oasSchema `json:"properties"`
+		Required             []string              `json:"required"`
+		AdditionalProperties json.RawMessage       `json:"additionalProperties"`
+		AllOf                []*oasSchema          `json:"allOf"`
 	}
 )
 
@@ -192,7 +215,7 @@ func referenceModel(doc []byte) (refPage, error) {
 			if err := json.Unmarshal(raw, &op); err != nil {
 				return refPage{}, fmt.Errorf("reference: %s %s: %w", strings.ToUpper(m), path, err)
 			}
-			o, err := refOperation(m, path, op, d.Components.Parameters)
+			o, err := refOperation(m, path, op, d.Components)
 			if err != nil {
 				return refPage{}, err
 			}
@@ -216,10 +239,11 @@ func referenceModel(doc []byte) (refPage, error) {
 		})
 	}
 	page.Tags = slices.DeleteFunc(page.Tags, func(t refTag) bool { return len(t.Ops) == 0 })
+	page.Schemas = refSchemas(d.Components.Schemas)
 	return page, nil
 }
 
-func refOperation(method, path string, op oasOp, shared map[string]oasParam) (refOp, error) {
+func refOperation(method, path string, op oasOp, shared oasComponents) (refOp, error) {
 	o := refOp{Method: strings.ToUpper(method), Path: path, Summary: op.Summary, Description: parseRefText(op.Description)}
 	for _, req := range op.Security {
 		if len(req) == 0 {
@@ -233,7 +257,7 @@ func refOperation(method, path string, op oasOp, shared map[string]oasParam) (re
 	for _, p := range op.Parameters {
 		if p.Ref != "" {
 			name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/")
-			sp, found := shared[name]
+			sp, found := shared.Parameters[name]
 			if !ok || !found {
 				return refOp{}, fmt.Errorf("reference: %s %s: unresolvable parameter %s", o.Method, path, p.Ref)
 			}
@@ -247,6 +271,11 @@ func refOperation(method, path string, op oasOp, shared map[string]oasParam) (re
 	}
 	if op.RequestBody != nil {
 		o.RequestBody = strings.Join(slices.Sorted(maps.Keys(op.RequestBody.Content)), ", ")
+		o.RequestSchema = requestSchema(op.RequestBody.Content)
+	}
+	var err error
+	if o.Responses, err = refResponses(op.Responses, shared.Responses); err != nil {
+		return refOp{}, fmt.Errorf("reference: %s %s: %w", o.Method, path, err)
 	}
 	return o, nil
 }

@@ -98,6 +98,12 @@ func TestReferencePageRenders(t *testing.T) {
 		"<h2>Storefront</h2>", "<h2>Customer service</h2>", "<h2>Partner</h2>", "<h2>Identity</h2>", "<h2>Operations</h2>",
 		"<code>/v1/storefront/returns/eligibility</code>", "CreateReturn starts the return-to-refund workflow",
 		"<code>partner</code> with scope <code>returns:write</code>", "Idempotency-Key required.", "<code>/oauth/token</code>",
+		// request and response shapes, every schema's fields and enums
+		`Request body: <a href="#s-processReturnsV1CreateReturnRequest">`,
+		`<code>200</code> <a href="#s-processReturnsV1CreateReturnResponse"><code>processReturnsV1CreateReturnResponse</code></a>`,
+		`<code>422</code> <a href="#s-Problem">`, `<h3 id="s-v1ReturnLine">`, "<td><code>order_line_id</code></td>",
+		`<a href="#s-v1ReturnReason"><code>v1ReturnReason</code></a>`, "<code>RETURN_REASON_SIZE_OR_FIT</code>",
+		"<td><code>quantity</code></td><td>integer (int32)</td>",
 	} {
 		if !strings.Contains(page, want) {
 			t.Errorf("the page lacks %q", want)
@@ -109,10 +115,17 @@ func TestReferenceModel(t *testing.T) {
 	t.Parallel()
 	const doc = `{"openapi":"3.1.0","info":{"title":"T","version":"v1","description":"One **two** ` + "`three`" + `.\n\nFour."},
 	"tags":[{"name":"A"}],
-	"components":{"parameters":{"Key":{"name":"Idempotency-Key","in":"header","required":true,"schema":{"type":"string"}}}},
+	"components":{"parameters":{"Key":{"name":"Idempotency-Key","in":"header","required":true,"schema":{"type":"string"}}},
+	  "responses":{"Gone":{"description":"not there"}},
+	  "schemas":{"Req":{"type":"object","required":["b"],"properties":{"a":{"type":"string","enum":["X","Y"]},
+	    "b":{"type":"integer","format":"int64"},"m":{"type":"object","additionalProperties":{"type":"string"}}}},
+	    "E":{"type":"string","description":"An enum.","enum":["ONE","TWO"]}}},
 	"paths":{"/x":{"parameters":[],"post":{"tags":["A"],"summary":"S","parameters":[{"$ref":"#/components/parameters/Key"},
 	  {"name":"n","in":"query","schema":{"type":["integer","null"]}},{"name":"l","in":"query","schema":{"type":"array","items":{"type":"string"}}}],
-	  "security":[{"s":["a","b"]}]},
+	  "security":[{"s":["a","b"]}],
+	  "requestBody":{"content":{"application/json":{"schema":{"$ref":"#/components/schemas/Req"}}}},
+	  "responses":{"200":{"description":"ok","content":{"application/json":{"schema":{"type":"array","items":{"$ref":"#/components/schemas/Req"}}}}},
+	    "404":{"$ref":"#/components/responses/Gone"}}},
 	  "get":{"summary":"untagged"}}}}`
 	page, err := referenceModel([]byte(doc))
 	if err != nil {
@@ -122,10 +135,21 @@ func TestReferenceModel(t *testing.T) {
 		Intro: []refText{{{Text: "One "}, {Text: "two", Strong: true}, {Text: " "}, {Text: "three", Code: true}, {Text: "."}}, {{Text: "Four."}}},
 		Tags: []refTag{
 			{Name: "A", Ops: []refOp{{Method: "POST", Path: "/x", Summary: "S", Idempotent: true,
-				Security: []refSecurity{{Scheme: "s", Scopes: []string{"a", "b"}}},
+				Security:      []refSecurity{{Scheme: "s", Scopes: []string{"a", "b"}}},
+				RequestBody:   "application/json",
+				RequestSchema: refType{Ref: "Req"},
+				Responses: []refResponse{{Status: "200", Description: "ok", Schema: refType{Ref: "Req", Suffix: "[]"}},
+					{Status: "404", Description: "not there"}},
 				Params: []refParam{{Name: "Idempotency-Key", In: "header", Type: "string", Required: true},
 					{Name: "n", In: "query", Type: "integer | null"}, {Name: "l", In: "query", Type: "string[]"}}}}},
 			{Name: "Other", Ops: []refOp{{Method: "GET", Path: "/x", Summary: "untagged"}}},
+		},
+		Schemas: []refSchema{
+			{Name: "E", Type: refType{Text: "string"}, Description: refText{{Text: "An enum."}}, Enum: []string{"ONE", "TWO"}},
+			{Name: "Req", Type: refType{Text: "object"}, Props: []refProp{
+				{Name: "b", Type: refType{Text: "integer (int64)"}, Required: true},
+				{Name: "a", Type: refType{Text: "string"}, Enum: []string{"X", "Y"}},
+				{Name: "m", Type: refType{Text: "string", Suffix: "{}"}}}},
 		}}
 	if diff := cmp.Diff(want, page, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("model (-want +got):\n%s", diff)
@@ -134,6 +158,10 @@ func TestReferenceModel(t *testing.T) {
 	broken := strings.Replace(doc, "#/components/parameters/Key", "#/components/parameters/Missing", 1)
 	if _, err := referenceModel([]byte(broken)); err == nil {
 		t.Error("an unresolvable parameter reference was accepted")
+	}
+	broken = strings.Replace(doc, "#/components/responses/Gone", "#/components/responses/Missing", 1)
+	if _, err := referenceModel([]byte(broken)); err == nil {
+		t.Error("an unresolvable response reference was accepted")
 	}
 }
 
