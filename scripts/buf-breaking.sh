@@ -18,6 +18,10 @@ trap 'rm -rf "$scratch"' EXIT
 cp -r buf.yaml proto "$scratch"/
 money="$scratch/proto/retailbridge/canonical/v1/money.proto"
 sed -i -e '/string currency_code = 2;/d' -e 's/int64 amount_minor = 1;/int64 amount_cents = 1;/' "$money"
+if cmp -s "$money" proto/retailbridge/canonical/v1/money.proto; then
+  echo "self-test: money.proto no longer has the fields it breaks; update scripts/buf-breaking.sh" >&2
+  exit 1
+fi
 if out=$(cd "$scratch" && "${buf[@]}" breaking --against "$baseline" 2>&1); then
   echo "self-test: buf breaking accepted a deleted and a renamed field" >&2
   exit 1
