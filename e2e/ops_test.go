@@ -103,7 +103,8 @@ func TestCORSForConfiguredStorefrontOrigins(t *testing.T) {
 	// One order, not a cold page of twenty: the request is about CORS headers, and a page of cold
 	// Shopify reads can outlast the tests' 2 s request deadline on a loaded machine.
 	resp := h.do(t, http.MethodGet, "/v1/storefront/orders?page_size=1", h.token(t, demo.DemoCustomerID), nil, "Origin", "https://shop.example.com")
-	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") {
+	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Deprecation, Sunset, Link") {
 		t.Errorf("actual request: %d %v", resp.Status, resp.Header)
 	}
 }
