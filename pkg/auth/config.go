@@ -66,6 +66,10 @@ type IssuerConfig struct {
 	MinRefresh time.Duration `yaml:"min_refresh"`
 	// Timeout bounds one JWKS fetch (default 5 s).
 	Timeout time.Duration `yaml:"timeout"`
+	// Types are the accepted JOSE typ headers (RFC 8725 §3.11). Defaults: the local issuer's
+	// partner tokens are RFC 9068 access tokens ("at+jwt"), its storefront and support tokens
+	// "JWT" (what it has always minted); an external issuer "JWT" or "at+jwt".
+	Types []string `yaml:"types"`
 }
 
 // DevConfig is the configuration without a file: Retailbridge issues storefront, support and
@@ -136,6 +140,9 @@ func (c *Config) defaults(dataDir string) {
 		if is.Timeout == 0 {
 			is.Timeout = 5 * time.Second
 		}
+		if len(is.Types) == 0 {
+			is.Types = defaultTypes(*is)
+		}
 		if is.Refresh == 0 {
 			is.Refresh = 15 * time.Minute
 			if is.JWKSFile != "" {
@@ -143,6 +150,18 @@ func (c *Config) defaults(dataDir string) {
 			}
 		}
 	}
+}
+
+// defaultTypes is the typ headers an issuer accepts when its configuration names none: exactly
+// what the local issuer mints for that audience, or either access-token type from others.
+func defaultTypes(is IssuerConfig) []string {
+	switch {
+	case is.Local && is.Kind == Partner:
+		return []string{TypeAccessToken}
+	case is.Local:
+		return []string{TypeJWT}
+	}
+	return slices.Clone(DefaultTokenTypes)
 }
 
 // Validate names every bad field at once.
@@ -222,6 +241,14 @@ func (c Config) Validate() error {
 				add(f+".jwks_url", "%v", err)
 			}
 		}
+		for _, t := range is.Types {
+			if t == "" || len(t) > 64 || strings.ContainsAny(t, " \t,;\"") {
+				add(f+".types", "%q is not a media type such as JWT or at+jwt", t)
+			}
+		}
+		if minted := defaultTypes(is)[0]; is.Local && !slices.ContainsFunc(is.Types, func(t string) bool { return normaliseType(t) == normaliseType(minted) }) {
+			add(f+".types", "the local issuer mints %s tokens as %s: include it", is.Kind, minted)
+		}
 		if is.Refresh < 0 || is.MinRefresh < 0 || is.Timeout < 0 {
 			add(f, "refresh, min_refresh and timeout must not be negative")
 		}
@@ -287,7 +314,7 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 	}
 	var issuers []Issuer
 	for _, ic := range c.Issuers {
-		is := Issuer{Name: ic.Name, Audience: ic.Audience, Kind: ic.Kind, Algorithms: ic.Algorithms}
+		is := Issuer{Name: ic.Name, Audience: ic.Audience, Kind: ic.Kind, Algorithms: ic.Algorithms, Types: ic.Types}
 		switch {
 		case ic.Local:
 			is.KeySet = a.Keyring
