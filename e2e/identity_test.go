@@ -18,7 +18,9 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -457,7 +459,7 @@ func TestJWTAttackBattery(t *testing.T) {
 	ed := jwt.SigningMethodEdDSA
 	good := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims())
 	other := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims(set("sub", h.Demo.Customers[7].ID)))
-	support := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid), claims(set("aud", "retailbridge-support"), set("sub", "agent-1"), set("scope", "support:read operator")))
+	support := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims(set("aud", "retailbridge-support"), set("sub", "agent-1"), set("scope", "support:read operator")))
 	partner := h.clientToken(t, client, "").AccessToken
 
 	// The battery means something only if the genuine tokens pass where they belong.
@@ -537,7 +539,7 @@ func TestJWTAttackBattery(t *testing.T) {
 		"kid as an array": []string{kid}, "kid as null": json.RawMessage("null"), "kid as an object": map[string]string{"kid": kid},
 		"kid of 4 KiB": strings.Repeat("k", 4096), "URL as kid": attacker.URL + "/key", "retired-looking kid": kid + ".retired",
 	} {
-		hd := map[string]any{"alg": "EdDSA"}
+		hd := map[string]any{"alg": "EdDSA", "typ": "JWT"}
 		if k != nil {
 			hd["kid"] = k
 		}
@@ -562,8 +564,25 @@ func TestJWTAttackBattery(t *testing.T) {
 	add("crit header", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "crit", []string{"exp"}, "exp", 1), claims()))
 	add("iss as an attacker URL", raw(t, ed, evilEd, hdr("alg", "EdDSA", "kid", evilKid), claims(set("iss", attacker.URL))))
 
+	// Explicit typing (RFC 8725 §3.11), signed with the genuine key: a token whose typ is
+	// missing or names another kind of JWT is refused.
+	partnerClaims := claims(set("aud", "retailbridge-partner"), set("sub", client.ID), set("tenant", "tenant-a"), set("scope", "orders:read"))
+	for name, typ := range map[string]any{"no typ": nil, "empty typ": "", "typ at+jwt on a storefront token": "at+jwt",
+		"typ logout+jwt": "logout+jwt", "typ JOSE": "JOSE", "typ as a number": 1, "typ secevent+jwt": "secevent+jwt"} {
+		hd := map[string]any{"alg": "EdDSA", "kid": kid}
+		if typ != nil {
+			hd["typ"] = typ
+		}
+		add(name, raw(t, ed, real.Private, js(t, hd), claims()))
+	}
+	add("partner token typed JWT", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), partnerClaims), partnerPaths)
+	add("partner token without typ", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid), partnerClaims), partnerPaths)
+	if r := h.do(t, http.MethodGet, partnerPaths[0], raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "at+jwt"), partnerClaims), nil); r.Status != http.StatusOK {
+		t.Errorf("a partner token typed at+jwt: %d %s", r.Status, r.Body)
+	}
+
 	// Claims, signed with the genuine key.
-	realHdr := hdr("alg", "EdDSA", "kid", kid)
+	realHdr := hdr("alg", "EdDSA", "kid", kid, "typ", "JWT")
 	for name, mut := range map[string][]func(map[string]any){
 		"expired an hour ago":               {set("exp", now.Add(-time.Hour).Unix())},
 		"expired beyond the leeway":         {set("exp", now.Add(-2*time.Minute).Unix())},
@@ -731,4 +750,57 @@ func flipTrailingBits(s string) string {
 func flipFirstBit(s string) string {
 	i := strings.IndexByte(b64alphabet, s[0])
 	return string(b64alphabet[i^32]) + s[1:]
+}
+
+// supportHTTPRoutes is every /v1/support binding of configs/http/gateway.yaml plus the gateway's
+// hand-written support-token routes, each with its path variables filled in.
+func supportHTTPRoutes(t testing.TB) [][2]string {
+	t.Helper()
+	b, err := os.ReadFile("../configs/http/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every binding is one "- get: /path" or "post: /path" line; reading lines keeps this test
+	// independent of the YAML's nesting.
+	var out [][2]string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "- "))
+		if len(f) != 2 || !strings.HasPrefix(f[1], "/v1/support/") {
+			continue
+		}
+		method := strings.ToUpper(strings.TrimSuffix(f[0], ":"))
+		path := regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(f[1], "ret_0000000000000000")
+		out = append(out, [2]string{method, path})
+	}
+	if len(out) < 12 {
+		t.Fatalf("found only %d support routes in the HTTP rules", len(out))
+	}
+	return append(out, [2]string{http.MethodGet, "/v1/operations/audit"})
+}
+
+// TestEverySupportRouteNeedsItsScope: a support token without the route's scope gets 403 on
+// every support and operations route, reads included; with it the scope check lets it through.
+func TestEverySupportRouteNeedsItsScope(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	none := h.supportToken(t, "agent-0", "profile")
+	all := h.supportToken(t, "agent-1", "support:read support:write refunds:override operator")
+	routes := supportHTTPRoutes(t)
+	forbidden := 0
+	for _, r := range routes {
+		var body any
+		if r[0] == http.MethodPost {
+			body = map[string]any{}
+		}
+		resp := h.do(t, r[0], r[1], none, body, "Idempotency-Key", "scope-"+r[1])
+		if resp.Status != http.StatusForbidden || !strings.Contains(string(resp.Body), "insufficient_scope") {
+			t.Errorf("%s %s without its scope: %d %s", r[0], r[1], resp.Status, resp.Body)
+		} else {
+			forbidden++
+		}
+		if resp := h.do(t, r[0], r[1], all, body, "Idempotency-Key", "scope-all-"+r[1]); resp.Status == http.StatusForbidden {
+			t.Errorf("%s %s with every support scope: %d %s", r[0], r[1], resp.Status, resp.Body)
+		}
+	}
+	t.Logf("%d support and operations routes, %d refused without their scope", len(routes), forbidden)
 }
