@@ -33,13 +33,17 @@ type Config struct {
 type LocalConfig struct {
 	// Issuer is the iss of the tokens it signs.
 	Issuer string `yaml:"issuer"`
-	// KeyDir holds the signing keys (`retailbridge keys …`); default <data>/keys.
+	// KeyDir is where signing keys lived before the shared identity store; default <data>/keys.
+	// Its keys are imported into the store (a gateway's and the CLI's keys live there).
 	KeyDir string `yaml:"key_dir"`
 	// KeyMaxAge retires keys automatically once older than this and superseded (0 = never).
 	KeyMaxAge time.Duration `yaml:"key_max_age"`
-	// KeyPoll is how often a running gateway rescans KeyDir (default 2 s).
+	// KeyPoll is how often a running gateway reloads keys and partner clients from the store
+	// (default 2 s): the bound within which a rotation, retirement or revocation made anywhere
+	// takes effect on every gateway.
 	KeyPoll time.Duration `yaml:"key_poll"`
-	// ClientsFile holds partner clients (`retailbridge clients …`); default <data>/clients.json.
+	// ClientsFile is where partner clients lived before the shared identity store; default
+	// <data>/clients.json. Its clients are imported into the store.
 	ClientsFile string `yaml:"clients_file"`
 	// TokenTTL is the lifetime of partner access tokens (default 15 min, at most 1 h).
 	TokenTTL time.Duration `yaml:"token_ttl"`
@@ -277,8 +281,12 @@ type AuthorityDeps struct {
 	Now    func() time.Time
 	// Transport carries JWKS fetches (default http.DefaultTransport).
 	Transport http.RoundTripper
+	// Store is the shared identity store: keys and partner clients live there, and the key
+	// directory and client file of the configuration are imported into it (ImportLegacy). Nil
+	// keeps them in those files (tools and tests of a single process).
+	Store *IdentityStore
 	// Bootstrap is the file a first signing key is created in when the key directory holds
-	// none; empty leaves an empty keyring empty.
+	// none; empty leaves an empty keyring empty. With a Store, a first key is always created.
 	Bootstrap string
 	// Argon2 overrides the client-secret hash cost (tests).
 	Argon2 Argon2Params
@@ -293,12 +301,7 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 	d.Logger = orDiscard(d.Logger)
 	a := &Authority{}
 	if l := c.Local; l != nil {
-		kr, err := OpenKeyring(l.KeyDir, KeyringOptions{MaxAge: l.KeyMaxAge, Poll: l.KeyPoll, Bootstrap: d.Bootstrap,
-			Logger: d.Logger, Now: d.Now})
-		if err != nil {
-			return nil, err
-		}
-		cl, err := NewClients(OpenClientFile(l.ClientsFile), ClientsOptions{Argon2: d.Argon2, Now: d.Now})
+		kr, cl, err := openLocal(l, d)
 		if err != nil {
 			return nil, err
 		}
@@ -311,6 +314,9 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 		a.Keyring, a.Clients = kr, cl
 		a.Tokens = &TokenService{issuer: l.Issuer, audiences: auds, ttl: l.TokenTTL, keys: kr, clients: cl, now: orNow(d.Now)}
 		a.runners = append(a.runners, kr)
+		if d.Store != nil {
+			a.runners = append(a.runners, d.Store)
+		}
 	}
 	var issuers []Issuer
 	for _, ic := range c.Issuers {
@@ -346,6 +352,38 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 	v.authority = a
 	a.Verifier = v
 	return a, nil
+}
+
+// openLocal opens the local issuer's keyring and clients: in the shared store when there is one
+// (after importing the files the configuration names), else in those files.
+func openLocal(l *LocalConfig, d AuthorityDeps) (*Keyring, *Clients, error) {
+	ko := KeyringOptions{MaxAge: l.KeyMaxAge, Poll: l.KeyPoll, Bootstrap: d.Bootstrap, Logger: d.Logger, Now: d.Now}
+	co := ClientsOptions{Argon2: d.Argon2, Now: d.Now}
+	if d.Store == nil {
+		kr, err := OpenKeyring(l.KeyDir, ko)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := NewClients(OpenClientFile(l.ClientsFile), co)
+		return kr, cl, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := d.Store.ImportLegacy(ctx, l.KeyDir, l.ClientsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n.Keys+n.Clients > 0 {
+		d.Logger.Info("imported identity files into the shared identity store; they are no longer read",
+			"keys", n.Keys, "key_dir", l.KeyDir, "clients", n.Clients, "clients_file", l.ClientsFile)
+	}
+	ko.CreateFirst = true
+	kr, err := NewStoreKeyring(d.Store, ko)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := NewClients(d.Store, co)
+	return kr, cl, err
 }
 
 // Run keeps key sets fresh (directory polls, JWKS refreshes) until ctx ends.

@@ -72,6 +72,9 @@ type TokenConfig struct {
 	Issuer             string // RB_TOKEN_ISSUER
 	StorefrontAudience string // RB_STOREFRONT_AUDIENCE
 	SigningKeyFile     string // RB_SIGNING_KEY_FILE: Ed25519 PKCS#8 PEM; default <data>/keys/storefront.pem
+	// KeyEncryptionKey is RB_KEY_ENCRYPTION_KEY (secret): base64 of 32 bytes sealing the signing
+	// keys in the identity store with AES-256-GCM; empty stores them unencrypted.
+	KeyEncryptionKey string
 }
 
 // ShopifyConfig points the commerce service at a shop.
@@ -130,6 +133,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
 			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
+			KeyEncryptionKey:   r.str("RB_KEY_ENCRYPTION_KEY", ""),
 		},
 		Shopify: ShopifyConfig{
 			URL:           r.str("SHOPIFY_ADMIN_URL", ""),
@@ -262,7 +266,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
 		slog.String("stripe_webhook_secret", maskList(c.Stripe.WebhookSecrets)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
-		slog.String("tenants", c.Tenants),
+		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }
 
