@@ -793,7 +793,7 @@ func supportHTTPRoutes(t testing.TB) [][2]string {
 	if len(out) < 12 {
 		t.Fatalf("found only %d support routes in the HTTP rules", len(out))
 	}
-	return append(out, [2]string{http.MethodGet, "/v1/operations/audit"})
+	return append(out, [2]string{http.MethodGet, "/v1/operations/audit"}, [2]string{http.MethodGet, "/v1/operations/audit/verify"})
 }
 
 // TestEverySupportRouteNeedsItsScope: a support token without the route's scope gets 403 on
@@ -821,4 +821,75 @@ func TestEverySupportRouteNeedsItsScope(t *testing.T) {
 		}
 	}
 	t.Logf("%d support and operations routes, %d refused without their scope", len(routes), forbidden)
+}
+
+// devStackOn starts a stack the way `make run` does — embedded Redis, NATS and SQLite — on the
+// data directory dir, with run as its Idempotency-Key suffix, so a second call plays a restart.
+func devStackOn(t testing.TB, dir, run string) *harness {
+	t.Helper()
+	env := map[string]string{
+		"RB_DATA_DIR":        dir,
+		"RB_RATE_LIMITS":     writeFile(t, dir, "rate-limits.yaml", generousLimits),
+		"RB_REQUEST_TIMEOUT": "2s",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: stack.All, Ephemeral: true,
+		GatewayAddr: "127.0.0.1:0", Now: clk.Now, FastVendors: true, ManualParcels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: run}
+}
+
+// TestDevStackKeepsAuditAndIdempotencyAcrossRestart: restarting a development stack on the same
+// data directory keeps the audit log (chain intact) and the gateway's idempotency records, and
+// the signing key, so old tokens still verify.
+func TestDevStackKeepsAuditAndIdempotencyAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dir, run := t.TempDir(), "restart"
+	h := devStackOn(t, dir, run)
+	o := h.Demo.Scenario(demo.ScenarioEligible)
+	customer := h.token(t, demo.DemoCustomerID)
+	body := createReturn(o.ID, o.Lines[0].ID, 1)
+	first := h.do(t, http.MethodPost, "/v1/storefront/returns", customer, body, "Idempotency-Key", "restart-1")
+	if first.Status != http.StatusCreated && first.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	var r returnJSON
+	first.JSON(t, &r)
+	agent := h.supportToken(t, "agent-r", "support:read support:write")
+	h.waitAny(t, agent, "/v1/support/returns/"+r.Return.ID, "awaiting_parcel")
+	if resp := h.do(t, http.MethodPost, "/v1/support/returns/"+r.Return.ID+":cancel", agent, map[string]string{"note": "duplicate"},
+		"Idempotency-Key", "restart-cancel", "X-Request-Id", "req-restart-1"); resp.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", resp.Status, resp.Body)
+	}
+	operator := h.supportToken(t, "ops-1", "support:read operator")
+	before := h.do(t, http.MethodGet, "/v1/operations/audit", operator, nil)
+	h.Close()
+
+	h = devStackOn(t, dir, run)
+	replay := h.do(t, http.MethodPost, "/v1/storefront/returns", customer, body, "Idempotency-Key", "restart-1")
+	if replay.Status != first.Status || replay.Header.Get("Idempotent-Replayed") != "true" || string(replay.Body) != string(first.Body) {
+		t.Errorf("replay after a restart: %d replayed=%q %s; want %d replayed and the first body",
+			replay.Status, replay.Header.Get("Idempotent-Replayed"), replay.Body, first.Status)
+	}
+	after := h.do(t, http.MethodGet, "/v1/operations/audit", operator, nil)
+	if after.Status != http.StatusOK || string(after.Body) != string(before.Body) || !strings.Contains(string(after.Body), "req-restart-1") {
+		t.Errorf("audit log after a restart:\n%s\nbefore:\n%s", after.Body, before.Body)
+	}
+	var report struct {
+		Entries int64 `json:"entries"`
+		Intact  bool  `json:"intact"`
+	}
+	h.do(t, http.MethodGet, "/v1/operations/audit/verify", operator, nil).JSON(t, &report)
+	if !report.Intact || report.Entries < 1 {
+		t.Errorf("audit chain after a restart: %+v", report)
+	}
+	t.Logf("after the restart: replay %d Idempotent-Replayed=%s, %d audit entries, chain intact=%v",
+		replay.Status, replay.Header.Get("Idempotent-Replayed"), report.Entries, report.Intact)
 }

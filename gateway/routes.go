@@ -52,6 +52,7 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	// Operations: operators' views (support tokens with the operator scope).
 	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes(ScopeOperator))
 	ops.GET("/audit", g.auditLog)
+	ops.GET("/audit/verify", g.auditVerify)
 
 	// Partners: client-credentials tokens, one tenant each, per-client limits.
 	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner), g.audit())

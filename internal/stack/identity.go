@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/retailbridge/retailbridge/pkg/audit"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/store"
@@ -90,25 +91,30 @@ func OpenIdentity(ctx context.Context, c config.Config, db *store.DB, logger *sl
 	return a, nil
 }
 
-// startIdentity builds the gateway's identity and keeps its key sets fresh while the stack runs.
-func (s *Stack) startIdentity() (*auth.Authority, error) {
+// startIdentity builds the gateway's identity, keeps its key sets fresh while the stack runs,
+// and opens the audit log of privileged actions, which lives in the same database.
+func (s *Stack) startIdentity() (*auth.Authority, *audit.Log, error) {
 	db, err := s.database(s.ctx, "identity")
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	a, err := OpenIdentity(s.ctx, s.opts.Config, db, s.logger.With("service", "identity"))
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if a.Keyring != nil {
 		key, err := a.Keyring.Signing()
 		if err != nil && !errors.Is(err, auth.ErrNoSigningKey) {
-			return nil, err
+			return nil, nil, err
 		}
 		s.SigningKey = key
 	}
+	log, err := audit.Open(s.ctx, db, nil)
+	if err != nil {
+		return nil, nil, fmt.Errorf("audit log: %w", err)
+	}
 	s.wg.Go(func() { a.Run(s.ctx) })
-	return a, nil
+	return a, log, nil
 }
 
 // DataDir is the stack's data directory (keys, clients, state).
