@@ -25,7 +25,7 @@ const identityUsage = `  retailbridge clients create --tenant T --scopes "S…" 
   retailbridge keys retire KID                                stop publishing a key; its tokens are refused
   retailbridge token --audience storefront|support|partner …  print a development token the local stack accepts
       storefront: --customer ID   support: --subject AGENT --scope "support:read …"   partner: --client CLIENT_ID
-`
+` + auditUsage
 
 // openLocalIdentity reads the configuration and the local issuer's keys and clients from the
 // identity store every gateway shares (DATABASE_URL, else <data>/identity.db). The database
