@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"encoding/json"
 	"net/http"
 	"os"
 	"slices"
@@ -8,6 +9,8 @@ import (
 	"testing"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/retailbridge/retailbridge/gateway/apidocs"
 )
 
 // httpRuleRoutes reads every (method, path) binding of configs/http/gateway.yaml.
@@ -109,6 +112,30 @@ func TestScopedRouteMatching(t *testing.T) {
 		rule, found, other := matchScopedRoute(SupportRoutes, tt.method, tt.path)
 		if got := rule.Path; found && got != tt.want || !found && tt.want != "" || other != tt.otherMethod {
 			t.Errorf("%s %s: rule %q found=%v otherMethod=%v, want %q otherMethod=%v", tt.method, tt.path, rule.Path, found, other, tt.want, tt.otherMethod)
+		}
+	}
+}
+
+// TestSupportScopesMatchTheServedDocument: the scopes the served OpenAPI document lists for each
+// support operation are the scopes the gateway enforces.
+func TestSupportScopesMatchTheServedDocument(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Paths map[string]map[string]struct {
+			Security []map[string][]string `json:"security"`
+		} `json:"paths"`
+	}
+	if err := json.Unmarshal(apidocs.OpenAPI, &doc); err != nil {
+		t.Fatal(err)
+	}
+	for _, rule := range SupportRoutes {
+		op, ok := doc.Paths[rule.Path][strings.ToLower(rule.Method)]
+		if !ok || len(op.Security) != 1 {
+			t.Errorf("%s %s: not documented with one security requirement", rule.Method, rule.Path)
+			continue
+		}
+		if got := op.Security[0]["support"]; !slices.Equal(got, rule.Scopes) {
+			t.Errorf("%s %s: the document lists scopes %v, the gateway enforces %v", rule.Method, rule.Path, got, rule.Scopes)
 		}
 	}
 }
