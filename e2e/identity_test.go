@@ -31,6 +31,8 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
@@ -892,4 +894,81 @@ func TestDevStackKeepsAuditAndIdempotencyAcrossRestart(t *testing.T) {
 	}
 	t.Logf("after the restart: replay %d Idempotent-Replayed=%s, %d audit entries, chain intact=%v",
 		replay.Status, replay.Header.Get("Idempotent-Replayed"), report.Entries, report.Intact)
+}
+
+// secondGateway starts another gateway, in a stack of its own, on h's configuration: the same
+// identity database (and Redis), as a second replica behind a load balancer would be.
+func (h *harness) secondGateway(t testing.TB) *harness {
+	t.Helper()
+	cfg := h.Config()
+	cfg.NATSURL = h.NATSURL // never a second embedded server on the first one's store
+	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: []stack.Component{stack.Gateway},
+		Ephemeral: true, GatewayAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &harness{Stack: s, client: h.client, clock: h.clock, run: h.run}
+}
+
+// TestTwoGatewaysShareKeysAndClients: gateway 2 verifies the tokens gateway 1 signs and issues,
+// and a key retired or a client revoked through the CLI is refused by both within the poll bound
+// — on SQLite (the dev data directory) and PostgreSQL (DATABASE_URL).
+func TestTwoGatewaysShareKeysAndClients(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			opts := []stackOption{withAuthConfig(t, identityAuthConfig)}
+			if d == store.Postgres {
+				url := storetest.URL(t, store.Postgres)
+				opts = append(opts, func(c *config.Config) { c.DatabaseURL = url })
+			}
+			g1 := newStack(t, opts...)
+			g2 := g1.secondGateway(t)
+			if g2.SigningKey.ID != g1.SigningKey.ID {
+				t.Fatalf("the gateways sign with %s and %s", g1.SigningKey.ID, g2.SigningKey.ID)
+			}
+			agent := g1.supportToken(t, "agent-1", "support:read")
+			nc := g1.newClient(t, "acme", "orders:read")
+			partner := g1.clientToken(t, nc, "").AccessToken
+			for _, c := range []struct{ path, token string }{{"/v1/identity/support", agent}, {"/v1/identity/partner", partner}} {
+				if r := g2.do(t, http.MethodGet, c.path, c.token, nil); r.Status != http.StatusOK {
+					t.Fatalf("gateway 2 on gateway 1's token (%s): %d %s", c.path, r.Status, r.Body)
+				}
+			}
+			fromG2 := g2.clientToken(t, nc, "").AccessToken
+			if r := g1.do(t, http.MethodGet, "/v1/identity/partner", fromG2, nil); r.Status != http.StatusOK {
+				t.Fatalf("gateway 1 on a token gateway 2 issued: %d %s", r.Status, r.Body)
+			}
+
+			// Rotate and retire through the CLI's view of the store: both gateways refuse the old
+			// key's tokens and accept the new key's.
+			keys := g1.operatorKeys(t)
+			fresh, err := keys.Rotate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := keys.Retire(g1.SigningKey.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range []*harness{g1, g2} {
+				eventually(t, fmt.Sprintf("gateway %d refuses the retired key's token", i+1), func() bool {
+					return g.do(t, http.MethodGet, "/v1/identity/support", agent, nil).Status == http.StatusUnauthorized
+				})
+			}
+			newToken := g2.clientToken(t, nc, "").AccessToken
+			if kid := headerOf(t, newToken)["kid"]; kid != fresh.ID {
+				t.Errorf("gateway 2 signs with %v after the rotation, want %s", kid, fresh.ID)
+			}
+			if err := g2.operatorClients(t, cheapArgon2).Revoke(context.Background(), nc.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range []*harness{g1, g2} {
+				eventually(t, fmt.Sprintf("gateway %d refuses the revoked client's token", i+1), func() bool {
+					return g.do(t, http.MethodGet, "/v1/identity/partner", newToken, nil).Status == http.StatusUnauthorized
+				})
+			}
+		})
+	}
 }
