@@ -73,7 +73,52 @@ func OpenIdentityStore(ctx context.Context, db *store.DB, o IdentityStoreOptions
 	if o.Poll <= 0 {
 		o.Poll = 2 * time.Second
 	}
-	return &IdentityStore{db: db, sealer: o.Sealer, poll: o.Poll, now: orNow(o.Now), logger: orDiscard(o.Logger)}, nil
+	s := &IdentityStore{db: db, sealer: o.Sealer, poll: o.Poll, now: orNow(o.Now), logger: orDiscard(o.Logger)}
+	if err := s.sealPlaintextKeys(ctx); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// sealPlaintextKeys seals the keys stored unencrypted once a key-encryption key is configured,
+// so setting RB_KEY_ENCRYPTION_KEY and restarting protects the existing keys too.
+func (s *IdentityStore) sealPlaintextKeys(ctx context.Context) error {
+	if !s.sealer.Encrypts() {
+		return nil
+	}
+	n := 0
+	err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		n = 0
+		if err := lockIdentity(ctx, tx); err != nil {
+			return err
+		}
+		rows, err := s.keyRows(ctx, tx)
+		if err != nil {
+			return err
+		}
+		for _, r := range rows {
+			if !r.private.Valid || !strings.HasPrefix(r.private.String, sealedPlain) {
+				continue
+			}
+			der, err := s.sealer.Open(r.info.ID, r.private.String)
+			if err != nil {
+				return err
+			}
+			sealed, err := s.sealer.Seal(r.info.ID, der)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `UPDATE rb_identity_keys SET private_key = $1 WHERE kid = $2`, sealed, r.info.ID); err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if n > 0 && err == nil {
+		s.logger.Info("identity store: sealed signing keys stored unencrypted with RB_KEY_ENCRYPTION_KEY", "keys", n)
+	}
+	return err
 }
 
 // NewStoreKeyring is the keyring over the store's keys.

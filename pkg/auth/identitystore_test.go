@@ -208,6 +208,21 @@ func TestSigningKeysAreSealedAtRest(t *testing.T) {
 			t.Errorf("%s: %v, want ErrNoKeyEncryptionKey", name, err)
 		}
 	}
+	// A key stored unencrypted is sealed once a key-encryption key is configured.
+	plainURL := storetest.URL(t, store.SQLite)
+	plain := gatewayOn(t, plainURL, "", t.TempDir())
+	pk, _ := plain.Keyring.Signing()
+	sealedNow := gatewayOn(t, plainURL, key, t.TempDir())
+	if k, _ := sealedNow.Keyring.Signing(); k.ID != pk.ID {
+		t.Errorf("after configuring a key-encryption key the signing key is %s, want %s", k.ID, pk.ID)
+	}
+	pdb := storetest.OpenURL(t, plainURL, store.Options{})
+	if err := pdb.QueryRow(context.Background(), `SELECT private_key FROM rb_identity_keys WHERE kid = $1`, pk.ID).Scan(&sealed); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(sealed, sealedAESGCM) {
+		t.Errorf("an unencrypted key was not sealed when a key-encryption key was configured: %.12q…", sealed)
+	}
 	if _, err := NewKeySealer("c2hvcnQ="); err == nil {
 		t.Error("a 5-byte key-encryption key was accepted")
 	}
