@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -57,20 +58,7 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"n":   stringRef("Modulus (RSA), base64url."),
 			"e":   stringRef("Exponent (RSA), base64url."),
 		})
-	auditEntry := obj("One privileged action, a link of the hash chain.", []string{"id", "at", "actor", "action", "outcome", "origin", "correlation_id", "prev_hash", "hash"},
-		openapi3.Schemas{
-			"id":             stringRef("Entry id, its position in the chain (decimal); pass it as `before` to read older entries."),
-			"at":             (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Format: "date-time", Description: "When it happened (UTC)."}).NewRef(),
-			"actor":          stringRef("`<audience>:<subject>`, e.g. `support:agent-7` or `partner:<client id>`."),
-			"tenant":         stringRef("The partner's tenant, for partner actions."),
-			"action":         stringRef("`<method> <path>` of the request."),
-			"outcome":        integer("The HTTP status it was answered with."),
-			"origin":         stringRef("The client IP address."),
-			"correlation_id": stringRef("The request id, which follows the action through every service."),
-			"prev_hash":      stringRef("The previous entry's hash (64 zeros for the first entry), hex."),
-			"hash":           stringRef("SHA-256 over prev_hash and the entry's canonical form, hex."),
-		})
-	return map[string]*openapi3.SchemaRef{
+	schemas := map[string]*openapi3.SchemaRef{
 		schemaTokenRequest: obj("A client-credentials token request (RFC 6749 §4.4). Each parameter at most once; "+
 			"nothing in the URL.", []string{"grant_type"}, openapi3.Schemas{
 			"grant_type":    enum("Only `client_credentials`.", "client_credentials"),
@@ -99,18 +87,6 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"tenant":   stringRef("The partner's tenant (partner tokens only)."),
 			"scopes":   arrayOf("The granted scopes.", stringSchema().NewRef()),
 		}),
-		schemaAuditLog: obj("Privileged actions, newest first.", []string{"entries"}, openapi3.Schemas{
-			"entries": arrayOf("At most `limit` entries.", auditEntry),
-		}),
-		schemaAuditReport: obj("The result of walking the audit log's hash chain.", []string{"entries", "head", "intact"}, openapi3.Schemas{
-			"entries": integer("Entries whose links hold, from the first."),
-			"head":    stringRef("The hash of the last entry that holds; record it elsewhere to detect a truncated tail later."),
-			"intact":  (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}, Description: "True when every link holds."}).NewRef(),
-			"broken": obj("The first link that does not hold (absent when intact).", []string{"seq", "reason"}, openapi3.Schemas{
-				"seq":    integer("The entry's id."),
-				"reason": stringRef("What does not hold: entries missing, prev_hash not the previous hash, or content altered."),
-			}),
-		}),
 		schemaHealth: obj("The process is up.", []string{"status"}, openapi3.Schemas{
 			"status": enum("Always `ok`.", "ok"),
 		}),
@@ -124,6 +100,48 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"delivery_id": stringRef("The vendor's delivery id; repeated deliveries of it have one effect."),
 			"event_ids":   arrayOf("The canonical events published for it (none when ignored).", stringSchema().NewRef()),
 			"ignored":     (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}, Description: "True for a topic Retailbridge does not act on."}).NewRef(),
+		}),
+	}
+	maps.Copy(schemas, auditSchemas())
+	return schemas
+}
+
+// auditSchemas are the bodies of the audit log routes (gateway/audit.go).
+func auditSchemas() map[string]*openapi3.SchemaRef {
+	obj := func(desc string, required []string, props openapi3.Schemas) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Description: desc, Required: required, Properties: props}).NewRef()
+	}
+	arrayOf := func(desc string, items *openapi3.SchemaRef) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Description: desc, Items: items}).NewRef()
+	}
+	integer := func(desc string) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Description: desc}).NewRef()
+	}
+	auditEntry := obj("One privileged action, a link of the hash chain.", []string{"id", "at", "actor", "action", "outcome", "origin", "correlation_id", "prev_hash", "hash"},
+		openapi3.Schemas{
+			"id":             stringRef("Entry id, its position in the chain (decimal); pass it as `before` to read older entries."),
+			"at":             (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Format: "date-time", Description: "When it happened (UTC)."}).NewRef(),
+			"actor":          stringRef("`<audience>:<subject>`, e.g. `support:agent-7` or `partner:<client id>`."),
+			"tenant":         stringRef("The partner's tenant, for partner actions."),
+			"action":         stringRef("`<method> <path>` of the request."),
+			"outcome":        integer("The HTTP status it was answered with."),
+			"origin":         stringRef("The client IP address."),
+			"correlation_id": stringRef("The request id, which follows the action through every service."),
+			"prev_hash":      stringRef("The previous entry's hash (64 zeros for the first entry), hex."),
+			"hash":           stringRef("SHA-256 over prev_hash and the entry's canonical form, hex."),
+		})
+	return map[string]*openapi3.SchemaRef{
+		schemaAuditLog: obj("Privileged actions, newest first.", []string{"entries"}, openapi3.Schemas{
+			"entries": arrayOf("At most `limit` entries.", auditEntry),
+		}),
+		schemaAuditReport: obj("The result of walking the audit log's hash chain.", []string{"entries", "head", "intact"}, openapi3.Schemas{
+			"entries": integer("Entries whose links hold, from the first."),
+			"head":    stringRef("The hash of the last entry that holds; record it elsewhere to detect a truncated tail later."),
+			"intact":  (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}, Description: "True when every link holds."}).NewRef(),
+			"broken": obj("The first link that does not hold (absent when intact).", []string{"seq", "reason"}, openapi3.Schemas{
+				"seq":    integer("The entry's id."),
+				"reason": stringRef("What does not hold: entries missing, prev_hash not the previous hash, or content altered."),
+			}),
 		}),
 	}
 }
@@ -224,6 +242,47 @@ func addGatewayRoutes(doc *openapi3.T) error {
 	readyz.Responses.Set("503", notReady)
 	routes = append(routes, route{http.MethodGet, "/readyz", TagOperations, readyz})
 
+	routes = append(routes, auditRoutes(bearer, jsonOK)...)
+
+	// Webhooks (gateway/webhook.go).
+	vendor := openapi3.NewPathParameter("vendor")
+	vendor.Description = "The vendor whose delivery this is."
+	vendor.Schema = (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: webhookVendors}).NewRef()
+	webhook := &openapi3.Operation{
+		OperationID: "webhooks.Deliver",
+		Summary:     "Deliver accepts a vendor's webhook delivery.",
+		Description: "No bearer token: the vendor signs the raw body (for example `X-Shopify-Hmac-Sha256`, `X-Loop-Signature`, " +
+			"`X-Warehouse-Signature`), and the system API for the vendor verifies that signature in constant time before " +
+			"anything happens. The body and headers are forwarded untouched (except `Authorization` and `Cookie`). Events " +
+			"are published with ids derived from the vendor's delivery id, so a delivery repeated, late or concurrent has one " +
+			"effect; no Idempotency-Key is needed.",
+		Security:   none,
+		Parameters: openapi3.Parameters{{Value: vendor}},
+		RequestBody: &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
+			Description: "The vendor's payload, byte for byte; at most 1 MiB.",
+			Content:     openapi3.Content{"*/*": {Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{}}}}}},
+		Responses: openapi3.NewResponses(),
+	}
+	webhook.Responses.Set("200", jsonOK("Verified and handled, or ignored.", schemaWebhookReceipt))
+	webhook.Responses.Set("401", problemResponse("The signature is missing or does not match the body (`webhook_signature_invalid`); "+
+		"nothing changed.", nil))
+	webhook.Responses.Set("404", responseRef(respNotFound))
+	webhook.Responses.Set("413", problemResponse("The body exceeds 1 MiB (`body_too_large`).", nil))
+	routes = append(routes, route{http.MethodPost, "/webhooks/{vendor}", TagWebhooks, webhook})
+
+	for _, r := range routes {
+		if doc.Paths.Value(r.path) != nil {
+			return fmt.Errorf("openapi: %s is both generated from the contracts and served by hand", r.path)
+		}
+		r.op.Tags = []string{r.tag}
+		r.op.Responses.Set("default", responseRef(respProblem))
+		doc.AddOperation(r.path, r.method, r.op)
+	}
+	return nil
+}
+
+// auditRoutes documents the audit log routes (gateway/audit.go).
+func auditRoutes(bearer func(string, ...string) *openapi3.SecurityRequirements, jsonOK func(desc, schema string) *openapi3.ResponseRef) []route {
 	limit := openapi3.NewQueryParameter("limit")
 	limit.Description = "Entries to return, 1..1000 (default 100); out of range answers 400 `page_size_out_of_range`."
 	limitSchema := integerSchema(1)
@@ -265,7 +324,7 @@ func addGatewayRoutes(doc *openapi3.T) error {
 	audit.Responses.Set("403", responseRef(respForbidden))
 	audit.Responses.Set("429", responseRef(respTooManyRequests))
 	audit.Responses.Set("503", problemResponse("The audit log cannot be read now (`audit_unavailable`).", nil))
-	routes = append(routes, route{http.MethodGet, "/v1/operations/audit", TagOperations, audit})
+	listRoute := route{http.MethodGet, "/v1/operations/audit", TagOperations, audit}
 
 	verify := &openapi3.Operation{
 		OperationID: "operations.VerifyAuditLog",
@@ -282,43 +341,7 @@ func addGatewayRoutes(doc *openapi3.T) error {
 	verify.Responses.Set("403", responseRef(respForbidden))
 	verify.Responses.Set("429", responseRef(respTooManyRequests))
 	verify.Responses.Set("503", problemResponse("The audit log cannot be read now (`audit_unavailable`).", nil))
-	routes = append(routes, route{http.MethodGet, "/v1/operations/audit/verify", TagOperations, verify})
-
-	// Webhooks (gateway/webhook.go).
-	vendor := openapi3.NewPathParameter("vendor")
-	vendor.Description = "The vendor whose delivery this is."
-	vendor.Schema = (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: webhookVendors}).NewRef()
-	webhook := &openapi3.Operation{
-		OperationID: "webhooks.Deliver",
-		Summary:     "Deliver accepts a vendor's webhook delivery.",
-		Description: "No bearer token: the vendor signs the raw body (for example `X-Shopify-Hmac-Sha256`, `X-Loop-Signature`, " +
-			"`X-Warehouse-Signature`), and the system API for the vendor verifies that signature in constant time before " +
-			"anything happens. The body and headers are forwarded untouched (except `Authorization` and `Cookie`). Events " +
-			"are published with ids derived from the vendor's delivery id, so a delivery repeated, late or concurrent has one " +
-			"effect; no Idempotency-Key is needed.",
-		Security:   none,
-		Parameters: openapi3.Parameters{{Value: vendor}},
-		RequestBody: &openapi3.RequestBodyRef{Value: &openapi3.RequestBody{Required: true,
-			Description: "The vendor's payload, byte for byte; at most 1 MiB.",
-			Content:     openapi3.Content{"*/*": {Schema: &openapi3.SchemaRef{Value: &openapi3.Schema{}}}}}},
-		Responses: openapi3.NewResponses(),
-	}
-	webhook.Responses.Set("200", jsonOK("Verified and handled, or ignored.", schemaWebhookReceipt))
-	webhook.Responses.Set("401", problemResponse("The signature is missing or does not match the body (`webhook_signature_invalid`); "+
-		"nothing changed.", nil))
-	webhook.Responses.Set("404", responseRef(respNotFound))
-	webhook.Responses.Set("413", problemResponse("The body exceeds 1 MiB (`body_too_large`).", nil))
-	routes = append(routes, route{http.MethodPost, "/webhooks/{vendor}", TagWebhooks, webhook})
-
-	for _, r := range routes {
-		if doc.Paths.Value(r.path) != nil {
-			return fmt.Errorf("openapi: %s is both generated from the contracts and served by hand", r.path)
-		}
-		r.op.Tags = []string{r.tag}
-		r.op.Responses.Set("default", responseRef(respProblem))
-		doc.AddOperation(r.path, r.method, r.op)
-	}
-	return nil
+	return []route{listRoute, {http.MethodGet, "/v1/operations/audit/verify", TagOperations, verify}}
 }
 
 type route struct {

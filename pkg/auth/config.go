@@ -156,6 +156,69 @@ func (c *Config) defaults(dataDir string) {
 	}
 }
 
+// validateIssuer checks issuer entry i, adding what is wrong.
+func (c Config) validateIssuer(i int, is IssuerConfig, seen map[string]bool, add func(field, msg string, args ...any)) {
+	f := fmt.Sprintf("issuers[%d]", i)
+	if is.Name == "" {
+		add(f+".name", "must not be empty")
+	}
+	if is.Audience == "" {
+		add(f+".audience", "must not be empty")
+	}
+	if seen[is.Name+"\x00"+is.Audience] {
+		add(f, "issuer %q and audience %q are configured twice", is.Name, is.Audience)
+	}
+	seen[is.Name+"\x00"+is.Audience] = true
+	switch is.Kind {
+	case Storefront, Support, Partner:
+	default:
+		add(f+".kind", "%q is not storefront, support or partner", is.Kind)
+	}
+	if len(is.Algorithms) == 0 {
+		add(f+".algorithms", "pin at least one algorithm")
+	}
+	for _, a := range is.Algorithms {
+		if !slices.Contains(publicKeyAlgorithms, a) {
+			add(f+".algorithms", "%q is not one of %s (none and HMAC are never accepted)", a, strings.Join(publicKeyAlgorithms, ", "))
+		}
+	}
+	sources := 0
+	for _, set := range []bool{is.Local, is.JWKSFile != "", is.JWKSURL != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		add(f, "set exactly one key source: local, jwks_file or jwks_url")
+	}
+	if is.Local {
+		if c.Local == nil {
+			add(f+".local", "there is no local issuer")
+		} else if is.Name != c.Local.Issuer {
+			add(f+".name", "a local issuer is named %q", c.Local.Issuer)
+		}
+		if !slices.Equal(is.Algorithms, []string{"EdDSA"}) {
+			add(f+".algorithms", "local keys are Ed25519: pin [EdDSA]")
+		}
+	}
+	if is.JWKSURL != "" {
+		if err := checkJWKSURL(is.JWKSURL); err != nil {
+			add(f+".jwks_url", "%v", err)
+		}
+	}
+	for _, t := range is.Types {
+		if t == "" || len(t) > 64 || strings.ContainsAny(t, " \t,;\"") {
+			add(f+".types", "%q is not a media type such as JWT or at+jwt", t)
+		}
+	}
+	if minted := defaultTypes(is)[0]; is.Local && !slices.ContainsFunc(is.Types, func(t string) bool { return normaliseType(t) == normaliseType(minted) }) {
+		add(f+".types", "the local issuer mints %s tokens as %s: include it", is.Kind, minted)
+	}
+	if is.Refresh < 0 || is.MinRefresh < 0 || is.Timeout < 0 {
+		add(f, "refresh, min_refresh and timeout must not be negative")
+	}
+}
+
 // defaultTypes is the typ headers an issuer accepts when its configuration names none: exactly
 // what the local issuer mints for that audience, or either access-token type from others.
 func defaultTypes(is IssuerConfig) []string {
@@ -197,65 +260,7 @@ func (c Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, is := range c.Issuers {
-		f := fmt.Sprintf("issuers[%d]", i)
-		if is.Name == "" {
-			add(f+".name", "must not be empty")
-		}
-		if is.Audience == "" {
-			add(f+".audience", "must not be empty")
-		}
-		if seen[is.Name+"\x00"+is.Audience] {
-			add(f, "issuer %q and audience %q are configured twice", is.Name, is.Audience)
-		}
-		seen[is.Name+"\x00"+is.Audience] = true
-		switch is.Kind {
-		case Storefront, Support, Partner:
-		default:
-			add(f+".kind", "%q is not storefront, support or partner", is.Kind)
-		}
-		if len(is.Algorithms) == 0 {
-			add(f+".algorithms", "pin at least one algorithm")
-		}
-		for _, a := range is.Algorithms {
-			if !slices.Contains(publicKeyAlgorithms, a) {
-				add(f+".algorithms", "%q is not one of %s (none and HMAC are never accepted)", a, strings.Join(publicKeyAlgorithms, ", "))
-			}
-		}
-		sources := 0
-		for _, set := range []bool{is.Local, is.JWKSFile != "", is.JWKSURL != ""} {
-			if set {
-				sources++
-			}
-		}
-		if sources != 1 {
-			add(f, "set exactly one key source: local, jwks_file or jwks_url")
-		}
-		if is.Local {
-			if c.Local == nil {
-				add(f+".local", "there is no local issuer")
-			} else if is.Name != c.Local.Issuer {
-				add(f+".name", "a local issuer is named %q", c.Local.Issuer)
-			}
-			if !slices.Equal(is.Algorithms, []string{"EdDSA"}) {
-				add(f+".algorithms", "local keys are Ed25519: pin [EdDSA]")
-			}
-		}
-		if is.JWKSURL != "" {
-			if err := checkJWKSURL(is.JWKSURL); err != nil {
-				add(f+".jwks_url", "%v", err)
-			}
-		}
-		for _, t := range is.Types {
-			if t == "" || len(t) > 64 || strings.ContainsAny(t, " \t,;\"") {
-				add(f+".types", "%q is not a media type such as JWT or at+jwt", t)
-			}
-		}
-		if minted := defaultTypes(is)[0]; is.Local && !slices.ContainsFunc(is.Types, func(t string) bool { return normaliseType(t) == normaliseType(minted) }) {
-			add(f+".types", "the local issuer mints %s tokens as %s: include it", is.Kind, minted)
-		}
-		if is.Refresh < 0 || is.MinRefresh < 0 || is.Timeout < 0 {
-			add(f, "refresh, min_refresh and timeout must not be negative")
-		}
+		c.validateIssuer(i, is, seen, add)
 	}
 	if len(bad) == 0 {
 		return nil
