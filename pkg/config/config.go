@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -209,6 +210,9 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		add("RB_DATA_DIR", "must not be empty")
 	}
+	if k := c.Token.KeyEncryptionKey; k != "" && !isKey256(k) {
+		add("RB_KEY_ENCRYPTION_KEY", "must be the base64 of 32 random bytes (openssl rand -base64 32)")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -347,4 +351,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// isKey256 reports whether k is the base64 (standard or URL alphabet, padded or not) of 32 bytes.
+func isKey256(k string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(strings.TrimSpace(k)); err == nil {
+			return len(b) == 32
+		}
+	}
+	return false
 }
