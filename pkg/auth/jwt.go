@@ -63,8 +63,7 @@ var DefaultTokenTypes = []string{TypeJWT, TypeAccessToken}
 // normaliseType is RFC 7515 §4.1.9: typ is a media type, compared case-insensitively, and
 // "application/" may be left out.
 func normaliseType(t string) string {
-	t = strings.ToLower(strings.TrimSpace(t))
-	return strings.TrimPrefix(t, "application/")
+	return strings.TrimPrefix(strings.ToLower(t), "application/")
 }
 
 // acceptsType reports whether typ is one of is's token types.
