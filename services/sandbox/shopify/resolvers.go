@@ -238,6 +238,18 @@ type customer struct{ id, email, first, last string }
 
 func (c *customer) ID() graphql.ID      { return gid("Customer", c.id) }
 func (c *customer) Email() *string      { return strp(c.email) }
+
+func (c *customer) DefaultEmailAddress() *customerEmail {
+	if c.email == "" {
+		return nil
+	}
+	return &customerEmail{c.email}
+}
+
+// customerEmail is CustomerEmailAddress.
+type customerEmail struct{ address string }
+
+func (e *customerEmail) EmailAddress() string { return e.address }
 func (c *customer) FirstName() *string  { return strp(c.first) }
 func (c *customer) LastName() *string   { return strp(c.last) }
 func (c *customer) DisplayName() string { return strings.TrimSpace(c.first + " " + c.last) }
@@ -337,7 +349,7 @@ func (d *deliveryMethod) MethodType() string { return d.methodType }
 
 type assignedLocation struct{ loc *location }
 
-func (a *assignedLocation) Name() *string       { return strp(a.loc.name) }
+func (a *assignedLocation) Name() string        { return a.loc.name }
 func (a *assignedLocation) CountryCode() string { return "US" }
 func (a *assignedLocation) Location() *location { return a.loc }
 

@@ -135,21 +135,13 @@ enum OrderTransactionKind {
 type RefundCreatePayload {
   order: Order
   refund: Refund
-  userErrors: [RefundUserError!]!
+  userErrors: [UserError!]!
 }
 
-type RefundUserError {
-  code: RefundErrorCode
+"A generic user error: unlike ReturnUserError it has no code."
+type UserError {
   field: [String!]
   message: String!
-}
-
-enum RefundErrorCode {
-  GREATER_THAN
-  IDEMPOTENCY_CONCURRENT_REQUEST
-  IDEMPOTENCY_KEY_PARAMETER_MISMATCH
-  INVALID
-  NOT_FOUND
 }
 
 enum OrderSortKeys {
@@ -291,10 +283,15 @@ type MoneyBag {
 
 type Customer {
   id: ID!
-  email: String
+  email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead.")
+  defaultEmailAddress: CustomerEmailAddress
   firstName: String
   lastName: String
   displayName: String!
+}
+
+type CustomerEmailAddress {
+  emailAddress: String!
 }
 
 type MailingAddress {
@@ -439,7 +436,7 @@ type DeliveryMethod {
 }
 
 type FulfillmentOrderAssignedLocation {
-  name: String
+  name: String!
   countryCode: CountryCode!
   location: Location
 }

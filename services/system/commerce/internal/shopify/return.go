@@ -52,7 +52,6 @@ type userError struct {
 type returnInput struct {
 	OrderID         string            `json:"orderId"`
 	ReturnLineItems []returnLineInput `json:"returnLineItems"`
-	NotifyCustomer  bool              `json:"notifyCustomer"`
 }
 
 type returnLineInput struct {

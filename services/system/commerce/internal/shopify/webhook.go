@@ -249,7 +249,10 @@ func toCanonicalOrderFromWebhook(p *webhookOrder) (*canonicalv1.Order, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Customer = &customer{ID: cid, Email: p.Customer.Email}
+		o.Customer = &customer{ID: cid}
+		if p.Customer.Email != nil {
+			o.Customer.DefaultEmailAddress = &emailAddress{EmailAddress: *p.Customer.Email}
+		}
 	}
 	if a := p.ShippingAddress; a != nil {
 		o.ShippingAddress = &mailingAddress{Name: a.Name, Address1: a.Address1, Address2: a.Address2, City: a.City,
