@@ -263,6 +263,15 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return &responseExtensions{Cost: queryCost{ActualQueryCost: &zero, ThrottleStatus: s.bucket.status()}}
 	}
 
+	verrs, known := checkAgainstShopify(r.PathValue("version"), req)
+	if !known {
+		writeJSON(w, http.StatusNotFound, map[string]string{"errors": "Not Found"})
+		return
+	}
+	if verrs != nil {
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: verrs, Extensions: noCost()})
+		return
+	}
 	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)
 	if len(gerrs) > 0 {
 		writeJSON(w, http.StatusOK, graphQLResponse{Errors: gerrs, Extensions: noCost()})
