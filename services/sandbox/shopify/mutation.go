@@ -265,8 +265,10 @@ func (p *refundPayload) UserErrors() []*userError { return orEmpty(p.errors) }
 // Shopify's generic UserError, which has no code, so an idempotency conflict is reported here.
 type codedError struct{ code, message string }
 
-func (e *codedError) Error() string                      { return e.message }
-func (e *codedError) Extensions() map[string]interface{} { return map[string]interface{}{"code": e.code} }
+func (e *codedError) Error() string { return e.message }
+func (e *codedError) Extensions() map[string]interface{} {
+	return map[string]interface{}{"code": e.code}
+}
 
 func (r *rootResolver) RefundCreate(ctx context.Context, args struct{ Input refundInput }) (*refundPayload, error) {
 	st, in := r.st, args.Input

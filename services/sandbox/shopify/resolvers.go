@@ -236,8 +236,8 @@ func (o *order) Returns(args pageArgs) (*connection[*orderReturn], error) {
 
 type customer struct{ id, email, first, last string }
 
-func (c *customer) ID() graphql.ID      { return gid("Customer", c.id) }
-func (c *customer) Email() *string      { return strp(c.email) }
+func (c *customer) ID() graphql.ID { return gid("Customer", c.id) }
+func (c *customer) Email() *string { return strp(c.email) }
 
 func (c *customer) DefaultEmailAddress() *customerEmail {
 	if c.email == "" {
@@ -250,9 +250,9 @@ func (c *customer) DefaultEmailAddress() *customerEmail {
 type customerEmail struct{ address string }
 
 func (e *customerEmail) EmailAddress() string { return e.address }
-func (c *customer) FirstName() *string  { return strp(c.first) }
-func (c *customer) LastName() *string   { return strp(c.last) }
-func (c *customer) DisplayName() string { return strings.TrimSpace(c.first + " " + c.last) }
+func (c *customer) FirstName() *string        { return strp(c.first) }
+func (c *customer) LastName() *string         { return strp(c.last) }
+func (c *customer) DisplayName() string       { return strings.TrimSpace(c.first + " " + c.last) }
 
 type mailingAddress struct {
 	a  MailingAddress
