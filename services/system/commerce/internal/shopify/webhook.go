@@ -38,7 +38,16 @@ const (
 	headerWebhookID   = "X-Shopify-Webhook-Id"
 	headerTopic       = "X-Shopify-Topic"
 	headerTriggeredAt = "X-Shopify-Triggered-At"
+	headerShopDomain  = "X-Shopify-Shop-Domain"
+	headerAPIVersion  = "X-Shopify-API-Version"
 )
+
+// requiredHeaders are what Shopify's own library requires of a webhook delivery once its HMAC
+// verifies, in its order: @shopify/shopify-api 15.0.0, lib/webhooks/validate.ts,
+// checkWebhooksHeaders (a missing one makes validate() answer {valid: false, reason:
+// "missing_headers"}). X-Shopify-Name, X-Shopify-Triggered-At and X-Shopify-Event-Id are optional
+// there, and here.
+var requiredHeaders = []string{headerHMAC, headerTopic, headerShopDomain, headerAPIVersion, headerWebhookID}
 
 // maxDeliveryID bounds a delivery id; Shopify's are UUIDs.
 const maxDeliveryID = 128
@@ -59,8 +68,11 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 	if err != nil || len(sig) == 0 || !hmac.Equal(sig, mac.Sum(nil)) {
 		return nil, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "the webhook signature is missing or does not match its body")
 	}
+	if err := checkRequiredHeaders(headers); err != nil {
+		return nil, err
+	}
 	id := header(headers, headerWebhookID)
-	if id == "" || len(id) > maxDeliveryID || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
+	if len(id) > maxDeliveryID || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return nil, errs.E(errs.Invalid, "webhook_delivery_id_invalid", "the webhook has no usable delivery id").
 			WithFields(errs.FieldViolation{Field: "headers." + headerWebhookID, Description: "required: printable, at most 128 characters"})
 	}
@@ -80,6 +92,22 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 	}
 	d.Facts = []webhook.Fact{fact}
 	return d, nil
+}
+
+// checkRequiredHeaders refuses a verified delivery that lacks any header Shopify's library
+// requires, naming every missing one.
+func checkRequiredHeaders(headers map[string]string) error {
+	var missing []errs.FieldViolation
+	for _, name := range requiredHeaders {
+		if header(headers, name) == "" {
+			missing = append(missing, errs.FieldViolation{Field: "headers." + name, Description: "required"})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errs.E(errs.Invalid, "webhook_headers_missing", "the webhook lacks headers Shopify always sends").
+		WithFields(missing...)
 }
 
 // header reads a header by name in any case, as the map's producer may not canonicalise.
