@@ -2,9 +2,6 @@ package shopify
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/textproto"
@@ -15,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
@@ -53,7 +51,8 @@ var requiredHeaders = []string{headerHMAC, headerTopic, headerShopDomain, header
 const maxDeliveryID = 128
 
 // ReceiveWebhook verifies a delivery on its raw body — X-Shopify-Hmac-Sha256 is base64 of
-// HMAC-SHA256 keyed with the app's secret, compared in constant time — and normalises what it
+// HMAC-SHA256 keyed with the app's secret, compared as text in constant time as Shopify's library
+// compares it — then requires the headers Shopify's library requires, and normalises what it
 // reports into canonical facts. The delivery id is X-Shopify-Webhook-Id, the same on every retry.
 // Topics Retailbridge does not use come back without facts.
 func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*webhook.Delivery, error) {
@@ -62,10 +61,11 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 		e.Retryable = false
 		return nil, e
 	}
-	sig, err := base64.StdEncoding.DecodeString(header(headers, headerHMAC))
-	mac := hmac.New(sha256.New, c.webhookSecret)
-	mac.Write(body)
-	if err != nil || len(sig) == 0 || !hmac.Equal(sig, mac.Sum(nil)) {
+	// Shopify's library refuses an empty body before looking at the HMAC (reason "missing_body").
+	if len(body) == 0 {
+		return nil, errs.E(errs.Invalid, "webhook_body_missing", "the webhook has no body")
+	}
+	if signature.VerifyBase64Body(headerHMAC, header(headers, headerHMAC), body, [][]byte{c.webhookSecret}) != nil {
 		return nil, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "the webhook signature is missing or does not match its body")
 	}
 	if err := checkRequiredHeaders(headers); err != nil {
@@ -79,6 +79,7 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 	d := &webhook.Delivery{ID: id, Topic: header(headers, headerTopic)}
 	triggered, _ := time.Parse(time.RFC3339Nano, header(headers, headerTriggeredAt))
 	var fact webhook.Fact
+	var err error
 	switch d.Topic {
 	case TopicOrdersUpdated:
 		fact, err = orderUpdatedFact(body, triggered)

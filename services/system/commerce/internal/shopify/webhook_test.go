@@ -203,6 +203,11 @@ func TestWebhookHeadersFollowShopifyLibrary(t *testing.T) {
 		"X-Shopify-Webhook-Id": "b54557e4-8a5f-4bf7-9d70-bcd043aa0001", "X-Shopify-Triggered-At": "2026-01-20T21:02:12.123Z",
 		"X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5", "X-Shopify-Name": "refund-sync",
 	}
+	// validateHmacFromRequest refuses an empty body first ("missing_body"), signed or not.
+	if _, err := c.ReceiveWebhook(with(complete, "X-Shopify-Hmac-Sha256", sign("whsec-1", nil)), nil); errs.As(err) == nil ||
+		errs.As(err).Kind != errs.Invalid {
+		t.Errorf("empty body: %v; want invalid, as Shopify's library refuses it", err)
+	}
 	for _, rule := range shopifyLibraryRules {
 		t.Run("without "+rule.drop, func(t *testing.T) {
 			t.Parallel()

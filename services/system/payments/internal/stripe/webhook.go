@@ -1,14 +1,12 @@
 package stripe
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -16,12 +14,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 )
 
 // HeaderSignature carries a webhook's signatures: "t=<unix seconds>,v1=<hex HMAC-SHA256 keyed
 // with the endpoint secret over "<t>.<raw body>">", with one v1 per secret while the endpoint's
-// secret is rolled. It is parsed as Stripe's libraries parse it (see parseSignatureHeader).
+// secret is rolled. It is parsed as Stripe's libraries parse it (see pkg/signature).
 const HeaderSignature = "Stripe-Signature"
 
 // DefaultSignatureTolerance is how far a signature's timestamp may be from now: Stripe's
@@ -113,84 +112,14 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 	return doc.ID, []*canonicalv1.Event{ev}, nil
 }
 
-// signedHeader is a parsed Stripe-Signature value.
-type signedHeader struct {
-	hasT bool
-	secs int64    // the last t element; the MAC covers it as a decimal number, as stripe-go signs it
-	v1   [][]byte // every v1 element that is hex
-}
-
-// parseSignatureHeader reads a Stripe-Signature value by the rules of Stripe's own library
-// (stripe-go v85, webhook/client.go parseSignatureHeader): elements are separated by ",", each
-// must be exactly one "key=value" (otherwise the header is invalid); t must be an integer and
-// a later t replaces an earlier one; v1 values that are not hex are skipped; elements of any
-// other scheme (v0, sent in test mode, or future ones) are ignored, with no trimming of
-// whitespace; at least one v1 is needed. A header without t cannot verify: stripe-go takes its
-// time as the zero time, which is always past the tolerance.
-func parseSignatureHeader(header string) (signedHeader, error) {
-	var sh signedHeader
-	if header == "" {
-		return sh, errors.New("no " + HeaderSignature + " header")
-	}
-	for _, pair := range strings.Split(header, ",") {
-		parts := strings.Split(pair, "=")
-		if len(parts) != 2 {
-			return sh, errors.New(HeaderSignature + " is malformed: each element is one key=value")
-		}
-		switch parts[0] {
-		case "t":
-			secs, err := strconv.ParseInt(parts[1], 10, 64)
-			if err != nil {
-				return sh, errors.New(HeaderSignature + " is malformed: t is not a number")
-			}
-			sh.hasT, sh.secs = true, secs
-		case "v1":
-			if b, err := hex.DecodeString(parts[1]); err == nil {
-				sh.v1 = append(sh.v1, b)
-			}
-		}
-	}
-	if len(sh.v1) == 0 {
-		return sh, errors.New(HeaderSignature + " has no v1 signature")
-	}
-	if !sh.hasT {
-		return sh, errors.New(HeaderSignature + " has no timestamp")
-	}
-	return sh, nil
-}
-
-// verify checks a Stripe-Signature value against every configured secret in constant time, then
-// the timestamp's age. Every MAC is computed and compared with every v1 whatever matches first,
-// so timing says nothing about which secret or signature, if any, was right; and the signature
-// is checked before the time, so "stale" means a genuine delivery replayed late. What is
-// accepted is exactly what stripe-go's ValidatePayloadWithTolerance accepts for any one of the
-// secrets (a differential test holds it to that): in particular a timestamp ahead of our clock is
-// not refused, only one older than the tolerance.
+// verify checks a Stripe-Signature value against every configured secret, then the signature's
+// age, by stripe-go's rules (pkg/signature.VerifyTimestamped): it accepts exactly what stripe-go's
+// ValidatePayloadWithTolerance accepts for any one of the secrets, which a differential test
+// holds it to.
 func (c *Client) verify(header string, body []byte) error {
-	sh, err := parseSignatureHeader(header)
+	err := signature.VerifyTimestamped(HeaderSignature, header, body, c.webhookSecrets, c.now(), c.tolerance)
 	if err != nil {
-		return &webhookError{cause: err}
-	}
-	if len(c.webhookSecrets) == 0 {
-		return &webhookError{cause: errors.New("no webhook signing secret is configured")}
-	}
-	ok := false
-	for _, secret := range c.webhookSecrets {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write([]byte(strconv.FormatInt(sh.secs, 10)))
-		mac.Write([]byte("."))
-		mac.Write(body)
-		want := mac.Sum(nil)
-		for _, sig := range sh.v1 {
-			ok = hmac.Equal(sig, want) || ok
-		}
-	}
-	if !ok {
-		return &webhookError{cause: errors.New(HeaderSignature + " does not match the body under any configured secret")}
-	}
-	if age := c.now().Sub(time.Unix(sh.secs, 0)); age > c.tolerance {
-		return &webhookError{stale: true, cause: fmt.Errorf("signed at %s, %v before now; the tolerance is %v",
-			time.Unix(sh.secs, 0).UTC().Format(time.RFC3339), age.Round(time.Second), c.tolerance)}
+		return &webhookError{stale: errors.Is(err, signature.ErrStale), cause: err}
 	}
 	return nil
 }
