@@ -102,4 +102,3 @@ func TestTimestamped(t *testing.T) {
 		}
 	}
 }
-

@@ -12,9 +12,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
-	"github.com/retailbridge/retailbridge/pkg/signature"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
 )
 

@@ -13,8 +13,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
-	"github.com/retailbridge/retailbridge/pkg/signature"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 )
 
 // HeaderSignature is "t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>"; several
