@@ -117,10 +117,11 @@ type returnInput struct {
 }
 
 type returnLineItemInput struct {
-	FulfillmentLineItemID graphql.ID
-	Quantity              int32
-	ReturnReason          *string
-	ReturnReasonNote      string
+	FulfillmentLineItemID    graphql.ID
+	Quantity                 int32
+	ReturnReason             *string
+	ReturnReasonDefinitionID *graphql.ID
+	ReturnReasonNote         string
 }
 
 // newID is the next id for an object a mutation creates; the caller holds the write lock.
@@ -189,7 +190,14 @@ func (r *rootResolver) ReturnCreate(ctx context.Context, args struct{ ReturnInpu
 		}
 		taken[fli] += q
 		line := &returnLineItem{fli: fli, quantity: q, reason: "UNKNOWN"}
-		if li.ReturnReason != nil {
+		switch {
+		case li.ReturnReasonDefinitionID != nil:
+			d := reasonByID(*li.ReturnReasonDefinitionID)
+			if d == nil {
+				return &returnPayload{errors: fail("NOT_FOUND", "Return reason definition does not exist.", append(field, "returnReasonDefinitionId")...)}
+			}
+			line.reason = d.handle
+		case li.ReturnReason != nil:
 			line.reason = *li.ReturnReason
 		}
 		line.reasonNote = li.ReturnReasonNote

@@ -412,7 +412,13 @@ func (r *returnLineItem) ID() graphql.ID           { return gid("ReturnLineItem"
 func (r *returnLineItem) Quantity() int32          { return int32(r.quantity) }
 func (r *returnLineItem) CustomerNote() *string    { return nil }
 func (r *returnLineItem) ReturnReasonNote() string { return r.reasonNote }
-func (r *returnLineItem) ReturnReason() string     { return r.reason }
+func (r *returnLineItem) ReturnReason() string {
+	if d := reasonFor(r.reason); d != nil {
+		return d.legacy
+	}
+	return "UNKNOWN"
+}
+func (r *returnLineItem) ReturnReasonDefinition() *reasonDefinition { return reasonFor(r.reason) }
 func (r *returnLineItem) RefundableQuantity() int32 {
 	return int32(r.quantity)
 }

@@ -29,6 +29,28 @@ type QueryRoot {
   shop: Shop!
   "Returns a Return resource by ID."
   return(id: ID!): Return
+  "Returns the shop's library of return reasons (from 2026-04, what return line items take)."
+  returnReasonDefinitions(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+    handles: [String!]): ReturnReasonDefinitionConnection!
+}
+
+"A standardized reason for returning an item."
+type ReturnReasonDefinition {
+  id: ID!
+  handle: String!
+  name: String!
+  deleted: Boolean!
+}
+
+type ReturnReasonDefinitionConnection {
+  edges: [ReturnReasonDefinitionEdge!]!
+  nodes: [ReturnReasonDefinition!]!
+  pageInfo: PageInfo!
+}
+
+type ReturnReasonDefinitionEdge {
+  cursor: String!
+  node: ReturnReasonDefinition!
 }
 
 type Mutation {
@@ -53,7 +75,8 @@ input ReturnInput {
 input ReturnLineItemInput {
   fulfillmentLineItemId: ID!
   quantity: Int!
-  returnReason: ReturnReason
+  returnReason: ReturnReason @deprecated(reason: "Use returnReasonDefinitionId instead.")
+  returnReasonDefinitionId: ID
   returnReasonNote: String = ""
 }
 
@@ -506,7 +529,8 @@ type ReturnLineItem implements ReturnLineItemType {
   id: ID!
   quantity: Int!
   customerNote: String
-  returnReason: ReturnReason!
+  returnReason: ReturnReason! @deprecated(reason: "Use returnReasonDefinition instead.")
+  returnReasonDefinition: ReturnReasonDefinition
   returnReasonNote: String!
   refundableQuantity: Int!
   refundedQuantity: Int!

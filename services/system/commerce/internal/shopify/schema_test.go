@@ -36,7 +36,10 @@ func sampleVars(name string) (map[string]any, bool) {
 		return returnContextVars("1"), true
 	case "ReturnCreate":
 		return map[string]any{"input": returnInput{OrderID: order, ReturnLineItems: []returnLineInput{{
-			FulfillmentLineItemID: "gid://shopify/FulfillmentLineItem/1", Quantity: 1, ReturnReason: "DEFECTIVE", ReturnReasonNote: "n"}}}}, true
+			FulfillmentLineItemID: "gid://shopify/FulfillmentLineItem/1", Quantity: 1,
+			ReturnReasonDefinitionID: "gid://shopify/ReturnReasonDefinition/1", ReturnReasonNote: "n"}}}}, true
+	case "ReturnReasons":
+		return returnReasonsVars(), true
 	case "ReturnClose", "ReturnStatus":
 		return map[string]any{"id": "gid://shopify/Return/1"}, true
 	case "RecordRefund":
@@ -49,9 +52,7 @@ func sampleVars(name string) (map[string]any, bool) {
 
 // pendingDeprecations are deprecated uses not yet replaced, each with why. Every other deprecated
 // use fails the test; an entry here that no longer matches anything fails it too.
-var pendingDeprecations = map[string]string{
-	"ReturnCreate ReturnLineItemInput.returnReason: Use `returnReasonDefinitionId` instead. This field will be removed in the future.": "the replacement takes the id of one of the shop's return reason definitions, which the connector must first look up by handle",
-}
+var pendingDeprecations = map[string]string{}
 
 // TestOperationsAgainstShopifySchema validates every document the connector sends, with
 // variables of the shape it sends, against Shopify's published Admin schema of the pinned version

@@ -55,6 +55,7 @@ type Connector struct {
 	client        *http.Client
 	log           *slog.Logger
 	budget        *budget
+	reasons       reasonLibrary
 }
 
 const (
