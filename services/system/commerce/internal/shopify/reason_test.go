@@ -18,7 +18,7 @@ func TestReturnReasonGoesByDefinition(t *testing.T) {
 	ds := demo.Generate(1, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), 3, 20)
 	srv := httptest.NewServer(sandbox.New(ds, sandbox.Options{RestoreRate: 1e6}))
 	t.Cleanup(srv.Close)
-	c := New(Config{BaseURL: srv.URL, APIVersion: pinnedAPIVersion, AccessToken: sandbox.DefaultAccessToken},
+	c := New(Config{BaseURL: srv.URL, APIVersion: PinnedAPIVersion, AccessToken: sandbox.DefaultAccessToken},
 		Deps{HTTPClient: srv.Client()})
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

@@ -18,9 +18,6 @@ import (
 	"github.com/retailbridge/retailbridge/services/sandbox/shopify/adminschema"
 )
 
-// PinnedAPIVersion is the version the connector is written against (commerce's default).
-const pinnedAPIVersion = "2026-07"
-
 // sampleVars are variables of the shape each operation is sent with, built from the connector's
 // own input types so that their field names are the ones on the wire.
 func sampleVars(name string) (map[string]any, bool) {
@@ -63,7 +60,7 @@ func TestOperationsAgainstShopifySchema(t *testing.T) {
 	validated := 0
 	seen := map[string]bool{}
 	for _, version := range adminschema.Versions() {
-		if version < pinnedAPIVersion {
+		if version < PinnedAPIVersion {
 			continue
 		}
 		schema, err := adminschema.Load(version)

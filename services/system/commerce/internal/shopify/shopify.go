@@ -67,6 +67,11 @@ const (
 	maxResponseBytes = 8 << 20
 )
 
+// PinnedAPIVersion is the Admin API version the connector's documents are written and tested
+// against (Shopify's published schema of it is vendored, and every document is validated against
+// it and every later vendored version).
+const PinnedAPIVersion = "2026-07"
+
 // New returns a connector for cfg; cfg is validated by the service's config.
 func New(cfg Config, deps Deps) *Connector {
 	if deps.HTTPClient == nil {
