@@ -274,7 +274,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 	}
 	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)
 	if len(gerrs) > 0 {
-		writeJSON(w, http.StatusOK, graphQLResponse{Errors: gerrs, Extensions: noCost()})
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: unsupported(gerrs), Extensions: noCost()})
 		return
 	}
 	op, msg := pickOperation(doc, req.OperationName)

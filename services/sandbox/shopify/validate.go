@@ -100,3 +100,14 @@ func asGQLError(err error) *gqlerror.Error {
 	}
 	return &gqlerror.Error{Message: err.Error()}
 }
+
+// unsupported marks errors of the second pass: Shopify accepts the document, the sandbox's subset
+// of the schema does not serve it. Saying so keeps a sandbox gap from passing for a Shopify refusal.
+func unsupported(list gqlerror.List) []vendorError {
+	out := make([]vendorError, 0, len(list))
+	for _, e := range list {
+		out = append(out, vendorError{Message: "The sandbox does not serve this part of Shopify's schema: " + e.Message,
+			Locations: e.Locations, Extensions: map[string]any{"code": "SANDBOX_UNSUPPORTED"}})
+	}
+	return out
+}

@@ -61,3 +61,14 @@ func TestRefusesWhatShopifyRefuses(t *testing.T) {
 		t.Errorf("%d mutations ran, want 0", got)
 	}
 }
+
+// TestSandboxGapIsNotAShopifyRefusal sends a document Shopify accepts but the sandbox's subset does
+// not serve: the answer says so instead of passing for Shopify's refusal.
+func TestSandboxGapIsNotAShopifyRefusal(t *testing.T) {
+	t.Parallel()
+	s, _ := newSandbox(t, shopify.Options{})
+	a := call(t, s, "2026-07", shopify.DefaultAccessToken, `query { shop { id email } }`, nil)
+	if path(a.body, "errors", 0, "extensions", "code") != "SANDBOX_UNSUPPORTED" {
+		t.Errorf("got %s, want SANDBOX_UNSUPPORTED", a.raw)
+	}
+}
