@@ -263,13 +263,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return &responseExtensions{Cost: queryCost{ActualQueryCost: &zero, ThrottleStatus: s.bucket.status()}}
 	}
 
-	verrs, known := checkAgainstShopify(r.PathValue("version"), req)
-	if !known {
-		writeJSON(w, http.StatusNotFound, map[string]string{"errors": "Not Found"})
-		return
-	}
-	if verrs != nil {
-		writeJSON(w, http.StatusOK, graphQLResponse{Errors: verrs, Extensions: noCost()})
+	if refusedByShopify(w, r.PathValue("version"), req, noCost) {
 		return
 	}
 	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)

@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"errors"
+	"net/http"
 	"regexp"
 
 	"github.com/vektah/gqlparser/v2"
@@ -67,6 +68,21 @@ func toVendorErrors(list gqlerror.List) []vendorError {
 		out = append(out, ve)
 	}
 	return out
+}
+
+// refusedByShopify answers the request, and reports true, when Shopify's schema of version refuses
+// it, or when no schema of that version is vendored (the sandbox does not serve it: 404).
+func refusedByShopify(w http.ResponseWriter, version string, req graphQLRequest, noCost func() *responseExtensions) bool {
+	verrs, known := checkAgainstShopify(version, req)
+	switch {
+	case !known:
+		writeJSON(w, http.StatusNotFound, map[string]string{"errors": "Not Found"})
+	case verrs != nil:
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: verrs, Extensions: noCost()})
+	default:
+		return false
+	}
+	return true
 }
 
 // checkAgainstShopify validates the request against Shopify's schema of version. It returns the
