@@ -75,6 +75,18 @@ func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	return c
 }
 
+// FreeAddrs returns n loopback host:port addresses free right now, for components that must
+// know each other's addresses before they start (another process may take one meanwhile; the
+// window is short).
+func FreeAddrs(t testing.TB, n int) []string {
+	t.Helper()
+	out := make([]string, n)
+	for i, p := range freePorts(t, n) {
+		out[i] = fmt.Sprintf("127.0.0.1:%d", p)
+	}
+	return out
+}
+
 // freePorts reserves n loopback ports by listening on :0, and frees them for the caller.
 func freePorts(t testing.TB, n int) []int {
 	t.Helper()
