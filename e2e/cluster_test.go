@@ -15,6 +15,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/retailbridge/retailbridge/pkg/events"
 )
 
@@ -92,6 +94,7 @@ func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 		deadLetters, abandoned, dups, 100*limitErr)
 	if deadLetters != 0 {
 		t.Errorf("%d dead letters, want 0", deadLetters)
+		logDeadLetters(t, js)
 	}
 	if abandoned != 0 {
 		t.Errorf("%d vendor webhooks abandoned or never acknowledged, want 0", abandoned)
@@ -373,4 +376,29 @@ func (g *sendGaps) max() time.Duration {
 		out = max(out, time.Duration(g.times[i]-g.times[i-1]))
 	}
 	return out
+}
+
+// logDeadLetters lists the dead letters, grouped by consumer and reason, with the events they
+// were: the evidence for a failing run.
+func logDeadLetters(t *testing.T, js jetstream.JetStream) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	list, err := events.NewDeadLetters(nil, js, nil).List(ctx, events.ListOptions{Limit: 1000})
+	if err != nil {
+		t.Logf("list dead letters: %v", err)
+		return
+	}
+	groups := map[string][]string{}
+	var order []string
+	for _, d := range list {
+		g := fmt.Sprintf("consumer %s, %s/%s retryable=%v, attempts %d: %s", d.Consumer, d.Kind, d.Reason, d.Retryable, d.Attempts, d.Error)
+		if _, ok := groups[g]; !ok {
+			order = append(order, g)
+		}
+		groups[g] = append(groups[g], fmt.Sprintf("%s %s (subject %s)", d.EventType, d.EventID, d.Event.GetSubject()))
+	}
+	for _, g := range order {
+		t.Logf("dead letters ×%d — %s; events %q", len(groups[g]), g, groups[g])
+	}
 }

@@ -257,16 +257,17 @@ func roundRobin(targets ...string) http.Handler {
 }
 
 // replicasScheme is a gRPC target scheme listing the addresses of a service's replicas in the
-// target itself ("rb-replicas:///host:port,host:port"); with the round_robin policy every
+// target itself ("rb-replicas:///host:port|host:port"); with the round_robin policy every
 // client spreads its calls over the replicas and stops using one that goes away. (The
-// deployment answer is a DNS name with several addresses; the test has no DNS server.)
+// deployment answer is a DNS name with several addresses, or a replica list once the services
+// take one; the test has no DNS server.)
 const replicasScheme = "rb-replicas"
 
 func replicasTarget(addrs ...string) string {
 	// resolver.Register must not race with dials: the cluster test runs alone, and registers
 	// before its stacks dial anything.
 	resolver.Register(replicasBuilder{})
-	return replicasScheme + ":///" + strings.Join(addrs, ",")
+	return replicasScheme + ":///" + strings.Join(addrs, "|")
 }
 
 type replicasBuilder struct{}
@@ -275,7 +276,7 @@ func (replicasBuilder) Scheme() string { return replicasScheme }
 
 func (replicasBuilder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
 	var state resolver.State
-	for _, a := range strings.Split(strings.TrimPrefix(target.URL.Path, "/"), ",") {
+	for _, a := range strings.Split(target.Endpoint(), "|") {
 		state.Addresses = append(state.Addresses, resolver.Address{Addr: a})
 	}
 	if err := cc.UpdateState(state); err != nil {
