@@ -18,6 +18,8 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
 // clusterReturns is how many returns the cluster test drives.
@@ -51,24 +53,17 @@ func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 	before := readLedger(t, ct.vendors, lines)
 
 	b := ct.newBurst(t, lines)
-	b.at(clusterReturns/3, func() {
-		ct.replica.Close() // returns replica 2 dies with whatever it had claimed
-		// Its claims on workflow steps expire after the lease (30 s); the shared business clock
-		// jumps past it instead of the test waiting.
-		ct.clock.Advance(time.Minute)
-		t.Logf("killed returns replica 2 after %d acknowledged returns", b.acked.Load())
-	})
-	b.at(clusterReturns/2, func() {
-		leader, led := busiestLeader(ct.streamInfos(t, js))
-		if err := ct.nats.Kill(leader); err != nil {
-			t.Error(err)
-		}
-		t.Logf("killed NATS node %s, leader of %d of %d streams, after %d acknowledged returns",
-			leader, led, len(eventDomains)+1, b.acked.Load())
-	})
+	b.at(clusterReturns/3, func() { ct.killReplica(t, b) })
+	b.at(clusterReturns/2, func() { ct.killBusiestNATSNode(t, b, js) })
+	start := time.Now()
 	ids := b.run(t)
-
+	accepted := time.Since(start)
 	refunded := ct.waitRefunded(t, ids)
+	t.Logf("A8: %d returns accepted in %v, all settled %v after the first request", len(ids),
+		accepted.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if n := ct.returnRows(t); n != len(lines) {
+		t.Errorf("the returns table holds %d returns for %d requests (keys): want one each", n, len(lines))
+	}
 	after := readLedger(t, ct.vendors, lines)
 	fates := webhookFates(t, ct.vendors)
 	infos := ct.streamInfos(t, js)
@@ -102,6 +97,32 @@ func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 	if weak := weakenedStreams(infos); len(weak) > 0 {
 		t.Errorf("streams weakened while running: %s", strings.Join(weak, ", "))
 	}
+}
+
+// killReplica kills returns replica 2, which must have taken work by then.
+func (ct *clusterTopology) killReplica(t *testing.T, b *burst) {
+	t.Helper()
+	served, called := rpcCount(t, ct.replica.Metrics, "server"), rpcCount(t, ct.replica.Metrics, "client")
+	ct.replica.Close() // the replica dies with whatever it had claimed
+	// Its claims on workflow steps expire after the lease (30 s); the shared business clock jumps
+	// past it instead of the test waiting.
+	ct.clock.Advance(time.Minute)
+	t.Logf("killed returns replica 2 after %d acknowledged returns; it had served %d calls from gateway 2 and made %d calls to system APIs",
+		b.acked.Load(), served, called)
+	if served == 0 || called == 0 {
+		t.Errorf("returns replica 2 took no work before it was killed (served %d, called %d): the kill proves nothing", served, called)
+	}
+}
+
+// killBusiestNATSNode shuts down the node leading the most streams; the others elect new leaders.
+func (ct *clusterTopology) killBusiestNATSNode(t *testing.T, b *burst, js jetstream.JetStream) {
+	t.Helper()
+	leader, led := busiestLeader(ct.streamInfos(t, js))
+	if err := ct.nats.Kill(leader); err != nil {
+		t.Error(err)
+	}
+	t.Logf("killed NATS node %s, leader of %d of %d streams, after %d acknowledged returns",
+		leader, led, len(eventDomains)+1, b.acked.Load())
 }
 
 // burst drives one return per line through both gateways at once, with the same key at each,
@@ -401,4 +422,45 @@ func logDeadLetters(t *testing.T, js jetstream.JetStream) {
 	for _, g := range order {
 		t.Logf("dead letters ×%d — %s; events %q", len(groups[g]), g, groups[g])
 	}
+}
+
+// rpcCount is how many gRPC calls a stack's processes served (side "server") or made ("client").
+func rpcCount(t *testing.T, m *telemetry.Metrics, side string) uint64 {
+	t.Helper()
+	families, err := m.Registry.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n uint64
+	for _, f := range families {
+		if f.GetName() != "retailbridge_rpc_duration_seconds" {
+			continue
+		}
+		for _, metric := range f.GetMetric() {
+			for _, l := range metric.GetLabel() {
+				if l.GetName() == "side" && l.GetValue() == side {
+					n += metric.GetHistogram().GetSampleCount()
+				}
+			}
+		}
+	}
+	return n
+}
+
+// returnRows counts the returns in the shared database: one per key, however often and through
+// whichever gateway a key was sent.
+func (ct *clusterTopology) returnRows(t *testing.T) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := store.Open(ctx, ct.dbURL, store.Options{MaxConns: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM returns`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
