@@ -246,10 +246,15 @@ func roundRobin(targets ...string) http.Handler {
 	proxies := make([]*httputil.ReverseProxy, len(targets))
 	for i, target := range targets {
 		u, _ := url.Parse(target)
-		proxies[i] = &httputil.ReverseProxy{Rewrite: func(r *httputil.ProxyRequest) {
-			r.SetURL(u)
-			r.SetXForwarded()
-		}}
+		proxies[i] = &httputil.ReverseProxy{
+			Rewrite: func(r *httputil.ProxyRequest) {
+				r.SetURL(u)
+				r.SetXForwarded()
+			},
+			// A gateway that does not answer is a 502 to the vendor, which retries; the stacks
+			// stopping at cleanup cut the last deliveries off, which is no news.
+			ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { w.WriteHeader(http.StatusBadGateway) },
+		}
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		proxies[next.Add(1)%uint64(len(proxies))].ServeHTTP(w, r)
