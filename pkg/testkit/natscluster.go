@@ -32,6 +32,9 @@ type NATSCluster struct {
 // meta leader and every node is current; the nodes stop at cleanup.
 func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	t.Helper()
+	// The store directory is made first: cleanups run last-in first-out, so the nodes stop
+	// before their directory is removed.
+	dir := t.TempDir()
 	c := &NATSCluster{Name: "rbtest", nodes: map[string]*natsserver.Server{}}
 	t.Cleanup(c.Close)
 	// Every node must name its routes before it starts (JetStream clustering needs configured
@@ -42,7 +45,6 @@ func StartNATSCluster(t testing.TB, n int) *NATSCluster {
 	for i, p := range ports {
 		routes[i] = &url.URL{Scheme: "nats-route", Host: fmt.Sprintf("127.0.0.1:%d", p)}
 	}
-	dir := t.TempDir()
 	for i := range n {
 		name := fmt.Sprintf("%s-%d", c.Name, i+1)
 		opts := &natsserver.Options{
