@@ -46,8 +46,10 @@ func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 	ct := startClusterTopology(t, clusterLimits)
 	js := ct.jetStream(t)
 	if weak := weakenedStreams(ct.streamInfos(t, js)); len(weak) > 0 {
-		t.Skipf("starting the services weakened the %d-replica streams (%s): stream replicas from configuration "+
-			"(issue 8 A1) are missing, and killing a node would stall publishing", streamReplicas, strings.Join(weak, ", "))
+		// Issue 8 A1 (stream replicas from RB_STREAM_REPLICAS, and startup never weakening a
+		// stream) is not in this build: killing a node would stall publishing, as it does.
+		t.Skipf("the services left streams with fewer than %d replicas (%s): stream replicas from configuration "+
+			"(issue 8 A1) are missing", streamReplicas, strings.Join(weak, ", "))
 	}
 	lines := ct.g1.eligibleLines(t, clusterReturns)
 	before := readLedger(t, ct.vendors, lines)

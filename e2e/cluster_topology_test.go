@@ -35,6 +35,11 @@ const streamReplicas = 3
 // comes on top.
 var eventDomains = []string{"returns", "returnsplatform", "wms", "commerce", "payments"}
 
+// provisionedDomains have their streams created by the test, as an operator would, before any
+// service starts: the services must keep them as strong as they are. The services create the
+// other streams themselves, with the replicas their configuration names.
+var provisionedDomains = []string{"returns", "wms"}
+
 // clusterTopology is issue 8's production shape inside one test process: a three-node JetStream
 // cluster, one PostgreSQL database and one Redis shared by everything, the vendor sandboxes, and
 // Retailbridge as four separately started stacks that meet only over the network:
@@ -153,15 +158,14 @@ func (ct *clusterTopology) start(t *testing.T, env map[string]string, returnsTar
 	return s
 }
 
-// createStreams creates every event stream with three replicas before any service starts, as an
-// operator provisioning the cluster would.
+// createStreams creates the provisioned streams and the dead-letter stream with three replicas.
 func (ct *clusterTopology) createStreams(t *testing.T) {
 	t.Helper()
 	js := ct.jetStream(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	opts := events.StreamOptions{Replicas: streamReplicas}
-	for _, d := range eventDomains {
+	for _, d := range provisionedDomains {
 		if _, err := events.EnsureStream(ctx, js, d, opts); err != nil {
 			t.Fatal(err)
 		}
