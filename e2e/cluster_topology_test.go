@@ -190,17 +190,29 @@ func (ct *clusterTopology) jetStream(t *testing.T) jetstream.JetStream {
 	return js
 }
 
-// streamInfos reads every Retailbridge stream's info, waiting out a leader election.
+// streamInfos reads every stream's info, waiting out a leader election.
+// Besides the event streams, every other stream on the cluster counts (the webhook intakes'
+// key-value buckets, say): all of Retailbridge's state must survive losing a node.
 func (ct *clusterTopology) streamInfos(t *testing.T, js jetstream.JetStream) map[string]*jetstream.StreamInfo {
 	t.Helper()
-	names := []string{events.DeadLetterStream}
+	want := []string{events.DeadLetterStream}
 	for _, d := range eventDomains {
-		names = append(names, events.StreamName(d))
+		want = append(want, events.StreamName(d))
 	}
 	out := map[string]*jetstream.StreamInfo{}
 	eventually(t, "every stream answers with a leader", func() bool {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
+		names := slices.Clone(want)
+		list := js.StreamNames(ctx)
+		for n := range list.Name() {
+			if !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+		if list.Err() != nil {
+			return false
+		}
 		for _, n := range names {
 			s, err := js.Stream(ctx, n)
 			if err != nil {
