@@ -42,7 +42,7 @@ var provisionedDomains = []string{"returns", "wms"}
 
 // clusterTopology is issue 8's production shape inside one test process: a three-node JetStream
 // cluster, one PostgreSQL database and one Redis shared by everything, the vendor sandboxes, and
-// Retailbridge as four separately started stacks that meet only over the network:
+// Retailbridge as three separately started stacks that meet only over the network:
 //
 //	core    system APIs, orders, inventory, returns replica 1, gateway 1
 //	replica returns replica 2 (its own stack, so it can be killed alone)
@@ -123,8 +123,7 @@ func (ct *clusterTopology) sharedEnv(t *testing.T, limits string) map[string]str
 	// Until identity lives in the shared store (issue 8 A4), two gateways agree on tokens only
 	// through one key directory.
 	env["RB_SIGNING_KEY_FILE"] = filepath.Join(shared, "keys", "storefront.pem")
-	// Streams are replicated on a cluster (issue 8 A1); without the setting a service must still
-	// not weaken the streams created here.
+	// The replicas of the streams the services create; those provisioned here they must keep.
 	env["RB_STREAM_REPLICAS"] = strconv.Itoa(streamReplicas)
 	return env
 }
