@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -92,6 +93,9 @@ type TokenConfig struct {
 	Issuer             string // RB_TOKEN_ISSUER
 	StorefrontAudience string // RB_STOREFRONT_AUDIENCE
 	SigningKeyFile     string // RB_SIGNING_KEY_FILE: Ed25519 PKCS#8 PEM; default <data>/keys/storefront.pem
+	// KeyEncryptionKey is RB_KEY_ENCRYPTION_KEY (secret): base64 of 32 bytes sealing the signing
+	// keys in the identity store with AES-256-GCM; empty stores them unencrypted.
+	KeyEncryptionKey string
 }
 
 // ShopifyConfig points the commerce service at a shop.
@@ -151,6 +155,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
 			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
+			KeyEncryptionKey:   r.str("RB_KEY_ENCRYPTION_KEY", ""),
 		},
 		Shopify: ShopifyConfig{
 			URL:           r.str("SHOPIFY_ADMIN_URL", ""),
@@ -230,6 +235,9 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		add("RB_DATA_DIR", "must not be empty")
 	}
+	if k := c.Token.KeyEncryptionKey; k != "" && !isKey256(k) {
+		add("RB_KEY_ENCRYPTION_KEY", "must be the base64 of 32 random bytes (openssl rand -base64 32)")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -297,7 +305,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
 		slog.String("stripe_webhook_secret", maskList(c.Stripe.WebhookSecrets)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
-		slog.String("tenants", c.Tenants),
+		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }
 
@@ -378,4 +386,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// isKey256 reports whether k is the base64 (standard or URL alphabet, padded or not) of 32 bytes.
+func isKey256(k string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(strings.TrimSpace(k)); err == nil {
+			return len(b) == 32
+		}
+	}
+	return false
 }

@@ -77,6 +77,25 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	}
 }
 
+func TestKeyEncryptionKey(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"c2hvcnQ=", "not base64 at all!", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTI="} {
+		if _, err := Load(env(map[string]string{"RB_KEY_ENCRYPTION_KEY": bad})); err == nil || !strings.Contains(err.Error(), "RB_KEY_ENCRYPTION_KEY") {
+			t.Errorf("RB_KEY_ENCRYPTION_KEY=%q: %v", bad, err)
+		}
+	}
+	good := "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="
+	c, err := Load(env(map[string]string{"RB_KEY_ENCRYPTION_KEY": good}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	if strings.Contains(logged.String(), good) || !strings.Contains(logged.String(), `"key_encryption_key":"***"`) {
+		t.Errorf("logged configuration shows the key-encryption key: %s", logged.String())
+	}
+}
+
 func TestStreamReplicasAndDedupHorizons(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(nil))
