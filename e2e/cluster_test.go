@@ -101,7 +101,7 @@ func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 }
 
 // killReplica kills returns replica 2, which must have taken work by then.
-func (ct *clusterTopology) killReplica(t *testing.T, b *burst) {
+func (ct *clusterTopology) killReplica(t *testing.T, b *clusterBurst) {
 	t.Helper()
 	served, called := rpcCount(t, ct.replica.Metrics, "server"), rpcCount(t, ct.replica.Metrics, "client")
 	ct.replica.Close() // the replica dies with whatever it had claimed
@@ -116,7 +116,7 @@ func (ct *clusterTopology) killReplica(t *testing.T, b *burst) {
 }
 
 // killBusiestNATSNode shuts down the node leading the most streams; the others elect new leaders.
-func (ct *clusterTopology) killBusiestNATSNode(t *testing.T, b *burst, js jetstream.JetStream) {
+func (ct *clusterTopology) killBusiestNATSNode(t *testing.T, b *clusterBurst, js jetstream.JetStream) {
 	t.Helper()
 	infos := ct.streamInfos(t, js)
 	leader, led := busiestLeader(infos)
@@ -127,33 +127,35 @@ func (ct *clusterTopology) killBusiestNATSNode(t *testing.T, b *burst, js jetstr
 		leader, led, len(infos), b.acked.Load())
 }
 
-// burst drives one return per line through both gateways at once, with the same key at each,
+// clusterBurst drives one return per line through both gateways at once, with the same key at each,
 // retrying what a careful client retries, and runs actions when enough returns are acknowledged.
-type burst struct {
+type clusterBurst struct {
 	ct      *clusterTopology
 	lines   []eligibleLine
-	actions []burstAction
+	actions []clusterBurstAction
 	// acked counts keys a gateway has answered 200 for; replayed the answers marked
 	// Idempotent-Replayed; retries the requests sent again (no answer, 409, 429 or 5xx).
 	acked, replayed, retries atomic.Int64
 }
 
-type burstAction struct {
+type clusterBurstAction struct {
 	after int
 	do    func()
 }
 
-func (ct *clusterTopology) newBurst(t *testing.T, lines []eligibleLine) *burst {
+func (ct *clusterTopology) newBurst(t *testing.T, lines []eligibleLine) *clusterBurst {
 	t.Helper()
-	return &burst{ct: ct, lines: lines}
+	return &clusterBurst{ct: ct, lines: lines}
 }
 
 // at runs do (on the test goroutine) once n returns are acknowledged.
-func (b *burst) at(n int, do func()) { b.actions = append(b.actions, burstAction{after: n, do: do}) }
+func (b *clusterBurst) at(n int, do func()) {
+	b.actions = append(b.actions, clusterBurstAction{after: n, do: do})
+}
 
 // run sends the burst and returns the return id of each line; every key's two answers must name
 // one return.
-func (b *burst) run(t *testing.T) []string {
+func (b *clusterBurst) run(t *testing.T) []string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -192,7 +194,7 @@ func (b *burst) run(t *testing.T) []string {
 		b.runDue(t)
 	}
 	for len(b.actions) > 0 {
-		wait(t, "the burst to reach its next fault", func() bool { return b.acked.Load() >= int64(b.actions[0].after) })
+		eventually(t, "the burst reaches its next fault", func() bool { return b.acked.Load() >= int64(b.actions[0].after) })
 		b.runDue(t)
 	}
 	wg.Wait()
@@ -215,7 +217,7 @@ func (b *burst) run(t *testing.T) []string {
 }
 
 // runDue runs the actions whose threshold has been reached.
-func (b *burst) runDue(t *testing.T) {
+func (b *clusterBurst) runDue(t *testing.T) {
 	t.Helper()
 	for len(b.actions) > 0 && b.acked.Load() >= int64(b.actions[0].after) {
 		a := b.actions[0]
@@ -226,7 +228,7 @@ func (b *burst) runDue(t *testing.T) {
 
 // create posts the return until a gateway decides: 200 (first execution or replay) ends it; no
 // answer, 409 (the other gateway holds the key), 429 and 5xx are retried with the same key.
-func (b *burst) create(ctx context.Context, h *harness, token, key string, body []byte) (string, error) {
+func (b *clusterBurst) create(ctx context.Context, h *harness, token, key string, body []byte) (string, error) {
 	var last string
 	for {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, h.GatewayURL+"/v1/storefront/returns", bytes.NewReader(body))
@@ -264,18 +266,6 @@ func (b *burst) create(ctx context.Context, h *harness, token, key string, body 
 			return "", fmt.Errorf("no decision before the deadline; last answer %s", last)
 		case <-time.After(200 * time.Millisecond):
 		}
-	}
-}
-
-// wait polls cond until it holds, failing after a minute.
-func wait(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
 	}
 }
 

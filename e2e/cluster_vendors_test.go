@@ -44,8 +44,8 @@ func readLedger(t *testing.T, vendors *stack.Stack, lines []eligibleLine) vendor
 	return l
 }
 
-// effects is one vendor side effect counted for the returns of a burst.
-type effect struct {
+// vendorEffect is one kind of vendor side effect, counted for the returns of a burst.
+type vendorEffect struct {
 	name string
 	made int64 // how many the burst made
 	dups int64 // how many of them were more than one per return
@@ -53,13 +53,13 @@ type effect struct {
 
 // effectsSince counts what happened between before and l for the n returns of lines: each
 // effect once per return is right; more is a duplicate, fewer a return short of an effect.
-func (l vendorLedger) effectsSince(before vendorLedger, lines []eligibleLine) []effect {
-	total := func(name string, after, before int64) effect {
+func (l vendorLedger) effectsSince(before vendorLedger, lines []eligibleLine) []vendorEffect {
+	total := func(name string, after, before int64) vendorEffect {
 		made := after - before
-		return effect{name: name, made: made, dups: max(0, made-int64(len(lines)))}
+		return vendorEffect{name: name, made: made, dups: max(0, made-int64(len(lines)))}
 	}
-	perOrder := func(name string, after, before map[string]int) effect {
-		e := effect{name: name}
+	perOrder := func(name string, after, before map[string]int) vendorEffect {
+		e := vendorEffect{name: name}
 		for _, line := range lines {
 			n := int64(after[line.order] - before[line.order])
 			e.made += n
@@ -67,7 +67,7 @@ func (l vendorLedger) effectsSince(before vendorLedger, lines []eligibleLine) []
 		}
 		return e
 	}
-	return []effect{
+	return []vendorEffect{
 		perOrder("stripe refunds", l.stripePerOrder, before.stripePerOrder),
 		total("stripe refunds (account)", l.stripeRefunds, before.stripeRefunds),
 		total("netsuite RMAs", l.rmas, before.rmas),
