@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/http/httputil"
@@ -11,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -63,12 +65,14 @@ type clusterTopology struct {
 	g1, g2 *harness
 	// lb fronts both gateways for vendor webhooks.
 	lb *httptest.Server
+	// warnings counts what the stacks logged at warning level and above, by message.
+	warnings *warningCounter
 }
 
 // startClusterTopology boots the topology with rate-limit policies limits.
 func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 	t.Helper()
-	ct := &clusterTopology{clock: newClock(), dbURL: storetest.URL(t, store.Postgres)}
+	ct := &clusterTopology{clock: newClock(), dbURL: storetest.URL(t, store.Postgres), warnings: &warningCounter{counts: map[string]int{}}}
 	ct.nats = testkit.StartNATSCluster(t, 3)
 	ct.natsURL = ct.nats.URLs()
 	ct.createStreams(t)
@@ -149,7 +153,7 @@ func (ct *clusterTopology) start(t *testing.T, env map[string]string, returnsTar
 		cfg.Addrs.Returns = returnsTarget
 	}
 	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: components,
-		GatewayAddr: "127.0.0.1:0", Now: ct.clock.Now})
+		GatewayAddr: "127.0.0.1:0", Now: ct.clock.Now, Logger: slog.New(ct.warnings)})
 	if err != nil {
 		t.Fatalf("start %v: %v", components, err)
 	}
@@ -309,3 +313,29 @@ type replicasResolver struct{}
 
 func (replicasResolver) ResolveNow(resolver.ResolveNowOptions) {}
 func (replicasResolver) Close()                                {}
+
+// warningCounter is a log handler that counts warnings and errors by message (the stacks' logs
+// say when a gateway stopped using the shared rate-limit store, for one).
+type warningCounter struct {
+	mu     sync.Mutex
+	counts map[string]int
+}
+
+func (w *warningCounter) Enabled(_ context.Context, l slog.Level) bool { return l >= slog.LevelWarn }
+
+func (w *warningCounter) Handle(_ context.Context, r slog.Record) error {
+	w.mu.Lock()
+	w.counts[r.Message]++
+	w.mu.Unlock()
+	return nil
+}
+
+func (w *warningCounter) WithAttrs([]slog.Attr) slog.Handler { return w }
+func (w *warningCounter) WithGroup(string) slog.Handler      { return w }
+
+// count is how often message was logged so far.
+func (w *warningCounter) count(message string) int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.counts[message]
+}
