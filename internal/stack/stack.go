@@ -373,7 +373,8 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 
 func (s *Stack) startSandboxes() error {
 	s.Demo = demo.Generate(s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders)
-	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed})
+	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed,
+		Warm: []string{s.opts.Config.Shopify.APIVersion}})
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)
