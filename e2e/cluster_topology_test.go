@@ -8,7 +8,6 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -114,7 +113,8 @@ func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 }
 
 // sharedEnv is the configuration every Retailbridge stack of the topology shares: the vendors,
-// the engines, the rate limits, and one signing key for both gateways.
+// the engines (the identity store too: both gateways sign and verify with the keys in it) and the
+// rate limits.
 func (ct *clusterTopology) sharedEnv(t *testing.T, limits string) map[string]string {
 	t.Helper()
 	shared := t.TempDir()
@@ -124,9 +124,6 @@ func (ct *clusterTopology) sharedEnv(t *testing.T, limits string) map[string]str
 	env["NATS_URL"] = ct.natsURL
 	env["RB_RATE_LIMITS"] = writeFile(t, shared, "limits.yaml", limits)
 	env["RB_REQUEST_TIMEOUT"] = "5s"
-	// Until identity lives in the shared store (issue 8 A4), two gateways agree on tokens only
-	// through one key directory.
-	env["RB_SIGNING_KEY_FILE"] = filepath.Join(shared, "keys", "storefront.pem")
 	// The replicas of the streams the services create; those provisioned here they must keep.
 	env["RB_STREAM_REPLICAS"] = strconv.Itoa(streamReplicas)
 	return env
