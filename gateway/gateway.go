@@ -72,6 +72,8 @@ type Gateway struct {
 	handler http.Handler
 	limiter *limiter
 	idem    *idempotency.Store
+	// contract is the served OpenAPI document, which every process-API request is checked against.
+	contract *contract
 	// referencePage is the human-readable API reference, rendered once from the OpenAPI document.
 	referencePage []byte
 }
@@ -95,6 +97,9 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.engine.RedirectFixedPath = false
 	g.engine.ContextWithFallback = true
 	var err error
+	if g.contract, err = newContract(context.Background()); err != nil {
+		return nil, err
+	}
 	if g.referencePage, err = buildReference(); err != nil {
 		return nil, err
 	}

@@ -90,7 +90,7 @@ func (s *Service) mayReturn(p auth.Principal, order *canonicalv1.Order) error {
 		}
 	default:
 		if !p.HasScope(ScopeSupportWrite) {
-			return errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
+			return errs.E(errs.PermissionDenied, "insufficient_scope", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
 		}
 	}
 	return nil
@@ -611,7 +611,7 @@ func (s *Service) signal(ctx context.Context, rpc, id, name string, payload any,
 	case external && (!allowCustomer || !owns(p, d)):
 		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
 	case !external && !p.HasScope(scope):
-		return nil, errs.E(errs.PermissionDenied, "scope_required", "this action needs the "+scope+" scope")
+		return nil, errs.E(errs.PermissionDenied, "insufficient_scope", "this action needs the "+scope+" scope")
 	}
 	raw, err := json.Marshal(payload)
 	if err != nil {
