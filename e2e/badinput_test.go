@@ -78,6 +78,7 @@ func TestBadInputIsANamedProblemOnEveryAudience(t *testing.T) {
 		{"page_size zero", "GET", "returns?page_size=0", "", nil, []string{"page_size"}},
 		{"page_size out of bounds", "GET", "returns?page_size=101", "", nil, []string{"page_size"}},
 		{"unknown query parameter", "GET", "returns?colour=red", "", nil, []string{"colour"}},
+		{"a page token nobody issued", "GET", "returns?page_token=garbage", "", nil, []string{"page_token"}},
 		{"availability without skus", "GET", "inventory/availability", "", nil, []string{"skus"}},
 		{"too many skus", "GET", "inventory/availability?" + strings.Repeat("skus=A&", 101), "", nil, []string{"skus"}},
 		{"empty eligibility body", "POST", "returns/eligibility", "", nil, []string{"body"}},

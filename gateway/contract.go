@@ -87,6 +87,10 @@ func (c *contract) check(r *http.Request, route *routers.Route, params map[strin
 		if v, ok := strictJSON(body); !ok {
 			return []errs.FieldViolation{v}
 		}
+		if r.Header.Get("Content-Type") == "" {
+			// bodyLimit lets a body without a media type through as JSON; so does the document.
+			r.Header.Set("Content-Type", "application/json")
+		}
 	}
 	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
 		Options: &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true,

@@ -47,13 +47,17 @@ func TestRequestsAreCheckedAgainstTheDocument(t *testing.T) {
 		{"too many skus", "GET", "/v1/partner/inventory/availability?" + strings.Repeat("skus=A&", 101), ``, []string{"skus"}},
 		{"null for a list", "POST", eligibility, `{"order_id":"1","lines":null}`, []string{"lines"}},
 		{"number for a 64-bit integer", "POST", "/v1/support/returns/r1:override-refund", `{"amount":{"currency_code":"USD","amount_minor":5}}`, []string{"amount.amount_minor"}},
+		{"a body without a media type", "POST", eligibility + "#no-type", `{"order_id":"1"}`, nil},
 		{"availability", "GET", "/v1/partner/inventory/availability?skus=A&skus=B", ``, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			r := httptest.NewRequest(tt.method, tt.target, strings.NewReader(tt.body))
-			r.Header.Set("Content-Type", "application/json")
+			target, noType := strings.CutSuffix(tt.target, "#no-type")
+			r := httptest.NewRequest(tt.method, target, strings.NewReader(tt.body))
+			if !noType {
+				r.Header.Set("Content-Type", "application/json")
+			}
 			r.Header.Set("Idempotency-Key", "k")
 			route, params, err := c.router.FindRoute(r)
 			if err != nil {

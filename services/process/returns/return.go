@@ -528,7 +528,8 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	if tok := req.GetPageToken(); tok != "" {
 		at, id, err := decodeCursor(tok)
 		if err != nil {
-			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid")
+			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid").
+				WithFields(errs.FieldViolation{Field: "page_token", Description: "is not a token this listing issued"})
 		}
 		q += fmt.Sprintf(" AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))", arg(at), arg(at), arg(id))
 	}
