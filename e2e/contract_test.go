@@ -19,7 +19,6 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
-	"github.com/retailbridge/retailbridge/gateway/apidocs"
 	"github.com/retailbridge/retailbridge/internal/openapi"
 )
 
@@ -36,18 +35,24 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// served is the document the gateway serves at /openapi.json, loaded once for the suite.
-var served = sync.OnceValues(func() (*contractDoc, error) {
-	doc, err := openapi.LoadDocument(context.Background(), apidocs.OpenAPI)
-	if err != nil {
-		return nil, err
-	}
-	r, err := openapi.NewRouter(doc)
-	if err != nil {
-		return nil, err
-	}
-	return &contractDoc{doc: doc, router: r}, nil
-})
+// served is the document a gateway serves at /openapi.json, loaded once per distinct document
+// (a stack with its own deprecations serves its own).
+var served sync.Map // string(document) → func() (*contractDoc, error)
+
+func loadServed(b []byte) (*contractDoc, error) {
+	once, _ := served.LoadOrStore(string(b), sync.OnceValues(func() (*contractDoc, error) {
+		doc, err := openapi.LoadDocument(context.Background(), b)
+		if err != nil {
+			return nil, err
+		}
+		r, err := openapi.NewRouter(doc)
+		if err != nil {
+			return nil, err
+		}
+		return &contractDoc{doc: doc, router: r}, nil
+	}))
+	return once.(func() (*contractDoc, error))()
+}
 
 type contractDoc struct {
 	doc    *openapi3.T
@@ -63,7 +68,16 @@ var notAPI = map[string]bool{"/openapi.json": true, "/docs": true, "/metrics": t
 // from the contract fails the test that received it.
 func contractClient(t testing.TB, base string) *http.Client {
 	t.Helper()
-	c, err := served()
+	resp, err := http.Get(base + "/openapi.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("GET /openapi.json: %d %v", resp.StatusCode, err)
+	}
+	c, err := loadServed(b)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,22 +18,21 @@ import (
 	"github.com/getkin/kin-openapi/openapi3filter"
 	"github.com/getkin/kin-openapi/routers"
 
-	"github.com/retailbridge/retailbridge/gateway/apidocs"
 	"github.com/retailbridge/retailbridge/internal/openapi"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/idempotency"
 )
 
 // contract checks requests to the process APIs against the document the gateway serves at
-// /openapi.json: the same embedded bytes, so what the document allows is exactly what the
-// gateway lets through, and a rule changes in one place (internal/openapi's rules table).
+// /openapi.json: the same bytes, so what the document allows is exactly what the gateway lets
+// through, and a rule changes in one place (internal/openapi's rules table).
 type contract struct {
 	doc    *openapi3.T
 	router *openapi.Router
 }
 
-func newContract(ctx context.Context) (*contract, error) {
-	doc, err := openapi.LoadDocument(ctx, apidocs.OpenAPI)
+func newContract(ctx context.Context, served []byte) (*contract, error) {
+	doc, err := openapi.LoadDocument(ctx, served)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: the served OpenAPI document: %w", err)
 	}

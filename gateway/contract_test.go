@@ -7,13 +7,15 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/retailbridge/retailbridge/gateway/apidocs"
 )
 
 // The served document decides what a request may hold; these are the refusals the issue named
 // (and their kin), each naming its field in plain words.
 func TestRequestsAreCheckedAgainstTheDocument(t *testing.T) {
 	t.Parallel()
-	c, err := newContract(context.Background())
+	c, err := newContract(context.Background(), apidocs.OpenAPI)
 	if err != nil {
 		t.Fatal(err)
 	}

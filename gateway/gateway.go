@@ -36,6 +36,9 @@ type Config struct {
 	// IdempotencyRetention is how long a mutating request's response is kept for replay under
 	// its Idempotency-Key (default 24 h, like Stripe's).
 	IdempotencyRetention time.Duration
+	// Deprecations is a deprecation file (deprecation.go); nil means the built-in
+	// configs/http/deprecations.yaml, which ships with the release.
+	Deprecations []byte
 }
 
 func (c *Config) defaults() {
@@ -76,6 +79,10 @@ type Gateway struct {
 	contract *contract
 	// referencePage is the human-readable API reference, rendered once from the OpenAPI document.
 	referencePage []byte
+	// openapi is the served OpenAPI document: the generated one with deprecations marked.
+	openapi []byte
+	// deprecations are the deprecated operations and their sunsets (deprecation.go).
+	deprecations *deprecations
 }
 
 // New builds the gateway.
@@ -96,11 +103,11 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.engine.RedirectTrailingSlash = false
 	g.engine.RedirectFixedPath = false
 	g.engine.ContextWithFallback = true
-	var err error
-	if g.contract, err = newContract(context.Background()); err != nil {
+	if err := g.loadAPIDocs(time.Now); err != nil {
 		return nil, err
 	}
-	if g.referencePage, err = buildReference(); err != nil {
+	var err error
+	if g.contract, err = newContract(context.Background(), g.openapi); err != nil {
 		return nil, err
 	}
 	mux, err := g.newProcessMux(context.Background())

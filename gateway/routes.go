@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
-	"github.com/retailbridge/retailbridge/gateway/apidocs"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 )
@@ -14,7 +13,7 @@ import (
 // routes is the whole route table of the gateway.
 func (g *Gateway) routes(process *runtime.ServeMux) {
 	r := g.engine
-	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.wellFormedURL())
+	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.deprecation(), g.wellFormedURL())
 	r.NoRoute(func(c *gin.Context) {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
 	})
@@ -27,8 +26,8 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	r.GET("/healthz", g.healthz)
 	r.GET("/readyz", g.readyz)
 	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
-	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apidocs.OpenAPI) })
-	r.GET("/docs", g.reference(g.referencePage))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", g.openapi) })
+	g.referenceRoutes(r)
 
 	// Vendor webhooks: no bearer token — the vendor's signature over the raw body is verified by
 	// the system API (webhook.go).
