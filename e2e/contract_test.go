@@ -59,9 +59,11 @@ type contractDoc struct {
 	router *openapi.Router
 }
 
-// notAPI are the gateway's pages that are not part of the API the document describes: the
-// document itself, its rendering for people, and the Prometheus scrape.
-var notAPI = map[string]bool{"/openapi.json": true, "/docs": true, "/metrics": true}
+// notAPI reports the gateway's pages that are not part of the API the document describes: the
+// document itself, its rendering for people (/docs and its assets), and the Prometheus scrape.
+func notAPI(path string) bool {
+	return path == "/openapi.json" || path == "/metrics" || path == "/docs" || strings.HasPrefix(path, "/docs/")
+}
 
 // contractClient is the harness's HTTP client: every response from the gateway at base is
 // validated against the served document before the test sees it, so a response that drifts
@@ -94,7 +96,7 @@ type contractTransport struct {
 func (c *contractTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp, err := c.next.RoundTrip(req)
 	// A CORS preflight is HTTP machinery the document does not describe.
-	if err != nil || !strings.HasPrefix(req.URL.String(), c.base) || notAPI[req.URL.Path] || req.Method == http.MethodOptions {
+	if err != nil || !strings.HasPrefix(req.URL.String(), c.base) || notAPI(req.URL.Path) || req.Method == http.MethodOptions {
 		return resp, err
 	}
 	body, err := io.ReadAll(resp.Body)
