@@ -69,6 +69,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runClients(ctx, args[1:], getenv, stdout)
 	case "keys":
 		return runKeys(args[1:], getenv, stdout)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout)
 	case "check-config":
 		return runCheckConfig(args[1:], getenv, stdout)
 	case "dlq":

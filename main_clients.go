@@ -25,15 +25,22 @@ const identityUsage = `  retailbridge clients create --tenant T --scopes "S…" 
   retailbridge keys retire KID                                stop publishing a key; its tokens are refused
   retailbridge token --audience storefront|support|partner …  print a development token the local stack accepts
       storefront: --customer ID   support: --subject AGENT --scope "support:read …"   partner: --client CLIENT_ID
-`
+` + auditUsage
 
-// openLocalIdentity reads the configuration and the local issuer's keys and clients.
-func openLocalIdentity(fs *flag.FlagSet, args []string, getenv func(string) string) (*auth.Authority, config.Config, []string, error) {
+// openLocalIdentity reads the configuration and the local issuer's keys and clients from the
+// identity store every gateway shares (DATABASE_URL, else <data>/identity.db). The database
+// closes when ctx ends.
+func openLocalIdentity(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string) (*auth.Authority, config.Config, []string, error) {
 	cfg, rest, err := loadConfig(fs, args, getenv)
 	if err != nil {
 		return nil, cfg, nil, err
 	}
-	a, err := stack.OpenIdentity(cfg, nil)
+	db, err := stack.OpenIdentityDB(ctx, cfg)
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	context.AfterFunc(ctx, func() { _ = db.Close() })
+	a, err := stack.OpenIdentity(ctx, cfg, db, nil)
 	if err != nil {
 		return nil, cfg, nil, err
 	}
@@ -64,6 +71,8 @@ func checkPartnerGrant(cfg config.Config, tenant string, scopes []string) error 
 
 // runClients manages partner OAuth clients: create, list, revoke.
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // closes the identity database on return
+	defer cancel()
 	if len(args) == 0 {
 		return fmt.Errorf("%w: clients create|list|revoke", errUsage)
 	}
@@ -73,7 +82,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		tenant := fs.String("tenant", "", "the partner's tenant (required)")
 		scopes := fs.String("scopes", "", "space-separated scopes the client may request (required)")
 		name := fs.String("name", "", "a label for operators")
-		a, cfg, _, err := openLocalIdentity(fs, args[1:], getenv)
+		a, cfg, _, err := openLocalIdentity(ctx, fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
@@ -92,7 +101,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 			c.ID, c.Secret, c.Tenant, strings.Join(c.Scopes, " "))
 		return nil
 	case "list":
-		a, _, _, err := openLocalIdentity(fs, args[1:], getenv)
+		a, _, _, err := openLocalIdentity(ctx, fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
@@ -111,7 +120,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return tw.Flush()
 	case "revoke":
-		a, _, rest, err := openLocalIdentity(fs, args[1:], getenv)
+		a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv)
 		if err != nil {
 			return err
 		}
@@ -121,7 +130,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		if err := a.Clients.Revoke(ctx, rest[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s: new token requests and the tokens it holds are refused\n", rest[0])
+		fmt.Fprintf(stdout, "revoked %s: every gateway refuses its token requests and the tokens it holds within its key poll interval (default 2s)\n", rest[0])
 		return nil
 	}
 	return fmt.Errorf("%w: unknown clients command %q", errUsage, args[0])
@@ -147,6 +156,9 @@ func positionalArgs(args []string, valueFlags ...string) (flags, positional []st
 
 // runKeys manages the local issuer's signing keys: rotate, list, retire.
 func runKeys(args []string, getenv func(string) string, stdout io.Writer) error {
+	// The commands are short; the database closes when they return.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if len(args) == 0 {
 		return fmt.Errorf("%w: keys rotate|list|retire", errUsage)
 	}
@@ -157,7 +169,7 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 		// before the flag parser reads it as an unknown flag.
 		flags, kids = positionalArgs(args[1:], "data-dir", "http-addr")
 	}
-	a, _, rest, err := openLocalIdentity(fs, flags, getenv)
+	a, _, rest, err := openLocalIdentity(ctx, fs, flags, getenv)
 	if err != nil {
 		return err
 	}
@@ -194,7 +206,7 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 		if err := kr.Retire(rest[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "retired %s: running gateways refuse its tokens within their key poll interval\n", rest[0])
+		fmt.Fprintf(stdout, "retired %s: every gateway refuses its tokens within its key poll interval (default 2s)\n", rest[0])
 		return nil
 	}
 	return fmt.Errorf("%w: unknown keys command %q", errUsage, args[0])
@@ -203,6 +215,8 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 // runIssueToken prints a development token signed with the local issuer's signing key:
 // storefront (--customer), support (--subject, --scope) or partner (--client, an existing client).
 func runIssueToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // closes the identity database on return
+	defer cancel()
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	audience := fs.String("audience", "storefront", "storefront, support or partner")
 	customer := fs.String("customer", "", "storefront: the customer id (the token subject)")
@@ -210,7 +224,7 @@ func runIssueToken(ctx context.Context, args []string, getenv func(string) strin
 	client := fs.String("client", "", "partner: the client id; the token carries its tenant")
 	scope := fs.String("scope", "", "space-separated scopes (default per audience)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most 24h)")
-	a, _, _, err := openLocalIdentity(fs, args, getenv)
+	a, _, _, err := openLocalIdentity(ctx, fs, args, getenv)
 	if err != nil {
 		return err
 	}

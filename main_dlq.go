@@ -96,6 +96,7 @@ func runDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 	if err != nil {
 		return err
 	}
+	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: cfg.StreamReplicas})
 	url := cfg.DatabaseURL
 	if url == "" {
 		url = "sqlite:" + filepath.Join(cfg.DataDir, *service+".db")

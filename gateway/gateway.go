@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 
+	"github.com/retailbridge/retailbridge/pkg/audit"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/idempotency"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
@@ -65,6 +66,8 @@ type Deps struct {
 	// Webhooks maps a vendor name (shopify, stripe, loop, warehouse) to the system API that
 	// verifies and normalises its deliveries.
 	Webhooks map[string]*grpc.ClientConn
+	// Audit is the durable log of privileged actions (audit.go).
+	Audit *audit.Log
 }
 
 // Gateway is the HTTP handler of the experience API.
@@ -91,8 +94,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if cfg.RateLimits == nil {
 		return nil, fmt.Errorf("gateway: rate-limit policies are required")
 	}
-	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Inventory == nil || deps.Redis == nil {
-		return nil, fmt.Errorf("gateway: verifier, redis, orders, returns and inventory connections are required")
+	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Inventory == nil || deps.Redis == nil || deps.Audit == nil {
+		return nil, fmt.Errorf("gateway: verifier, redis, audit log, orders, returns and inventory connections are required")
 	}
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger),

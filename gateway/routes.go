@@ -44,13 +44,15 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	storefront := r.Group("/v1/storefront", g.cors(), g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
 	storefront.Any("/*path", processAPI)
 
-	// Customer service: support tokens; each action's scope is checked by the process service.
-	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.audit())
+	// Customer service: support tokens; every route needs its scope (SupportRoutes, identity.go),
+	// and the process services check the scopes of every action again.
+	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.supportScopes(), g.audit())
 	support.Any("/*path", processAPI)
 
 	// Operations: operators' views (support tokens with the operator scope).
-	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes("operator"))
+	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes(ScopeOperator))
 	ops.GET("/audit", g.auditLog)
+	ops.GET("/audit/verify", g.auditVerify)
 
 	// Partners: client-credentials tokens, one tenant each, per-client limits.
 	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner), g.audit())

@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -629,18 +628,16 @@ func SigningKeyPath(c config.Config) string {
 
 func (s *Stack) startGateway() error {
 	c := s.opts.Config
-	identity, err := s.startIdentity()
+	identity, auditLog, err := s.startIdentity()
 	if err != nil {
 		return err
 	}
 	redisURL := c.RedisURL
 	if redisURL == "" {
-		var m *miniredis.Miniredis
-		m, redisURL, err = startEmbeddedRedis()
+		redisURL, err = s.startEmbeddedRedis()
 		if err != nil {
 			return err
 		}
-		s.closers = append(s.closers, m.Close)
 		s.logger.Info("using the embedded Redis-protocol server; set REDIS_URL for a shared Redis")
 	}
 	s.RedisURL = redisURL
@@ -679,7 +676,7 @@ func (s *Stack) startGateway() error {
 		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Verifier: identity.Verifier, Redis: rdb, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err

@@ -9,6 +9,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 )
@@ -46,6 +47,10 @@ func (s *Stack) jetStream() (jetstream.JetStream, error) {
 	if err != nil {
 		return nil, err
 	}
+	// Every stream and bucket any service ensures takes the deployment's replicas; webhook
+	// intakes remember each vendor's deliveries for its retry horizon.
+	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: s.opts.Config.StreamReplicas})
+	js = events.WithDeliveryHorizons(js, s.opts.Config.WebhookDedup)
 	s.js = js
 	return js, nil
 }

@@ -57,7 +57,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, md *jetstrea
 	if ev.GetId() != "" {
 		dl.Header.Set(HeaderEventID, ev.GetId())
 	}
-	kind, reason, retryable := errs.KindOf(cause).String(), "", errs.IsRetryable(cause)
+	kind, reason, retryable := errs.KindOf(cause).String(), "", store.IsRetryable(cause)
 	if e := errs.As(cause); e != nil {
 		reason = e.Reason
 	}
