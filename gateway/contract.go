@@ -29,6 +29,12 @@ import (
 type contract struct {
 	doc    *openapi3.T
 	router *openapi.Router
+	// validated is doc labelled 3.0: for a 3.1 document kin-openapi compiles a JSON Schema
+	// 2020-12 validator on every call (about 0.4 ms and 1,800 allocations per request);
+	// under the 3.0 label it uses its built-in validator, which reads the same keywords the
+	// rules use (types, required, bounds, enum, allOf, readOnly, additionalProperties) the same
+	// way.
+	validated *openapi3.T
 }
 
 func newContract(ctx context.Context, served []byte) (*contract, error) {
@@ -40,7 +46,9 @@ func newContract(ctx context.Context, served []byte) (*contract, error) {
 	if err != nil {
 		return nil, fmt.Errorf("gateway: the served OpenAPI document: %w", err)
 	}
-	return &contract{doc: doc, router: r}, nil
+	legacy := *doc
+	legacy.OpenAPI = "3.0.3"
+	return &contract{doc: doc, router: r, validated: &legacy}, nil
 }
 
 // reasonInvalidRequest is the reason of every request the document refuses.
@@ -91,7 +99,9 @@ func (c *contract) check(r *http.Request, route *routers.Route, params map[strin
 			r.Header.Set("Content-Type", "application/json")
 		}
 	}
-	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
+	rt := *route
+	rt.Spec = c.validated
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: &rt,
 		Options: &openapi3filter.Options{MultiError: true, SkipSettingDefaults: true,
 			// Tokens were verified by the gateway already; the document only names them.
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}

@@ -82,3 +82,23 @@ func TestRequestsAreCheckedAgainstTheDocument(t *testing.T) {
 		})
 	}
 }
+
+// The cost validation adds to the eligibility hot path (PF-1), per request.
+func BenchmarkContractCheckEligibility(b *testing.B) {
+	c, err := newContract(context.Background(), apidocs.OpenAPI)
+	if err != nil {
+		b.Fatal(err)
+	}
+	body := `{"order_id":"5100001","lines":[{"order_line_id":"510000101","quantity":1}]}`
+	for b.Loop() {
+		r := httptest.NewRequest("POST", "/v1/storefront/returns/eligibility", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		route, params, err := c.router.FindRoute(r)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if bad := c.check(r, route, params); len(bad) > 0 {
+			b.Fatal(bad)
+		}
+	}
+}
