@@ -223,7 +223,7 @@ func TestDuplicateWebhooksPublishOnce(t *testing.T) {
 func signed(topic, id string, body []byte, secret string) map[string]string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
-	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": sandbox.ShopDomain,
+	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": sandbox.ShopDomain, "X-Shopify-API-Version": "2026-07",
 		"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil))}
 }
 

@@ -319,7 +319,6 @@ func TestIngestWebhookAuthenticity(t *testing.T) {
 		{"missing signature", noSig, d.Body, "webhook_signature_invalid"},
 		{"malformed signature", malformed, d.Body, "webhook_signature_invalid"},
 		{"stale timestamp", stripeHeaders(d.Body, ts.Add(-time.Hour), stripesb.DevWebhookSecret), d.Body, "webhook_timestamp_stale"},
-		{"timestamp from the future", stripeHeaders(d.Body, ts.Add(10*time.Minute), stripesb.DevWebhookSecret), d.Body, "webhook_timestamp_stale"},
 	}
 	for _, tc := range rejected {
 		if code := post(tc.h, tc.body); code != http.StatusUnauthorized {
