@@ -178,7 +178,7 @@ func testPartnerAPI(t *testing.T, dialect store.Dialect) {
 			t.Errorf("no Idempotency-Key: %d %s", resp.Status, resp.Body)
 		}
 		if resp := h.do(t, http.MethodPost, "/v1/partner/returns", ordersOnly, body, "Idempotency-Key", "p-1"); resp.Status != http.StatusForbidden ||
-			resp.Problem(t).Reason != "scope_required" {
+			resp.Problem(t).Reason != "insufficient_scope" {
 			t.Errorf("without returns:write: %d %s", resp.Status, resp.Body)
 		}
 		// Another tenant's order cannot be returned, checked or read — and looks unknown.
@@ -348,8 +348,10 @@ func testPartnerAPI(t *testing.T, dialect store.Dialect) {
 		for i := range 101 {
 			many.Add("skus", "SKU-"+strconv.Itoa(i))
 		}
+		// The document bounds skus (maxItems 100), so the gateway refuses the 101st before the
+		// inventory service sees it, naming the parameter.
 		if resp := h.do(t, http.MethodGet, "/v1/partner/inventory/availability?"+many.Encode(), acme, nil); resp.Status != http.StatusBadRequest ||
-			resp.Problem(t).Reason != "too_many_skus" {
+			resp.Problem(t).Reason != "invalid_request" || len(resp.Problem(t).Errors) != 1 || resp.Problem(t).Errors[0].Field != "skus" {
 			t.Errorf("101 SKUs: %d %s", resp.Status, resp.Body)
 		}
 		// Partner positions cover the tenant's locations only.

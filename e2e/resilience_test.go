@@ -155,7 +155,7 @@ func testReturnsSurviveKilledServices(t *testing.T, dialect store.Dialect) {
 			t.Fatal(err)
 		}
 		vendors.PointWebhooksAt(s.GatewayURL)
-		return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: run}
+		return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: run}
 	}
 	h := start()
 	h.Demo = vendors.Demo

@@ -46,7 +46,7 @@ func startOn(t testing.TB, dir string, clk *clock, so func(*stack.Options)) *har
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close) // Close is idempotent: a test that restarts closes the first stack itself
-	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // supportReturn is the customer-service view of a return: its lines' conditions and the full

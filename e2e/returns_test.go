@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"net/http"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -297,7 +298,7 @@ func TestWrongItemWaitsForCustomerService(t *testing.T) {
 		t.Errorf("customer resolving: %d", resp.Status)
 	}
 	half := o.Lines[0].UnitPriceMinor / 2
-	if resp := h.do(t, http.MethodPost, path+":override-refund", agent, map[string]any{"amount": map[string]any{"amount_minor": half, "currency_code": "USD"}, "note": "goodwill half"},
+	if resp := h.do(t, http.MethodPost, path+":override-refund", agent, map[string]any{"amount": map[string]any{"amount_minor": strconv.FormatInt(int64(half), 10), "currency_code": "USD"}, "note": "goodwill half"},
 		"Idempotency-Key", "override-1"); resp.Status != http.StatusOK {
 		t.Fatalf("override: %d %s", resp.Status, resp.Body)
 	}

@@ -94,7 +94,7 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // token mints a storefront token for customer with the stack's dev key.

@@ -61,7 +61,12 @@ type selection struct {
 	Quantity    int    `json:"quantity,omitempty"`
 }
 
+// eligibility is a check of orderID, of every line when none are named: the list is left out
+// then, as a strict client does (the document types it as an array, and null is none).
 func eligibility(orderID string, lines ...selection) map[string]any {
+	if len(lines) == 0 {
+		return map[string]any{"order_id": orderID}
+	}
 	return map[string]any{"order_id": orderID, "lines": lines}
 }
 

@@ -78,6 +78,8 @@ type Gateway struct {
 	handler http.Handler
 	limiter *limiter
 	idem    *idempotency.Store
+	// contract is the served OpenAPI document, which every process-API request is checked against.
+	contract *contract
 	// referencePage is the human-readable API reference, rendered once from the OpenAPI document.
 	referencePage []byte
 	// openapi is the served OpenAPI document: the generated one with deprecations marked.
@@ -105,6 +107,10 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.engine.RedirectFixedPath = false
 	g.engine.ContextWithFallback = true
 	if err := g.loadAPIDocs(time.Now); err != nil {
+		return nil, err
+	}
+	var err error
+	if g.contract, err = newContract(context.Background(), g.openapi); err != nil {
 		return nil, err
 	}
 	mux, err := g.newProcessMux(context.Background())

@@ -8,9 +8,11 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"runtime/debug"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
@@ -191,8 +193,87 @@ func (g *Gateway) authenticate(want auth.Audience) gin.HandlerFunc {
 			g.problem(c, errs.ProblemFor(err))
 			return
 		}
+		if field, ok := metadataSafe(p); !ok {
+			// gRPC metadata values are printable ASCII; a signed token whose subject (or tenant,
+			// or scope) holds anything else names nobody this API knows, so it is refused like
+			// any other token it cannot accept, instead of failing in the gRPC transport.
+			g.deps.Logger.InfoContext(c.Request.Context(), "token rejected", "cause", "claim "+field+" is not printable ASCII")
+			c.Header("WWW-Authenticate", `Bearer realm="retailbridge", error="invalid_token"`)
+			g.problem(c, errs.ProblemFor(errs.E(errs.Unauthenticated, "invalid_token",
+				"the token's "+field+" claim must be printable ASCII")))
+			return
+		}
 		c.Request.Header.Del("Authorization")
 		c.Request = c.Request.WithContext(auth.WithPrincipal(c.Request.Context(), p))
 		c.Next()
 	}
+}
+
+// metadataSafe reports whether every claim that travels to the process services as gRPC
+// metadata is printable ASCII (what HTTP/2 header values, and so gRPC metadata, may carry), and
+// otherwise which claim is not.
+func metadataSafe(p auth.Principal) (string, bool) {
+	if !printableASCII(p.Subject) {
+		return "sub", false
+	}
+	if !printableASCII(p.Tenant) {
+		return "tenant", false
+	}
+	for _, s := range p.Scopes {
+		if !printableASCII(s) {
+			return "scope", false
+		}
+	}
+	return "", true
+}
+
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x20 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
+}
+
+// wellFormedURL refuses, with a 400 naming the parameter, a path or query that is not valid
+// UTF-8 or not a well-formed query string. Protobuf strings must be UTF-8, so such a value would
+// otherwise fail inside the gRPC client as an internal error.
+func (g *Gateway) wellFormedURL() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if v, ok := g.urlViolation(c.Request); !ok {
+			g.problem(c, errs.ProblemFor(errs.E(errs.Invalid, reasonInvalidRequest, "the request has invalid fields").WithFields(v)))
+			return
+		}
+		c.Next()
+	}
+}
+
+func (g *Gateway) urlViolation(r *http.Request) (errs.FieldViolation, bool) {
+	if !utf8.ValidString(r.URL.Path) {
+		field := "path"
+		if _, params, err := g.contract.router.FindRoute(r); err == nil {
+			for name, v := range params {
+				if !utf8.ValidString(v) {
+					field = name
+				}
+			}
+		}
+		return errs.FieldViolation{Field: field, Description: "must be valid UTF-8"}, false
+	}
+	q, err := url.ParseQuery(r.URL.RawQuery)
+	if err != nil {
+		return errs.FieldViolation{Field: "query", Description: "is not a well-formed query string"}, false
+	}
+	for _, name := range sortedQueryKeys(q) {
+		if !utf8.ValidString(name) {
+			return errs.FieldViolation{Field: "query", Description: "parameter names must be valid UTF-8"}, false
+		}
+		for _, v := range q[name] {
+			if !utf8.ValidString(v) {
+				return errs.FieldViolation{Field: plainField(name), Description: "must be valid UTF-8"}, false
+			}
+		}
+	}
+	return errs.FieldViolation{}, true
 }

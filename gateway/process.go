@@ -5,6 +5,8 @@ import (
 	"net/http"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
@@ -17,10 +19,16 @@ import (
 // newProcessMux builds the grpc-gateway mux for the process APIs. JSON uses proto field names
 // (snake_case) and the proto3 JSON mapping (64-bit integers as strings); every error becomes a
 // problem document.
+//
+// Scalars, enums and lists are always written, zero values included, so a client reads
+// `"quantity": 0` or `"lines": []` rather than guessing what a missing key means; message fields
+// (timestamps, addresses, wrappers, money) that are unset are left out, never written as null,
+// because the document types them as objects or strings and a null would be neither
+// (EmitDefaultValues rather than EmitUnpopulated).
 func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
-			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitUnpopulated: true},
+			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
 		}),
 		runtime.WithErrorHandler(g.grpcGatewayError),
@@ -50,11 +58,47 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 }
 
 func (g *Gateway) grpcGatewayError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
-	p := errs.ProblemFor(err)
+	p := problemFromGateway(err)
+	if p.Reason == reasonInsufficientScope {
+		// RFC 6750 §3.1: the same challenge the gateway's own scope checks send.
+		w.Header().Set("WWW-Authenticate", `Bearer realm="retailbridge", error="insufficient_scope"`)
+	}
 	p.RequestID = correlation(r.Context())
 	p.Instance = r.URL.Path
 	p.Write(w)
 }
+
+// problemFromGateway is the problem for an error grpc-gateway hands over. A process service's
+// error carries ErrorInfo (errs.ToStatus always adds it) and passes as it is. A status without
+// it was made by grpc-gateway's own parsers or by the gRPC transport, and its message speaks of
+// their insides ("proto: syntax error…", "strconv.ParseInt…", a dial error): only the kind is
+// kept. Request validation (contract.go) refuses bad input before it gets this far; this is the
+// backstop for what the document cannot express.
+func problemFromGateway(err error) errs.Problem {
+	st, ok := status.FromError(err)
+	if !ok || hasErrorInfo(st) {
+		return errs.ProblemFor(err)
+	}
+	e := errs.E(errs.KindFromCode(st.Code()), "", "")
+	if e.Kind == errs.Invalid {
+		e = errs.E(errs.Invalid, reasonInvalidRequest, "the request has invalid fields").WithFields(
+			errs.FieldViolation{Field: "request", Description: "does not match this operation's parameters or body"})
+	}
+	return errs.ProblemFor(e)
+}
+
+func hasErrorInfo(st *status.Status) bool {
+	for _, d := range st.Details() {
+		if _, ok := d.(*errdetails.ErrorInfo); ok {
+			return true
+		}
+	}
+	return false
+}
+
+// reasonInsufficientScope is the one reason for a missing scope on every audience, whether the
+// gateway or a process service notices it (RFC 6750's error code).
+const reasonInsufficientScope = "insufficient_scope"
 
 func (g *Gateway) grpcGatewayRoutingError(ctx context.Context, _ *runtime.ServeMux, _ runtime.Marshaler, w http.ResponseWriter, r *http.Request, status int) {
 	p := errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+r.URL.Path)

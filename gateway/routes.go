@@ -13,7 +13,7 @@ import (
 // routes is the whole route table of the gateway.
 func (g *Gateway) routes(process *runtime.ServeMux) {
 	r := g.engine
-	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.deprecation())
+	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.deprecation(), g.wellFormedURL())
 	r.NoRoute(func(c *gin.Context) {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
 	})
@@ -36,8 +36,9 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	// Identity: token endpoint, published keys (identity.go).
 	g.identityRoutes(r)
 
-	// Mutating routes need an Idempotency-Key (eligibility checks are POSTs that change nothing).
-	processAPI := gin.WrapH(g.idempotent(process))
+	// Every request is checked against the served document first (contract.go); then mutating
+	// routes need an Idempotency-Key (eligibility checks are POSTs that change nothing).
+	processAPI := gin.WrapH(g.validate(g.idempotent(process)))
 
 	// Storefront: customer tokens, per-customer limits, process APIs through grpc-gateway.
 	storefront := r.Group("/v1/storefront", g.cors(), g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))

@@ -180,7 +180,7 @@ func addComponents(doc *openapi3.T) error {
 		respUnauthenticated: problemResponse("No bearer token, or one that is expired, malformed or not signed by an accepted issuer.",
 			openapi3.Headers{headerWWWAuth: headerRef(headerWWWAuth)}),
 		respForbidden: problemResponse("The token is for another audience (`wrong_audience`), or lacks a scope this operation "+
-			"needs (`scope_required`, `insufficient_scope`).", openapi3.Headers{headerWWWAuth: headerRef(headerWWWAuth)}),
+			"needs (`insufficient_scope`, on every audience; the `WWW-Authenticate` challenge names it too).", openapi3.Headers{headerWWWAuth: headerRef(headerWWWAuth)}),
 		respNotFound: problemResponse("No such resource visible to the caller: unknown, or someone else's (the answer is the same).", nil),
 		respConflict: problemResponse("A request with this Idempotency-Key is still running (`idempotency_request_in_flight`, "+
 			"retry after `Retry-After`), or ran but its response was too large to keep (`idempotency_response_not_stored`).",

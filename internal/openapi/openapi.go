@@ -61,6 +61,9 @@ func Build(ctx context.Context, swagger []byte) ([]byte, error) {
 	if err := decorateProcessRoutes(doc, rpcs); err != nil {
 		return nil, err
 	}
+	if err := applyInputRules(doc); err != nil {
+		return nil, err
+	}
 	if err := addGatewayRoutes(doc); err != nil {
 		return nil, err
 	}

@@ -107,7 +107,9 @@ type Options struct {
 
 // Stack is a running set of components.
 type Stack struct {
-	GatewayURL   string
+	GatewayURL string
+	// Gateway is the gateway's handler, for tests that drive it in-process (fuzzing).
+	Gateway      http.Handler
 	Shopify      *shopifysb.Sandbox
 	NetSuite     *netsuitesb.Sandbox
 	ShopifyURL   string
@@ -687,6 +689,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
+	s.Gateway = g
 	addr := c.HTTPAddr
 	if s.opts.GatewayAddr != "" {
 		addr = s.opts.GatewayAddr

@@ -87,9 +87,24 @@ func NewProblem(status int, reason, title, detail string) Problem {
 // RetryAfter is the Retry-After header value in seconds, 0 when none.
 func (p Problem) RetryAfter() int { return p.retryAfter }
 
-// WithRetryAfter sets the Retry-After seconds.
+// WithRetryAfter sets the Retry-After seconds; a problem that says when to retry is retryable.
 func (p Problem) WithRetryAfter(seconds int) Problem {
 	p.retryAfter = seconds
+	if seconds > 0 {
+		p.Retryable = true
+	}
+	return p
+}
+
+// For completes p with the request it answers: the correlation id the request carries and the
+// request path as the occurrence's instance, so every problem can be traced, whoever writes it.
+func (p Problem) For(requestID, path string) Problem {
+	if p.RequestID == "" {
+		p.RequestID = requestID
+	}
+	if p.Instance == "" {
+		p.Instance = path
+	}
 	return p
 }
 
@@ -99,7 +114,10 @@ func (p Problem) Write(w http.ResponseWriter) {
 	h.Set("Content-Type", ProblemContentType)
 	h.Set("Cache-Control", "no-store")
 	if p.retryAfter > 0 {
+		// An answer that says when to come back invites a retry: it cannot also say the
+		// request is not worth repeating.
 		h.Set("Retry-After", strconv.Itoa(p.retryAfter))
+		p.Retryable = true
 	}
 	w.WriteHeader(p.Status)
 	_ = json.NewEncoder(w).Encode(p)

@@ -36,7 +36,9 @@ func (e *keyError) problem() errs.Problem {
 	if e.reason == ReasonKeyMissing {
 		title = "Idempotency key required"
 	}
-	return errs.NewProblem(http.StatusBadRequest, e.reason, title, e.detail)
+	p := errs.NewProblem(http.StatusBadRequest, e.reason, title, e.detail)
+	p.Errors = []errs.FieldViolation{{Field: HeaderKey, Description: e.detail}}
+	return p
 }
 
 // parseKey returns the key the Idempotency-Key header values carry. The draft defines the header

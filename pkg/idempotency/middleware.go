@@ -10,6 +10,7 @@ import (
 	"net/http"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
 // inFlightRetryAfter is the Retry-After, in seconds, of the in-flight conflict: originals
@@ -32,18 +33,18 @@ func (s *Store) Middleware(next http.Handler) http.Handler {
 		if err != nil {
 			var ke *keyError
 			errors.As(err, &ke)
-			ke.problem().Write(w)
+			writeProblem(w, r, ke.problem())
 			return
 		}
 		scope, ok := s.opts.Scope(r)
 		if !ok {
-			errs.NewProblem(http.StatusBadRequest, ReasonScopeMissing, "Caller unknown",
-				"idempotency keys are scoped by caller, and this request carries no caller identity").Write(w)
+			writeProblem(w, r, errs.NewProblem(http.StatusBadRequest, ReasonScopeMissing, "Caller unknown",
+				"idempotency keys are scoped by caller, and this request carries no caller identity"))
 			return
 		}
 		body, p, ok := s.readBody(r)
 		if !ok {
-			p.Write(w)
+			writeProblem(w, r, p)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -56,32 +57,37 @@ func (s *Store) Middleware(next http.Handler) http.Handler {
 		o, err := s.begin(ctx, rkey, fingerprint(body), token)
 		if err != nil {
 			s.opts.Logger.WarnContext(ctx, "idempotency store unavailable; refusing request", "record", rkey, "error", err.Error())
-			unavailable().Write(w)
+			writeProblem(w, r, unavailable())
 			return
 		}
 		switch o.state {
 		case "acquired":
 			s.execute(ctx, w, r, next, rkey, token)
 		case "mismatch":
-			errs.NewProblem(http.StatusUnprocessableEntity, ReasonKeyReused, "Idempotency key reused",
-				"this "+HeaderKey+" was already used with a different request body; use a new key for a new request").Write(w)
+			writeProblem(w, r, errs.NewProblem(http.StatusUnprocessableEntity, ReasonKeyReused, "Idempotency key reused",
+				"this "+HeaderKey+" was already used with a different request body; use a new key for a new request"))
 		case stateRunning:
 			p := errs.NewProblem(http.StatusConflict, ReasonInFlight, "Request in progress",
 				fmt.Sprintf("a request with this %s is still being processed (for at most %d s more); retry later",
 					HeaderKey, int(math.Ceil(lockRemaining(o.lockMS).Seconds())))).WithRetryAfter(inFlightRetryAfter)
-			p.Retryable = true
-			p.Write(w)
+			writeProblem(w, r, p)
 		case stateDone:
 			replay(w, o.resp)
 		case stateUnstored:
 			if loc := o.resp.header.Get("Location"); loc != "" {
 				w.Header().Set("Location", loc)
 			}
-			errs.NewProblem(http.StatusConflict, ReasonResponseNotStored, "Response not stored",
+			writeProblem(w, r, errs.NewProblem(http.StatusConflict, ReasonResponseNotStored, "Response not stored",
 				fmt.Sprintf("a request with this %s was executed (status %d) but its response was too large to keep; "+
-					"read the resulting state instead of retrying", HeaderKey, o.resp.status)).Write(w)
+					"read the resulting state instead of retrying", HeaderKey, o.resp.status)))
 		}
 	})
+}
+
+// writeProblem answers r with p, carrying the request's correlation id and path like every other
+// problem the gateway writes.
+func writeProblem(w http.ResponseWriter, r *http.Request, p errs.Problem) {
+	p.For(telemetry.CorrelationID(r.Context()), r.URL.Path).Write(w)
 }
 
 // execute runs next under the lock and stores or releases its outcome.

@@ -173,5 +173,5 @@ func Authorize(p auth.Principal, scope string) error {
 	if p.HasScope(scope) || (scope == ScopeReturnsRead && p.HasScope(ScopeReturnsWrite)) {
 		return nil
 	}
-	return errs.E(errs.PermissionDenied, "scope_required", "this needs the "+scope+" scope")
+	return errs.E(errs.PermissionDenied, "insufficient_scope", "this needs the "+scope+" scope")
 }

@@ -46,6 +46,8 @@ type Problem struct {
 	Detail    string `json:"detail"`
 	Reason    string `json:"reason"`
 	RequestID string `json:"request_id"`
+	Instance  string `json:"instance"`
+	Retryable bool   `json:"retryable"`
 	Errors    []struct {
 		Field       string `json:"field"`
 		Description string `json:"description"`

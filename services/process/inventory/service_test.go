@@ -247,7 +247,7 @@ func TestAccessIsScoped(t *testing.T) {
 		want      *failure
 	}{
 		{"no principal", context.Background(), nil, &failure{Kind: errs.Unauthenticated, Reason: "unauthenticated"}},
-		{"partner without the scope", asPartner("acme", tenancy.ScopeOrdersRead), nil, &failure{Kind: errs.PermissionDenied, Reason: "scope_required"}},
+		{"partner without the scope", asPartner("acme", tenancy.ScopeOrdersRead), nil, &failure{Kind: errs.PermissionDenied, Reason: "insufficient_scope"}},
 		{"tenant unknown to the directory", asPartner("globex"), nil, &failure{Kind: errs.PermissionDenied, Reason: "tenant_has_no_locations"}},
 		{"tenant without locations", asPartner("ordersonly"), nil, &failure{Kind: errs.PermissionDenied, Reason: "tenant_has_no_locations"}},
 		{"partner names another tenant's location", asPartner("acme"), []string{"dc-east", "store-nyc"}, &failure{Kind: errs.NotFound, Reason: "location_not_found"}},

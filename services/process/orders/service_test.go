@@ -287,7 +287,7 @@ func TestGetOrderOwnership(t *testing.T) {
 		{name: "partner of a tenant nobody configured", ctx: asPartner("initech", "orders:read"), orderID: "5200001", wantErr: notFound},
 		{
 			name: "partner without orders:read", ctx: asPartner("acme", "returns:read"), orderID: "5200001",
-			wantErr: errs.E(errs.PermissionDenied, "scope_required", "this needs the orders:read scope"),
+			wantErr: errs.E(errs.PermissionDenied, "insufficient_scope", "this needs the orders:read scope"),
 		},
 		{
 			name: "missing order id", ctx: asAgent(),

@@ -90,7 +90,7 @@ func (s *Service) mayReturn(p auth.Principal, order *canonicalv1.Order) error {
 		}
 	default:
 		if !p.HasScope(ScopeSupportWrite) {
-			return errs.E(errs.PermissionDenied, "scope_required", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
+			return errs.E(errs.PermissionDenied, "insufficient_scope", "creating a return for a customer needs the "+ScopeSupportWrite+" scope")
 		}
 	}
 	return nil
@@ -548,7 +548,8 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 	if tok := req.GetPageToken(); tok != "" {
 		at, id, err := decodeCursor(tok)
 		if err != nil {
-			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid")
+			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid").
+				WithFields(errs.FieldViolation{Field: "page_token", Description: "is not a token this listing issued"})
 		}
 		q += fmt.Sprintf(" AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))", arg(at), arg(at), arg(id))
 	}
@@ -631,7 +632,7 @@ func (s *Service) signal(ctx context.Context, rpc, id, name string, payload any,
 	case external && (!allowCustomer || !owns(p, d)):
 		return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
 	case !external && !p.HasScope(scope):
-		return nil, errs.E(errs.PermissionDenied, "scope_required", "this action needs the "+scope+" scope")
+		return nil, errs.E(errs.PermissionDenied, "insufficient_scope", "this action needs the "+scope+" scope")
 	}
 	raw, err := json.Marshal(payload)
 	if err != nil {
