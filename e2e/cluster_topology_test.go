@@ -101,9 +101,9 @@ func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 	ct.edge = ct.start(t, env, replicasTarget(env["RB_RETURNS_ADDR"], replicaAddr), stack.Gateway)
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
-	client := &http.Client{Timeout: 15 * time.Second}
-	ct.g1 = &harness{Stack: ct.core, client: client, clock: ct.clock, run: run}
-	ct.g2 = &harness{Stack: ct.edge, client: client, clock: ct.clock, run: run}
+	// Every answer of both gateways is checked against the document each serves.
+	ct.g1 = &harness{Stack: ct.core, client: contractClient(t, ct.core.GatewayURL), clock: ct.clock, run: run}
+	ct.g2 = &harness{Stack: ct.edge, client: contractClient(t, ct.edge.GatewayURL), clock: ct.clock, run: run}
 	ct.g1.Demo, ct.g2.Demo = vendors.Demo, vendors.Demo
 
 	ct.lb = httptest.NewServer(roundRobin(ct.core.GatewayURL, ct.edge.GatewayURL))

@@ -845,7 +845,7 @@ func devStackOn(t testing.TB, dir, run string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: run}
+	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: run}
 }
 
 // TestDevStackKeepsAuditAndIdempotencyAcrossRestart: restarting a development stack on the same
@@ -908,7 +908,7 @@ func (h *harness) secondGateway(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: h.client, clock: h.clock, run: h.run}
+	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: h.clock, run: h.run}
 }
 
 // TestTwoGatewaysShareKeysAndClients: gateway 2 verifies the tokens gateway 1 signs and issues,

@@ -76,23 +76,30 @@ trap cleanup EXIT
 "${as_owner[@]}" "$bindir/initdb" -D "$datadir" -U postgres --auth=trust --encoding=UTF8 \
   --locale=C --no-sync >"$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
 
-port=""
-for p in $(seq 55432 55532); do
-  if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then port=$p; break; fi
-done
-[[ -n "$port" ]] || { echo "no free port for postgres" >&2; exit 1; }
-
+# Ports below the kernel's ephemeral range (32768+), so a client socket lingering in TIME-WAIT
+# cannot hold the chosen port; a port another run takes between the probe and the start is
+# skipped and the next one tried.
 # fsync, synchronous_commit and full_page_writes off: the cluster is thrown away after the run.
 # max_connections leaves room for parallel test packages each holding a small pool.
-opts="-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories=$tmp"
-opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
-opts+=" -c max_connections=200 -c shared_buffers=64MB"
-started=1
-if ! "${as_owner[@]}" "$bindir/pg_ctl" start -D "$datadir" -w -t 60 -l "$tmp/server.log" \
-  -o "$opts" >/dev/null; then
-  cat "$tmp/server.log" >&2 || true
-  exit 1
-fi
+port=""
+for p in $(seq 25432 25532); do
+  if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then continue; fi
+  opts="-c listen_addresses=127.0.0.1 -p $p -c unix_socket_directories=$tmp"
+  opts+=" -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+  opts+=" -c max_connections=200 -c shared_buffers=64MB"
+  started=1
+  if "${as_owner[@]}" "$bindir/pg_ctl" start -D "$datadir" -w -t 60 -l "$tmp/server.log" \
+    -o "$opts" >/dev/null; then
+    port=$p
+    break
+  fi
+  if ! grep -q "could not create any TCP/IP sockets" "$tmp/server.log" 2>/dev/null; then
+    cat "$tmp/server.log" >&2 || true
+    exit 1
+  fi
+  : >"$tmp/server.log"
+done
+[[ -n "$port" ]] || { echo "no free port for postgres" >&2; exit 1; }
 
 "${as_owner[@]}" "$bindir/createdb" -h 127.0.0.1 -p "$port" -U postgres retailbridge_test
 
