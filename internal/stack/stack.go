@@ -244,6 +244,12 @@ func (s *Stack) Close() {
 }
 
 func (s *Stack) fail(err error) {
+	if s.ctx.Err() != nil {
+		// Shutting down: components end with the cancellation they were given (a workflow
+		// still ensuring its streams, a consumer mid-fetch). That is a clean stop, not a failure.
+		s.logger.Debug("component stopped during shutdown", "error", err.Error())
+		return
+	}
 	s.errOnce.Do(func() {
 		s.err = err
 		s.logger.Error("component failed", "error", err.Error())
