@@ -35,6 +35,10 @@ type Config struct {
 	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
+	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
+	// single-machine trial only, since replicas would each get their own state.
+	AllowEmbedded bool
 
 	// Governors are per-vendor guards, RB_GOVERNOR_<VENDOR> (SHOPIFY, NETSUITE, STRIPE, LOOP,
 	// WAREHOUSE) = "concurrency=N,rate=R,burst=B,breaker=F,cooldown=D"; unset vendors take the
@@ -48,6 +52,24 @@ type Config struct {
 	Loop      WebhookVendorConfig
 	Warehouse WebhookVendorConfig
 	Addrs     ServiceAddrs
+	// Listen (RB_<SERVICE>_LISTEN_ADDR, e.g. RB_RETURNS_LISTEN_ADDR) is where this process serves
+	// a service when that differs from the address others dial: a replica listed second in
+	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
+	Listen    ServiceAddrs
+	Sandboxes SandboxConfig
+}
+
+// SandboxConfig places the vendor sandboxes `serve sandboxes` runs.
+type SandboxConfig struct {
+	ShopifyAddr   string // RB_SANDBOX_SHOPIFY_ADDR, default 127.0.0.1:9301
+	NetSuiteAddr  string // RB_SANDBOX_NETSUITE_ADDR, default 127.0.0.1:9302
+	StripeAddr    string // RB_SANDBOX_STRIPE_ADDR, default 127.0.0.1:9303
+	LoopAddr      string // RB_SANDBOX_LOOP_ADDR, default 127.0.0.1:9304
+	WarehouseAddr string // RB_SANDBOX_WAREHOUSE_ADDR, default 127.0.0.1:9305
+	// WebhookURL (RB_SANDBOX_WEBHOOK_URL) is the base URL the sandboxes deliver webhooks to:
+	// the gateway, or the load balancer in front of several (…/webhooks/{vendor} is appended).
+	// Empty: a gateway in the same process, else no webhooks.
+	WebhookURL string
 }
 
 // WebhookVendorConfig points a system service at a vendor that also sends signed webhooks.
@@ -93,7 +115,10 @@ type NetSuiteConfig struct {
 	MaxConcurrency int    // NETSUITE_MAX_CONCURRENCY: our share of the account's concurrency limit
 }
 
-// ServiceAddrs are the gRPC addresses services listen on and dial (serve mode).
+// ServiceAddrs are the gRPC addresses services listen on and dial (serve mode). Each may list
+// several replicas, comma-separated ("10.0.0.5:9203,10.0.0.6:9203"), or name a DNS name that
+// resolves to several ("dns:///returns.internal:9203"); clients balance round-robin over them.
+// A service listens on the first entry (a DNS target: on its port), unless Config.Listen says.
 type ServiceAddrs struct {
 	Commerce        string // RB_COMMERCE_ADDR
 	ERP             string // RB_ERP_ADDR
@@ -126,6 +151,7 @@ func Load(getenv func(string) string) (Config, error) {
 		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -165,6 +191,20 @@ func Load(getenv func(string) string) (Config, error) {
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
 		},
+		Listen: ServiceAddrs{
+			Commerce: r.str("RB_COMMERCE_LISTEN_ADDR", ""), ERP: r.str("RB_ERP_LISTEN_ADDR", ""),
+			Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
+			Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
+			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
+		},
+		Sandboxes: SandboxConfig{
+			ShopifyAddr:   r.str("RB_SANDBOX_SHOPIFY_ADDR", "127.0.0.1:9301"),
+			NetSuiteAddr:  r.str("RB_SANDBOX_NETSUITE_ADDR", "127.0.0.1:9302"),
+			StripeAddr:    r.str("RB_SANDBOX_STRIPE_ADDR", "127.0.0.1:9303"),
+			LoopAddr:      r.str("RB_SANDBOX_LOOP_ADDR", "127.0.0.1:9304"),
+			WarehouseAddr: r.str("RB_SANDBOX_WAREHOUSE_ADDR", "127.0.0.1:9305"),
+			WebhookURL:    strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
+		},
 	}
 	c.Governors = map[string]governor.Config{}
 	for _, v := range []string{"shopify", "netsuite", "stripe", "loop", "warehouse"} {
@@ -185,10 +225,24 @@ func Load(getenv func(string) string) (Config, error) {
 func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
-	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
+	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_SANDBOX_SHOPIFY_ADDR": c.Sandboxes.ShopifyAddr,
+		"RB_SANDBOX_NETSUITE_ADDR": c.Sandboxes.NetSuiteAddr, "RB_SANDBOX_STRIPE_ADDR": c.Sandboxes.StripeAddr,
+		"RB_SANDBOX_LOOP_ADDR": c.Sandboxes.LoopAddr, "RB_SANDBOX_WAREHOUSE_ADDR": c.Sandboxes.WarehouseAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
 		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
 		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
+		if _, err := ParseServiceAddr(addrs); err != nil {
+			add(field, err.Error())
+		}
+	}
+	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
+		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
+		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}
 	}
@@ -211,7 +265,8 @@ func (c Config) Validate() error {
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
-		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
+		"RB_SANDBOX_WEBHOOK_URL": c.Sandboxes.WebhookURL,
+		"SHOPIFY_ADMIN_URL":      c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
 		"LOOP_API_URL": c.Loop.URL, "WAREHOUSE_API_URL": c.Warehouse.URL} {
 		if u == "" {
 			continue
@@ -294,6 +349,19 @@ func (r *reader) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+func (r *reader) bool(key string, def bool) bool {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", key, v))
+		return def
+	}
+	return b
 }
 
 func (r *reader) int(key string, def int) int {
