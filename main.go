@@ -172,14 +172,19 @@ func redactedRedis(u string) string {
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, rest, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv, stdout, usageText{
-		line: "serve [--data-dir DIR] COMPONENT...",
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	embedded := fs.Bool("embedded", false, "stand in embedded NATS, Redis and SQLite for missing NATS_URL, REDIS_URL, DATABASE_URL\n(a single-machine trial: replicas would not share state; same as RB_ALLOW_EMBEDDED=true)")
+	cfg, rest, err := loadConfig(fs, args, getenv, stdout, usageText{
+		line: "serve [--data-dir DIR] [--embedded] COMPONENT...",
 		about: "Runs the named components in this process, on their configured addresses, against shared\n" +
-			"NATS (NATS_URL), PostgreSQL (DATABASE_URL) and Redis (REDIS_URL). Components: " + componentNames() + ".",
+			"NATS (NATS_URL), PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); it refuses to start without\n" +
+			"the engines and vendor settings its components need, naming each missing variable.\n" +
+			"Components: " + componentNames() + ". See docs/deployment.md.",
 	})
 	if err != nil {
 		return err
 	}
+	cfg.AllowEmbedded = cfg.AllowEmbedded || *embedded
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: name the components to serve: %s", errUsage, componentNames())
 	}

@@ -16,7 +16,7 @@ func (s *Stack) startStripeSandbox() error {
 	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey,
 		WebhookSecrets: s.vendorCreds.stripeWebhookSecrets, Now: time.Now, Seed: s.opts.DemoSeed})
 	s.closers = append(s.closers, s.Stripe.Close)
-	addr := "127.0.0.1:9303"
+	addr := s.opts.Config.Sandboxes.StripeAddr
 	if s.opts.Ephemeral {
 		addr = ""
 	}
@@ -48,5 +48,5 @@ func (s *Stack) startPayments() error {
 	}
 	return s.serveGRPC(Payments, s.opts.Config.Addrs.Payments, func(srv *grpcx.Server) {
 		paymentsv1.RegisterPaymentsServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }

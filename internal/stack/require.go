@@ -111,3 +111,10 @@ func joinComponents(comps []Component) string {
 	}
 	return strings.Join(names, " ")
 }
+
+// needsNATS reports whether any of comps uses the bus.
+func needsNATS(comps []Component) bool {
+	return slices.ContainsFunc(comps, func(c Component) bool {
+		return slices.ContainsFunc(engineNeeds[c], func(r requirement) bool { return r.name == needNATS.name })
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/alicebob/miniredis/v2"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -106,6 +107,10 @@ type Options struct {
 	SpanProcessors []sdktrace.SpanProcessor
 }
 
+// returnsStreams are the streams the returns service consumes and publishes on; its health
+// requires them.
+var returnsStreams = []string{"returns", "returnsplatform", "wms", "commerce", "payments"}
+
 // Stack is a running set of components.
 type Stack struct {
 	GatewayURL   string
@@ -132,12 +137,15 @@ type Stack struct {
 	tracing *telemetry.Tracing
 	addrs   map[Component]string
 	conns   []*grpc.ClientConn
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	errOnce sync.Once
-	err     error
-	closers []func()
+	nc      *nats.Conn
+	// startCtx bounds waiting for engines during Start; ctx is the running stack's lifetime.
+	startCtx context.Context
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errOnce  sync.Once
+	err      error
+	closers  []func()
 
 	vendorCreds vendorCreds
 	js          jetstream.JetStream
@@ -177,6 +185,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics(),
 		governors: map[string]*governor.Governor{}}
+	s.startCtx = ctx
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.tracing = telemetry.NewTracing(opts.Config.TraceSampleRatio, opts.SpanProcessors...)
 	defer func() {
@@ -184,12 +193,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	if !opts.Ephemeral {
+		if err := checkRequired(opts.Config, opts.Components, opts.Config.AllowEmbedded); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(opts.Config.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s.vendorCreds = s.loadVendorCreds()
 	s.NATSURL = opts.Config.NATSURL
-	if s.NATSURL == "" && opts.Ephemeral {
+	if s.NATSURL == "" && s.embeddedAllowed() && needsNATS(opts.Components) {
 		ns, url, err := startEmbeddedNATS(opts.Config.DataDir)
 		if err != nil {
 			return nil, err
@@ -257,9 +271,17 @@ func (s *Stack) fail(err error) {
 	})
 }
 
-// listen opens the component's listener: ephemeral loopback in dev, configured otherwise.
+// listen opens the component's listener: ephemeral loopback in dev; otherwise its listen
+// override (RB_<SERVICE>_LISTEN_ADDR) or the first address others dial it at.
 func (s *Stack) listen(c Component, configured string) (net.Listener, error) {
-	addr := configured
+	addr := listenAddrs(s.opts.Config.Listen)[c]
+	if addr == "" {
+		sa, err := config.ParseServiceAddr(configured)
+		if err != nil {
+			return nil, err
+		}
+		addr = sa.Listen
+	}
 	if s.opts.Ephemeral {
 		addr = "127.0.0.1:0"
 	}
@@ -271,14 +293,19 @@ func (s *Stack) listen(c Component, configured string) (net.Listener, error) {
 	return lis, nil
 }
 
-// target is where component c is reached: here if started here, else its configured address.
+// target is where component c is reached: here if started here, else its configured address
+// (one, a comma-separated list of replicas, or a dns:/// name; see grpcx.Dial).
 func (s *Stack) target(c Component) string {
 	if a, ok := s.addrs[c]; ok {
 		return a
 	}
-	a := s.opts.Config.Addrs
+	return listenAddrs(s.opts.Config.Addrs)[c]
+}
+
+// listenAddrs maps components to the fields of a ServiceAddrs.
+func listenAddrs(a config.ServiceAddrs) map[Component]string {
 	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
-		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}[c]
+		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -290,13 +317,16 @@ func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.Server)) error {
+// serveGRPC serves component c; its health follows the probes (its database, the bus, the
+// services it calls), re-checked every RB_HEALTH_INTERVAL.
+func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.Server), probes ...grpcx.Probe) error {
 	lis, err := s.listen(c, configured)
 	if err != nil {
 		return err
 	}
 	srv := grpcx.NewServer(grpcx.ServerDeps{Logger: s.logger.With("service", string(c)), Metrics: s.Metrics, Tracing: s.tracing})
 	register(srv)
+	srv.WatchHealth(s.ctx, s.opts.Config.HealthInterval, probes...)
 	s.wg.Go(func() {
 		if err := srv.Serve(s.ctx, lis); err != nil {
 			s.fail(fmt.Errorf("%s: %w", c, err))
@@ -388,7 +418,7 @@ func (s *Stack) startSandboxes() error {
 		Account: s.vendorCreds.nsAccount, ConsumerKey: s.vendorCreds.nsKey, ConsumerSecret: s.vendorCreds.nsSecret,
 		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: time.Now, Seed: s.opts.DemoSeed,
 	})
-	shopAddr, nsAddr := "127.0.0.1:9301", "127.0.0.1:9302"
+	shopAddr, nsAddr := s.opts.Config.Sandboxes.ShopifyAddr, s.opts.Config.Sandboxes.NetSuiteAddr
 	if s.opts.Ephemeral {
 		shopAddr, nsAddr = "", ""
 	}
@@ -405,7 +435,11 @@ func (s *Stack) startSandboxes() error {
 	if err := s.startReturnVendorSandboxes(); err != nil {
 		return err
 	}
-	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL)
+	if u := s.opts.Config.Sandboxes.WebhookURL; u != "" {
+		s.PointWebhooksAt(u)
+	}
+	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL,
+		"loop", s.LoopURL, "warehouse", s.WarehouseURL, "webhooks_to", s.opts.Config.Sandboxes.WebhookURL)
 	return nil
 }
 
@@ -472,7 +506,7 @@ func (s *Stack) startCommerce() error {
 	}
 	return s.serveGRPC(Commerce, s.opts.Config.Addrs.Commerce, func(srv *grpcx.Server) {
 		commercev1.RegisterCommerceServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }
 
 func (s *Stack) startERP() error {
@@ -525,7 +559,7 @@ func (s *Stack) startOrders() error {
 	})
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
-	})
+	}, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
@@ -566,7 +600,7 @@ func (s *Stack) startInventory() error {
 	}
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	})
+	}, grpcx.ConnProbe(string(WMS), conn))
 }
 
 // LoadPolicy reads the return policy: the configured file, or the built-in default.
@@ -588,7 +622,7 @@ func (s *Stack) startReturns() error {
 			return err
 		}
 	}
-	db, err := s.database(s.ctx, "returns")
+	db, err := s.database("returns")
 	if err != nil {
 		return err
 	}
@@ -618,9 +652,19 @@ func (s *Stack) startReturns() error {
 			s.fail(fmt.Errorf("returns workflow: %w", err))
 		}
 	})
+	// The workflow creates its streams as it starts: serve once they exist, so the service is
+	// ready when it first answers.
+	streams := s.natsProbe(returnsStreams...)
+	if err := s.waitUntil("returns streams", streams.Check, func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) }); err != nil {
+		return err
+	}
+	probes := []grpcx.Probe{dbProbe(db), streams}
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+		probes = append(probes, grpcx.ConnProbe(string(c), conns[c]))
+	}
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
-	})
+	}, probes...)
 }
 
 // SigningKeyPath is where the storefront signing key lives for a data directory.
@@ -638,6 +682,9 @@ func (s *Stack) startGateway() error {
 		return err
 	}
 	redisURL := c.RedisURL
+	if redisURL == "" && !s.embeddedAllowed() {
+		return errors.New("REDIS_URL is required")
+	}
 	if redisURL == "" {
 		var m *miniredis.Miniredis
 		m, redisURL, err = startEmbeddedRedis()
@@ -695,7 +742,10 @@ func (s *Stack) startGateway() error {
 	if s.GatewayURL, err = s.serveHTTP("gateway", addr, g); err != nil {
 		return err
 	}
-	s.pointWebhooksAtGateway()
+	if s.opts.Config.Sandboxes.WebhookURL == "" {
+		// A configured webhook base (a load balancer in front of several gateways) wins.
+		s.PointWebhooksAt(s.GatewayURL)
+	}
 	s.logger.Info("gateway listening", "url", s.GatewayURL)
 	return nil
 }

@@ -39,6 +39,9 @@ type Config struct {
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
 	AllowEmbedded bool
+	// HealthInterval (RB_HEALTH_INTERVAL) is how often each gRPC service re-checks its
+	// dependencies (database, bus, the services it calls) for its health status.
+	HealthInterval time.Duration
 
 	// Governors are per-vendor guards, RB_GOVERNOR_<VENDOR> (SHOPIFY, NETSUITE, STRIPE, LOOP,
 	// WAREHOUSE) = "concurrency=N,rate=R,burst=B,breaker=F,cooldown=D"; unset vendors take the
@@ -152,6 +155,7 @@ func Load(getenv func(string) string) (Config, error) {
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
 		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -283,6 +287,9 @@ func (c Config) Validate() error {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	if c.HealthInterval <= 0 {
+		add("RB_HEALTH_INTERVAL", "must be positive")
 	}
 	if c.RequestTimeout == 0 {
 		add("RB_REQUEST_TIMEOUT", "must be positive")
