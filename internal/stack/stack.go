@@ -230,6 +230,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	return s, nil
 }
 
+// Addr is the gRPC address component c listens on in this stack ("" when not started here).
+func (s *Stack) Addr(c Component) string { return s.addrs[c] }
+
 // Governor returns the guard of a vendor's outbound calls (tests read its stats).
 func (s *Stack) Governor(vendor string) *governor.Governor { return s.governors[vendor] }
 
