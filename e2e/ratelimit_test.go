@@ -39,7 +39,7 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	var allowed, refused atomic.Int64
 	var first, last atomic.Int64
 	var sendsMu sync.Mutex
-	var sends []int64
+	var sends, answers []int64
 	var wg sync.WaitGroup
 	deadline := time.Now().Add(duration)
 	for w := range 16 {
@@ -55,6 +55,9 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 				sends = append(sends, sent)
 				sendsMu.Unlock()
 				resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order))
+				sendsMu.Lock()
+				answers = append(answers, time.Now().UnixNano())
+				sendsMu.Unlock()
 				switch resp.Status {
 				case http.StatusOK:
 					allowed.Add(1)
@@ -92,11 +95,9 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	// +1% (and two requests of rounding).
 	// Below the policy can only be judged if the overload never paused longer than the burst
 	// covers: a starved load generator (a busy CI machine) leaves allowance unused.
-	slices.Sort(sends)
-	var maxGap time.Duration
-	for i := 1; i < len(sends); i++ {
-		maxGap = max(maxGap, time.Duration(sends[i]-sends[i-1]))
-	}
+	// Answers are watched too: a gateway that stalls (GC, a starved CPU) with requests queued in
+	// front of it leaves a gap in the answers that the send times cannot see.
+	maxGap := max(largestGap(sends), largestGap(answers))
 	if maxGap > 400*time.Millisecond {
 		t.Logf("the load paused for %v (> the 0.5 s the burst covers): the lower bound is not judged in this run", maxGap)
 	} else if got < want*0.95 {
@@ -104,6 +105,16 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 		// requests queued in front of it, which the send times cannot see; 5% absorbs that.
 		t.Errorf("allowed %v, policy allows %.1f: more than 5%% below (limit enforced too hard)", got, want)
 	}
+}
+
+// largestGap is the longest pause between consecutive instants (unix nanoseconds).
+func largestGap(instants []int64) time.Duration {
+	slices.Sort(instants)
+	var gap time.Duration
+	for i := 1; i < len(instants); i++ {
+		gap = max(gap, time.Duration(instants[i]-instants[i-1]))
+	}
+	return gap
 }
 
 // RL-2: limited responses carry the IETF headers; a 429 carries a Retry-After that matches.
