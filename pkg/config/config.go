@@ -195,20 +195,8 @@ func Load(getenv func(string) string) (Config, error) {
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
 		},
-		Listen: ServiceAddrs{
-			Commerce: r.str("RB_COMMERCE_LISTEN_ADDR", ""), ERP: r.str("RB_ERP_LISTEN_ADDR", ""),
-			Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
-			Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
-			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
-		},
-		Sandboxes: SandboxConfig{
-			ShopifyAddr:   r.str("RB_SANDBOX_SHOPIFY_ADDR", "127.0.0.1:9301"),
-			NetSuiteAddr:  r.str("RB_SANDBOX_NETSUITE_ADDR", "127.0.0.1:9302"),
-			StripeAddr:    r.str("RB_SANDBOX_STRIPE_ADDR", "127.0.0.1:9303"),
-			LoopAddr:      r.str("RB_SANDBOX_LOOP_ADDR", "127.0.0.1:9304"),
-			WarehouseAddr: r.str("RB_SANDBOX_WAREHOUSE_ADDR", "127.0.0.1:9305"),
-			WebhookURL:    strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
-		},
+		Listen:    readListen(&r),
+		Sandboxes: readSandboxes(&r),
 	}
 	c.Governors = map[string]governor.Config{}
 	for _, v := range []string{"shopify", "netsuite", "stripe", "loop", "warehouse"} {
@@ -225,31 +213,33 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// readListen reads the RB_<SERVICE>_LISTEN_ADDR overrides.
+func readListen(r *reader) ServiceAddrs {
+	return ServiceAddrs{
+		Commerce: r.str("RB_COMMERCE_LISTEN_ADDR", ""), ERP: r.str("RB_ERP_LISTEN_ADDR", ""),
+		Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
+		Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
+		ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
+	}
+}
+
+// readSandboxes reads where `serve sandboxes` listens and delivers webhooks.
+func readSandboxes(r *reader) SandboxConfig {
+	return SandboxConfig{
+		ShopifyAddr:   r.str("RB_SANDBOX_SHOPIFY_ADDR", "127.0.0.1:9301"),
+		NetSuiteAddr:  r.str("RB_SANDBOX_NETSUITE_ADDR", "127.0.0.1:9302"),
+		StripeAddr:    r.str("RB_SANDBOX_STRIPE_ADDR", "127.0.0.1:9303"),
+		LoopAddr:      r.str("RB_SANDBOX_LOOP_ADDR", "127.0.0.1:9304"),
+		WarehouseAddr: r.str("RB_SANDBOX_WAREHOUSE_ADDR", "127.0.0.1:9305"),
+		WebhookURL:    strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
+	}
+}
+
 // Validate names every bad field at once.
 func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
-	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_SANDBOX_SHOPIFY_ADDR": c.Sandboxes.ShopifyAddr,
-		"RB_SANDBOX_NETSUITE_ADDR": c.Sandboxes.NetSuiteAddr, "RB_SANDBOX_STRIPE_ADDR": c.Sandboxes.StripeAddr,
-		"RB_SANDBOX_LOOP_ADDR": c.Sandboxes.LoopAddr, "RB_SANDBOX_WAREHOUSE_ADDR": c.Sandboxes.WarehouseAddr} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			add(field, fmt.Sprintf("%q is not host:port", addr))
-		}
-	}
-	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
-		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
-		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
-		if _, err := ParseServiceAddr(addrs); err != nil {
-			add(field, err.Error())
-		}
-	}
-	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
-		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
-		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
-		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
-			add(field, fmt.Sprintf("%q is not host:port", addr))
-		}
-	}
+	bad = append(bad, c.badAddrs()...)
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			add("RB_CORS_ORIGINS", fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))
@@ -304,6 +294,34 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(bad, "\n  "))
+}
+
+// badAddrs names every listen and service address that does not parse.
+func (c Config) badAddrs() []string {
+	var bad []string
+	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
+	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_SANDBOX_SHOPIFY_ADDR": c.Sandboxes.ShopifyAddr,
+		"RB_SANDBOX_NETSUITE_ADDR": c.Sandboxes.NetSuiteAddr, "RB_SANDBOX_STRIPE_ADDR": c.Sandboxes.StripeAddr,
+		"RB_SANDBOX_LOOP_ADDR": c.Sandboxes.LoopAddr, "RB_SANDBOX_WAREHOUSE_ADDR": c.Sandboxes.WarehouseAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
+		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
+		if _, err := ParseServiceAddr(addrs); err != nil {
+			add(field, err.Error())
+		}
+	}
+	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
+		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
+		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	return bad
 }
 
 // LogValue masks secrets when the configuration is logged.
