@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,7 +45,8 @@ const usage = `retailbridge — the retail integration gateway
 Usage:
   retailbridge dev [--http-addr ADDR] [--data-dir DIR]     every service, embedded NATS, Redis and sandboxes
   retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp payments returnsplatform wms orders inventory returns gateway
-  retailbridge check-config [--policy FILE]                validate the environment and the return policy
+  retailbridge check-config [--policy FILE] [COMPONENT...] validate the environment and the return policy
+                                                           (with components: also what serve needs for them)
   retailbridge dlq list|show ID|replay ID --operator NAME [--dry-run]
                                                            dead letters: list, inspect, replay (audited)
 `
@@ -188,13 +190,9 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	if len(rest) == 0 {
 		return fmt.Errorf("%w: name the components to serve: %s", errUsage, componentNames())
 	}
-	var comps []stack.Component
-	for _, a := range rest {
-		c := stack.Component(a)
-		if !containsComponent(stack.All, c) {
-			return fmt.Errorf("%w: unknown component %q", errUsage, a)
-		}
-		comps = append(comps, c)
+	comps, err := parseComponents(rest)
+	if err != nil {
+		return err
 	}
 	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
 	servePprof(cfg.PprofAddr, logger)
@@ -217,27 +215,36 @@ func componentNames() string {
 	return strings.Join(names, " ")
 }
 
-func containsComponent(all []stack.Component, c stack.Component) bool {
-	for _, x := range all {
-		if x == c {
-			return true
+// parseComponents reads component names.
+func parseComponents(names []string) ([]stack.Component, error) {
+	var comps []stack.Component
+	for _, a := range names {
+		c := stack.Component(a)
+		if !slices.Contains(stack.All, c) {
+			return nil, fmt.Errorf("%w: unknown component %q (%s)", errUsage, a, componentNames())
 		}
+		comps = append(comps, c)
 	}
-	return false
+	return comps, nil
 }
 
 func runCheckConfig(args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	policy := fs.String("policy", "", "return policy file (default $RB_RETURN_POLICY or the built-in policy)")
 	cfg, rest, err := loadConfig(fs, args, getenv, stdout, usageText{
-		line:  "check-config [--policy FILE]",
-		about: "Validates the environment's configuration, the return policy and the tenant directory.",
+		line: "check-config [--policy FILE] [COMPONENT...]",
+		about: "Validates the environment's configuration, the return policy and the tenant directory; with\n" +
+			"components, also that `serve` has every engine and vendor setting they need.",
 	})
 	if err != nil {
 		return err
 	}
-	if len(rest) > 0 {
-		return fmt.Errorf("%w: check-config takes no arguments, got %q", errUsage, rest)
+	comps, err := parseComponents(rest)
+	if err != nil {
+		return err
+	}
+	if missing := stack.MissingEnv(cfg, comps, cfg.AllowEmbedded); len(comps) > 0 && len(missing) > 0 {
+		return fmt.Errorf("serve %s would not start: set %s", strings.Join(rest, " "), strings.Join(missing, ", "))
 	}
 	path := cfg.ReturnPolicy
 	if *policy != "" {

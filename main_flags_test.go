@@ -129,3 +129,20 @@ func TestSplitFlags(t *testing.T) {
 		}
 	}
 }
+
+// check-config with components says what serve would refuse, before anything starts.
+func TestCheckConfigForComponents(t *testing.T) {
+	t.Parallel()
+	env := map[string]string{"RB_DATA_DIR": t.TempDir()}
+	getenv := func(k string) string { return env[k] }
+	err := run(context.Background(), []string{"check-config", "returns", "gateway"}, getenv, &bytes.Buffer{})
+	for _, v := range []string{"NATS_URL", "DATABASE_URL", "REDIS_URL"} {
+		if err == nil || !strings.Contains(err.Error(), v) {
+			t.Errorf("check-config returns gateway = %v, want %s named", err, v)
+		}
+	}
+	env["NATS_URL"], env["DATABASE_URL"], env["REDIS_URL"] = "nats://n:4222", "postgres://db/rb", "redis://r:6379"
+	if err := run(context.Background(), []string{"check-config", "returns", "gateway"}, getenv, &bytes.Buffer{}); err != nil {
+		t.Errorf("check-config with the engines set: %v", err)
+	}
+}
