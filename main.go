@@ -202,7 +202,12 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "serving %v\n", rest)
 	if s.ShopifyURL != "" {
-		fmt.Fprintf(stdout, "\nPoint the commerce and erp services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
+		fmt.Fprintf(stdout, "\nPoint the system services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
+		if cfg.Sandboxes.WebhookURL != "" {
+			fmt.Fprintf(stdout, "The sandboxes deliver webhooks to %s/webhooks/{vendor}.\n", cfg.Sandboxes.WebhookURL)
+		} else if !slices.Contains(comps, stack.Gateway) {
+			fmt.Fprintln(stdout, "The sandboxes deliver no webhooks: set RB_SANDBOX_WEBHOOK_URL to the gateway's (or its load balancer's) base URL.")
+		}
 	}
 	return s.Wait(ctx)
 }

@@ -99,7 +99,7 @@ func checkRequired(cfg config.Config, comps []Component, allowEmbedded bool) err
 	}
 	hint := ""
 	if !allowEmbedded {
-		hint = " (for a single-machine trial on embedded engines, use `retailbridge dev` or set RB_ALLOW_EMBEDDED=true)"
+		hint = " (for a single-machine trial on embedded engines: `retailbridge dev`, or `serve --embedded` / RB_ALLOW_EMBEDDED=true)"
 	}
 	return fmt.Errorf("serve %s: set %s%s", joinComponents(comps), strings.Join(missing, ", "), hint)
 }
