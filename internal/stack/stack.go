@@ -637,14 +637,19 @@ func (s *Stack) startReturns() error {
 	if err != nil {
 		return err
 	}
-	svc, err := returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
-		Tenants:  tenants,
-		Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
-		Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
-		ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
-		WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-		DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
-		Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
+	var svc *returns.Service
+	// New migrates the database: a database that went away since it was opened is waited for too.
+	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
+		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+			Tenants:  tenants,
+			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
+			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
+			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
+			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
+			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
+		})
+		return err
 	})
 	if err != nil {
 		return err
