@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"database/sql/driver"
 	"errors"
+	"io"
 	"net"
 	"strings"
 	"syscall"
@@ -20,7 +21,7 @@ const EngineRetryAfter = 2 * time.Second
 
 // EngineUnavailable reports whether err says a shared engine — the database, the message bus —
 // cannot be reached right now, as opposed to a bug: a refused or broken connection, a closed
-// pool, a server shutting down or starting up (PostgreSQL SQLSTATE class 08, 57P01–57P03,
+// pool, a connection cut mid-message, a server shutting down or starting up (PostgreSQL SQLSTATE class 08, 57P01–57P03,
 // 53300), a NATS connection that is closed or reconnecting, JetStream without responders.
 // This is the one place those driver errors are recognised.
 func EngineUnavailable(err error) bool {
@@ -37,6 +38,9 @@ func EngineUnavailable(err error) bool {
 	case errors.As(err, &op),
 		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE),
 		errors.Is(err, driver.ErrBadConn), errors.Is(err, sql.ErrConnDone),
+		// A connection cut mid-message: pgx returns it bare when the server goes away during a
+		// query. (Request bodies are decoded before a service runs, so it is never bad input here.)
+		errors.Is(err, io.ErrUnexpectedEOF),
 		errors.Is(err, nats.ErrConnectionClosed), errors.Is(err, nats.ErrNoServers), errors.Is(err, nats.ErrConnectionReconnecting),
 		errors.Is(err, nats.ErrNoResponders), errors.Is(err, nats.ErrTimeout), errors.Is(err, nats.ErrDisconnected),
 		errors.Is(err, jetstream.ErrJetStreamNotEnabled), errors.Is(err, jetstream.ErrNoStreamResponse):

@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"os"
@@ -39,6 +40,7 @@ func TestEngineUnavailable(t *testing.T) {
 		{"closed pool", errors.New("sql: database is closed"), true},
 		{"bad conn", fmt.Errorf("x: %w", driver.ErrBadConn), true},
 		{"conn done", sql.ErrConnDone, true},
+		{"cut mid-message", fmt.Errorf("insert: %w", io.ErrUnexpectedEOF), true},
 		{"nats closed", fmt.Errorf("publish: %w", nats.ErrConnectionClosed), true},
 		{"jetstream gone", nats.ErrNoResponders, true},
 		{"unique violation", sqlStateError{"23505"}, false},
