@@ -35,9 +35,19 @@ gen: ## Regenerate contracts from scratch (Go, gRPC, grpc-gateway, OpenAPI).
 	go run ./internal/openapi/cmd/openapi-build -in gateway/apidocs/retailbridge.swagger.json -out gateway/apidocs/openapi.json
 
 .PHONY: gen-check
-gen-check: ## Fail when buf lint complains or regeneration changes anything.
+gen-check: ## Fail when buf lint complains, the contracts break the released ones, or regeneration changes anything.
 	$(BUF) lint
+	$(MAKE) --no-print-directory breaking
 	scripts/gen-check.sh
+
+.PHONY: breaking
+breaking: ## Fail when proto/ breaks the released contracts (proto/released/contracts.json); prove the check can fail.
+	scripts/buf-breaking.sh
+
+.PHONY: release-contracts
+release-contracts: ## Record proto/ and the HTTP operations as released; then commit and tag contracts/vX.Y.Z (see README).
+	$(BUF) build --exclude-source-info -o proto/released/contracts.json
+	go test -count=1 -run '^TestReleasedOperationsAreStillServed$$' ./gateway/ -args -update-released
 
 .PHONY: lint
 lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.

@@ -81,6 +81,8 @@ func dispatch(ctx context.Context, args []string, getenv func(string) string, st
 		return runClients(ctx, args[1:], getenv, stdout)
 	case "keys":
 		return runKeys(args[1:], getenv, stdout)
+	case "audit":
+		return runAudit(ctx, args[1:], getenv, stdout)
 	case "check-config":
 		return runCheckConfig(args[1:], getenv, stdout)
 	case "dlq":

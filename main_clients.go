@@ -25,15 +25,22 @@ const identityUsage = `  retailbridge clients create --tenant T --scopes "S…" 
   retailbridge keys retire KID                                stop publishing a key; its tokens are refused
   retailbridge token --audience storefront|support|partner …  print a development token the local stack accepts
       storefront: --customer ID   support: --subject AGENT --scope "support:read …"   partner: --client CLIENT_ID
-`
+` + auditUsage
 
-// openLocalIdentity reads the configuration and the local issuer's keys and clients.
-func openLocalIdentity(fs *flag.FlagSet, args []string, getenv func(string) string, stdout io.Writer, u usageText) (*auth.Authority, config.Config, []string, error) {
+// openLocalIdentity reads the configuration and the local issuer's keys and clients from the
+// identity store every gateway shares (DATABASE_URL, else <data>/identity.db). The database
+// closes when ctx ends.
+func openLocalIdentity(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string, stdout io.Writer, u usageText) (*auth.Authority, config.Config, []string, error) {
 	cfg, rest, err := loadConfig(fs, args, getenv, stdout, u)
 	if err != nil {
 		return nil, cfg, nil, err
 	}
-	a, err := stack.OpenIdentity(cfg, nil)
+	db, err := stack.OpenIdentityDB(ctx, cfg)
+	if err != nil {
+		return nil, cfg, nil, err
+	}
+	context.AfterFunc(ctx, func() { _ = db.Close() })
+	a, err := stack.OpenIdentity(ctx, cfg, db, nil)
 	if err != nil {
 		return nil, cfg, nil, err
 	}
@@ -82,6 +89,8 @@ func verbUsage(group string, verbs []subcommand, verb, about string) usageText {
 
 // runClients manages partner OAuth clients: create, list, revoke.
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // closes the identity database on return
+	defer cancel()
 	if done, err := groupHelp("clients", clientVerbs, args, stdout); done {
 		return err
 	}
@@ -92,7 +101,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		tenant := fs.String("tenant", "", "the partner's tenant (required)")
 		scopes := fs.String("scopes", "", "space-separated scopes the client may request (required)")
 		name := fs.String("name", "", "a label for operators")
-		a, cfg, _, err := openLocalIdentity(fs, args[1:], getenv, stdout, u("Registers a partner client and prints its secret once."))
+		a, cfg, _, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Registers a partner client and prints its secret once."))
 		if err != nil {
 			return err
 		}
@@ -111,7 +120,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 			c.ID, c.Secret, c.Tenant, strings.Join(c.Scopes, " "))
 		return nil
 	case "list":
-		a, _, _, err := openLocalIdentity(fs, args[1:], getenv, stdout, u("Lists partner clients."))
+		a, _, _, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Lists partner clients."))
 		if err != nil {
 			return err
 		}
@@ -130,7 +139,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return tw.Flush()
 	case "revoke":
-		a, _, rest, err := openLocalIdentity(fs, args[1:], getenv, stdout, u("Revokes a client and every token it holds."))
+		a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Revokes a client and every token it holds."))
 		if err != nil {
 			return err
 		}
@@ -140,7 +149,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		if err := a.Clients.Revoke(ctx, rest[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s: new token requests and the tokens it holds are refused\n", rest[0])
+		fmt.Fprintf(stdout, "revoked %s: every gateway refuses its token requests and the tokens it holds within its key poll interval (default 2s)\n", rest[0])
 		return nil
 	}
 	return fmt.Errorf("%w: unknown clients command %q", errUsage, args[0])
@@ -148,6 +157,9 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 
 // runKeys manages the local issuer's signing keys: rotate, list, retire.
 func runKeys(args []string, getenv func(string) string, stdout io.Writer) error {
+	// The commands are short; the database closes when they return.
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
 	if done, err := groupHelp("keys", keyVerbs, args, stdout); done {
 		return err
 	}
@@ -159,7 +171,7 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 	// A key id is an RFC 7638 thumbprint (base64url) and may begin with '-': it is an argument,
 	// not an unknown flag.
 	u.dashPositionals = args[0] == "retire"
-	a, _, rest, err := openLocalIdentity(fs, args[1:], getenv, stdout, u)
+	a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u)
 	if err != nil {
 		return err
 	}
@@ -195,7 +207,7 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 		if err := kr.Retire(rest[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "retired %s: running gateways refuse its tokens within their key poll interval\n", rest[0])
+		fmt.Fprintf(stdout, "retired %s: every gateway refuses its tokens within its key poll interval (default 2s)\n", rest[0])
 		return nil
 	}
 	return fmt.Errorf("%w: unknown keys command %q", errUsage, args[0])
@@ -204,6 +216,8 @@ func runKeys(args []string, getenv func(string) string, stdout io.Writer) error 
 // runIssueToken prints a development token signed with the local issuer's signing key:
 // storefront (--customer), support (--subject, --scope) or partner (--client, an existing client).
 func runIssueToken(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	ctx, cancel := context.WithCancel(ctx) // closes the identity database on return
+	defer cancel()
 	fs := flag.NewFlagSet("token", flag.ContinueOnError)
 	audience := fs.String("audience", "storefront", "storefront, support or partner")
 	customer := fs.String("customer", "", "storefront: the customer id (the token subject)")
@@ -211,7 +225,7 @@ func runIssueToken(ctx context.Context, args []string, getenv func(string) strin
 	client := fs.String("client", "", "partner: the client id; the token carries its tenant")
 	scope := fs.String("scope", "", "space-separated scopes (default per audience)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most 24h)")
-	a, _, _, err := openLocalIdentity(fs, args, getenv, stdout, usageText{
+	a, _, _, err := openLocalIdentity(ctx, fs, args, getenv, stdout, usageText{
 		line:  "token --audience storefront|support|partner [--customer ID | --subject S | --client ID] [--scope \"S…\"] [--ttl D]",
 		about: "Prints a development token signed with the local issuer's signing key.",
 	})

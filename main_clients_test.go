@@ -47,7 +47,12 @@ func TestIdentityCommands(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := stack.OpenIdentity(cfg, nil)
+	db, err := stack.OpenIdentityDB(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	a, err := stack.OpenIdentity(ctx, cfg, db, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

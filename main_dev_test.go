@@ -36,7 +36,9 @@ func TestDevBannerAndCleanShutdown(t *testing.T) {
 	defer cancel()
 	var out lockedBuffer
 	done := make(chan error, 1)
-	go func() { done <- run(ctx, []string{"dev", "--http-addr", "127.0.0.1:0", "--data-dir", dir}, getenv, &out) }()
+	go func() {
+		done <- run(ctx, []string{"dev", "--http-addr", "127.0.0.1:0", "--data-dir", dir}, getenv, &out)
+	}()
 	deadline := time.Now().Add(2 * time.Minute)
 	for !regexp.MustCompile(`Press Ctrl-C`).MatchString(out.String()) {
 		select {

@@ -136,6 +136,7 @@ func openDeadLetters(ctx context.Context, a dlqArgs, getenv func(string) string)
 		nc.Close()
 		return nil, nil, err
 	}
+	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: cfg.StreamReplicas})
 	url := cfg.DatabaseURL
 	if url == "" {
 		url = "sqlite:" + filepath.Join(cfg.DataDir, a.service+".db")

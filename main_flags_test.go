@@ -22,6 +22,7 @@ func TestHelpOnEveryCommand(t *testing.T) {
 		{"dlq"}, {"dlq", "list"}, {"dlq", "show"}, {"dlq", "replay"},
 		{"clients"}, {"clients", "create"}, {"clients", "list"}, {"clients", "revoke"},
 		{"keys"}, {"keys", "rotate"}, {"keys", "list"}, {"keys", "retire"},
+		{"audit"}, {"audit", "list"}, {"audit", "verify"},
 	}
 	for _, cmd := range commands {
 		for _, h := range []string{"--help", "-h", "-help"} {
@@ -53,7 +54,7 @@ func TestUsageErrors(t *testing.T) {
 	t.Parallel()
 	getenv := func(k string) string { return map[string]string{"RB_DATA_DIR": t.TempDir()}[k] }
 	for _, args := range [][]string{
-		{"frobnicate"}, {"dlq", "frobnicate"}, {"clients", "frobnicate"}, {"keys", "frobnicate"},
+		{"frobnicate"}, {"dlq", "frobnicate"}, {"clients", "frobnicate"}, {"keys", "frobnicate"}, {"audit", "frobnicate"},
 		{"dlq", "replay", "7", "--frobnicate"}, {"serve", "--frobnicate", "gateway"}, {"serve"}, {"serve", "nosuch"},
 		{"check-config", "extra"}, {"dev", "extra"},
 	} {

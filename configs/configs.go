@@ -18,3 +18,9 @@ var RateLimits []byte
 //
 //go:embed tenants.yaml
 var Tenants []byte
+
+// Deprecations lists the deprecated HTTP operations with their sunset dates
+// (http/deprecations.yaml). It is part of the API's release, so it has no override.
+//
+//go:embed http/deprecations.yaml
+var Deprecations []byte

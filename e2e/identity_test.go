@@ -18,7 +18,8 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
+	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -27,8 +28,11 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
@@ -61,11 +65,27 @@ func newIdentityStack(t testing.TB) *harness {
 // cheapArgon2 keeps client creation fast where the hash cost is not the point.
 var cheapArgon2 = auth.Argon2Params{MemoryKiB: 64, Time: 1, Threads: 1}
 
-// operatorClients is the client registry as `retailbridge clients …` opens it: another
-// instance over the same file as the running gateway.
+// identityStore is the identity store as `retailbridge clients|keys …` open it: another handle
+// on the database the running gateway uses.
+func (h *harness) identityStore(t testing.TB) *auth.IdentityStore {
+	t.Helper()
+	ctx := context.Background()
+	db, err := stack.OpenIdentityDB(ctx, h.Config())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = db.Close() })
+	st, err := auth.OpenIdentityStore(ctx, db, auth.IdentityStoreOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// operatorClients is the client registry as `retailbridge clients …` opens it.
 func (h *harness) operatorClients(t testing.TB, argon auth.Argon2Params) *auth.Clients {
 	t.Helper()
-	c, err := auth.NewClients(auth.OpenClientFile(filepath.Join(h.DataDir(), "clients.json")), auth.ClientsOptions{Argon2: argon})
+	c, err := auth.NewClients(h.identityStore(t), auth.ClientsOptions{Argon2: argon})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +95,7 @@ func (h *harness) operatorClients(t testing.TB, argon auth.Argon2Params) *auth.C
 // operatorKeys is the keyring as `retailbridge keys …` opens it.
 func (h *harness) operatorKeys(t testing.TB) *auth.Keyring {
 	t.Helper()
-	k, err := auth.OpenKeyring(filepath.Join(h.DataDir(), "keys"), auth.KeyringOptions{})
+	k, err := auth.NewStoreKeyring(h.identityStore(t), auth.KeyringOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -273,7 +293,10 @@ func TestClientCredentialsGrant(t *testing.T) {
 	})
 }
 
-func TestRevokedClientIsRefusedAtOnce(t *testing.T) {
+// TestRevokedClientIsRefusedWithinThePollBound: a revocation made in the identity store (by
+// the CLI, or another gateway) refuses the client's token requests and the tokens it holds
+// within the key poll interval (100 ms here, 2 s by default).
+func TestRevokedClientIsRefusedWithinThePollBound(t *testing.T) {
 	t.Parallel()
 	h := newIdentityStack(t)
 	nc := h.newClient(t, "globex", "orders:read")
@@ -284,13 +307,12 @@ func TestRevokedClientIsRefusedAtOnce(t *testing.T) {
 	if err := h.operatorClients(t, cheapArgon2).Revoke(context.Background(), nc.ID); err != nil {
 		t.Fatal(err)
 	}
-	// No waiting: the next request after the revocation is refused.
+	eventually(t, "the revoked client's outstanding token is refused", func() bool {
+		return h.do(t, http.MethodGet, "/v1/identity/partner", tok.AccessToken, nil).Status == http.StatusUnauthorized
+	})
 	resp := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}}, nc.ID, nc.Secret)
 	if resp.Status != http.StatusBadRequest || !strings.Contains(string(resp.Body), `"invalid_grant"`) {
 		t.Errorf("new token for a revoked client: %d %s", resp.Status, resp.Body)
-	}
-	if r := h.do(t, http.MethodGet, "/v1/identity/partner", tok.AccessToken, nil); r.Status != http.StatusUnauthorized {
-		t.Errorf("the revoked client's outstanding token: %d %s", r.Status, r.Body)
 	}
 	wrong := h.tokenRequest(t, url.Values{"grant_type": {"client_credentials"}}, nc.ID, "rbs_guess")
 	if wrong.Status != http.StatusUnauthorized {
@@ -457,7 +479,7 @@ func TestJWTAttackBattery(t *testing.T) {
 	ed := jwt.SigningMethodEdDSA
 	good := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims())
 	other := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims(set("sub", h.Demo.Customers[7].ID)))
-	support := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid), claims(set("aud", "retailbridge-support"), set("sub", "agent-1"), set("scope", "support:read operator")))
+	support := raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), claims(set("aud", "retailbridge-support"), set("sub", "agent-1"), set("scope", "support:read operator")))
 	partner := h.clientToken(t, client, "").AccessToken
 
 	// The battery means something only if the genuine tokens pass where they belong.
@@ -537,7 +559,7 @@ func TestJWTAttackBattery(t *testing.T) {
 		"kid as an array": []string{kid}, "kid as null": json.RawMessage("null"), "kid as an object": map[string]string{"kid": kid},
 		"kid of 4 KiB": strings.Repeat("k", 4096), "URL as kid": attacker.URL + "/key", "retired-looking kid": kid + ".retired",
 	} {
-		hd := map[string]any{"alg": "EdDSA"}
+		hd := map[string]any{"alg": "EdDSA", "typ": "JWT"}
 		if k != nil {
 			hd["kid"] = k
 		}
@@ -562,8 +584,25 @@ func TestJWTAttackBattery(t *testing.T) {
 	add("crit header", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "crit", []string{"exp"}, "exp", 1), claims()))
 	add("iss as an attacker URL", raw(t, ed, evilEd, hdr("alg", "EdDSA", "kid", evilKid), claims(set("iss", attacker.URL))))
 
+	// Explicit typing (RFC 8725 §3.11), signed with the genuine key: a token whose typ is
+	// missing or names another kind of JWT is refused.
+	partnerClaims := claims(set("aud", "retailbridge-partner"), set("sub", client.ID), set("tenant", "tenant-a"), set("scope", "orders:read"))
+	for name, typ := range map[string]any{"no typ": nil, "empty typ": "", "typ at+jwt on a storefront token": "at+jwt",
+		"typ logout+jwt": "logout+jwt", "typ JOSE": "JOSE", "typ as a number": 1, "typ secevent+jwt": "secevent+jwt"} {
+		hd := map[string]any{"alg": "EdDSA", "kid": kid}
+		if typ != nil {
+			hd["typ"] = typ
+		}
+		add(name, raw(t, ed, real.Private, js(t, hd), claims()))
+	}
+	add("partner token typed JWT", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "JWT"), partnerClaims), partnerPaths)
+	add("partner token without typ", raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid), partnerClaims), partnerPaths)
+	if r := h.do(t, http.MethodGet, partnerPaths[0], raw(t, ed, real.Private, hdr("alg", "EdDSA", "kid", kid, "typ", "at+jwt"), partnerClaims), nil); r.Status != http.StatusOK {
+		t.Errorf("a partner token typed at+jwt: %d %s", r.Status, r.Body)
+	}
+
 	// Claims, signed with the genuine key.
-	realHdr := hdr("alg", "EdDSA", "kid", kid)
+	realHdr := hdr("alg", "EdDSA", "kid", kid, "typ", "JWT")
 	for name, mut := range map[string][]func(map[string]any){
 		"expired an hour ago":               {set("exp", now.Add(-time.Hour).Unix())},
 		"expired beyond the leeway":         {set("exp", now.Add(-2*time.Minute).Unix())},
@@ -731,4 +770,205 @@ func flipTrailingBits(s string) string {
 func flipFirstBit(s string) string {
 	i := strings.IndexByte(b64alphabet, s[0])
 	return string(b64alphabet[i^32]) + s[1:]
+}
+
+// supportHTTPRoutes is every /v1/support binding of configs/http/gateway.yaml plus the gateway's
+// hand-written support-token routes, each with its path variables filled in.
+func supportHTTPRoutes(t testing.TB) [][2]string {
+	t.Helper()
+	b, err := os.ReadFile("../configs/http/gateway.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Every binding is one "- get: /path" or "post: /path" line; reading lines keeps this test
+	// independent of the YAML's nesting.
+	var out [][2]string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(line), "- "))
+		if len(f) != 2 || !strings.HasPrefix(f[1], "/v1/support/") {
+			continue
+		}
+		method := strings.ToUpper(strings.TrimSuffix(f[0], ":"))
+		path := regexp.MustCompile(`\{[a-z_]+\}`).ReplaceAllString(f[1], "ret_0000000000000000")
+		out = append(out, [2]string{method, path})
+	}
+	if len(out) < 12 {
+		t.Fatalf("found only %d support routes in the HTTP rules", len(out))
+	}
+	return append(out, [2]string{http.MethodGet, "/v1/operations/audit"}, [2]string{http.MethodGet, "/v1/operations/audit/verify"})
+}
+
+// TestEverySupportRouteNeedsItsScope: a support token without the route's scope gets 403 on
+// every support and operations route, reads included; with it the scope check lets it through.
+func TestEverySupportRouteNeedsItsScope(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	none := h.supportToken(t, "agent-0", "profile")
+	all := h.supportToken(t, "agent-1", "support:read support:write refunds:override operator")
+	routes := supportHTTPRoutes(t)
+	forbidden := 0
+	for _, r := range routes {
+		var body any
+		if r[0] == http.MethodPost {
+			body = map[string]any{}
+		}
+		resp := h.do(t, r[0], r[1], none, body, "Idempotency-Key", "scope-"+r[1])
+		if resp.Status != http.StatusForbidden || !strings.Contains(string(resp.Body), "insufficient_scope") {
+			t.Errorf("%s %s without its scope: %d %s", r[0], r[1], resp.Status, resp.Body)
+		} else {
+			forbidden++
+		}
+		if resp := h.do(t, r[0], r[1], all, body, "Idempotency-Key", "scope-all-"+r[1]); resp.Status == http.StatusForbidden {
+			t.Errorf("%s %s with every support scope: %d %s", r[0], r[1], resp.Status, resp.Body)
+		}
+	}
+	t.Logf("%d support and operations routes, %d refused without their scope", len(routes), forbidden)
+}
+
+// devStackOn starts a stack the way `make run` does — embedded Redis, NATS and SQLite — on the
+// data directory dir, with run as its Idempotency-Key suffix, so a second call plays a restart.
+func devStackOn(t testing.TB, dir, run string) *harness {
+	t.Helper()
+	env := map[string]string{
+		"RB_DATA_DIR":        dir,
+		"RB_RATE_LIMITS":     writeFile(t, dir, "rate-limits.yaml", generousLimits),
+		"RB_REQUEST_TIMEOUT": "2s",
+	}
+	cfg, err := config.Load(func(k string) string { return env[k] })
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk := newClock()
+	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: stack.All, Ephemeral: true,
+		GatewayAddr: "127.0.0.1:0", Now: clk.Now, FastVendors: true, ManualParcels: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &harness{Stack: s, client: &http.Client{Timeout: 15 * time.Second}, clock: clk, run: run}
+}
+
+// TestDevStackKeepsAuditAndIdempotencyAcrossRestart: restarting a development stack on the same
+// data directory keeps the audit log (chain intact) and the gateway's idempotency records, and
+// the signing key, so old tokens still verify.
+func TestDevStackKeepsAuditAndIdempotencyAcrossRestart(t *testing.T) {
+	t.Parallel()
+	dir, run := t.TempDir(), "restart"
+	h := devStackOn(t, dir, run)
+	o := h.Demo.Scenario(demo.ScenarioEligible)
+	customer := h.token(t, demo.DemoCustomerID)
+	body := createReturn(o.ID, o.Lines[0].ID, 1)
+	first := h.do(t, http.MethodPost, "/v1/storefront/returns", customer, body, "Idempotency-Key", "restart-1")
+	if first.Status != http.StatusCreated && first.Status != http.StatusOK {
+		t.Fatalf("create: %d %s", first.Status, first.Body)
+	}
+	var r returnJSON
+	first.JSON(t, &r)
+	agent := h.supportToken(t, "agent-r", "support:read support:write")
+	h.waitAny(t, agent, "/v1/support/returns/"+r.Return.ID, "awaiting_parcel")
+	if resp := h.do(t, http.MethodPost, "/v1/support/returns/"+r.Return.ID+":cancel", agent, map[string]string{"note": "duplicate"},
+		"Idempotency-Key", "restart-cancel", "X-Request-Id", "req-restart-1"); resp.Status != http.StatusOK {
+		t.Fatalf("cancel: %d %s", resp.Status, resp.Body)
+	}
+	operator := h.supportToken(t, "ops-1", "support:read operator")
+	before := h.do(t, http.MethodGet, "/v1/operations/audit", operator, nil)
+	h.Close()
+
+	h = devStackOn(t, dir, run)
+	replay := h.do(t, http.MethodPost, "/v1/storefront/returns", customer, body, "Idempotency-Key", "restart-1")
+	if replay.Status != first.Status || replay.Header.Get("Idempotent-Replayed") != "true" || string(replay.Body) != string(first.Body) {
+		t.Errorf("replay after a restart: %d replayed=%q %s; want %d replayed and the first body",
+			replay.Status, replay.Header.Get("Idempotent-Replayed"), replay.Body, first.Status)
+	}
+	after := h.do(t, http.MethodGet, "/v1/operations/audit", operator, nil)
+	if after.Status != http.StatusOK || string(after.Body) != string(before.Body) || !strings.Contains(string(after.Body), "req-restart-1") {
+		t.Errorf("audit log after a restart:\n%s\nbefore:\n%s", after.Body, before.Body)
+	}
+	var report struct {
+		Entries int64 `json:"entries"`
+		Intact  bool  `json:"intact"`
+	}
+	h.do(t, http.MethodGet, "/v1/operations/audit/verify", operator, nil).JSON(t, &report)
+	if !report.Intact || report.Entries < 1 {
+		t.Errorf("audit chain after a restart: %+v", report)
+	}
+	t.Logf("after the restart: replay %d Idempotent-Replayed=%s, %d audit entries, chain intact=%v",
+		replay.Status, replay.Header.Get("Idempotent-Replayed"), report.Entries, report.Intact)
+}
+
+// secondGateway starts another gateway, in a stack of its own, on h's configuration: the same
+// identity database (and Redis), as a second replica behind a load balancer would be.
+func (h *harness) secondGateway(t testing.TB) *harness {
+	t.Helper()
+	cfg := h.Config()
+	cfg.NATSURL = h.NATSURL // never a second embedded server on the first one's store
+	s, err := stack.Start(context.Background(), stack.Options{Config: cfg, Components: []stack.Component{stack.Gateway},
+		Ephemeral: true, GatewayAddr: "127.0.0.1:0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Close)
+	return &harness{Stack: s, client: h.client, clock: h.clock, run: h.run}
+}
+
+// TestTwoGatewaysShareKeysAndClients: gateway 2 verifies the tokens gateway 1 signs and issues,
+// and a key retired or a client revoked through the CLI is refused by both within the poll bound
+// — on SQLite (the dev data directory) and PostgreSQL (DATABASE_URL).
+func TestTwoGatewaysShareKeysAndClients(t *testing.T) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			opts := []stackOption{withAuthConfig(t, identityAuthConfig)}
+			if d == store.Postgres {
+				url := storetest.URL(t, store.Postgres)
+				opts = append(opts, func(c *config.Config) { c.DatabaseURL = url })
+			}
+			g1 := newStack(t, opts...)
+			g2 := g1.secondGateway(t)
+			if g2.SigningKey.ID != g1.SigningKey.ID {
+				t.Fatalf("the gateways sign with %s and %s", g1.SigningKey.ID, g2.SigningKey.ID)
+			}
+			agent := g1.supportToken(t, "agent-1", "support:read")
+			nc := g1.newClient(t, "acme", "orders:read")
+			partner := g1.clientToken(t, nc, "").AccessToken
+			for _, c := range []struct{ path, token string }{{"/v1/identity/support", agent}, {"/v1/identity/partner", partner}} {
+				if r := g2.do(t, http.MethodGet, c.path, c.token, nil); r.Status != http.StatusOK {
+					t.Fatalf("gateway 2 on gateway 1's token (%s): %d %s", c.path, r.Status, r.Body)
+				}
+			}
+			fromG2 := g2.clientToken(t, nc, "").AccessToken
+			if r := g1.do(t, http.MethodGet, "/v1/identity/partner", fromG2, nil); r.Status != http.StatusOK {
+				t.Fatalf("gateway 1 on a token gateway 2 issued: %d %s", r.Status, r.Body)
+			}
+
+			// Rotate and retire through the CLI's view of the store: both gateways refuse the old
+			// key's tokens and accept the new key's.
+			keys := g1.operatorKeys(t)
+			fresh, err := keys.Rotate()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := keys.Retire(g1.SigningKey.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range []*harness{g1, g2} {
+				eventually(t, fmt.Sprintf("gateway %d refuses the retired key's token", i+1), func() bool {
+					return g.do(t, http.MethodGet, "/v1/identity/support", agent, nil).Status == http.StatusUnauthorized
+				})
+			}
+			newToken := g2.clientToken(t, nc, "").AccessToken
+			if kid := headerOf(t, newToken)["kid"]; kid != fresh.ID {
+				t.Errorf("gateway 2 signs with %v after the rotation, want %s", kid, fresh.ID)
+			}
+			if err := g2.operatorClients(t, cheapArgon2).Revoke(context.Background(), nc.ID); err != nil {
+				t.Fatal(err)
+			}
+			for i, g := range []*harness{g1, g2} {
+				eventually(t, fmt.Sprintf("gateway %d refuses the revoked client's token", i+1), func() bool {
+					return g.do(t, http.MethodGet, "/v1/identity/partner", newToken, nil).Status == http.StatusUnauthorized
+				})
+			}
+		})
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -31,10 +32,18 @@ func TestOperationalEndpoints(t *testing.T) {
 	if err := json.Unmarshal(resp.Body, &doc); err != nil || doc.Paths["/v1/storefront/returns/eligibility"] == nil || doc.Paths["/v1/storefront/orders"] == nil {
 		t.Errorf("/openapi.json lacks the storefront paths: %v", err)
 	}
+	// /docs renders /openapi.json with the embedded Redoc; /docs/plain is rendered on the server.
 	resp = h.do(t, http.MethodGet, "/docs", "", nil)
+	asset := regexp.MustCompile(`<script src="(/docs/assets/[^"]+\.js)"></script>`).FindStringSubmatch(string(resp.Body))
+	if resp.Status != http.StatusOK || asset == nil || !strings.Contains(string(resp.Body), `spec-url="/openapi.json"`) {
+		t.Errorf("/docs = %d, want the renderer's page for /openapi.json", resp.Status)
+	} else if js := h.do(t, http.MethodGet, asset[1], "", nil); js.Status != http.StatusOK || len(js.Body) < 1<<20 {
+		t.Errorf("%s = %d with %d bytes, want the renderer", asset[1], js.Status, len(js.Body))
+	}
+	resp = h.do(t, http.MethodGet, "/docs/plain", "", nil)
 	if resp.Status != http.StatusOK || !strings.Contains(string(resp.Body), "/v1/storefront/returns/eligibility") ||
 		!strings.Contains(string(resp.Body), "CreateReturn starts the return-to-refund workflow") {
-		t.Errorf("/docs = %d, want the reference page listing the routes", resp.Status)
+		t.Errorf("/docs/plain = %d, want the reference page listing the routes", resp.Status)
 	}
 	// One real request, then its metrics show up.
 	h.do(t, http.MethodGet, "/v1/storefront/orders", h.token(t, demo.DemoCustomerID), nil)
@@ -94,7 +103,8 @@ func TestCORSForConfiguredStorefrontOrigins(t *testing.T) {
 	// One order, not a cold page of twenty: the request is about CORS headers, and a page of cold
 	// Shopify reads can outlast the tests' 2 s request deadline on a loaded machine.
 	resp := h.do(t, http.MethodGet, "/v1/storefront/orders?page_size=1", h.token(t, demo.DemoCustomerID), nil, "Origin", "https://shop.example.com")
-	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") {
+	if resp.Status != http.StatusOK || !strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "RateLimit") ||
+		!strings.Contains(resp.Header.Get("Access-Control-Expose-Headers"), "Deprecation, Sunset, Link") {
 		t.Errorf("actual request: %d %v", resp.Status, resp.Header)
 	}
 }

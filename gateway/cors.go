@@ -13,7 +13,9 @@ import (
 // other origins get no CORS headers, so browsers refuse their scripts the responses.
 func (g *Gateway) cors() gin.HandlerFunc {
 	allowHeaders := strings.Join([]string{"Authorization", "Content-Type", "Idempotency-Key", "X-Request-Id", "Traceparent"}, ", ")
-	expose := strings.Join([]string{"RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id", "Idempotent-Replayed"}, ", ")
+	// Deprecation, Sunset and Link tell storefront code that a route is going away (deprecation.go).
+	expose := strings.Join([]string{"RateLimit", "RateLimit-Policy", "Retry-After", "X-Request-Id", "Idempotent-Replayed",
+		"Deprecation", "Sunset", "Link"}, ", ")
 	return func(c *gin.Context) {
 		origin := c.GetHeader("Origin")
 		if origin == "" || !slices.Contains(g.cfg.CORSOrigins, origin) {

@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 
+	"github.com/retailbridge/retailbridge/pkg/audit"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/idempotency"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
@@ -36,6 +37,9 @@ type Config struct {
 	// IdempotencyRetention is how long a mutating request's response is kept for replay under
 	// its Idempotency-Key (default 24 h, like Stripe's).
 	IdempotencyRetention time.Duration
+	// Deprecations is a deprecation file (deprecation.go); nil means the built-in
+	// configs/http/deprecations.yaml, which ships with the release.
+	Deprecations []byte
 }
 
 func (c *Config) defaults() {
@@ -62,6 +66,8 @@ type Deps struct {
 	// Webhooks maps a vendor name (shopify, stripe, loop, warehouse) to the system API that
 	// verifies and normalises its deliveries.
 	Webhooks map[string]*grpc.ClientConn
+	// Audit is the durable log of privileged actions (audit.go).
+	Audit *audit.Log
 }
 
 // Gateway is the HTTP handler of the experience API.
@@ -74,6 +80,10 @@ type Gateway struct {
 	idem    *idempotency.Store
 	// referencePage is the human-readable API reference, rendered once from the OpenAPI document.
 	referencePage []byte
+	// openapi is the served OpenAPI document: the generated one with deprecations marked.
+	openapi []byte
+	// deprecations are the deprecated operations and their sunsets (deprecation.go).
+	deprecations *deprecations
 }
 
 // New builds the gateway.
@@ -82,8 +92,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if cfg.RateLimits == nil {
 		return nil, fmt.Errorf("gateway: rate-limit policies are required")
 	}
-	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Inventory == nil || deps.Redis == nil {
-		return nil, fmt.Errorf("gateway: verifier, redis, orders, returns and inventory connections are required")
+	if deps.Verifier == nil || deps.Orders == nil || deps.Returns == nil || deps.Inventory == nil || deps.Redis == nil || deps.Audit == nil {
+		return nil, fmt.Errorf("gateway: verifier, redis, audit log, orders, returns and inventory connections are required")
 	}
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger),
@@ -94,8 +104,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	g.engine.RedirectTrailingSlash = false
 	g.engine.RedirectFixedPath = false
 	g.engine.ContextWithFallback = true
-	var err error
-	if g.referencePage, err = buildReference(); err != nil {
+	if err := g.loadAPIDocs(time.Now); err != nil {
 		return nil, err
 	}
 	mux, err := g.newProcessMux(context.Background())

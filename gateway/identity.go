@@ -194,19 +194,128 @@ func (g *Gateway) oauthError(c *gin.Context, e *auth.OAuthError) {
 // insufficient_scope challenge. It runs after authenticate.
 func (g *Gateway) requireScopes(scopes ...string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		p, ok := auth.FromContext(c.Request.Context())
-		var missing []string
-		for _, s := range scopes {
-			if !ok || !slices.Contains(p.Scopes, s) {
-				missing = append(missing, s)
-			}
+		if g.checkScopes(c, scopes) {
+			c.Next()
 		}
-		if len(missing) > 0 {
-			c.Header("WWW-Authenticate", `Bearer realm="retailbridge", error="insufficient_scope", scope="`+strings.Join(scopes, " ")+`"`)
-			g.problem(c, errs.ProblemFor(errs.E(errs.PermissionDenied, "insufficient_scope",
-				"this route needs the scopes: "+strings.Join(missing, " "))))
-			return
-		}
-		c.Next()
 	}
+}
+
+// checkScopes answers 403 insufficient_scope and reports false when the caller lacks any of
+// scopes.
+func (g *Gateway) checkScopes(c *gin.Context, scopes []string) bool {
+	p, ok := auth.FromContext(c.Request.Context())
+	var missing []string
+	for _, s := range scopes {
+		if !ok || !slices.Contains(p.Scopes, s) {
+			missing = append(missing, s)
+		}
+	}
+	if len(missing) == 0 {
+		return true
+	}
+	c.Header("WWW-Authenticate", `Bearer realm="retailbridge", error="insufficient_scope", scope="`+strings.Join(scopes, " ")+`"`)
+	g.problem(c, errs.ProblemFor(errs.E(errs.PermissionDenied, "insufficient_scope",
+		"this route needs the scopes: "+strings.Join(missing, " "))))
+	return false
+}
+
+// Customer-service scopes. Reads (eligibility included: it changes nothing) need support:read;
+// acting on a return needs support:write; changing or settling a refund refunds:override; the
+// operations views operator.
+const (
+	ScopeSupportRead     = "support:read"
+	ScopeSupportWrite    = "support:write"
+	ScopeRefundsOverride = "refunds:override"
+	ScopeOperator        = "operator"
+)
+
+// scopedRoute is one route and the scopes a caller needs for it. Path segments in braces match
+// one non-empty segment; "{id}:verb" matches a segment ending in ":verb" (the custom-method
+// syntax of configs/http/gateway.yaml).
+type scopedRoute struct {
+	Method string
+	Path   string
+	Scopes []string
+}
+
+// SupportRoutes is every /v1/support route with its scopes. The support group serves nothing
+// else: a route added to configs/http/gateway.yaml without a line here answers 404, and the
+// tests that walk the HTTP rules fail, so no route is ever reachable without a scope.
+var SupportRoutes = []scopedRoute{
+	{http.MethodGet, "/v1/support/orders", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/orders/{order_id}", []string{ScopeSupportRead}},
+	{http.MethodPost, "/v1/support/returns/eligibility", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/returns", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/returns/{return_id}", []string{ScopeSupportRead}},
+	{http.MethodPost, "/v1/support/returns", []string{ScopeSupportWrite}},
+	{http.MethodPost, "/v1/support/returns/{return_id}:cancel", []string{ScopeSupportWrite}},
+	{http.MethodPost, "/v1/support/returns/{return_id}:resolve", []string{ScopeSupportWrite}},
+	{http.MethodPost, "/v1/support/returns/{return_id}:override-refund", []string{ScopeRefundsOverride}},
+	{http.MethodPost, "/v1/support/returns/{return_id}:resolve-refund", []string{ScopeRefundsOverride}},
+	{http.MethodGet, "/v1/support/inventory/availability", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/inventory/positions", []string{ScopeSupportRead}},
+}
+
+// supportScopes admits a support request only to a route of SupportRoutes and only with the
+// scopes that route needs: 404 for a route it does not list, 405 for another method of a listed
+// path, 403 insufficient_scope without the scopes. It runs after authenticate.
+func (g *Gateway) supportScopes() gin.HandlerFunc {
+	return func(c *gin.Context) {
+		rule, found, otherMethod := matchScopedRoute(SupportRoutes, c.Request.Method, c.Request.URL.Path)
+		switch {
+		case found:
+			if g.checkScopes(c, rule.Scopes) {
+				c.Next()
+			}
+		case otherMethod:
+			g.problem(c, errs.NewProblem(http.StatusMethodNotAllowed, "method_not_allowed", "Method not allowed",
+				c.Request.Method+" is not allowed on "+c.Request.URL.Path))
+		default:
+			g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
+		}
+	}
+}
+
+// matchScopedRoute finds the rule for method and path; otherMethod reports that the path
+// matches a rule of another method.
+func matchScopedRoute(rules []scopedRoute, method, path string) (rule scopedRoute, found, otherMethod bool) {
+	for _, r := range rules {
+		if !pathMatches(r.Path, path) {
+			continue
+		}
+		if r.Method == method || (method == http.MethodHead && r.Method == http.MethodGet) {
+			return r, true, false
+		}
+		otherMethod = true
+	}
+	return scopedRoute{}, false, otherMethod
+}
+
+func pathMatches(pattern, path string) bool {
+	ps, segs := strings.Split(pattern, "/"), strings.Split(path, "/")
+	if len(ps) != len(segs) {
+		return false
+	}
+	for i, p := range ps {
+		if !strings.HasPrefix(p, "{") {
+			if p != segs[i] {
+				return false
+			}
+			continue
+		}
+		_, verb, _ := strings.Cut(p, "}")
+		seg := segs[i]
+		if verb == "" {
+			// A bare variable is not a custom method: "{id}" never matches "x:cancel".
+			if seg == "" || strings.Contains(seg, ":") {
+				return false
+			}
+			continue
+		}
+		id, ok := strings.CutSuffix(seg, verb)
+		if !ok || id == "" || strings.Contains(id, ":") {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,8 @@
 package gateway
 
 import (
+	"bytes"
+	"compress/gzip"
 	"encoding/json"
 	"fmt"
 	"html/template"
@@ -8,15 +10,19 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/gin-gonic/gin"
 
+	"github.com/retailbridge/retailbridge/configs"
 	"github.com/retailbridge/retailbridge/gateway/apidocs"
+	"github.com/retailbridge/retailbridge/gateway/redoc"
 )
 
-// The API reference is a human-readable page built once from the served OpenAPI 3.1 document,
-// so the page and the machine-readable contract never disagree. It needs no script and loads
-// nothing from elsewhere.
+// The plain API reference (/docs/plain) is a human-readable page built once from the served
+// OpenAPI 3.1 document, so the page and the machine-readable contract never disagree. It needs no
+// script and loads nothing from elsewhere.
 
 // refText is a description split into plain, `code` and **strong** runs: the document's
 // descriptions use that much CommonMark, and the template escapes each run.
@@ -47,6 +53,9 @@ type refOp struct {
 	Idempotent  bool // a required Idempotency-Key header
 	Params      []refParam
 	RequestBody string // media types of the body, if any
+	// RequestSchema and Responses name the shapes the Schemas section describes.
+	RequestSchema refType
+	Responses     []refResponse
 }
 
 type refTag struct {
@@ -59,14 +68,17 @@ type refPage struct {
 	Title, Version string
 	Intro          []refText
 	Tags           []refTag
+	Schemas        []refSchema
 }
 
-var referencePage = template.Must(template.New("ref").Parse(`{{define "text"}}{{range .}}{{if .Code}}<code>{{.Text}}</code>{{else if .Strong}}<strong>{{.Text}}</strong>{{else}}{{.Text}}{{end}}{{end}}{{end}}<!doctype html>
+var referencePage = template.Must(template.New("ref").Parse(`{{define "text"}}{{range .}}{{if .Code}}<code>{{.Text}}</code>{{else if .Strong}}<strong>{{.Text}}</strong>{{else}}{{.Text}}{{end}}{{end}}{{end}}` +
+	`{{define "type"}}{{if .Ref}}<a href="#s-{{.Ref}}"><code>{{.Ref}}</code></a>{{else}}{{.Text}}{{end}}{{.Suffix}}{{end}}` +
+	`{{define "enum"}}{{if .}} One of {{range $i, $v := .}}{{if $i}}, {{end}}<code>{{$v}}</code>{{end}}.{{end}}{{end}}<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{{.Title}} reference</title>
 <style>body{font:15px/1.5 system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#222}
 code{background:#f4f4f4;padding:0 .25rem}h2{margin-top:2rem;border-bottom:1px solid #ddd}
 .op{margin:1rem 0;padding:.5rem 1rem;border-left:4px solid #4a7}.m{font-weight:bold;font-family:monospace}
-.meta{color:#555;font-size:90%}.idem{color:#a50}
+.meta{color:#555;font-size:90%}.idem{color:#a50}.d{white-space:pre-line}
 table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border-bottom:1px solid #eee}</style></head>
 <body><h1>{{.Title}} reference <small>{{.Version}}</small></h1>
 <p>Machine-readable: <a href="/openapi.json">/openapi.json</a> (OpenAPI 3.1).</p>
@@ -77,12 +89,37 @@ table{border-collapse:collapse}td,th{padding:.15rem .6rem;text-align:left;border
 {{if .Idempotent}}<span class="idem">Idempotency-Key required.</span>{{end}}{{if .RequestBody}} Body: <code>{{.RequestBody}}</code>.{{end}}</p>
 {{if .Params}}<table><tr><th>parameter</th><th>in</th><th>type</th><th>required</th><th>description</th></tr>
 {{range .Params}}<tr><td><code>{{.Name}}</code></td><td>{{.In}}</td><td>{{.Type}}</td><td>{{if .Required}}yes{{end}}</td><td>{{template "text" .Description}}</td></tr>{{end}}</table>{{end}}
+{{if or .RequestSchema.Ref .RequestSchema.Text}}<p class="meta">Request body: {{template "type" .RequestSchema}}</p>{{end}}
+{{if .Responses}}<p class="meta">Responses: {{range $i, $r := .Responses}}{{if $i}} · {{end}}<code>{{$r.Status}}</code> {{if or $r.Schema.Ref $r.Schema.Text}}{{template "type" $r.Schema}}{{else}}{{$r.Description}}{{end}}{{end}}</p>{{end}}
 </div>{{end}}{{end}}
+{{if .Schemas}}<h2 id="schemas">Schemas</h2>{{range .Schemas}}
+<h3 id="s-{{.Name}}"><code>{{.Name}}</code></h3>{{if .Description}}<p class="d">{{template "text" .Description}}</p>{{end}}{{if not .Props}}<p class="meta">{{template "type" .Type}}.{{template "enum" .Enum}}</p>{{end}}
+{{if .Props}}<table><tr><th>field</th><th>type</th><th>required</th><th>description</th></tr>
+{{range .Props}}<tr><td><code>{{.Name}}</code></td><td>{{template "type" .Type}}</td><td>{{if .Required}}yes{{end}}</td><td>{{template "text" .Description}}{{template "enum" .Enum}}</td></tr>{{end}}</table>{{end}}{{end}}{{end}}
 </body></html>`))
 
-// buildReference renders the reference page from the served OpenAPI document.
-func buildReference() ([]byte, error) {
-	page, err := referenceModel(apidocs.OpenAPI)
+// loadAPIDocs prepares what the gateway serves about its API: the deprecations, the OpenAPI
+// document with those operations marked, and the reference page rendered from it.
+func (g *Gateway) loadAPIDocs(now func() time.Time) error {
+	file := g.cfg.Deprecations
+	if file == nil {
+		file = configs.Deprecations
+	}
+	ds, err := ParseDeprecations(file, apidocs.OpenAPI, now())
+	if err != nil {
+		return err
+	}
+	if g.openapi, err = markDeprecated(apidocs.OpenAPI, ds); err != nil {
+		return err
+	}
+	g.deprecations = newDeprecations(ds, now)
+	g.referencePage, err = buildReference(g.openapi)
+	return err
+}
+
+// buildReference renders the reference page from an OpenAPI document.
+func buildReference(doc []byte) ([]byte, error) {
+	page, err := referenceModel(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -103,9 +140,12 @@ type (
 		} `json:"info"`
 		Tags       []struct{ Name, Description string }  `json:"tags"`
 		Paths      map[string]map[string]json.RawMessage `json:"paths"`
-		Components struct {
-			Parameters map[string]oasParam `json:"parameters"`
-		} `json:"components"`
+		Components oasComponents                         `json:"components"`
+	}
+	oasComponents struct {
+		Parameters map[string]oasParam    `json:"parameters"`
+		Schemas    map[string]*oasSchema  `json:"schemas"`
+		Responses  map[string]oasResponse `json:"responses"`
 	}
 	oasOp struct {
 		Summary     string                `json:"summary"`
@@ -114,8 +154,9 @@ type (
 		Parameters  []oasParam            `json:"parameters"`
 		Security    []map[string][]string `json:"security"`
 		RequestBody *struct {
-			Content map[string]json.RawMessage `json:"content"`
+			Content map[string]oasMedia `json:"content"`
 		} `json:"requestBody"`
+		Responses map[string]oasResponse `json:"responses"`
 	}
 	oasParam struct {
 		Ref         string     `json:"$ref"`
@@ -126,9 +167,16 @@ type (
 		Schema      *oasSchema `json:"schema"`
 	}
 	oasSchema struct {
-		Ref   string          `json:"$ref"`
-		Type  json.RawMessage `json:"type"` // a name, or in 3.1 a list of names
-		Items *oasSchema      `json:"items"`
+		Ref                  string                `json:"$ref"`
+		Type                 json.RawMessage       `json:"type"` // a name, or in 3.1 a list of names
+		Format               string                `json:"format"`
+		Description          string                `json:"description"`
+		Enum                 []any                 `json:"enum"`
+		Items                *oasSchema            `json:"items"`
+		Properties           map[string]*oasSchema `json:"properties"`
+		Required             []string              `json:"required"`
+		AdditionalProperties json.RawMessage       `json:"additionalProperties"`
+		AllOf                []*oasSchema          `json:"allOf"`
 	}
 )
 
@@ -167,7 +215,7 @@ func referenceModel(doc []byte) (refPage, error) {
 			if err := json.Unmarshal(raw, &op); err != nil {
 				return refPage{}, fmt.Errorf("reference: %s %s: %w", strings.ToUpper(m), path, err)
 			}
-			o, err := refOperation(m, path, op, d.Components.Parameters)
+			o, err := refOperation(m, path, op, d.Components)
 			if err != nil {
 				return refPage{}, err
 			}
@@ -191,10 +239,11 @@ func referenceModel(doc []byte) (refPage, error) {
 		})
 	}
 	page.Tags = slices.DeleteFunc(page.Tags, func(t refTag) bool { return len(t.Ops) == 0 })
+	page.Schemas = refSchemas(d.Components.Schemas)
 	return page, nil
 }
 
-func refOperation(method, path string, op oasOp, shared map[string]oasParam) (refOp, error) {
+func refOperation(method, path string, op oasOp, shared oasComponents) (refOp, error) {
 	o := refOp{Method: strings.ToUpper(method), Path: path, Summary: op.Summary, Description: parseRefText(op.Description)}
 	for _, req := range op.Security {
 		if len(req) == 0 {
@@ -208,7 +257,7 @@ func refOperation(method, path string, op oasOp, shared map[string]oasParam) (re
 	for _, p := range op.Parameters {
 		if p.Ref != "" {
 			name, ok := strings.CutPrefix(p.Ref, "#/components/parameters/")
-			sp, found := shared[name]
+			sp, found := shared.Parameters[name]
 			if !ok || !found {
 				return refOp{}, fmt.Errorf("reference: %s %s: unresolvable parameter %s", o.Method, path, p.Ref)
 			}
@@ -222,6 +271,11 @@ func refOperation(method, path string, op oasOp, shared map[string]oasParam) (re
 	}
 	if op.RequestBody != nil {
 		o.RequestBody = strings.Join(slices.Sorted(maps.Keys(op.RequestBody.Content)), ", ")
+		o.RequestSchema = requestSchema(op.RequestBody.Content)
+	}
+	var err error
+	if o.Responses, err = refResponses(op.Responses, shared.Responses); err != nil {
+		return refOp{}, fmt.Errorf("reference: %s %s: %w", o.Method, path, err)
 	}
 	return o, nil
 }
@@ -262,6 +316,80 @@ func parseRefText(s string) refText {
 		}
 	}
 	return t
+}
+
+// The reference at /docs is Redoc, embedded (gateway/redoc), rendering /openapi.json in the
+// browser: every field of every request and response, enums, examples and security. Nothing is
+// loaded from another origin, so the reference works offline and behind a strict proxy.
+// /docs/plain is the server-rendered reference above, for clients without scripts.
+const (
+	docsPath  = "/docs"
+	plainPath = "/docs/plain"
+	// redocPath names the bundle's version, so browsers may keep it for good.
+	redocPath = "/docs/assets/redoc-" + redoc.Version + ".standalone.js"
+)
+
+// docsCSP allows the page its own script, Redoc's injected styles and blob: search worker, and
+// requests to this origin only (the OpenAPI document); nothing from any other origin.
+const docsCSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; " +
+	"font-src 'self' data:; connect-src 'self'; worker-src blob:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+var docsPage = []byte(`<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Retailbridge API reference</title><style>body{margin:0}</style></head>
+<body><noscript><p>This reference needs JavaScript. Read the <a href="` + plainPath + `">plain reference</a>
+or the <a href="/openapi.json">OpenAPI 3.1 document</a>.</p></noscript>
+<redoc spec-url="/openapi.json" path-in-middle-panel="true" required-props-first="true" sort-enums-alphabetically="false"></redoc>
+<script src="` + redocPath + `"></script>
+</body></html>
+`)
+
+// referenceRoutes serves the API reference.
+func (g *Gateway) referenceRoutes(r gin.IRoutes) {
+	r.GET(docsPath, func(c *gin.Context) {
+		c.Header("Content-Security-Policy", docsCSP)
+		c.Data(http.StatusOK, "text/html; charset=utf-8", docsPage)
+	})
+	r.GET(redocPath, redocAsset())
+	r.GET(plainPath, g.reference(g.referencePage))
+}
+
+// redocAsset serves the bundle, gzip-compressed (330 KB of its 1.1 MB) to clients that
+// accept it; it is compressed once, on first use, so gateways that nobody reads docs from pay
+// nothing at startup.
+func redocAsset() gin.HandlerFunc {
+	var once sync.Once
+	var gz []byte
+	return func(c *gin.Context) {
+		c.Header("Cache-Control", "public, max-age=31536000, immutable")
+		c.Header("Vary", "Accept-Encoding")
+		if !acceptsGzip(c.GetHeader("Accept-Encoding")) {
+			c.Data(http.StatusOK, "text/javascript; charset=utf-8", redoc.Standalone)
+			return
+		}
+		once.Do(func() {
+			var b bytes.Buffer
+			w, _ := gzip.NewWriterLevel(&b, gzip.BestCompression)
+			_, _ = w.Write(redoc.Standalone)
+			_ = w.Close()
+			gz = b.Bytes()
+		})
+		c.Header("Content-Encoding", "gzip")
+		c.Data(http.StatusOK, "text/javascript; charset=utf-8", gz)
+	}
+}
+
+// acceptsGzip reads an Accept-Encoding header: gzip listed without q=0.
+func acceptsGzip(h string) bool {
+	for _, part := range strings.Split(h, ",") {
+		name, params, _ := strings.Cut(strings.TrimSpace(part), ";")
+		if !strings.EqualFold(strings.TrimSpace(name), "gzip") {
+			continue
+		}
+		q := strings.ReplaceAll(strings.TrimSpace(params), " ", "")
+		return q != "q=0" && q != "q=0.0" && q != "q=0.00" && q != "q=0.000"
+	}
+	return false
 }
 
 func (g *Gateway) reference(page []byte) gin.HandlerFunc {

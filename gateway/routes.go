@@ -6,7 +6,6 @@ import (
 	"github.com/gin-gonic/gin"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 
-	"github.com/retailbridge/retailbridge/gateway/apidocs"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 )
@@ -14,7 +13,7 @@ import (
 // routes is the whole route table of the gateway.
 func (g *Gateway) routes(process *runtime.ServeMux) {
 	r := g.engine
-	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog())
+	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.deprecation())
 	r.NoRoute(func(c *gin.Context) {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
 	})
@@ -27,8 +26,8 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	r.GET("/healthz", g.healthz)
 	r.GET("/readyz", g.readyz)
 	r.GET("/metrics", gin.WrapH(g.deps.Metrics.Handler()))
-	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", apidocs.OpenAPI) })
-	r.GET("/docs", g.reference(g.referencePage))
+	r.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", g.openapi) })
+	g.referenceRoutes(r)
 
 	// Vendor webhooks: no bearer token — the vendor's signature over the raw body is verified by
 	// the system API (webhook.go).
@@ -44,13 +43,15 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	storefront := r.Group("/v1/storefront", g.cors(), g.timeout(), g.bodyLimit(), g.authenticate(auth.Storefront), g.rateLimit(auth.Storefront))
 	storefront.Any("/*path", processAPI)
 
-	// Customer service: support tokens; each action's scope is checked by the process service.
-	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.audit())
+	// Customer service: support tokens; every route needs its scope (SupportRoutes, identity.go),
+	// and the process services check the scopes of every action again.
+	support := r.Group("/v1/support", g.timeout(), g.bodyLimit(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.supportScopes(), g.audit())
 	support.Any("/*path", processAPI)
 
 	// Operations: operators' views (support tokens with the operator scope).
-	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes("operator"))
+	ops := r.Group("/v1/operations", g.timeout(), g.authenticate(auth.Support), g.rateLimit(auth.Support), g.requireScopes(ScopeOperator))
 	ops.GET("/audit", g.auditLog)
+	ops.GET("/audit/verify", g.auditVerify)
 
 	// Partners: client-credentials tokens, one tenant each, per-client limits.
 	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner), g.audit())

@@ -54,6 +54,7 @@ const (
 	partnerScopeReturns  = tenancy.ScopeReturnsRead
 	partnerScopeWrite    = tenancy.ScopeReturnsWrite
 	partnerScopeStock    = tenancy.ScopeInventoryRead
+	supportScopeRead     = "support:read"     // gateway.ScopeSupportRead: every support read
 	supportScopeWrite    = "support:write"    // services/process/returns.ScopeSupportWrite
 	supportScopeOverride = "refunds:override" // services/process/returns.ScopeRefundOverride
 	supportScopeOperator = "operator"         // gateway/routes.go: the /v1/operations group
@@ -87,7 +88,7 @@ func tags() openapi3.Tags {
 			"Customer bearer tokens; every request is scoped to the token's customer, and anyone else's " +
 			"order or return answers as unknown. Per-customer rate limits; CORS for the configured storefront origins."},
 		{Name: TagSupport, Description: "Customer-service agents acting on any customer's orders and returns. " +
-			"Support bearer tokens; reading needs no scope, actions need `" + supportScopeWrite + "` (create, cancel, " +
+			"Support bearer tokens; reading needs `" + supportScopeRead + "`, actions need `" + supportScopeWrite + "` (create, cancel, " +
 			"resolve) or `" + supportScopeOverride + "` (change a refund). Every mutating request is audited."},
 		{Name: TagPartner, Description: "Marketplaces, 3PLs and other partners. OAuth 2.0 client-credentials tokens " +
 			"(`" + TokenURL + "`), one tenant per client: a partner reaches the orders of its tenant's sales channels and " +
@@ -111,7 +112,7 @@ func addComponents(doc *openapi3.T) error {
 			Description: "A customer's access token (JWT) from an accepted identity provider, or from Retailbridge " +
 				"itself in development. Its subject is the customer, whose orders and returns are the only ones it reaches."}},
 		SchemeSupport: {Value: &openapi3.SecurityScheme{Type: "http", Scheme: "bearer", BearerFormat: "JWT",
-			Description: "A customer-service agent's access token (JWT). Its scopes are roles: `" + supportScopeWrite +
+			Description: "A customer-service agent's access token (JWT). Its scopes are roles: `" + supportScopeRead + "` to read, `" + supportScopeWrite +
 				"` to create, cancel and resolve returns, `" + supportScopeOverride + "` to change a refund, `" +
 				supportScopeOperator + "` for the operations routes. The security requirements list the role an operation needs."}},
 		SchemePartner: {Value: &openapi3.SecurityScheme{Type: "oauth2",

@@ -2,6 +2,7 @@ package openapi
 
 import (
 	"fmt"
+	"maps"
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
@@ -20,6 +21,7 @@ const (
 	schemaJWKSet         = "JSONWebKeySet"
 	schemaWhoAmI         = "WhoAmI"
 	schemaAuditLog       = "AuditLog"
+	schemaAuditReport    = "AuditReport"
 	schemaHealth         = "Health"
 	schemaReadiness      = "Readiness"
 	schemaWebhookReceipt = "WebhookReceipt"
@@ -56,18 +58,7 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"n":   stringRef("Modulus (RSA), base64url."),
 			"e":   stringRef("Exponent (RSA), base64url."),
 		})
-	auditEntry := obj("One privileged action.", []string{"id", "at", "actor", "action", "outcome", "origin", "correlation_id"},
-		openapi3.Schemas{
-			"id":             stringRef("Entry id; pass it as `before` to read older entries."),
-			"at":             (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Format: "date-time", Description: "When it happened (UTC)."}).NewRef(),
-			"actor":          stringRef("`<audience>:<subject>`, e.g. `support:agent-7` or `partner:<client id>`."),
-			"tenant":         stringRef("The partner's tenant, for partner actions."),
-			"action":         stringRef("`<method> <path>` of the request."),
-			"outcome":        integer("The HTTP status it was answered with."),
-			"origin":         stringRef("The client IP address."),
-			"correlation_id": stringRef("The request id, which follows the action through every service."),
-		})
-	return map[string]*openapi3.SchemaRef{
+	schemas := map[string]*openapi3.SchemaRef{
 		schemaTokenRequest: obj("A client-credentials token request (RFC 6749 §4.4). Each parameter at most once; "+
 			"nothing in the URL.", []string{"grant_type"}, openapi3.Schemas{
 			"grant_type":    enum("Only `client_credentials`.", "client_credentials"),
@@ -96,9 +87,6 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"tenant":   stringRef("The partner's tenant (partner tokens only)."),
 			"scopes":   arrayOf("The granted scopes.", stringSchema().NewRef()),
 		}),
-		schemaAuditLog: obj("Privileged actions, newest first.", []string{"entries"}, openapi3.Schemas{
-			"entries": arrayOf("At most `limit` entries.", auditEntry),
-		}),
 		schemaHealth: obj("The process is up.", []string{"status"}, openapi3.Schemas{
 			"status": enum("Always `ok`.", "ok"),
 		}),
@@ -112,6 +100,48 @@ func gatewaySchemas() map[string]*openapi3.SchemaRef {
 			"delivery_id": stringRef("The vendor's delivery id; repeated deliveries of it have one effect."),
 			"event_ids":   arrayOf("The canonical events published for it (none when ignored).", stringSchema().NewRef()),
 			"ignored":     (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}, Description: "True for a topic Retailbridge does not act on."}).NewRef(),
+		}),
+	}
+	maps.Copy(schemas, auditSchemas())
+	return schemas
+}
+
+// auditSchemas are the bodies of the audit log routes (gateway/audit.go).
+func auditSchemas() map[string]*openapi3.SchemaRef {
+	obj := func(desc string, required []string, props openapi3.Schemas) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeObject}, Description: desc, Required: required, Properties: props}).NewRef()
+	}
+	arrayOf := func(desc string, items *openapi3.SchemaRef) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeArray}, Description: desc, Items: items}).NewRef()
+	}
+	integer := func(desc string) *openapi3.SchemaRef {
+		return (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeInteger}, Description: desc}).NewRef()
+	}
+	auditEntry := obj("One privileged action, a link of the hash chain.", []string{"id", "at", "actor", "action", "outcome", "origin", "correlation_id", "prev_hash", "hash"},
+		openapi3.Schemas{
+			"id":             stringRef("Entry id, its position in the chain (decimal); pass it as `before` to read older entries."),
+			"at":             (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Format: "date-time", Description: "When it happened (UTC)."}).NewRef(),
+			"actor":          stringRef("`<audience>:<subject>`, e.g. `support:agent-7` or `partner:<client id>`."),
+			"tenant":         stringRef("The partner's tenant, for partner actions."),
+			"action":         stringRef("`<method> <path>` of the request."),
+			"outcome":        integer("The HTTP status it was answered with."),
+			"origin":         stringRef("The client IP address."),
+			"correlation_id": stringRef("The request id, which follows the action through every service."),
+			"prev_hash":      stringRef("The previous entry's hash (64 zeros for the first entry), hex."),
+			"hash":           stringRef("SHA-256 over prev_hash and the entry's canonical form, hex."),
+		})
+	return map[string]*openapi3.SchemaRef{
+		schemaAuditLog: obj("Privileged actions, newest first.", []string{"entries"}, openapi3.Schemas{
+			"entries": arrayOf("At most `limit` entries.", auditEntry),
+		}),
+		schemaAuditReport: obj("The result of walking the audit log's hash chain.", []string{"entries", "head", "intact"}, openapi3.Schemas{
+			"entries": integer("Entries whose links hold, from the first."),
+			"head":    stringRef("The hash of the last entry that holds; record it elsewhere to detect a truncated tail later."),
+			"intact":  (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeBoolean}, Description: "True when every link holds."}).NewRef(),
+			"broken": obj("The first link that does not hold (absent when intact).", []string{"seq", "reason"}, openapi3.Schemas{
+				"seq":    integer("The entry's id."),
+				"reason": stringRef("What does not hold: entries missing, prev_hash not the previous hash, or content altered."),
+			}),
 		}),
 	}
 }
@@ -212,32 +242,7 @@ func addGatewayRoutes(doc *openapi3.T) error {
 	readyz.Responses.Set("503", notReady)
 	routes = append(routes, route{http.MethodGet, "/readyz", TagOperations, readyz})
 
-	limit := openapi3.NewQueryParameter("limit")
-	limit.Description = "Entries to return, 1..1000 (default 100); out of range answers 400 `page_size_out_of_range`."
-	limitSchema := integerSchema(1)
-	limitSchema.Max, limitSchema.Default = ptr(float64(1000)), 100
-	limit.Schema = limitSchema.NewRef()
-	before := openapi3.NewQueryParameter("before")
-	before.Description = "Return only entries older than this entry id (the `id` of the last entry of the previous page)."
-	before.Schema = stringSchema().NewRef()
-	audit := &openapi3.Operation{
-		OperationID: "operations.ListAuditEntries",
-		Summary:     "ListAuditEntries lists privileged actions, newest first.",
-		Description: "Every mutating request of a support agent or a partner (eligibility checks aside) is recorded after it " +
-			"ran, whatever its outcome; the log keeps about the last million entries. Needs a support token with the `" +
-			supportScopeOperator + "` scope.",
-		Security:   bearer(SchemeSupport, supportScopeOperator),
-		Parameters: openapi3.Parameters{{Value: limit}, {Value: before}},
-		Responses:  openapi3.NewResponses(),
-	}
-	ok := jsonOK("The entries.", schemaAuditLog)
-	addSuccessHeaders(ok.Value, true, false)
-	audit.Responses.Set("200", ok)
-	audit.Responses.Set("401", responseRef(respUnauthenticated))
-	audit.Responses.Set("403", responseRef(respForbidden))
-	audit.Responses.Set("429", responseRef(respTooManyRequests))
-	audit.Responses.Set("503", problemResponse("The audit log cannot be read now (`audit_unavailable`).", nil))
-	routes = append(routes, route{http.MethodGet, "/v1/operations/audit", TagOperations, audit})
+	routes = append(routes, auditRoutes(bearer, jsonOK)...)
 
 	// Webhooks (gateway/webhook.go).
 	vendor := openapi3.NewPathParameter("vendor")
@@ -274,6 +279,69 @@ func addGatewayRoutes(doc *openapi3.T) error {
 		doc.AddOperation(r.path, r.method, r.op)
 	}
 	return nil
+}
+
+// auditRoutes documents the audit log routes (gateway/audit.go).
+func auditRoutes(bearer func(string, ...string) *openapi3.SecurityRequirements, jsonOK func(desc, schema string) *openapi3.ResponseRef) []route {
+	limit := openapi3.NewQueryParameter("limit")
+	limit.Description = "Entries to return, 1..1000 (default 100); out of range answers 400 `page_size_out_of_range`."
+	limitSchema := integerSchema(1)
+	limitSchema.Max, limitSchema.Default = ptr(float64(1000)), 100
+	limit.Schema = limitSchema.NewRef()
+	before := openapi3.NewQueryParameter("before")
+	before.Description = "Return only entries older than this entry id (the `id` of the last entry of the previous page)."
+	before.Schema = stringSchema().NewRef()
+	params := openapi3.Parameters{{Value: limit}, {Value: before}}
+	for _, q := range []struct{ name, desc, format string }{
+		{"actor", "Only this actor, e.g. `support:agent-7`.", ""},
+		{"tenant", "Only this partner tenant.", ""},
+		{"action", "Only this action, e.g. `POST /v1/support/returns/ret_…:cancel`.", ""},
+		{"since", "Only actions at or after this time (RFC 3339).", "date-time"},
+		{"until", "Only actions before this time (RFC 3339).", "date-time"},
+	} {
+		p := openapi3.NewQueryParameter(q.name)
+		p.Description = q.desc
+		sch := stringSchema()
+		sch.Format = q.format
+		p.Schema = sch.NewRef()
+		params = append(params, &openapi3.ParameterRef{Value: p})
+	}
+	audit := &openapi3.Operation{
+		OperationID: "operations.ListAuditEntries",
+		Summary:     "ListAuditEntries lists privileged actions, newest first.",
+		Description: "Every mutating request of a support agent or a partner (eligibility checks aside) is recorded after it " +
+			"ran, whatever its outcome, in the durable SQL store: append-only and hash-chained. Filters combine; bad ones " +
+			"answer 400 `invalid_query` naming each. Needs a support token with the `" + supportScopeOperator + "` scope.",
+		Security:   bearer(SchemeSupport, supportScopeOperator),
+		Parameters: params,
+		Responses:  openapi3.NewResponses(),
+	}
+	ok := jsonOK("The entries.", schemaAuditLog)
+	addSuccessHeaders(ok.Value, true, false)
+	audit.Responses.Set("200", ok)
+	audit.Responses.Set("400", problemResponse("A filter is invalid (`invalid_query`); `errors` names each.", nil))
+	audit.Responses.Set("401", responseRef(respUnauthenticated))
+	audit.Responses.Set("403", responseRef(respForbidden))
+	audit.Responses.Set("429", responseRef(respTooManyRequests))
+	audit.Responses.Set("503", problemResponse("The audit log cannot be read now (`audit_unavailable`).", nil))
+	listRoute := route{http.MethodGet, "/v1/operations/audit", TagOperations, audit}
+
+	verify := &openapi3.Operation{
+		OperationID: "operations.VerifyAuditLog",
+		Summary:     "VerifyAuditLog walks the audit log's hash chain and names the first broken link.",
+		Description: "A row altered, removed or inserted behind the application's back breaks the chain. Needs a support " +
+			"token with the `" + supportScopeOperator + "` scope.",
+		Security:  bearer(SchemeSupport, supportScopeOperator),
+		Responses: openapi3.NewResponses(),
+	}
+	vok := jsonOK("The report (also when the chain is broken).", schemaAuditReport)
+	addSuccessHeaders(vok.Value, true, false)
+	verify.Responses.Set("200", vok)
+	verify.Responses.Set("401", responseRef(respUnauthenticated))
+	verify.Responses.Set("403", responseRef(respForbidden))
+	verify.Responses.Set("429", responseRef(respTooManyRequests))
+	verify.Responses.Set("503", problemResponse("The audit log cannot be read now (`audit_unavailable`).", nil))
+	return []route{listRoute, {http.MethodGet, "/v1/operations/audit/verify", TagOperations, verify}}
 }
 
 type route struct {

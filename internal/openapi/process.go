@@ -33,7 +33,7 @@ func audienceOf(path string) (audience, bool) {
 }
 
 // rpcRule is what the contracts do not say about an RPC: the scope a partner token needs
-// (tenancy.Authorize in the process service), the scope a support token needs (none for reads),
+// (tenancy.Authorize in the process service), the scope a support token needs (gateway.SupportRoutes enforces it),
 // and whether it can answer 404. A new RPC needs an entry here, or generation fails rather than
 // publish the route without its security.
 type rpcRule struct {
@@ -43,18 +43,18 @@ type rpcRule struct {
 }
 
 var rpcRules = map[string]rpcRule{
-	"ListOrders":       {partnerScope: partnerScopeOrders},
-	"GetOrder":         {partnerScope: partnerScopeOrders, notFound: true},
-	"CheckEligibility": {partnerScope: partnerScopeReturns, notFound: true},
+	"ListOrders":       {partnerScope: partnerScopeOrders, supportScope: supportScopeRead},
+	"GetOrder":         {partnerScope: partnerScopeOrders, supportScope: supportScopeRead, notFound: true},
+	"CheckEligibility": {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
 	"CreateReturn":     {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
-	"GetReturn":        {partnerScope: partnerScopeReturns, notFound: true},
-	"ListReturns":      {partnerScope: partnerScopeReturns},
+	"GetReturn":        {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
+	"ListReturns":      {partnerScope: partnerScopeReturns, supportScope: supportScopeRead},
 	"CancelReturn":     {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
 	"ResolveException": {supportScope: supportScopeWrite, notFound: true},
 	"OverrideRefund":   {supportScope: supportScopeOverride, notFound: true},
 	"ResolveRefund":    {supportScope: supportScopeOverride, notFound: true},
-	"GetAvailability":  {partnerScope: partnerScopeStock},
-	"ListPositions":    {partnerScope: partnerScopeStock},
+	"GetAvailability":  {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListPositions":    {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names

@@ -28,7 +28,9 @@ var (
 // in-process NATS or Redis) would silently split state between replicas.
 var engineNeeds = map[Component][]requirement{
 	Commerce: {needNATS}, Payments: {needNATS}, ReturnsPlatform: {needNATS}, WMS: {needNATS},
-	Orders: {needNATS}, Returns: {needNATS, needDatabase}, Gateway: {needRedis},
+	// The gateway keeps identity (signing keys, partner clients) and the audit log in the
+	// database every gateway shares.
+	Orders: {needNATS}, Returns: {needNATS, needDatabase}, Gateway: {needRedis, needDatabase},
 }
 
 // vendorNeeds are the vendor endpoint and credentials each system API uses when the sandboxes

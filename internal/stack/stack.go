@@ -20,7 +20,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/alicebob/miniredis/v2"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
@@ -413,7 +412,8 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 
 func (s *Stack) startSandboxes() error {
 	s.Demo = demo.Generate(s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders)
-	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed})
+	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed,
+		Warm: []string{s.opts.Config.Shopify.APIVersion}})
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)
@@ -625,7 +625,7 @@ func (s *Stack) startReturns() error {
 			return err
 		}
 	}
-	db, err := s.database("returns")
+	db, err := s.database(s.ctx, "returns")
 	if err != nil {
 		return err
 	}
@@ -685,7 +685,7 @@ func SigningKeyPath(c config.Config) string {
 
 func (s *Stack) startGateway() error {
 	c := s.opts.Config
-	identity, err := s.startIdentity()
+	identity, auditLog, err := s.startIdentity()
 	if err != nil {
 		return err
 	}
@@ -694,12 +694,10 @@ func (s *Stack) startGateway() error {
 		return errors.New("REDIS_URL is required")
 	}
 	if redisURL == "" {
-		var m *miniredis.Miniredis
-		m, redisURL, err = startEmbeddedRedis()
+		redisURL, err = s.startEmbeddedRedis()
 		if err != nil {
 			return err
 		}
-		s.closers = append(s.closers, m.Close)
 		s.logger.Info("using the embedded Redis-protocol server; set REDIS_URL for a shared Redis")
 	}
 	s.RedisURL = redisURL
@@ -738,7 +736,7 @@ func (s *Stack) startGateway() error {
 		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Verifier: identity.Verifier, Redis: rdb, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err

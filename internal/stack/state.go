@@ -26,7 +26,7 @@ func (s *Stack) embeddedAllowed() bool { return s.opts.Ephemeral || s.opts.Confi
 // database opens the state of one process service: the shared PostgreSQL database of
 // DATABASE_URL (each service owns its tables), or — only where embedded engines are allowed —
 // its own SQLite file in the data directory. A database that does not answer yet is waited for.
-func (s *Stack) database(service string) (*store.DB, error) {
+func (s *Stack) database(ctx context.Context, service string) (*store.DB, error) {
 	url := s.opts.Config.DatabaseURL
 	if url == "" {
 		if !s.embeddedAllowed() {
@@ -35,8 +35,11 @@ func (s *Stack) database(service string) (*store.DB, error) {
 		url = "sqlite:" + filepath.Join(s.opts.Config.DataDir, service+".db")
 	}
 	var db *store.DB
-	err := s.waitFor(service+" database", func(ctx context.Context) (err error) {
-		db, err = store.Open(ctx, url, store.Options{})
+	err := s.waitFor(service+" database", func(actx context.Context) (err error) {
+		if err := ctx.Err(); err != nil {
+			return err // the caller gave up
+		}
+		db, err = store.Open(actx, url, store.Options{})
 		return err
 	})
 	if err != nil {
@@ -68,6 +71,10 @@ func (s *Stack) jetStream() (jetstream.JetStream, error) {
 	if err := s.waitFor("NATS JetStream", s.natsProbe().Check); err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
+	// Every stream and bucket any service ensures takes the deployment's replicas; webhook
+	// intakes remember each vendor's deliveries for its retry horizon.
+	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: s.opts.Config.StreamReplicas})
+	js = events.WithDeliveryHorizons(js, s.opts.Config.WebhookDedup)
 	s.js = js
 	return js, nil
 }

@@ -33,13 +33,17 @@ type Config struct {
 type LocalConfig struct {
 	// Issuer is the iss of the tokens it signs.
 	Issuer string `yaml:"issuer"`
-	// KeyDir holds the signing keys (`retailbridge keys …`); default <data>/keys.
+	// KeyDir is where signing keys lived before the shared identity store; default <data>/keys.
+	// Its keys are imported into the store (a gateway's and the CLI's keys live there).
 	KeyDir string `yaml:"key_dir"`
 	// KeyMaxAge retires keys automatically once older than this and superseded (0 = never).
 	KeyMaxAge time.Duration `yaml:"key_max_age"`
-	// KeyPoll is how often a running gateway rescans KeyDir (default 2 s).
+	// KeyPoll is how often a running gateway reloads keys and partner clients from the store
+	// (default 2 s): the bound within which a rotation, retirement or revocation made anywhere
+	// takes effect on every gateway.
 	KeyPoll time.Duration `yaml:"key_poll"`
-	// ClientsFile holds partner clients (`retailbridge clients …`); default <data>/clients.json.
+	// ClientsFile is where partner clients lived before the shared identity store; default
+	// <data>/clients.json. Its clients are imported into the store.
 	ClientsFile string `yaml:"clients_file"`
 	// TokenTTL is the lifetime of partner access tokens (default 15 min, at most 1 h).
 	TokenTTL time.Duration `yaml:"token_ttl"`
@@ -66,6 +70,10 @@ type IssuerConfig struct {
 	MinRefresh time.Duration `yaml:"min_refresh"`
 	// Timeout bounds one JWKS fetch (default 5 s).
 	Timeout time.Duration `yaml:"timeout"`
+	// Types are the accepted JOSE typ headers (RFC 8725 §3.11). Defaults: the local issuer's
+	// partner tokens are RFC 9068 access tokens ("at+jwt"), its storefront and support tokens
+	// "JWT" (what it has always minted); an external issuer "JWT" or "at+jwt".
+	Types []string `yaml:"types"`
 }
 
 // DevConfig is the configuration without a file: Retailbridge issues storefront, support and
@@ -136,6 +144,9 @@ func (c *Config) defaults(dataDir string) {
 		if is.Timeout == 0 {
 			is.Timeout = 5 * time.Second
 		}
+		if len(is.Types) == 0 {
+			is.Types = defaultTypes(*is)
+		}
 		if is.Refresh == 0 {
 			is.Refresh = 15 * time.Minute
 			if is.JWKSFile != "" {
@@ -143,6 +154,81 @@ func (c *Config) defaults(dataDir string) {
 			}
 		}
 	}
+}
+
+// validateIssuer checks issuer entry i, adding what is wrong.
+func (c Config) validateIssuer(i int, is IssuerConfig, seen map[string]bool, add func(field, msg string, args ...any)) {
+	f := fmt.Sprintf("issuers[%d]", i)
+	if is.Name == "" {
+		add(f+".name", "must not be empty")
+	}
+	if is.Audience == "" {
+		add(f+".audience", "must not be empty")
+	}
+	if seen[is.Name+"\x00"+is.Audience] {
+		add(f, "issuer %q and audience %q are configured twice", is.Name, is.Audience)
+	}
+	seen[is.Name+"\x00"+is.Audience] = true
+	switch is.Kind {
+	case Storefront, Support, Partner:
+	default:
+		add(f+".kind", "%q is not storefront, support or partner", is.Kind)
+	}
+	if len(is.Algorithms) == 0 {
+		add(f+".algorithms", "pin at least one algorithm")
+	}
+	for _, a := range is.Algorithms {
+		if !slices.Contains(publicKeyAlgorithms, a) {
+			add(f+".algorithms", "%q is not one of %s (none and HMAC are never accepted)", a, strings.Join(publicKeyAlgorithms, ", "))
+		}
+	}
+	sources := 0
+	for _, set := range []bool{is.Local, is.JWKSFile != "", is.JWKSURL != ""} {
+		if set {
+			sources++
+		}
+	}
+	if sources != 1 {
+		add(f, "set exactly one key source: local, jwks_file or jwks_url")
+	}
+	if is.Local {
+		if c.Local == nil {
+			add(f+".local", "there is no local issuer")
+		} else if is.Name != c.Local.Issuer {
+			add(f+".name", "a local issuer is named %q", c.Local.Issuer)
+		}
+		if !slices.Equal(is.Algorithms, []string{"EdDSA"}) {
+			add(f+".algorithms", "local keys are Ed25519: pin [EdDSA]")
+		}
+	}
+	if is.JWKSURL != "" {
+		if err := checkJWKSURL(is.JWKSURL); err != nil {
+			add(f+".jwks_url", "%v", err)
+		}
+	}
+	for _, t := range is.Types {
+		if t == "" || len(t) > 64 || strings.ContainsAny(t, " \t,;\"") {
+			add(f+".types", "%q is not a media type such as JWT or at+jwt", t)
+		}
+	}
+	if minted := defaultTypes(is)[0]; is.Local && !slices.ContainsFunc(is.Types, func(t string) bool { return normaliseType(t) == normaliseType(minted) }) {
+		add(f+".types", "the local issuer mints %s tokens as %s: include it", is.Kind, minted)
+	}
+	if is.Refresh < 0 || is.MinRefresh < 0 || is.Timeout < 0 {
+		add(f, "refresh, min_refresh and timeout must not be negative")
+	}
+}
+
+// defaultTypes is the typ headers an issuer accepts when its configuration names none: exactly
+// what the local issuer mints for that audience, or either access-token type from others.
+func defaultTypes(is IssuerConfig) []string {
+	switch {
+	case is.Local && is.Kind == Partner:
+		return []string{TypeAccessToken}
+	case is.Local:
+		return []string{TypeJWT}
+	}
+	return slices.Clone(DefaultTokenTypes)
 }
 
 // Validate names every bad field at once.
@@ -174,57 +260,7 @@ func (c Config) Validate() error {
 	}
 	seen := map[string]bool{}
 	for i, is := range c.Issuers {
-		f := fmt.Sprintf("issuers[%d]", i)
-		if is.Name == "" {
-			add(f+".name", "must not be empty")
-		}
-		if is.Audience == "" {
-			add(f+".audience", "must not be empty")
-		}
-		if seen[is.Name+"\x00"+is.Audience] {
-			add(f, "issuer %q and audience %q are configured twice", is.Name, is.Audience)
-		}
-		seen[is.Name+"\x00"+is.Audience] = true
-		switch is.Kind {
-		case Storefront, Support, Partner:
-		default:
-			add(f+".kind", "%q is not storefront, support or partner", is.Kind)
-		}
-		if len(is.Algorithms) == 0 {
-			add(f+".algorithms", "pin at least one algorithm")
-		}
-		for _, a := range is.Algorithms {
-			if !slices.Contains(publicKeyAlgorithms, a) {
-				add(f+".algorithms", "%q is not one of %s (none and HMAC are never accepted)", a, strings.Join(publicKeyAlgorithms, ", "))
-			}
-		}
-		sources := 0
-		for _, set := range []bool{is.Local, is.JWKSFile != "", is.JWKSURL != ""} {
-			if set {
-				sources++
-			}
-		}
-		if sources != 1 {
-			add(f, "set exactly one key source: local, jwks_file or jwks_url")
-		}
-		if is.Local {
-			if c.Local == nil {
-				add(f+".local", "there is no local issuer")
-			} else if is.Name != c.Local.Issuer {
-				add(f+".name", "a local issuer is named %q", c.Local.Issuer)
-			}
-			if !slices.Equal(is.Algorithms, []string{"EdDSA"}) {
-				add(f+".algorithms", "local keys are Ed25519: pin [EdDSA]")
-			}
-		}
-		if is.JWKSURL != "" {
-			if err := checkJWKSURL(is.JWKSURL); err != nil {
-				add(f+".jwks_url", "%v", err)
-			}
-		}
-		if is.Refresh < 0 || is.MinRefresh < 0 || is.Timeout < 0 {
-			add(f, "refresh, min_refresh and timeout must not be negative")
-		}
+		c.validateIssuer(i, is, seen, add)
 	}
 	if len(bad) == 0 {
 		return nil
@@ -250,8 +286,12 @@ type AuthorityDeps struct {
 	Now    func() time.Time
 	// Transport carries JWKS fetches (default http.DefaultTransport).
 	Transport http.RoundTripper
+	// Store is the shared identity store: keys and partner clients live there, and the key
+	// directory and client file of the configuration are imported into it (ImportLegacy). Nil
+	// keeps them in those files (tools and tests of a single process).
+	Store *IdentityStore
 	// Bootstrap is the file a first signing key is created in when the key directory holds
-	// none; empty leaves an empty keyring empty.
+	// none; empty leaves an empty keyring empty. With a Store, a first key is always created.
 	Bootstrap string
 	// Argon2 overrides the client-secret hash cost (tests).
 	Argon2 Argon2Params
@@ -266,12 +306,7 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 	d.Logger = orDiscard(d.Logger)
 	a := &Authority{}
 	if l := c.Local; l != nil {
-		kr, err := OpenKeyring(l.KeyDir, KeyringOptions{MaxAge: l.KeyMaxAge, Poll: l.KeyPoll, Bootstrap: d.Bootstrap,
-			Logger: d.Logger, Now: d.Now})
-		if err != nil {
-			return nil, err
-		}
-		cl, err := NewClients(OpenClientFile(l.ClientsFile), ClientsOptions{Argon2: d.Argon2, Now: d.Now})
+		kr, cl, err := openLocal(l, d)
 		if err != nil {
 			return nil, err
 		}
@@ -284,10 +319,13 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 		a.Keyring, a.Clients = kr, cl
 		a.Tokens = &TokenService{issuer: l.Issuer, audiences: auds, ttl: l.TokenTTL, keys: kr, clients: cl, now: orNow(d.Now)}
 		a.runners = append(a.runners, kr)
+		if d.Store != nil {
+			a.runners = append(a.runners, d.Store)
+		}
 	}
 	var issuers []Issuer
 	for _, ic := range c.Issuers {
-		is := Issuer{Name: ic.Name, Audience: ic.Audience, Kind: ic.Kind, Algorithms: ic.Algorithms}
+		is := Issuer{Name: ic.Name, Audience: ic.Audience, Kind: ic.Kind, Algorithms: ic.Algorithms, Types: ic.Types}
 		switch {
 		case ic.Local:
 			is.KeySet = a.Keyring
@@ -319,6 +357,38 @@ func NewAuthority(c Config, d AuthorityDeps) (*Authority, error) {
 	v.authority = a
 	a.Verifier = v
 	return a, nil
+}
+
+// openLocal opens the local issuer's keyring and clients: in the shared store when there is one
+// (after importing the files the configuration names), else in those files.
+func openLocal(l *LocalConfig, d AuthorityDeps) (*Keyring, *Clients, error) {
+	ko := KeyringOptions{MaxAge: l.KeyMaxAge, Poll: l.KeyPoll, Bootstrap: d.Bootstrap, Logger: d.Logger, Now: d.Now}
+	co := ClientsOptions{Argon2: d.Argon2, Now: d.Now}
+	if d.Store == nil {
+		kr, err := OpenKeyring(l.KeyDir, ko)
+		if err != nil {
+			return nil, nil, err
+		}
+		cl, err := NewClients(OpenClientFile(l.ClientsFile), co)
+		return kr, cl, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	n, err := d.Store.ImportLegacy(ctx, l.KeyDir, l.ClientsFile)
+	if err != nil {
+		return nil, nil, err
+	}
+	if n.Keys+n.Clients > 0 {
+		d.Logger.Info("imported identity files into the shared identity store; they are no longer read",
+			"keys", n.Keys, "key_dir", l.KeyDir, "clients", n.Clients, "clients_file", l.ClientsFile)
+	}
+	ko.CreateFirst = true
+	kr, err := NewStoreKeyring(d.Store, ko)
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := NewClients(d.Store, co)
+	return kr, cl, err
 }
 
 // Run keeps key sets fresh (directory polls, JWKS refreshes) until ctx ends.

@@ -42,6 +42,42 @@ type Issuer struct {
 	// Clients, when set, must hold the token's subject as an active client: revoking a partner
 	// client refuses the tokens it already holds.
 	Clients ClientChecker
+	// Types are the accepted values of the JOSE `typ` header (RFC 8725 §3.11 explicit typing),
+	// compared as media types: case-insensitively, with or without the "application/" prefix.
+	// A token without typ, or with another one, is refused. Empty means DefaultTokenTypes.
+	Types []string
+}
+
+// Token types (JOSE typ header values).
+const (
+	// TypeJWT is the generic type golang-jwt and most identity providers put on access tokens.
+	TypeJWT = "JWT"
+	// TypeAccessToken is the RFC 9068 type of OAuth 2.0 JWT access tokens.
+	TypeAccessToken = "at+jwt"
+)
+
+// DefaultTokenTypes is what an issuer without configured types accepts: access tokens typed
+// either way, never an ID token, logout token or other JWT whose typ says it is something else.
+var DefaultTokenTypes = []string{TypeJWT, TypeAccessToken}
+
+// normaliseType is RFC 7515 §4.1.9: typ is a media type, compared case-insensitively, and
+// "application/" may be left out.
+func normaliseType(t string) string {
+	return strings.TrimPrefix(strings.ToLower(t), "application/")
+}
+
+// acceptsType reports whether typ is one of is's token types.
+func (is *Issuer) acceptsType(typ any) bool {
+	s, ok := typ.(string)
+	if !ok || s == "" {
+		return false
+	}
+	for _, want := range is.Types {
+		if normaliseType(want) == normaliseType(s) {
+			return true
+		}
+	}
+	return false
 }
 
 // ClientChecker admits a verified principal only while its client may still call as it.
@@ -118,6 +154,9 @@ func NewVerifier(leeway time.Duration, now func() time.Time, issuers ...Issuer) 
 			if !slices.Contains(algs, a) {
 				algs = append(algs, a)
 			}
+		}
+		if len(is.Types) == 0 {
+			is.Types = DefaultTokenTypes
 		}
 		for _, other := range v.issuers[is.Name] {
 			if other.Audience == is.Audience {
@@ -199,6 +238,9 @@ func (v *Verifier) verify(ctx context.Context, token string) (verifiedToken, err
 		alg := t.Method.Alg()
 		if !slices.Contains(is.Algorithms, alg) {
 			return nil, fmt.Errorf("algorithm %s not accepted from %s", alg, is.Name)
+		}
+		if !is.acceptsType(t.Header["typ"]) {
+			return nil, fmt.Errorf("token type %.32q not accepted for %s (want %s)", t.Header["typ"], is.Audience, strings.Join(is.Types, " or "))
 		}
 		kid, _ = t.Header["kid"].(string)
 		if !plausibleKid(kid) {

@@ -17,29 +17,41 @@ import (
 	"time"
 )
 
-// Keyring is the local issuer's Ed25519 signing keys in a directory. Retailbridge signs with the
-// newest key and publishes every key not retired, so tokens signed before a rotation stay valid
-// until their key is retired. Other processes (the `retailbridge keys` command) change the
-// directory; a running gateway notices by polling it, never needing a restart.
+// Keyring is the local issuer's Ed25519 signing keys. Retailbridge signs with the newest key
+// and publishes every key not retired, so tokens signed before a rotation stay valid until their
+// key is retired. The keys live in the shared identity store (IdentityStore), so every gateway
+// signs and verifies with the same keys, or, for tools and tests, in a directory (OpenKeyring).
+// Other processes (the `retailbridge keys` command, another gateway) change them; a running
+// gateway notices by polling every Poll interval and at once on an unknown kid, never needing
+// a restart.
 //
-// Layout: each usable key is a PKCS#8 PEM file `*.pem` whose `Created` header dates it (a file
-// without one is dated by its modification time); retiring a key replaces its private key with
-// `<kid>.retired`, a PKIX public key PEM with `Created` and `Retired` headers, so a retired key
-// can never sign again. A kid is the RFC 7638 thumbprint of the key, never a file name, so no
-// token-supplied kid ever names a file.
+// A kid is the RFC 7638 thumbprint of the key, never a file name or row chosen by a token.
 type Keyring struct {
-	dir       string
+	src       keySource
 	maxAge    time.Duration
 	now       func() time.Time
 	logger    *slog.Logger
 	poll      time.Duration
-	bootstrap string
+	bootstrap bool
 	rescan    throttle
 
 	mu      sync.RWMutex
 	keys    []KeyInfo // newest first, retired included
 	signing *SigningKey
 	byKid   map[string]PublicKey
+}
+
+// keySource is where a keyring's keys live.
+type keySource interface {
+	// loadKeys returns every key, retired ones included, and the private keys of the others.
+	loadKeys(ctx context.Context) ([]KeyInfo, map[string]ed25519.PrivateKey, error)
+	// addKey stores a new key dated after every existing one; with onlyIfNone it stores
+	// nothing while a usable key exists (several gateways bootstrapping at once make one key).
+	addKey(ctx context.Context, priv ed25519.PrivateKey, now time.Time, onlyIfNone bool) (KeyInfo, bool, error)
+	// retireKey retires kid at at and destroys its private key. It refuses an unknown or
+	// retired kid and the last usable key.
+	retireKey(ctx context.Context, kid string, at time.Time) error
+	describe() string
 }
 
 // KeyInfo describes one key of a keyring.
@@ -53,7 +65,8 @@ type KeyInfo struct {
 	// Signing marks the key new tokens are signed with.
 	Signing bool
 	Public  ed25519.PublicKey
-	File    string
+	// File is the key's file for a directory keyring.
+	File string
 }
 
 // Published reports whether the key verifies tokens and appears in the JWKS.
@@ -64,31 +77,38 @@ type KeyringOptions struct {
 	// MaxAge retires keys older than this automatically once a newer key exists (0 = only
 	// explicit retirement).
 	MaxAge time.Duration
-	// Poll is how often Run rescans the directory (default 2 s).
+	// Poll is how often Run reloads the keys (default 2 s).
 	Poll time.Duration
 	// Bootstrap, when set, is the file a first key is created in when the directory holds no
-	// usable key. Without it an empty keyring stays empty.
+	// usable key (directory keyrings). Without it an empty keyring stays empty.
 	Bootstrap string
-	Logger    *slog.Logger
-	Now       func() time.Time
+	// CreateFirst makes a store keyring create a first key when the store holds no usable key.
+	CreateFirst bool
+	Logger      *slog.Logger
+	Now         func() time.Time
 }
 
 // OpenKeyring loads the keys in dir.
 func OpenKeyring(dir string, o KeyringOptions) (*Keyring, error) {
-	if o.Poll <= 0 {
-		o.Poll = 2 * time.Second
-	}
-	k := &Keyring{dir: dir, maxAge: o.MaxAge, now: orNow(o.Now), logger: orDiscard(o.Logger), poll: o.Poll,
-		bootstrap: o.Bootstrap, rescan: throttle{interval: time.Second, now: orNow(o.Now)}}
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
 	}
+	o.CreateFirst = o.Bootstrap != ""
+	return openKeyring(&keyDir{dir: dir, bootstrap: o.Bootstrap}, o)
+}
+
+func openKeyring(src keySource, o KeyringOptions) (*Keyring, error) {
+	if o.Poll <= 0 {
+		o.Poll = 2 * time.Second
+	}
+	k := &Keyring{src: src, maxAge: o.MaxAge, now: orNow(o.Now), logger: orDiscard(o.Logger), poll: o.Poll,
+		bootstrap: o.CreateFirst, rescan: throttle{interval: time.Second, now: orNow(o.Now)}}
 	if err := k.Reload(); err != nil {
 		return nil, err
 	}
-	if k.bootstrap != "" {
+	if k.bootstrap {
 		if _, err := k.Signing(); err != nil {
-			if _, err := k.create(k.bootstrap); err != nil {
+			if _, err := k.create(true); err != nil {
 				return nil, err
 			}
 			if err := k.Reload(); err != nil {
@@ -99,48 +119,16 @@ func OpenKeyring(dir string, o KeyringOptions) (*Keyring, error) {
 	return k, nil
 }
 
-// Dir is the keyring's directory.
-func (k *Keyring) Dir() string { return k.dir }
+// Source names where the keys live (a directory or the identity store), for messages.
+func (k *Keyring) Source() string { return k.src.describe() }
 
-// Reload rescans the directory. Unreadable files are skipped with a warning rather than
-// taking every other key down with them.
+// Reload reads the keys again.
 func (k *Keyring) Reload() error {
-	entries, err := os.ReadDir(k.dir)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	keys, priv, err := k.src.loadKeys(ctx)
 	if err != nil {
 		return fmt.Errorf("keyring: %w", err)
-	}
-	byID := map[string]KeyInfo{}
-	var priv = map[string]ed25519.PrivateKey{}
-	for _, e := range entries {
-		name := e.Name()
-		if e.IsDir() || strings.HasPrefix(name, ".") {
-			continue
-		}
-		path := filepath.Join(k.dir, name)
-		switch filepath.Ext(name) {
-		case ".pem":
-			info, p, err := readPrivateKeyFile(path)
-			if err != nil {
-				k.logger.Warn("keyring: skipping unreadable key", "file", path, "error", err.Error())
-				continue
-			}
-			if old, ok := byID[info.ID]; ok && !old.Retired.IsZero() {
-				continue // a retired kid stays retired, whatever copy remains
-			}
-			byID[info.ID], priv[info.ID] = info, p
-		case ".retired":
-			info, err := readRetiredFile(path)
-			if err != nil {
-				k.logger.Warn("keyring: skipping unreadable retired key", "file", path, "error", err.Error())
-				continue
-			}
-			byID[info.ID] = info
-			delete(priv, info.ID)
-		}
-	}
-	keys := make([]KeyInfo, 0, len(byID))
-	for _, ki := range byID {
-		keys = append(keys, ki)
 	}
 	slices.SortFunc(keys, func(a, b KeyInfo) int {
 		if c := b.Created.Compare(a.Created); c != 0 {
@@ -155,7 +143,7 @@ func (k *Keyring) Reload() error {
 		if !ki.Retired.IsZero() {
 			continue
 		}
-		if signing == nil {
+		if signing == nil && priv[ki.ID] != nil {
 			signing = &SigningKey{ID: ki.ID, Private: priv[ki.ID]}
 			ki.Signing = true
 		} else if k.maxAge > 0 && k.now().Sub(ki.Created) > k.maxAge {
@@ -168,6 +156,66 @@ func (k *Keyring) Reload() error {
 	k.keys, k.signing, k.byKid = keys, signing, byKid
 	k.mu.Unlock()
 	return nil
+}
+
+// keyDir is a keyring directory. Layout: each usable key is a PKCS#8 PEM file `*.pem` whose
+// `Created` header dates it (a file without one is dated by its modification time); retiring a
+// key replaces its private key with `<kid>.retired`, a PKIX public key PEM with `Created` and
+// `Retired` headers, so a retired key can never sign again. This was the only home of keys
+// before the identity store; OpenIdentity imports such a directory into the store once.
+type keyDir struct {
+	dir       string
+	bootstrap string
+}
+
+func (d *keyDir) describe() string { return d.dir }
+
+func (d *keyDir) loadKeys(context.Context) ([]KeyInfo, map[string]ed25519.PrivateKey, error) {
+	return readKeyDir(d.dir, nil)
+}
+
+// readKeyDir reads a key directory; unreadable files are skipped with a warning rather than
+// taking every other key down with them.
+func readKeyDir(dir string, logger *slog.Logger) ([]KeyInfo, map[string]ed25519.PrivateKey, error) {
+	logger = orDiscard(logger)
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, nil, err
+	}
+	byID := map[string]KeyInfo{}
+	var priv = map[string]ed25519.PrivateKey{}
+	for _, e := range entries {
+		name := e.Name()
+		if e.IsDir() || strings.HasPrefix(name, ".") {
+			continue
+		}
+		path := filepath.Join(dir, name)
+		switch filepath.Ext(name) {
+		case ".pem":
+			info, p, err := readPrivateKeyFile(path)
+			if err != nil {
+				logger.Warn("keyring: skipping unreadable key", "file", path, "error", err.Error())
+				continue
+			}
+			if old, ok := byID[info.ID]; ok && !old.Retired.IsZero() {
+				continue // a retired kid stays retired, whatever copy remains
+			}
+			byID[info.ID], priv[info.ID] = info, p
+		case ".retired":
+			info, err := readRetiredFile(path)
+			if err != nil {
+				logger.Warn("keyring: skipping unreadable retired key", "file", path, "error", err.Error())
+				continue
+			}
+			byID[info.ID] = info
+			delete(priv, info.ID)
+		}
+	}
+	keys := make([]KeyInfo, 0, len(byID))
+	for _, ki := range byID {
+		keys = append(keys, ki)
+	}
+	return keys, priv, nil
 }
 
 func readPEM(path string) (*pem.Block, os.FileInfo, error) {
@@ -243,7 +291,7 @@ func (k *Keyring) Key(kid string) (PublicKey, bool) {
 func (k *Keyring) Missed(string) bool {
 	ran, err := k.rescan.do(k.Reload)
 	if err != nil {
-		k.logger.Warn("keyring reload failed", "dir", k.dir, "error", err.Error())
+		k.logger.Warn("keyring reload failed", "source", k.src.describe(), "error", err.Error())
 		return false
 	}
 	return ran
@@ -253,7 +301,7 @@ func (k *Keyring) Missed(string) bool {
 func (k *Keyring) Run(ctx context.Context) {
 	every(ctx, k.poll, func() {
 		if err := k.Reload(); err != nil {
-			k.logger.Warn("keyring reload failed", "dir", k.dir, "error", err.Error())
+			k.logger.Warn("keyring reload failed", "source", k.src.describe(), "error", err.Error())
 		}
 	})
 }
@@ -293,48 +341,52 @@ func (k *Keyring) JWKS() JWKS {
 
 // Rotate adds a new key, which signs from now on; older keys stay published until retired.
 func (k *Keyring) Rotate() (KeyInfo, error) {
-	info, err := k.create("")
+	info, err := k.create(false)
 	if err != nil {
 		return KeyInfo{}, err
 	}
 	return info, k.Reload()
 }
 
-// create writes a new key to path (default <dir>/<kid>.pem), atomically and with mode 0600.
-func (k *Keyring) create(path string) (KeyInfo, error) {
-	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+// create makes a new key; with onlyIfNone, only while no usable key exists.
+func (k *Keyring) create(onlyIfNone bool) (KeyInfo, error) {
+	_, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		return KeyInfo{}, err
 	}
-	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return KeyInfo{}, err
-	}
-	kid := Thumbprint(pub)
-	if path == "" {
-		path = filepath.Join(k.dir, kid+".pem")
-	}
-	created := k.now().UTC().Truncate(time.Second)
-	// A rotation within the same second as the previous key must still sort after it.
-	if keys := k.Keys(); len(keys) > 0 && !created.After(keys[0].Created) {
-		created = keys[0].Created.Add(time.Second)
-	}
-	b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Headers: map[string]string{"Created": created.Format(time.RFC3339)}, Bytes: der})
-	if err := writeFileAtomic(path, b); err != nil {
-		return KeyInfo{}, err
-	}
-	return KeyInfo{ID: kid, Created: created, Public: pub, File: path}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	info, _, err := k.src.addKey(ctx, priv, k.now(), onlyIfNone)
+	return info, err
 }
 
 // Retire stops publishing kid: tokens it signed are refused from the next poll on. Its private
 // key is destroyed. The only usable key cannot be retired; rotate first.
 func (k *Keyring) Retire(kid string) error {
-	if err := k.Reload(); err != nil {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := k.src.retireKey(ctx, kid, k.now()); err != nil {
 		return err
 	}
+	return k.Reload()
+}
+
+// nextCreated dates a new key: now to the second, but after the newest existing key, so a
+// rotation within the same second as the previous key still sorts after it.
+func nextCreated(now time.Time, keys []KeyInfo) time.Time {
+	created := now.UTC().Truncate(time.Second)
+	for _, k := range keys {
+		if !created.After(k.Created) {
+			created = k.Created.Add(time.Second)
+		}
+	}
+	return created
+}
+
+// checkRetire refuses retiring an unknown or retired kid, or the last usable key.
+func checkRetire(keys []KeyInfo, kid, where string) (KeyInfo, error) {
 	var target *KeyInfo
 	usable := 0
-	keys := k.Keys()
 	for i := range keys {
 		if keys[i].Retired.IsZero() {
 			usable++
@@ -345,25 +397,63 @@ func (k *Keyring) Retire(kid string) error {
 	}
 	switch {
 	case target == nil:
-		return fmt.Errorf("auth: no key %q in %s", kid, k.dir)
+		return KeyInfo{}, fmt.Errorf("auth: no key %q in %s", kid, where)
 	case !target.Retired.IsZero():
-		return fmt.Errorf("auth: key %q is already retired", kid)
+		return KeyInfo{}, fmt.Errorf("auth: key %q is already retired", kid)
 	case usable <= 1:
-		return fmt.Errorf("auth: key %q is the only usable key; rotate before retiring it", kid)
+		return KeyInfo{}, fmt.Errorf("auth: key %q is the only usable key; rotate before retiring it", kid)
+	}
+	return *target, nil
+}
+
+func (d *keyDir) addKey(_ context.Context, priv ed25519.PrivateKey, now time.Time, onlyIfNone bool) (KeyInfo, bool, error) {
+	keys, privs, err := readKeyDir(d.dir, nil)
+	if err != nil {
+		return KeyInfo{}, false, err
+	}
+	if onlyIfNone && len(privs) > 0 {
+		return KeyInfo{}, false, nil
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(priv)
+	if err != nil {
+		return KeyInfo{}, false, err
+	}
+	pub := priv.Public().(ed25519.PublicKey)
+	kid := Thumbprint(pub)
+	path := filepath.Join(d.dir, kid+".pem")
+	if onlyIfNone && d.bootstrap != "" {
+		path = d.bootstrap
+	}
+	created := nextCreated(now, keys)
+	b := pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Headers: map[string]string{"Created": created.Format(time.RFC3339)}, Bytes: der})
+	if err := writeFileAtomic(path, b); err != nil {
+		return KeyInfo{}, false, err
+	}
+	return KeyInfo{ID: kid, Created: created, Public: pub, File: path}, true, nil
+}
+
+func (d *keyDir) retireKey(_ context.Context, kid string, at time.Time) error {
+	keys, _, err := readKeyDir(d.dir, nil)
+	if err != nil {
+		return err
+	}
+	target, err := checkRetire(keys, kid, d.dir)
+	if err != nil {
+		return err
 	}
 	der, err := x509.MarshalPKIXPublicKey(target.Public)
 	if err != nil {
 		return err
 	}
 	b := pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Headers: map[string]string{
-		"Created": target.Created.Format(time.RFC3339), "Retired": k.now().UTC().Format(time.RFC3339)}, Bytes: der})
-	if err := writeFileAtomic(filepath.Join(k.dir, kid+".retired"), b); err != nil {
+		"Created": target.Created.Format(time.RFC3339), "Retired": at.UTC().Format(time.RFC3339)}, Bytes: der})
+	if err := writeFileAtomic(filepath.Join(d.dir, kid+".retired"), b); err != nil {
 		return err
 	}
 	if err := os.Remove(target.File); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return err
 	}
-	return k.Reload()
+	return nil
 }
 
 // writeFileAtomic writes b to path with mode 0600 through a temporary file and a rename, so a

@@ -4,6 +4,7 @@
 package config
 
 import (
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -42,6 +43,15 @@ type Config struct {
 	// HealthInterval (RB_HEALTH_INTERVAL) is how often each gRPC service re-checks its
 	// dependencies (database, bus, the services it calls) for its health status.
 	HealthInterval time.Duration
+	// StreamReplicas is RB_STREAM_REPLICAS: copies of every JetStream stream and bucket the
+	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
+	// ever raises an existing stream to it, never lowers one (docs/events.md).
+	StreamReplicas int
+	// WebhookDedup is, per webhook vendor (shopify, stripe, loop, warehouse), how long a delivery
+	// id is remembered so that the vendor's retries of it are not published again:
+	// RB_WEBHOOK_DEDUP_<VENDOR>, default DefaultWebhookDedup[vendor]. It must cover the vendor's
+	// whole retry horizon.
+	WebhookDedup map[string]time.Duration
 
 	// Governors are per-vendor guards, RB_GOVERNOR_<VENDOR> (SHOPIFY, NETSUITE, STRIPE, LOOP,
 	// WAREHOUSE) = "concurrency=N,rate=R,burst=B,breaker=F,cooldown=D"; unset vendors take the
@@ -75,6 +85,17 @@ type SandboxConfig struct {
 	WebhookURL string
 }
 
+// DefaultWebhookDedup are the webhook dedup horizons: each vendor's documented retry horizon
+// plus a day's margin for clock skew and slow retries. Shopify retries a failed delivery 8 times
+// over 4 hours (it used to be 19 times over 48 hours); Stripe for up to 3 days in live mode; the
+// returns platform and the warehouse are given Stripe's horizon, the longest of the vendors.
+var DefaultWebhookDedup = map[string]time.Duration{
+	"shopify":   72 * time.Hour,
+	"stripe":    96 * time.Hour,
+	"loop":      96 * time.Hour,
+	"warehouse": 96 * time.Hour,
+}
+
 // WebhookVendorConfig points a system service at a vendor that also sends signed webhooks.
 type WebhookVendorConfig struct {
 	URL           string // LOOP_API_URL / WAREHOUSE_API_URL
@@ -97,6 +118,9 @@ type TokenConfig struct {
 	Issuer             string // RB_TOKEN_ISSUER
 	StorefrontAudience string // RB_STOREFRONT_AUDIENCE
 	SigningKeyFile     string // RB_SIGNING_KEY_FILE: Ed25519 PKCS#8 PEM; default <data>/keys/storefront.pem
+	// KeyEncryptionKey is RB_KEY_ENCRYPTION_KEY (secret): base64 of 32 bytes sealing the signing
+	// keys in the identity store with AES-256-GCM; empty stores them unencrypted.
+	KeyEncryptionKey string
 }
 
 // ShopifyConfig points the commerce service at a shop.
@@ -156,10 +180,12 @@ func Load(getenv func(string) string) (Config, error) {
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
 		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
 		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
 			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
+			KeyEncryptionKey:   r.str("RB_KEY_ENCRYPTION_KEY", ""),
 		},
 		Shopify: ShopifyConfig{
 			URL:           r.str("SHOPIFY_ADMIN_URL", ""),
@@ -197,6 +223,10 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
+	}
+	c.WebhookDedup = map[string]time.Duration{}
+	for v, def := range DefaultWebhookDedup {
+		c.WebhookDedup[v] = r.duration("RB_WEBHOOK_DEDUP_"+strings.ToUpper(v), def)
 	}
 	c.Governors = map[string]governor.Config{}
 	for _, v := range []string{"shopify", "netsuite", "stripe", "loop", "warehouse"} {
@@ -253,6 +283,9 @@ func (c Config) Validate() error {
 	if c.DataDir == "" {
 		add("RB_DATA_DIR", "must not be empty")
 	}
+	if k := c.Token.KeyEncryptionKey; k != "" && !isKey256(k) {
+		add("RB_KEY_ENCRYPTION_KEY", "must be the base64 of 32 random bytes (openssl rand -base64 32)")
+	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":
 	default:
@@ -283,6 +316,16 @@ func (c Config) Validate() error {
 	}
 	if c.RequestTimeout == 0 {
 		add("RB_REQUEST_TIMEOUT", "must be positive")
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		add("RB_STREAM_REPLICAS", fmt.Sprintf("%d is not between 1 and 5 (JetStream's range)", c.StreamReplicas))
+	} else if c.StreamReplicas > 1 && c.NATSURL == "" {
+		add("RB_STREAM_REPLICAS", "more than one replica needs a NATS cluster (NATS_URL); the embedded server is a single node")
+	}
+	for v, d := range c.WebhookDedup {
+		if d < time.Hour {
+			add("RB_WEBHOOK_DEDUP_"+strings.ToUpper(v), fmt.Sprintf("%v is shorter than an hour; it must cover the vendor's retry horizon", d))
+		}
 	}
 	if c.NetSuite.MaxConcurrency <= 0 {
 		add("NETSUITE_MAX_CONCURRENCY", "must be positive")
@@ -342,7 +385,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
 		slog.String("stripe_webhook_secret", maskList(c.Stripe.WebhookSecrets)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
-		slog.String("tenants", c.Tenants),
+		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }
 
@@ -436,4 +479,14 @@ func splitList(s string) []string {
 		}
 	}
 	return out
+}
+
+// isKey256 reports whether k is the base64 (standard or URL alphabet, padded or not) of 32 bytes.
+func isKey256(k string) bool {
+	for _, enc := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
+		if b, err := enc.DecodeString(strings.TrimSpace(k)); err == nil {
+			return len(b) == 32
+		}
+	}
+	return false
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -73,5 +74,51 @@ func TestLogValueMasksSecrets(t *testing.T) {
 	}
 	if !strings.Contains(logged.String(), `"stripe_webhook_secret":"***,***"`) {
 		t.Errorf("logged configuration %s does not say two webhook secrets are set", logged.String())
+	}
+}
+
+func TestKeyEncryptionKey(t *testing.T) {
+	t.Parallel()
+	for _, bad := range []string{"c2hvcnQ=", "not base64 at all!", "QUJDREVGR0hJSktMTU5PUFFSU1RVVldYWVo0NTY3ODkwMTI="} {
+		if _, err := Load(env(map[string]string{"RB_KEY_ENCRYPTION_KEY": bad})); err == nil || !strings.Contains(err.Error(), "RB_KEY_ENCRYPTION_KEY") {
+			t.Errorf("RB_KEY_ENCRYPTION_KEY=%q: %v", bad, err)
+		}
+	}
+	good := "q83vEjRWeJCrze8SNFZ4kKvN7xI0VniQq83vEjRWeJA="
+	c, err := Load(env(map[string]string{"RB_KEY_ENCRYPTION_KEY": good}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var logged bytes.Buffer
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
+	if strings.Contains(logged.String(), good) || !strings.Contains(logged.String(), `"key_encryption_key":"***"`) {
+		t.Errorf("logged configuration shows the key-encryption key: %s", logged.String())
+	}
+}
+
+func TestStreamReplicasAndDedupHorizons(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.StreamReplicas != 1 || c.WebhookDedup["shopify"] != 72*time.Hour || c.WebhookDedup["stripe"] != 96*time.Hour {
+		t.Errorf("defaults: replicas %d, dedup %v; want 1 and shopify 72h, stripe 96h", c.StreamReplicas, c.WebhookDedup)
+	}
+	c, err = Load(env(map[string]string{"NATS_URL": "nats://n1:4222", "RB_STREAM_REPLICAS": "3", "RB_WEBHOOK_DEDUP_LOOP": "120h"}))
+	if err != nil || c.StreamReplicas != 3 || c.WebhookDedup["loop"] != 120*time.Hour {
+		t.Errorf("replicas %d, loop dedup %v, err %v; want 3, 120h, nil", c.StreamReplicas, c.WebhookDedup["loop"], err)
+	}
+	for name, e := range map[string]map[string]string{
+		"replicas without a cluster": {"RB_STREAM_REPLICAS": "3"},
+		"too many replicas":          {"NATS_URL": "nats://n1:4222", "RB_STREAM_REPLICAS": "7"},
+		"zero replicas":              {"RB_STREAM_REPLICAS": "0"},
+	} {
+		if _, err := Load(env(e)); err == nil || !strings.Contains(err.Error(), "RB_STREAM_REPLICAS") {
+			t.Errorf("%s: err = %v, want one naming RB_STREAM_REPLICAS", name, err)
+		}
+	}
+	if _, err := Load(env(map[string]string{"RB_WEBHOOK_DEDUP_STRIPE": "2m"})); err == nil || !strings.Contains(err.Error(), "RB_WEBHOOK_DEDUP_STRIPE") {
+		t.Errorf("a 2m stripe horizon: err = %v, want one naming RB_WEBHOOK_DEDUP_STRIPE", err)
 	}
 }

@@ -22,8 +22,9 @@ import (
 // inbox: everything it writes through tx commits with that record or not at all. Effects outside
 // the database (a vendor call) must carry an idempotency key derived from the event id, because a
 // transaction conflict or a crash before commit runs the handler again. Return an error for which
-// errs.IsRetryable is true to be retried later; any other error dead-letters the event. On SQLite
-// the transaction holds the database's only writer connection, so keep slow calls short.
+// store.IsRetryable is true (a retryable errs kind, or a database conflict such as a unique
+// violation or a lost version check) to be retried later; any other error dead-letters the event.
+// On SQLite the transaction holds the database's only writer connection, so keep slow calls short.
 type Handler interface {
 	Handle(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error
 }
@@ -283,7 +284,7 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 		}
 	case ctx.Err() != nil:
 		_ = m.Nak() // stopping: let another replica take it now
-	case errs.IsRetryable(err) && attempts < c.cfg.MaxDeliver:
+	case store.IsRetryable(err) && attempts < c.cfg.MaxDeliver:
 		delay := c.cfg.Backoff.Delay(attempts, err)
 		c.cfg.Logger.InfoContext(ctx, "event failed; will retry", "consumer", c.cfg.Name, "event_id", ev.GetId(),
 			"attempt", attempts, "retry_in", delay, "error", err)

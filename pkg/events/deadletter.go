@@ -57,7 +57,7 @@ func (c *Consumer) deadLetter(ctx context.Context, m jetstream.Msg, md *jetstrea
 	if ev.GetId() != "" {
 		dl.Header.Set(HeaderEventID, ev.GetId())
 	}
-	kind, reason, retryable := errs.KindOf(cause).String(), "", errs.IsRetryable(cause)
+	kind, reason, retryable := errs.KindOf(cause).String(), "", store.IsRetryable(cause)
 	if e := errs.As(cause); e != nil {
 		reason = e.Reason
 	}
@@ -209,6 +209,11 @@ func (d *DeadLetters) List(ctx context.Context, opts ListOptions) ([]DeadLetter,
 		filter = DeadLetterSubject(opts.Consumer)
 	}
 	s, err := d.js.Stream(ctx, DeadLetterStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		// No consumer has started yet, so nothing was ever dead-lettered: an empty list, not an
+		// error an operator has to interpret.
+		return nil, nil
+	}
 	if err != nil {
 		return nil, fmt.Errorf("events: dead-letter stream: %w", err)
 	}
@@ -230,6 +235,9 @@ func (d *DeadLetters) List(ctx context.Context, opts ListOptions) ([]DeadLetter,
 // Show returns one dead letter with its replay trail; errs.NotFound if there is none with id.
 func (d *DeadLetters) Show(ctx context.Context, id uint64) (DeadLetter, error) {
 	s, err := d.js.Stream(ctx, DeadLetterStream)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return DeadLetter{}, errs.E(errs.NotFound, "dead_letter_not_found", fmt.Sprintf("no dead letter %d", id))
+	}
 	if err != nil {
 		return DeadLetter{}, fmt.Errorf("events: dead-letter stream: %w", err)
 	}

@@ -28,6 +28,9 @@ type Delivery struct {
 	ID       string   // the vendor's delivery id
 	EventIDs []string // canonical events published (or already published) for it
 	Ignored  bool     // a topic Retailbridge does not use
+	// Repeat says the delivery was published before, within the vendor's retry horizon, and was
+	// not published again.
+	Repeat bool
 }
 
 // DeliveryStats counts what Ingest published.
@@ -36,34 +39,43 @@ type DeliveryStats struct {
 	Published int64
 	// Duplicates is how many publishes JetStream acknowledged as repeats of a stored event id.
 	Duplicates int64
+	// Repeats is how many deliveries were answered from the delivery memory without publishing.
+	Repeats int64
 }
 
 // Deliveries is a system API's webhook intake: it verifies each delivery, publishes its events
-// to JetStream with Nats-Msg-Id = event id, and counts. Because event ids are deterministic, a
-// delivery repeated at any time answers with the same event ids and has one effect (the broker
-// drops repeats within its duplicate window, consumers' inboxes after it). Nothing is published
-// for a delivery that fails verification; a publishing failure is errs.Unavailable, and the
-// vendor's retry of the same delivery completes the job, whichever events made it before.
+// to JetStream with Nats-Msg-Id = event id, remembers the delivery id for the vendor's retry
+// horizon (DeliveryMemory), and counts. A delivery seen within the horizon is answered with
+// its event ids and not published again, whatever its topic; concurrent copies are left to one
+// message by Nats-Msg-Id. Nothing is published for a delivery that fails verification; a
+// publishing failure is errs.Unavailable, and the vendor's retry of the same delivery completes
+// the job, whichever events made it before.
 type Deliveries struct {
-	name    string
+	vendor  string
 	js      jetstream.JetStream
+	memory  *DeliveryMemory
 	timeout time.Duration
 	now     func() time.Time
 	log     *slog.Logger
 
-	published, duplicates atomic.Int64
+	published, duplicates, repeats atomic.Int64
 }
 
-// NewDeliveries returns the intake of the system API called name (for logs). js may be nil: then
-// every delivery with events is refused as unavailable. timeout bounds publishing one delivery.
-func NewDeliveries(name string, js jetstream.JetStream, timeout time.Duration, now func() time.Time, log *slog.Logger) *Deliveries {
+// NewDeliveries returns the intake of vendor's webhooks (the name in logs and the delivery
+// memory, for example "warehouse"). js may be nil: then every delivery with events is refused
+// as unavailable. timeout bounds publishing one delivery.
+func NewDeliveries(vendor string, js jetstream.JetStream, timeout time.Duration, now func() time.Time, log *slog.Logger) *Deliveries {
 	if now == nil {
 		now = time.Now
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Deliveries{name: name, js: js, timeout: timeout, now: now, log: log}
+	d := &Deliveries{vendor: vendor, js: js, timeout: timeout, now: now, log: log}
+	if js != nil {
+		d.memory = NewDeliveryMemory(js)
+	}
+	return d
 }
 
 // Ingest verifies and publishes one delivery exactly as received.
@@ -78,7 +90,7 @@ func (d *Deliveries) Ingest(ctx context.Context, headers map[string]string, body
 	id, evs, err := parse(h, body)
 	if err != nil {
 		if e := errs.As(err); e != nil && e.Kind == errs.Unauthenticated {
-			d.log.WarnContext(ctx, d.name+" webhook rejected", "reason", e.Reason, "err", err)
+			d.log.WarnContext(ctx, d.vendor+" webhook rejected", "reason", e.Reason, "err", err)
 		}
 		return Delivery{}, err
 	}
@@ -95,6 +107,33 @@ func (d *Deliveries) Ingest(ctx context.Context, headers map[string]string, body
 		ctx, cancel = context.WithTimeout(ctx, d.timeout)
 		defer cancel()
 	}
+	seen, err := d.memory.Seen(ctx, d.vendor, id)
+	if err != nil {
+		d.log.WarnContext(ctx, d.vendor+" webhook dedup unavailable", "delivery_id", id, "err", err)
+		return Delivery{}, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be checked for duplicates")
+	}
+	for _, ev := range evs {
+		out.EventIDs = append(out.EventIDs, ev.GetId())
+	}
+	if seen {
+		d.repeats.Add(1)
+		out.Repeat = true
+		return out, nil
+	}
+	if err := d.publish(ctx, id, evs); err != nil {
+		return Delivery{}, err
+	}
+	// Only now: a mark before publishing would answer the vendor's retry "seen" for events that
+	// never left. Without the mark the vendor retries, and the broker drops the copies.
+	if err := d.memory.Remember(ctx, d.vendor, id); err != nil {
+		d.log.WarnContext(ctx, d.vendor+" webhook published but not remembered", "delivery_id", id, "err", err)
+		return Delivery{}, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be recorded")
+	}
+	return out, nil
+}
+
+// publish publishes one delivery's events in order.
+func (d *Deliveries) publish(ctx context.Context, id string, evs []*canonicalv1.Event) error {
 	// Everything one delivery causes shares a correlation id: the caller's, or else the delivery id.
 	pubCtx := ctx
 	if telemetry.CorrelationID(ctx) == "" {
@@ -108,15 +147,14 @@ func (d *Deliveries) Ingest(ctx context.Context, headers map[string]string, body
 		d.published.Add(int64(res.Stored))
 		d.duplicates.Add(int64(res.Duplicates))
 		if err != nil {
-			d.log.WarnContext(ctx, d.name+" event not published", "event_id", ev.GetId(), "type", ev.GetType(), "err", err)
-			return Delivery{}, errs.Wrap(err, errs.Unavailable, "event_publish_failed", "the webhook's events could not be published")
+			d.log.WarnContext(ctx, d.vendor+" event not published", "event_id", ev.GetId(), "type", ev.GetType(), "err", err)
+			return errs.Wrap(err, errs.Unavailable, "event_publish_failed", "the webhook's events could not be published")
 		}
-		out.EventIDs = append(out.EventIDs, ev.GetId())
 	}
-	return out, nil
+	return nil
 }
 
 // Stats returns the publishing counters.
 func (d *Deliveries) Stats() DeliveryStats {
-	return DeliveryStats{Published: d.published.Load(), Duplicates: d.duplicates.Load()}
+	return DeliveryStats{Published: d.published.Load(), Duplicates: d.duplicates.Load(), Repeats: d.repeats.Load()}
 }

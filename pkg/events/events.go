@@ -8,8 +8,8 @@
 //   - A Consumer runs each event's handler in a transaction together with an inbox row keyed by
 //     (consumer, event id): a redelivered or replayed event that is already in the inbox is
 //     acknowledged without running the handler again.
-//   - Retryable failures (errs.IsRetryable) are retried with capped, jittered exponential backoff;
-//     anything else, or a spent retry budget, goes to the dead-letter stream with its error,
+//   - Retryable failures (store.IsRetryable: retryable errs kinds and database conflicts) are
+//     retried with capped, jittered exponential backoff; anything else, or a spent retry budget, goes to the dead-letter stream with its error,
 //     attempts and correlation id. DeadLetters lists, shows and replays them, auditing each replay.
 //
 // # Wire format

@@ -342,6 +342,27 @@ func testTransactions(t *testing.T, d store.Dialect) {
 	if store.IsUniqueViolation(boom) {
 		t.Error("IsUniqueViolation(plain error) = true, want false")
 	}
+	// One classifier decides what consumers and the workflow runner retry: an engine conflict is
+	// retryable unless the caller classified it as final.
+	for _, c := range []struct {
+		name string
+		err  error
+		want bool
+	}{
+		{"unique violation", err, true},
+		{"unique violation wrapped", fmt.Errorf("history: %w", err), true},
+		{"unique violation as internal", errs.Wrap(err, errs.Internal, "db_failed", "failed"), true},
+		{"unique violation classified final", errs.Wrap(err, errs.AlreadyExists, "exists", "exists"), false},
+		{"version check lost", errs.E(errs.Conflict, "workflow_changed", "changed"), true},
+		{"contention outlasting retries", errs.Wrap(boom, errs.Unavailable, "store_contention", "busy"), true},
+		{"plain error", boom, false},
+		{"invalid", errs.E(errs.Invalid, "bad", "bad"), false},
+		{"nil", nil, false},
+	} {
+		if got := store.IsRetryable(c.err); got != c.want {
+			t.Errorf("IsRetryable(%s: %v) = %v, want %v", c.name, c.err, got, c.want)
+		}
+	}
 }
 
 // testContention runs read-modify-write increments from several handles (processes) at once; the

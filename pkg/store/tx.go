@@ -148,6 +148,30 @@ func isTxConflict(err error) bool {
 	return false
 }
 
+// IsConflict reports whether err is the engine saying two transactions collided, so that running
+// the same work again may well succeed: a unique or primary-key violation (two writers picking the
+// same key), a PostgreSQL serialization failure or deadlock, SQLite BUSY or LOCKED. InTx already
+// reruns the last three by itself; a unique violation it returns, because business uniqueness
+// ("one refund per return line") also shows up that way and only the caller knows which it is.
+func IsConflict(err error) bool {
+	return isTxConflict(err) || IsUniqueViolation(err)
+}
+
+// IsRetryable is the one classifier of "try again later" for work over the store: event
+// consumers and the workflow runner retry what it accepts and dead-letter or fail the rest. An
+// error classified through pkg/errs keeps its classification (a Conflict such as a version check
+// that lost, an Unavailable, an AlreadyExists that is final), except Internal, the kind of
+// anything unexpected; otherwise an engine conflict (IsConflict) is retryable.
+func IsRetryable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if e := errs.As(err); e != nil && (e.Retryable || e.Kind != errs.Internal) {
+		return e.Retryable
+	}
+	return errs.IsRetryable(err) || IsConflict(err)
+}
+
 // IsUniqueViolation reports whether err is a unique or primary-key constraint violation, the way
 // business uniqueness ("one refund per return line") shows up on either engine.
 func IsUniqueViolation(err error) bool {

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -34,12 +35,10 @@ func (e *Engine) Run(ctx context.Context) error {
 
 // RunOnce fires due timers and runs every due step once; it reports how many it ran.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
-	if err := e.fireTimers(ctx); err != nil {
-		return 0, err
-	}
+	timerErr := e.fireTimers(ctx)
 	ids, err := e.due(ctx)
 	if err != nil {
-		return 0, err
+		return 0, errors.Join(timerErr, err)
 	}
 	// Steps of different workflows run side by side (each is one vendor call, mostly waiting);
 	// each instance is claimed before its step runs, so no step runs twice.
@@ -63,7 +62,7 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 		})
 	}
 	wg.Wait()
-	return int(n.Load()), nil
+	return int(n.Load()), timerErr
 }
 
 func (e *Engine) due(ctx context.Context) ([]string, error) {
@@ -102,8 +101,14 @@ func (e *Engine) fireTimers(ctx context.Context) error {
 		timers = append(timers, d)
 	}
 	rows.Close()
+	var failed error
 	for _, d := range timers {
 		err := e.db.InTx(ctx, func(tx *store.Tx) error {
+			// The workflow's row first, as every writer of a workflow takes it: taking the
+			// timer's row first would deadlock with a transition replacing that timer.
+			if _, err := e.lock(ctx, tx, d.id); err != nil {
+				return err
+			}
 			r, err := tx.Exec(ctx, `UPDATE rb_workflow_timers SET fired_at = $1 WHERE workflow_id = $2 AND name = $3 AND fired_at IS NULL`,
 				e.now(), d.id, d.name)
 			if err != nil {
@@ -112,14 +117,15 @@ func (e *Engine) fireTimers(ctx context.Context) error {
 			if n, _ := r.RowsAffected(); n != 1 {
 				return nil // another runner fired it
 			}
-			_, err = e.Signal(ctx, tx, d.id, d.name, nil)
+			_, err = e.signal(ctx, tx, d.id, d.name, nil, true)
 			return err
 		})
 		if err != nil {
-			return fmt.Errorf("timer %s of %s: %w", d.name, d.id, err)
+			// The timer stays due and fires on a later pass; the others and the due steps go on.
+			failed = errors.Join(failed, fmt.Errorf("timer %s of %s: %w", d.name, d.id, err))
 		}
 	}
-	return nil
+	return failed
 }
 
 // claim takes an instance for one step: bumps its version and pushes next_run_at out by the
@@ -134,7 +140,7 @@ func (e *Engine) claim(ctx context.Context, id string) (Instance, *Definition, S
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
 		claimed = false
-		if inst, err = e.load(ctx, tx, id); err != nil {
+		if inst, err = e.lock(ctx, tx, id); err != nil {
 			return err
 		}
 		def = e.defs[inst.Kind]
@@ -142,8 +148,9 @@ func (e *Engine) claim(ctx context.Context, id string) (Instance, *Definition, S
 			return nil
 		}
 		now := e.now()
-		r, err := tx.Exec(ctx, `UPDATE rb_workflows SET version = version + 1, next_run_at = $1 WHERE id = $2 AND version = $3
-			AND next_run_at IS NOT NULL AND next_run_at <= $4`, now.Add(e.opts.Lease), id, inst.Version, now)
+		lease := now.Add(e.opts.Lease)
+		r, err := tx.Exec(ctx, `UPDATE rb_workflows SET version = version + 1, next_run_at = $1, claimed_until = $1 WHERE id = $2
+			AND version = $3 AND next_run_at IS NOT NULL AND next_run_at <= $4`, lease, id, inst.Version, now)
 		if err != nil {
 			return err
 		}
@@ -151,6 +158,7 @@ func (e *Engine) claim(ctx context.Context, id string) (Instance, *Definition, S
 			return nil
 		}
 		inst.Version++
+		inst.claimedUntil = lease
 		claimed = true
 		if inst.State == "compensating" {
 			return nil
@@ -193,59 +201,91 @@ func (e *Engine) runStep(ctx context.Context, id string) (bool, error) {
 	}
 	run := Run{Instance: inst, Key: Key(id, step.Name), Attempt: attempt}
 	res, callErr := e.call(ctx, step, run)
-	return true, e.db.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := e.load(ctx, tx, id)
+	// The call happened: its result must be recorded, or the step runs again after the lease.
+	// A conflict with a concurrent writer of this workflow is retried, not given up.
+	return true, e.retryConflicts(ctx, func() error {
+		return e.db.InTx(ctx, func(tx *store.Tx) error { return e.record(ctx, tx, def, inst, step, run, res, callErr) })
+	})
+}
+
+// retryConflicts runs f again while it fails with a retryable conflict (store.IsRetryable, which
+// InTx does not retry by itself: a unique violation, a lost version check), with backoff.
+func (e *Engine) retryConflicts(ctx context.Context, f func() error) error {
+	delay := 5 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := f()
+		if err == nil || !store.IsRetryable(err) || attempt >= 20 || ctx.Err() != nil {
+			return err
+		}
+		t := time.NewTimer(delay/2 + rand.N(delay/2+1))
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return errors.Join(err, ctx.Err())
+		case <-t.C:
+		}
+		delay = min(2*delay, time.Second)
+	}
+}
+
+// record commits a step's outcome: its result, a retry or a permanent failure.
+func (e *Engine) record(ctx context.Context, tx *store.Tx, def *Definition, inst Instance, step Step, run Run, res Result, callErr error) error {
+	id, attempt := inst.ID, run.Attempt
+	cur, err := e.lock(ctx, tx, id)
+	if err != nil {
+		return err
+	}
+	if cur.Version != inst.Version {
+		return nil // a signal (a cancellation, say) changed the instance meanwhile; it decides
+	}
+	outcome := "ok"
+	if callErr != nil {
+		outcome = errs.FromError(callErr).Reason
+	}
+	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "call", System: step.System,
+		Description: fmt.Sprintf("%s (attempt %d, key %s)", step.Name, attempt, run.Key), Outcome: outcome}); err != nil {
+		return err
+	}
+	if callErr == nil {
+		if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = 'done', finished_at = $1, last_error = ''
+			WHERE workflow_id = $2 AND step = $3`, e.now(), id, step.Name); err != nil {
+			return err
+		}
+		return e.apply(ctx, tx, def, cur, res, step.System)
+	}
+	msg := errs.FromError(callErr).Error()
+	if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET last_error = $1 WHERE workflow_id = $2 AND step = $3`, msg, id, step.Name); err != nil {
+		return err
+	}
+	if store.IsRetryable(callErr) && attempt < def.MaxAttempts {
+		delay := def.backoff(attempt, callErr)
+		_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, attempts = $2, last_error = $3, version = version + 1,
+			updated_at = $4, claimed_until = NULL WHERE id = $5`, e.now().Add(delay), attempt, msg, e.now(), id)
 		if err != nil {
 			return err
 		}
-		if cur.Version != inst.Version {
-			return nil // a signal (a cancellation, say) changed the instance meanwhile; it decides
-		}
-		outcome := "ok"
-		if callErr != nil {
-			outcome = errs.FromError(callErr).Reason
-		}
-		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "call", System: step.System,
-			Description: fmt.Sprintf("%s (attempt %d, key %s)", step.Name, attempt, run.Key), Outcome: outcome}); err != nil {
+		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "retry", System: step.System,
+			Description: fmt.Sprintf("%s retries in %s", step.Name, delay.Round(time.Millisecond)), Outcome: outcome}); err != nil {
 			return err
 		}
-		if callErr == nil {
-			if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = 'done', finished_at = $1, last_error = ''
-				WHERE workflow_id = $2 AND step = $3`, e.now(), id, step.Name); err != nil {
-				return err
-			}
-			return e.apply(ctx, tx, def, cur, res, step.System)
-		}
-		msg := errs.FromError(callErr).Error()
-		if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET last_error = $1 WHERE workflow_id = $2 AND step = $3`, msg, id, step.Name); err != nil {
-			return err
-		}
-		if errs.IsRetryable(callErr) && attempt < def.MaxAttempts {
-			delay := def.backoff(attempt, callErr)
-			_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, attempts = $2, last_error = $3, version = version + 1,
-				updated_at = $4 WHERE id = $5`, e.now().Add(delay), attempt, msg, e.now(), id)
-			if err != nil {
-				return err
-			}
-			return e.history(ctx, tx, id, Entry{State: inst.State, Kind: "retry", System: step.System,
-				Description: fmt.Sprintf("%s retries in %s", step.Name, delay.Round(time.Millisecond)), Outcome: outcome})
-		}
-		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "failed", System: step.System,
-			Description: fmt.Sprintf("%s failed permanently: %s", step.Name, msg), Outcome: outcome}); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `UPDATE rb_workflows SET last_error = $1 WHERE id = $2`, msg, id); err != nil {
-			return err
-		}
-		cur.LastError = msg
-		if pivot, err := e.pivotDone(ctx, tx, def, id); err != nil {
-			return err
-		} else if pivot != "" {
-			return e.apply(ctx, tx, def, cur, Result{Next: def.FailState,
-				Note: step.Name + " failed after " + pivot + ", which cannot be undone: nothing compensated; " + msg}, step.System)
-		}
-		return e.apply(ctx, tx, def, cur, Result{Next: def.FailState, Compensate: true, Note: step.Name + " failed: " + msg}, step.System)
-	})
+		// Signals kept while the step ran apply now that it waits.
+		return e.applyPending(ctx, tx, def, id)
+	}
+	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "failed", System: step.System,
+		Description: fmt.Sprintf("%s failed permanently: %s", step.Name, msg), Outcome: outcome}); err != nil {
+		return err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE rb_workflows SET last_error = $1 WHERE id = $2`, msg, id); err != nil {
+		return err
+	}
+	cur.LastError = msg
+	if pivot, err := e.pivotDone(ctx, tx, def, id); err != nil {
+		return err
+	} else if pivot != "" {
+		return e.apply(ctx, tx, def, cur, Result{Next: def.FailState,
+			Note: step.Name + " failed after " + pivot + ", which cannot be undone: nothing compensated; " + msg}, step.System)
+	}
+	return e.apply(ctx, tx, def, cur, Result{Next: def.FailState, Compensate: true, Note: step.Name + " failed: " + msg}, step.System)
 }
 
 // pivotDone names a pivot step the instance has completed, or "".
@@ -314,9 +354,12 @@ func (e *Engine) compensate(ctx context.Context, def *Definition, inst Instance)
 			continue
 		}
 		cerr := e.callCompensation(ctx, step, Run{Instance: inst, Key: p.key})
-		if cerr != nil && errs.IsRetryable(cerr) {
+		if cerr != nil && store.IsRetryable(cerr) {
 			return e.db.InTx(ctx, func(tx *store.Tx) error {
-				_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, last_error = $2 WHERE id = $3`,
+				if _, err := e.lock(ctx, tx, inst.ID); err != nil {
+					return err
+				}
+				_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, last_error = $2, claimed_until = NULL WHERE id = $3`,
 					e.now().Add(def.backoff(2, cerr)), cerr.Error(), inst.ID)
 				if err != nil {
 					return err
@@ -330,23 +373,30 @@ func (e *Engine) compensate(ctx context.Context, def *Definition, inst Instance)
 			status, outcome = "compensation_failed", errs.FromError(cerr).Reason
 			target = def.FailState
 		}
-		err := e.db.InTx(ctx, func(tx *store.Tx) error {
-			if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = $1 WHERE workflow_id = $2 AND step = $3`, status, inst.ID, p.name); err != nil {
-				return err
-			}
-			return e.history(ctx, tx, inst.ID, Entry{State: "compensating", Kind: "compensation", System: step.System,
-				Description: "compensated " + p.name, Outcome: outcome})
+		err := e.retryConflicts(ctx, func() error {
+			return e.db.InTx(ctx, func(tx *store.Tx) error {
+				if _, err := e.lock(ctx, tx, inst.ID); err != nil {
+					return err
+				}
+				if _, err := tx.Exec(ctx, `UPDATE rb_workflow_steps SET status = $1 WHERE workflow_id = $2 AND step = $3`, status, inst.ID, p.name); err != nil {
+					return err
+				}
+				return e.history(ctx, tx, inst.ID, Entry{State: "compensating", Kind: "compensation", System: step.System,
+					Description: "compensated " + p.name, Outcome: outcome})
+			})
 		})
 		if err != nil {
 			return err
 		}
 	}
-	return e.db.InTx(ctx, func(tx *store.Tx) error {
-		cur, err := e.load(ctx, tx, inst.ID)
-		if err != nil {
-			return err
-		}
-		return e.apply(ctx, tx, def, cur, Result{Next: target, Note: "compensations done"}, "")
+	return e.retryConflicts(ctx, func() error {
+		return e.db.InTx(ctx, func(tx *store.Tx) error {
+			cur, err := e.lock(ctx, tx, inst.ID)
+			if err != nil {
+				return err
+			}
+			return e.apply(ctx, tx, def, cur, Result{Next: target, Note: "compensations done"}, "")
+		})
 	})
 }
 

@@ -22,6 +22,7 @@ package workflow
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"embed"
 	"encoding/hex"
 	"encoding/json"
@@ -59,6 +60,9 @@ type Instance struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	StateSince time.Time
+
+	// claimedUntil is when the current step's claim expires; zero when no step is claimed.
+	claimedUntil time.Time
 }
 
 // Decode unmarshals the instance data into v.
@@ -294,16 +298,43 @@ func (e *Engine) Get(ctx context.Context, id string) (Instance, []Entry, error) 
 }
 
 func (e *Engine) load(ctx context.Context, tx *store.Tx, id string) (Instance, error) {
+	return e.loadRow(ctx, tx, id, "")
+}
+
+// lock reads an instance and holds its row until tx ends. Every transaction that writes to a
+// workflow (its row, history, steps, pending signals, timers) locks it first, so concurrent
+// writers of one workflow — consumers delivering signals, timers, runners recording steps — queue
+// on the row instead of colliding: the MAX(seq)+1 numbering of history, steps and pending
+// signals is safe, and the version a writer read stays current until it commits. SQLite has
+// one writer at a time and no FOR UPDATE; its transactions begin IMMEDIATE instead.
+func (e *Engine) lock(ctx context.Context, tx *store.Tx, id string) (Instance, error) {
+	suffix := ""
+	if tx.Dialect() == store.Postgres {
+		suffix = " FOR UPDATE"
+	}
+	return e.loadRow(ctx, tx, id, suffix)
+}
+
+func (e *Engine) loadRow(ctx context.Context, tx *store.Tx, id, suffix string) (Instance, error) {
 	var i Instance
 	var data string
+	var claimed sql.NullTime
 	err := tx.QueryRow(ctx, `SELECT id, kind, state, data, version, terminal, attempts, last_error, created_at,
-		updated_at, state_since FROM rb_workflows WHERE id = $1`, id).Scan(&i.ID, &i.Kind, &i.State, &data, &i.Version,
-		&i.Terminal, &i.Attempts, &i.LastError, &i.CreatedAt, &i.UpdatedAt, &i.StateSince)
+		updated_at, state_since, claimed_until FROM rb_workflows WHERE id = $1`+suffix, id).Scan(&i.ID, &i.Kind, &i.State, &data, &i.Version,
+		&i.Terminal, &i.Attempts, &i.LastError, &i.CreatedAt, &i.UpdatedAt, &i.StateSince, &claimed)
 	if errors.Is(err, errNoRows) {
 		return i, errs.E(errs.NotFound, "workflow_not_found", "no such workflow")
 	}
 	i.Data = json.RawMessage(data)
+	if claimed.Valid {
+		i.claimedUntil = claimed.Time
+	}
 	return i, err
+}
+
+// running reports whether a runner holds i's step now.
+func (e *Engine) running(i Instance) bool {
+	return !i.claimedUntil.IsZero() && i.claimedUntil.After(e.now())
 }
 
 // history appends an entry; seq is the next number for the instance.
@@ -339,8 +370,18 @@ func actorFrom(ctx context.Context) string {
 // Signal delivers a named signal to an instance inside the caller's transaction (typically an
 // event consumer's, together with its inbox row). It reports whether the current state handled
 // it; an unexpected signal is recorded and ignored.
+//
+// While a runner holds the instance's step, a fact or a timer whose handler would keep the state
+// is kept (like a deferrable signal) and applied once the step's result is recorded, so neither
+// overwrites the other and the step is not run again; a command that would keep the state fails
+// with a retryable errs.Conflict "workflow_busy" instead. A decision that leaves the state (a
+// cancellation) applies at once, and the step's result is then discarded.
 func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payload []byte) (bool, error) {
-	inst, err := e.load(ctx, tx, id)
+	return e.signal(ctx, tx, id, name, payload, false)
+}
+
+func (e *Engine) signal(ctx context.Context, tx *store.Tx, id, name string, payload []byte, timer bool) (bool, error) {
+	inst, err := e.lock(ctx, tx, id)
 	if err != nil {
 		return false, err
 	}
@@ -349,16 +390,11 @@ func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payl
 	if h == nil && !inst.Terminal {
 		h = def.Signals["*"][name]
 	}
-	if h == nil && !inst.Terminal && def.Deferrable[name] && (def.Steps[inst.State].Do != nil || inst.State == "compensating") {
+	stepActive := def.Steps[inst.State].Do != nil || inst.State == "compensating"
+	if h == nil && !inst.Terminal && def.Deferrable[name] && stepActive {
 		// A step is running: the world may be ahead of the workflow (a webhook overtaking the
 		// commit of the call that caused it). Keep the signal for the next state that expects it.
-		if _, err := tx.Exec(ctx, `INSERT INTO rb_workflow_pending (workflow_id, seq, name, payload, at)
-			VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_pending WHERE workflow_id = $1), $2, $3, $4)`,
-			id, name, string(payload), e.now()); err != nil {
-			return false, err
-		}
-		return false, e.history(ctx, tx, id, Entry{State: inst.State, Kind: "deferred",
-			Description: fmt.Sprintf("signal %s kept until a state expects it", name)})
+		return false, e.keep(ctx, tx, inst, name, payload)
 	}
 	// A terminal state takes only the signals it names itself: late facts that reopen a finished
 	// workflow (a refund the payment gateway fails after the return closed). "*" never applies.
@@ -370,10 +406,28 @@ func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payl
 	if err != nil {
 		return false, err
 	}
+	if e.running(inst) && !res.Compensate && (res.Next == "" || res.Next == inst.State) {
+		if !timer && !def.Deferrable[name] {
+			return false, errs.E(errs.Conflict, "workflow_busy", "a step of this workflow is running; try again shortly").
+				WithRetryAfter(time.Second)
+		}
+		return false, e.keep(ctx, tx, inst, name, payload)
+	}
 	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "signal", Description: name}); err != nil {
 		return false, err
 	}
 	return true, e.apply(ctx, tx, def, inst, res, "")
+}
+
+// keep keeps a signal until the workflow is in a state that takes it with no step running.
+func (e *Engine) keep(ctx context.Context, tx *store.Tx, inst Instance, name string, payload []byte) error {
+	if _, err := tx.Exec(ctx, `INSERT INTO rb_workflow_pending (workflow_id, seq, name, payload, at)
+		VALUES ($1, (SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_pending WHERE workflow_id = $1), $2, $3, $4)`,
+		inst.ID, name, string(payload), e.now()); err != nil {
+		return err
+	}
+	return e.history(ctx, tx, inst.ID, Entry{State: inst.State, Kind: "deferred",
+		Description: fmt.Sprintf("signal %s kept until a state expects it", name)})
 }
 
 // apply commits a decision: compensation mode, transition, data, events, timers, history. The
@@ -405,8 +459,8 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 		since = now
 	}
 	r, err := tx.Exec(ctx, `UPDATE rb_workflows SET state = $1, data = $2, version = version + 1, terminal = $3,
-		compensating = $4, next_run_at = $5, attempts = 0, last_error = '', updated_at = $6, state_since = $7
-		WHERE id = $8 AND version = $9`,
+		compensating = $4, next_run_at = $5, attempts = 0, last_error = '', updated_at = $6, state_since = $7,
+		claimed_until = NULL WHERE id = $8 AND version = $9`,
 		next, data, def.Terminal[next], compensating, nextRun, now, since, inst.ID, inst.Version)
 	if err != nil {
 		return err
@@ -455,57 +509,62 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 	return nil
 }
 
-// applyPending delivers the oldest kept signal the workflow's new state expects; a terminal
-// state discards what is left.
+// applyPending delivers, oldest first, the kept signals the workflow's current state takes; a
+// terminal state discards what is left. A signal that moves the workflow on ends this round:
+// apply calls applyPending again for the new state.
 func (e *Engine) applyPending(ctx context.Context, tx *store.Tx, def *Definition, id string) error {
-	cur, err := e.load(ctx, tx, id)
-	if err != nil {
-		return err
-	}
-	if cur.Terminal {
-		_, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1`, id)
-		return err
-	}
-	rows, err := tx.Query(ctx, `SELECT seq, name, payload FROM rb_workflow_pending WHERE workflow_id = $1 ORDER BY seq`, id)
-	if err != nil {
-		return err
-	}
-	type pending struct {
-		seq     int64
-		name    string
-		payload string
-	}
-	var all []pending
-	for rows.Next() {
-		var p pending
-		if err := rows.Scan(&p.seq, &p.name, &p.payload); err != nil {
-			rows.Close()
-			return err
-		}
-		all = append(all, p)
-	}
-	rows.Close()
-	for _, p := range all {
-		h := def.Signals[cur.State][p.name]
-		if h == nil {
-			h = def.Signals["*"][p.name]
-		}
-		if h == nil {
-			continue
-		}
-		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1 AND seq = $2`, id, p.seq); err != nil {
-			return err
-		}
-		res, err := h(ctx, cur, []byte(p.payload))
+	for {
+		cur, err := e.load(ctx, tx, id) // the caller holds the row lock
 		if err != nil {
 			return err
 		}
-		if err := e.history(ctx, tx, id, Entry{State: cur.State, Kind: "signal", Description: p.name + " (kept from earlier)"}); err != nil {
+		if cur.Terminal {
+			_, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1`, id)
 			return err
 		}
-		return e.apply(ctx, tx, def, cur, res, "")
+		seq, name, payload, h, err := e.nextPending(ctx, tx, def, cur)
+		if err != nil || h == nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1 AND seq = $2`, id, seq); err != nil {
+			return err
+		}
+		res, err := h(ctx, cur, []byte(payload))
+		if err != nil {
+			return err
+		}
+		if err := e.history(ctx, tx, id, Entry{State: cur.State, Kind: "signal", Description: name + " (kept from earlier)"}); err != nil {
+			return err
+		}
+		if err := e.apply(ctx, tx, def, cur, res, ""); err != nil {
+			return err
+		}
+		if res.Compensate || (res.Next != "" && res.Next != cur.State) {
+			return nil
+		}
 	}
-	return nil
+}
+
+// nextPending returns the oldest kept signal cur's state takes, with its handler; h is nil when
+// there is none.
+func (e *Engine) nextPending(ctx context.Context, tx *store.Tx, def *Definition, cur Instance) (seq int64, name, payload string, h SignalHandler, err error) {
+	rows, err := tx.Query(ctx, `SELECT seq, name, payload FROM rb_workflow_pending WHERE workflow_id = $1 ORDER BY seq`, cur.ID)
+	if err != nil {
+		return 0, "", "", nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := rows.Scan(&seq, &name, &payload); err != nil {
+			return 0, "", "", nil, err
+		}
+		if h = def.Signals[cur.State][name]; h == nil {
+			h = def.Signals["*"][name]
+		}
+		if h != nil {
+			return seq, name, payload, h, nil
+		}
+	}
+	return 0, "", "", nil, rows.Err()
 }
 
 // backoff is the delay before attempt+1 of a step.

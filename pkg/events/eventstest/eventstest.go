@@ -3,6 +3,10 @@
 package eventstest
 
 import (
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
 	"testing"
 	"time"
 
@@ -57,4 +61,79 @@ func (s *Server) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
 		t.Fatalf("jetstream: %v", err)
 	}
 	return nc, js
+}
+
+// Cluster is n embedded NATS servers with JetStream, clustered over routes on loopback: a real
+// replicated JetStream (Raft meta group, replicated streams) inside one test process.
+type Cluster struct {
+	Servers []*Server
+}
+
+// StartCluster starts an n-node cluster, waits until JetStream has a meta leader and shuts every
+// node down at cleanup.
+func StartCluster(t testing.TB, n int) *Cluster {
+	t.Helper()
+	ports := make([]int, n)
+	routes := make([]*url.URL, n)
+	for i := range ports {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatalf("reserve a cluster port: %v", err)
+		}
+		ports[i] = l.Addr().(*net.TCPAddr).Port
+		_ = l.Close()
+		routes[i] = &url.URL{Scheme: "nats", Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(ports[i]))}
+	}
+	c := &Cluster{}
+	for i := range n {
+		srv, err := server.NewServer(&server.Options{
+			ServerName: fmt.Sprintf("rb-%d", i+1),
+			Host:       "127.0.0.1",
+			Port:       server.RANDOM_PORT,
+			JetStream:  true,
+			StoreDir:   t.TempDir(),
+			SyncAlways: true,
+			Cluster:    server.ClusterOpts{Name: "rb-test", Host: "127.0.0.1", Port: ports[i]},
+			Routes:     routes,
+			NoLog:      true,
+			NoSigs:     true,
+		})
+		if err != nil {
+			t.Fatalf("nats server %d: %v", i+1, err)
+		}
+		go srv.Start()
+		t.Cleanup(func() {
+			srv.Shutdown()
+			srv.WaitForShutdown()
+		})
+		c.Servers = append(c.Servers, &Server{Server: srv})
+	}
+	for _, s := range c.Servers {
+		if !s.ReadyForConnections(10 * time.Second) {
+			t.Fatal("a clustered nats server did not start within 10s")
+		}
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for !c.hasMetaLeader() {
+		if time.Now().After(deadline) {
+			t.Fatal("the JetStream cluster elected no meta leader within 30s")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	return c
+}
+
+func (c *Cluster) hasMetaLeader() bool {
+	for _, s := range c.Servers {
+		if s.JetStreamIsLeader() {
+			return true
+		}
+	}
+	return false
+}
+
+// Connect connects to the first node (a client of any node reaches the whole cluster).
+func (c *Cluster) Connect(t testing.TB) (*nats.Conn, jetstream.JetStream) {
+	t.Helper()
+	return c.Servers[0].Connect(t)
 }

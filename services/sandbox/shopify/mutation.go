@@ -117,10 +117,11 @@ type returnInput struct {
 }
 
 type returnLineItemInput struct {
-	FulfillmentLineItemID graphql.ID
-	Quantity              int32
-	ReturnReason          *string
-	ReturnReasonNote      string
+	FulfillmentLineItemID    graphql.ID
+	Quantity                 int32
+	ReturnReason             *string
+	ReturnReasonDefinitionID *graphql.ID
+	ReturnReasonNote         string
 }
 
 // newID is the next id for an object a mutation creates; the caller holds the write lock.
@@ -189,7 +190,14 @@ func (r *rootResolver) ReturnCreate(ctx context.Context, args struct{ ReturnInpu
 		}
 		taken[fli] += q
 		line := &returnLineItem{fli: fli, quantity: q, reason: "UNKNOWN"}
-		if li.ReturnReason != nil {
+		switch {
+		case li.ReturnReasonDefinitionID != nil:
+			d := reasonByID(*li.ReturnReasonDefinitionID)
+			if d == nil {
+				return &returnPayload{errors: fail("NOT_FOUND", "Return reason definition does not exist.", append(field, "returnReasonDefinitionId")...)}
+			}
+			line.reason = d.handle
+		case li.ReturnReason != nil:
 			line.reason = *li.ReturnReason
 		}
 		line.reasonNote = li.ReturnReasonNote
@@ -261,18 +269,32 @@ func (p *refundPayload) Order() *order            { return p.order }
 func (p *refundPayload) Refund() *refund          { return p.refund }
 func (p *refundPayload) UserErrors() []*userError { return orEmpty(p.errors) }
 
-func (r *rootResolver) RefundCreate(ctx context.Context, args struct{ Input refundInput }) *refundPayload {
+// codedError is a top-level GraphQL error with extensions.code. refundCreate's user errors are
+// Shopify's generic UserError, which has no code, so an idempotency conflict is reported here.
+type codedError struct{ code, message string }
+
+func (e *codedError) Error() string { return e.message }
+func (e *codedError) Extensions() map[string]interface{} {
+	return map[string]interface{}{"code": e.code}
+}
+
+func (r *rootResolver) RefundCreate(ctx context.Context, args struct{ Input refundInput }) (*refundPayload, error) {
 	st, in := r.st, args.Input
 	c := callFrom(ctx)
 	key := c.keys["refundCreate"]
 	fp, _ := json.Marshal(in)
 	if prev, seen := st.idempotent[key]; key != "" && seen {
 		if prev.mutation != "refundCreate" || prev.fingerprint != string(fp) {
-			return &refundPayload{errors: fail("IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
-				"The same idempotency key cannot be used with different operation parameters.")}
+			return nil, &codedError{"IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
+				"The same idempotency key cannot be used with different operation parameters."}
 		}
-		return &refundPayload{order: prev.order, refund: prev.refund} // the first result; nothing happens again
+		return &refundPayload{order: prev.order, refund: prev.refund}, nil // the first result; nothing happens again
 	}
+	return st.refundCreate(c, in, key, string(fp)), nil
+}
+
+// refundCreate records the refund, or says why not; the caller holds the write lock.
+func (st *store) refundCreate(c *call, in refundInput, key, fp string) *refundPayload {
 
 	orderID, err := parseGID("Order", in.OrderID)
 	o := st.byID[orderID]
@@ -355,7 +377,7 @@ func (r *rootResolver) RefundCreate(ctx context.Context, args struct{ Input refu
 	}
 	o.updatedAt = now
 	if key != "" {
-		st.idempotent[key] = idempotentRun{mutation: "refundCreate", fingerprint: string(fp), order: o, refund: rf}
+		st.idempotent[key] = idempotentRun{mutation: "refundCreate", fingerprint: fp, order: o, refund: rf}
 	}
 	c.outbox = append(c.outbox, st.refundCreated(o, rf), st.orderUpdated(o))
 	return &refundPayload{order: o, refund: rf}

@@ -236,11 +236,23 @@ func (o *order) Returns(args pageArgs) (*connection[*orderReturn], error) {
 
 type customer struct{ id, email, first, last string }
 
-func (c *customer) ID() graphql.ID      { return gid("Customer", c.id) }
-func (c *customer) Email() *string      { return strp(c.email) }
-func (c *customer) FirstName() *string  { return strp(c.first) }
-func (c *customer) LastName() *string   { return strp(c.last) }
-func (c *customer) DisplayName() string { return strings.TrimSpace(c.first + " " + c.last) }
+func (c *customer) ID() graphql.ID { return gid("Customer", c.id) }
+func (c *customer) Email() *string { return strp(c.email) }
+
+func (c *customer) DefaultEmailAddress() *customerEmail {
+	if c.email == "" {
+		return nil
+	}
+	return &customerEmail{c.email}
+}
+
+// customerEmail is CustomerEmailAddress.
+type customerEmail struct{ address string }
+
+func (e *customerEmail) EmailAddress() string { return e.address }
+func (c *customer) FirstName() *string        { return strp(c.first) }
+func (c *customer) LastName() *string         { return strp(c.last) }
+func (c *customer) DisplayName() string       { return strings.TrimSpace(c.first + " " + c.last) }
 
 type mailingAddress struct {
 	a  MailingAddress
@@ -337,7 +349,7 @@ func (d *deliveryMethod) MethodType() string { return d.methodType }
 
 type assignedLocation struct{ loc *location }
 
-func (a *assignedLocation) Name() *string       { return strp(a.loc.name) }
+func (a *assignedLocation) Name() string        { return a.loc.name }
 func (a *assignedLocation) CountryCode() string { return "US" }
 func (a *assignedLocation) Location() *location { return a.loc }
 
@@ -400,7 +412,13 @@ func (r *returnLineItem) ID() graphql.ID           { return gid("ReturnLineItem"
 func (r *returnLineItem) Quantity() int32          { return int32(r.quantity) }
 func (r *returnLineItem) CustomerNote() *string    { return nil }
 func (r *returnLineItem) ReturnReasonNote() string { return r.reasonNote }
-func (r *returnLineItem) ReturnReason() string     { return r.reason }
+func (r *returnLineItem) ReturnReason() string {
+	if d := reasonFor(r.reason); d != nil {
+		return d.legacy
+	}
+	return "UNKNOWN"
+}
+func (r *returnLineItem) ReturnReasonDefinition() *reasonDefinition { return reasonFor(r.reason) }
 func (r *returnLineItem) RefundableQuantity() int32 {
 	return int32(r.quantity)
 }

@@ -29,6 +29,28 @@ type QueryRoot {
   shop: Shop!
   "Returns a Return resource by ID."
   return(id: ID!): Return
+  "Returns the shop's library of return reasons (from 2026-04, what return line items take)."
+  returnReasonDefinitions(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+    handles: [String!]): ReturnReasonDefinitionConnection!
+}
+
+"A standardized reason for returning an item."
+type ReturnReasonDefinition {
+  id: ID!
+  handle: String!
+  name: String!
+  deleted: Boolean!
+}
+
+type ReturnReasonDefinitionConnection {
+  edges: [ReturnReasonDefinitionEdge!]!
+  nodes: [ReturnReasonDefinition!]!
+  pageInfo: PageInfo!
+}
+
+type ReturnReasonDefinitionEdge {
+  cursor: String!
+  node: ReturnReasonDefinition!
 }
 
 type Mutation {
@@ -53,7 +75,8 @@ input ReturnInput {
 input ReturnLineItemInput {
   fulfillmentLineItemId: ID!
   quantity: Int!
-  returnReason: ReturnReason
+  returnReason: ReturnReason @deprecated(reason: "Use returnReasonDefinitionId instead.")
+  returnReasonDefinitionId: ID
   returnReasonNote: String = ""
 }
 
@@ -135,21 +158,13 @@ enum OrderTransactionKind {
 type RefundCreatePayload {
   order: Order
   refund: Refund
-  userErrors: [RefundUserError!]!
+  userErrors: [UserError!]!
 }
 
-type RefundUserError {
-  code: RefundErrorCode
+"A generic user error: unlike ReturnUserError it has no code."
+type UserError {
   field: [String!]
   message: String!
-}
-
-enum RefundErrorCode {
-  GREATER_THAN
-  IDEMPOTENCY_CONCURRENT_REQUEST
-  IDEMPOTENCY_KEY_PARAMETER_MISMATCH
-  INVALID
-  NOT_FOUND
 }
 
 enum OrderSortKeys {
@@ -291,10 +306,15 @@ type MoneyBag {
 
 type Customer {
   id: ID!
-  email: String
+  email: String @deprecated(reason: "Use defaultEmailAddress.emailAddress instead.")
+  defaultEmailAddress: CustomerEmailAddress
   firstName: String
   lastName: String
   displayName: String!
+}
+
+type CustomerEmailAddress {
+  emailAddress: String!
 }
 
 type MailingAddress {
@@ -439,7 +459,7 @@ type DeliveryMethod {
 }
 
 type FulfillmentOrderAssignedLocation {
-  name: String
+  name: String!
   countryCode: CountryCode!
   location: Location
 }
@@ -509,7 +529,8 @@ type ReturnLineItem implements ReturnLineItemType {
   id: ID!
   quantity: Int!
   customerNote: String
-  returnReason: ReturnReason!
+  returnReason: ReturnReason! @deprecated(reason: "Use returnReasonDefinition instead.")
+  returnReasonDefinition: ReturnReasonDefinition
   returnReasonNote: String!
   refundableQuantity: Int!
   refundedQuantity: Int!

@@ -26,6 +26,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/shopify/adminschema"
 )
 
 // Defaults for Options.
@@ -57,6 +58,9 @@ type Options struct {
 	Webhooks WebhookConfig
 	// WebhookClient delivers webhooks (a client with a 5s timeout when nil).
 	WebhookClient *http.Client
+	// Warm names API versions whose Shopify schema New parses at once, in the background (the
+	// client's version), so the first request does not wait for it. Others are parsed on first use.
+	Warm []string
 }
 
 func (o Options) withDefaults() Options {
@@ -119,6 +123,9 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store}, graphql.UseStringDescriptions())
 	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
 
+	for _, v := range opts.Warm {
+		go adminschema.Load(v) //nolint:errcheck // a version without a schema answers 404 when asked
+	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.serveGraphQL)
 	s.handler = s.faults.Middleware(mux)
@@ -263,9 +270,12 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return &responseExtensions{Cost: queryCost{ActualQueryCost: &zero, ThrottleStatus: s.bucket.status()}}
 	}
 
+	if refusedByShopify(w, r.PathValue("version"), req, noCost) {
+		return
+	}
 	doc, gerrs := gqlparser.LoadQueryWithRules(s.schema, req.Query, nil)
 	if len(gerrs) > 0 {
-		writeJSON(w, http.StatusOK, graphQLResponse{Errors: gerrs, Extensions: noCost()})
+		writeJSON(w, http.StatusOK, graphQLResponse{Errors: unsupported(gerrs), Extensions: noCost()})
 		return
 	}
 	op, msg := pickOperation(doc, req.OperationName)

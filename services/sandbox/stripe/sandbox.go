@@ -198,7 +198,7 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 }
 
 // ServeHTTP serves the API, the fault knobs at /_sandbox/faults, the Stripe-specific knobs and
-// stats at /_sandbox/stripe and the webhook endpoint and deliveries under
+// stats at /_sandbox/stripe, refund status changes at /_sandbox/stripe/refunds/{id} and the webhook endpoint and deliveries under
 // /_sandbox/stripe/webhooks.
 func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch p := r.URL.Path; {
@@ -208,6 +208,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWebhookControl(w, r)
 	case p == "/_sandbox/faults":
 		s.control.ServeHTTP(w, r)
+	case strings.HasPrefix(p, refundControlPath):
+		s.serveRefundControl(w, r)
 	default:
 		s.api.ServeHTTP(w, r)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/shopify"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
@@ -42,6 +43,7 @@ type Service struct {
 	conn  Connector
 	hooks webhookReceiver
 	js    jetstream.JetStream
+	seen  *events.DeliveryMemory // delivery ids published within the vendor's retry horizon
 	log   *slog.Logger
 }
 
@@ -63,6 +65,9 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	}
 	log := deps.Logger.With("service", "commerce")
 	s := &Service{cfg: cfg, js: deps.JetStream, log: log}
+	if deps.JetStream != nil {
+		s.seen = events.NewDeliveryMemory(deps.JetStream)
+	}
 	switch cfg.Vendor {
 	case VendorShopify:
 		c := shopify.New(shopify.Config{

@@ -9,12 +9,13 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/services/system/commerce/internal/shopify"
 )
 
 // Defaults applied by New to zero config fields.
 const (
 	DefaultVendor            = VendorShopify
-	DefaultShopifyAPIVersion = "2026-07" // refundCreate needs @idempotent from 2026-04; the connector always sends it
+	DefaultShopifyAPIVersion = shopify.PinnedAPIVersion // the connector's documents are validated against its schema
 	DefaultTimeout           = 10 * time.Second
 )
 

@@ -39,7 +39,9 @@ func EventID(vendor, deliveryID, eventType string) string {
 // IngestWebhook verifies a delivery on its raw body, normalises it into canonical events and
 // publishes them with ids derived from the delivery id. Deliveries of topics Retailbridge does
 // not use are acknowledged as ignored. The gateway calls it for every delivery, duplicates
-// included: a repeated delivery publishes events with the same ids, which the broker drops.
+// included: a delivery published within the vendor's retry horizon (events.DeliveryMemory) is
+// answered with its event ids without publishing again, and concurrent copies publish events
+// with the same ids, which the broker drops.
 func (s *Service) IngestWebhook(ctx context.Context, req *commercev1.IngestWebhookRequest) (*commercev1.IngestWebhookResponse, error) {
 	if len(req.GetBody()) > MaxWebhookBytes {
 		return nil, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
@@ -64,15 +66,34 @@ func (s *Service) IngestWebhook(ctx context.Context, req *commercev1.IngestWebho
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
+	evs := make([]*canonicalv1.Event, 0, len(d.Facts))
 	for _, f := range d.Facts {
 		ev, err := s.envelope(ctx, d, f)
 		if err != nil {
 			return nil, err
 		}
+		evs = append(evs, ev)
+		resp.EventIds = append(resp.EventIds, ev.GetId())
+	}
+	// A delivery published within the vendor's retry horizon is answered, not published again
+	// (JetStream's own duplicate window lasts minutes; the vendor retries for days).
+	seen, err := s.seen.Seen(ctx, s.cfg.Vendor, d.ID)
+	if err != nil {
+		s.log.WarnContext(ctx, "webhook dedup unavailable", "delivery", d.ID, "err", err)
+		return nil, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be checked for duplicates")
+	}
+	if seen {
+		return resp, nil
+	}
+	for _, ev := range evs {
 		if err := s.publish(ctx, ev); err != nil {
 			return nil, err
 		}
-		resp.EventIds = append(resp.EventIds, ev.GetId())
+	}
+	// Remembered only once published: the vendor's retry after a failure must publish again.
+	if err := s.seen.Remember(ctx, s.cfg.Vendor, d.ID); err != nil {
+		s.log.WarnContext(ctx, "webhook published but not remembered", "delivery", d.ID, "err", err)
+		return nil, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be recorded")
 	}
 	return resp, nil
 }

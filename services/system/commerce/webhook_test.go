@@ -17,6 +17,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/events/deliverytest"
 	"github.com/retailbridge/retailbridge/pkg/events/eventstest"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
@@ -222,7 +223,7 @@ func TestDuplicateWebhooksPublishOnce(t *testing.T) {
 func signed(topic, id string, body []byte, secret string) map[string]string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write(body)
-	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": sandbox.ShopDomain,
+	return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Webhook-Id": id, "X-Shopify-Shop-Domain": sandbox.ShopDomain, "X-Shopify-API-Version": "2026-07",
 		"X-Shopify-Hmac-Sha256": base64.StdEncoding.EncodeToString(mac.Sum(nil))}
 }
 
@@ -291,5 +292,21 @@ func TestWebhookWithoutBusOrSecret(t *testing.T) {
 	_, err = noSecret.IngestWebhook(context.Background(), req)
 	if e := errs.As(err); e == nil || e.Kind != errs.Unavailable || e.Reason != "webhook_secret_not_configured" {
 		t.Errorf("without a secret: %v; want Unavailable webhook_secret_not_configured", err)
+	}
+}
+
+// C15: Shopify's copies of one delivery, together and after JetStream's duplicate window
+// (Shopify retries for hours), publish its events once.
+func TestWebhookPublishedOnceForTheRetryHorizon(t *testing.T) {
+	t.Parallel()
+	rig := newWebhookRig(t)
+	body := []byte(refundBody)
+	n := deliverytest.CheckOnePublishPerDelivery(t, rig.js, commerce.EventDomain, func(ctx context.Context) error {
+		_, err := rig.svc.IngestWebhook(ctx, &commercev1.IngestWebhookRequest{
+			Headers: signed(sandbox.TopicRefundsCreate, "d-c15", body, webhookSecret), Body: body})
+		return err
+	})
+	if n == 0 {
+		t.Error("the refund delivery published nothing")
 	}
 }

@@ -75,7 +75,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "payments: "+err.Error())
 	}
 	return &Service{conn: conn, log: log, timeout: cfg.Timeout,
-		deliveries: events.NewDeliveries("payments", deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
+		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
 }
 
 // Ready reports whether the payment gateway answers, for health checks.

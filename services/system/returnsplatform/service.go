@@ -68,12 +68,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "returnsplatform: "+err.Error())
 	}
-	return newService(conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
+	return newService(cfg.Vendor, conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
 }
 
-func newService(conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
+func newService(vendor string, conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
 	return &Service{conn: conn, log: log, timeout: timeout,
-		deliveries: events.NewDeliveries("returnsplatform", js, timeout, now, log)}
+		deliveries: events.NewDeliveries(vendor, js, timeout, now, log)}
 }
 
 // Ready reports whether the platform answers, for health checks.

@@ -18,6 +18,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/events/deliverytest"
 	"github.com/retailbridge/retailbridge/pkg/events/eventstest"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
@@ -410,5 +411,25 @@ func waitFor(tb testing.TB, cond func() bool) {
 			tb.Fatal("condition not met within 15s")
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// C15: the warehouse's copies of one delivery, together and after JetStream's duplicate window,
+// publish its event once.
+func TestWebhookPublishedOnceForTheRetryHorizon(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t, whsandbox.Options{Manual: true})
+	w.sb.SetWebhookURL("") // the test delivers by hand
+	if err := w.sb.Receive(w.expect(t, "ret_c15")); err != nil {
+		t.Fatal(err)
+	}
+	d := w.sb.Webhooks()[0]
+	n := deliverytest.CheckOnePublishPerDelivery(t, w.js, wms.StreamDomain, func(ctx context.Context) error {
+		_, err := w.svc.IngestWebhook(ctx, &wmsv1.IngestWebhookRequest{
+			Headers: headersOf(d, whsandbox.DevWebhookSecret, time.Now()), Body: d.Body})
+		return err
+	})
+	if n != 1 {
+		t.Errorf("event messages = %d, want the one return.received", n)
 	}
 }

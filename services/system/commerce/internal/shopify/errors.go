@@ -58,7 +58,11 @@ func toError(ctx context.Context, f failure) *errs.Error {
 	case f.notFound:
 		return notFound(f.object)
 	case len(f.user) > 0:
-		return toUserError(f)
+		return toUserError(f.user[0].Code, f)
+	case strings.HasPrefix(code, "IDEMPOTENCY_"):
+		// Mutations whose user errors carry no code (refundCreate) report idempotency
+		// conflicts as top-level errors.
+		return toUserError(code, f)
 	case errors.As(f.cause, new(errTooLarge)):
 		return errs.Wrap(f.cause, errs.Internal, "vendor_order_too_large", "")
 	case f.status == http.StatusUnauthorized, f.status == http.StatusForbidden, code == "ACCESS_DENIED":
@@ -99,8 +103,13 @@ func notFound(object string) *errs.Error {
 // toUserError classifies a mutation's first user error. Shopify refused the change for a reason
 // of the shop's state or of the request: repeating it unchanged will not help, except for a
 // request with the same idempotency key still in progress.
-func toUserError(f failure) *errs.Error {
-	switch f.user[0].Code {
+func toUserError(code string, f failure) *errs.Error {
+	if code == "" && len(f.user) > 0 && idField(f.user[0].Field, f.object) {
+		// A generic UserError (refundCreate's) has no code: one on the object's own id
+		// argument means the id did not resolve.
+		code = "NOT_FOUND"
+	}
+	switch code {
 	case "NOT_FOUND":
 		e := notFound(f.object)
 		e.Err = cause(f)
@@ -108,6 +117,9 @@ func toUserError(f failure) *errs.Error {
 	case "IDEMPOTENCY_KEY_PARAMETER_MISMATCH":
 		return errs.Wrap(cause(f), errs.FailedPrecondition, "idempotency_key_reused",
 			"the idempotency key was already used for a different request")
+	case "IDEMPOTENCY_PREVIOUS_ATTEMPT_FAILED":
+		return errs.Wrap(cause(f), errs.FailedPrecondition, "idempotency_key_failed",
+			"an earlier request with the same idempotency key failed; a new key is needed")
 	case "IDEMPOTENCY_CONCURRENT_REQUEST":
 		return errs.Wrap(cause(f), errs.Conflict, "idempotency_request_in_progress",
 			"a request with the same idempotency key is still in progress")
@@ -148,4 +160,16 @@ func retryAfterHeader(h http.Header) time.Duration {
 		return 0
 	}
 	return time.Duration(s * float64(time.Second))
+}
+
+// idField reports whether a user error's field path names the id of object ("orderId", "id").
+func idField(path []string, object string) bool {
+	if len(path) == 0 {
+		return false
+	}
+	last := path[len(path)-1]
+	if object == "" {
+		object = "order"
+	}
+	return last == "id" || last == object+"Id"
 }

@@ -91,14 +91,16 @@ var returnStatusOp = operation{
 }
 
 // refundCreateOp records a refund. The @idempotent key makes a repeat return the first refund
-// instead of creating another; Shopify requires it from API version 2026-04.
+// instead of creating another; Shopify requires it from API version 2026-04. Its userErrors are
+// the generic UserError, which has no code (Shopify's schema, unlike ReturnUserError): an
+// idempotency conflict arrives as a top-level error whose extensions.code names it.
 var refundCreateOp = operation{
 	name: "RecordRefund",
 	cost: costOf(mutationCost),
 	query: `mutation RecordRefund($input: RefundInput!, $key: String!) {
   refundCreate(input: $input) @idempotent(key: $key) {
     refund { id }
-    userErrors { code field message }
+    userErrors { field message }
   }
 }`,
 }

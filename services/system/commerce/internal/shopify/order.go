@@ -60,8 +60,13 @@ type order struct {
 }
 
 type customer struct {
-	ID    string  `json:"id"`
-	Email *string `json:"email"`
+	ID string `json:"id"`
+	// DefaultEmailAddress replaces Customer.email, deprecated since 2026-04.
+	DefaultEmailAddress *emailAddress `json:"defaultEmailAddress"`
+}
+
+type emailAddress struct {
+	EmailAddress string `json:"emailAddress"`
 }
 
 type mailingAddress struct {
@@ -213,7 +218,7 @@ func toCanonicalOrder(o *order) (*canonicalv1.Order, error) {
 		if err != nil {
 			return nil, err
 		}
-		out.Customer = &canonicalv1.CustomerRef{Id: cid, Email: deref(o.Customer.Email)}
+		out.Customer = &canonicalv1.CustomerRef{Id: cid, Email: o.Customer.email()}
 	}
 	out.FulfillmentModel, out.PickupLocationId, err = toCanonicalFulfillmentModel(o.FulfillmentOrders.Nodes)
 	if err != nil {
@@ -468,4 +473,11 @@ func deref[T any](p *T) T {
 		return zero
 	}
 	return *p
+}
+
+func (c *customer) email() string {
+	if c.DefaultEmailAddress == nil {
+		return ""
+	}
+	return c.DefaultEmailAddress.EmailAddress
 }

@@ -5,6 +5,12 @@ import (
 	"slices"
 )
 
+// operations are every document the connector sends. A test validates each against Shopify's
+// published Admin schema, and finds every operation literal in the package's source in this
+// list, so a document cannot reach Shopify unchecked.
+var operations = []operation{getOrderOp, listOrdersOp, readyOp, returnContextOp, returnCreateOp,
+	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp}
+
 // operation is one GraphQL document the connector sends, with its static cost: the points
 // Shopify will ask for it (requestedQueryCost), computed by Shopify's rules — objects 1,
 // connections 2 + first × node, scalars 0. The budget uses it until Shopify has told us the real
@@ -58,14 +64,14 @@ func (s orderSize) vars(id string) map[string]any {
 
 // cost is getOrderOp's requestedQueryCost for s, by Shopify's rules:
 //
-//	order 1 + customer 1 + totalPriceSet 2 + shippingAddress 1                        = 5
+//	order 1 + customer 1 + defaultEmailAddress 1 + totalPriceSet 2 + shippingAddress 1 = 6
 //	+ lineItems 2 + lines × (line 1 + discountedUnitPriceSet 2)
 //	+ fulfillments 1 + fulfillmentLineItems (2 + lines × (1 + lineItem 1))
 //	+ fulfillmentOrders 2 + 5 × (1 + deliveryMethod 1 + assignedLocation 1 + location 1) = 22
 //	+ refunds 1 + refundLineItems (2 + lines × 2)
 //	+ returns 2 + returns × (1 + returnLineItems (2 + returnLines × (1 + fulfillmentLineItem 1 + lineItem 1)))
 func (s orderSize) cost() float64 {
-	return float64(5 + (2 + 3*s.lines) + (3 + 2*s.lines) + 22 + (3 + 2*s.lines) + (2 + s.returns*(3+3*s.returnLines)))
+	return float64(6 + (2 + 3*s.lines) + (3 + 2*s.lines) + 22 + (3 + 2*s.lines) + (2 + s.returns*(3+3*s.returnLines)))
 }
 
 // GetOrderCost is what reading a regular order asks of Shopify's bucket, in points.
@@ -90,7 +96,7 @@ var getOrderOp = operation{
     sourceName
     displayFinancialStatus
     displayFulfillmentStatus
-    customer { id email }
+    customer { id defaultEmailAddress { emailAddress } }
     totalPriceSet { shopMoney { amount currencyCode } }
     shippingAddress { name address1 address2 city provinceCode zip countryCodeV2 phone }
     lineItems(first: $lines) {

@@ -35,6 +35,7 @@ func TestStaticCosts(t *testing.T) {
 		{returnContextOp, returnContextVars(ds.Orders[0].ID)},
 		{returnStatusOp, map[string]any{"id": "gid://shopify/Return/1"}},
 		{returnCloseOp, map[string]any{"id": "gid://shopify/Return/1"}},
+		{returnReasonsOp, returnReasonsVars()},
 	}
 	if c := largeOrder.cost(); c > 1000 {
 		t.Errorf("a large order read costs %v points, past Shopify's single-query limit of 1000", c)

@@ -52,14 +52,13 @@ type userError struct {
 type returnInput struct {
 	OrderID         string            `json:"orderId"`
 	ReturnLineItems []returnLineInput `json:"returnLineItems"`
-	NotifyCustomer  bool              `json:"notifyCustomer"`
 }
 
 type returnLineInput struct {
-	FulfillmentLineItemID string `json:"fulfillmentLineItemId"`
-	Quantity              int32  `json:"quantity"`
-	ReturnReason          string `json:"returnReason"`
-	ReturnReasonNote      string `json:"returnReasonNote"`
+	FulfillmentLineItemID    string `json:"fulfillmentLineItemId"`
+	Quantity                 int32  `json:"quantity"`
+	ReturnReasonDefinitionID string `json:"returnReasonDefinitionId,omitempty"`
+	ReturnReasonNote         string `json:"returnReasonNote"`
 }
 
 // maxNote is the longest returnReasonNote Shopify takes.
@@ -112,6 +111,10 @@ func (c *Connector) CreateReturn(ctx context.Context, ret *canonicalv1.Return, k
 
 	input := returnInput{OrderID: "gid://shopify/Order/" + ret.GetOrderId()}
 	for i, rl := range ret.GetLines() {
+		reason, err := c.reasonDefinitionID(ctx, rl.GetReason())
+		if err != nil {
+			return "", err
+		}
 		left := rl.GetQuantity()
 		for _, f := range o.Fulfillments {
 			if f.FulfillmentLineItems.PageInfo.HasNextPage {
@@ -130,7 +133,7 @@ func (c *Connector) CreateReturn(ctx context.Context, ret *canonicalv1.Return, k
 				}
 				left -= take
 				input.ReturnLineItems = append(input.ReturnLineItems, returnLineInput{
-					FulfillmentLineItemID: fli.ID, Quantity: take, ReturnReason: toShopifyReturnReason(rl.GetReason()),
+					FulfillmentLineItemID: fli.ID, Quantity: take, ReturnReasonDefinitionID: reason,
 					ReturnReasonNote: noteWithMarker(rl.GetNote(), marker),
 				})
 			}
@@ -172,23 +175,6 @@ func noteWithMarker(note, marker string) string {
 		note = strings.ToValidUTF8(note[:limit], "")
 	}
 	return note + " " + marker
-}
-
-// toShopifyReturnReason maps a canonical reason to Shopify's ReturnReason.
-func toShopifyReturnReason(r canonicalv1.ReturnReason) string {
-	switch r {
-	case canonicalv1.ReturnReason_RETURN_REASON_NOT_AS_DESCRIBED:
-		return "NOT_AS_DESCRIBED"
-	case canonicalv1.ReturnReason_RETURN_REASON_DEFECTIVE:
-		return "DEFECTIVE"
-	case canonicalv1.ReturnReason_RETURN_REASON_WRONG_ITEM:
-		return "WRONG_ITEM"
-	case canonicalv1.ReturnReason_RETURN_REASON_CHANGED_MIND:
-		return "UNWANTED"
-	case canonicalv1.ReturnReason_RETURN_REASON_SIZE_OR_FIT, canonicalv1.ReturnReason_RETURN_REASON_OTHER:
-		return "OTHER" // Shopify splits size into too small and too large; the note says which
-	}
-	return "UNKNOWN"
 }
 
 // CloseReturn closes a return. Closing a return that is already closed succeeds.

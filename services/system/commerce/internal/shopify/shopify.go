@@ -55,6 +55,7 @@ type Connector struct {
 	client        *http.Client
 	log           *slog.Logger
 	budget        *budget
+	reasons       reasonLibrary
 }
 
 const (
@@ -65,6 +66,11 @@ const (
 	listConcurrency  = 4
 	maxResponseBytes = 8 << 20
 )
+
+// PinnedAPIVersion is the Admin API version the connector's documents are written and tested
+// against (Shopify's published schema of it is vendored, and every document is validated against
+// it and every later vendored version).
+const PinnedAPIVersion = "2026-07"
 
 // New returns a connector for cfg; cfg is validated by the service's config.
 func New(cfg Config, deps Deps) *Connector {

@@ -2,9 +2,6 @@ package shopify
 
 import (
 	"bytes"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/textproto"
@@ -17,6 +14,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
 )
 
@@ -38,13 +36,23 @@ const (
 	headerWebhookID   = "X-Shopify-Webhook-Id"
 	headerTopic       = "X-Shopify-Topic"
 	headerTriggeredAt = "X-Shopify-Triggered-At"
+	headerShopDomain  = "X-Shopify-Shop-Domain"
+	headerAPIVersion  = "X-Shopify-API-Version"
 )
+
+// requiredHeaders are what Shopify's own library requires of a webhook delivery once its HMAC
+// verifies, in its order: @shopify/shopify-api 15.0.0, lib/webhooks/validate.ts,
+// checkWebhooksHeaders (a missing one makes validate() answer {valid: false, reason:
+// "missing_headers"}). X-Shopify-Name, X-Shopify-Triggered-At and X-Shopify-Event-Id are optional
+// there, and here.
+var requiredHeaders = []string{headerHMAC, headerTopic, headerShopDomain, headerAPIVersion, headerWebhookID}
 
 // maxDeliveryID bounds a delivery id; Shopify's are UUIDs.
 const maxDeliveryID = 128
 
 // ReceiveWebhook verifies a delivery on its raw body — X-Shopify-Hmac-Sha256 is base64 of
-// HMAC-SHA256 keyed with the app's secret, compared in constant time — and normalises what it
+// HMAC-SHA256 keyed with the app's secret, compared as text in constant time as Shopify's library
+// compares it — then requires the headers Shopify's library requires, and normalises what it
 // reports into canonical facts. The delivery id is X-Shopify-Webhook-Id, the same on every retry.
 // Topics Retailbridge does not use come back without facts.
 func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*webhook.Delivery, error) {
@@ -53,20 +61,25 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 		e.Retryable = false
 		return nil, e
 	}
-	sig, err := base64.StdEncoding.DecodeString(header(headers, headerHMAC))
-	mac := hmac.New(sha256.New, c.webhookSecret)
-	mac.Write(body)
-	if err != nil || len(sig) == 0 || !hmac.Equal(sig, mac.Sum(nil)) {
+	// Shopify's library refuses an empty body before looking at the HMAC (reason "missing_body").
+	if len(body) == 0 {
+		return nil, errs.E(errs.Invalid, "webhook_body_missing", "the webhook has no body")
+	}
+	if signature.VerifyBase64Body(headerHMAC, header(headers, headerHMAC), body, [][]byte{c.webhookSecret}) != nil {
 		return nil, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "the webhook signature is missing or does not match its body")
 	}
+	if err := checkRequiredHeaders(headers); err != nil {
+		return nil, err
+	}
 	id := header(headers, headerWebhookID)
-	if id == "" || len(id) > maxDeliveryID || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
+	if len(id) > maxDeliveryID || strings.ContainsFunc(id, func(r rune) bool { return r <= ' ' || r > '~' }) {
 		return nil, errs.E(errs.Invalid, "webhook_delivery_id_invalid", "the webhook has no usable delivery id").
 			WithFields(errs.FieldViolation{Field: "headers." + headerWebhookID, Description: "required: printable, at most 128 characters"})
 	}
 	d := &webhook.Delivery{ID: id, Topic: header(headers, headerTopic)}
 	triggered, _ := time.Parse(time.RFC3339Nano, header(headers, headerTriggeredAt))
 	var fact webhook.Fact
+	var err error
 	switch d.Topic {
 	case TopicOrdersUpdated:
 		fact, err = orderUpdatedFact(body, triggered)
@@ -80,6 +93,22 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 	}
 	d.Facts = []webhook.Fact{fact}
 	return d, nil
+}
+
+// checkRequiredHeaders refuses a verified delivery that lacks any header Shopify's library
+// requires, naming every missing one.
+func checkRequiredHeaders(headers map[string]string) error {
+	var missing []errs.FieldViolation
+	for _, name := range requiredHeaders {
+		if header(headers, name) == "" {
+			missing = append(missing, errs.FieldViolation{Field: "headers." + name, Description: "required"})
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	return errs.E(errs.Invalid, "webhook_headers_missing", "the webhook lacks headers Shopify always sends").
+		WithFields(missing...)
 }
 
 // header reads a header by name in any case, as the map's producer may not canonicalise.
@@ -249,7 +278,10 @@ func toCanonicalOrderFromWebhook(p *webhookOrder) (*canonicalv1.Order, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Customer = &customer{ID: cid, Email: p.Customer.Email}
+		o.Customer = &customer{ID: cid}
+		if p.Customer.Email != nil {
+			o.Customer.DefaultEmailAddress = &emailAddress{EmailAddress: *p.Customer.Email}
+		}
 	}
 	if a := p.ShippingAddress; a != nil {
 		o.ShippingAddress = &mailingAddress{Name: a.Name, Address1: a.Address1, Address2: a.Address2, City: a.City,

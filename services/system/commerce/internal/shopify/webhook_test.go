@@ -99,7 +99,8 @@ func TestReceiveWebhook(t *testing.T) {
 	refund := readTestdata(t, "webhook_refunds_create.json")
 	headers := func(topic, sig string) map[string]string {
 		return map[string]string{"X-Shopify-Topic": topic, "X-Shopify-Hmac-Sha256": sig,
-			"X-Shopify-Webhook-Id": "b54557e4-8a5f-4bf7-9d70-bcd043aa0001", "X-Shopify-Triggered-At": "2026-01-20T21:02:12.123Z"}
+			"X-Shopify-Webhook-Id": "b54557e4-8a5f-4bf7-9d70-bcd043aa0001", "X-Shopify-Triggered-At": "2026-01-20T21:02:12.123Z",
+			"X-Shopify-Shop-Domain": "demo.myshopify.com", "X-Shopify-API-Version": "2026-07"}
 	}
 	tampered := append([]byte(nil), refund...)
 	tampered[len(tampered)-3] = ' '
@@ -112,13 +113,13 @@ func TestReceiveWebhook(t *testing.T) {
 	}{
 		{"valid", headers(TopicRefundsCreate, sign("whsec-1", refund)), refund, "", 1},
 		{"header names in any case", map[string]string{"x-shopify-topic": TopicRefundsCreate, "x-shopify-hmac-sha256": sign("whsec-1", refund),
-			"x-shopify-webhook-id": "d-1"}, refund, "", 1},
+			"x-shopify-webhook-id": "d-1", "x-shopify-shop-domain": "demo.myshopify.com", "x-shopify-api-version": "2026-07"}, refund, "", 1},
 		{"unknown topic", headers("products/update", sign("whsec-1", []byte(`{"id":1}`))), []byte(`{"id":1}`), "", 0},
 		{"tampered body", headers(TopicRefundsCreate, sign("whsec-1", refund)), tampered, "webhook_signature_invalid", 0},
 		{"wrong secret", headers(TopicRefundsCreate, sign("whsec-2", refund)), refund, "webhook_signature_invalid", 0},
 		{"no signature", headers(TopicRefundsCreate, ""), refund, "webhook_signature_invalid", 0},
 		{"signature not base64", headers(TopicRefundsCreate, "%%%"), refund, "webhook_signature_invalid", 0},
-		{"no delivery id", map[string]string{"X-Shopify-Topic": TopicRefundsCreate, "X-Shopify-Hmac-Sha256": sign("whsec-1", refund)},
+		{"delivery id not printable", with(headers(TopicRefundsCreate, sign("whsec-1", refund)), "X-Shopify-Webhook-Id", "a\x01b"),
 			refund, "webhook_delivery_id_invalid", 0},
 		{"payload of another topic", headers(TopicOrdersUpdated, sign("whsec-1", []byte(`{"id":"x"}`))), []byte(`{"id":"x"}`),
 			"webhook_payload_invalid", 0},
@@ -150,5 +151,84 @@ func TestReceiveWebhook(t *testing.T) {
 	_, err := unsigned.ReceiveWebhook(headers(TopicRefundsCreate, sign("", refund)), refund)
 	if e := errs.As(err); e == nil || e.Kind != errs.Unavailable || e.Reason != "webhook_secret_not_configured" || e.Retryable {
 		t.Errorf("without a secret: %v; want Unavailable webhook_secret_not_configured, not retryable", err)
+	}
+}
+
+func with(h map[string]string, name, value string) map[string]string {
+	out := map[string]string{}
+	for k, v := range h {
+		out[k] = v
+	}
+	if value == "" {
+		delete(out, name)
+	} else {
+		out[name] = value
+	}
+	return out
+}
+
+// shopifyLibraryRules is Shopify's own verification, vendored as a table: @shopify/shopify-api
+// 15.0.0 (npm, MIT), lib/webhooks/validate.ts. validate() first checks the HMAC
+// (lib/utils/hmac-validator.ts: base64 HMAC-SHA256 of the raw body, timing-safe compare; a
+// failure is reason "invalid_hmac", answered 401 by Shopify's app frameworks), then
+// checkWebhooksHeaders requires X-Shopify-Hmac-Sha256, X-Shopify-Topic, X-Shopify-Shop-Domain,
+// X-Shopify-API-Version and X-Shopify-Webhook-Id (reason "missing_headers", answered 400) and
+// reads X-Shopify-Name, X-Shopify-Triggered-At and X-Shopify-Event-Id only if present.
+var shopifyLibraryRules = []struct {
+	drop   string // header removed from a complete, correctly signed delivery
+	accept bool
+}{
+	{drop: "", accept: true},
+	{drop: "X-Shopify-Hmac-Sha256", accept: false},
+	{drop: "X-Shopify-Topic", accept: false},
+	{drop: "X-Shopify-Shop-Domain", accept: false},
+	{drop: "X-Shopify-API-Version", accept: false},
+	{drop: "X-Shopify-Webhook-Id", accept: false},
+	{drop: "X-Shopify-Triggered-At", accept: true},
+	{drop: "X-Shopify-Event-Id", accept: true},
+	{drop: "X-Shopify-Name", accept: true},
+}
+
+// TestWebhookHeadersFollowShopifyLibrary holds ReceiveWebhook to shopifyLibraryRules: each
+// header dropped in turn from a complete delivery is accepted or refused as the library does, a
+// refusal for a missing signature is unauthenticated and one for a missing header is invalid
+// naming the header.
+func TestWebhookHeadersFollowShopifyLibrary(t *testing.T) {
+	t.Parallel()
+	c := New(Config{BaseURL: "https://demo.myshopify.com", APIVersion: "2026-07", WebhookSecret: "whsec-1"}, Deps{})
+	body := readTestdata(t, "webhook_refunds_create.json")
+	complete := map[string]string{
+		"X-Shopify-Hmac-Sha256": sign("whsec-1", body), "X-Shopify-Topic": TopicRefundsCreate,
+		"X-Shopify-Shop-Domain": "demo.myshopify.com", "X-Shopify-API-Version": "2026-07",
+		"X-Shopify-Webhook-Id": "b54557e4-8a5f-4bf7-9d70-bcd043aa0001", "X-Shopify-Triggered-At": "2026-01-20T21:02:12.123Z",
+		"X-Shopify-Event-Id": "98880550-7158-44d4-b7cd-2c97c8a091b5", "X-Shopify-Name": "refund-sync",
+	}
+	// validateHmacFromRequest refuses an empty body first ("missing_body"), signed or not.
+	if _, err := c.ReceiveWebhook(with(complete, "X-Shopify-Hmac-Sha256", sign("whsec-1", nil)), nil); errs.As(err) == nil ||
+		errs.As(err).Kind != errs.Invalid {
+		t.Errorf("empty body: %v; want invalid, as Shopify's library refuses it", err)
+	}
+	for _, rule := range shopifyLibraryRules {
+		t.Run("without "+rule.drop, func(t *testing.T) {
+			t.Parallel()
+			_, err := c.ReceiveWebhook(with(complete, rule.drop, ""), body)
+			if rule.accept {
+				if err != nil {
+					t.Fatalf("refused: %v; Shopify's library accepts it", err)
+				}
+				return
+			}
+			e := errs.As(err)
+			switch {
+			case e == nil:
+				t.Fatal("accepted; Shopify's library refuses it")
+			case rule.drop == "X-Shopify-Hmac-Sha256":
+				if e.Kind != errs.Unauthenticated {
+					t.Errorf("got %v, want unauthenticated", e)
+				}
+			case e.Kind != errs.Invalid || len(e.Fields) != 1 || e.Fields[0].Field != "headers."+rule.drop:
+				t.Errorf("got %v (fields %v), want invalid naming headers.%s", e, e.Fields, rule.drop)
+			}
+		})
 	}
 }

@@ -762,7 +762,6 @@ func testWebhookAuthenticity(t *testing.T, env *Env) {
 		{"malformed signature", c, with("garbage"), h.Body, "webhook_signature_invalid"},
 		{"signature of the tampered body, old timestamp", c, with(env.Webhooks.Sign(tampered, now.Add(-time.Hour))), h.Body, "webhook_signature_invalid"},
 		{"stale timestamp", c, with(env.Webhooks.Sign(h.Body, now.Add(-10*time.Minute))), h.Body, "webhook_timestamp_stale"},
-		{"timestamp from the future", c, with(env.Webhooks.Sign(h.Body, now.Add(10*time.Minute))), h.Body, "webhook_timestamp_stale"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -775,5 +774,9 @@ func testWebhookAuthenticity(t *testing.T, env *Env) {
 	}
 	if _, _, err := c.ParseWebhook(with(env.Webhooks.Sign(h.Body, now.Add(-time.Minute))), h.Body); err != nil {
 		t.Errorf("re-signed a minute ago: %v; want accepted within the tolerance", err)
+	}
+	// Stripe's libraries bound only a signature's age: a clock behind Stripe's must not refuse.
+	if _, _, err := c.ParseWebhook(with(env.Webhooks.Sign(h.Body, now.Add(10*time.Minute))), h.Body); err != nil {
+		t.Errorf("signed ten minutes ahead of our clock: %v; want accepted, as Stripe's libraries do", err)
 	}
 }

@@ -1,14 +1,11 @@
 package loop
 
 import (
-	"crypto/hmac"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strings"
 
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/anypb"
@@ -16,6 +13,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/signature"
 )
 
 // Webhook headers.
@@ -128,24 +126,13 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 	return deliveryID, evs, nil
 }
 
-// verify checks sig against every configured secret in constant time. It computes every MAC
-// whatever matches first, so timing says nothing about which secret, if any, was right.
+// verify checks sig by Loop's documented rule (docs.loopreturns.com, "Validate webhooks from
+// Loop"): the base64 of HMAC-SHA256(webhook secret, raw body), compared as text with
+// X-Loop-Signature, under any configured secret (pkg/signature.VerifyBase64Body). Loop documents
+// no other required header, so none is required.
 func (c *Client) verify(sig string, body []byte) error {
-	if sig == "" {
-		return &webhookError{cause: errors.New("no " + HeaderSignature + " header")}
-	}
-	got, err := base64.StdEncoding.DecodeString(strings.TrimSpace(sig))
-	if err != nil {
-		return &webhookError{cause: errors.New(HeaderSignature + " is not base64")}
-	}
-	ok := false
-	for _, secret := range c.secrets {
-		mac := hmac.New(sha256.New, secret)
-		mac.Write(body)
-		ok = hmac.Equal(got, mac.Sum(nil)) || ok
-	}
-	if !ok {
-		return &webhookError{cause: errors.New(HeaderSignature + " does not match the body")}
+	if err := signature.VerifyBase64Body(HeaderSignature, sig, body, c.secrets); err != nil {
+		return &webhookError{cause: err}
 	}
 	return nil
 }
