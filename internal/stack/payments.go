@@ -13,14 +13,17 @@ import (
 // startStripeSandbox serves the Stripe sandbox next to the others. Its webhooks are pointed at
 // the gateway once it listens.
 func (s *Stack) startStripeSandbox() error {
-	s.Stripe = stripesb.New(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey,
-		WebhookSecrets: s.vendorCreds.stripeWebhookSecrets, Now: time.Now, Seed: s.opts.DemoSeed})
+	var err error
+	if s.Stripe, err = stripesb.Open(s.Demo, stripesb.Options{SecretKey: s.vendorCreds.stripeKey,
+		WebhookSecrets: s.vendorCreds.stripeWebhookSecrets, Now: time.Now, Seed: s.opts.DemoSeed,
+		StateDir: s.sandboxStateDir()}); err != nil {
+		return err
+	}
 	s.closers = append(s.closers, s.Stripe.Close)
 	addr := s.opts.Config.Sandboxes.StripeAddr
 	if s.opts.Ephemeral {
 		addr = ""
 	}
-	var err error
 	s.StripeURL, err = s.serveHTTP("stripe sandbox", addr, s.Stripe)
 	return err
 }

@@ -32,15 +32,20 @@ func (s *Stack) startReturnVendorSandboxes() error {
 	if s.opts.InspectionOutcomes != nil {
 		whOpts.Outcomes = *s.opts.InspectionOutcomes
 	}
-	s.Loop = loopsb.New(loopOpts)
+	loopOpts.StateDir, whOpts.StateDir = s.sandboxStateDir(), s.sandboxStateDir()
+	var err error
+	if s.Loop, err = loopsb.Open(loopOpts); err != nil {
+		return err
+	}
 	s.closers = append(s.closers, s.Loop.Close)
-	s.Warehouse = warehousesb.New(s.Demo, whOpts)
+	if s.Warehouse, err = warehousesb.Open(s.Demo, whOpts); err != nil {
+		return err
+	}
 	s.closers = append(s.closers, s.Warehouse.Close)
 	loopAddr, whAddr := s.opts.Config.Sandboxes.LoopAddr, s.opts.Config.Sandboxes.WarehouseAddr
 	if s.opts.Ephemeral {
 		loopAddr, whAddr = "", ""
 	}
-	var err error
 	if s.LoopURL, err = s.serveHTTP("loop sandbox", loopAddr, s.Loop); err != nil {
 		return err
 	}

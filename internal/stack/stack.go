@@ -411,21 +411,28 @@ func (s *Stack) loadVendorCreds() vendorCreds {
 }
 
 func (s *Stack) startSandboxes() error {
-	s.Demo = demo.Generate(s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders)
-	s.Shopify = shopifysb.New(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now, Seed: s.opts.DemoSeed,
-		Warm: []string{s.opts.Config.Shopify.APIVersion}})
+	var err error
+	if s.Demo, err = demo.Open(s.sandboxStateDir(), s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders); err != nil {
+		return err
+	}
+	if s.Shopify, err = shopifysb.Open(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now,
+		Seed: s.opts.DemoSeed, Warm: []string{s.opts.Config.Shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
+		return err
+	}
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)
-	s.NetSuite = netsuitesb.New(s.Demo, netsuitesb.Options{
+	if s.NetSuite, err = netsuitesb.Open(s.Demo, netsuitesb.Options{
 		Account: s.vendorCreds.nsAccount, ConsumerKey: s.vendorCreds.nsKey, ConsumerSecret: s.vendorCreds.nsSecret,
 		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: time.Now, Seed: s.opts.DemoSeed,
-	})
+		StateDir: s.sandboxStateDir(),
+	}); err != nil {
+		return err
+	}
 	shopAddr, nsAddr := s.opts.Config.Sandboxes.ShopifyAddr, s.opts.Config.Sandboxes.NetSuiteAddr
 	if s.opts.Ephemeral {
 		shopAddr, nsAddr = "", ""
 	}
-	var err error
 	if s.ShopifyURL, err = s.serveHTTP("shopify sandbox", shopAddr, s.Shopify); err != nil {
 		return err
 	}

@@ -1,5 +1,6 @@
 // Package testkit holds what Retailbridge's tests share: the real infrastructure the test
-// scripts start (Redis), and HTTP helpers for driving the gateway like a client does.
+// scripts start (Redis), a clustered JetStream bus run in-process, and HTTP helpers for driving
+// the gateway like a client does.
 package testkit
 
 import (

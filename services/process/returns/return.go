@@ -428,6 +428,13 @@ func (s *Service) GetReturn(ctx context.Context, req *returnsv1.GetReturnRequest
 			resp.Timeline[len(resp.Timeline)-1].State = en.State // one line per step the customer sees
 			continue
 		}
+		if external && inspectedBeforeReceipt(resp.Timeline, en.State) {
+			// The warehouse's inspection overtook its receipt (webhooks arrive out of order, and
+			// the late receipt is then ignored): an inspected parcel was received, and the
+			// customer is told so.
+			resp.Timeline = append(resp.Timeline, &returnsv1.TimelineEntry{Time: timestamppb.New(en.At),
+				State: StateAwaitingInspection, Description: customerDescription(StateAwaitingInspection)})
+		}
 		te := &returnsv1.TimelineEntry{Time: timestamppb.New(en.At), State: en.State, Description: desc, System: en.System}
 		if external {
 			te.System = ""
@@ -449,6 +456,19 @@ func owns(p auth.Principal, d returnData) bool {
 		return p.Tenant != "" && d.Tenant == p.Tenant
 	}
 	return true
+}
+
+// inspectedBeforeReceipt reports whether state is the inspection's outcome reached straight
+// from waiting for the parcel, with no "parcel received" step in the customer's timeline.
+func inspectedBeforeReceipt(timeline []*returnsv1.TimelineEntry, state string) bool {
+	if state != StateDispositioning && state != StateException || len(timeline) == 0 {
+		return false
+	}
+	switch timeline[len(timeline)-1].GetState() {
+	case StateAwaitingParcel, StateInTransit:
+		return true
+	}
+	return false
 }
 
 // customerDescription says what a state means to the customer; internal notes (vendor errors,

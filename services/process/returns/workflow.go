@@ -119,7 +119,10 @@ type returnData struct {
 	// SettledOutside is set when customer service paid the customer another way.
 	SettledOutside bool `json:"settled_outside,omitempty"`
 	// PlatformClosed is set once the storefront and platform returns are closed.
-	PlatformClosed    bool `json:"platform_closed,omitempty"`
+	PlatformClosed bool `json:"platform_closed,omitempty"`
+	// MissingRecord says which vendor record the return waits on has vanished, while the
+	// return counts down to its SLA (see vanished.go).
+	MissingRecord     string `json:"missing_record,omitempty"`
 	CreatedAt         time.Time
 	InspectionResults map[string]string `json:"inspection_results,omitempty"`
 }
@@ -178,6 +181,10 @@ type Timings struct {
 	// Reconcile is how often returns waiting on a vendor are checked against it, to repair
 	// webhooks that never came (and how long a return waits before it is checked).
 	Reconcile time.Duration
+	// VendorRecordSLA is how long a return may wait in its state on a vendor record that has
+	// vanished (the vendor no longer knows the record Retailbridge created) before it is handed
+	// to customer service in failed_needs_attention.
+	VendorRecordSLA time.Duration
 }
 
 func (t Timings) withDefaults() Timings {
@@ -192,6 +199,9 @@ func (t Timings) withDefaults() Timings {
 	}
 	if t.Reconcile == 0 {
 		t.Reconcile = 5 * time.Minute
+	}
+	if t.VendorRecordSLA == 0 {
+		t.VendorRecordSLA = 24 * time.Hour
 	}
 	return t
 }
@@ -500,6 +510,11 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 		TimerReceiptReminder: reminder,
 		TimerReceiptExpiry:   compensateTo(StateExpired),
 	}
+	// Every state that waits on the warehouse's receipt learns when it vanished.
+	vanished := vanishedHandlers(timings, now)
+	maps.Copy(inTransit, vanished)
+	awaitingInspection := map[string]workflow.SignalHandler{SignalInspected: inspected, SignalOverride: overrideRefund}
+	maps.Copy(awaitingInspection, vanished)
 	// Before the parcel ships the return can be cancelled (the label is voided); once the
 	// carrier has it, it will arrive and be handled.
 	awaitingParcel := maps.Clone(inTransit)
@@ -621,7 +636,7 @@ func definition(sys systems, timings Timings, now func() time.Time) *workflow.De
 			StateAnnouncing:         {SignalCancel: compensateTo(StateCancelled), SignalOverride: overrideRefund},
 			StateAwaitingParcel:     awaitingParcel,
 			StateInTransit:          inTransit,
-			StateAwaitingInspection: {SignalInspected: inspected, SignalOverride: overrideRefund},
+			StateAwaitingInspection: awaitingInspection,
 			StateException: {
 				SignalApprove:  move(StateRefunding),
 				SignalDeny:     compensateTo(StateDenied),

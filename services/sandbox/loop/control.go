@@ -88,7 +88,11 @@ func (s *Sandbox) Advance(returnID string) (string, error) {
 	if !ok {
 		return "", ErrNotFound
 	}
-	return s.stepLocked(ret)
+	next, err := s.stepLocked(ret)
+	if err != nil {
+		return "", err
+	}
+	return next, s.persistLocked()
 }
 
 // Cancel cancels the return, as a merchant does in Loop's admin.
@@ -107,7 +111,10 @@ func (s *Sandbox) change(returnID string, f func(*returnRec) error) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return f(ret)
+	if err := f(ret); err != nil {
+		return err
+	}
+	return s.persistLocked()
 }
 
 // Notify raises a return.updated webhook, with a new webhook id, for the return as it is now,

@@ -447,6 +447,8 @@ func (s *Sandbox) startTimerLocked(name string, d time.Duration, f func()) {
 		delete(s.timers, name)
 		if !s.closed && !s.manual {
 			f()
+			// Nobody waits for a timer's answer: a write that fails is retried with the next change.
+			_ = s.persistLocked()
 		}
 	})
 }

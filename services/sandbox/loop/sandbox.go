@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
@@ -145,6 +146,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed drives tracking numbers and the fault and delivery knobs' random sources.
 	Seed uint64
+	// StateDir keeps the platform (returns, labels, idempotency keys' answers, the id counter) in
+	// StateDir/loop.json across restarts; empty keeps it in memory only. Use Open with it.
+	StateDir string
 }
 
 func withDefaults(o Options) Options {
@@ -199,6 +203,7 @@ type Sandbox struct {
 	faults *faults.Faults
 	hooks  *webhooks.Dispatcher
 	limit  atomic.Pointer[bucket]
+	state  *state.File // nil: nothing is kept across restarts
 
 	api     http.Handler
 	control http.Handler
@@ -221,8 +226,19 @@ type Sandbox struct {
 	created     struct{ returns, labels, webhooks int64 }
 }
 
-// New returns a sandbox with no returns yet.
+// New returns a sandbox with no returns yet. It panics when opts.StateDir is set and the state
+// cannot be read; Open returns that error instead.
 func New(opts Options) *Sandbox {
+	s, err := Open(opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open is New for a platform that keeps its state in opts.StateDir: the returns a previous run
+// left there are restored and their parcels resume.
+func Open(opts Options) (*Sandbox, error) {
 	opts = withDefaults(opts)
 	s := &Sandbox{
 		opts:     opts,
@@ -240,10 +256,24 @@ func New(opts Options) *Sandbox {
 		s.limit.Store(newBucket(opts.RateLimit, opts.RateBurst, opts.Now))
 	}
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
-	s.api = s.counted(s.faults.Middleware(s.authenticated(s.limited(s.routes()))))
-	s.control = s.controlRoutes()
-	return s
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: func() { _ = s.persist() }})
+	s.api = s.counted(s.faults.Middleware(s.authenticated(s.limited(state.Durable(s.persist, s.routes())))))
+	s.control = state.Durable(s.persist, s.controlRoutes())
+	f, err := state.Open(opts.StateDir, "loop")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.loadLocked(f); err != nil {
+		s.closed = true
+		return nil, err
+	}
+	s.state = f
+	if err := s.persistLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the API, the control API at /_sandbox/loop/… and the fault knobs at

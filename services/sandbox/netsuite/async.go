@@ -39,6 +39,7 @@ type job struct {
 	submitted   time.Time
 	ready       time.Time // wall-clock time from which it reports completed
 	out         outcome
+	write       int // the journal entry it executed
 }
 
 func (j *job) completed(now time.Time) bool { return !now.Before(j.ready) }
@@ -72,8 +73,12 @@ func (s *Sandbox) serveWrite(rw http.ResponseWriter, r *http.Request, w write) {
 	l := s.ledger
 	if !preferAsync(r.Header.Get("Prefer")) {
 		l.mu.Lock()
-		out := l.execute(w)
+		out, _ := l.executeLogged(w, canonical)
 		l.mu.Unlock()
+		if err := l.commit(); err != nil { // before the answer, so a restart cannot forget what it reports
+			writeUnrecorded(rw)
+			return
+		}
 		s.writeOutcome(rw, r, out)
 		return
 	}
@@ -104,13 +109,15 @@ func (s *Sandbox) serveWrite(rw http.ResponseWriter, r *http.Request, w write) {
 	}
 	now := time.Now()
 	j := &job{id: strconv.Itoa(l.nextJob), key: key, fingerprint: fp, submitted: now,
-		ready: now.Add(time.Duration(s.asyncDelay.Load())), out: l.execute(w)}
+		ready: now.Add(time.Duration(s.asyncDelay.Load()))}
+	j.out, j.write = l.executeLogged(w, canonical)
 	l.nextJob++
-	l.jobs[j.id] = j
-	if key != "" {
-		l.byKey[key] = j
-	}
+	l.addJob(j)
 	l.mu.Unlock()
+	if err := l.commit(); err != nil {
+		writeUnrecorded(rw)
+		return
+	}
 
 	rw.Header().Set("Preference-Applied", "respond-async")
 	rw.Header().Set("Location", s.selfURL(r, asyncPath+j.id, nil))

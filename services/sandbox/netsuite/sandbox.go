@@ -23,6 +23,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 )
 
 // DefaultConcurrencyLimit is NetSuite's base account limit (one service tier, no SuiteCloud Plus).
@@ -56,6 +57,10 @@ type Options struct {
 	// AsyncDelay is how long an asynchronous job reports itself pending before its outcome can be
 	// read; zero completes jobs at once.
 	AsyncDelay time.Duration
+	// StateDir keeps the account's transactions and asynchronous jobs in StateDir/netsuite.json
+	// across restarts; empty keeps them in memory only. The dataset must be the one the state was
+	// kept for (demo.Open). Use Open with it.
+	StateDir string
 }
 
 // Stats counts what the sandbox answered.
@@ -105,8 +110,19 @@ type Sandbox struct {
 }
 
 // New returns a sandbox serving ds.Items as inventory items. It indexes ds.Items itself, so a
-// test may extend the catalogue before calling New.
+// test may extend the catalogue before calling New. It panics when opts.StateDir is set and the
+// state cannot be read; Open returns that error instead.
 func New(ds *demo.Dataset, opts Options) *Sandbox {
+	s, err := Open(ds, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open is New for an account that keeps its transactions in opts.StateDir: the records and jobs
+// a previous run left there are restored on top of the sales orders ds implies.
+func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	opts = withDefaults(opts)
 	s := &Sandbox{
 		opts:   opts,
@@ -128,7 +144,20 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	// request would; maintenance answers before governance, as the account is not serving at all.
 	s.api = s.counted(s.duringMaintenance(s.governed(s.faults.Middleware(s.authenticated(http.HandlerFunc(s.route))))))
 	s.control = s.faults.Middleware(http.NotFoundHandler())
-	return s
+	f, err := state.Open(opts.StateDir, "netsuite")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.ledger.load(f); err != nil {
+		return nil, err
+	}
+	s.ledger.mu.Lock()
+	defer s.ledger.mu.Unlock()
+	s.ledger.state = f
+	if err := s.ledger.persistLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 func withDefaults(o Options) Options {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 )
 
 // Record types of the transactions the sandbox keeps, as NetSuite's REST record service names them.
@@ -62,9 +63,15 @@ type ledger struct {
 	memos        map[string]*creditMemo
 	adjustments  map[string]*inventoryAdjustment
 
-	jobs    map[string]*job
-	byKey   map[string]*job
-	nextJob int
+	jobs     map[string]*job
+	jobOrder []string // job ids, oldest first
+	byKey    map[string]*job
+	nextJob  int
+
+	// journal is every executed write, in order, and state where it is kept (nil: nowhere);
+	// see world.
+	journal []writeState
+	state   *state.File
 
 	created map[string]int64
 	repeats int64

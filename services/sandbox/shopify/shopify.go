@@ -27,6 +27,7 @@ import (
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
 	"github.com/retailbridge/retailbridge/services/sandbox/shopify/adminschema"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 )
 
 // Defaults for Options.
@@ -61,6 +62,10 @@ type Options struct {
 	// Warm names API versions whose Shopify schema New parses at once, in the background (the
 	// client's version), so the first request does not wait for it. Others are parsed on first use.
 	Warm []string
+	// StateDir keeps what mutations changed (refunds, returns, @idempotent keys, the id counter)
+	// in StateDir/shopify.json across restarts; empty keeps it in memory only. The dataset must
+	// be the one the state was kept for (demo.Open). Use Open with it.
+	StateDir string
 }
 
 func (o Options) withDefaults() Options {
@@ -109,12 +114,24 @@ type Sandbox struct {
 	faults  *faults.Faults
 	hooks   *webhooks
 	handler http.Handler
+	state   *state.File // nil: nothing is kept across restarts
 
 	queries, mutations, throttled, maxCost, unauthorized, points atomic.Int64
 }
 
-// New builds a sandbox serving ds.
+// New builds a sandbox serving ds. It panics when opts.StateDir is set and the state cannot be
+// read; Open returns that error instead.
 func New(ds *demo.Dataset, opts Options) *Sandbox {
+	s, err := Open(ds, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open is New for a shop that keeps what mutations changed in opts.StateDir: the shop a previous
+// run left there is restored on top of ds.
+func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	opts = opts.withDefaults()
 	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now), faults: faults.New(opts.Seed)}
 	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
@@ -129,7 +146,20 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.serveGraphQL)
 	s.handler = s.faults.Middleware(mux)
-	return s
+	f, err := state.Open(opts.StateDir, "shopify")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.load(f); err != nil {
+		return nil, err
+	}
+	s.state = f
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	if err := s.persistLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the Admin API, the fault control endpoint /_sandbox/faults and the webhook
@@ -340,6 +370,10 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.store.mu.Lock()
 		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
 		s.store.mu.Unlock()
+		if err := s.commit(); err != nil { // before anyone hears of the change, so a restart cannot forget it
+			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
+			return
+		}
 		s.mutations.Add(1)
 		s.hooks.send(c.outbox) // after the commit, as Shopify announces only what happened
 	} else {

@@ -154,7 +154,7 @@ func (s *Sandbox) idempotent(h func(o origin, form url.Values) result) http.Hand
 		key := r.Header.Get("Idempotency-Key")
 		o := origin{requestID: reqID, idempotencyKey: key}
 		if key == "" {
-			s.respond(w, reqID, s.execute(h, o, r.Form))
+			s.respond(w, reqID, s.persisted(s.execute(h, o, r.Form)))
 			return
 		}
 		w.Header().Set("Idempotency-Key", key)
@@ -185,7 +185,7 @@ func (s *Sandbox) idempotent(h func(o origin, form url.Values) result) http.Hand
 		default:
 			res := s.execute(h, o, r.Form)
 			s.idem.finish(key, res)
-			s.respond(w, reqID, res)
+			s.respond(w, reqID, s.persisted(res))
 		}
 	})
 }
@@ -197,6 +197,16 @@ func (s *Sandbox) execute(h func(origin, url.Values) result, o origin, form url.
 		time.Sleep(d)
 	}
 	return h(o, form)
+}
+
+// persisted keeps the world after an executed request and before its answer leaves, so an
+// answer the client saw is never forgotten by a restart. When the state cannot be written the
+// client gets a 500 instead: it retries with its key.
+func (s *Sandbox) persisted(res result) result {
+	if err := s.persist(); err != nil {
+		return apiError(http.StatusInternalServerError, typeAPI, "", "An unknown error occurred while processing your request.", "")
+	}
+	return res
 }
 
 // respond writes res, or drops the connection without a word when res was executed (so it is

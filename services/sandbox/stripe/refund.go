@@ -262,6 +262,13 @@ var ErrNoSuchRefund = errors.New("stripe sandbox: no such refund")
 // caused them, so their request id and idempotency key are null. Setting the status a refund
 // already has changes nothing and raises nothing.
 func (s *Sandbox) SetRefundStatus(id, status string) error {
+	if err := s.setRefundStatus(id, status); err != nil {
+		return err
+	}
+	return s.persist()
+}
+
+func (s *Sandbox) setRefundStatus(id, status string) error {
 	if !validStatus(status) {
 		return fmt.Errorf("stripe sandbox: unknown refund status %q", status)
 	}

@@ -37,6 +37,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
@@ -85,6 +86,9 @@ type Options struct {
 	Now func() time.Time
 	// Seed drives the fault and delivery knobs' random sources.
 	Seed uint64
+	// StateDir keeps the account (payments, refunds, idempotency records, id counters) in
+	// StateDir/stripe.json across restarts; empty keeps it in memory only. Use Open with it.
+	StateDir string
 }
 
 // Stats counts what the sandbox saw and did.
@@ -133,6 +137,7 @@ type Sandbox struct {
 	faults *faults.Faults
 	idem   *idempotencyStore
 	hooks  *webhooks.Dispatcher
+	state  *state.File // nil: nothing is kept across restarts
 
 	secretMu sync.Mutex
 	secrets  []string // the webhook endpoint's signing secrets
@@ -161,8 +166,19 @@ type Sandbox struct {
 
 // New returns a sandbox whose account holds one captured payment intent per demo order (see
 // PaymentIntentID and ChargeID), with the order's already-refunded lines as earlier refunds,
-// plus opts.SeedIntents extra intents.
+// plus opts.SeedIntents extra intents. It panics when opts.StateDir is set and the state cannot
+// be read; Open returns that error instead.
 func New(ds *demo.Dataset, opts Options) *Sandbox {
+	s, err := Open(ds, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open is New for a sandbox that keeps its account in opts.StateDir: the account a previous run
+// left there is restored, and the demo account is generated only when there is none.
+func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	if opts.SecretKey == "" {
 		opts.SecretKey = DevSecretKey
 	}
@@ -188,13 +204,27 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 		secrets:      slices.Clone(opts.WebhookSecrets),
 	}
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
-	s.seed(ds)
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: func() { _ = s.persist() }})
+	f, err := state.Open(opts.StateDir, "stripe")
+	if err != nil {
+		return nil, err
+	}
+	found, err := s.load(f)
+	if err != nil {
+		return nil, err
+	}
+	if !found {
+		s.seed(ds)
+	}
+	s.state = f
+	if err := s.persist(); err != nil {
+		return nil, err
+	}
 	// The fault knobs sit in front of authentication and idempotency: an injected 503 is the
 	// edge failing before Stripe's API ran, so no answer is stored for its key.
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.routes())))
 	s.control = s.faults.Middleware(http.NotFoundHandler())
-	return s
+	return s, nil
 }
 
 // ServeHTTP serves the API, the fault knobs at /_sandbox/faults, the Stripe-specific knobs and

@@ -90,7 +90,10 @@ func (s *Sandbox) withReceipt(id string, f func(*receiptRec) error) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return f(r)
+	if err := f(r); err != nil {
+		return err
+	}
+	return s.persistLocked()
 }
 
 // Acknowledge accepts a shipping order now and sends shipment.acknowledged.
@@ -110,7 +113,10 @@ func (s *Sandbox) withOrder(id string, f func(*orderRec) error) error {
 	if !ok {
 		return ErrNotFound
 	}
-	return f(o)
+	if err := f(o); err != nil {
+		return err
+	}
+	return s.persistLocked()
 }
 
 // ReceiptStatus is a receipt's status and, once inspected, its lines' conditions.

@@ -163,6 +163,9 @@ func (s *Sandbox) handleCreateOrder(w http.ResponseWriter, r *http.Request) {
 	s.rememberLocked("order", key, req.Reference, o.id, fp)
 	s.created.orders++
 	s.scheduleOrderLocked(o)
+	if !s.persistedLocked(w) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, o.doc())
 }
 

@@ -229,6 +229,9 @@ func (s *Sandbox) handleExpectReturn(w http.ResponseWriter, r *http.Request) {
 		s.stock.move(req.LocationID, l.SKU, "", StateIncoming, l.Quantity, rec.createdAt)
 	}
 	s.scheduleReceiptLocked(rec)
+	if !s.persistedLocked(w) {
+		return
+	}
 	writeJSON(w, http.StatusCreated, rec.doc())
 }
 

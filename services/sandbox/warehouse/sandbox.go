@@ -48,6 +48,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
 
@@ -147,6 +148,10 @@ type Options struct {
 	// Seed drives the stock, the inspection outcomes, tracking numbers and the knobs' random
 	// sources.
 	Seed uint64
+	// StateDir keeps the warehouse (receipts, orders, stock, claimed references and keys, the id
+	// counter) in StateDir/warehouse.json across restarts; empty keeps it in memory only. Use
+	// Open with it.
+	StateDir string
 }
 
 func withDefaults(o Options) Options {
@@ -193,6 +198,7 @@ type Sandbox struct {
 	opts   Options
 	faults *faults.Faults
 	hooks  *webhooks.Dispatcher
+	state  *state.File // nil: nothing is kept across restarts
 
 	api     http.Handler
 	control http.Handler
@@ -219,8 +225,20 @@ type Sandbox struct {
 }
 
 // New returns a warehouse stocking ds's catalogue (gift cards excepted) at every location. ds
-// may be nil for an empty warehouse.
+// may be nil for an empty warehouse. It panics when opts.StateDir is set and the state cannot be
+// read; Open returns that error instead.
 func New(ds *demo.Dataset, opts Options) *Sandbox {
+	s, err := Open(ds, opts)
+	if err != nil {
+		panic(err)
+	}
+	return s
+}
+
+// Open is New for a warehouse that keeps its state in opts.StateDir: the warehouse a previous
+// run left there is restored, its parcels under way resume, and the stock is generated only when
+// there is none.
+func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	opts = withDefaults(opts)
 	s := &Sandbox{
 		opts: opts, faults: faults.New(opts.Seed), manual: opts.Manual, delays: opts.Delays,
@@ -230,10 +248,24 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
-		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders})
+		Seed: opts.Seed, Now: opts.Now, Sign: s.signHeaders, OnSettled: s.persistSettled})
 	s.api = s.counted(s.faults.Middleware(s.authenticated(s.routes())))
 	s.control = s.controlRoutes()
-	return s
+	f, err := state.Open(opts.StateDir, "warehouse")
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, err := s.loadLocked(f); err != nil {
+		s.closed = true
+		return nil, err
+	}
+	s.state = f
+	if err := s.persistLocked(); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // ServeHTTP serves the API, the control API at /_sandbox/warehouse/… and the fault knobs at
@@ -314,6 +346,8 @@ func (s *Sandbox) startTimerLocked(name string, d time.Duration, f func()) {
 		delete(s.timers, name)
 		if !s.closed && !s.manual {
 			f()
+			// Nobody waits for a timer's answer: a write that fails is retried with the next change.
+			_ = s.persistLocked()
 		}
 	})
 }

@@ -120,6 +120,9 @@ type Config struct {
 	Now func() time.Time
 	// Sign sets the vendor's headers on every attempt.
 	Sign Signer
+	// OnSettled, when set, is called (with no lock held) each time a copy is acknowledged or
+	// given up, so a sandbox that keeps its pending webhooks (Pending) can save them again.
+	OnSettled func()
 }
 
 // Tally counts what became of the webhooks sent so far.
@@ -135,9 +138,10 @@ type Tally struct {
 // Dispatcher sends webhooks with the delivery knobs applied. It is safe for concurrent use; Close
 // it to abandon what is pending.
 type Dispatcher struct {
-	client *http.Client
-	sign   Signer
-	now    func() time.Time
+	client    *http.Client
+	sign      Signer
+	now       func() time.Time
+	onSettled func()
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -163,7 +167,7 @@ func New(cfg Config) *Dispatcher {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	return &Dispatcher{
-		client: cfg.Client, sign: cfg.Sign, now: cfg.Now, ctx: ctx, cancel: cancel,
+		client: cfg.Client, sign: cfg.Sign, now: cfg.Now, onSettled: cfg.OnSettled, ctx: ctx, cancel: cancel,
 		url: cfg.URL, settings: cfg.Settings, rng: mrand.New(mrand.NewPCG(cfg.Seed, 2)),
 		deliveries: make(map[string]*Delivery), flushed: make(chan struct{}),
 	}
@@ -228,13 +232,18 @@ func (p *Dispatcher) startLocked(d *Delivery, wait time.Duration, st Settings) {
 		defer p.wg.Done()
 		ok := p.run(d, wait, st)
 		p.mu.Lock()
-		if ok {
+		abandoned := !ok && p.ctx.Err() != nil // closing: the copy is still owed (Pending)
+		switch {
+		case ok:
 			d.Acknowledged++
-		} else {
+		case !abandoned:
 			d.GaveUp++
 		}
 		p.inFlight--
 		p.mu.Unlock()
+		if !abandoned && p.onSettled != nil {
+			p.onSettled()
+		}
 	}()
 }
 
@@ -381,6 +390,40 @@ func (p *Dispatcher) WaitIdle(ctx context.Context) error {
 		if !sleep(ctx, 5*time.Millisecond, nil) {
 			return ctx.Err()
 		}
+	}
+}
+
+// Pending returns copies of the webhooks still owed to the receiver, oldest first: raised, not
+// dropped, no copy acknowledged yet, and a copy still waiting or being attempted. A sandbox keeps
+// them with its state, so that after a restart it goes on delivering them (Resume), as a vendor's
+// retry queue outlives the vendor's own restarts.
+func (p *Dispatcher) Pending() []Delivery {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Delivery
+	for _, id := range p.order {
+		d := p.deliveries[id]
+		if !d.Dropped && d.Acknowledged == 0 && d.Copies > d.GaveUp {
+			out = append(out, *d)
+		}
+	}
+	return out
+}
+
+// Resume records webhooks a previous run still owed (Pending) and sends one copy of each now,
+// whatever the knobs say: the knobs already had their say when the webhook was raised.
+func (p *Dispatcher) Resume(ds []Delivery) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	st := p.settings.withDefaults()
+	for _, in := range ds {
+		if _, ok := p.deliveries[in.ID]; ok {
+			continue
+		}
+		d := &Delivery{ID: in.ID, Topic: in.Topic, Subject: in.Subject, CreatedAt: in.CreatedAt, Body: in.Body}
+		p.deliveries[d.ID] = d
+		p.order = append(p.order, d.ID)
+		p.startLocked(d, 0, st)
 	}
 }
 

@@ -172,3 +172,40 @@ func TestNewID(t *testing.T) {
 		t.Errorf("NewID: %q, %q; want distinct whk_ ids of 24 hex digits", a, b)
 	}
 }
+
+// A webhook still owed when the dispatcher closes stays pending (closing is not giving up), and a
+// new dispatcher resumes it: one copy with the same id and body, delivered now.
+func TestPendingSurvivesClose(t *testing.T) {
+	t.Parallel()
+	down := newReceiver(t, func(int64) int { return http.StatusServiceUnavailable })
+	settled := make(chan struct{}, 16)
+	first := webhooks.New(webhooks.Config{URL: down.srv.URL, Settings: webhooks.Settings{RetryBackoff: time.Hour}, Seed: 1,
+		OnSettled: func() { settled <- struct{}{} }})
+	first.Send(&webhooks.Delivery{ID: "owed", Topic: "receipt.created", Body: []byte(`{"id":"owed"}`)})
+	first.Send(&webhooks.Delivery{ID: "dropped", Dropped: true, Body: []byte(`{}`)})
+	for deadline := time.Now().Add(5 * time.Second); down.count() == 0; time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no first attempt")
+		}
+	}
+	first.Close()
+	pending := first.Pending()
+	if len(pending) != 1 || pending[0].ID != "owed" {
+		t.Fatalf("pending after Close = %+v; want the one owed webhook", pending)
+	}
+	if len(settled) != 0 {
+		t.Errorf("OnSettled called %d times for a copy abandoned by Close; want 0", len(settled))
+	}
+
+	up := newReceiver(t, func(int64) int { return http.StatusOK })
+	second := newDispatcher(t, up.srv.URL, webhooks.Settings{})
+	second.Resume(pending)
+	second.Resume(pending) // resuming twice does not send twice
+	waitIdle(t, second)
+	if up.count() != 1 || up.bodies[0] != `{"id":"owed"}` || up.heads[0].Get("X-Test-Id") != "owed" {
+		t.Errorf("resumed delivery: %d POSTs %v; want the owed webhook once", up.count(), up.bodies)
+	}
+	if p := second.Pending(); len(p) != 0 {
+		t.Errorf("pending after delivery = %+v; want none", p)
+	}
+}

@@ -150,6 +150,9 @@ func TestRPCs(t *testing.T) {
 		canonicalv1.ItemCondition_ITEM_CONDITION_RESELLABLE, canonicalv1.ItemCondition_ITEM_CONDITION_DAMAGED}) {
 		t.Errorf("receipt %v; want received, lines resellable and damaged", rc)
 	}
+	if rc.GetReference() != "ret_rpc" {
+		t.Errorf("receipt reference %q; want the announced return's id, ret_rpc", rc.GetReference())
+	}
 
 	so, err := s.CreateShippingOrder(ctx, &wmsv1.CreateShippingOrderRequest{
 		Shipment: connectortest.SampleShipment("shp_rpc", loc, "APP-000"), IdempotencyKey: "k2"})

@@ -81,7 +81,7 @@ func (c *Client) GetReturnReceipt(ctx context.Context, receiptID string) (*wmsv1
 	if err != nil {
 		return nil, toErr(badPayload(err))
 	}
-	resp := &wmsv1.GetReturnReceiptResponse{Lines: ret.GetLines()}
+	resp := &wmsv1.GetReturnReceiptResponse{Lines: ret.GetLines(), Reference: doc.Reference}
 	if doc.ReceivedAt != "" {
 		if resp.ReceivedAt, err = parseTime(doc.ReceivedAt); err != nil {
 			return nil, toErr(badPayload(err))

@@ -387,7 +387,11 @@ type GetReturnReceiptResponse struct {
 	// When the parcel arrived; unset until then.
 	ReceivedAt *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=received_at,json=receivedAt,proto3" json:"received_at,omitempty"`
 	// Lines with condition found at inspection.
-	Lines         []*v1.ReturnLine `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	Lines []*v1.ReturnLine `protobuf:"bytes,2,rep,name=lines,proto3" json:"lines,omitempty"`
+	// The reference the return was announced under: the caller's return id (ExpectReturn's
+	// return.id). Receipt ids are the warehouse's and may repeat across warehouse instances, so a
+	// caller checks this is its own return before using the receipt.
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -434,6 +438,13 @@ func (x *GetReturnReceiptResponse) GetLines() []*v1.ReturnLine {
 		return x.Lines
 	}
 	return nil
+}
+
+func (x *GetReturnReceiptResponse) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
 }
 
 // ListPositionsRequest filters positions.
@@ -681,11 +692,12 @@ const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
 	"receipt_id\x18\x01 \x01(\tR\treceiptId\"8\n" +
 	"\x17GetReturnReceiptRequest\x12\x1d\n" +
 	"\n" +
-	"receipt_id\x18\x01 \x01(\tR\treceiptId\"\x94\x01\n" +
+	"receipt_id\x18\x01 \x01(\tR\treceiptId\"\xb2\x01\n" +
 	"\x18GetReturnReceiptResponse\x12;\n" +
 	"\vreceived_at\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"receivedAt\x12;\n" +
-	"\x05lines\x18\x02 \x03(\v2%.retailbridge.canonical.v1.ReturnLineR\x05lines\"M\n" +
+	"\x05lines\x18\x02 \x03(\v2%.retailbridge.canonical.v1.ReturnLineR\x05lines\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\"M\n" +
 	"\x14ListPositionsRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"c\n" +
