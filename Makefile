@@ -12,8 +12,11 @@ help: ## List targets.
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
 
 .PHONY: run
-run: ## Start every service with embedded NATS, Redis and vendor sandboxes (retailbridge dev).
-	go run . dev --data-dir $(DATA_DIR)
+run: ## Start every service with embedded NATS, Redis and vendor sandboxes (retailbridge dev); Ctrl-C stops it cleanly.
+	go build -o bin/retailbridge .
+	@# exec: the binary itself receives Ctrl-C and exits 0 after a clean shutdown (`go run` would
+	@# report exit status 1 for an interrupted child, and make would print "Error 1").
+	exec bin/retailbridge dev --data-dir $(DATA_DIR)
 
 .PHONY: build
 build: ## Build the retailbridge binary into bin/.

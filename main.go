@@ -14,6 +14,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"os/signal"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -44,7 +45,8 @@ const usage = `retailbridge — the retail integration gateway
 Usage:
   retailbridge dev [--http-addr ADDR] [--data-dir DIR]     every service, embedded NATS, Redis and sandboxes
   retailbridge serve [--data-dir DIR] COMPONENT...         chosen components: sandboxes commerce erp payments returnsplatform wms orders inventory returns gateway
-  retailbridge check-config [--policy FILE]                validate the environment and the return policy
+  retailbridge check-config [--policy FILE] [COMPONENT...] validate the environment and the return policy
+                                                           (with components: also what serve needs for them)
   retailbridge dlq list|show ID|replay ID --operator NAME [--dry-run]
                                                            dead letters: list, inspect, replay (audited)
 `
@@ -53,7 +55,17 @@ const usageTail = `
 Configuration comes from the environment; see README.md.
 `
 
+// run runs the command args names. Help (-h, --help, help) on any command or verb prints its
+// usage to stdout and is not an error.
 func run(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
+	err := dispatch(ctx, args, getenv, stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	return err
+}
+
+func dispatch(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stdout, usage+identityUsage+usageTail)
 		return errUsage
@@ -75,7 +87,10 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 		return runCheckConfig(args[1:], getenv, stdout)
 	case "dlq":
 		return runDLQ(ctx, args[1:], getenv, stdout)
-	case "help", "-h", "--help":
+	case "help", "-h", "-help", "--help":
+		if len(args) > 1 && args[1] != "help" && !isHelp(args[1]) {
+			return dispatch(ctx, []string{args[1], "--help"}, getenv, stdout) // help COMMAND
+		}
 		fmt.Fprint(stdout, usage+identityUsage+usageTail)
 		return nil
 	}
@@ -83,12 +98,14 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdout 
 	return fmt.Errorf("%w: unknown command %q", errUsage, args[0])
 }
 
-// loadConfig reads the environment, then applies the common flags.
-func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (config.Config, []string, error) {
+// loadConfig reads the environment, then applies the common flags (parsed with parseFlags, so
+// they may follow the positional arguments).
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, stdout io.Writer, u usageText) (config.Config, []string, error) {
 	httpAddr := fs.String("http-addr", "", "gateway listen address (default $RB_HTTP_ADDR or 127.0.0.1:8080)")
 	dataDir := fs.String("data-dir", "", "data directory (default $RB_DATA_DIR or ./data)")
-	if err := fs.Parse(args); err != nil {
-		return config.Config{}, nil, fmt.Errorf("%w: %v", errUsage, err)
+	rest, err := parseFlags(fs, args, stdout, u)
+	if err != nil {
+		return config.Config{}, nil, err
 	}
 	overlay := func(k string) string {
 		switch {
@@ -100,13 +117,19 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) (co
 		return getenv(k)
 	}
 	cfg, err := config.Load(overlay)
-	return cfg, fs.Args(), err
+	return cfg, rest, err
 }
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, _, err := loadConfig(flag.NewFlagSet("dev", flag.ContinueOnError), args, getenv)
+	cfg, rest, err := loadConfig(flag.NewFlagSet("dev", flag.ContinueOnError), args, getenv, stdout, usageText{
+		line:  "dev [--http-addr ADDR] [--data-dir DIR]",
+		about: "Runs every service in one process with embedded NATS JetStream, Redis (unless REDIS_URL is set),\nSQLite files under the data directory and every vendor sandbox, and prints their addresses.",
+	})
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: dev takes no arguments, got %q", errUsage, rest)
 	}
 	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
 	logger.Info("starting retailbridge dev", "config", cfg)
@@ -125,6 +148,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
   shopify       %[2]s (sandbox)
   netsuite      %[3]s (sandbox)
   stripe        %[8]s (sandbox)
+  loop          %[9]s (sandbox: returns platform)
+  warehouse     %[10]s (sandbox: 3PL warehouse)
   nats          %[4]s (embedded JetStream)
   redis         %[5]s
 
@@ -139,7 +164,7 @@ A partner (tenant acme, configs/tenants.yaml) with client credentials:
   curl -s -u CLIENT_ID:SECRET -d grant_type=client_credentials %[1]s/oauth/token
 
 Press Ctrl-C to stop.
-`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir, s.StripeURL)
+`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir, s.StripeURL, s.LoopURL, s.WarehouseURL)
 	return s.Wait(ctx)
 }
 
@@ -151,20 +176,25 @@ func redactedRedis(u string) string {
 }
 
 func runServe(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	cfg, rest, err := loadConfig(flag.NewFlagSet("serve", flag.ContinueOnError), args, getenv)
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	embedded := fs.Bool("embedded", false, "stand in embedded NATS, Redis and SQLite for missing NATS_URL, REDIS_URL, DATABASE_URL\n(a single-machine trial: replicas would not share state; same as RB_ALLOW_EMBEDDED=true)")
+	cfg, rest, err := loadConfig(fs, args, getenv, stdout, usageText{
+		line: "serve [--data-dir DIR] [--embedded] COMPONENT...",
+		about: "Runs the named components in this process, on their configured addresses, against shared\n" +
+			"NATS (NATS_URL), PostgreSQL (DATABASE_URL) and Redis (REDIS_URL); it refuses to start without\n" +
+			"the engines and vendor settings its components need, naming each missing variable.\n" +
+			"Components: " + componentNames() + ". See docs/deployment.md.",
+	})
 	if err != nil {
 		return err
 	}
+	cfg.AllowEmbedded = cfg.AllowEmbedded || *embedded
 	if len(rest) == 0 {
-		return fmt.Errorf("%w: name the components to serve: sandboxes commerce erp payments returnsplatform wms orders inventory returns gateway", errUsage)
+		return fmt.Errorf("%w: name the components to serve: %s", errUsage, componentNames())
 	}
-	var comps []stack.Component
-	for _, a := range rest {
-		c := stack.Component(a)
-		if !containsComponent(stack.All, c) {
-			return fmt.Errorf("%w: unknown component %q", errUsage, a)
-		}
-		comps = append(comps, c)
+	comps, err := parseComponents(rest)
+	if err != nil {
+		return err
 	}
 	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
 	servePprof(cfg.PprofAddr, logger)
@@ -174,26 +204,54 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 	}
 	fmt.Fprintf(stdout, "serving %v\n", rest)
 	if s.ShopifyURL != "" {
-		fmt.Fprintf(stdout, "\nPoint the commerce and erp services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
+		fmt.Fprintf(stdout, "\nPoint the system services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
+		if cfg.Sandboxes.WebhookURL != "" {
+			fmt.Fprintf(stdout, "The sandboxes deliver webhooks to %s/webhooks/{vendor}.\n", cfg.Sandboxes.WebhookURL)
+		} else if !slices.Contains(comps, stack.Gateway) {
+			fmt.Fprintln(stdout, "The sandboxes deliver no webhooks: set RB_SANDBOX_WEBHOOK_URL to the gateway's (or its load balancer's) base URL.")
+		}
 	}
 	return s.Wait(ctx)
 }
 
-func containsComponent(all []stack.Component, c stack.Component) bool {
-	for _, x := range all {
-		if x == c {
-			return true
-		}
+func componentNames() string {
+	names := make([]string, len(stack.All))
+	for i, c := range stack.All {
+		names[i] = string(c)
 	}
-	return false
+	return strings.Join(names, " ")
+}
+
+// parseComponents reads component names.
+func parseComponents(names []string) ([]stack.Component, error) {
+	var comps []stack.Component
+	for _, a := range names {
+		c := stack.Component(a)
+		if !slices.Contains(stack.All, c) {
+			return nil, fmt.Errorf("%w: unknown component %q (%s)", errUsage, a, componentNames())
+		}
+		comps = append(comps, c)
+	}
+	return comps, nil
 }
 
 func runCheckConfig(args []string, getenv func(string) string, stdout io.Writer) error {
 	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
 	policy := fs.String("policy", "", "return policy file (default $RB_RETURN_POLICY or the built-in policy)")
-	cfg, _, err := loadConfig(fs, args, getenv)
+	cfg, rest, err := loadConfig(fs, args, getenv, stdout, usageText{
+		line: "check-config [--policy FILE] [COMPONENT...]",
+		about: "Validates the environment's configuration, the return policy and the tenant directory; with\n" +
+			"components, also that `serve` has every engine and vendor setting they need.",
+	})
 	if err != nil {
 		return err
+	}
+	comps, err := parseComponents(rest)
+	if err != nil {
+		return err
+	}
+	if missing := stack.MissingEnv(cfg, comps, cfg.AllowEmbedded); len(comps) > 0 && len(missing) > 0 {
+		return fmt.Errorf("serve %s would not start: set %s", strings.Join(rest, " "), strings.Join(missing, ", "))
 	}
 	path := cfg.ReturnPolicy
 	if *policy != "" {

@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"slices"
 	"text/tabwriter"
 	"time"
 
@@ -18,11 +19,20 @@ const auditUsage = `  retailbridge audit list [--actor A] [--tenant T] [--action
   retailbridge audit verify                                   walk the hash chain; exit 1 naming the first broken link
 `
 
+// auditVerbs are the audit commands' verbs.
+var auditVerbs = []subcommand{
+	{"list", `list [--actor A] [--tenant T] [--action "POST /v1/…"] [--since T] [--until T] [--limit N] [--before ID]`},
+	{"verify", "verify"},
+}
+
 // runAudit reads the audit log of privileged actions in the identity database (DATABASE_URL,
 // else <data>/identity.db): list or verify.
 func runAudit(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: audit list|verify", errUsage)
+	if done, err := groupHelp("audit", auditVerbs, args, stdout); done {
+		return err
+	}
+	if !slices.ContainsFunc(auditVerbs, func(v subcommand) bool { return v.name == args[0] }) {
+		return fmt.Errorf("%w: unknown audit command %q", errUsage, args[0])
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -38,9 +48,13 @@ func runAudit(ctx context.Context, args []string, getenv func(string) string, st
 		fs.IntVar(&f.Limit, "limit", 100, "entries to print (1..1000)")
 		fs.Int64Var(&f.Before, "before", 0, "only entries older than this id (the last id of the previous page)")
 	}
-	cfg, _, err := loadConfig(fs, args[1:], getenv)
+	cfg, rest, err := loadConfig(fs, args[1:], getenv, stdout, verbUsage("audit", auditVerbs, args[0],
+		"The audit log of privileged actions (append-only, hash-chained): list entries, or verify the chain."))
 	if err != nil {
 		return err
+	}
+	if len(rest) > 0 {
+		return fmt.Errorf("%w: audit %s takes no arguments, got %q", errUsage, args[0], rest)
 	}
 	for _, tv := range []struct {
 		flag, v string

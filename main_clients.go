@@ -30,8 +30,8 @@ const identityUsage = `  retailbridge clients create --tenant T --scopes "S…" 
 // openLocalIdentity reads the configuration and the local issuer's keys and clients from the
 // identity store every gateway shares (DATABASE_URL, else <data>/identity.db). The database
 // closes when ctx ends.
-func openLocalIdentity(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string) (*auth.Authority, config.Config, []string, error) {
-	cfg, rest, err := loadConfig(fs, args, getenv)
+func openLocalIdentity(ctx context.Context, fs *flag.FlagSet, args []string, getenv func(string) string, stdout io.Writer, u usageText) (*auth.Authority, config.Config, []string, error) {
+	cfg, rest, err := loadConfig(fs, args, getenv, stdout, u)
 	if err != nil {
 		return nil, cfg, nil, err
 	}
@@ -69,20 +69,39 @@ func checkPartnerGrant(cfg config.Config, tenant string, scopes []string) error 
 	return nil
 }
 
+// clientVerbs and keyVerbs are the identity commands' verbs.
+var (
+	clientVerbs = []subcommand{
+		{"create", `create --tenant T --scopes "S…" [--name N]`}, {"list", "list"}, {"revoke", "revoke CLIENT_ID"},
+	}
+	keyVerbs = []subcommand{{"rotate", "rotate"}, {"list", "list"}, {"retire", "retire KID"}}
+)
+
+// verbUsage is the --help text of one verb of group.
+func verbUsage(group string, verbs []subcommand, verb, about string) usageText {
+	for _, v := range verbs {
+		if v.name == verb {
+			return usageText{line: group + " " + v.line, about: about}
+		}
+	}
+	return usageText{line: group + " " + verb, about: about}
+}
+
 // runClients manages partner OAuth clients: create, list, revoke.
 func runClients(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
 	ctx, cancel := context.WithCancel(ctx) // closes the identity database on return
 	defer cancel()
-	if len(args) == 0 {
-		return fmt.Errorf("%w: clients create|list|revoke", errUsage)
+	if done, err := groupHelp("clients", clientVerbs, args, stdout); done {
+		return err
 	}
 	fs := flag.NewFlagSet("clients "+args[0], flag.ContinueOnError)
+	u := func(about string) usageText { return verbUsage("clients", clientVerbs, args[0], about) }
 	switch args[0] {
 	case "create":
 		tenant := fs.String("tenant", "", "the partner's tenant (required)")
 		scopes := fs.String("scopes", "", "space-separated scopes the client may request (required)")
 		name := fs.String("name", "", "a label for operators")
-		a, cfg, _, err := openLocalIdentity(ctx, fs, args[1:], getenv)
+		a, cfg, _, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Registers a partner client and prints its secret once."))
 		if err != nil {
 			return err
 		}
@@ -101,7 +120,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 			c.ID, c.Secret, c.Tenant, strings.Join(c.Scopes, " "))
 		return nil
 	case "list":
-		a, _, _, err := openLocalIdentity(ctx, fs, args[1:], getenv)
+		a, _, _, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Lists partner clients."))
 		if err != nil {
 			return err
 		}
@@ -120,7 +139,7 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 		}
 		return tw.Flush()
 	case "revoke":
-		a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv)
+		a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u("Revokes a client and every token it holds."))
 		if err != nil {
 			return err
 		}
@@ -136,44 +155,26 @@ func runClients(ctx context.Context, args []string, getenv func(string) string, 
 	return fmt.Errorf("%w: unknown clients command %q", errUsage, args[0])
 }
 
-// positionalArgs splits args into flags (the named value flags, as "--name value" or
-// "--name=value", with one or two dashes) and the positional arguments, which may begin with '-'.
-func positionalArgs(args []string, valueFlags ...string) (flags, positional []string) {
-	for i := 0; i < len(args); i++ {
-		name, _, hasValue := strings.Cut(strings.TrimLeft(args[i], "-"), "=")
-		if !strings.HasPrefix(args[i], "-") || !slices.Contains(valueFlags, name) {
-			positional = append(positional, args[i])
-			continue
-		}
-		flags = append(flags, args[i])
-		if !hasValue && i+1 < len(args) {
-			i++
-			flags = append(flags, args[i])
-		}
-	}
-	return flags, positional
-}
-
 // runKeys manages the local issuer's signing keys: rotate, list, retire.
 func runKeys(args []string, getenv func(string) string, stdout io.Writer) error {
 	// The commands are short; the database closes when they return.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	if len(args) == 0 {
-		return fmt.Errorf("%w: keys rotate|list|retire", errUsage)
+	if done, err := groupHelp("keys", keyVerbs, args, stdout); done {
+		return err
+	}
+	if !slices.ContainsFunc(keyVerbs, func(v subcommand) bool { return v.name == args[0] }) {
+		return fmt.Errorf("%w: unknown keys command %q", errUsage, args[0])
 	}
 	fs := flag.NewFlagSet("keys "+args[0], flag.ContinueOnError)
-	flags, kids := args[1:], []string(nil)
-	if args[0] == "retire" {
-		// A key id is an RFC 7638 thumbprint (base64url) and may begin with '-': take it out
-		// before the flag parser reads it as an unknown flag.
-		flags, kids = positionalArgs(args[1:], "data-dir", "http-addr")
-	}
-	a, _, rest, err := openLocalIdentity(ctx, fs, flags, getenv)
+	u := verbUsage("keys", keyVerbs, args[0], "Manages the local issuer's signing keys: rotate adds one (older keys stay published), retire stops publishing one.")
+	// A key id is an RFC 7638 thumbprint (base64url) and may begin with '-': it is an argument,
+	// not an unknown flag.
+	u.dashPositionals = args[0] == "retire"
+	a, _, rest, err := openLocalIdentity(ctx, fs, args[1:], getenv, stdout, u)
 	if err != nil {
 		return err
 	}
-	rest = append(kids, rest...)
 	kr := a.Keyring
 	switch args[0] {
 	case "rotate":
@@ -224,7 +225,10 @@ func runIssueToken(ctx context.Context, args []string, getenv func(string) strin
 	client := fs.String("client", "", "partner: the client id; the token carries its tenant")
 	scope := fs.String("scope", "", "space-separated scopes (default per audience)")
 	ttl := fs.Duration("ttl", time.Hour, "lifetime (at most 24h)")
-	a, _, _, err := openLocalIdentity(ctx, fs, args, getenv)
+	a, _, _, err := openLocalIdentity(ctx, fs, args, getenv, stdout, usageText{
+		line:  "token --audience storefront|support|partner [--customer ID | --subject S | --client ID] [--scope \"S…\"] [--ttl D]",
+		about: "Prints a development token signed with the local issuer's signing key.",
+	})
 	if err != nil {
 		return err
 	}

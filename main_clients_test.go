@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"slices"
 	"strings"
 	"testing"
 
@@ -98,24 +97,6 @@ func TestIdentityCommands(t *testing.T) {
 	} {
 		if err := runClients(ctx, args, getenv, &bytes.Buffer{}); err == nil {
 			t.Errorf("clients %v succeeded", args)
-		}
-	}
-}
-
-// Key ids are base64url thumbprints: a third of them begin with '-' or '_', and one that begins
-// with '-' must still be taken as the id, not as a flag.
-func TestPositionalArgs(t *testing.T) {
-	for _, tc := range []struct {
-		args, flags, positional []string
-	}{
-		{[]string{"-8ejP_Jx"}, nil, []string{"-8ejP_Jx"}},
-		{[]string{"--data-dir", "d", "-8ej"}, []string{"--data-dir", "d"}, []string{"-8ej"}},
-		{[]string{"-8ej", "-data-dir=d"}, []string{"-data-dir=d"}, []string{"-8ej"}},
-		{[]string{"kid"}, nil, []string{"kid"}},
-	} {
-		flags, positional := positionalArgs(tc.args, "data-dir", "http-addr")
-		if !slices.Equal(flags, tc.flags) || !slices.Equal(positional, tc.positional) {
-			t.Errorf("positionalArgs(%q) = %q, %q; want %q, %q", tc.args, flags, positional, tc.flags, tc.positional)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -50,24 +51,63 @@ func withDevEnv(dataDir string, getenv func(string) string) func(string) string 
 	}
 }
 
+// dlqVerbs are the dead-letter commands.
+var dlqVerbs = []subcommand{
+	{"list", "list [--consumer NAME] [--limit N] [--service NAME]"},
+	{"show", "show ID [--service NAME]"},
+	{"replay", "replay ID --operator NAME [--dry-run] [--service NAME]"},
+}
+
+// dlqArgs is a parsed dlq command line.
+type dlqArgs struct {
+	verb, service, consumer, operator, dataDir string
+	limit                                      int
+	dryRun                                     bool
+	positional                                 []string
+}
+
+// parseDLQ reads `dlq VERB [ID] [flags]`, flags before or after the id.
+func parseDLQ(args []string, stdout io.Writer) (dlqArgs, error) {
+	if done, err := groupHelp("dlq", dlqVerbs, args, stdout); done {
+		return dlqArgs{}, err
+	}
+	a := dlqArgs{verb: args[0]}
+	i := slices.IndexFunc(dlqVerbs, func(v subcommand) bool { return v.name == a.verb })
+	if i < 0 {
+		return a, fmt.Errorf("%w: unknown dlq command %q (list, show, replay)", errUsage, a.verb)
+	}
+	fs := flag.NewFlagSet("dlq "+a.verb, flag.ContinueOnError)
+	fs.StringVar(&a.service, "service", "returns", "the service whose consumers' dead letters (and audit) to use")
+	fs.StringVar(&a.consumer, "consumer", "", "list: only this consumer's dead letters")
+	fs.IntVar(&a.limit, "limit", 100, "list: at most this many")
+	fs.StringVar(&a.operator, "operator", "", "replay: who replays (recorded in the audit)")
+	fs.BoolVar(&a.dryRun, "dry-run", false, "replay: check and audit, publish nothing")
+	fs.StringVar(&a.dataDir, "data-dir", "", "data directory (default $RB_DATA_DIR or ./data)")
+	var err error
+	a.positional, err = parseFlags(fs, args[1:], stdout, usageText{line: "dlq " + dlqVerbs[i].line,
+		about: "Dead letters: list them, show one with its event and replays, or replay one (audited, dry runs included)."})
+	return a, err
+}
+
 // runDLQ lists, shows and replays dead letters: `dlq list`, `dlq show ID`,
 // `dlq replay ID --operator NAME [--dry-run]`. Every replay, dry runs included, is audited.
 func runDLQ(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return fmt.Errorf("%w: dlq list|show ID|replay ID --operator NAME [--dry-run]", errUsage)
+	a, err := parseDLQ(args, stdout)
+	if err != nil {
+		return err
 	}
-	verb, rest := args[0], args[1:]
-	fs := flag.NewFlagSet("dlq "+verb, flag.ContinueOnError)
-	service := fs.String("service", "returns", "the service whose consumers' dead letters (and audit) to use")
-	consumer := fs.String("consumer", "", "list: only this consumer's dead letters")
-	limit := fs.Int("limit", 100, "list: at most this many")
-	operator := fs.String("operator", "", "replay: who replays (recorded in the audit)")
-	dryRun := fs.Bool("dry-run", false, "replay: check and audit, publish nothing")
-	dataDir := fs.String("data-dir", "", "data directory (default $RB_DATA_DIR or ./data)")
-	if err := fs.Parse(rest); err != nil {
-		return fmt.Errorf("%w: %v", errUsage, err)
+	dl, closeAll, err := openDeadLetters(ctx, a, getenv)
+	if err != nil {
+		return err
 	}
-	dir := *dataDir
+	defer closeAll()
+	return a.exec(ctx, dl, stdout)
+}
+
+// openDeadLetters connects to the bus and the service's database the dead letters live in: the
+// configured ones, or those a running dev stack recorded in the data directory.
+func openDeadLetters(ctx context.Context, a dlqArgs, getenv func(string) string) (*events.DeadLetters, func(), error) {
+	dir := a.dataDir
 	if dir == "" {
 		dir = getenv("RB_DATA_DIR")
 	}
@@ -82,44 +122,56 @@ func runDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 		return getenv(k)
 	})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	if cfg.NATSURL == "" {
-		return errors.New("NATS_URL is not set and no running dev stack was found in the data directory")
+		return nil, nil, errors.New("NATS_URL is not set and no running dev stack was found in the data directory")
 	}
 	nc, err := nats.Connect(cfg.NATSURL, nats.Name("retailbridge-dlq"))
 	if err != nil {
-		return fmt.Errorf("nats: %w", err)
+		return nil, nil, fmt.Errorf("nats: %w", err)
 	}
-	defer nc.Close()
 	js, err := jetstream.New(nc)
 	if err != nil {
-		return err
+		nc.Close()
+		return nil, nil, err
 	}
 	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: cfg.StreamReplicas})
 	url := cfg.DatabaseURL
 	if url == "" {
-		url = "sqlite:" + filepath.Join(cfg.DataDir, *service+".db")
+		url = "sqlite:" + filepath.Join(cfg.DataDir, a.service+".db")
 	}
 	db, err := store.Open(ctx, url, store.Options{})
 	if err != nil {
-		return err
+		nc.Close()
+		return nil, nil, err
 	}
-	defer db.Close()
+	closeAll := func() { _ = db.Close(); nc.Close() }
 	if err := events.Migrate(ctx, db); err != nil {
-		return err
+		closeAll()
+		return nil, nil, err
 	}
-	dl := events.NewDeadLetters(db, js, nil)
+	return events.NewDeadLetters(db, js, nil), closeAll, nil
+}
 
+// exec runs the parsed command against the dead letters.
+func (a dlqArgs) exec(ctx context.Context, dl *events.DeadLetters, stdout io.Writer) error {
 	id := func() (uint64, error) {
-		if fs.NArg() != 1 {
+		if len(a.positional) != 1 {
 			return 0, fmt.Errorf("%w: name one dead letter id", errUsage)
 		}
-		return strconv.ParseUint(fs.Arg(0), 10, 64)
+		n, err := strconv.ParseUint(a.positional[0], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("%w: dead letter id %q is not a number", errUsage, a.positional[0])
+		}
+		return n, nil
 	}
-	switch verb {
+	switch a.verb {
 	case "list":
-		letters, err := dl.List(ctx, events.ListOptions{Consumer: *consumer, Limit: *limit})
+		if len(a.positional) > 0 {
+			return fmt.Errorf("%w: dlq list takes no arguments, got %q", errUsage, a.positional)
+		}
+		letters, err := dl.List(ctx, events.ListOptions{Consumer: a.consumer, Limit: a.limit})
 		if err != nil {
 			return err
 		}
@@ -152,15 +204,15 @@ func runDLQ(ctx context.Context, args []string, getenv func(string) string, stdo
 		if err != nil {
 			return err
 		}
-		if *operator == "" {
+		if a.operator == "" {
 			return fmt.Errorf("%w: --operator is required (replays are audited)", errUsage)
 		}
-		res, err := dl.Replay(ctx, n, *dryRun, *operator)
+		res, err := dl.Replay(ctx, n, a.dryRun, a.operator)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "dead letter %d: %s (attempt %d, subject %s, msg id %s)\n", res.DeadLetterID, res.Outcome, res.Attempt, res.Subject, res.MsgID)
 		return nil
 	}
-	return fmt.Errorf("%w: unknown dlq command %q", errUsage, verb)
+	return fmt.Errorf("%w: unknown dlq command %q", errUsage, a.verb)
 }

@@ -20,13 +20,14 @@ func (g *Gateway) healthz(c *gin.Context) {
 	c.JSON(http.StatusOK, gin.H{"status": "ok"})
 }
 
-// readyz reports ready only when every gRPC dependency answers SERVING and Redis answers PING.
+// readyz reports ready only when every process service answers SERVING (each one's health
+// follows its own database, bus and system APIs) and Redis answers PING.
 func (g *Gateway) readyz(c *gin.Context) {
 	ctx, cancel := context.WithTimeout(c.Request.Context(), 2*time.Second)
 	defer cancel()
 	checks := map[string]string{}
 	var failed []string
-	for name, conn := range map[string]*grpc.ClientConn{"orders": g.deps.Orders, "returns": g.deps.Returns} {
+	for name, conn := range map[string]*grpc.ClientConn{"orders": g.deps.Orders, "returns": g.deps.Returns, "inventory": g.deps.Inventory} {
 		if err := checkGRPC(ctx, conn); err != nil {
 			checks[name], failed = "unavailable", append(failed, name)
 		} else {

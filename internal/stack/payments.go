@@ -20,7 +20,7 @@ func (s *Stack) startStripeSandbox() error {
 		return err
 	}
 	s.closers = append(s.closers, s.Stripe.Close)
-	addr := "127.0.0.1:9303"
+	addr := s.opts.Config.Sandboxes.StripeAddr
 	if s.opts.Ephemeral {
 		addr = ""
 	}
@@ -51,5 +51,5 @@ func (s *Stack) startPayments() error {
 	}
 	return s.serveGRPC(Payments, s.opts.Config.Addrs.Payments, func(srv *grpcx.Server) {
 		paymentsv1.RegisterPaymentsServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }

@@ -42,7 +42,7 @@ func (s *Stack) startReturnVendorSandboxes() error {
 		return err
 	}
 	s.closers = append(s.closers, s.Warehouse.Close)
-	loopAddr, whAddr := "127.0.0.1:9304", "127.0.0.1:9305"
+	loopAddr, whAddr := s.opts.Config.Sandboxes.LoopAddr, s.opts.Config.Sandboxes.WarehouseAddr
 	if s.opts.Ephemeral {
 		loopAddr, whAddr = "", ""
 	}
@@ -75,7 +75,7 @@ func (s *Stack) startReturnsPlatform() error {
 	}
 	return s.serveGRPC(ReturnsPlatform, s.opts.Config.Addrs.ReturnsPlatform, func(srv *grpcx.Server) {
 		returnsplatformv1.RegisterReturnsPlatformServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }
 
 func (s *Stack) startWMS() error {
@@ -100,7 +100,7 @@ func (s *Stack) startWMS() error {
 	}
 	return s.serveGRPC(WMS, s.opts.Config.Addrs.WMS, func(srv *grpcx.Server) {
 		wmsv1.RegisterWmsServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }
 
 // webhookConns are the system APIs behind /webhooks/{vendor}.
@@ -115,9 +115,6 @@ func (s *Stack) webhookConns() (map[string]*grpc.ClientConn, error) {
 	}
 	return out, nil
 }
-
-// pointWebhooksAtGateway tells the in-process sandboxes where to deliver.
-func (s *Stack) pointWebhooksAtGateway() { s.PointWebhooksAt(s.GatewayURL) }
 
 // PointWebhooksAt makes this stack's sandboxes deliver their webhooks to a gateway (this
 // stack's, or another's when the services run separately).

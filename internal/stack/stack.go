@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
@@ -105,6 +106,10 @@ type Options struct {
 	SpanProcessors []sdktrace.SpanProcessor
 }
 
+// returnsStreams are the streams the returns service consumes and publishes on; its health
+// requires them.
+var returnsStreams = []string{"returns", "returnsplatform", "wms", "commerce", "payments"}
+
 // Stack is a running set of components.
 type Stack struct {
 	GatewayURL string
@@ -133,12 +138,15 @@ type Stack struct {
 	tracing *telemetry.Tracing
 	addrs   map[Component]string
 	conns   []*grpc.ClientConn
-	ctx     context.Context
-	cancel  context.CancelFunc
-	wg      sync.WaitGroup
-	errOnce sync.Once
-	err     error
-	closers []func()
+	nc      *nats.Conn
+	// startCtx bounds waiting for engines during Start; ctx is the running stack's lifetime.
+	startCtx context.Context
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	errOnce  sync.Once
+	err      error
+	closers  []func()
 
 	vendorCreds vendorCreds
 	js          jetstream.JetStream
@@ -178,6 +186,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics(),
 		governors: map[string]*governor.Governor{}}
+	s.startCtx = ctx
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.tracing = telemetry.NewTracing(opts.Config.TraceSampleRatio, opts.SpanProcessors...)
 	defer func() {
@@ -185,12 +194,17 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 			s.Close()
 		}
 	}()
+	if !opts.Ephemeral {
+		if err := checkRequired(opts.Config, opts.Components, opts.Config.AllowEmbedded); err != nil {
+			return nil, err
+		}
+	}
 	if err := os.MkdirAll(opts.Config.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
 	s.vendorCreds = s.loadVendorCreds()
 	s.NATSURL = opts.Config.NATSURL
-	if s.NATSURL == "" && opts.Ephemeral {
+	if s.NATSURL == "" && s.embeddedAllowed() && needsNATS(opts.Components) {
 		ns, url, err := startEmbeddedNATS(opts.Config.DataDir)
 		if err != nil {
 			return nil, err
@@ -216,6 +230,9 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	}
 	return s, nil
 }
+
+// Addr is the gRPC address component c listens on in this stack ("" when not started here).
+func (s *Stack) Addr(c Component) string { return s.addrs[c] }
 
 // Governor returns the guard of a vendor's outbound calls (tests read its stats).
 func (s *Stack) Governor(vendor string) *governor.Governor { return s.governors[vendor] }
@@ -245,6 +262,12 @@ func (s *Stack) Close() {
 }
 
 func (s *Stack) fail(err error) {
+	if s.ctx.Err() != nil {
+		// Shutting down: components end with the cancellation they were given (a workflow
+		// still ensuring its streams, a consumer mid-fetch). That is a clean stop, not a failure.
+		s.logger.Debug("component stopped during shutdown", "error", err.Error())
+		return
+	}
 	s.errOnce.Do(func() {
 		s.err = err
 		s.logger.Error("component failed", "error", err.Error())
@@ -252,9 +275,17 @@ func (s *Stack) fail(err error) {
 	})
 }
 
-// listen opens the component's listener: ephemeral loopback in dev, configured otherwise.
+// listen opens the component's listener: ephemeral loopback in dev; otherwise its listen
+// override (RB_<SERVICE>_LISTEN_ADDR) or the first address others dial it at.
 func (s *Stack) listen(c Component, configured string) (net.Listener, error) {
-	addr := configured
+	addr := listenAddrs(s.opts.Config.Listen)[c]
+	if addr == "" {
+		sa, err := config.ParseServiceAddr(configured)
+		if err != nil {
+			return nil, err
+		}
+		addr = sa.Listen
+	}
 	if s.opts.Ephemeral {
 		addr = "127.0.0.1:0"
 	}
@@ -266,14 +297,19 @@ func (s *Stack) listen(c Component, configured string) (net.Listener, error) {
 	return lis, nil
 }
 
-// target is where component c is reached: here if started here, else its configured address.
+// target is where component c is reached: here if started here, else its configured address
+// (one, a comma-separated list of replicas, or a dns:/// name; see grpcx.Dial).
 func (s *Stack) target(c Component) string {
 	if a, ok := s.addrs[c]; ok {
 		return a
 	}
-	a := s.opts.Config.Addrs
+	return listenAddrs(s.opts.Config.Addrs)[c]
+}
+
+// listenAddrs maps components to the fields of a ServiceAddrs.
+func listenAddrs(a config.ServiceAddrs) map[Component]string {
 	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
-		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}[c]
+		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -285,13 +321,16 @@ func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
 	return conn, nil
 }
 
-func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.Server)) error {
+// serveGRPC serves component c; its health follows the probes (its database, the bus, the
+// services it calls), re-checked every RB_HEALTH_INTERVAL.
+func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.Server), probes ...grpcx.Probe) error {
 	lis, err := s.listen(c, configured)
 	if err != nil {
 		return err
 	}
 	srv := grpcx.NewServer(grpcx.ServerDeps{Logger: s.logger.With("service", string(c)), Metrics: s.Metrics, Tracing: s.tracing})
 	register(srv)
+	srv.WatchHealth(s.ctx, s.opts.Config.HealthInterval, probes...)
 	s.wg.Go(func() {
 		if err := srv.Serve(s.ctx, lis); err != nil {
 			s.fail(fmt.Errorf("%s: %w", c, err))
@@ -392,7 +431,7 @@ func (s *Stack) startSandboxes() error {
 	}); err != nil {
 		return err
 	}
-	shopAddr, nsAddr := "127.0.0.1:9301", "127.0.0.1:9302"
+	shopAddr, nsAddr := s.opts.Config.Sandboxes.ShopifyAddr, s.opts.Config.Sandboxes.NetSuiteAddr
 	if s.opts.Ephemeral {
 		shopAddr, nsAddr = "", ""
 	}
@@ -408,7 +447,11 @@ func (s *Stack) startSandboxes() error {
 	if err := s.startReturnVendorSandboxes(); err != nil {
 		return err
 	}
-	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL)
+	if u := s.opts.Config.Sandboxes.WebhookURL; u != "" {
+		s.PointWebhooksAt(u)
+	}
+	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL,
+		"loop", s.LoopURL, "warehouse", s.WarehouseURL, "webhooks_to", s.opts.Config.Sandboxes.WebhookURL)
 	return nil
 }
 
@@ -475,7 +518,7 @@ func (s *Stack) startCommerce() error {
 	}
 	return s.serveGRPC(Commerce, s.opts.Config.Addrs.Commerce, func(srv *grpcx.Server) {
 		commercev1.RegisterCommerceServiceServer(srv, svc)
-	})
+	}, s.natsProbe())
 }
 
 func (s *Stack) startERP() error {
@@ -528,7 +571,7 @@ func (s *Stack) startOrders() error {
 	})
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
-	})
+	}, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
@@ -569,7 +612,7 @@ func (s *Stack) startInventory() error {
 	}
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	})
+	}, grpcx.ConnProbe(string(WMS), conn))
 }
 
 // LoadPolicy reads the return policy: the configured file, or the built-in default.
@@ -603,14 +646,19 @@ func (s *Stack) startReturns() error {
 	if err != nil {
 		return err
 	}
-	svc, err := returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
-		Tenants:  tenants,
-		Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
-		Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
-		ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
-		WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-		DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
-		Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
+	var svc *returns.Service
+	// New migrates the database: a database that went away since it was opened is waited for too.
+	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
+		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+			Tenants:  tenants,
+			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
+			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
+			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
+			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
+			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
+		})
+		return err
 	})
 	if err != nil {
 		return err
@@ -621,9 +669,19 @@ func (s *Stack) startReturns() error {
 			s.fail(fmt.Errorf("returns workflow: %w", err))
 		}
 	})
+	// The workflow creates its streams as it starts: serve once they exist, so the service is
+	// ready when it first answers.
+	streams := s.natsProbe(returnsStreams...)
+	if err := s.waitUntil("returns streams", streams.Check, func(err error) bool { return errors.Is(err, jetstream.ErrStreamNotFound) }); err != nil {
+		return err
+	}
+	probes := []grpcx.Probe{dbProbe(db), streams}
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+		probes = append(probes, grpcx.ConnProbe(string(c), conns[c]))
+	}
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
-	})
+	}, probes...)
 }
 
 // SigningKeyPath is where the storefront signing key lives for a data directory.
@@ -641,6 +699,9 @@ func (s *Stack) startGateway() error {
 		return err
 	}
 	redisURL := c.RedisURL
+	if redisURL == "" && !s.embeddedAllowed() {
+		return errors.New("REDIS_URL is required")
+	}
 	if redisURL == "" {
 		redisURL, err = s.startEmbeddedRedis()
 		if err != nil {
@@ -697,7 +758,10 @@ func (s *Stack) startGateway() error {
 	if s.GatewayURL, err = s.serveHTTP("gateway", addr, g); err != nil {
 		return err
 	}
-	s.pointWebhooksAtGateway()
+	if s.opts.Config.Sandboxes.WebhookURL == "" {
+		// A configured webhook base (a load balancer in front of several gateways) wins.
+		s.PointWebhooksAt(s.GatewayURL)
+	}
 	s.logger.Info("gateway listening", "url", s.GatewayURL)
 	return nil
 }

@@ -36,6 +36,13 @@ type Config struct {
 	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
 	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
 	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
+	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
+	// single-machine trial only, since replicas would each get their own state.
+	AllowEmbedded bool
+	// HealthInterval (RB_HEALTH_INTERVAL) is how often each gRPC service re-checks its
+	// dependencies (database, bus, the services it calls) for its health status.
+	HealthInterval time.Duration
 	// StreamReplicas is RB_STREAM_REPLICAS: copies of every JetStream stream and bucket the
 	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
 	// ever raises an existing stream to it, never lowers one (docs/events.md).
@@ -58,6 +65,24 @@ type Config struct {
 	Loop      WebhookVendorConfig
 	Warehouse WebhookVendorConfig
 	Addrs     ServiceAddrs
+	// Listen (RB_<SERVICE>_LISTEN_ADDR, e.g. RB_RETURNS_LISTEN_ADDR) is where this process serves
+	// a service when that differs from the address others dial: a replica listed second in
+	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
+	Listen    ServiceAddrs
+	Sandboxes SandboxConfig
+}
+
+// SandboxConfig places the vendor sandboxes `serve sandboxes` runs.
+type SandboxConfig struct {
+	ShopifyAddr   string // RB_SANDBOX_SHOPIFY_ADDR, default 127.0.0.1:9301
+	NetSuiteAddr  string // RB_SANDBOX_NETSUITE_ADDR, default 127.0.0.1:9302
+	StripeAddr    string // RB_SANDBOX_STRIPE_ADDR, default 127.0.0.1:9303
+	LoopAddr      string // RB_SANDBOX_LOOP_ADDR, default 127.0.0.1:9304
+	WarehouseAddr string // RB_SANDBOX_WAREHOUSE_ADDR, default 127.0.0.1:9305
+	// WebhookURL (RB_SANDBOX_WEBHOOK_URL) is the base URL the sandboxes deliver webhooks to:
+	// the gateway, or the load balancer in front of several (…/webhooks/{vendor} is appended).
+	// Empty: a gateway in the same process, else no webhooks.
+	WebhookURL string
 }
 
 // DefaultWebhookDedup are the webhook dedup horizons: each vendor's documented retry horizon
@@ -117,7 +142,10 @@ type NetSuiteConfig struct {
 	MaxConcurrency int    // NETSUITE_MAX_CONCURRENCY: our share of the account's concurrency limit
 }
 
-// ServiceAddrs are the gRPC addresses services listen on and dial (serve mode).
+// ServiceAddrs are the gRPC addresses services listen on and dial (serve mode). Each may list
+// several replicas, comma-separated ("10.0.0.5:9203,10.0.0.6:9203"), or name a DNS name that
+// resolves to several ("dns:///returns.internal:9203"); clients balance round-robin over them.
+// A service listens on the first entry (a DNS target: on its port), unless Config.Listen says.
 type ServiceAddrs struct {
 	Commerce        string // RB_COMMERCE_ADDR
 	ERP             string // RB_ERP_ADDR
@@ -150,6 +178,8 @@ func Load(getenv func(string) string) (Config, error) {
 		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
 		RateLimits:       r.str("RB_RATE_LIMITS", ""),
 		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
 		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
@@ -191,6 +221,8 @@ func Load(getenv func(string) string) (Config, error) {
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
 		},
+		Listen:    readListen(&r),
+		Sandboxes: readSandboxes(&r),
 	}
 	c.WebhookDedup = map[string]time.Duration{}
 	for v, def := range DefaultWebhookDedup {
@@ -211,17 +243,33 @@ func Load(getenv func(string) string) (Config, error) {
 	return c, nil
 }
 
+// readListen reads the RB_<SERVICE>_LISTEN_ADDR overrides.
+func readListen(r *reader) ServiceAddrs {
+	return ServiceAddrs{
+		Commerce: r.str("RB_COMMERCE_LISTEN_ADDR", ""), ERP: r.str("RB_ERP_LISTEN_ADDR", ""),
+		Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
+		Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
+		ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
+	}
+}
+
+// readSandboxes reads where `serve sandboxes` listens and delivers webhooks.
+func readSandboxes(r *reader) SandboxConfig {
+	return SandboxConfig{
+		ShopifyAddr:   r.str("RB_SANDBOX_SHOPIFY_ADDR", "127.0.0.1:9301"),
+		NetSuiteAddr:  r.str("RB_SANDBOX_NETSUITE_ADDR", "127.0.0.1:9302"),
+		StripeAddr:    r.str("RB_SANDBOX_STRIPE_ADDR", "127.0.0.1:9303"),
+		LoopAddr:      r.str("RB_SANDBOX_LOOP_ADDR", "127.0.0.1:9304"),
+		WarehouseAddr: r.str("RB_SANDBOX_WAREHOUSE_ADDR", "127.0.0.1:9305"),
+		WebhookURL:    strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
+	}
+}
+
 // Validate names every bad field at once.
 func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
-	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_COMMERCE_ADDR": c.Addrs.Commerce,
-		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
-		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
-		if _, _, err := net.SplitHostPort(addr); err != nil {
-			add(field, fmt.Sprintf("%q is not host:port", addr))
-		}
-	}
+	bad = append(bad, c.badAddrs()...)
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			add("RB_CORS_ORIGINS", fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))
@@ -244,7 +292,8 @@ func (c Config) Validate() error {
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
-		"SHOPIFY_ADMIN_URL": c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
+		"RB_SANDBOX_WEBHOOK_URL": c.Sandboxes.WebhookURL,
+		"SHOPIFY_ADMIN_URL":      c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
 		"LOOP_API_URL": c.Loop.URL, "WAREHOUSE_API_URL": c.Warehouse.URL} {
 		if u == "" {
 			continue
@@ -261,6 +310,9 @@ func (c Config) Validate() error {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	if c.HealthInterval <= 0 {
+		add("RB_HEALTH_INTERVAL", "must be positive")
 	}
 	if c.RequestTimeout == 0 {
 		add("RB_REQUEST_TIMEOUT", "must be positive")
@@ -285,6 +337,34 @@ func (c Config) Validate() error {
 		return nil
 	}
 	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(bad, "\n  "))
+}
+
+// badAddrs names every listen and service address that does not parse.
+func (c Config) badAddrs() []string {
+	var bad []string
+	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
+	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_SANDBOX_SHOPIFY_ADDR": c.Sandboxes.ShopifyAddr,
+		"RB_SANDBOX_NETSUITE_ADDR": c.Sandboxes.NetSuiteAddr, "RB_SANDBOX_STRIPE_ADDR": c.Sandboxes.StripeAddr,
+		"RB_SANDBOX_LOOP_ADDR": c.Sandboxes.LoopAddr, "RB_SANDBOX_WAREHOUSE_ADDR": c.Sandboxes.WarehouseAddr} {
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
+		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
+		if _, err := ParseServiceAddr(addrs); err != nil {
+			add(field, err.Error())
+		}
+	}
+	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
+		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
+		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
+		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
+			add(field, fmt.Sprintf("%q is not host:port", addr))
+		}
+	}
+	return bad
 }
 
 // LogValue masks secrets when the configuration is logged.
@@ -337,6 +417,19 @@ func (r *reader) str(key, def string) string {
 		return v
 	}
 	return def
+}
+
+func (r *reader) bool(key string, def bool) bool {
+	v := r.str(key, "")
+	if v == "" {
+		return def
+	}
+	b, err := strconv.ParseBool(v)
+	if err != nil {
+		r.errs = append(r.errs, fmt.Errorf("%s: %q is not true or false", key, v))
+		return def
+	}
+	return b
 }
 
 func (r *reader) int(key string, def int) int {

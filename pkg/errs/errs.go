@@ -122,9 +122,12 @@ func As(err error) *Error {
 	return nil
 }
 
-// KindOf returns err's kind: Canceled and DeadlineExceeded for context errors, Internal for
-// anything unclassified.
+// KindOf returns err's kind: Canceled and DeadlineExceeded for context errors, Unavailable for
+// an unreachable engine (EngineUnavailable), Internal for anything else unclassified.
 func KindOf(err error) Kind {
+	if asUnavailable(err) != nil {
+		return Unavailable
+	}
 	if e := As(err); e != nil {
 		return e.Kind
 	}
@@ -139,6 +142,9 @@ func KindOf(err error) Kind {
 
 // IsRetryable reports whether repeating the operation may succeed.
 func IsRetryable(err error) bool {
+	if asUnavailable(err) != nil {
+		return true
+	}
 	if e := As(err); e != nil {
 		return e.Retryable
 	}

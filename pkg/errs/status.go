@@ -57,6 +57,9 @@ func ToStatus(err error) *status.Status {
 	if st, ok := status.FromError(err); ok && As(err) == nil {
 		return st // already a status (for example passed through from a downstream call)
 	}
+	if u := asUnavailable(err); u != nil {
+		err = u
+	}
 	e := As(err)
 	if e == nil {
 		switch {
@@ -120,9 +123,12 @@ func FromStatus(st *status.Status) *Error {
 	return e
 }
 
-// FromError classifies any error: an *Error as is, a gRPC status via FromStatus, context errors
-// by kind, anything else as Internal.
+// FromError classifies any error: an unreachable engine as Unavailable, an *Error as is, a gRPC
+// status via FromStatus, context errors by kind, anything else as Internal.
 func FromError(err error) *Error {
+	if u := asUnavailable(err); u != nil {
+		return u
+	}
 	if e := As(err); e != nil {
 		return e
 	}

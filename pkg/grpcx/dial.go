@@ -2,12 +2,17 @@ package grpcx
 
 import (
 	"context"
+	"fmt"
+	"net"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/resolver"
+	"google.golang.org/grpc/resolver/manual"
 	"google.golang.org/grpc/status"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
@@ -23,8 +28,14 @@ type DialDeps struct {
 	DefaultTimeout time.Duration
 }
 
-// Dial returns a client connection to target (host:port). Services talk over the internal
-// network in plaintext; put a mesh or TLS in front when they leave one host.
+// Dial returns a client connection to target, balanced round-robin over the service's replicas:
+//
+//   - "host:port" — resolved through DNS (every address of the name is a replica);
+//   - "host:port,host:port,…" — a static list of replicas;
+//   - "dns:///name:port" — explicit DNS, re-resolved when connections break.
+//
+// Services talk over the internal network in plaintext; put a mesh or TLS in front when they
+// leave one host.
 func Dial(target string, deps DialDeps) (*grpc.ClientConn, error) {
 	if deps.DefaultTimeout == 0 {
 		deps.DefaultTimeout = 10 * time.Second
@@ -34,11 +45,35 @@ func Dial(target string, deps DialDeps) (*grpc.ClientConn, error) {
 		grpc.WithChainUnaryInterceptor(unaryClientInterceptor(deps)),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingPolicy":"round_robin"}`),
 	}
+	if strings.Contains(target, ",") {
+		r, err := staticResolver(target)
+		if err != nil {
+			return nil, err
+		}
+		opts = append(opts, grpc.WithResolvers(r))
+		target = r.Scheme() + ":///replicas"
+	}
 	if deps.Tracing != nil {
 		opts = append(opts, grpc.WithStatsHandler(otelgrpc.NewClientHandler(
 			otelgrpc.WithTracerProvider(deps.Tracing.Provider), otelgrpc.WithPropagators(deps.Tracing.Propagator))))
 	}
 	return grpc.NewClient(target, opts...)
+}
+
+// staticResolver resolves a comma-separated list of replica addresses to itself. The resolver
+// is the connection's own (grpc.WithResolvers), so its scheme never clashes with another's.
+func staticResolver(list string) (*manual.Resolver, error) {
+	var state resolver.State
+	for _, a := range strings.Split(list, ",") {
+		a = strings.TrimSpace(a)
+		if _, _, err := net.SplitHostPort(a); err != nil {
+			return nil, fmt.Errorf("grpcx: replica address %q is not host:port", a)
+		}
+		state.Addresses = append(state.Addresses, resolver.Address{Addr: a})
+	}
+	r := manual.NewBuilderWithScheme("rb-static")
+	r.InitialState(state)
+	return r, nil
 }
 
 // unaryClientInterceptor carries the correlation id and principal to the next hop and bounds

@@ -52,6 +52,9 @@ type Server struct {
 // NewServer returns a server with the standard interceptor chain, health and reflection.
 // Register services on it, then call Serve.
 func NewServer(deps ServerDeps) *Server {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
 	opts := []grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unaryServerInterceptor(deps)),
 		grpc.MaxRecvMsgSize(4 << 20),
