@@ -43,8 +43,7 @@ const clusterLimits = `policies:
 // end refunded, with each vendor side effect made once, nothing dead-lettered, no vendor
 // webhook abandoned, and the gateways enforcing one shared rate limit.
 //
-// It runs alone (not in parallel): it registers a gRPC resolver, and its rate-limit load must
-// keep the limit overloaded.
+// It runs alone (not in parallel): its rate-limit load must keep the limit overloaded.
 func TestClusterSurvivesLosingAReturnsReplicaAndANATSNode(t *testing.T) {
 	ct := startClusterTopology(t, clusterLimits)
 	js := ct.jetStream(t)

@@ -10,7 +10,6 @@ import (
 	"net/url"
 	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/grpc/resolver"
 
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/events"
@@ -98,7 +96,9 @@ func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 	ct.core = ct.start(t, env, "", stack.Commerce, stack.ERP, stack.Payments, stack.ReturnsPlatform, stack.WMS,
 		stack.Orders, stack.Inventory, stack.Returns, stack.Gateway)
 	ct.replica = ct.start(t, withEnv(env, "RB_RETURNS_ADDR", replicaAddr), "", stack.Returns)
-	ct.edge = ct.start(t, env, replicasTarget(env["RB_RETURNS_ADDR"], replicaAddr), stack.Gateway)
+	// Gateway 2 reaches both returns replicas through the product's replica list (RB_RETURNS_ADDR
+	// "a:p,b:p", dialled round-robin).
+	ct.edge = ct.start(t, env, env["RB_RETURNS_ADDR"]+","+replicaAddr, stack.Gateway)
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	// Every answer of both gateways is checked against the document each serves.
@@ -276,40 +276,6 @@ func roundRobin(targets ...string) http.Handler {
 		proxies[next.Add(1)%uint64(len(proxies))].ServeHTTP(w, r)
 	})
 }
-
-// replicasScheme is a gRPC target scheme listing the addresses of a service's replicas in the
-// target itself ("rb-replicas:///host:port|host:port"); with the round_robin policy every
-// client spreads its calls over the replicas and stops using one that goes away. (The
-// deployment answer is a DNS name with several addresses, or a replica list once the services
-// take one; the test has no DNS server.)
-const replicasScheme = "rb-replicas"
-
-func replicasTarget(addrs ...string) string {
-	// resolver.Register must not race with dials: the cluster test runs alone, and registers
-	// before its stacks dial anything.
-	resolver.Register(replicasBuilder{})
-	return replicasScheme + ":///" + strings.Join(addrs, "|")
-}
-
-type replicasBuilder struct{}
-
-func (replicasBuilder) Scheme() string { return replicasScheme }
-
-func (replicasBuilder) Build(target resolver.Target, cc resolver.ClientConn, _ resolver.BuildOptions) (resolver.Resolver, error) {
-	var state resolver.State
-	for _, a := range strings.Split(target.Endpoint(), "|") {
-		state.Addresses = append(state.Addresses, resolver.Address{Addr: a})
-	}
-	if err := cc.UpdateState(state); err != nil {
-		return nil, err
-	}
-	return replicasResolver{}, nil
-}
-
-type replicasResolver struct{}
-
-func (replicasResolver) ResolveNow(resolver.ResolveNowOptions) {}
-func (replicasResolver) Close()                                {}
 
 // warningCounter is a log handler that counts warnings and errors by message (the stacks' logs
 // say when a gateway stopped using the shared rate-limit store, for one).
