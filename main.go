@@ -117,7 +117,9 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string, std
 		return getenv(k)
 	}
 	cfg, err := config.Load(overlay)
-	return cfg, rest, err
+	// Vendor settings belong to the system kinds' registries; checked here too so that one
+	// error names every bad field.
+	return cfg, rest, errors.Join(err, stack.CheckVendorConfig(cfg))
 }
 
 func runDev(ctx context.Context, args []string, getenv func(string) string, stdout io.Writer) error {

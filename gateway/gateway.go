@@ -63,9 +63,9 @@ type Deps struct {
 	Orders    *grpc.ClientConn
 	Returns   *grpc.ClientConn
 	Inventory *grpc.ClientConn
-	// Webhooks maps a vendor name (shopify, stripe, loop, warehouse) to the system API that
+	// Webhooks maps a vendor name (as registered by its system kind) to the system API that
 	// verifies and normalises its deliveries.
-	Webhooks map[string]*grpc.ClientConn
+	Webhooks map[string]WebhookTarget
 	// Audit is the durable log of privileged actions (audit.go).
 	Audit *audit.Log
 }

@@ -19,32 +19,34 @@ import (
 // maxWebhookBody bounds a vendor delivery.
 const maxWebhookBody = 1 << 20
 
-// Webhook vendors and the system API that verifies and normalises their deliveries.
-const (
-	VendorShopify   = "shopify"   // commerce
-	VendorStripe    = "stripe"    // payments
-	VendorLoop      = "loop"      // returnsplatform
-	VendorWarehouse = "warehouse" // wms
-)
+// WebhookTarget is the system API behind /webhooks/{vendor}: the vendor's system kind
+// ("commerce", "payments", "returnsplatform", "wms"), which says how to forward a delivery, and a
+// connection to that kind's service. The stack builds these from the vendor registries, so the
+// gateway names no vendor.
+type WebhookTarget struct {
+	Kind string
+	Conn *grpc.ClientConn
+}
 
 // ingest forwards one delivery to a system API: the raw bytes and headers, untouched, because
 // signatures are verified over the exact body.
 type ingest func(ctx context.Context, conn *grpc.ClientConn, headers map[string]string, body []byte) (delivery string, events []string, ignored bool, err error)
 
+// ingesters forward a delivery per system kind.
 var ingesters = map[string]ingest{
-	VendorShopify: func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
+	"commerce": func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
 		r, err := commercev1.NewCommerceServiceClient(c).IngestWebhook(ctx, &commercev1.IngestWebhookRequest{Headers: h, Body: b})
 		return r.GetDeliveryId(), r.GetEventIds(), r.GetIgnored(), err
 	},
-	VendorStripe: func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
+	"payments": func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
 		r, err := paymentsv1.NewPaymentsServiceClient(c).IngestWebhook(ctx, &paymentsv1.IngestWebhookRequest{Headers: h, Body: b})
 		return r.GetDeliveryId(), r.GetEventIds(), r.GetIgnored(), err
 	},
-	VendorLoop: func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
+	"returnsplatform": func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
 		r, err := returnsplatformv1.NewReturnsPlatformServiceClient(c).IngestWebhook(ctx, &returnsplatformv1.IngestWebhookRequest{Headers: h, Body: b})
 		return r.GetDeliveryId(), r.GetEventIds(), r.GetIgnored(), err
 	},
-	VendorWarehouse: func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
+	"wms": func(ctx context.Context, c *grpc.ClientConn, h map[string]string, b []byte) (string, []string, bool, error) {
 		r, err := wmsv1.NewWmsServiceClient(c).IngestWebhook(ctx, &wmsv1.IngestWebhookRequest{Headers: h, Body: b})
 		return r.GetDeliveryId(), r.GetEventIds(), r.GetIgnored(), err
 	},
@@ -57,8 +59,8 @@ var ingesters = map[string]ingest{
 // signature answers 401 and changes nothing.
 func (g *Gateway) webhook(c *gin.Context) {
 	vendor := c.Param("vendor")
-	conn, ok := g.deps.Webhooks[vendor]
-	in := ingesters[vendor]
+	target, ok := g.deps.Webhooks[vendor]
+	in := ingesters[target.Kind]
 	if !ok || in == nil {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "unknown_webhook_vendor", "Not found", "no webhook endpoint for "+vendor))
 		return
@@ -79,7 +81,7 @@ func (g *Gateway) webhook(c *gin.Context) {
 		}
 		headers[k] = strings.Join(v, ",")
 	}
-	delivery, events, ignored, err := in(c.Request.Context(), conn, headers, body)
+	delivery, events, ignored, err := in(c.Request.Context(), target.Conn, headers, body)
 	if err != nil {
 		g.problem(c, errs.ProblemFor(err))
 		return

@@ -6,6 +6,8 @@ import (
 	"net/http"
 
 	"github.com/getkin/kin-openapi/openapi3"
+
+	"github.com/retailbridge/retailbridge/services/system"
 )
 
 // The routes below are served by the gateway itself (gateway/routes.go, identity.go, audit.go,
@@ -27,8 +29,14 @@ const (
 	schemaWebhookReceipt = "WebhookReceipt"
 )
 
-// Webhook vendors (gateway/webhook.go).
-var webhookVendors = []any{"shopify", "stripe", "loop", "warehouse"}
+// webhookVendors are the vendors that send webhooks, from the system kinds' registries.
+func webhookVendors() []any {
+	var out []any
+	for _, v := range system.WebhookVendorNames() {
+		out = append(out, v)
+	}
+	return out
+}
 
 func gatewaySchemas() map[string]*openapi3.SchemaRef {
 	obj := func(desc string, required []string, props openapi3.Schemas) *openapi3.SchemaRef {
@@ -247,7 +255,7 @@ func addGatewayRoutes(doc *openapi3.T) error {
 	// Webhooks (gateway/webhook.go).
 	vendor := openapi3.NewPathParameter("vendor")
 	vendor.Description = "The vendor whose delivery this is."
-	vendor.Schema = (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: webhookVendors}).NewRef()
+	vendor.Schema = (&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: webhookVendors()}).NewRef()
 	webhook := &openapi3.Operation{
 		OperationID: "webhooks.Deliver",
 		Summary:     "Deliver accepts a vendor's webhook delivery.",

@@ -6,6 +6,7 @@ import (
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	"github.com/retailbridge/retailbridge/services/system/payments"
 )
@@ -28,7 +29,7 @@ func (s *Stack) startStripeSandbox() error {
 	return err
 }
 
-func (s *Stack) startPayments() error {
+func (s *Stack) startPayments(v vendors.Vendor) error {
 	base, err := s.vendorURL(s.opts.Config.Stripe.URL, s.StripeURL, "STRIPE_API_URL")
 	if err != nil {
 		return err
@@ -38,13 +39,13 @@ func (s *Stack) startPayments() error {
 		return err
 	}
 	svc, err := payments.New(payments.Config{
-		Vendor: "stripe",
+		Vendor: v.Name,
 		Stripe: payments.StripeConfig{BaseURL: base, SecretKey: s.vendorCreds.stripeKey,
 			WebhookSecrets: s.vendorCreds.stripeWebhookSecrets},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, payments.Deps{
 		Logger: s.logger.With("service", "payments"), JetStream: js, Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("stripe", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("stripe")),
+		HTTPClient: telemetry.NewVendorClient(v.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(v.Name)),
 	})
 	if err != nil {
 		return err

@@ -3,12 +3,11 @@ package stack
 import (
 	"time"
 
-	"google.golang.org/grpc"
-
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
@@ -53,7 +52,7 @@ func (s *Stack) startReturnVendorSandboxes() error {
 	return err
 }
 
-func (s *Stack) startReturnsPlatform() error {
+func (s *Stack) startReturnsPlatform(v vendors.Vendor) error {
 	base, err := s.vendorURL(s.opts.Config.Loop.URL, s.LoopURL, "LOOP_API_URL")
 	if err != nil {
 		return err
@@ -63,12 +62,12 @@ func (s *Stack) startReturnsPlatform() error {
 		return err
 	}
 	svc, err := returnsplatform.New(returnsplatform.Config{
-		Vendor:  "loop",
+		Vendor:  v.Name,
 		Loop:    returnsplatform.LoopConfig{BaseURL: base, APIKey: s.vendorCreds.loopKey, WebhookSecret: s.vendorCreds.loopSecret},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, returnsplatform.Deps{
 		Logger: s.logger.With("service", "returnsplatform"), JetStream: js, Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("loop", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("loop")),
+		HTTPClient: telemetry.NewVendorClient(v.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(v.Name)),
 	})
 	if err != nil {
 		return err
@@ -78,7 +77,7 @@ func (s *Stack) startReturnsPlatform() error {
 	}, s.natsProbe())
 }
 
-func (s *Stack) startWMS() error {
+func (s *Stack) startWMS(v vendors.Vendor) error {
 	base, err := s.vendorURL(s.opts.Config.Warehouse.URL, s.WarehouseURL, "WAREHOUSE_API_URL")
 	if err != nil {
 		return err
@@ -88,12 +87,12 @@ func (s *Stack) startWMS() error {
 		return err
 	}
 	svc, err := wms.New(wms.Config{
-		Vendor:    "warehouse",
+		Vendor:    v.Name,
 		Warehouse: wms.WarehouseConfig{BaseURL: base, APIKey: s.vendorCreds.warehouseKey, WebhookSecret: s.vendorCreds.warehouseSecret},
 		Timeout:   s.opts.Config.RequestTimeout,
 	}, wms.Deps{
 		Logger: s.logger.With("service", "wms"), JetStream: js, Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("warehouse", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("warehouse")),
+		HTTPClient: telemetry.NewVendorClient(v.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(v.Name)),
 	})
 	if err != nil {
 		return err
@@ -101,19 +100,6 @@ func (s *Stack) startWMS() error {
 	return s.serveGRPC(WMS, s.opts.Config.Addrs.WMS, func(srv *grpcx.Server) {
 		wmsv1.RegisterWmsServiceServer(srv, svc)
 	}, s.natsProbe())
-}
-
-// webhookConns are the system APIs behind /webhooks/{vendor}.
-func (s *Stack) webhookConns() (map[string]*grpc.ClientConn, error) {
-	out := map[string]*grpc.ClientConn{}
-	for vendor, c := range map[string]Component{"shopify": Commerce, "stripe": Payments, "loop": ReturnsPlatform, "warehouse": WMS} {
-		conn, err := s.dial(c)
-		if err != nil {
-			return nil, err
-		}
-		out[vendor] = conn
-	}
-	return out, nil
 }
 
 // PointWebhooksAt makes this stack's sandboxes deliver their webhooks to a gateway (this

@@ -42,6 +42,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/process/inventory"
 	"github.com/retailbridge/retailbridge/services/process/orders"
 	"github.com/retailbridge/retailbridge/services/process/returns"
@@ -152,6 +153,11 @@ type Stack struct {
 	js          jetstream.JetStream
 	governors   map[string]*governor.Governor
 	tenants     *tenancy.Directory
+	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
+	// guards each vendor's governor settings (kinds.go).
+	vendors map[Component]vendors.Vendor
+	dedup   map[string]time.Duration
+	guards  map[string]governor.Config
 }
 
 type vendorCreds struct {
@@ -212,14 +218,19 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		s.NATSURL = url
 		s.closers = append(s.closers, func() { ns.Shutdown(); ns.WaitForShutdown() })
 	}
-	steps := []struct {
+	if err := s.selectVendors(); err != nil {
+		return nil, err
+	}
+	type step struct {
 		c     Component
 		start func() error
-	}{
-		{Sandboxes, s.startSandboxes}, {Commerce, s.startCommerce}, {ERP, s.startERP}, {Payments, s.startPayments},
-		{ReturnsPlatform, s.startReturnsPlatform}, {WMS, s.startWMS},
-		{Orders, s.startOrders}, {Inventory, s.startInventory}, {Returns, s.startReturns}, {Gateway, s.startGateway},
 	}
+	steps := []step{{Sandboxes, s.startSandboxes}}
+	for _, k := range systemKinds {
+		steps = append(steps, step{k.component, func() error { return k.start(s, s.vendors[k.component]) }})
+	}
+	steps = append(steps, step{Orders, s.startOrders}, step{Inventory, s.startInventory}, step{Returns, s.startReturns},
+		step{Gateway, s.startGateway})
 	for _, st := range steps {
 		if !slices.Contains(opts.Components, st.c) {
 			continue
@@ -494,7 +505,7 @@ func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
 	return "", fmt.Errorf("%s is required when the sandboxes are not started here", field)
 }
 
-func (s *Stack) startCommerce() error {
+func (s *Stack) startCommerce(vendor vendors.Vendor) error {
 	base, err := s.vendorURL(s.opts.Config.Shopify.URL, s.ShopifyURL, "SHOPIFY_ADMIN_URL")
 	if err != nil {
 		return err
@@ -504,14 +515,14 @@ func (s *Stack) startCommerce() error {
 		return err
 	}
 	svc, err := commerce.New(commerce.Config{
-		Vendor: "shopify",
+		Vendor: vendor.Name,
 		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken,
 			WebhookSecret: s.vendorCreds.shopifySecret},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, commerce.Deps{
 		JetStream: js,
 		Logger:    s.logger.With("service", "commerce"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("shopify", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("shopify")),
+		HTTPClient: telemetry.NewVendorClient(vendor.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(vendor.Name)),
 	})
 	if err != nil {
 		return err
@@ -521,20 +532,20 @@ func (s *Stack) startCommerce() error {
 	}, s.natsProbe())
 }
 
-func (s *Stack) startERP() error {
+func (s *Stack) startERP(vendor vendors.Vendor) error {
 	base, err := s.vendorURL(s.opts.Config.NetSuite.URL, s.NetSuiteURL, "NETSUITE_URL")
 	if err != nil {
 		return err
 	}
 	v := s.vendorCreds
 	svc, err := erp.New(erp.Config{
-		Vendor: "netsuite",
+		Vendor: vendor.Name,
 		NetSuite: erp.NetSuiteConfig{BaseURL: base, Account: v.nsAccount, ConsumerKey: v.nsKey, ConsumerSecret: v.nsSecret,
 			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.opts.Config.NetSuite.MaxConcurrency},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, erp.Deps{
 		Logger: s.logger.With("service", "erp"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient("netsuite", s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor("netsuite")),
+		HTTPClient: telemetry.NewVendorClient(vendor.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(vendor.Name)),
 	})
 	if err != nil {
 		return err

@@ -74,7 +74,7 @@ func (s *Stack) jetStream() (jetstream.JetStream, error) {
 	// Every stream and bucket any service ensures takes the deployment's replicas; webhook
 	// intakes remember each vendor's deliveries for its retry horizon.
 	js = events.WithStreamDefaults(js, events.StreamOptions{Replicas: s.opts.Config.StreamReplicas})
-	js = events.WithDeliveryHorizons(js, s.opts.Config.WebhookDedup)
+	js = events.WithDeliveryHorizons(js, s.dedup)
 	s.js = js
 	return js, nil
 }
@@ -148,7 +148,7 @@ func (s *Stack) waitUntil(what string, try func(ctx context.Context) error, pend
 // governor returns the guard every outbound call to vendor goes through (see pkg/governor).
 func (s *Stack) governor(vendor string) func(http.RoundTripper) http.RoundTripper {
 	return func(next http.RoundTripper) http.RoundTripper {
-		g := governor.New(vendor, s.opts.Config.Governors[vendor], next)
+		g := governor.New(vendor, s.guards[vendor], next)
 		s.governors[vendor] = g
 		return g
 	}

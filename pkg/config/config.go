@@ -13,8 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/retailbridge/retailbridge/pkg/governor"
 )
 
 // Config is the configuration of every Retailbridge service.
@@ -47,29 +45,32 @@ type Config struct {
 	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
 	// ever raises an existing stream to it, never lowers one (docs/events.md).
 	StreamReplicas int
-	// WebhookDedup is, per webhook vendor (shopify, stripe, loop, warehouse), how long a delivery
-	// id is remembered so that the vendor's retries of it are not published again:
-	// RB_WEBHOOK_DEDUP_<VENDOR>, default DefaultWebhookDedup[vendor]. It must cover the vendor's
-	// whole retry horizon.
-	WebhookDedup map[string]time.Duration
-
-	// Governors are per-vendor guards, RB_GOVERNOR_<VENDOR> (SHOPIFY, NETSUITE, STRIPE, LOOP,
-	// WAREHOUSE) = "concurrency=N,rate=R,burst=B,breaker=F,cooldown=D"; unset vendors take the
-	// defaults (concurrency 16, no rate budget, breaker after 5 failures for 10 s).
-	Governors map[string]governor.Config
-
-	Token     TokenConfig
-	Shopify   ShopifyConfig
-	NetSuite  NetSuiteConfig
-	Stripe    StripeConfig
-	Loop      WebhookVendorConfig
-	Warehouse WebhookVendorConfig
-	Addrs     ServiceAddrs
+	Token          TokenConfig
+	Shopify        ShopifyConfig
+	NetSuite       NetSuiteConfig
+	Stripe         StripeConfig
+	Loop           WebhookVendorConfig
+	Warehouse      WebhookVendorConfig
+	Addrs          ServiceAddrs
 	// Listen (RB_<SERVICE>_LISTEN_ADDR, e.g. RB_RETURNS_LISTEN_ADDR) is where this process serves
 	// a service when that differs from the address others dial: a replica listed second in
 	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
 	Listen    ServiceAddrs
 	Sandboxes SandboxConfig
+	// Env is the lookup Load read the environment through. Settings that a system kind or a
+	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>) are read
+	// through it, via Lookup,
+	// by the code that owns the kind's vendor registry, so adding a vendor adds nothing here.
+	Env func(string) string
+}
+
+// Lookup reads key, trimmed, from the environment Load read; "" when unset or when the
+// configuration was not loaded from an environment.
+func (c Config) Lookup(key string) string {
+	if c.Env == nil {
+		return ""
+	}
+	return strings.TrimSpace(c.Env(key))
 }
 
 // SandboxConfig places the vendor sandboxes `serve sandboxes` runs.
@@ -83,17 +84,6 @@ type SandboxConfig struct {
 	// the gateway, or the load balancer in front of several (…/webhooks/{vendor} is appended).
 	// Empty: a gateway in the same process, else no webhooks.
 	WebhookURL string
-}
-
-// DefaultWebhookDedup are the webhook dedup horizons: each vendor's documented retry horizon
-// plus a day's margin for clock skew and slow retries. Shopify retries a failed delivery 8 times
-// over 4 hours (it used to be 19 times over 48 hours); Stripe for up to 3 days in live mode; the
-// returns platform and the warehouse are given Stripe's horizon, the longest of the vendors.
-var DefaultWebhookDedup = map[string]time.Duration{
-	"shopify":   72 * time.Hour,
-	"stripe":    96 * time.Hour,
-	"loop":      96 * time.Hour,
-	"warehouse": 96 * time.Hour,
 }
 
 // WebhookVendorConfig points a system service at a vendor that also sends signed webhooks.
@@ -223,19 +213,7 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
-	}
-	c.WebhookDedup = map[string]time.Duration{}
-	for v, def := range DefaultWebhookDedup {
-		c.WebhookDedup[v] = r.duration("RB_WEBHOOK_DEDUP_"+strings.ToUpper(v), def)
-	}
-	c.Governors = map[string]governor.Config{}
-	for _, v := range []string{"shopify", "netsuite", "stripe", "loop", "warehouse"} {
-		key := "RB_GOVERNOR_" + strings.ToUpper(v)
-		g, err := governor.ParseConfig(r.str(key, ""))
-		if err != nil {
-			r.errs = append(r.errs, fmt.Errorf("%s: %w", key, err))
-		}
-		c.Governors[v] = g
+		Env:       getenv,
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return c, err
@@ -321,11 +299,6 @@ func (c Config) Validate() error {
 		add("RB_STREAM_REPLICAS", fmt.Sprintf("%d is not between 1 and 5 (JetStream's range)", c.StreamReplicas))
 	} else if c.StreamReplicas > 1 && c.NATSURL == "" {
 		add("RB_STREAM_REPLICAS", "more than one replica needs a NATS cluster (NATS_URL); the embedded server is a single node")
-	}
-	for v, d := range c.WebhookDedup {
-		if d < time.Hour {
-			add("RB_WEBHOOK_DEDUP_"+strings.ToUpper(v), fmt.Sprintf("%v is shorter than an hour; it must cover the vendor's retry horizon", d))
-		}
 	}
 	if c.NetSuite.MaxConcurrency <= 0 {
 		add("NETSUITE_MAX_CONCURRENCY", "must be positive")

@@ -6,7 +6,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 )
 
 func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
@@ -26,12 +25,12 @@ func TestLoadNamesEveryBadField(t *testing.T) {
 	t.Parallel()
 	_, err := Load(env(map[string]string{
 		"RB_HTTP_ADDR": "nonsense", "RB_ORDER_TTL": "soon", "RB_LOG_LEVEL": "loud",
-		"REDIS_URL": "not a url", "RB_TRACE_SAMPLE_RATIO": "2", "RB_GOVERNOR_LOOP": "speed=1",
+		"REDIS_URL": "not a url", "RB_TRACE_SAMPLE_RATIO": "2",
 	}))
 	if err == nil {
 		t.Fatal("Load accepted bad configuration")
 	}
-	for _, field := range []string{"RB_HTTP_ADDR", "RB_ORDER_TTL", "RB_LOG_LEVEL", "REDIS_URL", "RB_TRACE_SAMPLE_RATIO", "RB_GOVERNOR_LOOP"} {
+	for _, field := range []string{"RB_HTTP_ADDR", "RB_ORDER_TTL", "RB_LOG_LEVEL", "REDIS_URL", "RB_TRACE_SAMPLE_RATIO"} {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s:\n%v", field, err)
 		}
@@ -96,18 +95,18 @@ func TestKeyEncryptionKey(t *testing.T) {
 	}
 }
 
-func TestStreamReplicasAndDedupHorizons(t *testing.T) {
+func TestStreamReplicas(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(nil))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.StreamReplicas != 1 || c.WebhookDedup["shopify"] != 72*time.Hour || c.WebhookDedup["stripe"] != 96*time.Hour {
-		t.Errorf("defaults: replicas %d, dedup %v; want 1 and shopify 72h, stripe 96h", c.StreamReplicas, c.WebhookDedup)
+	if c.StreamReplicas != 1 {
+		t.Errorf("default replicas %d, want 1", c.StreamReplicas)
 	}
-	c, err = Load(env(map[string]string{"NATS_URL": "nats://n1:4222", "RB_STREAM_REPLICAS": "3", "RB_WEBHOOK_DEDUP_LOOP": "120h"}))
-	if err != nil || c.StreamReplicas != 3 || c.WebhookDedup["loop"] != 120*time.Hour {
-		t.Errorf("replicas %d, loop dedup %v, err %v; want 3, 120h, nil", c.StreamReplicas, c.WebhookDedup["loop"], err)
+	c, err = Load(env(map[string]string{"NATS_URL": "nats://n1:4222", "RB_STREAM_REPLICAS": "3"}))
+	if err != nil || c.StreamReplicas != 3 {
+		t.Errorf("replicas %d, err %v; want 3, nil", c.StreamReplicas, err)
 	}
 	for name, e := range map[string]map[string]string{
 		"replicas without a cluster": {"RB_STREAM_REPLICAS": "3"},
@@ -117,8 +116,5 @@ func TestStreamReplicasAndDedupHorizons(t *testing.T) {
 		if _, err := Load(env(e)); err == nil || !strings.Contains(err.Error(), "RB_STREAM_REPLICAS") {
 			t.Errorf("%s: err = %v, want one naming RB_STREAM_REPLICAS", name, err)
 		}
-	}
-	if _, err := Load(env(map[string]string{"RB_WEBHOOK_DEDUP_STRIPE": "2m"})); err == nil || !strings.Contains(err.Error(), "RB_WEBHOOK_DEDUP_STRIPE") {
-		t.Errorf("a 2m stripe horizon: err = %v, want one naming RB_WEBHOOK_DEDUP_STRIPE", err)
 	}
 }

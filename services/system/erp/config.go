@@ -78,9 +78,9 @@ func (c Config) Validate() error {
 			add("netsuite.max_concurrency", "must not be negative")
 		}
 	case "":
-		add("vendor", `is required: "netsuite"`)
+		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
 	default:
-		add("vendor", fmt.Sprintf(`%q is not supported: "netsuite"`, c.Vendor))
+		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -85,9 +85,9 @@ func (c Config) Validate() error {
 			add("stripe.signature_tolerance", "must not be negative")
 		}
 	case "":
-		add("vendor", `is required: "stripe"`)
+		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
 	default:
-		add("vendor", fmt.Sprintf(`%q is not supported: "stripe"`, c.Vendor))
+		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -65,9 +65,9 @@ func (c Config) Validate() error {
 			}
 		}
 	case "":
-		add("vendor", `is required: "loop"`)
+		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
 	default:
-		add("vendor", fmt.Sprintf(`%q is not supported: "loop"`, c.Vendor))
+		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
 	}
 	if len(bad) == 0 {
 		return nil

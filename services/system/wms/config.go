@@ -72,9 +72,9 @@ func (c Config) Validate() error {
 			add("warehouse.signature_tolerance", "must not be negative")
 		}
 	case "":
-		add("vendor", `is required: "warehouse"`)
+		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
 	default:
-		add("vendor", fmt.Sprintf(`%q is not supported: "warehouse"`, c.Vendor))
+		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
 	}
 	if len(bad) == 0 {
 		return nil

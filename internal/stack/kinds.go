@@ -1,0 +1,133 @@
+package stack
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/retailbridge/retailbridge/gateway"
+	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/governor"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+	"github.com/retailbridge/retailbridge/services/system/commerce"
+	"github.com/retailbridge/retailbridge/services/system/erp"
+	"github.com/retailbridge/retailbridge/services/system/payments"
+	"github.com/retailbridge/retailbridge/services/system/returnsplatform"
+	"github.com/retailbridge/retailbridge/services/system/wms"
+)
+
+// systemKind is one row of the stack's wiring table: the component serving a system kind, the
+// kind's vendor registry (its package's vendors.go) and how to start the service with the
+// vendor configuration selected. Webhook routes, dedup horizons and vendor selection are
+// derived from the registries, so none of them names a vendor.
+type systemKind struct {
+	component Component
+	kind      vendors.Kind
+	start     func(*Stack, vendors.Vendor) error
+}
+
+// systemKinds are the system kinds in start order.
+var systemKinds = []systemKind{
+	{Commerce, commerce.Kind, (*Stack).startCommerce},
+	{ERP, erp.Kind, (*Stack).startERP},
+	{Payments, payments.Kind, (*Stack).startPayments},
+	{ReturnsPlatform, returnsplatform.Kind, (*Stack).startReturnsPlatform},
+	{WMS, wms.Kind, (*Stack).startWMS},
+}
+
+// minWebhookDedup is the shortest dedup horizon accepted: vendors retry for hours at least.
+const minWebhookDedup = time.Hour
+
+// selectVendors picks every kind's vendor (RB_<KIND>_VENDOR, default the first registered) and
+// reads every vendor's guard (RB_GOVERNOR_<VENDOR>) and the webhook vendors' dedup horizons
+// (RB_WEBHOOK_DEDUP_<VENDOR>, default the registry's), naming every bad setting at once. Every kind is selected, not only those started here: the
+// gateway routes the selected vendors' webhooks to services that may run elsewhere.
+func (s *Stack) selectVendors() error {
+	v, err := readVendorSettings(s.opts.Config)
+	s.vendors, s.dedup, s.guards = v.vendors, v.dedup, v.guards
+	return err
+}
+
+// CheckVendorConfig names every bad vendor setting of cfg (RB_<KIND>_VENDOR,
+// RB_GOVERNOR_<VENDOR>, RB_WEBHOOK_DEDUP_<VENDOR>), so that loading the configuration can report
+// them with the rest before anything starts.
+func CheckVendorConfig(cfg config.Config) error {
+	_, err := readVendorSettings(cfg)
+	return err
+}
+
+// vendorSettings are the settings read from the kinds' vendor registries.
+type vendorSettings struct {
+	vendors map[Component]vendors.Vendor
+	dedup   map[string]time.Duration
+	guards  map[string]governor.Config
+}
+
+func readVendorSettings(cfg config.Config) (vendorSettings, error) {
+	s := vendorSettings{vendors: map[Component]vendors.Vendor{}, dedup: map[string]time.Duration{}, guards: map[string]governor.Config{}}
+	var bad []error
+	for _, k := range systemKinds {
+		v, err := k.kind.Select(cfg.Lookup(k.kind.EnvKey()))
+		if err != nil {
+			bad = append(bad, fmt.Errorf("%s: %w", k.kind.EnvKey(), err))
+		}
+		s.vendors[k.component] = v
+		for _, v := range k.kind.Vendors {
+			key := "RB_GOVERNOR_" + strings.ToUpper(v.Name)
+			g, err := governor.ParseConfig(cfg.Lookup(key))
+			if err != nil {
+				bad = append(bad, fmt.Errorf("%s: %w", key, err))
+			}
+			s.guards[v.Name] = g
+			if !v.Webhooks {
+				continue
+			}
+			d, err := webhookDedup(cfg.Lookup, v)
+			if err != nil {
+				bad = append(bad, err)
+			}
+			s.dedup[v.Name] = d
+		}
+	}
+	if err := errors.Join(bad...); err != nil {
+		return s, fmt.Errorf("invalid vendor configuration:\n%w", err)
+	}
+	return s, nil
+}
+
+// webhookDedup is how long v's delivery ids are remembered: RB_WEBHOOK_DEDUP_<VENDOR>, else the
+// registry's horizon. It must cover the vendor's whole retry horizon.
+func webhookDedup(lookup func(string) string, v vendors.Vendor) (time.Duration, error) {
+	key := "RB_WEBHOOK_DEDUP_" + strings.ToUpper(v.Name)
+	raw := lookup(key)
+	if raw == "" {
+		return v.WebhookDedup, nil
+	}
+	d, err := time.ParseDuration(raw)
+	if err != nil {
+		return v.WebhookDedup, fmt.Errorf("%s: %q is not a duration (e.g. 96h)", key, raw)
+	}
+	if d < minWebhookDedup {
+		return v.WebhookDedup, fmt.Errorf("%s: %v is shorter than an hour; it must cover the vendor's retry horizon", key, d)
+	}
+	return d, nil
+}
+
+// webhookConns are the system APIs behind /webhooks/{vendor}: each kind's selected vendor, when
+// it sends webhooks.
+func (s *Stack) webhookConns() (map[string]gateway.WebhookTarget, error) {
+	out := map[string]gateway.WebhookTarget{}
+	for _, k := range systemKinds {
+		v := s.vendors[k.component]
+		if !v.Webhooks {
+			continue
+		}
+		conn, err := s.dial(k.component)
+		if err != nil {
+			return nil, err
+		}
+		out[v.Name] = gateway.WebhookTarget{Kind: k.kind.Name, Conn: conn}
+	}
+	return out, nil
+}

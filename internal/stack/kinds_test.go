@@ -1,0 +1,54 @@
+package stack
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/governor"
+	"github.com/retailbridge/retailbridge/services/system"
+)
+
+func TestSelectVendorsDefaultsAndHorizons(t *testing.T) {
+	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{"RB_WEBHOOK_DEDUP_LOOP": "120h", "RB_GOVERNOR_LOOP": "concurrency=3,rate=5"})}}
+	if err := s.selectVendors(); err != nil {
+		t.Fatal(err)
+	}
+	if g := s.guards["loop"]; g.MaxConcurrent != 3 || g.Rate != 5 {
+		t.Errorf("loop guard %+v, want concurrency 3, rate 5", g)
+	}
+	if g := s.guards["netsuite"]; g != (governor.Config{}) {
+		t.Errorf("netsuite guard %+v, want the defaults (zero)", g)
+	}
+	for _, k := range systemKinds {
+		if got, want := s.vendors[k.component].Name, k.kind.Vendors[0].Name; got != want {
+			t.Errorf("%s: selected %q, want the default %q", k.component, got, want)
+		}
+	}
+	want := map[string]time.Duration{"shopify": 72 * time.Hour, "stripe": 96 * time.Hour, "loop": 120 * time.Hour, "warehouse": 96 * time.Hour}
+	for v, d := range want {
+		if s.dedup[v] != d {
+			t.Errorf("dedup %s = %v, want %v", v, s.dedup[v], d)
+		}
+	}
+	if len(s.dedup) != len(system.WebhookVendors()) {
+		t.Errorf("dedup horizons %v, want one per webhook vendor %v", s.dedup, system.WebhookVendors())
+	}
+}
+
+func TestSelectVendorsNamesEveryBadSetting(t *testing.T) {
+	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{
+		"RB_ERP_VENDOR": "sap", "RB_WMS_VENDOR": "shipbob", "RB_WEBHOOK_DEDUP_STRIPE": "2m", "RB_WEBHOOK_DEDUP_SHOPIFY": "soon",
+		"RB_GOVERNOR_NETSUITE": "concurrency=many",
+	})}}
+	err := s.selectVendors()
+	if err == nil {
+		t.Fatal("unknown vendors and short horizons were accepted")
+	}
+	for _, want := range []string{`RB_ERP_VENDOR: erp vendor "sap" is unknown; known: netsuite`, `RB_WMS_VENDOR: wms vendor "shipbob" is unknown; known: warehouse`,
+		"RB_WEBHOOK_DEDUP_STRIPE", "RB_WEBHOOK_DEDUP_SHOPIFY", "RB_GOVERNOR_NETSUITE"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not name %q", err, want)
+		}
+	}
+}

@@ -1,0 +1,14 @@
+package payments
+
+import (
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+)
+
+// Kind lists the vendors this system kind can connect to, the default first; RB_PAYMENTS_VENDOR
+// selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
+var Kind = vendors.Kind{Name: "payments", Vendors: []vendors.Vendor{
+	// Stripe retries for up to 3 days in live mode; plus a day of margin.
+	{Name: VendorStripe, Webhooks: true, WebhookDedup: 96 * time.Hour},
+}}

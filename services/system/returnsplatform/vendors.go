@@ -1,0 +1,14 @@
+package returnsplatform
+
+import (
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+)
+
+// Kind lists the vendors this system kind can connect to, the default first; RB_RETURNSPLATFORM_VENDOR
+// selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
+var Kind = vendors.Kind{Name: "returnsplatform", Vendors: []vendors.Vendor{
+	// The returns platform documents no horizon: it is given Stripe's, the longest of the vendors.
+	{Name: VendorLoop, Webhooks: true, WebhookDedup: 96 * time.Hour},
+}}

@@ -1,0 +1,14 @@
+package wms
+
+import (
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+)
+
+// Kind lists the vendors this system kind can connect to, the default first; RB_WMS_VENDOR
+// selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
+var Kind = vendors.Kind{Name: "wms", Vendors: []vendors.Vendor{
+	// The warehouse documents no horizon: it is given Stripe's, the longest of the vendors.
+	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour},
+}}
