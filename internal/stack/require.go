@@ -33,37 +33,17 @@ var engineNeeds = map[Component][]requirement{
 	Orders: {needNATS}, Returns: {needNATS, needDatabase}, Gateway: {needRedis, needDatabase},
 }
 
-// vendorNeeds are the vendor endpoint and credentials each system API uses when the sandboxes
-// are not started in the same process (random credentials would match no real account).
-var vendorNeeds = map[Component][]requirement{
-	Commerce: {
-		need("SHOPIFY_ADMIN_URL", func(c config.Config) string { return c.Shopify.URL }),
-		need("SHOPIFY_ACCESS_TOKEN", func(c config.Config) string { return c.Shopify.AccessToken }),
-		need("SHOPIFY_WEBHOOK_SECRET", func(c config.Config) string { return c.Shopify.WebhookSecret }),
-	},
-	ERP: {
-		need("NETSUITE_URL", func(c config.Config) string { return c.NetSuite.URL }),
-		need("NETSUITE_ACCOUNT", func(c config.Config) string { return c.NetSuite.Account }),
-		need("NETSUITE_CONSUMER_KEY", func(c config.Config) string { return c.NetSuite.ConsumerKey }),
-		need("NETSUITE_CONSUMER_SECRET", func(c config.Config) string { return c.NetSuite.ConsumerSecret }),
-		need("NETSUITE_TOKEN_ID", func(c config.Config) string { return c.NetSuite.TokenID }),
-		need("NETSUITE_TOKEN_SECRET", func(c config.Config) string { return c.NetSuite.TokenSecret }),
-	},
-	Payments: {
-		need("STRIPE_API_URL", func(c config.Config) string { return c.Stripe.URL }),
-		need("STRIPE_SECRET_KEY", func(c config.Config) string { return c.Stripe.SecretKey }),
-		need("STRIPE_WEBHOOK_SECRET", func(c config.Config) string { return strings.Join(c.Stripe.WebhookSecrets, ",") }),
-	},
-	ReturnsPlatform: {
-		need("LOOP_API_URL", func(c config.Config) string { return c.Loop.URL }),
-		need("LOOP_API_KEY", func(c config.Config) string { return c.Loop.APIKey }),
-		need("LOOP_WEBHOOK_SECRET", func(c config.Config) string { return c.Loop.WebhookSecret }),
-	},
-	WMS: {
-		need("WAREHOUSE_API_URL", func(c config.Config) string { return c.Warehouse.URL }),
-		need("WAREHOUSE_API_KEY", func(c config.Config) string { return c.Warehouse.APIKey }),
-		need("WAREHOUSE_WEBHOOK_SECRET", func(c config.Config) string { return c.Warehouse.WebhookSecret }),
-	},
+// vendorNeeds are the vendor endpoint and credentials component c's selected vendor needs when
+// the sandboxes are not started in the same process, as its kind's registry lists them (random
+// credentials would match no real account). An unknown vendor selection needs nothing here:
+// CheckVendorConfig reports it.
+func vendorNeeds(cfg config.Config, c Component) []requirement {
+	settings, _ := readVendorSettings(cfg)
+	var out []requirement
+	for _, name := range settings.vendors[c].Required {
+		out = append(out, requirement{name, func(c config.Config) bool { return c.Lookup(name) != "" }})
+	}
+	return out
 }
 
 // MissingEnv names every variable the components need and cfg lacks, in a stable order. With
@@ -86,7 +66,7 @@ func MissingEnv(cfg config.Config, comps []Component, allowEmbedded bool) []stri
 			add(engineNeeds[c])
 		}
 		if !slices.Contains(comps, Sandboxes) {
-			add(vendorNeeds[c])
+			add(vendorNeeds(cfg, c))
 		}
 	}
 	return missing

@@ -21,6 +21,9 @@ type Vendor struct {
 	// (RB_WEBHOOK_DEDUP_<NAME> overrides it): the vendor's documented retry horizon plus a
 	// margin. Zero when the vendor sends no webhooks.
 	WebhookDedup time.Duration
+	// Required are the environment variables the connector cannot run without when its sandbox
+	// is not in the same process (random sandbox credentials would match no real account).
+	Required []string
 }
 
 // Kind is a system kind and its vendors; the first vendor is the default.

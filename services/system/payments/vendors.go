@@ -10,5 +10,6 @@ import (
 // selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
 var Kind = vendors.Kind{Name: "payments", Vendors: []vendors.Vendor{
 	// Stripe retries for up to 3 days in live mode; plus a day of margin.
-	{Name: VendorStripe, Webhooks: true, WebhookDedup: 96 * time.Hour},
+	{Name: VendorStripe, Webhooks: true, WebhookDedup: 96 * time.Hour,
+		Required: []string{"STRIPE_API_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}},
 }}

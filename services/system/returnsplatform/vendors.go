@@ -10,5 +10,6 @@ import (
 // selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
 var Kind = vendors.Kind{Name: "returnsplatform", Vendors: []vendors.Vendor{
 	// The returns platform documents no horizon: it is given Stripe's, the longest of the vendors.
-	{Name: VendorLoop, Webhooks: true, WebhookDedup: 96 * time.Hour},
+	{Name: VendorLoop, Webhooks: true, WebhookDedup: 96 * time.Hour,
+		Required: []string{"LOOP_API_URL", "LOOP_API_KEY", "LOOP_WEBHOOK_SECRET"}},
 }}

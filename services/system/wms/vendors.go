@@ -10,5 +10,6 @@ import (
 // selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
 var Kind = vendors.Kind{Name: "wms", Vendors: []vendors.Vendor{
 	// The warehouse documents no horizon: it is given Stripe's, the longest of the vendors.
-	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour},
+	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour,
+		Required: []string{"WAREHOUSE_API_URL", "WAREHOUSE_API_KEY", "WAREHOUSE_WEBHOOK_SECRET"}},
 }}
