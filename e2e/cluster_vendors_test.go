@@ -11,6 +11,7 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	"github.com/retailbridge/retailbridge/services/system/commerce"
 )
 
 // vendorLedger is what the vendors did, read from each sandbox: the side effects a duplicate
@@ -85,7 +86,7 @@ func (l vendorLedger) effectsSince(before vendorLedger, lines []eligibleLine) []
 func shopifyHistory(t *testing.T, vendors *stack.Stack, orderID string) (refunds, returns int) {
 	t.Helper()
 	cfg := vendors.SandboxConfig()
-	version := mustConfig(t, map[string]string{}).Shopify.APIVersion
+	version := commerce.DefaultShopifyAPIVersion
 	body := map[string]any{
 		"query":     `query History($id: ID!) { order(id: $id) { refunds(first: 250) { id } returns(first: 250) { nodes { id } } } }`,
 		"variables": map[string]any{"id": "gid://shopify/Order/" + orderID},

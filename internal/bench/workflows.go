@@ -684,7 +684,13 @@ func (r pf3Result) erpRate() float64 {
 func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLatency, vendorDelay, timeout time.Duration, shopifyPlus bool) (pf3Result, error) {
 	res := pf3Result{burst: burst, erpLimit: erpLimit, erpLatency: erpLatency, shopifyPlus: shopifyPlus, notRefunded: map[string]int{}, load: loadAverage()}
 	w, err := bootWorkflowStack(work, "pf3", redisURL, customers, orders, vendorDelay, func(c *rbconfig.Config) {
-		c.NetSuite.MaxConcurrency = erpLimit
+		env := c.Env
+		c.Env = func(k string) string {
+			if k == "NETSUITE_MAX_CONCURRENCY" {
+				return strconv.Itoa(erpLimit)
+			}
+			return env(k)
+		}
 	})
 	if err != nil {
 		return res, err

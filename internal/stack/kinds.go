@@ -54,7 +54,8 @@ func (s *Stack) selectVendors() error {
 // them with the rest before anything starts.
 func CheckVendorConfig(cfg config.Config) error {
 	_, err := readVendorSettings(cfg)
-	return err
+	_, envErr := readVendorConnections(cfg)
+	return errors.Join(err, envErr)
 }
 
 // vendorSettings are the settings read from the kinds' vendor registries.
@@ -130,4 +131,20 @@ func (s *Stack) webhookConns() (map[string]gateway.WebhookTarget, error) {
 		out[v.Name] = gateway.WebhookTarget{Kind: k.kind.Name, Conn: conn}
 	}
 	return out, nil
+}
+
+// vendorConnections are the vendors' connections as their kinds' packages read them from the
+// environment (SHOPIFY_…, NETSUITE_…, STRIPE_…, LOOP_…, WAREHOUSE_…).
+type vendorConnections struct {
+	shopify   commerce.ShopifyConfig
+	netsuite  erp.NetSuiteConfig
+	stripe    payments.StripeConfig
+	loop      returnsplatform.LoopConfig
+	warehouse wms.WarehouseConfig
+}
+
+func readVendorConnections(cfg config.Config) (vendorConnections, error) {
+	ns, err := erp.NetSuiteFromEnv(cfg.Lookup)
+	return vendorConnections{shopify: commerce.ShopifyFromEnv(cfg.Lookup), netsuite: ns, stripe: payments.StripeFromEnv(cfg.Lookup),
+		loop: returnsplatform.LoopFromEnv(cfg.Lookup), warehouse: wms.WarehouseFromEnv(cfg.Lookup)}, err
 }

@@ -52,3 +52,17 @@ func TestSelectVendorsNamesEveryBadSetting(t *testing.T) {
 		}
 	}
 }
+
+// CheckVendorConfig is what `dev` and `serve` add to config.Load's errors: the registries'
+// settings and the vendors' own connections, every bad one named.
+func TestCheckVendorConfig(t *testing.T) {
+	if err := CheckVendorConfig(loadConfig(t, map[string]string{})); err != nil {
+		t.Fatalf("defaults: %v", err)
+	}
+	err := CheckVendorConfig(loadConfig(t, map[string]string{"RB_COMMERCE_VENDOR": "bigcommerce", "NETSUITE_MAX_CONCURRENCY": "0"}))
+	for _, want := range []string{"RB_COMMERCE_VENDOR", "known: shopify", "NETSUITE_MAX_CONCURRENCY"} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+}

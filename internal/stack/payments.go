@@ -30,7 +30,7 @@ func (s *Stack) startStripeSandbox() error {
 }
 
 func (s *Stack) startPayments(v vendors.Vendor) error {
-	base, err := s.vendorURL(s.opts.Config.Stripe.URL, s.StripeURL, "STRIPE_API_URL")
+	base, err := s.vendorURL(s.env.stripe.BaseURL, s.StripeURL, "STRIPE_API_URL")
 	if err != nil {
 		return err
 	}

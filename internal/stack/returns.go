@@ -53,7 +53,7 @@ func (s *Stack) startReturnVendorSandboxes() error {
 }
 
 func (s *Stack) startReturnsPlatform(v vendors.Vendor) error {
-	base, err := s.vendorURL(s.opts.Config.Loop.URL, s.LoopURL, "LOOP_API_URL")
+	base, err := s.vendorURL(s.env.loop.BaseURL, s.LoopURL, "LOOP_API_URL")
 	if err != nil {
 		return err
 	}
@@ -78,7 +78,7 @@ func (s *Stack) startReturnsPlatform(v vendors.Vendor) error {
 }
 
 func (s *Stack) startWMS(v vendors.Vendor) error {
-	base, err := s.vendorURL(s.opts.Config.Warehouse.URL, s.WarehouseURL, "WAREHOUSE_API_URL")
+	base, err := s.vendorURL(s.env.warehouse.BaseURL, s.WarehouseURL, "WAREHOUSE_API_URL")
 	if err != nil {
 		return err
 	}

@@ -150,6 +150,7 @@ type Stack struct {
 	closers  []func()
 
 	vendorCreds vendorCreds
+	env         vendorConnections
 	js          jetstream.JetStream
 	governors   map[string]*governor.Governor
 	tenants     *tenancy.Directory
@@ -208,6 +209,12 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := os.MkdirAll(opts.Config.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
+	if s.env, err = readVendorConnections(opts.Config); err != nil {
+		return nil, err
+	}
+	// The kinds' configs mask their secrets when logged.
+	s.logger.Debug("vendor connections", "shopify", s.env.shopify, "netsuite", s.env.netsuite, "stripe", s.env.stripe,
+		"loop", s.env.loop, "warehouse", s.env.warehouse)
 	s.vendorCreds = s.loadVendorCreds()
 	s.NATSURL = opts.Config.NATSURL
 	if s.NATSURL == "" && s.embeddedAllowed() && needsNATS(opts.Components) {
@@ -385,28 +392,28 @@ func (s *Stack) serveHTTP(name, addr string, h http.Handler) (string, error) {
 // loadVendorCreds reads the vendor credentials from configuration, or makes random ones for the
 // in-process sandboxes so no credential-looking string lives in the repository.
 func (s *Stack) loadVendorCreds() vendorCreds {
-	c := s.opts.Config
+	c := s.env
 	r := func() string {
 		b := make([]byte, 16)
 		_, _ = rand.Read(b)
 		return hex.EncodeToString(b)
 	}
 	v := vendorCreds{
-		shopifyToken: c.Shopify.AccessToken, nsAccount: c.NetSuite.Account, nsKey: c.NetSuite.ConsumerKey,
-		nsSecret: c.NetSuite.ConsumerSecret, nsToken: c.NetSuite.TokenID, nsTokenSc: c.NetSuite.TokenSecret,
+		shopifyToken: c.shopify.AccessToken, nsAccount: c.netsuite.Account, nsKey: c.netsuite.ConsumerKey,
+		nsSecret: c.netsuite.ConsumerSecret, nsToken: c.netsuite.TokenID, nsTokenSc: c.netsuite.TokenSecret,
 	}
 	if v.shopifyToken == "" {
 		v.shopifyToken = "shpat_" + r()
 	}
-	if v.stripeKey = c.Stripe.SecretKey; v.stripeKey == "" {
+	if v.stripeKey = c.stripe.SecretKey; v.stripeKey == "" {
 		v.stripeKey = "sk_test_" + r()
 	}
-	if v.stripeWebhookSecrets = c.Stripe.WebhookSecrets; len(v.stripeWebhookSecrets) == 0 {
+	if v.stripeWebhookSecrets = c.stripe.WebhookSecrets; len(v.stripeWebhookSecrets) == 0 {
 		v.stripeWebhookSecrets = []string{"whsec_" + r()}
 	}
-	v.shopifySecret = c.Shopify.WebhookSecret
-	v.loopKey, v.loopSecret = c.Loop.APIKey, c.Loop.WebhookSecret
-	v.warehouseKey, v.warehouseSecret = c.Warehouse.APIKey, c.Warehouse.WebhookSecret
+	v.shopifySecret = c.shopify.WebhookSecret
+	v.loopKey, v.loopSecret = c.loop.APIKey, c.loop.WebhookSecret
+	v.warehouseKey, v.warehouseSecret = c.warehouse.APIKey, c.warehouse.WebhookSecret
 	for _, p := range []*string{&v.shopifySecret, &v.loopKey, &v.loopSecret, &v.warehouseKey, &v.warehouseSecret} {
 		if *p == "" {
 			*p = r()
@@ -429,7 +436,7 @@ func (s *Stack) startSandboxes() error {
 		return err
 	}
 	if s.Shopify, err = shopifysb.Open(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now,
-		Seed: s.opts.DemoSeed, Warm: []string{s.opts.Config.Shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
+		Seed: s.opts.DemoSeed, Warm: []string{s.env.shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
 		return err
 	}
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
@@ -506,7 +513,7 @@ func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
 }
 
 func (s *Stack) startCommerce(vendor vendors.Vendor) error {
-	base, err := s.vendorURL(s.opts.Config.Shopify.URL, s.ShopifyURL, "SHOPIFY_ADMIN_URL")
+	base, err := s.vendorURL(s.env.shopify.BaseURL, s.ShopifyURL, "SHOPIFY_ADMIN_URL")
 	if err != nil {
 		return err
 	}
@@ -516,7 +523,7 @@ func (s *Stack) startCommerce(vendor vendors.Vendor) error {
 	}
 	svc, err := commerce.New(commerce.Config{
 		Vendor: vendor.Name,
-		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.opts.Config.Shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken,
+		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.env.shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken,
 			WebhookSecret: s.vendorCreds.shopifySecret},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, commerce.Deps{
@@ -533,7 +540,7 @@ func (s *Stack) startCommerce(vendor vendors.Vendor) error {
 }
 
 func (s *Stack) startERP(vendor vendors.Vendor) error {
-	base, err := s.vendorURL(s.opts.Config.NetSuite.URL, s.NetSuiteURL, "NETSUITE_URL")
+	base, err := s.vendorURL(s.env.netsuite.BaseURL, s.NetSuiteURL, "NETSUITE_URL")
 	if err != nil {
 		return err
 	}
@@ -541,7 +548,7 @@ func (s *Stack) startERP(vendor vendors.Vendor) error {
 	svc, err := erp.New(erp.Config{
 		Vendor: vendor.Name,
 		NetSuite: erp.NetSuiteConfig{BaseURL: base, Account: v.nsAccount, ConsumerKey: v.nsKey, ConsumerSecret: v.nsSecret,
-			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.opts.Config.NetSuite.MaxConcurrency},
+			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.env.netsuite.MaxConcurrency},
 		Timeout: s.opts.Config.RequestTimeout,
 	}, erp.Deps{
 		Logger: s.logger.With("service", "erp"), Now: time.Now,

@@ -45,20 +45,17 @@ type Config struct {
 	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
 	// ever raises an existing stream to it, never lowers one (docs/events.md).
 	StreamReplicas int
-	Token          TokenConfig
-	Shopify        ShopifyConfig
-	NetSuite       NetSuiteConfig
-	Stripe         StripeConfig
-	Loop           WebhookVendorConfig
-	Warehouse      WebhookVendorConfig
-	Addrs          ServiceAddrs
+
+	Token TokenConfig
+	Addrs ServiceAddrs
 	// Listen (RB_<SERVICE>_LISTEN_ADDR, e.g. RB_RETURNS_LISTEN_ADDR) is where this process serves
 	// a service when that differs from the address others dial: a replica listed second in
 	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
 	Listen    ServiceAddrs
 	Sandboxes SandboxConfig
 	// Env is the lookup Load read the environment through. Settings that a system kind or a
-	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>) are read
+	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>, and each
+	// vendor's connection such as SHOPIFY_ADMIN_URL, read by its kind's package) are read
 	// through it, via Lookup,
 	// by the code that owns the kind's vendor registry, so adding a vendor adds nothing here.
 	Env func(string) string
@@ -86,23 +83,6 @@ type SandboxConfig struct {
 	WebhookURL string
 }
 
-// WebhookVendorConfig points a system service at a vendor that also sends signed webhooks.
-type WebhookVendorConfig struct {
-	URL           string // LOOP_API_URL / WAREHOUSE_API_URL
-	APIKey        string // LOOP_API_KEY / WAREHOUSE_API_KEY (secret)
-	WebhookSecret string // LOOP_WEBHOOK_SECRET / WAREHOUSE_WEBHOOK_SECRET (secret)
-}
-
-// StripeConfig points the payments service at a Stripe account and its webhook endpoint.
-type StripeConfig struct {
-	URL       string // STRIPE_API_URL, default https://api.stripe.com
-	SecretKey string // STRIPE_SECRET_KEY (secret)
-	// WebhookSecrets is STRIPE_WEBHOOK_SECRET (secret): the webhook endpoint's signing secret
-	// (whsec_…), or a comma-separated list while one is rolled — a delivery signed with any of
-	// them is accepted.
-	WebhookSecrets []string
-}
-
 // TokenConfig names the storefront token issuer.
 type TokenConfig struct {
 	Issuer             string // RB_TOKEN_ISSUER
@@ -111,25 +91,6 @@ type TokenConfig struct {
 	// KeyEncryptionKey is RB_KEY_ENCRYPTION_KEY (secret): base64 of 32 bytes sealing the signing
 	// keys in the identity store with AES-256-GCM; empty stores them unencrypted.
 	KeyEncryptionKey string
-}
-
-// ShopifyConfig points the commerce service at a shop.
-type ShopifyConfig struct {
-	URL           string // SHOPIFY_ADMIN_URL, e.g. https://shop.myshopify.com
-	APIVersion    string // SHOPIFY_API_VERSION
-	AccessToken   string // SHOPIFY_ACCESS_TOKEN (secret)
-	WebhookSecret string // SHOPIFY_WEBHOOK_SECRET: the app's client secret, which signs webhooks (secret)
-}
-
-// NetSuiteConfig points the ERP service at an account.
-type NetSuiteConfig struct {
-	URL            string // NETSUITE_URL, e.g. https://<account>.suitetalk.api.netsuite.com
-	Account        string // NETSUITE_ACCOUNT
-	ConsumerKey    string // NETSUITE_CONSUMER_KEY
-	ConsumerSecret string // NETSUITE_CONSUMER_SECRET (secret)
-	TokenID        string // NETSUITE_TOKEN_ID
-	TokenSecret    string // NETSUITE_TOKEN_SECRET (secret)
-	MaxConcurrency int    // NETSUITE_MAX_CONCURRENCY: our share of the account's concurrency limit
 }
 
 // ServiceAddrs are the gRPC addresses services listen on and dial (serve mode). Each may list
@@ -177,30 +138,6 @@ func Load(getenv func(string) string) (Config, error) {
 			SigningKeyFile:     r.str("RB_SIGNING_KEY_FILE", ""),
 			KeyEncryptionKey:   r.str("RB_KEY_ENCRYPTION_KEY", ""),
 		},
-		Shopify: ShopifyConfig{
-			URL:           r.str("SHOPIFY_ADMIN_URL", ""),
-			APIVersion:    r.str("SHOPIFY_API_VERSION", "2026-07"),
-			AccessToken:   r.str("SHOPIFY_ACCESS_TOKEN", ""),
-			WebhookSecret: r.str("SHOPIFY_WEBHOOK_SECRET", ""),
-		},
-		NetSuite: NetSuiteConfig{
-			URL:            r.str("NETSUITE_URL", ""),
-			Account:        r.str("NETSUITE_ACCOUNT", ""),
-			ConsumerKey:    r.str("NETSUITE_CONSUMER_KEY", ""),
-			ConsumerSecret: r.str("NETSUITE_CONSUMER_SECRET", ""),
-			TokenID:        r.str("NETSUITE_TOKEN_ID", ""),
-			TokenSecret:    r.str("NETSUITE_TOKEN_SECRET", ""),
-			MaxConcurrency: r.int("NETSUITE_MAX_CONCURRENCY", 10),
-		},
-		Stripe: StripeConfig{
-			URL:            r.str("STRIPE_API_URL", ""),
-			SecretKey:      r.str("STRIPE_SECRET_KEY", ""),
-			WebhookSecrets: splitList(r.str("STRIPE_WEBHOOK_SECRET", "")),
-		},
-		Loop: WebhookVendorConfig{URL: r.str("LOOP_API_URL", ""), APIKey: r.str("LOOP_API_KEY", ""),
-			WebhookSecret: r.str("LOOP_WEBHOOK_SECRET", "")},
-		Warehouse: WebhookVendorConfig{URL: r.str("WAREHOUSE_API_URL", ""), APIKey: r.str("WAREHOUSE_API_KEY", ""),
-			WebhookSecret: r.str("WAREHOUSE_WEBHOOK_SECRET", "")},
 		Addrs: ServiceAddrs{
 			Commerce:        r.str("RB_COMMERCE_ADDR", "127.0.0.1:9101"),
 			ERP:             r.str("RB_ERP_ADDR", "127.0.0.1:9102"),
@@ -270,9 +207,7 @@ func (c Config) Validate() error {
 		add("RB_LOG_LEVEL", fmt.Sprintf("%q is not one of debug, info, warn, error", c.LogLevel))
 	}
 	for field, u := range map[string]string{"REDIS_URL": c.RedisURL, "NATS_URL": c.NATSURL, "DATABASE_URL": c.DatabaseURL,
-		"RB_SANDBOX_WEBHOOK_URL": c.Sandboxes.WebhookURL,
-		"SHOPIFY_ADMIN_URL":      c.Shopify.URL, "NETSUITE_URL": c.NetSuite.URL, "STRIPE_API_URL": c.Stripe.URL,
-		"LOOP_API_URL": c.Loop.URL, "WAREHOUSE_API_URL": c.Warehouse.URL} {
+		"RB_SANDBOX_WEBHOOK_URL": c.Sandboxes.WebhookURL} {
 		if u == "" {
 			continue
 		}
@@ -299,9 +234,6 @@ func (c Config) Validate() error {
 		add("RB_STREAM_REPLICAS", fmt.Sprintf("%d is not between 1 and 5 (JetStream's range)", c.StreamReplicas))
 	} else if c.StreamReplicas > 1 && c.NATSURL == "" {
 		add("RB_STREAM_REPLICAS", "more than one replica needs a NATS cluster (NATS_URL); the embedded server is a single node")
-	}
-	if c.NetSuite.MaxConcurrency <= 0 {
-		add("NETSUITE_MAX_CONCURRENCY", "must be positive")
 	}
 	if c.Token.Issuer == "" || c.Token.StorefrontAudience == "" {
 		add("RB_TOKEN_ISSUER/RB_STOREFRONT_AUDIENCE", "must not be empty")
@@ -352,24 +284,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.String("shopify_url", c.Shopify.URL), slog.String("shopify_access_token", mask(c.Shopify.AccessToken)),
-		slog.String("netsuite_url", c.NetSuite.URL), slog.String("netsuite_consumer_secret", mask(c.NetSuite.ConsumerSecret)),
-		slog.String("netsuite_token_secret", mask(c.NetSuite.TokenSecret)),
-		slog.String("stripe_url", c.Stripe.URL), slog.String("stripe_secret_key", mask(c.Stripe.SecretKey)),
-		slog.String("stripe_webhook_secret", maskList(c.Stripe.WebhookSecrets)),
 		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
-}
-
-// maskList masks every secret of a list but keeps how many there are, which says whether a
-// secret is being rolled.
-func maskList(secrets []string) string {
-	out := make([]string, len(secrets))
-	for i := range secrets {
-		out[i] = "***"
-	}
-	return strings.Join(out, ",")
 }
 
 func redactURL(s string) string {

@@ -3,7 +3,6 @@ package config
 import (
 	"bytes"
 	"log/slog"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -34,45 +33,6 @@ func TestLoadNamesEveryBadField(t *testing.T) {
 		if !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s:\n%v", field, err)
 		}
-	}
-}
-
-func TestStripeWebhookSecrets(t *testing.T) {
-	t.Parallel()
-	tests := []struct {
-		name, value string
-		want        []string
-	}{
-		{"unset", "", nil},
-		{"one", "whsec_abc", []string{"whsec_abc"}},
-		{"two while rolling", " whsec_new , whsec_old ,", []string{"whsec_new", "whsec_old"}},
-	}
-	for _, tt := range tests {
-		c, err := Load(env(map[string]string{"STRIPE_WEBHOOK_SECRET": tt.value}))
-		if err != nil {
-			t.Fatalf("%s: Load: %v", tt.name, err)
-		}
-		if !slices.Equal(c.Stripe.WebhookSecrets, tt.want) {
-			t.Errorf("%s: webhook secrets %q; want %q", tt.name, c.Stripe.WebhookSecrets, tt.want)
-		}
-	}
-}
-
-func TestLogValueMasksSecrets(t *testing.T) {
-	t.Parallel()
-	c, err := Load(env(map[string]string{
-		"STRIPE_SECRET_KEY": "sk_live_TopSecretKey", "STRIPE_WEBHOOK_SECRET": "whsec_TopSecretNew,whsec_TopSecretOld",
-	}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "config", c)
-	if strings.Contains(logged.String(), "TopSecret") {
-		t.Errorf("logged configuration leaks a secret: %s", logged.String())
-	}
-	if !strings.Contains(logged.String(), `"stripe_webhook_secret":"***,***"`) {
-		t.Errorf("logged configuration %s does not say two webhook secrets are set", logged.String())
 	}
 }
 
