@@ -1,8 +1,10 @@
 package stack
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"net"
 	"strings"
 	"time"
 
@@ -45,7 +47,7 @@ const minWebhookDedup = time.Hour
 // gateway routes the selected vendors' webhooks to services that may run elsewhere.
 func (s *Stack) selectVendors() error {
 	v, err := readVendorSettings(s.opts.Config)
-	s.vendors, s.dedup, s.guards = v.vendors, v.dedup, v.guards
+	s.vendors, s.dedup, s.guards, s.sandboxAddrs = v.vendors, v.dedup, v.guards, v.sandboxAddrs
 	return err
 }
 
@@ -63,10 +65,13 @@ type vendorSettings struct {
 	vendors map[Component]vendors.Vendor
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
+	// sandboxAddrs are where `serve sandboxes` listens, per vendor.
+	sandboxAddrs map[string]string
 }
 
 func readVendorSettings(cfg config.Config) (vendorSettings, error) {
-	s := vendorSettings{vendors: map[Component]vendors.Vendor{}, dedup: map[string]time.Duration{}, guards: map[string]governor.Config{}}
+	s := vendorSettings{vendors: map[Component]vendors.Vendor{}, dedup: map[string]time.Duration{}, guards: map[string]governor.Config{},
+		sandboxAddrs: map[string]string{}}
 	var bad []error
 	for _, k := range systemKinds {
 		v, err := k.kind.Select(cfg.Lookup(k.kind.EnvKey()))
@@ -81,6 +86,12 @@ func readVendorSettings(cfg config.Config) (vendorSettings, error) {
 				bad = append(bad, fmt.Errorf("%s: %w", key, err))
 			}
 			s.guards[v.Name] = g
+			key = "RB_SANDBOX_" + strings.ToUpper(v.Name) + "_ADDR"
+			addr := cmp.Or(cfg.Lookup(key), v.SandboxAddr)
+			if _, _, err := net.SplitHostPort(addr); err != nil {
+				bad = append(bad, fmt.Errorf("%s: %q is not host:port", key, addr))
+			}
+			s.sandboxAddrs[v.Name] = addr
 			if !v.Webhooks {
 				continue
 			}
@@ -147,4 +158,13 @@ func readVendorConnections(cfg config.Config) (vendorConnections, error) {
 	ns, err := erp.NetSuiteFromEnv(cfg.Lookup)
 	return vendorConnections{shopify: commerce.ShopifyFromEnv(cfg.Lookup), netsuite: ns, stripe: payments.StripeFromEnv(cfg.Lookup),
 		loop: returnsplatform.LoopFromEnv(cfg.Lookup), warehouse: wms.WarehouseFromEnv(cfg.Lookup)}, err
+}
+
+// sandboxAddr is where vendor's sandbox listens: its RB_SANDBOX_<VENDOR>_ADDR or registry
+// default; "" (a free loopback port) in dev and tests.
+func (s *Stack) sandboxAddr(vendor string) string {
+	if s.opts.Ephemeral {
+		return ""
+	}
+	return s.sandboxAddrs[vendor]
 }

@@ -10,12 +10,16 @@ import (
 )
 
 func TestSelectVendorsDefaultsAndHorizons(t *testing.T) {
-	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{"RB_WEBHOOK_DEDUP_LOOP": "120h", "RB_GOVERNOR_LOOP": "concurrency=3,rate=5"})}}
+	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{"RB_WEBHOOK_DEDUP_LOOP": "120h", "RB_GOVERNOR_LOOP": "concurrency=3,rate=5",
+		"RB_SANDBOX_SHOPIFY_ADDR": "0.0.0.0:19301"})}}
 	if err := s.selectVendors(); err != nil {
 		t.Fatal(err)
 	}
 	if g := s.guards["loop"]; g.MaxConcurrent != 3 || g.Rate != 5 {
 		t.Errorf("loop guard %+v, want concurrency 3, rate 5", g)
+	}
+	if s.sandboxAddrs["stripe"] != "127.0.0.1:9303" || s.sandboxAddrs["shopify"] != "0.0.0.0:19301" {
+		t.Errorf("sandbox addresses %v, want stripe's default and shopify's RB_SANDBOX_SHOPIFY_ADDR", s.sandboxAddrs)
 	}
 	if g := s.guards["netsuite"]; g != (governor.Config{}) {
 		t.Errorf("netsuite guard %+v, want the defaults (zero)", g)
@@ -39,14 +43,14 @@ func TestSelectVendorsDefaultsAndHorizons(t *testing.T) {
 func TestSelectVendorsNamesEveryBadSetting(t *testing.T) {
 	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{
 		"RB_ERP_VENDOR": "sap", "RB_WMS_VENDOR": "shipbob", "RB_WEBHOOK_DEDUP_STRIPE": "2m", "RB_WEBHOOK_DEDUP_SHOPIFY": "soon",
-		"RB_GOVERNOR_NETSUITE": "concurrency=many",
+		"RB_GOVERNOR_NETSUITE": "concurrency=many", "RB_SANDBOX_LOOP_ADDR": "loop",
 	})}}
 	err := s.selectVendors()
 	if err == nil {
 		t.Fatal("unknown vendors and short horizons were accepted")
 	}
 	for _, want := range []string{`RB_ERP_VENDOR: erp vendor "sap" is unknown; known: netsuite`, `RB_WMS_VENDOR: wms vendor "shipbob" is unknown; known: warehouse`,
-		"RB_WEBHOOK_DEDUP_STRIPE", "RB_WEBHOOK_DEDUP_SHOPIFY", "RB_GOVERNOR_NETSUITE"} {
+		"RB_WEBHOOK_DEDUP_STRIPE", "RB_WEBHOOK_DEDUP_SHOPIFY", "RB_GOVERNOR_NETSUITE", "RB_SANDBOX_LOOP_ADDR"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error %q does not name %q", err, want)
 		}

@@ -21,11 +21,7 @@ func (s *Stack) startStripeSandbox() error {
 		return err
 	}
 	s.closers = append(s.closers, s.Stripe.Close)
-	addr := s.opts.Config.Sandboxes.StripeAddr
-	if s.opts.Ephemeral {
-		addr = ""
-	}
-	s.StripeURL, err = s.serveHTTP("stripe sandbox", addr, s.Stripe)
+	s.StripeURL, err = s.serveHTTP("stripe sandbox", s.sandboxAddr(payments.VendorStripe), s.Stripe)
 	return err
 }
 

@@ -41,10 +41,7 @@ func (s *Stack) startReturnVendorSandboxes() error {
 		return err
 	}
 	s.closers = append(s.closers, s.Warehouse.Close)
-	loopAddr, whAddr := s.opts.Config.Sandboxes.LoopAddr, s.opts.Config.Sandboxes.WarehouseAddr
-	if s.opts.Ephemeral {
-		loopAddr, whAddr = "", ""
-	}
+	loopAddr, whAddr := s.sandboxAddr(returnsplatform.VendorLoop), s.sandboxAddr(wms.VendorWarehouse)
 	if s.LoopURL, err = s.serveHTTP("loop sandbox", loopAddr, s.Loop); err != nil {
 		return err
 	}

@@ -159,6 +159,8 @@ type Stack struct {
 	vendors map[Component]vendors.Vendor
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
+	// sandboxAddrs are the sandboxes' configured addresses, per vendor.
+	sandboxAddrs map[string]string
 }
 
 type vendorCreds struct {
@@ -449,10 +451,7 @@ func (s *Stack) startSandboxes() error {
 	}); err != nil {
 		return err
 	}
-	shopAddr, nsAddr := s.opts.Config.Sandboxes.ShopifyAddr, s.opts.Config.Sandboxes.NetSuiteAddr
-	if s.opts.Ephemeral {
-		shopAddr, nsAddr = "", ""
-	}
+	shopAddr, nsAddr := s.sandboxAddr(commerce.VendorShopify), s.sandboxAddr(erp.VendorNetSuite)
 	if s.ShopifyURL, err = s.serveHTTP("shopify sandbox", shopAddr, s.Shopify); err != nil {
 		return err
 	}

@@ -39,20 +39,19 @@ func TestDeploymentSettings(t *testing.T) {
 	t.Parallel()
 	c, err := Load(env(map[string]string{
 		"RB_RETURNS_ADDR": "10.0.0.5:9203,10.0.0.6:9203", "RB_RETURNS_LISTEN_ADDR": ":9203",
-		"RB_SANDBOX_SHOPIFY_ADDR": "0.0.0.0:19301", "RB_SANDBOX_WEBHOOK_URL": "https://gw.example/", "RB_ALLOW_EMBEDDED": "true",
+		"RB_SANDBOX_WEBHOOK_URL": "https://gw.example/", "RB_ALLOW_EMBEDDED": "true",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Sandboxes.ShopifyAddr != "0.0.0.0:19301" || c.Sandboxes.StripeAddr != "127.0.0.1:9303" ||
-		c.Sandboxes.WebhookURL != "https://gw.example" || !c.AllowEmbedded || c.Listen.Returns != ":9203" {
+	if c.Sandboxes.WebhookURL != "https://gw.example" || !c.AllowEmbedded || c.Listen.Returns != ":9203" {
 		t.Errorf("deployment settings = %+v / %+v / embedded %v", c.Sandboxes, c.Listen, c.AllowEmbedded)
 	}
 	_, err = Load(env(map[string]string{
-		"RB_RETURNS_ADDR": "10.0.0.5:9203,returns", "RB_SANDBOX_LOOP_ADDR": "loop", "RB_SANDBOX_WEBHOOK_URL": "gateway",
+		"RB_RETURNS_ADDR": "10.0.0.5:9203,returns", "RB_SANDBOX_WEBHOOK_URL": "gateway",
 		"RB_ALLOW_EMBEDDED": "perhaps", "RB_ORDERS_LISTEN_ADDR": "9201",
 	}))
-	for _, field := range []string{"RB_RETURNS_ADDR", "RB_SANDBOX_LOOP_ADDR", "RB_SANDBOX_WEBHOOK_URL", "RB_ALLOW_EMBEDDED", "RB_ORDERS_LISTEN_ADDR"} {
+	for _, field := range []string{"RB_RETURNS_ADDR", "RB_SANDBOX_WEBHOOK_URL", "RB_ALLOW_EMBEDDED", "RB_ORDERS_LISTEN_ADDR"} {
 		if err == nil || !strings.Contains(err.Error(), field) {
 			t.Errorf("error does not name %s: %v", field, err)
 		}

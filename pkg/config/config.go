@@ -72,11 +72,8 @@ func (c Config) Lookup(key string) string {
 
 // SandboxConfig places the vendor sandboxes `serve sandboxes` runs.
 type SandboxConfig struct {
-	ShopifyAddr   string // RB_SANDBOX_SHOPIFY_ADDR, default 127.0.0.1:9301
-	NetSuiteAddr  string // RB_SANDBOX_NETSUITE_ADDR, default 127.0.0.1:9302
-	StripeAddr    string // RB_SANDBOX_STRIPE_ADDR, default 127.0.0.1:9303
-	LoopAddr      string // RB_SANDBOX_LOOP_ADDR, default 127.0.0.1:9304
-	WarehouseAddr string // RB_SANDBOX_WAREHOUSE_ADDR, default 127.0.0.1:9305
+	// Each sandbox's address (RB_SANDBOX_<VENDOR>_ADDR) is read with its vendor's registry
+	// entry (internal/stack/kinds.go), which holds the default.
 	// WebhookURL (RB_SANDBOX_WEBHOOK_URL) is the base URL the sandboxes deliver webhooks to:
 	// the gateway, or the load balancer in front of several (…/webhooks/{vendor} is appended).
 	// Empty: a gateway in the same process, else no webhooks.
@@ -171,12 +168,7 @@ func readListen(r *reader) ServiceAddrs {
 // readSandboxes reads where `serve sandboxes` listens and delivers webhooks.
 func readSandboxes(r *reader) SandboxConfig {
 	return SandboxConfig{
-		ShopifyAddr:   r.str("RB_SANDBOX_SHOPIFY_ADDR", "127.0.0.1:9301"),
-		NetSuiteAddr:  r.str("RB_SANDBOX_NETSUITE_ADDR", "127.0.0.1:9302"),
-		StripeAddr:    r.str("RB_SANDBOX_STRIPE_ADDR", "127.0.0.1:9303"),
-		LoopAddr:      r.str("RB_SANDBOX_LOOP_ADDR", "127.0.0.1:9304"),
-		WarehouseAddr: r.str("RB_SANDBOX_WAREHOUSE_ADDR", "127.0.0.1:9305"),
-		WebhookURL:    strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
+		WebhookURL: strings.TrimRight(r.str("RB_SANDBOX_WEBHOOK_URL", ""), "/"),
 	}
 }
 
@@ -248,9 +240,7 @@ func (c Config) Validate() error {
 func (c Config) badAddrs() []string {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
-	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr, "RB_SANDBOX_SHOPIFY_ADDR": c.Sandboxes.ShopifyAddr,
-		"RB_SANDBOX_NETSUITE_ADDR": c.Sandboxes.NetSuiteAddr, "RB_SANDBOX_STRIPE_ADDR": c.Sandboxes.StripeAddr,
-		"RB_SANDBOX_LOOP_ADDR": c.Sandboxes.LoopAddr, "RB_SANDBOX_WAREHOUSE_ADDR": c.Sandboxes.WarehouseAddr} {
+	for field, addr := range map[string]string{"RB_HTTP_ADDR": c.HTTPAddr} {
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}

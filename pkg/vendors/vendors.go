@@ -24,6 +24,9 @@ type Vendor struct {
 	// Required are the environment variables the connector cannot run without when its sandbox
 	// is not in the same process (random sandbox credentials would match no real account).
 	Required []string
+	// SandboxAddr is where `serve sandboxes` serves the vendor's sandbox by default
+	// (RB_SANDBOX_<NAME>_ADDR overrides it; dev uses free loopback ports).
+	SandboxAddr string
 }
 
 // Kind is a system kind and its vendors; the first vendor is the default.

@@ -12,5 +12,6 @@ var Kind = vendors.Kind{Name: "commerce", Vendors: []vendors.Vendor{
 	// Shopify retries a failed delivery 8 times over 4 hours (it used to be 19 times over 48
 	// hours); the horizon keeps the old 48 hours plus a day for clock skew and slow retries.
 	{Name: VendorShopify, Webhooks: true, WebhookDedup: 72 * time.Hour,
-		Required: []string{"SHOPIFY_ADMIN_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET"}},
+		Required:    []string{"SHOPIFY_ADMIN_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET"},
+		SandboxAddr: "127.0.0.1:9301"},
 }}

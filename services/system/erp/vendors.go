@@ -7,5 +7,6 @@ import "github.com/retailbridge/retailbridge/pkg/vendors"
 var Kind = vendors.Kind{Name: "erp", Vendors: []vendors.Vendor{
 	{Name: VendorNetSuite,
 		Required: []string{"NETSUITE_URL", "NETSUITE_ACCOUNT", "NETSUITE_CONSUMER_KEY",
-			"NETSUITE_CONSUMER_SECRET", "NETSUITE_TOKEN_ID", "NETSUITE_TOKEN_SECRET"}},
+			"NETSUITE_CONSUMER_SECRET", "NETSUITE_TOKEN_ID", "NETSUITE_TOKEN_SECRET"},
+		SandboxAddr: "127.0.0.1:9302"},
 }}

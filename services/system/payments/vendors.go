@@ -11,5 +11,6 @@ import (
 var Kind = vendors.Kind{Name: "payments", Vendors: []vendors.Vendor{
 	// Stripe retries for up to 3 days in live mode; plus a day of margin.
 	{Name: VendorStripe, Webhooks: true, WebhookDedup: 96 * time.Hour,
-		Required: []string{"STRIPE_API_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"}},
+		Required:    []string{"STRIPE_API_URL", "STRIPE_SECRET_KEY", "STRIPE_WEBHOOK_SECRET"},
+		SandboxAddr: "127.0.0.1:9303"},
 }}

@@ -11,5 +11,6 @@ import (
 var Kind = vendors.Kind{Name: "returnsplatform", Vendors: []vendors.Vendor{
 	// The returns platform documents no horizon: it is given Stripe's, the longest of the vendors.
 	{Name: VendorLoop, Webhooks: true, WebhookDedup: 96 * time.Hour,
-		Required: []string{"LOOP_API_URL", "LOOP_API_KEY", "LOOP_WEBHOOK_SECRET"}},
+		Required:    []string{"LOOP_API_URL", "LOOP_API_KEY", "LOOP_WEBHOOK_SECRET"},
+		SandboxAddr: "127.0.0.1:9304"},
 }}

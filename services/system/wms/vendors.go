@@ -11,5 +11,6 @@ import (
 var Kind = vendors.Kind{Name: "wms", Vendors: []vendors.Vendor{
 	// The warehouse documents no horizon: it is given Stripe's, the longest of the vendors.
 	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour,
-		Required: []string{"WAREHOUSE_API_URL", "WAREHOUSE_API_KEY", "WAREHOUSE_WEBHOOK_SECRET"}},
+		Required:    []string{"WAREHOUSE_API_URL", "WAREHOUSE_API_KEY", "WAREHOUSE_WEBHOOK_SECRET"},
+		SandboxAddr: "127.0.0.1:9305"},
 }}
