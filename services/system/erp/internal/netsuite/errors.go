@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a NetSuite answer other than success, or a success whose body made no sense.
@@ -56,7 +56,7 @@ type errorBody struct {
 
 // newVendorError reads a non-2xx answer.
 func newVendorError(resp *http.Response, body []byte) *vendorError {
-	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	e := &vendorError{status: resp.StatusCode, retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		location: resp.Header.Get("Location")}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil && len(b.Details) > 0 {
@@ -68,20 +68,6 @@ func newVendorError(resp *http.Response, body []byte) *vendorError {
 // badPayload reports a 2xx answer that could not be read.
 func badPayload(cause error) *vendorError {
 	return &vendorError{status: http.StatusOK, cause: cause}
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // Record types the connector reads and writes, as the REST record service names them.

@@ -27,6 +27,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // DefaultMaxConcurrency leaves room under NetSuite's base limit of 15 for the account's other
@@ -298,8 +299,8 @@ func (c *Client) exchange(ctx context.Context, r request) (*answer, time.Duratio
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	data, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return nil, 0, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -309,6 +310,9 @@ func (c *Client) exchange(ctx context.Context, r request) (*answer, time.Duratio
 			return nil, ve.retryAfter, ve
 		}
 		return nil, 0, ve
+	}
+	if err != nil {
+		return nil, 0, badPayload(err)
 	}
 	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, 0, nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a Stripe answer other than success, or a success whose body made no sense.
@@ -79,7 +80,7 @@ func newVendorError(resp *http.Response, body []byte, resource string, replayed 
 	e := &vendorError{
 		status: resp.StatusCode, replayed: replayed, resource: resource,
 		requestID:  resp.Header.Get("Request-Id"),
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	if v, err := strconv.ParseBool(resp.Header.Get("Stripe-Should-Retry")); err == nil {
 		e.shouldRetry = &v
@@ -107,20 +108,6 @@ func (e *webhookError) Unwrap() error { return e.cause }
 // badPayload reports a 2xx answer that could not be read.
 func badPayload(cause error) *vendorError {
 	return &vendorError{status: http.StatusOK, badPayload: true, cause: cause}
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // fieldOf names the request field behind a Stripe parameter.

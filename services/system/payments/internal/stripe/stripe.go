@@ -34,6 +34,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // APIVersion pins the Stripe API version the connector speaks (sent as Stripe-Version), so an
@@ -288,13 +289,16 @@ func (c *Client) attempt(ctx context.Context, rq request, body []byte, out any) 
 		return false, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	raw, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return false, err // the answer was cut off: as unknown as no answer
 	}
 	replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return replayed, newVendorError(resp, raw, rq.resource, replayed, c.now())
+	}
+	if err != nil {
+		return replayed, badPayload(err)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return replayed, badPayload(err)

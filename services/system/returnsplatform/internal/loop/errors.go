@@ -7,10 +7,10 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a Loop answer other than success, or a success whose body made no sense.
@@ -57,7 +57,7 @@ type errorBody struct {
 }
 
 func newVendorError(resp *http.Response, body []byte, now time.Time) *vendorError {
-	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	e := &vendorError{status: resp.StatusCode, retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil {
 		e.code, e.message = b.Code, b.Message
@@ -66,20 +66,6 @@ func newVendorError(resp *http.Response, body []byte, now time.Time) *vendorErro
 }
 
 func badPayload(cause error) *vendorError { return &vendorError{status: http.StatusOK, cause: cause} }
-
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
 
 // toErr is the one place Loop failures become Retailbridge error kinds. Vendor detail stays in
 // the wrapped cause, for logs; the message is safe to show a caller.

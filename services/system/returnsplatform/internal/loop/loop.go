@@ -22,6 +22,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // DefaultBaseURL is Loop's API origin.
@@ -203,12 +204,15 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, key string, 
 		return err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	raw, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newVendorError(resp, raw, c.now())
+	}
+	if err != nil {
+		return badPayload(err)
 	}
 	if out == nil {
 		return nil
