@@ -97,16 +97,3 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "Client.Timeout exceeded while awaiting headers" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
-
-func TestBackoffDelay(t *testing.T) {
-	t.Parallel()
-	b := backoff{first: 25 * time.Millisecond, cap: time.Second, attempts: 10}
-	for attempt := 1; attempt <= 40; attempt++ {
-		ceil := min(b.cap, b.first<<min(attempt, 20))
-		for range 50 {
-			if d := b.delay(attempt); d < b.first/2 || d >= ceil {
-				t.Fatalf("delay(%d) = %v; want within [%v, %v)", attempt, d, b.first/2, ceil)
-			}
-		}
-	}
-}
