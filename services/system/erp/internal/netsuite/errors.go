@@ -1,11 +1,9 @@
 package netsuite
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -102,7 +100,6 @@ func toErr(err error) error {
 		return err
 	}
 	var ve *vendorError
-	var ne net.Error
 	switch {
 	case errors.As(err, &ve):
 		switch {
@@ -137,11 +134,7 @@ func toErr(err error) error {
 		default: // any other 4xx: NetSuite says the request was wrong, which is our bug
 			return errs.Wrap(err, errs.Internal, "vendor_rejected_request", "")
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the ERP did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused, reset, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the ERP is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the ERP")
 	}
 }

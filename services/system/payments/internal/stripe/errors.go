@@ -1,11 +1,9 @@
 package stripe
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -125,7 +123,6 @@ func toErr(err error) error {
 	}
 	var ve *vendorError
 	var we *webhookError
-	var ne net.Error
 	switch {
 	case errors.As(err, &we):
 		switch {
@@ -184,11 +181,7 @@ func toErr(err error) error {
 			}
 			return e
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the payment gateway did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused or reset, answer lost, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the payment gateway is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the payment gateway")
 	}
 }

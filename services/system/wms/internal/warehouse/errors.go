@@ -1,11 +1,9 @@
 package warehouse
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"time"
 
@@ -75,7 +73,6 @@ func toErr(err error) error {
 	}
 	var ve *vendorError
 	var we *webhookError
-	var ne net.Error
 	switch {
 	case errors.As(err, &we):
 		switch {
@@ -114,11 +111,7 @@ func toErr(err error) error {
 		default: // any other 4xx: the warehouse says the request was wrong, which is our bug
 			return errs.Wrap(err, errs.Internal, "vendor_rejected_request", "")
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the warehouse did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused, reset, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the warehouse is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the warehouse")
 	}
 }
