@@ -649,7 +649,8 @@ func (s *Stack) startReturns() error {
 	var svc *returns.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
-		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
+			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
 			Tenants:  tenants,
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),

@@ -174,7 +174,7 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 	}
 	d := &returnData{
 		ReturnID: id, OrderID: order.GetId(), CustomerID: order.GetCustomer().GetId(), Currency: orderCurrency(order),
-		Method: method, LocationID: returnLocation(order, method), PaymentReference: PaymentReference(order.GetId()),
+		Method: method, LocationID: s.returnLocation(order, method), PaymentReference: PaymentReference(order.GetId()),
 		CreatedAt: now,
 	}
 	var bad []errs.FieldViolation
@@ -211,16 +211,13 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 // gateway's transaction id in the commerce platform maps it here.
 func PaymentReference(orderID string) string { return "pi_" + orderID }
 
-// DefaultReturnsLocation is the warehouse location that receives mailed returns.
-const DefaultReturnsLocation = "dc-east"
-
 // returnLocation is where a return is received: the pick-up store for in-store returns, the
 // returns centre otherwise.
-func returnLocation(order *canonicalv1.Order, method string) string {
+func (s *Service) returnLocation(order *canonicalv1.Order, method string) string {
 	if method == "in_store" && order.GetPickupLocationId() != "" {
 		return order.GetPickupLocationId()
 	}
-	return DefaultReturnsLocation
+	return s.location
 }
 
 func containsMethod(ms []canonicalv1.ReturnMethod, m canonicalv1.ReturnMethod) bool {
