@@ -142,7 +142,9 @@ type Service struct {
 	outbox    *events.Outbox
 	engine    *workflow.Engine
 	wmsClient wmsv1.WmsServiceClient
-	timings   Timings
+	// platformClient reads the returns platform's returns for reconciliation.
+	platformClient returnsplatformv1.ReturnsPlatformServiceClient
+	timings        Timings
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -198,6 +200,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 		svc.db, svc.js, svc.wmsClient, svc.timings = deps.DB, deps.JetStream, deps.WMS, deps.Timings.withDefaults()
+		svc.platformClient = deps.ReturnsPlatform
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.
