@@ -1,11 +1,13 @@
 package returns
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/governor"
@@ -13,15 +15,15 @@ import (
 
 // reconcile repairs what webhooks missed. Vendors deliver late, twice or never (Shopify says as
 // much); a return waiting for its parcel longer than the grace period is checked against the
-// returns platform and the warehouse, and a receipt or inspection found there is applied as if its webhook had arrived
+// ERP, the returns platform and the warehouse, and a receipt or inspection found there is applied as if its webhook had arrived
 // (signals are idempotent: a late webhook afterwards is ignored by the state machine).
 //
 // A receipt is the return's only if it says so: the warehouse's receipt ids are the warehouse's,
 // and a warehouse that lost its records (or another instance of it) hands the same id to another
 // return. So the receipt's reference — the return id Retailbridge announced it under — must be
 // this return's, and its lines this return's lines; anything else is logged and never applied.
-// The platform's return is checked the same way, by the reference it was registered under. A
-// receipt or platform return that is gone, or now belongs to another return, is reported to the return
+// The ERP's RMA and the platform's return are checked the same way, by the reference they were
+// opened under. A record that is gone, or now belongs to another return, is reported to the return
 // (SignalRecordMissing), which escalates once past its SLA instead of waiting forever.
 func (s *Service) reconcile(ctx context.Context, grace time.Duration) (repaired int, err error) {
 	// Reconciliation is bulk work: vendor governors serve customer-facing calls first.
@@ -61,8 +63,8 @@ func (s *Service) strandedReturns(ctx context.Context, grace time.Duration) ([]s
 	return ids, rows.Err()
 }
 
-// reconcileOne checks the vendor records one return waits on — the returns platform's return
-// and the warehouse's receipt — and applies what it finds; it reports whether the return moved.
+// reconcileOne checks the vendor records one return waits on — the ERP's RMA, the returns
+// platform's return and the warehouse's receipt — and applies what it finds; it reports whether the return moved.
 // A record that is gone, or that the vendor now holds for another return, is reported to the
 // return (SignalRecordMissing) and nothing is applied; once every record is the return's again,
 // the report is withdrawn (SignalRecordFound).
@@ -75,7 +77,17 @@ func (s *Service) reconcileOne(ctx context.Context, id string) bool {
 	if err := inst.Decode(&d); err != nil || (d.ReceiptID == "" && d.PlatformReturnID == "") {
 		return false
 	}
-	missing, known := s.checkPlatformReturn(ctx, &d)
+	// The records the return waits on: the first missing one is reported; any not known holds
+	// the pass.
+	var missing *missingRecord
+	known := true
+	for _, check := range []func(context.Context, *returnData) (*missingRecord, bool){s.checkRMA, s.checkPlatformReturn} {
+		m, ok := check(ctx, &d)
+		if missing == nil {
+			missing = m
+		}
+		known = known && ok
+	}
 	rc, conditions, receiptMissing, receiptKnown := s.checkReceipt(ctx, &d)
 	if missing == nil {
 		missing = receiptMissing
@@ -139,6 +151,26 @@ func (s *Service) checkPlatformReturn(ctx context.Context, d *returnData) (missi
 			"platform_return_id", d.PlatformReturnID, "platform_reference", pr.GetReference())
 		return &missingRecord{System: "returns platform", Record: record,
 			Reason: "the returns platform holds it for reference " + quoteOrNone(pr.GetReference())}, true
+	}
+	return nil, true
+}
+
+// checkRMA reads d's RMA at the ERP: missing when it is gone or opened under another reference
+// than d's return id; known is false when the ERP could not be asked.
+func (s *Service) checkRMA(ctx context.Context, d *returnData) (missing *missingRecord, known bool) {
+	if d.RMAID == "" || s.erpClient == nil {
+		return nil, true
+	}
+	record := "RMA " + cmp.Or(d.RMANumber, d.RMAID)
+	rma, err := s.erpClient.GetReturnAuthorization(ctx, &erpv1.GetReturnAuthorizationRequest{ReturnAuthorizationId: d.RMAID})
+	if m, ok := s.vendorAnswer(ctx, d, "ERP", record, err); m != nil || !ok {
+		return m, ok
+	}
+	if rma.GetReference() != d.ReturnID {
+		s.log.WarnContext(ctx, "reconciliation: the ERP's RMA is not this return's", "return_id", d.ReturnID,
+			"rma_id", d.RMAID, "rma_reference", rma.GetReference())
+		return &missingRecord{System: "ERP", Record: record,
+			Reason: "the ERP holds it for reference " + quoteOrNone(rma.GetReference())}, true
 	}
 	return nil, true
 }
