@@ -156,7 +156,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	}
 	s.state = f
 	s.hooks.onSettled = func() { _ = s.commit() } // a failed save keeps the delivery owed on disk: delivered again, not lost
-	s.hooks.resume(owed) // still owed in the file saved next, until the receiver takes them
+	s.hooks.resume(owed)                          // still owed in the file saved next, until the receiver takes them
 	s.store.mu.Lock()
 	err = s.persistLocked()
 	s.store.mu.Unlock()
@@ -378,7 +378,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.store.mu.Lock()
 		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
 		s.store.mu.Unlock()
-		out := s.hooks.record(c.outbox) // owed before the commit, so a restart delivers them
+		out := s.hooks.record(c.outbox)    // owed before the commit, so a restart delivers them
 		if err := s.commit(); err != nil { // before anyone hears of the change, so a restart cannot forget it
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
 			return
