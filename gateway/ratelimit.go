@@ -2,9 +2,11 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"math"
+	"net"
 	"net/http"
 	"strconv"
 	"sync"
@@ -32,6 +34,11 @@ type limiter struct {
 	// redisDownUntil (unix nanoseconds) skips Redis for a while after it failed, so an outage
 	// costs one failed round trip per interval instead of one per request.
 	redisDownUntil atomic.Int64
+	// slowInARow counts consecutive round trips that ran out of time. One slow answer (a GC
+	// pause, a busy machine) is decided locally on its own; only slowAfter in a row, or an error
+	// that says Redis is not there, switch the replica to its local limiter for a while — every
+	// replica deciding alone admits up to the policy by itself, which a blip must not cause.
+	slowInARow atomic.Int32
 }
 
 // redisRetryInterval is how long the limiter stays local after Redis failed; redisTimeout
@@ -39,6 +46,7 @@ type limiter struct {
 const (
 	redisRetryInterval = 2 * time.Second
 	redisTimeout       = 300 * time.Millisecond
+	slowAfter          = 3
 )
 
 func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
@@ -59,12 +67,24 @@ func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
 		res, err := l.redis.Allow(rctx, key, redis_rate.Limit{Rate: p.Rate, Burst: p.Burst, Period: p.Period})
 		cancel()
 		if err == nil {
+			l.slowInARow.Store(0)
 			return decision{allowed: res.Allowed > 0, remaining: res.Remaining, retryAfter: res.RetryAfter, resetAfter: res.ResetAfter}
 		}
+		if slow(err) && ctx.Err() == nil && l.slowInARow.Add(1) < slowAfter {
+			return l.allowLocal(key, p)
+		}
+		l.slowInARow.Store(0)
 		l.redisDownUntil.Store(time.Now().Add(redisRetryInterval).UnixNano())
 		l.logger.WarnContext(ctx, "rate limit store unavailable; using the local limiter", "error", err.Error(), "retry_in", redisRetryInterval.String())
 	}
 	return l.allowLocal(key, p)
+}
+
+// slow reports whether err is a round trip that ran out of time (as opposed to a store that
+// refused the connection or answered an error).
+func slow(err error) bool {
+	var ne net.Error
+	return errors.Is(err, context.DeadlineExceeded) || errors.As(err, &ne) && ne.Timeout()
 }
 
 func (l *limiter) allowLocal(key string, p RateLimit) decision {

@@ -15,6 +15,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // natsNode is a real JetStream server the test stops and starts again on the same port and
@@ -65,13 +67,7 @@ func servingStatus(t *testing.T, addr string) healthpb.HealthCheckResponse_Servi
 
 func waitUntil(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, what, cond)
 }
 
 // Services started before the bus wait for it; their health follows it (and, for inventory,

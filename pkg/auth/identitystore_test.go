@@ -12,6 +12,8 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // gatewayOn is one gateway's identity over the shared database at url, running its refresh
@@ -43,13 +45,7 @@ func gatewayOn(t testing.TB, url string, kek string, legacyDir string) *Authorit
 // waitFor polls cond until it holds, failing after a deadline far above the store's poll bound.
 func waitFor(t testing.TB, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // TestGatewaysShareTheIdentityStore: two gateways on one database sign with one key, verify each

@@ -14,6 +14,8 @@ import (
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // quiet discards the logs of components whose failures a test causes on purpose.
@@ -120,13 +122,7 @@ func (e *env) streamMsgs(t testing.TB, stream string) (msgs, lastSeq uint64) {
 // waitFor polls cond until it holds or the timeout passes.
 func waitFor(t testing.TB, timeout time.Duration, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %v waiting for %s", timeout, what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, timeout, what, cond)
 }
 
 // run starts f in a goroutine until the returned stop is called (and at cleanup).

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // Priority is a request's lane.
@@ -190,7 +191,7 @@ func (g *Governor) RoundTrip(req *http.Request) (*http.Response, error) {
 	g.mu.Unlock()
 	failed := err != nil || (resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
 	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
-		if ra := retryAfter(resp.Header.Get("Retry-After")); ra > 0 {
+		if ra := vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), g.now()); ra > 0 {
 			// A maintenance window: park everything until it ends instead of probing it.
 			g.mu.Lock()
 			g.openUntil, g.failures = g.now().Add(ra), 0
@@ -306,17 +307,4 @@ func (g *Governor) refuse(reason string, after time.Duration) error {
 
 func (g *Governor) refuseLocked(reason string, after time.Duration) error {
 	return errs.E(errs.Unavailable, reason, g.name+" is not taking calls now; retry later").WithRetryAfter(after)
-}
-
-func retryAfter(v string) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if s, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && s > 0 {
-		return time.Duration(s) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil {
-		return time.Until(t)
-	}
-	return 0
 }

@@ -10,6 +10,8 @@ import (
 
 	"google.golang.org/grpc"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // replica serves the health service, answering for "who" with its own status so a client can
@@ -32,13 +34,7 @@ func replica(t *testing.T, ctx context.Context, who healthpb.HealthCheckResponse
 
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting until %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }
 
 // A comma-separated list of replicas is balanced round-robin, and a stopped replica's share

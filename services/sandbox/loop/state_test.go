@@ -6,6 +6,8 @@ import (
 	"net/http/httptest"
 	"testing"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // openEnv serves a platform on dir; it is closed at the end of the test if not before.
@@ -64,11 +66,5 @@ func TestRestartKeepsThePlatform(t *testing.T) {
 // waitUntil polls cond until it holds, failing the test after five seconds.
 func waitUntil(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, 5*time.Second, what, cond)
 }

@@ -19,6 +19,8 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 var testNow = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
@@ -119,13 +121,7 @@ func sampleOrder(ref string) shippingOrderRequest {
 
 func waitUntil(tb testing.TB, what string, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatalf("%s: not within 5s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(tb, 5*time.Second, what, cond)
 }
 
 func TestAuthentication(t *testing.T) {

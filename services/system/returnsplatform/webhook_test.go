@@ -28,6 +28,8 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/returnsplatform"
 	"github.com/retailbridge/retailbridge/services/system/returnsplatform/internal/connectortest"
 	"github.com/retailbridge/retailbridge/services/system/returnsplatform/internal/loop"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // world is a Loop sandbox whose webhooks reach the service through an endpoint that answers as
@@ -438,13 +440,7 @@ func runConsumer(tb testing.TB, js jetstream.JetStream) *effectLog {
 
 func waitFor(tb testing.TB, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 15s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(tb, 15*time.Second, "the condition", cond)
 }
 
 // Dropped webhooks are recovered by redelivery (Loop's "resend", or a reconciliation pass), and a

@@ -28,6 +28,8 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/wms"
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/connectortest"
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/warehouse"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // world is a warehouse sandbox whose webhooks reach the service through an endpoint that answers
@@ -405,13 +407,7 @@ func runConsumer(tb testing.TB, js jetstream.JetStream) *effectLog {
 
 func waitFor(tb testing.TB, cond func() bool) {
 	tb.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			tb.Fatal("condition not met within 15s")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(tb, 15*time.Second, "the condition", cond)
 }
 
 // C15: the warehouse's copies of one delivery, together and after JetStream's duplicate window,

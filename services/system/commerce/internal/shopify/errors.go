@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // failure is one failed exchange with Shopify, before it is classified.
@@ -78,12 +79,12 @@ func toError(ctx context.Context, f failure) *errs.Error {
 	case f.status == http.StatusTooManyRequests, code == "THROTTLED":
 		after := f.retryAfter
 		if after == 0 {
-			after = retryAfterHeader(f.header)
+			after = retryAfter(f.header)
 		}
 		return errs.Wrap(cause(f), errs.Unavailable, "vendor_throttled", "the commerce platform is rate limiting us").WithRetryAfter(after)
 	case f.status >= 500, f.status == 0 && f.cause != nil, code == "INTERNAL_SERVER_ERROR":
 		return errs.Wrap(cause(f), errs.Unavailable, "vendor_unavailable", "the commerce platform is unavailable").
-			WithRetryAfter(retryAfterHeader(f.header))
+			WithRetryAfter(retryAfter(f.header))
 	case f.status >= 400:
 		return errs.Wrap(cause(f), errs.Internal, "vendor_bad_request", "")
 	case len(f.gql) > 0:
@@ -151,15 +152,9 @@ func cause(f failure) error {
 	return errors.New("shopify: " + strings.Join(parts, "; "))
 }
 
-func retryAfterHeader(h http.Header) time.Duration {
-	if h == nil {
-		return 0
-	}
-	s, err := strconv.ParseFloat(h.Get("Retry-After"), 64)
-	if err != nil || s <= 0 {
-		return 0
-	}
-	return time.Duration(s * float64(time.Second))
+// retryAfter is the answer's Retry-After advice: Shopify sends fractional seconds.
+func retryAfter(h http.Header) time.Duration {
+	return vendorhttp.ParseRetryAfter(h.Get("Retry-After"), time.Now())
 }
 
 // idField reports whether a user error's field path names the id of object ("orderId", "id").

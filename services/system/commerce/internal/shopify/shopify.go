@@ -12,7 +12,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"io"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -22,6 +21,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // Config locates the shop.
@@ -340,16 +340,19 @@ func (c *Connector) post(ctx context.Context, op operation, vars map[string]any)
 		return nil, &failure{cause: err}
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
+	data, err := vendorhttp.ReadBody(resp.Body, maxResponseBytes)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return nil, &failure{cause: err}
 	}
 	if resp.StatusCode != http.StatusOK {
-		return nil, &failure{status: resp.StatusCode, header: resp.Header, body: snippet(data)}
+		return nil, &failure{status: resp.StatusCode, header: resp.Header, body: vendorhttp.Excerpt(data)}
+	}
+	if err != nil {
+		return nil, &failure{status: http.StatusOK, cause: err, body: vendorhttp.Excerpt(data)}
 	}
 	var env envelope
 	if err := json.Unmarshal(data, &env); err != nil {
-		return nil, &failure{status: http.StatusOK, cause: err, body: snippet(data)}
+		return nil, &failure{status: http.StatusOK, cause: err, body: vendorhttp.Excerpt(data)}
 	}
 	return &env, nil
 }
@@ -363,11 +366,4 @@ func (c *Connector) fail(ctx context.Context, op operation, f failure) error {
 	}
 	c.log.Log(ctx, level, "shopify call failed", "op", op.name, "reason", e.Reason, "status", f.status, "error", cause(f))
 	return e
-}
-
-func snippet(b []byte) string {
-	if len(b) > 512 {
-		b = b[:512]
-	}
-	return string(b)
 }

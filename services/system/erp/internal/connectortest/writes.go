@@ -15,6 +15,7 @@ import (
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/system/erp"
 )
@@ -481,7 +482,7 @@ func testMaintenanceBurst(t *testing.T, start Start) {
 				if e.Reason == "erp_maintenance" {
 					toldToWait.Add(1)
 				}
-				_ = sleepCtx(ctx, min(max(e.RetryAfter, 20*time.Millisecond), 2*time.Second))
+				_ = vendorhttp.Sleep(ctx, min(max(e.RetryAfter, 20*time.Millisecond), 2*time.Second))
 			}
 		})
 	}
@@ -492,7 +493,7 @@ func testMaintenanceBurst(t *testing.T, start Start) {
 	}
 	before := sb.Stats()
 	sb.SetMaintenance(true, retryAfter)
-	_ = sleepCtx(ctx, windowLen)
+	_ = vendorhttp.Sleep(ctx, windowLen)
 	sb.SetMaintenance(false, 0)
 	during := sb.Stats()
 	doneAtWindowEnd := succeeded.Load()
@@ -535,15 +536,4 @@ func testMaintenanceBurst(t *testing.T, start Start) {
 		t.Errorf("max %d in flight, %d refused; want at most %d and none refused", after.MaxInFlight, after.Refused, limit)
 	}
 	wantCreated(t, sb, map[string]int64{RecordReturnAuthorization: creates})
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

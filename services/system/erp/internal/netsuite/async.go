@@ -13,6 +13,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // Writes go through NetSuite's async service, the only place NetSuite honours idempotency keys:
@@ -109,7 +110,7 @@ func (c *Client) await(ctx context.Context, job *url.URL, record string) (string
 		if j.Completed {
 			break
 		}
-		if err := sleep(ctx, c.poll.delay(attempt)); err != nil {
+		if err := vendorhttp.Sleep(ctx, c.poll.Delay(attempt)); err != nil {
 			return "", toErr(err)
 		}
 	}

@@ -1,16 +1,14 @@
 package netsuite
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a NetSuite answer other than success, or a success whose body made no sense.
@@ -56,7 +54,7 @@ type errorBody struct {
 
 // newVendorError reads a non-2xx answer.
 func newVendorError(resp *http.Response, body []byte) *vendorError {
-	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
+	e := &vendorError{status: resp.StatusCode, retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), time.Now()),
 		location: resp.Header.Get("Location")}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil && len(b.Details) > 0 {
@@ -68,20 +66,6 @@ func newVendorError(resp *http.Response, body []byte) *vendorError {
 // badPayload reports a 2xx answer that could not be read.
 func badPayload(cause error) *vendorError {
 	return &vendorError{status: http.StatusOK, cause: cause}
-}
-
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
 }
 
 // Record types the connector reads and writes, as the REST record service names them.
@@ -116,7 +100,6 @@ func toErr(err error) error {
 		return err
 	}
 	var ve *vendorError
-	var ne net.Error
 	switch {
 	case errors.As(err, &ve):
 		switch {
@@ -151,11 +134,7 @@ func toErr(err error) error {
 		default: // any other 4xx: NetSuite says the request was wrong, which is our bug
 			return errs.Wrap(err, errs.Internal, "vendor_rejected_request", "")
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the ERP did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused, reset, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the ERP is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the ERP")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // probeWait is the retry hint given to callers turned away while a probe is out and their
@@ -57,7 +59,7 @@ func (w *window) admit(ctx context.Context) (probe bool, err error) {
 		}
 		wait := w.probing
 		w.mu.Unlock()
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < probeWait {
+		if !vendorhttp.Fits(ctx, probeWait) {
 			return false, maintenanceErr(probeWait)
 		}
 		select {

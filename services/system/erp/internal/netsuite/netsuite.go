@@ -15,7 +15,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // DefaultMaxConcurrency leaves room under NetSuite's base limit of 15 for the account's other
@@ -57,8 +57,8 @@ type Client struct {
 	currency string
 	fanOut   int
 	slots    *semaphore.Weighted
-	backoff  backoff
-	poll     backoff // between looks at a pending async job
+	backoff  vendorhttp.Backoff
+	poll     vendorhttp.Backoff // between looks at a pending async job
 	now      func() time.Time
 	log      *slog.Logger
 	window   *window
@@ -101,8 +101,8 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		currency: strings.ToUpper(cfg.Currency),
 		fanOut:   cfg.MaxConcurrency,
 		slots:    semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
-		backoff:  backoff{first: 25 * time.Millisecond, cap: time.Second, attempts: 10},
-		poll:     backoff{first: 20 * time.Millisecond, cap: 500 * time.Millisecond},
+		backoff:  vendorhttp.Backoff{First: 25 * time.Millisecond, Cap: time.Second, Attempts: 10},
+		poll:     vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: 500 * time.Millisecond},
 		now:      now,
 		log:      log.With("vendor", "netsuite"),
 		window:   &window{now: now, log: log.With("vendor", "netsuite")},
@@ -228,30 +228,18 @@ func (c *Client) call(ctx context.Context, req request) (*answer, error) {
 	for attempt := 1; ; attempt++ {
 		ans, err := c.do(ctx, req)
 		var ve *vendorError
-		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.attempts {
+		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.Attempts {
 			return ans, toErr(err)
 		}
-		wait := max(c.backoff.delay(attempt), ve.retryAfter) // NetSuite sends no Retry-After with 429 today
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		wait := max(c.backoff.Delay(attempt), ve.retryAfter) // NetSuite sends no Retry-After with 429 today
+		if !vendorhttp.Fits(ctx, wait) {
 			return nil, toErr(err)
 		}
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "netsuite concurrency limit hit; backing off", "attempt", attempt, "wait", wait)
-		if err := sleep(ctx, wait); err != nil {
+		if err := vendorhttp.Sleep(ctx, wait); err != nil {
 			return nil, toErr(err)
 		}
-	}
-}
-
-// sleep waits d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
 	}
 }
 
@@ -298,8 +286,8 @@ func (c *Client) exchange(ctx context.Context, r request) (*answer, time.Duratio
 		return nil, 0, err
 	}
 	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	data, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return nil, 0, err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
@@ -310,22 +298,8 @@ func (c *Client) exchange(ctx context.Context, r request) (*answer, time.Duratio
 		}
 		return nil, 0, ve
 	}
-	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, 0, nil
-}
-
-// backoff is capped exponential backoff with full jitter.
-type backoff struct {
-	first, cap time.Duration
-	attempts   int // including the first
-}
-
-// delay is the wait after the attempt-th refusal: uniform in [first/2, min(cap, first·2^attempt)),
-// so lookups refused together do not come back together.
-func (b backoff) delay(attempt int) time.Duration {
-	ceil := b.cap
-	if attempt < 30 {
-		ceil = min(b.cap, b.first<<attempt)
+	if err != nil {
+		return nil, 0, badPayload(err)
 	}
-	floor := b.first / 2
-	return floor + rand.N(max(ceil-floor, 1))
+	return &answer{status: resp.StatusCode, header: resp.Header, body: data}, 0, nil
 }

@@ -1,16 +1,15 @@
 package stripe
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a Stripe answer other than success, or a success whose body made no sense.
@@ -79,7 +78,7 @@ func newVendorError(resp *http.Response, body []byte, resource string, replayed 
 	e := &vendorError{
 		status: resp.StatusCode, replayed: replayed, resource: resource,
 		requestID:  resp.Header.Get("Request-Id"),
-		retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now),
+		retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), now),
 	}
 	if v, err := strconv.ParseBool(resp.Header.Get("Stripe-Should-Retry")); err == nil {
 		e.shouldRetry = &v
@@ -109,20 +108,6 @@ func badPayload(cause error) *vendorError {
 	return &vendorError{status: http.StatusOK, badPayload: true, cause: cause}
 }
 
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
 // fieldOf names the request field behind a Stripe parameter.
 var fieldOf = map[string]string{
 	"payment_intent": "payment_reference", "charge": "payment_reference", "amount": "amount.amount_minor",
@@ -138,7 +123,6 @@ func toErr(err error) error {
 	}
 	var ve *vendorError
 	var we *webhookError
-	var ne net.Error
 	switch {
 	case errors.As(err, &we):
 		switch {
@@ -197,11 +181,7 @@ func toErr(err error) error {
 			}
 			return e
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the payment gateway did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused or reset, answer lost, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the payment gateway is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the payment gateway")
 	}
 }

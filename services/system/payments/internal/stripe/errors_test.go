@@ -127,32 +127,3 @@ type timeoutError struct{}
 func (timeoutError) Error() string   { return "Client.Timeout exceeded while awaiting headers" }
 func (timeoutError) Timeout() bool   { return true }
 func (timeoutError) Temporary() bool { return true }
-
-func TestParseRetryAfter(t *testing.T) {
-	t.Parallel()
-	now := time.Date(2026, 3, 14, 12, 0, 0, 0, time.UTC)
-	for in, want := range map[string]time.Duration{
-		"":                              0,
-		"2":                             2 * time.Second,
-		"soon":                          0,
-		"Sat, 14 Mar 2026 12:00:30 GMT": 30 * time.Second,
-		"Sat, 14 Mar 2026 11:00:00 GMT": 0,
-	} {
-		if got := parseRetryAfter(in, now); got != want {
-			t.Errorf("parseRetryAfter(%q) = %v; want %v", in, got, want)
-		}
-	}
-}
-
-func TestBackoffDelay(t *testing.T) {
-	t.Parallel()
-	b := backoff{first: 20 * time.Millisecond, cap: time.Second}
-	for attempt := 1; attempt <= 40; attempt++ {
-		ceil := min(b.cap, b.first<<min(attempt, 20))
-		for range 50 {
-			if d := b.delay(attempt); d < b.first/2 || d >= ceil {
-				t.Fatalf("delay(%d) = %v; want within [%v, %v)", attempt, d, b.first/2, ceil)
-			}
-		}
-	}
-}

@@ -24,7 +24,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strings"
@@ -34,6 +33,7 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // APIVersion pins the Stripe API version the connector speaks (sent as Stripe-Version), so an
@@ -87,7 +87,7 @@ type Client struct {
 	secretKey      string
 	slots          *semaphore.Weighted
 	attemptTimeout time.Duration
-	backoff        backoff
+	backoff        vendorhttp.Backoff
 	now            func() time.Time
 	log            *slog.Logger
 	webhookSecrets [][]byte
@@ -138,7 +138,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		secretKey:      cfg.SecretKey,
 		slots:          semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
 		attemptTimeout: cfg.AttemptTimeout,
-		backoff:        backoff{first: 20 * time.Millisecond, cap: time.Second},
+		backoff:        vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: time.Second},
 		now:            now,
 		log:            log.With("vendor", "stripe"),
 		webhookSecrets: secrets,
@@ -209,23 +209,19 @@ func (c *Client) send(ctx context.Context, rq request, out any) error {
 		if !retryable(err) || attempt == maxAttempts {
 			return toErr(err)
 		}
-		wait := c.backoff.delay(attempt)
+		wait := c.backoff.Delay(attempt)
 		var ve *vendorError
 		if errors.As(err, &ve) {
 			wait = max(wait, ve.retryAfter)
 		}
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		if !vendorhttp.Fits(ctx, wait) {
 			return toErr(err)
 		}
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "stripe outcome unknown or refused for now; retrying with the same key",
 			"path", rq.path, "attempt", attempt, "wait", wait, "err", err)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return endedBy(ctx.Err())
+		if err := vendorhttp.Sleep(ctx, wait); err != nil {
+			return endedBy(err)
 		}
 	}
 }
@@ -288,13 +284,16 @@ func (c *Client) attempt(ctx context.Context, rq request, body []byte, out any) 
 		return false, err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	raw, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return false, err // the answer was cut off: as unknown as no answer
 	}
 	replayed = resp.Header.Get("Idempotent-Replayed") == "true"
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return replayed, newVendorError(resp, raw, rq.resource, replayed, c.now())
+	}
+	if err != nil {
+		return replayed, badPayload(err)
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return replayed, badPayload(err)
@@ -313,22 +312,6 @@ func checkID(id string) error {
 		}
 	}
 	return nil
-}
-
-// backoff is capped exponential backoff with full jitter.
-type backoff struct {
-	first, cap time.Duration
-}
-
-// delay is the wait after the attempt-th failure: uniform in [first/2, min(cap, first·2^attempt)),
-// so requests that failed together do not come back together.
-func (b backoff) delay(attempt int) time.Duration {
-	ceil := b.cap
-	if attempt < 30 {
-		ceil = min(b.cap, b.first<<attempt)
-	}
-	floor := b.first / 2
-	return floor + rand.N(max(ceil-floor, 1))
 }
 
 // isPaymentIntent and isCharge classify a payment reference by its Stripe prefix.

@@ -1,8 +1,6 @@
 package stripe
 
 import (
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,6 +14,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/signature"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // HeaderSignature carries a webhook's signatures: "t=<unix seconds>,v1=<hex HMAC-SHA256 keyed
@@ -124,14 +123,5 @@ func (c *Client) verify(header string, body []byte) error {
 	return nil
 }
 
-// EventID is the deterministic event id for parts: 32 hex digits of their SHA-256, the shape of
-// Retailbridge's random ids.
-func EventID(parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte("stripe"))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
+// EventID is the deterministic event id for parts, under the payment gateway's own namespace.
+func EventID(parts ...string) string { return vendorhttp.EventID("stripe", parts...) }

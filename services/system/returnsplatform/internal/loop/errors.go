@@ -1,16 +1,14 @@
 package loop
 
 import (
-	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"strconv"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // vendorError is a Loop answer other than success, or a success whose body made no sense.
@@ -57,7 +55,7 @@ type errorBody struct {
 }
 
 func newVendorError(resp *http.Response, body []byte, now time.Time) *vendorError {
-	e := &vendorError{status: resp.StatusCode, retryAfter: parseRetryAfter(resp.Header.Get("Retry-After"), now)}
+	e := &vendorError{status: resp.StatusCode, retryAfter: vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), now)}
 	var b errorBody
 	if json.Unmarshal(body, &b) == nil {
 		e.code, e.message = b.Code, b.Message
@@ -67,20 +65,6 @@ func newVendorError(resp *http.Response, body []byte, now time.Time) *vendorErro
 
 func badPayload(cause error) *vendorError { return &vendorError{status: http.StatusOK, cause: cause} }
 
-// parseRetryAfter reads delay-seconds or an HTTP-date; zero when absent or unreadable.
-func parseRetryAfter(v string, now time.Time) time.Duration {
-	if v == "" {
-		return 0
-	}
-	if secs, err := strconv.Atoi(v); err == nil && secs > 0 {
-		return time.Duration(secs) * time.Second
-	}
-	if t, err := http.ParseTime(v); err == nil && t.After(now) {
-		return t.Sub(now)
-	}
-	return 0
-}
-
 // toErr is the one place Loop failures become Retailbridge error kinds. Vendor detail stays in
 // the wrapped cause, for logs; the message is safe to show a caller.
 func toErr(err error) error {
@@ -89,7 +73,6 @@ func toErr(err error) error {
 	}
 	var ve *vendorError
 	var we *webhookError
-	var ne net.Error
 	switch {
 	case errors.As(err, &we):
 		if we.payload {
@@ -132,11 +115,7 @@ func toErr(err error) error {
 		default: // any other 4xx: Loop says the request was wrong, which is our bug
 			return errs.Wrap(err, errs.Internal, "vendor_rejected_request", "")
 		}
-	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &ne) && ne.Timeout():
-		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the returns platform did not answer in time")
-	case errors.Is(err, context.Canceled):
-		return errs.Wrap(err, errs.Canceled, "canceled", "the request was canceled")
-	default: // connection refused, reset, TLS, DNS
-		return errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the returns platform is unavailable")
+	default: // no answer came
+		return vendorhttp.NoAnswer(err, "the returns platform")
 	}
 }

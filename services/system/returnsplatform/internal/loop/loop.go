@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"math/rand/v2"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -22,6 +21,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // DefaultBaseURL is Loop's API origin.
@@ -45,7 +45,7 @@ type Client struct {
 	http    *http.Client
 	key     string
 	secrets [][]byte
-	backoff backoff
+	backoff vendorhttp.Backoff
 	now     func() time.Time
 	log     *slog.Logger
 
@@ -76,7 +76,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 	c := &Client{
 		base: base, http: hc, key: cfg.APIKey, now: now, log: log.With("vendor", "loop"),
 		secrets: [][]byte{[]byte(cfg.WebhookSecret)},
-		backoff: backoff{first: 100 * time.Millisecond, cap: 5 * time.Second, attempts: 5},
+		backoff: vendorhttp.Backoff{First: 100 * time.Millisecond, Cap: 5 * time.Second, Attempts: 5},
 	}
 	if cfg.PreviousWebhookSecret != "" {
 		c.secrets = append(c.secrets, []byte(cfg.PreviousWebhookSecret))
@@ -159,21 +159,17 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, ke
 	for attempt := 1; ; attempt++ {
 		err := c.do(ctx, method, u, key, body, out)
 		var ve *vendorError
-		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.attempts {
+		if !errors.As(err, &ve) || ve.status != http.StatusTooManyRequests || attempt == c.backoff.Attempts {
 			return toErr(err)
 		}
-		wait := max(c.backoff.delay(attempt), ve.retryAfter)
-		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {
+		wait := max(c.backoff.Delay(attempt), ve.retryAfter)
+		if !vendorhttp.Fits(ctx, wait) {
 			return toErr(err)
 		}
 		c.retries.Add(1)
 		c.log.DebugContext(ctx, "loop rate limit hit; backing off", "attempt", attempt, "wait", wait)
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return toErr(ctx.Err())
+		if err := vendorhttp.Sleep(ctx, wait); err != nil {
+			return toErr(err)
 		}
 	}
 }
@@ -203,12 +199,15 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, key string, 
 		return err
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	raw, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return err
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return newVendorError(resp, raw, c.now())
+	}
+	if err != nil {
+		return badPayload(err)
 	}
 	if out == nil {
 		return nil
@@ -217,22 +216,6 @@ func (c *Client) do(ctx context.Context, method string, u *url.URL, key string, 
 		return badPayload(err)
 	}
 	return nil
-}
-
-// backoff is capped exponential backoff with full jitter.
-type backoff struct {
-	first, cap time.Duration
-	attempts   int // including the first
-}
-
-// delay is the wait after the attempt-th refusal: uniform in [first/2, min(cap, first·2^attempt)).
-func (b backoff) delay(attempt int) time.Duration {
-	ceil := b.cap
-	if attempt < 30 {
-		ceil = min(b.cap, b.first<<attempt)
-	}
-	floor := b.first / 2
-	return floor + rand.N(max(ceil-floor, 1))
 }
 
 // flexID is an id Loop writes as a number in some payloads and as a string in others.

@@ -14,6 +14,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/signature"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // Webhook headers.
@@ -137,17 +138,8 @@ func (c *Client) verify(sig string, body []byte) error {
 	return nil
 }
 
-// EventID is the deterministic event id for parts: 32 hex digits of their SHA-256, the shape of
-// Retailbridge's random ids.
-func EventID(parts ...string) string {
-	h := sha256.New()
-	h.Write([]byte("loop"))
-	for _, p := range parts {
-		h.Write([]byte{0})
-		h.Write([]byte(p))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:16])
-}
+// EventID is the deterministic event id for parts, under the returns platform's own namespace.
+func EventID(parts ...string) string { return vendorhttp.EventID("loop", parts...) }
 
 func newEvent(id, typ, subject string, at *timestamppb.Timestamp, data proto.Message) (*canonicalv1.Event, error) {
 	payload, err := anypb.New(data)

@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // DefaultSignatureTolerance is how old a webhook signature may be.
@@ -117,12 +118,15 @@ func (c *Client) call(ctx context.Context, method, path string, q url.Values, ke
 		return toErr(err)
 	}
 	defer resp.Body.Close()
-	raw, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
-	if err != nil {
+	raw, err := vendorhttp.ReadBody(resp.Body, maxBody)
+	if err != nil && !errors.Is(err, vendorhttp.ErrTooLarge) {
 		return toErr(err)
 	}
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		return toErr(newVendorError(resp, raw, c.now()))
+	}
+	if err != nil {
+		return toErr(badPayload(err))
 	}
 	if err := json.Unmarshal(raw, out); err != nil {
 		return toErr(badPayload(err))
