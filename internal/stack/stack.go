@@ -421,6 +421,7 @@ func (s *Stack) startSandboxes() error {
 		Seed: s.opts.DemoSeed, Warm: []string{s.opts.Config.Shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
 		return err
 	}
+	s.closers = append(s.closers, s.Shopify.Close) // webhooks it still owes stay in its state file
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)

@@ -150,7 +150,11 @@ type Service struct {
 	outbox    *events.Outbox
 	engine    *workflow.Engine
 	wmsClient wmsv1.WmsServiceClient
-	timings   Timings
+	// platformClient and erpClient read the platform's returns and the ERP's RMAs for
+	// reconciliation.
+	platformClient returnsplatformv1.ReturnsPlatformServiceClient
+	erpClient      erpv1.ErpServiceClient
+	timings        Timings
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -207,6 +211,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 		svc.db, svc.js, svc.wmsClient, svc.timings = deps.DB, deps.JetStream, deps.WMS, deps.Timings.withDefaults()
+		svc.platformClient, svc.erpClient = deps.ReturnsPlatform, deps.ERP
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.
