@@ -252,3 +252,65 @@ func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 		}
 	}
 }
+
+// TestVanishedPlatformReturnEscalatesPastSLA is TestVanishedReceiptEscalatesPastSLA at the
+// returns platform: the platform loses its records between runs and gives the lost return's
+// platform id to another return. Reconciliation matches the platform's return by the reference
+// Retailbridge registered it under, finds it another return's, and the lost return escalates past
+// its SLA naming the platform's record.
+func TestVanishedPlatformReturnEscalatesPastSLA(t *testing.T) {
+	t.Parallel()
+	dir, clk := t.TempDir(), newClock()
+	manual := func(o *stack.Options) {
+		o.ManualParcels = true
+		o.ReturnTimings = returns.Timings{Reconcile: 200 * time.Millisecond, VendorRecordSLA: time.Hour}
+	}
+	first := startOn(t, dir, clk, manual)
+	lines := first.eligibleLines(t, 2)
+	create := func(h *harness, l eligibleLine, key string) string {
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1), "Idempotency-Key", key)
+		var r returnJSON
+		resp.JSON(t, &r)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("create: %d %s", resp.Status, resp.Body)
+		}
+		return r.Return.ID
+	}
+	lost := create(first, lines[0], "vanished-platform-1")
+	agent := first.supportToken(t, "ops", "support:read")
+	lostPlatform := first.waitAny(t, agent, "/v1/support/returns/"+lost, "awaiting_parcel").Return.ExternalIDs["returnsplatform"]
+	first.Close()
+	// The returns platform loses its records: it starts again from an empty world and id 1.
+	if err := os.Remove(filepath.Join(dir, "sandboxes", "loop.json")); err != nil {
+		t.Fatal(err)
+	}
+
+	second := startOn(t, dir, clk, manual)
+	agent = second.supportToken(t, "ops", "support:read")
+	other := create(second, lines[1], "vanished-platform-2")
+	otherPlatform := second.waitAny(t, agent, "/v1/support/returns/"+other, "awaiting_parcel").Return.ExternalIDs["returnsplatform"]
+	if otherPlatform != lostPlatform {
+		t.Fatalf("the new platform gave return %s, the lost one was %s: the collision this test is about did not happen", otherPlatform, lostPlatform)
+	}
+	eventually(t, "the lost platform return reported missing", func() bool {
+		for _, e := range second.supportView(t, lost).Timeline {
+			if strings.Contains(e.Description, "returns platform record return "+lostPlatform+" is gone") {
+				return true
+			}
+		}
+		return false
+	})
+	if got := second.supportView(t, other).Return.State; got != "awaiting_parcel" {
+		t.Errorf("the return that holds the platform id now is %s; want it left waiting for its parcel", got)
+	}
+	second.clock.Advance(2 * time.Hour)
+	got := second.waitAny(t, agent, "/v1/support/returns/"+lost, "failed_needs_attention", "refunded", "expired")
+	if got.Return.State != "failed_needs_attention" {
+		t.Fatalf("lost return ended %s, want failed_needs_attention; timeline %+v", got.Return.State, got.Timeline)
+	}
+	view := second.supportView(t, lost)
+	reason := view.Timeline[len(view.Timeline)-1].Description
+	if !strings.Contains(reason, "returns platform") || !strings.Contains(reason, "return "+lostPlatform) || !strings.Contains(reason, "SLA") {
+		t.Errorf("escalation reason %q, want it to name the platform's return and the SLA", reason)
+	}
+}

@@ -441,6 +441,7 @@ func (s *Stack) startSandboxes() error {
 		Seed: s.opts.DemoSeed, Warm: []string{s.env.shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
 		return err
 	}
+	s.closers = append(s.closers, s.Shopify.Close) // webhooks it still owes stay in its state file
 	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
 	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
 	s.Shopify.SetThrottle(10000, 1000)
@@ -666,7 +667,8 @@ func (s *Stack) startReturns() error {
 	var svc *returns.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
-		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL}, returns.Deps{
+		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
+			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
 			Tenants:  tenants,
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),

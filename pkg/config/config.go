@@ -24,6 +24,7 @@ type Config struct {
 	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
 	DatabaseURL      string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
 	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
+	ReturnsLocation  string        // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
 	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
@@ -116,6 +117,7 @@ func Load(getenv func(string) string) (Config, error) {
 		NATSURL:          r.str("NATS_URL", ""),
 		DatabaseURL:      r.str("DATABASE_URL", ""),
 		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
 		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
@@ -218,6 +220,9 @@ func (c Config) Validate() error {
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
+	}
+	if l := c.ReturnsLocation; l == "" || strings.TrimSpace(l) != l || len(l) > 256 {
+		add("RB_RETURNS_LOCATION", fmt.Sprintf("%q: a warehouse location id is required, without surrounding spaces, at most 256 characters", l))
 	}
 	if c.RequestTimeout == 0 {
 		add("RB_REQUEST_TIMEOUT", "must be positive")

@@ -3,7 +3,6 @@ package returns
 import (
 	"context"
 	"fmt"
-	"strings"
 	"time"
 
 	"google.golang.org/protobuf/encoding/protojson"
@@ -14,22 +13,30 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
-// platformIDKey is where the returns platform's connector puts the platform's own return id.
-const platformIDKey = "loop"
+// platformIDKey is where a returns platform's connector puts the platform's own return id in a
+// canonical Return's external_ids: keyed by system kind, whichever vendor is plugged in.
+const platformIDKey = "returnsplatform"
 
 // keepPlatformReturn records, inside the consumer's transaction, a return a customer started on
 // the returns platform itself (its return.created event): returns Retailbridge created carry its
-// own id and are not adopted twice.
+// return id as the event's typed reference and are not adopted twice.
 func (s *Service) keepPlatformReturn(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error {
 	msg, err := ev.GetData().UnmarshalNew()
 	if err != nil {
 		return errs.Wrap(err, errs.Invalid, "event_payload_unreadable", "the event payload is not a canonical message")
 	}
 	ret, ok := msg.(*canonicalv1.Return)
-	if !ok || strings.HasPrefix(ret.GetId(), "ret_") {
+	if !ok {
 		return nil
 	}
-	pid := ret.GetExternalIds()[platformIDKey]
+	ours := ev.GetReferences().GetReturnId() != ""
+	if ev.GetReferences() == nil {
+		ours = ret.GetId() != "" // an older event: the canonical Return.id is Retailbridge's id
+	}
+	if ours {
+		return nil
+	}
+	pid := platformReturnID(ev, ret)
 	if pid == "" {
 		return errs.E(errs.Invalid, "platform_return_without_id", "a platform return without the platform's id")
 	}
@@ -40,6 +47,26 @@ func (s *Service) keepPlatformReturn(ctx context.Context, tx *store.Tx, ev *cano
 	_, err = tx.Exec(ctx, `INSERT INTO platform_returns (platform_id, payload, received_at, status) VALUES ($1, $2, $3, 'pending')
 		ON CONFLICT (platform_id) DO NOTHING`, pid, string(raw), s.now().UTC())
 	return err
+}
+
+// platformReturnID is the returns platform's own id of the return an event reports: the event's
+// typed reference, else the external id under the system kind. An event published before either
+// existed carried the platform's id as the return's only external id, under the vendor's name;
+// reading it that way needs no migration and names no vendor.
+func platformReturnID(ev *canonicalv1.Event, ret *canonicalv1.Return) string {
+	if id := ev.GetReferences().GetSystemRecordId(); id != "" {
+		return id
+	}
+	ext := ret.GetExternalIds()
+	if id := ext[platformIDKey]; id != "" {
+		return id
+	}
+	if len(ext) == 1 {
+		for _, id := range ext {
+			return id
+		}
+	}
+	return ""
 }
 
 // adoptPlatformReturns starts the workflow for pending platform returns: eligibility is checked

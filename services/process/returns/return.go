@@ -174,8 +174,14 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 	}
 	d := &returnData{
 		ReturnID: id, OrderID: order.GetId(), CustomerID: order.GetCustomer().GetId(), Currency: orderCurrency(order),
-		Method: method, LocationID: returnLocation(order, method), PaymentReference: PaymentReference(order.GetId()),
+		Method: method, LocationID: s.returnLocation(order, method), PaymentReference: order.GetPaymentReference(),
 		CreatedAt: now,
+	}
+	// The refund goes to the payment the commerce platform recorded for the order; without one
+	// there is nothing the gateway could refund, so the return is refused before it starts.
+	if d.PaymentReference == "" {
+		return nil, errs.E(errs.FailedPrecondition, "order_payment_unknown",
+			"the commerce platform records no gateway payment for this order, so it cannot be refunded here")
 	}
 	var bad []errs.FieldViolation
 	for i, l := range answer.GetLines() {
@@ -206,21 +212,13 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 	return d, nil
 }
 
-// PaymentReference is the payment-gateway reference of an order's payment. The demo shop's
-// gateway keys payment intents by order ("pi_<order id>"); a shop whose orders carry the
-// gateway's transaction id in the commerce platform maps it here.
-func PaymentReference(orderID string) string { return "pi_" + orderID }
-
-// DefaultReturnsLocation is the warehouse location that receives mailed returns.
-const DefaultReturnsLocation = "dc-east"
-
 // returnLocation is where a return is received: the pick-up store for in-store returns, the
 // returns centre otherwise.
-func returnLocation(order *canonicalv1.Order, method string) string {
+func (s *Service) returnLocation(order *canonicalv1.Order, method string) string {
 	if method == "in_store" && order.GetPickupLocationId() != "" {
 		return order.GetPickupLocationId()
 	}
-	return DefaultReturnsLocation
+	return s.location
 }
 
 func containsMethod(ms []canonicalv1.ReturnMethod, m canonicalv1.ReturnMethod) bool {

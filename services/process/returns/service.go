@@ -57,6 +57,10 @@ type Config struct {
 	ItemTTL time.Duration
 	// CacheEntries caps each cache (orders, items); default 100000.
 	CacheEntries int
+	// ReturnsLocation is the warehouse location id that receives mailed returns (and in-store
+	// returns of orders without a pick-up store); required. It is a deployment fact, so it comes
+	// from configuration, never from the code.
+	ReturnsLocation string
 }
 
 func (c Config) withDefaults() Config {
@@ -88,6 +92,9 @@ func (c Config) Validate() error {
 	}
 	if c.CacheEntries < 0 {
 		bad = append(bad, "CacheEntries: must not be negative")
+	}
+	if l := c.ReturnsLocation; l == "" || strings.TrimSpace(l) != l || len(l) > maxIDLength {
+		bad = append(bad, "ReturnsLocation: required, without surrounding spaces, at most 256 characters")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("returns config: %s", strings.Join(bad, "; "))
@@ -133,6 +140,7 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	tenants  *tenancy.Directory
+	location string // where mailed returns are received
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	items  *itemReader
@@ -142,7 +150,11 @@ type Service struct {
 	outbox    *events.Outbox
 	engine    *workflow.Engine
 	wmsClient wmsv1.WmsServiceClient
-	timings   Timings
+	// platformClient and erpClient read the platform's returns and the ERP's RMAs for
+	// reconciliation.
+	platformClient returnsplatformv1.ReturnsPlatformServiceClient
+	erpClient      erpv1.ErpServiceClient
+	timings        Timings
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -184,6 +196,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		log:      deps.Logger,
 		now:      deps.Now,
 		tenants:  deps.Tenants,
+		location: cfg.ReturnsLocation,
 		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
 		items: &itemReader{
 			erp:   deps.ERP,
@@ -198,6 +211,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			}
 		}
 		svc.db, svc.js, svc.wmsClient, svc.timings = deps.DB, deps.JetStream, deps.WMS, deps.Timings.withDefaults()
+		svc.platformClient, svc.erpClient = deps.ReturnsPlatform, deps.ERP
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.

@@ -29,6 +29,8 @@ const (
 	foreignOrder = "5100002" // belongs to someone else
 	unknownSKUs  = "5100003" // belongs to customerID; one line's SKU is unknown to the ERP
 	customerID   = "7000001"
+	// testReturnsLocation is the warehouse sandbox location mailed returns go to in these tests.
+	testReturnsLocation = "dc-east"
 )
 
 // clock is a settable test clock.
@@ -76,7 +78,7 @@ func newFixture(t testing.TB) *fixture {
 		erpv1.RegisterErpServiceServer(s, erp)
 	})
 	clk := &clock{t: inWindow}
-	svc, err := New(Config{Policy: testPolicy(t)}, Deps{
+	svc, err := New(Config{Policy: testPolicy(t), ReturnsLocation: testReturnsLocation}, Deps{
 		Commerce: commercev1.NewCommerceServiceClient(conn),
 		ERP:      erpv1.NewErpServiceClient(conn),
 		Now:      clk.Now,
@@ -459,18 +461,18 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		deps Deps
 		want []string // substrings of the error
 	}{
-		{name: "valid", cfg: Config{Policy: testPolicy(t)}, deps: deps},
+		{name: "valid", cfg: Config{Policy: testPolicy(t), ReturnsLocation: testReturnsLocation}, deps: deps},
 		{
 			name: "everything wrong at once",
-			cfg:  Config{OrderTTL: -1, ItemTTL: -1, CacheEntries: -1},
+			cfg:  Config{OrderTTL: -1, ItemTTL: -1, CacheEntries: -1, ReturnsLocation: " dc-east"},
 			want: []string{"Policy: required", "OrderTTL: must not be negative", "ItemTTL: must not be negative",
-				"CacheEntries: must not be negative", "Commerce, ERP required"},
+				"CacheEntries: must not be negative", "ReturnsLocation: required", "Commerce, ERP required"},
 		},
 		{
 			name: "hand-built invalid policy",
 			cfg:  Config{Policy: &Policy{Version: "x", DefaultWindowDays: -1}},
 			deps: deps,
-			want: []string{"default_window_days: must be between 1 and 3650", "return_methods.ship_to_home: required"},
+			want: []string{"ReturnsLocation: required", "default_window_days: must be between 1 and 3650", "return_methods.ship_to_home: required"},
 		},
 	}
 	for _, tt := range tests {

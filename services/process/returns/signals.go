@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -62,32 +61,25 @@ func (s *Service) Run(ctx context.Context) error {
 // RunOnce runs due workflow steps and timers once (tests drive time with it).
 func (s *Service) RunOnce(ctx context.Context) (int, error) { return s.engine.RunOnce(ctx) }
 
-// signalFor maps a canonical vendor event to the signal it means for a return, by the event
-// type's tail: the system APIs name events <domain>.<object>.<what>.v1.
-var signalFor = map[string]string{
-	"parcel.in_transit":          SignalInTransit,
-	"parcel.out_for_delivery":    SignalInTransit,
-	"return.received":            SignalReceived,
-	"receipt.created":            SignalReceived,
-	"return.inspected":           SignalInspected,
-	"inspection.completed":       SignalInspected,
-	"return.in_transit":          SignalInTransit,
-	"parcel.picked_up":           SignalInTransit,
-	"return.parcel_in_transit":   SignalInTransit,
-	"return.parcel_received":     SignalReceived,
-	"return.inspection_complete": SignalInspected,
-	"refund.updated":             SignalRefundUpdate,
+// signalFor maps the canonical event types the workflow waits for (declared in the contracts,
+// canonical EventType) to the signal each means for a return.
+var signalFor = map[canonicalv1.EventType]string{
+	canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_IN_TRANSIT:       SignalInTransit,
+	canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_OUT_FOR_DELIVERY: SignalInTransit,
+	canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_RECEIVED:                     SignalReceived,
+	canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_INSPECTED:                    SignalInspected,
+	canonicalv1.EventType_EVENT_TYPE_PAYMENTS_REFUND_UPDATED:                 SignalRefundUpdate,
 }
 
 // handleVendorEvent applies a vendor event to its return inside the consumer's transaction
 // (with the inbox row): a duplicate or late event is either absorbed by the inbox or ignored by
 // the workflow's state.
 func (s *Service) handleVendorEvent(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error {
-	name := eventTail(ev.GetType())
-	if name == "return.created" && strings.HasPrefix(ev.GetType(), "retailbridge.returnsplatform.") {
+	typ := events.TypeOf(ev.GetType())
+	if typ == canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_RETURN_CREATED {
 		return s.keepPlatformReturn(ctx, tx, ev)
 	}
-	signal, ok := signalFor[name]
+	signal, ok := signalFor[typ]
 	if !ok {
 		return nil // an event the workflow does not wait for
 	}
@@ -96,43 +88,40 @@ func (s *Service) handleVendorEvent(ctx context.Context, tx *store.Tx, ev *canon
 		return err
 	}
 	if id == "" {
-		return nil // not one of ours (a return created outside Retailbridge)
+		return nil // not one of ours (a record started outside Retailbridge)
 	}
 	_, err = s.engine.Signal(ctx, tx, id, signal, payload)
 	if errs.KindOf(err) == errs.NotFound {
-		return nil
+		return nil // a reference that names no return of this service
 	}
 	return err
 }
 
-// eventTail is "parcel.in_transit" for "retailbridge.returnsplatform.parcel.in_transit.v1".
-func eventTail(typ string) string {
-	parts := strings.Split(typ, ".")
-	if len(parts) < 5 {
-		return ""
-	}
-	return strings.Join(parts[2:len(parts)-1], ".")
-}
-
-// signalPayload finds the return an event is about (the reference Retailbridge gave the vendor
-// is the return id) and, for inspections, the condition of each line.
+// signalPayload finds the return an event is about and, for inspections, the condition of each
+// line. The return is the event's typed reference (the system API read it from the reference
+// Retailbridge gave the vendor); an event published before events carried references falls
+// back to the payload's own typed Retailbridge return id (Refund.return_id, Return.id).
 func (s *Service) signalPayload(ev *canonicalv1.Event, signal string) (string, []byte, error) {
 	msg, err := ev.GetData().UnmarshalNew()
 	if err != nil {
 		return "", nil, errs.Wrap(err, errs.Invalid, "event_payload_unreadable", "the event payload is not a canonical message")
 	}
-	var id string
+	id := ev.GetReferences().GetReturnId()
 	conditions := map[string]string{}
 	switch m := msg.(type) {
 	case *canonicalv1.Refund:
-		// The return id travels in the refund's metadata, which Retailbridge set.
-		if !strings.HasPrefix(m.GetReturnId(), "ret_") {
+		if ev.GetReferences() == nil {
+			id = m.GetReturnId()
+		}
+		if id == "" {
 			return "", nil, nil
 		}
 		b, err := json.Marshal(refundUpdate{RefundID: m.GetGatewayRefundId(), Status: refundStatus(m.GetStatus())})
-		return m.GetReturnId(), b, err
+		return id, b, err
 	case *canonicalv1.Return:
-		id = referenceOf(m.GetId(), m.GetExternalIds())
+		if ev.GetReferences() == nil {
+			id = m.GetId()
+		}
 		for _, l := range m.GetLines() {
 			key := l.GetOrderLineId()
 			if key == "" {
@@ -140,36 +129,12 @@ func (s *Service) signalPayload(ev *canonicalv1.Event, signal string) (string, [
 			}
 			conditions[key] = conditionName(l.GetCondition())
 		}
-	case *canonicalv1.Shipment:
-		id = referenceOf(m.GetId(), nil)
-		if !strings.HasPrefix(id, "ret_") {
-			id = referenceOf(m.GetOrderId(), nil)
-		}
 	}
-	if !strings.HasPrefix(id, "ret_") {
-		if r := strings.TrimPrefix(ev.GetSubject(), "return/"); strings.HasPrefix(r, "ret_") {
-			id = r
-		} else {
-			return "", nil, nil
-		}
-	}
-	if signal != SignalInspected {
+	if id == "" || signal != SignalInspected {
 		return id, nil, nil
 	}
 	b, err := json.Marshal(conditions)
 	return id, b, err
-}
-
-func referenceOf(id string, external map[string]string) string {
-	if strings.HasPrefix(id, "ret_") {
-		return id
-	}
-	for _, k := range []string{"retailbridge", "reference"} {
-		if v := external[k]; strings.HasPrefix(v, "ret_") {
-			return v
-		}
-	}
-	return id
 }
 
 func conditionName(c canonicalv1.ItemCondition) string {

@@ -723,7 +723,7 @@ func stateEvent(d *returnData, state string, at time.Time) *canonicalv1.Event {
 func returnEvent(d *returnData, typ string, at time.Time) *canonicalv1.Event {
 	data, _ := anypb.New(d.canonical(""))
 	return &canonicalv1.Event{Source: "retailbridge/process/returns", Type: typ, Subject: "return/" + d.ReturnID,
-		Time: timestamppb.New(at), Data: data}
+		Time: timestamppb.New(at), Data: data, References: &canonicalv1.EventReferences{ReturnId: d.ReturnID, OrderId: d.OrderID}}
 }
 
 func asError(err error) error {

@@ -77,6 +77,14 @@ type Order struct {
 	Lines             []Line
 }
 
+// CardGateway is the payment gateway that took the demo orders' payments, as the commerce
+// platform names it on their transactions.
+const CardGateway = "stripe"
+
+// PaymentIntentID is the card gateway's payment intent that paid the order: the Stripe sandbox
+// serves it, and the Shopify sandbox reports it as the order's sale transaction's paymentId.
+func (o Order) PaymentIntentID() string { return "pi_" + o.ID }
+
 // TotalMinor is the order total.
 func (o Order) TotalMinor() int64 {
 	var t int64

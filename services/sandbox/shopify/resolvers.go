@@ -9,6 +9,7 @@ import (
 	"github.com/graph-gophers/graphql-go"
 
 	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
 
 // Resolvers are methods on the store's own types; graph-gophers matches them to schema fields by
@@ -212,6 +213,28 @@ func firstN[T any](items []T, first *int32) []T {
 	}
 	return items
 }
+
+// Transactions are the order's payment: one successful sale through the demo card gateway,
+// whose paymentId is the gateway's payment intent (the Stripe sandbox's intent for the order).
+// Refund transactions are reported on refunds, not here.
+func (o *order) Transactions(args listArgs) []*orderTransaction {
+	sale := &orderTransaction{id: o.src.ID, kind: "SALE", status: "SUCCESS", gateway: demo.CardGateway,
+		paymentID: o.src.PaymentIntentID(), amount: moneyBag{o.src.TotalMinor(), o.src.Currency}}
+	return firstN([]*orderTransaction{sale}, args.First)
+}
+
+// orderTransaction is OrderTransaction.
+type orderTransaction struct {
+	id, kind, status, gateway, paymentID string
+	amount                               moneyBag
+}
+
+func (t *orderTransaction) ID() graphql.ID       { return gid("OrderTransaction", t.id) }
+func (t *orderTransaction) Kind() string         { return t.kind }
+func (t *orderTransaction) Status() string       { return t.status }
+func (t *orderTransaction) Gateway() *string     { return strp(t.gateway) }
+func (t *orderTransaction) PaymentId() *string   { return strp(t.paymentID) }
+func (t *orderTransaction) AmountSet() *moneyBag { return &t.amount }
 
 func (o *order) Fulfillments(args listArgs) []*fulfillment { return firstN(o.fulfills, args.First) }
 func (o *order) Refunds(args listArgs) []*refund           { return firstN(o.refunds, args.First) }

@@ -375,6 +375,25 @@ type Order {
     displayable: Boolean = false): FulfillmentOrderConnection!
   refunds(first: Int): [Refund!]!
   returns(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): ReturnConnection!
+  transactions(first: Int): [OrderTransaction!]!
+}
+
+type OrderTransaction {
+  id: ID!
+  kind: OrderTransactionKind!
+  status: OrderTransactionStatus!
+  gateway: String
+  paymentId: String
+  amountSet: MoneyBag!
+}
+
+enum OrderTransactionStatus {
+  AWAITING_RESPONSE
+  ERROR
+  FAILURE
+  PENDING
+  SUCCESS
+  UNKNOWN
 }
 
 type LineItemConnection {

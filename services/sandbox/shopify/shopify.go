@@ -150,17 +150,25 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.load(f); err != nil {
+	owed, err := s.load(f)
+	if err != nil {
 		return nil, err
 	}
 	s.state = f
+	s.hooks.onSettled = func() { _ = s.commit() } // a failed save keeps the delivery owed on disk: delivered again, not lost
+	s.hooks.resume(owed)                          // still owed in the file saved next, until the receiver takes them
 	s.store.mu.Lock()
-	defer s.store.mu.Unlock()
-	if err := s.persistLocked(); err != nil {
+	err = s.persistLocked()
+	s.store.mu.Unlock()
+	if err != nil {
 		return nil, err
 	}
 	return s, nil
 }
+
+// Close abandons the webhook copies under way; the deliveries they owed stay in the state file,
+// and a shop opened on it delivers them. The sandbox keeps serving requests.
+func (s *Sandbox) Close() { s.hooks.close() }
 
 // ServeHTTP serves the Admin API, the fault control endpoint /_sandbox/faults and the webhook
 // control endpoint /_sandbox/webhooks.
@@ -370,12 +378,13 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		s.store.mu.Lock()
 		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)
 		s.store.mu.Unlock()
+		out := s.hooks.record(c.outbox)    // owed before the commit, so a restart delivers them
 		if err := s.commit(); err != nil { // before anyone hears of the change, so a restart cannot forget it
 			writeJSON(w, http.StatusInternalServerError, map[string]string{"errors": "Internal Server Error"})
 			return
 		}
 		s.mutations.Add(1)
-		s.hooks.send(c.outbox) // after the commit, as Shopify announces only what happened
+		s.hooks.start(out) // after the commit, as Shopify announces only what happened
 	} else {
 		s.store.mu.RLock()
 		res = s.exec.Exec(ctx, req.Query, op.Name, req.Variables)

@@ -17,6 +17,9 @@ type world struct {
 	NextID     int64                      `json:"next_id"`
 	Orders     []orderState               `json:"orders"`
 	Idempotent map[string]idempotentState `json:"idempotent"`
+	// Webhooks are the deliveries still owed to the receiver; a restarted shop goes on
+	// delivering them.
+	Webhooks []owedWebhook `json:"webhooks,omitempty"`
 }
 
 type orderState struct {
@@ -221,7 +224,14 @@ func (s *Sandbox) persistLocked() error {
 	if s.state == nil {
 		return nil
 	}
-	return s.state.Save(s.store.snapshotLocked())
+	return s.state.Save(s.snapshotLocked())
+}
+
+// snapshotLocked is the shop's world with the webhooks it owes; the caller holds the store's lock.
+func (s *Sandbox) snapshotLocked() world {
+	w := s.store.snapshotLocked()
+	w.Webhooks = s.hooks.owedList()
+	return w
 }
 
 // commit makes the mutations applied so far durable, sharing the disk's sync with concurrent
@@ -231,21 +241,22 @@ func (s *Sandbox) commit() error {
 	return s.state.Commit(func() any {
 		s.store.mu.RLock()
 		defer s.store.mu.RUnlock()
-		return s.store.snapshotLocked()
+		return s.snapshotLocked()
 	})
 }
 
-// load restores the world from f; false when there was none. It runs before the sandbox serves.
-func (s *Sandbox) load(f *state.File) (bool, error) {
+// load restores the world from f and returns the webhooks it still owed, for the caller to
+// resume once the shop saves again. It runs before the sandbox serves.
+func (s *Sandbox) load(f *state.File) ([]owedWebhook, error) {
 	var w world
 	found, err := f.Load(&w)
 	if err != nil || !found {
-		return false, err
+		return nil, err
 	}
 	s.store.mu.Lock()
 	defer s.store.mu.Unlock()
 	if err := s.store.restoreLocked(w); err != nil {
-		return false, fmt.Errorf("%w (%s was kept for another dataset: delete the sandboxes' state directory to start a new world)", err, f.Path())
+		return nil, fmt.Errorf("%w (%s was kept for another dataset: delete the sandboxes' state directory to start a new world)", err, f.Path())
 	}
-	return true, nil
+	return w.Webhooks, nil
 }

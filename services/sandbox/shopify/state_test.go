@@ -1,7 +1,16 @@
 package shopify_test
 
 import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/base64"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -68,5 +77,102 @@ func TestRestartKeepsTheShop(t *testing.T) {
 		"input": refundInput(o, path(after, "data", "order", "lineItems", "nodes", 0, "id").(string), 1, "1.00"), "key": "rb-rf-2"})
 	if id := path(other.body, "data", "refundCreate", "refund", "id"); id == nil || id == refundID {
 		t.Errorf("new refund after restart: %v; want a new id after %v (%s)", id, refundID, other.raw)
+	}
+}
+
+// A webhook the receiver had not taken when the shop stopped is delivered by the restarted shop,
+// under the same X-Shopify-Webhook-Id and signed over the same body; one the receiver took is not
+// delivered again.
+func TestRestartDeliversOwedWebhooks(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	var mu sync.Mutex
+	release := make(chan struct{})
+	held := map[string]string{} // webhook id → topic, as the stopped receiver saw them
+	stuck := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		held[r.Header.Get("X-Shopify-Webhook-Id")] = r.Header.Get("X-Shopify-Topic")
+		mu.Unlock()
+		select { // never answers: the shop stops with the delivery under way
+		case <-r.Context().Done():
+		case <-release:
+		}
+	}))
+	t.Cleanup(stuck.Close)
+	t.Cleanup(func() { close(release) })
+	first, err := shopify.Open(dataset(), shopify.Options{Now: (&clock{t: now}).Now, StateDir: dir,
+		Webhooks: shopify.WebhookConfig{URL: stuck.URL, Secret: "whsec"}, WebhookClient: &http.Client{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := dataset().Scenario(demo.ScenarioEligible)
+	line := path(orderState(t, first, o.ID), "lineItems", "nodes", 0, "id").(string)
+	a := call(t, first, "2026-07", shopify.DefaultAccessToken, restartRefund,
+		map[string]any{"input": refundInput(o, line, 1, formatMinor(o.Lines[0].UnitPriceMinor)), "key": "wh-restart"})
+	if path(a.body, "data", "refundCreate", "refund", "id") == nil {
+		t.Fatalf("refundCreate: %s", a.raw)
+	}
+	waitFor(t, "both webhooks under way", func() bool { mu.Lock(); defer mu.Unlock(); return len(held) == 2 })
+	first.Close()
+
+	var got []delivery
+	receiver := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		mu.Lock()
+		got = append(got, delivery{r.Header.Clone(), body})
+		mu.Unlock()
+	}))
+	t.Cleanup(receiver.Close)
+	second, err := shopify.Open(dataset(), shopify.Options{Now: (&clock{t: now}).Now, StateDir: dir,
+		Webhooks: shopify.WebhookConfig{URL: receiver.URL, Secret: "whsec"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(second.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := second.DrainWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(got) != len(held) {
+		t.Errorf("delivered after the restart: %d webhooks; want the %d owed", len(got), len(held))
+	}
+	for _, d := range got {
+		id := d.header.Get("X-Shopify-Webhook-Id")
+		if held[id] == "" || held[id] != d.header.Get("X-Shopify-Topic") {
+			t.Errorf("delivered %s %s after the restart; not one owed before it (%v)", d.header.Get("X-Shopify-Topic"), id, held)
+		}
+		mac := hmac.New(sha256.New, []byte("whsec"))
+		mac.Write(d.body)
+		if d.header.Get("X-Shopify-Hmac-Sha256") != base64.StdEncoding.EncodeToString(mac.Sum(nil)) {
+			t.Errorf("%s: signature does not match the body", id)
+		}
+	}
+
+	// Taken once, they are no longer owed: a third shop delivers nothing.
+	third, err := shopify.Open(dataset(), shopify.Options{Now: (&clock{t: now}).Now, StateDir: dir,
+		Webhooks: shopify.WebhookConfig{URL: receiver.URL, Secret: "whsec"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(third.Close)
+	if err := third.DrainWebhooks(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := third.WebhookStats(); st.Attempts != 0 {
+		t.Errorf("third shop made %d delivery attempts; want none, the receiver took every webhook", st.Attempts)
+	}
+}
+
+// waitFor polls cond until it holds, failing the test after ten seconds.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -12,7 +12,7 @@ import (
 )
 
 // PaymentIntentID is the payment intent that paid the demo order orderID.
-func PaymentIntentID(orderID string) string { return "pi_" + orderID }
+func PaymentIntentID(orderID string) string { return demo.Order{ID: orderID}.PaymentIntentID() }
 
 // ChargeID is the charge of the demo order orderID's payment intent.
 func ChargeID(orderID string) string { return "ch_" + orderID }

@@ -120,6 +120,7 @@ func (s *Service) envelope(ctx context.Context, d *webhook.Delivery, f webhook.F
 		Traceparent:   carrier[events.HeaderTraceparent],
 		Data:          data,
 		SpecVersion:   1,
+		References:    f.References,
 	}, nil
 }
 

@@ -27,6 +27,9 @@ type Connector interface {
 	// CreateReturnAuthorization opens an RMA against the sales order, or, without one, against
 	// the sales order booked for the return's order.
 	CreateReturnAuthorization(ctx context.Context, req *erpv1.CreateReturnAuthorizationRequest) (*erpv1.CreateReturnAuthorizationResponse, error)
+	// GetReturnAuthorization reads an RMA's status and the reference (external id) it was opened
+	// under ("return_authorization_not_found" when there is none).
+	GetReturnAuthorization(ctx context.Context, id string) (*erpv1.GetReturnAuthorizationResponse, error)
 	// CloseReturnAuthorization closes an RMA; closing a closed or refunded RMA does nothing.
 	CloseReturnAuthorization(ctx context.Context, req *erpv1.CloseReturnAuthorizationRequest) error
 	// CreateItemReceipt receives units against an RMA.

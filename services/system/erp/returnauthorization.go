@@ -41,6 +41,23 @@ func (s *Service) CreateReturnAuthorization(ctx context.Context, req *erpv1.Crea
 	return resp, nil
 }
 
+// GetReturnAuthorization reads an RMA's status and the reference it was opened under, so a
+// caller can tell its RMA from another return's that an ERP which lost its records numbered alike.
+func (s *Service) GetReturnAuthorization(ctx context.Context, req *erpv1.GetReturnAuthorizationRequest) (*erpv1.GetReturnAuthorizationResponse, error) {
+	var v violations
+	v.id("return_authorization_id", req.GetReturnAuthorizationId(), true)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.GetReturnAuthorization(ctx, req.GetReturnAuthorizationId())
+	if err != nil {
+		return nil, s.failed(ctx, "GetReturnAuthorization", err)
+	}
+	return resp, nil
+}
+
 // CloseReturnAuthorization closes an RMA, the compensation for a cancelled return. Closing an RMA
 // that is already closed or refunded succeeds without a change.
 func (s *Service) CloseReturnAuthorization(ctx context.Context, req *erpv1.CloseReturnAuthorizationRequest) (*erpv1.CloseReturnAuthorizationResponse, error) {

@@ -329,6 +329,13 @@ func TestReturnToRefund(t *testing.T) {
 	if rma.GetStatus() != "Pending Receipt" || !strings.HasPrefix(rma.GetRmaNumber(), "RMA") {
 		t.Errorf("RMA %v; want Pending Receipt and an RMA number", rma)
 	}
+	// The RMA reads back under the reference it was opened under (reconciliation matches by it).
+	got, err := s.GetReturnAuthorization(ctx, &erpv1.GetReturnAuthorizationRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId()})
+	if err != nil || got.GetReference() != "ret-1" || got.GetStatus() != "Pending Receipt" || got.GetReturnAuthorizationId() != rma.GetReturnAuthorizationId() {
+		t.Errorf("GetReturnAuthorization: %v, %v; want RMA %s, Pending Receipt, reference ret-1", got, err, rma.GetReturnAuthorizationId())
+	}
+	_, err = s.GetReturnAuthorization(ctx, &erpv1.GetReturnAuthorizationRequest{ReturnAuthorizationId: "999999"})
+	connectortest.WantErr(t, err, errs.NotFound, "return_authorization_not_found")
 	receipt := &erpv1.CreateItemReceiptRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), LocationId: "7", IdempotencyKey: "wf-1/receipt"}
 	memo := &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/memo"}
 	var total int64
@@ -360,7 +367,7 @@ func TestReturnToRefund(t *testing.T) {
 	}
 
 	sb.SetMaintenance(true, time.Minute)
-	_, err := s.CloseReturnAuthorization(ctx, &erpv1.CloseReturnAuthorizationRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/close"})
+	_, err = s.CloseReturnAuthorization(ctx, &erpv1.CloseReturnAuthorizationRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/close"})
 	if e := connectortest.WantErr(t, err, errs.Unavailable, "erp_maintenance"); e != nil && e.RetryAfter != time.Minute {
 		t.Errorf("RetryAfter = %v; want 1m", e.RetryAfter)
 	}

@@ -44,7 +44,12 @@ type Event struct {
 	// Payload: a canonical message.
 	Data *anypb.Any `protobuf:"bytes,8,opt,name=data,proto3" json:"data,omitempty"`
 	// Schema version of the type.
-	SpecVersion   int32 `protobuf:"varint,9,opt,name=spec_version,json=specVersion,proto3" json:"spec_version,omitempty"`
+	SpecVersion int32 `protobuf:"varint,9,opt,name=spec_version,json=specVersion,proto3" json:"spec_version,omitempty"`
+	// The Retailbridge records the event is about, as typed references: set by the producer (a
+	// system API from the references Retailbridge gave the vendor, for example the return id sent
+	// as the vendor record's external id or reference), so consumers match on fields, never on the
+	// shape of an id.
+	References    *EventReferences `protobuf:"bytes,10,opt,name=references,proto3" json:"references,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -142,11 +147,84 @@ func (x *Event) GetSpecVersion() int32 {
 	return 0
 }
 
+func (x *Event) GetReferences() *EventReferences {
+	if x != nil {
+		return x.References
+	}
+	return nil
+}
+
+// EventReferences name the records an event is about. Empty fields are unknown or not applicable.
+type EventReferences struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Retailbridge return id: set only when the vendor record carries the reference Retailbridge
+	// gave it (a return Retailbridge created), so it is empty for records started elsewhere.
+	ReturnId string `protobuf:"bytes,1,opt,name=return_id,json=returnId,proto3" json:"return_id,omitempty"`
+	// Commerce order id (the canonical Order.id).
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The source system's own id of the record the event reports (a returns-platform return, a
+	// warehouse receipt, a gateway refund), whoever started it.
+	SystemRecordId string `protobuf:"bytes,3,opt,name=system_record_id,json=systemRecordId,proto3" json:"system_record_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *EventReferences) Reset() {
+	*x = EventReferences{}
+	mi := &file_retailbridge_canonical_v1_event_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *EventReferences) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*EventReferences) ProtoMessage() {}
+
+func (x *EventReferences) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_canonical_v1_event_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use EventReferences.ProtoReflect.Descriptor instead.
+func (*EventReferences) Descriptor() ([]byte, []int) {
+	return file_retailbridge_canonical_v1_event_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *EventReferences) GetReturnId() string {
+	if x != nil {
+		return x.ReturnId
+	}
+	return ""
+}
+
+func (x *EventReferences) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *EventReferences) GetSystemRecordId() string {
+	if x != nil {
+		return x.SystemRecordId
+	}
+	return ""
+}
+
 var File_retailbridge_canonical_v1_event_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_event_proto_rawDesc = "" +
 	"\n" +
-	"%retailbridge/canonical/v1/event.proto\x12\x19retailbridge.canonical.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa3\x02\n" +
+	"%retailbridge/canonical/v1/event.proto\x12\x19retailbridge.canonical.v1\x1a\x19google/protobuf/any.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xef\x02\n" +
 	"\x05Event\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
 	"\x06source\x18\x02 \x01(\tR\x06source\x12\x12\n" +
@@ -156,7 +234,15 @@ const file_retailbridge_canonical_v1_event_proto_rawDesc = "" +
 	"\x0ecorrelation_id\x18\x06 \x01(\tR\rcorrelationId\x12 \n" +
 	"\vtraceparent\x18\a \x01(\tR\vtraceparent\x12(\n" +
 	"\x04data\x18\b \x01(\v2\x14.google.protobuf.AnyR\x04data\x12!\n" +
-	"\fspec_version\x18\t \x01(\x05R\vspecVersionBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
+	"\fspec_version\x18\t \x01(\x05R\vspecVersion\x12J\n" +
+	"\n" +
+	"references\x18\n" +
+	" \x01(\v2*.retailbridge.canonical.v1.EventReferencesR\n" +
+	"references\"s\n" +
+	"\x0fEventReferences\x12\x1b\n" +
+	"\treturn_id\x18\x01 \x01(\tR\breturnId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12(\n" +
+	"\x10system_record_id\x18\x03 \x01(\tR\x0esystemRecordIdBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
 
 var (
 	file_retailbridge_canonical_v1_event_proto_rawDescOnce sync.Once
@@ -170,20 +256,22 @@ func file_retailbridge_canonical_v1_event_proto_rawDescGZIP() []byte {
 	return file_retailbridge_canonical_v1_event_proto_rawDescData
 }
 
-var file_retailbridge_canonical_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_retailbridge_canonical_v1_event_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_retailbridge_canonical_v1_event_proto_goTypes = []any{
 	(*Event)(nil),                 // 0: retailbridge.canonical.v1.Event
-	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
-	(*anypb.Any)(nil),             // 2: google.protobuf.Any
+	(*EventReferences)(nil),       // 1: retailbridge.canonical.v1.EventReferences
+	(*timestamppb.Timestamp)(nil), // 2: google.protobuf.Timestamp
+	(*anypb.Any)(nil),             // 3: google.protobuf.Any
 }
 var file_retailbridge_canonical_v1_event_proto_depIdxs = []int32{
-	1, // 0: retailbridge.canonical.v1.Event.time:type_name -> google.protobuf.Timestamp
-	2, // 1: retailbridge.canonical.v1.Event.data:type_name -> google.protobuf.Any
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	2, // 0: retailbridge.canonical.v1.Event.time:type_name -> google.protobuf.Timestamp
+	3, // 1: retailbridge.canonical.v1.Event.data:type_name -> google.protobuf.Any
+	1, // 2: retailbridge.canonical.v1.Event.references:type_name -> retailbridge.canonical.v1.EventReferences
+	3, // [3:3] is the sub-list for method output_type
+	3, // [3:3] is the sub-list for method input_type
+	3, // [3:3] is the sub-list for extension type_name
+	3, // [3:3] is the sub-list for extension extendee
+	0, // [0:3] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_canonical_v1_event_proto_init() }
@@ -197,7 +285,7 @@ func file_retailbridge_canonical_v1_event_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_canonical_v1_event_proto_rawDesc), len(file_retailbridge_canonical_v1_event_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

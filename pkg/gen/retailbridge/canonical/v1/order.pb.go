@@ -446,9 +446,13 @@ type Order struct {
 	// The sales channel exactly as the commerce platform names it (Shopify's sourceName): "web",
 	// "pos", "iphone", or the handle of a partner's channel app such as a marketplace. The tenant
 	// directory maps partner sources to tenants: a partner reaches only orders from its sources.
-	Source        string `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Source string `protobuf:"bytes,15,opt,name=source,proto3" json:"source,omitempty"`
+	// The payment gateway's reference of the payment that paid the order (for example a card
+	// gateway's payment intent), as the commerce platform records it on the order's successful
+	// sale or capture transaction; empty when the platform records none. Refunds go to it.
+	PaymentReference string `protobuf:"bytes,16,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
@@ -586,6 +590,13 @@ func (x *Order) GetSource() string {
 	return ""
 }
 
+func (x *Order) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
 var File_retailbridge_canonical_v1_order_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
@@ -601,7 +612,7 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x12fulfilled_quantity\x18\x06 \x01(\x05R\x11fulfilledQuantity\x12+\n" +
 	"\x11refunded_quantity\x18\a \x01(\x05R\x10refundedQuantity\x12+\n" +
 	"\x11returned_quantity\x18\b \x01(\x05R\x10returnedQuantity\x12=\n" +
-	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xf9\x06\n" +
+	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xa6\a\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -620,7 +631,8 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x12pickup_location_id\x18\r \x01(\tR\x10pickupLocationId\x129\n" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x16\n" +
-	"\x06source\x18\x0f \x01(\tR\x06source*\x7f\n" +
+	"\x06source\x18\x0f \x01(\tR\x06source\x12+\n" +
+	"\x11payment_reference\x18\x10 \x01(\tR\x10paymentReference*\x7f\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_WEB\x10\x01\x12\x16\n" +

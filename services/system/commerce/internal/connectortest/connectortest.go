@@ -88,6 +88,8 @@ func WantOrder(ds *demo.Dataset, o demo.Order) *canonicalv1.Order {
 		FulfillmentStatus: canonicalv1.FulfillmentStatus(canonicalv1.FulfillmentStatus_value["FULFILLMENT_STATUS_"+o.FulfillmentStatus]),
 		Total:             money.New(o.TotalMinor(), o.Currency),
 		CreatedAt:         timestamppb.New(o.CreatedAt),
+		// Every demo order was paid through the card gateway; refunds go to that payment.
+		PaymentReference: o.PaymentIntentID(),
 	}
 	for _, c := range ds.Customers {
 		if c.ID == o.CustomerID {

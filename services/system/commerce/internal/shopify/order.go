@@ -52,11 +52,35 @@ type order struct {
 		Nodes    []fulfillmentOrder `json:"nodes"`
 		PageInfo pageInfo           `json:"pageInfo"`
 	} `json:"fulfillmentOrders"`
-	Refunds []refund `json:"refunds"`
-	Returns struct {
+	Refunds      []refund           `json:"refunds"`
+	Transactions []orderTransaction `json:"transactions"`
+	Returns      struct {
 		Nodes    []orderReturn `json:"nodes"`
 		PageInfo pageInfo      `json:"pageInfo"`
 	} `json:"returns"`
+}
+
+// orderTransaction is a payment transaction of an order, as much as the payment reference needs.
+type orderTransaction struct {
+	Kind      string  `json:"kind"`
+	Status    string  `json:"status"`
+	Gateway   *string `json:"gateway"`
+	PaymentID *string `json:"paymentId"`
+}
+
+// paymentReference is the payment gateway's id of the payment that paid the order: the
+// paymentId of its successful sale, or of its successful capture when the payment was
+// authorised first (a capture's paymentId names the authorised payment); "" when the order has
+// neither (unpaid, or paid outside a gateway).
+func paymentReference(txs []orderTransaction) string {
+	for _, kind := range []string{"SALE", "CAPTURE", "AUTHORIZATION"} {
+		for _, t := range txs {
+			if t.Kind == kind && t.Status == "SUCCESS" && deref(t.PaymentID) != "" {
+				return deref(t.PaymentID)
+			}
+		}
+	}
+	return ""
 }
 
 type customer struct {
@@ -212,6 +236,7 @@ func toCanonicalOrder(o *order) (*canonicalv1.Order, error) {
 		CreatedAt:         timestamppb.New(o.CreatedAt),
 		UpdatedAt:         timestamppb.New(o.UpdatedAt),
 		ShippingAddress:   toCanonicalAddress(o.ShippingAddress),
+		PaymentReference:  paymentReference(o.Transactions),
 	}
 	if o.Customer != nil {
 		cid, err := numericID(o.Customer.ID)

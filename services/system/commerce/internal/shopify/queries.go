@@ -68,10 +68,11 @@ func (s orderSize) vars(id string) map[string]any {
 //	+ lineItems 2 + lines × (line 1 + discountedUnitPriceSet 2)
 //	+ fulfillments 1 + fulfillmentLineItems (2 + lines × (1 + lineItem 1))
 //	+ fulfillmentOrders 2 + 5 × (1 + deliveryMethod 1 + assignedLocation 1 + location 1) = 22
+//	+ transactions 1 (a list of objects with scalar fields)
 //	+ refunds 1 + refundLineItems (2 + lines × 2)
 //	+ returns 2 + returns × (1 + returnLineItems (2 + returnLines × (1 + fulfillmentLineItem 1 + lineItem 1)))
 func (s orderSize) cost() float64 {
-	return float64(6 + (2 + 3*s.lines) + (3 + 2*s.lines) + 22 + (3 + 2*s.lines) + (2 + s.returns*(3+3*s.returnLines)))
+	return float64(6 + (2 + 3*s.lines) + (3 + 2*s.lines) + 22 + 1 + (3 + 2*s.lines) + (2 + s.returns*(3+3*s.returnLines)))
 }
 
 // GetOrderCost is what reading a regular order asks of Shopify's bucket, in points.
@@ -130,6 +131,7 @@ var getOrderOp = operation{
       }
       pageInfo { hasNextPage }
     }
+    transactions(first: 10) { kind status gateway paymentId }
     refunds(first: 20) {
       id
       createdAt

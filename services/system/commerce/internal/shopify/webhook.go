@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/pkg/signature"
@@ -24,10 +25,10 @@ const (
 	TopicRefundsCreate = "refunds/create"
 )
 
-// Event types the topics become.
-const (
-	EventOrderUpdated  = "retailbridge.commerce.order.updated.v1"
-	EventRefundCreated = "retailbridge.commerce.refund.created.v1"
+// Event types the topics become, as the contracts declare them (canonical EventType).
+var (
+	EventOrderUpdated  = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_UPDATED)
+	EventRefundCreated = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_REFUND_CREATED)
 )
 
 // Webhook headers Shopify sends.
@@ -146,7 +147,8 @@ func orderUpdatedFact(body []byte, triggered time.Time) (webhook.Fact, error) {
 	if at.IsZero() {
 		at = triggered
 	}
-	return webhook.Fact{Type: EventOrderUpdated, Subject: "order/" + o.GetId(), Time: at, Data: o}, nil
+	return webhook.Fact{Type: EventOrderUpdated, Subject: "order/" + o.GetId(), Time: at, Data: o,
+		References: &canonicalv1.EventReferences{OrderId: o.GetId(), SystemRecordId: o.GetId()}}, nil
 }
 
 func refundCreatedFact(body []byte, triggered time.Time) (webhook.Fact, error) {
@@ -162,7 +164,8 @@ func refundCreatedFact(body []byte, triggered time.Time) (webhook.Fact, error) {
 	if at.IsZero() {
 		at = triggered
 	}
-	return webhook.Fact{Type: EventRefundCreated, Subject: "refund/" + r.GetId(), Time: at, Data: r}, nil
+	return webhook.Fact{Type: EventRefundCreated, Subject: "refund/" + r.GetId(), Time: at, Data: r,
+		References: &canonicalv1.EventReferences{OrderId: r.GetOrderId(), SystemRecordId: r.GetId()}}, nil
 }
 
 // The REST shapes of webhook payloads, as much as Retailbridge reads.

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 )
 
 // Delivery is one verified delivery.
@@ -29,4 +31,6 @@ type Fact struct {
 	Time time.Time
 	// Data is the canonical message.
 	Data proto.Message
+	// References are the typed references the event carries (canonical EventReferences).
+	References *canonicalv1.EventReferences
 }

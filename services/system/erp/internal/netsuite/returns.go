@@ -132,6 +132,19 @@ type closeLine struct {
 	IsClosed bool `json:"isClosed"`
 }
 
+// GetReturnAuthorization reads an RMA: its status and its external id, the return id it was
+// opened under.
+func (c *Client) GetReturnAuthorization(ctx context.Context, id string) (*erpv1.GetReturnAuthorizationResponse, error) {
+	if err := c.window.closed(); err != nil {
+		return nil, err
+	}
+	rma, err := c.getTransaction(ctx, typeReturnAuthorization, id, false)
+	if err != nil {
+		return nil, err
+	}
+	return &erpv1.GetReturnAuthorizationResponse{ReturnAuthorizationId: rma.ID, Status: rma.status(), Reference: rma.ExternalID}, nil
+}
+
 // CloseReturnAuthorization closes every line of an RMA, which closes the RMA. An RMA already
 // closed, refunded or cancelled needs nothing more.
 func (c *Client) CloseReturnAuthorization(ctx context.Context, req *erpv1.CloseReturnAuthorizationRequest) error {

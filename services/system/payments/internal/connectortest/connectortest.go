@@ -27,6 +27,7 @@ import (
 	"google.golang.org/protobuf/testing/protocmp"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
@@ -660,7 +661,7 @@ func ctxFor(tb testing.TB, d time.Duration) context.Context {
 }
 
 // refundEventType is the one canonical event refund webhooks become.
-const refundEventType = "retailbridge.payments.refund.updated.v1"
+var refundEventType = events.TypeName(canonicalv1.EventType_EVENT_TYPE_PAYMENTS_REFUND_UPDATED)
 
 // testWebhooks follows a refund through its lifecycle: every status change the peer announces
 // becomes one canonical refund event, deterministic for its delivery, with the refund as the

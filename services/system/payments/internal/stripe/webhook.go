@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/signature"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
@@ -31,7 +32,7 @@ const Source = "retailbridge/system/payments"
 
 // TypeRefundUpdated is the one event refund webhooks become: the refund as the gateway reports it
 // now (a canonical Refund), whatever Stripe called the change. Consumers act on its status.
-const TypeRefundUpdated = "retailbridge.payments.refund.updated.v1"
+var TypeRefundUpdated = events.TypeName(canonicalv1.EventType_EVENT_TYPE_PAYMENTS_REFUND_UPDATED)
 
 // refundEventTypes are the Stripe events whose data.object is a Refund and that Retailbridge
 // uses. charge.refund.updated is the older name for refund.updated on charge refunds, which
@@ -104,6 +105,9 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 	ev := &canonicalv1.Event{
 		Id: EventID(doc.ID, TypeRefundUpdated), Source: Source, Type: TypeRefundUpdated,
 		Subject: "refund/" + obj.ID, Data: data, SpecVersion: 1,
+		// The return and order ids come from the refund's metadata, which Retailbridge set when
+		// it asked for the refund; a refund made elsewhere has none.
+		References: &canonicalv1.EventReferences{ReturnId: r.GetReturnId(), OrderId: r.GetOrderId(), SystemRecordId: r.GetGatewayRefundId()},
 	}
 	if doc.Created > 0 {
 		ev.Time = timestamppb.New(time.Unix(doc.Created, 0).UTC())

@@ -112,6 +112,8 @@ func TestParseWebhookRecordedEvents(t *testing.T) {
 				Id: EventID(tt.deliveryID, TypeRefundUpdated), Source: Source, Type: TypeRefundUpdated,
 				Subject: "refund/" + tt.want.GetGatewayRefundId(), Time: timestamppb.New(time.Unix(tt.created, 0)),
 				Data: data, SpecVersion: 1,
+				References: &canonicalv1.EventReferences{ReturnId: tt.want.GetReturnId(), OrderId: tt.want.GetOrderId(),
+					SystemRecordId: tt.want.GetGatewayRefundId()},
 			}}
 			if diff := cmp.Diff(want, evs, protocmp.Transform()); diff != "" {
 				t.Errorf("events mismatch (-want +got):\n%s", diff)

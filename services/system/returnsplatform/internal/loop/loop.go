@@ -100,7 +100,7 @@ func (c *Client) GetReturn(ctx context.Context, platformReturnID string) (*retur
 	if err := c.call(ctx, http.MethodGet, "api/v1/warehouse/return/details", q, "", nil, &doc); err != nil {
 		return nil, err
 	}
-	resp := &returnsplatformv1.GetReturnResponse{State: doc.State}
+	resp := &returnsplatformv1.GetReturnResponse{State: doc.State, Reference: doc.ExternalID}
 	if doc.Label != nil {
 		s, err := toShipment(&doc, doc.Label)
 		if err != nil {

@@ -10,10 +10,12 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/money"
 )
 
-// ExternalIDKey and LabelIDKey name Loop's ids in a canonical Return's external_ids.
+// ExternalIDKey and LabelIDKey name Loop's ids in a canonical Return's external_ids. They are
+// keyed by system kind, not by vendor, so consumers read them whichever returns platform is
+// plugged in.
 const (
-	ExternalIDKey = "loop"
-	LabelIDKey    = "loop_label"
+	ExternalIDKey = "returnsplatform"
+	LabelIDKey    = "returnsplatform_label"
 )
 
 // createReturn is the body of POST /api/v1/returns.

@@ -12,6 +12,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/signature"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
@@ -26,17 +27,22 @@ const (
 // Source is the producer of every event this connector makes.
 const Source = "retailbridge/system/returnsplatform"
 
-// Event types. Return events carry a canonical Return; parcel events a canonical Shipment.
+// Event types, as the contracts declare them (canonical EventType). Return events carry a
+// canonical Return; parcel events a canonical Shipment.
+var (
+	TypeReturnCreated        = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_RETURN_CREATED)
+	TypeReturnUpdated        = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_RETURN_UPDATED)
+	TypeReturnClosed         = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_RETURN_CLOSED)
+	TypeParcelLabelCreated   = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_LABEL_CREATED)
+	TypeParcelInTransit      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_IN_TRANSIT)
+	TypeParcelOutForDelivery = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_OUT_FOR_DELIVERY)
+	TypeParcelDelivered      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_DELIVERED)
+	TypeParcelException      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_EXCEPTION)
+	TypeParcelVoided         = events.TypeName(canonicalv1.EventType_EVENT_TYPE_RETURNSPLATFORM_PARCEL_VOIDED)
+)
+
+// Loop's webhook topic and triggers.
 const (
-	TypeReturnCreated          = "retailbridge.returnsplatform.return.created.v1"
-	TypeReturnUpdated          = "retailbridge.returnsplatform.return.updated.v1"
-	TypeReturnClosed           = "retailbridge.returnsplatform.return.closed.v1"
-	TypeParcelLabelCreated     = "retailbridge.returnsplatform.parcel.label_created.v1"
-	TypeParcelInTransit        = "retailbridge.returnsplatform.parcel.in_transit.v1"
-	TypeParcelOutForDelivery   = "retailbridge.returnsplatform.parcel.out_for_delivery.v1"
-	TypeParcelDelivered        = "retailbridge.returnsplatform.parcel.delivered.v1"
-	TypeParcelException        = "retailbridge.returnsplatform.parcel.exception.v1"
-	TypeParcelVoided           = "retailbridge.returnsplatform.parcel.voided.v1"
 	webhookTopicReturn         = "return"
 	webhookTriggerReturnCreate = "return.created"
 	webhookTriggerReturnUpdate = "return.updated"
@@ -103,7 +109,10 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 	if typ == TypeReturnCreated {
 		at = ret.GetCreatedAt()
 	}
-	ev, err := newEvent(EventID(deliveryID, typ), typ, subject, at, ret)
+	// The return id Retailbridge sent as Loop's external_id is the typed reference; Loop's own
+	// id names the platform record whoever started it.
+	refs := &canonicalv1.EventReferences{ReturnId: ret.GetId(), OrderId: ret.GetOrderId(), SystemRecordId: string(doc.ID)}
+	ev, err := newEvent(EventID(deliveryID, typ), typ, subject, at, ret, refs)
 	if err != nil {
 		return "", nil, err
 	}
@@ -117,7 +126,7 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 		if ptyp, ok := parcelTypes[parcel.GetStatus()]; ok {
 			at, _ := parseTime(l.UpdatedAt)
 			pev, err := newEvent(EventID("parcel", string(l.ID), l.TrackingNumber, parcel.GetStatus().String()),
-				ptyp, subject, at, parcel)
+				ptyp, subject, at, parcel, refs)
 			if err != nil {
 				return "", nil, err
 			}
@@ -141,10 +150,11 @@ func (c *Client) verify(sig string, body []byte) error {
 // EventID is the deterministic event id for parts, under the returns platform's own namespace.
 func EventID(parts ...string) string { return vendorhttp.EventID("loop", parts...) }
 
-func newEvent(id, typ, subject string, at *timestamppb.Timestamp, data proto.Message) (*canonicalv1.Event, error) {
+func newEvent(id, typ, subject string, at *timestamppb.Timestamp, data proto.Message, refs *canonicalv1.EventReferences) (*canonicalv1.Event, error) {
 	payload, err := anypb.New(data)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Internal, "event_encode_failed", "")
 	}
-	return &canonicalv1.Event{Id: id, Source: Source, Type: typ, Time: at, Subject: subject, Data: payload, SpecVersion: 1}, nil
+	return &canonicalv1.Event{Id: id, Source: Source, Type: typ, Time: at, Subject: subject, Data: payload, SpecVersion: 1,
+		References: refs}, nil
 }

@@ -89,7 +89,10 @@ func TestParseWebhookRecordedPayload(t *testing.T) {
 
 func mustEvent(tb testing.TB, id, typ string, at *timestamppb.Timestamp, data proto.Message) *canonicalv1.Event {
 	tb.Helper()
-	ev, err := newEvent(id, typ, "return/ret_0001", at, data)
+	// The references are typed: the return id Retailbridge sent as external_id, the order, and
+	// Loop's own return id.
+	refs := &canonicalv1.EventReferences{ReturnId: "ret_0001", OrderId: "5001", SystemRecordId: "100123"}
+	ev, err := newEvent(id, typ, "return/ret_0001", at, data, refs)
 	if err != nil {
 		tb.Fatal(err)
 	}

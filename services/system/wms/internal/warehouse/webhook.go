@@ -13,6 +13,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/signature"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
@@ -25,13 +26,14 @@ const HeaderSignature = "X-Warehouse-Signature"
 // Source is the producer of every event this connector makes.
 const Source = "retailbridge/system/wms"
 
-// Event types. Return events carry a canonical Return (lines with ItemCondition once inspected);
-// shipping order events a canonical Shipment.
-const (
-	TypeReturnReceived            = "retailbridge.wms.return.received.v1"
-	TypeReturnInspected           = "retailbridge.wms.return.inspected.v1"
-	TypeShippingOrderAcknowledged = "retailbridge.wms.shipping_order.acknowledged.v1"
-	TypeShippingOrderShipped      = "retailbridge.wms.shipping_order.shipped.v1"
+// Event types, as the contracts declare them (canonical EventType). Return events carry a
+// canonical Return (lines with ItemCondition once inspected); shipping order events a canonical
+// Shipment.
+var (
+	TypeReturnReceived            = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_RECEIVED)
+	TypeReturnInspected           = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_INSPECTED)
+	TypeShippingOrderAcknowledged = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_ACKNOWLEDGED)
+	TypeShippingOrderShipped      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED)
 )
 
 // webhookDoc is a webhook body; data is decoded by topic.
@@ -63,6 +65,7 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 		typ, subject string
 		at           *timestamppb.Timestamp
 		data         proto.Message
+		refs         = &canonicalv1.EventReferences{}
 		err          error
 	)
 	switch doc.Topic {
@@ -84,6 +87,9 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 			return "", nil, toErr(&webhookError{payload: true, cause: cerr})
 		}
 		data = ret
+		// The reference Retailbridge gave the receipt is its return id; the receipt id is the
+		// warehouse's own.
+		refs.ReturnId, refs.OrderId, refs.SystemRecordId = r.Reference, r.OrderID, r.ID
 		at, err = parseTime(when)
 	case "shipment.acknowledged", "shipment.shipped":
 		var o orderDoc
@@ -103,6 +109,7 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 			return "", nil, toErr(&webhookError{payload: true, cause: cerr})
 		}
 		data = s
+		refs.SystemRecordId = s.GetId()
 		at, err = parseTime(when)
 	default:
 		return deliveryID, nil, nil
@@ -115,7 +122,7 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 		return "", nil, errs.Wrap(err, errs.Internal, "event_encode_failed", "")
 	}
 	ev := &canonicalv1.Event{Id: EventID(deliveryID, typ), Source: Source, Type: typ, Time: at, Subject: subject,
-		Data: payload, SpecVersion: 1}
+		Data: payload, SpecVersion: 1, References: refs}
 	return deliveryID, []*canonicalv1.Event{ev}, nil
 }
 

@@ -75,6 +75,8 @@ func TestParseWebhookRecordedPayload(t *testing.T) {
 	want := []*canonicalv1.Event{{
 		Id: EventID(id, TypeReturnInspected), Source: Source, Type: TypeReturnInspected, Subject: "return/ret_0001",
 		Time: ret.GetUpdatedAt(), Data: data, SpecVersion: 1,
+		// The receipt's reference is the return id Retailbridge gave the warehouse.
+		References: &canonicalv1.EventReferences{ReturnId: "ret_0001", OrderId: "5001", SystemRecordId: "RCV-000042"},
 	}}
 	if diff := cmp.Diff(want, evs, protocmp.Transform()); diff != "" {
 		t.Errorf("events mismatch (-want +got):\n%s", diff)

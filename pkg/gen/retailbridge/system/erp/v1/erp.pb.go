@@ -581,6 +581,118 @@ func (x *CreateReturnAuthorizationResponse) GetStatus() string {
 	return ""
 }
 
+// GetReturnAuthorizationRequest names the RMA.
+type GetReturnAuthorizationRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP record id.
+	ReturnAuthorizationId string `protobuf:"bytes,1,opt,name=return_authorization_id,json=returnAuthorizationId,proto3" json:"return_authorization_id,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
+}
+
+func (x *GetReturnAuthorizationRequest) Reset() {
+	*x = GetReturnAuthorizationRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReturnAuthorizationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReturnAuthorizationRequest) ProtoMessage() {}
+
+func (x *GetReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
+func (*GetReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetReturnAuthorizationRequest) GetReturnAuthorizationId() string {
+	if x != nil {
+		return x.ReturnAuthorizationId
+	}
+	return ""
+}
+
+// GetReturnAuthorizationResponse carries the RMA's status and reference.
+type GetReturnAuthorizationResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP record id.
+	ReturnAuthorizationId string `protobuf:"bytes,1,opt,name=return_authorization_id,json=returnAuthorizationId,proto3" json:"return_authorization_id,omitempty"`
+	// ERP status text, for example "Pending Receipt".
+	Status string `protobuf:"bytes,2,opt,name=status,proto3" json:"status,omitempty"`
+	// The reference the RMA was opened under: Retailbridge's return id (Return.id at
+	// CreateReturnAuthorization, the RMA's external id). A caller matches the RMA to its return by
+	// it, never by the ERP's id alone, which an ERP that lost its records may give to another RMA.
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReturnAuthorizationResponse) Reset() {
+	*x = GetReturnAuthorizationResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReturnAuthorizationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReturnAuthorizationResponse) ProtoMessage() {}
+
+func (x *GetReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
+func (*GetReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetReturnAuthorizationResponse) GetReturnAuthorizationId() string {
+	if x != nil {
+		return x.ReturnAuthorizationId
+	}
+	return ""
+}
+
+func (x *GetReturnAuthorizationResponse) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *GetReturnAuthorizationResponse) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
+}
+
 // CloseReturnAuthorizationRequest names the RMA.
 type CloseReturnAuthorizationRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -594,7 +706,7 @@ type CloseReturnAuthorizationRequest struct {
 
 func (x *CloseReturnAuthorizationRequest) Reset() {
 	*x = CloseReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +718,7 @@ func (x *CloseReturnAuthorizationRequest) String() string {
 func (*CloseReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +731,7 @@ func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CloseReturnAuthorizationRequest) GetReturnAuthorizationId() string {
@@ -645,7 +757,7 @@ type CloseReturnAuthorizationResponse struct {
 
 func (x *CloseReturnAuthorizationResponse) Reset() {
 	*x = CloseReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -657,7 +769,7 @@ func (x *CloseReturnAuthorizationResponse) String() string {
 func (*CloseReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -670,7 +782,7 @@ func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
 }
 
 // ReceiptLine is one received line.
@@ -690,7 +802,7 @@ type ReceiptLine struct {
 
 func (x *ReceiptLine) Reset() {
 	*x = ReceiptLine{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -702,7 +814,7 @@ func (x *ReceiptLine) String() string {
 func (*ReceiptLine) ProtoMessage() {}
 
 func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -715,7 +827,7 @@ func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptLine.ProtoReflect.Descriptor instead.
 func (*ReceiptLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiptLine) GetSku() string {
@@ -763,7 +875,7 @@ type CreateItemReceiptRequest struct {
 
 func (x *CreateItemReceiptRequest) Reset() {
 	*x = CreateItemReceiptRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +887,7 @@ func (x *CreateItemReceiptRequest) String() string {
 func (*CreateItemReceiptRequest) ProtoMessage() {}
 
 func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +900,7 @@ func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateItemReceiptRequest) GetReturnAuthorizationId() string {
@@ -830,7 +942,7 @@ type CreateItemReceiptResponse struct {
 
 func (x *CreateItemReceiptResponse) Reset() {
 	*x = CreateItemReceiptResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +954,7 @@ func (x *CreateItemReceiptResponse) String() string {
 func (*CreateItemReceiptResponse) ProtoMessage() {}
 
 func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +967,7 @@ func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptResponse.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateItemReceiptResponse) GetItemReceiptId() string {
@@ -882,7 +994,7 @@ type CreateCreditMemoRequest struct {
 
 func (x *CreateCreditMemoRequest) Reset() {
 	*x = CreateCreditMemoRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -894,7 +1006,7 @@ func (x *CreateCreditMemoRequest) String() string {
 func (*CreateCreditMemoRequest) ProtoMessage() {}
 
 func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -907,7 +1019,7 @@ func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoRequest.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateCreditMemoRequest) GetReturnAuthorizationId() string {
@@ -949,7 +1061,7 @@ type CreateCreditMemoResponse struct {
 
 func (x *CreateCreditMemoResponse) Reset() {
 	*x = CreateCreditMemoResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +1073,7 @@ func (x *CreateCreditMemoResponse) String() string {
 func (*CreateCreditMemoResponse) ProtoMessage() {}
 
 func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +1086,7 @@ func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoResponse.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCreditMemoResponse) GetCreditMemo() *v1.CreditMemo {
@@ -1001,7 +1113,7 @@ type RecordInventoryAdjustmentRequest struct {
 
 func (x *RecordInventoryAdjustmentRequest) Reset() {
 	*x = RecordInventoryAdjustmentRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1125,7 @@ func (x *RecordInventoryAdjustmentRequest) String() string {
 func (*RecordInventoryAdjustmentRequest) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1138,7 @@ func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordInventoryAdjustmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecordInventoryAdjustmentRequest) GetAdjustment() *v1.InventoryAdjustment {
@@ -1068,7 +1180,7 @@ type RecordInventoryAdjustmentResponse struct {
 
 func (x *RecordInventoryAdjustmentResponse) Reset() {
 	*x = RecordInventoryAdjustmentResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1192,7 @@ func (x *RecordInventoryAdjustmentResponse) String() string {
 func (*RecordInventoryAdjustmentResponse) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1205,7 @@ func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordInventoryAdjustmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordInventoryAdjustmentResponse) GetAdjustmentId() string {
@@ -1147,7 +1259,13 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x17return_authorization_id\x18\x01 \x01(\tR\x15returnAuthorizationId\x12\x1d\n" +
 	"\n" +
 	"rma_number\x18\x02 \x01(\tR\trmaNumber\x12\x16\n" +
-	"\x06status\x18\x03 \x01(\tR\x06status\"\x82\x01\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\"W\n" +
+	"\x1dGetReturnAuthorizationRequest\x126\n" +
+	"\x17return_authorization_id\x18\x01 \x01(\tR\x15returnAuthorizationId\"\x8e\x01\n" +
+	"\x1eGetReturnAuthorizationResponse\x126\n" +
+	"\x17return_authorization_id\x18\x01 \x01(\tR\x15returnAuthorizationId\x12\x16\n" +
+	"\x06status\x18\x02 \x01(\tR\x06status\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\"\x82\x01\n" +
 	"\x1fCloseReturnAuthorizationRequest\x126\n" +
 	"\x17return_authorization_id\x18\x01 \x01(\tR\x15returnAuthorizationId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\"\n" +
@@ -1181,13 +1299,14 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x05value\x18\x03 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x05value\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"H\n" +
 	"!RecordInventoryAdjustmentResponse\x12#\n" +
-	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId2\xb8\b\n" +
+	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId2\xca\t\n" +
 	"\n" +
 	"ErpService\x12e\n" +
 	"\bGetItems\x12+.retailbridge.system.erp.v1.GetItemsRequest\x1a,.retailbridge.system.erp.v1.GetItemsResponse\x12}\n" +
 	"\x10CreateSalesOrder\x123.retailbridge.system.erp.v1.CreateSalesOrderRequest\x1a4.retailbridge.system.erp.v1.CreateSalesOrderResponse\x12t\n" +
 	"\rGetSalesOrder\x120.retailbridge.system.erp.v1.GetSalesOrderRequest\x1a1.retailbridge.system.erp.v1.GetSalesOrderResponse\x12\x98\x01\n" +
-	"\x19CreateReturnAuthorization\x12<.retailbridge.system.erp.v1.CreateReturnAuthorizationRequest\x1a=.retailbridge.system.erp.v1.CreateReturnAuthorizationResponse\x12\x95\x01\n" +
+	"\x19CreateReturnAuthorization\x12<.retailbridge.system.erp.v1.CreateReturnAuthorizationRequest\x1a=.retailbridge.system.erp.v1.CreateReturnAuthorizationResponse\x12\x8f\x01\n" +
+	"\x16GetReturnAuthorization\x129.retailbridge.system.erp.v1.GetReturnAuthorizationRequest\x1a:.retailbridge.system.erp.v1.GetReturnAuthorizationResponse\x12\x95\x01\n" +
 	"\x18CloseReturnAuthorization\x12;.retailbridge.system.erp.v1.CloseReturnAuthorizationRequest\x1a<.retailbridge.system.erp.v1.CloseReturnAuthorizationResponse\x12\x80\x01\n" +
 	"\x11CreateItemReceipt\x124.retailbridge.system.erp.v1.CreateItemReceiptRequest\x1a5.retailbridge.system.erp.v1.CreateItemReceiptResponse\x12}\n" +
 	"\x10CreateCreditMemo\x123.retailbridge.system.erp.v1.CreateCreditMemoRequest\x1a4.retailbridge.system.erp.v1.CreateCreditMemoResponse\x12\x98\x01\n" +
@@ -1205,7 +1324,7 @@ func file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescData
 }
 
-var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*Item)(nil),                              // 0: retailbridge.system.erp.v1.Item
 	(*GetItemsRequest)(nil),                   // 1: retailbridge.system.erp.v1.GetItemsRequest
@@ -1216,57 +1335,61 @@ var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*GetSalesOrderResponse)(nil),             // 6: retailbridge.system.erp.v1.GetSalesOrderResponse
 	(*CreateReturnAuthorizationRequest)(nil),  // 7: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
 	(*CreateReturnAuthorizationResponse)(nil), // 8: retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	(*CloseReturnAuthorizationRequest)(nil),   // 9: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	(*CloseReturnAuthorizationResponse)(nil),  // 10: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	(*ReceiptLine)(nil),                       // 11: retailbridge.system.erp.v1.ReceiptLine
-	(*CreateItemReceiptRequest)(nil),          // 12: retailbridge.system.erp.v1.CreateItemReceiptRequest
-	(*CreateItemReceiptResponse)(nil),         // 13: retailbridge.system.erp.v1.CreateItemReceiptResponse
-	(*CreateCreditMemoRequest)(nil),           // 14: retailbridge.system.erp.v1.CreateCreditMemoRequest
-	(*CreateCreditMemoResponse)(nil),          // 15: retailbridge.system.erp.v1.CreateCreditMemoResponse
-	(*RecordInventoryAdjustmentRequest)(nil),  // 16: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	(*RecordInventoryAdjustmentResponse)(nil), // 17: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	(*v1.Money)(nil),                          // 18: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),             // 19: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 20: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 21: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 22: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 23: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 24: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 25: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 26: retailbridge.canonical.v1.Disposition
+	(*GetReturnAuthorizationRequest)(nil),     // 9: retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	(*GetReturnAuthorizationResponse)(nil),    // 10: retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	(*CloseReturnAuthorizationRequest)(nil),   // 11: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	(*CloseReturnAuthorizationResponse)(nil),  // 12: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	(*ReceiptLine)(nil),                       // 13: retailbridge.system.erp.v1.ReceiptLine
+	(*CreateItemReceiptRequest)(nil),          // 14: retailbridge.system.erp.v1.CreateItemReceiptRequest
+	(*CreateItemReceiptResponse)(nil),         // 15: retailbridge.system.erp.v1.CreateItemReceiptResponse
+	(*CreateCreditMemoRequest)(nil),           // 16: retailbridge.system.erp.v1.CreateCreditMemoRequest
+	(*CreateCreditMemoResponse)(nil),          // 17: retailbridge.system.erp.v1.CreateCreditMemoResponse
+	(*RecordInventoryAdjustmentRequest)(nil),  // 18: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	(*RecordInventoryAdjustmentResponse)(nil), // 19: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	(*v1.Money)(nil),                          // 20: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
+	(*v1.Order)(nil),                          // 22: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 23: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 24: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 25: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 26: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 27: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 28: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
-	18, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
-	19, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	20, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
+	21, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	20, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	21, // 4: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	22, // 5: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
-	11, // 6: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	23, // 7: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	18, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	24, // 9: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	25, // 10: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	26, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	18, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	22, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	23, // 4: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	24, // 5: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	13, // 6: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
+	25, // 7: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	20, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	26, // 9: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	27, // 10: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	28, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	20, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
 	1,  // 13: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
 	3,  // 14: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
 	5,  // 15: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
 	7,  // 16: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	9,  // 17: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	12, // 18: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	14, // 19: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	16, // 20: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	2,  // 21: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	4,  // 22: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	6,  // 23: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	8,  // 24: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	10, // 25: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	13, // 26: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	15, // 27: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	17, // 28: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	21, // [21:29] is the sub-list for method output_type
-	13, // [13:21] is the sub-list for method input_type
+	9,  // 17: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	11, // 18: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	14, // 19: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	16, // 20: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	18, // 21: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	2,  // 22: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	4,  // 23: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	6,  // 24: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	8,  // 25: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	10, // 26: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	12, // 27: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	15, // 28: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	17, // 29: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	19, // 30: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	22, // [22:31] is the sub-list for method output_type
+	13, // [13:22] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1283,7 +1406,7 @@ func file_retailbridge_system_erp_v1_erp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_erp_v1_erp_proto_rawDesc), len(file_retailbridge_system_erp_v1_erp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

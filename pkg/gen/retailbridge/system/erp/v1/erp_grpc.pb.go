@@ -23,6 +23,7 @@ const (
 	ErpService_CreateSalesOrder_FullMethodName          = "/retailbridge.system.erp.v1.ErpService/CreateSalesOrder"
 	ErpService_GetSalesOrder_FullMethodName             = "/retailbridge.system.erp.v1.ErpService/GetSalesOrder"
 	ErpService_CreateReturnAuthorization_FullMethodName = "/retailbridge.system.erp.v1.ErpService/CreateReturnAuthorization"
+	ErpService_GetReturnAuthorization_FullMethodName    = "/retailbridge.system.erp.v1.ErpService/GetReturnAuthorization"
 	ErpService_CloseReturnAuthorization_FullMethodName  = "/retailbridge.system.erp.v1.ErpService/CloseReturnAuthorization"
 	ErpService_CreateItemReceipt_FullMethodName         = "/retailbridge.system.erp.v1.ErpService/CreateItemReceipt"
 	ErpService_CreateCreditMemo_FullMethodName          = "/retailbridge.system.erp.v1.ErpService/CreateCreditMemo"
@@ -44,6 +45,8 @@ type ErpServiceClient interface {
 	GetSalesOrder(ctx context.Context, in *GetSalesOrderRequest, opts ...grpc.CallOption) (*GetSalesOrderResponse, error)
 	// CreateReturnAuthorization opens an RMA for a return.
 	CreateReturnAuthorization(ctx context.Context, in *CreateReturnAuthorizationRequest, opts ...grpc.CallOption) (*CreateReturnAuthorizationResponse, error)
+	// GetReturnAuthorization reads an RMA: its status and the reference it was opened under.
+	GetReturnAuthorization(ctx context.Context, in *GetReturnAuthorizationRequest, opts ...grpc.CallOption) (*GetReturnAuthorizationResponse, error)
 	// CloseReturnAuthorization closes an RMA (a compensation for a cancelled return).
 	CloseReturnAuthorization(ctx context.Context, in *CloseReturnAuthorizationRequest, opts ...grpc.CallOption) (*CloseReturnAuthorizationResponse, error)
 	// CreateItemReceipt receives returned units at a location, with a restock flag per line.
@@ -96,6 +99,16 @@ func (c *erpServiceClient) CreateReturnAuthorization(ctx context.Context, in *Cr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateReturnAuthorizationResponse)
 	err := c.cc.Invoke(ctx, ErpService_CreateReturnAuthorization_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) GetReturnAuthorization(ctx context.Context, in *GetReturnAuthorizationRequest, opts ...grpc.CallOption) (*GetReturnAuthorizationResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReturnAuthorizationResponse)
+	err := c.cc.Invoke(ctx, ErpService_GetReturnAuthorization_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -157,6 +170,8 @@ type ErpServiceServer interface {
 	GetSalesOrder(context.Context, *GetSalesOrderRequest) (*GetSalesOrderResponse, error)
 	// CreateReturnAuthorization opens an RMA for a return.
 	CreateReturnAuthorization(context.Context, *CreateReturnAuthorizationRequest) (*CreateReturnAuthorizationResponse, error)
+	// GetReturnAuthorization reads an RMA: its status and the reference it was opened under.
+	GetReturnAuthorization(context.Context, *GetReturnAuthorizationRequest) (*GetReturnAuthorizationResponse, error)
 	// CloseReturnAuthorization closes an RMA (a compensation for a cancelled return).
 	CloseReturnAuthorization(context.Context, *CloseReturnAuthorizationRequest) (*CloseReturnAuthorizationResponse, error)
 	// CreateItemReceipt receives returned units at a location, with a restock flag per line.
@@ -186,6 +201,9 @@ func (UnimplementedErpServiceServer) GetSalesOrder(context.Context, *GetSalesOrd
 }
 func (UnimplementedErpServiceServer) CreateReturnAuthorization(context.Context, *CreateReturnAuthorizationRequest) (*CreateReturnAuthorizationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateReturnAuthorization not implemented")
+}
+func (UnimplementedErpServiceServer) GetReturnAuthorization(context.Context, *GetReturnAuthorizationRequest) (*GetReturnAuthorizationResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReturnAuthorization not implemented")
 }
 func (UnimplementedErpServiceServer) CloseReturnAuthorization(context.Context, *CloseReturnAuthorizationRequest) (*CloseReturnAuthorizationResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseReturnAuthorization not implemented")
@@ -292,6 +310,24 @@ func _ErpService_CreateReturnAuthorization_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ErpService_GetReturnAuthorization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReturnAuthorizationRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).GetReturnAuthorization(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_GetReturnAuthorization_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).GetReturnAuthorization(ctx, req.(*GetReturnAuthorizationRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _ErpService_CloseReturnAuthorization_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CloseReturnAuthorizationRequest)
 	if err := dec(in); err != nil {
@@ -386,6 +422,10 @@ var ErpService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateReturnAuthorization",
 			Handler:    _ErpService_CreateReturnAuthorization_Handler,
+		},
+		{
+			MethodName: "GetReturnAuthorization",
+			Handler:    _ErpService_GetReturnAuthorization_Handler,
 		},
 		{
 			MethodName: "CloseReturnAuthorization",

@@ -175,7 +175,11 @@ type GetReturnResponse struct {
 	// Platform state, for example "open" or "closed".
 	State string `protobuf:"bytes,1,opt,name=state,proto3" json:"state,omitempty"`
 	// The return parcel.
-	Shipment      *v1.Shipment `protobuf:"bytes,2,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	Shipment *v1.Shipment `protobuf:"bytes,2,opt,name=shipment,proto3" json:"shipment,omitempty"`
+	// The reference the return was registered under: Retailbridge's return id (Return.id at
+	// CreateReturn). A caller matches the platform's return to its own by it, never by the
+	// platform's id alone, which a platform that lost its records may give to another return.
+	Reference     string `protobuf:"bytes,3,opt,name=reference,proto3" json:"reference,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -222,6 +226,13 @@ func (x *GetReturnResponse) GetShipment() *v1.Shipment {
 		return x.Shipment
 	}
 	return nil
+}
+
+func (x *GetReturnResponse) GetReference() string {
+	if x != nil {
+		return x.Reference
+	}
+	return ""
 }
 
 // CreateLabelRequest asks for a label.
@@ -639,10 +650,11 @@ const file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc 
 	"\x14CreateReturnResponse\x12,\n" +
 	"\x12platform_return_id\x18\x01 \x01(\tR\x10platformReturnId\"@\n" +
 	"\x10GetReturnRequest\x12,\n" +
-	"\x12platform_return_id\x18\x01 \x01(\tR\x10platformReturnId\"j\n" +
+	"\x12platform_return_id\x18\x01 \x01(\tR\x10platformReturnId\"\x88\x01\n" +
 	"\x11GetReturnResponse\x12\x14\n" +
 	"\x05state\x18\x01 \x01(\tR\x05state\x12?\n" +
-	"\bshipment\x18\x02 \x01(\v2#.retailbridge.canonical.v1.ShipmentR\bshipment\"k\n" +
+	"\bshipment\x18\x02 \x01(\v2#.retailbridge.canonical.v1.ShipmentR\bshipment\x12\x1c\n" +
+	"\treference\x18\x03 \x01(\tR\treference\"k\n" +
 	"\x12CreateLabelRequest\x12,\n" +
 	"\x12platform_return_id\x18\x01 \x01(\tR\x10platformReturnId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"v\n" +
