@@ -37,7 +37,9 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	}
 	const duration = 3 * time.Second
 	var allowed, refused atomic.Int64
-	var first, last atomic.Int64
+	// first is the first send; last the last allowed send, lastAnswer the last allowed answer.
+	// Every decision the limiter made lies between a request's send and its answer.
+	var first, last, lastAnswer atomic.Int64
 	var sendsMu sync.Mutex
 	var sends, answers []int64
 	var wg sync.WaitGroup
@@ -55,18 +57,15 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 				sends = append(sends, sent)
 				sendsMu.Unlock()
 				resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(order))
+				answered := time.Now().UnixNano()
 				sendsMu.Lock()
-				answers = append(answers, time.Now().UnixNano())
+				answers = append(answers, answered)
 				sendsMu.Unlock()
 				switch resp.Status {
 				case http.StatusOK:
 					allowed.Add(1)
-					for {
-						prev := last.Load()
-						if sent <= prev || last.CompareAndSwap(prev, sent) {
-							break
-						}
-					}
+					raise(&last, sent)
+					raise(&lastAnswer, answered)
 				case http.StatusTooManyRequests:
 					refused.Add(1)
 				default:
@@ -83,8 +82,12 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 	dev := math.Abs(got-want) / want
 	t.Logf("RL-1: two replicas, %v of overload: allowed %d, refused %d; policy allows %.1f (burst 25 + 50/s × %.3fs); deviation %.2f%%",
 		duration, allowed.Load(), refused.Load(), want, window.Seconds(), 100*dev)
-	if got > math.Max(want*1.01, want+2) {
-		t.Errorf("allowed %v, policy allows %.1f: replicas exceed the shared limit", got, want)
+	// The upper bound is judged over the longest span the decisions can have taken: from the
+	// first send to the last allowed answer (the last allowed send would understate it by one
+	// round trip, 50/s × a slow answer under -race is a request or two).
+	most := 25 + 50*time.Duration(lastAnswer.Load()-first.Load()).Seconds()
+	if got > math.Max(most*1.01, most+2) {
+		t.Errorf("allowed %v, policy allows at most %.1f by the last allowed answer: replicas exceed the shared limit", got, most)
 	}
 	if refused.Load() < allowed.Load() {
 		// The machine could not produce the overload (another heavy job on its two cores): the
@@ -104,6 +107,16 @@ func TestRateLimitIsSharedByReplicas(t *testing.T) {
 		// Allowance is also lost while the gateway itself stalls (GC, a starved CPU) with the
 		// requests queued in front of it, which the send times cannot see; 5% absorbs that.
 		t.Errorf("allowed %v, policy allows %.1f: more than 5%% below (limit enforced too hard)", got, want)
+	}
+}
+
+// raise sets v to x when x is larger.
+func raise(v *atomic.Int64, x int64) {
+	for {
+		prev := v.Load()
+		if x <= prev || v.CompareAndSwap(prev, x) {
+			return
+		}
 	}
 }
 
