@@ -61,7 +61,12 @@ func (h *harness) eligibleLines(t testing.TB, n int) []eligibleLine {
 // concurrency limit never exceeded.
 func TestERPMaintenanceWindowParksAndDrains(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}))
+	// The account allows 5 requests at once, and the connector is configured with that limit, as
+	// a deployment sets NETSUITE_MAX_CONCURRENCY to its share of the account: the assertion below
+	// is that the connector never exceeds what it is configured with. (Left at its default of
+	// 10, the 8 workflow workers could reach the account's limit and be refused with a 429 by
+	// timing alone.)
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), withVendorSetting("NETSUITE_MAX_CONCURRENCY", "5"))
 	lines := h.eligibleLines(t, 12)
 	h.NetSuite.SetConcurrencyLimit(5)
 	window := 3 * time.Second

@@ -58,6 +58,23 @@ func withRateLimits(t testing.TB, policies string) stackOption {
 	return func(c *config.Config) { c.RateLimits = writeFile(t, t.TempDir(), "limits.yaml", policies) }
 }
 
+// withVendorSetting sets a setting a vendor's kind reads through the loaded environment
+// (config.Config.Lookup), such as NETSUITE_MAX_CONCURRENCY.
+func withVendorSetting(key, value string) stackOption {
+	return func(c *config.Config) {
+		env := c.Env
+		c.Env = func(k string) string {
+			if k == key {
+				return value
+			}
+			if env == nil {
+				return ""
+			}
+			return env(k)
+		}
+	}
+}
+
 // withRedis points the gateway at another Redis (for example one that is down).
 func withRedis(url string) stackOption { return func(c *config.Config) { c.RedisURL = url } }
 
