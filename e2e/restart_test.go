@@ -187,42 +187,12 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 // with the reason, instead of waiting forever. The other return is unaffected.
 func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 	t.Parallel()
-	dir, clk := t.TempDir(), newClock()
-	manual := func(o *stack.Options) {
-		o.ManualParcels = true
-		o.ReturnTimings = returns.Timings{Reconcile: 200 * time.Millisecond, VendorRecordSLA: time.Hour}
-	}
-	first := startOn(t, dir, clk, manual)
-	lines := first.eligibleLines(t, 2)
-	create := func(h *harness, l eligibleLine, key string) string {
-		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1), "Idempotency-Key", key)
-		var r returnJSON
-		resp.JSON(t, &r)
-		if resp.Status != http.StatusOK {
-			t.Fatalf("create: %d %s", resp.Status, resp.Body)
-		}
-		return r.Return.ID
-	}
-	lost := create(first, lines[0], "vanished-1")
-	agent := first.supportToken(t, "ops", "support:read")
-	lostReceipt := first.waitAny(t, agent, "/v1/support/returns/"+lost, "awaiting_parcel").Return.ExternalIDs["wms"]
-	first.Close()
-	// The warehouse loses its records: it starts again from an empty world and id 1.
-	if err := os.Remove(filepath.Join(dir, "sandboxes", "warehouse.json")); err != nil {
+	c := collideAfterVendorForgets(t, "warehouse.json", "wms", "vanished")
+	second, agent, lost, other, receipt := c.second, c.agent, c.lost, c.other, c.record
+	if err := second.Warehouse.Receive(receipt); err != nil {
 		t.Fatal(err)
 	}
-
-	second := startOn(t, dir, clk, manual)
-	agent = second.supportToken(t, "ops", "support:read")
-	other := create(second, lines[1], "vanished-2")
-	otherReceipt := second.waitAny(t, agent, "/v1/support/returns/"+other, "awaiting_parcel").Return.ExternalIDs["wms"]
-	if otherReceipt != lostReceipt {
-		t.Fatalf("the new warehouse gave receipt %s, the lost one was %s: the collision this test is about did not happen", otherReceipt, lostReceipt)
-	}
-	if err := second.Warehouse.Receive(otherReceipt); err != nil {
-		t.Fatal(err)
-	}
-	if err := second.Warehouse.Inspect(otherReceipt, map[int]string{1: warehousesb.ConditionDamaged}); err != nil {
+	if err := second.Warehouse.Inspect(receipt, map[int]string{1: warehousesb.ConditionDamaged}); err != nil {
 		t.Fatal(err)
 	}
 	second.waitAny(t, agent, "/v1/support/returns/"+other, "refunded")
@@ -243,7 +213,7 @@ func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 	}
 	view := second.supportView(t, lost)
 	reason := view.Timeline[len(view.Timeline)-1].Description
-	if !strings.Contains(reason, "receipt "+lostReceipt) || !strings.Contains(reason, "SLA") {
+	if !strings.Contains(reason, "receipt "+receipt) || !strings.Contains(reason, "SLA") {
 		t.Errorf("escalation reason %q, want it to name the receipt and the SLA", reason)
 	}
 	for _, l := range view.Return.Lines {
@@ -260,38 +230,8 @@ func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 // its SLA naming the platform's record.
 func TestVanishedPlatformReturnEscalatesPastSLA(t *testing.T) {
 	t.Parallel()
-	dir, clk := t.TempDir(), newClock()
-	manual := func(o *stack.Options) {
-		o.ManualParcels = true
-		o.ReturnTimings = returns.Timings{Reconcile: 200 * time.Millisecond, VendorRecordSLA: time.Hour}
-	}
-	first := startOn(t, dir, clk, manual)
-	lines := first.eligibleLines(t, 2)
-	create := func(h *harness, l eligibleLine, key string) string {
-		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1), "Idempotency-Key", key)
-		var r returnJSON
-		resp.JSON(t, &r)
-		if resp.Status != http.StatusOK {
-			t.Fatalf("create: %d %s", resp.Status, resp.Body)
-		}
-		return r.Return.ID
-	}
-	lost := create(first, lines[0], "vanished-platform-1")
-	agent := first.supportToken(t, "ops", "support:read")
-	lostPlatform := first.waitAny(t, agent, "/v1/support/returns/"+lost, "awaiting_parcel").Return.ExternalIDs["returnsplatform"]
-	first.Close()
-	// The returns platform loses its records: it starts again from an empty world and id 1.
-	if err := os.Remove(filepath.Join(dir, "sandboxes", "loop.json")); err != nil {
-		t.Fatal(err)
-	}
-
-	second := startOn(t, dir, clk, manual)
-	agent = second.supportToken(t, "ops", "support:read")
-	other := create(second, lines[1], "vanished-platform-2")
-	otherPlatform := second.waitAny(t, agent, "/v1/support/returns/"+other, "awaiting_parcel").Return.ExternalIDs["returnsplatform"]
-	if otherPlatform != lostPlatform {
-		t.Fatalf("the new platform gave return %s, the lost one was %s: the collision this test is about did not happen", otherPlatform, lostPlatform)
-	}
+	c := collideAfterVendorForgets(t, "loop.json", "returnsplatform", "vanished-platform")
+	second, agent, lost, other, lostPlatform := c.second, c.agent, c.lost, c.other, c.record
 	eventually(t, "the lost platform return reported missing", func() bool {
 		for _, e := range second.supportView(t, lost).Timeline {
 			if strings.Contains(e.Description, "returns platform record return "+lostPlatform+" is gone") {
@@ -313,4 +253,52 @@ func TestVanishedPlatformReturnEscalatesPastSLA(t *testing.T) {
 	if !strings.Contains(reason, "returns platform") || !strings.Contains(reason, "return "+lostPlatform) || !strings.Contains(reason, "SLA") {
 		t.Errorf("escalation reason %q, want it to name the platform's return and the SLA", reason)
 	}
+}
+
+// collision is a vendor that lost its records between two runs and gave the record it had made
+// for one return (lost) to another return (other) of the second run.
+type collision struct {
+	second      *harness
+	agent       string
+	lost, other string
+	record      string // the vendor's id both returns were given
+}
+
+// collideAfterVendorForgets starts a stack, creates a return and waits until the vendor system
+// holds its record, then restarts on the same data directory with that vendor's state file
+// removed, and creates a second return, which the forgetful vendor gives the same record id.
+func collideAfterVendorForgets(t *testing.T, stateFile, system, keyPrefix string) collision {
+	t.Helper()
+	dir, clk := t.TempDir(), newClock()
+	manual := func(o *stack.Options) {
+		o.ManualParcels = true
+		o.ReturnTimings = returns.Timings{Reconcile: 200 * time.Millisecond, VendorRecordSLA: time.Hour}
+	}
+	create := func(h *harness, l eligibleLine, key string) string {
+		resp := h.do(t, http.MethodPost, "/v1/storefront/returns", h.token(t, l.customer), createReturn(l.order, l.line, 1), "Idempotency-Key", key)
+		var r returnJSON
+		resp.JSON(t, &r)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("create: %d %s", resp.Status, resp.Body)
+		}
+		return r.Return.ID
+	}
+	first := startOn(t, dir, clk, manual)
+	lines := first.eligibleLines(t, 2)
+	lost := create(first, lines[0], keyPrefix+"-1")
+	agent := first.supportToken(t, "ops", "support:read")
+	lostRecord := first.waitAny(t, agent, "/v1/support/returns/"+lost, "awaiting_parcel").Return.ExternalIDs[system]
+	first.Close()
+	// The vendor loses its records: it starts again from an empty world and id 1.
+	if err := os.Remove(filepath.Join(dir, "sandboxes", stateFile)); err != nil {
+		t.Fatal(err)
+	}
+	second := startOn(t, dir, clk, manual)
+	agent = second.supportToken(t, "ops", "support:read")
+	other := create(second, lines[1], keyPrefix+"-2")
+	otherRecord := second.waitAny(t, agent, "/v1/support/returns/"+other, "awaiting_parcel").Return.ExternalIDs[system]
+	if otherRecord != lostRecord {
+		t.Fatalf("the new %s gave %s, the lost one was %s: the collision this test is about did not happen", system, otherRecord, lostRecord)
+	}
+	return collision{second: second, agent: agent, lost: lost, other: other, record: lostRecord}
 }
