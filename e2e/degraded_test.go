@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -203,7 +202,7 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	type started struct {
 		s   *stack.Stack
 		err error
@@ -236,22 +235,4 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 	})
 	h := &harness{Stack: r.s, client: &http.Client{Timeout: 15 * time.Second}}
 	eventually(t, "/readyz is ready", func() bool { return h.do(t, http.MethodGet, "/readyz", "", nil).Status == http.StatusOK })
-}
-
-// syncBuffer collects a stack's logs while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

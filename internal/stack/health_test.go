@@ -1,13 +1,11 @@
 package stack
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"net"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -89,7 +87,7 @@ func TestHealthFollowsTheBus(t *testing.T) {
 		err error
 	}
 	done := make(chan started, 1)
-	logs := &syncBuffer{}
+	logs := &testkit.LogBuffer{}
 	go func() {
 		s, err := Start(context.Background(), Options{Config: cfg, Ephemeral: true, Components: []Component{Sandboxes, Commerce, WMS, Inventory},
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
@@ -125,22 +123,4 @@ func TestHealthFollowsTheBus(t *testing.T) {
 	waitUntil(t, "every service NOT_SERVING with the bus down", status(healthpb.HealthCheckResponse_NOT_SERVING))
 	node.start()
 	waitUntil(t, "every service SERVING again", status(healthpb.HealthCheckResponse_SERVING))
-}
-
-// syncBuffer collects a stack's logs while it runs.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }
