@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 func freeAddr(t *testing.T) string {
@@ -72,17 +74,9 @@ func TestServeSandboxesOnConfiguredPortsWithWebhookTarget(t *testing.T) {
 	if err := s.Warehouse.Receive(rc.ID); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, "a webhook reaches "+lb.URL+"/webhooks/warehouse", func() bool {
 		mu.Lock()
-		got := strings.Join(paths, " ")
-		mu.Unlock()
-		if strings.Contains(got, "/webhooks/warehouse") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no webhook reached %s/webhooks/warehouse (got %q)", lb.URL, got)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		defer mu.Unlock()
+		return strings.Contains(strings.Join(paths, " "), "/webhooks/warehouse")
+	})
 }

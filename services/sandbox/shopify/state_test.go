@@ -16,6 +16,8 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/shopify"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 const restartOrderQuery = `query($id: ID!) { order(id: $id) {
@@ -169,10 +171,5 @@ func TestRestartDeliversOwedWebhooks(t *testing.T) {
 // waitFor polls cond until it holds, failing the test after ten seconds.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); !cond(); {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, what, cond)
 }

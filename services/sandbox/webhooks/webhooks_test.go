@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // receiver records every POST and answers with status(n), n counting from 1.
@@ -183,11 +185,7 @@ func TestPendingSurvivesClose(t *testing.T) {
 		OnSettled: func() { settled <- struct{}{} }})
 	first.Send(&webhooks.Delivery{ID: "owed", Topic: "receipt.created", Body: []byte(`{"id":"owed"}`)})
 	first.Send(&webhooks.Delivery{ID: "dropped", Dropped: true, Body: []byte(`{}`)})
-	for deadline := time.Now().Add(5 * time.Second); down.count() == 0; time.Sleep(2 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatal("no first attempt")
-		}
-	}
+	testkit.Eventually(t, 5*time.Second, "a first attempt", func() bool { return down.count() > 0 })
 	first.Close()
 	pending := first.Pending()
 	if len(pending) != 1 || pending[0].ID != "owed" {
