@@ -64,6 +64,26 @@ const (
 	EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED EventType = 15
 	// A refund changed at the payment gateway; data is a canonical Refund as the gateway reports it now.
 	EventType_EVENT_TYPE_PAYMENTS_REFUND_UPDATED EventType = 16
+	// The commerce platform created an order; data is a canonical Order.
+	EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED EventType = 17
+	// The commerce platform cancelled an order; data is a canonical Order.
+	EventType_EVENT_TYPE_COMMERCE_ORDER_CANCELLED EventType = 18
+	// The commerce platform recorded or changed a fulfilment of an order; data is a canonical Shipment.
+	EventType_EVENT_TYPE_COMMERCE_FULFILLMENT_UPDATED EventType = 19
+	// The warehouse received stock (a purchase or transfer receipt); data is a canonical InventoryAdjustment.
+	EventType_EVENT_TYPE_WMS_INVENTORY_RECEIVED EventType = 20
+	// The warehouse adjusted stock (damage, loss, found, state change); data is a canonical InventoryAdjustment.
+	EventType_EVENT_TYPE_WMS_INVENTORY_ADJUSTED EventType = 21
+	// The warehouse counted stock or sent a snapshot (cycle count, EDI 846); data is a canonical InventoryPosition.
+	EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED EventType = 22
+	// The warehouse rejected a shipping order (for example a rejecting 997); data is a canonical Shipment.
+	EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED EventType = 23
+	// The ERP reported a sales order's status; data is a canonical Order.
+	EventType_EVENT_TYPE_ERP_SALES_ORDER_UPDATED EventType = 24
+	// The inventory process changed a position (a ledger movement); data is a canonical InventoryPosition.
+	EventType_EVENT_TYPE_INVENTORY_POSITION_CHANGED EventType = 25
+	// The order-to-cash process moved an order to a new state; data is a canonical Order.
+	EventType_EVENT_TYPE_ORDERS_ORDER_STATE_CHANGED EventType = 26
 )
 
 // Enum value maps for EventType.
@@ -86,6 +106,16 @@ var (
 		14: "EVENT_TYPE_WMS_SHIPPING_ORDER_ACKNOWLEDGED",
 		15: "EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED",
 		16: "EVENT_TYPE_PAYMENTS_REFUND_UPDATED",
+		17: "EVENT_TYPE_COMMERCE_ORDER_CREATED",
+		18: "EVENT_TYPE_COMMERCE_ORDER_CANCELLED",
+		19: "EVENT_TYPE_COMMERCE_FULFILLMENT_UPDATED",
+		20: "EVENT_TYPE_WMS_INVENTORY_RECEIVED",
+		21: "EVENT_TYPE_WMS_INVENTORY_ADJUSTED",
+		22: "EVENT_TYPE_WMS_INVENTORY_COUNTED",
+		23: "EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED",
+		24: "EVENT_TYPE_ERP_SALES_ORDER_UPDATED",
+		25: "EVENT_TYPE_INVENTORY_POSITION_CHANGED",
+		26: "EVENT_TYPE_ORDERS_ORDER_STATE_CHANGED",
 	}
 	EventType_value = map[string]int32{
 		"EVENT_TYPE_UNSPECIFIED":                             0,
@@ -105,6 +135,16 @@ var (
 		"EVENT_TYPE_WMS_SHIPPING_ORDER_ACKNOWLEDGED":         14,
 		"EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED":              15,
 		"EVENT_TYPE_PAYMENTS_REFUND_UPDATED":                 16,
+		"EVENT_TYPE_COMMERCE_ORDER_CREATED":                  17,
+		"EVENT_TYPE_COMMERCE_ORDER_CANCELLED":                18,
+		"EVENT_TYPE_COMMERCE_FULFILLMENT_UPDATED":            19,
+		"EVENT_TYPE_WMS_INVENTORY_RECEIVED":                  20,
+		"EVENT_TYPE_WMS_INVENTORY_ADJUSTED":                  21,
+		"EVENT_TYPE_WMS_INVENTORY_COUNTED":                   22,
+		"EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED":             23,
+		"EVENT_TYPE_ERP_SALES_ORDER_UPDATED":                 24,
+		"EVENT_TYPE_INVENTORY_POSITION_CHANGED":              25,
+		"EVENT_TYPE_ORDERS_ORDER_STATE_CHANGED":              26,
 	}
 )
 
@@ -159,7 +199,7 @@ var File_retailbridge_canonical_v1_event_type_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_event_type_proto_rawDesc = "" +
 	"\n" +
-	"*retailbridge/canonical/v1/event_type.proto\x12\x19retailbridge.canonical.v1\x1a google/protobuf/descriptor.proto*\xa3\f\n" +
+	"*retailbridge/canonical/v1/event_type.proto\x12\x19retailbridge.canonical.v1\x1a google/protobuf/descriptor.proto*\x8b\x13\n" +
 	"\tEventType\x12\x1a\n" +
 	"\x16EVENT_TYPE_UNSPECIFIED\x10\x00\x12Q\n" +
 	"!EVENT_TYPE_COMMERCE_ORDER_UPDATED\x10\x01\x1a*\xaa\xbb\x18&retailbridge.commerce.order.updated.v1\x12S\n" +
@@ -178,7 +218,17 @@ const file_retailbridge_canonical_v1_event_type_proto_rawDesc = "" +
 	"\x1fEVENT_TYPE_WMS_RETURN_INSPECTED\x10\r\x1a(\xaa\xbb\x18$retailbridge.wms.return.inspected.v1\x12c\n" +
 	"*EVENT_TYPE_WMS_SHIPPING_ORDER_ACKNOWLEDGED\x10\x0e\x1a3\xaa\xbb\x18/retailbridge.wms.shipping_order.acknowledged.v1\x12Y\n" +
 	"%EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED\x10\x0f\x1a.\xaa\xbb\x18*retailbridge.wms.shipping_order.shipped.v1\x12S\n" +
-	"\"EVENT_TYPE_PAYMENTS_REFUND_UPDATED\x10\x10\x1a+\xaa\xbb\x18'retailbridge.payments.refund.updated.v1:K\n" +
+	"\"EVENT_TYPE_PAYMENTS_REFUND_UPDATED\x10\x10\x1a+\xaa\xbb\x18'retailbridge.payments.refund.updated.v1\x12Q\n" +
+	"!EVENT_TYPE_COMMERCE_ORDER_CREATED\x10\x11\x1a*\xaa\xbb\x18&retailbridge.commerce.order.created.v1\x12U\n" +
+	"#EVENT_TYPE_COMMERCE_ORDER_CANCELLED\x10\x12\x1a,\xaa\xbb\x18(retailbridge.commerce.order.cancelled.v1\x12]\n" +
+	"'EVENT_TYPE_COMMERCE_FULFILLMENT_UPDATED\x10\x13\x1a0\xaa\xbb\x18,retailbridge.commerce.fulfillment.updated.v1\x12Q\n" +
+	"!EVENT_TYPE_WMS_INVENTORY_RECEIVED\x10\x14\x1a*\xaa\xbb\x18&retailbridge.wms.inventory.received.v1\x12Q\n" +
+	"!EVENT_TYPE_WMS_INVENTORY_ADJUSTED\x10\x15\x1a*\xaa\xbb\x18&retailbridge.wms.inventory.adjusted.v1\x12O\n" +
+	" EVENT_TYPE_WMS_INVENTORY_COUNTED\x10\x16\x1a)\xaa\xbb\x18%retailbridge.wms.inventory.counted.v1\x12[\n" +
+	"&EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED\x10\x17\x1a/\xaa\xbb\x18+retailbridge.wms.shipping_order.rejected.v1\x12S\n" +
+	"\"EVENT_TYPE_ERP_SALES_ORDER_UPDATED\x10\x18\x1a+\xaa\xbb\x18'retailbridge.erp.sales_order.updated.v1\x12Y\n" +
+	"%EVENT_TYPE_INVENTORY_POSITION_CHANGED\x10\x19\x1a.\xaa\xbb\x18*retailbridge.inventory.position.changed.v1\x12Y\n" +
+	"%EVENT_TYPE_ORDERS_ORDER_STATE_CHANGED\x10\x1a\x1a.\xaa\xbb\x18*retailbridge.orders.order.state_changed.v1:K\n" +
 	"\x0fevent_type_name\x12!.google.protobuf.EnumValueOptions\x18\xb5\x87\x03 \x01(\tR\reventTypeNameBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
 
 var (

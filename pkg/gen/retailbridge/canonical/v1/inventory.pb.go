@@ -42,6 +42,10 @@ const (
 	InventoryState_INVENTORY_STATE_SELLABLE InventoryState = 6
 	// Held back as safety stock.
 	InventoryState_INVENTORY_STATE_SAFETY_STOCK InventoryState = 7
+	// Allocated to an order line at this location, waiting to ship.
+	InventoryState_INVENTORY_STATE_COMMITTED InventoryState = 8
+	// Held for quality control, not sellable until released.
+	InventoryState_INVENTORY_STATE_QUALITY_CONTROL InventoryState = 9
 )
 
 // Enum value maps for InventoryState.
@@ -55,6 +59,8 @@ var (
 		5: "INVENTORY_STATE_IN_TRANSIT",
 		6: "INVENTORY_STATE_SELLABLE",
 		7: "INVENTORY_STATE_SAFETY_STOCK",
+		8: "INVENTORY_STATE_COMMITTED",
+		9: "INVENTORY_STATE_QUALITY_CONTROL",
 	}
 	InventoryState_value = map[string]int32{
 		"INVENTORY_STATE_UNSPECIFIED":                  0,
@@ -65,6 +71,8 @@ var (
 		"INVENTORY_STATE_IN_TRANSIT":                   5,
 		"INVENTORY_STATE_SELLABLE":                     6,
 		"INVENTORY_STATE_SAFETY_STOCK":                 7,
+		"INVENTORY_STATE_COMMITTED":                    8,
+		"INVENTORY_STATE_QUALITY_CONTROL":              9,
 	}
 )
 
@@ -246,9 +254,14 @@ type InventoryAdjustment struct {
 	// Units moved.
 	Quantity int64 `protobuf:"varint,5,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Why, for example "return_restock".
-	Reason        string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Reason string `protobuf:"bytes,6,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When the movement happened at its source.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// The source's id of the record that caused it (a receipt, adjustment, count or advice), the
+	// key that makes a re-delivered movement change nothing twice.
+	SourceRecordId string `protobuf:"bytes,8,opt,name=source_record_id,json=sourceRecordId,proto3" json:"source_record_id,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *InventoryAdjustment) Reset() {
@@ -323,6 +336,20 @@ func (x *InventoryAdjustment) GetReason() string {
 	return ""
 }
 
+func (x *InventoryAdjustment) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *InventoryAdjustment) GetSourceRecordId() string {
+	if x != nil {
+		return x.SourceRecordId
+	}
+	return ""
+}
+
 var File_retailbridge_canonical_v1_inventory_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_inventory_proto_rawDesc = "" +
@@ -339,7 +366,7 @@ const file_retailbridge_canonical_v1_inventory_proto_rawDesc = "" +
 	"quantities\x18\x03 \x03(\v2,.retailbridge.canonical.v1.InventoryQuantityR\n" +
 	"quantities\x12/\n" +
 	"\x05as_of\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\x12\x18\n" +
-	"\aversion\x18\x05 \x01(\x03R\aversion\"\x8c\x02\n" +
+	"\aversion\x18\x05 \x01(\x03R\aversion\"\xf3\x02\n" +
 	"\x13InventoryAdjustment\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
 	"\vlocation_id\x18\x02 \x01(\tR\n" +
@@ -348,7 +375,10 @@ const file_retailbridge_canonical_v1_inventory_proto_rawDesc = "" +
 	"from_state\x18\x03 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\tfromState\x12D\n" +
 	"\bto_state\x18\x04 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\atoState\x12\x1a\n" +
 	"\bquantity\x18\x05 \x01(\x03R\bquantity\x12\x16\n" +
-	"\x06reason\x18\x06 \x01(\tR\x06reason*\x9b\x02\n" +
+	"\x06reason\x18\x06 \x01(\tR\x06reason\x12;\n" +
+	"\voccurred_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12(\n" +
+	"\x10source_record_id\x18\b \x01(\tR\x0esourceRecordId*\xdf\x02\n" +
 	"\x0eInventoryState\x12\x1f\n" +
 	"\x1bINVENTORY_STATE_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17INVENTORY_STATE_ON_HAND\x10\x01\x12\x1c\n" +
@@ -357,7 +387,9 @@ const file_retailbridge_canonical_v1_inventory_proto_rawDesc = "" +
 	",INVENTORY_STATE_RETURNED_AWAITING_INSPECTION\x10\x04\x12\x1e\n" +
 	"\x1aINVENTORY_STATE_IN_TRANSIT\x10\x05\x12\x1c\n" +
 	"\x18INVENTORY_STATE_SELLABLE\x10\x06\x12 \n" +
-	"\x1cINVENTORY_STATE_SAFETY_STOCK\x10\aBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
+	"\x1cINVENTORY_STATE_SAFETY_STOCK\x10\a\x12\x1d\n" +
+	"\x19INVENTORY_STATE_COMMITTED\x10\b\x12#\n" +
+	"\x1fINVENTORY_STATE_QUALITY_CONTROL\x10\tBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
 
 var (
 	file_retailbridge_canonical_v1_inventory_proto_rawDescOnce sync.Once
@@ -386,11 +418,12 @@ var file_retailbridge_canonical_v1_inventory_proto_depIdxs = []int32{
 	4, // 2: retailbridge.canonical.v1.InventoryPosition.as_of:type_name -> google.protobuf.Timestamp
 	0, // 3: retailbridge.canonical.v1.InventoryAdjustment.from_state:type_name -> retailbridge.canonical.v1.InventoryState
 	0, // 4: retailbridge.canonical.v1.InventoryAdjustment.to_state:type_name -> retailbridge.canonical.v1.InventoryState
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	4, // 5: retailbridge.canonical.v1.InventoryAdjustment.occurred_at:type_name -> google.protobuf.Timestamp
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_canonical_v1_inventory_proto_init() }

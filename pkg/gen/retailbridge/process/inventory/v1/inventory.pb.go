@@ -10,6 +10,7 @@ import (
 	v1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	durationpb "google.golang.org/protobuf/types/known/durationpb"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
@@ -355,8 +356,15 @@ type ReserveRequest struct {
 	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
 	// Deterministic key; a repeat with the same key has no further effect.
 	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Location to hold the units at; empty lets the inventory process pick one that sells to
+	// the channel.
+	LocationId string `protobuf:"bytes,5,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Sales channel the units are for (decides which locations may serve it).
+	Channel string `protobuf:"bytes,6,opt,name=channel,proto3" json:"channel,omitempty"`
+	// How long the hold lasts unless committed; zero for the configured default.
+	Ttl           *durationpb.Duration `protobuf:"bytes,7,opt,name=ttl,proto3" json:"ttl,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReserveRequest) Reset() {
@@ -417,13 +425,36 @@ func (x *ReserveRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *ReserveRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *ReserveRequest) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
+}
+
+func (x *ReserveRequest) GetTtl() *durationpb.Duration {
+	if x != nil {
+		return x.Ttl
+	}
+	return nil
+}
+
 // ReserveResponse carries the reservation.
 type ReserveResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Reservation id.
 	ReservationId string `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
 	// Location the units are held at.
-	LocationId    string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// When an uncommitted hold expires and its units return to available-to-sell.
+	ExpiresAt     *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expires_at,json=expiresAt,proto3" json:"expires_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -472,6 +503,96 @@ func (x *ReserveResponse) GetLocationId() string {
 	return ""
 }
 
+func (x *ReserveResponse) GetExpiresAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpiresAt
+	}
+	return nil
+}
+
+// CommitRequest names the reservation to allocate.
+type CommitRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Reservation id.
+	ReservationId string `protobuf:"bytes,1,opt,name=reservation_id,json=reservationId,proto3" json:"reservation_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitRequest) Reset() {
+	*x = CommitRequest{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitRequest) ProtoMessage() {}
+
+func (x *CommitRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitRequest.ProtoReflect.Descriptor instead.
+func (*CommitRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *CommitRequest) GetReservationId() string {
+	if x != nil {
+		return x.ReservationId
+	}
+	return ""
+}
+
+// CommitResponse is empty on success.
+type CommitResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CommitResponse) Reset() {
+	*x = CommitResponse{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CommitResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CommitResponse) ProtoMessage() {}
+
+func (x *CommitResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CommitResponse.ProtoReflect.Descriptor instead.
+func (*CommitResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{8}
+}
+
 // ReleaseRequest names the reservation.
 type ReleaseRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -483,7 +604,7 @@ type ReleaseRequest struct {
 
 func (x *ReleaseRequest) Reset() {
 	*x = ReleaseRequest{}
-	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[7]
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +616,7 @@ func (x *ReleaseRequest) String() string {
 func (*ReleaseRequest) ProtoMessage() {}
 
 func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[7]
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +629,7 @@ func (x *ReleaseRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ReleaseRequest) GetReservationId() string {
@@ -527,7 +648,7 @@ type ReleaseResponse struct {
 
 func (x *ReleaseResponse) Reset() {
 	*x = ReleaseResponse{}
-	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[8]
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -539,7 +660,7 @@ func (x *ReleaseResponse) String() string {
 func (*ReleaseResponse) ProtoMessage() {}
 
 func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[8]
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -552,14 +673,14 @@ func (x *ReleaseResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{10}
 }
 
 var File_retailbridge_process_inventory_v1_inventory_proto protoreflect.FileDescriptor
 
 const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\n" +
-	"1retailbridge/process/inventory/v1/inventory.proto\x12!retailbridge.process.inventory.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\"O\n" +
+	"1retailbridge/process/inventory/v1/inventory.proto\x12!retailbridge.process.inventory.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\"O\n" +
 	"\x16GetAvailabilityRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\xd9\x01\n" +
@@ -580,24 +701,34 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"page_token\x18\x04 \x01(\tR\tpageToken\"\x8b\x01\n" +
 	"\x15ListPositionsResponse\x12J\n" +
 	"\tpositions\x18\x01 \x03(\v2,.retailbridge.canonical.v1.InventoryPositionR\tpositions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x82\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xea\x01\n" +
 	"\x0eReserveRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x10\n" +
 	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x1a\n" +
 	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12'\n" +
-	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"Y\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vlocation_id\x18\x05 \x01(\tR\n" +
+	"locationId\x12\x18\n" +
+	"\achannel\x18\x06 \x01(\tR\achannel\x12+\n" +
+	"\x03ttl\x18\a \x01(\v2\x19.google.protobuf.DurationR\x03ttl\"\x94\x01\n" +
 	"\x0fReserveResponse\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\x12\x1f\n" +
 	"\vlocation_id\x18\x02 \x01(\tR\n" +
-	"locationId\"7\n" +
+	"locationId\x129\n" +
+	"\n" +
+	"expires_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\texpiresAt\"6\n" +
+	"\rCommitRequest\x12%\n" +
+	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"\x10\n" +
+	"\x0eCommitResponse\"7\n" +
 	"\x0eReleaseRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"\x11\n" +
-	"\x0fReleaseResponse2\x86\x04\n" +
+	"\x0fReleaseResponse2\xf5\x04\n" +
 	"\x10InventoryService\x12\x88\x01\n" +
 	"\x0fGetAvailability\x129.retailbridge.process.inventory.v1.GetAvailabilityRequest\x1a:.retailbridge.process.inventory.v1.GetAvailabilityResponse\x12\x82\x01\n" +
 	"\rListPositions\x127.retailbridge.process.inventory.v1.ListPositionsRequest\x1a8.retailbridge.process.inventory.v1.ListPositionsResponse\x12p\n" +
 	"\aReserve\x121.retailbridge.process.inventory.v1.ReserveRequest\x1a2.retailbridge.process.inventory.v1.ReserveResponse\x12p\n" +
-	"\aRelease\x121.retailbridge.process.inventory.v1.ReleaseRequest\x1a2.retailbridge.process.inventory.v1.ReleaseResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
+	"\aRelease\x121.retailbridge.process.inventory.v1.ReleaseRequest\x1a2.retailbridge.process.inventory.v1.ReleaseResponse\x12m\n" +
+	"\x06Commit\x120.retailbridge.process.inventory.v1.CommitRequest\x1a1.retailbridge.process.inventory.v1.CommitResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
 
 var (
 	file_retailbridge_process_inventory_v1_inventory_proto_rawDescOnce sync.Once
@@ -611,7 +742,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP() []byte
 	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescData
 }
 
-var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*GetAvailabilityRequest)(nil),  // 0: retailbridge.process.inventory.v1.GetAvailabilityRequest
 	(*Availability)(nil),            // 1: retailbridge.process.inventory.v1.Availability
@@ -620,28 +751,35 @@ var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*ListPositionsResponse)(nil),   // 4: retailbridge.process.inventory.v1.ListPositionsResponse
 	(*ReserveRequest)(nil),          // 5: retailbridge.process.inventory.v1.ReserveRequest
 	(*ReserveResponse)(nil),         // 6: retailbridge.process.inventory.v1.ReserveResponse
-	(*ReleaseRequest)(nil),          // 7: retailbridge.process.inventory.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),         // 8: retailbridge.process.inventory.v1.ReleaseResponse
-	(*timestamppb.Timestamp)(nil),   // 9: google.protobuf.Timestamp
-	(*v1.InventoryPosition)(nil),    // 10: retailbridge.canonical.v1.InventoryPosition
+	(*CommitRequest)(nil),           // 7: retailbridge.process.inventory.v1.CommitRequest
+	(*CommitResponse)(nil),          // 8: retailbridge.process.inventory.v1.CommitResponse
+	(*ReleaseRequest)(nil),          // 9: retailbridge.process.inventory.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),         // 10: retailbridge.process.inventory.v1.ReleaseResponse
+	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
+	(*v1.InventoryPosition)(nil),    // 12: retailbridge.canonical.v1.InventoryPosition
+	(*durationpb.Duration)(nil),     // 13: google.protobuf.Duration
 }
 var file_retailbridge_process_inventory_v1_inventory_proto_depIdxs = []int32{
-	9,  // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
+	11, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
 	1,  // 1: retailbridge.process.inventory.v1.GetAvailabilityResponse.availability:type_name -> retailbridge.process.inventory.v1.Availability
-	10, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	0,  // 3: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
-	3,  // 4: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
-	5,  // 5: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
-	7,  // 6: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
-	2,  // 7: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
-	4,  // 8: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
-	6,  // 9: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
-	8,  // 10: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
-	7,  // [7:11] is the sub-list for method output_type
-	3,  // [3:7] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	12, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	13, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	11, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	0,  // 5: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
+	3,  // 6: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
+	5,  // 7: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
+	9,  // 8: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
+	7,  // 9: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
+	2,  // 10: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
+	4,  // 11: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
+	6,  // 12: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
+	10, // 13: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
+	8,  // 14: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
+	10, // [10:15] is the sub-list for method output_type
+	5,  // [5:10] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_inventory_v1_inventory_proto_init() }
@@ -655,7 +793,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc), len(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -23,6 +23,7 @@ const (
 	InventoryService_ListPositions_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/ListPositions"
 	InventoryService_Reserve_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Reserve"
 	InventoryService_Release_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Release"
+	InventoryService_Commit_FullMethodName          = "/retailbridge.process.inventory.v1.InventoryService/Commit"
 )
 
 // InventoryServiceClient is the client API for InventoryService service.
@@ -39,6 +40,9 @@ type InventoryServiceClient interface {
 	Reserve(ctx context.Context, in *ReserveRequest, opts ...grpc.CallOption) (*ReserveResponse, error)
 	// Release frees a reservation.
 	Release(ctx context.Context, in *ReleaseRequest, opts ...grpc.CallOption) (*ReleaseResponse, error)
+	// Commit turns a reservation into an allocation at a location: the units stay out of
+	// available-to-sell until the shipment removes them or a cancellation releases them.
+	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
 }
 
 type inventoryServiceClient struct {
@@ -89,6 +93,16 @@ func (c *inventoryServiceClient) Release(ctx context.Context, in *ReleaseRequest
 	return out, nil
 }
 
+func (c *inventoryServiceClient) Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CommitResponse)
+	err := c.cc.Invoke(ctx, InventoryService_Commit_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InventoryServiceServer is the server API for InventoryService service.
 // All implementations must embed UnimplementedInventoryServiceServer
 // for forward compatibility.
@@ -103,6 +117,9 @@ type InventoryServiceServer interface {
 	Reserve(context.Context, *ReserveRequest) (*ReserveResponse, error)
 	// Release frees a reservation.
 	Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error)
+	// Commit turns a reservation into an allocation at a location: the units stay out of
+	// available-to-sell until the shipment removes them or a cancellation releases them.
+	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
 	mustEmbedUnimplementedInventoryServiceServer()
 }
 
@@ -124,6 +141,9 @@ func (UnimplementedInventoryServiceServer) Reserve(context.Context, *ReserveRequ
 }
 func (UnimplementedInventoryServiceServer) Release(context.Context, *ReleaseRequest) (*ReleaseResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Release not implemented")
+}
+func (UnimplementedInventoryServiceServer) Commit(context.Context, *CommitRequest) (*CommitResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method Commit not implemented")
 }
 func (UnimplementedInventoryServiceServer) mustEmbedUnimplementedInventoryServiceServer() {}
 func (UnimplementedInventoryServiceServer) testEmbeddedByValue()                          {}
@@ -218,6 +238,24 @@ func _InventoryService_Release_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InventoryService_Commit_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CommitRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).Commit(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_Commit_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).Commit(ctx, req.(*CommitRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InventoryService_ServiceDesc is the grpc.ServiceDesc for InventoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +278,10 @@ var InventoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Release",
 			Handler:    _InventoryService_Release_Handler,
+		},
+		{
+			MethodName: "Commit",
+			Handler:    _InventoryService_Commit_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
