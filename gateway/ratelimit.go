@@ -28,6 +28,9 @@ import (
 type limiter struct {
 	redis  *redis_rate.Limiter
 	logger *slog.Logger
+	// process, when set, holds the state in this process instead of Redis (gcra.go): the
+	// embedded-Redis development stack, where this process is the only gateway.
+	process *processGCRA
 
 	mu    sync.Mutex
 	local map[string]*rate.Limiter
@@ -49,8 +52,18 @@ const (
 	slowAfter          = 3
 )
 
-func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
-	return &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+// processLimiterKeys bounds the callers the in-process state holds (about 100 bytes each).
+const processLimiterKeys = 200_000
+
+// newLimiter keeps the limits in Redis (redis_rate's GCRA script, loaded once and then called
+// by its SHA1 with EVALSHA, so a real Redis never re-parses it), or in this process when
+// inProcess is set.
+func newLimiter(rdb *redis.Client, logger *slog.Logger, inProcess bool) *limiter {
+	l := &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+	if inProcess {
+		l.process = newProcessGCRA(time.Now, processLimiterKeys)
+	}
+	return l
 }
 
 type decision struct {
@@ -61,6 +74,9 @@ type decision struct {
 }
 
 func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
+	if l.process != nil {
+		return l.process.allow(key, p)
+	}
 	if time.Now().UnixNano() >= l.redisDownUntil.Load() {
 		// A slow or unreachable Redis must not eat the request's budget.
 		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
