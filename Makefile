@@ -57,4 +57,4 @@ lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
 
 .PHONY: bench
 bench: ## Measure PF-1..PF-4: eligibility vs a bare gin handler, memory, return workflows, an ERP-bound burst.
-	scripts/with-redis.sh go run ./internal/bench
+	scripts/bench.sh
