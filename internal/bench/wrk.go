@@ -45,7 +45,8 @@ func cpuPerRequest(cpu time.Duration, n int64) float64 {
 // wrkScript writes the Lua script that sends reqs at random and prints the summary as JSON.
 func wrkScript(dir, name string, reqs []wrkRequest) (string, error) {
 	var b strings.Builder
-	b.WriteString("local reqs = {}\n")
+	// The requests are formatted in init: only then does wrk's table carry the Host header.
+	b.WriteString("local reqs = {}\ninit = function(args)\n")
 	for _, r := range reqs {
 		headers := "{}"
 		if r.Token != "" || r.Body != "" {
@@ -64,7 +65,7 @@ func wrkScript(dir, name string, reqs []wrkRequest) (string, error) {
 		}
 		fmt.Fprintf(&b, "table.insert(reqs, wrk.format(%q, %q, %s, %s))\n", r.Method, r.Path, headers, body)
 	}
-	b.WriteString(`
+	b.WriteString(`end
 math.randomseed(os.time())
 request = function() return reqs[math.random(#reqs)] end
 done = function(summary, latency, requests)
