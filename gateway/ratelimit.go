@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -131,8 +130,10 @@ func (g *Gateway) rateLimit(aud auth.Audience) gin.HandlerFunc {
 		class, p := g.cfg.RateLimits.For(aud, routeClass(c.Request))
 		name := string(aud) + "-" + class
 		d := g.limiter.allow(c.Request.Context(), "rl:"+string(aud)+":"+class+":"+pr.Tenant+":"+pr.Subject, p)
-		c.Header("RateLimit-Policy", fmt.Sprintf(`"%s";q=%d;w=%d`, name, p.Burst, int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate)))))
-		c.Header("RateLimit", fmt.Sprintf(`"%s";r=%d;t=%d`, name, max(d.remaining, 0), ceilSeconds(d.resetAfter)))
+		// Concatenation, not fmt: these two headers are on every limited request.
+		c.Header("RateLimit-Policy", `"`+name+`";q=`+strconv.Itoa(p.Burst)+";w="+
+			strconv.Itoa(int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate)))))
+		c.Header("RateLimit", `"`+name+`";r=`+strconv.Itoa(max(d.remaining, 0))+";t="+strconv.Itoa(ceilSeconds(d.resetAfter)))
 		if !d.allowed {
 			retry := max(ceilSeconds(d.retryAfter), 1)
 			g.problem(c, errs.NewProblem(http.StatusTooManyRequests, "rate_limited", "Too many requests",
