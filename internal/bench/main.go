@@ -136,9 +136,32 @@ func run(warmOnly bool) error {
 	if err := warmUp(embedded); err != nil {
 		return err
 	}
-	paths, err := benchPaths(work, bareAddr, bare.Process.Pid, shared, embedded)
+	paths, err := benchPaths(work, bareAddr, bare.Process.Pid, shared, embedded, "")
 	if err != nil {
 		return err
+	}
+	// BENCH_COMPARE_BIN: another build (an earlier commit's) measured in the same rounds, so a
+	// before/after comparison shares its baseline and the machine's load.
+	if other := os.Getenv("BENCH_COMPARE_BIN"); other != "" {
+		oShared, err := startDev(other, work, "compare-redis", redisURL)
+		if err != nil {
+			return err
+		}
+		defer stop(oShared.cmd)
+		oEmbedded, err := startDev(other, work, "compare-embedded", "")
+		if err != nil {
+			return err
+		}
+		defer stop(oEmbedded.cmd)
+		coldRun(oShared, cfg)
+		if err := warmUp(oEmbedded); err != nil {
+			return err
+		}
+		more, err := benchPaths(work, bareAddr, bare.Process.Pid, oShared, oEmbedded, "compared build: ")
+		if err != nil {
+			return err
+		}
+		paths = append(paths, more[1:]...)
 	}
 	var peak atomic.Int64
 	sampler, cancelSampler := context.WithCancel(context.Background())
@@ -186,8 +209,12 @@ func run(warmOnly bool) error {
 		if profiles[i] == "" {
 			continue
 		}
-		if out, err := exec.Command("go", "tool", "pprof", "-top", "-nodecount=25", bin, profiles[i]).CombinedOutput(); err == nil {
-			fmt.Printf("\nCPU profile of `retailbridge dev`, %s (top 25, flat):\n\n```\n%s```\n", p.name, trimProfile(out))
+		for _, view := range []struct{ flag, name string }{{"-flat", "flat"}, {"-cum", "cumulative"}} {
+			out, err := exec.Command("go", "tool", "pprof", "-top", view.flag, "-nodecount=25", bin, profiles[i]).CombinedOutput()
+			if err != nil {
+				continue
+			}
+			fmt.Printf("\nCPU profile of `retailbridge dev`, %s (top 25, %s):\n\n```\n%s```\n", p.name, view.name, trimProfile(out))
 		}
 	}
 	// The workflow benchmarks boot their own stack in this process: stop the others first.

@@ -134,10 +134,13 @@ type benchPath struct {
 	pprofAddr         string
 }
 
-func benchPaths(work, bareAddr string, barePID int, shared, embedded *devStack) ([]benchPath, error) {
+func benchPaths(work, bareAddr string, barePID int, shared, embedded *devStack, prefix string) ([]benchPath, error) {
 	var paths []benchPath
 	add := func(name, url string, pid int, pprofAddr string, reqs []wrkRequest) error {
-		script, err := wrkScript(work, fmt.Sprintf("path-%d", len(paths)), reqs)
+		script, err := wrkScript(work, fmt.Sprintf("%s-path-%d", shared.name, len(paths)), reqs)
+		if pid != barePID && prefix != "" {
+			name, pprofAddr = prefix+name, "" // the compared build is measured, not profiled
+		}
 		paths = append(paths, benchPath{name: name, url: url, script: script, pid: pid, pprofAddr: pprofAddr})
 		return err
 	}
