@@ -20,6 +20,7 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -183,7 +184,8 @@ func run(warmOnly bool) error {
 		for i, p := range paths {
 			var prof chan error
 			if round == 0 && p.pprofAddr != "" {
-				profiles[i] = filepath.Join(work, fmt.Sprintf("cpu-%d.pprof", i))
+				// BENCH_PROFILE_DIR keeps the profiles for `go tool pprof` after the run.
+				profiles[i] = filepath.Join(cmp.Or(os.Getenv("BENCH_PROFILE_DIR"), work), fmt.Sprintf("cpu-%d.pprof", i))
 				prof = make(chan error, 1)
 				go func() {
 					time.Sleep(cfg.duration / 5)
