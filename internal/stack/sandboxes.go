@@ -133,4 +133,3 @@ func (s *Stack) startSystem(k systemKind) error {
 		svc.Register(srv)
 	}, probes...)
 }
-

@@ -134,8 +134,8 @@ type Stack struct {
 	// sandboxes are the vendor sandboxes started here, by vendor name (sandboxes.go).
 	sandboxes map[string]vendors.Sandbox
 	js        jetstream.JetStream
-	governors   map[string]*governor.Governor
-	tenants     *tenancy.Directory
+	governors map[string]*governor.Governor
+	tenants   *tenancy.Directory
 	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
 	// guards each vendor's governor settings (kinds.go).
 	vendors map[Component]vendors.Vendor
