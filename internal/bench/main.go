@@ -65,6 +65,10 @@ func main() {
 
 // serveBare is the baseline: gin decoding a small JSON body and answering JSON, nothing else.
 func serveBare(addr string) {
+	_ = http.ListenAndServe(addr, bareHandler())
+}
+
+func bareHandler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/bare", func(c *gin.Context) {
@@ -77,7 +81,7 @@ func serveBare(addr string) {
 		}
 		c.JSON(http.StatusOK, gin.H{"order_id": in.OrderID, "eligible": true, "reason": "REASON_UNSPECIFIED"})
 	})
-	_ = http.ListenAndServe(addr, r)
+	return r
 }
 
 type config struct {

@@ -98,7 +98,15 @@ func runWrk(url, script string, threads, conns int, d time.Duration, serverPID i
 	var res wrkResult
 	res.ServerCPU = after - before
 	res.LoadCPU = cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	if err := parseWrkSummary(out.String(), &res); err != nil {
+		return wrkResult{}, err
+	}
+	return res, nil
+}
+
+// parseWrkSummary reads the JSON line the script's done() prints last.
+func parseWrkSummary(out string, res *wrkResult) error {
+	lines := strings.Split(strings.TrimSpace(out), "\n")
 	var sum struct {
 		Requests     int64 `json:"requests"`
 		DurationUS   int64 `json:"duration_us"`
@@ -108,12 +116,12 @@ func runWrk(url, script string, threads, conns int, d time.Duration, serverPID i
 		P99US        int64 `json:"p99_us"`
 	}
 	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &sum); err != nil {
-		return wrkResult{}, fmt.Errorf("wrk summary: %w: %s", err, out.String())
+		return fmt.Errorf("wrk summary: %w: %s", err, out)
 	}
 	res.Requests, res.Non2xx, res.SocketErrors = sum.Requests, sum.Non2xx, sum.SocketErrors
 	res.Elapsed = time.Duration(sum.DurationUS) * time.Microsecond
 	res.P50, res.P99 = time.Duration(sum.P50US)*time.Microsecond, time.Duration(sum.P99US)*time.Microsecond
-	return res, nil
+	return nil
 }
 
 // procCPU is the user+system CPU time pid has used so far (/proc/<pid>/stat fields 14 and 15,
