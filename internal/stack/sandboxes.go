@@ -3,6 +3,7 @@ package stack
 import (
 	"cmp"
 	"fmt"
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"maps"
 	"net/http"
 	"slices"
@@ -131,5 +132,8 @@ func (s *Stack) startSystem(k systemKind) error {
 	}
 	return s.serveGRPC(k.component, listenAddrs(s.opts.Config.Addrs)[k.component], func(srv *grpcx.Server) {
 		svc.Register(srv)
+		if svc.Intake != nil {
+			intakev1.RegisterIntakeServiceServer(srv, svc.Intake)
+		}
 	}, probes...)
 }

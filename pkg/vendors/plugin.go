@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"google.golang.org/grpc"
 )
 
@@ -35,6 +37,9 @@ type Service struct {
 	Register func(grpc.ServiceRegistrar)
 	// Events says the service publishes canonical events, so its health follows the bus.
 	Events bool
+	// Intake takes the vendor's webhooks (retailbridge.system.intake.v1, usually a
+	// pkg/intake.Intake), served next to the service; nil when the vendor sends none.
+	Intake intakev1.IntakeServiceServer
 }
 
 // SandboxDeps are what the stack hands a vendor's Sandbox.

@@ -8,6 +8,8 @@ package commerce
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -42,9 +44,9 @@ type Service struct {
 	cfg   Config
 	conn  Connector
 	hooks webhookReceiver
-	js    jetstream.JetStream
-	seen  *events.DeliveryMemory // delivery ids published within the vendor's retry horizon
-	log   *slog.Logger
+	// intake verifies, normalises and publishes webhooks once (nil: the vendor sends none).
+	intake *intake.Intake
+	log    *slog.Logger
 }
 
 // webhookReceiver verifies and normalises a vendor's webhook deliveries.
@@ -64,10 +66,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
 	log := deps.Logger.With("service", "commerce")
-	s := &Service{cfg: cfg, js: deps.JetStream, log: log}
-	if deps.JetStream != nil {
-		s.seen = events.NewDeliveryMemory(deps.JetStream)
-	}
+	s := &Service{cfg: cfg, log: log}
 	switch cfg.Vendor {
 	case VendorShopify:
 		c := shopify.New(shopify.Config{
@@ -75,6 +74,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			WebhookSecret: cfg.Shopify.WebhookSecret,
 		}, shopify.Deps{HTTPClient: deps.HTTPClient, Logger: log, Now: deps.Now})
 		s.conn, s.hooks = c, c
+	}
+	if s.hooks != nil {
+		s.intake = intake.New(cfg.Vendor, vendors.InboundFunc(s.normalise),
+			events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log), log)
 	}
 	return s, nil
 }

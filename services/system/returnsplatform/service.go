@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -40,7 +42,8 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // webhook intake (webhook.go)
+	deliveries *events.Deliveries // publishes what the intake normalised
+	intake     *intake.Intake     // webhook intake (webhook.go)
 }
 
 var _ returnsplatformv1.ReturnsPlatformServiceServer = (*Service)(nil)
@@ -72,8 +75,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 }
 
 func newService(vendor string, conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
-	return &Service{conn: conn, log: log, timeout: timeout,
+	s := &Service{conn: conn, log: log, timeout: timeout,
 		deliveries: events.NewDeliveries(vendor, js, timeout, now, log)}
+	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s
 }
 
 // Ready reports whether the platform answers, for health checks.

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -14,10 +15,13 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/intake"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
+	"github.com/retailbridge/retailbridge/services/system"
 	"github.com/retailbridge/retailbridge/services/system/wms"
 )
 
@@ -73,17 +77,35 @@ func (a *acmeSandbox) start(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 		}}, nil
 }
 
+// acmeNormalise is the throwaway vendor's Inbound: a delivery signed "ok" reports its body as a
+// counted SKU.
+func acmeNormalise(_ context.Context, d vendors.Delivery) (vendors.Normalised, error) {
+	if d.Headers.Get("X-Acme-Signature") != "ok" {
+		return vendors.Normalised{}, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "bad signature")
+	}
+	id := d.Headers.Get("X-Acme-Delivery")
+	typ := events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED)
+	return vendors.Normalised{ID: id, Events: []*canonicalv1.Event{{Id: "acme-" + id, Source: "acme3pl", Type: typ,
+		Subject: "sku/" + string(d.Body), SpecVersion: 1}}}, nil
+}
+
 // A second warehouse vendor is one registration: selected by RB_WMS_VENDOR, the stack starts
 // its sandbox, hands its service the sandbox's URL and credentials, guards its calls with a
 // governor named after it, exports its environment for separately started services and points
-// its webhooks at /webhooks/{vendor} — with no change to the stack, the configuration or the
-// gateway.
+// its webhooks at /webhooks/{vendor}, where the gateway takes them to the vendor's Inbound over
+// the one intake contract — with no change to the stack, the configuration or the gateway.
 func TestASecondVendorIsOneRegistration(t *testing.T) {
 	sb := &acmeSandbox{}
 	acme := vendors.Vendor{Name: "acme3pl", Webhooks: true, WebhookDedup: 2 * time.Hour,
 		Required: []string{"ACME3PL_URL", "ACME3PL_KEY"}, SandboxAddr: "127.0.0.1:9399",
 		Serve: func(d vendors.ServiceDeps) (vendors.Service, error) {
-			return vendors.Service{Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, acmeWMS{deps: d}) }}, nil
+			js, err := d.JetStream()
+			if err != nil {
+				return vendors.Service{}, err
+			}
+			in := intake.New("acme3pl", vendors.InboundFunc(acmeNormalise), events.NewDeliveries("acme3pl", js, d.Timeout, nil, d.Logger), d.Logger)
+			return vendors.Service{Events: true, Intake: in,
+				Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, acmeWMS{deps: d}) }}, nil
 		},
 		Sandbox: sb.start}
 	registered := wms.Kind.Vendors
@@ -102,7 +124,7 @@ func TestASecondVendorIsOneRegistration(t *testing.T) {
 		t.Errorf("serve wms without sandboxes needs %v, want the registration's %v", got, acme.Required)
 	}
 	st, err := stack.Start(context.Background(), stack.Options{Config: cfg, Ephemeral: true,
-		Components: []stack.Component{stack.Sandboxes, stack.WMS}})
+		Components: []stack.Component{stack.Sandboxes, stack.WMS, stack.Gateway}, GatewayAddr: "127.0.0.1:0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -129,6 +151,27 @@ func TestASecondVendorIsOneRegistration(t *testing.T) {
 	}
 	if st.Governor("acme3pl") == nil {
 		t.Error("no governor guards acme3pl's calls")
+	}
+	if !slices.Contains(system.WebhookVendorNames(), "acme3pl") {
+		t.Errorf("webhook vendors %v (the API document's enum) lack acme3pl", system.WebhookVendorNames())
+	}
+	post := func(sig string) (int, string) {
+		req, _ := http.NewRequest(http.MethodPost, st.GatewayURL+"/webhooks/acme3pl", strings.NewReader("ACME-SKU-1"))
+		req.Header.Set("X-Acme-Signature", sig)
+		req.Header.Set("X-Acme-Delivery", "d-1")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := post("forged"); code != http.StatusUnauthorized {
+		t.Errorf("forged delivery: %d %s, want 401", code, body)
+	}
+	if code, body := post("ok"); code != http.StatusOK || !strings.Contains(body, `"delivery_id":"d-1"`) || !strings.Contains(body, "acme-d-1") {
+		t.Errorf("delivery through the gateway: %d %s, want 200 with delivery d-1 and event acme-d-1", code, body)
 	}
 	st.PointWebhooksAt("http://gateway.test")
 	sb.mu.Lock()

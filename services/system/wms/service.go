@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,7 +50,8 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // webhook intake (webhook.go)
+	deliveries *events.Deliveries // publishes what the intake normalised
+	intake     *intake.Intake     // webhook intake (webhook.go)
 }
 
 var _ wmsv1.WmsServiceServer = (*Service)(nil)
@@ -76,8 +79,10 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	return &Service{conn: conn, log: log, timeout: cfg.Timeout,
-		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
+	s := &Service{conn: conn, log: log, timeout: cfg.Timeout,
+		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}
+	s.intake = intake.New(cfg.Vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s, nil
 }
 
 // Ready reports whether the warehouse answers, for health checks.
