@@ -68,6 +68,19 @@ func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Servic
 	return &Service{conn: conn, log: log, timeout: timeout}
 }
 
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without NetSuite's typed
+// configuration.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return newService(conn, deps.Logger.With("service", "erp", "vendor", vendor), timeout)
+}
+
 // Ready reports whether the ERP answers, for health checks.
 func (s *Service) Ready(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)

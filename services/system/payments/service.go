@@ -77,10 +77,24 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "payments: "+err.Error())
 	}
-	s := &Service{conn: conn, log: log, timeout: cfg.Timeout,
-		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}
-	s.intake = intake.New(cfg.Vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
-	return s, nil
+	return FromConnector(cfg.Vendor, conn, cfg.Timeout, deps), nil
+}
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without Stripe's typed
+// configuration. Its webhooks go through the intake over the connector's ParseWebhook.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	log := deps.Logger.With("service", "payments", "vendor", vendor)
+	s := &Service{conn: conn, log: log, timeout: timeout,
+		deliveries: events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, log)}
+	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s
 }
 
 // Ready reports whether the payment gateway answers, for health checks.

@@ -74,6 +74,19 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return newService(cfg.Vendor, conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
 }
 
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without Loop's typed configuration.
+// Its webhooks go through the intake over the connector's ParseWebhook.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return newService(vendor, conn, deps.Logger.With("service", "returnsplatform", "vendor", vendor), timeout, deps.JetStream, deps.Now)
+}
+
 func newService(vendor string, conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
 	s := &Service{conn: conn, log: log, timeout: timeout,
 		deliveries: events.NewDeliveries(vendor, js, timeout, now, log)}

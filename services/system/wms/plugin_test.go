@@ -19,20 +19,20 @@ import (
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
-	"github.com/retailbridge/retailbridge/pkg/intake"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/system"
 	"github.com/retailbridge/retailbridge/services/system/wms"
 )
 
-// acmeWMS is a throwaway warehouse vendor's service: stock is whatever its API's /stock says,
-// read with the key its environment gives.
-type acmeWMS struct {
-	wmsv1.UnimplementedWmsServiceServer
+// acmeConnector is a throwaway warehouse vendor's connector: stock is whatever its API's /stock
+// says, read with the key its environment gives; a webhook signed "ok" reports a count.
+type acmeConnector struct {
 	deps vendors.ServiceDeps
 }
 
-func (a acmeWMS) ListPositions(ctx context.Context, _ *wmsv1.ListPositionsRequest) (*wmsv1.ListPositionsResponse, error) {
+var _ wms.Connector = acmeConnector{}
+
+func (a acmeConnector) ListPositions(ctx context.Context, _, _ []string) ([]*canonicalv1.InventoryPosition, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, a.deps.Lookup("ACME3PL_URL")+"/stock", nil)
 	if err != nil {
 		return nil, err
@@ -47,7 +47,46 @@ func (a acmeWMS) ListPositions(ctx context.Context, _ *wmsv1.ListPositionsReques
 	if resp.StatusCode != http.StatusOK {
 		return nil, errs.E(errs.Unauthenticated, "acme_refused", string(sku))
 	}
-	return &wmsv1.ListPositionsResponse{Positions: []*canonicalv1.InventoryPosition{{Sku: string(sku)}}}, nil
+	return []*canonicalv1.InventoryPosition{{Sku: string(sku)}}, nil
+}
+
+func (acmeConnector) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv1.Event, error) {
+	if h.Get("X-Acme-Signature") != "ok" {
+		return "", nil, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "bad signature")
+	}
+	id := h.Get("X-Acme-Delivery")
+	typ := events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED)
+	return id, []*canonicalv1.Event{{Id: "acme-" + id, Source: "acme3pl", Type: typ, Subject: "sku/" + string(body), SpecVersion: 1}}, nil
+}
+
+func (acmeConnector) ExpectReturn(context.Context, *canonicalv1.Return, string, string) (string, error) {
+	return "", errs.E(errs.Unimplemented, "not_implemented", "acme3pl takes no returns")
+}
+
+func (acmeConnector) GetReturnReceipt(context.Context, string) (*wmsv1.GetReturnReceiptResponse, error) {
+	return nil, errs.E(errs.Unimplemented, "not_implemented", "acme3pl takes no returns")
+}
+
+func (acmeConnector) CreateShippingOrder(context.Context, *canonicalv1.Shipment, string) (string, error) {
+	return "", errs.E(errs.Unimplemented, "not_implemented", "acme3pl ships nothing")
+}
+
+func (acmeConnector) GetShippingOrder(context.Context, string) (*wmsv1.GetShippingOrderResponse, error) {
+	return nil, errs.E(errs.Unimplemented, "not_implemented", "acme3pl ships nothing")
+}
+
+func (acmeConnector) Ready(context.Context) error { return nil }
+
+// serveAcme is the throwaway vendor's Serve: its connector under the WMS kind's own service.
+func serveAcme(d vendors.ServiceDeps) (vendors.Service, error) {
+	js, err := d.JetStream()
+	if err != nil {
+		return vendors.Service{}, err
+	}
+	svc := wms.FromConnector("acme3pl", acmeConnector{deps: d}, d.Timeout,
+		wms.Deps{Logger: d.Logger, HTTPClient: d.HTTPClient, JetStream: js})
+	return vendors.Service{Events: true, Intake: svc.Intake(),
+		Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
 }
 
 // acmeSandbox is the throwaway vendor's emulation: it accepts the configured key (a random one
@@ -77,36 +116,17 @@ func (a *acmeSandbox) start(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 		}}, nil
 }
 
-// acmeNormalise is the throwaway vendor's Inbound: a delivery signed "ok" reports its body as a
-// counted SKU.
-func acmeNormalise(_ context.Context, d vendors.Delivery) (vendors.Normalised, error) {
-	if d.Headers.Get("X-Acme-Signature") != "ok" {
-		return vendors.Normalised{}, errs.E(errs.Unauthenticated, "webhook_signature_invalid", "bad signature")
-	}
-	id := d.Headers.Get("X-Acme-Delivery")
-	typ := events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED)
-	return vendors.Normalised{ID: id, Events: []*canonicalv1.Event{{Id: "acme-" + id, Source: "acme3pl", Type: typ,
-		Subject: "sku/" + string(d.Body), SpecVersion: 1}}}, nil
-}
-
 // A second warehouse vendor is one registration: selected by RB_WMS_VENDOR, the stack starts
-// its sandbox, hands its service the sandbox's URL and credentials, guards its calls with a
-// governor named after it, exports its environment for separately started services and points
-// its webhooks at /webhooks/{vendor}, where the gateway takes them to the vendor's Inbound over
-// the one intake contract — with no change to the stack, the configuration or the gateway.
+// its sandbox, serves the kind over its connector (wms.FromConnector) with the sandbox's URL and
+// credentials, guards its calls with a governor named after it, exports its environment for
+// separately started services and points its webhooks at /webhooks/{vendor}, where the gateway
+// takes them to the connector's parser over the one intake contract — with no change to the
+// stack, the configuration or the gateway.
 func TestASecondVendorIsOneRegistration(t *testing.T) {
 	sb := &acmeSandbox{}
 	acme := vendors.Vendor{Name: "acme3pl", Webhooks: true, WebhookDedup: 2 * time.Hour,
 		Required: []string{"ACME3PL_URL", "ACME3PL_KEY"}, SandboxAddr: "127.0.0.1:9399",
-		Serve: func(d vendors.ServiceDeps) (vendors.Service, error) {
-			js, err := d.JetStream()
-			if err != nil {
-				return vendors.Service{}, err
-			}
-			in := intake.New("acme3pl", vendors.InboundFunc(acmeNormalise), events.NewDeliveries("acme3pl", js, d.Timeout, nil, d.Logger), d.Logger)
-			return vendors.Service{Events: true, Intake: in,
-				Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, acmeWMS{deps: d}) }}, nil
-		},
+		Serve:   serveAcme,
 		Sandbox: sb.start}
 	registered := wms.Kind.Vendors
 	wms.Kind.Vendors = append(slices.Clip(registered), acme)
