@@ -2,6 +2,7 @@ package stack
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"maps"
@@ -122,6 +123,13 @@ func (s *Stack) startSystem(k systemKind) error {
 		Lookup:     s.vendorLookup(v),
 		HTTPClient: telemetry.NewVendorClient(v.Name, timeout, s.tracing, s.Metrics, s.governor(v.Name)),
 		JetStream:  s.jetStream, Logger: s.logger.With("service", k.kind.Name), Timeout: timeout,
+		Go: func(name string, run func(context.Context) error) {
+			s.wg.Go(func() {
+				if err := run(s.ctx); err != nil {
+					s.fail(fmt.Errorf("%s %s: %w", v.Name, name, err))
+				}
+			})
+		},
 	})
 	if err != nil {
 		return err

@@ -2,6 +2,7 @@ package vendors
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -29,6 +30,11 @@ type ServiceDeps struct {
 	Logger *slog.Logger
 	// Timeout bounds one RPC's vendor work when the caller's deadline is later.
 	Timeout time.Duration
+	// Go runs background work for the service's lifetime — a poller of the vendor's API, a
+	// reader of its SFTP drop — handing what it fetches to the service's intake
+	// (pkg/intake.Intake.Accept, the webhooks' path). run gets a context that ends when the
+	// stack stops; an error it returns before then stops the stack, named after name.
+	Go func(name string, run func(ctx context.Context) error)
 }
 
 // Service is a system kind's gRPC service built over one vendor.

@@ -19,6 +19,7 @@ import (
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/system"
 	"github.com/retailbridge/retailbridge/services/system/wms"
@@ -77,7 +78,15 @@ func (acmeConnector) GetShippingOrder(context.Context, string) (*wmsv1.GetShippi
 
 func (acmeConnector) Ready(context.Context) error { return nil }
 
-// serveAcme is the throwaway vendor's Serve: its connector under the WMS kind's own service.
+// polled is what the throwaway vendor's poller got from the intake.
+var polled = struct {
+	sync.Mutex
+	events.Delivery
+}{}
+
+// serveAcme is the throwaway vendor's Serve: its connector under the WMS kind's own service,
+// and a poller (run for the service's lifetime) that hands a fetched page to the same intake
+// its webhooks reach.
 func serveAcme(d vendors.ServiceDeps) (vendors.Service, error) {
 	js, err := d.JetStream()
 	if err != nil {
@@ -85,6 +94,19 @@ func serveAcme(d vendors.ServiceDeps) (vendors.Service, error) {
 	}
 	svc := wms.FromConnector("acme3pl", acmeConnector{deps: d}, d.Timeout,
 		wms.Deps{Logger: d.Logger, HTTPClient: d.HTTPClient, JetStream: js})
+	d.Go("poller", func(ctx context.Context) error {
+		page := vendors.Delivery{Vendor: "acme3pl", Channel: vendors.Poll, Name: "cursor-1", Body: []byte("ACME-SKU-2"),
+			Headers: http.Header{"X-Acme-Signature": {"ok"}, "X-Acme-Delivery": {"poll-1"}}}
+		got, err := svc.Intake().Accept(ctx, page)
+		if err != nil {
+			return err
+		}
+		polled.Lock()
+		polled.Delivery = got
+		polled.Unlock()
+		<-ctx.Done()
+		return nil
+	})
 	return vendors.Service{Events: true, Intake: svc.Intake(),
 		Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
 }
@@ -121,7 +143,8 @@ func (a *acmeSandbox) start(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 // credentials, guards its calls with a governor named after it, exports its environment for
 // separately started services and points its webhooks at /webhooks/{vendor}, where the gateway
 // takes them to the connector's parser over the one intake contract — with no change to the
-// stack, the configuration or the gateway.
+// stack, the configuration or the gateway. A poller it runs for the service's lifetime feeds the
+// same intake.
 func TestASecondVendorIsOneRegistration(t *testing.T) {
 	sb := &acmeSandbox{}
 	acme := vendors.Vendor{Name: "acme3pl", Webhooks: true, WebhookDedup: 2 * time.Hour,
@@ -193,6 +216,11 @@ func TestASecondVendorIsOneRegistration(t *testing.T) {
 	if code, body := post("ok"); code != http.StatusOK || !strings.Contains(body, `"delivery_id":"d-1"`) || !strings.Contains(body, "acme-d-1") {
 		t.Errorf("delivery through the gateway: %d %s, want 200 with delivery d-1 and event acme-d-1", code, body)
 	}
+	testkit.Eventually(t, 10*time.Second, "the poller's page published through the intake", func() bool {
+		polled.Lock()
+		defer polled.Unlock()
+		return slices.Equal(polled.EventIDs, []string{"acme-poll-1"})
+	})
 	st.PointWebhooksAt("http://gateway.test")
 	sb.mu.Lock()
 	defer sb.mu.Unlock()
