@@ -56,5 +56,5 @@ lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
 	go vet ./...
 
 .PHONY: bench
-bench: ## Measure PF-1..PF-4: eligibility vs a bare gin handler, memory, return workflows, an ERP-bound burst.
+bench: ## Measure PF-1..PF-4 with wrk (installed if missing): warm paths vs a bare gin handler, CPU per request from the OS, memory, return workflows, an ERP-bound burst.
 	scripts/bench.sh
