@@ -127,7 +127,9 @@ type Stack struct {
 	Warehouse    *warehousesb.Sandbox
 	WarehouseURL string
 	// Returns is the returns process service started here (tests drive its workflow).
-	Returns    *returns.Service
+	Returns *returns.Service
+	// Inventory is the inventory process service, when this stack runs it.
+	Inventory  *inventory.Service
 	Demo       *demo.Dataset
 	SigningKey auth.SigningKey
 	Metrics    *telemetry.Metrics
@@ -621,16 +623,35 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
-	svc, err := inventory.New(inventory.Config{PositionTTL: s.opts.Config.InventoryTTL}, inventory.Deps{
-		WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-		Logger: s.logger.With("service", "inventory"), Now: time.Now,
+	db, err := s.database(s.ctx, "inventory")
+	if err != nil {
+		return err
+	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
+	var svc *inventory.Service
+	// New migrates the database: a database that went away since it was opened is waited for too.
+	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
+		svc, err = inventory.New(inventory.Config{}, inventory.Deps{
+			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
+			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.Inventory = svc
+	s.wg.Go(func() {
+		if err := svc.Run(s.ctx); err != nil {
+			s.fail(fmt.Errorf("inventory ledger: %w", err))
+		}
+	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	}, grpcx.ConnProbe(string(WMS), conn))
+	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }
 
 // LoadPolicy reads the return policy: the configured file, or the built-in default.
