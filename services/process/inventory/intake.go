@@ -161,7 +161,10 @@ func (s *Service) onReturn(ctx context.Context, tx *store.Tx, ev *canonicalv1.Ev
 		}
 		lines := []line{{awaiting, qty}}
 		if inspected {
-			lines = []line{{awaiting, -qty}, {inspectionTarget(l), qty}}
+			lines = []line{{awaiting, -qty}}
+			if to, ok := inspectionTarget(l); ok {
+				lines = append(lines, line{to, qty})
+			}
 		}
 		key := sourceKey(ev, fmt.Sprintf("%d:%s", i, l.GetSku()))
 		m := movement{sku: l.GetSku(), location: loc, lines: lines, cause: cause, causeID: ret.GetId(),
@@ -175,21 +178,24 @@ func (s *Service) onReturn(ctx context.Context, tx *store.Tx, ev *canonicalv1.Ev
 }
 
 // inspectionTarget is the state an inspected return line's units go to: from its disposition
-// when the event carries one, from the item's condition otherwise.
-func inspectionTarget(l *canonicalv1.ReturnLine) canonicalv1.InventoryState {
+// when the event carries one, from the item's condition otherwise. Units found wrong or missing
+// leave the books (ok false), as the warehouse takes them off its own.
+func inspectionTarget(l *canonicalv1.ReturnLine) (canonicalv1.InventoryState, bool) {
 	switch l.GetDisposition() {
 	case canonicalv1.Disposition_DISPOSITION_RESTOCK:
-		return sellable
+		return sellable, true
 	case canonicalv1.Disposition_DISPOSITION_WRITE_OFF, canonicalv1.Disposition_DISPOSITION_VENDOR_CLAIM:
-		return damaged
+		return damaged, true
 	case canonicalv1.Disposition_DISPOSITION_EXCEPTION:
-		return qualityCtl
+		return qualityCtl, true
 	}
 	switch l.GetCondition() {
 	case canonicalv1.ItemCondition_ITEM_CONDITION_RESELLABLE:
-		return sellable
+		return sellable, true
 	case canonicalv1.ItemCondition_ITEM_CONDITION_DAMAGED:
-		return damaged
+		return damaged, true
+	case canonicalv1.ItemCondition_ITEM_CONDITION_WRONG_OR_MISSING:
+		return 0, false
 	}
-	return qualityCtl
+	return qualityCtl, true
 }
