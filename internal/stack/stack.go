@@ -631,10 +631,14 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
+	channels, err := LoadChannels(s.opts.Config.Channels)
+	if err != nil {
+		return err
+	}
 	var svc *inventory.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
-		svc, err = inventory.New(inventory.Config{}, inventory.Deps{
+		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels}, inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
 			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now,
 		})
@@ -652,6 +656,14 @@ func (s *Stack) startInventory() error {
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
+}
+
+// LoadChannels reads the inventory sales channels: the configured file, or the built-in default.
+func LoadChannels(path string) (map[string]inventory.Channel, error) {
+	if path == "" {
+		return inventory.ParseChannels(configs.InventoryChannels)
+	}
+	return inventory.LoadChannels(path)
 }
 
 // LoadPolicy reads the return policy: the configured file, or the built-in default.
