@@ -648,6 +648,13 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
+	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
+	// warehouse that does not answer in time leaves it to the periodic snapshot.
+	sctx, cancel := context.WithTimeout(s.ctx, 2*s.opts.Config.RequestTimeout)
+	if _, err := svc.ApplySnapshot(sctx); err != nil {
+		s.logger.Warn("inventory: first warehouse snapshot failed; the ledger starts from what it holds", "error", err)
+	}
+	cancel()
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
 			s.fail(fmt.Errorf("inventory ledger: %w", err))
