@@ -25,14 +25,21 @@ import (
 //     taken as committed.
 //   - Every other state is corrected to the counted figure.
 func (s *Service) applyCount(ctx context.Context, tx *store.Tx, pos *canonicalv1.InventoryPosition, key, correlationID string) error {
+	_, err := s.count(ctx, tx, pos, key, correlationID)
+	return err
+}
+
+// count applies a count (see applyCount) and returns the correction lines it recorded: the
+// drift between the ledger and the count, none when they agreed or the count was superseded.
+func (s *Service) count(ctx context.Context, tx *store.Tx, pos *canonicalv1.InventoryPosition, key, correlationID string) ([]line, error) {
 	sku, loc := pos.GetSku(), pos.GetLocationId()
 	if sku == "" || loc == "" || pos.GetAsOf() == nil {
-		return errs.E(errs.Invalid, "count_invalid", "a count needs a SKU, a location and as_of")
+		return nil, errs.E(errs.Invalid, "count_invalid", "a count needs a SKU, a location and as_of")
 	}
 	asOf := pos.GetAsOf().AsTime().UTC()
 	last, ok, err := lastCount(ctx, tx, sku, loc)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	outcome := outcomeApplied
 	if ok && !asOf.After(last) {
@@ -40,20 +47,26 @@ func (s *Service) applyCount(ctx context.Context, tx *store.Tx, pos *canonicalv1
 	}
 	id := movementID(key)
 	if fresh, err := claimSource(ctx, tx, key, outcome, id, s.now()); err != nil || !fresh || outcome != outcomeApplied {
-		return err
+		return nil, err
 	}
 	atCount, seen, err := quantitiesAt(ctx, tx, sku, loc, asOf)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	lines := countLines(countedOf(pos), atCount, seen)
 	if err := s.ledger.record(ctx, tx, movement{id: id, sku: sku, location: loc, lines: lines, cause: "count",
 		causeID: key, correlationID: correlationID, sourceRecordID: key, reason: "count correction", occurredAt: asOf}); err != nil {
-		return err
+		return nil, err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO inventory_counts (sku, location_id, as_of) VALUES ($1, $2, $3)
 		ON CONFLICT (sku, location_id) DO UPDATE SET as_of = excluded.as_of`, sku, loc, asOf)
-	return err
+	var drift []line
+	for _, ln := range lines {
+		if ln.delta != 0 && seen {
+			drift = append(drift, ln)
+		}
+	}
+	return drift, err
 }
 
 // countedOf reads a count's figures per ledger state; on hand, when the count gives only that,

@@ -16,6 +16,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -172,4 +173,45 @@ func publishedIDs(t testing.TB, js jetstream.JetStream) map[string]int {
 		out[ev.GetId()]++
 	}
 	return out
+}
+
+// TestSnapshotFindsDrift changes the warehouse's stock behind the ledger's back (its webhooks are
+// never delivered), then applies the snapshot: the drifted positions are found and corrected by
+// ledger lines, and a second snapshot finds nothing.
+func TestSnapshotFindsDrift(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, Config{})
+	skus := f.stockedSKUs(t, 2)
+	f.clock.Advance(time.Second)
+	if _, err := f.sb.AdjustStock(warehousesb.StockMovement{SKU: skus[0], LocationID: "dc-west", FromState: warehousesb.StateAvailable,
+		ToState: warehousesb.StateDamaged, Quantity: 1, Reason: "found broken"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.sb.ReceiveStock("store-nyc", skus[1], 6); err != nil {
+		t.Fatal(err)
+	}
+	res, err := f.svc.ApplySnapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.New != 2 || res.Drifted != 2 || res.DriftUnits != 1+1+6 {
+		t.Errorf("snapshot = %+v, want 2 new versions, 2 drifted positions, 8 units corrected", res)
+	}
+	for _, p := range []struct{ sku, loc string }{{skus[0], "dc-west"}, {skus[1], "store-nyc"}} {
+		got, err := stateQuantities(context.Background(), f.db, p.sku, p.loc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wh := f.sb.Position(p.loc, p.sku)
+		if got[sellable]+got[committed] != wh[warehousesb.StateAvailable]+wh[warehousesb.StateReserved] || got[damaged] != wh[warehousesb.StateDamaged] {
+			t.Errorf("%s at %s: ledger %v, warehouse %v", p.sku, p.loc, got, wh)
+		}
+	}
+	again, err := f.svc.ApplySnapshot(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.New != 0 || again.Drifted != 0 {
+		t.Errorf("second snapshot = %+v, want nothing new", again)
+	}
 }

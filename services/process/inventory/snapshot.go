@@ -30,9 +30,13 @@ func (s *Service) snapshotLoop(ctx context.Context, every time.Duration) error {
 type SnapshotResult struct {
 	// Positions is how many positions the warehouse listed.
 	Positions int
-	// Applied is how many were newer than the ledger's newest count there (the others were
-	// already applied or superseded).
-	Applied int
+	// New is how many were not seen before (a warehouse version the ledger had not applied).
+	New int
+	// Drifted is how many positions the snapshot corrected: the ledger disagreed with the
+	// warehouse at the snapshot's time (first sights, which bootstrap, are not drift).
+	Drifted int
+	// DriftUnits is the sum of the corrections' absolute sizes.
+	DriftUnits int64
 }
 
 // ApplySnapshot reads every position from the warehouse and applies each as a count taken at the
@@ -49,18 +53,30 @@ func (s *Service) ApplySnapshot(ctx context.Context) (SnapshotResult, error) {
 		res.Positions++
 		key := fmt.Sprintf("wms-snapshot|%s|%s|%d", pos.GetLocationId(), pos.GetSku(), pos.GetVersion())
 		var before int64
-		err := s.db.InTx(ctx, func(tx *store.Tx) error {
+		var drift []line
+		err := s.db.InTx(ctx, func(tx *store.Tx) (err error) {
 			before = 0
 			if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM inventory_sources WHERE source_key = $1`, key).Scan(&before); err != nil {
 				return err
 			}
-			return s.applyCount(ctx, tx, pos, key, "")
+			drift, err = s.count(ctx, tx, pos, key, "")
+			return err
 		})
 		if err != nil {
 			return res, err
 		}
 		if before == 0 {
-			res.Applied++
+			res.New++
+		}
+		if len(drift) > 0 {
+			res.Drifted++
+			var units int64
+			for _, ln := range drift {
+				units += max(ln.delta, -ln.delta)
+			}
+			res.DriftUnits += units
+			s.log.InfoContext(ctx, "inventory drift corrected from the warehouse snapshot",
+				"sku", pos.GetSku(), "location_id", pos.GetLocationId(), "units", units, "version", pos.GetVersion())
 		}
 	}
 	return res, nil
