@@ -199,3 +199,10 @@ func inspectionTarget(l *canonicalv1.ReturnLine) (canonicalv1.InventoryState, bo
 	}
 	return qualityCtl, true
 }
+
+// ApplyEvent applies one canonical warehouse event in its own transaction, as the consumer does
+// but without the inbox: for replays by an operator and for measuring ingestion. A record already
+// applied changes nothing.
+func (s *Service) ApplyEvent(ctx context.Context, ev *canonicalv1.Event) error {
+	return s.db.InTx(ctx, func(tx *store.Tx) error { return s.handleEvent(ctx, tx, ev) })
+}
