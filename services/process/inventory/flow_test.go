@@ -168,41 +168,10 @@ func TestWarehouseEventsFeedTheLedger(t *testing.T) {
 		}
 		f.waitAgrees(t, loc, "an adjustment")
 
-		f.tick()
-		so, err := f.wms.CreateShippingOrder(ctx, &wmsv1.CreateShippingOrderRequest{Shipment: &canonicalv1.Shipment{
-			Id: "SH-9", OrderId: "O-9", FromLocationId: loc,
-			ToAddress: &canonicalv1.Address{Name: "Ada Lovelace", Lines: []string{"1 Analytical Way"}, City: "London", CountryCode: "GB"},
-			Lines:     []*canonicalv1.ShipmentLine{{Sku: f.sku, Quantity: 5}},
-		}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := f.sb.Acknowledge(so.GetWarehouseOrderId()); err != nil {
-			t.Fatal(err)
-		}
-		f.tick()
-		if err := f.sb.Ship(so.GetWarehouseOrderId()); err != nil {
-			t.Fatal(err)
-		}
+		f.ship(t, loc, 5)
 		f.waitAgrees(t, loc, "a shipment")
 
-		f.tick()
-		rr, err := f.wms.ExpectReturn(ctx, &wmsv1.ExpectReturnRequest{LocationId: loc, IdempotencyKey: "rt-1",
-			Return: &canonicalv1.Return{Id: "RET-1", OrderId: "O-1", Lines: []*canonicalv1.ReturnLine{{Sku: f.sku, Quantity: 2}, {Sku: f.sku, Quantity: 1}}}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		f.tick()
-		if err := f.sb.Receive(rr.GetReceiptId()); err != nil {
-			t.Fatal(err)
-		}
-		f.waitAgrees(t, loc, "a return received")
-		f.tick()
-		if err := f.sb.Inspect(rr.GetReceiptId(), map[int]string{1: warehousesb.ConditionResellable, 2: warehousesb.ConditionDamaged}); err != nil {
-			t.Fatal(err)
-		}
-		f.waitAgrees(t, loc, "a return inspected")
-
+		f.returnParcel(t, loc)
 		f.tick()
 		if _, err := f.sb.CountStock(loc, f.sku, map[string]int64{warehousesb.StateAvailable: 11, warehousesb.StateDamaged: 2}); err != nil {
 			t.Fatal(err)
@@ -239,4 +208,47 @@ func TestWarehouseEventsFeedTheLedger(t *testing.T) {
 			t.Errorf("the ledger no longer agrees with the warehouse: %v vs %v", after, f.sb.Position(loc, f.sku))
 		}
 	})
+}
+
+// ship has the warehouse ship qty units of the flow's SKU for an order Retailbridge never reserved.
+func (f *flow) ship(t testing.TB, loc string, qty int32) {
+	t.Helper()
+	f.tick()
+	so, err := f.wms.CreateShippingOrder(context.Background(), &wmsv1.CreateShippingOrderRequest{Shipment: &canonicalv1.Shipment{
+		Id: "SH-9", OrderId: "O-9", FromLocationId: loc,
+		ToAddress: &canonicalv1.Address{Name: "Ada Lovelace", Lines: []string{"1 Analytical Way"}, City: "London", CountryCode: "GB"},
+		Lines:     []*canonicalv1.ShipmentLine{{Sku: f.sku, Quantity: qty}},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.sb.Acknowledge(so.GetWarehouseOrderId()); err != nil {
+		t.Fatal(err)
+	}
+	f.tick()
+	if err := f.sb.Ship(so.GetWarehouseOrderId()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// returnParcel has a two-line return of the flow's SKU received and inspected at loc (one line
+// resellable, one damaged), checking the ledger after each step.
+func (f *flow) returnParcel(t testing.TB, loc string) {
+	t.Helper()
+	f.tick()
+	rr, err := f.wms.ExpectReturn(context.Background(), &wmsv1.ExpectReturnRequest{LocationId: loc, IdempotencyKey: "rt-1",
+		Return: &canonicalv1.Return{Id: "RET-1", OrderId: "O-1", Lines: []*canonicalv1.ReturnLine{{Sku: f.sku, Quantity: 2}, {Sku: f.sku, Quantity: 1}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.tick()
+	if err := f.sb.Receive(rr.GetReceiptId()); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAgrees(t, loc, "a return received")
+	f.tick()
+	if err := f.sb.Inspect(rr.GetReceiptId(), map[int]string{1: warehousesb.ConditionResellable, 2: warehousesb.ConditionDamaged}); err != nil {
+		t.Fatal(err)
+	}
+	f.waitAgrees(t, loc, "a return inspected")
 }
