@@ -22,6 +22,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
@@ -635,12 +636,16 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
+	var reg prometheus.Registerer
+	if s.Metrics != nil {
+		reg = s.Metrics.Registry
+	}
 	var svc *inventory.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
 		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels}, inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now,
+			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
 		})
 		return err
 	})

@@ -53,6 +53,7 @@ func (s *Service) SweepExpired(ctx context.Context) (int, error) {
 			}
 			if expired {
 				total++
+				s.metrics.expired.Inc()
 			}
 		}
 		if len(due) < expiryBatch {

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/types/known/anypb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
@@ -81,6 +82,8 @@ var errInsufficient = errs.E(errs.FailedPrecondition, "insufficient_stock", "not
 type ledger struct {
 	now    func() time.Time
 	outbox *events.Outbox
+	// lag observes each committed movement's delay from its source to the ledger.
+	lag *prometheus.HistogramVec
 }
 
 // record appends m's lines to the ledger and adds them to the positions. Lines are applied in
@@ -113,7 +116,14 @@ func (l *ledger) record(ctx context.Context, tx *store.Tx, m movement) error {
 			return err
 		}
 	}
-	if !changed || l.outbox == nil {
+	if !changed {
+		return nil
+	}
+	if l.lag != nil {
+		lag := recordedAt.Sub(m.occurredAt).Seconds()
+		tx.AfterCommit(func() { l.lag.WithLabelValues(m.cause).Observe(max(lag, 0)) })
+	}
+	if l.outbox == nil {
 		return nil
 	}
 	return l.announce(ctx, tx, m)

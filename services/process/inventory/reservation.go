@@ -52,6 +52,7 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 		return nil, err
 	}
 	if r, ok, err := s.reservationByKey(ctx, s.db, req.GetIdempotencyKey()); err != nil || ok {
+		s.metrics.reservations.WithLabelValues("replayed").Inc()
 		return s.replayReserve(r, req, err)
 	}
 	candidates, err := s.reserveCandidates(ctx, req)
@@ -66,6 +67,7 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 		r, err := s.tryReserve(ctx, req, loc, ttl)
 		switch {
 		case err == nil:
+			s.metrics.reservations.WithLabelValues("granted").Inc()
 			return reserveResponse(r), nil
 		case errors.Is(err, errInsufficient):
 			continue
@@ -80,6 +82,7 @@ func (s *Service) Reserve(ctx context.Context, req *inventoryv1.ReserveRequest) 
 			return nil, err
 		}
 	}
+	s.metrics.reservations.WithLabelValues("insufficient").Inc()
 	return nil, errs.E(errs.FailedPrecondition, "insufficient_stock",
 		fmt.Sprintf("not enough sellable units of %s to hold %d", req.GetSku(), req.GetQuantity()))
 }

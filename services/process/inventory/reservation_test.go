@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/durationpb"
 
@@ -28,15 +29,16 @@ type replicas struct {
 	clients []inventoryv1.InventoryServiceClient
 	db      *store.DB // one more handle, for the test's own reads
 	clock   *clock
+	reg     *prometheus.Registry // the replicas' shared metrics
 }
 
 func newReplicas(t testing.TB, d store.Dialect, n int, cfg Config) *replicas {
 	t.Helper()
 	url := storetest.URL(t, d)
-	r := &replicas{clock: &clock{t: start}}
+	r := &replicas{clock: &clock{t: start}, reg: prometheus.NewRegistry()}
 	for range n {
 		db := storetest.OpenURL(t, url, store.Options{})
-		svc, err := New(cfg, Deps{DB: db, Now: r.clock.Now})
+		svc, err := New(cfg, Deps{DB: db, Now: r.clock.Now, Metrics: r.reg})
 		if err != nil {
 			t.Fatalf("New: %v", err)
 		}
@@ -56,6 +58,28 @@ func (r *replicas) stock(t testing.TB, sku, loc string, qty int64) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// counter reads a counter of the replicas' registry with the given label value (any label).
+func (r *replicas) counter(t testing.TB, name, label string) float64 {
+	t.Helper()
+	mfs, err := r.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetValue() == label {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
 }
 
 func (r *replicas) figures(t testing.TB, sku, loc string) map[canonicalv1.InventoryState]int64 {
@@ -96,6 +120,9 @@ func TestConcurrentReservationsNeverOversell(t *testing.T) {
 		}
 		if diff := cmp.Diff(map[canonicalv1.InventoryState]int64{reserved: units}, r.figures(t, sku, loc)); diff != "" {
 			t.Errorf("figures (-want +got):\n%s", diff)
+		}
+		if g, i := r.counter(t, "retailbridge_inventory_reservations_total", "granted"), r.counter(t, "retailbridge_inventory_reservations_total", "insufficient"); g != units || i != requests-units {
+			t.Errorf("metrics: %v granted, %v insufficient; want %d and %d", g, i, units, requests-units)
 		}
 		var rows int
 		if err := r.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM inventory_reservations WHERE status = $1`, statusHeld).Scan(&rows); err != nil {

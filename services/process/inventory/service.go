@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
@@ -129,6 +130,9 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+	// Metrics receives the business instruments (movement lag, reservations, expiries, drift);
+	// nil keeps them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // Service implements inventoryv1.InventoryServiceServer.
@@ -144,6 +148,7 @@ type Service struct {
 	now     func() time.Time
 	outbox  *events.Outbox
 	ledger  *ledger
+	metrics *metrics
 }
 
 var _ inventoryv1.InventoryServiceServer = (*Service)(nil)
@@ -168,10 +173,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		return nil, err
 	}
 	outbox := events.NewOutbox(deps.Now)
+	m := newMetrics(deps.Metrics)
 	return &Service{
 		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, tenants: deps.Tenants,
-		log: deps.Logger, now: deps.Now, outbox: outbox,
-		ledger: &ledger{now: deps.Now, outbox: outbox},
+		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m,
+		ledger: &ledger{now: deps.Now, outbox: outbox, lag: m.lag},
 	}, nil
 }
 

@@ -75,6 +75,8 @@ func (s *Service) ApplySnapshot(ctx context.Context) (SnapshotResult, error) {
 				units += max(ln.delta, -ln.delta)
 			}
 			res.DriftUnits += units
+			s.metrics.drifted.Inc()
+			s.metrics.driftUnits.Add(float64(units))
 			s.log.InfoContext(ctx, "inventory drift corrected from the warehouse snapshot",
 				"sku", pos.GetSku(), "location_id", pos.GetLocationId(), "units", units, "version", pos.GetVersion())
 		}
