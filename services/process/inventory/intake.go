@@ -47,6 +47,12 @@ func (s *Service) handleEvent(ctx context.Context, tx *store.Tx, ev *canonicalv1
 			return badEvent(ev, err)
 		}
 		return s.onReturn(ctx, tx, ev, ret)
+	case canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CANCELLED:
+		o := &canonicalv1.Order{}
+		if err := ev.GetData().UnmarshalTo(o); err != nil {
+			return badEvent(ev, err)
+		}
+		return s.releaseOrder(ctx, tx, o.GetId())
 	}
 	return nil
 }

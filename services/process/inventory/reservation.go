@@ -235,3 +235,40 @@ func (s *Service) reservationByID(ctx context.Context, tx *store.Tx, id string) 
 	}
 	return r, err == nil, err
 }
+
+// releaseOrder releases every open reservation (held or committed) of a cancelled order, so its
+// units return to sellable now rather than at expiry. The order-to-cash process may release them
+// itself too: a release is applied once either way.
+func (s *Service) releaseOrder(ctx context.Context, tx *store.Tx, orderID string) error {
+	if orderID == "" {
+		return nil
+	}
+	rows, err := tx.Query(ctx, `SELECT `+reservationColumns+` FROM inventory_reservations
+		WHERE order_id = $1 AND status IN ($2, $3) ORDER BY id`, orderID, statusHeld, statusCommitted)
+	if err != nil {
+		return err
+	}
+	var open []reservation
+	for rows.Next() {
+		r, err := scanReservation(rows)
+		if err != nil {
+			rows.Close()
+			return err
+		}
+		open = append(open, r)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	for _, r := range open {
+		from := reserved
+		if r.status == statusCommitted {
+			from = committed
+		}
+		if _, err := s.moveReservation(ctx, tx, r, statusReleased, []line{{from, -r.quantity}, {sellable, r.quantity}}, "release"); err != nil {
+			return err
+		}
+	}
+	return nil
+}

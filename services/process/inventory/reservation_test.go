@@ -242,3 +242,34 @@ func TestExpiredReservationsReturnOnce(t *testing.T) {
 		}
 	})
 }
+
+// TestCancelledOrderReleasesItsHolds delivers the commerce platform's cancellation of an order
+// with a held and a committed reservation (twice): both return their units once, and another
+// order's hold stays.
+func TestCancelledOrderReleasesItsHolds(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d store.Dialect) {
+		r := newReplicas(t, d, 1, Config{})
+		c := r.clients[0]
+		r.stock(t, "C", "dc-east", 10)
+		var ids []string
+		for i, o := range []string{"O-1", "O-1", "O-2"} {
+			res, err := c.Reserve(asSupport(), &inventoryv1.ReserveRequest{OrderId: o, Sku: "C", Quantity: 2, IdempotencyKey: fmt.Sprintf("c-%d", i)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, res.GetReservationId())
+		}
+		if _, err := c.Commit(asSupport(), &inventoryv1.CommitRequest{ReservationId: ids[1]}); err != nil {
+			t.Fatal(err)
+		}
+		f := &ledgerFixture{svc: r.svcs[0], db: r.db}
+		for i := range 2 {
+			f.deliver(t, event(t, canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CANCELLED, fmt.Sprintf("cx-%d", i), start,
+				&canonicalv1.Order{Id: "O-1"}, ""))
+		}
+		if diff := cmp.Diff(map[canonicalv1.InventoryState]int64{sellable: 8, reserved: 2}, r.figures(t, "C", "dc-east")); diff != "" {
+			t.Errorf("figures (-want +got):\n%s", diff)
+		}
+		f.explain(t, "C", "dc-east")
+	})
+}

@@ -15,8 +15,12 @@ import (
 // "retailbridge.inventory.".
 const StreamDomain = "inventory"
 
-// ConsumerName is the durable consumer (and inbox key) reading the warehouse's events.
-const ConsumerName = "inventory-from-wms"
+// ConsumerName is the durable consumer (and inbox key) reading the warehouse's events;
+// CommerceConsumerName the one reading the commerce platform's (order cancellations).
+const (
+	ConsumerName         = "inventory-from-wms"
+	CommerceConsumerName = "inventory-from-commerce"
+)
 
 // Migrate brings db to the ledger's schema (and the outbox and inbox it shares with pkg/events).
 func Migrate(db *store.DB) error {
@@ -41,7 +45,7 @@ func (s *Service) Run(ctx context.Context) error {
 		g.Go(func() error { return s.snapshotLoop(ctx, s.cfg.SnapshotEvery) })
 	}
 	if s.js != nil {
-		for _, domain := range []string{"wms", StreamDomain} {
+		for _, domain := range []string{"wms", "commerce", StreamDomain} {
 			if _, err := events.EnsureStream(ctx, s.js, domain, events.StreamOptions{}); err != nil {
 				return err
 			}
@@ -51,14 +55,16 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		relay := events.NewRelay(s.db, s.js, s.outbox, events.RelayConfig{Logger: s.log, Now: s.now})
 		g.Go(func() error { return relay.Run(ctx) })
-		cons, err := events.NewConsumer(s.db, s.js, events.ConsumerConfig{
-			Name: ConsumerName, Stream: events.StreamName("wms"), Subjects: []string{events.DomainSubjects("wms")},
-			Logger: s.log, Now: s.now,
-		}, events.HandlerFunc(s.handleEvent))
-		if err != nil {
-			return err
+		for name, domain := range map[string]string{ConsumerName: "wms", CommerceConsumerName: "commerce"} {
+			cons, err := events.NewConsumer(s.db, s.js, events.ConsumerConfig{
+				Name: name, Stream: events.StreamName(domain), Subjects: []string{events.DomainSubjects(domain)},
+				Logger: s.log, Now: s.now,
+			}, events.HandlerFunc(s.handleEvent))
+			if err != nil {
+				return err
+			}
+			g.Go(func() error { return cons.Run(ctx) })
 		}
-		g.Go(func() error { return cons.Run(ctx) })
 	}
 	err := g.Wait()
 	if errors.Is(err, context.Canceled) {
