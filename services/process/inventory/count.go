@@ -37,6 +37,9 @@ func (s *Service) count(ctx context.Context, tx *store.Tx, pos *canonicalv1.Inve
 		return nil, errs.E(errs.Invalid, "count_invalid", "a count needs a SKU, a location and as_of")
 	}
 	asOf := pos.GetAsOf().AsTime().UTC()
+	if err := lockPosition(ctx, tx, sku, loc); err != nil {
+		return nil, err
+	}
 	last, ok, err := lastCount(ctx, tx, sku, loc)
 	if err != nil {
 		return nil, err
@@ -145,4 +148,19 @@ func lastCount(ctx context.Context, tx *store.Tx, sku, loc string) (time.Time, b
 		return t, false, nil
 	}
 	return t.UTC(), err == nil, err
+}
+
+// lockPosition makes warehouse facts about sku at loc apply one at a time: a count compares the
+// ledger with what it read, and a movement checks the newest count, so neither may miss the
+// other committing in between. On SQLite the single writer already serialises them.
+func lockPosition(ctx context.Context, tx *store.Tx, sku, loc string) error {
+	if tx.Dialect() != store.Postgres {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO inventory_position_locks (sku, location_id) VALUES ($1, $2)
+		ON CONFLICT (sku, location_id) DO NOTHING`, sku, loc); err != nil {
+		return err
+	}
+	_, err := tx.Exec(ctx, `SELECT 1 FROM inventory_position_locks WHERE sku = $1 AND location_id = $2 FOR UPDATE`, sku, loc)
+	return err
 }

@@ -125,6 +125,9 @@ func occurredAt(t time.Time, ev *canonicalv1.Event) time.Time {
 // movement that happened at or before the newest count of its SKU and location is already in
 // that count, so it is recorded as superseded and changes no position.
 func (s *Service) applyPhysical(ctx context.Context, tx *store.Tx, key string, m movement) error {
+	if err := lockPosition(ctx, tx, m.sku, m.location); err != nil {
+		return err
+	}
 	last, ok, err := lastCount(ctx, tx, m.sku, m.location)
 	if err != nil {
 		return err

@@ -3,6 +3,7 @@ package inventory
 import (
 	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,5 +252,43 @@ func TestLedgerIsAppendOnly(t *testing.T) {
 		if _, err := f.db.Exec(ctx, `DELETE FROM inventory_movements`); err == nil {
 			t.Error("DELETE of a movement succeeded")
 		}
+	})
+}
+
+// TestConcurrentCountsAndReceipts delivers 40 receipts and 4 counts of one position all at once
+// through two replicas: the rules make the result independent of the order they are applied in
+// (the newest count plus the receipts after it), so any interleaving must end there.
+func TestConcurrentCountsAndReceipts(t *testing.T) {
+	forEachEngine(t, func(t *testing.T, d store.Dialect) {
+		r := newReplicas(t, d, 2, Config{})
+		const sku, loc = "CC-1", "dc-west"
+		var evs []*canonicalv1.Event
+		for i := 1; i <= 40; i++ {
+			at := start.Add(time.Duration(i) * time.Second)
+			id := fmt.Sprintf("R%d", i)
+			evs = append(evs, event(t, canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_RECEIVED, id, at, adjustment(sku, loc, 0, 0, 1, at, id), id))
+		}
+		for _, c := range []struct {
+			sec int
+			qty int64
+		}{{10, 100}, {20, 200}, {30, 300}, {35, 350}} {
+			at := start.Add(time.Duration(c.sec) * time.Second)
+			id := fmt.Sprintf("C%d", c.sec)
+			evs = append(evs, event(t, canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED, id, at,
+				countOf(sku, loc, at, map[canonicalv1.InventoryState]int64{sellable: c.qty}), id))
+		}
+		var wg sync.WaitGroup
+		for i, ev := range evs {
+			wg.Go(func() {
+				if err := r.svcs[i%2].ApplyEvent(context.Background(), ev); err != nil {
+					t.Errorf("apply %s: %v", ev.GetId(), err)
+				}
+			})
+		}
+		wg.Wait()
+		if diff := cmp.Diff(map[canonicalv1.InventoryState]int64{sellable: 350 + 5}, r.figures(t, sku, loc)); diff != "" {
+			t.Errorf("figures (-want +got):\n%s", diff)
+		}
+		(&ledgerFixture{svc: r.svcs[0], db: r.db}).explain(t, sku, loc)
 	})
 }

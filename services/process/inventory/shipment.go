@@ -25,6 +25,9 @@ func (s *Service) onShipped(ctx context.Context, tx *store.Tx, ev *canonicalv1.E
 			continue
 		}
 		key := sourceKey(ev, fmt.Sprintf("%d:%s", i, l.GetSku()))
+		if err := lockPosition(ctx, tx, l.GetSku(), loc); err != nil {
+			return err
+		}
 		last, counted, err := lastCount(ctx, tx, l.GetSku(), loc)
 		if err != nil {
 			return err
