@@ -47,6 +47,14 @@ func main() {
 		serveBare(os.Args[2])
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "inventory" {
+		// The inventory ledger only (`make bench-inventory`).
+		if err := runInventory(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "workflows" {
 		// PF-2 and PF-3 only (`go run ./internal/bench workflows` under scripts/with-redis.sh).
 		if err := runWorkflows(); err != nil {

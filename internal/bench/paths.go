@@ -172,7 +172,8 @@ func benchPaths(work, bareAddr string, barePID int, shared, embedded *devStack, 
 		return nil, err
 	}
 	// Partner stock reads: a client-credentials token of tenant acme asking for 20 SKUs at a time
-	// (available-to-sell over its two locations, less its buffer), served from the per-SKU cache.
+	// (available-to-sell over its two locations, less its buffer), read from the inventory
+	// ledger in the process store.
 	partner, err := partnerToken(shared.bin, shared.dataDir, shared.gw, benchClient)
 	if err != nil {
 		return nil, err
