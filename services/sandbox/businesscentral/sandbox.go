@@ -319,7 +319,6 @@ func (s *Sandbox) governed(next http.Handler) http.Handler {
 		if n > s.limit.Load() {
 			s.inFlight.Add(-1)
 			s.refused.Add(1)
-			w.Header().Set("Retry-After", "1")
 			writeError(w, http.StatusTooManyRequests, "Application_TooManyRequests",
 				"The maximum number of concurrent requests was reached.")
 			return
