@@ -235,7 +235,7 @@ func quoted(v string) bool {
 	return len(v) >= 2 && v[0] == '\'' && v[len(v)-1] == '\''
 }
 
-// unquote reads an OData string literal, where '' is one quote.
+// unquote reads an OData string literal, where ” is one quote.
 func unquote(v string) string {
 	v = strings.TrimSpace(v)
 	return strings.ReplaceAll(v[1:len(v)-1], "''", "'")

@@ -197,7 +197,9 @@ func withDefaults(o Options) Options {
 func (s *Sandbox) TokenPath() string { return "/" + s.opts.Tenant + "/oauth2/v2.0/token" }
 
 // APIRoot is the path every API URL starts with.
-func (s *Sandbox) APIRoot() string { return "/v2.0/" + s.opts.Tenant + "/" + s.opts.Environment + "/api/" }
+func (s *Sandbox) APIRoot() string {
+	return "/v2.0/" + s.opts.Tenant + "/" + s.opts.Environment + "/api/"
+}
 
 // Options returns the options in force, defaults filled in.
 func (s *Sandbox) Options() Options { return s.opts }

@@ -62,11 +62,15 @@ func (h *harness) connect(tb testing.TB, o connectortest.Options) *businesscentr
 	return c
 }
 
-func (h *harness) Connect(tb testing.TB, o connectortest.Options) erp.Connector { return h.connect(tb, o) }
+func (h *harness) Connect(tb testing.TB, o connectortest.Options) erp.Connector {
+	return h.connect(tb, o)
+}
 
 func (h *harness) SetLatency(d time.Duration) { h.sb.Faults().Set(faults.Settings{Latency: d}) }
 
-func (h *harness) SetMaintenance(on bool, retryAfter time.Duration) { h.sb.SetMaintenance(on, retryAfter) }
+func (h *harness) SetMaintenance(on bool, retryAfter time.Duration) {
+	h.sb.SetMaintenance(on, retryAfter)
+}
 
 func (h *harness) SetConcurrencyLimit(n int) { h.sb.SetConcurrencyLimit(n) }
 

@@ -100,4 +100,3 @@ func (c *Client) GetSalesOrder(ctx context.Context, id string) (*erpv1.GetSalesO
 	}
 	return &erpv1.GetSalesOrderResponse{SalesOrderId: so.ID, Status: so.Status}, nil
 }
-
