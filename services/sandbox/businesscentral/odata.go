@@ -204,6 +204,8 @@ func (l *ledger) getLocked(set, id, expand string) reply {
 type cond struct {
 	field, value string
 	prefix       bool
+	// after compares a date-time field: it must be later than value.
+	after bool
 }
 
 func parseFilter(f string) ([]cond, bool) {
@@ -219,6 +221,13 @@ func parseFilter(f string) ([]cond, bool) {
 				return nil, false
 			}
 			out = append(out, cond{field: strings.TrimSpace(field), value: unquote(val), prefix: true})
+			continue
+		}
+		if field, val, ok := strings.Cut(part, " gt "); ok {
+			if _, err := time.Parse(time.RFC3339Nano, strings.TrimSpace(val)); err != nil {
+				return nil, false
+			}
+			out = append(out, cond{field: strings.TrimSpace(field), value: strings.TrimSpace(val), after: true})
 			continue
 		}
 		field, val, ok := strings.Cut(part, " eq ")
@@ -244,6 +253,14 @@ func unquote(v string) string {
 func matches(e map[string]any, conds []cond) bool {
 	for _, c := range conds {
 		v, _ := e[c.field].(string)
+		if c.after {
+			got, err1 := time.Parse(time.RFC3339Nano, v)
+			limit, err2 := time.Parse(time.RFC3339Nano, c.value)
+			if err1 != nil || err2 != nil || !got.After(limit) {
+				return false
+			}
+			continue
+		}
 		if c.prefix && !strings.HasPrefix(v, c.value) || !c.prefix && v != c.value {
 			return false
 		}

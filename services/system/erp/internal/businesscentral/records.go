@@ -100,6 +100,8 @@ type document struct {
 	YourReference    string      `json:"yourReference"`
 	SalesOrderID     string      `json:"salesOrderId"`
 	Total            json.Number `json:"totalAmountIncludingTax"`
+	Currency         string      `json:"currencyCode"`
+	LastModified     string      `json:"lastModifiedDateTime"`
 	SystemCreatedAt  string      `json:"systemCreatedAt"`
 	SalesOrderLines  []docLine   `json:"salesOrderLines"`
 	ReturnOrderLines []docLine   `json:"returnOrderLines"`
