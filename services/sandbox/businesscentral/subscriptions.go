@@ -50,8 +50,9 @@ type notification struct {
 // subscriptions runs the handshake and delivers notifications.
 type subscriptions struct {
 	s         *Sandbox
-	delivered atomic.Int64
-	handshake atomic.Int64
+	delivered   atomic.Int64
+	handshake   atomic.Int64
+	collections atomic.Int64
 
 	mu      sync.Mutex
 	pending map[string][]notification // by subscription id
@@ -284,6 +285,7 @@ func (n *subscriptions) flush() {
 			first.Resource = base + "?$filter=lastModifiedDateTime%20gt%20" + since.Add(-time.Millisecond).Format(time.RFC3339Nano)
 			first.ChangeType, first.LastModified = "collection", list[len(list)-1].LastModified
 			list = []notification{first}
+			n.collections.Add(1)
 		}
 		n.deliver(id, target, list)
 	}
@@ -331,6 +333,19 @@ func (s *Sandbox) Subscriptions() map[string]time.Time {
 	}
 	return out
 }
+
+// FlushNotifications delivers the notifications gathered so far now, instead of after the delay.
+func (s *Sandbox) FlushNotifications() {
+	s.subs.mu.Lock()
+	if s.subs.timer != nil {
+		s.subs.timer.Stop()
+	}
+	s.subs.mu.Unlock()
+	s.subs.flush()
+}
+
+// Collections is how many "collection" notifications were sent.
+func (s *Sandbox) Collections() int64 { return s.subs.collections.Load() }
 
 // Handshakes is how many validation handshakes succeeded.
 func (s *Sandbox) Handshakes() int64 { return s.subs.handshake.Load() }
