@@ -49,7 +49,7 @@ type notification struct {
 
 // subscriptions runs the handshake and delivers notifications.
 type subscriptions struct {
-	s         *Sandbox
+	s           *Sandbox
 	delivered   atomic.Int64
 	handshake   atomic.Int64
 	collections atomic.Int64

@@ -28,8 +28,8 @@ func newClock() *clock {
 	return c
 }
 
-func (c *clock) now() time.Time            { return time.Unix(0, c.t.Load()) }
-func (c *clock) advance(d time.Duration)   { c.t.Add(int64(d)) }
+func (c *clock) now() time.Time          { return time.Unix(0, c.t.Load()) }
+func (c *clock) advance(d time.Duration) { c.t.Add(int64(d)) }
 
 // received collects the events the intake publishes.
 type received struct {
