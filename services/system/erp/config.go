@@ -21,10 +21,12 @@ const DefaultTimeout = 10 * time.Second
 
 // Config configures the ERP system API.
 type Config struct {
-	// Vendor selects the connector: "netsuite".
+	// Vendor selects the connector: "netsuite" or "businesscentral".
 	Vendor string
 	// NetSuite is used when Vendor is "netsuite".
 	NetSuite NetSuiteConfig
+	// BusinessCentral is used when Vendor is "businesscentral".
+	BusinessCentral BusinessCentralConfig
 	// Timeout bounds each RPC's ERP work; DefaultTimeout when zero.
 	Timeout time.Duration
 }
@@ -77,6 +79,8 @@ func (c Config) Validate() error {
 		if n.MaxConcurrency < 0 {
 			add("netsuite.max_concurrency", "must not be negative")
 		}
+	case VendorBusinessCentral:
+		c.BusinessCentral.validate(add)
 	case "":
 		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
 	default:

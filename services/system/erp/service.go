@@ -1,5 +1,5 @@
 // Package erp is the ERP system API: item governance, sales orders, return authorisations,
-// receipts and financial postings, over one vendor connector (NetSuite today). Callers meet it
+// receipts and financial postings, over one vendor connector (NetSuite or Business Central, chosen per deployment). Callers meet it
 // over gRPC; vendor protocol and vendor errors stay behind it.
 package erp
 
@@ -12,6 +12,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/services/system/erp/internal/businesscentral"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
 )
 
@@ -57,7 +58,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	log := deps.Logger.With("service", "erp", "vendor", cfg.Vendor)
-	conn, err := netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
+	var conn Connector
+	var err error
+	switch cfg.Vendor {
+	case VendorBusinessCentral:
+		conn, err = businesscentral.New(cfg.BusinessCentral.connector(), deps.HTTPClient, log, deps.Now)
+	default:
+		conn, err = netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
+	}
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
 	}
