@@ -105,7 +105,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		poll:     vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: 500 * time.Millisecond},
 		now:      now,
 		log:      log.With("vendor", "netsuite"),
-		window:   &window{now: now, log: log.With("vendor", "netsuite")},
+		window:   &window{Window: vendorhttp.Window{Now: now, Log: log.With("vendor", "netsuite")}},
 	}, nil
 }
 
