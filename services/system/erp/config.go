@@ -47,6 +47,9 @@ type NetSuiteConfig struct {
 	// MaxConcurrency caps requests in flight to the account; 10 when zero. The account's limit
 	// (15 on the base tier) is shared with every other integration, so keep headroom.
 	MaxConcurrency int
+	// ItemLookup is how items are read: "rest" (default) or "soap" (SuiteTalk getList, many
+	// SKUs per request; see docs/business-central.md, "SOAP").
+	ItemLookup string
 }
 
 // Validate names every bad field at once.
@@ -79,6 +82,9 @@ func (c Config) Validate() error {
 		if n.MaxConcurrency < 0 {
 			add("netsuite.max_concurrency", "must not be negative")
 		}
+		if n.ItemLookup != "" && n.ItemLookup != netsuite.LookupREST && n.ItemLookup != netsuite.LookupSOAP {
+			add("netsuite.item_lookup", "must be rest or soap")
+		}
 	case VendorBusinessCentral:
 		c.BusinessCentral.validate(add)
 	case "":
@@ -100,6 +106,7 @@ func (n NetSuiteConfig) connector() netsuite.Config {
 	return netsuite.Config{
 		BaseURL: n.BaseURL, Account: n.Account, ConsumerKey: n.ConsumerKey, ConsumerSecret: n.ConsumerSecret,
 		TokenID: n.TokenID, TokenSecret: n.TokenSecret, Currency: n.Currency, MaxConcurrency: n.MaxConcurrency,
+		ItemLookup: n.ItemLookup,
 	}
 }
 
