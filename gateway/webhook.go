@@ -11,6 +11,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
@@ -31,6 +32,18 @@ type WebhookTarget struct {
 // ingest forwards one delivery to a system API: the raw bytes and headers, untouched, because
 // signatures are verified over the exact body.
 type ingest func(ctx context.Context, conn *grpc.ClientConn, headers map[string]string, body []byte) (delivery string, events []string, ignored bool, err error)
+
+// handshake forwards a delivery whose vendor protocol may need a particular answer (a
+// subscription handshake echoing a token): the system API returns that answer as reply.
+type handshake func(ctx context.Context, conn *grpc.ClientConn, headers, query map[string]string, body []byte) (delivery string, events []string, ignored bool, reply []byte, contentType string, err error)
+
+// handshakers are the kinds whose intake takes the query and may answer with a reply.
+var handshakers = map[string]handshake{
+	"erp": func(ctx context.Context, c *grpc.ClientConn, h, q map[string]string, b []byte) (string, []string, bool, []byte, string, error) {
+		r, err := erpv1.NewErpServiceClient(c).IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Headers: h, Body: b, Query: q})
+		return r.GetDeliveryId(), r.GetEventIds(), r.GetIgnored(), r.GetReply(), r.GetReplyContentType(), err
+	},
+}
 
 // ingesters forward a delivery per system kind.
 var ingesters = map[string]ingest{
@@ -60,8 +73,8 @@ var ingesters = map[string]ingest{
 func (g *Gateway) webhook(c *gin.Context) {
 	vendor := c.Param("vendor")
 	target, ok := g.deps.Webhooks[vendor]
-	in := ingesters[target.Kind]
-	if !ok || in == nil {
+	in, shake := ingesters[target.Kind], handshakers[target.Kind]
+	if !ok || in == nil && shake == nil {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "unknown_webhook_vendor", "Not found", "no webhook endpoint for "+vendor))
 		return
 	}
@@ -81,9 +94,28 @@ func (g *Gateway) webhook(c *gin.Context) {
 		}
 		headers[k] = strings.Join(v, ",")
 	}
-	delivery, events, ignored, err := in(c.Request.Context(), target.Conn, headers, body)
+	var (
+		delivery string
+		events   []string
+		ignored  bool
+		reply    []byte
+		ct       string
+	)
+	if shake != nil {
+		query := map[string]string{}
+		for k, v := range c.Request.URL.Query() {
+			query[k] = strings.Join(v, ",")
+		}
+		delivery, events, ignored, reply, ct, err = shake(c.Request.Context(), target.Conn, headers, query, body)
+	} else {
+		delivery, events, ignored, err = in(c.Request.Context(), target.Conn, headers, body)
+	}
 	if err != nil {
 		g.problem(c, errs.ProblemFor(err))
+		return
+	}
+	if reply != nil {
+		c.Data(http.StatusOK, ct, reply)
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"delivery_id": delivery, "event_ids": events, "ignored": ignored})

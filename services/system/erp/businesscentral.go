@@ -98,7 +98,7 @@ func (b BusinessCentralConfig) validate(add func(field, desc string)) {
 func (b BusinessCentralConfig) connector() businesscentral.Config {
 	return businesscentral.Config{BaseURL: b.BaseURL, TokenURL: b.TokenURL, TenantID: b.TenantID, Environment: b.Environment,
 		CompanyID: b.CompanyID, ClientID: b.ClientID, ClientSecret: b.ClientSecret, Currency: b.Currency,
-		MaxConcurrency: b.MaxConcurrency}
+		MaxConcurrency: b.MaxConcurrency, ClientState: b.ClientState}
 }
 
 // LogValue masks the secrets.

@@ -1,12 +1,18 @@
 package erp_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	bcsandbox "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/system/erp"
 )
 
@@ -63,5 +69,40 @@ func TestBusinessCentralSecretsAreMasked(t *testing.T) {
 		if strings.Contains(s, "top-secret-value") || strings.Contains(s, "another-secret-value") {
 			t.Errorf("printed config leaks a secret: %s", s)
 		}
+	}
+}
+
+func TestBusinessCentralWebhookIntake(t *testing.T) {
+	t.Parallel()
+	sb := bcsandbox.New(demo.Generate(7, time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), 3, 3), bcsandbox.Options{})
+	srv := httptest.NewServer(sb)
+	defer srv.Close()
+	o := sb.Options()
+	svc, err := erp.New(erp.Config{Vendor: erp.VendorBusinessCentral, BusinessCentral: erp.BusinessCentralConfig{
+		BaseURL: srv.URL, TokenURL: srv.URL + sb.TokenPath(), TenantID: o.Tenant, Environment: o.Environment, CompanyID: o.CompanyID,
+		ClientID: o.ClientID, ClientSecret: o.ClientSecret, ClientState: "a-shared-secret-of-some-length",
+	}}, erp.Deps{HTTPClient: srv.Client()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	resp, err := svc.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Query: map[string]string{"validationToken": "tok-123"}})
+	if err != nil || string(resp.GetReply()) != "tok-123" || !strings.HasPrefix(resp.GetReplyContentType(), "text/plain") {
+		t.Errorf("handshake = %v, %v; want the token echoed as plain text", resp, err)
+	}
+	forged := `{"value":[{"subscriptionId":"s","clientState":"wrong","resource":"api/v2.0/companies(` + o.CompanyID +
+		`)/salesOrders(00000001-0000-4000-8000-000000000001)","changeType":"updated","lastModifiedDateTime":"2026-03-14T09:26:53Z"}]}`
+	_, err = svc.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Body: []byte(forged)})
+	if e := errs.As(err); e == nil || e.Kind != errs.Unauthenticated {
+		t.Errorf("forged delivery: %v; want unauthenticated", err)
+	}
+	// NetSuite sends no webhooks.
+	ns, err := erp.New(erp.Config{Vendor: erp.VendorNetSuite, NetSuite: erp.NetSuiteConfig{Account: "1", ConsumerKey: "k",
+		ConsumerSecret: "s", TokenID: "t", TokenSecret: "ts"}}, erp.Deps{HTTPClient: http.DefaultClient})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ns.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Body: []byte(forged)}); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("NetSuite IngestWebhook: %v; want not_found", err)
 	}
 }

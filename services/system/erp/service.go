@@ -10,7 +10,10 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/businesscentral"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
@@ -27,15 +30,19 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock for OAuth timestamps and maintenance windows; time.Now when nil.
 	Now func() time.Time
+	// JetStream receives the events an ERP's webhooks become (Business Central); without it
+	// IngestWebhook refuses deliveries with events as unavailable.
+	JetStream jetstream.JetStream
 }
 
 // Service implements erpv1.ErpServiceServer.
 type Service struct {
 	erpv1.UnimplementedErpServiceServer
 
-	conn    Connector
-	log     *slog.Logger
-	timeout time.Duration
+	conn       Connector
+	log        *slog.Logger
+	timeout    time.Duration
+	deliveries *events.Deliveries // webhook intake (webhook.go); nil for an ERP without webhooks
 }
 
 var _ erpv1.ErpServiceServer = (*Service)(nil)
@@ -62,14 +69,24 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	var err error
 	switch cfg.Vendor {
 	case VendorBusinessCentral:
-		conn, err = businesscentral.New(cfg.BusinessCentral.connector(), deps.HTTPClient, log, deps.Now)
+		var bc *businesscentral.Client
+		if bc, err = businesscentral.New(cfg.BusinessCentral.connector(), deps.HTTPClient, log, deps.Now); err == nil {
+			conn = bc
+		}
 	default:
-		conn, err = netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
+		var ns *netsuite.Client
+		if ns, err = netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now); err == nil {
+			conn = ns
+		}
 	}
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
 	}
-	return newService(conn, log, cfg.Timeout), nil
+	svc := newService(conn, log, cfg.Timeout)
+	if _, ok := conn.(WebhookIntake); ok {
+		svc.deliveries = events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)
+	}
+	return svc, nil
 }
 
 func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {

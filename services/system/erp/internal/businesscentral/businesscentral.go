@@ -61,6 +61,8 @@ type Config struct {
 	Currency string
 	// MaxConcurrency caps this connector's requests in flight; DefaultMaxConcurrency when zero.
 	MaxConcurrency int
+	// ClientState is the webhook subscriptions' shared secret, checked on every notification.
+	ClientState string
 }
 
 // DefaultTokenURL is the token endpoint of tenant.
@@ -82,6 +84,7 @@ type Client struct {
 	log      *slog.Logger
 	window   *vendorhttp.Window
 	keys     keyLocks
+	state    string // webhook clientState
 
 	tokMu sync.Mutex
 	tok   *oauth2.Token
@@ -134,6 +137,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		log:      log,
 		window:   &vendorhttp.Window{Now: now, Log: log},
 		keys:     newKeyLocks(),
+		state:    cfg.ClientState,
 	}, nil
 }
 

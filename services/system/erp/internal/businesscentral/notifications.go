@@ -180,3 +180,26 @@ func orderEvent(so document) (*canonicalv1.Event, error) {
 		References: &canonicalv1.EventReferences{OrderId: so.External, SystemRecordId: so.ID},
 	}, nil
 }
+
+// Handshake answers a subscription handshake: the validation token, as plain text.
+func (c *Client) Handshake(query map[string]string) ([]byte, string, bool) {
+	tok := query["validationToken"]
+	if tok == "" {
+		return nil, "", false
+	}
+	return []byte(tok), "text/plain; charset=utf-8", true
+}
+
+// ParseWebhook reads one notification delivery (see Intake.Normalise) under the configured
+// clientState. Business Central sends no delivery id; the delivery's is the hash of its body,
+// which a redelivery repeats.
+func (c *Client) ParseWebhook(ctx context.Context, _ http.Header, body []byte) (string, []*canonicalv1.Event, error) {
+	if c.state == "" {
+		return "", nil, errs.E(errs.Unauthenticated, "webhook_secret_missing", "no clientState is configured")
+	}
+	evs, err := (&Intake{c: c, clientState: c.state}).Normalise(ctx, body)
+	if err != nil {
+		return "", nil, err
+	}
+	return vendorhttp.EventID("businesscentral", "delivery", string(body)), evs, nil
+}
