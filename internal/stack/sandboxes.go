@@ -125,6 +125,9 @@ func (s *Stack) startSystem(k systemKind) error {
 	if err != nil {
 		return err
 	}
+	if svc.Run != nil {
+		s.wg.Go(func() { svc.Run(s.ctx) })
+	}
 	var probes []grpcx.Probe
 	if svc.Events {
 		probes = append(probes, s.natsProbe())

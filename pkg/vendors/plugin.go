@@ -2,6 +2,7 @@ package vendors
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -35,6 +36,9 @@ type Service struct {
 	Register func(grpc.ServiceRegistrar)
 	// Events says the service publishes canonical events, so its health follows the bus.
 	Events bool
+	// Run, when set, is the service's background work (keeping a vendor's webhook subscriptions
+	// alive, say); the stack runs it until it stops.
+	Run func(ctx context.Context)
 }
 
 // SandboxDeps are what the stack hands a vendor's Sandbox.

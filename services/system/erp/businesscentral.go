@@ -1,12 +1,20 @@
 package erp
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
+	"google.golang.org/grpc"
+
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+	bcsandbox "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/businesscentral"
 )
 
@@ -117,4 +125,73 @@ func (b BusinessCentralConfig) String() string {
 	return fmt.Sprintf("{BaseURL:%s TokenURL:%s TenantID:%s Environment:%s CompanyID:%s ClientID:%s ClientSecret:%s NotificationURL:%s ClientState:%s Currency:%s MaxConcurrency:%d}",
 		b.BaseURL, b.TokenURL, b.TenantID, b.Environment, b.CompanyID, b.ClientID, mask(b.ClientSecret),
 		b.NotificationURL, mask(b.ClientState), b.Currency, b.MaxConcurrency)
+}
+
+// checkBusinessCentralEnv names a Business Central setting that does not parse.
+func checkBusinessCentralEnv(lookup func(string) string) error {
+	_, err := BusinessCentralFromEnv(lookup)
+	return err
+}
+
+// subscriptionRetry is how soon a failed subscription attempt is made again (the notification
+// URL may not answer yet while the gateway starts).
+const subscriptionRetry = 2 * time.Second
+
+// serveBusinessCentral builds the service over the company deps.Lookup describes. With a
+// notification URL it also keeps the webhook subscription to sales orders alive.
+func serveBusinessCentral(d vendors.ServiceDeps) (vendors.Service, error) {
+	bc, err := BusinessCentralFromEnv(d.Lookup)
+	if err != nil {
+		return vendors.Service{}, err
+	}
+	deps := Deps{Logger: d.Logger, Now: time.Now, HTTPClient: d.HTTPClient}
+	if bc.NotificationURL != "" {
+		if deps.JetStream, err = d.JetStream(); err != nil {
+			return vendors.Service{}, err
+		}
+	}
+	svc, err := New(Config{Vendor: VendorBusinessCentral, BusinessCentral: bc, Timeout: d.Timeout}, deps)
+	if err != nil {
+		return vendors.Service{}, err
+	}
+	out := vendors.Service{Events: bc.NotificationURL != "",
+		Register: func(r grpc.ServiceRegistrar) { erpv1.RegisterErpServiceServer(r, svc) }}
+	if client, ok := svc.conn.(*businesscentral.Client); ok && bc.NotificationURL != "" {
+		sub := client.Subscriber(businesscentral.SubscriptionConfig{NotificationURL: bc.NotificationURL, ClientState: bc.ClientState})
+		out.Run = func(ctx context.Context) { sub.Run(ctx, subscriptionRetry) }
+	}
+	return out, nil
+}
+
+// businessCentralSandbox serves the Business Central sandbox over the demo world, accepting the
+// configured app registration (a random one when unset).
+func businessCentralSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
+	ds, err := demo.From(d.Demo)
+	if err != nil {
+		return vendors.Sandbox{}, err
+	}
+	env := map[string]string{
+		"BUSINESSCENTRAL_TENANT_ID":     vendors.Or(d.Lookup, "BUSINESSCENTRAL_TENANT_ID", bcsandbox.DevTenant),
+		"BUSINESSCENTRAL_ENVIRONMENT":   vendors.Or(d.Lookup, "BUSINESSCENTRAL_ENVIRONMENT", bcsandbox.DevEnvironment),
+		"BUSINESSCENTRAL_COMPANY_ID":    vendors.Or(d.Lookup, "BUSINESSCENTRAL_COMPANY_ID", bcsandbox.DevCompanyID),
+		"BUSINESSCENTRAL_CLIENT_ID":     vendors.Or(d.Lookup, "BUSINESSCENTRAL_CLIENT_ID", bcsandbox.DevClientID),
+		"BUSINESSCENTRAL_CLIENT_SECRET": vendors.Secret(d.Lookup, "BUSINESSCENTRAL_CLIENT_SECRET", ""),
+	}
+	opts := bcsandbox.Options{Tenant: env["BUSINESSCENTRAL_TENANT_ID"], Environment: env["BUSINESSCENTRAL_ENVIRONMENT"],
+		CompanyID: env["BUSINESSCENTRAL_COMPANY_ID"], ClientID: env["BUSINESSCENTRAL_CLIENT_ID"],
+		ClientSecret: env["BUSINESSCENTRAL_CLIENT_SECRET"], Seed: d.Seed, StateDir: d.StateDir}
+	if d.Fast {
+		opts.NotificationDelay = 100 * time.Millisecond // online Business Central gathers changes for 30 s
+	}
+	sb, err := bcsandbox.Open(ds, opts)
+	if err != nil {
+		return vendors.Sandbox{}, err
+	}
+	url, err := d.ServeHTTP(sb)
+	if err != nil {
+		sb.Close()
+		return vendors.Sandbox{}, err
+	}
+	env["BUSINESSCENTRAL_URL"], env["BUSINESSCENTRAL_TOKEN_URL"] = url, url+sb.TokenPath()
+	return vendors.Sandbox{URL: url, Env: env, Value: sb, Close: sb.Close}, nil
 }
