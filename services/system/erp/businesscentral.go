@@ -11,6 +11,7 @@ import (
 
 	"google.golang.org/grpc"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	bcsandbox "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
@@ -65,6 +66,20 @@ func BusinessCentralFromEnv(lookup func(string) string) (BusinessCentralConfig, 
 		c.MaxConcurrency = n
 	}
 	return c, nil
+}
+
+// Validate names every bad field at once.
+func (b BusinessCentralConfig) Validate() error {
+	var bad []errs.FieldViolation
+	b.validate(func(field, desc string) { bad = append(bad, errs.FieldViolation{Field: field, Description: desc}) })
+	if len(bad) == 0 {
+		return nil
+	}
+	msgs := make([]string, len(bad))
+	for i, f := range bad {
+		msgs[i] = f.Field + " " + f.Description
+	}
+	return errs.E(errs.Invalid, "invalid_config", "erp config: "+strings.Join(msgs, "; ")).WithFields(bad...)
 }
 
 // validate adds every bad field to add.
@@ -137,28 +152,40 @@ func checkBusinessCentralEnv(lookup func(string) string) error {
 // URL may not answer yet while the gateway starts).
 const subscriptionRetry = 2 * time.Second
 
-// serveBusinessCentral builds the service over the company deps.Lookup describes. With a
-// notification URL it also keeps the webhook subscription to sales orders alive.
+// serveBusinessCentral builds the service over the company deps.Lookup describes, served with
+// FromConnector. With a notification URL the connector's notifications come in through the
+// kind's intake (the gateway's /webhooks/businesscentral) and the subscription to sales orders is
+// kept alive for the service's lifetime.
 func serveBusinessCentral(d vendors.ServiceDeps) (vendors.Service, error) {
 	bc, err := BusinessCentralFromEnv(d.Lookup)
 	if err != nil {
 		return vendors.Service{}, err
 	}
+	if err := bc.Validate(); err != nil {
+		return vendors.Service{}, err
+	}
+	log := d.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	client, err := businesscentral.New(bc.connector(), d.HTTPClient, log.With("service", "erp"), time.Now)
+	if err != nil {
+		return vendors.Service{}, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
+	}
 	deps := Deps{Logger: d.Logger, Now: time.Now, HTTPClient: d.HTTPClient}
-	if bc.NotificationURL != "" {
+	webhooks := bc.NotificationURL != ""
+	if webhooks {
 		if deps.JetStream, err = d.JetStream(); err != nil {
 			return vendors.Service{}, err
 		}
+		deps.Inbound = client
 	}
-	svc, err := New(Config{Vendor: VendorBusinessCentral, BusinessCentral: bc, Timeout: d.Timeout}, deps)
-	if err != nil {
-		return vendors.Service{}, err
-	}
-	out := vendors.Service{Events: bc.NotificationURL != "",
-		Register: func(r grpc.ServiceRegistrar) { erpv1.RegisterErpServiceServer(r, svc) }}
-	if client, ok := svc.conn.(*businesscentral.Client); ok && bc.NotificationURL != "" {
+	svc := FromConnector(VendorBusinessCentral, client, d.Timeout, deps)
+	out := vendors.Service{Events: webhooks, Register: func(r grpc.ServiceRegistrar) { erpv1.RegisterErpServiceServer(r, svc) }}
+	if webhooks {
+		out.Intake = svc.Intake()
 		sub := client.Subscriber(businesscentral.SubscriptionConfig{NotificationURL: bc.NotificationURL, ClientState: bc.ClientState})
-		out.Run = func(ctx context.Context) { sub.Run(ctx, subscriptionRetry) }
+		d.Go("businesscentral subscriptions", func(ctx context.Context) error { sub.Run(ctx, subscriptionRetry); return nil })
 	}
 	return out, nil
 }

@@ -3,17 +3,17 @@ package erp_test
 import (
 	"context"
 	"fmt"
-	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
-	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	bcsandbox "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/system/erp"
+	"github.com/retailbridge/retailbridge/services/system/erp/internal/businesscentral"
 )
 
 func TestBusinessCentralFromEnv(t *testing.T) {
@@ -33,10 +33,10 @@ func TestBusinessCentralFromEnv(t *testing.T) {
 
 func TestBusinessCentralConfigValidate(t *testing.T) {
 	t.Parallel()
-	err := erp.Config{Vendor: erp.VendorBusinessCentral, BusinessCentral: erp.BusinessCentralConfig{
+	err := erp.BusinessCentralConfig{
 		BaseURL: "ftp://x", NotificationURL: "https://rb.example/webhooks/businesscentral", ClientState: "short",
 		Currency: "usd", MaxConcurrency: -1,
-	}}.Validate()
+	}.Validate()
 	e := errs.As(err)
 	if e == nil {
 		t.Fatalf("Validate = %v; want invalid_config", err)
@@ -52,13 +52,9 @@ func TestBusinessCentralConfigValidate(t *testing.T) {
 			t.Errorf("Validate does not name %s: %v", want, e.Fields)
 		}
 	}
-	ok := erp.Config{Vendor: erp.VendorBusinessCentral, BusinessCentral: erp.BusinessCentralConfig{TenantID: "t", Environment: "production",
-		CompanyID: "c", ClientID: "id", ClientSecret: "secret"}}
+	ok := erp.BusinessCentralConfig{TenantID: "t", Environment: "production", CompanyID: "c", ClientID: "id", ClientSecret: "secret"}
 	if err := ok.Validate(); err != nil {
 		t.Errorf("a complete config: %v", err)
-	}
-	if _, err := erp.New(ok, erp.Deps{HTTPClient: http.DefaultClient}); err != nil {
-		t.Errorf("New(businesscentral): %v", err)
 	}
 }
 
@@ -72,37 +68,30 @@ func TestBusinessCentralSecretsAreMasked(t *testing.T) {
 	}
 }
 
+// The ERP kind's intake over Business Central answers the subscription handshake with the token
+// as plain text and refuses a notification with another clientState.
 func TestBusinessCentralWebhookIntake(t *testing.T) {
 	t.Parallel()
 	sb := bcsandbox.New(demo.Generate(7, time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC), 3, 3), bcsandbox.Options{})
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
 	o := sb.Options()
-	svc, err := erp.New(erp.Config{Vendor: erp.VendorBusinessCentral, BusinessCentral: erp.BusinessCentralConfig{
-		BaseURL: srv.URL, TokenURL: srv.URL + sb.TokenPath(), TenantID: o.Tenant, Environment: o.Environment, CompanyID: o.CompanyID,
-		ClientID: o.ClientID, ClientSecret: o.ClientSecret, ClientState: "a-shared-secret-of-some-length",
-	}}, erp.Deps{HTTPClient: srv.Client()})
+	client, err := businesscentral.New(businesscentral.Config{BaseURL: srv.URL, TokenURL: srv.URL + sb.TokenPath(),
+		TenantID: o.Tenant, Environment: o.Environment, CompanyID: o.CompanyID, ClientID: o.ClientID, ClientSecret: o.ClientSecret,
+		ClientState: "a-shared-secret-of-some-length"}, srv.Client(), nil, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	in := erp.FromConnector(erp.VendorBusinessCentral, client, 0, erp.Deps{HTTPClient: srv.Client(), Inbound: client}).Intake()
 	ctx := context.Background()
-	resp, err := svc.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Query: map[string]string{"validationToken": "tok-123"}})
+	resp, err := in.Deliver(ctx, &intakev1.DeliverRequest{Vendor: erp.VendorBusinessCentral, Query: map[string]string{"validationToken": "tok-123"}})
 	if err != nil || string(resp.GetReply()) != "tok-123" || !strings.HasPrefix(resp.GetReplyContentType(), "text/plain") {
 		t.Errorf("handshake = %v, %v; want the token echoed as plain text", resp, err)
 	}
 	forged := `{"value":[{"subscriptionId":"s","clientState":"wrong","resource":"api/v2.0/companies(` + o.CompanyID +
 		`)/salesOrders(00000001-0000-4000-8000-000000000001)","changeType":"updated","lastModifiedDateTime":"2026-03-14T09:26:53Z"}]}`
-	_, err = svc.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Body: []byte(forged)})
+	_, err = in.Deliver(ctx, &intakev1.DeliverRequest{Vendor: erp.VendorBusinessCentral, Body: []byte(forged)})
 	if e := errs.As(err); e == nil || e.Kind != errs.Unauthenticated {
 		t.Errorf("forged delivery: %v; want unauthenticated", err)
-	}
-	// NetSuite sends no webhooks.
-	ns, err := erp.New(erp.Config{Vendor: erp.VendorNetSuite, NetSuite: erp.NetSuiteConfig{Account: "1", ConsumerKey: "k",
-		ConsumerSecret: "s", TokenID: "t", TokenSecret: "ts"}}, erp.Deps{HTTPClient: http.DefaultClient})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := ns.IngestWebhook(ctx, &erpv1.IngestWebhookRequest{Body: []byte(forged)}); errs.KindOf(err) != errs.NotFound {
-		t.Errorf("NetSuite IngestWebhook: %v; want not_found", err)
 	}
 }

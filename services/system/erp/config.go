@@ -21,12 +21,10 @@ const DefaultTimeout = 10 * time.Second
 
 // Config configures the ERP system API.
 type Config struct {
-	// Vendor selects the connector: "netsuite" or "businesscentral".
+	// Vendor selects the connector: "netsuite" (other vendors are served with FromConnector).
 	Vendor string
 	// NetSuite is used when Vendor is "netsuite".
 	NetSuite NetSuiteConfig
-	// BusinessCentral is used when Vendor is "businesscentral".
-	BusinessCentral BusinessCentralConfig
 	// Timeout bounds each RPC's ERP work; DefaultTimeout when zero.
 	Timeout time.Duration
 }
@@ -85,8 +83,6 @@ func (c Config) Validate() error {
 		if n.ItemLookup != "" && n.ItemLookup != netsuite.LookupREST && n.ItemLookup != netsuite.LookupSOAP {
 			add("netsuite.item_lookup", "must be rest or soap")
 		}
-	case VendorBusinessCentral:
-		c.BusinessCentral.validate(add)
 	case "":
 		add("vendor", "is required (RB_ERP_VENDOR selects one of the kind's registered vendors)")
 	default:

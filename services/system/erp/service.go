@@ -1,5 +1,5 @@
 // Package erp is the ERP system API: item governance, sales orders, return authorisations,
-// receipts and financial postings, over one vendor connector (NetSuite or Business Central, chosen per deployment). Callers meet it
+// receipts and financial postings, over one vendor connector (NetSuite today). Callers meet it
 // over gRPC; vendor protocol and vendor errors stay behind it.
 package erp
 
@@ -15,7 +15,8 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
-	"github.com/retailbridge/retailbridge/services/system/erp/internal/businesscentral"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
 )
 
@@ -30,19 +31,21 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock for OAuth timestamps and maintenance windows; time.Now when nil.
 	Now func() time.Time
-	// JetStream receives the events an ERP's webhooks become (Business Central); without it
-	// IngestWebhook refuses deliveries with events as unavailable.
+	// JetStream and Inbound are for an ERP that sends webhooks (a subscription's
+	// notifications): FromConnector serves an intake over Inbound that publishes to JetStream.
+	// NetSuite sends none.
 	JetStream jetstream.JetStream
+	Inbound   vendors.Inbound
 }
 
 // Service implements erpv1.ErpServiceServer.
 type Service struct {
 	erpv1.UnimplementedErpServiceServer
 
-	conn       Connector
-	log        *slog.Logger
-	timeout    time.Duration
-	deliveries *events.Deliveries // webhook intake (webhook.go); nil for an ERP without webhooks
+	conn    Connector
+	log     *slog.Logger
+	timeout time.Duration
+	intake  *intake.Intake // nil: the vendor sends nothing inbound
 }
 
 var _ erpv1.ErpServiceServer = (*Service)(nil)
@@ -65,33 +68,37 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	log := deps.Logger.With("service", "erp", "vendor", cfg.Vendor)
-	var conn Connector
-	var err error
-	switch cfg.Vendor {
-	case VendorBusinessCentral:
-		var bc *businesscentral.Client
-		if bc, err = businesscentral.New(cfg.BusinessCentral.connector(), deps.HTTPClient, log, deps.Now); err == nil {
-			conn = bc
-		}
-	default:
-		var ns *netsuite.Client
-		if ns, err = netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now); err == nil {
-			conn = ns
-		}
-	}
+	conn, err := netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
 	}
-	svc := newService(conn, log, cfg.Timeout)
-	if _, ok := conn.(WebhookIntake); ok {
-		svc.deliveries = events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)
-	}
-	return svc, nil
+	return newService(conn, log, cfg.Timeout), nil
 }
 
 func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {
 	return &Service{conn: conn, log: log, timeout: timeout}
 }
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without NetSuite's typed
+// configuration.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	s := newService(conn, deps.Logger.With("service", "erp", "vendor", vendor), timeout)
+	if deps.Inbound != nil {
+		s.intake = intake.New(vendor, deps.Inbound, events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, s.log), s.log)
+	}
+	return s
+}
+
+// Intake takes the vendor's inbound deliveries (retailbridge.system.intake.v1); nil when the
+// vendor sends none.
+func (s *Service) Intake() *intake.Intake { return s.intake }
 
 // Ready reports whether the ERP answers, for health checks.
 func (s *Service) Ready(ctx context.Context) error {

@@ -17,6 +17,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 )
 
 // Source is the producer of the events notifications become.
@@ -181,25 +182,22 @@ func orderEvent(so document) (*canonicalv1.Event, error) {
 	}, nil
 }
 
-// Handshake answers a subscription handshake: the validation token, as plain text.
-func (c *Client) Handshake(query map[string]string) ([]byte, string, bool) {
-	tok := query["validationToken"]
-	if tok == "" {
-		return nil, "", false
+// Normalise is the connector's vendors.Inbound: a webhook delivery with a validationToken is a
+// subscription handshake, answered with the token as plain text; any other is a notification,
+// checked against the configured clientState and read into canonical events (Intake.Normalise).
+// Business Central sends no delivery id: a delivery's is the hash of its body, which a
+// redelivery repeats.
+func (c *Client) Normalise(ctx context.Context, d vendors.Delivery) (vendors.Normalised, error) {
+	if tok := d.Query.Get("validationToken"); tok != "" && d.Channel == vendors.Webhook {
+		return vendors.Normalised{ID: vendorhttp.EventID("businesscentral", "handshake", tok), Reply: []byte(tok),
+			ReplyContentType: "text/plain; charset=utf-8"}, nil
 	}
-	return []byte(tok), "text/plain; charset=utf-8", true
-}
-
-// ParseWebhook reads one notification delivery (see Intake.Normalise) under the configured
-// clientState. Business Central sends no delivery id; the delivery's is the hash of its body,
-// which a redelivery repeats.
-func (c *Client) ParseWebhook(ctx context.Context, _ http.Header, body []byte) (string, []*canonicalv1.Event, error) {
 	if c.state == "" {
-		return "", nil, errs.E(errs.Unauthenticated, "webhook_secret_missing", "no clientState is configured")
+		return vendors.Normalised{}, errs.E(errs.Unauthenticated, "webhook_secret_missing", "no clientState is configured")
 	}
-	evs, err := (&Intake{c: c, clientState: c.state}).Normalise(ctx, body)
+	evs, err := (&Intake{c: c, clientState: c.state}).Normalise(ctx, d.Body)
 	if err != nil {
-		return "", nil, err
+		return vendors.Normalised{}, err
 	}
-	return vendorhttp.EventID("businesscentral", "delivery", string(body)), evs, nil
+	return vendors.Normalised{ID: vendorhttp.EventID("businesscentral", "delivery", string(d.Body)), Events: evs}, nil
 }

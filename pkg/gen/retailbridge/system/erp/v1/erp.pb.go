@@ -23,153 +23,6 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
-// IngestWebhookRequest is one webhook delivery exactly as received.
-type IngestWebhookRequest struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Request headers, canonical names.
-	Headers map[string]string `protobuf:"bytes,1,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	// The raw body.
-	Body []byte `protobuf:"bytes,2,opt,name=body,proto3" json:"body,omitempty"`
-	// The delivery URL's query parameters (a subscription handshake's validationToken).
-	Query         map[string]string `protobuf:"bytes,3,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *IngestWebhookRequest) Reset() {
-	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[0]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *IngestWebhookRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*IngestWebhookRequest) ProtoMessage() {}
-
-func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[0]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
-func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{0}
-}
-
-func (x *IngestWebhookRequest) GetHeaders() map[string]string {
-	if x != nil {
-		return x.Headers
-	}
-	return nil
-}
-
-func (x *IngestWebhookRequest) GetBody() []byte {
-	if x != nil {
-		return x.Body
-	}
-	return nil
-}
-
-func (x *IngestWebhookRequest) GetQuery() map[string]string {
-	if x != nil {
-		return x.Query
-	}
-	return nil
-}
-
-// IngestWebhookResponse says what the delivery became.
-type IngestWebhookResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// The delivery's id (derived from its body when the vendor sends none).
-	DeliveryId string `protobuf:"bytes,1,opt,name=delivery_id,json=deliveryId,proto3" json:"delivery_id,omitempty"`
-	// Canonical events published (or already published) for it.
-	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
-	// Whether the delivery carried nothing Retailbridge acts on.
-	Ignored bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
-	// When set, the delivery must be answered 200 with exactly this body, of reply_content_type
-	// (a subscription handshake echoing its validation token).
-	Reply []byte `protobuf:"bytes,4,opt,name=reply,proto3" json:"reply,omitempty"`
-	// The content type of reply.
-	ReplyContentType string `protobuf:"bytes,5,opt,name=reply_content_type,json=replyContentType,proto3" json:"reply_content_type,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
-}
-
-func (x *IngestWebhookResponse) Reset() {
-	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[1]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *IngestWebhookResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*IngestWebhookResponse) ProtoMessage() {}
-
-func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[1]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
-func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{1}
-}
-
-func (x *IngestWebhookResponse) GetDeliveryId() string {
-	if x != nil {
-		return x.DeliveryId
-	}
-	return ""
-}
-
-func (x *IngestWebhookResponse) GetEventIds() []string {
-	if x != nil {
-		return x.EventIds
-	}
-	return nil
-}
-
-func (x *IngestWebhookResponse) GetIgnored() bool {
-	if x != nil {
-		return x.Ignored
-	}
-	return false
-}
-
-func (x *IngestWebhookResponse) GetReply() []byte {
-	if x != nil {
-		return x.Reply
-	}
-	return nil
-}
-
-func (x *IngestWebhookResponse) GetReplyContentType() string {
-	if x != nil {
-		return x.ReplyContentType
-	}
-	return ""
-}
-
 // Item is an ERP item record with the attributes return policy needs.
 type Item struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -197,7 +50,7 @@ type Item struct {
 
 func (x *Item) Reset() {
 	*x = Item{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[2]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +62,7 @@ func (x *Item) String() string {
 func (*Item) ProtoMessage() {}
 
 func (x *Item) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[2]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +75,7 @@ func (x *Item) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Item.ProtoReflect.Descriptor instead.
 func (*Item) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{2}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Item) GetSku() string {
@@ -299,7 +152,7 @@ type GetItemsRequest struct {
 
 func (x *GetItemsRequest) Reset() {
 	*x = GetItemsRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[3]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -311,7 +164,7 @@ func (x *GetItemsRequest) String() string {
 func (*GetItemsRequest) ProtoMessage() {}
 
 func (x *GetItemsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[3]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -324,7 +177,7 @@ func (x *GetItemsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemsRequest.ProtoReflect.Descriptor instead.
 func (*GetItemsRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{3}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *GetItemsRequest) GetSkus() []string {
@@ -347,7 +200,7 @@ type GetItemsResponse struct {
 
 func (x *GetItemsResponse) Reset() {
 	*x = GetItemsResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -359,7 +212,7 @@ func (x *GetItemsResponse) String() string {
 func (*GetItemsResponse) ProtoMessage() {}
 
 func (x *GetItemsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -372,7 +225,7 @@ func (x *GetItemsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetItemsResponse.ProtoReflect.Descriptor instead.
 func (*GetItemsResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{4}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetItemsResponse) GetItems() []*Item {
@@ -402,7 +255,7 @@ type CreateSalesOrderRequest struct {
 
 func (x *CreateSalesOrderRequest) Reset() {
 	*x = CreateSalesOrderRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -414,7 +267,7 @@ func (x *CreateSalesOrderRequest) String() string {
 func (*CreateSalesOrderRequest) ProtoMessage() {}
 
 func (x *CreateSalesOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -427,7 +280,7 @@ func (x *CreateSalesOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSalesOrderRequest.ProtoReflect.Descriptor instead.
 func (*CreateSalesOrderRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{5}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *CreateSalesOrderRequest) GetOrder() *v1.Order {
@@ -457,7 +310,7 @@ type CreateSalesOrderResponse struct {
 
 func (x *CreateSalesOrderResponse) Reset() {
 	*x = CreateSalesOrderResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -469,7 +322,7 @@ func (x *CreateSalesOrderResponse) String() string {
 func (*CreateSalesOrderResponse) ProtoMessage() {}
 
 func (x *CreateSalesOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -482,7 +335,7 @@ func (x *CreateSalesOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSalesOrderResponse.ProtoReflect.Descriptor instead.
 func (*CreateSalesOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateSalesOrderResponse) GetSalesOrderId() string {
@@ -510,7 +363,7 @@ type GetSalesOrderRequest struct {
 
 func (x *GetSalesOrderRequest) Reset() {
 	*x = GetSalesOrderRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -522,7 +375,7 @@ func (x *GetSalesOrderRequest) String() string {
 func (*GetSalesOrderRequest) ProtoMessage() {}
 
 func (x *GetSalesOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -535,7 +388,7 @@ func (x *GetSalesOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSalesOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetSalesOrderRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetSalesOrderRequest) GetSalesOrderId() string {
@@ -558,7 +411,7 @@ type GetSalesOrderResponse struct {
 
 func (x *GetSalesOrderResponse) Reset() {
 	*x = GetSalesOrderResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -570,7 +423,7 @@ func (x *GetSalesOrderResponse) String() string {
 func (*GetSalesOrderResponse) ProtoMessage() {}
 
 func (x *GetSalesOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -583,7 +436,7 @@ func (x *GetSalesOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSalesOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetSalesOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSalesOrderResponse) GetSalesOrderId() string {
@@ -615,7 +468,7 @@ type CreateReturnAuthorizationRequest struct {
 
 func (x *CreateReturnAuthorizationRequest) Reset() {
 	*x = CreateReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -627,7 +480,7 @@ func (x *CreateReturnAuthorizationRequest) String() string {
 func (*CreateReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *CreateReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -640,7 +493,7 @@ func (x *CreateReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateReturnAuthorizationRequest) GetReturn() *v1.Return {
@@ -679,7 +532,7 @@ type CreateReturnAuthorizationResponse struct {
 
 func (x *CreateReturnAuthorizationResponse) Reset() {
 	*x = CreateReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -691,7 +544,7 @@ func (x *CreateReturnAuthorizationResponse) String() string {
 func (*CreateReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *CreateReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -704,7 +557,7 @@ func (x *CreateReturnAuthorizationResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CreateReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateReturnAuthorizationResponse) GetReturnAuthorizationId() string {
@@ -739,7 +592,7 @@ type GetReturnAuthorizationRequest struct {
 
 func (x *GetReturnAuthorizationRequest) Reset() {
 	*x = GetReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -751,7 +604,7 @@ func (x *GetReturnAuthorizationRequest) String() string {
 func (*GetReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *GetReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -764,7 +617,7 @@ func (x *GetReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*GetReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetReturnAuthorizationRequest) GetReturnAuthorizationId() string {
@@ -791,7 +644,7 @@ type GetReturnAuthorizationResponse struct {
 
 func (x *GetReturnAuthorizationResponse) Reset() {
 	*x = GetReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -803,7 +656,7 @@ func (x *GetReturnAuthorizationResponse) String() string {
 func (*GetReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *GetReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -816,7 +669,7 @@ func (x *GetReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*GetReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetReturnAuthorizationResponse) GetReturnAuthorizationId() string {
@@ -853,7 +706,7 @@ type CloseReturnAuthorizationRequest struct {
 
 func (x *CloseReturnAuthorizationRequest) Reset() {
 	*x = CloseReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -865,7 +718,7 @@ func (x *CloseReturnAuthorizationRequest) String() string {
 func (*CloseReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -878,7 +731,7 @@ func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CloseReturnAuthorizationRequest) GetReturnAuthorizationId() string {
@@ -904,7 +757,7 @@ type CloseReturnAuthorizationResponse struct {
 
 func (x *CloseReturnAuthorizationResponse) Reset() {
 	*x = CloseReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -916,7 +769,7 @@ func (x *CloseReturnAuthorizationResponse) String() string {
 func (*CloseReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -929,7 +782,7 @@ func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
 }
 
 // ReceiptLine is one received line.
@@ -949,7 +802,7 @@ type ReceiptLine struct {
 
 func (x *ReceiptLine) Reset() {
 	*x = ReceiptLine{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -961,7 +814,7 @@ func (x *ReceiptLine) String() string {
 func (*ReceiptLine) ProtoMessage() {}
 
 func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -974,7 +827,7 @@ func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptLine.ProtoReflect.Descriptor instead.
 func (*ReceiptLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ReceiptLine) GetSku() string {
@@ -1022,7 +875,7 @@ type CreateItemReceiptRequest struct {
 
 func (x *CreateItemReceiptRequest) Reset() {
 	*x = CreateItemReceiptRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1034,7 +887,7 @@ func (x *CreateItemReceiptRequest) String() string {
 func (*CreateItemReceiptRequest) ProtoMessage() {}
 
 func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1047,7 +900,7 @@ func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *CreateItemReceiptRequest) GetReturnAuthorizationId() string {
@@ -1089,7 +942,7 @@ type CreateItemReceiptResponse struct {
 
 func (x *CreateItemReceiptResponse) Reset() {
 	*x = CreateItemReceiptResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1101,7 +954,7 @@ func (x *CreateItemReceiptResponse) String() string {
 func (*CreateItemReceiptResponse) ProtoMessage() {}
 
 func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1114,7 +967,7 @@ func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptResponse.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateItemReceiptResponse) GetItemReceiptId() string {
@@ -1141,7 +994,7 @@ type CreateCreditMemoRequest struct {
 
 func (x *CreateCreditMemoRequest) Reset() {
 	*x = CreateCreditMemoRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1153,7 +1006,7 @@ func (x *CreateCreditMemoRequest) String() string {
 func (*CreateCreditMemoRequest) ProtoMessage() {}
 
 func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1166,7 +1019,7 @@ func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoRequest.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{18}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateCreditMemoRequest) GetReturnAuthorizationId() string {
@@ -1208,7 +1061,7 @@ type CreateCreditMemoResponse struct {
 
 func (x *CreateCreditMemoResponse) Reset() {
 	*x = CreateCreditMemoResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1220,7 +1073,7 @@ func (x *CreateCreditMemoResponse) String() string {
 func (*CreateCreditMemoResponse) ProtoMessage() {}
 
 func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1233,7 +1086,7 @@ func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoResponse.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{19}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCreditMemoResponse) GetCreditMemo() *v1.CreditMemo {
@@ -1260,7 +1113,7 @@ type RecordInventoryAdjustmentRequest struct {
 
 func (x *RecordInventoryAdjustmentRequest) Reset() {
 	*x = RecordInventoryAdjustmentRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[20]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1125,7 @@ func (x *RecordInventoryAdjustmentRequest) String() string {
 func (*RecordInventoryAdjustmentRequest) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[20]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1138,7 @@ func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordInventoryAdjustmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{20}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *RecordInventoryAdjustmentRequest) GetAdjustment() *v1.InventoryAdjustment {
@@ -1327,7 +1180,7 @@ type RecordInventoryAdjustmentResponse struct {
 
 func (x *RecordInventoryAdjustmentResponse) Reset() {
 	*x = RecordInventoryAdjustmentResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[21]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1192,7 @@ func (x *RecordInventoryAdjustmentResponse) String() string {
 func (*RecordInventoryAdjustmentResponse) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[21]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1205,7 @@ func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordInventoryAdjustmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{21}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordInventoryAdjustmentResponse) GetAdjustmentId() string {
@@ -1366,25 +1219,7 @@ var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\n" +
-	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\xcc\x02\n" +
-	"\x14IngestWebhookRequest\x12W\n" +
-	"\aheaders\x18\x01 \x03(\v2=.retailbridge.system.erp.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
-	"\x04body\x18\x02 \x01(\fR\x04body\x12Q\n" +
-	"\x05query\x18\x03 \x03(\v2;.retailbridge.system.erp.v1.IngestWebhookRequest.QueryEntryR\x05query\x1a:\n" +
-	"\fHeadersEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
-	"\n" +
-	"QueryEntry\x12\x10\n" +
-	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xb3\x01\n" +
-	"\x15IngestWebhookResponse\x12\x1f\n" +
-	"\vdelivery_id\x18\x01 \x01(\tR\n" +
-	"deliveryId\x12\x1b\n" +
-	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored\x12\x14\n" +
-	"\x05reply\x18\x04 \x01(\fR\x05reply\x12,\n" +
-	"\x12reply_content_type\x18\x05 \x01(\tR\x10replyContentType\"\xd7\x02\n" +
+	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\xd7\x02\n" +
 	"\x04Item\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x15\n" +
 	"\x06erp_id\x18\x02 \x01(\tR\x05erpId\x12!\n" +
@@ -1464,8 +1299,7 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x05value\x18\x03 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x05value\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"H\n" +
 	"!RecordInventoryAdjustmentResponse\x12#\n" +
-	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId2\xc0\n" +
-	"\n" +
+	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId2\xca\t\n" +
 	"\n" +
 	"ErpService\x12e\n" +
 	"\bGetItems\x12+.retailbridge.system.erp.v1.GetItemsRequest\x1a,.retailbridge.system.erp.v1.GetItemsResponse\x12}\n" +
@@ -1476,8 +1310,7 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x18CloseReturnAuthorization\x12;.retailbridge.system.erp.v1.CloseReturnAuthorizationRequest\x1a<.retailbridge.system.erp.v1.CloseReturnAuthorizationResponse\x12\x80\x01\n" +
 	"\x11CreateItemReceipt\x124.retailbridge.system.erp.v1.CreateItemReceiptRequest\x1a5.retailbridge.system.erp.v1.CreateItemReceiptResponse\x12}\n" +
 	"\x10CreateCreditMemo\x123.retailbridge.system.erp.v1.CreateCreditMemoRequest\x1a4.retailbridge.system.erp.v1.CreateCreditMemoResponse\x12\x98\x01\n" +
-	"\x19RecordInventoryAdjustment\x12<.retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest\x1a=.retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse\x12t\n" +
-	"\rIngestWebhook\x120.retailbridge.system.erp.v1.IngestWebhookRequest\x1a1.retailbridge.system.erp.v1.IngestWebhookResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
+	"\x19RecordInventoryAdjustment\x12<.retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest\x1a=.retailbridge.system.erp.v1.RecordInventoryAdjustmentResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
 
 var (
 	file_retailbridge_system_erp_v1_erp_proto_rawDescOnce sync.Once
@@ -1491,83 +1324,75 @@ func file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescData
 }
 
-var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
-	(*IngestWebhookRequest)(nil),              // 0: retailbridge.system.erp.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),             // 1: retailbridge.system.erp.v1.IngestWebhookResponse
-	(*Item)(nil),                              // 2: retailbridge.system.erp.v1.Item
-	(*GetItemsRequest)(nil),                   // 3: retailbridge.system.erp.v1.GetItemsRequest
-	(*GetItemsResponse)(nil),                  // 4: retailbridge.system.erp.v1.GetItemsResponse
-	(*CreateSalesOrderRequest)(nil),           // 5: retailbridge.system.erp.v1.CreateSalesOrderRequest
-	(*CreateSalesOrderResponse)(nil),          // 6: retailbridge.system.erp.v1.CreateSalesOrderResponse
-	(*GetSalesOrderRequest)(nil),              // 7: retailbridge.system.erp.v1.GetSalesOrderRequest
-	(*GetSalesOrderResponse)(nil),             // 8: retailbridge.system.erp.v1.GetSalesOrderResponse
-	(*CreateReturnAuthorizationRequest)(nil),  // 9: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	(*CreateReturnAuthorizationResponse)(nil), // 10: retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	(*GetReturnAuthorizationRequest)(nil),     // 11: retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	(*GetReturnAuthorizationResponse)(nil),    // 12: retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	(*CloseReturnAuthorizationRequest)(nil),   // 13: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	(*CloseReturnAuthorizationResponse)(nil),  // 14: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	(*ReceiptLine)(nil),                       // 15: retailbridge.system.erp.v1.ReceiptLine
-	(*CreateItemReceiptRequest)(nil),          // 16: retailbridge.system.erp.v1.CreateItemReceiptRequest
-	(*CreateItemReceiptResponse)(nil),         // 17: retailbridge.system.erp.v1.CreateItemReceiptResponse
-	(*CreateCreditMemoRequest)(nil),           // 18: retailbridge.system.erp.v1.CreateCreditMemoRequest
-	(*CreateCreditMemoResponse)(nil),          // 19: retailbridge.system.erp.v1.CreateCreditMemoResponse
-	(*RecordInventoryAdjustmentRequest)(nil),  // 20: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	(*RecordInventoryAdjustmentResponse)(nil), // 21: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	nil,                            // 22: retailbridge.system.erp.v1.IngestWebhookRequest.HeadersEntry
-	nil,                            // 23: retailbridge.system.erp.v1.IngestWebhookRequest.QueryEntry
-	(*v1.Money)(nil),               // 24: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),  // 25: google.protobuf.Timestamp
-	(*v1.Order)(nil),               // 26: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),              // 27: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),          // 28: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),      // 29: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),          // 30: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil), // 31: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),            // 32: retailbridge.canonical.v1.Disposition
+	(*Item)(nil),                              // 0: retailbridge.system.erp.v1.Item
+	(*GetItemsRequest)(nil),                   // 1: retailbridge.system.erp.v1.GetItemsRequest
+	(*GetItemsResponse)(nil),                  // 2: retailbridge.system.erp.v1.GetItemsResponse
+	(*CreateSalesOrderRequest)(nil),           // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest
+	(*CreateSalesOrderResponse)(nil),          // 4: retailbridge.system.erp.v1.CreateSalesOrderResponse
+	(*GetSalesOrderRequest)(nil),              // 5: retailbridge.system.erp.v1.GetSalesOrderRequest
+	(*GetSalesOrderResponse)(nil),             // 6: retailbridge.system.erp.v1.GetSalesOrderResponse
+	(*CreateReturnAuthorizationRequest)(nil),  // 7: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	(*CreateReturnAuthorizationResponse)(nil), // 8: retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	(*GetReturnAuthorizationRequest)(nil),     // 9: retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	(*GetReturnAuthorizationResponse)(nil),    // 10: retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	(*CloseReturnAuthorizationRequest)(nil),   // 11: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	(*CloseReturnAuthorizationResponse)(nil),  // 12: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	(*ReceiptLine)(nil),                       // 13: retailbridge.system.erp.v1.ReceiptLine
+	(*CreateItemReceiptRequest)(nil),          // 14: retailbridge.system.erp.v1.CreateItemReceiptRequest
+	(*CreateItemReceiptResponse)(nil),         // 15: retailbridge.system.erp.v1.CreateItemReceiptResponse
+	(*CreateCreditMemoRequest)(nil),           // 16: retailbridge.system.erp.v1.CreateCreditMemoRequest
+	(*CreateCreditMemoResponse)(nil),          // 17: retailbridge.system.erp.v1.CreateCreditMemoResponse
+	(*RecordInventoryAdjustmentRequest)(nil),  // 18: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	(*RecordInventoryAdjustmentResponse)(nil), // 19: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	(*v1.Money)(nil),                          // 20: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
+	(*v1.Order)(nil),                          // 22: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 23: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 24: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 25: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 26: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 27: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 28: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
-	22, // 0: retailbridge.system.erp.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.erp.v1.IngestWebhookRequest.HeadersEntry
-	23, // 1: retailbridge.system.erp.v1.IngestWebhookRequest.query:type_name -> retailbridge.system.erp.v1.IngestWebhookRequest.QueryEntry
-	24, // 2: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
-	25, // 3: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	2,  // 4: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	26, // 5: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	27, // 6: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	28, // 7: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
-	15, // 8: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	29, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	24, // 10: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	30, // 11: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	31, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	32, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	24, // 14: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
-	3,  // 15: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	5,  // 16: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	7,  // 17: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	9,  // 18: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	11, // 19: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	13, // 20: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	16, // 21: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	18, // 22: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	20, // 23: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	0,  // 24: retailbridge.system.erp.v1.ErpService.IngestWebhook:input_type -> retailbridge.system.erp.v1.IngestWebhookRequest
-	4,  // 25: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	6,  // 26: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	8,  // 27: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	10, // 28: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	12, // 29: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	14, // 30: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	17, // 31: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	19, // 32: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	21, // 33: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	1,  // 34: retailbridge.system.erp.v1.ErpService.IngestWebhook:output_type -> retailbridge.system.erp.v1.IngestWebhookResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	20, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
+	21, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	22, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	23, // 4: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	24, // 5: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	13, // 6: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
+	25, // 7: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	20, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	26, // 9: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	27, // 10: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	28, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	20, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	1,  // 13: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 14: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	5,  // 15: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	7,  // 16: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	9,  // 17: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	11, // 18: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	14, // 19: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	16, // 20: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	18, // 21: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	2,  // 22: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	4,  // 23: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	6,  // 24: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	8,  // 25: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	10, // 26: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	12, // 27: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	15, // 28: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	17, // 29: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	19, // 30: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	22, // [22:31] is the sub-list for method output_type
+	13, // [13:22] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
@@ -1581,7 +1406,7 @@ func file_retailbridge_system_erp_v1_erp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_erp_v1_erp_proto_rawDesc), len(file_retailbridge_system_erp_v1_erp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -28,7 +28,6 @@ const (
 	ErpService_CreateItemReceipt_FullMethodName         = "/retailbridge.system.erp.v1.ErpService/CreateItemReceipt"
 	ErpService_CreateCreditMemo_FullMethodName          = "/retailbridge.system.erp.v1.ErpService/CreateCreditMemo"
 	ErpService_RecordInventoryAdjustment_FullMethodName = "/retailbridge.system.erp.v1.ErpService/RecordInventoryAdjustment"
-	ErpService_IngestWebhook_FullMethodName             = "/retailbridge.system.erp.v1.ErpService/IngestWebhook"
 )
 
 // ErpServiceClient is the client API for ErpService service.
@@ -56,11 +55,6 @@ type ErpServiceClient interface {
 	CreateCreditMemo(ctx context.Context, in *CreateCreditMemoRequest, opts ...grpc.CallOption) (*CreateCreditMemoResponse, error)
 	// RecordInventoryAdjustment posts a write-off or vendor claim.
 	RecordInventoryAdjustment(ctx context.Context, in *RecordInventoryAdjustmentRequest, opts ...grpc.CallOption) (*RecordInventoryAdjustmentResponse, error)
-	// IngestWebhook takes one delivery of the ERP's change notifications (Business Central's
-	// webhook subscriptions) exactly as received: it answers a subscription handshake, checks the
-	// delivery's shared secret, and publishes canonical events with deterministic ids, so a
-	// delivery repeated at any time has one effect.
-	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
 type erpServiceClient struct {
@@ -161,16 +155,6 @@ func (c *erpServiceClient) RecordInventoryAdjustment(ctx context.Context, in *Re
 	return out, nil
 }
 
-func (c *erpServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(IngestWebhookResponse)
-	err := c.cc.Invoke(ctx, ErpService_IngestWebhook_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 // ErpServiceServer is the server API for ErpService service.
 // All implementations must embed UnimplementedErpServiceServer
 // for forward compatibility.
@@ -196,11 +180,6 @@ type ErpServiceServer interface {
 	CreateCreditMemo(context.Context, *CreateCreditMemoRequest) (*CreateCreditMemoResponse, error)
 	// RecordInventoryAdjustment posts a write-off or vendor claim.
 	RecordInventoryAdjustment(context.Context, *RecordInventoryAdjustmentRequest) (*RecordInventoryAdjustmentResponse, error)
-	// IngestWebhook takes one delivery of the ERP's change notifications (Business Central's
-	// webhook subscriptions) exactly as received: it answers a subscription handshake, checks the
-	// delivery's shared secret, and publishes canonical events with deterministic ids, so a
-	// delivery repeated at any time has one effect.
-	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedErpServiceServer()
 }
 
@@ -237,9 +216,6 @@ func (UnimplementedErpServiceServer) CreateCreditMemo(context.Context, *CreateCr
 }
 func (UnimplementedErpServiceServer) RecordInventoryAdjustment(context.Context, *RecordInventoryAdjustmentRequest) (*RecordInventoryAdjustmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordInventoryAdjustment not implemented")
-}
-func (UnimplementedErpServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
 }
 func (UnimplementedErpServiceServer) mustEmbedUnimplementedErpServiceServer() {}
 func (UnimplementedErpServiceServer) testEmbeddedByValue()                    {}
@@ -424,24 +400,6 @@ func _ErpService_RecordInventoryAdjustment_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
-func _ErpService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(IngestWebhookRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(ErpServiceServer).IngestWebhook(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: ErpService_IngestWebhook_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(ErpServiceServer).IngestWebhook(ctx, req.(*IngestWebhookRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 // ErpService_ServiceDesc is the grpc.ServiceDesc for ErpService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -484,10 +442,6 @@ var ErpService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordInventoryAdjustment",
 			Handler:    _ErpService_RecordInventoryAdjustment_Handler,
-		},
-		{
-			MethodName: "IngestWebhook",
-			Handler:    _ErpService_IngestWebhook_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
