@@ -164,6 +164,10 @@ func newLedger(ds *demo.Dataset, now func() time.Time, f *state.File) (*ledger, 
 	if found {
 		l.restore(k)
 	}
+	// Written at once, so a data directory shows the company from the start.
+	if err := l.persistLocked(); err != nil {
+		return nil, err
+	}
 	return l, nil
 }
 

@@ -277,9 +277,9 @@ func (n *subscriptions) flush() {
 		}
 		if len(list) > n.s.opts.CollectionThreshold {
 			first := list[0]
-			base, _, _ := strings.Cut(first.Resource, "(")
-			if i := strings.LastIndex(first.Resource, "("); i > 0 {
-				base = first.Resource[:i]
+			base := first.Resource // "…/salesOrders(id)": the collection is what precedes the key
+			if i := strings.LastIndex(base, "("); i > 0 {
+				base = base[:i]
 			}
 			since, _ := time.Parse("2006-01-02T15:04:05.000Z", first.LastModified)
 			first.Resource = base + "?$filter=lastModifiedDateTime%20gt%20" + since.Add(-time.Millisecond).Format(time.RFC3339Nano)
