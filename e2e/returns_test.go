@@ -15,6 +15,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
@@ -200,6 +201,14 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 		t.Errorf("another customer's return: %d", other.Status)
 	}
 	return h
+}
+
+// erpFaults are the fault knobs of whichever ERP sandbox the stack runs.
+func (h *harness) erpFaults() *faults.Faults {
+	if h.BusinessCentral != nil {
+		return h.BusinessCentral.Faults()
+	}
+	return h.NetSuite.Faults()
 }
 
 // rmaStatus is the status of the return authorisation rma in whichever ERP the stack runs.
