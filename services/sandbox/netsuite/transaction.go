@@ -20,6 +20,8 @@ const (
 	TypeItemReceipt         = "itemReceipt"
 	TypeCreditMemo          = "creditMemo"
 	TypeInventoryAdjustment = "inventoryAdjustment"
+	TypeItemFulfillment     = "itemFulfillment"
+	TypeInvoice             = "invoice"
 )
 
 // The sandbox's account books everything in one currency, as the demo catalogue is priced.
@@ -96,6 +98,9 @@ type salesOrder struct {
 type soLine struct {
 	line
 	orderLineID string // the storefront's line id, custcol_rb_order_line_id
+	taxCode     string // the line's taxCode, as the caller enriched it
+	fulfilled   int    // units shipped (item fulfilments)
+	closed      bool
 }
 
 type returnAuthorization struct {
@@ -205,7 +210,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 // documentPrefix starts each type's document numbers (tranId).
 var documentPrefix = map[string]string{
 	TypeSalesOrder: "SO", TypeReturnAuthorization: "RMA", TypeItemReceipt: "IR", TypeCreditMemo: "CM",
-	TypeInventoryAdjustment: "ADJ",
+	TypeInventoryAdjustment: "ADJ", TypeItemFulfillment: "IF", TypeInvoice: "INV",
 }
 
 // newIDs allocates an internal id and the next document number of recordType; the caller holds mu.
