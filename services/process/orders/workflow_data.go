@@ -75,15 +75,15 @@ type warehouseOrder struct {
 
 // shipment is one shipment the warehouse reported, and what was recorded of it.
 type shipment struct {
-	ID                string         `json:"id"`
-	Carrier           string         `json:"carrier"`
-	Tracking          string         `json:"tracking"`
-	Location          string         `json:"location"`
-	Lines             map[string]int `json:"lines"` // order line id → units
+	ID                string            `json:"id"`
+	Carrier           string            `json:"carrier"`
+	Tracking          string            `json:"tracking"`
+	Location          string            `json:"location"`
+	Lines             map[string]int    `json:"lines"`     // order line id → units
 	SKUs              map[string]int    `json:"skus"`      // SKU → units, for the ERP
 	LineSKUs          map[string]string `json:"line_skus"` // order line id → SKU
-	FulfillmentID     string         `json:"fulfillment_id,omitempty"`
-	ItemFulfillmentID string         `json:"item_fulfillment_id,omitempty"`
+	FulfillmentID     string            `json:"fulfillment_id,omitempty"`
+	ItemFulfillmentID string            `json:"item_fulfillment_id,omitempty"`
 }
 
 // order decodes the canonical order.

@@ -95,7 +95,13 @@ func (w *Workflow) handleCommerceEvent(ctx context.Context, tx *store.Tx, ev *ca
 	case exists:
 		return nil // a duplicate orders/create: one workflow, one sales order
 	}
-	return w.accept(ctx, tx, o, ev.GetType())
+	err = w.accept(ctx, tx, o, ev.GetType())
+	if errs.KindOf(err) == errs.AlreadyExists {
+		// Another replica accepted a copy in between (PostgreSQL has rolled this transaction
+		// back): delivered again, this copy finds the workflow and is absorbed.
+		return errs.Wrap(err, errs.Conflict, "order_accepted_concurrently", "another copy of the order was accepted at the same time")
+	}
+	return err
 }
 
 // accept starts an order's workflow in tx.

@@ -42,6 +42,7 @@ type wfCrash struct {
 	mu     sync.Mutex
 	method string
 	fired  bool
+	kills  int
 }
 
 func (c *wfCrash) arm(method string) {
@@ -55,6 +56,7 @@ func (c *wfCrash) take(method string) bool {
 	defer c.mu.Unlock()
 	if c.method != "" && strings.HasSuffix(method, "/"+c.method) {
 		c.method, c.fired = "", true
+		c.kills++
 		return true
 	}
 	return false
@@ -234,4 +236,20 @@ func wfOrder(id string, skus ...string) *canonicalv1.Order {
 			UnitPrice: &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: 2500}})
 	}
 	return o
+}
+
+// stateOrEmpty is the order's state, or "" before it is accepted.
+func (h *wfHarness) stateOrEmpty(w *Workflow, id string) (string, error) {
+	inst, _, err := w.State(context.Background(), id)
+	return inst.State, err
+}
+
+// consumed counts the events a consumer took in (its inbox rows).
+func (h *wfHarness) consumed(t testing.TB, consumer string) int {
+	t.Helper()
+	var n int
+	if err := h.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM rb_inbox WHERE consumer = $1`, consumer).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
 }

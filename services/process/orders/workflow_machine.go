@@ -33,9 +33,9 @@ const (
 
 // Exception queues support works: a held state's queue.
 const (
-	QueueIncomplete          = "incomplete"
-	QueueFailedTaxEnrichment = "failed_tax_enrichment"
-	QueueRoutingUnavailable  = "routing_unavailable"
+	QueueIncomplete           = "incomplete"
+	QueueFailedTaxEnrichment  = "failed_tax_enrichment"
+	QueueRoutingUnavailable   = "routing_unavailable"
 	QueueInventoryUnavailable = "inventory_unavailable"
 )
 

@@ -34,6 +34,7 @@ func (b builder) signals() map[string]map[string]workflow.SignalHandler {
 			SignalRejected: b.onRejected, SignalOrderUpdated: b.onOrderUpdated},
 		StateAwaitingAck: {TimerAckSLA: b.onAckOverdue},
 		StateCancelled:   {SignalShipped: b.onShippedAfterCancel},
+		StateCompleted:   {SignalCancel: b.onCancel}, // shipped: refused with the reason
 	}
 	for state := range retryState {
 		m[state] = held
