@@ -9,5 +9,5 @@ var Kind = vendors.Kind{Name: "oms", Vendors: []vendors.Vendor{
 	// allocations (GetAllocation) instead, so no webhook route is registered yet.
 	{Name: VendorFluent,
 		Required:    []string{"FLUENT_API_URL", "FLUENT_CLIENT_ID", "FLUENT_CLIENT_SECRET", "FLUENT_USERNAME", "FLUENT_PASSWORD", "FLUENT_RETAILER_ID"},
-		SandboxAddr: "127.0.0.1:9308"},
+		SandboxAddr: "127.0.0.1:9308", Serve: serveFluent, Sandbox: fluentSandbox},
 }}
