@@ -10,7 +10,8 @@ import (
 
 // captureStep captures the authorised payment of an order that was not captured at checkout,
 // once it is invoiced, under the step's key: a lost answer is retried with the same key and
-// the gateway captures once.
+// the gateway captures once. A gateway that cannot capture now (Unimplemented) holds the order
+// in awaiting_capture; it is invoiced, so nothing is undone.
 func captureStep(sys systems) stepFunc {
 	return func(ctx context.Context, r workflow.Run, d *orderData) (string, error) {
 		o, err := d.order()
@@ -19,10 +20,10 @@ func captureStep(sys systems) stepFunc {
 		}
 		_, err = sys.payments.CapturePayment(ctx, &paymentsv1.CapturePaymentRequest{PaymentReference: o.GetPaymentReference(),
 			Amount: o.GetTotal(), IdempotencyKey: r.Key})
-		if err != nil {
-			return "", asError(err)
+		if held, err := holdOn(err, d, "the payment gateway cannot capture"); held || err != nil {
+			return StateAwaitingCapture, err
 		}
-		d.CaptureID = r.Key
+		d.CaptureID, d.Reasons = r.Key, nil
 		d.Financial = "paid"
 		return StateCompleted, nil
 	}

@@ -11,7 +11,9 @@ import (
 
 // fulfilStep tells the storefront about the next shipment not yet fulfilled there (Shopify
 // fulfillmentCreate on the order's fulfilment orders, with tracking and a customer
-// notification), under a key per shipment.
+// notification), under a key per shipment. A storefront that cannot take it now (the system
+// API's write not deployed: Unimplemented) holds the order in awaiting_storefront; the parcel has
+// left, so nothing is undone.
 func fulfilStep(sys systems) stepFunc {
 	return func(ctx context.Context, r workflow.Run, d *orderData) (string, error) {
 		for i := range d.Shipments {
@@ -21,10 +23,10 @@ func fulfilStep(sys systems) stepFunc {
 			}
 			resp, err := sys.commerce.CreateFulfillment(ctx, &commercev1.CreateFulfillmentRequest{OrderId: d.OrderID,
 				Shipment: s.canonical(d.OrderID), IdempotencyKey: r.Key + ":" + s.ID})
-			if err != nil {
-				return "", asError(err)
+			if held, err := holdOn(err, d, "the storefront cannot record fulfilments"); held || err != nil {
+				return StateAwaitingStorefront, err
 			}
-			s.FulfillmentID = resp.GetFulfillmentId()
+			s.FulfillmentID, d.Reasons = resp.GetFulfillmentId(), nil
 			return StateRecordingShipment, nil
 		}
 		return StateRecordingShipment, nil

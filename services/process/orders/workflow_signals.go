@@ -24,6 +24,7 @@ type release struct {
 var retryState = map[string]string{
 	StateIncomplete: StateValidating, StateFailedTax: StateEnriching,
 	StateAwaitingRouting: StateRouting, StateAwaitingInventory: StateReserving,
+	StateAwaitingStorefront: StateFulfilling, StateAwaitingCapture: StateCapturing,
 }
 
 // signals maps states and signals to handlers. Handlers never call vendors.

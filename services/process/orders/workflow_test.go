@@ -9,6 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
@@ -395,4 +398,42 @@ func TestDuplicateOrdersCreateMakeOneSalesOrder(t *testing.T) {
 			t.Errorf("shipping orders %d, want 1", n)
 		}
 	})
+}
+
+// A storefront or gateway that cannot take the write yet (Unimplemented) holds the shipped order
+// in its queue instead of failing it; nothing shipped is undone, and the order finishes once the
+// write is available.
+func TestUnavailableFulfilmentAndCaptureHold(t *testing.T) {
+	t.Parallel()
+	h := newWFHarness(t, store.SQLite)
+	w := h.workflow(t)
+	h.putTax(t, w, "US", "*", "US-STD")
+	h.sys.setFail("CreateFulfillment", status.Error(codes.Unimplemented, "CreateFulfillment is not implemented yet"))
+	h.sys.setFail("CapturePayment", status.Error(codes.Unimplemented, "CapturePayment is not implemented yet"))
+	o := wfOrder("9010", "SKU-MUG")
+	o.FinancialStatus = canonicalv1.FinancialStatus_FINANCIAL_STATUS_AUTHORIZED
+	h.deliver(t, w, canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED, o)
+	w = h.drive(t, w)
+	h.ship(t, w, o, SignalShipped)
+	w = h.drive(t, w)
+	h.wantState(t, w, o.GetId(), StateAwaitingStorefront)
+	if h.sys.count("closed", "") != 0 || h.sys.count("released", "") != 0 {
+		t.Fatal("a shipped order was compensated")
+	}
+	h.sys.setFail("CreateFulfillment", nil)
+	h.clock.Advance(25 * time.Hour)
+	w = h.drive(t, w)
+	h.wantState(t, w, o.GetId(), StateAwaitingCapture)
+	h.sys.setFail("CapturePayment", nil)
+	if _, err := w.ResolveOrderException(wfAgent(), &ordersv1.ResolveOrderExceptionRequest{OrderId: o.GetId(),
+		Resolution: ordersv1.ExceptionResolution_EXCEPTION_RESOLUTION_RETRY, Note: "gateway capture enabled"}); err != nil {
+		t.Fatal(err)
+	}
+	w = h.drive(t, w)
+	h.wantState(t, w, o.GetId(), StateCompleted)
+	for kind, want := range map[string]int{"fulfillment": 1, "invoice": 1, "capture": 1} {
+		if got := h.sys.count(kind, ""); got != want {
+			t.Errorf("%s: %d, want %d", kind, got, want)
+		}
+	}
 }

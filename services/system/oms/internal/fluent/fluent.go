@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 // Config is how to reach one Fluent account.
@@ -122,7 +123,7 @@ func (c *Client) do(req *http.Request, out any) error {
 		return errs.Wrap(err, errs.Unavailable, "oms_unreachable", "the OMS answer was cut off")
 	}
 	if resp.StatusCode/100 != 2 {
-		return classify(resp.StatusCode, resp.Header.Get("Retry-After"), body)
+		return classify(resp.StatusCode, vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), c.now()), body)
 	}
 	if out == nil || len(body) == 0 {
 		return nil
@@ -134,7 +135,7 @@ func (c *Client) do(req *http.Request, out any) error {
 }
 
 // classify maps a Fluent HTTP failure to an error kind: the one place vendor errors are read.
-func classify(status int, retryAfter string, body []byte) error {
+func classify(status int, retryAfter time.Duration, body []byte) error {
 	msg := fmt.Sprintf("Fluent answered %d: %.200s", status, body)
 	switch {
 	case status == http.StatusUnauthorized:
@@ -144,11 +145,7 @@ func classify(status int, retryAfter string, body []byte) error {
 	case status == http.StatusNotFound:
 		return errs.E(errs.NotFound, "oms_not_found", msg)
 	case status == http.StatusTooManyRequests:
-		e := errs.E(errs.ResourceExhausted, "vendor_throttled", msg)
-		if d, err := time.ParseDuration(retryAfter + "s"); err == nil {
-			e = e.WithRetryAfter(d)
-		}
-		return e
+		return errs.E(errs.ResourceExhausted, "vendor_throttled", msg).WithRetryAfter(retryAfter)
 	case status >= 500:
 		return errs.E(errs.Unavailable, "oms_unavailable", msg)
 	}
