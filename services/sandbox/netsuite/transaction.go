@@ -306,13 +306,16 @@ type lineDoc struct {
 	Amount           *json.Number `json:"amount,omitempty"`
 	QuantityReceived *int         `json:"quantityReceived,omitempty"`
 	QuantityBilled   *int         `json:"quantityBilled,omitempty"`
-	IsClosed         *bool        `json:"isClosed,omitempty"`
-	ItemReceive      *bool        `json:"itemReceive,omitempty"`
-	Restock          *bool        `json:"restock,omitempty"`
-	Location         *ref         `json:"location,omitempty"`
-	Condition        string       `json:"custcol_rb_condition,omitempty"`
-	ReturnReason     string       `json:"custcol_rb_return_reason,omitempty"`
-	OrderLineID      string       `json:"custcol_rb_order_line_id,omitempty"`
+	// QuantityFulfilled is a sales order line's shipped units (item fulfilments).
+	QuantityFulfilled *int   `json:"quantityFulfilled,omitempty"`
+	TaxCode           *ref   `json:"taxCode,omitempty"`
+	IsClosed          *bool  `json:"isClosed,omitempty"`
+	ItemReceive       *bool  `json:"itemReceive,omitempty"`
+	Restock           *bool  `json:"restock,omitempty"`
+	Location          *ref   `json:"location,omitempty"`
+	Condition         string `json:"custcol_rb_condition,omitempty"`
+	ReturnReason      string `json:"custcol_rb_return_reason,omitempty"`
+	OrderLineID       string `json:"custcol_rb_order_line_id,omitempty"`
 }
 
 type adjustmentLineDoc struct {
@@ -360,8 +363,13 @@ func (l *ledger) render(s *Sandbox, r *http.Request, recordType, id string, expa
 		dated(so.created)
 		var lines []any
 		for _, ln := range so.lines {
-			lines = append(lines, lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
-				Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID})
+			doc := lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
+				Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID,
+				QuantityFulfilled: ptr(ln.fulfilled), IsClosed: ptr(ln.closed)}
+			if ln.taxCode != "" {
+				doc.TaxCode = &ref{ID: ln.taxCode}
+			}
+			lines = append(lines, doc)
 		}
 		doc.Item = items(lines)
 	case TypeReturnAuthorization:

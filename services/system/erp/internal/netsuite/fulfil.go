@@ -37,7 +37,13 @@ func (c *Client) CreateItemFulfillment(ctx context.Context, req *erpv1.CreateIte
 	}
 	loc := ref{ID: req.GetLocationId()}
 	var lines []fulfilmentLine
+	// Units fulfilled before count as taken, so a second shipment of a SKU goes to what is open.
 	taken := map[int]int64{}
+	for _, ln := range so.lines() {
+		if n, err := count(ln.QuantityFulfilled); err == nil {
+			taken[ln.Line] = n
+		}
+	}
 	for i, fl := range req.GetLines() {
 		shares, ok := allocate(so, fl.GetSku(), int64(fl.GetQuantity()), taken)
 		if !ok {
