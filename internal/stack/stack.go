@@ -205,7 +205,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for _, k := range systemKinds() {
 		steps = append(steps, step{k.component, func() error { return s.startSystem(k) }})
 	}
-	steps = append(steps, step{Orders, s.startOrders}, step{Inventory, s.startInventory}, step{Returns, s.startReturns},
+	// Inventory before orders: the order workflow dials it (a dial resolves its address now).
+	steps = append(steps, step{Inventory, s.startInventory}, step{Orders, s.startOrders}, step{Returns, s.startReturns},
 		step{Gateway, s.startGateway})
 	for _, st := range steps {
 		if !slices.Contains(opts.Components, st.c) {
