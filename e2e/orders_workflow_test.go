@@ -15,8 +15,8 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/events"
-	"github.com/retailbridge/retailbridge/pkg/testkit"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 )
 
