@@ -109,6 +109,10 @@ func orderDefinition(sys systems, taxes *taxTable, cfg WorkflowConfig, now func(
 		FailState:  StateFailed,
 		// Once the storefront told the customer the order shipped, nothing before it is undone.
 		Pivots: map[string]bool{StateFulfilling: true},
+		// An ERP maintenance window or a warehouse outage lasts hours: retryable failures are
+		// retried (backoff capped at 5 minutes, a vendor's Retry-After wins) for about three
+		// hours before the order goes to people, instead of the engine's default eight attempts.
+		MaxAttempts: 40, MaxBackoff: 5 * time.Minute,
 	}
 }
 

@@ -437,3 +437,27 @@ func TestUnavailableFulfilmentAndCaptureHold(t *testing.T) {
 		}
 	}
 }
+
+// An ERP down for two hours (maintenance) parks the order: retried with capped backoff, booked
+// once when the ERP is back, nothing compensated.
+func TestERPOutageParksTheOrder(t *testing.T) {
+	t.Parallel()
+	h := newWFHarness(t, store.SQLite)
+	w := h.workflow(t)
+	h.putTax(t, w, "US", "*", "US-STD")
+	h.sys.setFail("CreateSalesOrder", status.Error(codes.Unavailable, "NetSuite is in maintenance"))
+	o := wfOrder("9011", "SKU-MUG")
+	h.deliver(t, w, canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED, o)
+	for elapsed := time.Duration(0); elapsed < 2*time.Hour; elapsed += 5 * time.Minute {
+		w = h.drive(t, w)
+		h.clock.Advance(5 * time.Minute)
+	}
+	h.wantState(t, w, o.GetId(), StateBooking)
+	h.sys.setFail("CreateSalesOrder", nil)
+	h.clock.Advance(5 * time.Minute)
+	w = h.drive(t, w)
+	h.wantState(t, w, o.GetId(), StateAwaitingAck)
+	if h.sys.count("sales_order", "") != 1 || h.sys.count("closed", "") != 0 {
+		t.Errorf("sales orders %d, closed %d; want 1 and 0", h.sys.count("sales_order", ""), h.sys.count("closed", ""))
+	}
+}
