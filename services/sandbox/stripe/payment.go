@@ -33,9 +33,9 @@ type payment struct {
 	// captured, as Stripe releases what a partial capture leaves.
 	authorized int64
 	refunded   int64 // refunds that are not failed or canceled
-	created            int64
-	metadata           map[string]string
-	apiRefunds         int // refunds created through the API (seeded history excluded)
+	created    int64
+	metadata   map[string]string
+	apiRefunds int // refunds created through the API (seeded history excluded)
 }
 
 // seed opens one payment per demo order, with the order's refunded lines as an earlier refund,
