@@ -363,13 +363,7 @@ func (l *ledger) render(s *Sandbox, r *http.Request, recordType, id string, expa
 		dated(so.created)
 		var lines []any
 		for _, ln := range so.lines {
-			doc := lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
-				Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID,
-				QuantityFulfilled: ptr(ln.fulfilled), IsClosed: ptr(ln.closed)}
-			if ln.taxCode != "" {
-				doc.TaxCode = &ref{ID: ln.taxCode}
-			}
-			lines = append(lines, doc)
+			lines = append(lines, soLineDoc(ln))
 		}
 		doc.Item = items(lines)
 	case TypeReturnAuthorization:
@@ -496,4 +490,15 @@ func (l *ledger) lookup(recordType, id string) (string, bool) {
 		return id, ok
 	}
 	return "", false
+}
+
+// soLineDoc renders a sales order line, with what was fulfilled of it and its tax code.
+func soLineDoc(ln soLine) lineDoc {
+	doc := lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
+		Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID,
+		QuantityFulfilled: ptr(ln.fulfilled), IsClosed: ptr(ln.closed)}
+	if ln.taxCode != "" {
+		doc.TaxCode = &ref{ID: ln.taxCode}
+	}
+	return doc
 }
