@@ -603,14 +603,14 @@ const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\x06amount\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"V\n" +
 	"\x16CapturePaymentResponse\x12<\n" +
-	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured2\xfd\x04\n" +
+	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured2\x83\x05\n" +
 	"\x0fPaymentsService\x12{\n" +
 	"\fCreateRefund\x124.retailbridge.system.payments.v1.CreateRefundRequest\x1a5.retailbridge.system.payments.v1.CreateRefundResponse\x12r\n" +
 	"\tGetRefund\x121.retailbridge.system.payments.v1.GetRefundRequest\x1a2.retailbridge.system.payments.v1.GetRefundResponse\x12u\n" +
 	"\n" +
 	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12\x81\x01\n" +
-	"\x0eCapturePayment\x126.retailbridge.system.payments.v1.CapturePaymentRequest\x1a7.retailbridge.system.payments.v1.CapturePaymentResponse\x12~\n" +
-	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
+	"\x0eCapturePayment\x126.retailbridge.system.payments.v1.CapturePaymentRequest\x1a7.retailbridge.system.payments.v1.CapturePaymentResponse\x12\x83\x01\n" +
+	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_payments_v1_payments_proto_rawDescOnce sync.Once

@@ -43,9 +43,13 @@ type PaymentsServiceClient interface {
 	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
 	// that is already captured answers with what was captured.
 	CapturePayment(ctx context.Context, in *CapturePaymentRequest, opts ...grpc.CallOption) (*CapturePaymentResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
@@ -97,6 +101,7 @@ func (c *paymentsServiceClient) CapturePayment(ctx context.Context, in *CaptureP
 	return out, nil
 }
 
+// Deprecated: Do not use.
 func (c *paymentsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestWebhookResponse)
@@ -124,9 +129,13 @@ type PaymentsServiceServer interface {
 	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
 	// that is already captured answers with what was captured.
 	CapturePayment(context.Context, *CapturePaymentRequest) (*CapturePaymentResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }
