@@ -214,9 +214,9 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	// The first service with a database to start (orders, whose workflow keeps its state there)
-	// waits for it; the rest start after it.
-	eventually(t, "Start waits for the database", func() bool {
+	// Inventory starts first among the process services with a database, then orders (its
+	// workflow), then returns: the first of them waits for the database.
+	eventually(t, "Start waits for the process database", func() bool {
 		select {
 		case r := <-done:
 			if r.s != nil {
@@ -225,7 +225,9 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			t.Fatalf("Start returned before the database existed: %v", r.err)
 		default:
 		}
-		return strings.Contains(logs.String(), `"engine":"orders database","attempt":3`)
+		return strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()
 	r := <-done

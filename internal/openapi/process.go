@@ -54,11 +54,12 @@ var rpcRules = map[string]rpcRule{
 	"OverrideRefund":        {supportScope: supportScopeOverride, notFound: true},
 	"ResolveRefund":         {supportScope: supportScopeOverride, notFound: true},
 	"GetAvailability":       {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListPositions":         {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListMovements":         {supportScope: supportScopeRead, notFound: true},
 	"GetOrderWorkflow":      {supportScope: supportScopeRead, notFound: true},
 	"ListOrderExceptions":   {supportScope: supportScopeRead},
 	"ResolveOrderException": {supportScope: supportScopeWrite, notFound: true},
 	"PutTaxCode":            {supportScope: supportScopeWrite},
-	"ListPositions":         {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names
