@@ -1,0 +1,111 @@
+package orders
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+)
+
+// pollWatermark names the repair poller's watermark row.
+const pollWatermark = "commerce-orders"
+
+// PollResult is what one repair poll did.
+type PollResult struct {
+	// Seen is how many changed orders the platform listed.
+	Seen int
+	// Applied is how many of them changed the store: versions whose webhook had not (yet)
+	// arrived.
+	Applied int
+	// Watermark is the platform updated_at the store has now read every change up to.
+	Watermark time.Time
+}
+
+// pollLoop runs PollOnce every PollInterval until ctx ends. The first poll runs at once: with no
+// watermark yet it sweeps the whole shop (the backfill), after which listings are served from
+// the store alone. A vendor that cannot list changes stops the loop; the store then relies on
+// webhooks and read-through.
+func (s *Service) pollLoop(ctx context.Context) error {
+	t := time.NewTicker(s.scfg.PollInterval)
+	defer t.Stop()
+	for {
+		_, err := s.PollOnce(ctx)
+		switch {
+		case status.Code(err) == codes.Unimplemented:
+			s.log.WarnContext(ctx, "the commerce platform cannot list changed orders; the order store relies on webhooks", "err", err)
+			<-ctx.Done()
+			return nil
+		case err != nil && ctx.Err() == nil:
+			s.log.WarnContext(ctx, "order store repair poll failed; retried next interval", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// PollOnce reads every order changed since the watermark less PollOverlap, oldest change first,
+// and applies each as a version seen by the poll: a version the webhooks already brought only
+// confirms it (as_of), a newer one repairs a missed or late webhook, an older one is kept in
+// history. The watermark moves to the newest updated_at read, only after every page is applied,
+// so a poll cut short is repeated rather than skipped.
+func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
+	wm, _, err := s.store.watermark(ctx, pollWatermark)
+	if err != nil {
+		return PollResult{}, err
+	}
+	since := time.Unix(0, 0).UTC() // no watermark yet: the whole shop
+	if !wm.IsZero() {
+		since = wm.Add(-s.scfg.PollOverlap)
+	}
+	res := PollResult{Watermark: wm}
+	token := ""
+	for {
+		page, err := s.commerce.ListOrderChanges(ctx, &commercev1.ListOrderChangesRequest{
+			UpdatedSince: timestamppb.New(since), PageSize: int32(s.scfg.PollPageSize), PageToken: token})
+		if err != nil {
+			return res, err
+		}
+		for _, o := range page.GetOrders() {
+			at := o.GetUpdatedAt().AsTime()
+			changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaPoll,
+				updatedAt: at, eventID: "poll"})
+			if err != nil {
+				return res, err
+			}
+			res.Seen++
+			s.metrics.versions.WithLabelValues(viaPoll, appliedLabel(changed)).Inc()
+			if changed {
+				res.Applied++
+				s.orders.Invalidate(o.GetId())
+			}
+			if at.After(res.Watermark) {
+				res.Watermark = at
+			}
+		}
+		if token = page.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	if res.Watermark.IsZero() {
+		res.Watermark = s.now() // an empty shop: swept, nothing to read
+	}
+	if err := s.store.setWatermark(ctx, pollWatermark, res.Watermark); err != nil {
+		return res, err
+	}
+	s.mu.Lock()
+	if res.Watermark.After(s.wm) {
+		s.wm = res.Watermark
+	}
+	s.mu.Unlock()
+	if res.Applied > 0 {
+		s.log.InfoContext(ctx, "order store repaired changes the webhooks had not brought", "applied", res.Applied, "seen", res.Seen)
+	}
+	return res, nil
+}
