@@ -575,9 +575,14 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
+	db, err := s.database(s.ctx, "orders")
+	if err != nil {
+		return err
+	}
+	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
+		PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap}}, orders.Deps{
 		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js, Tenants: tenants,
+		JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
 	})
 	if err != nil {
 		return err

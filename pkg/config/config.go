@@ -17,24 +17,26 @@ import (
 
 // Config is the configuration of every Retailbridge service.
 type Config struct {
-	HTTPAddr         string        // RB_HTTP_ADDR: gateway listen address
-	DataDir          string        // RB_DATA_DIR: state, keys and the embedded stores
-	LogLevel         string        // RB_LOG_LEVEL: debug, info, warn, error
-	RedisURL         string        // REDIS_URL: external Redis; empty in dev = embedded server
-	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
-	DatabaseURL      string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
-	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
-	ReturnsLocation  string        // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
-	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
-	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
-	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
-	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
-	InventoryTTL     time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
-	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
-	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
-	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
-	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
-	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	HTTPAddr          string        // RB_HTTP_ADDR: gateway listen address
+	DataDir           string        // RB_DATA_DIR: state, keys and the embedded stores
+	LogLevel          string        // RB_LOG_LEVEL: debug, info, warn, error
+	RedisURL          string        // REDIS_URL: external Redis; empty in dev = embedded server
+	NATSURL           string        // NATS_URL: external NATS; empty in dev = embedded JetStream
+	DatabaseURL       string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
+	ReturnPolicy      string        // RB_RETURN_POLICY: policy file; empty = the built-in default
+	ReturnsLocation   string        // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
+	TraceSampleRatio  float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
+	RequestTimeout    time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
+	OrderTTL          time.Duration // RB_ORDER_TTL: freshness of the order read model
+	OrderPollInterval time.Duration // RB_ORDER_POLL_INTERVAL: how often the order store's repair poller reads changed orders (default 1m)
+	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
+	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
+	InventoryTTL      time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
+	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
+	AuthConfig        string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins       []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
+	RateLimits        string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
+	PprofAddr         string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
@@ -110,27 +112,29 @@ type ServiceAddrs struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:         r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:          r.str("RB_DATA_DIR", "data"),
-		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
-		RedisURL:         r.str("REDIS_URL", ""),
-		NATSURL:          r.str("NATS_URL", ""),
-		DatabaseURL:      r.str("DATABASE_URL", ""),
-		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
-		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
-		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
-		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
-		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
-		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
-		InventoryTTL:     r.duration("RB_INVENTORY_TTL", 5*time.Second),
-		Tenants:          r.str("RB_TENANTS", ""),
-		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
-		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
-		RateLimits:       r.str("RB_RATE_LIMITS", ""),
-		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
-		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
-		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
-		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
+		HTTPAddr:          r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:           r.str("RB_DATA_DIR", "data"),
+		LogLevel:          r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:          r.str("REDIS_URL", ""),
+		NATSURL:           r.str("NATS_URL", ""),
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		ReturnPolicy:      r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:   r.str("RB_RETURNS_LOCATION", "dc-east"),
+		TraceSampleRatio:  r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:    r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:          r.duration("RB_ORDER_TTL", 30*time.Second),
+		OrderPollInterval: r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
+		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
+		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
+		InventoryTTL:      r.duration("RB_INVENTORY_TTL", 5*time.Second),
+		Tenants:           r.str("RB_TENANTS", ""),
+		AuthConfig:        r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:       splitList(r.str("RB_CORS_ORIGINS", "")),
+		RateLimits:        r.str("RB_RATE_LIMITS", ""),
+		PprofAddr:         r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:     r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:    r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:    r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -213,10 +217,13 @@ func (c Config) Validate() error {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
 	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
-		"RB_INVENTORY_TTL": c.InventoryTTL} {
+		"RB_INVENTORY_TTL": c.InventoryTTL, "RB_ORDER_POLL_OVERLAP": c.OrderPollOverlap} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	if c.OrderPollInterval <= 0 {
+		add("RB_ORDER_POLL_INTERVAL", "must be positive")
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
@@ -279,7 +286,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("order_poll_interval", c.OrderPollInterval), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }
