@@ -125,6 +125,13 @@ func (s *orderStore) upsert(ctx context.Context, tx *store.Tx, v version, payloa
 	if v.kind == kindCancelled {
 		cancelled = v.updatedAt.UnixMicro()
 	}
+	// The vendor's updated_at has a resolution of one second, so two changes within a second are
+	// one version to a webhook. A poll or a read is the vendor's state now: at an equal updated_at
+	// it replaces what a webhook left, so the repair poll settles such a tie within its bound.
+	current := 0
+	if v.via != viaWebhook {
+		current = 1
+	}
 	o := v.order
 	res, err := tx.Exec(ctx, `INSERT INTO order_store
 		(order_id, customer_id, source, created_us, updated_us, cancelled_us, payload, confirmed_us, changed_us)
@@ -133,9 +140,10 @@ func (s *orderStore) upsert(ctx context.Context, tx *store.Tx, v version, payloa
 			created_us = excluded.created_us, updated_us = excluded.updated_us,
 			cancelled_us = COALESCE(excluded.cancelled_us, order_store.cancelled_us),
 			payload = excluded.payload, confirmed_us = excluded.confirmed_us, changed_us = excluded.changed_us
-		WHERE order_store.updated_us < excluded.updated_us`,
+		WHERE order_store.updated_us < excluded.updated_us
+			OR ($9 = 1 AND order_store.updated_us = excluded.updated_us AND order_store.payload <> excluded.payload)`,
 		v.orderID, o.GetCustomer().GetId(), o.GetSource(), o.GetCreatedAt().AsTime().UnixMicro(),
-		v.updatedAt.UnixMicro(), cancelled, payload, now)
+		v.updatedAt.UnixMicro(), cancelled, payload, now, current)
 	if err != nil {
 		return false, err
 	}

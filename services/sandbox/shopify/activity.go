@@ -134,12 +134,13 @@ func (s *Sandbox) activity(change func(st *store) (string, []webhook, error)) (s
 	return id, nil
 }
 
-// later is a time after o's last change: Shopify's updated_at only moves forward, and a test
-// clock that stands still must still order versions.
+// later is a time in a later second than o's last change: Shopify's updated_at only moves
+// forward and is read to the second (REST and GraphQL alike), so two changes in one second would
+// be one version to every reader; the sandbox's activity keeps them apart.
 func (st *store) later(o *order) time.Time {
 	now := st.now().UTC()
-	if !now.After(o.updatedAt) {
-		now = o.updatedAt.Add(time.Second)
+	if last := o.updatedAt.Truncate(time.Second); !now.Truncate(time.Second).After(last) {
+		now = last.Add(time.Second)
 	}
 	return now
 }
