@@ -652,7 +652,7 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	conns := map[Component]*grpc.ClientConn{}
-	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders} {
 		if conns[c], err = s.dial(c); err != nil {
 			return err
 		}
@@ -674,7 +674,7 @@ func (s *Stack) startReturns() error {
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
 		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
 			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
-			Tenants:  tenants,
+			Tenants: tenants, Orders: ordersv1.NewOrdersServiceClient(conns[Orders]),
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
