@@ -52,6 +52,9 @@ func (s *Service) handleCommerceEvent(ctx context.Context, tx *store.Tx, ev *can
 		if t := m.GetUpdatedAt(); t != nil {
 			v.updatedAt = t.AsTime() // the vendor's updated_at orders the versions
 		}
+		if err := s.store.carryReturned(ctx, tx, m); err != nil {
+			return err
+		}
 	case *canonicalv1.Shipment:
 		v.orderID, v.fact, v.factID = m.GetOrderId(), m, m.GetId()
 	case *canonicalv1.Refund:

@@ -281,3 +281,32 @@ func (s *orderStore) setWatermark(ctx context.Context, name string, at time.Time
 		name, at.UnixMicro(), s.now().UnixMicro())
 	return err
 }
+
+// carryReturned copies each line's returned quantity from the stored version into o, a version
+// from a webhook: Shopify's order webhooks do not carry returns, so without this an orders/updated
+// would reset returned quantities that a poll or read had stored, and return eligibility would
+// offer units already on their way back.
+func (s *orderStore) carryReturned(ctx context.Context, tx *store.Tx, o *canonicalv1.Order) error {
+	var payload string
+	err := tx.QueryRow(ctx, `SELECT payload FROM order_store WHERE order_id = $1`, o.GetId()).Scan(&payload)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	prev := &canonicalv1.Order{}
+	if err := protojson.Unmarshal([]byte(payload), prev); err != nil {
+		return fmt.Errorf("order store: unreadable payload: %w", err)
+	}
+	returned := map[string]int32{}
+	for _, l := range prev.GetLines() {
+		returned[l.GetId()] = l.GetReturnedQuantity()
+	}
+	for _, l := range o.GetLines() {
+		if l.GetReturnedQuantity() == 0 {
+			l.ReturnedQuantity = returned[l.GetId()]
+		}
+	}
+	return nil
+}

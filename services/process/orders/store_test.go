@@ -25,6 +25,7 @@ func TestOrderStore(t *testing.T) {
 			t.Run("ReadsMakeNoVendorCalls", func(t *testing.T) { testReadsMakeNoVendorCalls(t, d) })
 			t.Run("UnknownOrderReadOnce", func(t *testing.T) { testUnknownOrderReadOnce(t, d) })
 			t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, d) })
+			t.Run("WebhookKeepsReturnedQuantities", func(t *testing.T) { testWebhookKeepsReturned(t, d) })
 		})
 	}
 }
@@ -354,5 +355,44 @@ func testChangeFeed(t *testing.T, d store.Dialect) {
 			return err == nil && len(resp.GetOrders()) == 1 && resp.GetOrders()[0].GetId() == placed[0]
 		})
 		placed = append(placed[1:], placed[0])
+	}
+}
+
+// testWebhookKeepsReturned: an orders/updated (whose REST payload carries no returns) after a
+// poll that stored returned quantities leaves them as they were.
+func testWebhookKeepsReturned(t *testing.T, d store.Dialect) {
+	rig := newStoreRig(t, d, StoreConfig{})
+	if _, err := rig.svc.PollOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	for _, o := range rigDataset().Orders {
+		for _, l := range o.Lines {
+			if l.Returned > 0 && id == "" {
+				id = o.ID
+			}
+		}
+	}
+	if id == "" {
+		t.Fatal("the dataset has no returned line")
+	}
+	returned := func() (n int32) {
+		for _, l := range rig.stored(id).order.GetLines() {
+			n += l.GetReturnedQuantity()
+		}
+		return n
+	}
+	before, updated := returned(), rig.stored(id).order.GetUpdatedAt().AsTime()
+	if before == 0 {
+		t.Fatalf("order %s stored with no returned units after the poll", id)
+	}
+	if err := rig.sb.UpdateOrder(id); err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the orders/updated is stored", func() bool {
+		return rig.stored(id).order.GetUpdatedAt().AsTime().After(updated)
+	})
+	if got := returned(); got != before {
+		t.Errorf("returned units after orders/updated = %d, want %d as the poll stored", got, before)
 	}
 }
