@@ -580,7 +580,8 @@ func (s *Stack) startOrders() error {
 		return err
 	}
 	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
-		PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap}}, orders.Deps{
+		PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
+		Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
 		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
 		JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
 	})

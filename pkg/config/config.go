@@ -30,6 +30,7 @@ type Config struct {
 	OrderTTL          time.Duration // RB_ORDER_TTL: freshness of the order read model
 	OrderPollInterval time.Duration // RB_ORDER_POLL_INTERVAL: how often the order store's repair poller reads changed orders (default 1m)
 	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
+	OrderBackfill     bool          // RB_ORDER_BACKFILL: the order store's first poll sweeps the whole shop (default false: it fills per listing)
 	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
 	InventoryTTL      time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
 	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
@@ -125,6 +126,7 @@ func Load(getenv func(string) string) (Config, error) {
 		OrderTTL:          r.duration("RB_ORDER_TTL", 30*time.Second),
 		OrderPollInterval: r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
 		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
+		OrderBackfill:     r.bool("RB_ORDER_BACKFILL", false),
 		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
 		InventoryTTL:      r.duration("RB_INVENTORY_TTL", 5*time.Second),
 		Tenants:           r.str("RB_TENANTS", ""),

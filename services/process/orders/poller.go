@@ -8,11 +8,18 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/retailbridge/retailbridge/pkg/governor"
+
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 )
 
-// pollWatermark names the repair poller's watermark row.
-const pollWatermark = "commerce-orders"
+// Rows of order_store_watermarks: the repair poller's watermark, the mark of a completed sweep
+// of the whole shop (Backfill), and, per listing, the mark that the listing was read whole once.
+const (
+	pollWatermark = "commerce-orders"
+	sweptMark     = "commerce-orders-swept"
+	listingPrefix = "listing:"
+)
 
 // PollResult is what one repair poll did.
 type PollResult struct {
@@ -26,8 +33,9 @@ type PollResult struct {
 }
 
 // pollLoop runs PollOnce every PollInterval until ctx ends. The first poll runs at once: with no
-// watermark yet it sweeps the whole shop (the backfill), after which listings are served from
-// the store alone. A vendor that cannot list changes stops the loop; the store then relies on
+// watermark yet it sweeps the whole shop when Backfill is set, after which every listing is
+// served from the store alone; otherwise it starts from now, and each listing is read whole from
+// the platform once (fillListing). A vendor that cannot list changes stops the loop; the store then relies on
 // webhooks and read-through.
 func (s *Service) pollLoop(ctx context.Context) error {
 	t := time.NewTicker(s.scfg.PollInterval)
@@ -60,8 +68,14 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	if err != nil {
 		return PollResult{}, err
 	}
-	since := time.Unix(0, 0).UTC() // no watermark yet: the whole shop
-	if !wm.IsZero() {
+	// Repair polls are bulk work: the commerce governor serves customer-facing calls first.
+	ctx = governor.WithPriority(ctx, governor.Bulk)
+	sweep := wm.IsZero() && s.scfg.Backfill
+	since := s.now().Add(-s.scfg.PollOverlap) // no watermark yet: changes from now on
+	switch {
+	case sweep:
+		since = time.Unix(0, 0).UTC() // the whole shop
+	case !wm.IsZero():
 		since = wm.Add(-s.scfg.PollOverlap)
 	}
 	res := PollResult{Watermark: wm}
@@ -99,10 +113,16 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	if err := s.store.setWatermark(ctx, pollWatermark, res.Watermark); err != nil {
 		return res, err
 	}
+	if sweep {
+		if err := s.store.setWatermark(ctx, sweptMark, res.Watermark); err != nil {
+			return res, err
+		}
+	}
 	s.mu.Lock()
 	if res.Watermark.After(s.wm) {
 		s.wm = res.Watermark
 	}
+	s.swept = s.swept || sweep
 	s.mu.Unlock()
 	if res.Applied > 0 {
 		s.log.InfoContext(ctx, "order store repaired changes the webhooks had not brought", "applied", res.Applied, "seen", res.Seen)

@@ -43,6 +43,7 @@ func (s *Service) initStore(cfg StoreConfig, deps Deps) error {
 	if wm, ok, err := s.store.watermark(ctx, pollWatermark); err == nil && ok {
 		s.wm = wm
 	}
+	_, s.swept, _ = s.store.watermark(ctx, sweptMark)
 	return nil
 }
 
@@ -106,26 +107,34 @@ func caller(p auth.Principal) string {
 // in flight; past that it is refused (429) rather than queued, so unknown ids from one caller
 // cannot use up the platform's budget that serves everyone else.
 func (s *Service) fallback(ctx context.Context, p auth.Principal, id string) (storedOrder, error) {
-	who := caller(p)
-	s.mu.Lock()
-	if s.inFlight[who] >= s.scfg.FallbackPerTenant {
-		s.mu.Unlock()
-		s.metrics.fallbacks.WithLabelValues("refused").Inc()
-		return storedOrder{}, errs.E(errs.ResourceExhausted, "order_lookups_exhausted",
-			"too many lookups of unknown orders at once; retry shortly").WithRetryAfter(time.Second)
+	release, err := s.acquire(p)
+	if err != nil {
+		return storedOrder{}, err
 	}
-	s.inFlight[who]++
-	s.mu.Unlock()
-	defer func() {
-		s.mu.Lock()
-		s.inFlight[who]--
-		s.mu.Unlock()
-	}()
+	defer release()
 	v, err, _ := s.flight.Do(id, func() (any, error) { return s.readThrough(context.WithoutCancel(ctx), id) })
 	if err != nil {
 		return storedOrder{}, err
 	}
 	return v.(storedOrder), nil
+}
+
+// acquire takes one of the caller's FallbackPerTenant lookup slots, or refuses at once (429).
+func (s *Service) acquire(p auth.Principal) (release func(), err error) {
+	who := caller(p)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.inFlight[who] >= s.scfg.FallbackPerTenant {
+		s.metrics.fallbacks.WithLabelValues("refused").Inc()
+		return nil, errs.E(errs.ResourceExhausted, "order_lookups_exhausted",
+			"too many lookups of unknown orders at once; retry shortly").WithRetryAfter(time.Second)
+	}
+	s.inFlight[who]++
+	return func() {
+		s.mu.Lock()
+		s.inFlight[who]--
+		s.mu.Unlock()
+	}, nil
 }
 
 // readThrough reads one order from the platform and stores it as a version seen by a read.
@@ -182,9 +191,10 @@ func decodeCursor(token, listing string) (listCursor, error) {
 	return c, nil
 }
 
-// listStored answers ListOrders from the store. ok is false when the store cannot answer a
-// listing alone — no store, or no complete sweep of the platform yet — and the caller lists
-// from the platform instead. A change feed (changed_since) needs the store.
+// listStored answers ListOrders from the store. ok is false without a store: the caller lists
+// from the platform instead. A listing the store has not held whole yet (no Backfill sweep, and
+// never listed) is read whole from the platform once first (fillListing). A change feed
+// (changed_since) needs the store.
 func (s *Service) listStored(ctx context.Context, customerID string, sources []string, size int32, req *ordersv1.ListOrdersRequest) (*ordersv1.ListOrdersResponse, bool, error) {
 	feed := req.GetChangedSince() != nil
 	if s.db == nil {
@@ -193,8 +203,10 @@ func (s *Service) listStored(ctx context.Context, customerID string, sources []s
 		}
 		return nil, false, nil
 	}
-	if _, swept := s.watermarkSeen(); !swept && !feed {
-		return nil, false, nil
+	if !feed {
+		if err := s.fillListing(ctx, customerID, sources); err != nil {
+			return nil, false, err
+		}
 	}
 	if feed && !req.GetChangedSince().IsValid() {
 		return nil, false, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").
@@ -278,4 +290,62 @@ func (s *Service) listSQL(customerID string, sources []string, feed bool, limit 
 	}
 	q += fmt.Sprintf(" ORDER BY %s %s, order_id %s LIMIT %d", col, order, order, limit)
 	return q, args
+}
+
+// fillListing makes sure the store holds a listing (a customer's orders, a partner's channels'
+// orders, or both) whole: after a Backfill sweep, or once it has been read whole from the
+// platform, it costs nothing; from then on webhooks and the poll keep it whole. The read happens
+// once however many ask (single flight) and is bounded per caller like any lookup.
+func (s *Service) fillListing(ctx context.Context, customerID string, sources []string) error {
+	s.mu.Lock()
+	swept := s.swept
+	s.mu.Unlock()
+	if swept {
+		return nil
+	}
+	mark := listingPrefix + customerID + "\x00" + strings.Join(sources, ",")
+	if _, ok, err := s.store.watermark(ctx, mark); err != nil || ok {
+		return err
+	}
+	p, _ := auth.FromContext(ctx)
+	release, err := s.acquire(p)
+	if err != nil {
+		return err
+	}
+	defer release()
+	_, err, _ = s.flight.Do(mark, func() (any, error) {
+		return nil, s.readListing(context.WithoutCancel(ctx), customerID, sources, mark)
+	})
+	return err
+}
+
+// readListing pages through a listing on the platform, keeps every order, and marks the listing
+// whole. The mark is set at the time the read began, so a change during the read is also found
+// by the poll.
+func (s *Service) readListing(ctx context.Context, customerID string, sources []string, mark string) error {
+	began := s.now()
+	token := ""
+	for {
+		resp, err := s.commerce.ListOrders(ctx, &commercev1.ListOrdersRequest{CustomerId: customerID, Sources: sources,
+			PageSize: maxPageSize, PageToken: token})
+		if status.Code(err) == codes.NotFound {
+			break // an unknown customer has no orders
+		}
+		if err != nil {
+			return err
+		}
+		for _, o := range resp.GetOrders() {
+			changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaRead,
+				updatedAt: o.GetUpdatedAt().AsTime(), eventID: "list"})
+			if err != nil {
+				return errs.Wrap(err, errs.Unavailable, "order_store_unavailable", "the order store cannot be written")
+			}
+			s.metrics.versions.WithLabelValues(viaRead, appliedLabel(changed)).Inc()
+		}
+		if token = resp.GetNextPageToken(); token == "" {
+			break
+		}
+	}
+	s.metrics.fallbacks.WithLabelValues("listing").Inc()
+	return s.store.setWatermark(ctx, mark, began)
 }

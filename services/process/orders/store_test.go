@@ -26,6 +26,7 @@ func TestOrderStore(t *testing.T) {
 			t.Run("UnknownOrderReadOnce", func(t *testing.T) { testUnknownOrderReadOnce(t, d) })
 			t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, d) })
 			t.Run("WebhookKeepsReturnedQuantities", func(t *testing.T) { testWebhookKeepsReturned(t, d) })
+			t.Run("ListingReadWholeOnce", func(t *testing.T) { testListingReadWholeOnce(t, d) })
 		})
 	}
 }
@@ -143,7 +144,7 @@ func testDuplicatesAndOrder(t *testing.T, d store.Dialect) {
 // testPollerFindsMissedWebhook: the first poll sweeps the shop (backfill); a change whose
 // webhook is lost is found by the next poll, within PollInterval of happening.
 func testPollerFindsMissed(t *testing.T, d store.Dialect) {
-	rig := newStoreRig(t, d, StoreConfig{PollPageSize: 7})
+	rig := newStoreRig(t, d, StoreConfig{PollPageSize: 7, Backfill: true})
 	ctx := context.Background()
 	res, err := rig.svc.PollOnce(ctx)
 	if err != nil {
@@ -186,7 +187,7 @@ func testPollerFindsMissed(t *testing.T, d store.Dialect) {
 // testReadsMakeNoVendorCalls: once swept, every listing (any page size, paged to the end) and
 // every single order of every customer are answered with no vendor call.
 func testReadsMakeNoVendorCalls(t *testing.T, d store.Dialect) {
-	rig := newStoreRig(t, d, StoreConfig{})
+	rig := newStoreRig(t, d, StoreConfig{Backfill: true})
 	if _, err := rig.svc.PollOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -305,7 +306,7 @@ func testUnknownOrderReadOnce(t *testing.T, d store.Dialect) {
 // testChangeFeed: changed_since lists what changed, oldest change first, pages with any size,
 // and returns a token that resumes after the last change.
 func testChangeFeed(t *testing.T, d store.Dialect) {
-	rig := newStoreRig(t, d, StoreConfig{FeedSettle: time.Millisecond})
+	rig := newStoreRig(t, d, StoreConfig{FeedSettle: time.Millisecond, Backfill: true})
 	if _, err := rig.svc.PollOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -361,7 +362,7 @@ func testChangeFeed(t *testing.T, d store.Dialect) {
 // testWebhookKeepsReturned: an orders/updated (whose REST payload carries no returns) after a
 // poll that stored returned quantities leaves them as they were.
 func testWebhookKeepsReturned(t *testing.T, d store.Dialect) {
-	rig := newStoreRig(t, d, StoreConfig{})
+	rig := newStoreRig(t, d, StoreConfig{Backfill: true})
 	if _, err := rig.svc.PollOnce(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -394,5 +395,63 @@ func testWebhookKeepsReturned(t *testing.T, d store.Dialect) {
 	})
 	if got := returned(); got != before {
 		t.Errorf("returned units after orders/updated = %d, want %d as the poll stored", got, before)
+	}
+}
+
+// testListingReadWholeOnce: without a backfill sweep, a customer's first listing reads it whole
+// from the platform once; every later listing, at any page size, and a new order arriving by
+// webhook, cost no vendor call.
+func testListingReadWholeOnce(t *testing.T, d store.Dialect) {
+	rig := newStoreRig(t, d, StoreConfig{})
+	if res, err := rig.svc.PollOnce(context.Background()); err != nil || res.Seen != 0 {
+		t.Fatalf("first poll without backfill = %+v, %v; want nothing read (changes from now on)", res, err)
+	}
+	c := firstCustomer()
+	var want []string
+	for _, o := range rigDataset().Orders {
+		if o.CustomerID == c {
+			want = append(want, o.ID)
+		}
+	}
+	list := func(size int32) []string {
+		var got []string
+		token := ""
+		for {
+			resp, err := rig.svc.ListOrders(customerCtx(c), &ordersv1.ListOrdersRequest{PageSize: size, PageToken: token})
+			if err != nil {
+				t.Fatalf("ListOrders: %v", err)
+			}
+			for _, o := range resp.GetOrders() {
+				got = append(got, o.GetId())
+			}
+			if token = resp.GetNextPageToken(); token == "" {
+				return got
+			}
+		}
+	}
+	before := rig.vendorCalls()
+	if got := list(2); !slices.Equal(got, want) {
+		t.Fatalf("first listing = %v, want %v", got, want)
+	}
+	first := rig.vendorCalls() - before
+	id, err := rig.sb.PlaceOrder(c, someLines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the new order is stored", func() bool {
+		_, ok, _ := rig.svc.store.get(context.Background(), id)
+		return ok
+	})
+	want = append([]string{id}, want...)
+	mid := rig.vendorCalls()
+	for _, size := range []int32{1, 5, 100} {
+		if got := list(size); !slices.Equal(got, want) {
+			t.Errorf("listing at page size %d = %v, want %v", size, got, want)
+		}
+	}
+	later := rig.vendorCalls() - mid
+	t.Logf("first listing of %d orders: %d vendor calls; 3 later listings (page sizes 1, 5, 100) after a new order: %d", len(want)-1, first, later)
+	if first == 0 || later != 0 {
+		t.Errorf("vendor calls: first listing %d, later %d; want some, then 0", first, later)
 	}
 }

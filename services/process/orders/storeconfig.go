@@ -35,6 +35,10 @@ type StoreConfig struct {
 	// customer, support) may have in flight; more answer 429 at once, so one caller cannot
 	// spend another's share of the platform's budget. Default 4.
 	FallbackPerTenant int
+	// Backfill makes the first poll (no watermark yet) sweep the whole shop, oldest change first
+	// (RB_ORDER_BACKFILL). It reads every order, so it costs the shop's budget (at bulk
+	// priority); without it the store fills by listing and by reading unknown orders once.
+	Backfill bool
 	// FeedSettle holds changes younger than this out of the partner feed (changed_since), so a
 	// change committed a moment after a later one is not skipped by a cursor. Default 2s.
 	FeedSettle time.Duration
@@ -134,7 +138,8 @@ type storeSide struct {
 
 	mu       sync.Mutex
 	inFlight map[string]int // vendor reads in flight per caller
-	wm       time.Time      // last watermark the poller stored (zero before the first sweep)
+	wm       time.Time      // last watermark the poller stored (zero before the first poll)
+	swept    bool           // a Backfill sweep completed: every listing is in the store
 }
 
 func (ss *storeSide) watermarkSeen() (time.Time, bool) {
