@@ -79,6 +79,12 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 		since = wm.Add(-s.scfg.PollOverlap)
 	}
 	res := PollResult{Watermark: wm}
+	if wm.IsZero() && !sweep {
+		// The first poll without Backfill only starts the watermark: what changed before now is
+		// read per listing and per unknown order.
+		res.Watermark = since
+		return res, s.saveWatermark(ctx, res.Watermark, false)
+	}
 	token := ""
 	for {
 		page, err := s.commerce.ListOrderChanges(ctx, &commercev1.ListOrderChangesRequest{
@@ -110,22 +116,30 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	if res.Watermark.IsZero() {
 		res.Watermark = s.now() // an empty shop: swept, nothing to read
 	}
-	if err := s.store.setWatermark(ctx, pollWatermark, res.Watermark); err != nil {
+	if err := s.saveWatermark(ctx, res.Watermark, sweep); err != nil {
 		return res, err
 	}
-	if sweep {
-		if err := s.store.setWatermark(ctx, sweptMark, res.Watermark); err != nil {
-			return res, err
-		}
-	}
-	s.mu.Lock()
-	if res.Watermark.After(s.wm) {
-		s.wm = res.Watermark
-	}
-	s.swept = s.swept || sweep
-	s.mu.Unlock()
 	if res.Applied > 0 {
 		s.log.InfoContext(ctx, "order store repaired changes the webhooks had not brought", "applied", res.Applied, "seen", res.Seen)
 	}
 	return res, nil
+}
+
+// saveWatermark stores the watermark (and the mark of a completed sweep) and remembers it.
+func (s *Service) saveWatermark(ctx context.Context, wm time.Time, sweep bool) error {
+	if err := s.store.setWatermark(ctx, pollWatermark, wm); err != nil {
+		return err
+	}
+	if sweep {
+		if err := s.store.setWatermark(ctx, sweptMark, wm); err != nil {
+			return err
+		}
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if wm.After(s.wm) {
+		s.wm = wm
+	}
+	s.swept = s.swept || sweep
+	return nil
 }

@@ -173,14 +173,18 @@ type listCursor struct {
 	ID      string `json:"i"`
 }
 
+// storeTokenPrefix marks the store's page tokens ("." is not in base64url), so a token the
+// platform issued for a page read before the listing was held whole still pages on there.
+const storeTokenPrefix = "s."
+
 func (c listCursor) encode() string {
 	b, _ := json.Marshal(c)
-	return base64.RawURLEncoding.EncodeToString(b)
+	return storeTokenPrefix + base64.RawURLEncoding.EncodeToString(b)
 }
 
 func decodeCursor(token, listing string) (listCursor, error) {
 	var c listCursor
-	b, err := base64.RawURLEncoding.DecodeString(token)
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(token, storeTokenPrefix))
 	if err == nil {
 		err = json.Unmarshal(b, &c)
 	}
@@ -191,10 +195,9 @@ func decodeCursor(token, listing string) (listCursor, error) {
 	return c, nil
 }
 
-// listStored answers ListOrders from the store. ok is false without a store: the caller lists
-// from the platform instead. A listing the store has not held whole yet (no Backfill sweep, and
-// never listed) is read whole from the platform once first (fillListing). A change feed
-// (changed_since) needs the store.
+// listStored answers ListOrders from the store. ok is false without a store, or for a listing
+// the store does not hold whole yet (listingWhole): the caller lists from the platform instead.
+// A change feed (changed_since) needs the store.
 func (s *Service) listStored(ctx context.Context, customerID string, sources []string, size int32, req *ordersv1.ListOrdersRequest) (*ordersv1.ListOrdersResponse, bool, error) {
 	feed := req.GetChangedSince() != nil
 	if s.db == nil {
@@ -204,7 +207,11 @@ func (s *Service) listStored(ctx context.Context, customerID string, sources []s
 		return nil, false, nil
 	}
 	if !feed {
-		if err := s.fillListing(ctx, customerID, sources); err != nil {
+		if t := req.GetPageToken(); t != "" && !strings.HasPrefix(t, storeTokenPrefix) {
+			return nil, false, nil // a listing begun on the platform pages on there
+		}
+		whole, err := s.listingWhole(ctx, customerID, sources)
+		if err != nil || !whole {
 			return nil, false, err
 		}
 	}
@@ -292,31 +299,37 @@ func (s *Service) listSQL(customerID string, sources []string, feed bool, limit 
 	return q, args
 }
 
-// fillListing makes sure the store holds a listing (a customer's orders, a partner's channels'
-// orders, or both) whole: after a Backfill sweep, or once it has been read whole from the
-// platform, it costs nothing; from then on webhooks and the poll keep it whole. The read happens
-// once however many ask (single flight) and is bounded per caller like any lookup.
-func (s *Service) fillListing(ctx context.Context, customerID string, sources []string) error {
+// listingWhole reports whether the store holds a listing (a customer's orders, a partner's
+// channels' orders, or both) whole: after a Backfill sweep, or once it has been read whole from
+// the platform; from then on webhooks and the poll keep it whole. When it does not, a read of the
+// whole listing starts in the background — once however many ask (single flight), within the
+// caller's lookup bound — and this answer comes from the platform as before, so the first
+// listing is no slower than it was.
+func (s *Service) listingWhole(ctx context.Context, customerID string, sources []string) (bool, error) {
 	s.mu.Lock()
 	swept := s.swept
 	s.mu.Unlock()
 	if swept {
-		return nil
+		return true, nil
 	}
 	mark := listingPrefix + customerID + "\x00" + strings.Join(sources, ",")
 	if _, ok, err := s.store.watermark(ctx, mark); err != nil || ok {
-		return err
+		return ok, err
 	}
 	p, _ := auth.FromContext(ctx)
 	release, err := s.acquire(p)
 	if err != nil {
-		return err
+		return false, nil // the caller has lookups enough in flight; a later listing starts the read
 	}
-	defer release()
-	_, err, _ = s.flight.Do(mark, func() (any, error) {
-		return nil, s.readListing(context.WithoutCancel(ctx), customerID, sources, mark)
-	})
-	return err
+	bg := context.WithoutCancel(ctx)
+	go func() {
+		defer release()
+		_, err, _ := s.flight.Do(mark, func() (any, error) { return nil, s.readListing(bg, customerID, sources, mark) })
+		if err != nil {
+			s.log.WarnContext(bg, "reading a listing whole into the order store failed; retried on a later listing", "err", err)
+		}
+	}()
+	return false, nil
 }
 
 // readListing pages through a listing on the platform, keeps every order, and marks the listing

@@ -398,8 +398,8 @@ func testWebhookKeepsReturned(t *testing.T, d store.Dialect) {
 	}
 }
 
-// testListingReadWholeOnce: without a backfill sweep, a customer's first listing reads it whole
-// from the platform once; every later listing, at any page size, and a new order arriving by
+// testListingReadWholeOnce: without a backfill sweep, a customer's first listing is answered by
+// the platform while the store reads the listing whole once; every later listing, at any page size, and a new order arriving by
 // webhook, cost no vendor call.
 func testListingReadWholeOnce(t *testing.T, d store.Dialect) {
 	rig := newStoreRig(t, d, StoreConfig{})
@@ -430,9 +430,13 @@ func testListingReadWholeOnce(t *testing.T, d store.Dialect) {
 		}
 	}
 	before := rig.vendorCalls()
-	if got := list(2); !slices.Equal(got, want) {
+	if got := list(2); !slices.Equal(got, want) { // from the platform, while the store reads it whole
 		t.Fatalf("first listing = %v, want %v", got, want)
 	}
+	testkit.Eventually(t, 10*time.Second, "the listing is held whole", func() bool {
+		whole, err := rig.svc.listingWhole(customerCtx(c), c, nil)
+		return err == nil && whole
+	})
 	first := rig.vendorCalls() - before
 	id, err := rig.sb.PlaceOrder(c, someLines)
 	if err != nil {
