@@ -312,7 +312,7 @@ func (s *Service) listingWhole(ctx context.Context, customerID string, sources [
 	if swept {
 		return true, nil
 	}
-	mark := listingPrefix + customerID + "\x00" + strings.Join(sources, ",")
+	mark := listingPrefix + customerID + "|" + strings.Join(sources, ",")
 	if _, ok, err := s.store.watermark(ctx, mark); err != nil || ok {
 		return ok, err
 	}
