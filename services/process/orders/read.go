@@ -173,6 +173,12 @@ type listCursor struct {
 	ID      string `json:"i"`
 }
 
+// Reading a listing whole: page size and each page's deadline.
+const (
+	listingPageSize    = 20
+	listingPageTimeout = 30 * time.Second
+)
+
 // storeTokenPrefix marks the store's page tokens ("." is not in base64url), so a token the
 // platform issued for a page read before the listing was held whole still pages on there.
 const storeTokenPrefix = "s."
@@ -339,8 +345,12 @@ func (s *Service) readListing(ctx context.Context, customerID string, sources []
 	began := s.now()
 	token := ""
 	for {
-		resp, err := s.commerce.ListOrders(ctx, &commercev1.ListOrdersRequest{CustomerId: customerID, Sources: sources,
-			PageSize: maxPageSize, PageToken: token})
+		// Pages of 20 full orders, each with its own deadline: the listing may be long, and the
+		// request that started it is not waiting.
+		pctx, cancel := context.WithTimeout(ctx, listingPageTimeout)
+		resp, err := s.commerce.ListOrders(pctx, &commercev1.ListOrdersRequest{CustomerId: customerID, Sources: sources,
+			PageSize: listingPageSize, PageToken: token})
+		cancel()
 		if status.Code(err) == codes.NotFound {
 			break // an unknown customer has no orders
 		}
