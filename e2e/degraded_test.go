@@ -213,7 +213,7 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	eventually(t, "Start waits for the returns database", func() bool {
+	eventually(t, "Start waits for the first process service's database", func() bool {
 		select {
 		case r := <-done:
 			if r.s != nil {
@@ -222,7 +222,9 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			t.Fatalf("Start returned before the database existed: %v", r.err)
 		default:
 		}
-		return strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
+		// The orders service (its order store) starts before returns.
+		return strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()
 	r := <-done

@@ -579,23 +579,28 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
-		PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
-		Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
-		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
+	var svc *orders.Service
+	// New migrates the order store: a database that went away since it was opened is waited for.
+	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
+		svc, err = orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
+			PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
+			Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
+			Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+			JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
-			s.fail(fmt.Errorf("orders read model: %w", err))
+			s.fail(fmt.Errorf("orders store: %w", err))
 		}
 	})
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
-	}, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
+	}, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
