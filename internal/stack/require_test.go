@@ -43,7 +43,7 @@ func TestServeRefusesWithoutSharedEngines(t *testing.T) {
 		{"returns", []Component{Returns}, nil, []string{"NATS_URL", "DATABASE_URL"}},
 		{"returns with a bus", []Component{Returns}, map[string]string{"NATS_URL": "nats://n:4222"}, []string{"DATABASE_URL"}},
 		{"gateway", []Component{Gateway}, nil, []string{"REDIS_URL", "DATABASE_URL"}},
-		{"orders", []Component{Orders}, nil, []string{"NATS_URL"}},
+		{"orders", []Component{Orders}, nil, []string{"NATS_URL", "DATABASE_URL"}}, // the order store
 		{"inventory", []Component{Inventory}, nil, nil},
 		{"commerce", []Component{Commerce}, nil, []string{"NATS_URL", "SHOPIFY_ADMIN_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET"}},
 		{"erp", []Component{ERP}, nil, []string{"NETSUITE_URL", "NETSUITE_ACCOUNT", "NETSUITE_CONSUMER_KEY",
