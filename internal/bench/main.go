@@ -243,6 +243,11 @@ func run() error {
 		return st == http.StatusOK, err
 	})
 
+	lists, listCalls, listStatuses, err := orderListBench(cfg, client, gw, tokens)
+	if err != nil {
+		return err
+	}
+
 	host, _ := os.Hostname()
 	_ = host
 	fmt.Printf("\n## Benchmarks (%s, %d CPUs, %s, concurrency %d, %s per run)\n\n", cpuModel(), runtime.NumCPU(), runtime.Version(), cfg.concurrency, cfg.duration)
@@ -256,6 +261,8 @@ func run() error {
 	row("PF-1 eligibility, warm (read model)", warm)
 	row("PF-1 eligibility, cold (vendor round trip, concurrency 8)", cold)
 	row("partner availability, 20 SKUs (client-credentials token, cache TTL 5 s)", stock)
+	row("storefront order list from the order store, page sizes 1–100 mixed", lists)
+	fmt.Printf("\nOrder list run: %d Shopify requests during the run; statuses %v\n", listCalls, listStatuses)
 	fmt.Printf("\n| PF-4 memory of `retailbridge dev` | RSS |\n|---|---:|\n| idle | %.1f MB |\n| peak under warm load | %.1f MB |\n",
 		float64(idleRSS)/1e6, float64(peak.Load())/1e6)
 	if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", bin, profPath).CombinedOutput(); err == nil {
