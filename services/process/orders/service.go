@@ -215,13 +215,13 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 		return resp, err
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", customerID, strings.Join(sources, ","), size, req.GetPageToken())
-	pg, _, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
+	pg, asOf, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
 		return s.loadPage(ctx, customerID, sources, size, req.GetPageToken())
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ordersv1.ListOrdersResponse{Orders: pg.orders, NextPageToken: pg.next}, nil
+	return &ordersv1.ListOrdersResponse{Orders: pg.orders, NextPageToken: pg.next, AsOf: timestamppb.New(asOf)}, nil
 }
 
 // validateList checks a listing; the customer is required unless the listing is of sales
@@ -301,7 +301,7 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 	if s.db != nil {
 		return s.getStored(ctx, p, req.GetOrderId())
 	}
-	order, _, err := s.orders.Get(ctx, req.GetOrderId(), func(ctx context.Context) (*canonicalv1.Order, error) {
+	order, asOf, err := s.orders.Get(ctx, req.GetOrderId(), func(ctx context.Context) (*canonicalv1.Order, error) {
 		resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: req.GetOrderId()})
 		switch {
 		case status.Code(err) == codes.NotFound:
@@ -323,7 +323,7 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 		s.log.DebugContext(ctx, "order is not the partner's", "order_id", order.GetId(), "tenant", p.Tenant)
 		return nil, errOrderNotFound()
 	}
-	return &ordersv1.GetOrderResponse{Order: order}, nil
+	return &ordersv1.GetOrderResponse{Order: order, AsOf: timestamppb.New(asOf)}, nil
 }
 
 func errOrderNotFound() error { return errs.E(errs.NotFound, "order_not_found", "order not found") }
