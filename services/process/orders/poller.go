@@ -10,6 +10,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/governor"
 
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 )
 
@@ -25,6 +26,9 @@ const (
 type PollResult struct {
 	// Seen is how many changed orders the platform listed.
 	Seen int
+	// Read is how many of them were read in full: not held, held older, or held only as a
+	// webhook delivered them.
+	Read int
 	// Applied is how many of them changed the store: versions whose webhook had not (yet)
 	// arrived.
 	Applied int
@@ -58,10 +62,10 @@ func (s *Service) pollLoop(ctx context.Context) error {
 	}
 }
 
-// PollOnce reads every order changed since the watermark less PollOverlap, oldest change first,
-// and applies each as a version seen by the poll: a version the webhooks already brought only
-// confirms it (as_of), a newer one repairs a missed or late webhook, an older one is kept in
-// history. The watermark moves to the newest updated_at read, only after every page is applied,
+// PollOnce lists every order changed since the watermark less PollOverlap, oldest change first,
+// as ids and updated_at (a page costs the platform 2 + page size points), and reads in full only
+// what the store lacks (applyChanges): a version the store already holds verified is confirmed
+// (as_of), a newer one repairs a missed or late webhook. The watermark moves to the newest updated_at read, only after every page is applied,
 // so a poll cut short is repeated rather than skipped.
 func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	wm, _, err := s.store.watermark(ctx, pollWatermark)
@@ -88,26 +92,12 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	token := ""
 	for {
 		page, err := s.commerce.ListOrderChanges(ctx, &commercev1.ListOrderChangesRequest{
-			UpdatedSince: timestamppb.New(since), PageSize: int32(s.scfg.PollPageSize), PageToken: token})
+			UpdatedSince: timestamppb.New(since), PageSize: int32(s.scfg.PollPageSize), PageToken: token, ChangesOnly: true})
 		if err != nil {
 			return res, err
 		}
-		for _, o := range page.GetOrders() {
-			at := o.GetUpdatedAt().AsTime()
-			changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaPoll,
-				updatedAt: at, eventID: "poll"})
-			if err != nil {
-				return res, err
-			}
-			res.Seen++
-			s.metrics.versions.WithLabelValues(viaPoll, appliedLabel(changed)).Inc()
-			if changed {
-				res.Applied++
-				s.orders.Invalidate(o.GetId())
-			}
-			if at.After(res.Watermark) {
-				res.Watermark = at
-			}
+		if err := s.applyChanges(ctx, page.GetOrders(), &res); err != nil {
+			return res, err
 		}
 		if token = page.GetNextPageToken(); token == "" {
 			break
@@ -123,6 +113,61 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 		s.log.InfoContext(ctx, "order store repaired changes the webhooks had not brought", "applied", res.Applied, "seen", res.Seen)
 	}
 	return res, nil
+}
+
+// applyChanges handles one page of changes (ids and updated_at): a version the store holds and
+// has read from the platform is confirmed; an order it does not hold, holds older, or holds only
+// as a webhook delivered it (updated_at ties within a second) is read in full and applied.
+func (s *Service) applyChanges(ctx context.Context, changes []*canonicalv1.Order, res *PollResult) error {
+	ids := make([]string, len(changes))
+	for i, c := range changes {
+		ids[i] = c.GetId()
+	}
+	held, err := s.store.held(ctx, ids)
+	if err != nil {
+		return err
+	}
+	for _, c := range changes {
+		at := c.GetUpdatedAt().AsTime()
+		res.Seen++
+		if at.After(res.Watermark) {
+			res.Watermark = at
+		}
+		if h, ok := held[c.GetId()]; ok && !h.updatedAt.Before(at) && (h.verified || h.updatedAt.After(at)) {
+			if err := s.store.confirm(ctx, c.GetId(), at); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := s.pollRead(ctx, c.GetId(), res); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pollRead reads one changed order in full and applies it as a version seen by the poll.
+func (s *Service) pollRead(ctx context.Context, id string, res *PollResult) error {
+	resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: id})
+	if status.Code(err) == codes.NotFound {
+		return nil // deleted since the listing
+	}
+	if err != nil {
+		return err
+	}
+	o := resp.GetOrder()
+	res.Read++
+	changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaPoll,
+		updatedAt: o.GetUpdatedAt().AsTime(), eventID: "poll"})
+	if err != nil {
+		return err
+	}
+	s.metrics.versions.WithLabelValues(viaPoll, appliedLabel(changed)).Inc()
+	if changed {
+		res.Applied++
+		s.orders.Invalidate(o.GetId())
+	}
+	return nil
 }
 
 // saveWatermark stores the watermark (and the mark of a completed sweep) and remembers it.

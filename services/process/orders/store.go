@@ -134,12 +134,13 @@ func (s *orderStore) upsert(ctx context.Context, tx *store.Tx, v version, payloa
 	}
 	o := v.order
 	res, err := tx.Exec(ctx, `INSERT INTO order_store
-		(order_id, customer_id, source, created_us, updated_us, cancelled_us, payload, confirmed_us, changed_us)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+		(order_id, customer_id, source, created_us, updated_us, cancelled_us, payload, confirmed_us, changed_us, verified)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)
 		ON CONFLICT (order_id) DO UPDATE SET customer_id = excluded.customer_id, source = excluded.source,
 			created_us = excluded.created_us, updated_us = excluded.updated_us,
 			cancelled_us = COALESCE(excluded.cancelled_us, order_store.cancelled_us),
-			payload = excluded.payload, confirmed_us = excluded.confirmed_us, changed_us = excluded.changed_us
+			payload = excluded.payload, confirmed_us = excluded.confirmed_us, changed_us = excluded.changed_us,
+			verified = excluded.verified
 		WHERE order_store.updated_us < excluded.updated_us
 			OR ($9 = 1 AND order_store.updated_us = excluded.updated_us AND order_store.payload <> excluded.payload)`,
 		v.orderID, o.GetCustomer().GetId(), o.GetSource(), o.GetCreatedAt().AsTime().UnixMicro(),
@@ -155,8 +156,9 @@ func (s *orderStore) upsert(ctx context.Context, tx *store.Tx, v version, payloa
 	res, err = tx.Exec(ctx, `UPDATE order_store SET
 			confirmed_us = CASE WHEN confirmed_us < $3 THEN $3 ELSE confirmed_us END,
 			changed_us = CASE WHEN cancelled_us IS NULL AND CAST($4 AS BIGINT) IS NOT NULL THEN $3 ELSE changed_us END,
-			cancelled_us = COALESCE(cancelled_us, CAST($4 AS BIGINT))
-		WHERE order_id = $1 AND updated_us = $2`, v.orderID, v.updatedAt.UnixMicro(), now, cancelled)
+			cancelled_us = COALESCE(cancelled_us, CAST($4 AS BIGINT)),
+			verified = CASE WHEN $5 = 1 THEN 1 ELSE verified END
+		WHERE order_id = $1 AND updated_us = $2`, v.orderID, v.updatedAt.UnixMicro(), now, cancelled, current)
 	if err != nil {
 		return false, err
 	}
@@ -309,4 +311,43 @@ func (s *orderStore) carryReturned(ctx context.Context, tx *store.Tx, o *canonic
 		}
 	}
 	return nil
+}
+
+// heldVersion is what the store holds of an order: its vendor updated_at and whether that
+// version was read from the platform.
+type heldVersion struct {
+	updatedAt time.Time
+	verified  bool
+}
+
+// held reads the versions the store holds of ids.
+func (s *orderStore) held(ctx context.Context, ids []string) (map[string]heldVersion, error) {
+	out := make(map[string]heldVersion, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var args []any
+	rows, err := s.db.Query(ctx, `SELECT order_id, updated_us, verified FROM order_store WHERE `+in("order_id", ids, &args), args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var us int64
+		var verified int
+		if err := rows.Scan(&id, &us, &verified); err != nil {
+			return nil, err
+		}
+		out[id] = heldVersion{updatedAt: time.UnixMicro(us).UTC(), verified: verified == 1}
+	}
+	return out, rows.Err()
+}
+
+// confirm records that the platform still reports the version in force (as_of moves).
+func (s *orderStore) confirm(ctx context.Context, id string, updatedAt time.Time) error {
+	now := s.now().UnixMicro()
+	_, err := s.db.Exec(ctx, `UPDATE order_store SET confirmed_us = CASE WHEN confirmed_us < $3 THEN $3 ELSE confirmed_us END
+		WHERE order_id = $1 AND updated_us = $2`, id, updatedAt.UnixMicro(), now)
+	return err
 }

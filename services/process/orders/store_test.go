@@ -178,9 +178,34 @@ func testPollerFindsMissed(t *testing.T, d store.Dialect) {
 	if so.order.GetCustomer().GetId() != firstCustomer() {
 		t.Errorf("stored order's customer = %q", so.order.GetCustomer().GetId())
 	}
-	res, err = rig.svc.PollOnce(ctx) // nothing new: the overlap re-reads, changes nothing
-	if err != nil || res.Applied != 0 {
-		t.Errorf("third poll = %+v, %v; want nothing applied", res, err)
+	res, err = rig.svc.PollOnce(ctx) // nothing new: the overlap lists again, reads nothing
+	if err != nil || res.Applied != 0 || res.Read != 0 {
+		t.Errorf("third poll = %+v, %v; want nothing read or applied", res, err)
+	}
+
+	// A version a webhook delivered is read in full by the next poll once (its updated_at may tie
+	// with a later change in the same second; the read also brings what the REST payload lacks),
+	// then only confirmed.
+	rig.holdWebhooks(false)
+	id2, err := rig.sb.PlaceOrder(firstCustomer(), someLines)
+	if err != nil {
+		t.Fatal(err)
+	}
+	testkit.Eventually(t, 10*time.Second, "the webhook's version is stored", func() bool {
+		_, ok, _ := rig.svc.store.get(ctx, id2)
+		return ok
+	})
+	first, err := rig.svc.PollOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := rig.svc.PollOnce(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("polls after a delivered orders/create: %+v then %+v", first, second)
+	if first.Read != 1 || second.Read != 0 || second.Applied != 0 {
+		t.Errorf("polls = %+v then %+v; want the webhook's version read once, then nothing read", first, second)
 	}
 }
 

@@ -16,10 +16,10 @@ const (
 )
 
 // OrderChangeLister is what a connector implements to serve ListOrderChanges: orders changed at
-// or after a time, oldest change first, each in full. A vendor without it answers Unimplemented,
+// or after a time, oldest change first, each in full or (changesOnly) as its id and updated_at. A vendor without it answers Unimplemented,
 // and the order store then relies on webhooks alone.
 type OrderChangeLister interface {
-	ListOrderChanges(ctx context.Context, since time.Time, pageSize int, pageToken string) ([]*canonicalv1.Order, string, error)
+	ListOrderChanges(ctx context.Context, since time.Time, pageSize int, pageToken string, changesOnly bool) ([]*canonicalv1.Order, string, error)
 }
 
 // ListOrderChanges pages through orders changed at or after updated_since.
@@ -47,7 +47,7 @@ func (s *Service) ListOrderChanges(ctx context.Context, req *commercev1.ListOrde
 	}
 	ctx, cancel := s.bound(ctx)
 	defer cancel()
-	orders, next, err := lister.ListOrderChanges(ctx, req.GetUpdatedSince().AsTime(), size, req.GetPageToken())
+	orders, next, err := lister.ListOrderChanges(ctx, req.GetUpdatedSince().AsTime(), size, req.GetPageToken(), req.GetChangesOnly())
 	if err != nil {
 		return nil, classify(err)
 	}

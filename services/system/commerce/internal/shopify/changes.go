@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -38,8 +39,9 @@ func changesQuery(since time.Time) string {
 }
 
 // ListOrderChanges lists orders updated at or after since, oldest change first, each read in
-// full. The repair poller of the order store calls it with its watermark.
-func (c *Connector) ListOrderChanges(ctx context.Context, since time.Time, pageSize int, token string) ([]*canonicalv1.Order, string, error) {
+// full — or, with changesOnly, only their ids and updatedAt. The repair poller of the order store
+// calls it with its watermark.
+func (c *Connector) ListOrderChanges(ctx context.Context, since time.Time, pageSize int, token string, changesOnly bool) ([]*canonicalv1.Order, string, error) {
 	query := changesQuery(since)
 	vars := map[string]any{"first": pageSize, "query": query}
 	if token != "" {
@@ -52,7 +54,8 @@ func (c *Connector) ListOrderChanges(ctx context.Context, since time.Time, pageS
 	var data struct {
 		Orders struct {
 			Nodes []struct {
-				ID string `json:"id"`
+				ID        string    `json:"id"`
+				UpdatedAt time.Time `json:"updatedAt"`
 			} `json:"nodes"`
 			PageInfo pageInfo `json:"pageInfo"`
 		} `json:"orders"`
@@ -67,6 +70,10 @@ func (c *Connector) ListOrderChanges(ctx context.Context, since time.Time, pageS
 		id, err := numericID(n.ID)
 		if err != nil {
 			return nil, "", c.fail(ctx, listOrderChangesOp, failure{status: http.StatusOK, cause: err})
+		}
+		if changesOnly {
+			orders[i] = &canonicalv1.Order{Id: id, UpdatedAt: timestamppb.New(n.UpdatedAt)}
+			continue
 		}
 		g.Go(func() error {
 			o, err := c.GetOrder(gctx, id)

@@ -251,7 +251,10 @@ type ListOrderChangesRequest struct {
 	// Maximum orders to return (1..250).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
 	// Cursor from a previous response of the same updated_since.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only each order's id and updated_at: the caller reads in full only the orders it does not
+	// already hold at that updated_at (a page then costs the platform next to nothing).
+	ChangesOnly   bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -307,10 +310,17 @@ func (x *ListOrderChangesRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListOrderChangesRequest) GetChangesOnly() bool {
+	if x != nil {
+		return x.ChangesOnly
+	}
+	return false
+}
+
 // ListOrderChangesResponse is one page of changed orders.
 type ListOrderChangesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Orders, oldest updated_at first.
+	// Orders, oldest updated_at first (with changes_only, only id and updated_at are set).
 	Orders []*v1.Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
 	// Cursor for the next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
@@ -1077,12 +1087,13 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\asources\x18\x04 \x03(\tR\asources\"v\n" +
 	"\x12ListOrdersResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x96\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\x01\n" +
 	"\x17ListOrderChangesRequest\x12?\n" +
 	"\rupdated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedSince\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"|\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12!\n" +
+	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"|\n" +
 	"\x18ListOrderChangesResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
