@@ -319,7 +319,13 @@ func (s *Service) listingWhole(ctx context.Context, customerID string, sources [
 		return true, nil
 	}
 	mark := listingPrefix + customerID + "|" + strings.Join(sources, ",")
+	if _, ok := s.whole.Load(mark); ok {
+		return true, nil // a listing once whole stays whole: no query to know it again
+	}
 	if _, ok, err := s.store.watermark(ctx, mark); err != nil || ok {
+		if ok {
+			s.whole.Store(mark, struct{}{})
+		}
 		return ok, err
 	}
 	p, _ := auth.FromContext(ctx)

@@ -135,6 +135,7 @@ type storeSide struct {
 	scfg    StoreConfig
 	metrics *storeMetrics
 	flight  singleflight.Group
+	whole   sync.Map // listing marks known whole (they never revert)
 
 	mu       sync.Mutex
 	inFlight map[string]int // vendor reads in flight per caller
