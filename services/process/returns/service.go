@@ -159,7 +159,8 @@ type Service struct {
 	erpClient      erpv1.ErpServiceClient
 	timings        Timings
 
-	ordersAPI ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
+	ordersAPI    ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
+	storeAnswers *cache.Cache[string, storeAnswer]
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -208,7 +209,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
 		},
 	}
-	svc.ordersAPI = deps.Orders
+	svc.ordersAPI, svc.storeAnswers = deps.Orders, cache.New[string, storeAnswer](storeAnswerTTL, cfg.CacheEntries, deps.Now)
 	if deps.DB != nil {
 		ctx := context.Background()
 		for _, m := range []func(context.Context, *store.DB) error{events.Migrate, workflow.Migrate, migrate} {
