@@ -214,7 +214,9 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	eventually(t, "Start waits for the first process service's database", func() bool {
+	// The orders and inventory processes start before returns; whichever opens its database
+	// first is the one seen waiting.
+	eventually(t, "Start waits for the process database", func() bool {
 		select {
 		case r := <-done:
 			if r.s != nil {
@@ -223,8 +225,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			t.Fatalf("Start returned before the database existed: %v", r.err)
 		default:
 		}
-		// The orders service (its order store) starts before returns.
 		return strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
 			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()

@@ -32,7 +32,8 @@ type Config struct {
 	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
 	OrderBackfill     bool          // RB_ORDER_BACKFILL: the order store's first poll sweeps the whole shop (default false: it fills per listing)
 	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
-	InventoryTTL      time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
+	ReservationTTL    time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
+	Channels          string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
 	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
 	AuthConfig        string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
 	CORSOrigins       []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
@@ -128,7 +129,8 @@ func Load(getenv func(string) string) (Config, error) {
 		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
 		OrderBackfill:     r.bool("RB_ORDER_BACKFILL", false),
 		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
-		InventoryTTL:      r.duration("RB_INVENTORY_TTL", 5*time.Second),
+		ReservationTTL:    r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:          r.str("RB_INVENTORY_CHANNELS", ""),
 		Tenants:           r.str("RB_TENANTS", ""),
 		AuthConfig:        r.str("RB_AUTH_CONFIG", ""),
 		CORSOrigins:       splitList(r.str("RB_CORS_ORIGINS", "")),
@@ -219,7 +221,7 @@ func (c Config) Validate() error {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
 	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
-		"RB_INVENTORY_TTL": c.InventoryTTL, "RB_ORDER_POLL_OVERLAP": c.OrderPollOverlap} {
+		"RB_RESERVATION_TTL": c.ReservationTTL, "RB_ORDER_POLL_OVERLAP": c.OrderPollOverlap} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
@@ -288,7 +290,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("order_poll_interval", c.OrderPollInterval), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("order_poll_interval", c.OrderPollInterval), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }
