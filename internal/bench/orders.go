@@ -3,17 +3,16 @@ package main
 import (
 	"bufio"
 	"fmt"
-	"math/rand/v2"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
 )
 
-// shopifyCalls is how many HTTP requests the dev stack's commerce connector has sent to Shopify,
+// shopifyCalls is how many HTTP requests a dev stack's commerce connector has sent to Shopify,
 // read from the gateway's /metrics (one process: every layer shares the registry).
-func shopifyCalls(client *http.Client, gw string) (int64, error) {
-	resp, err := client.Get(gw + "/metrics")
+func (d *devStack) shopifyCalls() (int64, error) {
+	resp, err := benchClient.Get(d.gw + "/metrics")
 	if err != nil {
 		return 0, err
 	}
@@ -36,54 +35,45 @@ func shopifyCalls(client *http.Client, gw string) (int64, error) {
 	return n, sc.Err()
 }
 
-// orderListBench measures the storefront order list served by the order store: first every
-// customer's listing is read whole once (the store fills per listing), then a load of first
-// pages at mixed page sizes (each page size is a different listing to a cache, the same rows to
-// the store), counting Shopify requests during the load and the answers' statuses.
-func orderListBench(cfg config, client *http.Client, gw string, tokens map[string]string) (result, int64, map[int]int, error) {
-	get := func(path, token string) (int, error) {
-		req, _ := http.NewRequest(http.MethodGet, gw+path, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
+// fillListings lists every customer's orders until a whole round costs Shopify nothing: the order
+// store reads each listing whole once (in the background), then serves it alone. It reports the
+// Shopify requests of that last round (0 unless it gave up after a minute).
+func (d *devStack) fillListings() (int64, error) {
+	var last int64 = -1
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline) && last != 0; time.Sleep(500 * time.Millisecond) {
+		before, err := d.shopifyCalls()
 		if err != nil {
 			return 0, err
 		}
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	var toks []string
-	for _, t := range tokens {
-		toks = append(toks, t)
-	}
-	// Fill: list every customer until a whole round costs Shopify nothing (at most a minute).
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(500 * time.Millisecond) {
-		before, err := shopifyCalls(client, gw)
-		if err != nil {
-			return result{}, 0, nil, err
-		}
-		for _, t := range toks {
-			if _, err := get("/v1/storefront/orders?page_size=7", t); err != nil {
-				return result{}, 0, nil, err
+		for _, tok := range d.tokens {
+			req, _ := http.NewRequest(http.MethodGet, d.gw+"/v1/storefront/orders?page_size=7", nil)
+			req.Header.Set("Authorization", "Bearer "+tok)
+			resp, err := benchClient.Do(req)
+			if err != nil {
+				return 0, err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return 0, fmt.Errorf("order list: %d", resp.StatusCode)
 			}
 		}
-		if after, _ := shopifyCalls(client, gw); after == before {
-			break
+		after, err := d.shopifyCalls()
+		if err != nil {
+			return 0, err
+		}
+		last = after - before
+	}
+	return last, nil
+}
+
+// orderListRequests are first pages of every customer's order list at mixed page sizes (to a
+// page cache each size is another key; to the order store the same rows).
+func (d *devStack) orderListRequests() []wrkRequest {
+	var reqs []wrkRequest
+	for _, tok := range d.tokens {
+		for _, size := range []int{1, 5, 10, 20, 50, 100} {
+			reqs = append(reqs, wrkRequest{Method: "GET", Path: "/v1/storefront/orders?page_size=" + strconv.Itoa(size), Token: tok})
 		}
 	}
-	before, err := shopifyCalls(client, gw)
-	if err != nil {
-		return result{}, 0, nil, err
-	}
-	sizes := []int{1, 5, 10, 20, 50, 100}
-	statuses := map[int]int{}
-	var mu = make(chan struct{}, 1)
-	r := load(cfg.concurrency, cfg.duration, func() (bool, error) {
-		st, err := get(fmt.Sprintf("/v1/storefront/orders?page_size=%d", sizes[rand.IntN(len(sizes))]), toks[rand.IntN(len(toks))])
-		mu <- struct{}{}
-		statuses[st]++
-		<-mu
-		return st == http.StatusOK, err
-	})
-	after, err := shopifyCalls(client, gw)
-	return r, after - before, statuses, err
+	return reqs
 }
