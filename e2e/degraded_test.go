@@ -214,8 +214,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	// The orders and inventory processes start before returns; whichever opens its database
-	// first is the one seen waiting.
+	// Inventory starts first among the process services with a database, then orders (its
+	// workflow), then returns: the first of them waits for the database.
 	eventually(t, "Start waits for the process database", func() bool {
 		select {
 		case r := <-done:
@@ -225,8 +225,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			t.Fatalf("Start returned before the database existed: %v", r.err)
 		default:
 		}
-		return strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
-			strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
+		return strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
 			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()
