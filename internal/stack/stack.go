@@ -375,16 +375,27 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
-		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js, Tenants: tenants,
+	db, err := s.database(s.ctx, "orders")
+	if err != nil {
+		return err
+	}
+	var svc *orders.Service
+	// New migrates the order store: a database that went away since it was opened is waited for.
+	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
+		svc, err = orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
+			PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
+			Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
+			Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+			JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
-			s.fail(fmt.Errorf("orders read model: %w", err))
+			s.fail(fmt.Errorf("orders store: %w", err))
 		}
 	})
 	wf, wfProbes, err := s.startOrderWorkflow()
@@ -394,7 +405,7 @@ func (s *Stack) startOrders() error {
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
-	}, append(wfProbes, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
+	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
@@ -494,7 +505,7 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	conns := map[Component]*grpc.ClientConn{}
-	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders} {
 		if conns[c], err = s.dial(c); err != nil {
 			return err
 		}
@@ -516,7 +527,7 @@ func (s *Stack) startReturns() error {
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
 		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
 			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
-			Tenants:  tenants,
+			Tenants: tenants, Orders: ordersv1.NewOrdersServiceClient(conns[Orders]),
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
