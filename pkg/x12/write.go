@@ -65,13 +65,17 @@ func (w *writer) segment(s Segment, openEnd bool) error {
 		return &Error{Err: ErrValue, Tag: s.Tag, Pos: w.pos, Element: elem, Offset: w.b.Len(), Detail: detail,
 			Interchange: w.ic, Group: -1, Set: -1}
 	}
-	stop := string([]byte{w.d.Element, w.d.Segment})
-	if s.Tag == "" || strings.ContainsAny(s.Tag, stop) {
+	// Byte-wise: separators may be any byte, and strings.ContainsAny would compare invalid
+	// UTF-8 as U+FFFD.
+	stop := func(v string) bool {
+		return strings.IndexByte(v, w.d.Element) >= 0 || strings.IndexByte(v, w.d.Segment) >= 0
+	}
+	if s.Tag == "" || stop(s.Tag) {
 		return bad(0, fmt.Sprintf("tag %q", s.Tag))
 	}
 	w.b.WriteString(s.Tag)
 	for i, e := range s.Elems {
-		if strings.ContainsAny(e, stop) {
+		if stop(e) {
 			return bad(i+1, fmt.Sprintf("%q contains %q or %q", e, w.d.Element, w.d.Segment))
 		}
 		w.b.WriteByte(w.d.Element)
