@@ -32,6 +32,14 @@ type Note struct {
 	Value       string
 }
 
+// Verdict is what the receiving application found in one set beyond the envelope: segments it
+// noted but accepted (the set is acknowledged "E"), and segments that make it unusable, such as
+// a mandatory reference missing (the set is rejected "R" with code 5).
+type Verdict struct {
+	Notes    []Note
+	Rejected []Note
+}
+
 // setCode is the AK5 code (718) for a set-level problem.
 func setCode(e *Error) string {
 	switch {
@@ -65,16 +73,16 @@ func groupCode(e *Error) string {
 // Acknowledge builds the 997 for group gi of interchange ici of a read file: AK1 naming the
 // group, per set an AK2, AK3/AK4 for each segment in error or noted, and AK5 (rejected with
 // the problems' codes, accepted with errors when only notes were given, else accepted), then
-// AK9 with the group's code and counts. problems are what Read returned; notes are keyed by
+// AK9 with the group's code and counts. problems are what Read returned; verdicts are keyed by
 // the set's index in the group. A problem of the interchange itself (IEA count or control
 // number) rejects every group in it.
-func Acknowledge(f *File, ici, gi int, problems Errors, notes map[int][]Note) NewSet {
+func Acknowledge(f *File, ici, gi int, problems Errors, verdicts map[int]Verdict) NewSet {
 	ic := f.Interchanges[ici]
 	g := ic.Groups[gi]
 	body := []Segment{Seg("AK1", g.FunctionalID(), g.ControlNumber())}
 	accepted := 0
 	for si, s := range g.Sets {
-		code, segs := setAck(s, problems.For(ici, gi, si), notes[si])
+		code, segs := setAck(s, problems.For(ici, gi, si), verdicts[si])
 		body = append(body, Seg("AK2", s.Type(), s.ControlNumber()))
 		body = append(body, segs...)
 		body = append(body, Seg("AK5", code...))
@@ -91,7 +99,7 @@ func Acknowledge(f *File, ici, gi int, problems Errors, notes map[int][]Note) Ne
 		ak9[0] = AckRejected
 	case accepted < len(g.Sets):
 		ak9[0] = AckPartiallyAccepted
-	case anyNoted(notes):
+	case anyNoted(verdicts):
 		ak9[0] = AckAcceptedWithErrors
 	}
 	body = append(body, Seg("AK9", append([]string{ak9[0], g.Trailer.E(1), strconv.Itoa(len(g.Sets)),
@@ -100,7 +108,7 @@ func Acknowledge(f *File, ici, gi int, problems Errors, notes map[int][]Note) Ne
 }
 
 // setAck returns AK501… and the AK3/AK4 segments for one set.
-func setAck(s *Set, problems Errors, notes []Note) ([]string, []Segment) {
+func setAck(s *Set, problems Errors, v Verdict) ([]string, []Segment) {
 	var segs []Segment
 	code := []string{AckAccepted}
 	for _, e := range problems {
@@ -109,18 +117,27 @@ func setAck(s *Set, problems Errors, notes []Note) ([]string, []Segment) {
 			segs = append(segs, Seg("AK3", e.Tag, strconv.Itoa(e.SetPos), "", "1"))
 		}
 	}
+	for _, n := range v.Rejected {
+		code = appendCode(code, "5")
+		segs = append(segs, noteSegs(n)...)
+	}
 	if len(code) > 1 {
 		code[0] = AckRejected
 		return code, segs
 	}
-	for _, n := range notes {
-		segs = append(segs, Seg("AK3", n.Tag, strconv.Itoa(n.SetPos), "", n.Code))
-		if n.Element > 0 {
-			segs = append(segs, Seg("AK4", strconv.Itoa(n.Element), "", n.ElementCode, n.Value))
-		}
+	for _, n := range v.Notes {
+		segs = append(segs, noteSegs(n)...)
 		code[0] = AckAcceptedWithErrors
 	}
 	return code, segs
+}
+
+func noteSegs(n Note) []Segment {
+	segs := []Segment{Seg("AK3", n.Tag, strconv.Itoa(n.SetPos), "", n.Code)}
+	if n.Element > 0 {
+		segs = append(segs, Seg("AK4", strconv.Itoa(n.Element), "", n.ElementCode, n.Value))
+	}
+	return segs
 }
 
 // appendCode adds a code once, keeping at most the five codes AK5 and AK9 have room for.
@@ -136,9 +153,9 @@ func appendCode(codes []string, c string) []string {
 	return codes
 }
 
-func anyNoted(notes map[int][]Note) bool {
-	for _, n := range notes {
-		if len(n) > 0 {
+func anyNoted(verdicts map[int]Verdict) bool {
+	for _, v := range verdicts {
+		if len(v.Notes) > 0 {
 			return true
 		}
 	}

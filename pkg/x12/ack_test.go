@@ -47,7 +47,7 @@ func TestAcknowledge(t *testing.T) {
 	const badCount = "ST*940*0002~W05*N*2~SE*9*0002~"
 	tests := map[string]struct {
 		data  []byte
-		notes map[int][]x12.Note
+		notes map[int]x12.Verdict
 		want  x12.Ack
 	}{
 		"accepted": {data: x12test.Read(t, "940-ediengine-MultipleInterchangesAndGroups.edi"),
@@ -60,10 +60,15 @@ func TestAcknowledge(t *testing.T) {
 			want: x12.Ack{FunctionalID: "OW", GroupControl: "7", Code: "P", Included: 2, Received: 2, Accepted: 1,
 				Sets: []x12.SetAck{{Type: "940", Control: "0001", Code: "A"}, {Type: "940", Control: "0002", Code: "R", Codes: []string{"4"}}}}},
 		"accepted with errors": {data: []byte(isa + "GS*OW*A*B*20261207*1530*7*X*004010~" + good + "GE*1*7~IEA*1*000000001~"),
-			notes: map[int][]x12.Note{0: {{Tag: "W05", SetPos: 2, Code: "8", Element: 1, ElementCode: "7", Value: "N"}}},
+			notes: map[int]x12.Verdict{0: {Notes: []x12.Note{{Tag: "W05", SetPos: 2, Code: "8", Element: 1, ElementCode: "7", Value: "N"}}}},
 			want: x12.Ack{FunctionalID: "OW", GroupControl: "7", Code: "E", Included: 1, Received: 1, Accepted: 1,
 				Sets: []x12.SetAck{{Type: "940", Control: "0001", Code: "E",
 					Notes: []x12.Note{{Tag: "W05", SetPos: 2, Code: "8", Element: 1, ElementCode: "7", Value: "N"}}}}}},
+		"mandatory reference missing": {data: []byte(isa + "GS*OW*A*B*20261207*1530*7*X*004010~" + good + "GE*1*7~IEA*1*000000001~"),
+			notes: map[int]x12.Verdict{0: {Rejected: []x12.Note{{Tag: "W05", SetPos: 2, Code: "8", Element: 2, ElementCode: "1"}}}},
+			want: x12.Ack{FunctionalID: "OW", GroupControl: "7", Code: "R", Included: 1, Received: 1, Accepted: 0,
+				Sets: []x12.SetAck{{Type: "940", Control: "0001", Code: "R", Codes: []string{"5"},
+					Notes: []x12.Note{{Tag: "W05", SetPos: 2, Code: "8", Element: 2, ElementCode: "1"}}}}}},
 		"bad segment tag": {data: []byte(isa + "GS*OW*A*B*20261207*1530*7*X*004010~ST*940*0001~w05*N~SE*3*0001~GE*1*7~IEA*1*000000001~"),
 			want: x12.Ack{FunctionalID: "OW", GroupControl: "7", Code: "R", Included: 1, Received: 1, Accepted: 0,
 				Sets: []x12.SetAck{{Type: "940", Control: "0001", Code: "R", Codes: []string{"5"},
