@@ -215,4 +215,3 @@ func TestTo940And180(t *testing.T) {
 		t.Error("Marshal of an order id with '*': want an error")
 	}
 }
-
