@@ -41,3 +41,12 @@ func ParsePublicKey(line string) (ssh.PublicKey, error) {
 	}
 	return k, nil
 }
+
+// PublicOf returns the authorized_keys line of a private key (OpenSSH PEM).
+func PublicOf(privatePEM []byte) (string, error) {
+	s, err := ssh.ParsePrivateKey(privatePEM)
+	if err != nil {
+		return "", fmt.Errorf("sftpbox: private key: %w", err)
+	}
+	return string(ssh.MarshalAuthorizedKey(s.PublicKey())), nil
+}
