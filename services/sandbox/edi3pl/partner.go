@@ -177,4 +177,3 @@ func read180(set *x12.Set) *Return {
 	}
 	return r
 }
-
