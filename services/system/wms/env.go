@@ -7,3 +7,23 @@ func WarehouseFromEnv(lookup func(string) string) WarehouseConfig {
 	return WarehouseConfig{BaseURL: lookup("WAREHOUSE_API_URL"), APIKey: lookup("WAREHOUSE_API_KEY"),
 		WebhookSecret: lookup("WAREHOUSE_WEBHOOK_SECRET")}
 }
+
+// EDI3PLFromEnv reads the EDI 3PL's SFTP mailbox through lookup: EDI3PL_SFTP_ADDR,
+// EDI3PL_SFTP_USER, the secret EDI3PL_SFTP_PRIVATE_KEY (OpenSSH PEM), EDI3PL_SFTP_HOST_KEY (the
+// pinned authorized_keys line), the folders EDI3PL_OUTBOUND_DIR, EDI3PL_INBOUND_DIR,
+// EDI3PL_ARCHIVE_DIR and EDI3PL_QUARANTINE_DIR (the sandbox's by default), EDI3PL_SENDER_ID,
+// EDI3PL_RECEIVER_ID and EDI3PL_LOCATION_ID. Validate checks the result.
+func EDI3PLFromEnv(lookup func(string) string) EDI3PLConfig {
+	or := func(name, def string) string {
+		if v := lookup(name); v != "" {
+			return v
+		}
+		return def
+	}
+	return EDI3PLConfig{Addr: lookup("EDI3PL_SFTP_ADDR"), User: or("EDI3PL_SFTP_USER", "retailbridge"),
+		PrivateKey: lookup("EDI3PL_SFTP_PRIVATE_KEY"), HostKey: lookup("EDI3PL_SFTP_HOST_KEY"),
+		Outbound: or("EDI3PL_OUTBOUND_DIR", "/to-3pl"), Inbound: or("EDI3PL_INBOUND_DIR", "/from-3pl"),
+		Archive: or("EDI3PL_ARCHIVE_DIR", "/archive"), Quarantine: or("EDI3PL_QUARANTINE_DIR", "/quarantine"),
+		SenderID: or("EDI3PL_SENDER_ID", "RETAILBRIDGE"), ReceiverID: or("EDI3PL_RECEIVER_ID", "ACME3PL"),
+		LocationID: or("EDI3PL_LOCATION_ID", "dc-east")}
+}

@@ -13,4 +13,8 @@ var Kind = vendors.Kind{Name: "wms", Vendors: []vendors.Vendor{
 	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour,
 		Required:    []string{"WAREHOUSE_API_URL", "WAREHOUSE_API_KEY", "WAREHOUSE_WEBHOOK_SECRET"},
 		SandboxAddr: "127.0.0.1:9305"},
+	// A 3PL trading EDI X12 over SFTP: files, not webhooks. Interchanges are deduplicated by
+	// control number in the connector's state, for as long as it keeps them.
+	{Name: VendorEDI3PL, Required: []string{"EDI3PL_SFTP_ADDR", "EDI3PL_SFTP_PRIVATE_KEY", "EDI3PL_SFTP_HOST_KEY"},
+		SandboxAddr: "127.0.0.1:9306"},
 }}
