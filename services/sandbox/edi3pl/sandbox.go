@@ -67,6 +67,8 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives what the 3PL did; discarded when nil.
 	Logger *slog.Logger
+	// Stock, when given, is counted in an 846 sent at start (the opening positions).
+	Stock []Stock
 }
 
 // Faults are the knobs a test turns.
@@ -147,6 +149,12 @@ func Start(ln net.Listener, opts Options) (*Sandbox, error) {
 	}
 	s := &Sandbox{opts: opts, server: srv, host: host, log: opts.Logger, stop: make(chan struct{}),
 		orders: map[string]*Order{}, returns: map[string]*Return{}}
+	if len(opts.Stock) > 0 {
+		if err := s.SendInventory(opts.Stock...); err != nil {
+			s.Close()
+			return nil, err
+		}
+	}
 	s.wg.Add(1)
 	go s.loop()
 	return s, nil

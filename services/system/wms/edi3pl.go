@@ -1,14 +1,25 @@
 package wms
 
 import (
+	"cmp"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"google.golang.org/grpc"
+
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 	"github.com/retailbridge/retailbridge/pkg/sftpbox"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
 )
 
@@ -94,4 +105,115 @@ func (e EDI3PLConfig) LogValue() slog.Value {
 func (e EDI3PLConfig) String() string {
 	return fmt.Sprintf("{Addr:%s User:%s PrivateKey:%s HostKey:%s Outbound:%s Inbound:%s SenderID:%s ReceiverID:%s LocationID:%s}",
 		e.Addr, e.User, mask(e.PrivateKey), e.HostKey, e.Outbound, e.Inbound, e.SenderID, e.ReceiverID, e.LocationID)
+}
+
+// checkEDI3PLEnv names the EDI 3PL's settings that do not parse.
+func checkEDI3PLEnv(lookup func(string) string) error {
+	if v := lookup("EDI3PL_POLL_INTERVAL"); v != "" {
+		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
+			return fmt.Errorf("EDI3PL_POLL_INTERVAL: %q is not a positive duration", v)
+		}
+	}
+	if v := lookup("EDI3PL_SFTP_PRIVATE_KEY"); v != "" {
+		if _, err := privateKeyPEM(v); err != nil {
+			return fmt.Errorf("EDI3PL_SFTP_PRIVATE_KEY: %v", err)
+		}
+	}
+	return nil
+}
+
+// privateKeyPEM accepts an OpenSSH PEM key as is or base64-encoded (one line, for environment
+// files and shell exports).
+func privateKeyPEM(v string) ([]byte, error) {
+	if strings.HasPrefix(strings.TrimSpace(v), "-----BEGIN") {
+		return []byte(v), nil
+	}
+	b, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
+	if err != nil || !strings.HasPrefix(string(b), "-----BEGIN") {
+		return nil, errors.New("is neither an OpenSSH PEM private key nor one in base64")
+	}
+	return b, nil
+}
+
+// serveEDI3PL builds the service over the 3PL's SFTP mailbox deps.Lookup describes
+// (EDI3PLFromEnv) and polls its files for the service's lifetime.
+func serveEDI3PL(d vendors.ServiceDeps) (vendors.Service, error) {
+	js, err := d.JetStream()
+	if err != nil {
+		return vendors.Service{}, err
+	}
+	svc, err := New(Config{Vendor: VendorEDI3PL, EDI3PL: EDI3PLFromEnv(d.Lookup), Timeout: d.Timeout},
+		Deps{Logger: d.Logger, JetStream: js, Now: time.Now})
+	if err != nil {
+		return vendors.Service{}, err
+	}
+	return vendors.Service{Events: true, Run: svc.RunInbound,
+		Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
+}
+
+// edi3plSandbox serves the 3PL's SFTP server (its folders and host key under the state
+// directory) accepting the configured private key's public half (a new key when unset), with the
+// demo catalogue counted in an opening 846. Fast moves orders and returns in milliseconds and
+// polls as fast; Manual leaves them for tests to drive.
+func edi3plSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
+	ds, err := demo.From(d.Demo)
+	if err != nil {
+		return vendors.Sandbox{}, err
+	}
+	key, err := sandboxClientKey(d.Lookup)
+	if err != nil {
+		return vendors.Sandbox{}, err
+	}
+	dir := d.StateDir
+	if dir == "" {
+		if dir, err = os.MkdirTemp("", "edi3pl-sandbox-"); err != nil {
+			return vendors.Sandbox{}, err
+		}
+	}
+	addr := cmp.Or(d.Addr, "127.0.0.1:0")
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return vendors.Sandbox{}, err
+	}
+	opts := edisb.Options{Dir: filepath.Join(dir, "edi3pl"), AuthorizedKeys: []string{key.Public},
+		Location: vendors.Or(d.Lookup, "EDI3PL_LOCATION_ID", "dc-east")}
+	poll := DefaultPollInterval.String()
+	switch {
+	case d.Manual:
+		opts.Delays = edisb.Delays{Ship: -1, Receive: -1, Inspect: -1}
+	case d.Fast:
+		opts.Delays = edisb.Delays{Ship: 100 * time.Millisecond, Receive: 300 * time.Millisecond, Inspect: 100 * time.Millisecond}
+	}
+	if d.Fast || d.Manual {
+		poll = "50ms"
+	}
+	if ds != nil {
+		for i, it := range ds.Items {
+			if it.Category != "gift_card" {
+				opts.Stock = append(opts.Stock, edisb.Stock{SKU: it.SKU, Available: 20 + int64(i*7%100)})
+			}
+		}
+	}
+	sb, err := edisb.Start(ln, opts)
+	if err != nil {
+		ln.Close()
+		return vendors.Sandbox{}, err
+	}
+	return vendors.Sandbox{URL: "sftp://" + sb.Addr(), Value: sb, Close: func() { sb.Close() },
+		Env: map[string]string{"EDI3PL_SFTP_ADDR": sb.Addr(), "EDI3PL_SFTP_HOST_KEY": strings.TrimSpace(sb.HostKey()),
+			"EDI3PL_SFTP_PRIVATE_KEY": base64.StdEncoding.EncodeToString(key.PrivatePEM), "EDI3PL_POLL_INTERVAL": poll}}, nil
+}
+
+// sandboxClientKey is the key the connector logs in with: the configured one, or a new one.
+func sandboxClientKey(lookup func(string) string) (sftpbox.KeyPair, error) {
+	v := lookup("EDI3PL_SFTP_PRIVATE_KEY")
+	if v == "" {
+		return sftpbox.GenerateKey()
+	}
+	pem, err := privateKeyPEM(v)
+	if err != nil {
+		return sftpbox.KeyPair{}, err
+	}
+	pub, err := sftpbox.PublicOf(pem)
+	return sftpbox.KeyPair{PrivatePEM: pem, Public: pub}, err
 }
