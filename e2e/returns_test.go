@@ -16,6 +16,7 @@ import (
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
 
@@ -78,7 +79,26 @@ func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
 // gateway.
 func TestReturnToRefundEndToEnd(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}))
+	testReturnToRefund(t)
+}
+
+// The same scenario with the warehouse a 3PL trading EDI X12 files over SFTP (RB_WMS_VENDOR=edi3pl):
+// the return is announced with a 180, and the 3PL's 180s receive and inspect it.
+func TestReturnToRefundEndToEndOverEDI(t *testing.T) {
+	t.Parallel()
+	h := testReturnToRefund(t, withVendorSetting("RB_WMS_VENDOR", "edi3pl"))
+	sb, ok := h.Sandbox("edi3pl").(*edisb.Sandbox)
+	if !ok || h.Sandbox("warehouse") != nil {
+		t.Fatalf("sandboxes: edi3pl %T, warehouse %T; want only the EDI 3PL", h.Sandbox("edi3pl"), h.Sandbox("warehouse"))
+	}
+	// The 180 went out and our 997s came back for its 180s (received, inspected) and the 846.
+	if st := sb.Stats(); st.Received < 3 {
+		t.Errorf("interchanges the 3PL received: %d, want at least the 180 and two 997s", st.Received)
+	}
+}
+
+func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), opts...)
 	tok := h.token(t, demo.DemoCustomerID)
 	o := h.Demo.Scenario(demo.ScenarioMultipleQuantity)
 	body := createReturn(o.ID, o.Lines[0].ID, 2)
@@ -175,6 +195,7 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	if other.Status != http.StatusNotFound {
 		t.Errorf("another customer's return: %d", other.Status)
 	}
+	return h
 }
 
 // subsequence reports whether want appears in got in order.
