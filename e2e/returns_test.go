@@ -14,9 +14,9 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
-	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
 
