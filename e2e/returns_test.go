@@ -14,7 +14,6 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
-	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
@@ -70,7 +69,9 @@ func (h *harness) waitState(t testing.TB, tok, id, want string) returnJSON {
 }
 
 func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
-	return func(o *stack.Options) { o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes} }
+	return func(o *stack.Options) {
+		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes, "edi3pl": outcomes}
+	}
 }
 
 // The seed's scenario end to end: request → RMA → platform return and label → parcel moving →
@@ -87,9 +88,9 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 func TestReturnToRefundEndToEndOverEDI(t *testing.T) {
 	t.Parallel()
 	h := testReturnToRefund(t, withVendorSetting("RB_WMS_VENDOR", "edi3pl"))
-	sb, ok := h.Sandbox("edi3pl").(*edisb.Sandbox)
-	if !ok || h.Sandbox("warehouse") != nil {
-		t.Fatalf("sandboxes: edi3pl %T, warehouse %T; want only the EDI 3PL", h.Sandbox("edi3pl"), h.Sandbox("warehouse"))
+	sb := h.EDI3PL
+	if sb == nil || h.Warehouse != nil {
+		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want only the EDI 3PL", sb, h.Warehouse)
 	}
 	// The 180 went out and our 997s came back for its 180s (received, inspected) and the 846.
 	if st := sb.Stats(); st.Received < 3 {

@@ -22,6 +22,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	"github.com/retailbridge/retailbridge/services/system"
 )
 
 // fixedNow is the clock of the demo data and the policy engine in every test.
@@ -96,6 +97,13 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		"RB_RATE_LIMITS":        writeFile(t, dir, "rate-limits.yaml", generousLimits),
 		"RB_REQUEST_TIMEOUT":    "2s",
 		"RB_TRACE_SAMPLE_RATIO": "1",
+	}
+	// The environment's vendor selection (RB_WMS_VENDOR=edi3pl, …) reaches the stack, so the
+	// suite runs unchanged against every vendor of a kind.
+	for _, k := range system.Kinds {
+		if v := os.Getenv(k.EnvKey()); v != "" {
+			env[k.EnvKey()] = v
+		}
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {

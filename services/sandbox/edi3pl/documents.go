@@ -78,8 +78,8 @@ func (s *Sandbox) Receive(returnID string) error {
 	return nil
 }
 
-// Inspect grades a received return now (a 180 whose lines carry RDR): resellable unless
-// conditions names another code ("DM", "WM") for a line index.
+// Inspect grades a received return now (a 180 whose lines carry RDR): Options.Condition unless
+// conditions names another code ("RS", "DM", "WM") for a line index.
 func (s *Sandbox) Inspect(returnID string, conditions map[int]string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -92,7 +92,7 @@ func (s *Sandbox) Inspect(returnID string, conditions map[int]string) error {
 	}
 	r.Inspected = true
 	for i := range r.Lines {
-		r.Lines[i].Condition = "RS"
+		r.Lines[i].Condition = s.opts.Condition
 		if c, ok := conditions[i]; ok {
 			r.Lines[i].Condition = c
 		}

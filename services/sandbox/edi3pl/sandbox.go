@@ -69,6 +69,9 @@ type Options struct {
 	Logger *slog.Logger
 	// Stock, when given, is counted in an 846 sent at start (the opening positions).
 	Stock []Stock
+	// Condition is what inspection finds on every line unless told otherwise: "RS" resellable
+	// (the default), "DM" damaged, "WM" wrong or missing.
+	Condition string
 }
 
 // Faults are the knobs a test turns.
@@ -166,6 +169,9 @@ func withDefaults(o Options) Options {
 	}
 	if o.Location == "" {
 		o.Location = "dc-east"
+	}
+	if o.Condition == "" {
+		o.Condition = "RS"
 	}
 	if o.PollInterval == 0 {
 		o.PollInterval = 100 * time.Millisecond

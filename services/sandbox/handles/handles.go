@@ -4,6 +4,7 @@
 package handles
 
 import (
+	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
@@ -30,6 +31,8 @@ type Set struct {
 	LoopURL      string
 	Warehouse    *warehousesb.Sandbox
 	WarehouseURL string
+	// EDI3PL is the 3PL trading EDI over SFTP (RB_WMS_VENDOR=edi3pl).
+	EDI3PL *edisb.Sandbox
 }
 
 // Of reads the sandboxes src runs.
@@ -40,6 +43,7 @@ func Of(src Source) Set {
 	s.Stripe, _ = src.Sandbox("stripe").(*stripesb.Sandbox)
 	s.Loop, _ = src.Sandbox("loop").(*loopsb.Sandbox)
 	s.Warehouse, _ = src.Sandbox("warehouse").(*warehousesb.Sandbox)
+	s.EDI3PL, _ = src.Sandbox("edi3pl").(*edisb.Sandbox)
 	s.ShopifyURL, s.NetSuiteURL, s.StripeURL = src.SandboxURL("shopify"), src.SandboxURL("netsuite"), src.SandboxURL("stripe")
 	s.LoopURL, s.WarehouseURL = src.SandboxURL("loop"), src.SandboxURL("warehouse")
 	return s

@@ -20,6 +20,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
 )
 
@@ -154,7 +155,8 @@ func serveEDI3PL(d vendors.ServiceDeps) (vendors.Service, error) {
 // edi3plSandbox serves the 3PL's SFTP server (its folders and host key under the state
 // directory) accepting the configured private key's public half (a new key when unset), with the
 // demo catalogue counted in an opening 846. Fast moves orders and returns in milliseconds and
-// polls as fast; Manual leaves them for tests to drive.
+// polls as fast; Manual leaves them for tests to drive. d.Settings may be the REST warehouse's
+// warehouse.Outcomes: inspection then finds the condition with the largest share on every line.
 func edi3plSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 	ds, err := demo.From(d.Demo)
 	if err != nil {
@@ -186,6 +188,18 @@ func edi3plSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 	}
 	if d.Fast || d.Manual {
 		poll = "50ms"
+	}
+	switch s := d.Settings.(type) {
+	case nil:
+	case warehousesb.Outcomes: // the REST warehouse's shares: the largest one decides
+		opts.Condition = "RS"
+		if s.Damaged > s.Resellable && s.Damaged >= s.WrongOrMissing {
+			opts.Condition = "DM"
+		} else if s.WrongOrMissing > s.Resellable && s.WrongOrMissing > s.Damaged {
+			opts.Condition = "WM"
+		}
+	default:
+		return vendors.Sandbox{}, fmt.Errorf("edi3pl sandbox: settings %T are not warehouse.Outcomes", d.Settings)
 	}
 	if ds != nil {
 		for i, it := range ds.Items {
