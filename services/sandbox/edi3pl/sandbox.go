@@ -67,7 +67,8 @@ type Options struct {
 	PollInterval time.Duration
 	// Logger receives what the 3PL did; discarded when nil.
 	Logger *slog.Logger
-	// Stock, when given, is counted in an 846 sent at start (the opening positions).
+	// Stock, when given, is counted in an 846 sent when the sandbox starts in a new directory
+	// (the opening positions; a restart keeps what was sent since).
 	Stock []Stock
 	// Condition is what inspection finds on every line unless told otherwise: "RS" resellable
 	// (the default), "DM" damaged, "WM" wrong or missing.
@@ -152,7 +153,8 @@ func Start(ln net.Listener, opts Options) (*Sandbox, error) {
 	}
 	s := &Sandbox{opts: opts, server: srv, host: host, log: opts.Logger, stop: make(chan struct{}),
 		orders: map[string]*Order{}, returns: map[string]*Return{}}
-	if len(opts.Stock) > 0 {
+	_, err = os.Stat(filepath.Join(opts.Dir, ".3pl-sequence"))
+	if fresh := errors.Is(err, os.ErrNotExist); fresh && len(opts.Stock) > 0 {
 		if err := s.SendInventory(opts.Stock...); err != nil {
 			s.Close()
 			return nil, err
