@@ -107,9 +107,9 @@ func shipment(id string) *canonicalv1.Shipment {
 		Lines:     []*canonicalv1.ShipmentLine{{Sku: "SKU-1", OrderLineId: "l1", Quantity: 2}, {Sku: "SKU-2", Quantity: 1}}}
 }
 
-// TestShippingOrder: a 940 goes out once, the 3PL's 997 acknowledges it (an event, and
-// acknowledged_at) without shipping it, then its 945 and 856 ship it: one SHIPPED event, the
-// shipment readable, and every inbound interchange answered with our 997.
+// TestShippingOrder: a 940 goes out once; the 3PL's 997 closes its interchange's pending
+// acknowledgement without acknowledging the order; its 945 and 856 ship it: one SHIPPED event,
+// the shipment readable and acknowledged, and every inbound interchange answered with our 997.
 func TestShippingOrder(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, sandbox.Delays{Ship: 50 * time.Millisecond})
@@ -137,11 +137,14 @@ func TestShippingOrder(t *testing.T) {
 		got.GetLines()[0].GetQuantity() != 2 || got.GetCarrier() != "UPSN" {
 		t.Errorf("shipment: got %v", got)
 	}
+	if ack, err := r.conn.InterchangeAck(ctx, "940", "s1"); err != nil || ack.Code != x12.AckAccepted || ack.At == nil || ack.ICN == 0 {
+		t.Errorf("the 940's interchange: %+v, %v; want accepted by a 997", ack, err)
+	}
 	if n := r.count(edi3pl.TypeShippingOrderShipped); n != 1 {
 		t.Errorf("SHIPPED events: got %d, want 1 (945 and 856 report one shipment)", n)
 	}
-	if n := r.count(edi3pl.TypeShippingOrderAcknowledged); n != 1 {
-		t.Errorf("ACKNOWLEDGED events: got %d, want 1", n)
+	if n := len(r.events) - r.count(edi3pl.TypeShippingOrderShipped); n != 0 {
+		t.Errorf("other events: got %d, want none (a 997 is not the warehouse's acknowledgement)", n)
 	}
 	if got := r.sb.Stats().Received; got < 3 { // the 940, then our 997s for its 945 and 856
 		t.Errorf("interchanges the 3PL received: got %d, want at least 3", got)
@@ -155,8 +158,26 @@ func TestShippingOrder(t *testing.T) {
 	}
 }
 
-// TestDelayedAcknowledgement: a 3PL that acknowledges but never ships leaves the order open
-// (acknowledged_at set, no shipment); a silent one leaves it unacknowledged too.
+// TestRejectedOrder: a 997 rejecting the 940 publishes REJECTED, and the order never ships.
+func TestRejectedOrder(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sandbox.Delays{Ship: 20 * time.Millisecond})
+	r.sb.SetFaults(sandbox.Faults{RejectOrders: true})
+	ctx := context.Background()
+	if _, err := r.conn.CreateShippingOrder(ctx, shipment("bad"), ""); err != nil {
+		t.Fatal(err)
+	}
+	r.until("the rejection arrived", func() bool { return r.count(edi3pl.TypeShippingOrderRejected) == 1 })
+	if ack, _ := r.conn.InterchangeAck(ctx, "940", "bad"); ack.Code != x12.AckRejected {
+		t.Errorf("the 940's interchange: %+v, want rejected", ack)
+	}
+	if o, _ := r.conn.GetShippingOrder(ctx, "bad"); o.GetShipment() != nil || o.GetAcknowledgedAt() != nil {
+		t.Errorf("rejected order: %v", o)
+	}
+}
+
+// TestDelayedAcknowledgement: a 3PL that answers the 940 with a 997 but never ships leaves the
+// order open and unacknowledged (only its interchange is acknowledged), as does a silent one.
 func TestDelayedAcknowledgement(t *testing.T) {
 	t.Parallel()
 	r := newRig(t, sandbox.Delays{Ship: 20 * time.Millisecond})
@@ -166,8 +187,8 @@ func TestDelayedAcknowledgement(t *testing.T) {
 		t.Fatal(err)
 	}
 	r.until("the 997 arrived", func() bool {
-		o, err := r.conn.GetShippingOrder(ctx, "late")
-		return err == nil && o.GetAcknowledgedAt() != nil
+		ack, err := r.conn.InterchangeAck(ctx, "940", "late")
+		return err == nil && ack.At != nil
 	})
 	r.sb.SetFaults(sandbox.Faults{Silent: true})
 	if _, err := r.conn.CreateShippingOrder(ctx, shipment("silent"), ""); err != nil {
@@ -177,15 +198,15 @@ func TestDelayedAcknowledgement(t *testing.T) {
 	r.poll()
 	for _, id := range []string{"late", "silent"} {
 		o, err := r.conn.GetShippingOrder(ctx, id)
-		if err != nil || o.GetShipment() != nil {
-			t.Errorf("%s: got %v, %v; want open (no shipment)", id, o, err)
+		if err != nil || o.GetShipment() != nil || o.GetAcknowledgedAt() != nil {
+			t.Errorf("%s: got %v, %v; want open and unacknowledged", id, o, err)
 		}
 	}
-	if o, _ := r.conn.GetShippingOrder(ctx, "silent"); o.GetAcknowledgedAt() != nil {
-		t.Error("silent: acknowledged without a 997")
+	if ack, _ := r.conn.InterchangeAck(ctx, "940", "silent"); ack.At != nil {
+		t.Error("silent: the interchange is acknowledged without a 997")
 	}
-	if n := r.count(edi3pl.TypeShippingOrderShipped); n != 0 {
-		t.Errorf("SHIPPED events: got %d, want 0", n)
+	if n := len(r.events); n != 0 {
+		t.Errorf("events: got %d, want 0", n)
 	}
 }
 

@@ -22,14 +22,13 @@ import (
 
 // Event types, as the contracts declare them.
 var (
-	TypeReturnReceived            = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_RECEIVED)
-	TypeReturnInspected           = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_INSPECTED)
-	TypeShippingOrderAcknowledged = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_ACKNOWLEDGED)
-	TypeShippingOrderShipped      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED)
-	TypeShippingOrderRejected     = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED)
-	TypeInventoryCounted          = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED)
-	TypeInventoryAdjusted         = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_ADJUSTED)
-	TypeInventoryReceived         = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_RECEIVED)
+	TypeReturnReceived        = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_RECEIVED)
+	TypeReturnInspected       = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_RETURN_INSPECTED)
+	TypeShippingOrderShipped  = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_SHIPPED)
+	TypeShippingOrderRejected = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_SHIPPING_ORDER_REJECTED)
+	TypeInventoryCounted      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_COUNTED)
+	TypeInventoryAdjusted     = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_ADJUSTED)
+	TypeInventoryReceived     = events.TypeName(canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_RECEIVED)
 )
 
 // Publish publishes one inbound interchange's events under its delivery id ("x12:<sender>:<ISA13>"),
@@ -360,8 +359,9 @@ func fillOrderLines(ret, announced *canonicalv1.Return) {
 }
 
 // acknowledged reconciles a 997 with what we sent: it closes the interchange's pending
-// acknowledgement (acknowledged_at), never the order itself, which stays open until its 945.
-// An accepted 940 publishes WMS_SHIPPING_ORDER_ACKNOWLEDGED, a rejected one _REJECTED.
+// acknowledgement (the record's ack code and time), never the order itself, which stays open —
+// and unacknowledged — until its 945 or 856. A 997 rejecting a 940 publishes
+// WMS_SHIPPING_ORDER_REJECTED: the 3PL could not read the order and will not ship it.
 func (c *Client) acknowledged(ctx context.Context, r *received, ack *x12.Ack) error {
 	var g groupRecord
 	n, _ := strconv.ParseInt(ack.GroupControl, 10, 64)
@@ -379,7 +379,7 @@ func (c *Client) acknowledged(ctx context.Context, r *received, ack *x12.Ack) er
 		k = key("receipt", g.ID)
 	}
 	r.applies = append(r.applies, func(ctx context.Context) error { return c.markAck(ctx, k, g.Type, ack.Code, at) })
-	if g.Type != "940" {
+	if g.Type != "940" || ack.Code != x12.AckRejected {
 		return nil
 	}
 	var rec orderRecord
@@ -387,21 +387,17 @@ func (c *Client) acknowledged(ctx context.Context, r *received, ack *x12.Ack) er
 		return toStateErr(err)
 	}
 	sh := mustShipment(rec.Shipment)
-	typ := TypeShippingOrderAcknowledged
-	if ack.Code == x12.AckRejected {
-		typ = TypeShippingOrderRejected
-	}
 	refs := &canonicalv1.EventReferences{OrderId: sh.GetOrderId(), SystemRecordId: sh.GetId()}
-	return r.event(typ, "shipment/"+sh.GetId(), timestamppb.New(at), sh, refs, ack.GroupControl)
+	return r.event(TypeShippingOrderRejected, "shipment/"+sh.GetId(), timestamppb.New(at), sh, refs, ack.GroupControl)
 }
 
 // markAck records a 997's code on an order or receipt record.
 func (c *Client) markAck(ctx context.Context, k, typ, code string, at time.Time) error {
 	set := func(st *sent) (bool, error) {
-		if st.AcknowledgedAt != nil {
+		if st.AckedAt != nil {
 			return false, nil
 		}
-		st.AckCode, st.AcknowledgedAt = code, &at
+		st.AckCode, st.AckedAt = code, &at
 		return true, nil
 	}
 	if typ == "180" {

@@ -15,12 +15,13 @@ import (
 )
 
 // sent is what every outbound document's record holds: the interchange it went in and what
-// the partner's 997 said about it.
+// the partner's 997 said about it. The 997 closes the interchange's pending acknowledgement
+// only: it says the file was readable, not that the 3PL will ship.
 type sent struct {
-	ICN            int64      `json:"icn"`
-	SentAt         *time.Time `json:"sent_at,omitempty"`
-	AckCode        string     `json:"ack_code,omitempty"`
-	AcknowledgedAt *time.Time `json:"acknowledged_at,omitempty"`
+	ICN     int64      `json:"icn"`
+	SentAt  *time.Time `json:"sent_at,omitempty"`
+	AckCode string     `json:"ack_code,omitempty"` // AK901 of the 997
+	AckedAt *time.Time `json:"acked_at,omitempty"` // when the 997 arrived
 }
 
 // orderRecord is a shipping order sent as a 940.
@@ -174,11 +175,40 @@ func (c *Client) GetShippingOrder(ctx context.Context, orderID string) (*wmsv1.G
 	if !found {
 		return nil, errs.E(errs.NotFound, "order_not_found", "no such shipping order")
 	}
-	resp := &wmsv1.GetShippingOrderResponse{AcknowledgedAt: stamp(rec.AcknowledgedAt)}
+	// The warehouse's acknowledgement of the order is its shipping advice: a 997 only said the
+	// 940 could be read, so it leaves the order unacknowledged (the delayed acknowledgement
+	// escalates past its SLA whatever 997s came).
+	resp := &wmsv1.GetShippingOrderResponse{}
 	if rec.Shipped != nil {
-		resp.Shipment = mustShipment(rec.Shipped)
+		resp.Shipment, resp.AcknowledgedAt = mustShipment(rec.Shipped), stamp(rec.ShippedAt)
 	}
 	return resp, nil
+}
+
+// InterchangeAck is what the 3PL's 997 said about the interchange a shipping order or return
+// went in: its AK901 code ("" while none came) and when it arrived.
+type InterchangeAck struct {
+	ICN  int64
+	Code string
+	At   *time.Time
+}
+
+// InterchangeAck reads the 997 status of the interchange that carried a shipping order (kind
+// "940", by shipment id) or a return announcement ("180", by return id).
+func (c *Client) InterchangeAck(ctx context.Context, kind, id string) (InterchangeAck, error) {
+	var st sent
+	k := key("order", id)
+	if kind == "180" {
+		k = key("receipt", id)
+	}
+	_, found, err := c.state.get(ctx, k, &st)
+	if err != nil {
+		return InterchangeAck{}, toStateErr(err)
+	}
+	if !found {
+		return InterchangeAck{}, errs.E(errs.NotFound, "document_not_found", "no such "+kind)
+	}
+	return InterchangeAck{ICN: st.ICN, Code: st.AckCode, At: st.AckedAt}, nil
 }
 
 // GetReturnReceipt reads what the 3PL's 180s said about an announced return.
