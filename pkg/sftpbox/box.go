@@ -24,6 +24,9 @@ const MaxFileBytes = 16 << 20
 // file.
 const TempPrefix = ".tmp-"
 
+// ErrTooLarge is returned by Read for a file over MaxFileBytes.
+var ErrTooLarge = errors.New("sftpbox: file too large")
+
 // ErrHostKey is returned when the server's host key is not the pinned one.
 var ErrHostKey = errors.New("sftpbox: the server's host key is not the pinned key")
 
@@ -162,7 +165,7 @@ func (s *Session) Read(name string) ([]byte, error) {
 		return nil, fmt.Errorf("sftpbox: read %s: %w", name, err)
 	}
 	if len(b) > MaxFileBytes {
-		return nil, fmt.Errorf("sftpbox: %s is larger than %d bytes", name, MaxFileBytes)
+		return nil, fmt.Errorf("%w: %s is larger than %d bytes", ErrTooLarge, name, MaxFileBytes)
 	}
 	return b, nil
 }

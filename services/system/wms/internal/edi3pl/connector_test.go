@@ -320,3 +320,21 @@ func TestHostKeyPinned(t *testing.T) {
 		t.Errorf("Ready: %v", err)
 	}
 }
+
+// TestOversizedFileQuarantined: a file over the size bound is set aside with its reason instead
+// of holding up the files after it.
+func TestOversizedFileQuarantined(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, sandbox.Delays{})
+	big := filepath.Join(r.dir, "from-3pl", "000-huge.edi")
+	if err := os.WriteFile(big, make([]byte, sftpbox.MaxFileBytes+1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.sb.SendInventory(sandbox.Stock{SKU: "SKU-9", Available: 4}); err != nil {
+		t.Fatal(err)
+	}
+	r.until("both files were taken", func() bool { return r.stats.Quarantined == 1 && r.stats.Processed == 1 })
+	if _, err := os.Stat(filepath.Join(r.dir, "quarantine", "000-huge.edi.reason.txt")); err != nil {
+		t.Errorf("reason: %v", err)
+	}
+}

@@ -71,6 +71,12 @@ func (c *Client) Poll(ctx context.Context, publish Publish) (PollStats, error) {
 
 func (c *Client) receive(ctx context.Context, s *sftpbox.Session, name string, publish Publish, st *PollStats) error {
 	data, err := s.Read(name)
+	if errors.Is(err, sftpbox.ErrTooLarge) {
+		// Set aside, so that one oversized file does not hold up every file after it.
+		c.log.WarnContext(ctx, "edi3pl: quarantined an oversized file", "file", name)
+		st.Quarantined++
+		return toErr(s.Quarantine(name, err.Error()))
+	}
 	if err != nil {
 		return toErr(err)
 	}
