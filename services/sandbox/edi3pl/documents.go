@@ -128,11 +128,16 @@ type Stock struct {
 
 // SendInventory sends an 846 inventory advice for the warehouse's location.
 func (s *Sandbox) SendInventory(stock ...Stock) error {
+	return s.SendInventoryAt(s.opts.Location, stock...)
+}
+
+// SendInventoryAt sends an 846 inventory advice for one location.
+func (s *Sandbox) SendInventoryAt(location string, stock ...Stock) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now().UTC()
 	body := []x12.Segment{x12.Seg("BIA", "00", "MM", "INV-"+now.Format("20060102150405"), now.Format("20060102"), now.Format("1504")),
-		x12.Seg("N1", "WH", "ACME 3PL", "91", s.opts.Location)}
+		x12.Seg("N1", "WH", "ACME 3PL", "91", location)}
 	for i, st := range stock {
 		body = append(body, x12.Seg("LIN", strconv.Itoa(i+1), "SK", st.SKU),
 			x12.Seg("QTY", "33", strconv.FormatInt(st.Available, 10)), x12.Seg("QTY", "QH", strconv.FormatInt(st.Hold, 10)))

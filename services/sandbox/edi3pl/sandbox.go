@@ -59,8 +59,10 @@ type Options struct {
 	// AuthorizedKeys may log in as User (DefaultUser when empty).
 	AuthorizedKeys []string
 	User           string
-	// Location is the warehouse's location id (default "dc-east").
+	// Location is the warehouse's location id (default "dc-east"): where 846s and 947s count.
 	Location string
+	// OpeningLocations are where the opening Stock is counted (Location when empty).
+	OpeningLocations []string
 	// Delays of auto-progress (zero fields take their defaults).
 	Delays Delays
 	// PollInterval is how often the 3PL looks at /to-3pl (default 100ms).
@@ -155,9 +157,11 @@ func Start(ln net.Listener, opts Options) (*Sandbox, error) {
 		orders: map[string]*Order{}, returns: map[string]*Return{}}
 	_, err = os.Stat(filepath.Join(opts.Dir, ".3pl-sequence"))
 	if fresh := errors.Is(err, os.ErrNotExist); fresh && len(opts.Stock) > 0 {
-		if err := s.SendInventory(opts.Stock...); err != nil {
-			s.Close()
-			return nil, err
+		for _, loc := range append([]string(nil), cmpOr(opts.OpeningLocations, []string{opts.Location})...) {
+			if err := s.SendInventoryAt(loc, opts.Stock...); err != nil {
+				s.Close()
+				return nil, err
+			}
 		}
 	}
 	s.wg.Add(1)
@@ -327,4 +331,11 @@ func (s *Sandbox) sendLocked(prefix, group string, sets ...x12.NewSet) error {
 	}
 	s.log.Debug("edi3pl sandbox: sent", "file", name, "copies", len(copies))
 	return nil
+}
+
+func cmpOr(a, b []string) []string {
+	if len(a) > 0 {
+		return a
+	}
+	return b
 }

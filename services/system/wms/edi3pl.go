@@ -177,8 +177,9 @@ func edi3plSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 	if err != nil {
 		return vendors.Sandbox{}, err
 	}
+	// The demo warehouse's two sites, as the REST warehouse sandbox stocks them.
 	opts := edisb.Options{Dir: filepath.Join(dir, "edi3pl"), AuthorizedKeys: []string{key.Public},
-		Location: vendors.Or(d.Lookup, "EDI3PL_LOCATION_ID", "dc-east")}
+		Location: vendors.Or(d.Lookup, "EDI3PL_LOCATION_ID", "dc-east"), OpeningLocations: warehousesb.DefaultLocations}
 	poll := DefaultPollInterval.String()
 	switch {
 	case d.Manual:
