@@ -2,6 +2,7 @@ package wms
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -137,7 +138,8 @@ func privateKeyPEM(v string) ([]byte, error) {
 }
 
 // serveEDI3PL builds the service over the 3PL's SFTP mailbox deps.Lookup describes
-// (EDI3PLFromEnv) and polls its files for the service's lifetime.
+// (EDI3PLFromEnv). It reads the files waiting before it serves (so the stock the 3PL last
+// counted is known from the first call), then polls them for the service's lifetime (deps.Go).
 func serveEDI3PL(d vendors.ServiceDeps) (vendors.Service, error) {
 	js, err := d.JetStream()
 	if err != nil {
@@ -148,8 +150,17 @@ func serveEDI3PL(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	return vendors.Service{Events: true, Run: svc.RunInbound,
-		Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
+	ctx, cancel := context.WithTimeout(context.Background(), svc.timeout)
+	st, err := svc.PollInbound(ctx)
+	cancel()
+	svc.countInbound(st, err)
+	if err != nil {
+		svc.log.Warn("wms: the first poll of the vendor's files failed; polling goes on", "err", err)
+	}
+	if d.Go != nil {
+		d.Go("poll files", func(ctx context.Context) error { svc.RunInbound(ctx); return nil })
+	}
+	return vendors.Service{Events: true, Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
 }
 
 // edi3plSandbox serves the 3PL's SFTP server (its folders and host key under the state

@@ -2,7 +2,6 @@ package wms
 
 import (
 	"context"
-	"net/http"
 	"time"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -35,9 +34,7 @@ func (s *Service) PollInbound(ctx context.Context) (edi3pl.PollStats, error) {
 		return edi3pl.PollStats{}, nil
 	}
 	return p.Poll(ctx, func(ctx context.Context, deliveryID string, evs []*canonicalv1.Event) error {
-		_, err := s.deliveries.Ingest(ctx, nil, nil, func(http.Header, []byte) (string, []*canonicalv1.Event, error) {
-			return deliveryID, evs, nil
-		})
+		_, err := s.deliveries.Accept(ctx, deliveryID, evs)
 		return err
 	})
 }

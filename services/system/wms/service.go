@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"sync"
@@ -50,8 +52,9 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // webhook and file intake (webhook.go, inbound.go)
-	poll       time.Duration      // how often a file vendor's inbound folder is read
+	deliveries *events.Deliveries // publishes what the intake normalised, and the files polled
+	intake     *intake.Intake     // webhook intake (webhook.go)
+	poll       time.Duration      // how often a file vendor's inbound folder is read (inbound.go)
 	inboundMu  sync.Mutex
 	inbound    InboundStats
 }
@@ -78,12 +81,11 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	poll := cfg.EDI3PL.PollInterval
-	if poll == 0 {
-		poll = DefaultPollInterval
+	s := FromConnector(cfg.Vendor, conn, cfg.Timeout, deps)
+	if cfg.EDI3PL.PollInterval > 0 {
+		s.poll = cfg.EDI3PL.PollInterval
 	}
-	return &Service{conn: conn, log: log, timeout: cfg.Timeout, poll: poll,
-		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
+	return s, nil
 }
 
 // newConnector builds the selected vendor's connector.
@@ -106,6 +108,24 @@ func newConnector(cfg Config, deps Deps, log *slog.Logger) (Connector, error) {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
 	return conn, nil
+}
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without the warehouse's typed
+// configuration. Its webhooks (and files and polls) go through the intake over the connector's
+// ParseWebhook.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	log := deps.Logger.With("service", "wms", "vendor", vendor)
+	s := &Service{conn: conn, log: log, timeout: timeout, poll: DefaultPollInterval,
+		deliveries: events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, log)}
+	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s
 }
 
 // Ready reports whether the warehouse answers, for health checks.
