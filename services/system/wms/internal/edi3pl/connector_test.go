@@ -230,6 +230,13 @@ func TestReturn(t *testing.T) {
 	if n := r.count(edi3pl.TypeReturnReceived); n != 1 {
 		t.Errorf("RECEIVED events: got %d, want 1", n)
 	}
+	for _, ev := range r.events {
+		var got canonicalv1.Return
+		if ev.GetType() == edi3pl.TypeReturnInspected && (ev.GetData().UnmarshalTo(&got) != nil ||
+			got.GetExternalIds()["warehouse_location"] != "dc-east" || got.GetOrderId() != "o1" || ev.GetReferences().GetReturnId() != "ret_1") {
+			t.Errorf("inspected event: %v", ev)
+		}
+	}
 	if _, err := r.conn.GetReturnReceipt(ctx, "nope"); errs.KindOf(err) != errs.NotFound {
 		t.Errorf("unknown receipt: got %v, want not_found", err)
 	}

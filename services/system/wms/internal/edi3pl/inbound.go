@@ -317,7 +317,8 @@ func (c *Client) returned(ctx context.Context, r *received, n *returnNotice, ids
 		location = or(location, rec.Location)
 		fillOrderLines(ret, announced)
 	}
-	ret.ExternalIds = map[string]string{"edi3pl_location": location}
+	// The keys the REST warehouse uses, which the inventory ledger reads to place returned units.
+	ret.ExternalIds = map[string]string{"warehouse_location": location, "warehouse_receipt": ret.GetId()}
 	typ := TypeReturnReceived
 	if n.inspected {
 		typ = TypeReturnInspected
