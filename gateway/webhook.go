@@ -83,6 +83,7 @@ func (g *Gateway) webhook(c *gin.Context) {
 	}
 	delivery, events, ignored, err := in(c.Request.Context(), target.Conn, headers, body)
 	if err != nil {
+		g.countSignatureFailure(vendor, err)
 		g.problem(c, errs.ProblemFor(err))
 		return
 	}

@@ -30,6 +30,7 @@ import (
 	"github.com/retailbridge/retailbridge/gateway"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
@@ -674,7 +675,7 @@ func (s *Stack) startReturns() error {
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
 			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics,
 			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 		})
 		return err
@@ -683,6 +684,8 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	s.Returns = svc
+	// The dead letters' depth by consumer, for DLQ-growth alerts; once per registry.
+	_ = s.Metrics.Registry.Register(events.NewDepthCollector(js))
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
 			s.fail(fmt.Errorf("returns workflow: %w", err))
