@@ -136,7 +136,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
 	logger.Info("starting retailbridge dev", "config", cfg)
 	servePprof(cfg.PprofAddr, logger)
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: cfg.HTTPAddr, Logger: logger})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: cfg.HTTPAddr, Logger: logger,
+		ConsoleDevLogin: true})
 	if err != nil {
 		return err
 	}
@@ -146,6 +147,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, `Retailbridge is running.
 
   gateway       %[1]s
+  console       %[1]s/console/ (development sign-in: any name, a role)
   openapi       %[1]s/openapi.json (reference: %[1]s/docs)
   shopify       %[2]s (sandbox)
   netsuite      %[3]s (sandbox)
