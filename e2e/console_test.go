@@ -377,6 +377,7 @@ func TestConsoleInABrowser(t *testing.T) {
 	consoleKPIs(t, b, ann)
 	consoleViewer(t, b, h, sc)
 	consoleCSRFAndFixation(t, b, h, ann, sc)
+	consoleSLA(t, b, h, ann, sc)
 	t.Logf("axe-core %s: %d rules passed on the overview page", "4.14.1", rules)
 }
 
@@ -461,12 +462,54 @@ func consoleDeadLetter(t *testing.T, b *browser, ctx context.Context, sc console
 	if page := b.text(ctx); !strings.Contains(page, "Dead letter:") {
 		t.Errorf("runbook: %s", page)
 	}
+	consoleBulkReplay(t, b, ctx)
 	audit := b.open(ctx, "/console/audit?actor=support:ann")
 	for _, want := range []string{"replay dead-letter " + sc.deadLetter + " (dry run)", "replay dead-letter " + sc.deadLetter, "resolve-exception " + sc.exception + " approve"} {
 		if !strings.Contains(audit, want) {
 			t.Errorf("audit lacks %q:\n%s", want, audit)
 		}
 	}
+}
+
+// consoleBulkReplay replays every dead letter of the consumer: refused before a dry run, then
+// dry run, then the replay, which skips the dead letter replayed already.
+func consoleBulkReplay(t *testing.T, b *browser, ctx context.Context) {
+	// The replayed poison event failed again: a second dead letter.
+	testkit.Eventually(t, 20*time.Second, "the replayed poison is dead-lettered again", func() bool {
+		return eval[int](b, ctx, "count dead letters", `fetch("/console/deadletters?consumer=returns-from-wms").then(r => r.text()).then(h =>
+			new DOMParser().parseFromString(h, "text/html").querySelectorAll("tbody tr a").length)`) == 2
+	})
+	b.open(ctx, "/console/deadletters?consumer=returns-from-wms")
+	form := url.Values{"csrf": {b.csrf(ctx)}, "consumer": {"returns-from-wms"}, "dry_run": {"0"}}
+	if st := b.post(ctx, "/console/deadletters/bulk", form); st != http.StatusSeeOther {
+		t.Fatalf("bulk replay before a dry run: %d", st)
+	}
+	if page := b.open(ctx, "/console/deadletters?consumer=returns-from-wms"); !strings.Contains(page, "run a dry run of this selection first") {
+		t.Errorf("a bulk replay ran without a dry run first:\n%s", page)
+	}
+	b.checkA11y(ctx, "dead letters")
+	b.submit(ctx, "bulk dry run", "#bulk-dry-run")
+	if page := b.text(ctx); !strings.Contains(page, "Dry run of 2 dead letters: dry_run 2.") {
+		t.Errorf("bulk dry run: %s", page)
+	}
+	b.screenshot(ctx, "console-dead-letters")
+	b.submit(ctx, "bulk replay", "#bulk-replay")
+	if page := b.text(ctx); !strings.Contains(page, "Replay of 2 dead letters: published 1, skipped (replayed before) 1.") {
+		t.Errorf("bulk replay: %s", page)
+	}
+}
+
+// consoleSLA moves the clock past the inspection SLA: the waiting return is listed as late.
+func consoleSLA(t *testing.T, b *browser, h *harness, ctx context.Context, sc consoleScenario) {
+	if page := b.open(ctx, "/console/queues/sla"); strings.Contains(page, sc.awaiting) {
+		t.Errorf("%s is late before its SLA:\n%s", sc.awaiting, page)
+	}
+	h.clock.Advance(49 * time.Hour)
+	page := b.open(ctx, "/console/queues/sla")
+	if !strings.Contains(page, sc.awaiting) || !strings.Contains(page, "inspection late") {
+		t.Errorf("SLA breaches lack %s (inspection late):\n%s", sc.awaiting, page)
+	}
+	b.checkA11y(ctx, "SLA breaches")
 }
 
 // consoleKPIs sees the charts drawn from the scenario's refund, exception and replay.

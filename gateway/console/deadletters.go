@@ -3,6 +3,8 @@ package console
 import (
 	"fmt"
 	"io/fs"
+	"maps"
+	"slices"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -173,7 +175,11 @@ func (c *Console) bulkReplay(r *http.Request, s *session) result {
 	if dry {
 		s.BulkDryRun = f.key()
 	}
-	res.Flash = fmt.Sprintf("%s of %d dead letters: %v.", map[bool]string{true: "Dry run", false: "Replay"}[dry], len(letters), counts)
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(counts)) {
+		parts = append(parts, fmt.Sprintf("%s %d", k, counts[k]))
+	}
+	res.Flash = fmt.Sprintf("%s of %d dead letters: %s.", map[bool]string{true: "Dry run", false: "Replay"}[dry], len(letters), strings.Join(parts, ", "))
 	return res
 }
 
