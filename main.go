@@ -149,27 +149,31 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
   gateway       %[1]s
   console       %[1]s/console/ (development sign-in: any name, a role)
   openapi       %[1]s/openapi.json (reference: %[1]s/docs)
-  shopify       %[2]s (sandbox)
-  netsuite      %[3]s (sandbox)
-  stripe        %[8]s (sandbox)
-  loop          %[9]s (sandbox: returns platform)
-  warehouse     %[10]s (sandbox: 3PL warehouse)
-  nats          %[4]s (embedded JetStream)
-  redis         %[5]s
+%[2]s  nats          %[3]s (embedded JetStream)
+  redis         %[4]s
 
 Get a token for the demo customer (their orders cover every return scenario):
 
-  TOKEN=$(go run . token --audience storefront --customer %[6]s --data-dir %[7]s)
+  TOKEN=$(go run . token --audience storefront --customer %[5]s --data-dir %[6]s)
   curl -s -H "Authorization: Bearer $TOKEN" %[1]s/v1/storefront/orders
 
 A partner (tenant acme, configs/tenants.yaml) with client credentials:
 
-  go run . clients create --data-dir %[7]s --tenant acme --scopes "orders:read returns:write inventory:read"
+  go run . clients create --data-dir %[6]s --tenant acme --scopes "orders:read returns:write inventory:read"
   curl -s -u CLIENT_ID:SECRET -d grant_type=client_credentials %[1]s/oauth/token
 
 Press Ctrl-C to stop.
-`, s.GatewayURL, s.ShopifyURL, s.NetSuiteURL, s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir, s.StripeURL, s.LoopURL, s.WarehouseURL)
+`, s.GatewayURL, sandboxLines(s), s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir)
 	return s.Wait(ctx)
+}
+
+// sandboxLines lists the vendor sandboxes s runs, one line each, in kind order.
+func sandboxLines(s *stack.Stack) string {
+	var b strings.Builder
+	for _, v := range s.SandboxVendors() {
+		fmt.Fprintf(&b, "  %-13s %s (sandbox: %s)\n", v.Vendor, v.URL, v.Kind)
+	}
+	return b.String()
 }
 
 func redactedRedis(u string) string {
@@ -207,7 +211,7 @@ func runServe(ctx context.Context, args []string, getenv func(string) string, st
 		return err
 	}
 	fmt.Fprintf(stdout, "serving %v\n", rest)
-	if s.ShopifyURL != "" {
+	if len(s.SandboxVendors()) > 0 {
 		fmt.Fprintf(stdout, "\nPoint the system services at the sandboxes with:\n\n%s\n", s.SandboxEnv())
 		if cfg.Sandboxes.WebhookURL != "" {
 			fmt.Fprintf(stdout, "The sandboxes deliver webhooks to %s/webhooks/{vendor}.\n", cfg.Sandboxes.WebhookURL)

@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -76,7 +77,7 @@ func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 
 	vendors, err := stack.Start(context.Background(), stack.Options{
 		Config: mustConfig(t, map[string]string{"RB_DATA_DIR": t.TempDir()}), Components: []stack.Component{stack.Sandboxes},
-		Ephemeral: true, FastVendors: true, InspectionOutcomes: &warehousesb.Outcomes{Resellable: 1}, Now: ct.clock.Now,
+		Ephemeral: true, FastVendors: true, SandboxSettings: map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}, Now: ct.clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,8 +103,8 @@ func startClusterTopology(t *testing.T, limits string) *clusterTopology {
 
 	run := strconv.FormatInt(time.Now().UnixNano(), 36)
 	// Every answer of both gateways is checked against the document each serves.
-	ct.g1 = &harness{Stack: ct.core, client: contractClient(t, ct.core.GatewayURL), clock: ct.clock, run: run}
-	ct.g2 = &harness{Stack: ct.edge, client: contractClient(t, ct.edge.GatewayURL), clock: ct.clock, run: run}
+	ct.g1 = &harness{Stack: ct.core, Set: handles.Of(ct.core), client: contractClient(t, ct.core.GatewayURL), clock: ct.clock, run: run}
+	ct.g2 = &harness{Stack: ct.edge, Set: handles.Of(ct.edge), client: contractClient(t, ct.edge.GatewayURL), clock: ct.clock, run: run}
 	ct.g1.Demo, ct.g2.Demo = vendors.Demo, vendors.Demo
 
 	ct.lb = httptest.NewServer(roundRobin(ct.core.GatewayURL, ct.edge.GatewayURL))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"net/http"
 	"testing"
 	"time"
@@ -31,7 +32,7 @@ type vendorLedger struct {
 
 func readLedger(t *testing.T, vendors *stack.Stack, lines []eligibleLine) vendorLedger {
 	t.Helper()
-	st, ns, lp, wh := vendors.Stripe.Stats(), vendors.NetSuite.Stats(), vendors.Loop.Stats(), vendors.Warehouse.Stats()
+	st, ns, lp, wh := handles.Of(vendors).Stripe.Stats(), handles.Of(vendors).NetSuite.Stats(), handles.Of(vendors).Loop.Stats(), handles.Of(vendors).Warehouse.Stats()
 	l := vendorLedger{
 		stripeRefunds: st.RefundsCreated, stripePerOrder: map[string]int{},
 		rmas: ns.Created["returnAuthorization"], itemReceipts: ns.Created["itemReceipt"], creditMemos: ns.Created["creditMemo"],
@@ -126,8 +127,8 @@ func webhookFates(t *testing.T, vendors *stack.Stack) []webhookFate {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	for name, wait := range map[string]func(context.Context) error{"stripe": vendors.Stripe.WaitIdle, "loop": vendors.Loop.WaitIdle,
-		"warehouse": vendors.Warehouse.WaitIdle, "shopify": vendors.Shopify.DrainWebhooks} {
+	for name, wait := range map[string]func(context.Context) error{"stripe": handles.Of(vendors).Stripe.WaitIdle, "loop": handles.Of(vendors).Loop.WaitIdle,
+		"warehouse": handles.Of(vendors).Warehouse.WaitIdle, "shopify": handles.Of(vendors).Shopify.DrainWebhooks} {
 		if err := wait(ctx); err != nil {
 			t.Logf("%s webhooks still in flight: %v", name, err)
 		}
@@ -145,21 +146,21 @@ func webhookFates(t *testing.T, vendors *stack.Stack) []webhookFate {
 		out = append(out, f)
 	}
 	var g, a []int
-	for _, d := range vendors.Stripe.Webhooks() {
+	for _, d := range handles.Of(vendors).Stripe.Webhooks() {
 		g, a = append(g, d.GaveUp), append(a, d.Acknowledged)
 	}
 	count("stripe", g, a)
 	g, a = nil, nil
-	for _, d := range vendors.Loop.Webhooks() {
+	for _, d := range handles.Of(vendors).Loop.Webhooks() {
 		g, a = append(g, d.GaveUp), append(a, d.Acknowledged)
 	}
 	count("loop", g, a)
 	g, a = nil, nil
-	for _, d := range vendors.Warehouse.Webhooks() {
+	for _, d := range handles.Of(vendors).Warehouse.Webhooks() {
 		g, a = append(g, d.GaveUp), append(a, d.Acknowledged)
 	}
 	count("warehouse", g, a)
-	sh := vendors.Shopify.WebhookStats()
+	sh := handles.Of(vendors).Shopify.WebhookStats()
 	out = append(out, webhookFate{vendor: "shopify", sent: sh.Events - sh.Dropped, acknowledged: sh.Delivered,
 		abandoned: sh.Failed, unacknowledged: max(0, sh.Events-sh.Dropped-sh.Delivered)})
 	return out

@@ -28,7 +28,7 @@ func TestPoisonEventGoesToTheDeadLetterStreamAndBack(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	h := newStackWith(t, func(o *stack.Options) {
-		o.FastVendors, o.InspectionOutcomes = true, &warehousesb.Outcomes{Resellable: 1}
+		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 		o.Config.DataDir = dir
 	})
 	ctx := context.Background()

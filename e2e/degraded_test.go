@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"encoding/json"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"io"
 	"log/slog"
 	"net"
@@ -233,6 +234,6 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 	eventually(t, "the returns service reports SERVING", func() bool {
 		return healthOf(t, r.s.Addr(stack.Returns)) == healthpb.HealthCheckResponse_SERVING
 	})
-	h := &harness{Stack: r.s, client: &http.Client{Timeout: 15 * time.Second}}
+	h := &harness{Stack: r.s, Set: handles.Of(r.s), client: &http.Client{Timeout: 15 * time.Second}}
 	eventually(t, "/readyz is ready", func() bool { return h.do(t, http.MethodGet, "/readyz", "", nil).Status == http.StatusOK })
 }

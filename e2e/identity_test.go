@@ -13,6 +13,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"io"
 	"math/big"
 	"net/http"
@@ -839,7 +840,7 @@ func devStackOn(t testing.TB, dir, run string) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: run}
+	return &harness{Stack: s, Set: handles.Of(s), client: contractClient(t, s.GatewayURL), clock: clk, run: run}
 }
 
 // TestDevStackKeepsAuditAndIdempotencyAcrossRestart: restarting a development stack on the same
@@ -902,7 +903,7 @@ func (h *harness) secondGateway(t testing.TB) *harness {
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: h.clock, run: h.run}
+	return &harness{Stack: s, Set: handles.Of(s), client: contractClient(t, s.GatewayURL), clock: h.clock, run: h.run}
 }
 
 // TestTwoGatewaysShareKeysAndClients: gateway 2 verifies the tokens gateway 1 signs and issues,

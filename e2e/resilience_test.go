@@ -3,6 +3,7 @@ package e2e
 import (
 	"context"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"net/http"
 	"path/filepath"
 	"strconv"
@@ -132,7 +133,7 @@ func TestReturnsSurviveKilledServices(t *testing.T) {
 func testReturnsSurviveKilledServices(t *testing.T, dialect store.Dialect) {
 	vendors, err := stack.Start(context.Background(), stack.Options{
 		Config: mustConfig(t, map[string]string{"RB_DATA_DIR": t.TempDir()}), Components: []stack.Component{stack.Sandboxes},
-		Ephemeral: true, FastVendors: true, InspectionOutcomes: &warehousesb.Outcomes{Resellable: 1},
+		Ephemeral: true, FastVendors: true, SandboxSettings: map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}},
 		Now: newClock().Now,
 	})
 	if err != nil {
@@ -160,7 +161,7 @@ func testReturnsSurviveKilledServices(t *testing.T, dialect store.Dialect) {
 			t.Fatal(err)
 		}
 		vendors.PointWebhooksAt(s.GatewayURL)
-		return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: run}
+		return &harness{Stack: s, Set: handles.Of(s), client: contractClient(t, s.GatewayURL), clock: clk, run: run}
 	}
 	h := start()
 	h.Demo = vendors.Demo
@@ -191,7 +192,7 @@ func testReturnsSurviveKilledServices(t *testing.T, dialect store.Dialect) {
 	for _, id := range ids {
 		h.waitAny(t, h.supportToken(t, "ops", "support:read"), "/v1/support/returns/"+id, "refunded")
 	}
-	st, ns := vendors.Stripe.Stats(), vendors.NetSuite.Stats()
+	st, ns := handles.Of(vendors).Stripe.Stats(), handles.Of(vendors).NetSuite.Stats()
 	t.Logf("EV-5: %d returns, services killed %d times; Stripe refunds %d, RMAs %d, credit memos %d, NetSuite idempotent repeats %d",
 		len(ids), kills+1, st.RefundsCreated, ns.Created["returnAuthorization"], ns.Created["creditMemo"], ns.IdempotentRepeats)
 	for _, l := range lines {
@@ -268,7 +269,7 @@ func mustConfig(t testing.TB, env map[string]string) config.Config {
 func TestMissedWebhooksAreRepaired(t *testing.T) {
 	t.Parallel()
 	h := newStackWith(t, func(o *stack.Options) {
-		o.FastVendors, o.InspectionOutcomes = true, &warehousesb.Outcomes{Resellable: 1}
+		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 		o.ReturnTimings = returns.Timings{Reconcile: 300 * time.Millisecond}
 	})
 	h.Warehouse.SetDelivery(warehousesb.DeliverySettings{DropRate: 1})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -46,7 +47,7 @@ func startOn(t testing.TB, dir string, clk *clock, so func(*stack.Options)) *har
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close) // Close is idempotent: a test that restarts closes the first stack itself
-	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	return &harness{Stack: s, Set: handles.Of(s), client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // supportReturn is the customer-service view of a return: its lines' conditions and the full
@@ -109,7 +110,7 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 	dir, clk := t.TempDir(), newClock()
 	outcomes := warehousesb.Outcomes{Resellable: 0.5, Damaged: 0.5} // both refund; a misapplied result shows
 	first := startOn(t, dir, clk, func(o *stack.Options) {
-		o.ManualParcels, o.InspectionOutcomes = true, &outcomes
+		o.ManualParcels, o.SandboxSettings = true, map[string]any{"warehouse": outcomes}
 	})
 	lines := first.eligibleLines(t, 8)
 	ids := make([]string, len(lines))
@@ -130,27 +131,27 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 		receipts[i] = r.Return.ExternalIDs["wms"]
 		switch {
 		case i < 4: // at the warehouse and inspected: the refund gets under way
-			if err := first.Warehouse.Receive(receipts[i]); err != nil {
+			if err := handles.Of(first).Warehouse.Receive(receipts[i]); err != nil {
 				t.Fatal(err)
 			}
-			if err := first.Warehouse.Inspect(receipts[i], nil); err != nil {
+			if err := handles.Of(first).Warehouse.Inspect(receipts[i], nil); err != nil {
 				t.Fatal(err)
 			}
 		case i < 6: // with the carrier
-			if _, err := first.Loop.Advance(r.Return.ExternalIDs["returnsplatform"]); err != nil {
+			if _, err := handles.Of(first).Loop.Advance(r.Return.ExternalIDs["returnsplatform"]); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
 	// Cut the stack off while refunds are being made: once the first one exists at Stripe.
 	eventually(t, "a refund under way before the restart", func() bool {
-		return len(first.Stripe.Stats().RefundsPerIntent) > 0
+		return len(handles.Of(first).Stripe.Stats().RefundsPerIntent) > 0
 	})
-	atCut := len(first.Stripe.Stats().RefundsPerIntent)
+	atCut := len(handles.Of(first).Stripe.Stats().RefundsPerIntent)
 	first.Close()
 
 	second := startOn(t, dir, clk, func(o *stack.Options) {
-		o.FastVendors, o.InspectionOutcomes = true, &outcomes
+		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes}
 		o.ReturnTimings = returns.Timings{Reconcile: 300 * time.Millisecond}
 	})
 	agent = second.supportToken(t, "ops", "support:read")
@@ -160,7 +161,7 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 			t.Errorf("return %d (%s) ended %s after the restart, want refunded; timeline %+v", i, id, got.Return.State, got.Timeline)
 		}
 	}
-	st := second.Stripe.Stats()
+	st := handles.Of(second).Stripe.Stats()
 	for i, l := range lines {
 		if n := st.RefundsPerIntent[stripesb.PaymentIntentID(l.order)]; n != 1 {
 			t.Errorf("return %d: %d Stripe refunds for order %s, want exactly 1", i, n, l.order)
@@ -169,7 +170,7 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 			t.Errorf("return %d: %d Shopify refunds for order %s, want exactly 1", i, n, l.order)
 		}
 		view := second.supportView(t, ids[i])
-		want := "ITEM_CONDITION_" + strings.ToUpper(second.Warehouse.OutcomeFor(ids[i], 1))
+		want := "ITEM_CONDITION_" + strings.ToUpper(handles.Of(second).Warehouse.OutcomeFor(ids[i], 1))
 		if len(view.Return.Lines) != 1 || view.Return.Lines[0].Condition != want {
 			t.Errorf("return %d (%s) has inspection %+v, want its own warehouse result %s", i, ids[i], view.Return.Lines, want)
 		}
@@ -189,10 +190,10 @@ func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 	t.Parallel()
 	c := collideAfterVendorForgets(t, "warehouse.json", "wms", "vanished")
 	second, agent, lost, other, receipt := c.second, c.agent, c.lost, c.other, c.record
-	if err := second.Warehouse.Receive(receipt); err != nil {
+	if err := handles.Of(second).Warehouse.Receive(receipt); err != nil {
 		t.Fatal(err)
 	}
-	if err := second.Warehouse.Inspect(receipt, map[int]string{1: warehousesb.ConditionDamaged}); err != nil {
+	if err := handles.Of(second).Warehouse.Inspect(receipt, map[int]string{1: warehousesb.ConditionDamaged}); err != nil {
 		t.Fatal(err)
 	}
 	second.waitAny(t, agent, "/v1/support/returns/"+other, "refunded")

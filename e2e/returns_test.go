@@ -69,7 +69,7 @@ func (h *harness) waitState(t testing.TB, tok, id, want string) returnJSON {
 }
 
 func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
-	return func(o *stack.Options) { o.FastVendors, o.InspectionOutcomes = true, &outcomes }
+	return func(o *stack.Options) { o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes} }
 }
 
 // The seed's scenario end to end: request → RMA → platform return and label → parcel moving →

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -28,6 +29,8 @@ var fixedNow = time.Date(2026, 6, 15, 12, 0, 0, 0, time.UTC)
 
 type harness struct {
 	*stack.Stack
+	// Set is the stack's sandboxes, typed (h.Shopify, h.StripeURL, …).
+	handles.Set
 	client *http.Client
 	clock  *clock
 	// run makes this stack's Idempotency-Key values its own: the test Redis outlives a stack, and
@@ -111,7 +114,7 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		t.Fatal(err)
 	}
 	t.Cleanup(s.Close)
-	return &harness{Stack: s, client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
+	return &harness{Stack: s, Set: handles.Of(s), client: contractClient(t, s.GatewayURL), clock: clk, run: strconv.FormatInt(time.Now().UnixNano(), 36)}
 }
 
 // token mints a storefront token for customer with the stack's dev key.

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/retailbridge/retailbridge/services/sandbox/handles"
 	"io"
 	"log/slog"
 	"net/http"
@@ -41,6 +42,7 @@ import (
 // wfStack is a stack booted for a workflow benchmark.
 type wfStack struct {
 	*stack.Stack
+	handles.Set
 	dir    string
 	client *http.Client
 	tokens map[string]string
@@ -105,7 +107,7 @@ func bootWorkflowStack(work, name, redisURL string, customers, orders int, vendo
 	s, err := stack.Start(context.Background(), stack.Options{
 		Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: "127.0.0.1:0",
 		Logger:      slog.New(slog.NewTextHandler(warns, &slog.HandlerOptions{Level: slog.LevelWarn})),
-		FastVendors: true, InspectionOutcomes: &warehousesb.Outcomes{Resellable: 1},
+		FastVendors: true, SandboxSettings: map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}},
 		DemoCustomers: customers, DemoOrders: orders,
 	})
 	if err != nil {
@@ -113,15 +115,16 @@ func bootWorkflowStack(work, name, redisURL string, customers, orders int, vendo
 	}
 	// FastVendors moves parcels in 50 ms steps and the warehouse in 100–300 ms; the sandboxes'
 	// own knobs take them down to vendorDelay (zero would mean "default", so it stays positive).
-	ls := s.Loop.Settings()
+	sbs := handles.Of(s)
+	ls := sbs.Loop.Settings()
 	ls.Delays.PreTransit, ls.Delays.InTransit, ls.Delays.OutForDelivery, ls.Delays.Delivered = vendorDelay, vendorDelay, vendorDelay, vendorDelay
-	s.Loop.Apply(ls)
-	ws := s.Warehouse.Settings()
+	sbs.Loop.Apply(ls)
+	ws := sbs.Warehouse.Settings()
 	ws.Delays = warehousesb.Delays{Receive: vendorDelay, Inspect: vendorDelay, Acknowledge: vendorDelay, Ship: vendorDelay}
-	s.Warehouse.Apply(ws)
-	s.Loop.SetRateLimit(0, 0)
+	sbs.Warehouse.Apply(ws)
+	sbs.Loop.SetRateLimit(0, 0)
 
-	w := &wfStack{Stack: s, dir: dir, tokens: map[string]string{}, warns: warns, explained: map[string]int{},
+	w := &wfStack{Stack: s, Set: sbs, dir: dir, tokens: map[string]string{}, warns: warns, explained: map[string]int{},
 		runID:  strconv.FormatInt(time.Now().UnixNano(), 36),
 		client: &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 512, MaxIdleConns: 512}, Timeout: 60 * time.Second}}
 	now := time.Now()

@@ -12,30 +12,26 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
-	"github.com/retailbridge/retailbridge/services/system/commerce"
-	"github.com/retailbridge/retailbridge/services/system/erp"
-	"github.com/retailbridge/retailbridge/services/system/payments"
-	"github.com/retailbridge/retailbridge/services/system/returnsplatform"
-	"github.com/retailbridge/retailbridge/services/system/wms"
+	"github.com/retailbridge/retailbridge/services/system"
 )
 
-// systemKind is one row of the stack's wiring table: the component serving a system kind, the
-// kind's vendor registry (its package's vendors.go) and how to start the service with the
-// vendor configuration selected. Webhook routes, dedup horizons and vendor selection are
-// derived from the registries, so none of them names a vendor.
+// systemKind is one row of the stack's wiring table: the component serving a system kind and
+// the kind's vendor registry (its package's vendors.go). Services, sandboxes, webhook routes,
+// dedup horizons and vendor selection are all derived from the registries, so none of them
+// names a vendor.
 type systemKind struct {
 	component Component
-	kind      vendors.Kind
-	start     func(*Stack, vendors.Vendor) error
+	kind      *vendors.Kind
 }
 
-// systemKinds are the system kinds in start order.
-var systemKinds = []systemKind{
-	{Commerce, commerce.Kind, (*Stack).startCommerce},
-	{ERP, erp.Kind, (*Stack).startERP},
-	{Payments, payments.Kind, (*Stack).startPayments},
-	{ReturnsPlatform, returnsplatform.Kind, (*Stack).startReturnsPlatform},
-	{WMS, wms.Kind, (*Stack).startWMS},
+// systemKinds are the system kinds in start order (services/system.Kinds); each is served as the
+// component of its name.
+func systemKinds() []systemKind {
+	out := make([]systemKind, len(system.Kinds))
+	for i, k := range system.Kinds {
+		out[i] = systemKind{Component(k.Name), k}
+	}
+	return out
 }
 
 // minWebhookDedup is the shortest dedup horizon accepted: vendors retry for hours at least.
@@ -56,8 +52,7 @@ func (s *Stack) selectVendors() error {
 // them with the rest before anything starts.
 func CheckVendorConfig(cfg config.Config) error {
 	_, err := readVendorSettings(cfg)
-	_, envErr := readVendorConnections(cfg)
-	return errors.Join(err, envErr)
+	return err
 }
 
 // vendorSettings are the settings read from the kinds' vendor registries.
@@ -73,7 +68,7 @@ func readVendorSettings(cfg config.Config) (vendorSettings, error) {
 	s := vendorSettings{vendors: map[Component]vendors.Vendor{}, dedup: map[string]time.Duration{}, guards: map[string]governor.Config{},
 		sandboxAddrs: map[string]string{}}
 	var bad []error
-	for _, k := range systemKinds {
+	for _, k := range systemKinds() {
 		v, err := k.kind.Select(cfg.Lookup(k.kind.EnvKey()))
 		if err != nil {
 			bad = append(bad, fmt.Errorf("%s: %w", k.kind.EnvKey(), err))
@@ -92,6 +87,11 @@ func readVendorSettings(cfg config.Config) (vendorSettings, error) {
 				bad = append(bad, fmt.Errorf("%s: %q is not host:port", key, addr))
 			}
 			s.sandboxAddrs[v.Name] = addr
+			if v.CheckEnv != nil {
+				if err := v.CheckEnv(cfg.Lookup); err != nil {
+					bad = append(bad, err)
+				}
+			}
 			if !v.Webhooks {
 				continue
 			}
@@ -130,7 +130,7 @@ func webhookDedup(lookup func(string) string, v vendors.Vendor) (time.Duration, 
 // it sends webhooks.
 func (s *Stack) webhookConns() (map[string]gateway.WebhookTarget, error) {
 	out := map[string]gateway.WebhookTarget{}
-	for _, k := range systemKinds {
+	for _, k := range systemKinds() {
 		v := s.vendors[k.component]
 		if !v.Webhooks {
 			continue
@@ -142,22 +142,6 @@ func (s *Stack) webhookConns() (map[string]gateway.WebhookTarget, error) {
 		out[v.Name] = gateway.WebhookTarget{Kind: k.kind.Name, Conn: conn}
 	}
 	return out, nil
-}
-
-// vendorConnections are the vendors' connections as their kinds' packages read them from the
-// environment (SHOPIFY_…, NETSUITE_…, STRIPE_…, LOOP_…, WAREHOUSE_…).
-type vendorConnections struct {
-	shopify   commerce.ShopifyConfig
-	netsuite  erp.NetSuiteConfig
-	stripe    payments.StripeConfig
-	loop      returnsplatform.LoopConfig
-	warehouse wms.WarehouseConfig
-}
-
-func readVendorConnections(cfg config.Config) (vendorConnections, error) {
-	ns, err := erp.NetSuiteFromEnv(cfg.Lookup)
-	return vendorConnections{shopify: commerce.ShopifyFromEnv(cfg.Lookup), netsuite: ns, stripe: payments.StripeFromEnv(cfg.Lookup),
-		loop: returnsplatform.LoopFromEnv(cfg.Lookup), warehouse: wms.WarehouseFromEnv(cfg.Lookup)}, err
 }
 
 // sandboxAddr is where vendor's sandbox listens: its RB_SANDBOX_<VENDOR>_ADDR or registry

@@ -24,7 +24,7 @@ func TestSelectVendorsDefaultsAndHorizons(t *testing.T) {
 	if g := s.guards["netsuite"]; g != (governor.Config{}) {
 		t.Errorf("netsuite guard %+v, want the defaults (zero)", g)
 	}
-	for _, k := range systemKinds {
+	for _, k := range systemKinds() {
 		if got, want := s.vendors[k.component].Name, k.kind.Vendors[0].Name; got != want {
 			t.Errorf("%s: selected %q, want the default %q", k.component, got, want)
 		}

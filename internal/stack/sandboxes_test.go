@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
 
 func freeAddr(t *testing.T) string {
@@ -38,25 +39,26 @@ func TestServeSandboxesOnConfiguredPortsWithWebhookTarget(t *testing.T) {
 	}))
 	defer lb.Close()
 	env := map[string]string{"RB_SANDBOX_WEBHOOK_URL": lb.URL + "/"}
-	vars := []string{"RB_SANDBOX_SHOPIFY_ADDR", "RB_SANDBOX_NETSUITE_ADDR", "RB_SANDBOX_STRIPE_ADDR", "RB_SANDBOX_LOOP_ADDR", "RB_SANDBOX_WAREHOUSE_ADDR"}
-	for _, v := range vars {
-		env[v] = freeAddr(t)
+	vendors := []string{"shopify", "netsuite", "stripe", "loop", "warehouse"}
+	for _, v := range vendors {
+		env["RB_SANDBOX_"+strings.ToUpper(v)+"_ADDR"] = freeAddr(t)
 	}
 	s, err := Start(context.Background(), Options{Config: loadConfig(t, env), Components: []Component{Sandboxes}, ManualParcels: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for i, u := range []string{s.ShopifyURL, s.NetSuiteURL, s.StripeURL, s.LoopURL, s.WarehouseURL} {
-		if u != "http://"+env[vars[i]] {
-			t.Errorf("%s: sandbox at %s, want %s", vars[i], u, env[vars[i]])
+	for _, v := range vendors {
+		key := "RB_SANDBOX_" + strings.ToUpper(v) + "_ADDR"
+		if u := s.SandboxURL(v); u != "http://"+env[key] {
+			t.Errorf("%s: sandbox at %s, want %s", key, u, env[key])
 		}
 	}
 
 	line := s.Demo.Orders[0].Lines[0]
 	body, _ := json.Marshal(map[string]any{"reference": "ret_1", "location_id": "dc-east",
 		"lines": []map[string]any{{"sku": line.SKU, "quantity": 1}}})
-	req, _ := http.NewRequest(http.MethodPost, s.WarehouseURL+"/v1/inbound/returns", bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, s.SandboxURL("warehouse")+"/v1/inbound/returns", bytes.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+s.SandboxConfig()["WAREHOUSE_API_KEY"])
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
@@ -71,7 +73,7 @@ func TestServeSandboxesOnConfiguredPortsWithWebhookTarget(t *testing.T) {
 	if resp.StatusCode >= 300 || rc.ID == "" {
 		t.Fatalf("expect a return: %d", resp.StatusCode)
 	}
-	if err := s.Warehouse.Receive(rc.ID); err != nil {
+	if err := s.Sandbox("warehouse").(*warehousesb.Sandbox).Receive(rc.ID); err != nil {
 		t.Fatal(err)
 	}
 	testkit.Eventually(t, 10*time.Second, "a webhook reaches "+lb.URL+"/webhooks/warehouse", func() bool {

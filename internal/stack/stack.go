@@ -6,8 +6,6 @@ package stack
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -48,13 +45,6 @@ import (
 	"github.com/retailbridge/retailbridge/services/process/orders"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
-	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
-	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
-	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
-	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
-	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
-	"github.com/retailbridge/retailbridge/services/system/commerce"
-	"github.com/retailbridge/retailbridge/services/system/erp"
 )
 
 // Component is one startable part of Retailbridge.
@@ -100,8 +90,10 @@ type Options struct {
 	// ManualParcels stops the returns platform and warehouse sandboxes from moving parcels by
 	// themselves (tests drive them, or cancel before a parcel ships).
 	ManualParcels bool
-	// InspectionOutcomes overrides the warehouse sandbox's inspection shares.
-	InspectionOutcomes *warehousesb.Outcomes
+	// SandboxSettings are vendors' own sandbox knobs, by vendor name, handed to the vendor's
+	// sandbox as it starts (the warehouse sandbox takes its inspection shares, a
+	// warehouse.Outcomes of services/sandbox/warehouse).
+	SandboxSettings map[string]any
 	// ReturnTimings overrides the return workflow's reminder, expiry and escalation delays.
 	ReturnTimings returns.Timings
 	// SpanProcessors receive every span (tests record them to check propagation).
@@ -120,17 +112,7 @@ var returnsStreams = []string{"returns", "returnsplatform", "wms", "commerce", "
 type Stack struct {
 	GatewayURL string
 	// Gateway is the gateway's handler, for tests that drive it in-process (fuzzing).
-	Gateway      http.Handler
-	Shopify      *shopifysb.Sandbox
-	NetSuite     *netsuitesb.Sandbox
-	ShopifyURL   string
-	NetSuiteURL  string
-	Stripe       *stripesb.Sandbox
-	StripeURL    string
-	Loop         *loopsb.Sandbox
-	LoopURL      string
-	Warehouse    *warehousesb.Sandbox
-	WarehouseURL string
+	Gateway http.Handler
 	// Returns is the returns process service started here (tests drive its workflow).
 	Returns    *returns.Service
 	Demo       *demo.Dataset
@@ -156,11 +138,11 @@ type Stack struct {
 	err      error
 	closers  []func()
 
-	vendorCreds vendorCreds
-	env         vendorConnections
-	js          jetstream.JetStream
-	governors   map[string]*governor.Governor
-	tenants     *tenancy.Directory
+	// sandboxes are the vendor sandboxes started here, by vendor name (sandboxes.go).
+	sandboxes map[string]vendors.Sandbox
+	js        jetstream.JetStream
+	governors map[string]*governor.Governor
+	tenants   *tenancy.Directory
 	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
 	// guards each vendor's governor settings (kinds.go).
 	vendors map[Component]vendors.Vendor
@@ -168,16 +150,6 @@ type Stack struct {
 	guards  map[string]governor.Config
 	// sandboxAddrs are the sandboxes' configured addresses, per vendor.
 	sandboxAddrs map[string]string
-}
-
-type vendorCreds struct {
-	shopifyToken, stripeKey                            string
-	loopKey, loopSecret, warehouseKey, warehouseSecret string
-	shopifySecret                                      string
-	nsAccount, nsKey, nsSecret, nsToken, nsTokenSc     string
-	// stripeWebhookSecrets sign the Stripe sandbox's webhooks and verify them in payments; two
-	// while one is rolled.
-	stripeWebhookSecrets []string
 }
 
 // Start starts the chosen components and returns when every one is listening.
@@ -201,7 +173,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		opts.DemoSeed = 20261127
 	}
 	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics(),
-		governors: map[string]*governor.Governor{}}
+		governors: map[string]*governor.Governor{}, sandboxes: map[string]vendors.Sandbox{}}
 	s.startCtx = ctx
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	s.tracing = telemetry.NewTracing(opts.Config.TraceSampleRatio, opts.SpanProcessors...)
@@ -218,13 +190,6 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if err := os.MkdirAll(opts.Config.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data dir: %w", err)
 	}
-	if s.env, err = readVendorConnections(opts.Config); err != nil {
-		return nil, err
-	}
-	// The kinds' configs mask their secrets when logged.
-	s.logger.Debug("vendor connections", "shopify", s.env.shopify, "netsuite", s.env.netsuite, "stripe", s.env.stripe,
-		"loop", s.env.loop, "warehouse", s.env.warehouse)
-	s.vendorCreds = s.loadVendorCreds()
 	s.NATSURL = opts.Config.NATSURL
 	if s.NATSURL == "" && s.embeddedAllowed() && needsNATS(opts.Components) {
 		ns, url, err := startEmbeddedNATS(opts.Config.DataDir)
@@ -242,8 +207,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 		start func() error
 	}
 	steps := []step{{Sandboxes, s.startSandboxes}}
-	for _, k := range systemKinds {
-		steps = append(steps, step{k.component, func() error { return k.start(s, s.vendors[k.component]) }})
+	for _, k := range systemKinds() {
+		steps = append(steps, step{k.component, func() error { return s.startSystem(k) }})
 	}
 	steps = append(steps, step{Orders, s.startOrders}, step{Inventory, s.startInventory}, step{Returns, s.startReturns},
 		step{Gateway, s.startGateway})
@@ -396,177 +361,6 @@ func (s *Stack) serveHTTP(name, addr string, h http.Handler) (string, error) {
 		_ = srv.Shutdown(sctx)
 	})
 	return "http://" + lis.Addr().String(), nil
-}
-
-// loadVendorCreds reads the vendor credentials from configuration, or makes random ones for the
-// in-process sandboxes so no credential-looking string lives in the repository.
-func (s *Stack) loadVendorCreds() vendorCreds {
-	c := s.env
-	r := func() string {
-		b := make([]byte, 16)
-		_, _ = rand.Read(b)
-		return hex.EncodeToString(b)
-	}
-	v := vendorCreds{
-		shopifyToken: c.shopify.AccessToken, nsAccount: c.netsuite.Account, nsKey: c.netsuite.ConsumerKey,
-		nsSecret: c.netsuite.ConsumerSecret, nsToken: c.netsuite.TokenID, nsTokenSc: c.netsuite.TokenSecret,
-	}
-	if v.shopifyToken == "" {
-		v.shopifyToken = "shpat_" + r()
-	}
-	if v.stripeKey = c.stripe.SecretKey; v.stripeKey == "" {
-		v.stripeKey = "sk_test_" + r()
-	}
-	if v.stripeWebhookSecrets = c.stripe.WebhookSecrets; len(v.stripeWebhookSecrets) == 0 {
-		v.stripeWebhookSecrets = []string{"whsec_" + r()}
-	}
-	v.shopifySecret = c.shopify.WebhookSecret
-	v.loopKey, v.loopSecret = c.loop.APIKey, c.loop.WebhookSecret
-	v.warehouseKey, v.warehouseSecret = c.warehouse.APIKey, c.warehouse.WebhookSecret
-	for _, p := range []*string{&v.shopifySecret, &v.loopKey, &v.loopSecret, &v.warehouseKey, &v.warehouseSecret} {
-		if *p == "" {
-			*p = r()
-		}
-	}
-	if v.nsAccount == "" {
-		v.nsAccount = "TSTDRV0000001"
-	}
-	for _, p := range []*string{&v.nsKey, &v.nsSecret, &v.nsToken, &v.nsTokenSc} {
-		if *p == "" {
-			*p = r()
-		}
-	}
-	return v
-}
-
-func (s *Stack) startSandboxes() error {
-	var err error
-	if s.Demo, err = demo.Open(s.sandboxStateDir(), s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders); err != nil {
-		return err
-	}
-	if s.Shopify, err = shopifysb.Open(s.Demo, shopifysb.Options{AccessToken: s.vendorCreds.shopifyToken, Now: time.Now,
-		Seed: s.opts.DemoSeed, Warm: []string{s.env.shopify.APIVersion}, StateDir: s.sandboxStateDir()}); err != nil {
-		return err
-	}
-	s.closers = append(s.closers, s.Shopify.Close) // webhooks it still owes stay in its state file
-	// The demo shop is on Shopify Plus: 1000 points/s restore (shopify.dev rate limits), with a
-	// 10,000-point bucket. Tests shrink it to the standard plan to exercise the throttle.
-	s.Shopify.SetThrottle(10000, 1000)
-	if s.NetSuite, err = netsuitesb.Open(s.Demo, netsuitesb.Options{
-		Account: s.vendorCreds.nsAccount, ConsumerKey: s.vendorCreds.nsKey, ConsumerSecret: s.vendorCreds.nsSecret,
-		TokenID: s.vendorCreds.nsToken, TokenSecret: s.vendorCreds.nsTokenSc, Now: time.Now, Seed: s.opts.DemoSeed,
-		StateDir: s.sandboxStateDir(),
-	}); err != nil {
-		return err
-	}
-	shopAddr, nsAddr := s.sandboxAddr(commerce.VendorShopify), s.sandboxAddr(erp.VendorNetSuite)
-	if s.ShopifyURL, err = s.serveHTTP("shopify sandbox", shopAddr, s.Shopify); err != nil {
-		return err
-	}
-	if s.NetSuiteURL, err = s.serveHTTP("netsuite sandbox", nsAddr, s.NetSuite); err != nil {
-		return err
-	}
-	if err := s.startStripeSandbox(); err != nil {
-		return err
-	}
-	if err := s.startReturnVendorSandboxes(); err != nil {
-		return err
-	}
-	if u := s.opts.Config.Sandboxes.WebhookURL; u != "" {
-		s.PointWebhooksAt(u)
-	}
-	s.logger.Info("sandboxes listening", "shopify", s.ShopifyURL, "netsuite", s.NetSuiteURL, "stripe", s.StripeURL,
-		"loop", s.LoopURL, "warehouse", s.WarehouseURL, "webhooks_to", s.opts.Config.Sandboxes.WebhookURL)
-	return nil
-}
-
-// SandboxConfig is the environment that points separately started services at the sandboxes
-// started here: URLs and the credentials the sandboxes accept.
-func (s *Stack) SandboxConfig() map[string]string {
-	v := s.vendorCreds
-	return map[string]string{
-		"SHOPIFY_ADMIN_URL": s.ShopifyURL, "SHOPIFY_ACCESS_TOKEN": v.shopifyToken, "SHOPIFY_WEBHOOK_SECRET": v.shopifySecret,
-		"NETSUITE_URL": s.NetSuiteURL, "NETSUITE_ACCOUNT": v.nsAccount, "NETSUITE_CONSUMER_KEY": v.nsKey,
-		"NETSUITE_CONSUMER_SECRET": v.nsSecret, "NETSUITE_TOKEN_ID": v.nsToken, "NETSUITE_TOKEN_SECRET": v.nsTokenSc,
-		"STRIPE_API_URL": s.StripeURL, "STRIPE_SECRET_KEY": v.stripeKey, "STRIPE_WEBHOOK_SECRET": strings.Join(v.stripeWebhookSecrets, ","),
-		"LOOP_API_URL": s.LoopURL, "LOOP_API_KEY": v.loopKey, "LOOP_WEBHOOK_SECRET": v.loopSecret,
-		"WAREHOUSE_API_URL": s.WarehouseURL, "WAREHOUSE_API_KEY": v.warehouseKey, "WAREHOUSE_WEBHOOK_SECRET": v.warehouseSecret,
-	}
-}
-
-// SandboxEnv is SandboxConfig as shell exports.
-func (s *Stack) SandboxEnv() string {
-	cfg := s.SandboxConfig()
-	keys := make([]string, 0, len(cfg))
-	for k := range cfg {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	var b strings.Builder
-	for _, k := range keys {
-		fmt.Fprintf(&b, "export %s=%s\n", k, cfg[k])
-	}
-	return b.String()
-}
-
-func (s *Stack) vendorURL(configured, sandbox, field string) (string, error) {
-	switch {
-	case configured != "":
-		return configured, nil
-	case sandbox != "":
-		return sandbox, nil
-	}
-	return "", fmt.Errorf("%s is required when the sandboxes are not started here", field)
-}
-
-func (s *Stack) startCommerce(vendor vendors.Vendor) error {
-	base, err := s.vendorURL(s.env.shopify.BaseURL, s.ShopifyURL, "SHOPIFY_ADMIN_URL")
-	if err != nil {
-		return err
-	}
-	js, err := s.jetStream()
-	if err != nil {
-		return err
-	}
-	svc, err := commerce.New(commerce.Config{
-		Vendor: vendor.Name,
-		Shopify: commerce.ShopifyConfig{BaseURL: base, APIVersion: s.env.shopify.APIVersion, AccessToken: s.vendorCreds.shopifyToken,
-			WebhookSecret: s.vendorCreds.shopifySecret},
-		Timeout: s.opts.Config.RequestTimeout,
-	}, commerce.Deps{
-		JetStream: js,
-		Logger:    s.logger.With("service", "commerce"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient(vendor.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(vendor.Name)),
-	})
-	if err != nil {
-		return err
-	}
-	return s.serveGRPC(Commerce, s.opts.Config.Addrs.Commerce, func(srv *grpcx.Server) {
-		commercev1.RegisterCommerceServiceServer(srv, svc)
-	}, s.natsProbe())
-}
-
-func (s *Stack) startERP(vendor vendors.Vendor) error {
-	base, err := s.vendorURL(s.env.netsuite.BaseURL, s.NetSuiteURL, "NETSUITE_URL")
-	if err != nil {
-		return err
-	}
-	v := s.vendorCreds
-	svc, err := erp.New(erp.Config{
-		Vendor: vendor.Name,
-		NetSuite: erp.NetSuiteConfig{BaseURL: base, Account: v.nsAccount, ConsumerKey: v.nsKey, ConsumerSecret: v.nsSecret,
-			TokenID: v.nsToken, TokenSecret: v.nsTokenSc, MaxConcurrency: s.env.netsuite.MaxConcurrency},
-		Timeout: s.opts.Config.RequestTimeout,
-	}, erp.Deps{
-		Logger: s.logger.With("service", "erp"), Now: time.Now,
-		HTTPClient: telemetry.NewVendorClient(vendor.Name, s.opts.Config.RequestTimeout, s.tracing, s.Metrics, s.governor(vendor.Name)),
-	})
-	if err != nil {
-		return err
-	}
-	return s.serveGRPC(ERP, s.opts.Config.Addrs.ERP, func(srv *grpcx.Server) {
-		erpv1.RegisterErpServiceServer(srv, svc)
-	})
 }
 
 func (s *Stack) startOrders() error {

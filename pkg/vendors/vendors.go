@@ -27,6 +27,16 @@ type Vendor struct {
 	// SandboxAddr is where `serve sandboxes` serves the vendor's sandbox by default
 	// (RB_SANDBOX_<NAME>_ADDR overrides it; dev uses free loopback ports).
 	SandboxAddr string
+	// CheckEnv names the vendor's settings that do not parse (nil: every value is accepted as
+	// text), so that loading the configuration reports them with the rest before anything
+	// starts; the kind's Validate checks the rest when the service is built.
+	CheckEnv func(lookup func(string) string) error
+	// Serve builds the kind's service over this vendor: it reads the vendor's connection
+	// through deps.Lookup and constructs its connector.
+	Serve func(deps ServiceDeps) (Service, error)
+	// Sandbox starts the vendor's emulation in this process (dev, tests, `serve sandboxes`);
+	// nil when there is none.
+	Sandbox func(deps SandboxDeps) (Sandbox, error)
 }
 
 // Kind is a system kind and its vendors; the first vendor is the default.

@@ -14,8 +14,9 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/wms"
 )
 
-// Kinds are the system kinds, in start order.
-var Kinds = []vendors.Kind{commerce.Kind, erp.Kind, payments.Kind, returnsplatform.Kind, wms.Kind}
+// Kinds are the system kinds, in start order. They point at the kinds' registries, so what is
+// registered there is what wiring, the gateway and the API document see.
+var Kinds = []*vendors.Kind{&commerce.Kind, &erp.Kind, &payments.Kind, &returnsplatform.Kind, &wms.Kind}
 
 // WebhookVendors maps every vendor that sends webhooks, of any kind, to its kind's name.
 func WebhookVendors() map[string]string {

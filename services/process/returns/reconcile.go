@@ -121,14 +121,14 @@ func (s *Service) checkReceipt(ctx context.Context, d *returnData) (rc *wmsv1.Ge
 		return nil, nil, nil, true
 	}
 	rc, err := s.wmsClient.GetReturnReceipt(ctx, &wmsv1.GetReturnReceiptRequest{ReceiptId: d.ReceiptID})
-	if m, ok := s.vendorAnswer(ctx, d, "warehouse", "receipt "+d.ReceiptID, err); m != nil || !ok {
+	if m, ok := s.vendorAnswer(ctx, d, "WMS", "receipt "+d.ReceiptID, err); m != nil || !ok {
 		return nil, nil, m, ok
 	}
 	conditions, mismatch := receiptConditions(d, rc)
 	if mismatch != "" {
 		s.log.WarnContext(ctx, "reconciliation: receipt is not this return's; not applied", "return_id", d.ReturnID,
 			"receipt_id", d.ReceiptID, "receipt_reference", rc.GetReference(), "mismatch", mismatch)
-		return nil, nil, &missingRecord{System: "warehouse", Record: "receipt " + d.ReceiptID,
+		return nil, nil, &missingRecord{System: "WMS", Record: "receipt " + d.ReceiptID,
 			Reason: "the warehouse holds it for " + mismatch}, true
 	}
 	return rc, conditions, nil, true

@@ -1,6 +1,7 @@
 package demo
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
@@ -53,4 +54,14 @@ func (sd storedDataset) dataset() *Dataset {
 		d.orderByID[o.ID] = i
 	}
 	return d
+}
+
+// From is the dataset a stack hands its sandboxes (vendors.SandboxDeps.Demo, typed any because
+// pkg/ cannot name this package).
+func From(v any) (*Dataset, error) {
+	ds, ok := v.(*Dataset)
+	if !ok || ds == nil {
+		return nil, fmt.Errorf("demo: the sandboxes were given %T, not a *demo.Dataset", v)
+	}
+	return ds, nil
 }

@@ -88,7 +88,7 @@ func (c Config) Validate() error {
 	var bad []errs.FieldViolation
 	add := func(field, desc string) { bad = append(bad, errs.FieldViolation{Field: field, Description: desc}) }
 	if c.Vendor != VendorShopify {
-		add("vendor", fmt.Sprintf("unknown vendor %q; one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
+		add("vendor", fmt.Sprintf("%q is not a registered commerce vendor", c.Vendor))
 	}
 	if c.Timeout < 0 {
 		add("timeout", "must not be negative")

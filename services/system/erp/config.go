@@ -78,9 +78,9 @@ func (c Config) Validate() error {
 			add("netsuite.max_concurrency", "must not be negative")
 		}
 	case "":
-		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
+		add("vendor", "is required (RB_ERP_VENDOR selects one of the kind's registered vendors)")
 	default:
-		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
+		add("vendor", fmt.Sprintf("%q is not a registered erp vendor", c.Vendor))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -85,9 +85,9 @@ func (c Config) Validate() error {
 			add("stripe.signature_tolerance", "must not be negative")
 		}
 	case "":
-		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
+		add("vendor", "is required (RB_PAYMENTS_VENDOR selects one of the kind's registered vendors)")
 	default:
-		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
+		add("vendor", fmt.Sprintf("%q is not a registered payments vendor", c.Vendor))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -7,10 +7,11 @@ import (
 )
 
 // Kind lists the vendors this system kind can connect to, the default first; RB_RETURNSPLATFORM_VENDOR
-// selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
+// selects one. A new vendor is one entry here (its environment check, service constructor
+// and sandbox), its connector under internal/ and its case in New.
 var Kind = vendors.Kind{Name: "returnsplatform", Vendors: []vendors.Vendor{
 	// The returns platform documents no horizon: it is given Stripe's, the longest of the vendors.
 	{Name: VendorLoop, Webhooks: true, WebhookDedup: 96 * time.Hour,
 		Required:    []string{"LOOP_API_URL", "LOOP_API_KEY", "LOOP_WEBHOOK_SECRET"},
-		SandboxAddr: "127.0.0.1:9304"},
+		SandboxAddr: "127.0.0.1:9304", Serve: serveLoop, Sandbox: loopSandbox},
 }}

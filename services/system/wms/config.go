@@ -72,9 +72,9 @@ func (c Config) Validate() error {
 			add("warehouse.signature_tolerance", "must not be negative")
 		}
 	case "":
-		add("vendor", "is required, one of: "+strings.Join(Kind.Names(), ", "))
+		add("vendor", "is required (RB_WMS_VENDOR selects one of the kind's registered vendors)")
 	default:
-		add("vendor", fmt.Sprintf("%q is not supported, one of: %s", c.Vendor, strings.Join(Kind.Names(), ", ")))
+		add("vendor", fmt.Sprintf("%q is not a registered wms vendor", c.Vendor))
 	}
 	if len(bad) == 0 {
 		return nil

@@ -7,10 +7,11 @@ import (
 )
 
 // Kind lists the vendors this system kind can connect to, the default first; RB_WMS_VENDOR
-// selects one. A new vendor is one entry here, its connector under internal/ and its case in New.
+// selects one. A new vendor is one entry here (its environment check, service constructor
+// and sandbox), its connector under internal/ and its case in New.
 var Kind = vendors.Kind{Name: "wms", Vendors: []vendors.Vendor{
 	// The warehouse documents no horizon: it is given Stripe's, the longest of the vendors.
 	{Name: VendorWarehouse, Webhooks: true, WebhookDedup: 96 * time.Hour,
 		Required:    []string{"WAREHOUSE_API_URL", "WAREHOUSE_API_KEY", "WAREHOUSE_WEBHOOK_SECRET"},
-		SandboxAddr: "127.0.0.1:9305"},
+		SandboxAddr: "127.0.0.1:9305", Serve: serveWarehouse, Sandbox: warehouseSandbox},
 }}

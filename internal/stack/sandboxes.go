@@ -1,0 +1,135 @@
+package stack
+
+import (
+	"cmp"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+)
+
+// startSandboxes opens the demo world and starts every kind's selected vendor's sandbox, as its
+// registration says. Their webhooks are pointed at the gateway once it listens (or at the
+// configured webhook base now).
+func (s *Stack) startSandboxes() error {
+	var err error
+	if s.Demo, err = demo.Open(s.sandboxStateDir(), s.opts.DemoSeed, s.opts.Now(), s.opts.DemoCustomers, s.opts.DemoOrders); err != nil {
+		return err
+	}
+	for _, k := range systemKinds() {
+		v := s.vendors[k.component]
+		if v.Sandbox == nil {
+			continue
+		}
+		addr := s.sandboxAddr(v.Name)
+		sb, err := v.Sandbox(vendors.SandboxDeps{
+			Lookup: s.opts.Config.Lookup, Addr: addr, Demo: s.Demo, StateDir: s.sandboxStateDir(), Seed: s.opts.DemoSeed,
+			Fast: s.opts.FastVendors, Manual: s.opts.ManualParcels, Settings: s.opts.SandboxSettings[v.Name],
+			ServeHTTP: func(h http.Handler) (string, error) { return s.serveHTTP(v.Name+" sandbox", addr, h) },
+		})
+		if err != nil {
+			return fmt.Errorf("%s sandbox: %w", v.Name, err)
+		}
+		if sb.Close != nil {
+			s.closers = append(s.closers, sb.Close) // webhooks it still owes stay in its state file
+		}
+		s.sandboxes[v.Name] = sb
+		s.logger.Info("sandbox listening", "vendor", v.Name, "url", sb.URL)
+	}
+	if u := s.opts.Config.Sandboxes.WebhookURL; u != "" {
+		s.PointWebhooksAt(u)
+	}
+	return nil
+}
+
+// Sandbox is the sandbox of vendor started here (a *shopify.Sandbox of services/sandbox/shopify,
+// …), or nil; tests and benchmarks drive it.
+func (s *Stack) Sandbox(vendor string) any { return s.sandboxes[vendor].Value }
+
+// SandboxURL is where vendor's sandbox started here is served ("" when it is not).
+func (s *Stack) SandboxURL(vendor string) string { return s.sandboxes[vendor].URL }
+
+// RunningSandbox is a vendor sandbox started here.
+type RunningSandbox struct {
+	Kind, Vendor, URL string
+}
+
+// SandboxVendors lists the sandboxes started here, in kind order.
+func (s *Stack) SandboxVendors() []RunningSandbox {
+	var out []RunningSandbox
+	for _, k := range systemKinds() {
+		v := s.vendors[k.component]
+		if sb, ok := s.sandboxes[v.Name]; ok {
+			out = append(out, RunningSandbox{Kind: k.kind.Name, Vendor: v.Name, URL: sb.URL})
+		}
+	}
+	return out
+}
+
+// SandboxConfig is the environment that points separately started services at the sandboxes
+// started here: each one's URL and the credentials it accepts, as its registration names them.
+func (s *Stack) SandboxConfig() map[string]string {
+	out := map[string]string{}
+	for _, sb := range s.sandboxes {
+		maps.Copy(out, sb.Env)
+	}
+	return out
+}
+
+// SandboxEnv is SandboxConfig as shell exports.
+func (s *Stack) SandboxEnv() string {
+	cfg := s.SandboxConfig()
+	var b strings.Builder
+	for _, k := range slices.Sorted(maps.Keys(cfg)) {
+		fmt.Fprintf(&b, "export %s=%s\n", k, cfg[k])
+	}
+	return b.String()
+}
+
+// PointWebhooksAt makes this stack's sandboxes deliver their webhooks to a gateway (this
+// stack's, or another's when the services run separately): each to /webhooks/{vendor}.
+func (s *Stack) PointWebhooksAt(gatewayURL string) {
+	for name, sb := range s.sandboxes {
+		if sb.PointWebhooks != nil {
+			sb.PointWebhooks(gatewayURL + "/webhooks/" + name)
+		}
+	}
+}
+
+// vendorLookup reads vendor v's settings: the deployment's environment, else what v's sandbox
+// started here answers (its URL and the credentials it accepts).
+func (s *Stack) vendorLookup(v vendors.Vendor) func(string) string {
+	env := s.sandboxes[v.Name].Env
+	return func(key string) string { return cmp.Or(s.opts.Config.Lookup(key), env[key]) }
+}
+
+// startSystem serves system kind k over its selected vendor, built by the vendor's registration
+// with an HTTP client named after the vendor and guarded by its governor.
+func (s *Stack) startSystem(k systemKind) error {
+	v := s.vendors[k.component]
+	if v.Serve == nil {
+		return fmt.Errorf("%s vendor %s registers no service constructor", k.kind.Name, v.Name)
+	}
+	timeout := s.opts.Config.RequestTimeout
+	svc, err := v.Serve(vendors.ServiceDeps{
+		Lookup:     s.vendorLookup(v),
+		HTTPClient: telemetry.NewVendorClient(v.Name, timeout, s.tracing, s.Metrics, s.governor(v.Name)),
+		JetStream:  s.jetStream, Logger: s.logger.With("service", k.kind.Name), Timeout: timeout,
+	})
+	if err != nil {
+		return err
+	}
+	var probes []grpcx.Probe
+	if svc.Events {
+		probes = append(probes, s.natsProbe())
+	}
+	return s.serveGRPC(k.component, listenAddrs(s.opts.Config.Addrs)[k.component], func(srv *grpcx.Server) {
+		svc.Register(srv)
+	}, probes...)
+}
