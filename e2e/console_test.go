@@ -66,7 +66,7 @@ func consoleStack(t *testing.T) *harness {
 	return newStackWith(t, func(o *stack.Options) {
 		o.FastVendors, o.ManualParcels, o.ConsoleDevLogin = true, true, true
 		o.ConsoleSampleEvery = 100 * time.Millisecond
-		o.InspectionOutcomes = &warehousesb.Outcomes{Resellable: 1}
+		o.SandboxSettings = map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 	})
 }
 
