@@ -367,6 +367,8 @@ func TestConsoleInABrowser(t *testing.T) {
 	b := newBrowser(t, h.GatewayURL)
 
 	ann := b.tab()
+	b.open(ann, "/console/login")
+	b.checkA11y(ann, "sign-in")
 	b.signIn(ann, "ann", "supervisor")
 	rules := b.checkA11y(ann, "overview")
 	b.screenshot(ann, "console-overview")

@@ -4,9 +4,9 @@ import (
 	"fmt"
 	"io/fs"
 	"maps"
-	"slices"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 

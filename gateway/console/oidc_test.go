@@ -42,7 +42,7 @@ type provider struct {
 	codes map[string]url.Values
 	// knobs
 	wrongNonce, wrongAudience, foreignKey bool
-	scopes                               any
+	scopes                                any
 }
 
 func newProvider(t *testing.T) *provider {
