@@ -39,8 +39,9 @@ const minWebhookDedup = time.Hour
 
 // selectVendors picks every kind's vendor (RB_<KIND>_VENDOR, default the first registered) and
 // reads every vendor's guard (RB_GOVERNOR_<VENDOR>) and the webhook vendors' dedup horizons
-// (RB_WEBHOOK_DEDUP_<VENDOR>, default the registry's), naming every bad setting at once. Every kind is selected, not only those started here: the
-// gateway routes the selected vendors' webhooks to services that may run elsewhere.
+// (RB_WEBHOOK_DEDUP_<VENDOR>, default the registry's), naming every bad setting at once. Every
+// kind is selected, not only those started here: the gateway routes the selected vendors'
+// webhooks to services that may run elsewhere.
 func (s *Stack) selectVendors() error {
 	v, err := readVendorSettings(s.opts.Config)
 	s.vendors, s.dedup, s.guards, s.sandboxAddrs = v.vendors, v.dedup, v.guards, v.sandboxAddrs
@@ -48,7 +49,8 @@ func (s *Stack) selectVendors() error {
 }
 
 // CheckVendorConfig names every bad vendor setting of cfg (RB_<KIND>_VENDOR,
-// RB_GOVERNOR_<VENDOR>, RB_WEBHOOK_DEDUP_<VENDOR>), so that loading the configuration can report
+// RB_GOVERNOR_<VENDOR>, RB_SANDBOX_<VENDOR>_ADDR, RB_WEBHOOK_DEDUP_<VENDOR> and what each
+// vendor's CheckEnv finds in its own variables), so that loading the configuration can report
 // them with the rest before anything starts.
 func CheckVendorConfig(cfg config.Config) error {
 	_, err := readVendorSettings(cfg)

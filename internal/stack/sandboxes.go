@@ -2,7 +2,9 @@ package stack
 
 import (
 	"cmp"
+	"context"
 	"fmt"
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"maps"
 	"net/http"
 	"slices"
@@ -121,6 +123,13 @@ func (s *Stack) startSystem(k systemKind) error {
 		Lookup:     s.vendorLookup(v),
 		HTTPClient: telemetry.NewVendorClient(v.Name, timeout, s.tracing, s.Metrics, s.governor(v.Name)),
 		JetStream:  s.jetStream, Logger: s.logger.With("service", k.kind.Name), Timeout: timeout,
+		Go: func(name string, run func(context.Context) error) {
+			s.wg.Go(func() {
+				if err := run(s.ctx); err != nil {
+					s.fail(fmt.Errorf("%s %s: %w", v.Name, name, err))
+				}
+			})
+		},
 	})
 	if err != nil {
 		return err
@@ -131,5 +140,8 @@ func (s *Stack) startSystem(k systemKind) error {
 	}
 	return s.serveGRPC(k.component, listenAddrs(s.opts.Config.Addrs)[k.component], func(srv *grpcx.Server) {
 		svc.Register(srv)
+		if svc.Intake != nil {
+			intakev1.RegisterIntakeServiceServer(srv, svc.Intake)
+		}
 	}, probes...)
 }

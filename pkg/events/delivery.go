@@ -94,6 +94,13 @@ func (d *Deliveries) Ingest(ctx context.Context, headers map[string]string, body
 		}
 		return Delivery{}, err
 	}
+	return d.Accept(ctx, id, evs)
+}
+
+// Accept publishes a verified, normalised delivery once: id is the vendor's delivery id (or a
+// file's interchange control number, a poll's cursor), evs its canonical events with ids
+// derived from it. Webhooks, pollers and file readers all end here (pkg/intake).
+func (d *Deliveries) Accept(ctx context.Context, id string, evs []*canonicalv1.Event) (Delivery, error) {
 	out := Delivery{ID: id}
 	if len(evs) == 0 {
 		out.Ignored = true

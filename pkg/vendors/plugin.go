@@ -2,6 +2,7 @@ package vendors
 
 import (
 	"cmp"
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"log/slog"
@@ -9,6 +10,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"google.golang.org/grpc"
 )
 
@@ -27,6 +30,11 @@ type ServiceDeps struct {
 	Logger *slog.Logger
 	// Timeout bounds one RPC's vendor work when the caller's deadline is later.
 	Timeout time.Duration
+	// Go runs background work for the service's lifetime — a poller of the vendor's API, a
+	// reader of its SFTP drop — handing what it fetches to the service's intake
+	// (pkg/intake.Intake.Accept, the webhooks' path). run gets a context that ends when the
+	// stack stops; an error it returns before then stops the stack, named after name.
+	Go func(name string, run func(ctx context.Context) error)
 }
 
 // Service is a system kind's gRPC service built over one vendor.
@@ -35,6 +43,9 @@ type Service struct {
 	Register func(grpc.ServiceRegistrar)
 	// Events says the service publishes canonical events, so its health follows the bus.
 	Events bool
+	// Intake takes the vendor's webhooks (retailbridge.system.intake.v1, usually a
+	// pkg/intake.Intake), served next to the service; nil when the vendor sends none.
+	Intake intakev1.IntakeServiceServer
 }
 
 // SandboxDeps are what the stack hands a vendor's Sandbox.

@@ -3,12 +3,9 @@ package returns
 import (
 	"context"
 	"crypto/rand"
-	"database/sql"
 	"embed"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -141,18 +138,8 @@ func (s *Service) createFor(ctx context.Context, req *returnsv1.CreateReturnRequ
 		}
 		d.PlatformReturnID = platformID
 		d.Tenant = s.tenants.OwnerOf(order.GetSource())
-		if _, err := tx.Exec(ctx, `INSERT INTO returns (id, order_id, customer_id, request_key, requested_by, tenant, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-			id, order.GetId(), customer, key, requester, d.Tenant, now); err != nil {
-			if store.IsUniqueViolation(err) {
-				return errs.E(errs.Conflict, "return_request_in_flight", "a return with this Idempotency-Key is being created")
-			}
+		if err := insertReturn(ctx, tx, d, customer, key, requester, now); err != nil {
 			return err
-		}
-		for _, l := range d.Lines {
-			if _, err := tx.Exec(ctx, `INSERT INTO return_claims (return_id, order_id, order_line_id, quantity) VALUES ($1, $2, $3, $4)`,
-				id, order.GetId(), l.OrderLineID, l.Quantity); err != nil {
-				return err
-			}
 		}
 		if err := s.engine.Start(ctx, tx, Kind, id, StateRequested, d, "return requested"); err != nil {
 			return err
@@ -295,45 +282,6 @@ func newReturnID() string {
 	return "ret_" + hex.EncodeToString(b)
 }
 
-// lockOrder serialises return creation per order.
-func lockOrder(ctx context.Context, tx *store.Tx, orderID string) error {
-	if _, err := tx.Exec(ctx, `INSERT INTO return_orders (order_id) VALUES ($1) ON CONFLICT (order_id) DO NOTHING`, orderID); err != nil {
-		return err
-	}
-	if tx.Dialect() == store.Postgres {
-		_, err := tx.Exec(ctx, `SELECT order_id FROM return_orders WHERE order_id = $1 FOR UPDATE`, orderID)
-		return err
-	}
-	return nil
-}
-
-type querier interface {
-	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// activeClaims sums, per order line, the units held by this order's returns that are neither
-// refunded (the commerce platform then counts them) nor abandoned (cancelled, denied, expired).
-// A return that failed and needs attention keeps its units: conservative until resolved.
-func activeClaims(ctx context.Context, q querier, orderID string) (map[string]int32, error) {
-	rows, err := q.Query(ctx, `SELECT c.order_line_id, SUM(c.quantity) FROM return_claims c JOIN rb_workflows w ON w.id = c.return_id
-		WHERE c.order_id = $1 AND w.state NOT IN ($2, $3, $4, $5) GROUP BY c.order_line_id`,
-		orderID, StateRefunded, StateCancelled, StateDenied, StateExpired)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	out := map[string]int32{}
-	for rows.Next() {
-		var line string
-		var n int64
-		if err := rows.Scan(&line, &n); err != nil {
-			return nil, err
-		}
-		out[line] = int32(n)
-	}
-	return out, rows.Err()
-}
-
 // withClaims returns a copy of order in which units claimed by returns in progress count as
 // returned and refunded, so eligibility and creation see them as gone.
 func withClaims(order *canonicalv1.Order, claimed map[string]int32) *canonicalv1.Order {
@@ -352,12 +300,8 @@ func withClaims(order *canonicalv1.Order, claimed map[string]int32) *canonicalv1
 
 // returnByKey finds the return a caller created with an idempotency key.
 func (s *Service) returnByKey(ctx context.Context, requester, key string) (*canonicalv1.Return, error) {
-	var id string
-	err := s.db.QueryRow(ctx, `SELECT id FROM returns WHERE requested_by = $1 AND request_key = $2`, requester, key).Scan(&id)
+	id, err := returnIDByKey(ctx, s.db, requester, key)
 	if err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return nil, errs.E(errs.NotFound, "return_not_found", "return not found")
-		}
 		return nil, err
 	}
 	inst, _, err := s.engine.Get(ctx, id)
@@ -518,54 +462,30 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 		return nil, errs.E(errs.Invalid, "page_size_out_of_range", "page_size must be between 1 and 100").
 			WithFields(errs.FieldViolation{Field: "page_size", Description: "between 1 and 100"})
 	}
-	q := `SELECT r.id FROM returns r JOIN rb_workflows w ON w.id = r.id WHERE 1 = 1`
-	var args []any
-	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
 	if err := tenancy.Authorize(p, tenancy.ScopeReturnsRead); err != nil {
 		return nil, err
 	}
-	customer := req.GetCustomerId()
+	filter := listFilter{Customer: req.GetCustomerId(), Order: req.GetOrderId(), State: req.GetState(), Limit: size + 1}
 	if p.IsCustomer() {
-		customer = p.Subject
-	}
-	if customer != "" {
-		q += " AND r.customer_id = " + arg(customer)
+		filter.Customer = p.Subject
 	}
 	if p.Audience == auth.Partner {
-		q += " AND r.tenant = " + arg(p.Tenant) // never '' for a verified partner
-	}
-	if req.GetOrderId() != "" {
-		q += " AND r.order_id = " + arg(req.GetOrderId())
-	}
-	if req.GetState() != "" {
-		q += " AND w.state = " + arg(req.GetState())
+		filter.Tenant = p.Tenant // never '' for a verified partner
 	}
 	if h := req.GetMinAgeHours(); h > 0 {
-		q += " AND w.state_since <= " + arg(s.now().UTC().Add(-time.Duration(h)*time.Hour))
+		filter.StateBefore = s.now().UTC().Add(-time.Duration(h) * time.Hour)
 	}
 	if tok := req.GetPageToken(); tok != "" {
-		at, id, err := decodeCursor(tok)
-		if err != nil {
+		var err error
+		if filter.AfterCreated, filter.AfterID, err = decodeCursor(tok); err != nil {
 			return nil, errs.E(errs.Invalid, "invalid_page_token", "the page token is not valid").
 				WithFields(errs.FieldViolation{Field: "page_token", Description: "is not a token this listing issued"})
 		}
-		q += fmt.Sprintf(" AND (r.created_at < %s OR (r.created_at = %s AND r.id < %s))", arg(at), arg(at), arg(id))
 	}
-	q += " ORDER BY r.created_at DESC, r.id DESC LIMIT " + arg(size+1)
-	rows, err := s.db.Query(ctx, q, args...)
+	ids, err := listReturnIDs(ctx, s.db, filter)
 	if err != nil {
 		return nil, err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return nil, err
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	resp := &returnsv1.ListReturnsResponse{}
 	for i, id := range ids {
 		if i == int(size) {
@@ -584,23 +504,6 @@ func (s *Service) ListReturns(ctx context.Context, req *returnsv1.ListReturnsReq
 		resp.Returns = append(resp.Returns, r)
 	}
 	return resp, nil
-}
-
-func encodeCursor(at time.Time, id string) string {
-	return base64.RawURLEncoding.EncodeToString([]byte(at.UTC().Format(time.RFC3339Nano) + "|" + id))
-}
-
-func decodeCursor(tok string) (time.Time, string, error) {
-	b, err := base64.RawURLEncoding.DecodeString(tok)
-	if err != nil {
-		return time.Time{}, "", err
-	}
-	ts, id, ok := strings.Cut(string(b), "|")
-	if !ok {
-		return time.Time{}, "", errors.New("bad cursor")
-	}
-	at, err := time.Parse(time.RFC3339Nano, ts)
-	return at, id, err
 }
 
 // signal sends a customer-service or customer action to a return, auditing who did it.

@@ -8,6 +8,8 @@ package commerce
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -42,9 +44,9 @@ type Service struct {
 	cfg   Config
 	conn  Connector
 	hooks webhookReceiver
-	js    jetstream.JetStream
-	seen  *events.DeliveryMemory // delivery ids published within the vendor's retry horizon
-	log   *slog.Logger
+	// intake verifies, normalises and publishes webhooks once (nil: the vendor sends none).
+	intake *intake.Intake
+	log    *slog.Logger
 }
 
 // webhookReceiver verifies and normalises a vendor's webhook deliveries.
@@ -63,20 +65,32 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	c := shopify.New(shopify.Config{
+		BaseURL: cfg.Shopify.BaseURL, APIVersion: cfg.Shopify.APIVersion, AccessToken: cfg.Shopify.AccessToken,
+		WebhookSecret: cfg.Shopify.WebhookSecret,
+	}, shopify.Deps{HTTPClient: deps.HTTPClient, Logger: deps.Logger.With("service", "commerce"), Now: deps.Now})
+	return FromConnector(cfg.Vendor, c, cfg.Timeout, deps), nil
+}
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without Shopify's typed
+// configuration. A connector that also receives webhooks (ReceiveWebhook) is served an intake.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	cfg := Config{Vendor: vendor, Timeout: timeout}
+	if cfg.Timeout == 0 {
+		cfg.Timeout = DefaultTimeout
+	}
 	log := deps.Logger.With("service", "commerce")
-	s := &Service{cfg: cfg, js: deps.JetStream, log: log}
-	if deps.JetStream != nil {
-		s.seen = events.NewDeliveryMemory(deps.JetStream)
+	s := &Service{cfg: cfg, conn: conn, log: log}
+	if h, ok := conn.(webhookReceiver); ok {
+		s.hooks = h
+		s.intake = intake.New(vendor, vendors.InboundFunc(s.normalise),
+			events.NewDeliveries(vendor, deps.JetStream, cfg.Timeout, deps.Now, log), log)
 	}
-	switch cfg.Vendor {
-	case VendorShopify:
-		c := shopify.New(shopify.Config{
-			BaseURL: cfg.Shopify.BaseURL, APIVersion: cfg.Shopify.APIVersion, AccessToken: cfg.Shopify.AccessToken,
-			WebhookSecret: cfg.Shopify.WebhookSecret,
-		}, shopify.Deps{HTTPClient: deps.HTTPClient, Logger: log, Now: deps.Now})
-		s.conn, s.hooks = c, c
-	}
-	return s, nil
+	return s
 }
 
 // Ready reports whether the platform answers and accepts our credentials, for health checks.

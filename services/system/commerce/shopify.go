@@ -1,6 +1,7 @@
 package commerce
 
 import (
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"time"
 
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
@@ -21,7 +22,7 @@ func serveShopify(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	return vendors.Service{Events: true, Register: func(r grpc.ServiceRegistrar) { commercev1.RegisterCommerceServiceServer(r, svc) }}, nil
+	return vendors.Service{Events: true, Intake: intakeOf(svc), Register: func(r grpc.ServiceRegistrar) { commercev1.RegisterCommerceServiceServer(r, svc) }}, nil
 }
 
 // shopifySandbox serves the Shopify sandbox over the demo shop, accepting the configured access
@@ -50,4 +51,12 @@ func shopifySandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 		Env:           map[string]string{"SHOPIFY_ADMIN_URL": url, "SHOPIFY_ACCESS_TOKEN": token, "SHOPIFY_WEBHOOK_SECRET": secret},
 		PointWebhooks: func(u string) { sb.SetWebhooks(shopifysb.WebhookConfig{URL: u, Secret: secret}) },
 	}, nil
+}
+
+// intakeOf is svc's webhook intake, or nil (not a typed nil) when it takes none.
+func intakeOf(svc *Service) intakev1.IntakeServiceServer {
+	if in := svc.Intake(); in != nil {
+		return in
+	}
+	return nil
 }

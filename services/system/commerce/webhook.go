@@ -2,6 +2,8 @@ package commerce
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 
 	"github.com/google/uuid"
 	"go.opentelemetry.io/otel/propagation"
@@ -23,8 +25,9 @@ const EventSource = "retailbridge/system/commerce"
 // events.StreamName(EventDomain).
 const EventDomain = "commerce"
 
-// MaxWebhookBytes bounds a delivery's body; Shopify's order payloads are far smaller.
-const MaxWebhookBytes = 2 << 20
+// MaxWebhookBytes bounds a delivery's body (the intake's bound); Shopify's order payloads
+// are far smaller.
+const MaxWebhookBytes = events.MaxDeliveryBytes
 
 // eventNamespace scopes the event ids derived from vendor delivery ids (RFC 4122 version 5).
 var eventNamespace = uuid.MustParse("13938006-a52d-4980-baf9-4029fc019686")
@@ -37,65 +40,52 @@ func EventID(vendor, deliveryID, eventType string) string {
 }
 
 // IngestWebhook verifies a delivery on its raw body, normalises it into canonical events and
-// publishes them with ids derived from the delivery id. Deliveries of topics Retailbridge does
-// not use are acknowledged as ignored. The gateway calls it for every delivery, duplicates
-// included: a delivery published within the vendor's retry horizon (events.DeliveryMemory) is
-// answered with its event ids without publishing again, and concurrent copies publish events
-// with the same ids, which the broker drops.
+// publishes them with ids derived from the delivery id, through the service's intake (the same
+// path as IntakeService.Deliver). Deliveries of topics Retailbridge does not use are
+// acknowledged as ignored. A delivery published within the vendor's retry horizon
+// (events.DeliveryMemory) is answered with its event ids without publishing again, and
+// concurrent copies publish events with the same ids, which the broker drops.
+//
+// Deprecated: the gateway delivers through IntakeService.Deliver (Intake).
 func (s *Service) IngestWebhook(ctx context.Context, req *commercev1.IngestWebhookRequest) (*commercev1.IngestWebhookResponse, error) {
-	if len(req.GetBody()) > MaxWebhookBytes {
-		return nil, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
-	}
-	if s.hooks == nil {
+	if s.intake == nil {
 		return nil, errs.E(errs.Unimplemented, "not_implemented", "the configured vendor sends no webhooks")
 	}
-	d, err := s.hooks.ReceiveWebhook(req.GetHeaders(), req.GetBody())
+	d, err := s.intake.Accept(ctx, vendors.Delivery{Vendor: s.cfg.Vendor, Channel: vendors.Webhook,
+		Headers: intake.Headers(req.GetHeaders()), Body: req.GetBody()})
+	if err != nil {
+		return nil, err
+	}
+	return &commercev1.IngestWebhookResponse{DeliveryId: d.ID, EventIds: d.EventIDs, Ignored: d.Ignored}, nil
+}
+
+// Intake is the service's side of retailbridge.system.intake.v1.IntakeService; nil when the
+// vendor sends no webhooks.
+func (s *Service) Intake() *intake.Intake { return s.intake }
+
+// normalise is the vendor's Inbound: the connector verifies the delivery and reads its facts,
+// each becomes a canonical event with an id derived from the delivery id.
+func (s *Service) normalise(ctx context.Context, d vendors.Delivery) (vendors.Normalised, error) {
+	headers := make(map[string]string, len(d.Headers))
+	for k := range d.Headers {
+		headers[k] = d.Headers.Get(k)
+	}
+	del, err := s.hooks.ReceiveWebhook(headers, d.Body)
 	if err != nil {
 		if e := errs.As(err); e != nil {
 			s.log.InfoContext(ctx, "webhook refused", "reason", e.Reason, "err", err)
 		}
-		return nil, classify(err)
+		return vendors.Normalised{}, classify(err)
 	}
-	resp := &commercev1.IngestWebhookResponse{DeliveryId: d.ID}
-	if len(d.Facts) == 0 {
-		resp.Ignored = true
-		return resp, nil
-	}
-	if s.js == nil {
-		return nil, errs.E(errs.Unavailable, "events_unavailable", "events cannot be published: no event bus is configured")
-	}
-	ctx, cancel := s.bound(ctx)
-	defer cancel()
-	evs := make([]*canonicalv1.Event, 0, len(d.Facts))
-	for _, f := range d.Facts {
-		ev, err := s.envelope(ctx, d, f)
+	out := vendors.Normalised{ID: del.ID}
+	for _, f := range del.Facts {
+		ev, err := s.envelope(ctx, del, f)
 		if err != nil {
-			return nil, err
+			return vendors.Normalised{}, err
 		}
-		evs = append(evs, ev)
-		resp.EventIds = append(resp.EventIds, ev.GetId())
+		out.Events = append(out.Events, ev)
 	}
-	// A delivery published within the vendor's retry horizon is answered, not published again
-	// (JetStream's own duplicate window lasts minutes; the vendor retries for days).
-	seen, err := s.seen.Seen(ctx, s.cfg.Vendor, d.ID)
-	if err != nil {
-		s.log.WarnContext(ctx, "webhook dedup unavailable", "delivery", d.ID, "err", err)
-		return nil, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be checked for duplicates")
-	}
-	if seen {
-		return resp, nil
-	}
-	for _, ev := range evs {
-		if err := s.publish(ctx, ev); err != nil {
-			return nil, err
-		}
-	}
-	// Remembered only once published: the vendor's retry after a failure must publish again.
-	if err := s.seen.Remember(ctx, s.cfg.Vendor, d.ID); err != nil {
-		s.log.WarnContext(ctx, "webhook published but not remembered", "delivery", d.ID, "err", err)
-		return nil, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be recorded")
-	}
-	return resp, nil
+	return out, nil
 }
 
 // envelope wraps a fact in the event envelope.
@@ -122,18 +112,4 @@ func (s *Service) envelope(ctx context.Context, d *webhook.Delivery, f webhook.F
 		SpecVersion:   1,
 		References:    f.References,
 	}, nil
-}
-
-// publish sends ev with Nats-Msg-Id = its id (events.Publish), creating the domain's stream with
-// the defaults when none captures it yet (a fresh deployment).
-func (s *Service) publish(ctx context.Context, ev *canonicalv1.Event) error {
-	res, err := events.Publish(ctx, s.js, ev)
-	if err != nil {
-		s.log.WarnContext(ctx, "publishing a webhook event failed", "event", ev.GetId(), "type", ev.GetType(), "err", err)
-		return err
-	}
-	if res.Duplicates > 0 {
-		s.log.DebugContext(ctx, "webhook event already published", "event", ev.GetId(), "type", ev.GetType())
-	}
-	return nil
 }

@@ -10,8 +10,13 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/nats-io/nats.go/jetstream"
+
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
 )
 
@@ -26,6 +31,11 @@ type Deps struct {
 	HTTPClient *http.Client
 	// Now is the clock for OAuth timestamps and maintenance windows; time.Now when nil.
 	Now func() time.Time
+	// JetStream and Inbound are for an ERP that sends webhooks (a subscription's
+	// notifications): FromConnector serves an intake over Inbound that publishes to JetStream.
+	// NetSuite sends none.
+	JetStream jetstream.JetStream
+	Inbound   vendors.Inbound
 }
 
 // Service implements erpv1.ErpServiceServer.
@@ -35,6 +45,7 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
+	intake  *intake.Intake // nil: the vendor sends nothing inbound
 }
 
 var _ erpv1.ErpServiceServer = (*Service)(nil)
@@ -67,6 +78,27 @@ func New(cfg Config, deps Deps) (*Service, error) {
 func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {
 	return &Service{conn: conn, log: log, timeout: timeout}
 }
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without NetSuite's typed
+// configuration.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	s := newService(conn, deps.Logger.With("service", "erp", "vendor", vendor), timeout)
+	if deps.Inbound != nil {
+		s.intake = intake.New(vendor, deps.Inbound, events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, s.log), s.log)
+	}
+	return s
+}
+
+// Intake takes the vendor's inbound deliveries (retailbridge.system.intake.v1); nil when the
+// vendor sends none.
+func (s *Service) Intake() *intake.Intake { return s.intake }
 
 // Ready reports whether the ERP answers, for health checks.
 func (s *Service) Ready(ctx context.Context) error {

@@ -22,7 +22,7 @@ func serveStripe(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	return vendors.Service{Events: true, Register: func(r grpc.ServiceRegistrar) { paymentsv1.RegisterPaymentsServiceServer(r, svc) }}, nil
+	return vendors.Service{Events: true, Intake: svc.Intake(), Register: func(r grpc.ServiceRegistrar) { paymentsv1.RegisterPaymentsServiceServer(r, svc) }}, nil
 }
 
 // stripeSandbox serves the Stripe sandbox over the demo orders' payments, accepting the

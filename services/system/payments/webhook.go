@@ -2,6 +2,8 @@ package payments
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 
 	"github.com/retailbridge/retailbridge/pkg/events"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
@@ -23,7 +25,8 @@ const MaxWebhookBytes = events.MaxDeliveryBytes
 // each become one retailbridge.payments.refund.updated.v1 event carrying the canonical Refund;
 // other event types are acknowledged as ignored, so Stripe stops retrying them.
 func (s *Service) IngestWebhook(ctx context.Context, req *paymentsv1.IngestWebhookRequest) (*paymentsv1.IngestWebhookResponse, error) {
-	d, err := s.deliveries.Ingest(ctx, req.GetHeaders(), req.GetBody(), s.conn.ParseWebhook)
+	d, err := s.intake.Accept(ctx, vendors.Delivery{Vendor: s.intake.Vendor(), Channel: vendors.Webhook,
+		Headers: intake.Headers(req.GetHeaders()), Body: req.GetBody()})
 	if err != nil {
 		return nil, err
 	}
@@ -35,3 +38,7 @@ type PublishStats = events.DeliveryStats
 
 // PublishStats returns the publishing counters.
 func (s *Service) PublishStats() PublishStats { return s.deliveries.Stats() }
+
+// Intake is the service's side of retailbridge.system.intake.v1.IntakeService: the connector's
+// webhook parser is the vendor's Inbound, and IngestWebhook (deprecated) takes the same path.
+func (s *Service) Intake() *intake.Intake { return s.intake }

@@ -20,7 +20,7 @@ func serveLoop(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	return vendors.Service{Events: true, Register: func(r grpc.ServiceRegistrar) {
+	return vendors.Service{Events: true, Intake: svc.Intake(), Register: func(r grpc.ServiceRegistrar) {
 		returnsplatformv1.RegisterReturnsPlatformServiceServer(r, svc)
 	}}, nil
 }

@@ -7,6 +7,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -40,7 +42,8 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // webhook intake (webhook.go)
+	deliveries *events.Deliveries // publishes what the intake normalised
+	intake     *intake.Intake     // webhook intake (webhook.go)
 }
 
 var _ returnsplatformv1.ReturnsPlatformServiceServer = (*Service)(nil)
@@ -71,9 +74,24 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	return newService(cfg.Vendor, conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
 }
 
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without Loop's typed configuration.
+// Its webhooks go through the intake over the connector's ParseWebhook.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	return newService(vendor, conn, deps.Logger.With("service", "returnsplatform", "vendor", vendor), timeout, deps.JetStream, deps.Now)
+}
+
 func newService(vendor string, conn Connector, log *slog.Logger, timeout time.Duration, js jetstream.JetStream, now func() time.Time) *Service {
-	return &Service{conn: conn, log: log, timeout: timeout,
+	s := &Service{conn: conn, log: log, timeout: timeout,
 		deliveries: events.NewDeliveries(vendor, js, timeout, now, log)}
+	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s
 }
 
 // Ready reports whether the platform answers, for health checks.

@@ -9,6 +9,8 @@ import (
 	"context"
 	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
 	"time"
@@ -48,7 +50,8 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // webhook intake (webhook.go)
+	deliveries *events.Deliveries // publishes what the intake normalised
+	intake     *intake.Intake     // webhook intake (webhook.go)
 }
 
 var _ wmsv1.WmsServiceServer = (*Service)(nil)
@@ -76,8 +79,25 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	return &Service{conn: conn, log: log, timeout: cfg.Timeout,
-		deliveries: events.NewDeliveries(cfg.Vendor, deps.JetStream, cfg.Timeout, deps.Now, log)}, nil
+	return FromConnector(cfg.Vendor, conn, cfg.Timeout, deps), nil
+}
+
+// FromConnector is the service over a connector a vendor's registration built (its Serve reads
+// its own configuration and constructs its connector): New without the warehouse's typed
+// configuration. Its webhooks (and files and polls) go through the intake over the connector's
+// ParseWebhook.
+func FromConnector(vendor string, conn Connector, timeout time.Duration, deps Deps) *Service {
+	if deps.Logger == nil {
+		deps.Logger = slog.New(slog.DiscardHandler)
+	}
+	if timeout == 0 {
+		timeout = DefaultTimeout
+	}
+	log := deps.Logger.With("service", "wms", "vendor", vendor)
+	s := &Service{conn: conn, log: log, timeout: timeout,
+		deliveries: events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, log)}
+	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
+	return s
 }
 
 // Ready reports whether the warehouse answers, for health checks.

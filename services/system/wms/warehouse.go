@@ -23,7 +23,7 @@ func serveWarehouse(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	return vendors.Service{Events: true, Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
+	return vendors.Service{Events: true, Intake: svc.Intake(), Register: func(r grpc.ServiceRegistrar) { wmsv1.RegisterWmsServiceServer(r, svc) }}, nil
 }
 
 // warehouseSandbox serves the 3PL sandbox over the demo stock, accepting the configured API key

@@ -2,6 +2,8 @@ package wms
 
 import (
 	"context"
+	"github.com/retailbridge/retailbridge/pkg/intake"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 
 	"github.com/retailbridge/retailbridge/pkg/events"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
@@ -19,7 +21,8 @@ const MaxWebhookBytes = events.MaxDeliveryBytes
 // them; a repeated delivery answers with the same event ids and has one effect (see
 // events.Deliveries).
 func (s *Service) IngestWebhook(ctx context.Context, req *wmsv1.IngestWebhookRequest) (*wmsv1.IngestWebhookResponse, error) {
-	d, err := s.deliveries.Ingest(ctx, req.GetHeaders(), req.GetBody(), s.conn.ParseWebhook)
+	d, err := s.intake.Accept(ctx, vendors.Delivery{Vendor: s.intake.Vendor(), Channel: vendors.Webhook,
+		Headers: intake.Headers(req.GetHeaders()), Body: req.GetBody()})
 	if err != nil {
 		return nil, err
 	}
@@ -31,3 +34,7 @@ type PublishStats = events.DeliveryStats
 
 // PublishStats returns the publishing counters.
 func (s *Service) PublishStats() PublishStats { return s.deliveries.Stats() }
+
+// Intake is the service's side of retailbridge.system.intake.v1.IntakeService: the connector's
+// webhook parser is the vendor's Inbound, and IngestWebhook (deprecated) takes the same path.
+func (s *Service) Intake() *intake.Intake { return s.intake }

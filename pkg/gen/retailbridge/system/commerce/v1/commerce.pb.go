@@ -999,7 +999,7 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x81\b\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x87\b\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
@@ -1008,8 +1008,8 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
 	"\fRecordRefund\x124.retailbridge.system.commerce.v1.RecordRefundRequest\x1a5.retailbridge.system.commerce.v1.RecordRefundResponse\x12\x84\x01\n" +
-	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12~\n" +
-	"\rIngestWebhook\x125.retailbridge.system.commerce.v1.IngestWebhookRequest\x1a6.retailbridge.system.commerce.v1.IngestWebhookResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
+	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12\x83\x01\n" +
+	"\rIngestWebhook\x125.retailbridge.system.commerce.v1.IngestWebhookRequest\x1a6.retailbridge.system.commerce.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
 
 var (
 	file_retailbridge_system_commerce_v1_commerce_proto_rawDescOnce sync.Once

@@ -50,9 +50,13 @@ type CommerceServiceClient interface {
 	RecordRefund(ctx context.Context, in *RecordRefundRequest, opts ...grpc.CallOption) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(ctx context.Context, in *AdjustInventoryRequest, opts ...grpc.CallOption) (*AdjustInventoryResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
@@ -134,6 +138,7 @@ func (c *commerceServiceClient) AdjustInventory(ctx context.Context, in *AdjustI
 	return out, nil
 }
 
+// Deprecated: Do not use.
 func (c *commerceServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestWebhookResponse)
@@ -165,9 +170,13 @@ type CommerceServiceServer interface {
 	RecordRefund(context.Context, *RecordRefundRequest) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedCommerceServiceServer()
 }

@@ -487,13 +487,13 @@ const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\xf9\x03\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xff\x03\n" +
 	"\x0fPaymentsService\x12{\n" +
 	"\fCreateRefund\x124.retailbridge.system.payments.v1.CreateRefundRequest\x1a5.retailbridge.system.payments.v1.CreateRefundResponse\x12r\n" +
 	"\tGetRefund\x121.retailbridge.system.payments.v1.GetRefundRequest\x1a2.retailbridge.system.payments.v1.GetRefundResponse\x12u\n" +
 	"\n" +
-	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12~\n" +
-	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponseBYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
+	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12\x83\x01\n" +
+	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_payments_v1_payments_proto_rawDescOnce sync.Once

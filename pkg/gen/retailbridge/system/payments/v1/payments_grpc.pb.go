@@ -38,9 +38,13 @@ type PaymentsServiceClient interface {
 	GetRefund(ctx context.Context, in *GetRefundRequest, opts ...grpc.CallOption) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(ctx context.Context, in *GetPaymentRequest, opts ...grpc.CallOption) (*GetPaymentResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
@@ -82,6 +86,7 @@ func (c *paymentsServiceClient) GetPayment(ctx context.Context, in *GetPaymentRe
 	return out, nil
 }
 
+// Deprecated: Do not use.
 func (c *paymentsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestWebhookResponse)
@@ -105,9 +110,13 @@ type PaymentsServiceServer interface {
 	GetRefund(context.Context, *GetRefundRequest) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedPaymentsServiceServer()
 }

@@ -678,14 +678,14 @@ const file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDesc 
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\xcb\x06\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xd0\x06\n" +
 	"\x16ReturnsPlatformService\x12\x89\x01\n" +
 	"\fCreateReturn\x12;.retailbridge.system.returnsplatform.v1.CreateReturnRequest\x1a<.retailbridge.system.returnsplatform.v1.CreateReturnResponse\x12\x80\x01\n" +
 	"\tGetReturn\x128.retailbridge.system.returnsplatform.v1.GetReturnRequest\x1a9.retailbridge.system.returnsplatform.v1.GetReturnResponse\x12\x86\x01\n" +
 	"\vCreateLabel\x12:.retailbridge.system.returnsplatform.v1.CreateLabelRequest\x1a;.retailbridge.system.returnsplatform.v1.CreateLabelResponse\x12\x80\x01\n" +
 	"\tVoidLabel\x128.retailbridge.system.returnsplatform.v1.VoidLabelRequest\x1a9.retailbridge.system.returnsplatform.v1.VoidLabelResponse\x12\x86\x01\n" +
-	"\vCloseReturn\x12:.retailbridge.system.returnsplatform.v1.CloseReturnRequest\x1a;.retailbridge.system.returnsplatform.v1.CloseReturnResponse\x12\x8c\x01\n" +
-	"\rIngestWebhook\x12<.retailbridge.system.returnsplatform.v1.IngestWebhookRequest\x1a=.retailbridge.system.returnsplatform.v1.IngestWebhookResponseBgZegithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1;returnsplatformv1b\x06proto3"
+	"\vCloseReturn\x12:.retailbridge.system.returnsplatform.v1.CloseReturnRequest\x1a;.retailbridge.system.returnsplatform.v1.CloseReturnResponse\x12\x91\x01\n" +
+	"\rIngestWebhook\x12<.retailbridge.system.returnsplatform.v1.IngestWebhookRequest\x1a=.retailbridge.system.returnsplatform.v1.IngestWebhookResponse\"\x03\x88\x02\x01BgZegithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1;returnsplatformv1b\x06proto3"
 
 var (
 	file_retailbridge_system_returnsplatform_v1_returnsplatform_proto_rawDescOnce sync.Once

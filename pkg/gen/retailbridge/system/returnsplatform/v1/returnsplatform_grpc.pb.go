@@ -44,9 +44,13 @@ type ReturnsPlatformServiceClient interface {
 	VoidLabel(ctx context.Context, in *VoidLabelRequest, opts ...grpc.CallOption) (*VoidLabelResponse, error)
 	// CloseReturn closes the return on the platform.
 	CloseReturn(ctx context.Context, in *CloseReturnRequest, opts ...grpc.CallOption) (*CloseReturnResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
@@ -108,6 +112,7 @@ func (c *returnsPlatformServiceClient) CloseReturn(ctx context.Context, in *Clos
 	return out, nil
 }
 
+// Deprecated: Do not use.
 func (c *returnsPlatformServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestWebhookResponse)
@@ -135,9 +140,13 @@ type ReturnsPlatformServiceServer interface {
 	VoidLabel(context.Context, *VoidLabelRequest) (*VoidLabelResponse, error)
 	// CloseReturn closes the return on the platform.
 	CloseReturn(context.Context, *CloseReturnRequest) (*CloseReturnResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedReturnsPlatformServiceServer()
 }

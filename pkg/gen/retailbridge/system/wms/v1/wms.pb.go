@@ -713,15 +713,15 @@ const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\xf2\x05\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\xf7\x05\n" +
 	"\n" +
 	"WmsService\x12\x86\x01\n" +
 	"\x13CreateShippingOrder\x126.retailbridge.system.wms.v1.CreateShippingOrderRequest\x1a7.retailbridge.system.wms.v1.CreateShippingOrderResponse\x12}\n" +
 	"\x10GetShippingOrder\x123.retailbridge.system.wms.v1.GetShippingOrderRequest\x1a4.retailbridge.system.wms.v1.GetShippingOrderResponse\x12q\n" +
 	"\fExpectReturn\x12/.retailbridge.system.wms.v1.ExpectReturnRequest\x1a0.retailbridge.system.wms.v1.ExpectReturnResponse\x12}\n" +
 	"\x10GetReturnReceipt\x123.retailbridge.system.wms.v1.GetReturnReceiptRequest\x1a4.retailbridge.system.wms.v1.GetReturnReceiptResponse\x12t\n" +
-	"\rListPositions\x120.retailbridge.system.wms.v1.ListPositionsRequest\x1a1.retailbridge.system.wms.v1.ListPositionsResponse\x12t\n" +
-	"\rIngestWebhook\x120.retailbridge.system.wms.v1.IngestWebhookRequest\x1a1.retailbridge.system.wms.v1.IngestWebhookResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1;wmsv1b\x06proto3"
+	"\rListPositions\x120.retailbridge.system.wms.v1.ListPositionsRequest\x1a1.retailbridge.system.wms.v1.ListPositionsResponse\x12y\n" +
+	"\rIngestWebhook\x120.retailbridge.system.wms.v1.IngestWebhookRequest\x1a1.retailbridge.system.wms.v1.IngestWebhookResponse\"\x03\x88\x02\x01BOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1;wmsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_wms_v1_wms_proto_rawDescOnce sync.Once

@@ -43,9 +43,13 @@ type WmsServiceClient interface {
 	GetReturnReceipt(ctx context.Context, in *GetReturnReceiptRequest, opts ...grpc.CallOption) (*GetReturnReceiptResponse, error)
 	// ListPositions reads stock per location and state (EDI 846).
 	ListPositions(ctx context.Context, in *ListPositionsRequest, opts ...grpc.CallOption) (*ListPositionsResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error)
 }
 
@@ -107,6 +111,7 @@ func (c *wmsServiceClient) ListPositions(ctx context.Context, in *ListPositionsR
 	return out, nil
 }
 
+// Deprecated: Do not use.
 func (c *wmsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(IngestWebhookResponse)
@@ -133,9 +138,13 @@ type WmsServiceServer interface {
 	GetReturnReceipt(context.Context, *GetReturnReceiptRequest) (*GetReturnReceiptResponse, error)
 	// ListPositions reads stock per location and state (EDI 846).
 	ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error)
+	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
 	// delivery repeated at any time has one effect.
+	//
+	// Deprecated: the gateway delivers through retailbridge.system.intake.v1.IntakeService.Deliver,
+	// one contract for every kind; this RPC stays for callers built against it.
 	IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error)
 	mustEmbedUnimplementedWmsServiceServer()
 }
