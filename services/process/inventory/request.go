@@ -19,6 +19,12 @@ const (
 	defaultPageSize = 100
 	maxPageSize     = 500
 	maxTokenLength  = 1024
+
+	maxChannelLength = 64
+	maxIDLength      = 255
+	maxReserveUnits  = 1_000_000
+	maxMovementsPage = 500
+	defaultMovePage  = 100
 )
 
 // violations collects a request's bad fields, so one answer names all of them. The error's
@@ -84,4 +90,26 @@ func (v *violations) checkSKUs(skus []string) {
 // checkLocations checks a request's location_ids.
 func (v *violations) checkLocations(locs []string) {
 	v.checkList("location_ids", locs, maxLocations, maxLocationLen, "too_many_locations")
+}
+
+// checkChannel checks a request's channel (optional).
+func (v *violations) checkChannel(ch string) {
+	switch {
+	case utf8.RuneCountInString(ch) > maxChannelLength:
+		v.add("channel", fmt.Sprintf("must be at most %d characters", maxChannelLength))
+	case strings.ContainsFunc(ch, unicode.IsControl):
+		v.add("channel", "must not contain control characters")
+	}
+}
+
+// checkID checks a required id field.
+func (v *violations) checkID(field, id string, maxLen int) {
+	switch {
+	case id == "":
+		v.add(field, "required")
+	case utf8.RuneCountInString(id) > maxLen:
+		v.add(field, fmt.Sprintf("must be at most %d characters", maxLen))
+	case strings.ContainsFunc(id, unicode.IsControl):
+		v.add(field, "must not contain control characters")
+	}
 }

@@ -1,54 +1,85 @@
-// Package inventory is the inventory process API: how many units of a SKU can be sold across
-// the locations a caller may promise from, and the positions behind that figure per location and
-// state, read from the warehouse system API.
+// Package inventory is the inventory process API: a ledger of every stock movement per SKU ×
+// location × state in the process store, the positions it sums to, available-to-sell per
+// channel computed from it, and reservations that never take more units than there are.
 //
-// Available-to-sell is read through a short-lived per-SKU cache, so a burst of partner polls
-// costs one warehouse call per PositionTTL; position listings read the warehouse directly.
-// Partners see their tenant's locations only (pkg/tenancy), less the tenant's buffer.
-//
-// Reserve and Release are not implemented yet: reservations belong to the order-to-cash work
-// still to come, and until then they answer Unimplemented.
+// The ledger is fed by the warehouse's canonical events (receipts, adjustments, counts,
+// shipments, return receipts and inspections; see intake.go and count.go for the rules on late,
+// duplicated and out-of-order events) and by its own reservations; a periodic warehouse snapshot
+// is applied as counts, which bootstraps an empty ledger and corrects drift. Reads (availability,
+// positions, movements) come from the store alone: no vendor call. Partners see their tenant's
+// locations only (pkg/tenancy), less the tenant's buffer. docs/inventory.md describes the model.
 package inventory
 
 import (
+	"embed"
 	"errors"
 	"fmt"
 	"log/slog"
 	"strings"
 	"time"
 
-	"golang.org/x/sync/singleflight"
+	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/retailbridge/retailbridge/pkg/cache"
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
-	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
+//go:embed migrations/*.sql
+var migrations embed.FS
+
 // Defaults for Config fields left zero.
 const (
-	DefaultPositionTTL  = 5 * time.Second
-	DefaultCacheEntries = 100_000
+	DefaultReservationTTL    = 15 * time.Minute
+	DefaultMaxReservationTTL = 7 * 24 * time.Hour
+	DefaultSweepEvery        = time.Second
+	DefaultSnapshotEvery     = 5 * time.Minute
 )
+
+// Channel says which locations sell to a sales channel and how its figure is computed.
+type Channel struct {
+	// Locations sell to the channel; empty means every location.
+	Locations []string `yaml:"locations"`
+	// CountInTransit adds units in transit to the channel's available-to-sell.
+	CountInTransit bool `yaml:"count_in_transit"`
+	// Buffer is held back from sellable units at each location (safety stock the channel never
+	// promises).
+	Buffer int64 `yaml:"buffer"`
+}
 
 // Config configures the inventory service.
 type Config struct {
-	// PositionTTL is how long positions read from the warehouse are served; default 5s. Stock
-	// moves quickly, so it stays short: long enough to absorb a burst of polls, short enough
-	// that a partner's figure trails the warehouse by seconds.
-	PositionTTL time.Duration
-	// CacheEntries caps the position cache, in SKUs; default 100000.
-	CacheEntries int
+	// ReservationTTL is how long a hold lasts when Reserve asks for no ttl; default 15m.
+	ReservationTTL time.Duration
+	// MaxReservationTTL caps a requested ttl; default 7 days.
+	MaxReservationTTL time.Duration
+	// SweepEvery is how often expired holds are returned; default 1s.
+	SweepEvery time.Duration
+	// SnapshotEvery is how often the warehouse's snapshot is applied as counts (bootstrap and
+	// drift correction); default 5m; negative turns it off.
+	SnapshotEvery time.Duration
+	// Channels maps a channel name to its configuration; a channel not listed sells from
+	// every location with no buffer.
+	Channels map[string]Channel
 }
 
 func (c Config) withDefaults() Config {
-	if c.PositionTTL == 0 {
-		c.PositionTTL = DefaultPositionTTL
+	if c.ReservationTTL == 0 {
+		c.ReservationTTL = DefaultReservationTTL
 	}
-	if c.CacheEntries == 0 {
-		c.CacheEntries = DefaultCacheEntries
+	if c.MaxReservationTTL == 0 {
+		c.MaxReservationTTL = DefaultMaxReservationTTL
+	}
+	if c.SweepEvery == 0 {
+		c.SweepEvery = DefaultSweepEvery
+	}
+	if c.SnapshotEvery == 0 {
+		c.SnapshotEvery = DefaultSnapshotEvery
 	}
 	return c
 }
@@ -56,11 +87,27 @@ func (c Config) withDefaults() Config {
 // Validate names every bad field at once.
 func (c Config) Validate() error {
 	var bad []string
-	if c.PositionTTL < 0 {
-		bad = append(bad, "PositionTTL: must not be negative")
+	if c.ReservationTTL < 0 {
+		bad = append(bad, "ReservationTTL: must not be negative")
 	}
-	if c.CacheEntries < 0 {
-		bad = append(bad, "CacheEntries: must not be negative")
+	if c.MaxReservationTTL < c.ReservationTTL {
+		bad = append(bad, "MaxReservationTTL: must be at least ReservationTTL")
+	}
+	if c.SweepEvery < 0 {
+		bad = append(bad, "SweepEvery: must not be negative")
+	}
+	for name, ch := range c.Channels {
+		if name == "" || len(name) > maxChannelLength {
+			bad = append(bad, fmt.Sprintf("Channels[%q]: name must be 1..%d characters", name, maxChannelLength))
+		}
+		if ch.Buffer < 0 {
+			bad = append(bad, fmt.Sprintf("Channels[%q].Buffer: must not be negative", name))
+		}
+		for i, loc := range ch.Locations {
+			if loc == "" {
+				bad = append(bad, fmt.Sprintf("Channels[%q].Locations[%d]: must not be empty", name, i))
+			}
+		}
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("inventory config: %s", strings.Join(bad, "; "))
@@ -70,7 +117,12 @@ func (c Config) Validate() error {
 
 // Deps are the service's collaborators.
 type Deps struct {
-	// WMS reads stock positions; required.
+	// DB is the process store holding the ledger; required.
+	DB *store.DB
+	// JetStream carries the warehouse's events in and the position-changed events out; nil
+	// runs without the bus (tests that drive the ledger directly).
+	JetStream jetstream.JetStream
+	// WMS reads the warehouse's snapshot; nil turns the snapshot off.
 	WMS wmsv1.WmsServiceClient
 	// Tenants is the partner directory; nil means no tenants, so every partner owns nothing.
 	Tenants *tenancy.Directory
@@ -78,31 +130,35 @@ type Deps struct {
 	Logger *slog.Logger
 	// Now is the clock; defaults to time.Now.
 	Now func() time.Time
+	// Metrics receives the business instruments (movement lag, reservations, expiries, drift);
+	// nil keeps them unregistered.
+	Metrics prometheus.Registerer
 }
 
 // Service implements inventoryv1.InventoryServiceServer.
 type Service struct {
 	inventoryv1.UnimplementedInventoryServiceServer
 
+	cfg     Config
+	db      *store.DB
+	js      jetstream.JetStream
 	wms     wmsv1.WmsServiceClient
 	tenants *tenancy.Directory
 	log     *slog.Logger
-
-	// positions holds each SKU's positions at every location; a SKU the warehouse does not
-	// stock is held as empty, so polling for it does not cost a call each time.
-	positions *cache.Cache[string, []*canonicalv1.InventoryPosition]
-	// flight lets concurrent requests missing the same SKUs share one warehouse call.
-	flight singleflight.Group
+	now     func() time.Time
+	outbox  *events.Outbox
+	ledger  *ledger
+	metrics *metrics
 }
 
 var _ inventoryv1.InventoryServiceServer = (*Service)(nil)
 
-// New returns the service. Config fields left zero take their defaults.
+// New migrates the store and returns the service. Config fields left zero take their defaults.
 func New(cfg Config, deps Deps) (*Service, error) {
 	cfg = cfg.withDefaults()
 	err := cfg.Validate()
-	if deps.WMS == nil {
-		err = errors.Join(err, errors.New("inventory deps: WMS required"))
+	if deps.DB == nil {
+		err = errors.Join(err, errors.New("inventory deps: DB required"))
 	}
 	if err != nil {
 		return nil, err
@@ -113,10 +169,22 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
+	if err := Migrate(deps.DB); err != nil {
+		return nil, err
+	}
+	outbox := events.NewOutbox(deps.Now)
+	m := newMetrics(deps.Metrics)
 	return &Service{
-		wms:       deps.WMS,
-		tenants:   deps.Tenants,
-		log:       deps.Logger,
-		positions: cache.New[string, []*canonicalv1.InventoryPosition](cfg.PositionTTL, cfg.CacheEntries, deps.Now),
+		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, tenants: deps.Tenants,
+		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m,
+		ledger: &ledger{now: deps.Now, outbox: outbox, lag: m.lag},
 	}, nil
+}
+
+// requireLedger guards the ledger's RPCs (kept for a service built without a store in a test).
+func (s *Service) requireLedger() error {
+	if s.db == nil {
+		return errs.E(errs.Unavailable, "ledger_unavailable", "the inventory ledger is not configured")
+	}
+	return nil
 }

@@ -12,6 +12,8 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -73,6 +75,8 @@ type fixture struct {
 	wms   wmsv1.WmsServiceClient // the system API, for expectations and stock changes
 	inv   inventoryv1.InventoryServiceClient
 	clock *clock
+	svc   *Service
+	db    *store.DB
 }
 
 func newFixture(t testing.TB, cfg Config) *fixture {
@@ -98,12 +102,17 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 	if err != nil {
 		t.Fatalf("tenancy.Parse: %v", err)
 	}
-	svc, err := New(cfg, Deps{WMS: wmsClient, Tenants: tenants, Now: clk.Now})
+	db := storetest.Open(t, store.SQLite, store.Options{})
+	svc, err := New(cfg, Deps{DB: db, WMS: wmsClient, Tenants: tenants, Now: clk.Now})
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
+	// The ledger starts from the warehouse's snapshot, applied as counts.
+	if _, err := svc.ApplySnapshot(context.Background()); err != nil {
+		t.Fatalf("ApplySnapshot: %v", err)
+	}
 	inv := inventoryv1.NewInventoryServiceClient(serve(t, func(s *grpc.Server) { inventoryv1.RegisterInventoryServiceServer(s, svc) }))
-	return &fixture{ds: ds, sb: sb, wms: wmsClient, inv: inv, clock: clk}
+	return &fixture{ds: ds, sb: sb, wms: wmsClient, inv: inv, clock: clk, svc: svc, db: db}
 }
 
 // serve runs register's services on a grpcx server on a loopback port and returns a grpcx client

@@ -250,6 +250,7 @@ func (s *Sandbox) controlRoutes() http.Handler {
 		}
 		s.answerControl(w, err, func() any { st, _ := s.OrderStatus(id); return map[string]string{"status": st} })
 	})
+	s.stockRoutes(mux)
 	mux.HandleFunc("GET "+controlPrefix+"webhooks", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, s.Webhooks())
 	})

@@ -219,7 +219,7 @@ type Sandbox struct {
 	stock      *stock
 	timers     map[string]*timer
 	tracking   *trackingNumbers
-	created    struct{ receipts, orders, webhooks int64 }
+	created    struct{ receipts, orders, webhooks, movements int64 }
 	receiptSeq []string // receipt ids, oldest first
 	orderSeq   []string
 }

@@ -255,7 +255,7 @@ func TestIngestWebhookOtherDeliveries(t *testing.T) {
 			Headers: map[string]string{whsandbox.HeaderSignature: whsandbox.Sign(whsandbox.DevWebhookSecret, time.Now(), body)},
 			Body:    body})
 	}
-	resp, err := ingest([]byte(`{"id":"dlv_1","topic":"inventory.adjusted","data":{}}`))
+	resp, err := ingest([]byte(`{"id":"dlv_1","topic":"catalog.updated","data":{}}`))
 	if err != nil || !resp.GetIgnored() || resp.GetDeliveryId() != "dlv_1" {
 		t.Errorf("ignored topic: %v, %v; want ignored with its delivery id", resp, err)
 	}

@@ -112,7 +112,15 @@ func (c *Client) ParseWebhook(h http.Header, body []byte) (string, []*canonicalv
 		refs.SystemRecordId = s.GetId()
 		at, err = parseTime(when)
 	default:
-		return deliveryID, nil, nil
+		st, ok, serr := c.parseStock(doc.Topic, doc.Data)
+		if !ok {
+			return deliveryID, nil, nil
+		}
+		if serr != nil {
+			return "", nil, toErr(&webhookError{payload: true, cause: serr})
+		}
+		typ, subject, at, data = st.typ, st.subject, st.at, st.data
+		refs.SystemRecordId = st.recordID
 	}
 	if err != nil {
 		return "", nil, toErr(&webhookError{payload: true, cause: err})

@@ -85,7 +85,7 @@ func TestParseWebhookRecordedPayload(t *testing.T) {
 
 func TestParseWebhookSignatures(t *testing.T) {
 	t.Parallel()
-	body := []byte(`{"id":"dlv_1","topic":"inventory.adjusted","data":{}}`)
+	body := []byte(`{"id":"dlv_1","topic":"catalog.updated","data":{}}`)
 	tests := []struct {
 		name              string
 		current, previous string

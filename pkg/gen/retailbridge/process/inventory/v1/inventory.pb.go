@@ -31,7 +31,10 @@ type GetAvailabilityRequest struct {
 	Skus []string `protobuf:"bytes,1,rep,name=skus,proto3" json:"skus,omitempty"`
 	// Locations to count (at most 50); empty for every location that serves the caller: a
 	// partner's tenant's locations, every location for anyone else.
-	LocationIds   []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
+	LocationIds []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
+	// Sales channel whose configuration decides the locations, buffer and whether units in
+	// transit count; empty for every location with no channel buffer.
+	Channel       string `protobuf:"bytes,3,opt,name=channel,proto3" json:"channel,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -78,6 +81,13 @@ func (x *GetAvailabilityRequest) GetLocationIds() []string {
 		return x.LocationIds
 	}
 	return nil
+}
+
+func (x *GetAvailabilityRequest) GetChannel() string {
+	if x != nil {
+		return x.Channel
+	}
+	return ""
 }
 
 // Availability is one SKU's available-to-sell.
@@ -676,14 +686,319 @@ func (*ReleaseResponse) Descriptor() ([]byte, []int) {
 	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{10}
 }
 
+// ListMovementsRequest names the position to explain.
+type ListMovementsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Location.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// State to explain; unspecified for every state at the location.
+	State v1.InventoryState `protobuf:"varint,3,opt,name=state,proto3,enum=retailbridge.canonical.v1.InventoryState" json:"state,omitempty"`
+	// Maximum movements per page (1..500).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMovementsRequest) Reset() {
+	*x = ListMovementsRequest{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMovementsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMovementsRequest) ProtoMessage() {}
+
+func (x *ListMovementsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMovementsRequest.ProtoReflect.Descriptor instead.
+func (*ListMovementsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *ListMovementsRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *ListMovementsRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *ListMovementsRequest) GetState() v1.InventoryState {
+	if x != nil {
+		return x.State
+	}
+	return v1.InventoryState(0)
+}
+
+func (x *ListMovementsRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListMovementsRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Movement is one append-only ledger line: units entering (positive) or leaving (negative) one
+// state of a SKU at a location, with its cause.
+type Movement struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Ledger sequence number, increasing in recording order.
+	Sequence int64 `protobuf:"varint,1,opt,name=sequence,proto3" json:"sequence,omitempty"`
+	// The movement the line belongs to; the lines of one movement sum to zero unless units
+	// entered or left the company's stock.
+	MovementId string `protobuf:"bytes,2,opt,name=movement_id,json=movementId,proto3" json:"movement_id,omitempty"`
+	// SKU.
+	Sku string `protobuf:"bytes,3,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Location.
+	LocationId string `protobuf:"bytes,4,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// State the units entered or left.
+	State v1.InventoryState `protobuf:"varint,5,opt,name=state,proto3,enum=retailbridge.canonical.v1.InventoryState" json:"state,omitempty"`
+	// Units: positive entering the state, negative leaving it.
+	Delta int64 `protobuf:"varint,6,opt,name=delta,proto3" json:"delta,omitempty"`
+	// What caused it: receipt, adjustment, count, shipment, return_received, return_inspected,
+	// reservation, release, expiry, commit.
+	Cause string `protobuf:"bytes,7,opt,name=cause,proto3" json:"cause,omitempty"`
+	// The cause's id: the order, return, receipt, adjustment or reservation id.
+	CauseId string `protobuf:"bytes,8,opt,name=cause_id,json=causeId,proto3" json:"cause_id,omitempty"`
+	// Correlation id of the request or event that caused it.
+	CorrelationId string `protobuf:"bytes,9,opt,name=correlation_id,json=correlationId,proto3" json:"correlation_id,omitempty"`
+	// The source's record id (or the event id) that makes a re-delivery change nothing twice.
+	SourceRecordId string `protobuf:"bytes,10,opt,name=source_record_id,json=sourceRecordId,proto3" json:"source_record_id,omitempty"`
+	// Free-form reason, for example "return_restock" or "count correction".
+	Reason string `protobuf:"bytes,11,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it happened at its source.
+	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
+	// When the ledger recorded it.
+	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Movement) Reset() {
+	*x = Movement{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Movement) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Movement) ProtoMessage() {}
+
+func (x *Movement) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Movement.ProtoReflect.Descriptor instead.
+func (*Movement) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *Movement) GetSequence() int64 {
+	if x != nil {
+		return x.Sequence
+	}
+	return 0
+}
+
+func (x *Movement) GetMovementId() string {
+	if x != nil {
+		return x.MovementId
+	}
+	return ""
+}
+
+func (x *Movement) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *Movement) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *Movement) GetState() v1.InventoryState {
+	if x != nil {
+		return x.State
+	}
+	return v1.InventoryState(0)
+}
+
+func (x *Movement) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *Movement) GetCause() string {
+	if x != nil {
+		return x.Cause
+	}
+	return ""
+}
+
+func (x *Movement) GetCauseId() string {
+	if x != nil {
+		return x.CauseId
+	}
+	return ""
+}
+
+func (x *Movement) GetCorrelationId() string {
+	if x != nil {
+		return x.CorrelationId
+	}
+	return ""
+}
+
+func (x *Movement) GetSourceRecordId() string {
+	if x != nil {
+		return x.SourceRecordId
+	}
+	return ""
+}
+
+func (x *Movement) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Movement) GetOccurredAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.OccurredAt
+	}
+	return nil
+}
+
+func (x *Movement) GetRecordedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.RecordedAt
+	}
+	return nil
+}
+
+// ListMovementsResponse is one page of movements and the position they add up to.
+type ListMovementsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Movements, oldest first.
+	Movements []*Movement `protobuf:"bytes,1,rep,name=movements,proto3" json:"movements,omitempty"`
+	// Cursor for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// The position's current quantity in the requested state (the sum of every movement, not
+	// only this page's); for an unspecified state, the units on hand.
+	Quantity      int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListMovementsResponse) Reset() {
+	*x = ListMovementsResponse{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListMovementsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListMovementsResponse) ProtoMessage() {}
+
+func (x *ListMovementsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListMovementsResponse.ProtoReflect.Descriptor instead.
+func (*ListMovementsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListMovementsResponse) GetMovements() []*Movement {
+	if x != nil {
+		return x.Movements
+	}
+	return nil
+}
+
+func (x *ListMovementsResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+func (x *ListMovementsResponse) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
 var File_retailbridge_process_inventory_v1_inventory_proto protoreflect.FileDescriptor
 
 const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\n" +
-	"1retailbridge/process/inventory/v1/inventory.proto\x12!retailbridge.process.inventory.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\"O\n" +
+	"1retailbridge/process/inventory/v1/inventory.proto\x12!retailbridge.process.inventory.v1\x1a\x1egoogle/protobuf/duration.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\"i\n" +
 	"\x16GetAvailabilityRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
-	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\xd9\x01\n" +
+	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\x12\x18\n" +
+	"\achannel\x18\x03 \x01(\tR\achannel\"\xd9\x01\n" +
 	"\fAvailability\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12*\n" +
 	"\x11available_to_sell\x18\x02 \x01(\x03R\x0favailableToSell\x12\x1a\n" +
@@ -722,13 +1037,45 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x0eCommitResponse\"7\n" +
 	"\x0eReleaseRequest\x12%\n" +
 	"\x0ereservation_id\x18\x01 \x01(\tR\rreservationId\"\x11\n" +
-	"\x0fReleaseResponse2\xf5\x04\n" +
+	"\x0fReleaseResponse\"\xc6\x01\n" +
+	"\x14ListMovementsRequest\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12?\n" +
+	"\x05state\x18\x03 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\x05state\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xe5\x03\n" +
+	"\bMovement\x12\x1a\n" +
+	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12\x1f\n" +
+	"\vmovement_id\x18\x02 \x01(\tR\n" +
+	"movementId\x12\x10\n" +
+	"\x03sku\x18\x03 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x04 \x01(\tR\n" +
+	"locationId\x12?\n" +
+	"\x05state\x18\x05 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\x05state\x12\x14\n" +
+	"\x05delta\x18\x06 \x01(\x03R\x05delta\x12\x14\n" +
+	"\x05cause\x18\a \x01(\tR\x05cause\x12\x19\n" +
+	"\bcause_id\x18\b \x01(\tR\acauseId\x12%\n" +
+	"\x0ecorrelation_id\x18\t \x01(\tR\rcorrelationId\x12(\n" +
+	"\x10source_record_id\x18\n" +
+	" \x01(\tR\x0esourceRecordId\x12\x16\n" +
+	"\x06reason\x18\v \x01(\tR\x06reason\x12;\n" +
+	"\voccurred_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"occurredAt\x12;\n" +
+	"\vrecorded_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"recordedAt\"\xa6\x01\n" +
+	"\x15ListMovementsResponse\x12I\n" +
+	"\tmovements\x18\x01 \x03(\v2+.retailbridge.process.inventory.v1.MovementR\tmovements\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity2\xfa\x05\n" +
 	"\x10InventoryService\x12\x88\x01\n" +
 	"\x0fGetAvailability\x129.retailbridge.process.inventory.v1.GetAvailabilityRequest\x1a:.retailbridge.process.inventory.v1.GetAvailabilityResponse\x12\x82\x01\n" +
 	"\rListPositions\x127.retailbridge.process.inventory.v1.ListPositionsRequest\x1a8.retailbridge.process.inventory.v1.ListPositionsResponse\x12p\n" +
 	"\aReserve\x121.retailbridge.process.inventory.v1.ReserveRequest\x1a2.retailbridge.process.inventory.v1.ReserveResponse\x12p\n" +
 	"\aRelease\x121.retailbridge.process.inventory.v1.ReleaseRequest\x1a2.retailbridge.process.inventory.v1.ReleaseResponse\x12m\n" +
-	"\x06Commit\x120.retailbridge.process.inventory.v1.CommitRequest\x1a1.retailbridge.process.inventory.v1.CommitResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
+	"\x06Commit\x120.retailbridge.process.inventory.v1.CommitRequest\x1a1.retailbridge.process.inventory.v1.CommitResponse\x12\x82\x01\n" +
+	"\rListMovements\x127.retailbridge.process.inventory.v1.ListMovementsRequest\x1a8.retailbridge.process.inventory.v1.ListMovementsResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
 
 var (
 	file_retailbridge_process_inventory_v1_inventory_proto_rawDescOnce sync.Once
@@ -742,7 +1089,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP() []byte
 	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescData
 }
 
-var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
+var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*GetAvailabilityRequest)(nil),  // 0: retailbridge.process.inventory.v1.GetAvailabilityRequest
 	(*Availability)(nil),            // 1: retailbridge.process.inventory.v1.Availability
@@ -755,31 +1102,42 @@ var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*CommitResponse)(nil),          // 8: retailbridge.process.inventory.v1.CommitResponse
 	(*ReleaseRequest)(nil),          // 9: retailbridge.process.inventory.v1.ReleaseRequest
 	(*ReleaseResponse)(nil),         // 10: retailbridge.process.inventory.v1.ReleaseResponse
-	(*timestamppb.Timestamp)(nil),   // 11: google.protobuf.Timestamp
-	(*v1.InventoryPosition)(nil),    // 12: retailbridge.canonical.v1.InventoryPosition
-	(*durationpb.Duration)(nil),     // 13: google.protobuf.Duration
+	(*ListMovementsRequest)(nil),    // 11: retailbridge.process.inventory.v1.ListMovementsRequest
+	(*Movement)(nil),                // 12: retailbridge.process.inventory.v1.Movement
+	(*ListMovementsResponse)(nil),   // 13: retailbridge.process.inventory.v1.ListMovementsResponse
+	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
+	(*v1.InventoryPosition)(nil),    // 15: retailbridge.canonical.v1.InventoryPosition
+	(*durationpb.Duration)(nil),     // 16: google.protobuf.Duration
+	(v1.InventoryState)(0),          // 17: retailbridge.canonical.v1.InventoryState
 }
 var file_retailbridge_process_inventory_v1_inventory_proto_depIdxs = []int32{
-	11, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
+	14, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
 	1,  // 1: retailbridge.process.inventory.v1.GetAvailabilityResponse.availability:type_name -> retailbridge.process.inventory.v1.Availability
-	12, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	13, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
-	11, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	0,  // 5: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
-	3,  // 6: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
-	5,  // 7: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
-	9,  // 8: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
-	7,  // 9: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
-	2,  // 10: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
-	4,  // 11: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
-	6,  // 12: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
-	10, // 13: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
-	8,  // 14: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
-	10, // [10:15] is the sub-list for method output_type
-	5,  // [5:10] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	16, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	14, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	17, // 5: retailbridge.process.inventory.v1.ListMovementsRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
+	17, // 6: retailbridge.process.inventory.v1.Movement.state:type_name -> retailbridge.canonical.v1.InventoryState
+	14, // 7: retailbridge.process.inventory.v1.Movement.occurred_at:type_name -> google.protobuf.Timestamp
+	14, // 8: retailbridge.process.inventory.v1.Movement.recorded_at:type_name -> google.protobuf.Timestamp
+	12, // 9: retailbridge.process.inventory.v1.ListMovementsResponse.movements:type_name -> retailbridge.process.inventory.v1.Movement
+	0,  // 10: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
+	3,  // 11: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
+	5,  // 12: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
+	9,  // 13: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
+	7,  // 14: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
+	11, // 15: retailbridge.process.inventory.v1.InventoryService.ListMovements:input_type -> retailbridge.process.inventory.v1.ListMovementsRequest
+	2,  // 16: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
+	4,  // 17: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
+	6,  // 18: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
+	10, // 19: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
+	8,  // 20: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
+	13, // 21: retailbridge.process.inventory.v1.InventoryService.ListMovements:output_type -> retailbridge.process.inventory.v1.ListMovementsResponse
+	16, // [16:22] is the sub-list for method output_type
+	10, // [10:16] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_inventory_v1_inventory_proto_init() }
@@ -793,7 +1151,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc), len(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   11,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -24,6 +24,7 @@ const (
 	InventoryService_Reserve_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Reserve"
 	InventoryService_Release_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Release"
 	InventoryService_Commit_FullMethodName          = "/retailbridge.process.inventory.v1.InventoryService/Commit"
+	InventoryService_ListMovements_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/ListMovements"
 )
 
 // InventoryServiceClient is the client API for InventoryService service.
@@ -43,6 +44,9 @@ type InventoryServiceClient interface {
 	// Commit turns a reservation into an allocation at a location: the units stay out of
 	// available-to-sell until the shipment removes them or a cancellation releases them.
 	Commit(ctx context.Context, in *CommitRequest, opts ...grpc.CallOption) (*CommitResponse, error)
+	// ListMovements lists the ledger movements behind a position, oldest first, so every figure
+	// can be explained line by line.
+	ListMovements(ctx context.Context, in *ListMovementsRequest, opts ...grpc.CallOption) (*ListMovementsResponse, error)
 }
 
 type inventoryServiceClient struct {
@@ -103,6 +107,16 @@ func (c *inventoryServiceClient) Commit(ctx context.Context, in *CommitRequest, 
 	return out, nil
 }
 
+func (c *inventoryServiceClient) ListMovements(ctx context.Context, in *ListMovementsRequest, opts ...grpc.CallOption) (*ListMovementsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListMovementsResponse)
+	err := c.cc.Invoke(ctx, InventoryService_ListMovements_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InventoryServiceServer is the server API for InventoryService service.
 // All implementations must embed UnimplementedInventoryServiceServer
 // for forward compatibility.
@@ -120,6 +134,9 @@ type InventoryServiceServer interface {
 	// Commit turns a reservation into an allocation at a location: the units stay out of
 	// available-to-sell until the shipment removes them or a cancellation releases them.
 	Commit(context.Context, *CommitRequest) (*CommitResponse, error)
+	// ListMovements lists the ledger movements behind a position, oldest first, so every figure
+	// can be explained line by line.
+	ListMovements(context.Context, *ListMovementsRequest) (*ListMovementsResponse, error)
 	mustEmbedUnimplementedInventoryServiceServer()
 }
 
@@ -144,6 +161,9 @@ func (UnimplementedInventoryServiceServer) Release(context.Context, *ReleaseRequ
 }
 func (UnimplementedInventoryServiceServer) Commit(context.Context, *CommitRequest) (*CommitResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method Commit not implemented")
+}
+func (UnimplementedInventoryServiceServer) ListMovements(context.Context, *ListMovementsRequest) (*ListMovementsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListMovements not implemented")
 }
 func (UnimplementedInventoryServiceServer) mustEmbedUnimplementedInventoryServiceServer() {}
 func (UnimplementedInventoryServiceServer) testEmbeddedByValue()                          {}
@@ -256,6 +276,24 @@ func _InventoryService_Commit_Handler(srv interface{}, ctx context.Context, dec 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InventoryService_ListMovements_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListMovementsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).ListMovements(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_ListMovements_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).ListMovements(ctx, req.(*ListMovementsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InventoryService_ServiceDesc is the grpc.ServiceDesc for InventoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -282,6 +320,10 @@ var InventoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "Commit",
 			Handler:    _InventoryService_Commit_Handler,
+		},
+		{
+			MethodName: "ListMovements",
+			Handler:    _InventoryService_ListMovements_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -1,0 +1,64 @@
+package inventory
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// metrics are the inventory process's business instruments.
+type metrics struct {
+	// lag is how long a movement took from its source (occurred_at) to the ledger, by cause:
+	// the inventory update lag of the warehouse's feeds.
+	lag *prometheus.HistogramVec
+	// reservations counts Reserve answers by outcome (granted, insufficient, replayed).
+	reservations *prometheus.CounterVec
+	// expired counts holds returned by the expiry sweeper.
+	expired prometheus.Counter
+	// driftUnits and drifted count what warehouse snapshots corrected.
+	driftUnits, drifted prometheus.Counter
+}
+
+func newMetrics(reg prometheus.Registerer) *metrics {
+	m := &metrics{
+		lag: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "retailbridge_inventory_movement_lag_seconds", Help: "Time from a stock movement at its source to the ledger, by cause.",
+			Buckets: []float64{.01, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300, 3600},
+		}, []string{"cause"}),
+		reservations: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_reservations_total", Help: "Reserve answers by outcome.",
+		}, []string{"outcome"}),
+		expired: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_reservations_expired_total", Help: "Holds returned to sellable by the expiry sweeper.",
+		}),
+		driftUnits: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_drift_units_total", Help: "Units corrected by warehouse snapshots (sum of the corrections' sizes).",
+		}),
+		drifted: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_drifted_positions_total", Help: "Positions a warehouse snapshot found out of step with the ledger.",
+		}),
+	}
+	if reg == nil {
+		return m
+	}
+	m.lag = register(reg, m.lag)
+	m.reservations = register(reg, m.reservations)
+	m.expired = register(reg, m.expired)
+	m.driftUnits = register(reg, m.driftUnits)
+	m.drifted = register(reg, m.drifted)
+	return m
+}
+
+// register registers c, or returns the collector already registered under its name (a second
+// service in the same process shares the first one's).
+func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
+	if err := reg.Register(c); err != nil {
+		var are prometheus.AlreadyRegisteredError
+		if errors.As(err, &are) {
+			if existing, ok := are.ExistingCollector.(C); ok {
+				return existing
+			}
+		}
+	}
+	return c
+}
