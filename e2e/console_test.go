@@ -516,8 +516,12 @@ func consoleSLA(t *testing.T, b *browser, h *harness, ctx context.Context, sc co
 // consoleKPIs sees the charts drawn from the scenario's refund, exception and replay.
 func consoleKPIs(t *testing.T, b *browser, ctx context.Context) {
 	b.open(ctx, "/console/kpis")
-	if n := eval[int](b, ctx, "count charts", `document.querySelectorAll("svg.chart").length`); n < 7 {
-		t.Errorf("%d charts, want 7", n)
+	if n := eval[int](b, ctx, "count charts", `document.querySelectorAll("svg.chart").length`); n < 8 {
+		t.Errorf("%d charts, want 8", n)
+	}
+	// The warehouse's receipts of the scenario reached the inventory ledger.
+	if rows := eval[int](b, ctx, "inventory lag rows", `document.querySelectorAll("#kpi-inventory-lag tbody tr").length`); rows == 0 {
+		t.Errorf("no inventory update lag charted")
 	}
 	for id, want := range map[string]string{"refund-cycle": "mail", "authorisation": "mail", "exceptions": "mail", "erp": "ok", "replays": "published"} {
 		got := eval[string](b, ctx, "chart "+id, `document.querySelector("#kpi-`+id+` table").innerText`)

@@ -22,6 +22,8 @@ type snapshot struct {
 	Exceptions    map[string]float64 // by channel
 	Replays       map[string]float64 // by outcome, real replays only
 	DLQDepth      float64
+	// LagN and LagSum are inventory movement lag counts and sums by cause.
+	LagN, LagSum  map[string]float64
 	Throttled     map[string]float64 // by vendor
 	BadSignatures map[string]float64 // by vendor
 }
@@ -73,7 +75,8 @@ func label(m *dto.Metric, name string) string {
 func (s *sampler) read() snapshot {
 	snap := snapshot{At: s.now(), RefundN: map[string]float64{}, RefundSum: map[string]float64{}, AuthN: map[string]float64{},
 		AuthSum: map[string]float64{}, RefundBuckets: map[float64]float64{}, ERP: map[string]float64{}, Exceptions: map[string]float64{},
-		Replays: map[string]float64{}, Throttled: map[string]float64{}, BadSignatures: map[string]float64{}}
+		Replays: map[string]float64{}, Throttled: map[string]float64{}, BadSignatures: map[string]float64{},
+		LagN: map[string]float64{}, LagSum: map[string]float64{}}
 	mfs, err := s.g.Gather()
 	if err != nil {
 		return snap
@@ -108,6 +111,9 @@ func (s *sampler) add(snap *snapshot, name string, m *dto.Metric) {
 		if label(m, "dry_run") == "false" {
 			snap.Replays[label(m, "outcome")] += m.GetCounter().GetValue()
 		}
+	case "retailbridge_inventory_movement_lag_seconds":
+		snap.LagN[label(m, "cause")] += float64(m.GetHistogram().GetSampleCount())
+		snap.LagSum[label(m, "cause")] += m.GetHistogram().GetSampleSum()
 	case "retailbridge_dlq_depth":
 		snap.DLQDepth += m.GetGauge().GetValue()
 	case "retailbridge_vendor_throttled_total":

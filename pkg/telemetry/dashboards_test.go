@@ -2,7 +2,9 @@ package telemetry_test
 
 import (
 	"encoding/json"
+	"io/fs"
 	"os"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -30,12 +32,31 @@ func knownSeries(t *testing.T) map[string]bool {
 	}()
 	nameRE := regexp.MustCompile(`fqName: "([^"]+)"`)
 	known := map[string]bool{}
+	add := func(name string) {
+		for _, suffix := range []string{"", "_bucket", "_sum", "_count"} {
+			known[name+suffix] = true
+		}
+	}
 	for d := range descs {
 		if mm := nameRE.FindStringSubmatch(d.String()); mm != nil {
-			for _, suffix := range []string{"", "_bucket", "_sum", "_count"} {
-				known[mm[1]+suffix] = true
-			}
+			add(mm[1])
 		}
+	}
+	// Services declare their own instruments (the inventory ledger's, say); pkg/ may not import
+	// services, so their declarations are read from the source.
+	declRE := regexp.MustCompile(`(?:Name:\s*|NewDesc\()"(retailbridge_[a-z_]+)"`)
+	err := filepath.WalkDir("../../services", func(path string, e fs.DirEntry, err error) error {
+		if err != nil || e.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return err
+		}
+		src, err := os.ReadFile(path)
+		for _, mm := range declRE.FindAllStringSubmatch(string(src), -1) {
+			add(mm[1])
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 	return known
 }
