@@ -60,14 +60,16 @@ const (
 	// ReturnsPlatform and WMS are the returns platform and warehouse system APIs.
 	ReturnsPlatform Component = "returnsplatform"
 	WMS             Component = "wms"
-	Orders          Component = "orders"
-	Inventory       Component = "inventory"
-	Returns         Component = "returns"
-	Gateway         Component = "gateway"
+	// OMS is the order-management system API (routing and allocation).
+	OMS       Component = "oms"
+	Orders    Component = "orders"
+	Inventory Component = "inventory"
+	Returns   Component = "returns"
+	Gateway   Component = "gateway"
 )
 
 // All is every component, in start order.
-var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders, Inventory, Returns, Gateway}
+var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, OMS, Orders, Inventory, Returns, Gateway}
 
 // Options say what to start and how.
 type Options struct {
@@ -213,7 +215,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for _, k := range systemKinds() {
 		steps = append(steps, step{k.component, func() error { return s.startSystem(k) }})
 	}
-	steps = append(steps, step{Orders, s.startOrders}, step{Inventory, s.startInventory}, step{Returns, s.startReturns},
+	// Inventory before orders: the order workflow dials it (a dial resolves its address now).
+	steps = append(steps, step{Inventory, s.startInventory}, step{Orders, s.startOrders}, step{Returns, s.startReturns},
 		step{Gateway, s.startGateway})
 	for _, st := range steps {
 		if !slices.Contains(opts.Components, st.c) {
@@ -304,7 +307,7 @@ func (s *Stack) target(c Component) string {
 // listenAddrs maps components to the fields of a ServiceAddrs.
 func listenAddrs(a config.ServiceAddrs) map[Component]string {
 	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
-		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
+		WMS: a.WMS, OMS: a.OMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -391,9 +394,14 @@ func (s *Stack) startOrders() error {
 			s.fail(fmt.Errorf("orders read model: %w", err))
 		}
 	})
+	wf, wfProbes, err := s.startOrderWorkflow()
+	if err != nil {
+		return err
+	}
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
-	}, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
+		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
+	}, append(wfProbes, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.

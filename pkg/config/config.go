@@ -17,14 +17,20 @@ import (
 
 // Config is the configuration of every Retailbridge service.
 type Config struct {
-	HTTPAddr         string        // RB_HTTP_ADDR: gateway listen address
-	DataDir          string        // RB_DATA_DIR: state, keys and the embedded stores
-	LogLevel         string        // RB_LOG_LEVEL: debug, info, warn, error
-	RedisURL         string        // REDIS_URL: external Redis; empty in dev = embedded server
-	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
-	DatabaseURL      string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
-	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
-	ReturnsLocation  string        // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
+	HTTPAddr        string // RB_HTTP_ADDR: gateway listen address
+	DataDir         string // RB_DATA_DIR: state, keys and the embedded stores
+	LogLevel        string // RB_LOG_LEVEL: debug, info, warn, error
+	RedisURL        string // REDIS_URL: external Redis; empty in dev = embedded server
+	NATSURL         string // NATS_URL: external NATS; empty in dev = embedded JetStream
+	DatabaseURL     string // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
+	ReturnPolicy    string // RB_RETURN_POLICY: policy file; empty = the built-in default
+	ReturnsLocation string // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
+	// OrderWarehouse (RB_ORDER_WAREHOUSE_LOCATION) is the location ship-to-home orders ship from
+	// when the OMS does not route them (default "dc-east").
+	OrderWarehouse string
+	// OrderAckSLA (RB_ORDER_ACK_SLA) is how long the warehouse has to acknowledge a shipping order
+	// before the order is escalated, once (default 4h).
+	OrderAckSLA      time.Duration
 	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
 	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
@@ -107,6 +113,7 @@ type ServiceAddrs struct {
 	Payments        string // RB_PAYMENTS_ADDR
 	ReturnsPlatform string // RB_RETURNSPLATFORM_ADDR
 	WMS             string // RB_WMS_ADDR
+	OMS             string // RB_OMS_ADDR
 }
 
 // Load reads the configuration through getenv and validates it.
@@ -121,6 +128,8 @@ func Load(getenv func(string) string) (Config, error) {
 		DatabaseURL:      r.str("DATABASE_URL", ""),
 		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
 		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
+		OrderWarehouse:   r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
+		OrderAckSLA:      r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
 		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
 		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
@@ -150,6 +159,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Payments:        r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
+			OMS:             r.str("RB_OMS_ADDR", "127.0.0.1:9107"),
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
@@ -169,6 +179,7 @@ func readListen(r *reader) ServiceAddrs {
 		Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
 		Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
 		ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
+		OMS: r.str("RB_OMS_LISTEN_ADDR", ""),
 	}
 }
 
@@ -258,14 +269,15 @@ func (c Config) badAddrs() []string {
 	}
 	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
 		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
-		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS, "RB_OMS_ADDR": c.Addrs.OMS} {
 		if _, err := ParseServiceAddr(addrs); err != nil {
 			add(field, err.Error())
 		}
 	}
 	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
 		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
-		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
+		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS,
+		"RB_OMS_LISTEN_ADDR": c.Listen.OMS} {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}

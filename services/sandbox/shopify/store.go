@@ -83,6 +83,7 @@ type fulfillment struct {
 	deliveredAt   *time.Time
 	location      *location
 	lines         []*fulfillmentLineItem
+	tracking      []*trackingInfo // fulfillmentCreate's trackingInfo
 }
 
 type fulfillmentLineItem struct {
@@ -92,6 +93,7 @@ type fulfillmentLineItem struct {
 }
 
 type fulfillmentOrder struct {
+	order      *order // its line items are the order's lines still to ship
 	id         string
 	status     string
 	methodType string
@@ -251,7 +253,7 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 	}
 
 	// One fulfilment order per order, closed once everything left.
-	fo := &fulfillmentOrder{id: src.ID + "1", status: "OPEN", methodType: "SHIPPING", createdAt: src.CreatedAt,
+	fo := &fulfillmentOrder{order: o, id: src.ID + "1", status: "OPEN", methodType: "SHIPPING", createdAt: src.CreatedAt,
 		updatedAt: src.CreatedAt, location: loc}
 	if pickup {
 		fo.methodType = "PICK_UP"

@@ -37,6 +37,14 @@ func sampleVars(name string) (map[string]any, bool) {
 			ReturnReasonDefinitionID: "gid://shopify/ReturnReasonDefinition/1", ReturnReasonNote: "n"}}}}, true
 	case "ReturnReasons":
 		return returnReasonsVars(), true
+	case "FulfillmentContext":
+		return map[string]any{"id": order, "orders": fulfillmentSize.orders, "lines": fulfillmentSize.lines,
+			"fulfillments": fulfillmentSize.fulfillments}, true
+	case "FulfillmentCreate":
+		return map[string]any{"fulfillment": map[string]any{"notifyCustomer": true,
+			"trackingInfo": map[string]any{"number": "1Z999", "company": "UPS"},
+			"lineItemsByFulfillmentOrder": []foInput{{FulfillmentOrderID: "gid://shopify/FulfillmentOrder/1",
+				FulfillmentOrderLineItems: []foLineInput{{ID: "gid://shopify/FulfillmentOrderLineItem/1", Quantity: 1}}}}}}, true
 	case "ReturnClose", "ReturnStatus":
 		return map[string]any{"id": "gid://shopify/Return/1"}, true
 	case "RecordRefund":
