@@ -161,8 +161,10 @@ type inventoryQuantity struct {
 	quantity int
 }
 
-func (q *inventoryQuantity) ID() graphql.ID { return graphql.ID("gid://shopify/InventoryQuantity/" + q.id) }
-func (q *inventoryQuantity) Name() string   { return q.name }
+func (q *inventoryQuantity) ID() graphql.ID {
+	return graphql.ID("gid://shopify/InventoryQuantity/" + q.id)
+}
+func (q *inventoryQuantity) Name() string { return q.name }
 func (q *inventoryQuantity) Quantity() int32 {
 	return int32(q.quantity)
 }
@@ -187,7 +189,7 @@ type inventorySetPayload struct {
 }
 
 func (p *inventorySetPayload) InventoryAdjustmentGroup() *adjustmentGroup { return p.group }
-func (p *inventorySetPayload) UserErrors() []*userError                  { return orEmpty(p.errors) }
+func (p *inventorySetPayload) UserErrors() []*userError                   { return orEmpty(p.errors) }
 
 func (g *adjustmentGroup) ID() graphql.ID { return gid("InventoryAdjustmentGroup", g.id) }
 func (g *adjustmentGroup) Reason() string { return g.reason }
@@ -220,11 +222,13 @@ func (g *adjustmentGroup) Changes(args struct {
 	return out
 }
 
-func (c *inventoryChange) Name() string                 { return availableName }
-func (c *inventoryChange) Delta() int32                 { return int32(c.delta) }
-func (c *inventoryChange) QuantityAfterChange() *int32  { a := int32(c.after); return &a }
-func (c *inventoryChange) Location() *location          { return c.location }
-func (c *inventoryChange) Item() *inventoryItemResolver { return &inventoryItemResolver{st: c.st, it: c.item} }
+func (c *inventoryChange) Name() string                { return availableName }
+func (c *inventoryChange) Delta() int32                { return int32(c.delta) }
+func (c *inventoryChange) QuantityAfterChange() *int32 { a := int32(c.after); return &a }
+func (c *inventoryChange) Location() *location         { return c.location }
+func (c *inventoryChange) Item() *inventoryItemResolver {
+	return &inventoryItemResolver{st: c.st, it: c.item}
+}
 
 // InventorySetQuantities sets available quantities, all or none.
 func (r *rootResolver) InventorySetQuantities(ctx context.Context, args struct{ Input inventorySetInput }) (*inventorySetPayload, error) {
