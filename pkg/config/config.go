@@ -31,17 +31,11 @@ type Config struct {
 	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
 	ReservationTTL   time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
 	Channels         string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
-	// InventoryPush (RB_INVENTORY_PUSH_LOCATIONS, "ledger-location=storefront-location-id,…")
-	// maps the ledger's locations to the storefront's; empty turns the storefront push off.
-	// InventoryPushChannel (RB_INVENTORY_PUSH_CHANNEL, default web) is the channel whose
-	// available-to-sell is pushed.
-	InventoryPush        map[string]string
-	InventoryPushChannel string
-	Tenants              string   // RB_TENANTS: partner tenant directory file; empty = the built-in directory
-	AuthConfig           string   // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
-	CORSOrigins          []string // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
-	RateLimits           string   // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
-	PprofAddr            string   // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
+	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
+	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
+	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
@@ -53,6 +47,12 @@ type Config struct {
 	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
 	// ever raises an existing stream to it, never lowers one (docs/events.md).
 	StreamReplicas int
+	// InventoryPush (RB_INVENTORY_PUSH_LOCATIONS, "ledger-location=storefront-location-id,…")
+	// maps the ledger's locations to the storefront's; empty turns the storefront push off.
+	InventoryPush map[string]string
+	// InventoryPushChannel (RB_INVENTORY_PUSH_CHANNEL, default web) is the sales channel whose
+	// available-to-sell is pushed.
+	InventoryPushChannel string
 
 	Token TokenConfig
 	Addrs ServiceAddrs
@@ -117,30 +117,28 @@ type ServiceAddrs struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:             r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:              r.str("RB_DATA_DIR", "data"),
-		LogLevel:             r.str("RB_LOG_LEVEL", "info"),
-		RedisURL:             r.str("REDIS_URL", ""),
-		NATSURL:              r.str("NATS_URL", ""),
-		DatabaseURL:          r.str("DATABASE_URL", ""),
-		ReturnPolicy:         r.str("RB_RETURN_POLICY", ""),
-		ReturnsLocation:      r.str("RB_RETURNS_LOCATION", "dc-east"),
-		TraceSampleRatio:     r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
-		RequestTimeout:       r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
-		OrderTTL:             r.duration("RB_ORDER_TTL", 30*time.Second),
-		ItemTTL:              r.duration("RB_ITEM_TTL", 10*time.Minute),
-		ReservationTTL:       r.duration("RB_RESERVATION_TTL", 15*time.Minute),
-		Channels:             r.str("RB_INVENTORY_CHANNELS", ""),
-		InventoryPush:        pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", "")),
-		InventoryPushChannel: r.str("RB_INVENTORY_PUSH_CHANNEL", "web"),
-		Tenants:              r.str("RB_TENANTS", ""),
-		AuthConfig:           r.str("RB_AUTH_CONFIG", ""),
-		CORSOrigins:          splitList(r.str("RB_CORS_ORIGINS", "")),
-		RateLimits:           r.str("RB_RATE_LIMITS", ""),
-		PprofAddr:            r.str("RB_PPROF_ADDR", ""),
-		AllowEmbedded:        r.bool("RB_ALLOW_EMBEDDED", false),
-		HealthInterval:       r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
-		StreamReplicas:       r.int("RB_STREAM_REPLICAS", 1),
+		HTTPAddr:         r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:          r.str("RB_DATA_DIR", "data"),
+		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:         r.str("REDIS_URL", ""),
+		NATSURL:          r.str("NATS_URL", ""),
+		DatabaseURL:      r.str("DATABASE_URL", ""),
+		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
+		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
+		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
+		ReservationTTL:   r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:         r.str("RB_INVENTORY_CHANNELS", ""),
+		Tenants:          r.str("RB_TENANTS", ""),
+		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
+		RateLimits:       r.str("RB_RATE_LIMITS", ""),
+		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -161,6 +159,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Sandboxes: readSandboxes(&r),
 		Env:       getenv,
 	}
+	c.InventoryPush = pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", ""))
+	c.InventoryPushChannel = r.str("RB_INVENTORY_PUSH_CHANNEL", "web")
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return c, err
 	}
@@ -233,8 +233,8 @@ func (c Config) Validate() error {
 			add("RB_INVENTORY_PUSH_LOCATIONS", fmt.Sprintf("%q=%q: each entry is ledger-location=storefront-location-id", k, v))
 		}
 	}
-	if c.InventoryPushChannel == "" {
-		add("RB_INVENTORY_PUSH_CHANNEL", "must not be empty")
+	if c.InventoryPushChannel == "" && len(c.InventoryPush) > 0 {
+		add("RB_INVENTORY_PUSH_CHANNEL", "must not be empty when RB_INVENTORY_PUSH_LOCATIONS is set")
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
