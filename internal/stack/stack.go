@@ -562,7 +562,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	redisURL := c.RedisURL
+	redisURL, embedded := c.RedisURL, c.RedisURL == ""
 	if redisURL == "" && !s.embeddedAllowed() {
 		return errors.New("REDIS_URL is required")
 	}
@@ -609,7 +609,7 @@ func (s *Stack) startGateway() error {
 		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Verifier: identity.Verifier, Redis: rdb, OnlyGateway: embedded, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err

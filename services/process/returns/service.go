@@ -256,7 +256,9 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 		return nil, err
 	}
 	if s.db != nil {
-		claimed, err := activeClaims(ctx, s.db, order.GetId())
+		// Served from memory until a write in this process touches the claims (pkg/store Cached).
+		claimed, err := store.Cached(ctx, s.db, "returns.activeClaims", order.GetId(), []string{"return_claims", "rb_workflows"},
+			func(ctx context.Context) (map[string]int32, error) { return activeClaims(ctx, s.db, order.GetId()) })
 		if err != nil {
 			return nil, err
 		}
