@@ -74,7 +74,7 @@ func (c PushConfig) problems() []string {
 	return bad
 }
 
-type positionKey2 struct{ sku, location string }
+type pushKey struct{ sku, location string }
 
 // dirty is a position with lines the storefront has not seen.
 type dirty struct {
@@ -88,11 +88,11 @@ type pusher struct {
 	cfg    PushConfig
 	cs     commercev1.CommerceServiceClient
 	cursor int64
-	dirty  map[positionKey2]*dirty
+	dirty  map[pushKey]*dirty
 }
 
 func (s *Service) pushLoop(ctx context.Context) error {
-	p := &pusher{s: s, cfg: s.cfg.Push, cs: s.commerce, dirty: map[positionKey2]*dirty{}}
+	p := &pusher{s: s, cfg: s.cfg.Push, cs: s.commerce, dirty: map[pushKey]*dirty{}}
 	t := time.NewTicker(p.cfg.Every)
 	defer t.Stop()
 	for {
@@ -119,7 +119,7 @@ func (p *pusher) scan(ctx context.Context) error {
 	defer rows.Close()
 	for rows.Next() {
 		var seq int64
-		var k positionKey2
+		var k pushKey
 		var at time.Time
 		if err := rows.Scan(&seq, &k.sku, &k.location, &at); err != nil {
 			return err
@@ -157,7 +157,7 @@ func (p *pusher) pushDue(ctx context.Context) {
 }
 
 // push sets the storefront's level to the position's available-to-sell now.
-func (p *pusher) push(ctx context.Context, k positionKey2, d *dirty) error {
+func (p *pusher) push(ctx context.Context, k pushKey, d *dirty) error {
 	storeLoc := p.cfg.Locations[k.location]
 	var pushed, pushedSeq int64 = -1, 0
 	err := p.s.db.QueryRow(ctx, `SELECT pushed_quantity, pushed_seq FROM inventory_push_state WHERE sku = $1 AND location_id = $2`,
@@ -203,7 +203,7 @@ func (p *pusher) read(ctx context.Context, sku, storeLoc string) (int64, error) 
 	return resp.GetLevels()[0].GetAvailable(), nil
 }
 
-func (p *pusher) set(ctx context.Context, k positionKey2, storeLoc string, seq, compare, target int64) error {
+func (p *pusher) set(ctx context.Context, k pushKey, storeLoc string, seq, compare, target int64) error {
 	p.s.metrics.pushCalls.WithLabelValues("set").Inc()
 	sum := sha256.Sum256(fmt.Appendf(nil, "%s\x00%s\x00%d\x00%d\x00%d", k.sku, k.location, seq, compare, target))
 	_, err := p.cs.SetInventory(ctx, &commercev1.SetInventoryRequest{
@@ -217,7 +217,7 @@ func (p *pusher) set(ctx context.Context, k positionKey2, storeLoc string, seq, 
 }
 
 // target is the channel's available-to-sell of the SKU at the location.
-func (p *pusher) target(ctx context.Context, k positionKey2) (int64, error) {
+func (p *pusher) target(ctx context.Context, k pushKey) (int64, error) {
 	sc, ch, err := p.s.withChannel(scope{locations: []string{k.location}, set: map[string]bool{k.location: true}}, p.cfg.Channel)
 	if err != nil {
 		return 0, err
@@ -230,7 +230,7 @@ func (p *pusher) target(ctx context.Context, k positionKey2) (int64, error) {
 }
 
 // record keeps what the storefront now holds, never moving backwards.
-func (p *pusher) record(ctx context.Context, k positionKey2, qty, seq int64) error {
+func (p *pusher) record(ctx context.Context, k pushKey, qty, seq int64) error {
 	_, err := p.s.db.Exec(ctx, `INSERT INTO inventory_push_state (sku, location_id, pushed_quantity, pushed_seq, pushed_at)
 		VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (sku, location_id) DO UPDATE SET pushed_quantity = excluded.pushed_quantity,

@@ -51,7 +51,7 @@ func newPushFixture(t *testing.T) *pushFixture {
 	f.svc, err = New(Config{SnapshotEvery: -1,
 		Channels: map[string]Channel{"web": {Locations: []string{"dc-east"}, Buffer: 1}},
 		Push: PushConfig{Channel: "web", Locations: map[string]string{"dc-east": shopWarehouse}, Every: 20 * time.Millisecond,
-			Settle: 200 * time.Millisecond, MaxDelay: 5 * time.Second}},
+			Settle: time.Second, MaxDelay: 5 * time.Second}},
 		Deps{DB: db, Commerce: client, Metrics: f.reg})
 	if err != nil {
 		t.Fatal(err)
@@ -76,7 +76,7 @@ func (f *pushFixture) move(t testing.TB, sku string, qty int64) {
 
 func (f *pushFixture) ats(t testing.TB, sku string) int64 {
 	t.Helper()
-	n, err := (&pusher{s: f.svc, cfg: f.svc.cfg.Push}).target(context.Background(), positionKey2{sku, "dc-east"})
+	n, err := (&pusher{s: f.svc, cfg: f.svc.cfg.Push}).target(context.Background(), pushKey{sku, "dc-east"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -111,6 +111,7 @@ func (c *Connector) InventoryLevels(ctx context.Context, keys []*commercev1.Inve
 		if err != nil {
 			return nil, err
 		}
+		c.items.Store(lv.GetSku(), lv.GetInventoryItemId()) // the next set needs no lookup
 		out = append(out, lv)
 	}
 	return out, nil
