@@ -10,6 +10,7 @@ import (
 	v1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -242,6 +243,135 @@ func (x *ListOrdersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListOrderChangesRequest pages through changed orders.
+type ListOrderChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders whose updated_at is at or after this time; required.
+	UpdatedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=updated_since,json=updatedSince,proto3" json:"updated_since,omitempty"`
+	// Maximum orders to return (1..250).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response of the same updated_since.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only each order's id and updated_at: the caller reads in full only the orders it does not
+	// already hold at that updated_at (a page then costs the platform next to nothing).
+	ChangesOnly   bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrderChangesRequest) Reset() {
+	*x = ListOrderChangesRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrderChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrderChangesRequest) ProtoMessage() {}
+
+func (x *ListOrderChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrderChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListOrderChangesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListOrderChangesRequest) GetUpdatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedSince
+	}
+	return nil
+}
+
+func (x *ListOrderChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrderChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOrderChangesRequest) GetChangesOnly() bool {
+	if x != nil {
+		return x.ChangesOnly
+	}
+	return false
+}
+
+// ListOrderChangesResponse is one page of changed orders.
+type ListOrderChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders, oldest updated_at first (with changes_only, only id and updated_at are set).
+	Orders []*v1.Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	// Cursor for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrderChangesResponse) Reset() {
+	*x = ListOrderChangesResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrderChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrderChangesResponse) ProtoMessage() {}
+
+func (x *ListOrderChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrderChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListOrderChangesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListOrderChangesResponse) GetOrders() []*v1.Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+func (x *ListOrderChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // CreateFulfillmentRequest describes a shipment to record.
 type CreateFulfillmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -257,7 +387,7 @@ type CreateFulfillmentRequest struct {
 
 func (x *CreateFulfillmentRequest) Reset() {
 	*x = CreateFulfillmentRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +399,7 @@ func (x *CreateFulfillmentRequest) String() string {
 func (*CreateFulfillmentRequest) ProtoMessage() {}
 
 func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +412,7 @@ func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{4}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateFulfillmentRequest) GetOrderId() string {
@@ -317,7 +447,7 @@ type CreateFulfillmentResponse struct {
 
 func (x *CreateFulfillmentResponse) Reset() {
 	*x = CreateFulfillmentResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +459,7 @@ func (x *CreateFulfillmentResponse) String() string {
 func (*CreateFulfillmentResponse) ProtoMessage() {}
 
 func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +472,7 @@ func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{5}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateFulfillmentResponse) GetFulfillmentId() string {
@@ -365,7 +495,7 @@ type CreateReturnRequest struct {
 
 func (x *CreateReturnRequest) Reset() {
 	*x = CreateReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +507,7 @@ func (x *CreateReturnRequest) String() string {
 func (*CreateReturnRequest) ProtoMessage() {}
 
 func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +520,7 @@ func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnRequest.ProtoReflect.Descriptor instead.
 func (*CreateReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateReturnRequest) GetReturn() *v1.Return {
@@ -418,7 +548,7 @@ type CreateReturnResponse struct {
 
 func (x *CreateReturnResponse) Reset() {
 	*x = CreateReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +560,7 @@ func (x *CreateReturnResponse) String() string {
 func (*CreateReturnResponse) ProtoMessage() {}
 
 func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +573,7 @@ func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnResponse.ProtoReflect.Descriptor instead.
 func (*CreateReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateReturnResponse) GetPlatformReturnId() string {
@@ -464,7 +594,7 @@ type CloseReturnRequest struct {
 
 func (x *CloseReturnRequest) Reset() {
 	*x = CloseReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +606,7 @@ func (x *CloseReturnRequest) String() string {
 func (*CloseReturnRequest) ProtoMessage() {}
 
 func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +619,7 @@ func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CloseReturnRequest) GetPlatformReturnId() string {
@@ -508,7 +638,7 @@ type CloseReturnResponse struct {
 
 func (x *CloseReturnResponse) Reset() {
 	*x = CloseReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +650,7 @@ func (x *CloseReturnResponse) String() string {
 func (*CloseReturnResponse) ProtoMessage() {}
 
 func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +663,7 @@ func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
 }
 
 // RecordRefundRequest records a refund against order lines.
@@ -555,7 +685,7 @@ type RecordRefundRequest struct {
 
 func (x *RecordRefundRequest) Reset() {
 	*x = RecordRefundRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +697,7 @@ func (x *RecordRefundRequest) String() string {
 func (*RecordRefundRequest) ProtoMessage() {}
 
 func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +710,7 @@ func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundRequest.ProtoReflect.Descriptor instead.
 func (*RecordRefundRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordRefundRequest) GetOrderId() string {
@@ -633,7 +763,7 @@ type RefundLine struct {
 
 func (x *RefundLine) Reset() {
 	*x = RefundLine{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +775,7 @@ func (x *RefundLine) String() string {
 func (*RefundLine) ProtoMessage() {}
 
 func (x *RefundLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +788,7 @@ func (x *RefundLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundLine.ProtoReflect.Descriptor instead.
 func (*RefundLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RefundLine) GetOrderLineId() string {
@@ -693,7 +823,7 @@ type RecordRefundResponse struct {
 
 func (x *RecordRefundResponse) Reset() {
 	*x = RecordRefundResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +835,7 @@ func (x *RecordRefundResponse) String() string {
 func (*RecordRefundResponse) ProtoMessage() {}
 
 func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +848,7 @@ func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundResponse.ProtoReflect.Descriptor instead.
 func (*RecordRefundResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordRefundResponse) GetPlatformRefundId() string {
@@ -741,7 +871,7 @@ type AdjustInventoryRequest struct {
 
 func (x *AdjustInventoryRequest) Reset() {
 	*x = AdjustInventoryRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +883,7 @@ func (x *AdjustInventoryRequest) String() string {
 func (*AdjustInventoryRequest) ProtoMessage() {}
 
 func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +896,7 @@ func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryRequest.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AdjustInventoryRequest) GetAdjustments() []*v1.InventoryAdjustment {
@@ -792,7 +922,7 @@ type AdjustInventoryResponse struct {
 
 func (x *AdjustInventoryResponse) Reset() {
 	*x = AdjustInventoryResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +934,7 @@ func (x *AdjustInventoryResponse) String() string {
 func (*AdjustInventoryResponse) ProtoMessage() {}
 
 func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +947,7 @@ func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryResponse.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
 }
 
 // InventoryLevelKey names one SKU at one platform location.
@@ -833,7 +963,7 @@ type InventoryLevelKey struct {
 
 func (x *InventoryLevelKey) Reset() {
 	*x = InventoryLevelKey{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +975,7 @@ func (x *InventoryLevelKey) String() string {
 func (*InventoryLevelKey) ProtoMessage() {}
 
 func (x *InventoryLevelKey) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +988,7 @@ func (x *InventoryLevelKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryLevelKey.ProtoReflect.Descriptor instead.
 func (*InventoryLevelKey) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *InventoryLevelKey) GetSku() string {
@@ -886,7 +1016,7 @@ type GetInventoryLevelsRequest struct {
 
 func (x *GetInventoryLevelsRequest) Reset() {
 	*x = GetInventoryLevelsRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -898,7 +1028,7 @@ func (x *GetInventoryLevelsRequest) String() string {
 func (*GetInventoryLevelsRequest) ProtoMessage() {}
 
 func (x *GetInventoryLevelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -911,7 +1041,7 @@ func (x *GetInventoryLevelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInventoryLevelsRequest.ProtoReflect.Descriptor instead.
 func (*GetInventoryLevelsRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *GetInventoryLevelsRequest) GetLevels() []*InventoryLevelKey {
@@ -938,7 +1068,7 @@ type InventoryLevel struct {
 
 func (x *InventoryLevel) Reset() {
 	*x = InventoryLevel{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -950,7 +1080,7 @@ func (x *InventoryLevel) String() string {
 func (*InventoryLevel) ProtoMessage() {}
 
 func (x *InventoryLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -963,7 +1093,7 @@ func (x *InventoryLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryLevel.ProtoReflect.Descriptor instead.
 func (*InventoryLevel) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InventoryLevel) GetSku() string {
@@ -1005,7 +1135,7 @@ type GetInventoryLevelsResponse struct {
 
 func (x *GetInventoryLevelsResponse) Reset() {
 	*x = GetInventoryLevelsResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1017,7 +1147,7 @@ func (x *GetInventoryLevelsResponse) String() string {
 func (*GetInventoryLevelsResponse) ProtoMessage() {}
 
 func (x *GetInventoryLevelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1030,7 +1160,7 @@ func (x *GetInventoryLevelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInventoryLevelsResponse.ProtoReflect.Descriptor instead.
 func (*GetInventoryLevelsResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetInventoryLevelsResponse) GetLevels() []*InventoryLevel {
@@ -1057,7 +1187,7 @@ type InventoryQuantitySet struct {
 
 func (x *InventoryQuantitySet) Reset() {
 	*x = InventoryQuantitySet{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1069,7 +1199,7 @@ func (x *InventoryQuantitySet) String() string {
 func (*InventoryQuantitySet) ProtoMessage() {}
 
 func (x *InventoryQuantitySet) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1082,7 +1212,7 @@ func (x *InventoryQuantitySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryQuantitySet.ProtoReflect.Descriptor instead.
 func (*InventoryQuantitySet) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{19}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InventoryQuantitySet) GetSku() string {
@@ -1130,7 +1260,7 @@ type SetInventoryRequest struct {
 
 func (x *SetInventoryRequest) Reset() {
 	*x = SetInventoryRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1142,7 +1272,7 @@ func (x *SetInventoryRequest) String() string {
 func (*SetInventoryRequest) ProtoMessage() {}
 
 func (x *SetInventoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1155,7 +1285,7 @@ func (x *SetInventoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInventoryRequest.ProtoReflect.Descriptor instead.
 func (*SetInventoryRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{20}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SetInventoryRequest) GetQuantities() []*InventoryQuantitySet {
@@ -1197,7 +1327,7 @@ type SetInventoryResponse struct {
 
 func (x *SetInventoryResponse) Reset() {
 	*x = SetInventoryResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1209,7 +1339,7 @@ func (x *SetInventoryResponse) String() string {
 func (*SetInventoryResponse) ProtoMessage() {}
 
 func (x *SetInventoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1222,7 +1352,7 @@ func (x *SetInventoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInventoryResponse.ProtoReflect.Descriptor instead.
 func (*SetInventoryResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{21}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SetInventoryResponse) GetLevels() []*InventoryLevel {
@@ -1245,7 +1375,7 @@ type IngestWebhookRequest struct {
 
 func (x *IngestWebhookRequest) Reset() {
 	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1257,7 +1387,7 @@ func (x *IngestWebhookRequest) String() string {
 func (*IngestWebhookRequest) ProtoMessage() {}
 
 func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1270,7 +1400,7 @@ func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{22}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *IngestWebhookRequest) GetHeaders() map[string]string {
@@ -1302,7 +1432,7 @@ type IngestWebhookResponse struct {
 
 func (x *IngestWebhookResponse) Reset() {
 	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1314,7 +1444,7 @@ func (x *IngestWebhookResponse) String() string {
 func (*IngestWebhookResponse) ProtoMessage() {}
 
 func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1327,7 +1457,7 @@ func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{23}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *IngestWebhookResponse) GetDeliveryId() string {
@@ -1355,7 +1485,7 @@ var File_retailbridge_system_commerce_v1_commerce_proto protoreflect.FileDescrip
 
 const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\n" +
-	".retailbridge/system/commerce/v1/commerce.proto\x12\x1fretailbridge.system.commerce.v1\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\x1a(retailbridge/canonical/v1/shipment.proto\",\n" +
+	".retailbridge/system/commerce/v1/commerce.proto\x12\x1fretailbridge.system.commerce.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\x1a(retailbridge/canonical/v1/shipment.proto\",\n" +
 	"\x0fGetOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"J\n" +
 	"\x10GetOrderResponse\x126\n" +
@@ -1368,6 +1498,15 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x18\n" +
 	"\asources\x18\x04 \x03(\tR\asources\"v\n" +
 	"\x12ListOrdersResponse\x128\n" +
+	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\x01\n" +
+	"\x17ListOrderChangesRequest\x12?\n" +
+	"\rupdated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedSince\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12!\n" +
+	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"|\n" +
+	"\x18ListOrderChangesResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
 	"\x18CreateFulfillmentRequest\x12\x19\n" +
@@ -1440,12 +1579,12 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x94\n" +
-	"\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x9e\v\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
-	"ListOrders\x122.retailbridge.system.commerce.v1.ListOrdersRequest\x1a3.retailbridge.system.commerce.v1.ListOrdersResponse\x12\x8a\x01\n" +
+	"ListOrders\x122.retailbridge.system.commerce.v1.ListOrdersRequest\x1a3.retailbridge.system.commerce.v1.ListOrdersResponse\x12\x87\x01\n" +
+	"\x10ListOrderChanges\x128.retailbridge.system.commerce.v1.ListOrderChangesRequest\x1a9.retailbridge.system.commerce.v1.ListOrderChangesResponse\x12\x8a\x01\n" +
 	"\x11CreateFulfillment\x129.retailbridge.system.commerce.v1.CreateFulfillmentRequest\x1a:.retailbridge.system.commerce.v1.CreateFulfillmentResponse\x12{\n" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
@@ -1467,77 +1606,84 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*GetOrderRequest)(nil),            // 0: retailbridge.system.commerce.v1.GetOrderRequest
 	(*GetOrderResponse)(nil),           // 1: retailbridge.system.commerce.v1.GetOrderResponse
 	(*ListOrdersRequest)(nil),          // 2: retailbridge.system.commerce.v1.ListOrdersRequest
 	(*ListOrdersResponse)(nil),         // 3: retailbridge.system.commerce.v1.ListOrdersResponse
-	(*CreateFulfillmentRequest)(nil),   // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	(*CreateFulfillmentResponse)(nil),  // 5: retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	(*CreateReturnRequest)(nil),        // 6: retailbridge.system.commerce.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil),       // 7: retailbridge.system.commerce.v1.CreateReturnResponse
-	(*CloseReturnRequest)(nil),         // 8: retailbridge.system.commerce.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),        // 9: retailbridge.system.commerce.v1.CloseReturnResponse
-	(*RecordRefundRequest)(nil),        // 10: retailbridge.system.commerce.v1.RecordRefundRequest
-	(*RefundLine)(nil),                 // 11: retailbridge.system.commerce.v1.RefundLine
-	(*RecordRefundResponse)(nil),       // 12: retailbridge.system.commerce.v1.RecordRefundResponse
-	(*AdjustInventoryRequest)(nil),     // 13: retailbridge.system.commerce.v1.AdjustInventoryRequest
-	(*AdjustInventoryResponse)(nil),    // 14: retailbridge.system.commerce.v1.AdjustInventoryResponse
-	(*InventoryLevelKey)(nil),          // 15: retailbridge.system.commerce.v1.InventoryLevelKey
-	(*GetInventoryLevelsRequest)(nil),  // 16: retailbridge.system.commerce.v1.GetInventoryLevelsRequest
-	(*InventoryLevel)(nil),             // 17: retailbridge.system.commerce.v1.InventoryLevel
-	(*GetInventoryLevelsResponse)(nil), // 18: retailbridge.system.commerce.v1.GetInventoryLevelsResponse
-	(*InventoryQuantitySet)(nil),       // 19: retailbridge.system.commerce.v1.InventoryQuantitySet
-	(*SetInventoryRequest)(nil),        // 20: retailbridge.system.commerce.v1.SetInventoryRequest
-	(*SetInventoryResponse)(nil),       // 21: retailbridge.system.commerce.v1.SetInventoryResponse
-	(*IngestWebhookRequest)(nil),       // 22: retailbridge.system.commerce.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),      // 23: retailbridge.system.commerce.v1.IngestWebhookResponse
-	nil,                                // 24: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Order)(nil),                   // 25: retailbridge.canonical.v1.Order
-	(*v1.Shipment)(nil),                // 26: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                  // 27: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                   // 28: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),     // 29: retailbridge.canonical.v1.InventoryAdjustment
+	(*ListOrderChangesRequest)(nil),    // 4: retailbridge.system.commerce.v1.ListOrderChangesRequest
+	(*ListOrderChangesResponse)(nil),   // 5: retailbridge.system.commerce.v1.ListOrderChangesResponse
+	(*CreateFulfillmentRequest)(nil),   // 6: retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	(*CreateFulfillmentResponse)(nil),  // 7: retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	(*CreateReturnRequest)(nil),        // 8: retailbridge.system.commerce.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),       // 9: retailbridge.system.commerce.v1.CreateReturnResponse
+	(*CloseReturnRequest)(nil),         // 10: retailbridge.system.commerce.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),        // 11: retailbridge.system.commerce.v1.CloseReturnResponse
+	(*RecordRefundRequest)(nil),        // 12: retailbridge.system.commerce.v1.RecordRefundRequest
+	(*RefundLine)(nil),                 // 13: retailbridge.system.commerce.v1.RefundLine
+	(*RecordRefundResponse)(nil),       // 14: retailbridge.system.commerce.v1.RecordRefundResponse
+	(*AdjustInventoryRequest)(nil),     // 15: retailbridge.system.commerce.v1.AdjustInventoryRequest
+	(*AdjustInventoryResponse)(nil),    // 16: retailbridge.system.commerce.v1.AdjustInventoryResponse
+	(*InventoryLevelKey)(nil),          // 17: retailbridge.system.commerce.v1.InventoryLevelKey
+	(*GetInventoryLevelsRequest)(nil),  // 18: retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	(*InventoryLevel)(nil),             // 19: retailbridge.system.commerce.v1.InventoryLevel
+	(*GetInventoryLevelsResponse)(nil), // 20: retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	(*InventoryQuantitySet)(nil),       // 21: retailbridge.system.commerce.v1.InventoryQuantitySet
+	(*SetInventoryRequest)(nil),        // 22: retailbridge.system.commerce.v1.SetInventoryRequest
+	(*SetInventoryResponse)(nil),       // 23: retailbridge.system.commerce.v1.SetInventoryResponse
+	(*IngestWebhookRequest)(nil),       // 24: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),      // 25: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                                // 26: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                   // 27: retailbridge.canonical.v1.Order
+	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*v1.Shipment)(nil),                // 29: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                  // 30: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                   // 31: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),     // 32: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	25, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	25, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	26, // 2: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	27, // 3: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	11, // 4: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	28, // 5: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	29, // 6: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	15, // 7: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
-	17, // 8: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
-	19, // 9: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
-	17, // 10: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
-	24, // 11: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 12: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 13: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 14: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	6,  // 15: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	8,  // 16: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	10, // 17: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	13, // 18: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	16, // 19: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
-	20, // 20: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
-	22, // 21: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
-	1,  // 22: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 23: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 24: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	7,  // 25: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	9,  // 26: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	12, // 27: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	14, // 28: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	18, // 29: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
-	21, // 30: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
-	23, // 31: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
-	22, // [22:32] is the sub-list for method output_type
-	12, // [12:22] is the sub-list for method input_type
-	12, // [12:12] is the sub-list for extension type_name
-	12, // [12:12] is the sub-list for extension extendee
-	0,  // [0:12] is the sub-list for field type_name
+	27, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	27, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	28, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	27, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	29, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	30, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	13, // 6: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
+	31, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	32, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	17, // 9: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
+	19, // 10: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	21, // 11: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
+	19, // 12: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	26, // 13: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 14: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	2,  // 15: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	4,  // 16: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
+	6,  // 17: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	8,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	10, // 19: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	12, // 20: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	15, // 21: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	18, // 22: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	22, // 23: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
+	24, // 24: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	1,  // 25: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	3,  // 26: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	5,  // 27: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
+	7,  // 28: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	9,  // 29: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	11, // 30: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	14, // 31: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	16, // 32: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	20, // 33: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	23, // 34: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
+	25, // 35: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	25, // [25:36] is the sub-list for method output_type
+	14, // [14:25] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -1551,7 +1697,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
