@@ -28,6 +28,7 @@ import (
 	"github.com/retailbridge/retailbridge/gateway"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
@@ -100,6 +101,10 @@ type Options struct {
 	ReturnTimings returns.Timings
 	// SpanProcessors receive every span (tests record them to check propagation).
 	SpanProcessors []sdktrace.SpanProcessor
+	// ConsoleDevLogin offers the console's development login (retailbridge dev and tests only).
+	ConsoleDevLogin bool
+	// ConsoleSampleEvery is how often the console's KPI page samples the metrics (default 30 s).
+	ConsoleSampleEvery time.Duration
 }
 
 // returnsStreams are the streams the returns service consumes and publishes on; its health
@@ -121,12 +126,14 @@ type Stack struct {
 	RedisURL   string
 	NATSURL    string
 
-	opts    Options
-	logger  *slog.Logger
-	tracing *telemetry.Tracing
-	addrs   map[Component]string
-	conns   []*grpc.ClientConn
-	nc      *nats.Conn
+	opts   Options
+	logger *slog.Logger
+	// deadLetters is the returns service's dead-letter triage, for the console.
+	deadLetters *events.DeadLetters
+	tracing     *telemetry.Tracing
+	addrs       map[Component]string
+	conns       []*grpc.ClientConn
+	nc          *nats.Conn
 	// startCtx bounds waiting for engines during Start; ctx is the running stack's lifetime.
 	startCtx context.Context
 	ctx      context.Context
@@ -375,16 +382,27 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
-		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js, Tenants: tenants,
+	db, err := s.database(s.ctx, "orders")
+	if err != nil {
+		return err
+	}
+	var svc *orders.Service
+	// New migrates the order store: a database that went away since it was opened is waited for.
+	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
+		svc, err = orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
+			PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
+			Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
+			Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+			JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
-			s.fail(fmt.Errorf("orders read model: %w", err))
+			s.fail(fmt.Errorf("orders store: %w", err))
 		}
 	})
 	wf, wfProbes, err := s.startOrderWorkflow()
@@ -394,7 +412,7 @@ func (s *Stack) startOrders() error {
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
-	}, append(wfProbes, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
+	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
@@ -494,7 +512,7 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	conns := map[Component]*grpc.ClientConn{}
-	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders} {
 		if conns[c], err = s.dial(c); err != nil {
 			return err
 		}
@@ -516,12 +534,12 @@ func (s *Stack) startReturns() error {
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
 		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
 			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
-			Tenants:  tenants,
+			Tenants: tenants, Orders: ordersv1.NewOrdersServiceClient(conns[Orders]),
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
 			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics,
 			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 		})
 		return err
@@ -530,6 +548,9 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	s.Returns = svc
+	// The dead letters' depth by consumer, for DLQ-growth alerts; once per registry.
+	_ = s.Metrics.Registry.Register(events.NewDepthCollector(js))
+	s.deadLetters = events.NewDeadLetters(db, js, s.opts.Now)
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
 			s.fail(fmt.Errorf("returns workflow: %w", err))
@@ -605,6 +626,10 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
+	cons, err := s.startConsole(rdb, returnsConn, auditLog)
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(gateway.Config{
 		RequestTimeout: c.RequestTimeout,
 		RateLimits:     limits,
@@ -612,6 +637,7 @@ func (s *Stack) startGateway() error {
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
 		Verifier: identity.Verifier, Redis: rdb, OnlyGateway: embedded, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Console: cons,
 	})
 	if err != nil {
 		return err

@@ -30,18 +30,21 @@ type Config struct {
 	OrderWarehouse string
 	// OrderAckSLA (RB_ORDER_ACK_SLA) is how long the warehouse has to acknowledge a shipping order
 	// before the order is escalated, once (default 4h).
-	OrderAckSLA      time.Duration
-	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
-	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
-	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
-	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
-	ReservationTTL   time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
-	Channels         string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
-	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
-	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
-	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
-	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
-	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	OrderAckSLA       time.Duration
+	TraceSampleRatio  float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
+	RequestTimeout    time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
+	OrderTTL          time.Duration // RB_ORDER_TTL: freshness of the order read model
+	OrderPollInterval time.Duration // RB_ORDER_POLL_INTERVAL: how often the order store's repair poller reads changed orders (default 1m)
+	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
+	OrderBackfill     bool          // RB_ORDER_BACKFILL: the order store's first poll sweeps the whole shop (default false: it fills per listing)
+	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
+	ReservationTTL    time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
+	Channels          string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
+	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
+	AuthConfig        string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins       []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
+	RateLimits        string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
+	PprofAddr         string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
@@ -61,6 +64,8 @@ type Config struct {
 	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
 	Listen    ServiceAddrs
 	Sandboxes SandboxConfig
+	// Console configures the operations console (console.go).
+	Console ConsoleConfig
 	// Env is the lookup Load read the environment through. Settings that a system kind or a
 	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>, and each
 	// vendor's connection such as SHOPIFY_ADMIN_URL, read by its kind's package) are read
@@ -118,30 +123,33 @@ type ServiceAddrs struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:         r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:          r.str("RB_DATA_DIR", "data"),
-		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
-		RedisURL:         r.str("REDIS_URL", ""),
-		NATSURL:          r.str("NATS_URL", ""),
-		DatabaseURL:      r.str("DATABASE_URL", ""),
-		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
-		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
-		OrderWarehouse:   r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
-		OrderAckSLA:      r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
-		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
-		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
-		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
-		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
-		ReservationTTL:   r.duration("RB_RESERVATION_TTL", 15*time.Minute),
-		Channels:         r.str("RB_INVENTORY_CHANNELS", ""),
-		Tenants:          r.str("RB_TENANTS", ""),
-		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
-		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
-		RateLimits:       r.str("RB_RATE_LIMITS", ""),
-		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
-		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
-		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
-		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
+		HTTPAddr:          r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:           r.str("RB_DATA_DIR", "data"),
+		LogLevel:          r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:          r.str("REDIS_URL", ""),
+		NATSURL:           r.str("NATS_URL", ""),
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		ReturnPolicy:      r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:   r.str("RB_RETURNS_LOCATION", "dc-east"),
+		OrderWarehouse:    r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
+		OrderAckSLA:       r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
+		TraceSampleRatio:  r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:    r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:          r.duration("RB_ORDER_TTL", 30*time.Second),
+		OrderPollInterval: r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
+		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
+		OrderBackfill:     r.bool("RB_ORDER_BACKFILL", false),
+		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
+		ReservationTTL:    r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:          r.str("RB_INVENTORY_CHANNELS", ""),
+		Tenants:           r.str("RB_TENANTS", ""),
+		AuthConfig:        r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:       splitList(r.str("RB_CORS_ORIGINS", "")),
+		RateLimits:        r.str("RB_RATE_LIMITS", ""),
+		PprofAddr:         r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:     r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:    r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:    r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -161,6 +169,7 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
+		Console:   readConsole(&r),
 		Env:       getenv,
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
@@ -192,6 +201,7 @@ func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	bad = append(bad, c.badAddrs()...)
+	bad = append(bad, c.Console.badConsole()...)
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			add("RB_CORS_ORIGINS", fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))
@@ -226,10 +236,13 @@ func (c Config) Validate() error {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
 	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
-		"RB_RESERVATION_TTL": c.ReservationTTL} {
+		"RB_RESERVATION_TTL": c.ReservationTTL, "RB_ORDER_POLL_OVERLAP": c.OrderPollOverlap} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	if c.OrderPollInterval <= 0 {
+		add("RB_ORDER_POLL_INTERVAL", "must be positive")
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
@@ -293,7 +306,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("order_poll_interval", c.OrderPollInterval), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }

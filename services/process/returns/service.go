@@ -20,10 +20,12 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -114,6 +116,8 @@ type Deps struct {
 	Now func() time.Time
 	// Tenants says which orders each partner tenant owns; nil means partners own nothing.
 	Tenants *tenancy.Directory
+	// Orders, when set, is where eligibility reads orders (the order store); see eligibilityOrder.
+	Orders ordersv1.OrdersServiceClient
 
 	// The return-to-refund workflow needs the rest. With DB nil the service answers eligibility
 	// only and the workflow RPCs are Unimplemented.
@@ -128,6 +132,8 @@ type Deps struct {
 	Payments        paymentsv1.PaymentsServiceClient
 	// Timings of waiting states; zero fields take defaults.
 	Timings Timings
+	// Metrics receives the business KPIs (kpi.go); nil records none.
+	Metrics *telemetry.Metrics
 }
 
 // Service implements returnsv1.ReturnsServiceServer.
@@ -155,6 +161,9 @@ type Service struct {
 	platformClient returnsplatformv1.ReturnsPlatformServiceClient
 	erpClient      erpv1.ErpServiceClient
 	timings        Timings
+
+	ordersAPI    ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
+	storeAnswers *cache.Cache[string, storeAnswer]
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -203,6 +212,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
 		},
 	}
+	svc.ordersAPI, svc.storeAnswers = deps.Orders, cache.New[string, storeAnswer](storeAnswerTTL, cfg.CacheEntries, deps.Now)
 	if deps.DB != nil {
 		ctx := context.Background()
 		for _, m := range []func(context.Context, *store.DB) error{events.Migrate, workflow.Migrate, migrate} {
@@ -215,7 +225,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.
-		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second},
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second, Observer: observer(deps)},
 			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
 				deps.Timings.withDefaults(), deps.Now))
 	}
@@ -242,7 +252,7 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 	if err := validateCheck(req); err != nil {
 		return nil, err
 	}
-	order, asOf, err := s.order(ctx, req.GetOrderId())
+	order, asOf, err := s.eligibilityOrder(ctx, req.GetOrderId())
 	if err != nil {
 		return nil, err
 	}

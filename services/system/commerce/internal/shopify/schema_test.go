@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/validator"
@@ -27,6 +28,8 @@ func sampleVars(name string) (map[string]any, bool) {
 		return regularOrder.vars("1"), true
 	case "ListOrders":
 		return map[string]any{"first": 20, "after": "cursor", "query": "customer_id:1"}, true
+	case "ListOrderChanges":
+		return map[string]any{"first": 100, "after": "cursor", "query": changesQuery(time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC))}, true
 	case "Ready":
 		return map[string]any{}, true
 	case "ReturnContext":
