@@ -10,9 +10,9 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
-	"github.com/retailbridge/retailbridge/pkg/store"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
+	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
 // GetAvailability answers, per requested SKU and in request order, how many units the caller
@@ -61,7 +61,9 @@ func (s *Service) GetAvailability(ctx context.Context, req *inventoryv1.GetAvail
 // The answer is shared: callers must not modify it.
 func (s *Service) cachedPositions(ctx context.Context, f positionFilter) ([]*canonicalv1.InventoryPosition, error) {
 	return store.Cached(ctx, s.db, "inventory.availability", f.cacheKey(), []string{"inventory_positions"},
-		func(ctx context.Context) ([]*canonicalv1.InventoryPosition, error) { return readPositions(ctx, s.db, f) })
+		func(ctx context.Context) ([]*canonicalv1.InventoryPosition, error) {
+			return readPositions(ctx, s.db, f)
+		})
 }
 
 // cacheKey names f unambiguously whatever its values hold: every value is prefixed by its length,
