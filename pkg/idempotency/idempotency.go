@@ -38,6 +38,7 @@
 package idempotency
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -196,6 +197,7 @@ func New(rdb *redis.Client, opts Options) *Store {
 	s := &Store{rdb: rdb, opts: opts, storedHeaders: stored}
 	if opts.InProcess {
 		s.mem = newMemRecords(opts)
+		s.restore(context.Background())
 	}
 	return s
 }

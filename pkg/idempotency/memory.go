@@ -109,13 +109,13 @@ func (m *memRecords) begin(key, fp, token string, lockTTL time.Duration) (outcom
 // complete is completeScript in process. A body that would push the store past its byte budget
 // is not kept: the record becomes "executed, response not stored", as for an oversized body, so
 // a retry is refused rather than executed again.
-func (m *memRecords) complete(key, token, state string, resp stored, retention time.Duration) bool {
+func (m *memRecords) complete(key, token, state string, resp stored, retention time.Duration) (memRecord, bool) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	now := m.now()
 	r := m.live(key, now)
 	if r == nil || r.token != token {
-		return false
+		return memRecord{}, false
 	}
 	if m.bytes+len(resp.body) > m.maxBytes {
 		m.sweep(now)
@@ -126,7 +126,18 @@ func (m *memRecords) complete(key, token, state string, resp stored, retention t
 	resp.body = append([]byte(nil), resp.body...) // the caller's buffer is reused by the response
 	r.state, r.token, r.resp, r.expires = state, "", resp, now.Add(retention)
 	m.bytes += len(resp.body)
-	return true
+	return *r, true
+}
+
+// put stores a completed record restored from Redis, expiring after ttl.
+func (m *memRecords) put(key, fp, state string, resp stored, ttl time.Duration) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if old := m.records[key]; old != nil {
+		m.drop(key, old)
+	}
+	m.records[key] = &memRecord{state: state, fp: fp, expires: m.now().Add(ttl), resp: resp}
+	m.bytes += len(resp.body)
 }
 
 // release is releaseScript in process.

@@ -195,3 +195,34 @@ func TestInProcessBounds(t *testing.T) {
 		t.Errorf("a released key did not execute again: status %d", r.Status)
 	}
 }
+
+// An in-process store writes its outcomes through to Redis in the scripts' layout and reads
+// them back when it starts, so a retry after a restart (the development stack snapshots its
+// embedded Redis) still replays, a different body is still refused, and a store on the scripts
+// reads the same records.
+func TestInProcessRecordsSurviveRestart(t *testing.T) {
+	t.Parallel()
+	rdb := testRedis(t)
+	prefix := testPrefix(t, rdb)
+	a := newApp()
+	opts := Options{InProcess: true, KeyPrefix: prefix}
+	first := serve(t, testStore(t, rdb, opts).Middleware(a))
+	q := request{keys: []string{"restart-1"}, caller: partnerT1, body: `{"n":1}`}
+	orig := mustSend(t, first, q)
+	if orig.Status != http.StatusCreated {
+		t.Fatalf("first: status %d", orig.Status)
+	}
+	for name, o := range map[string]Options{"restarted in process": opts, "on the scripts": {KeyPrefix: prefix}} {
+		srv := serve(t, testStore(t, rdb, o).Middleware(a))
+		replay := mustSend(t, srv, q)
+		if diff := cmp.Diff(viewOf(orig), viewOf(replay)); diff != "" || replay.Header.Get(HeaderReplayed) != "true" {
+			t.Errorf("%s: replay differs (-first +replay):\n%s", name, diff)
+		}
+		other := q
+		other.body = `{"n":2}`
+		wantProblem(t, mustSend(t, srv, other), http.StatusUnprocessableEntity, ReasonKeyReused)
+	}
+	if n := a.executions(partnerT1, "restart-1"); n != 1 {
+		t.Errorf("executions = %d, want 1", n)
+	}
+}

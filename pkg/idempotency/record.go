@@ -140,7 +140,11 @@ func (s *Store) begin(ctx context.Context, key, fp, token string) (outcome, erro
 // complete stores resp under state and drops token's lock; false means the lock was lost.
 func (s *Store) complete(ctx context.Context, key, token, state string, resp stored) (bool, error) {
 	if s.mem != nil {
-		return s.mem.complete(key, token, state, resp, s.opts.Retention), nil
+		r, ok := s.mem.complete(key, token, state, resp, s.opts.Retention)
+		if ok {
+			s.persist(ctx, key, r, s.opts.Retention)
+		}
+		return ok, nil
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
