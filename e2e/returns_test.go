@@ -13,7 +13,9 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
@@ -78,7 +80,30 @@ func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
 // gateway.
 func TestReturnToRefundEndToEnd(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}))
+	testReturnToRefund(t)
+}
+
+// The same scenario with Business Central as the ERP (OData, client credentials, $batch): the
+// process layer does not change, the ERP's records are Business Central's.
+func TestReturnToRefundEndToEndBusinessCentral(t *testing.T) {
+	t.Parallel()
+	h := testReturnToRefund(t, withVendorSetting("RB_ERP_VENDOR", "businesscentral"))
+	bc := h.BusinessCentral
+	if bc == nil {
+		t.Fatal("no Business Central sandbox runs: RB_ERP_VENDOR=businesscentral did not select it")
+	}
+	st := bc.Stats()
+	t.Logf("Business Central: %d API requests, %d tokens, %d batches, documents created %v", st.Requests, st.Tokens, st.Batches, st.Created)
+	if st.Created[bcsb.SetReturnOrders] != 1 || st.Created[bcsb.SetReturnReceipts] != 1 || st.Created[bcsb.SetSalesCreditMemos] != 1 {
+		t.Errorf("Business Central documents %v; want one return order, one receipt, one credit memo", st.Created)
+	}
+	if h.NetSuite != nil {
+		t.Errorf("the NetSuite sandbox runs too; want only the selected ERP's")
+	}
+}
+
+func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), opts...)
 	tok := h.token(t, demo.DemoCustomerID)
 	o := h.Demo.Scenario(demo.ScenarioMultipleQuantity)
 	body := createReturn(o.ID, o.Lines[0].ID, 2)
@@ -175,6 +200,25 @@ func TestReturnToRefundEndToEnd(t *testing.T) {
 	if other.Status != http.StatusNotFound {
 		t.Errorf("another customer's return: %d", other.Status)
 	}
+	return h
+}
+
+// erpFaults are the fault knobs of whichever ERP sandbox the stack runs.
+func (h *harness) erpFaults() *faults.Faults {
+	if h.BusinessCentral != nil {
+		return h.BusinessCentral.Faults()
+	}
+	return h.NetSuite.Faults()
+}
+
+// rmaStatus is the status of the return authorisation rma in whichever ERP the stack runs.
+func (h *harness) rmaStatus(rma string) string {
+	if h.BusinessCentral != nil {
+		st, _ := h.BusinessCentral.ReturnOrderStatus(rma)
+		return st
+	}
+	st, _ := h.NetSuite.Status("returnAuthorization", rma)
+	return st
 }
 
 // subsequence reports whether want appears in got in order.
@@ -252,7 +296,7 @@ func TestSupportCancelCompensates(t *testing.T) {
 	}
 	done := h.waitAny(t, agent, path, "cancelled")
 	rma, platform := done.Return.ExternalIDs["erp"], done.Return.ExternalIDs["returnsplatform"]
-	if st, _ := h.NetSuite.Status("returnAuthorization", rma); st != "Closed" {
+	if st := h.rmaStatus(rma); st != "Closed" {
 		t.Errorf("RMA %s status %q, want Closed", rma, st)
 	}
 	if st, ok := h.Loop.Return(platform); !ok || st.LabelStatus != "cancelled" {

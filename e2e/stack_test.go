@@ -97,6 +97,13 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		"RB_REQUEST_TIMEOUT":    "2s",
 		"RB_TRACE_SAMPLE_RATIO": "1",
 	}
+	// The vendor selections of the environment `go test` runs in apply, so the suite runs against
+	// another vendor of a kind (RB_ERP_VENDOR=businesscentral) unchanged.
+	for _, k := range []string{"RB_COMMERCE_VENDOR", "RB_ERP_VENDOR", "RB_PAYMENTS_VENDOR", "RB_RETURNSPLATFORM_VENDOR", "RB_WMS_VENDOR"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
+		}
+	}
 	cfg, err := config.Load(func(k string) string { return env[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -171,6 +171,16 @@ func benchPaths(work, bareAddr string, barePID int, shared, embedded *devStack, 
 	if err := add("single order, warm, REDIS_URL", shared.gw, shared.cmd.Process.Pid, shared.pprofAddr, orders); err != nil {
 		return nil, err
 	}
+	// The storefront order list from the order store, once every listing is held whole.
+	calls, err := shared.fillListings()
+	if err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(os.Stderr, "bench: order listings held whole; the last fill round cost %d Shopify requests\n", calls)
+	if err := add("storefront order list from the order store, page sizes 1–100 mixed, REDIS_URL", shared.gw, shared.cmd.Process.Pid,
+		shared.pprofAddr, shared.orderListRequests()); err != nil {
+		return nil, err
+	}
 	// Partner stock reads: a client-credentials token of tenant acme asking for 20 SKUs at a time
 	// (available-to-sell over its two locations, less its buffer), read from the inventory
 	// ledger in the process store.
