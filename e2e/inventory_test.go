@@ -25,6 +25,7 @@ type movementsJSON struct {
 // route: its lines sum to the position, the newest being the receipt.
 func TestInventoryLedgerThroughTheStack(t *testing.T) {
 	t.Parallel()
+	needWarehouseSandbox(t)
 	h := newStack(t)
 	var sku string
 	for _, it := range h.Demo.Items {

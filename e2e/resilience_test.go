@@ -269,6 +269,7 @@ func mustConfig(t testing.TB, env map[string]string) config.Config {
 // reconciliation pass, which asks the warehouse about returns waiting too long.
 func TestMissedWebhooksAreRepaired(t *testing.T) {
 	t.Parallel()
+	needWarehouseSandbox(t)
 	h := newStackWith(t, func(o *stack.Options) {
 		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 		o.ReturnTimings = returns.Timings{Reconcile: 300 * time.Millisecond}

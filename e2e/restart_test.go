@@ -107,6 +107,7 @@ func (h *harness) shopifyRefunds(t testing.TB, orderID string) int {
 // under a new key), and each with its own inspection results.
 func TestRestartFinishesReturnsInFlight(t *testing.T) {
 	t.Parallel()
+	needWarehouseSandbox(t)
 	dir, clk := t.TempDir(), newClock()
 	outcomes := warehousesb.Outcomes{Resellable: 0.5, Damaged: 0.5} // both refund; a misapplied result shows
 	first := startOn(t, dir, clk, func(o *stack.Options) {
@@ -188,6 +189,7 @@ func TestRestartFinishesReturnsInFlight(t *testing.T) {
 // with the reason, instead of waiting forever. The other return is unaffected.
 func TestVanishedReceiptEscalatesPastSLA(t *testing.T) {
 	t.Parallel()
+	needWarehouseSandbox(t)
 	c := collideAfterVendorForgets(t, "warehouse.json", "wms", "vanished")
 	second, agent, lost, other, receipt := c.second, c.agent, c.lost, c.other, c.record
 	if err := handles.Of(second).Warehouse.Receive(receipt); err != nil {

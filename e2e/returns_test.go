@@ -71,7 +71,9 @@ func (h *harness) waitState(t testing.TB, tok, id, want string) returnJSON {
 }
 
 func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
-	return func(o *stack.Options) { o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes} }
+	return func(o *stack.Options) {
+		o.FastVendors, o.SandboxSettings = true, map[string]any{"warehouse": outcomes, "edi3pl": outcomes}
+	}
 }
 
 // The seed's scenario end to end: request → RMA → platform return and label → parcel moving →
@@ -81,6 +83,21 @@ func withFastVendors(outcomes warehousesb.Outcomes) func(*stack.Options) {
 func TestReturnToRefundEndToEnd(t *testing.T) {
 	t.Parallel()
 	testReturnToRefund(t)
+}
+
+// The same scenario with the warehouse a 3PL trading EDI X12 files over SFTP (RB_WMS_VENDOR=edi3pl):
+// the return is announced with a 180, and the 3PL's 180s receive and inspect it.
+func TestReturnToRefundEndToEndOverEDI(t *testing.T) {
+	t.Parallel()
+	h := testReturnToRefund(t, withVendorSetting("RB_WMS_VENDOR", "edi3pl"))
+	sb := h.EDI3PL
+	if sb == nil || h.Warehouse != nil {
+		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want only the EDI 3PL", sb, h.Warehouse)
+	}
+	// The 180 went out and our 997s came back for its 180s (received, inspected) and the 846.
+	if st := sb.Stats(); st.Received < 3 {
+		t.Errorf("interchanges the 3PL received: %d, want at least the 180 and two 997s", st.Received)
+	}
 }
 
 // The same scenario with Business Central as the ERP (OData, client credentials, $batch): the

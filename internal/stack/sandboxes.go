@@ -89,7 +89,8 @@ func (s *Stack) SandboxEnv() string {
 	cfg := s.SandboxConfig()
 	var b strings.Builder
 	for _, k := range slices.Sorted(maps.Keys(cfg)) {
-		fmt.Fprintf(&b, "export %s=%s\n", k, cfg[k])
+		// Single-quoted: a value may hold spaces (an SSH host key line) or shell characters.
+		fmt.Fprintf(&b, "export %s='%s'\n", k, strings.ReplaceAll(cfg[k], "'", `'\''`))
 	}
 	return b.String()
 }

@@ -5,6 +5,7 @@ package handles
 
 import (
 	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
+	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
@@ -34,6 +35,8 @@ type Set struct {
 	LoopURL            string
 	Warehouse          *warehousesb.Sandbox
 	WarehouseURL       string
+	// EDI3PL is the 3PL trading EDI over SFTP when RB_WMS_VENDOR=edi3pl.
+	EDI3PL *edisb.Sandbox
 }
 
 // Of reads the sandboxes src runs.
@@ -46,6 +49,7 @@ func Of(src Source) Set {
 	s.Stripe, _ = src.Sandbox("stripe").(*stripesb.Sandbox)
 	s.Loop, _ = src.Sandbox("loop").(*loopsb.Sandbox)
 	s.Warehouse, _ = src.Sandbox("warehouse").(*warehousesb.Sandbox)
+	s.EDI3PL, _ = src.Sandbox("edi3pl").(*edisb.Sandbox)
 	s.ShopifyURL, s.NetSuiteURL, s.StripeURL = src.SandboxURL("shopify"), src.SandboxURL("netsuite"), src.SandboxURL("stripe")
 	s.LoopURL, s.WarehouseURL = src.SandboxURL("loop"), src.SandboxURL("warehouse")
 	return s

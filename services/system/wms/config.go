@@ -13,19 +13,26 @@ import (
 
 // Vendors this service can connect to.
 const (
-	// VendorWarehouse is a 3PL's REST API with signed webhooks (EDI X12 over SFTP comes later).
+	// VendorWarehouse is a 3PL's REST API with signed webhooks.
 	VendorWarehouse = "warehouse"
+	// VendorEDI3PL is a 3PL trading EDI X12 files over SFTP.
+	VendorEDI3PL = "edi3pl"
 )
+
+// DefaultPollInterval is how often the EDI 3PL's inbound folder is polled.
+const DefaultPollInterval = 5 * time.Second
 
 // DefaultTimeout bounds one RPC's work against the warehouse when the caller's deadline is later.
 const DefaultTimeout = 10 * time.Second
 
 // Config configures the WMS system API.
 type Config struct {
-	// Vendor selects the connector: "warehouse".
+	// Vendor selects the connector: "warehouse" or "edi3pl".
 	Vendor string
 	// Warehouse is used when Vendor is "warehouse".
 	Warehouse WarehouseConfig
+	// EDI3PL is used when Vendor is "edi3pl".
+	EDI3PL EDI3PLConfig
 	// Timeout bounds each RPC's warehouse work and each webhook's publishing; DefaultTimeout
 	// when zero.
 	Timeout time.Duration
@@ -71,6 +78,8 @@ func (c Config) Validate() error {
 		if w.SignatureTolerance < 0 {
 			add("warehouse.signature_tolerance", "must not be negative")
 		}
+	case VendorEDI3PL:
+		bad = append(bad, c.EDI3PL.validate()...)
 	case "":
 		add("vendor", "is required (RB_WMS_VENDOR selects one of the kind's registered vendors)")
 	default:

@@ -1,7 +1,7 @@
 // Package wms is the warehouse system API: advance notices of inbound returns and what their
 // receipt and inspection found, shipping orders and their acknowledgement, and stock per location
-// and state, over one vendor connector (a 3PL's REST API today; EDI X12 later). Warehouse
-// webhooks become canonical events on JetStream. Callers meet it over gRPC; vendor protocol and
+// and state, over one vendor connector (a 3PL's REST API, or EDI X12 files over SFTP).
+// Warehouse webhooks, and the EDI 3PL's files (polled), become canonical events on JetStream. Callers meet it over gRPC; vendor protocol and
 // vendor errors stay behind it.
 package wms
 
@@ -13,6 +13,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -20,6 +21,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
+	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/warehouse"
 )
 
@@ -50,8 +52,11 @@ type Service struct {
 	log     *slog.Logger
 	timeout time.Duration
 
-	deliveries *events.Deliveries // publishes what the intake normalised
+	deliveries *events.Deliveries // publishes what the intake normalised, and the files polled
 	intake     *intake.Intake     // webhook intake (webhook.go)
+	poll       time.Duration      // how often a file vendor's inbound folder is read (inbound.go)
+	inboundMu  sync.Mutex
+	inbound    InboundStats
 }
 
 var _ wmsv1.WmsServiceServer = (*Service)(nil)
@@ -61,9 +66,6 @@ var _ wmsv1.WmsServiceServer = (*Service)(nil)
 func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
-	}
-	if deps.HTTPClient == nil {
-		return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.HTTPClient is required")
 	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
@@ -75,11 +77,37 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		cfg.Timeout = DefaultTimeout
 	}
 	log := deps.Logger.With("service", "wms", "vendor", cfg.Vendor)
-	conn, err := warehouse.New(cfg.Warehouse.connector(), deps.HTTPClient, log, deps.Now)
+	conn, err := newConnector(cfg, deps, log)
+	if err != nil {
+		return nil, err
+	}
+	s := FromConnector(cfg.Vendor, conn, cfg.Timeout, deps)
+	if cfg.EDI3PL.PollInterval > 0 {
+		s.poll = cfg.EDI3PL.PollInterval
+	}
+	return s, nil
+}
+
+// newConnector builds the selected vendor's connector.
+func newConnector(cfg Config, deps Deps, log *slog.Logger) (Connector, error) {
+	var conn Connector
+	var err error
+	switch cfg.Vendor {
+	case VendorWarehouse:
+		if deps.HTTPClient == nil {
+			return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.HTTPClient is required")
+		}
+		conn, err = warehouse.New(cfg.Warehouse.connector(), deps.HTTPClient, log, deps.Now)
+	case VendorEDI3PL:
+		if deps.JetStream == nil {
+			return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.JetStream is required by the EDI 3PL's state")
+		}
+		conn, err = edi3pl.New(cfg.EDI3PL.connector(), deps.JetStream, log, deps.Now)
+	}
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	return FromConnector(cfg.Vendor, conn, cfg.Timeout, deps), nil
+	return conn, nil
 }
 
 // FromConnector is the service over a connector a vendor's registration built (its Serve reads
@@ -94,7 +122,7 @@ func FromConnector(vendor string, conn Connector, timeout time.Duration, deps De
 		timeout = DefaultTimeout
 	}
 	log := deps.Logger.With("service", "wms", "vendor", vendor)
-	s := &Service{conn: conn, log: log, timeout: timeout,
+	s := &Service{conn: conn, log: log, timeout: timeout, poll: DefaultPollInterval,
 		deliveries: events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, log)}
 	s.intake = intake.New(vendor, vendors.ParseWebhook(conn.ParseWebhook), s.deliveries, log)
 	return s
