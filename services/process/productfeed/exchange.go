@@ -81,6 +81,8 @@ func (e *Exchange) take(ctx context.Context, s *sftpbox.Session, name string) (F
 	hash := Hash(data)
 	if prev, seen, err := e.Store.Seen(ctx, name, hash); err != nil {
 		return FileResult{}, err
+	} else if seen && prev.Status == StatusQuarantined {
+		return e.quarantine(ctx, s, name, hash, prev.Reason)
 	} else if seen {
 		prev.Duplicate = true
 		e.log().Info("product feed file re-sent unchanged", "file", name, "sha256", hash)

@@ -36,7 +36,7 @@ const (
 
 // FileResult is what one file did.
 type FileResult struct {
-	ID         int64     `json:"id"`
+	ID         int64     `json:"id,string"`
 	Name       string    `json:"name"`
 	SHA256     string    `json:"sha256"`
 	Kind       Kind      `json:"kind,omitempty"`
