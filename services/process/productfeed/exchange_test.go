@@ -30,7 +30,7 @@ type fixture struct {
 }
 
 // start serves the ERP export sandbox over loopback and an exchange pinned to its host key.
-func start(t *testing.T) *fixture {
+func start(t *testing.T, d store.Dialect) *fixture {
 	t.Helper()
 	client, err := sftpbox.GenerateKey()
 	if err != nil {
@@ -45,7 +45,7 @@ func start(t *testing.T) *fixture {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	db := storetest.Open(t, store.SQLite, store.Options{})
+	db := storetest.Open(t, d, store.Options{})
 	if err := productfeed.Migrate(context.Background(), db); err != nil {
 		t.Fatal(err)
 	}
@@ -58,6 +58,17 @@ func start(t *testing.T) *fixture {
 	}
 	st := productfeed.NewStore(db)
 	return &fixture{sb: sb, st: st, cfg: cfg, ex: &productfeed.Exchange{Box: box, Store: st, Interval: 20 * time.Millisecond}}
+}
+
+// dialects runs a test against every store engine.
+func dialects(t *testing.T, test func(*testing.T, store.Dialect)) {
+	t.Parallel()
+	for _, d := range storetest.Dialects {
+		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
+			test(t, d)
+		})
+	}
 }
 
 // deliver drops a file and polls once, expecting exactly that file taken.
@@ -105,9 +116,10 @@ func (f *fixture) item(t *testing.T, sku string) productfeed.Item {
 // applies every row and reports none; the identical file re-sent changes nothing and is
 // archived as a duplicate; a changed file under the same name is a new version that applies
 // only what changed.
-func TestHappyFileThenResentThenNewVersion(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestHappyFileThenResentThenNewVersion(t *testing.T) { dialects(t, testHappyFileThenResentThenNewVersion) }
+
+func testHappyFileThenResentThenNewVersion(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	good := erp.MasterCSV(erp.Catalogue(), true)
 	res := f.deliver(t, "products.csv", good)
 	if res.Kind != productfeed.Master || res.Applied != 4 || res.Rejected != 0 || res.Unchanged != 0 {
@@ -149,9 +161,10 @@ func TestHappyFileThenResentThenNewVersion(t *testing.T) {
 
 // TestBadRowsReportedGoodRowsApplied: each bad row is in the outbound report and the API with
 // its row, column and reason; the good rows are in the item master.
-func TestBadRowsReportedGoodRowsApplied(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestBadRowsReportedGoodRowsApplied(t *testing.T) { dialects(t, testBadRowsReportedGoodRowsApplied) }
+
+func testBadRowsReportedGoodRowsApplied(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	res := f.deliver(t, "products-bad.csv", erp.WithBadRows())
 	if res.Applied != 4 || res.Rejected != 6 || res.Rows != 10 {
 		t.Fatalf("result %+v, want 4 applied and 6 rejected of 10", res)
@@ -205,9 +218,10 @@ func TestBadRowsReportedGoodRowsApplied(t *testing.T) {
 
 // TestUnreadableFileQuarantined: a file with broken quoting, one that is not UTF-8 and one
 // without the required header are set aside with their reason; nothing is applied.
-func TestUnreadableFileQuarantined(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestUnreadableFileQuarantined(t *testing.T) { dialects(t, testUnreadableFileQuarantined) }
+
+func testUnreadableFileQuarantined(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	cases := map[string][]byte{
 		"broken-quote.csv": erp.Unreadable(),
 		"latin1.csv":       []byte("sku,title,erp_item_id,variant_id,warehouse_sku,price,currency,tax_code,active\nSKU-9,Caf\xe9,I,V,W,1.00,EUR,STD,true\n"),
@@ -229,9 +243,10 @@ func TestUnreadableFileQuarantined(t *testing.T) {
 }
 
 // TestPricesFile: a prices file updates known SKUs and rejects unknown ones.
-func TestPricesFile(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestPricesFile(t *testing.T) { dialects(t, testPricesFile) }
+
+func testPricesFile(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	f.deliver(t, "products.csv", erp.MasterCSV(erp.Catalogue(), false))
 	res := f.deliver(t, "prices.csv", erp.PricesCSV([][3]string{{"SKU-1", "17.50", "EUR"}, {"SKU-2", "49", "EUR"}, {"SKU-99", "1", "EUR"}}))
 	if res.Kind != productfeed.Prices || res.Applied != 1 || res.Unchanged != 1 || res.Rejected != 1 {
@@ -247,9 +262,10 @@ func TestPricesFile(t *testing.T) {
 }
 
 // TestHostKeyMismatchRefused: an exchange pinned to another key takes nothing and says why.
-func TestHostKeyMismatchRefused(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestHostKeyMismatchRefused(t *testing.T) { dialects(t, testHostKeyMismatchRefused) }
+
+func testHostKeyMismatchRefused(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	if err := f.sb.Drop("products.csv", erp.MasterCSV(erp.Catalogue(), false)); err != nil {
 		t.Fatal(err)
 	}
@@ -273,9 +289,10 @@ func TestHostKeyMismatchRefused(t *testing.T) {
 }
 
 // TestRunPollsOnSchedule: the scheduled loop takes a file dropped while it runs.
-func TestRunPollsOnSchedule(t *testing.T) {
-	t.Parallel()
-	f := start(t)
+func TestRunPollsOnSchedule(t *testing.T) { dialects(t, testRunPollsOnSchedule) }
+
+func testRunPollsOnSchedule(t *testing.T, d store.Dialect) {
+	f := start(t, d)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- f.ex.Run(ctx) }()

@@ -108,7 +108,7 @@ func (s *Store) Apply(ctx context.Context, name, hash string, p Parsed, now time
 		}
 		for _, r := range rejects {
 			if _, err := tx.Exec(ctx, `INSERT INTO productfeed_rejects (file_id, line, column_name, value, reason)
-				VALUES (?, ?, ?, ?, ?)`, res.ID, r.Line, r.Column, r.Value, r.Reason); err != nil {
+				VALUES ($1, $2, $3, $4, $5)`, res.ID, r.Line, r.Column, r.Value, r.Reason); err != nil {
 				return fmt.Errorf("productfeed: record reject: %w", err)
 			}
 		}
@@ -136,7 +136,7 @@ func (s *Store) Quarantine(ctx context.Context, name, hash, reason string, now t
 
 func insertFile(ctx context.Context, tx *store.Tx, f FileResult) error {
 	_, err := tx.Exec(ctx, `INSERT INTO productfeed_files (id, name, sha256, kind, status, reason,
-		rows_total, applied, unchanged, rejected, received_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		rows_total, applied, unchanged, rejected, received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		f.ID, f.Name, f.SHA256, string(f.Kind), f.Status, f.Reason, f.Rows, f.Applied, f.Unchanged,
 		f.Rejected, f.ReceivedAt)
 	if err != nil {
@@ -160,15 +160,15 @@ func applyRow(ctx context.Context, tx *store.Tx, kind Kind, row Row, fileID int6
 		if cur.PriceMinor == it.PriceMinor && cur.Currency == it.Currency {
 			return false, nil, nil
 		}
-		_, err := tx.Exec(ctx, `UPDATE item_master SET price_minor = ?, currency = ?, file_id = ?, updated_at = ?
-			WHERE sku = ?`, it.PriceMinor, it.Currency, fileID, now.UTC(), it.SKU)
+		_, err := tx.Exec(ctx, `UPDATE item_master SET price_minor = $1, currency = $2, file_id = $3, updated_at = $4
+			WHERE sku = $5`, it.PriceMinor, it.Currency, fileID, now.UTC(), it.SKU)
 		return err == nil, nil, err
 	}
 	if found && cur == it {
 		return false, nil, nil
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO item_master (sku, title, erp_item_id, variant_id, warehouse_sku,
-		price_minor, currency, tax_code, active, file_id, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		price_minor, currency, tax_code, active, file_id, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
 		ON CONFLICT (sku) DO UPDATE SET title = excluded.title, erp_item_id = excluded.erp_item_id,
 		variant_id = excluded.variant_id, warehouse_sku = excluded.warehouse_sku,
 		price_minor = excluded.price_minor, currency = excluded.currency, tax_code = excluded.tax_code,
@@ -186,7 +186,7 @@ type queryRow func(ctx context.Context, query string, args ...any) *sql.Row
 func getItem(ctx context.Context, q queryRow, sku string) (Item, error) {
 	var it Item
 	err := q(ctx, `SELECT sku, title, erp_item_id, variant_id, warehouse_sku, price_minor, currency,
-		tax_code, active FROM item_master WHERE sku = ?`, sku).Scan(&it.SKU, &it.Title, &it.ERPItemID,
+		tax_code, active FROM item_master WHERE sku = $1`, sku).Scan(&it.SKU, &it.Title, &it.ERPItemID,
 		&it.VariantID, &it.WarehouseSKU, &it.PriceMinor, &it.Currency, &it.TaxCode, &it.Active)
 	return it, err
 }
@@ -201,7 +201,7 @@ func (s *Store) File(ctx context.Context, id int64) (FileResult, error) {
 	var f FileResult
 	var kind string
 	err := s.db.QueryRow(ctx, `SELECT id, name, sha256, kind, status, reason, rows_total, applied,
-		unchanged, rejected, received_at FROM productfeed_files WHERE id = ?`, id).Scan(&f.ID, &f.Name,
+		unchanged, rejected, received_at FROM productfeed_files WHERE id = $1`, id).Scan(&f.ID, &f.Name,
 		&f.SHA256, &kind, &f.Status, &f.Reason, &f.Rows, &f.Applied, &f.Unchanged, &f.Rejected, &f.ReceivedAt)
 	f.Kind = Kind(kind)
 	return f, err
@@ -209,7 +209,7 @@ func (s *Store) File(ctx context.Context, id int64) (FileResult, error) {
 
 // Files returns the newest recorded files first, at most limit.
 func (s *Store) Files(ctx context.Context, limit int) ([]FileResult, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM productfeed_files ORDER BY received_at DESC, id LIMIT ?`, limit)
+	rows, err := s.db.Query(ctx, `SELECT id FROM productfeed_files ORDER BY received_at DESC, id LIMIT $1`, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -240,7 +240,7 @@ func (s *Store) Files(ctx context.Context, limit int) ([]FileResult, error) {
 // Rejects returns a file's rejected rows in file order.
 func (s *Store) Rejects(ctx context.Context, fileID int64) ([]Reject, error) {
 	rows, err := s.db.Query(ctx, `SELECT line, column_name, value, reason FROM productfeed_rejects
-		WHERE file_id = ? ORDER BY line`, fileID)
+		WHERE file_id = $1 ORDER BY line`, fileID)
 	if err != nil {
 		return nil, err
 	}
