@@ -87,15 +87,16 @@ func Parse(data []byte) (Parsed, error) {
 		if err == io.EOF {
 			break
 		}
-		line, _ := r.FieldPos(0)
 		var pe *csv.ParseError
 		if errors.As(err, &pe) && errors.Is(pe.Err, csv.ErrFieldCount) {
-			p.Rejects = append(p.Rejects, Reject{Line: line, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
+			p.Rejects = append(p.Rejects, Reject{Line: pe.StartLine, Reason: fmt.Sprintf("has %d fields, the header has %d", len(rec), len(header))})
 			continue
 		}
 		if err != nil {
 			return Parsed{}, fmt.Errorf("%w: %v", ErrUnreadable, err)
 		}
+		// The line the record starts on (a quoted field may span lines).
+		line, _ := r.FieldPos(0)
 		if len(p.Rows)+len(p.Rejects) >= MaxRows {
 			return Parsed{}, fmt.Errorf("%w: more than %d rows", ErrUnreadable, MaxRows)
 		}

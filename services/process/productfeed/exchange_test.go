@@ -116,7 +116,9 @@ func (f *fixture) item(t *testing.T, sku string) productfeed.Item {
 // applies every row and reports none; the identical file re-sent changes nothing and is
 // archived as a duplicate; a changed file under the same name is a new version that applies
 // only what changed.
-func TestHappyFileThenResentThenNewVersion(t *testing.T) { dialects(t, testHappyFileThenResentThenNewVersion) }
+func TestHappyFileThenResentThenNewVersion(t *testing.T) {
+	dialects(t, testHappyFileThenResentThenNewVersion)
+}
 
 func testHappyFileThenResentThenNewVersion(t *testing.T, d store.Dialect) {
 	f := start(t, d)
@@ -161,7 +163,9 @@ func testHappyFileThenResentThenNewVersion(t *testing.T, d store.Dialect) {
 
 // TestBadRowsReportedGoodRowsApplied: each bad row is in the outbound report and the API with
 // its row, column and reason; the good rows are in the item master.
-func TestBadRowsReportedGoodRowsApplied(t *testing.T) { dialects(t, testBadRowsReportedGoodRowsApplied) }
+func TestBadRowsReportedGoodRowsApplied(t *testing.T) {
+	dialects(t, testBadRowsReportedGoodRowsApplied)
+}
 
 func testBadRowsReportedGoodRowsApplied(t *testing.T, d store.Dialect) {
 	f := start(t, d)
@@ -322,4 +326,3 @@ func getJSON(t *testing.T, url string, status int, v any) {
 }
 
 func itoa(n int64) string { return strconv.FormatInt(n, 10) }
-
