@@ -218,6 +218,24 @@ func testBadRowsReportedGoodRowsApplied(t *testing.T, d store.Dialect) {
 		t.Fatalf("unknown SKU problem = %v", problem)
 	}
 	getJSON(t, srv.URL+"/v1/product-feed/files/x/rejects", http.StatusBadRequest, &problem)
+	req, _ := http.NewRequest(http.MethodGet, srv.URL+"/v1/product-feed/files/"+itoa(res.ID)+"/rejects", nil)
+	req.Header.Set("Accept", "text/csv")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	apiCSV, err := csv.NewReader(resp.Body).ReadAll()
+	if err != nil || len(apiCSV) != len(want) || strings.Join(apiCSV[5], "|") != strings.Join(want[5], "|") {
+		t.Fatalf("API report CSV = %v, %v; want the outbound report", apiCSV, err)
+	}
+	var list struct {
+		Files []productfeed.FileResult `json:"files"`
+	}
+	getJSON(t, srv.URL+"/v1/product-feed/files", http.StatusOK, &list)
+	if len(list.Files) != 1 || list.Files[0].ID != res.ID || list.Files[0].Rejected != 6 {
+		t.Fatalf("API files = %+v", list.Files)
+	}
 }
 
 // TestUnreadableFileQuarantined: a file with broken quoting, one that is not UTF-8 and one
