@@ -84,8 +84,13 @@ func (e *Exchange) take(ctx context.Context, s *sftpbox.Session, name string) (F
 	} else if seen && prev.Status == StatusQuarantined {
 		return e.quarantine(ctx, s, name, hash, prev.Reason)
 	} else if seen {
+		// The report is written again: a crash after the commit and before the report must
+		// not leave the sender without one (Put replaces it whole).
 		prev.Duplicate = true
 		e.log().Info("product feed file re-sent unchanged", "file", name, "sha256", hash)
+		if err := e.report(ctx, s, prev); err != nil {
+			return FileResult{}, err
+		}
 		return prev, s.Archive(name, "dup-"+hash[:12]+"-")
 	}
 	p, err := Parse(data)
@@ -96,16 +101,21 @@ func (e *Exchange) take(ctx context.Context, s *sftpbox.Session, name string) (F
 	if err != nil {
 		return FileResult{}, err
 	}
-	rejects, err := e.Store.Rejects(ctx, res.ID)
-	if err != nil {
-		return FileResult{}, err
-	}
-	if err := s.Put(ReportName(name, hash), ReportCSV(rejects)); err != nil {
+	if err := e.report(ctx, s, res); err != nil {
 		return FileResult{}, err
 	}
 	e.log().Info("product feed file applied", "file", name, "kind", res.Kind, "applied", res.Applied,
 		"unchanged", res.Unchanged, "rejected", res.Rejected)
 	return res, s.Archive(name, hash[:12]+"-")
+}
+
+// report writes a file version's rejected rows to the outbound folder.
+func (e *Exchange) report(ctx context.Context, s *sftpbox.Session, f FileResult) error {
+	rejects, err := e.Store.Rejects(ctx, f.ID)
+	if err != nil {
+		return err
+	}
+	return s.Put(ReportName(f.Name, f.SHA256), ReportCSV(rejects))
 }
 
 func (e *Exchange) quarantine(ctx context.Context, s *sftpbox.Session, name, hash, reason string) (FileResult, error) {
