@@ -56,8 +56,8 @@ lint: ## buf lint (STANDARD, no ignores), gofmt and go vet.
 	go vet ./...
 
 .PHONY: bench
-bench: ## Measure PF-1..PF-4: eligibility vs a bare gin handler, memory, return workflows, an ERP-bound burst.
-	scripts/with-redis.sh go run ./internal/bench
+bench: ## Measure PF-1..PF-4 with wrk (installed if missing): warm paths vs a bare gin handler, CPU per request from the OS, memory, return workflows, an ERP-bound burst.
+	scripts/bench.sh
 
 .PHONY: bench-inventory
 bench-inventory: ## Measure the inventory ledger: movements/s next to raw commits, Reserve throughput and p99 on one hot SKU (SQLite and PostgreSQL).

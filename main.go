@@ -168,8 +168,13 @@ Press Ctrl-C to stop.
 // sandboxLines lists the vendor sandboxes s runs, one line each, in kind order.
 func sandboxLines(s *stack.Stack) string {
 	var b strings.Builder
-	for _, v := range s.SandboxVendors() {
-		fmt.Fprintf(&b, "  %-13s %s (sandbox: %s)\n", v.Vendor, v.URL, v.Kind)
+	vs := s.SandboxVendors()
+	width := 0
+	for _, v := range vs {
+		width = max(width, len(v.Vendor))
+	}
+	for _, v := range vs {
+		fmt.Fprintf(&b, "  %-*s %s (sandbox: %s)\n", width, v.Vendor, v.URL, v.Kind)
 	}
 	return b.String()
 }

@@ -214,7 +214,8 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 			Logger: slog.New(slog.NewJSONHandler(logs, nil))})
 		done <- started{s, err}
 	}()
-	// The inventory process starts before returns and is the first to wait for the database.
+	// Inventory starts first among the process services with a database, then orders (its
+	// workflow), then returns: the first of them waits for the database.
 	eventually(t, "Start waits for the process database", func() bool {
 		select {
 		case r := <-done:
@@ -225,6 +226,7 @@ func TestServiceStartedBeforeTheDatabaseBecomesReady(t *testing.T) {
 		default:
 		}
 		return strings.Contains(logs.String(), `"engine":"inventory database","attempt":3`) ||
+			strings.Contains(logs.String(), `"engine":"orders database","attempt":3`) ||
 			strings.Contains(logs.String(), `"engine":"returns database","attempt":3`)
 	})
 	proxy.Start()

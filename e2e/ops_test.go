@@ -70,8 +70,8 @@ func TestRequestIDAndTraceContextCrossEveryLayer(t *testing.T) {
 	if got := resp.Header.Get("X-Request-Id"); got != "req-e2e-123" {
 		t.Errorf("X-Request-Id echoed as %q", got)
 	}
-	// gateway → returns → commerce → Shopify HTTP and → erp → NetSuite HTTP carry the trace.
-	for name, tp := range map[string]string{"shopify": h.Shopify.Faults().LastTraceparent(), "netsuite": h.NetSuite.Faults().LastTraceparent()} {
+	// gateway → returns → commerce → Shopify HTTP and → erp → the ERP's HTTP carry the trace.
+	for name, tp := range map[string]string{"shopify": h.Shopify.Faults().LastTraceparent(), "erp": h.erpFaults().LastTraceparent()} {
 		if !strings.Contains(tp, traceID) {
 			t.Errorf("%s saw traceparent %q, want trace id %s", name, tp, traceID)
 		}

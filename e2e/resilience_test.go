@@ -67,7 +67,8 @@ func TestERPMaintenanceWindowParksAndDrains(t *testing.T) {
 	// is that the connector never exceeds what it is configured with. (Left at its default of
 	// 10, the 8 workflow workers could reach the account's limit and be refused with a 429 by
 	// timing alone.)
-	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), withVendorSetting("NETSUITE_MAX_CONCURRENCY", "5"))
+	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), withVendorSetting("RB_ERP_VENDOR", "netsuite"),
+		withVendorSetting("NETSUITE_MAX_CONCURRENCY", "5"))
 	lines := h.eligibleLines(t, 12)
 	h.NetSuite.SetConcurrencyLimit(5)
 	window := 3 * time.Second

@@ -13,7 +13,9 @@ import (
 	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/faults"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
@@ -95,6 +97,25 @@ func TestReturnToRefundEndToEndOverEDI(t *testing.T) {
 	// The 180 went out and our 997s came back for its 180s (received, inspected) and the 846.
 	if st := sb.Stats(); st.Received < 3 {
 		t.Errorf("interchanges the 3PL received: %d, want at least the 180 and two 997s", st.Received)
+	}
+}
+
+// The same scenario with Business Central as the ERP (OData, client credentials, $batch): the
+// process layer does not change, the ERP's records are Business Central's.
+func TestReturnToRefundEndToEndBusinessCentral(t *testing.T) {
+	t.Parallel()
+	h := testReturnToRefund(t, withVendorSetting("RB_ERP_VENDOR", "businesscentral"))
+	bc := h.BusinessCentral
+	if bc == nil {
+		t.Fatal("no Business Central sandbox runs: RB_ERP_VENDOR=businesscentral did not select it")
+	}
+	st := bc.Stats()
+	t.Logf("Business Central: %d API requests, %d tokens, %d batches, documents created %v", st.Requests, st.Tokens, st.Batches, st.Created)
+	if st.Created[bcsb.SetReturnOrders] != 1 || st.Created[bcsb.SetReturnReceipts] != 1 || st.Created[bcsb.SetSalesCreditMemos] != 1 {
+		t.Errorf("Business Central documents %v; want one return order, one receipt, one credit memo", st.Created)
+	}
+	if h.NetSuite != nil {
+		t.Errorf("the NetSuite sandbox runs too; want only the selected ERP's")
 	}
 }
 
@@ -199,6 +220,24 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 	return h
 }
 
+// erpFaults are the fault knobs of whichever ERP sandbox the stack runs.
+func (h *harness) erpFaults() *faults.Faults {
+	if h.BusinessCentral != nil {
+		return h.BusinessCentral.Faults()
+	}
+	return h.NetSuite.Faults()
+}
+
+// rmaStatus is the status of the return authorisation rma in whichever ERP the stack runs.
+func (h *harness) rmaStatus(rma string) string {
+	if h.BusinessCentral != nil {
+		st, _ := h.BusinessCentral.ReturnOrderStatus(rma)
+		return st
+	}
+	st, _ := h.NetSuite.Status("returnAuthorization", rma)
+	return st
+}
+
 // subsequence reports whether want appears in got in order.
 func subsequence(got, want []string) bool {
 	i := 0
@@ -274,7 +313,7 @@ func TestSupportCancelCompensates(t *testing.T) {
 	}
 	done := h.waitAny(t, agent, path, "cancelled")
 	rma, platform := done.Return.ExternalIDs["erp"], done.Return.ExternalIDs["returnsplatform"]
-	if st, _ := h.NetSuite.Status("returnAuthorization", rma); st != "Closed" {
+	if st := h.rmaStatus(rma); st != "Closed" {
 		t.Errorf("RMA %s status %q, want Closed", rma, st)
 	}
 	if st, ok := h.Loop.Return(platform); !ok || st.LabelStatus != "cancelled" {

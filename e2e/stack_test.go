@@ -22,7 +22,6 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
-	"github.com/retailbridge/retailbridge/services/system"
 )
 
 // fixedNow is the clock of the demo data and the policy engine in every test.
@@ -98,11 +97,11 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 		"RB_REQUEST_TIMEOUT":    "2s",
 		"RB_TRACE_SAMPLE_RATIO": "1",
 	}
-	// The environment's vendor selection (RB_WMS_VENDOR=edi3pl, …) reaches the stack, so the
-	// suite runs unchanged against every vendor of a kind.
-	for _, k := range system.Kinds {
-		if v := os.Getenv(k.EnvKey()); v != "" {
-			env[k.EnvKey()] = v
+	// The vendor selections of the environment `go test` runs in apply, so the suite runs against
+	// another vendor of a kind (RB_ERP_VENDOR=businesscentral) unchanged.
+	for _, k := range []string{"RB_COMMERCE_VENDOR", "RB_ERP_VENDOR", "RB_PAYMENTS_VENDOR", "RB_RETURNSPLATFORM_VENDOR", "RB_WMS_VENDOR"} {
+		if v := os.Getenv(k); v != "" {
+			env[k] = v
 		}
 	}
 	cfg, err := config.Load(func(k string) string { return env[k] })

@@ -305,8 +305,8 @@ func TestSlowOrDownVendorAnswersInTime(t *testing.T) {
 		check(t, orders[0].ID, http.StatusServiceUnavailable)
 	})
 	t.Run("answers 503", func(t *testing.T) {
-		h.NetSuite.Faults().Set(faults.Settings{ErrorRate: 1, ErrorStatus: 503})
-		defer h.NetSuite.Faults().Set(faults.Settings{})
+		h.erpFaults().Set(faults.Settings{ErrorRate: 1, ErrorStatus: 503})
+		defer h.erpFaults().Set(faults.Settings{})
 		check(t, orders[1].ID, http.StatusServiceUnavailable)
 	})
 	t.Run("slower than the deadline", func(t *testing.T) {
@@ -330,7 +330,7 @@ func TestRepeatedChecksCostNoVendorRoundTrip(t *testing.T) {
 	if first.Status != http.StatusOK {
 		t.Fatalf("first check: %d %s", first.Status, first.Body)
 	}
-	shop, ns := h.Shopify.Faults().Requests(), h.NetSuite.Faults().Requests()
+	shop, ns := h.Shopify.Faults().Requests(), h.erpFaults().Requests()
 	for range 100 {
 		if resp := h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)); resp.Status != http.StatusOK {
 			t.Fatalf("repeat check: %d", resp.Status)
@@ -339,7 +339,7 @@ func TestRepeatedChecksCostNoVendorRoundTrip(t *testing.T) {
 	if d := h.Shopify.Faults().Requests() - shop; d != 0 {
 		t.Errorf("100 repeated checks cost %d Shopify requests, want 0", d)
 	}
-	if d := h.NetSuite.Faults().Requests() - ns; d != 0 {
+	if d := h.erpFaults().Requests() - ns; d != 0 {
 		t.Errorf("100 repeated checks cost %d NetSuite requests, want 0", d)
 	}
 }

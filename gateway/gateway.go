@@ -59,6 +59,10 @@ type Deps struct {
 	Verifier *auth.Verifier
 	// Redis holds rate-limit state shared by every gateway replica.
 	Redis *redis.Client
+	// OnlyGateway says this process is the only gateway on Redis (the development stack's
+	// embedded Redis, which nothing else can reach): rate-limit state is then kept in process,
+	// exactly, without a round trip per request (gcra.go).
+	OnlyGateway bool
 	// Orders, Returns and Inventory are connections to the process APIs.
 	Orders    *grpc.ClientConn
 	Returns   *grpc.ClientConn
@@ -98,7 +102,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: verifier, redis, audit log, orders, returns and inventory connections are required")
 	}
 	gin.SetMode(gin.ReleaseMode)
-	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger),
+	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger, deps.OnlyGateway),
 		idem: idempotency.New(deps.Redis, idempotency.Options{Retention: cfg.IdempotencyRetention, Logger: deps.Logger,
 			MaxRequestBody: cfg.BodyLimit})}
 	g.engine = gin.New()

@@ -255,6 +255,10 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodGet, "/v1/support/inventory/availability", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/inventory/positions", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/inventory/movements", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/order-workflows/{order_id}", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/order-exceptions/{queue}", []string{ScopeSupportRead}},
+	{http.MethodPost, "/v1/support/order-workflows/{order_id}:resolve", []string{ScopeSupportWrite}},
+	{http.MethodPut, "/v1/support/tax-codes/{jurisdiction}/{category}", []string{ScopeSupportWrite}},
 }
 
 // supportScopes admits a support request only to a route of SupportRoutes and only with the

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -108,14 +109,25 @@ func (g *Gateway) accessLog() gin.HandlerFunc {
 		case status >= 400:
 			level = slog.LevelInfo
 		}
+		// Checked first: building the record's attributes allocates even when the level is off,
+		// and successful requests (debug) are the hot path.
+		if !g.deps.Logger.Enabled(c.Request.Context(), level) {
+			return
+		}
 		g.deps.Logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method,
 			"path", c.Request.URL.Path, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
 			"request_id", c.GetString(requestIDKey))
 	}
 }
 
+// statusClasses are the status label values, built once instead of formatted per request.
+var statusClasses = [...]string{"0xx", "1xx", "2xx", "3xx", "4xx", "5xx"}
+
 func statusClass(s int) string {
-	return fmt.Sprintf("%dxx", s/100)
+	if c := s / 100; c >= 0 && c < len(statusClasses) {
+		return statusClasses[c]
+	}
+	return strconv.Itoa(s/100) + "xx"
 }
 
 // timeout bounds downstream work; the deadline crosses every gRPC hop.

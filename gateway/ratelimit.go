@@ -3,7 +3,6 @@ package gateway
 import (
 	"context"
 	"errors"
-	"fmt"
 	"log/slog"
 	"math"
 	"net"
@@ -28,6 +27,9 @@ import (
 type limiter struct {
 	redis  *redis_rate.Limiter
 	logger *slog.Logger
+	// process, when set, holds the state in this process instead of Redis (gcra.go): the
+	// embedded-Redis development stack, where this process is the only gateway.
+	process *processGCRA
 
 	mu    sync.Mutex
 	local map[string]*rate.Limiter
@@ -49,8 +51,18 @@ const (
 	slowAfter          = 3
 )
 
-func newLimiter(rdb *redis.Client, logger *slog.Logger) *limiter {
-	return &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+// processLimiterKeys bounds the callers the in-process state holds (about 100 bytes each).
+const processLimiterKeys = 200_000
+
+// newLimiter keeps the limits in Redis (redis_rate's GCRA script, loaded once and then called
+// by its SHA1 with EVALSHA, so a real Redis never re-parses it), or in this process when
+// inProcess is set.
+func newLimiter(rdb *redis.Client, logger *slog.Logger, inProcess bool) *limiter {
+	l := &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+	if inProcess {
+		l.process = newProcessGCRA(time.Now, processLimiterKeys)
+	}
+	return l
 }
 
 type decision struct {
@@ -61,6 +73,9 @@ type decision struct {
 }
 
 func (l *limiter) allow(ctx context.Context, key string, p RateLimit) decision {
+	if l.process != nil {
+		return l.process.allow(key, p)
+	}
 	if time.Now().UnixNano() >= l.redisDownUntil.Load() {
 		// A slow or unreachable Redis must not eat the request's budget.
 		rctx, cancel := context.WithTimeout(ctx, redisTimeout)
@@ -115,8 +130,10 @@ func (g *Gateway) rateLimit(aud auth.Audience) gin.HandlerFunc {
 		class, p := g.cfg.RateLimits.For(aud, routeClass(c.Request))
 		name := string(aud) + "-" + class
 		d := g.limiter.allow(c.Request.Context(), "rl:"+string(aud)+":"+class+":"+pr.Tenant+":"+pr.Subject, p)
-		c.Header("RateLimit-Policy", fmt.Sprintf(`"%s";q=%d;w=%d`, name, p.Burst, int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate)))))
-		c.Header("RateLimit", fmt.Sprintf(`"%s";r=%d;t=%d`, name, max(d.remaining, 0), ceilSeconds(d.resetAfter)))
+		// Concatenation, not fmt: these two headers are on every limited request.
+		c.Header("RateLimit-Policy", `"`+name+`";q=`+strconv.Itoa(p.Burst)+";w="+
+			strconv.Itoa(int(math.Ceil(p.Period.Seconds()*float64(p.Burst)/float64(p.Rate)))))
+		c.Header("RateLimit", `"`+name+`";r=`+strconv.Itoa(max(d.remaining, 0))+";t="+strconv.Itoa(ceilSeconds(d.resetAfter)))
 		if !d.allowed {
 			retry := max(ceilSeconds(d.retryAfter), 1)
 			g.problem(c, errs.NewProblem(http.StatusTooManyRequests, "rate_limited", "Too many requests",

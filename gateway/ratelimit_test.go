@@ -81,7 +81,7 @@ func TestSlowRateLimitStoreSwitchesOnlyAfterRepeatedTimeouts(t *testing.T) {
 	opts.ReadTimeout, opts.WriteTimeout = redisTimeout, redisTimeout
 	rdb := redis.NewClient(opts)
 	t.Cleanup(func() { _ = rdb.Close() })
-	l := newLimiter(rdb, slog.New(slog.DiscardHandler))
+	l := newLimiter(rdb, slog.New(slog.DiscardHandler), false)
 	p := RateLimit{Rate: 100, Period: time.Second, Burst: 100}
 	key := "rl:test:" + t.Name() + ":" + time.Now().Format(time.RFC3339Nano)
 	ctx := context.Background()

@@ -53,10 +53,18 @@ func (g *Gateway) webhook(c *gin.Context) {
 		}
 		headers[k] = strings.Join(v, ",")
 	}
+	query := map[string]string{}
+	for k, v := range c.Request.URL.Query() {
+		query[k] = strings.Join(v, ",")
+	}
 	resp, err := intakev1.NewIntakeServiceClient(target.Conn).Deliver(c.Request.Context(),
-		&intakev1.DeliverRequest{Vendor: vendor, Headers: headers, Body: body})
+		&intakev1.DeliverRequest{Vendor: vendor, Headers: headers, Body: body, Query: query})
 	if err != nil {
 		g.problem(c, errs.ProblemFor(err))
+		return
+	}
+	if resp.GetReply() != nil { // the vendor's protocol wants exactly this answer (a handshake)
+		c.Data(http.StatusOK, resp.GetReplyContentType(), resp.GetReply())
 		return
 	}
 	c.JSON(http.StatusOK, gin.H{"delivery_id": resp.GetDeliveryId(), "event_ids": resp.GetEventIds(), "ignored": resp.GetIgnored()})

@@ -20,12 +20,12 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -40,8 +40,6 @@ import (
 	"time"
 
 	"github.com/gin-gonic/gin"
-
-	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )
 
 func main() {
@@ -65,7 +63,9 @@ func main() {
 		}
 		return
 	}
-	if err := run(); err != nil {
+	// `warm`: the HTTP paths and memory only (scripts/bench.sh warm).
+	warmOnly := len(os.Args) > 1 && os.Args[1] == "warm"
+	if err := run(warmOnly); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -73,6 +73,10 @@ func main() {
 
 // serveBare is the baseline: gin decoding a small JSON body and answering JSON, nothing else.
 func serveBare(addr string) {
+	_ = http.ListenAndServe(addr, bareHandler())
+}
+
+func bareHandler() http.Handler {
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
 	r.POST("/bare", func(c *gin.Context) {
@@ -85,7 +89,7 @@ func serveBare(addr string) {
 		}
 		c.JSON(http.StatusOK, gin.H{"order_id": in.OrderID, "eligible": true, "reason": "REASON_UNSPECIFIED"})
 	})
-	_ = http.ListenAndServe(addr, r)
+	return r
 }
 
 type config struct {
@@ -93,19 +97,23 @@ type config struct {
 	duration    time.Duration
 }
 
-func run() error {
+func run(warmOnly bool) error {
 	redisURL := os.Getenv("RB_TEST_REDIS_URL")
 	if redisURL == "" {
 		return errors.New("RB_TEST_REDIS_URL is not set; run `make bench`")
 	}
 	cfg := config{concurrency: envInt("BENCH_CONCURRENCY", 32), duration: time.Duration(envInt("BENCH_SECONDS", 10)) * time.Second}
+	rounds := envInt("BENCH_ROUNDS", 3)
+	machine := machineLine()
 	work, err := os.MkdirTemp("", "rb-bench-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(work)
 	bin := filepath.Join(work, "retailbridge")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+	if b := os.Getenv("BENCH_BIN"); b != "" {
+		bin = b // another build (an earlier commit's) measured by this harness
+	} else if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		return fmt.Errorf("build: %v\n%s", err, out)
 	}
 	self, err := os.Executable()
@@ -122,158 +130,114 @@ func run() error {
 	defer stop(bare)
 	waitHTTP("http://" + bareAddr + "/bare")
 
-	// Full stack.
-	gwAddr, pprofAddr := freeAddr(), freeAddr()
-	dataDir := filepath.Join(work, "data")
-	// The limiter runs on every request (a Redis round trip) with limits high enough never to
-	// refuse: the benchmark measures the cost of limiting, not its refusals.
-	limits := filepath.Join(work, "rate-limits.yaml")
-	if err := os.WriteFile(limits, []byte("policies:\n"+
-		"  storefront/default: {rate: 1000000, period: 1s, burst: 1000000}\n"+
-		"  support/default: {rate: 1000000, period: 1s, burst: 1000000}\n"+
-		"  partner/default: {rate: 1000000, period: 1s, burst: 1000000}\n"), 0o600); err != nil {
+	// Full stacks: one on the real Redis (REDIS_URL), one as `make run` ships (embedded Redis).
+	shared, err := startDev(bin, work, "redis", redisURL)
+	if err != nil {
 		return err
 	}
-	dev := exec.Command(bin, "dev", "--http-addr", gwAddr, "--data-dir", dataDir)
-	dev.Env = append(os.Environ(), "REDIS_URL="+redisURL, "RB_LOG_LEVEL=warn", "RB_PPROF_ADDR="+pprofAddr,
-		"RB_RATE_LIMITS="+limits)
-	dev.Stdout, dev.Stderr = io.Discard, os.Stderr
-	if err := dev.Start(); err != nil {
+	defer stop(shared.cmd)
+	embedded, err := startDev(bin, work, "embedded", "")
+	if err != nil {
 		return err
 	}
-	defer stop(dev)
-	gw := "http://" + gwAddr
-	waitHTTP(gw + "/readyz")
-	time.Sleep(2 * time.Second)
-	idleRSS := rss(dev.Process.Pid)
+	defer stop(embedded.cmd)
+	idleRSS := rss(shared.cmd.Process.Pid)
 
-	// The dev stack's demo data: the same seed and size as `retailbridge dev`.
-	ds := demo.Generate(20261127, time.Now(), 40, 400)
-	tokens := map[string]string{}
-	for _, c := range ds.Customers {
-		out, err := exec.Command(bin, "token", "--audience", "storefront", "--customer", c.ID, "--data-dir", dataDir).Output()
+	// Cold: every order checked for the first time (vendor round trips, Shopify throttle obeyed),
+	// with a Go client at concurrency 8: the vendors bound it, not the load generator.
+	cold := coldRun(shared, cfg)
+	if err := warmUp(embedded); err != nil {
+		return err
+	}
+	paths, err := benchPaths(work, bareAddr, bare.Process.Pid, shared, embedded, "")
+	if err != nil {
+		return err
+	}
+	// BENCH_COMPARE_BIN: another build (an earlier commit's) measured in the same rounds, so a
+	// before/after comparison shares its baseline and the machine's load.
+	if other := os.Getenv("BENCH_COMPARE_BIN"); other != "" {
+		oShared, err := startDev(other, work, "compare-redis", redisURL)
 		if err != nil {
-			return fmt.Errorf("token: %w", err)
+			return err
 		}
-		tokens[c.ID] = strings.TrimSpace(string(out))
-	}
-	type target struct{ token, body string }
-	var targets []target
-	for _, o := range ds.Orders {
-		targets = append(targets, target{tokens[o.CustomerID], `{"order_id":"` + o.ID + `"}`})
-	}
-
-	client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 256, MaxIdleConns: 256}, Timeout: 30 * time.Second}
-	post := func(url, token, body string) (int, error) {
-		req, _ := http.NewRequest(http.MethodPost, url, strings.NewReader(body))
-		req.Header.Set("Content-Type", "application/json")
-		if token != "" {
-			req.Header.Set("Authorization", "Bearer "+token)
-		}
-		resp, err := client.Do(req)
+		defer stop(oShared.cmd)
+		oEmbedded, err := startDev(other, work, "compare-embedded", "")
 		if err != nil {
-			return 0, err
+			return err
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
+		defer stop(oEmbedded.cmd)
+		coldRun(oShared, cfg)
+		if err := warmUp(oEmbedded); err != nil {
+			return err
+		}
+		more, err := benchPaths(work, bareAddr, bare.Process.Pid, oShared, oEmbedded, "compared build: ")
+		if err != nil {
+			return err
+		}
+		paths = append(paths, more[1:]...)
 	}
-
-	// Cold: every order read for the first time (vendor round trips, Shopify throttle obeyed).
-	var next atomic.Int64
-	cold := load(min(cfg.concurrency, 8), 0, func() (bool, error) {
-		i := int(next.Add(1)) - 1
-		if i >= len(targets) {
-			return false, errDone
-		}
-		st, err := post(gw+"/v1/storefront/returns/eligibility", targets[i].token, targets[i].body)
-		return st == http.StatusOK, err
-	})
-
-	bareRes := load(cfg.concurrency, cfg.duration, func() (bool, error) {
-		st, err := post("http://"+bareAddr+"/bare", "", `{"order_id":"5100001"}`)
-		return st == http.StatusOK, err
-	})
-
 	var peak atomic.Int64
 	sampler, cancelSampler := context.WithCancel(context.Background())
+	defer cancelSampler()
 	go func() {
 		for sampler.Err() == nil {
-			if r := rss(dev.Process.Pid); r > peak.Load() {
+			if r := rss(shared.cmd.Process.Pid); r > peak.Load() {
 				peak.Store(r)
 			}
 			time.Sleep(100 * time.Millisecond)
 		}
 	}()
-	profPath := filepath.Join(work, "cpu.pprof")
-	go func() {
-		time.Sleep(cfg.duration / 4)
-		_ = fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", pprofAddr, max(int(cfg.duration.Seconds()/2), 1)), profPath)
-	}()
-	warm := load(cfg.concurrency, cfg.duration, func() (bool, error) {
-		t := targets[rand.IntN(len(targets))]
-		st, err := post(gw+"/v1/storefront/returns/eligibility", t.token, t.body)
-		return st == http.StatusOK, err
-	})
-	time.Sleep(time.Second)
+	// Rounds interleave the paths, so a burst of load from elsewhere on the shared machine falls
+	// on every path alike; each path's figures are the medians over the rounds.
+	results := make([][]wrkResult, len(paths))
+	profiles := make([]string, len(paths))
+	threads := max(1, min(2, runtime.NumCPU()/2))
+	for round := range rounds {
+		for i, p := range paths {
+			var prof chan error
+			if round == 0 && p.pprofAddr != "" {
+				// BENCH_PROFILE_DIR keeps the profiles for `go tool pprof` after the run.
+				profiles[i] = filepath.Join(cmp.Or(os.Getenv("BENCH_PROFILE_DIR"), work), fmt.Sprintf("cpu-%d.pprof", i))
+				prof = make(chan error, 1)
+				go func() {
+					time.Sleep(cfg.duration / 5)
+					prof <- fetch(fmt.Sprintf("http://%s/debug/pprof/profile?seconds=%d", p.pprofAddr, max(int(cfg.duration.Seconds()*3/5), 1)), profiles[i])
+				}()
+			}
+			fmt.Fprintf(os.Stderr, "bench: round %d/%d: %s …\n", round+1, rounds, p.name)
+			r, err := runWrk(p.url, p.script, threads, cfg.concurrency, cfg.duration, p.pid)
+			if prof != nil {
+				if perr := <-prof; perr != nil {
+					profiles[i] = ""
+				}
+			}
+			if err != nil {
+				return fmt.Errorf("%s: %w", p.name, err)
+			}
+			results[i] = append(results[i], r)
+		}
+	}
 	cancelSampler()
-
-	// Partner stock reads: a client-credentials token of tenant acme asking for 20 SKUs at a time
-	// (available-to-sell over its two locations, less its buffer), read from the inventory
-	// ledger in the process store.
-	partner, err := partnerToken(bin, dataDir, gw, client)
-	if err != nil {
-		return err
-	}
-	var skus []string
-	for _, it := range ds.Items {
-		if it.Category != "gift_card" {
-			skus = append(skus, it.SKU)
+	printWarm(machine, cfg, rounds, paths, results, cold, idleRSS, peak.Load())
+	for i, p := range paths {
+		if profiles[i] == "" {
+			continue
 		}
-	}
-	get := func(url, token string) (int, error) {
-		req, _ := http.NewRequest(http.MethodGet, url, nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, err
+		for _, view := range []struct{ flag, name string }{{"-flat", "flat"}, {"-cum", "cumulative"}} {
+			out, err := exec.Command("go", "tool", "pprof", "-top", view.flag, "-nodecount=25", bin, profiles[i]).CombinedOutput()
+			if err != nil {
+				continue
+			}
+			fmt.Printf("\nCPU profile of `retailbridge dev`, %s (top 25, %s):\n\n```\n%s```\n", p.name, view.name, trimProfile(out))
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, nil
-	}
-	stock := load(cfg.concurrency, cfg.duration, func() (bool, error) {
-		q := make([]string, 0, 20)
-		for i, start := 0, rand.IntN(len(skus)); i < 20; i++ {
-			q = append(q, "skus="+skus[(start+i)%len(skus)])
-		}
-		st, err := get(gw+"/v1/partner/inventory/availability?"+strings.Join(q, "&"), partner)
-		return st == http.StatusOK, err
-	})
-
-	host, _ := os.Hostname()
-	_ = host
-	fmt.Printf("\n## Benchmarks (%s, %d CPUs, %s, concurrency %d, %s per run)\n\n", cpuModel(), runtime.NumCPU(), runtime.Version(), cfg.concurrency, cfg.duration)
-	fmt.Println("| run | requests | ok | req/s | p50 | p99 | ratio to bare req/s | p99 ratio |")
-	fmt.Println("|---|---:|---:|---:|---:|---:|---:|---:|")
-	row := func(name string, r result) {
-		fmt.Printf("| %s | %d | %d | %.0f | %s | %s | %.3f | %.2f |\n", name, r.n, r.ok, r.rps(), ms(r.p(50)), ms(r.p(99)),
-			r.rps()/bareRes.rps(), float64(r.p(99))/float64(bareRes.p(99)))
-	}
-	row("bare gin JSON handler (baseline)", bareRes)
-	row("PF-1 eligibility, warm (read model)", warm)
-	row("PF-1 eligibility, cold (vendor round trip, concurrency 8)", cold)
-	row("partner availability, 20 SKUs (client-credentials token, from the ledger)", stock)
-	fmt.Printf("\n| PF-4 memory of `retailbridge dev` | RSS |\n|---|---:|\n| idle | %.1f MB |\n| peak under warm load | %.1f MB |\n",
-		float64(idleRSS)/1e6, float64(peak.Load())/1e6)
-	if out, err := exec.Command("go", "tool", "pprof", "-top", "-cum", "-nodecount=40", bin, profPath).CombinedOutput(); err == nil {
-		fmt.Printf("\nCPU profile of `retailbridge dev` under warm load (top 40, cumulative):\n\n```\n%s```\n", trimProfile(out))
-	} else {
-		fmt.Fprintf(os.Stderr, "pprof: %v %s\n", err, out)
 	}
 	// The workflow benchmarks boot their own stack in this process: stop the others first.
-	stop(dev)
+	stop(shared.cmd)
+	stop(embedded.cmd)
 	stop(bare)
+	if warmOnly {
+		return nil
+	}
 	return runWorkflows()
 }
 

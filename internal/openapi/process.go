@@ -43,19 +43,23 @@ type rpcRule struct {
 }
 
 var rpcRules = map[string]rpcRule{
-	"ListOrders":       {partnerScope: partnerScopeOrders, supportScope: supportScopeRead},
-	"GetOrder":         {partnerScope: partnerScopeOrders, supportScope: supportScopeRead, notFound: true},
-	"CheckEligibility": {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
-	"CreateReturn":     {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
-	"GetReturn":        {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
-	"ListReturns":      {partnerScope: partnerScopeReturns, supportScope: supportScopeRead},
-	"CancelReturn":     {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
-	"ResolveException": {supportScope: supportScopeWrite, notFound: true},
-	"OverrideRefund":   {supportScope: supportScopeOverride, notFound: true},
-	"ResolveRefund":    {supportScope: supportScopeOverride, notFound: true},
-	"GetAvailability":  {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
-	"ListPositions":    {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
-	"ListMovements":    {supportScope: supportScopeRead, notFound: true},
+	"ListOrders":            {partnerScope: partnerScopeOrders, supportScope: supportScopeRead},
+	"GetOrder":              {partnerScope: partnerScopeOrders, supportScope: supportScopeRead, notFound: true},
+	"CheckEligibility":      {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
+	"CreateReturn":          {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
+	"GetReturn":             {partnerScope: partnerScopeReturns, supportScope: supportScopeRead, notFound: true},
+	"ListReturns":           {partnerScope: partnerScopeReturns, supportScope: supportScopeRead},
+	"CancelReturn":          {partnerScope: partnerScopeWrite, supportScope: supportScopeWrite, notFound: true},
+	"ResolveException":      {supportScope: supportScopeWrite, notFound: true},
+	"OverrideRefund":        {supportScope: supportScopeOverride, notFound: true},
+	"ResolveRefund":         {supportScope: supportScopeOverride, notFound: true},
+	"GetAvailability":       {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListPositions":         {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
+	"ListMovements":         {supportScope: supportScopeRead, notFound: true},
+	"GetOrderWorkflow":      {supportScope: supportScopeRead, notFound: true},
+	"ListOrderExceptions":   {supportScope: supportScopeRead},
+	"ResolveOrderException": {supportScope: supportScopeWrite, notFound: true},
+	"PutTaxCode":            {supportScope: supportScopeWrite},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names

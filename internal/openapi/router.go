@@ -118,7 +118,9 @@ func (rt template) match(parts []string) (map[string]string, int, bool) {
 	if len(parts) != len(rt.segments) {
 		return nil, 0, false
 	}
-	params := map[string]string{}
+	// The map is made on the first variable segment: most templates of the same length fail on
+	// a literal first, and FindRoute tries every template on every request.
+	var params map[string]string
 	score := 0
 	for i, seg := range rt.segments {
 		if seg.variable == "" {
@@ -139,7 +141,13 @@ func (rt template) match(parts []string) (map[string]string, int, bool) {
 		if seg.suffix != "" {
 			score++
 		}
+		if params == nil {
+			params = make(map[string]string, 2)
+		}
 		params[seg.variable] = v
+	}
+	if params == nil {
+		params = map[string]string{}
 	}
 	return params, score, true
 }

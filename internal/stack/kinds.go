@@ -78,7 +78,7 @@ func readVendorSettings(cfg config.Config) (vendorSettings, error) {
 		s.vendors[k.component] = v
 		for _, v := range k.kind.Vendors {
 			key := "RB_GOVERNOR_" + strings.ToUpper(v.Name)
-			g, err := governor.ParseConfig(cfg.Lookup(key))
+			g, err := governor.ParseConfig(cmp.Or(cfg.Lookup(key), v.Governor))
 			if err != nil {
 				bad = append(bad, fmt.Errorf("%s: %w", key, err))
 			}

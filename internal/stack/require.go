@@ -30,7 +30,7 @@ var engineNeeds = map[Component][]requirement{
 	Commerce: {needNATS}, Payments: {needNATS}, ReturnsPlatform: {needNATS}, WMS: {needNATS},
 	// The gateway keeps identity (signing keys, partner clients) and the audit log in the
 	// database every gateway shares.
-	Orders: {needNATS}, Returns: {needNATS, needDatabase}, Gateway: {needRedis, needDatabase},
+	Orders: {needNATS, needDatabase}, Returns: {needNATS, needDatabase}, Gateway: {needRedis, needDatabase},
 }
 
 // vendorNeeds are the vendor endpoint and credentials component c's selected vendor needs when

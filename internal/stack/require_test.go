@@ -28,6 +28,8 @@ var vendorEnv = map[string]string{
 	"STRIPE_API_URL": "https://stripe.example", "STRIPE_SECRET_KEY": "k", "STRIPE_WEBHOOK_SECRET": "w",
 	"LOOP_API_URL": "https://loop.example", "LOOP_API_KEY": "k", "LOOP_WEBHOOK_SECRET": "w",
 	"WAREHOUSE_API_URL": "https://wh.example", "WAREHOUSE_API_KEY": "k", "WAREHOUSE_WEBHOOK_SECRET": "w",
+	"FLUENT_API_URL": "https://acct.sandbox.api.fluentretail.com", "FLUENT_CLIENT_ID": "c", "FLUENT_CLIENT_SECRET": "s",
+	"FLUENT_USERNAME": "u", "FLUENT_PASSWORD": "p", "FLUENT_RETAILER_ID": "1",
 }
 
 // serve refuses to start a component without the shared engines and vendor settings it needs,
@@ -43,7 +45,9 @@ func TestServeRefusesWithoutSharedEngines(t *testing.T) {
 		{"returns", []Component{Returns}, nil, []string{"NATS_URL", "DATABASE_URL"}},
 		{"returns with a bus", []Component{Returns}, map[string]string{"NATS_URL": "nats://n:4222"}, []string{"DATABASE_URL"}},
 		{"gateway", []Component{Gateway}, nil, []string{"REDIS_URL", "DATABASE_URL"}},
-		{"orders", []Component{Orders}, nil, []string{"NATS_URL"}},
+		{"orders", []Component{Orders}, nil, []string{"NATS_URL", "DATABASE_URL"}},
+		{"oms", []Component{OMS}, nil, []string{"FLUENT_API_URL", "FLUENT_CLIENT_ID", "FLUENT_CLIENT_SECRET", "FLUENT_USERNAME",
+			"FLUENT_PASSWORD", "FLUENT_RETAILER_ID"}},
 		{"inventory", []Component{Inventory}, nil, nil},
 		{"commerce", []Component{Commerce}, nil, []string{"NATS_URL", "SHOPIFY_ADMIN_URL", "SHOPIFY_ACCESS_TOKEN", "SHOPIFY_WEBHOOK_SECRET"}},
 		{"erp", []Component{ERP}, nil, []string{"NETSUITE_URL", "NETSUITE_ACCOUNT", "NETSUITE_CONSUMER_KEY",

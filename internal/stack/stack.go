@@ -59,14 +59,16 @@ const (
 	// ReturnsPlatform and WMS are the returns platform and warehouse system APIs.
 	ReturnsPlatform Component = "returnsplatform"
 	WMS             Component = "wms"
-	Orders          Component = "orders"
-	Inventory       Component = "inventory"
-	Returns         Component = "returns"
-	Gateway         Component = "gateway"
+	// OMS is the order-management system API (routing and allocation).
+	OMS       Component = "oms"
+	Orders    Component = "orders"
+	Inventory Component = "inventory"
+	Returns   Component = "returns"
+	Gateway   Component = "gateway"
 )
 
 // All is every component, in start order.
-var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders, Inventory, Returns, Gateway}
+var All = []Component{Sandboxes, Commerce, ERP, Payments, ReturnsPlatform, WMS, OMS, Orders, Inventory, Returns, Gateway}
 
 // Options say what to start and how.
 type Options struct {
@@ -206,7 +208,8 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	for _, k := range systemKinds() {
 		steps = append(steps, step{k.component, func() error { return s.startSystem(k) }})
 	}
-	steps = append(steps, step{Orders, s.startOrders}, step{Inventory, s.startInventory}, step{Returns, s.startReturns},
+	// Inventory before orders: the order workflow dials it (a dial resolves its address now).
+	steps = append(steps, step{Inventory, s.startInventory}, step{Orders, s.startOrders}, step{Returns, s.startReturns},
 		step{Gateway, s.startGateway})
 	for _, st := range steps {
 		if !slices.Contains(opts.Components, st.c) {
@@ -297,7 +300,7 @@ func (s *Stack) target(c Component) string {
 // listenAddrs maps components to the fields of a ServiceAddrs.
 func listenAddrs(a config.ServiceAddrs) map[Component]string {
 	return map[Component]string{Commerce: a.Commerce, ERP: a.ERP, Payments: a.Payments, ReturnsPlatform: a.ReturnsPlatform,
-		WMS: a.WMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
+		WMS: a.WMS, OMS: a.OMS, Orders: a.Orders, Inventory: a.Inventory, Returns: a.Returns}
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
@@ -372,21 +375,37 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
-	svc, err := orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL}, orders.Deps{
-		Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
-		JetStream: js, Tenants: tenants,
+	db, err := s.database(s.ctx, "orders")
+	if err != nil {
+		return err
+	}
+	var svc *orders.Service
+	// New migrates the order store: a database that went away since it was opened is waited for.
+	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
+		svc, err = orders.New(orders.Config{OrderTTL: s.opts.Config.OrderTTL, Store: orders.StoreConfig{
+			PollInterval: s.opts.Config.OrderPollInterval, PollOverlap: s.opts.Config.OrderPollOverlap,
+			Backfill: s.opts.Config.OrderBackfill}}, orders.Deps{
+			Commerce: commercev1.NewCommerceServiceClient(conn), Logger: s.logger.With("service", "orders"), Now: s.opts.Now,
+			JetStream: js, Tenants: tenants, DB: db, Registerer: s.Metrics.Registry,
+		})
+		return err
 	})
 	if err != nil {
 		return err
 	}
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
-			s.fail(fmt.Errorf("orders read model: %w", err))
+			s.fail(fmt.Errorf("orders store: %w", err))
 		}
 	})
+	wf, wfProbes, err := s.startOrderWorkflow()
+	if err != nil {
+		return err
+	}
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
-	}, s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))
+		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
+	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
 // LoadTenants reads the partner tenant directory: the configured file, or the built-in default.
@@ -489,7 +508,7 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	conns := map[Component]*grpc.ClientConn{}
-	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS} {
+	for _, c := range []Component{Commerce, ERP, Payments, ReturnsPlatform, WMS, Orders} {
 		if conns[c], err = s.dial(c); err != nil {
 			return err
 		}
@@ -511,7 +530,7 @@ func (s *Stack) startReturns() error {
 	err = s.waitFor("returns database migrations", func(context.Context) (err error) {
 		svc, err = returns.New(returns.Config{Policy: policy, OrderTTL: s.opts.Config.OrderTTL, ItemTTL: s.opts.Config.ItemTTL,
 			ReturnsLocation: s.opts.Config.ReturnsLocation}, returns.Deps{
-			Tenants:  tenants,
+			Tenants: tenants, Orders: ordersv1.NewOrdersServiceClient(conns[Orders]),
 			Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
@@ -559,7 +578,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	redisURL := c.RedisURL
+	redisURL, embedded := c.RedisURL, c.RedisURL == ""
 	if redisURL == "" && !s.embeddedAllowed() {
 		return errors.New("REDIS_URL is required")
 	}
@@ -606,7 +625,7 @@ func (s *Stack) startGateway() error {
 		CORSOrigins:    c.CORSOrigins,
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
-		Verifier: identity.Verifier, Redis: rdb, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Verifier: identity.Verifier, Redis: rdb, OnlyGateway: embedded, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
 	})
 	if err != nil {
 		return err

@@ -17,25 +17,34 @@ import (
 
 // Config is the configuration of every Retailbridge service.
 type Config struct {
-	HTTPAddr         string        // RB_HTTP_ADDR: gateway listen address
-	DataDir          string        // RB_DATA_DIR: state, keys and the embedded stores
-	LogLevel         string        // RB_LOG_LEVEL: debug, info, warn, error
-	RedisURL         string        // REDIS_URL: external Redis; empty in dev = embedded server
-	NATSURL          string        // NATS_URL: external NATS; empty in dev = embedded JetStream
-	DatabaseURL      string        // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
-	ReturnPolicy     string        // RB_RETURN_POLICY: policy file; empty = the built-in default
-	ReturnsLocation  string        // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
-	TraceSampleRatio float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
-	RequestTimeout   time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
-	OrderTTL         time.Duration // RB_ORDER_TTL: freshness of the order read model
-	ItemTTL          time.Duration // RB_ITEM_TTL: freshness of the item read model
-	ReservationTTL   time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
-	Channels         string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
-	Tenants          string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
-	AuthConfig       string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
-	CORSOrigins      []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
-	RateLimits       string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
-	PprofAddr        string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	HTTPAddr        string // RB_HTTP_ADDR: gateway listen address
+	DataDir         string // RB_DATA_DIR: state, keys and the embedded stores
+	LogLevel        string // RB_LOG_LEVEL: debug, info, warn, error
+	RedisURL        string // REDIS_URL: external Redis; empty in dev = embedded server
+	NATSURL         string // NATS_URL: external NATS; empty in dev = embedded JetStream
+	DatabaseURL     string // DATABASE_URL: PostgreSQL; empty = SQLite files under the data directory
+	ReturnPolicy    string // RB_RETURN_POLICY: policy file; empty = the built-in default
+	ReturnsLocation string // RB_RETURNS_LOCATION: warehouse location id that receives mailed returns (default: the demo warehouse's "dc-east")
+	// OrderWarehouse (RB_ORDER_WAREHOUSE_LOCATION) is the location ship-to-home orders ship from
+	// when the OMS does not route them (default "dc-east").
+	OrderWarehouse string
+	// OrderAckSLA (RB_ORDER_ACK_SLA) is how long the warehouse has to acknowledge a shipping order
+	// before the order is escalated, once (default 4h).
+	OrderAckSLA       time.Duration
+	TraceSampleRatio  float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
+	RequestTimeout    time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
+	OrderTTL          time.Duration // RB_ORDER_TTL: freshness of the order read model
+	OrderPollInterval time.Duration // RB_ORDER_POLL_INTERVAL: how often the order store's repair poller reads changed orders (default 1m)
+	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
+	OrderBackfill     bool          // RB_ORDER_BACKFILL: the order store's first poll sweeps the whole shop (default false: it fills per listing)
+	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
+	ReservationTTL    time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
+	Channels          string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
+	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
+	AuthConfig        string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins       []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
+	RateLimits        string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
+	PprofAddr         string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
@@ -105,34 +114,40 @@ type ServiceAddrs struct {
 	Payments        string // RB_PAYMENTS_ADDR
 	ReturnsPlatform string // RB_RETURNSPLATFORM_ADDR
 	WMS             string // RB_WMS_ADDR
+	OMS             string // RB_OMS_ADDR
 }
 
 // Load reads the configuration through getenv and validates it.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:         r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:          r.str("RB_DATA_DIR", "data"),
-		LogLevel:         r.str("RB_LOG_LEVEL", "info"),
-		RedisURL:         r.str("REDIS_URL", ""),
-		NATSURL:          r.str("NATS_URL", ""),
-		DatabaseURL:      r.str("DATABASE_URL", ""),
-		ReturnPolicy:     r.str("RB_RETURN_POLICY", ""),
-		ReturnsLocation:  r.str("RB_RETURNS_LOCATION", "dc-east"),
-		TraceSampleRatio: r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
-		RequestTimeout:   r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
-		OrderTTL:         r.duration("RB_ORDER_TTL", 30*time.Second),
-		ItemTTL:          r.duration("RB_ITEM_TTL", 10*time.Minute),
-		ReservationTTL:   r.duration("RB_RESERVATION_TTL", 15*time.Minute),
-		Channels:         r.str("RB_INVENTORY_CHANNELS", ""),
-		Tenants:          r.str("RB_TENANTS", ""),
-		AuthConfig:       r.str("RB_AUTH_CONFIG", ""),
-		CORSOrigins:      splitList(r.str("RB_CORS_ORIGINS", "")),
-		RateLimits:       r.str("RB_RATE_LIMITS", ""),
-		PprofAddr:        r.str("RB_PPROF_ADDR", ""),
-		AllowEmbedded:    r.bool("RB_ALLOW_EMBEDDED", false),
-		HealthInterval:   r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
-		StreamReplicas:   r.int("RB_STREAM_REPLICAS", 1),
+		HTTPAddr:          r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:           r.str("RB_DATA_DIR", "data"),
+		LogLevel:          r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:          r.str("REDIS_URL", ""),
+		NATSURL:           r.str("NATS_URL", ""),
+		DatabaseURL:       r.str("DATABASE_URL", ""),
+		ReturnPolicy:      r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:   r.str("RB_RETURNS_LOCATION", "dc-east"),
+		OrderWarehouse:    r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
+		OrderAckSLA:       r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
+		TraceSampleRatio:  r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:    r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:          r.duration("RB_ORDER_TTL", 30*time.Second),
+		OrderPollInterval: r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
+		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
+		OrderBackfill:     r.bool("RB_ORDER_BACKFILL", false),
+		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
+		ReservationTTL:    r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:          r.str("RB_INVENTORY_CHANNELS", ""),
+		Tenants:           r.str("RB_TENANTS", ""),
+		AuthConfig:        r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:       splitList(r.str("RB_CORS_ORIGINS", "")),
+		RateLimits:        r.str("RB_RATE_LIMITS", ""),
+		PprofAddr:         r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:     r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:    r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:    r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -148,6 +163,7 @@ func Load(getenv func(string) string) (Config, error) {
 			Payments:        r.str("RB_PAYMENTS_ADDR", "127.0.0.1:9104"),
 			ReturnsPlatform: r.str("RB_RETURNSPLATFORM_ADDR", "127.0.0.1:9105"),
 			WMS:             r.str("RB_WMS_ADDR", "127.0.0.1:9106"),
+			OMS:             r.str("RB_OMS_ADDR", "127.0.0.1:9107"),
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
@@ -166,6 +182,7 @@ func readListen(r *reader) ServiceAddrs {
 		Orders: r.str("RB_ORDERS_LISTEN_ADDR", ""), Inventory: r.str("RB_INVENTORY_LISTEN_ADDR", ""),
 		Returns: r.str("RB_RETURNS_LISTEN_ADDR", ""), Payments: r.str("RB_PAYMENTS_LISTEN_ADDR", ""),
 		ReturnsPlatform: r.str("RB_RETURNSPLATFORM_LISTEN_ADDR", ""), WMS: r.str("RB_WMS_LISTEN_ADDR", ""),
+		OMS: r.str("RB_OMS_LISTEN_ADDR", ""),
 	}
 }
 
@@ -215,10 +232,13 @@ func (c Config) Validate() error {
 		add("RB_TRACE_SAMPLE_RATIO", "must be between 0 and 1")
 	}
 	for field, d := range map[string]time.Duration{"RB_REQUEST_TIMEOUT": c.RequestTimeout, "RB_ORDER_TTL": c.OrderTTL, "RB_ITEM_TTL": c.ItemTTL,
-		"RB_RESERVATION_TTL": c.ReservationTTL} {
+		"RB_RESERVATION_TTL": c.ReservationTTL, "RB_ORDER_POLL_OVERLAP": c.OrderPollOverlap} {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	if c.OrderPollInterval <= 0 {
+		add("RB_ORDER_POLL_INTERVAL", "must be positive")
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
@@ -254,14 +274,15 @@ func (c Config) badAddrs() []string {
 	}
 	for field, addrs := range map[string]string{"RB_COMMERCE_ADDR": c.Addrs.Commerce,
 		"RB_ERP_ADDR": c.Addrs.ERP, "RB_ORDERS_ADDR": c.Addrs.Orders, "RB_INVENTORY_ADDR": c.Addrs.Inventory, "RB_RETURNS_ADDR": c.Addrs.Returns,
-		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS} {
+		"RB_PAYMENTS_ADDR": c.Addrs.Payments, "RB_RETURNSPLATFORM_ADDR": c.Addrs.ReturnsPlatform, "RB_WMS_ADDR": c.Addrs.WMS, "RB_OMS_ADDR": c.Addrs.OMS} {
 		if _, err := ParseServiceAddr(addrs); err != nil {
 			add(field, err.Error())
 		}
 	}
 	for field, addr := range map[string]string{"RB_COMMERCE_LISTEN_ADDR": c.Listen.Commerce, "RB_ERP_LISTEN_ADDR": c.Listen.ERP,
 		"RB_ORDERS_LISTEN_ADDR": c.Listen.Orders, "RB_INVENTORY_LISTEN_ADDR": c.Listen.Inventory, "RB_RETURNS_LISTEN_ADDR": c.Listen.Returns,
-		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS} {
+		"RB_PAYMENTS_LISTEN_ADDR": c.Listen.Payments, "RB_RETURNSPLATFORM_LISTEN_ADDR": c.Listen.ReturnsPlatform, "RB_WMS_LISTEN_ADDR": c.Listen.WMS,
+		"RB_OMS_LISTEN_ADDR": c.Listen.OMS} {
 		if _, _, err := net.SplitHostPort(addr); addr != "" && err != nil {
 			add(field, fmt.Sprintf("%q is not host:port", addr))
 		}
@@ -281,7 +302,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("http_addr", c.HTTPAddr), slog.String("data_dir", c.DataDir),
 		slog.String("redis_url", redactURL(c.RedisURL)), slog.String("nats_url", redactURL(c.NATSURL)),
 		slog.String("database_url", redactURL(c.DatabaseURL)),
-		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
+		slog.Duration("order_ttl", c.OrderTTL), slog.Duration("order_poll_interval", c.OrderPollInterval), slog.Duration("item_ttl", c.ItemTTL), slog.Duration("reservation_ttl", c.ReservationTTL), slog.String("inventory_channels", c.Channels),
 		slog.String("tenants", c.Tenants), slog.String("key_encryption_key", mask(c.Token.KeyEncryptionKey)),
 	)
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
@@ -45,30 +46,45 @@ func (i *Intake) Vendor() string { return i.vendor }
 // within the vendor's retry horizon is answered with its event ids and not published again. A
 // delivery of another vendor is errs.NotFound "unknown_webhook_vendor".
 func (i *Intake) Accept(ctx context.Context, d vendors.Delivery) (events.Delivery, error) {
+	out, _, err := i.accept(ctx, d)
+	return out, err
+}
+
+// accept is Accept that also returns the reply the vendor's protocol requires, if any.
+func (i *Intake) accept(ctx context.Context, d vendors.Delivery) (events.Delivery, vendors.Normalised, error) {
 	if d.Vendor != i.vendor {
-		return events.Delivery{}, errs.E(errs.NotFound, "unknown_webhook_vendor", "this service takes no deliveries from "+d.Vendor)
+		return events.Delivery{}, vendors.Normalised{}, errs.E(errs.NotFound, "unknown_webhook_vendor", "this service takes no deliveries from "+d.Vendor)
 	}
 	if len(d.Body) > events.MaxDeliveryBytes {
-		return events.Delivery{}, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
+		return events.Delivery{}, vendors.Normalised{}, errs.E(errs.Invalid, "webhook_too_large", "the webhook body is too large")
 	}
 	n, err := i.in.Normalise(ctx, d)
 	if err != nil {
 		if e := errs.As(err); e != nil && e.Kind == errs.Unauthenticated {
 			i.log.WarnContext(ctx, i.vendor+" delivery rejected", "channel", string(d.Channel), "reason", e.Reason, "err", err)
 		}
-		return events.Delivery{}, err
+		return events.Delivery{}, n, err
 	}
-	return i.deliveries.Accept(ctx, n.ID, n.Events)
+	if n.Reply != nil { // a protocol exchange (a handshake), not a report
+		return events.Delivery{ID: n.ID, Ignored: true}, n, nil
+	}
+	out, err := i.deliveries.Accept(ctx, n.ID, n.Events)
+	return out, n, err
 }
 
 // Deliver takes a webhook exactly as the gateway received it.
 func (i *Intake) Deliver(ctx context.Context, req *intakev1.DeliverRequest) (*intakev1.DeliverResponse, error) {
-	out, err := i.Accept(ctx, vendors.Delivery{Vendor: req.GetVendor(), Channel: vendors.Webhook,
-		Headers: Headers(req.GetHeaders()), Body: req.GetBody()})
+	query := url.Values{}
+	for k, v := range req.GetQuery() {
+		query.Set(k, v)
+	}
+	out, n, err := i.accept(ctx, vendors.Delivery{Vendor: req.GetVendor(), Channel: vendors.Webhook,
+		Headers: Headers(req.GetHeaders()), Body: req.GetBody(), Query: query})
 	if err != nil {
 		return nil, err
 	}
-	return &intakev1.DeliverResponse{DeliveryId: out.ID, EventIds: out.EventIDs, Ignored: out.Ignored}, nil
+	return &intakev1.DeliverResponse{DeliveryId: out.ID, EventIds: out.EventIDs, Ignored: out.Ignored,
+		Reply: n.Reply, ReplyContentType: n.ReplyContentType}, nil
 }
 
 // Headers turns a delivery's header map into an http.Header, so names match case-insensitively.

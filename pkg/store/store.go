@@ -16,6 +16,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -63,6 +64,13 @@ type DB struct {
 	write   *sql.DB // SQLite: exactly one connection; PostgreSQL: the pool
 	read    *sql.DB // SQLite: read-only pool; PostgreSQL: the same pool as write
 	opts    Options
+	// readStmts holds the read pool's prepared statements (SQLite only; nil on PostgreSQL,
+	// whose driver caches statements itself).
+	readStmts *stmtCache
+	// watches are the change counters behind the read caches (cache.go).
+	watches watchList
+	// caches are the read caches by name (readCache).
+	caches sync.Map
 }
 
 // Open connects to rawURL and checks the connection:
@@ -158,6 +166,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	db.read = read
+	db.readStmts = newStmtCache(read, SQLite)
 	return db, nil
 }
 
@@ -183,6 +192,7 @@ func (db *DB) Dialect() Dialect { return db.dialect }
 
 // Close closes every connection.
 func (db *DB) Close() error {
+	db.readStmts.close()
 	err := db.write.Close()
 	if db.read != db.write {
 		err = errors.Join(err, db.read.Close())
@@ -192,15 +202,24 @@ func (db *DB) Close() error {
 
 // Exec runs a statement outside a transaction (on SQLite, through the writer connection).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	defer db.watches.changed(query)
 	return db.write.ExecContext(ctx, db.dialect.Rebind(query), args...)
 }
 
-// Query runs a read outside a transaction (on SQLite, through the read-only pool).
+// Query runs a read outside a transaction (on SQLite, through the read-only pool). Its statement
+// is prepared once per query text and connection (stmt.go): reads outside transactions are the
+// hot ones (eligibility, order and stock reads).
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if s := db.readStmts.get(ctx, query); s != nil {
+		return s.QueryContext(ctx, args...)
+	}
 	return db.read.QueryContext(ctx, db.dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row read outside a transaction.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	if s := db.readStmts.get(ctx, query); s != nil {
+		return s.QueryRowContext(ctx, args...)
+	}
 	return db.read.QueryRowContext(ctx, db.dialect.Rebind(query), args...)
 }

@@ -19,6 +19,9 @@ type Tx struct {
 	tx          *sql.Tx
 	dialect     Dialect
 	afterCommit []func()
+	// touched marks the watched tables this transaction named, whose counters move once it
+	// commits (cache.go).
+	touched *touched
 }
 
 // Dialect returns the engine the transaction runs on.
@@ -26,16 +29,19 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
 // Exec runs a statement written with $N placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	tx.touched.mark(query)
 	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
 // Query runs a query written with $N placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	tx.touched.mark(query)
 	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row query written with $N placeholders.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	tx.touched.mark(query)
 	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
@@ -109,6 +115,9 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 		return err
 	}
 	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	if !opts.ReadOnly {
+		tx.touched = db.watches.begin()
+	}
 	defer func() {
 		if p := recover(); p != nil {
 			_ = sqlTx.Rollback()
@@ -120,8 +129,11 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 		return err
 	}
 	if err := sqlTx.Commit(); err != nil {
+		// An unknown outcome (the commit may have landed): the watched counters move anyway.
+		tx.touched.commit()
 		return err
 	}
+	tx.touched.commit()
 	for _, f := range tx.afterCommit {
 		f()
 	}

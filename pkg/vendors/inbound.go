@@ -3,6 +3,7 @@ package vendors
 import (
 	"context"
 	"net/http"
+	"net/url"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 )
@@ -32,6 +33,9 @@ type Delivery struct {
 	Name string
 	// Body is the raw content: signatures and checksums are verified over these bytes.
 	Body []byte
+	// Query is a webhook's URL query (a subscription handshake's validation token); empty
+	// otherwise.
+	Query url.Values
 }
 
 // Normalised is what a delivery says in the canonical model.
@@ -42,6 +46,10 @@ type Normalised struct {
 	// Events are the canonical events it reports, with ids derived from ID; none for a topic
 	// Retailbridge does not use.
 	Events []*canonicalv1.Event
+	// Reply, when set, is the answer the vendor's protocol requires to this delivery (a
+	// subscription handshake's echoed token), of ReplyContentType; nothing is published.
+	Reply            []byte
+	ReplyContentType string
 }
 
 // Inbound verifies and normalises a vendor's deliveries. The same implementation serves the

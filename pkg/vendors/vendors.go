@@ -24,6 +24,10 @@ type Vendor struct {
 	// Required are the environment variables the connector cannot run without when its sandbox
 	// is not in the same process (random sandbox credentials would match no real account).
 	Required []string
+	// Governor is the vendor's guard by default (pkg/governor's "concurrency=…,rate=…" form;
+	// RB_GOVERNOR_<NAME> overrides it): its documented request budget. Empty: the governor's
+	// defaults.
+	Governor string
 	// SandboxAddr is where `serve sandboxes` serves the vendor's sandbox by default
 	// (RB_SANDBOX_<NAME>_ADDR overrides it; dev uses free loopback ports).
 	SandboxAddr string

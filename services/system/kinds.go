@@ -9,6 +9,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/system/commerce"
 	"github.com/retailbridge/retailbridge/services/system/erp"
+	"github.com/retailbridge/retailbridge/services/system/oms"
 	"github.com/retailbridge/retailbridge/services/system/payments"
 	"github.com/retailbridge/retailbridge/services/system/returnsplatform"
 	"github.com/retailbridge/retailbridge/services/system/wms"
@@ -16,7 +17,7 @@ import (
 
 // Kinds are the system kinds, in start order. They point at the kinds' registries, so what is
 // registered there is what wiring, the gateway and the API document see.
-var Kinds = []*vendors.Kind{&commerce.Kind, &erp.Kind, &payments.Kind, &returnsplatform.Kind, &wms.Kind}
+var Kinds = []*vendors.Kind{&commerce.Kind, &erp.Kind, &payments.Kind, &returnsplatform.Kind, &wms.Kind, &oms.Kind}
 
 // WebhookVendors maps every vendor that sends webhooks, of any kind, to its kind's name.
 func WebhookVendors() map[string]string {

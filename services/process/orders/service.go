@@ -1,5 +1,8 @@
-// Package orders is the order-to-cash process API. For now it serves reads: a customer's orders
-// and one order, from the commerce platform through short-lived caches, scoped to the caller.
+// Package orders is the order-to-cash process API. Its reads — a customer's orders, one order,
+// a partner's change feed — are served from the order store (store.go), the canonical copy of
+// every order the commerce platform created or changed, fed by the platform's events and
+// repaired by a poller; without a database they go to the commerce platform through
+// short-lived caches, scoped to the caller.
 package orders
 
 import (
@@ -15,11 +18,15 @@ import (
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/cache"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -51,6 +58,8 @@ type Config struct {
 	ListTTL time.Duration
 	// CacheEntries caps each cache (orders, pages); default 100000.
 	CacheEntries int
+	// Store configures the order store (used when Deps.DB is set).
+	Store StoreConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -63,6 +72,7 @@ func (c Config) withDefaults() Config {
 	if c.CacheEntries == 0 {
 		c.CacheEntries = DefaultCacheEntries
 	}
+	c.Store = c.Store.withDefaults()
 	return c
 }
 
@@ -78,6 +88,7 @@ func (c Config) Validate() error {
 	if c.CacheEntries < 0 {
 		bad = append(bad, "CacheEntries: must not be negative")
 	}
+	bad = append(bad, c.Store.validate()...)
 	if len(bad) > 0 {
 		return fmt.Errorf("orders config: %s", strings.Join(bad, "; "))
 	}
@@ -97,6 +108,11 @@ type Deps struct {
 	JetStream jetstream.JetStream
 	// Tenants says which orders each partner tenant owns; nil means partners own nothing.
 	Tenants *tenancy.Directory
+	// DB holds the order store; with it (and JetStream) every read of a known order is served
+	// from the store. Without it reads go to the commerce platform through the caches.
+	DB *store.DB
+	// Registerer receives the order store's metrics; nil registers none.
+	Registerer prometheus.Registerer
 }
 
 // Service implements ordersv1.OrdersServiceServer.
@@ -110,6 +126,8 @@ type Service struct {
 
 	orders *cache.Cache[string, *canonicalv1.Order]
 	pages  *cache.Cache[string, page]
+
+	storeSide
 }
 
 // page is one cached page of a customer's orders.
@@ -134,14 +152,18 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Now == nil {
 		deps.Now = time.Now
 	}
-	return &Service{
+	s := &Service{
 		commerce: deps.Commerce,
 		log:      deps.Logger,
 		js:       deps.JetStream,
 		tenants:  deps.Tenants,
 		orders:   cache.New[string, *canonicalv1.Order](cfg.OrderTTL, cfg.CacheEntries, deps.Now),
 		pages:    cache.New[string, page](cfg.ListTTL, cfg.CacheEntries, deps.Now),
-	}, nil
+	}
+	if err := s.initStore(cfg.Store, deps); err != nil {
+		return nil, err
+	}
+	return s, nil
 }
 
 // Run keeps the read model fresh until ctx ends: order and refund events drop cached orders in
@@ -150,6 +172,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.js == nil {
 		<-ctx.Done()
 		return nil
+	}
+	if s.db != nil {
+		return s.runStore(ctx)
 	}
 	return events.WatchOrders(ctx, s.js, s.orders.Invalidate)
 }
@@ -184,16 +209,19 @@ func (s *Service) ListOrders(ctx context.Context, req *ordersv1.ListOrdersReques
 		return nil, err
 	}
 	if partner && len(sources) == 0 {
-		return &ordersv1.ListOrdersResponse{}, nil // a tenant without channels (or unknown) owns no orders
+		return &ordersv1.ListOrdersResponse{AsOf: timestamppb.New(s.now())}, nil // a tenant without channels (or unknown) owns no orders
+	}
+	if resp, ok, err := s.listStored(ctx, customerID, sources, size, req); ok || err != nil {
+		return resp, err
 	}
 	key := fmt.Sprintf("%s\x00%s\x00%d\x00%s", customerID, strings.Join(sources, ","), size, req.GetPageToken())
-	pg, _, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
+	pg, asOf, err := s.pages.Get(ctx, key, func(ctx context.Context) (page, error) {
 		return s.loadPage(ctx, customerID, sources, size, req.GetPageToken())
 	})
 	if err != nil {
 		return nil, err
 	}
-	return &ordersv1.ListOrdersResponse{Orders: pg.orders, NextPageToken: pg.next}, nil
+	return &ordersv1.ListOrdersResponse{Orders: pg.orders, NextPageToken: pg.next, AsOf: timestamppb.New(asOf)}, nil
 }
 
 // validateList checks a listing; the customer is required unless the listing is of sales
@@ -270,7 +298,10 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").
 			WithFields(errs.FieldViolation{Field: "order_id", Description: fmt.Sprintf("at most %d characters", maxIDLength)})
 	}
-	order, _, err := s.orders.Get(ctx, req.GetOrderId(), func(ctx context.Context) (*canonicalv1.Order, error) {
+	if s.db != nil {
+		return s.getStored(ctx, p, req.GetOrderId())
+	}
+	order, asOf, err := s.orders.Get(ctx, req.GetOrderId(), func(ctx context.Context) (*canonicalv1.Order, error) {
 		resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: req.GetOrderId()})
 		switch {
 		case status.Code(err) == codes.NotFound:
@@ -292,7 +323,7 @@ func (s *Service) GetOrder(ctx context.Context, req *ordersv1.GetOrderRequest) (
 		s.log.DebugContext(ctx, "order is not the partner's", "order_id", order.GetId(), "tenant", p.Tenant)
 		return nil, errOrderNotFound()
 	}
-	return &ordersv1.GetOrderResponse{Order: order}, nil
+	return &ordersv1.GetOrderResponse{Order: order, AsOf: timestamppb.New(asOf)}, nil
 }
 
 func errOrderNotFound() error { return errs.E(errs.NotFound, "order_not_found", "order not found") }

@@ -24,6 +24,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -114,6 +115,8 @@ type Deps struct {
 	Now func() time.Time
 	// Tenants says which orders each partner tenant owns; nil means partners own nothing.
 	Tenants *tenancy.Directory
+	// Orders, when set, is where eligibility reads orders (the order store); see eligibilityOrder.
+	Orders ordersv1.OrdersServiceClient
 
 	// The return-to-refund workflow needs the rest. With DB nil the service answers eligibility
 	// only and the workflow RPCs are Unimplemented.
@@ -155,6 +158,9 @@ type Service struct {
 	platformClient returnsplatformv1.ReturnsPlatformServiceClient
 	erpClient      erpv1.ErpServiceClient
 	timings        Timings
+
+	ordersAPI    ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
+	storeAnswers *cache.Cache[string, storeAnswer]
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -203,6 +209,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
 		},
 	}
+	svc.ordersAPI, svc.storeAnswers = deps.Orders, cache.New[string, storeAnswer](storeAnswerTTL, cfg.CacheEntries, deps.Now)
 	if deps.DB != nil {
 		ctx := context.Background()
 		for _, m := range []func(context.Context, *store.DB) error{events.Migrate, workflow.Migrate, migrate} {
@@ -242,7 +249,7 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 	if err := validateCheck(req); err != nil {
 		return nil, err
 	}
-	order, asOf, err := s.order(ctx, req.GetOrderId())
+	order, asOf, err := s.eligibilityOrder(ctx, req.GetOrderId())
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +263,9 @@ func (s *Service) CheckEligibility(ctx context.Context, req *returnsv1.CheckElig
 		return nil, err
 	}
 	if s.db != nil {
-		claimed, err := activeClaims(ctx, s.db, order.GetId())
+		// Served from memory until a write in this process touches the claims (pkg/store Cached).
+		claimed, err := store.Cached(ctx, s.db, "returns.activeClaims", order.GetId(), []string{"return_claims", "rb_workflows"},
+			func(ctx context.Context) (map[string]int32, error) { return activeClaims(ctx, s.db, order.GetId()) })
 		if err != nil {
 			return nil, err
 		}

@@ -4,6 +4,7 @@
 package handles
 
 import (
+	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
@@ -21,17 +22,20 @@ type Source interface {
 // Set is a stack's sandboxes, typed; a field is nil (its URL "") when that vendor's sandbox is
 // not running there.
 type Set struct {
-	Shopify      *shopifysb.Sandbox
-	ShopifyURL   string
-	NetSuite     *netsuitesb.Sandbox
-	NetSuiteURL  string
-	Stripe       *stripesb.Sandbox
-	StripeURL    string
-	Loop         *loopsb.Sandbox
-	LoopURL      string
-	Warehouse    *warehousesb.Sandbox
-	WarehouseURL string
-	// EDI3PL is the 3PL trading EDI over SFTP (RB_WMS_VENDOR=edi3pl).
+	Shopify     *shopifysb.Sandbox
+	ShopifyURL  string
+	NetSuite    *netsuitesb.Sandbox
+	NetSuiteURL string
+	// BusinessCentral is the ERP's sandbox when RB_ERP_VENDOR=businesscentral.
+	BusinessCentral    *bcsb.Sandbox
+	BusinessCentralURL string
+	Stripe             *stripesb.Sandbox
+	StripeURL          string
+	Loop               *loopsb.Sandbox
+	LoopURL            string
+	Warehouse          *warehousesb.Sandbox
+	WarehouseURL       string
+	// EDI3PL is the 3PL trading EDI over SFTP when RB_WMS_VENDOR=edi3pl.
 	EDI3PL *edisb.Sandbox
 }
 
@@ -40,6 +44,8 @@ func Of(src Source) Set {
 	var s Set
 	s.Shopify, _ = src.Sandbox("shopify").(*shopifysb.Sandbox)
 	s.NetSuite, _ = src.Sandbox("netsuite").(*netsuitesb.Sandbox)
+	s.BusinessCentral, _ = src.Sandbox("businesscentral").(*bcsb.Sandbox)
+	s.BusinessCentralURL = src.SandboxURL("businesscentral")
 	s.Stripe, _ = src.Sandbox("stripe").(*stripesb.Sandbox)
 	s.Loop, _ = src.Sandbox("loop").(*loopsb.Sandbox)
 	s.Warehouse, _ = src.Sandbox("warehouse").(*warehousesb.Sandbox)

@@ -95,6 +95,7 @@ type Sandbox struct {
 	ledger *ledger
 
 	api     http.Handler
+	soap    http.Handler
 	control http.Handler
 
 	limit       atomic.Int64
@@ -143,6 +144,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	// Governance wraps the fault knobs so injected latency occupies a slot, as a slow NetSuite
 	// request would; maintenance answers before governance, as the account is not serving at all.
 	s.api = s.counted(s.duringMaintenance(s.governed(s.faults.Middleware(s.authenticated(http.HandlerFunc(s.route))))))
+	s.soap = s.soapHandler()
 	s.control = s.faults.Middleware(http.NotFoundHandler())
 	f, err := state.Open(opts.StateDir, "netsuite")
 	if err != nil {
@@ -188,6 +190,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveControl(w, r)
 	case "/_sandbox/faults":
 		s.control.ServeHTTP(w, r)
+	case SOAPPath:
+		s.soap.ServeHTTP(w, r)
 	default:
 		s.api.ServeHTTP(w, r)
 	}
@@ -298,6 +302,15 @@ func (s *Sandbox) duringMaintenance(next http.Handler) http.Handler {
 // queued. The answer is held back until the slot is released, so a client that reads a response
 // and then sends the next request can never be counted twice.
 func (s *Sandbox) governed(next http.Handler) http.Handler {
+	return s.governedBy(func(w http.ResponseWriter) {
+		writeError(w, http.StatusTooManyRequests, "SSS_REQUEST_LIMIT_EXCEEDED",
+			"Concurrent request limit exceeded. Request blocked.")
+	}, next)
+}
+
+// governedBy is governed with refuse answering a refused request (REST's 429, SOAP's fault):
+// REST and SOAP requests count against the one account limit.
+func (s *Sandbox) governedBy(refuse func(http.ResponseWriter), next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		n := s.inFlight.Add(1)
 		for peak := s.maxInFlight.Load(); n > peak && !s.maxInFlight.CompareAndSwap(peak, n); {
@@ -306,8 +319,7 @@ func (s *Sandbox) governed(next http.Handler) http.Handler {
 		if n > s.limit.Load() {
 			s.inFlight.Add(-1)
 			s.refused.Add(1)
-			writeError(w, http.StatusTooManyRequests, "SSS_REQUEST_LIMIT_EXCEEDED",
-				"Concurrent request limit exceeded. Request blocked.")
+			refuse(w)
 			return
 		}
 		held := &heldResponse{w: w}

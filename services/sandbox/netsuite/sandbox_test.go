@@ -437,3 +437,43 @@ func TestControlEndpoints(t *testing.T) {
 		t.Errorf("Faults().Requests() = %d; want 1 (control requests are not counted)", got)
 	}
 }
+
+// Under a load that fills generations early, the nonce cache stays bounded and still never
+// accepts a replay of a nonce whose timestamp the skew check would accept: what it had to
+// forget, it refuses as a stale timestamp instead.
+func TestNonceCacheIsBoundedAndStaysReplayProof(t *testing.T) {
+	t.Parallel()
+	c := nonceCache{window: 2 * maxClockSkew, max: 1000}
+	now := testNow
+	type sent struct {
+		nonce string
+		ts    time.Time
+	}
+	var history []sent
+	for i := range 50_000 {
+		now = now.Add(10 * time.Millisecond) // 100 requests a second: 1000 fill a generation in 10 s
+		n := sent{nonce: fmt.Sprintf("n-%d", i), ts: now}
+		if why := c.check(n.nonce, n.ts, now); why != "" {
+			t.Fatalf("fresh nonce %d refused: %s", i, why)
+		}
+		history = append(history, n)
+		if held := len(c.cur) + len(c.prev); held > 2*1000 {
+			t.Fatalf("after %d nonces the cache holds %d, want at most %d", i+1, held, 2*1000)
+		}
+		// Replay a few earlier requests whose timestamps are still within the skew.
+		if i%97 == 0 {
+			for _, back := range []int{1, 500, 1500, 5000, 29_000} {
+				if back > i {
+					continue
+				}
+				old := history[i-back]
+				if now.Sub(old.ts) > maxClockSkew {
+					continue // the skew check refuses it before the cache is asked
+				}
+				if why := c.check(old.nonce, old.ts, now); why == "" {
+					t.Fatalf("replay of nonce %s (sent %v earlier) accepted", old.nonce, now.Sub(old.ts))
+				}
+			}
+		}
+	}
+}

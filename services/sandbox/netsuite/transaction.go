@@ -20,6 +20,8 @@ const (
 	TypeItemReceipt         = "itemReceipt"
 	TypeCreditMemo          = "creditMemo"
 	TypeInventoryAdjustment = "inventoryAdjustment"
+	TypeItemFulfillment     = "itemFulfillment"
+	TypeInvoice             = "invoice"
 )
 
 // The sandbox's account books everything in one currency, as the demo catalogue is priced.
@@ -96,6 +98,9 @@ type salesOrder struct {
 type soLine struct {
 	line
 	orderLineID string // the storefront's line id, custcol_rb_order_line_id
+	taxCode     string // the line's taxCode, as the caller enriched it
+	fulfilled   int    // units shipped (item fulfilments)
+	closed      bool
 }
 
 type returnAuthorization struct {
@@ -205,7 +210,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 // documentPrefix starts each type's document numbers (tranId).
 var documentPrefix = map[string]string{
 	TypeSalesOrder: "SO", TypeReturnAuthorization: "RMA", TypeItemReceipt: "IR", TypeCreditMemo: "CM",
-	TypeInventoryAdjustment: "ADJ",
+	TypeInventoryAdjustment: "ADJ", TypeItemFulfillment: "IF", TypeInvoice: "INV",
 }
 
 // newIDs allocates an internal id and the next document number of recordType; the caller holds mu.
@@ -301,13 +306,16 @@ type lineDoc struct {
 	Amount           *json.Number `json:"amount,omitempty"`
 	QuantityReceived *int         `json:"quantityReceived,omitempty"`
 	QuantityBilled   *int         `json:"quantityBilled,omitempty"`
-	IsClosed         *bool        `json:"isClosed,omitempty"`
-	ItemReceive      *bool        `json:"itemReceive,omitempty"`
-	Restock          *bool        `json:"restock,omitempty"`
-	Location         *ref         `json:"location,omitempty"`
-	Condition        string       `json:"custcol_rb_condition,omitempty"`
-	ReturnReason     string       `json:"custcol_rb_return_reason,omitempty"`
-	OrderLineID      string       `json:"custcol_rb_order_line_id,omitempty"`
+	// QuantityFulfilled is a sales order line's shipped units (item fulfilments).
+	QuantityFulfilled *int   `json:"quantityFulfilled,omitempty"`
+	TaxCode           *ref   `json:"taxCode,omitempty"`
+	IsClosed          *bool  `json:"isClosed,omitempty"`
+	ItemReceive       *bool  `json:"itemReceive,omitempty"`
+	Restock           *bool  `json:"restock,omitempty"`
+	Location          *ref   `json:"location,omitempty"`
+	Condition         string `json:"custcol_rb_condition,omitempty"`
+	ReturnReason      string `json:"custcol_rb_return_reason,omitempty"`
+	OrderLineID       string `json:"custcol_rb_order_line_id,omitempty"`
 }
 
 type adjustmentLineDoc struct {
@@ -355,8 +363,7 @@ func (l *ledger) render(s *Sandbox, r *http.Request, recordType, id string, expa
 		dated(so.created)
 		var lines []any
 		for _, ln := range so.lines {
-			lines = append(lines, lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
-				Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID})
+			lines = append(lines, soLineDoc(ln))
 		}
 		doc.Item = items(lines)
 	case TypeReturnAuthorization:
@@ -483,4 +490,15 @@ func (l *ledger) lookup(recordType, id string) (string, bool) {
 		return id, ok
 	}
 	return "", false
+}
+
+// soLineDoc renders a sales order line, with what was fulfilled of it and its tax code.
+func soLineDoc(ln soLine) lineDoc {
+	doc := lineDoc{Line: ln.number, Item: itemRef(ln.line), Quantity: ln.quantity,
+		Rate: decimal(ln.rate), Amount: decimal(ln.rate * int64(ln.quantity)), OrderLineID: ln.orderLineID,
+		QuantityFulfilled: ptr(ln.fulfilled), IsClosed: ptr(ln.closed)}
+	if ln.taxCode != "" {
+		doc.TaxCode = &ref{ID: ln.taxCode}
+	}
+	return doc
 }

@@ -36,6 +36,7 @@ type lineIn struct {
 	Condition    string      `json:"custcol_rb_condition"`
 	ReturnReason string      `json:"custcol_rb_return_reason"`
 	OrderLineID  string      `json:"custcol_rb_order_line_id"`
+	TaxCode      *refIn      `json:"taxCode"`
 }
 
 type sublistIn struct {
@@ -101,6 +102,12 @@ func (l *ledger) execute(w write) outcome {
 		return l.createAdjustment(w)
 	case w.method == http.MethodPost && w.recordType == TypeSalesOrder && w.transform == TypeReturnAuthorization:
 		return l.transformToRMA(w)
+	case w.method == http.MethodPost && w.recordType == TypeSalesOrder && w.transform == TypeItemFulfillment:
+		return l.fulfil(w)
+	case w.method == http.MethodPost && w.recordType == TypeSalesOrder && w.transform == TypeInvoice:
+		return l.bill(w)
+	case w.method == http.MethodPatch && w.recordType == TypeSalesOrder && w.transform == "" && w.id != "":
+		return l.closeSalesOrder(w)
 	case w.method == http.MethodPost && w.recordType == TypeReturnAuthorization && w.transform == TypeItemReceipt:
 		return l.receive(w)
 	case w.method == http.MethodPost && w.recordType == TypeReturnAuthorization && w.transform == TypeCreditMemo:
@@ -169,8 +176,11 @@ func (l *ledger) createSalesOrder(w write) outcome {
 			}
 			rate = r
 		}
-		so.lines = append(so.lines, soLine{line: line{number: i + 1, itemID: it.ERPID, sku: it.SKU, quantity: q, rate: rate},
-			orderLineID: in.OrderLineID})
+		ln := soLine{line: line{number: i + 1, itemID: it.ERPID, sku: it.SKU, quantity: q, rate: rate}, orderLineID: in.OrderLineID}
+		if in.TaxCode != nil {
+			ln.taxCode = in.TaxCode.ID
+		}
+		so.lines = append(so.lines, ln)
 	}
 	so.id, so.tranID = l.newIDs(TypeSalesOrder)
 	l.salesOrders[so.id] = so

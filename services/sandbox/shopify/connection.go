@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // maxPageSize is Shopify's limit on first/last.
@@ -154,7 +155,7 @@ func paginate[T any](items []T, key func(T) string, a pageArgs) (*connection[T],
 
 // search filters and sorts orders with the subset of Shopify's search syntax the sandbox knows:
 // field:value terms for customer_id, id, name, source_name, financial_status and
-// fulfillment_status (values may be quoted), all of which must match, where a group
+// fulfillment_status (values may be quoted), updated_at with a comparison (updated_at:>='…'), all of which must match, where a group
 // "(a OR b)" matches when either does. Other fields are ignored.
 func (st *store) search(query, sortKey string) []*order {
 	type term struct{ field, value string }
@@ -193,6 +194,8 @@ func (st *store) search(query, sortKey string) []*order {
 			return strings.EqualFold(o.financialStatus, t.value)
 		case "fulfillment_status":
 			return strings.EqualFold(o.src.FulfillmentStatus, t.value)
+		case "updated_at":
+			return compareTime(o.updatedAt, t.value)
 		}
 		return true
 	}
@@ -223,6 +226,37 @@ next:
 		return c
 	})
 	return out
+}
+
+// compareTime matches a time against a search value with Shopify's comparators (">", ">=", "<",
+// "<=", or none for equality) and an ISO 8601 time or date; an unreadable value matches nothing.
+func compareTime(t time.Time, value string) bool {
+	op := ""
+	for _, p := range []string{">=", "<=", ">", "<"} {
+		if strings.HasPrefix(value, p) {
+			op, value = p, value[len(p):]
+			break
+		}
+	}
+	value = strings.Trim(value, `"'`)
+	v, err := time.Parse(time.RFC3339, value)
+	if err != nil {
+		if v, err = time.Parse(time.DateOnly, value); err != nil {
+			return false
+		}
+	}
+	t = t.Truncate(time.Second) // Shopify compares to the second
+	switch op {
+	case ">=":
+		return !t.Before(v)
+	case "<=":
+		return !t.After(v)
+	case ">":
+		return t.After(v)
+	case "<":
+		return t.Before(v)
+	}
+	return t.Equal(v)
 }
 
 // searchTokens splits a search query on spaces outside double quotes.

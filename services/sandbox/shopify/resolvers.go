@@ -148,7 +148,7 @@ func (o *order) Name() string           { return o.src.Name }
 func (o *order) CreatedAt() dateTime    { return dt(o.src.CreatedAt) }
 func (o *order) UpdatedAt() dateTime    { return dt(o.updatedAt) }
 func (o *order) ProcessedAt() dateTime  { return dt(o.src.CreatedAt) }
-func (o *order) CancelledAt() *dateTime { return nil }
+func (o *order) CancelledAt() *dateTime { return dtp(o.cancelledAt) }
 func (o *order) SourceName() *string    { return strp(o.sourceName) }
 func (o *order) CurrencyCode() string   { return o.src.Currency }
 func (o *order) DisplayFinancialStatus() *string {

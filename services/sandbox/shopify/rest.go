@@ -196,6 +196,7 @@ func (o *order) rest() restOrder {
 	if c := o.ClosedAt(); c != nil {
 		r.ClosedAt = restTimep(&c.Time)
 	}
+	r.CancelledAt = restTimep(o.cancelledAt)
 	switch o.src.FulfillmentStatus {
 	case "FULFILLED":
 		s := "fulfilled"

@@ -60,6 +60,58 @@ type Mutation {
   returnClose(id: ID!): ReturnClosePayload
   "Creates a refund for an order. From 2026-04 it must carry @idempotent."
   refundCreate(input: RefundInput!): RefundCreatePayload
+  "Creates a fulfillment with tracking for fulfillment order line items and notifies the customer."
+  fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
+}
+
+input FulfillmentInput {
+  lineItemsByFulfillmentOrder: [FulfillmentOrderLineItemsInput!]!
+  notifyCustomer: Boolean = false
+  trackingInfo: FulfillmentTrackingInput
+}
+
+input FulfillmentOrderLineItemsInput {
+  fulfillmentOrderId: ID!
+  fulfillmentOrderLineItems: [FulfillmentOrderLineItemInput!]
+}
+
+input FulfillmentOrderLineItemInput {
+  id: ID!
+  quantity: Int!
+}
+
+input FulfillmentTrackingInput {
+  company: String
+  number: String
+}
+
+type FulfillmentCreatePayload {
+  fulfillment: Fulfillment
+  userErrors: [UserError!]!
+}
+
+type FulfillmentTrackingInfo {
+  company: String
+  number: String
+}
+
+type FulfillmentOrderLineItemConnection {
+  edges: [FulfillmentOrderLineItemEdge!]!
+  nodes: [FulfillmentOrderLineItem!]!
+  pageInfo: PageInfo!
+}
+
+type FulfillmentOrderLineItemEdge {
+  cursor: String!
+  node: FulfillmentOrderLineItem!
+}
+
+type FulfillmentOrderLineItem {
+  id: ID!
+  lineItem: LineItem!
+  remainingQuantity: Int!
+  totalQuantity: Int!
+  sku: String
 }
 
 "A monetary value as a decimal string, for example \"29.99\"."
@@ -433,6 +485,7 @@ type Fulfillment {
   estimatedDeliveryAt: DateTime
   location: Location
   fulfillmentLineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): FulfillmentLineItemConnection!
+  trackingInfo(first: Int): [FulfillmentTrackingInfo!]!
 }
 
 type FulfillmentLineItemConnection {
@@ -470,6 +523,7 @@ type FulfillmentOrder {
   updatedAt: DateTime!
   deliveryMethod: DeliveryMethod
   assignedLocation: FulfillmentOrderAssignedLocation!
+  lineItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false): FulfillmentOrderLineItemConnection!
 }
 
 type DeliveryMethod {

@@ -20,6 +20,8 @@ type world struct {
 	// Webhooks are the deliveries still owed to the receiver; a restarted shop goes on
 	// delivering them.
 	Webhooks []owedWebhook `json:"webhooks,omitempty"`
+	// Activity is what shop activity placed or changed (activity.go).
+	Activity []activityState `json:"activity,omitempty"`
 }
 
 type orderState struct {
@@ -88,7 +90,7 @@ type idempotentState struct {
 
 // snapshotLocked captures the world; the caller holds the store's lock (read or write).
 func (st *store) snapshotLocked() world {
-	w := world{NextID: st.nextID, Idempotent: map[string]idempotentState{}}
+	w := world{NextID: st.nextID, Idempotent: map[string]idempotentState{}, Activity: st.activitySnapshotLocked()}
 	for _, o := range st.orders {
 		os := orderState{ID: o.src.ID, FinancialStatus: o.financialStatus, UpdatedAt: o.updatedAt}
 		for _, l := range o.lines {
@@ -136,6 +138,7 @@ func toReturnState(r *orderReturn) returnState {
 // was kept for another dataset: that is an error, not something to guess around.
 func (st *store) restoreLocked(w world) error {
 	st.nextID = w.NextID
+	st.restoreActivityLocked(w.Activity)
 	refunds := map[string]*refund{}
 	st.returns = map[string]*orderReturn{}
 	for _, os := range w.Orders {

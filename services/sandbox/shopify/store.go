@@ -37,6 +37,7 @@ type store struct {
 	stores    map[string]*location // by demo store code
 
 	now        func() time.Time
+	seed       uint64                   // the dataset's seed, for orders shop activity builds
 	nextID     int64                    // ids of objects mutations create
 	returns    map[string]*orderReturn  // every return, by id
 	idempotent map[string]idempotentRun // @idempotent keys and what they did
@@ -59,6 +60,9 @@ type order struct {
 	fOrders         []*fulfillmentOrder
 	refunds         []*refund
 	returns         []*orderReturn
+	placed          bool       // by shop activity (PlaceOrder), not derived from the dataset
+	touched         bool       // changed by shop activity (kept in the state file)
+	cancelledAt     *time.Time // by CancelOrder
 }
 
 type lineItem struct {
@@ -83,6 +87,7 @@ type fulfillment struct {
 	deliveredAt   *time.Time
 	location      *location
 	lines         []*fulfillmentLineItem
+	tracking      []*trackingInfo // fulfillmentCreate's trackingInfo
 }
 
 type fulfillmentLineItem struct {
@@ -92,6 +97,7 @@ type fulfillmentLineItem struct {
 }
 
 type fulfillmentOrder struct {
+	order      *order // its line items are the order's lines still to ship
 	id         string
 	status     string
 	methodType string
@@ -174,6 +180,7 @@ func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 		warehouse:  &location{id: strconv.Itoa(warehouseLocationID), name: "Main warehouse"},
 		stores:     make(map[string]*location, len(demo.Stores)),
 		now:        now,
+		seed:       seed,
 		nextID:     firstCreatedID,
 		returns:    map[string]*orderReturn{},
 		idempotent: map[string]idempotentRun{},
@@ -251,7 +258,7 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 	}
 
 	// One fulfilment order per order, closed once everything left.
-	fo := &fulfillmentOrder{id: src.ID + "1", status: "OPEN", methodType: "SHIPPING", createdAt: src.CreatedAt,
+	fo := &fulfillmentOrder{order: o, id: src.ID + "1", status: "OPEN", methodType: "SHIPPING", createdAt: src.CreatedAt,
 		updatedAt: src.CreatedAt, location: loc}
 	if pickup {
 		fo.methodType = "PICK_UP"

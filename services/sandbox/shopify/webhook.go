@@ -19,6 +19,7 @@ import (
 )
 
 // Webhook topics the sandbox delivers.
+// (Shop activity's topics are in activity.go.)
 const (
 	TopicOrdersUpdated = "orders/updated"
 	TopicRefundsCreate = "refunds/create"

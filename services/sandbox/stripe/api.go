@@ -92,6 +92,10 @@ func (s *Sandbox) routes() http.Handler {
 	mux.Handle("GET /v1/charges/{id}", s.read(func(r *http.Request, expand []string) result {
 		return s.getCharge(r.PathValue("id"), expand)
 	}))
+	mux.HandleFunc("POST /v1/payment_intents/{id}/capture", func(w http.ResponseWriter, r *http.Request) {
+		id := r.PathValue("id")
+		s.idempotent(func(_ origin, form url.Values) result { return s.capture(id, form) }).ServeHTTP(w, r)
+	})
 	mux.Handle("GET /v1/balance", s.read(func(*http.Request, []string) result { return s.balance() }))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, s.requestID(), apiError(http.StatusNotFound, typeInvalidRequest, "",

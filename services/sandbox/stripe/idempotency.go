@@ -1,6 +1,7 @@
 package stripe
 
 import (
+	"slices"
 	"sync"
 	"time"
 )
@@ -24,10 +25,17 @@ type idempotencyEntry struct {
 	at          time.Time
 }
 
-// idempotencyStore keeps answers by key for IdempotencyTTL. The account has one API key, so
-// keys need no further scoping.
+// maxIdempotencyKeys bounds the keys the store holds. Stripe keeps every key for 24 hours; a
+// sandbox doing so under a sustained load grows without bound, so past this many the oldest
+// finished keys are forgotten first (a replay of one then executes again, as it would after
+// 24 hours at Stripe).
+const maxIdempotencyKeys = 100_000
+
+// idempotencyStore keeps answers by key for IdempotencyTTL, at most max of them. The account has
+// one API key, so keys need no further scoping.
 type idempotencyStore struct {
 	now func() time.Time
+	max int
 
 	mu        sync.Mutex
 	entries   map[string]*idempotencyEntry
@@ -35,7 +43,7 @@ type idempotencyStore struct {
 }
 
 func newIdempotencyStore(now func() time.Time) *idempotencyStore {
-	return &idempotencyStore{now: now, entries: map[string]*idempotencyEntry{}, lastSweep: now()}
+	return &idempotencyStore{now: now, max: maxIdempotencyKeys, entries: map[string]*idempotencyEntry{}, lastSweep: now()}
 }
 
 // begin looks key up for a request with fingerprint. A fresh key is reserved as in flight until
@@ -54,6 +62,9 @@ func (st *idempotencyStore) begin(key, fingerprint, requestID string) (idempoten
 		default:
 			return *e, keyReplay
 		}
+	}
+	if len(st.entries) >= st.max {
+		st.shrink(now)
 	}
 	st.entries[key] = &idempotencyEntry{fingerprint: fingerprint, requestID: requestID, at: now}
 	return idempotencyEntry{}, keyFresh
@@ -84,4 +95,38 @@ func (st *idempotencyStore) sweep(now time.Time) {
 			delete(st.entries, k)
 		}
 	}
+}
+
+// shrink makes room when the store is full: expired keys go first, then the oldest finished
+// eighth, so the cost of a scan is spread over many requests. Keys in flight are kept. The
+// caller holds mu.
+func (st *idempotencyStore) shrink(now time.Time) {
+	st.lastSweep = now.Add(-time.Minute)
+	st.sweep(now)
+	if len(st.entries) < st.max {
+		return
+	}
+	done := make([]time.Time, 0, len(st.entries))
+	for _, e := range st.entries {
+		if e.done {
+			done = append(done, e.at)
+		}
+	}
+	if len(done) == 0 {
+		return
+	}
+	slices.SortFunc(done, func(a, b time.Time) int { return a.Compare(b) })
+	cut := done[min(len(done)-1, max(st.max/8, 1)-1)]
+	for k, e := range st.entries {
+		if e.done && !e.at.After(cut) {
+			delete(st.entries, k)
+		}
+	}
+}
+
+// size is how many keys the store holds.
+func (st *idempotencyStore) size() int {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	return len(st.entries)
 }

@@ -29,10 +29,13 @@ type payment struct {
 	intentID, chargeID string
 	currency           string // lower case, as Stripe writes it
 	captured           int64
-	refunded           int64 // refunds that are not failed or canceled
-	created            int64
-	metadata           map[string]string
-	apiRefunds         int // refunds created through the API (seeded history excluded)
+	// authorized is what a manual-capture intent holds uncaptured (requires_capture); zero once
+	// captured, as Stripe releases what a partial capture leaves.
+	authorized int64
+	refunded   int64 // refunds that are not failed or canceled
+	created    int64
+	metadata   map[string]string
+	apiRefunds int // refunds created through the API (seeded history excluded)
 }
 
 // seed opens one payment per demo order, with the order's refunded lines as an earlier refund,
@@ -135,12 +138,16 @@ func toIntent(p *payment, expand []string) paymentIntentObject {
 	if slices.Contains(expand, "latest_charge") {
 		latest = toCharge(p, nil)
 	}
-	return paymentIntentObject{
+	obj := paymentIntentObject{
 		ID: p.intentID, Object: "payment_intent", Amount: p.captured, AmountReceived: p.captured,
 		CaptureMethod: "automatic", ClientSecret: p.intentID + "_secret_sandbox", ConfirmationMethod: "automatic",
 		Created: p.created, Currency: p.currency, LatestCharge: latest, Metadata: copyMetadata(p.metadata),
 		PaymentMethodTypes: []string{"card"}, Status: "succeeded",
 	}
+	if p.authorized > 0 {
+		obj.Amount, obj.AmountCapturable, obj.CaptureMethod, obj.Status = p.authorized, p.authorized, "manual", "requires_capture"
+	}
+	return obj
 }
 
 // toCharge renders p's charge; the caller holds mu.

@@ -161,7 +161,7 @@ type Sandbox struct {
 	refundStatus string
 
 	requests, requestIDs, refundsCreated, duplicates, refused, replayed, inFlight, mismatches,
-	lost, serverErrorCount, unauthorized, events atomic.Int64
+	lost, serverErrorCount, unauthorized, events, captures atomic.Int64
 }
 
 // New returns a sandbox whose account holds one captured payment intent per demo order (see

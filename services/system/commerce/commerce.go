@@ -8,6 +8,7 @@ package commerce
 
 import (
 	"context"
+	"fmt"
 	"github.com/retailbridge/retailbridge/pkg/intake"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"log/slog"
@@ -117,9 +118,33 @@ func notImplemented(rpc string) error {
 	return errs.E(errs.Unimplemented, "not_implemented", rpc+" is not implemented yet")
 }
 
-// CreateFulfillment is not implemented yet.
-func (s *Service) CreateFulfillment(context.Context, *commercev1.CreateFulfillmentRequest) (*commercev1.CreateFulfillmentResponse, error) {
-	return nil, notImplemented("CreateFulfillment")
+// CreateFulfillment records a shipment on the order: its lines, carrier and tracking number (which
+// identifies it: a repeat returns the fulfilment recorded before).
+func (s *Service) CreateFulfillment(ctx context.Context, req *commercev1.CreateFulfillmentRequest) (*commercev1.CreateFulfillmentResponse, error) {
+	var bad []errs.FieldViolation
+	sh := req.GetShipment()
+	if id := req.GetOrderId(); id == "" || len(id) > 256 {
+		bad = append(bad, errs.FieldViolation{Field: "order_id", Description: "required, at most 256 characters"})
+	}
+	if t := sh.GetTrackingNumber(); t == "" || len(t) > 256 {
+		bad = append(bad, errs.FieldViolation{Field: "shipment.tracking_number", Description: "required (it identifies the shipment), at most 256 characters"})
+	}
+	if len(sh.GetLines()) == 0 {
+		bad = append(bad, errs.FieldViolation{Field: "shipment.lines", Description: "name at least one line"})
+	}
+	for i, l := range sh.GetLines() {
+		if l.GetQuantity() < 1 || (l.GetOrderLineId() == "" && l.GetSku() == "") {
+			bad = append(bad, errs.FieldViolation{Field: fmt.Sprintf("shipment.lines[%d]", i), Description: "an order line id or SKU, and at least 1 unit"})
+		}
+	}
+	if len(bad) > 0 {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(bad...)
+	}
+	id, err := s.conn.CreateFulfillment(ctx, req.GetOrderId(), sh, req.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
+	}
+	return &commercev1.CreateFulfillmentResponse{FulfillmentId: id}, nil
 }
 
 // AdjustInventory is not implemented yet.

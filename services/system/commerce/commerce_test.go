@@ -215,13 +215,23 @@ func TestBadTokenIsOurProblem(t *testing.T) {
 	}
 }
 
+// CreateFulfillment is implemented (connectortest FulfilmentsWithTracking); an empty request is
+// refused field by field.
+func TestCreateFulfillmentNeedsTrackingAndLines(t *testing.T) {
+	t.Parallel()
+	svc, _ := newService(t, nil)
+	_, err := svc.CreateFulfillment(context.Background(), nil)
+	if e := errs.As(err); e == nil || e.Kind != errs.Invalid || len(e.Fields) != 3 {
+		t.Errorf("empty CreateFulfillment: got %v, want invalid order_id, tracking number and lines", err)
+	}
+}
+
 func TestUnimplemented(t *testing.T) {
 	t.Parallel()
 	svc, _ := newService(t, nil)
 	ctx := context.Background()
 	calls := map[string]func() error{
-		"CreateFulfillment": func() error { _, err := svc.CreateFulfillment(ctx, nil); return err },
-		"AdjustInventory":   func() error { _, err := svc.AdjustInventory(ctx, nil); return err },
+		"AdjustInventory": func() error { _, err := svc.AdjustInventory(ctx, nil); return err },
 	}
 	for name, call := range calls {
 		e := errs.As(call())

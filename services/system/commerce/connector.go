@@ -28,6 +28,9 @@ type Connector interface {
 	// CloseReturn closes a return; closing a closed return succeeds. An unknown id is
 	// errs.NotFound with reason "return_not_found".
 	CloseReturn(ctx context.Context, platformReturnID string) error
+	// CreateFulfillment records a shipment with tracking on the order and notifies the customer;
+	// a shipment recorded before (its tracking number) is returned as it is.
+	CreateFulfillment(ctx context.Context, orderID string, sh *canonicalv1.Shipment, idempotencyKey string) (string, error)
 	// RecordRefund records a refund the payment gateway made and returns the platform's refund
 	// id. A repeat with the same key returns the first refund and records nothing more; the same
 	// key with another request is errs.FailedPrecondition "idempotency_key_reused".

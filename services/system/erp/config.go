@@ -21,7 +21,7 @@ const DefaultTimeout = 10 * time.Second
 
 // Config configures the ERP system API.
 type Config struct {
-	// Vendor selects the connector: "netsuite".
+	// Vendor selects the connector: "netsuite" (other vendors are served with FromConnector).
 	Vendor string
 	// NetSuite is used when Vendor is "netsuite".
 	NetSuite NetSuiteConfig
@@ -45,6 +45,9 @@ type NetSuiteConfig struct {
 	// MaxConcurrency caps requests in flight to the account; 10 when zero. The account's limit
 	// (15 on the base tier) is shared with every other integration, so keep headroom.
 	MaxConcurrency int
+	// ItemLookup is how items are read: "rest" (default) or "soap" (SuiteTalk getList, many
+	// SKUs per request; see docs/business-central.md, "SOAP").
+	ItemLookup string
 }
 
 // Validate names every bad field at once.
@@ -77,6 +80,9 @@ func (c Config) Validate() error {
 		if n.MaxConcurrency < 0 {
 			add("netsuite.max_concurrency", "must not be negative")
 		}
+		if n.ItemLookup != "" && n.ItemLookup != netsuite.LookupREST && n.ItemLookup != netsuite.LookupSOAP {
+			add("netsuite.item_lookup", "must be rest or soap")
+		}
 	case "":
 		add("vendor", "is required (RB_ERP_VENDOR selects one of the kind's registered vendors)")
 	default:
@@ -96,6 +102,7 @@ func (n NetSuiteConfig) connector() netsuite.Config {
 	return netsuite.Config{
 		BaseURL: n.BaseURL, Account: n.Account, ConsumerKey: n.ConsumerKey, ConsumerSecret: n.ConsumerSecret,
 		TokenID: n.TokenID, TokenSecret: n.TokenSecret, Currency: n.Currency, MaxConcurrency: n.MaxConcurrency,
+		ItemLookup: n.ItemLookup,
 	}
 }
 

@@ -38,4 +38,10 @@ type Connector interface {
 	CreateCreditMemo(ctx context.Context, req *erpv1.CreateCreditMemoRequest) (*canonicalv1.CreditMemo, error)
 	// RecordInventoryAdjustment posts a write-off or vendor claim.
 	RecordInventoryAdjustment(ctx context.Context, req *erpv1.RecordInventoryAdjustmentRequest) (*erpv1.RecordInventoryAdjustmentResponse, error)
+	// CreateItemFulfillment records shipped units against a sales order.
+	CreateItemFulfillment(ctx context.Context, req *erpv1.CreateItemFulfillmentRequest) (*erpv1.CreateItemFulfillmentResponse, error)
+	// CreateInvoice bills a fulfilled sales order; billing a billed order is refused.
+	CreateInvoice(ctx context.Context, req *erpv1.CreateInvoiceRequest) (*erpv1.CreateInvoiceResponse, error)
+	// CloseSalesOrder closes a sales order nothing was fulfilled from; closing a closed one does nothing.
+	CloseSalesOrder(ctx context.Context, req *erpv1.CloseSalesOrderRequest) error
 }

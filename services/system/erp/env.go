@@ -11,13 +11,13 @@ const DefaultNetSuiteMaxConcurrency = 10
 
 // NetSuiteFromEnv reads the NetSuite account through lookup (the deployment's environment):
 // NETSUITE_URL, NETSUITE_ACCOUNT, NETSUITE_CONSUMER_KEY, NETSUITE_TOKEN_ID,
-// NETSUITE_MAX_CONCURRENCY and the secrets NETSUITE_CONSUMER_SECRET and NETSUITE_TOKEN_SECRET.
+// NETSUITE_MAX_CONCURRENCY, NETSUITE_ITEM_LOOKUP and the secrets NETSUITE_CONSUMER_SECRET and NETSUITE_TOKEN_SECRET.
 // A value that does not parse is an error naming its variable; Validate checks the rest.
 func NetSuiteFromEnv(lookup func(string) string) (NetSuiteConfig, error) {
 	c := NetSuiteConfig{BaseURL: lookup("NETSUITE_URL"), Account: lookup("NETSUITE_ACCOUNT"),
 		ConsumerKey: lookup("NETSUITE_CONSUMER_KEY"), ConsumerSecret: lookup("NETSUITE_CONSUMER_SECRET"),
 		TokenID: lookup("NETSUITE_TOKEN_ID"), TokenSecret: lookup("NETSUITE_TOKEN_SECRET"),
-		MaxConcurrency: DefaultNetSuiteMaxConcurrency}
+		MaxConcurrency: DefaultNetSuiteMaxConcurrency, ItemLookup: lookup("NETSUITE_ITEM_LOOKUP")}
 	if v := lookup("NETSUITE_MAX_CONCURRENCY"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n <= 0 {

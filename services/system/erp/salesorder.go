@@ -56,3 +56,60 @@ func (s *Service) GetSalesOrder(ctx context.Context, req *erpv1.GetSalesOrderReq
 	}
 	return resp, nil
 }
+
+// CreateItemFulfillment records a shipment against a sales order.
+func (s *Service) CreateItemFulfillment(ctx context.Context, req *erpv1.CreateItemFulfillmentRequest) (*erpv1.CreateItemFulfillmentResponse, error) {
+	var v violations
+	v.key("idempotency_key", req.GetIdempotencyKey())
+	v.id("sales_order_id", req.GetSalesOrderId(), true)
+	v.id("location_id", req.GetLocationId(), false)
+	v.lines("lines", len(req.GetLines()))
+	for i, l := range req.GetLines() {
+		f := fmt.Sprintf("lines[%d]", i)
+		v.sku(f+".sku", l.GetSku())
+		v.quantity(f+".quantity", int64(l.GetQuantity()))
+	}
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.CreateItemFulfillment(ctx, req)
+	if err != nil {
+		return nil, s.failed(ctx, "CreateItemFulfillment", err)
+	}
+	return resp, nil
+}
+
+// CreateInvoice bills a sales order.
+func (s *Service) CreateInvoice(ctx context.Context, req *erpv1.CreateInvoiceRequest) (*erpv1.CreateInvoiceResponse, error) {
+	var v violations
+	v.key("idempotency_key", req.GetIdempotencyKey())
+	v.id("sales_order_id", req.GetSalesOrderId(), true)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.CreateInvoice(ctx, req)
+	if err != nil {
+		return nil, s.failed(ctx, "CreateInvoice", err)
+	}
+	return resp, nil
+}
+
+// CloseSalesOrder closes a sales order (a cancelled order's compensation).
+func (s *Service) CloseSalesOrder(ctx context.Context, req *erpv1.CloseSalesOrderRequest) (*erpv1.CloseSalesOrderResponse, error) {
+	var v violations
+	v.key("idempotency_key", req.GetIdempotencyKey())
+	v.id("sales_order_id", req.GetSalesOrderId(), true)
+	if err := v.err(); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.conn.CloseSalesOrder(ctx, req); err != nil {
+		return nil, s.failed(ctx, "CloseSalesOrder", err)
+	}
+	return &erpv1.CloseSalesOrderResponse{}, nil
+}

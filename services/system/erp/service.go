@@ -1,6 +1,6 @@
 // Package erp is the ERP system API: item governance, sales orders, return authorisations,
-// receipts and financial postings, over one vendor connector (NetSuite today). Callers meet it
-// over gRPC; vendor protocol and vendor errors stay behind it.
+// receipts and financial postings, over one vendor connector (NetSuite or Business Central, chosen
+// per deployment). Callers meet it over gRPC; vendor protocol and vendor errors stay behind it.
 package erp
 
 import (

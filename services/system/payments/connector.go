@@ -20,6 +20,9 @@ type Connector interface {
 	GetRefund(ctx context.Context, gatewayRefundID string) (*canonicalv1.Refund, error)
 	// GetPayment reads what a payment captured and what has been refunded of it.
 	GetPayment(ctx context.Context, paymentReference string) (*paymentsv1.GetPaymentResponse, error)
+	// CapturePayment captures an authorised payment with req.IdempotencyKey; a payment captured
+	// before answers with what it captured.
+	CapturePayment(ctx context.Context, req *paymentsv1.CapturePaymentRequest) (*paymentsv1.CapturePaymentResponse, error)
 	// ParseWebhook verifies a webhook on its raw body and normalises it into canonical events
 	// with deterministic ids, so the same delivery always gives the same events. It returns the
 	// vendor's delivery id (Stripe's event id) and no events for event types Retailbridge

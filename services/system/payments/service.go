@@ -164,3 +164,28 @@ func (s *Service) logFailure(ctx context.Context, what string, err error, attrs 
 	s.log.Log(ctx, level, "payments "+what+" failed",
 		append(attrs, "kind", e.Kind.String(), "reason", e.Reason, "retryable", e.Retryable, "err", err)...)
 }
+
+// CapturePayment captures an authorised payment; the idempotency key is mandatory.
+func (s *Service) CapturePayment(ctx context.Context, req *paymentsv1.CapturePaymentRequest) (*paymentsv1.CapturePaymentResponse, error) {
+	var bad []errs.FieldViolation
+	if r := req.GetPaymentReference(); r == "" || len(r) > 255 {
+		bad = append(bad, errs.FieldViolation{Field: "payment_reference", Description: "required, at most 255 characters"})
+	}
+	if k := req.GetIdempotencyKey(); k == "" || len(k) > 255 {
+		bad = append(bad, errs.FieldViolation{Field: "idempotency_key", Description: "required, at most 255 characters"})
+	}
+	if a := req.GetAmount(); a != nil && (a.GetAmountMinor() < 1 || len(a.GetCurrencyCode()) != 3) {
+		bad = append(bad, errs.FieldViolation{Field: "amount", Description: "a positive amount with its ISO currency, or unset for all of it"})
+	}
+	if len(bad) > 0 {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(bad...)
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	resp, err := s.conn.CapturePayment(ctx, req)
+	if err != nil {
+		s.logFailure(ctx, "capture payment", err, "payment_reference", req.GetPaymentReference())
+		return nil, err
+	}
+	return resp, nil
+}

@@ -20,6 +20,7 @@ func runWrites(t *testing.T, newEnv NewEnv) {
 	t.Run("ReturnLifecycle", func(t *testing.T) { t.Parallel(); testReturnLifecycle(t, newEnv) })
 	t.Run("WriteFailures", func(t *testing.T) { t.Parallel(); testWriteFailures(t, newEnv) })
 	t.Run("MutationsQueueOnTheThrottle", func(t *testing.T) { t.Parallel(); testMutationBurst(t, newEnv) })
+	t.Run("FulfilmentsWithTracking", func(t *testing.T) { t.Parallel(); testFulfilments(t, newEnv) })
 }
 
 // RefundOf refunds units of line i of o at its price, restocking them.

@@ -8,8 +8,8 @@ import (
 // operations are every document the connector sends. A test validates each against Shopify's
 // published Admin schema, and finds every operation literal in the package's source in this
 // list, so a document cannot reach Shopify unchecked.
-var operations = []operation{getOrderOp, listOrdersOp, readyOp, returnContextOp, returnCreateOp,
-	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp}
+var operations = []operation{getOrderOp, listOrdersOp, listOrderChangesOp, readyOp, returnContextOp, returnCreateOp,
+	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp, fulfillmentContextOp, fulfillmentCreateOp}
 
 // operation is one GraphQL document the connector sends, with its static cost: the points
 // Shopify will ask for it (requestedQueryCost), computed by Shopify's rules — objects 1,

@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/vektah/gqlparser/v2"
 	"github.com/vektah/gqlparser/v2/validator"
@@ -27,6 +28,8 @@ func sampleVars(name string) (map[string]any, bool) {
 		return regularOrder.vars("1"), true
 	case "ListOrders":
 		return map[string]any{"first": 20, "after": "cursor", "query": "customer_id:1"}, true
+	case "ListOrderChanges":
+		return map[string]any{"first": 100, "after": "cursor", "query": changesQuery(time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC))}, true
 	case "Ready":
 		return map[string]any{}, true
 	case "ReturnContext":
@@ -37,6 +40,14 @@ func sampleVars(name string) (map[string]any, bool) {
 			ReturnReasonDefinitionID: "gid://shopify/ReturnReasonDefinition/1", ReturnReasonNote: "n"}}}}, true
 	case "ReturnReasons":
 		return returnReasonsVars(), true
+	case "FulfillmentContext":
+		return map[string]any{"id": order, "orders": fulfillmentSize.orders, "lines": fulfillmentSize.lines,
+			"fulfillments": fulfillmentSize.fulfillments}, true
+	case "FulfillmentCreate":
+		return map[string]any{"fulfillment": map[string]any{"notifyCustomer": true,
+			"trackingInfo": map[string]any{"number": "1Z999", "company": "UPS"},
+			"lineItemsByFulfillmentOrder": []foInput{{FulfillmentOrderID: "gid://shopify/FulfillmentOrder/1",
+				FulfillmentOrderLineItems: []foLineInput{{ID: "gid://shopify/FulfillmentOrderLineItem/1", Quantity: 1}}}}}}, true
 	case "ReturnClose", "ReturnStatus":
 		return map[string]any{"id": "gid://shopify/Return/1"}, true
 	case "RecordRefund":

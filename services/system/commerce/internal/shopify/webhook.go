@@ -21,14 +21,21 @@ import (
 
 // Webhook topics Retailbridge normalises; every other topic is acknowledged and ignored.
 const (
-	TopicOrdersUpdated = "orders/updated"
-	TopicRefundsCreate = "refunds/create"
+	TopicOrdersCreate       = "orders/create"
+	TopicOrdersUpdated      = "orders/updated"
+	TopicOrdersCancelled    = "orders/cancelled"
+	TopicFulfillmentsCreate = "fulfillments/create"
+	TopicFulfillmentsUpdate = "fulfillments/update"
+	TopicRefundsCreate      = "refunds/create"
 )
 
 // Event types the topics become, as the contracts declare them (canonical EventType).
 var (
-	EventOrderUpdated  = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_UPDATED)
-	EventRefundCreated = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_REFUND_CREATED)
+	EventOrderCreated       = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED)
+	EventOrderUpdated       = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_UPDATED)
+	EventOrderCancelled     = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CANCELLED)
+	EventFulfillmentUpdated = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_FULFILLMENT_UPDATED)
+	EventRefundCreated      = events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_REFUND_CREATED)
 )
 
 // Webhook headers Shopify sends.
@@ -82,8 +89,14 @@ func (c *Connector) ReceiveWebhook(headers map[string]string, body []byte) (*web
 	var fact webhook.Fact
 	var err error
 	switch d.Topic {
+	case TopicOrdersCreate:
+		fact, err = orderFact(EventOrderCreated, body, triggered)
 	case TopicOrdersUpdated:
-		fact, err = orderUpdatedFact(body, triggered)
+		fact, err = orderFact(EventOrderUpdated, body, triggered)
+	case TopicOrdersCancelled:
+		fact, err = orderFact(EventOrderCancelled, body, triggered)
+	case TopicFulfillmentsCreate, TopicFulfillmentsUpdate:
+		fact, err = fulfillmentFact(body, triggered)
 	case TopicRefundsCreate:
 		fact, err = refundCreatedFact(body, triggered)
 	default:
@@ -134,7 +147,9 @@ func decodeStrict(body []byte, v any) error {
 	return dec.Decode(v)
 }
 
-func orderUpdatedFact(body []byte, triggered time.Time) (webhook.Fact, error) {
+// orderFact is the fact of an orders/create, orders/updated or orders/cancelled delivery: all
+// three carry the whole order; typ says which change it was.
+func orderFact(typ string, body []byte, triggered time.Time) (webhook.Fact, error) {
 	var p webhookOrder
 	if err := decodeStrict(body, &p); err != nil {
 		return webhook.Fact{}, err
@@ -147,7 +162,7 @@ func orderUpdatedFact(body []byte, triggered time.Time) (webhook.Fact, error) {
 	if at.IsZero() {
 		at = triggered
 	}
-	return webhook.Fact{Type: EventOrderUpdated, Subject: "order/" + o.GetId(), Time: at, Data: o,
+	return webhook.Fact{Type: typ, Subject: "order/" + o.GetId(), Time: at, Data: o,
 		References: &canonicalv1.EventReferences{OrderId: o.GetId(), SystemRecordId: o.GetId()}}, nil
 }
 

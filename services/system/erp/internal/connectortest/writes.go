@@ -27,6 +27,8 @@ const (
 	RecordItemReceipt         = "item_receipt"
 	RecordCreditMemo          = "credit_memo"
 	RecordInventoryAdjustment = "inventory_adjustment"
+	RecordItemFulfillment     = "item_fulfillment"
+	RecordInvoice             = "invoice"
 )
 
 // Stage is where a return authorisation is in its life, whatever the vendor calls it.
@@ -57,6 +59,7 @@ func runWrites(t *testing.T, start Start) {
 	t.Run("SalesOrdersAndAdjustments", func(t *testing.T) { t.Parallel(); testSalesOrdersAndAdjustments(t, start) })
 	t.Run("SalesOrderReference", func(t *testing.T) { t.Parallel(); testSalesOrderReference(t, start) })
 	t.Run("MaintenanceDuringBurst", func(t *testing.T) { t.Parallel(); testMaintenanceBurst(t, start) })
+	t.Run("OrderToCash", func(t *testing.T) { t.Parallel(); testOrderToCash(t, start) })
 }
 
 // ReturnOf is a return of every unit of every line of o.

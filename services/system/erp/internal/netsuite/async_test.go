@@ -10,6 +10,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
 var quietLog = slog.New(slog.DiscardHandler)
@@ -67,7 +68,7 @@ func TestWindowProbes(t *testing.T) {
 	t.Parallel()
 	now := time.Date(2026, 3, 14, 2, 0, 0, 0, time.UTC)
 	clock := func() time.Time { return now }
-	w := &window{now: clock, log: quietLog}
+	w := &window{Window: vendorhttp.Window{Now: clock, Log: quietLog}}
 	ctx := context.Background()
 
 	if probe, err := w.admit(ctx); probe || err != nil {
@@ -88,8 +89,8 @@ func TestWindowProbes(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
 	defer cancel()
-	if _, err := w.admit(short); errs.As(err).Reason != "erp_maintenance" || errs.As(err).RetryAfter != probeWait {
-		t.Errorf("while the probe is out, near a deadline: %v; want erp_maintenance with %v", err, probeWait)
+	if _, err := w.admit(short); errs.As(err).Reason != "erp_maintenance" || errs.As(err).RetryAfter != vendorhttp.ProbeWait {
+		t.Errorf("while the probe is out, near a deadline: %v; want erp_maintenance with %v", err, vendorhttp.ProbeWait)
 	}
 	waited := make(chan error, 1)
 	go func() {

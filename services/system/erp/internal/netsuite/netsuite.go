@@ -45,8 +45,12 @@ type Config struct {
 	TokenID, TokenSecret string
 	// Currency is the ISO 4217 currency of base prices; USD when empty.
 	Currency string
-	// MaxConcurrency caps this connector's requests in flight; DefaultMaxConcurrency when zero.
+	// MaxConcurrency caps this connector's requests in flight, REST and SOAP together;
+	// DefaultMaxConcurrency when zero.
 	MaxConcurrency int
+	// ItemLookup is how GetItems reads items: LookupREST (one record request per SKU, the
+	// default) or LookupSOAP (SuiteTalk getList, many SKUs per request).
+	ItemLookup string
 }
 
 // Client is the connector. It is safe for concurrent use; the concurrency cap holds across calls.
@@ -62,6 +66,8 @@ type Client struct {
 	now      func() time.Time
 	log      *slog.Logger
 	window   *window
+
+	soapItems bool
 
 	retries atomic.Int64
 	repeats atomic.Int64
@@ -85,6 +91,9 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 	if cfg.MaxConcurrency <= 0 {
 		cfg.MaxConcurrency = DefaultMaxConcurrency
 	}
+	if cfg.ItemLookup != "" && cfg.ItemLookup != LookupREST && cfg.ItemLookup != LookupSOAP {
+		return nil, fmt.Errorf("netsuite: item lookup %q is not %q or %q", cfg.ItemLookup, LookupREST, LookupSOAP)
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -105,7 +114,9 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		poll:     vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: 500 * time.Millisecond},
 		now:      now,
 		log:      log.With("vendor", "netsuite"),
-		window:   &window{now: now, log: log.With("vendor", "netsuite")},
+		window:   &window{Window: vendorhttp.Window{Now: now, Log: log.With("vendor", "netsuite")}},
+
+		soapItems: cfg.ItemLookup == LookupSOAP,
 	}, nil
 }
 
@@ -120,6 +131,13 @@ func DefaultBaseURL(account string) string {
 func (c *Client) GetItems(ctx context.Context, skus []string) (found []*erpv1.Item, missing []string, err error) {
 	if err := c.window.closed(); err != nil {
 		return nil, nil, err
+	}
+	if c.soapItems {
+		items, err := c.getItemsSOAP(ctx, skus)
+		if err != nil {
+			return nil, nil, err
+		}
+		return splitFound(skus, items)
 	}
 	items := make([]*erpv1.Item, len(skus))
 	g, gctx := errgroup.WithContext(ctx)
@@ -140,6 +158,11 @@ func (c *Client) GetItems(ctx context.Context, skus []string) (found []*erpv1.It
 	if err := ctx.Err(); err != nil { // the loop may have stopped early without a lookup failing
 		return nil, nil, toErr(err)
 	}
+	return splitFound(skus, items)
+}
+
+// splitFound separates the items read (items[i] for skus[i]) from the SKUs with none.
+func splitFound(skus []string, items []*erpv1.Item) (found []*erpv1.Item, missing []string, err error) {
 	for i, it := range items {
 		if it == nil {
 			missing = append(missing, skus[i])
@@ -197,6 +220,9 @@ type request struct {
 	header http.Header
 	// record is the record type the call addresses, so that "no such record" says which.
 	record string
+	// soapAction and soapBody make the call a SuiteTalk SOAP operation (see soap.go).
+	soapAction string
+	soapBody   any
 }
 
 // answer is NetSuite's 2xx answer to a request.
@@ -257,7 +283,11 @@ func (c *Client) do(ctx context.Context, r request) (*answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	ans, maintenance, err := c.exchange(ctx, r)
+	exchange := c.exchange
+	if r.soapAction != "" {
+		exchange = c.exchangeSOAP
+	}
+	ans, maintenance, err := exchange(ctx, r)
 	// Only a proper answer says the account is serving again; a proxy's 5xx or a dropped
 	// connection says nothing either way, and lets the next request probe.
 	var ve *vendorError

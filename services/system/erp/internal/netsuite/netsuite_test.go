@@ -71,6 +71,8 @@ var recordTypes = map[string]string{
 	connectortest.RecordItemReceipt:         nssandbox.TypeItemReceipt,
 	connectortest.RecordCreditMemo:          nssandbox.TypeCreditMemo,
 	connectortest.RecordInventoryAdjustment: nssandbox.TypeInventoryAdjustment,
+	connectortest.RecordItemFulfillment:     nssandbox.TypeItemFulfillment,
+	connectortest.RecordInvoice:             nssandbox.TypeInvoice,
 }
 
 // stages are NetSuite's return authorisation statuses as the suite's stages.

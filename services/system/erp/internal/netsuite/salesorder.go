@@ -17,6 +17,7 @@ type orderLine struct {
 	Quantity    int32       `json:"quantity"`
 	Rate        json.Number `json:"rate,omitempty"`
 	OrderLineID string      `json:"custcol_rb_order_line_id,omitempty"`
+	TaxCode     *ref        `json:"taxCode,omitempty"`
 }
 
 // CreateSalesOrder books a storefront order as a sales order whose external id is the order id.
@@ -54,9 +55,16 @@ func (c *Client) CreateSalesOrder(ctx context.Context, req *erpv1.CreateSalesOrd
 	for _, it := range found {
 		erpID[it.GetSku()] = it.GetErpId()
 	}
+	tax := map[string]string{}
+	for _, r := range req.GetLineRefs() {
+		tax[r.GetOrderLineId()] = r.GetTaxCode()
+	}
 	var lines []orderLine
 	for _, l := range o.GetLines() {
 		ln := orderLine{Item: ref{ID: erpID[l.GetSku()]}, Quantity: l.GetQuantity(), OrderLineID: l.GetId()}
+		if code := tax[l.GetId()]; code != "" {
+			ln.TaxCode = &ref{ID: code}
+		}
 		if p := l.GetUnitPrice(); p != nil {
 			ln.Rate = decimal(p.GetAmountMinor(), c.currency)
 		}

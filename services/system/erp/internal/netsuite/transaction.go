@@ -36,6 +36,8 @@ type transactionLine struct {
 	Restock     bool        `json:"restock"`
 	IsClosed    bool        `json:"isClosed"`
 	OrderLineID string      `json:"custcol_rb_order_line_id"`
+	// QuantityFulfilled is a sales order line's shipped units.
+	QuantityFulfilled json.Number `json:"quantityFulfilled"`
 }
 
 func (t *transaction) lines() []transactionLine {

@@ -172,6 +172,8 @@ func toErr(err error) error {
 		case ve.code == "amount_too_large":
 			return errs.Wrap(err, errs.FailedPrecondition, "refund_exceeds_refundable",
 				"the refund is larger than what is left to refund on the payment")
+		case ve.code == "payment_intent_unexpected_state":
+			return errs.Wrap(err, errs.FailedPrecondition, "payment_not_capturable", "the payment is not awaiting capture")
 		case ve.code == "charge_disputed":
 			return errs.Wrap(err, errs.FailedPrecondition, "payment_disputed", "the payment is disputed and cannot be refunded")
 		default: // invalid_request_error: the gateway says the request is wrong

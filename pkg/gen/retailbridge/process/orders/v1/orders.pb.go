@@ -10,6 +10,7 @@ import (
 	v1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -31,8 +32,12 @@ type ListOrdersRequest struct {
 	CustomerId string `protobuf:"bytes,1,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
 	// Maximum orders per page (1..100, default 20).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
-	// Cursor from a previous response.
-	PageToken     string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Cursor from a previous response (of the same listing: same customer and changed_since).
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// When set, the listing is a change feed for polling partners: orders whose record in
+	// Retailbridge's order store changed at or after this time, oldest change first (not newest
+	// first), so a partner pages to the end and polls again from the last answer's as_of.
+	ChangedSince  *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=changed_since,json=changedSince,proto3" json:"changed_since,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -88,6 +93,13 @@ func (x *ListOrdersRequest) GetPageToken() string {
 	return ""
 }
 
+func (x *ListOrdersRequest) GetChangedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ChangedSince
+	}
+	return nil
+}
+
 // ListOrdersResponse is one page.
 type ListOrdersResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -95,6 +107,10 @@ type ListOrdersResponse struct {
 	Orders []*v1.Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
 	// Cursor for the next page; empty at the end.
 	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	// How fresh the answer is: the oldest time at which the commerce platform last confirmed one
+	// of the listed orders (by webhook, repair poll or read). For an empty page, the time the
+	// store answered.
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -141,6 +157,13 @@ func (x *ListOrdersResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+func (x *ListOrdersResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
 }
 
 // GetOrderRequest names the order.
@@ -193,7 +216,10 @@ func (x *GetOrderRequest) GetOrderId() string {
 type GetOrderResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The order.
-	Order         *v1.Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	Order *v1.Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
+	// When the commerce platform last confirmed this version of the order (by webhook, repair
+	// poll or read).
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -235,24 +261,34 @@ func (x *GetOrderResponse) GetOrder() *v1.Order {
 	return nil
 }
 
+func (x *GetOrderResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 var File_retailbridge_process_orders_v1_orders_proto protoreflect.FileDescriptor
 
 const file_retailbridge_process_orders_v1_orders_proto_rawDesc = "" +
 	"\n" +
-	"+retailbridge/process/orders/v1/orders.proto\x12\x1eretailbridge.process.orders.v1\x1a%retailbridge/canonical/v1/order.proto\"p\n" +
+	"+retailbridge/process/orders/v1/orders.proto\x12\x1eretailbridge.process.orders.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a%retailbridge/canonical/v1/order.proto\"\xb1\x01\n" +
 	"\x11ListOrdersRequest\x12\x1f\n" +
 	"\vcustomer_id\x18\x01 \x01(\tR\n" +
 	"customerId\x12\x1b\n" +
 	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x03 \x01(\tR\tpageToken\"v\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12?\n" +
+	"\rchanged_since\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\fchangedSince\"\xa7\x01\n" +
 	"\x12ListOrdersResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\",\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12/\n" +
+	"\x05as_of\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\",\n" +
 	"\x0fGetOrderRequest\x12\x19\n" +
-	"\border_id\x18\x01 \x01(\tR\aorderId\"J\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\"{\n" +
 	"\x10GetOrderResponse\x126\n" +
-	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order2\xf3\x01\n" +
+	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order\x12/\n" +
+	"\x05as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf2\xf3\x01\n" +
 	"\rOrdersService\x12s\n" +
 	"\n" +
 	"ListOrders\x121.retailbridge.process.orders.v1.ListOrdersRequest\x1a2.retailbridge.process.orders.v1.ListOrdersResponse\x12m\n" +
@@ -272,24 +308,28 @@ func file_retailbridge_process_orders_v1_orders_proto_rawDescGZIP() []byte {
 
 var file_retailbridge_process_orders_v1_orders_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_retailbridge_process_orders_v1_orders_proto_goTypes = []any{
-	(*ListOrdersRequest)(nil),  // 0: retailbridge.process.orders.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil), // 1: retailbridge.process.orders.v1.ListOrdersResponse
-	(*GetOrderRequest)(nil),    // 2: retailbridge.process.orders.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),   // 3: retailbridge.process.orders.v1.GetOrderResponse
-	(*v1.Order)(nil),           // 4: retailbridge.canonical.v1.Order
+	(*ListOrdersRequest)(nil),     // 0: retailbridge.process.orders.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),    // 1: retailbridge.process.orders.v1.ListOrdersResponse
+	(*GetOrderRequest)(nil),       // 2: retailbridge.process.orders.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),      // 3: retailbridge.process.orders.v1.GetOrderResponse
+	(*timestamppb.Timestamp)(nil), // 4: google.protobuf.Timestamp
+	(*v1.Order)(nil),              // 5: retailbridge.canonical.v1.Order
 }
 var file_retailbridge_process_orders_v1_orders_proto_depIdxs = []int32{
-	4, // 0: retailbridge.process.orders.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	4, // 1: retailbridge.process.orders.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	0, // 2: retailbridge.process.orders.v1.OrdersService.ListOrders:input_type -> retailbridge.process.orders.v1.ListOrdersRequest
-	2, // 3: retailbridge.process.orders.v1.OrdersService.GetOrder:input_type -> retailbridge.process.orders.v1.GetOrderRequest
-	1, // 4: retailbridge.process.orders.v1.OrdersService.ListOrders:output_type -> retailbridge.process.orders.v1.ListOrdersResponse
-	3, // 5: retailbridge.process.orders.v1.OrdersService.GetOrder:output_type -> retailbridge.process.orders.v1.GetOrderResponse
-	4, // [4:6] is the sub-list for method output_type
-	2, // [2:4] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	4, // 0: retailbridge.process.orders.v1.ListOrdersRequest.changed_since:type_name -> google.protobuf.Timestamp
+	5, // 1: retailbridge.process.orders.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	4, // 2: retailbridge.process.orders.v1.ListOrdersResponse.as_of:type_name -> google.protobuf.Timestamp
+	5, // 3: retailbridge.process.orders.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	4, // 4: retailbridge.process.orders.v1.GetOrderResponse.as_of:type_name -> google.protobuf.Timestamp
+	0, // 5: retailbridge.process.orders.v1.OrdersService.ListOrders:input_type -> retailbridge.process.orders.v1.ListOrdersRequest
+	2, // 6: retailbridge.process.orders.v1.OrdersService.GetOrder:input_type -> retailbridge.process.orders.v1.GetOrderRequest
+	1, // 7: retailbridge.process.orders.v1.OrdersService.ListOrders:output_type -> retailbridge.process.orders.v1.ListOrdersResponse
+	3, // 8: retailbridge.process.orders.v1.OrdersService.GetOrder:output_type -> retailbridge.process.orders.v1.GetOrderResponse
+	7, // [7:9] is the sub-list for method output_type
+	5, // [5:7] is the sub-list for method input_type
+	5, // [5:5] is the sub-list for extension type_name
+	5, // [5:5] is the sub-list for extension extendee
+	0, // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_orders_v1_orders_proto_init() }

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -242,6 +243,135 @@ func (x *ListOrdersResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ListOrderChangesRequest pages through changed orders.
+type ListOrderChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders whose updated_at is at or after this time; required.
+	UpdatedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=updated_since,json=updatedSince,proto3" json:"updated_since,omitempty"`
+	// Maximum orders to return (1..250).
+	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response of the same updated_since.
+	PageToken string `protobuf:"bytes,3,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	// Only each order's id and updated_at: the caller reads in full only the orders it does not
+	// already hold at that updated_at (a page then costs the platform next to nothing).
+	ChangesOnly   bool `protobuf:"varint,4,opt,name=changes_only,json=changesOnly,proto3" json:"changes_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrderChangesRequest) Reset() {
+	*x = ListOrderChangesRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrderChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrderChangesRequest) ProtoMessage() {}
+
+func (x *ListOrderChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrderChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListOrderChangesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListOrderChangesRequest) GetUpdatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedSince
+	}
+	return nil
+}
+
+func (x *ListOrderChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListOrderChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+func (x *ListOrderChangesRequest) GetChangesOnly() bool {
+	if x != nil {
+		return x.ChangesOnly
+	}
+	return false
+}
+
+// ListOrderChangesResponse is one page of changed orders.
+type ListOrderChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders, oldest updated_at first (with changes_only, only id and updated_at are set).
+	Orders []*v1.Order `protobuf:"bytes,1,rep,name=orders,proto3" json:"orders,omitempty"`
+	// Cursor for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListOrderChangesResponse) Reset() {
+	*x = ListOrderChangesResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListOrderChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListOrderChangesResponse) ProtoMessage() {}
+
+func (x *ListOrderChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListOrderChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListOrderChangesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListOrderChangesResponse) GetOrders() []*v1.Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+func (x *ListOrderChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // CreateFulfillmentRequest describes a shipment to record.
 type CreateFulfillmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -257,7 +387,7 @@ type CreateFulfillmentRequest struct {
 
 func (x *CreateFulfillmentRequest) Reset() {
 	*x = CreateFulfillmentRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -269,7 +399,7 @@ func (x *CreateFulfillmentRequest) String() string {
 func (*CreateFulfillmentRequest) ProtoMessage() {}
 
 func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[4]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -282,7 +412,7 @@ func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{4}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *CreateFulfillmentRequest) GetOrderId() string {
@@ -317,7 +447,7 @@ type CreateFulfillmentResponse struct {
 
 func (x *CreateFulfillmentResponse) Reset() {
 	*x = CreateFulfillmentResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -329,7 +459,7 @@ func (x *CreateFulfillmentResponse) String() string {
 func (*CreateFulfillmentResponse) ProtoMessage() {}
 
 func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[5]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -342,7 +472,7 @@ func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{5}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *CreateFulfillmentResponse) GetFulfillmentId() string {
@@ -365,7 +495,7 @@ type CreateReturnRequest struct {
 
 func (x *CreateReturnRequest) Reset() {
 	*x = CreateReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -377,7 +507,7 @@ func (x *CreateReturnRequest) String() string {
 func (*CreateReturnRequest) ProtoMessage() {}
 
 func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -390,7 +520,7 @@ func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnRequest.ProtoReflect.Descriptor instead.
 func (*CreateReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateReturnRequest) GetReturn() *v1.Return {
@@ -418,7 +548,7 @@ type CreateReturnResponse struct {
 
 func (x *CreateReturnResponse) Reset() {
 	*x = CreateReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +560,7 @@ func (x *CreateReturnResponse) String() string {
 func (*CreateReturnResponse) ProtoMessage() {}
 
 func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +573,7 @@ func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnResponse.ProtoReflect.Descriptor instead.
 func (*CreateReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateReturnResponse) GetPlatformReturnId() string {
@@ -464,7 +594,7 @@ type CloseReturnRequest struct {
 
 func (x *CloseReturnRequest) Reset() {
 	*x = CloseReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +606,7 @@ func (x *CloseReturnRequest) String() string {
 func (*CloseReturnRequest) ProtoMessage() {}
 
 func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,7 +619,7 @@ func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CloseReturnRequest) GetPlatformReturnId() string {
@@ -508,7 +638,7 @@ type CloseReturnResponse struct {
 
 func (x *CloseReturnResponse) Reset() {
 	*x = CloseReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +650,7 @@ func (x *CloseReturnResponse) String() string {
 func (*CloseReturnResponse) ProtoMessage() {}
 
 func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +663,7 @@ func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
 }
 
 // RecordRefundRequest records a refund against order lines.
@@ -555,7 +685,7 @@ type RecordRefundRequest struct {
 
 func (x *RecordRefundRequest) Reset() {
 	*x = RecordRefundRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -567,7 +697,7 @@ func (x *RecordRefundRequest) String() string {
 func (*RecordRefundRequest) ProtoMessage() {}
 
 func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -580,7 +710,7 @@ func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundRequest.ProtoReflect.Descriptor instead.
 func (*RecordRefundRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordRefundRequest) GetOrderId() string {
@@ -633,7 +763,7 @@ type RefundLine struct {
 
 func (x *RefundLine) Reset() {
 	*x = RefundLine{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -645,7 +775,7 @@ func (x *RefundLine) String() string {
 func (*RefundLine) ProtoMessage() {}
 
 func (x *RefundLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -658,7 +788,7 @@ func (x *RefundLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundLine.ProtoReflect.Descriptor instead.
 func (*RefundLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RefundLine) GetOrderLineId() string {
@@ -693,7 +823,7 @@ type RecordRefundResponse struct {
 
 func (x *RecordRefundResponse) Reset() {
 	*x = RecordRefundResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -705,7 +835,7 @@ func (x *RecordRefundResponse) String() string {
 func (*RecordRefundResponse) ProtoMessage() {}
 
 func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -718,7 +848,7 @@ func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundResponse.ProtoReflect.Descriptor instead.
 func (*RecordRefundResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordRefundResponse) GetPlatformRefundId() string {
@@ -741,7 +871,7 @@ type AdjustInventoryRequest struct {
 
 func (x *AdjustInventoryRequest) Reset() {
 	*x = AdjustInventoryRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -753,7 +883,7 @@ func (x *AdjustInventoryRequest) String() string {
 func (*AdjustInventoryRequest) ProtoMessage() {}
 
 func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -766,7 +896,7 @@ func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryRequest.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *AdjustInventoryRequest) GetAdjustments() []*v1.InventoryAdjustment {
@@ -792,7 +922,7 @@ type AdjustInventoryResponse struct {
 
 func (x *AdjustInventoryResponse) Reset() {
 	*x = AdjustInventoryResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -804,7 +934,7 @@ func (x *AdjustInventoryResponse) String() string {
 func (*AdjustInventoryResponse) ProtoMessage() {}
 
 func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -817,7 +947,7 @@ func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryResponse.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
 }
 
 // IngestWebhookRequest is one webhook delivery exactly as received.
@@ -833,7 +963,7 @@ type IngestWebhookRequest struct {
 
 func (x *IngestWebhookRequest) Reset() {
 	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -845,7 +975,7 @@ func (x *IngestWebhookRequest) String() string {
 func (*IngestWebhookRequest) ProtoMessage() {}
 
 func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -858,7 +988,7 @@ func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *IngestWebhookRequest) GetHeaders() map[string]string {
@@ -890,7 +1020,7 @@ type IngestWebhookResponse struct {
 
 func (x *IngestWebhookResponse) Reset() {
 	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -902,7 +1032,7 @@ func (x *IngestWebhookResponse) String() string {
 func (*IngestWebhookResponse) ProtoMessage() {}
 
 func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -915,7 +1045,7 @@ func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *IngestWebhookResponse) GetDeliveryId() string {
@@ -943,7 +1073,7 @@ var File_retailbridge_system_commerce_v1_commerce_proto protoreflect.FileDescrip
 
 const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\n" +
-	".retailbridge/system/commerce/v1/commerce.proto\x12\x1fretailbridge.system.commerce.v1\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\x1a(retailbridge/canonical/v1/shipment.proto\",\n" +
+	".retailbridge/system/commerce/v1/commerce.proto\x12\x1fretailbridge.system.commerce.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\x1a(retailbridge/canonical/v1/shipment.proto\",\n" +
 	"\x0fGetOrderRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\"J\n" +
 	"\x10GetOrderResponse\x126\n" +
@@ -956,6 +1086,15 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"page_token\x18\x03 \x01(\tR\tpageToken\x12\x18\n" +
 	"\asources\x18\x04 \x03(\tR\asources\"v\n" +
 	"\x12ListOrdersResponse\x128\n" +
+	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb9\x01\n" +
+	"\x17ListOrderChangesRequest\x12?\n" +
+	"\rupdated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedSince\x12\x1b\n" +
+	"\tpage_size\x18\x02 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x03 \x01(\tR\tpageToken\x12!\n" +
+	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"|\n" +
+	"\x18ListOrderChangesResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
 	"\x18CreateFulfillmentRequest\x12\x19\n" +
@@ -999,11 +1138,12 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x87\b\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x91\t\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
-	"ListOrders\x122.retailbridge.system.commerce.v1.ListOrdersRequest\x1a3.retailbridge.system.commerce.v1.ListOrdersResponse\x12\x8a\x01\n" +
+	"ListOrders\x122.retailbridge.system.commerce.v1.ListOrdersRequest\x1a3.retailbridge.system.commerce.v1.ListOrdersResponse\x12\x87\x01\n" +
+	"\x10ListOrderChanges\x128.retailbridge.system.commerce.v1.ListOrderChangesRequest\x1a9.retailbridge.system.commerce.v1.ListOrderChangesResponse\x12\x8a\x01\n" +
 	"\x11CreateFulfillment\x129.retailbridge.system.commerce.v1.CreateFulfillmentRequest\x1a:.retailbridge.system.commerce.v1.CreateFulfillmentResponse\x12{\n" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
@@ -1023,62 +1163,69 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*GetOrderRequest)(nil),           // 0: retailbridge.system.commerce.v1.GetOrderRequest
 	(*GetOrderResponse)(nil),          // 1: retailbridge.system.commerce.v1.GetOrderResponse
 	(*ListOrdersRequest)(nil),         // 2: retailbridge.system.commerce.v1.ListOrdersRequest
 	(*ListOrdersResponse)(nil),        // 3: retailbridge.system.commerce.v1.ListOrdersResponse
-	(*CreateFulfillmentRequest)(nil),  // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	(*CreateFulfillmentResponse)(nil), // 5: retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	(*CreateReturnRequest)(nil),       // 6: retailbridge.system.commerce.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil),      // 7: retailbridge.system.commerce.v1.CreateReturnResponse
-	(*CloseReturnRequest)(nil),        // 8: retailbridge.system.commerce.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),       // 9: retailbridge.system.commerce.v1.CloseReturnResponse
-	(*RecordRefundRequest)(nil),       // 10: retailbridge.system.commerce.v1.RecordRefundRequest
-	(*RefundLine)(nil),                // 11: retailbridge.system.commerce.v1.RefundLine
-	(*RecordRefundResponse)(nil),      // 12: retailbridge.system.commerce.v1.RecordRefundResponse
-	(*AdjustInventoryRequest)(nil),    // 13: retailbridge.system.commerce.v1.AdjustInventoryRequest
-	(*AdjustInventoryResponse)(nil),   // 14: retailbridge.system.commerce.v1.AdjustInventoryResponse
-	(*IngestWebhookRequest)(nil),      // 15: retailbridge.system.commerce.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),     // 16: retailbridge.system.commerce.v1.IngestWebhookResponse
-	nil,                               // 17: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Order)(nil),                  // 18: retailbridge.canonical.v1.Order
-	(*v1.Shipment)(nil),               // 19: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                 // 20: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                  // 21: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),    // 22: retailbridge.canonical.v1.InventoryAdjustment
+	(*ListOrderChangesRequest)(nil),   // 4: retailbridge.system.commerce.v1.ListOrderChangesRequest
+	(*ListOrderChangesResponse)(nil),  // 5: retailbridge.system.commerce.v1.ListOrderChangesResponse
+	(*CreateFulfillmentRequest)(nil),  // 6: retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	(*CreateFulfillmentResponse)(nil), // 7: retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	(*CreateReturnRequest)(nil),       // 8: retailbridge.system.commerce.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),      // 9: retailbridge.system.commerce.v1.CreateReturnResponse
+	(*CloseReturnRequest)(nil),        // 10: retailbridge.system.commerce.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),       // 11: retailbridge.system.commerce.v1.CloseReturnResponse
+	(*RecordRefundRequest)(nil),       // 12: retailbridge.system.commerce.v1.RecordRefundRequest
+	(*RefundLine)(nil),                // 13: retailbridge.system.commerce.v1.RefundLine
+	(*RecordRefundResponse)(nil),      // 14: retailbridge.system.commerce.v1.RecordRefundResponse
+	(*AdjustInventoryRequest)(nil),    // 15: retailbridge.system.commerce.v1.AdjustInventoryRequest
+	(*AdjustInventoryResponse)(nil),   // 16: retailbridge.system.commerce.v1.AdjustInventoryResponse
+	(*IngestWebhookRequest)(nil),      // 17: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),     // 18: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                               // 19: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                  // 20: retailbridge.canonical.v1.Order
+	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
+	(*v1.Shipment)(nil),               // 22: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                 // 23: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                  // 24: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),    // 25: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	18, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	18, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	19, // 2: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	20, // 3: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	11, // 4: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	21, // 5: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	22, // 6: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	17, // 7: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 8: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 9: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 10: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	6,  // 11: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	8,  // 12: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	10, // 13: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	13, // 14: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	15, // 15: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
-	1,  // 16: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 17: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	7,  // 19: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	9,  // 20: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	12, // 21: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	14, // 22: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	16, // 23: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
-	16, // [16:24] is the sub-list for method output_type
-	8,  // [8:16] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	20, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	20, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	21, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	20, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	22, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	23, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	13, // 6: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
+	24, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	25, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	19, // 9: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 10: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	2,  // 11: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	4,  // 12: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
+	6,  // 13: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	8,  // 14: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	10, // 15: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	12, // 16: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	15, // 17: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	17, // 18: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	1,  // 19: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	3,  // 20: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	5,  // 21: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
+	7,  // 22: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	9,  // 23: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	11, // 24: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	14, // 25: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	16, // 26: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	18, // 27: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	19, // [19:28] is the sub-list for method output_type
+	10, // [10:19] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -1092,7 +1239,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

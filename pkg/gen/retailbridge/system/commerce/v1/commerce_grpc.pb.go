@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	CommerceService_GetOrder_FullMethodName          = "/retailbridge.system.commerce.v1.CommerceService/GetOrder"
 	CommerceService_ListOrders_FullMethodName        = "/retailbridge.system.commerce.v1.CommerceService/ListOrders"
+	CommerceService_ListOrderChanges_FullMethodName  = "/retailbridge.system.commerce.v1.CommerceService/ListOrderChanges"
 	CommerceService_CreateFulfillment_FullMethodName = "/retailbridge.system.commerce.v1.CommerceService/CreateFulfillment"
 	CommerceService_CreateReturn_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/CreateReturn"
 	CommerceService_CloseReturn_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/CloseReturn"
@@ -40,6 +41,10 @@ type CommerceServiceClient interface {
 	GetOrder(ctx context.Context, in *GetOrderRequest, opts ...grpc.CallOption) (*GetOrderResponse, error)
 	// ListOrders lists one customer's orders, newest first.
 	ListOrders(ctx context.Context, in *ListOrdersRequest, opts ...grpc.CallOption) (*ListOrdersResponse, error)
+	// ListOrderChanges pages through every order changed at or after a time, oldest change first
+	// (Shopify: orders(query: "updated_at:>=…", sortKey: UPDATED_AT)); the order store's repair
+	// poller reads it to find changes whose webhooks never arrived.
+	ListOrderChanges(ctx context.Context, in *ListOrderChangesRequest, opts ...grpc.CallOption) (*ListOrderChangesResponse, error)
 	// CreateFulfillment records that lines shipped, with tracking.
 	CreateFulfillment(ctx context.Context, in *CreateFulfillmentRequest, opts ...grpc.CallOption) (*CreateFulfillmentResponse, error)
 	// CreateReturn opens a return on the platform (Shopify returnCreate).
@@ -82,6 +87,16 @@ func (c *commerceServiceClient) ListOrders(ctx context.Context, in *ListOrdersRe
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListOrdersResponse)
 	err := c.cc.Invoke(ctx, CommerceService_ListOrders_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *commerceServiceClient) ListOrderChanges(ctx context.Context, in *ListOrderChangesRequest, opts ...grpc.CallOption) (*ListOrderChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListOrderChangesResponse)
+	err := c.cc.Invoke(ctx, CommerceService_ListOrderChanges_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -160,6 +175,10 @@ type CommerceServiceServer interface {
 	GetOrder(context.Context, *GetOrderRequest) (*GetOrderResponse, error)
 	// ListOrders lists one customer's orders, newest first.
 	ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error)
+	// ListOrderChanges pages through every order changed at or after a time, oldest change first
+	// (Shopify: orders(query: "updated_at:>=…", sortKey: UPDATED_AT)); the order store's repair
+	// poller reads it to find changes whose webhooks never arrived.
+	ListOrderChanges(context.Context, *ListOrderChangesRequest) (*ListOrderChangesResponse, error)
 	// CreateFulfillment records that lines shipped, with tracking.
 	CreateFulfillment(context.Context, *CreateFulfillmentRequest) (*CreateFulfillmentResponse, error)
 	// CreateReturn opens a return on the platform (Shopify returnCreate).
@@ -193,6 +212,9 @@ func (UnimplementedCommerceServiceServer) GetOrder(context.Context, *GetOrderReq
 }
 func (UnimplementedCommerceServiceServer) ListOrders(context.Context, *ListOrdersRequest) (*ListOrdersResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOrders not implemented")
+}
+func (UnimplementedCommerceServiceServer) ListOrderChanges(context.Context, *ListOrderChangesRequest) (*ListOrderChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListOrderChanges not implemented")
 }
 func (UnimplementedCommerceServiceServer) CreateFulfillment(context.Context, *CreateFulfillmentRequest) (*CreateFulfillmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateFulfillment not implemented")
@@ -265,6 +287,24 @@ func _CommerceService_ListOrders_Handler(srv interface{}, ctx context.Context, d
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CommerceServiceServer).ListOrders(ctx, req.(*ListOrdersRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CommerceService_ListOrderChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListOrderChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).ListOrderChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_ListOrderChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).ListOrderChanges(ctx, req.(*ListOrderChangesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -391,6 +431,10 @@ var CommerceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOrders",
 			Handler:    _CommerceService_ListOrders_Handler,
+		},
+		{
+			MethodName: "ListOrderChanges",
+			Handler:    _CommerceService_ListOrderChanges_Handler,
 		},
 		{
 			MethodName: "CreateFulfillment",

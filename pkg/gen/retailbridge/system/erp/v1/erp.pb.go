@@ -249,8 +249,11 @@ type CreateSalesOrderRequest struct {
 	Order *v1.Order `protobuf:"bytes,1,opt,name=order,proto3" json:"order,omitempty"`
 	// Deterministic key; a repeat with the same key has no further effect.
 	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Per order line, the ERP item and tax code the process layer enriched it with; lines not
+	// named are booked by SKU with the ERP's default tax code.
+	LineRefs      []*SalesOrderLineRef `protobuf:"bytes,3,rep,name=line_refs,json=lineRefs,proto3" json:"line_refs,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateSalesOrderRequest) Reset() {
@@ -297,6 +300,77 @@ func (x *CreateSalesOrderRequest) GetIdempotencyKey() string {
 	return ""
 }
 
+func (x *CreateSalesOrderRequest) GetLineRefs() []*SalesOrderLineRef {
+	if x != nil {
+		return x.LineRefs
+	}
+	return nil
+}
+
+// SalesOrderLineRef is the ERP's references for one order line.
+type SalesOrderLineRef struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Storefront order line id.
+	OrderLineId string `protobuf:"bytes,1,opt,name=order_line_id,json=orderLineId,proto3" json:"order_line_id,omitempty"`
+	// ERP item internal id.
+	ErpItemId string `protobuf:"bytes,2,opt,name=erp_item_id,json=erpItemId,proto3" json:"erp_item_id,omitempty"`
+	// Tax code (NetSuite taxCode) from the tax configuration for the order's jurisdiction.
+	TaxCode       string `protobuf:"bytes,3,opt,name=tax_code,json=taxCode,proto3" json:"tax_code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SalesOrderLineRef) Reset() {
+	*x = SalesOrderLineRef{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SalesOrderLineRef) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SalesOrderLineRef) ProtoMessage() {}
+
+func (x *SalesOrderLineRef) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SalesOrderLineRef.ProtoReflect.Descriptor instead.
+func (*SalesOrderLineRef) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *SalesOrderLineRef) GetOrderLineId() string {
+	if x != nil {
+		return x.OrderLineId
+	}
+	return ""
+}
+
+func (x *SalesOrderLineRef) GetErpItemId() string {
+	if x != nil {
+		return x.ErpItemId
+	}
+	return ""
+}
+
+func (x *SalesOrderLineRef) GetTaxCode() string {
+	if x != nil {
+		return x.TaxCode
+	}
+	return ""
+}
+
 // CreateSalesOrderResponse carries the ERP ids.
 type CreateSalesOrderResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -310,7 +384,7 @@ type CreateSalesOrderResponse struct {
 
 func (x *CreateSalesOrderResponse) Reset() {
 	*x = CreateSalesOrderResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -322,7 +396,7 @@ func (x *CreateSalesOrderResponse) String() string {
 func (*CreateSalesOrderResponse) ProtoMessage() {}
 
 func (x *CreateSalesOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[4]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -335,7 +409,7 @@ func (x *CreateSalesOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateSalesOrderResponse.ProtoReflect.Descriptor instead.
 func (*CreateSalesOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{4}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateSalesOrderResponse) GetSalesOrderId() string {
@@ -363,7 +437,7 @@ type GetSalesOrderRequest struct {
 
 func (x *GetSalesOrderRequest) Reset() {
 	*x = GetSalesOrderRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +449,7 @@ func (x *GetSalesOrderRequest) String() string {
 func (*GetSalesOrderRequest) ProtoMessage() {}
 
 func (x *GetSalesOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[5]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +462,7 @@ func (x *GetSalesOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSalesOrderRequest.ProtoReflect.Descriptor instead.
 func (*GetSalesOrderRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{5}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetSalesOrderRequest) GetSalesOrderId() string {
@@ -411,7 +485,7 @@ type GetSalesOrderResponse struct {
 
 func (x *GetSalesOrderResponse) Reset() {
 	*x = GetSalesOrderResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -423,7 +497,7 @@ func (x *GetSalesOrderResponse) String() string {
 func (*GetSalesOrderResponse) ProtoMessage() {}
 
 func (x *GetSalesOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[6]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -436,7 +510,7 @@ func (x *GetSalesOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSalesOrderResponse.ProtoReflect.Descriptor instead.
 func (*GetSalesOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetSalesOrderResponse) GetSalesOrderId() string {
@@ -468,7 +542,7 @@ type CreateReturnAuthorizationRequest struct {
 
 func (x *CreateReturnAuthorizationRequest) Reset() {
 	*x = CreateReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -480,7 +554,7 @@ func (x *CreateReturnAuthorizationRequest) String() string {
 func (*CreateReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *CreateReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[7]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -493,7 +567,7 @@ func (x *CreateReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CreateReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateReturnAuthorizationRequest) GetReturn() *v1.Return {
@@ -532,7 +606,7 @@ type CreateReturnAuthorizationResponse struct {
 
 func (x *CreateReturnAuthorizationResponse) Reset() {
 	*x = CreateReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -544,7 +618,7 @@ func (x *CreateReturnAuthorizationResponse) String() string {
 func (*CreateReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *CreateReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[8]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -557,7 +631,7 @@ func (x *CreateReturnAuthorizationResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use CreateReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CreateReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateReturnAuthorizationResponse) GetReturnAuthorizationId() string {
@@ -592,7 +666,7 @@ type GetReturnAuthorizationRequest struct {
 
 func (x *GetReturnAuthorizationRequest) Reset() {
 	*x = GetReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -604,7 +678,7 @@ func (x *GetReturnAuthorizationRequest) String() string {
 func (*GetReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *GetReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[9]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -617,7 +691,7 @@ func (x *GetReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*GetReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetReturnAuthorizationRequest) GetReturnAuthorizationId() string {
@@ -644,7 +718,7 @@ type GetReturnAuthorizationResponse struct {
 
 func (x *GetReturnAuthorizationResponse) Reset() {
 	*x = GetReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -656,7 +730,7 @@ func (x *GetReturnAuthorizationResponse) String() string {
 func (*GetReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *GetReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[10]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -669,7 +743,7 @@ func (x *GetReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*GetReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetReturnAuthorizationResponse) GetReturnAuthorizationId() string {
@@ -706,7 +780,7 @@ type CloseReturnAuthorizationRequest struct {
 
 func (x *CloseReturnAuthorizationRequest) Reset() {
 	*x = CloseReturnAuthorizationRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -718,7 +792,7 @@ func (x *CloseReturnAuthorizationRequest) String() string {
 func (*CloseReturnAuthorizationRequest) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[11]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -731,7 +805,7 @@ func (x *CloseReturnAuthorizationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CloseReturnAuthorizationRequest) GetReturnAuthorizationId() string {
@@ -757,7 +831,7 @@ type CloseReturnAuthorizationResponse struct {
 
 func (x *CloseReturnAuthorizationResponse) Reset() {
 	*x = CloseReturnAuthorizationResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -769,7 +843,7 @@ func (x *CloseReturnAuthorizationResponse) String() string {
 func (*CloseReturnAuthorizationResponse) ProtoMessage() {}
 
 func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[12]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -782,7 +856,7 @@ func (x *CloseReturnAuthorizationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnAuthorizationResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnAuthorizationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
 }
 
 // ReceiptLine is one received line.
@@ -802,7 +876,7 @@ type ReceiptLine struct {
 
 func (x *ReceiptLine) Reset() {
 	*x = ReceiptLine{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -814,7 +888,7 @@ func (x *ReceiptLine) String() string {
 func (*ReceiptLine) ProtoMessage() {}
 
 func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[13]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -827,7 +901,7 @@ func (x *ReceiptLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptLine.ProtoReflect.Descriptor instead.
 func (*ReceiptLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReceiptLine) GetSku() string {
@@ -875,7 +949,7 @@ type CreateItemReceiptRequest struct {
 
 func (x *CreateItemReceiptRequest) Reset() {
 	*x = CreateItemReceiptRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -887,7 +961,7 @@ func (x *CreateItemReceiptRequest) String() string {
 func (*CreateItemReceiptRequest) ProtoMessage() {}
 
 func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[14]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -900,7 +974,7 @@ func (x *CreateItemReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptRequest.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *CreateItemReceiptRequest) GetReturnAuthorizationId() string {
@@ -942,7 +1016,7 @@ type CreateItemReceiptResponse struct {
 
 func (x *CreateItemReceiptResponse) Reset() {
 	*x = CreateItemReceiptResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -954,7 +1028,7 @@ func (x *CreateItemReceiptResponse) String() string {
 func (*CreateItemReceiptResponse) ProtoMessage() {}
 
 func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[15]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -967,7 +1041,7 @@ func (x *CreateItemReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateItemReceiptResponse.ProtoReflect.Descriptor instead.
 func (*CreateItemReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateItemReceiptResponse) GetItemReceiptId() string {
@@ -994,7 +1068,7 @@ type CreateCreditMemoRequest struct {
 
 func (x *CreateCreditMemoRequest) Reset() {
 	*x = CreateCreditMemoRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1080,7 @@ func (x *CreateCreditMemoRequest) String() string {
 func (*CreateCreditMemoRequest) ProtoMessage() {}
 
 func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[16]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1093,7 @@ func (x *CreateCreditMemoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoRequest.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CreateCreditMemoRequest) GetReturnAuthorizationId() string {
@@ -1061,7 +1135,7 @@ type CreateCreditMemoResponse struct {
 
 func (x *CreateCreditMemoResponse) Reset() {
 	*x = CreateCreditMemoResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1073,7 +1147,7 @@ func (x *CreateCreditMemoResponse) String() string {
 func (*CreateCreditMemoResponse) ProtoMessage() {}
 
 func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[17]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1086,7 +1160,7 @@ func (x *CreateCreditMemoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateCreditMemoResponse.ProtoReflect.Descriptor instead.
 func (*CreateCreditMemoResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateCreditMemoResponse) GetCreditMemo() *v1.CreditMemo {
@@ -1113,7 +1187,7 @@ type RecordInventoryAdjustmentRequest struct {
 
 func (x *RecordInventoryAdjustmentRequest) Reset() {
 	*x = RecordInventoryAdjustmentRequest{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1199,7 @@ func (x *RecordInventoryAdjustmentRequest) String() string {
 func (*RecordInventoryAdjustmentRequest) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[18]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1212,7 @@ func (x *RecordInventoryAdjustmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordInventoryAdjustmentRequest.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{18}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *RecordInventoryAdjustmentRequest) GetAdjustment() *v1.InventoryAdjustment {
@@ -1180,7 +1254,7 @@ type RecordInventoryAdjustmentResponse struct {
 
 func (x *RecordInventoryAdjustmentResponse) Reset() {
 	*x = RecordInventoryAdjustmentResponse{}
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1192,7 +1266,7 @@ func (x *RecordInventoryAdjustmentResponse) String() string {
 func (*RecordInventoryAdjustmentResponse) ProtoMessage() {}
 
 func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[19]
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1205,7 +1279,7 @@ func (x *RecordInventoryAdjustmentResponse) ProtoReflect() protoreflect.Message 
 
 // Deprecated: Use RecordInventoryAdjustmentResponse.ProtoReflect.Descriptor instead.
 func (*RecordInventoryAdjustmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{19}
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *RecordInventoryAdjustmentResponse) GetAdjustmentId() string {
@@ -1213,6 +1287,391 @@ func (x *RecordInventoryAdjustmentResponse) GetAdjustmentId() string {
 		return x.AdjustmentId
 	}
 	return ""
+}
+
+// FulfillmentLine is units of one SKU shipped.
+type FulfillmentLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU shipped.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Units shipped.
+	Quantity      int32 `protobuf:"varint,2,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *FulfillmentLine) Reset() {
+	*x = FulfillmentLine{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *FulfillmentLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*FulfillmentLine) ProtoMessage() {}
+
+func (x *FulfillmentLine) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use FulfillmentLine.ProtoReflect.Descriptor instead.
+func (*FulfillmentLine) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *FulfillmentLine) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *FulfillmentLine) GetQuantity() int32 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+// CreateItemFulfillmentRequest records a shipment against a sales order.
+type CreateItemFulfillmentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP sales order record id.
+	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
+	// Location shipped from.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Units shipped per SKU.
+	Lines []*FulfillmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
+	// Carrier tracking number, kept on the fulfilment.
+	TrackingNumber string `protobuf:"bytes,4,opt,name=tracking_number,json=trackingNumber,proto3" json:"tracking_number,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateItemFulfillmentRequest) Reset() {
+	*x = CreateItemFulfillmentRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateItemFulfillmentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateItemFulfillmentRequest) ProtoMessage() {}
+
+func (x *CreateItemFulfillmentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateItemFulfillmentRequest.ProtoReflect.Descriptor instead.
+func (*CreateItemFulfillmentRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateItemFulfillmentRequest) GetSalesOrderId() string {
+	if x != nil {
+		return x.SalesOrderId
+	}
+	return ""
+}
+
+func (x *CreateItemFulfillmentRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *CreateItemFulfillmentRequest) GetLines() []*FulfillmentLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
+func (x *CreateItemFulfillmentRequest) GetTrackingNumber() string {
+	if x != nil {
+		return x.TrackingNumber
+	}
+	return ""
+}
+
+func (x *CreateItemFulfillmentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CreateItemFulfillmentResponse carries the ERP id.
+type CreateItemFulfillmentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP item fulfilment record id.
+	ItemFulfillmentId string `protobuf:"bytes,1,opt,name=item_fulfillment_id,json=itemFulfillmentId,proto3" json:"item_fulfillment_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *CreateItemFulfillmentResponse) Reset() {
+	*x = CreateItemFulfillmentResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateItemFulfillmentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateItemFulfillmentResponse) ProtoMessage() {}
+
+func (x *CreateItemFulfillmentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateItemFulfillmentResponse.ProtoReflect.Descriptor instead.
+func (*CreateItemFulfillmentResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *CreateItemFulfillmentResponse) GetItemFulfillmentId() string {
+	if x != nil {
+		return x.ItemFulfillmentId
+	}
+	return ""
+}
+
+// CreateInvoiceRequest bills a sales order.
+type CreateInvoiceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP sales order record id.
+	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CreateInvoiceRequest) Reset() {
+	*x = CreateInvoiceRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInvoiceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInvoiceRequest) ProtoMessage() {}
+
+func (x *CreateInvoiceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInvoiceRequest.ProtoReflect.Descriptor instead.
+func (*CreateInvoiceRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{24}
+}
+
+func (x *CreateInvoiceRequest) GetSalesOrderId() string {
+	if x != nil {
+		return x.SalesOrderId
+	}
+	return ""
+}
+
+func (x *CreateInvoiceRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CreateInvoiceResponse carries the invoice.
+type CreateInvoiceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP invoice record id.
+	InvoiceId string `protobuf:"bytes,1,opt,name=invoice_id,json=invoiceId,proto3" json:"invoice_id,omitempty"`
+	// ERP document number.
+	Number        string `protobuf:"bytes,2,opt,name=number,proto3" json:"number,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateInvoiceResponse) Reset() {
+	*x = CreateInvoiceResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInvoiceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInvoiceResponse) ProtoMessage() {}
+
+func (x *CreateInvoiceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInvoiceResponse.ProtoReflect.Descriptor instead.
+func (*CreateInvoiceResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *CreateInvoiceResponse) GetInvoiceId() string {
+	if x != nil {
+		return x.InvoiceId
+	}
+	return ""
+}
+
+func (x *CreateInvoiceResponse) GetNumber() string {
+	if x != nil {
+		return x.Number
+	}
+	return ""
+}
+
+// CloseSalesOrderRequest names the sales order.
+type CloseSalesOrderRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP sales order record id.
+	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CloseSalesOrderRequest) Reset() {
+	*x = CloseSalesOrderRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSalesOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSalesOrderRequest) ProtoMessage() {}
+
+func (x *CloseSalesOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSalesOrderRequest.ProtoReflect.Descriptor instead.
+func (*CloseSalesOrderRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *CloseSalesOrderRequest) GetSalesOrderId() string {
+	if x != nil {
+		return x.SalesOrderId
+	}
+	return ""
+}
+
+func (x *CloseSalesOrderRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CloseSalesOrderResponse is empty on success.
+type CloseSalesOrderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CloseSalesOrderResponse) Reset() {
+	*x = CloseSalesOrderResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CloseSalesOrderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CloseSalesOrderResponse) ProtoMessage() {}
+
+func (x *CloseSalesOrderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CloseSalesOrderResponse.ProtoReflect.Descriptor instead.
+func (*CloseSalesOrderResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{27}
 }
 
 var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
@@ -1239,10 +1698,15 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\"m\n" +
 	"\x10GetItemsResponse\x126\n" +
 	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\x12!\n" +
-	"\fmissing_skus\x18\x02 \x03(\tR\vmissingSkus\"z\n" +
+	"\fmissing_skus\x18\x02 \x03(\tR\vmissingSkus\"\xc6\x01\n" +
 	"\x17CreateSalesOrderRequest\x126\n" +
 	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order\x12'\n" +
-	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"X\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\x12J\n" +
+	"\tline_refs\x18\x03 \x03(\v2-.retailbridge.system.erp.v1.SalesOrderLineRefR\blineRefs\"r\n" +
+	"\x11SalesOrderLineRef\x12\"\n" +
+	"\rorder_line_id\x18\x01 \x01(\tR\vorderLineId\x12\x1e\n" +
+	"\verp_item_id\x18\x02 \x01(\tR\terpItemId\x12\x19\n" +
+	"\btax_code\x18\x03 \x01(\tR\ataxCode\"X\n" +
 	"\x18CreateSalesOrderResponse\x12$\n" +
 	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12\x16\n" +
 	"\x06number\x18\x02 \x01(\tR\x06number\"<\n" +
@@ -1299,7 +1763,30 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x05value\x18\x03 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x05value\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"H\n" +
 	"!RecordInventoryAdjustmentResponse\x12#\n" +
-	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId2\xca\t\n" +
+	"\radjustment_id\x18\x01 \x01(\tR\fadjustmentId\"?\n" +
+	"\x0fFulfillmentLine\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1a\n" +
+	"\bquantity\x18\x02 \x01(\x05R\bquantity\"\xfa\x01\n" +
+	"\x1cCreateItemFulfillmentRequest\x12$\n" +
+	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12A\n" +
+	"\x05lines\x18\x03 \x03(\v2+.retailbridge.system.erp.v1.FulfillmentLineR\x05lines\x12'\n" +
+	"\x0ftracking_number\x18\x04 \x01(\tR\x0etrackingNumber\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\"O\n" +
+	"\x1dCreateItemFulfillmentResponse\x12.\n" +
+	"\x13item_fulfillment_id\x18\x01 \x01(\tR\x11itemFulfillmentId\"e\n" +
+	"\x14CreateInvoiceRequest\x12$\n" +
+	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"N\n" +
+	"\x15CreateInvoiceResponse\x12\x1d\n" +
+	"\n" +
+	"invoice_id\x18\x01 \x01(\tR\tinvoiceId\x12\x16\n" +
+	"\x06number\x18\x02 \x01(\tR\x06number\"g\n" +
+	"\x16CloseSalesOrderRequest\x12$\n" +
+	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\x19\n" +
+	"\x17CloseSalesOrderResponse2\xcb\f\n" +
 	"\n" +
 	"ErpService\x12e\n" +
 	"\bGetItems\x12+.retailbridge.system.erp.v1.GetItemsRequest\x1a,.retailbridge.system.erp.v1.GetItemsResponse\x12}\n" +
@@ -1310,7 +1797,10 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x18CloseReturnAuthorization\x12;.retailbridge.system.erp.v1.CloseReturnAuthorizationRequest\x1a<.retailbridge.system.erp.v1.CloseReturnAuthorizationResponse\x12\x80\x01\n" +
 	"\x11CreateItemReceipt\x124.retailbridge.system.erp.v1.CreateItemReceiptRequest\x1a5.retailbridge.system.erp.v1.CreateItemReceiptResponse\x12}\n" +
 	"\x10CreateCreditMemo\x123.retailbridge.system.erp.v1.CreateCreditMemoRequest\x1a4.retailbridge.system.erp.v1.CreateCreditMemoResponse\x12\x98\x01\n" +
-	"\x19RecordInventoryAdjustment\x12<.retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest\x1a=.retailbridge.system.erp.v1.RecordInventoryAdjustmentResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
+	"\x19RecordInventoryAdjustment\x12<.retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest\x1a=.retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse\x12\x8c\x01\n" +
+	"\x15CreateItemFulfillment\x128.retailbridge.system.erp.v1.CreateItemFulfillmentRequest\x1a9.retailbridge.system.erp.v1.CreateItemFulfillmentResponse\x12t\n" +
+	"\rCreateInvoice\x120.retailbridge.system.erp.v1.CreateInvoiceRequest\x1a1.retailbridge.system.erp.v1.CreateInvoiceResponse\x12z\n" +
+	"\x0fCloseSalesOrder\x122.retailbridge.system.erp.v1.CloseSalesOrderRequest\x1a3.retailbridge.system.erp.v1.CloseSalesOrderResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
 
 var (
 	file_retailbridge_system_erp_v1_erp_proto_rawDescOnce sync.Once
@@ -1324,75 +1814,91 @@ func file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescData
 }
 
-var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
 var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*Item)(nil),                              // 0: retailbridge.system.erp.v1.Item
 	(*GetItemsRequest)(nil),                   // 1: retailbridge.system.erp.v1.GetItemsRequest
 	(*GetItemsResponse)(nil),                  // 2: retailbridge.system.erp.v1.GetItemsResponse
 	(*CreateSalesOrderRequest)(nil),           // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest
-	(*CreateSalesOrderResponse)(nil),          // 4: retailbridge.system.erp.v1.CreateSalesOrderResponse
-	(*GetSalesOrderRequest)(nil),              // 5: retailbridge.system.erp.v1.GetSalesOrderRequest
-	(*GetSalesOrderResponse)(nil),             // 6: retailbridge.system.erp.v1.GetSalesOrderResponse
-	(*CreateReturnAuthorizationRequest)(nil),  // 7: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	(*CreateReturnAuthorizationResponse)(nil), // 8: retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	(*GetReturnAuthorizationRequest)(nil),     // 9: retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	(*GetReturnAuthorizationResponse)(nil),    // 10: retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	(*CloseReturnAuthorizationRequest)(nil),   // 11: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	(*CloseReturnAuthorizationResponse)(nil),  // 12: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	(*ReceiptLine)(nil),                       // 13: retailbridge.system.erp.v1.ReceiptLine
-	(*CreateItemReceiptRequest)(nil),          // 14: retailbridge.system.erp.v1.CreateItemReceiptRequest
-	(*CreateItemReceiptResponse)(nil),         // 15: retailbridge.system.erp.v1.CreateItemReceiptResponse
-	(*CreateCreditMemoRequest)(nil),           // 16: retailbridge.system.erp.v1.CreateCreditMemoRequest
-	(*CreateCreditMemoResponse)(nil),          // 17: retailbridge.system.erp.v1.CreateCreditMemoResponse
-	(*RecordInventoryAdjustmentRequest)(nil),  // 18: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	(*RecordInventoryAdjustmentResponse)(nil), // 19: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	(*v1.Money)(nil),                          // 20: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),             // 21: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 22: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 23: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 24: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 25: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 26: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 27: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 28: retailbridge.canonical.v1.Disposition
+	(*SalesOrderLineRef)(nil),                 // 4: retailbridge.system.erp.v1.SalesOrderLineRef
+	(*CreateSalesOrderResponse)(nil),          // 5: retailbridge.system.erp.v1.CreateSalesOrderResponse
+	(*GetSalesOrderRequest)(nil),              // 6: retailbridge.system.erp.v1.GetSalesOrderRequest
+	(*GetSalesOrderResponse)(nil),             // 7: retailbridge.system.erp.v1.GetSalesOrderResponse
+	(*CreateReturnAuthorizationRequest)(nil),  // 8: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	(*CreateReturnAuthorizationResponse)(nil), // 9: retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	(*GetReturnAuthorizationRequest)(nil),     // 10: retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	(*GetReturnAuthorizationResponse)(nil),    // 11: retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	(*CloseReturnAuthorizationRequest)(nil),   // 12: retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	(*CloseReturnAuthorizationResponse)(nil),  // 13: retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	(*ReceiptLine)(nil),                       // 14: retailbridge.system.erp.v1.ReceiptLine
+	(*CreateItemReceiptRequest)(nil),          // 15: retailbridge.system.erp.v1.CreateItemReceiptRequest
+	(*CreateItemReceiptResponse)(nil),         // 16: retailbridge.system.erp.v1.CreateItemReceiptResponse
+	(*CreateCreditMemoRequest)(nil),           // 17: retailbridge.system.erp.v1.CreateCreditMemoRequest
+	(*CreateCreditMemoResponse)(nil),          // 18: retailbridge.system.erp.v1.CreateCreditMemoResponse
+	(*RecordInventoryAdjustmentRequest)(nil),  // 19: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	(*RecordInventoryAdjustmentResponse)(nil), // 20: retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	(*FulfillmentLine)(nil),                   // 21: retailbridge.system.erp.v1.FulfillmentLine
+	(*CreateItemFulfillmentRequest)(nil),      // 22: retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	(*CreateItemFulfillmentResponse)(nil),     // 23: retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	(*CreateInvoiceRequest)(nil),              // 24: retailbridge.system.erp.v1.CreateInvoiceRequest
+	(*CreateInvoiceResponse)(nil),             // 25: retailbridge.system.erp.v1.CreateInvoiceResponse
+	(*CloseSalesOrderRequest)(nil),            // 26: retailbridge.system.erp.v1.CloseSalesOrderRequest
+	(*CloseSalesOrderResponse)(nil),           // 27: retailbridge.system.erp.v1.CloseSalesOrderResponse
+	(*v1.Money)(nil),                          // 28: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),             // 29: google.protobuf.Timestamp
+	(*v1.Order)(nil),                          // 30: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 31: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 32: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 33: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 34: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 35: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 36: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
-	20, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
-	21, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	28, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
+	29, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	22, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	23, // 4: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	24, // 5: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
-	13, // 6: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	25, // 7: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	20, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	26, // 9: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	27, // 10: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	28, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	20, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
-	1,  // 13: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	3,  // 14: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	5,  // 15: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	7,  // 16: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	9,  // 17: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	11, // 18: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	14, // 19: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	16, // 20: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	18, // 21: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	2,  // 22: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	4,  // 23: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	6,  // 24: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	8,  // 25: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	10, // 26: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	12, // 27: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	15, // 28: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	17, // 29: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	19, // 30: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	22, // [22:31] is the sub-list for method output_type
-	13, // [13:22] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	30, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	4,  // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
+	31, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	32, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	14, // 7: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
+	33, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	28, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	34, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	35, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	36, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	28, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	21, // 14: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
+	1,  // 15: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 16: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	6,  // 17: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	8,  // 18: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	10, // 19: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	12, // 20: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	15, // 21: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	17, // 22: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	19, // 23: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	22, // 24: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	24, // 25: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
+	26, // 26: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
+	2,  // 27: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	5,  // 28: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	7,  // 29: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	9,  // 30: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	11, // 31: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	13, // 32: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	16, // 33: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	18, // 34: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	20, // 35: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	23, // 36: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	25, // 37: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
+	27, // 38: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
+	27, // [27:39] is the sub-list for method output_type
+	15, // [15:27] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
@@ -1406,7 +1912,7 @@ func file_retailbridge_system_erp_v1_erp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_erp_v1_erp_proto_rawDesc), len(file_retailbridge_system_erp_v1_erp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   28,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

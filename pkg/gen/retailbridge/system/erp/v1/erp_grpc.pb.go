@@ -28,6 +28,9 @@ const (
 	ErpService_CreateItemReceipt_FullMethodName         = "/retailbridge.system.erp.v1.ErpService/CreateItemReceipt"
 	ErpService_CreateCreditMemo_FullMethodName          = "/retailbridge.system.erp.v1.ErpService/CreateCreditMemo"
 	ErpService_RecordInventoryAdjustment_FullMethodName = "/retailbridge.system.erp.v1.ErpService/RecordInventoryAdjustment"
+	ErpService_CreateItemFulfillment_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/CreateItemFulfillment"
+	ErpService_CreateInvoice_FullMethodName             = "/retailbridge.system.erp.v1.ErpService/CreateInvoice"
+	ErpService_CloseSalesOrder_FullMethodName           = "/retailbridge.system.erp.v1.ErpService/CloseSalesOrder"
 )
 
 // ErpServiceClient is the client API for ErpService service.
@@ -55,6 +58,13 @@ type ErpServiceClient interface {
 	CreateCreditMemo(ctx context.Context, in *CreateCreditMemoRequest, opts ...grpc.CallOption) (*CreateCreditMemoResponse, error)
 	// RecordInventoryAdjustment posts a write-off or vendor claim.
 	RecordInventoryAdjustment(ctx context.Context, in *RecordInventoryAdjustmentRequest, opts ...grpc.CallOption) (*RecordInventoryAdjustmentResponse, error)
+	// CreateItemFulfillment records shipped units against a sales order (NetSuite
+	// salesOrder/!transform/itemFulfillment).
+	CreateItemFulfillment(ctx context.Context, in *CreateItemFulfillmentRequest, opts ...grpc.CallOption) (*CreateItemFulfillmentResponse, error)
+	// CreateInvoice bills a fulfilled sales order (NetSuite salesOrder/!transform/invoice).
+	CreateInvoice(ctx context.Context, in *CreateInvoiceRequest, opts ...grpc.CallOption) (*CreateInvoiceResponse, error)
+	// CloseSalesOrder closes the open lines of a sales order (a compensation for a cancelled order).
+	CloseSalesOrder(ctx context.Context, in *CloseSalesOrderRequest, opts ...grpc.CallOption) (*CloseSalesOrderResponse, error)
 }
 
 type erpServiceClient struct {
@@ -155,6 +165,36 @@ func (c *erpServiceClient) RecordInventoryAdjustment(ctx context.Context, in *Re
 	return out, nil
 }
 
+func (c *erpServiceClient) CreateItemFulfillment(ctx context.Context, in *CreateItemFulfillmentRequest, opts ...grpc.CallOption) (*CreateItemFulfillmentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateItemFulfillmentResponse)
+	err := c.cc.Invoke(ctx, ErpService_CreateItemFulfillment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) CreateInvoice(ctx context.Context, in *CreateInvoiceRequest, opts ...grpc.CallOption) (*CreateInvoiceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateInvoiceResponse)
+	err := c.cc.Invoke(ctx, ErpService_CreateInvoice_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) CloseSalesOrder(ctx context.Context, in *CloseSalesOrderRequest, opts ...grpc.CallOption) (*CloseSalesOrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CloseSalesOrderResponse)
+	err := c.cc.Invoke(ctx, ErpService_CloseSalesOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ErpServiceServer is the server API for ErpService service.
 // All implementations must embed UnimplementedErpServiceServer
 // for forward compatibility.
@@ -180,6 +220,13 @@ type ErpServiceServer interface {
 	CreateCreditMemo(context.Context, *CreateCreditMemoRequest) (*CreateCreditMemoResponse, error)
 	// RecordInventoryAdjustment posts a write-off or vendor claim.
 	RecordInventoryAdjustment(context.Context, *RecordInventoryAdjustmentRequest) (*RecordInventoryAdjustmentResponse, error)
+	// CreateItemFulfillment records shipped units against a sales order (NetSuite
+	// salesOrder/!transform/itemFulfillment).
+	CreateItemFulfillment(context.Context, *CreateItemFulfillmentRequest) (*CreateItemFulfillmentResponse, error)
+	// CreateInvoice bills a fulfilled sales order (NetSuite salesOrder/!transform/invoice).
+	CreateInvoice(context.Context, *CreateInvoiceRequest) (*CreateInvoiceResponse, error)
+	// CloseSalesOrder closes the open lines of a sales order (a compensation for a cancelled order).
+	CloseSalesOrder(context.Context, *CloseSalesOrderRequest) (*CloseSalesOrderResponse, error)
 	mustEmbedUnimplementedErpServiceServer()
 }
 
@@ -216,6 +263,15 @@ func (UnimplementedErpServiceServer) CreateCreditMemo(context.Context, *CreateCr
 }
 func (UnimplementedErpServiceServer) RecordInventoryAdjustment(context.Context, *RecordInventoryAdjustmentRequest) (*RecordInventoryAdjustmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordInventoryAdjustment not implemented")
+}
+func (UnimplementedErpServiceServer) CreateItemFulfillment(context.Context, *CreateItemFulfillmentRequest) (*CreateItemFulfillmentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateItemFulfillment not implemented")
+}
+func (UnimplementedErpServiceServer) CreateInvoice(context.Context, *CreateInvoiceRequest) (*CreateInvoiceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateInvoice not implemented")
+}
+func (UnimplementedErpServiceServer) CloseSalesOrder(context.Context, *CloseSalesOrderRequest) (*CloseSalesOrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CloseSalesOrder not implemented")
 }
 func (UnimplementedErpServiceServer) mustEmbedUnimplementedErpServiceServer() {}
 func (UnimplementedErpServiceServer) testEmbeddedByValue()                    {}
@@ -400,6 +456,60 @@ func _ErpService_RecordInventoryAdjustment_Handler(srv interface{}, ctx context.
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ErpService_CreateItemFulfillment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateItemFulfillmentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).CreateItemFulfillment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_CreateItemFulfillment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).CreateItemFulfillment(ctx, req.(*CreateItemFulfillmentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_CreateInvoice_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateInvoiceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).CreateInvoice(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_CreateInvoice_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).CreateInvoice(ctx, req.(*CreateInvoiceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_CloseSalesOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CloseSalesOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).CloseSalesOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_CloseSalesOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).CloseSalesOrder(ctx, req.(*CloseSalesOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ErpService_ServiceDesc is the grpc.ServiceDesc for ErpService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -442,6 +552,18 @@ var ErpService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordInventoryAdjustment",
 			Handler:    _ErpService_RecordInventoryAdjustment_Handler,
+		},
+		{
+			MethodName: "CreateItemFulfillment",
+			Handler:    _ErpService_CreateItemFulfillment_Handler,
+		},
+		{
+			MethodName: "CreateInvoice",
+			Handler:    _ErpService_CreateInvoice_Handler,
+		},
+		{
+			MethodName: "CloseSalesOrder",
+			Handler:    _ErpService_CloseSalesOrder_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -29,7 +29,9 @@ type DeliverRequest struct {
 	// Request headers, canonical names (for example "X-Shopify-Hmac-Sha256").
 	Headers map[string]string `protobuf:"bytes,2,rep,name=headers,proto3" json:"headers,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	// The raw body; signatures are verified over these bytes.
-	Body          []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	Body []byte `protobuf:"bytes,3,opt,name=body,proto3" json:"body,omitempty"`
+	// The delivery URL's query parameters (a subscription handshake's validationToken).
+	Query         map[string]string `protobuf:"bytes,4,rep,name=query,proto3" json:"query,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -85,6 +87,13 @@ func (x *DeliverRequest) GetBody() []byte {
 	return nil
 }
 
+func (x *DeliverRequest) GetQuery() map[string]string {
+	if x != nil {
+		return x.Query
+	}
+	return nil
+}
+
 // DeliverResponse says what the delivery became.
 type DeliverResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -93,9 +102,15 @@ type DeliverResponse struct {
 	// Canonical events published (or already published) for it.
 	EventIds []string `protobuf:"bytes,2,rep,name=event_ids,json=eventIds,proto3" json:"event_ids,omitempty"`
 	// Whether the delivery's topic is one Retailbridge ignores.
-	Ignored       bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	Ignored bool `protobuf:"varint,3,opt,name=ignored,proto3" json:"ignored,omitempty"`
+	// When set, the answer the vendor's protocol requires, which the gateway sends as the body
+	// of a 200 with reply_content_type (a subscription handshake echoing its validation token);
+	// nothing is published for such a delivery.
+	Reply []byte `protobuf:"bytes,4,opt,name=reply,proto3" json:"reply,omitempty"`
+	// The content type of reply.
+	ReplyContentType string `protobuf:"bytes,5,opt,name=reply_content_type,json=replyContentType,proto3" json:"reply_content_type,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *DeliverResponse) Reset() {
@@ -149,23 +164,44 @@ func (x *DeliverResponse) GetIgnored() bool {
 	return false
 }
 
+func (x *DeliverResponse) GetReply() []byte {
+	if x != nil {
+		return x.Reply
+	}
+	return nil
+}
+
+func (x *DeliverResponse) GetReplyContentType() string {
+	if x != nil {
+		return x.ReplyContentType
+	}
+	return ""
+}
+
 var File_retailbridge_system_intake_v1_intake_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_intake_v1_intake_proto_rawDesc = "" +
 	"\n" +
-	"*retailbridge/system/intake/v1/intake.proto\x12\x1dretailbridge.system.intake.v1\"\xce\x01\n" +
+	"*retailbridge/system/intake/v1/intake.proto\x12\x1dretailbridge.system.intake.v1\"\xd8\x02\n" +
 	"\x0eDeliverRequest\x12\x16\n" +
 	"\x06vendor\x18\x01 \x01(\tR\x06vendor\x12T\n" +
 	"\aheaders\x18\x02 \x03(\v2:.retailbridge.system.intake.v1.DeliverRequest.HeadersEntryR\aheaders\x12\x12\n" +
-	"\x04body\x18\x03 \x01(\fR\x04body\x1a:\n" +
+	"\x04body\x18\x03 \x01(\fR\x04body\x12N\n" +
+	"\x05query\x18\x04 \x03(\v28.retailbridge.system.intake.v1.DeliverRequest.QueryEntryR\x05query\x1a:\n" +
 	"\fHeadersEntry\x12\x10\n" +
 	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
-	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"i\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\x1a8\n" +
+	"\n" +
+	"QueryEntry\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12\x14\n" +
+	"\x05value\x18\x02 \x01(\tR\x05value:\x028\x01\"\xad\x01\n" +
 	"\x0fDeliverResponse\x12\x1f\n" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2y\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored\x12\x14\n" +
+	"\x05reply\x18\x04 \x01(\fR\x05reply\x12,\n" +
+	"\x12reply_content_type\x18\x05 \x01(\tR\x10replyContentType2y\n" +
 	"\rIntakeService\x12h\n" +
 	"\aDeliver\x12-.retailbridge.system.intake.v1.DeliverRequest\x1a..retailbridge.system.intake.v1.DeliverResponseBUZSgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1;intakev1b\x06proto3"
 
@@ -181,21 +217,23 @@ func file_retailbridge_system_intake_v1_intake_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_intake_v1_intake_proto_rawDescData
 }
 
-var file_retailbridge_system_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_retailbridge_system_intake_v1_intake_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_retailbridge_system_intake_v1_intake_proto_goTypes = []any{
 	(*DeliverRequest)(nil),  // 0: retailbridge.system.intake.v1.DeliverRequest
 	(*DeliverResponse)(nil), // 1: retailbridge.system.intake.v1.DeliverResponse
 	nil,                     // 2: retailbridge.system.intake.v1.DeliverRequest.HeadersEntry
+	nil,                     // 3: retailbridge.system.intake.v1.DeliverRequest.QueryEntry
 }
 var file_retailbridge_system_intake_v1_intake_proto_depIdxs = []int32{
 	2, // 0: retailbridge.system.intake.v1.DeliverRequest.headers:type_name -> retailbridge.system.intake.v1.DeliverRequest.HeadersEntry
-	0, // 1: retailbridge.system.intake.v1.IntakeService.Deliver:input_type -> retailbridge.system.intake.v1.DeliverRequest
-	1, // 2: retailbridge.system.intake.v1.IntakeService.Deliver:output_type -> retailbridge.system.intake.v1.DeliverResponse
-	2, // [2:3] is the sub-list for method output_type
-	1, // [1:2] is the sub-list for method input_type
-	1, // [1:1] is the sub-list for extension type_name
-	1, // [1:1] is the sub-list for extension extendee
-	0, // [0:1] is the sub-list for field type_name
+	3, // 1: retailbridge.system.intake.v1.DeliverRequest.query:type_name -> retailbridge.system.intake.v1.DeliverRequest.QueryEntry
+	0, // 2: retailbridge.system.intake.v1.IntakeService.Deliver:input_type -> retailbridge.system.intake.v1.DeliverRequest
+	1, // 3: retailbridge.system.intake.v1.IntakeService.Deliver:output_type -> retailbridge.system.intake.v1.DeliverResponse
+	3, // [3:4] is the sub-list for method output_type
+	2, // [2:3] is the sub-list for method input_type
+	2, // [2:2] is the sub-list for extension type_name
+	2, // [2:2] is the sub-list for extension extendee
+	0, // [0:2] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_intake_v1_intake_proto_init() }
@@ -209,7 +247,7 @@ func file_retailbridge_system_intake_v1_intake_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_intake_v1_intake_proto_rawDesc), len(file_retailbridge_system_intake_v1_intake_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

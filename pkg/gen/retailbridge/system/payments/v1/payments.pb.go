@@ -453,6 +453,116 @@ func (x *IngestWebhookResponse) GetIgnored() bool {
 	return false
 }
 
+// CapturePaymentRequest names the authorised payment.
+type CapturePaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gateway payment reference (the order's payment_reference).
+	PaymentReference string `protobuf:"bytes,1,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	// Amount to capture; unset captures the whole authorisation.
+	Amount *v1.Money `protobuf:"bytes,2,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,3,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CapturePaymentRequest) Reset() {
+	*x = CapturePaymentRequest{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapturePaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapturePaymentRequest) ProtoMessage() {}
+
+func (x *CapturePaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapturePaymentRequest.ProtoReflect.Descriptor instead.
+func (*CapturePaymentRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *CapturePaymentRequest) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
+func (x *CapturePaymentRequest) GetAmount() *v1.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *CapturePaymentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CapturePaymentResponse carries what was captured.
+type CapturePaymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Amount captured.
+	Captured      *v1.Money `protobuf:"bytes,1,opt,name=captured,proto3" json:"captured,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CapturePaymentResponse) Reset() {
+	*x = CapturePaymentResponse{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CapturePaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CapturePaymentResponse) ProtoMessage() {}
+
+func (x *CapturePaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CapturePaymentResponse.ProtoReflect.Descriptor instead.
+func (*CapturePaymentResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *CapturePaymentResponse) GetCaptured() *v1.Money {
+	if x != nil {
+		return x.Captured
+	}
+	return nil
+}
+
 var File_retailbridge_system_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
@@ -487,12 +597,19 @@ const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\xff\x03\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored\"\xa7\x01\n" +
+	"\x15CapturePaymentRequest\x12+\n" +
+	"\x11payment_reference\x18\x01 \x01(\tR\x10paymentReference\x128\n" +
+	"\x06amount\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x12'\n" +
+	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"V\n" +
+	"\x16CapturePaymentResponse\x12<\n" +
+	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured2\x83\x05\n" +
 	"\x0fPaymentsService\x12{\n" +
 	"\fCreateRefund\x124.retailbridge.system.payments.v1.CreateRefundRequest\x1a5.retailbridge.system.payments.v1.CreateRefundResponse\x12r\n" +
 	"\tGetRefund\x121.retailbridge.system.payments.v1.GetRefundRequest\x1a2.retailbridge.system.payments.v1.GetRefundResponse\x12u\n" +
 	"\n" +
-	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12\x83\x01\n" +
+	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12\x81\x01\n" +
+	"\x0eCapturePayment\x126.retailbridge.system.payments.v1.CapturePaymentRequest\x1a7.retailbridge.system.payments.v1.CapturePaymentResponse\x12\x83\x01\n" +
 	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
 
 var (
@@ -507,42 +624,48 @@ func file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_payments_v1_payments_proto_rawDescData
 }
 
-var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_retailbridge_system_payments_v1_payments_proto_goTypes = []any{
-	(*CreateRefundRequest)(nil),   // 0: retailbridge.system.payments.v1.CreateRefundRequest
-	(*CreateRefundResponse)(nil),  // 1: retailbridge.system.payments.v1.CreateRefundResponse
-	(*GetRefundRequest)(nil),      // 2: retailbridge.system.payments.v1.GetRefundRequest
-	(*GetRefundResponse)(nil),     // 3: retailbridge.system.payments.v1.GetRefundResponse
-	(*GetPaymentRequest)(nil),     // 4: retailbridge.system.payments.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),    // 5: retailbridge.system.payments.v1.GetPaymentResponse
-	(*IngestWebhookRequest)(nil),  // 6: retailbridge.system.payments.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil), // 7: retailbridge.system.payments.v1.IngestWebhookResponse
-	nil,                           // 8: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	nil,                           // 9: retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Money)(nil),              // 10: retailbridge.canonical.v1.Money
-	(*v1.Refund)(nil),             // 11: retailbridge.canonical.v1.Refund
+	(*CreateRefundRequest)(nil),    // 0: retailbridge.system.payments.v1.CreateRefundRequest
+	(*CreateRefundResponse)(nil),   // 1: retailbridge.system.payments.v1.CreateRefundResponse
+	(*GetRefundRequest)(nil),       // 2: retailbridge.system.payments.v1.GetRefundRequest
+	(*GetRefundResponse)(nil),      // 3: retailbridge.system.payments.v1.GetRefundResponse
+	(*GetPaymentRequest)(nil),      // 4: retailbridge.system.payments.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),     // 5: retailbridge.system.payments.v1.GetPaymentResponse
+	(*IngestWebhookRequest)(nil),   // 6: retailbridge.system.payments.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),  // 7: retailbridge.system.payments.v1.IngestWebhookResponse
+	(*CapturePaymentRequest)(nil),  // 8: retailbridge.system.payments.v1.CapturePaymentRequest
+	(*CapturePaymentResponse)(nil), // 9: retailbridge.system.payments.v1.CapturePaymentResponse
+	nil,                            // 10: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	nil,                            // 11: retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Money)(nil),               // 12: retailbridge.canonical.v1.Money
+	(*v1.Refund)(nil),              // 13: retailbridge.canonical.v1.Refund
 }
 var file_retailbridge_system_payments_v1_payments_proto_depIdxs = []int32{
-	10, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	8,  // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	11, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	11, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	10, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
-	10, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
-	9,  // 6: retailbridge.system.payments.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 7: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
-	2,  // 8: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
-	4,  // 9: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
-	6,  // 10: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:input_type -> retailbridge.system.payments.v1.IngestWebhookRequest
-	1,  // 11: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
-	3,  // 12: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
-	5,  // 13: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
-	7,  // 14: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:output_type -> retailbridge.system.payments.v1.IngestWebhookResponse
-	11, // [11:15] is the sub-list for method output_type
-	7,  // [7:11] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	12, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	10, // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	13, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	13, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	12, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
+	12, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
+	11, // 6: retailbridge.system.payments.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	12, // 7: retailbridge.system.payments.v1.CapturePaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	12, // 8: retailbridge.system.payments.v1.CapturePaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
+	0,  // 9: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
+	2,  // 10: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
+	4,  // 11: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
+	8,  // 12: retailbridge.system.payments.v1.PaymentsService.CapturePayment:input_type -> retailbridge.system.payments.v1.CapturePaymentRequest
+	6,  // 13: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:input_type -> retailbridge.system.payments.v1.IngestWebhookRequest
+	1,  // 14: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
+	3,  // 15: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
+	5,  // 16: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
+	9,  // 17: retailbridge.system.payments.v1.PaymentsService.CapturePayment:output_type -> retailbridge.system.payments.v1.CapturePaymentResponse
+	7,  // 18: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:output_type -> retailbridge.system.payments.v1.IngestWebhookResponse
+	14, // [14:19] is the sub-list for method output_type
+	9,  // [9:14] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_payments_v1_payments_proto_init() }
@@ -556,7 +679,7 @@ func file_retailbridge_system_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_payments_v1_payments_proto_rawDesc), len(file_retailbridge_system_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

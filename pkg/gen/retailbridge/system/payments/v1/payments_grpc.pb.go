@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentsService_CreateRefund_FullMethodName  = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
-	PaymentsService_GetRefund_FullMethodName     = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
-	PaymentsService_GetPayment_FullMethodName    = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
-	PaymentsService_IngestWebhook_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/IngestWebhook"
+	PaymentsService_CreateRefund_FullMethodName   = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
+	PaymentsService_GetRefund_FullMethodName      = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
+	PaymentsService_GetPayment_FullMethodName     = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
+	PaymentsService_CapturePayment_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/CapturePayment"
+	PaymentsService_IngestWebhook_FullMethodName  = "/retailbridge.system.payments.v1.PaymentsService/IngestWebhook"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -38,6 +39,10 @@ type PaymentsServiceClient interface {
 	GetRefund(ctx context.Context, in *GetRefundRequest, opts ...grpc.CallOption) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(ctx context.Context, in *GetPaymentRequest, opts ...grpc.CallOption) (*GetPaymentResponse, error)
+	// CapturePayment captures an authorised payment (Stripe: POST
+	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
+	// that is already captured answers with what was captured.
+	CapturePayment(ctx context.Context, in *CapturePaymentRequest, opts ...grpc.CallOption) (*CapturePaymentResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -86,6 +91,16 @@ func (c *paymentsServiceClient) GetPayment(ctx context.Context, in *GetPaymentRe
 	return out, nil
 }
 
+func (c *paymentsServiceClient) CapturePayment(ctx context.Context, in *CapturePaymentRequest, opts ...grpc.CallOption) (*CapturePaymentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CapturePaymentResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_CapturePayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Deprecated: Do not use.
 func (c *paymentsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -110,6 +125,10 @@ type PaymentsServiceServer interface {
 	GetRefund(context.Context, *GetRefundRequest) (*GetRefundResponse, error)
 	// GetPayment reads what was charged for an order.
 	GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error)
+	// CapturePayment captures an authorised payment (Stripe: POST
+	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
+	// that is already captured answers with what was captured.
+	CapturePayment(context.Context, *CapturePaymentRequest) (*CapturePaymentResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -136,6 +155,9 @@ func (UnimplementedPaymentsServiceServer) GetRefund(context.Context, *GetRefundR
 }
 func (UnimplementedPaymentsServiceServer) GetPayment(context.Context, *GetPaymentRequest) (*GetPaymentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPayment not implemented")
+}
+func (UnimplementedPaymentsServiceServer) CapturePayment(context.Context, *CapturePaymentRequest) (*CapturePaymentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CapturePayment not implemented")
 }
 func (UnimplementedPaymentsServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
@@ -215,6 +237,24 @@ func _PaymentsService_GetPayment_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_CapturePayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CapturePaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).CapturePayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_CapturePayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).CapturePayment(ctx, req.(*CapturePaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PaymentsService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(IngestWebhookRequest)
 	if err := dec(in); err != nil {
@@ -251,6 +291,10 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPayment",
 			Handler:    _PaymentsService_GetPayment_Handler,
+		},
+		{
+			MethodName: "CapturePayment",
+			Handler:    _PaymentsService_CapturePayment_Handler,
 		},
 		{
 			MethodName: "IngestWebhook",

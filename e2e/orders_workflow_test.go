@@ -1,0 +1,193 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/types/known/anypb"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/events"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	"github.com/retailbridge/retailbridge/pkg/testkit"
+	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
+)
+
+// orderWorkflowJSON is GET /v1/support/order-workflows/{id}.
+type orderWorkflowJSON struct {
+	Workflow struct {
+		OrderID      string   `json:"order_id"`
+		State        string   `json:"state"`
+		Queue        string   `json:"queue"`
+		Reasons      []string `json:"reasons"`
+		SalesOrderID string   `json:"sales_order_id"`
+	} `json:"workflow"`
+	Timeline []struct {
+		Kind        string `json:"kind"`
+		Description string `json:"description"`
+		Actor       string `json:"actor"`
+		Outcome     string `json:"outcome"`
+	} `json:"timeline"`
+}
+
+// The order workflow through the whole stack: commerce order events on JetStream (as the Shopify
+// connector publishes them), the support API through the gateway, the NetSuite sandbox's item
+// master and sales orders. An order with an unknown SKU waits, visibly, in incomplete; a good one
+// goes on past booking (into a queue when a system cannot take its step yet). Copies of
+// orders/create make one sales order.
+func TestOrderWorkflowThroughTheStack(t *testing.T) {
+	t.Parallel()
+	h := newStack(t)
+	ctx := context.Background()
+	nc, err := nats.Connect(h.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	item := h.Demo.Items[0]
+	resp := h.do(t, http.MethodPut, "/v1/support/tax-codes/US/"+item.Category, agent, map[string]string{"tax_code": "US-STD"})
+	if resp.Status != http.StatusOK {
+		t.Fatalf("put tax code: %d %s", resp.Status, resp.Body)
+	}
+	run := time.Now().UnixNano()
+	good, bad := fmt.Sprintf("e2e-%d-1", run), fmt.Sprintf("e2e-%d-2", run)
+	publish := func(id, sku string, copies int) {
+		o := &canonicalv1.Order{Id: id, Name: "#" + id, Customer: &canonicalv1.CustomerRef{Id: h.Demo.Customers[0].ID}, Source: "web",
+			FulfillmentModel: canonicalv1.FulfillmentModel_FULFILLMENT_MODEL_SHIP_TO_HOME,
+			FinancialStatus:  canonicalv1.FinancialStatus_FINANCIAL_STATUS_PAID, PaymentReference: "pi_" + id,
+			Total:           &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: item.PriceMinor},
+			ShippingAddress: &canonicalv1.Address{Name: "Ada", Lines: []string{"1 Main St"}, City: "Austin", Region: "TX", CountryCode: "US"},
+			Lines: []*canonicalv1.OrderLine{{Id: id + "-1", Sku: sku, Quantity: 1,
+				UnitPrice: &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: item.PriceMinor}}}}
+		data, err := anypb.New(o)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range copies {
+			ev := &canonicalv1.Event{Id: fmt.Sprintf("%s-created-%d", id, i), Source: "test", Time: timestamppb.Now(), Data: data,
+				Type: events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED), References: &canonicalv1.EventReferences{OrderId: id}}
+			if _, err := events.Publish(ctx, js, ev); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	before := h.NetSuite.Stats().Created[netsuitesb.TypeSalesOrder]
+	publish(good, item.SKU, 3)
+	publish(bad, "NO-SUCH-SKU", 1)
+	held := []string{"awaiting_inventory", "awaiting_acknowledgement", "awaiting_shipment", "awaiting_storefront", "awaiting_capture", "completed"}
+	got := h.waitOrderWorkflow(t, agent, good, held...)
+	if got.Workflow.SalesOrderID == "" {
+		t.Errorf("order %s is %s without a sales order", good, got.Workflow.State)
+	}
+	h.waitOrderWorkflow(t, agent, bad, "incomplete")
+	resp = h.do(t, http.MethodGet, "/v1/support/order-exceptions/incomplete", agent, nil)
+	var list struct {
+		Orders []struct {
+			OrderID string   `json:"order_id"`
+			Reasons []string `json:"reasons"`
+		} `json:"orders"`
+	}
+	resp.JSON(t, &list)
+	if !slices.ContainsFunc(list.Orders, func(o struct {
+		OrderID string   `json:"order_id"`
+		Reasons []string `json:"reasons"`
+	}) bool {
+		return o.OrderID == bad && len(o.Reasons) == 1
+	}) {
+		t.Errorf("incomplete queue %+v lacks %s with its reason", list.Orders, bad)
+	}
+	publish(good, item.SKU, 2) // hours later, say
+	if n := h.NetSuite.Stats().Created[netsuitesb.TypeSalesOrder] - before; n != 1 {
+		t.Errorf("NetSuite booked %d sales orders for 5 copies of one order and one incomplete order, want 1", n)
+	}
+	t.Logf("order %s: %s (queue %q, reasons %q)", good, got.Workflow.State, got.Workflow.Queue, got.Workflow.Reasons)
+}
+
+// waitOrderWorkflow polls an order's workflow until it is in one of states.
+func (h *harness) waitOrderWorkflow(t testing.TB, tok, id string, states ...string) orderWorkflowJSON {
+	t.Helper()
+	var got orderWorkflowJSON
+	defer func() {
+		if t.Failed() {
+			t.Logf("order %s: state %q, queue %q, reasons %q, timeline %+v", id, got.Workflow.State, got.Workflow.Queue, got.Workflow.Reasons, got.Timeline)
+		}
+	}()
+	testkit.Eventually(t, 60*time.Second, "order "+id+" in one of "+strings.Join(states, ", "), func() bool {
+		resp := h.do(t, http.MethodGet, "/v1/support/order-workflows/"+id, tok, nil)
+		if resp.Status != http.StatusOK {
+			return false
+		}
+		resp.JSON(t, &got)
+		return slices.Contains(states, got.Workflow.State)
+	})
+	return got
+}
+
+// A storefront order runs the whole way through the stack's sandboxes: validated against the
+// NetSuite item master, booked, reserved and committed in the inventory process, sent to the 3PL,
+// acknowledged and shipped there, fulfilled on Shopify with the tracking number, recorded as a
+// NetSuite item fulfilment and invoiced, once each.
+func TestOrderToInvoiceThroughTheStack(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true })
+	ctx := context.Background()
+	nc, err := nats.Connect(h.NATSURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	src := h.Demo.Scenario(demo.ScenarioUnfulfilled)
+	o := &canonicalv1.Order{Id: src.ID, Name: src.Name, Customer: &canonicalv1.CustomerRef{Id: src.CustomerID}, Source: "web",
+		FulfillmentModel: canonicalv1.FulfillmentModel_FULFILLMENT_MODEL_SHIP_TO_HOME,
+		FinancialStatus:  canonicalv1.FinancialStatus_FINANCIAL_STATUS_PAID, PaymentReference: src.PaymentIntentID(),
+		Total:           &canonicalv1.Money{CurrencyCode: src.Currency, AmountMinor: src.TotalMinor()},
+		ShippingAddress: &canonicalv1.Address{Name: "Ada", Lines: []string{"1 Main St"}, City: "Austin", Region: "TX", CountryCode: "US"}}
+	for _, l := range src.Lines {
+		o.Lines = append(o.Lines, &canonicalv1.OrderLine{Id: l.ID, Sku: l.SKU, Quantity: int32(l.Quantity),
+			UnitPrice: &canonicalv1.Money{CurrencyCode: src.Currency, AmountMinor: l.UnitPriceMinor}})
+		item, _ := h.Demo.Item(l.SKU)
+		if resp := h.do(t, http.MethodPut, "/v1/support/tax-codes/US/"+item.Category, agent, map[string]string{"tax_code": "US-STD"}); resp.Status != http.StatusOK {
+			t.Fatalf("put tax code: %d %s", resp.Status, resp.Body)
+		}
+	}
+	data, err := anypb.New(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := &canonicalv1.Event{Id: "o2i-" + src.ID, Source: "test", Time: timestamppb.Now(), Data: data,
+		Type: events.TypeName(canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED)}
+	if _, err := events.Publish(ctx, js, ev); err != nil {
+		t.Fatal(err)
+	}
+	got := h.waitOrderWorkflow(t, agent, src.ID, "completed", "failed_needs_attention")
+	if got.Workflow.State != "completed" {
+		t.Fatalf("order %s ended %s", src.ID, got.Workflow.State)
+	}
+	// The NetSuite sandbox holds every demo order's sales order already (booked under the order id
+	// as external id), so booking finds it and creates none.
+	ns := h.NetSuite.Stats().Created
+	if got.Workflow.SalesOrderID == "" || ns[netsuitesb.TypeSalesOrder] != 0 || ns[netsuitesb.TypeItemFulfillment] != 1 || ns[netsuitesb.TypeInvoice] != 1 {
+		t.Errorf("sales order %q; NetSuite created %v; want the existing sales order, one item fulfilment and one invoice",
+			got.Workflow.SalesOrderID, ns)
+	}
+	t.Logf("order %s completed; NetSuite created %v", src.ID, ns)
+}
