@@ -25,7 +25,8 @@ build: ## Build the retailbridge binary into bin/.
 .PHONY: test
 test: ## Unit, conformance and end-to-end tests against real Redis and PostgreSQL (installed and started here).
 	go vet ./...
-	scripts/with-redis.sh scripts/with-postgres.sh scripts/with-stripe-mock.sh go test -race -count=1 -timeout 12m ./...
+	scripts/test-alerts.sh
+	scripts/with-redis.sh scripts/with-postgres.sh scripts/with-stripe-mock.sh scripts/with-chromium.sh go test -race -count=1 -timeout 12m ./...
 	$(MAKE) --no-print-directory gen-check
 
 .PHONY: gen

@@ -136,7 +136,8 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	logger := telemetry.NewLogger(os.Stderr, cfg.LogLevel)
 	logger.Info("starting retailbridge dev", "config", cfg)
 	servePprof(cfg.PprofAddr, logger)
-	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: cfg.HTTPAddr, Logger: logger})
+	s, err := stack.Start(ctx, stack.Options{Config: cfg, Components: stack.All, Ephemeral: true, GatewayAddr: cfg.HTTPAddr, Logger: logger,
+		ConsoleDevLogin: true})
 	if err != nil {
 		return err
 	}
@@ -146,6 +147,7 @@ func runDev(ctx context.Context, args []string, getenv func(string) string, stdo
 	fmt.Fprintf(stdout, `Retailbridge is running.
 
   gateway       %[1]s
+  console       %[7]s/console/ (development sign-in: any name, a role)
   openapi       %[1]s/openapi.json (reference: %[1]s/docs)
 %[2]s  nats          %[3]s (embedded JetStream)
   redis         %[4]s
@@ -161,7 +163,9 @@ A partner (tenant acme, configs/tenants.yaml) with client credentials:
   curl -s -u CLIENT_ID:SECRET -d grant_type=client_credentials %[1]s/oauth/token
 
 Press Ctrl-C to stop.
-`, s.GatewayURL, sandboxLines(s), s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir)
+`, s.GatewayURL, sandboxLines(s), s.NATSURL, redactedRedis(s.RedisURL), demo.DemoCustomerID, cfg.DataDir,
+		// The console's cookie is Secure: browsers keep it over plain HTTP on localhost.
+		strings.Replace(s.GatewayURL, "127.0.0.1", "localhost", 1))
 	return s.Wait(ctx)
 }
 

@@ -72,6 +72,8 @@ type Deps struct {
 	Webhooks map[string]WebhookTarget
 	// Audit is the durable log of privileged actions (audit.go).
 	Audit *audit.Log
+	// Console is the operations console served at /console (gateway/console); nil serves none.
+	Console http.Handler
 }
 
 // Gateway is the HTTP handler of the experience API.

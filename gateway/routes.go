@@ -54,6 +54,12 @@ func (g *Gateway) routes(process *runtime.ServeMux) {
 	ops.GET("/audit", g.auditLog)
 	ops.GET("/audit/verify", g.auditVerify)
 
+	// The operations console: its own sessions, CSRF tokens and scope checks (gateway/console).
+	if g.deps.Console != nil {
+		r.Any("/console", g.timeout(), gin.WrapH(g.deps.Console))
+		r.Any("/console/*path", g.timeout(), gin.WrapH(g.deps.Console))
+	}
+
 	// Partners: client-credentials tokens, one tenant each, per-client limits.
 	partner := r.Group("/v1/partner", g.timeout(), g.bodyLimit(), g.authenticate(auth.Partner), g.rateLimit(auth.Partner), g.audit())
 	partner.Any("/*path", processAPI)

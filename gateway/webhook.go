@@ -60,6 +60,7 @@ func (g *Gateway) webhook(c *gin.Context) {
 	resp, err := intakev1.NewIntakeServiceClient(target.Conn).Deliver(c.Request.Context(),
 		&intakev1.DeliverRequest{Vendor: vendor, Headers: headers, Body: body, Query: query})
 	if err != nil {
+		g.countSignatureFailure(vendor, err)
 		g.problem(c, errs.ProblemFor(err))
 		return
 	}

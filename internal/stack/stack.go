@@ -28,6 +28,7 @@ import (
 	"github.com/retailbridge/retailbridge/gateway"
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/config"
+	"github.com/retailbridge/retailbridge/pkg/events"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
@@ -100,6 +101,10 @@ type Options struct {
 	ReturnTimings returns.Timings
 	// SpanProcessors receive every span (tests record them to check propagation).
 	SpanProcessors []sdktrace.SpanProcessor
+	// ConsoleDevLogin offers the console's development login (retailbridge dev and tests only).
+	ConsoleDevLogin bool
+	// ConsoleSampleEvery is how often the console's KPI page samples the metrics (default 30 s).
+	ConsoleSampleEvery time.Duration
 }
 
 // returnsStreams are the streams the returns service consumes and publishes on; its health
@@ -121,12 +126,14 @@ type Stack struct {
 	RedisURL   string
 	NATSURL    string
 
-	opts    Options
-	logger  *slog.Logger
-	tracing *telemetry.Tracing
-	addrs   map[Component]string
-	conns   []*grpc.ClientConn
-	nc      *nats.Conn
+	opts   Options
+	logger *slog.Logger
+	// deadLetters is the returns service's dead-letter triage, for the console.
+	deadLetters *events.DeadLetters
+	tracing     *telemetry.Tracing
+	addrs       map[Component]string
+	conns       []*grpc.ClientConn
+	nc          *nats.Conn
 	// startCtx bounds waiting for engines during Start; ctx is the running stack's lifetime.
 	startCtx context.Context
 	ctx      context.Context
@@ -535,7 +542,7 @@ func (s *Stack) startReturns() error {
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
 			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings,
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics,
 			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 		})
 		return err
@@ -544,6 +551,9 @@ func (s *Stack) startReturns() error {
 		return err
 	}
 	s.Returns = svc
+	// The dead letters' depth by consumer, for DLQ-growth alerts; once per registry.
+	_ = s.Metrics.Registry.Register(events.NewDepthCollector(js))
+	s.deadLetters = events.NewDeadLetters(db, js, s.opts.Now)
 	s.wg.Go(func() {
 		if err := svc.Run(s.ctx); err != nil {
 			s.fail(fmt.Errorf("returns workflow: %w", err))
@@ -619,6 +629,10 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
+	cons, err := s.startConsole(rdb, returnsConn, auditLog)
+	if err != nil {
+		return err
+	}
 	g, err := gateway.New(gateway.Config{
 		RequestTimeout: c.RequestTimeout,
 		RateLimits:     limits,
@@ -626,6 +640,7 @@ func (s *Stack) startGateway() error {
 	}, gateway.Deps{
 		Logger: s.logger.With("service", "gateway"), Metrics: s.Metrics, Tracing: s.tracing,
 		Verifier: identity.Verifier, Redis: rdb, OnlyGateway: embedded, Audit: auditLog, Orders: ordersConn, Returns: returnsConn, Inventory: inventoryConn, Webhooks: webhooks,
+		Console: cons,
 	})
 	if err != nil {
 		return err

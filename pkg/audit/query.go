@@ -14,6 +14,8 @@ var sqlErrNoRows = sql.ErrNoRows
 // Filter selects entries. Zero fields select everything.
 type Filter struct {
 	Actor, Tenant, Action string
+	// CorrelationID selects the entries of one request.
+	CorrelationID string
 	// Since and Until bound the time of the action: Since ≤ at < Until.
 	Since, Until time.Time
 	// Before returns only entries older than this seq (the previous page's last).
@@ -40,6 +42,9 @@ func (l *Log) Query(ctx context.Context, f Filter) ([]Entry, error) {
 	}
 	if f.Action != "" {
 		add("action = ?", f.Action)
+	}
+	if f.CorrelationID != "" {
+		add("correlation_id = ?", f.CorrelationID)
 	}
 	if !f.Since.IsZero() {
 		add("at_us >= ?", f.Since.UnixMicro())

@@ -64,6 +64,8 @@ type Config struct {
 	// RB_RETURNS_ADDR, or ":9203" on every interface. Empty: derived from Addrs.
 	Listen    ServiceAddrs
 	Sandboxes SandboxConfig
+	// Console configures the operations console (console.go).
+	Console ConsoleConfig
 	// Env is the lookup Load read the environment through. Settings that a system kind or a
 	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>, and each
 	// vendor's connection such as SHOPIFY_ADMIN_URL, read by its kind's package) are read
@@ -167,6 +169,7 @@ func Load(getenv func(string) string) (Config, error) {
 		},
 		Listen:    readListen(&r),
 		Sandboxes: readSandboxes(&r),
+		Console:   readConsole(&r),
 		Env:       getenv,
 	}
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
@@ -198,6 +201,7 @@ func (c Config) Validate() error {
 	var bad []string
 	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	bad = append(bad, c.badAddrs()...)
+	bad = append(bad, c.Console.badConsole()...)
 	for _, o := range c.CORSOrigins {
 		if u, err := url.Parse(o); err != nil || u.Scheme == "" || u.Host == "" || u.Path != "" {
 			add("RB_CORS_ORIGINS", fmt.Sprintf("%q is not an origin (scheme://host[:port])", o))

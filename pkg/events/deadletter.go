@@ -189,6 +189,8 @@ type DeadLetters struct {
 	db  *store.DB
 	js  jetstream.JetStream
 	now func() time.Time
+	// observe hears every audited replay (metrics.go); nil hears nothing.
+	observe func(consumer, outcome string, dryRun bool)
 }
 
 // NewDeadLetters returns the dead-letter operations; now is the clock (nil means time.Now).
@@ -392,6 +394,9 @@ func (d *DeadLetters) Replay(ctx context.Context, id uint64, dryRun bool, operat
 	if err != nil {
 		return res, fmt.Errorf("events: replay of dead letter %d ended %s but its audit record failed (replay again to record it): %w",
 			id, res.Outcome, err)
+	}
+	if d.observe != nil {
+		d.observe(dl.Consumer, res.Outcome, dryRun)
 	}
 	if failure != nil {
 		return res, errs.Wrap(failure, failureKind, "replay_failed", "the dead letter could not be replayed")

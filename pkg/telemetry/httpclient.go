@@ -54,6 +54,9 @@ func (v vendorMetrics) RoundTrip(r *http.Request) (*http.Response, error) {
 	status := "error"
 	if err == nil {
 		status = strconv.Itoa(resp.StatusCode)
+		if Throttled(resp.StatusCode, resp.Header.Get("Retry-After")) {
+			v.m.Business.VendorThrottled.WithLabelValues(v.vendor, status).Inc()
+		}
 	}
 	v.m.Vendor.WithLabelValues(v.vendor, r.Method, status).Observe(time.Since(start).Seconds())
 	return resp, err

@@ -19,6 +19,8 @@ type Metrics struct {
 	Vendor *prometheus.HistogramVec
 	// Cache counts read-model hits and misses by cache name.
 	Cache *prometheus.CounterVec
+	// Business are the business KPIs (business.go).
+	Business *Business
 }
 
 // NewMetrics returns a registry with process and Go collectors and the shared instruments.
@@ -42,6 +44,7 @@ func NewMetrics() *Metrics {
 		}, []string{"cache", "result"}),
 	}
 	reg.MustRegister(m.HTTP, m.RPC, m.Vendor, m.Cache)
+	m.Business = newBusiness(reg)
 	return m
 }
 

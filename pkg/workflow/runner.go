@@ -242,6 +242,7 @@ func (e *Engine) record(ctx context.Context, tx *store.Tx, def *Definition, inst
 	if callErr != nil {
 		outcome = errs.FromError(callErr).Reason
 	}
+	e.observeStep(tx, inst, step, callErr, attempt < def.MaxAttempts)
 	if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "call", System: step.System,
 		Description: fmt.Sprintf("%s (attempt %d, key %s)", step.Name, attempt, run.Key), Outcome: outcome}); err != nil {
 		return err
@@ -286,6 +287,22 @@ func (e *Engine) record(ctx context.Context, tx *store.Tx, def *Definition, inst
 			Note: step.Name + " failed after " + pivot + ", which cannot be undone: nothing compensated; " + msg}, step.System)
 	}
 	return e.apply(ctx, tx, def, cur, Result{Next: def.FailState, Compensate: true, Note: step.Name + " failed: " + msg}, step.System)
+}
+
+// observeStep tells the observer, once tx commits, how a step attempt ended.
+func (e *Engine) observeStep(tx *store.Tx, inst Instance, step Step, callErr error, budgetLeft bool) {
+	if e.opts.Observer == nil {
+		return
+	}
+	o := StepOutcome{Instance: inst, Step: step.Name, System: step.System, Outcome: "ok"}
+	switch {
+	case callErr == nil:
+	case store.IsRetryable(callErr) && budgetLeft:
+		o.Outcome = "retry"
+	default:
+		o.Outcome = "failed"
+	}
+	tx.AfterCommit(func() { e.opts.Observer.StepOutcome(o) })
 }
 
 // pivotDone names a pivot step the instance has completed, or "".

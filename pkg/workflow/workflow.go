@@ -174,6 +174,33 @@ type Options struct {
 	Workers int
 	Now     func() time.Time
 	Logger  *slog.Logger
+	// Observer hears committed transitions and step outcomes (business metrics); nil hears
+	// nothing. It runs after the commit, so it never counts a change that rolled back.
+	Observer Observer
+}
+
+// Observer hears what a workflow did, after it committed. Its methods must not block.
+type Observer interface {
+	// Transition is called once per committed state change.
+	Transition(Transition)
+	// StepOutcome is called once per committed step attempt.
+	StepOutcome(StepOutcome)
+}
+
+// Transition is one committed state change of an instance.
+type Transition struct {
+	// Instance is the instance before the change (its State is From); Data is the new data.
+	Instance Instance
+	To       string
+	At       time.Time
+}
+
+// StepOutcome is one committed step attempt: Outcome is "ok", "retry" or "failed".
+type StepOutcome struct {
+	Instance Instance
+	Step     string
+	System   string
+	Outcome  string
 }
 
 // Engine runs workflows of the registered definitions.
@@ -467,6 +494,11 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 	}
 	if n, _ := r.RowsAffected(); n != 1 {
 		return errs.E(errs.Conflict, "workflow_changed", "the workflow changed concurrently; retry")
+	}
+	if next != inst.State && e.opts.Observer != nil {
+		t := Transition{Instance: inst, To: next, At: now}
+		t.Instance.Data = json.RawMessage(data)
+		tx.AfterCommit(func() { e.opts.Observer.Transition(t) })
 	}
 	if next != inst.State {
 		desc := res.Note

@@ -20,6 +20,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
@@ -131,6 +132,8 @@ type Deps struct {
 	Payments        paymentsv1.PaymentsServiceClient
 	// Timings of waiting states; zero fields take defaults.
 	Timings Timings
+	// Metrics receives the business KPIs (kpi.go); nil records none.
+	Metrics *telemetry.Metrics
 }
 
 // Service implements returnsv1.ReturnsServiceServer.
@@ -222,7 +225,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.
-		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second},
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second, Observer: observer(deps)},
 			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
 				deps.Timings.withDefaults(), deps.Now))
 	}
