@@ -440,6 +440,10 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
+	commerceConn, err := s.dial(Commerce)
+	if err != nil {
+		return err
+	}
 	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
@@ -463,9 +467,11 @@ func (s *Stack) startInventory() error {
 	var svc *inventory.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
-		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels}, inventory.Deps{
+		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels,
+			Push: inventory.PushConfig{Channel: s.opts.Config.InventoryPushChannel, Locations: s.opts.Config.InventoryPush}}, inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
+			Commerce: commercev1.NewCommerceServiceClient(commerceConn),
+			Logger:   s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
 		})
 		return err
 	})
