@@ -2,11 +2,9 @@ package orders
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
+	"net"
 	"net/http/httptest"
-	"net/url"
 	"testing"
 	"time"
 
@@ -14,62 +12,39 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
+	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/services/system/payments"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
 )
 
-// stripePayouts reads payouts from the Stripe sandbox's API as the payments connector does.
-type stripePayouts struct{ base string }
-
-func (p stripePayouts) get(ctx context.Context, path string, q url.Values, out any) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, p.base+path+"?"+q.Encode(), nil)
+// servePayments serves the payments system service over gRPC, its Stripe connector talking to
+// the sandbox at base: the path settlement takes in production.
+func servePayments(t *testing.T, base string) PaymentsPayouts {
+	t.Helper()
+	svc, err := payments.New(payments.Config{Vendor: payments.VendorStripe, Stripe: payments.StripeConfig{BaseURL: base,
+		SecretKey: stripesb.DevSecretKey, WebhookSecrets: []string{stripesb.DevWebhookSecret}}},
+		payments.Deps{HTTPClient: telemetry.NewVendorClient("stripe", 5*time.Second, nil, nil)})
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	req.Header.Set("Authorization", "Bearer "+stripesb.DevSecretKey)
-	resp, err := http.DefaultClient.Do(req)
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		return err
+		t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", path, resp.Status)
+	srv := grpcx.NewServer(grpcx.ServerDeps{})
+	paymentsv1.RegisterPaymentsServiceServer(srv.Server, svc)
+	go func() { _ = srv.Server.Serve(lis) }()
+	t.Cleanup(srv.Server.Stop)
+	conn, err := grpcx.Dial(lis.Addr().String(), grpcx.DialDeps{})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return json.NewDecoder(resp.Body).Decode(out)
-}
-
-func (p stripePayouts) Payouts(ctx context.Context, since time.Time) ([]SettlementPayout, error) {
-	var list struct {
-		Data []struct {
-			ID, Currency    string
-			Amount, Created int64
-		}
-	}
-	err := p.get(ctx, "/v1/payouts", url.Values{"limit": {"100"}, "created[gte]": {fmt.Sprint(since.Unix())}}, &list)
-	var out []SettlementPayout
-	for _, d := range list.Data {
-		out = append(out, SettlementPayout{ID: d.ID, Amount: d.Amount, Currency: d.Currency, Created: time.Unix(d.Created, 0)})
-	}
-	return out, err
-}
-
-func (p stripePayouts) PayoutLines(ctx context.Context, id string) ([]SettlementLine, error) {
-	var list struct {
-		Data []struct {
-			ID, Type    string
-			Amount, Fee int64
-			Source      struct {
-				PaymentIntent string `json:"payment_intent"`
-			}
-		}
-	}
-	err := p.get(ctx, "/v1/balance_transactions", url.Values{"limit": {"100"}, "payout": {id}, "expand[]": {"data.source"}}, &list)
-	var out []SettlementLine
-	for _, d := range list.Data {
-		out = append(out, SettlementLine{ID: d.ID, Type: d.Type, Amount: d.Amount, Fee: d.Fee, PaymentReference: d.Source.PaymentIntent})
-	}
-	return out, err
+	t.Cleanup(func() { _ = conn.Close() })
+	return PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)}
 }
 
 func TestSettlement(t *testing.T) {
@@ -88,7 +63,7 @@ func testSettlement(t *testing.T, d store.Dialect) {
 	t.Cleanup(func() { srv.Close(); sb.Close() })
 	db := storetest.Open(t, d, store.Options{})
 	reg := prometheus.NewRegistry()
-	st, err := NewSettler(db, stripePayouts{srv.URL}, nil, SettlementConfig{Fees: FeeSchedule{BasisPoints: 290, Fixed: 30},
+	st, err := NewSettler(db, servePayments(t, srv.URL), nil, SettlementConfig{Fees: FeeSchedule{BasisPoints: 290, Fixed: 30},
 		PayoutGrace: 72 * time.Hour, Lookback: 30 * 24 * time.Hour}, func() time.Time { return now }, reg)
 	if err != nil {
 		t.Fatal(err)
