@@ -15,10 +15,10 @@ import (
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/store"
-	"github.com/retailbridge/retailbridge/pkg/telemetry"
-	"github.com/retailbridge/retailbridge/services/system/payments"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	stripesb "github.com/retailbridge/retailbridge/services/sandbox/stripe"
+	"github.com/retailbridge/retailbridge/services/system/payments"
 )
 
 // servePayments serves the payments system service over gRPC, its Stripe connector talking to
