@@ -259,6 +259,9 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodGet, "/v1/support/order-exceptions/{queue}", []string{ScopeSupportRead}},
 	{http.MethodPost, "/v1/support/order-workflows/{order_id}:resolve", []string{ScopeSupportWrite}},
 	{http.MethodPut, "/v1/support/tax-codes/{jurisdiction}/{category}", []string{ScopeSupportWrite}},
+	{http.MethodGet, "/v1/support/settlement/payouts", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/settlement/mismatches", []string{ScopeSupportRead}},
+	{http.MethodPost, "/v1/support/settlement:run", []string{ScopeSupportWrite}},
 }
 
 // supportScopes admits a support request only to a route of SupportRoutes and only with the

@@ -25,8 +25,13 @@ type Mismatch struct {
 
 // ListPayouts lists the recorded payouts, newest first, at most limit.
 func (s *Settler) ListPayouts(ctx context.Context, limit int) ([]PayoutStatus, error) {
+	return s.listPayouts(ctx, limit, 0)
+}
+
+// listPayouts lists a page of recorded payouts, newest first, skipping offset.
+func (s *Settler) listPayouts(ctx context.Context, limit, offset int) ([]PayoutStatus, error) {
 	rows, err := s.db.Query(ctx, `SELECT payout_id, currency, amount, created_us, lines, mismatches FROM settlement_payouts
-		ORDER BY created_us DESC, payout_id DESC LIMIT $1`, limit)
+		ORDER BY created_us DESC, payout_id DESC LIMIT $1 OFFSET $2`, limit, offset)
 	if err != nil {
 		return nil, err
 	}
@@ -46,8 +51,13 @@ func (s *Settler) ListPayouts(ctx context.Context, limit int) ([]PayoutStatus, e
 
 // ListMismatches lists the recorded mismatches of kind (all kinds when empty), oldest first.
 func (s *Settler) ListMismatches(ctx context.Context, kind string, limit int) ([]Mismatch, error) {
+	return s.listMismatches(ctx, kind, limit, 0)
+}
+
+// listMismatches lists a page of recorded mismatches of kind, oldest first, skipping offset.
+func (s *Settler) listMismatches(ctx context.Context, kind string, limit, offset int) ([]Mismatch, error) {
 	rows, err := s.db.Query(ctx, `SELECT kind, subject, payout_id, detail, found_us FROM settlement_mismatches
-		WHERE ($1 = '' OR kind = $1) ORDER BY found_us, kind, subject LIMIT $2`, kind, limit)
+		WHERE ($1 = '' OR kind = $1) ORDER BY found_us, kind, subject LIMIT $2 OFFSET $3`, kind, limit, offset)
 	if err != nil {
 		return nil, err
 	}
