@@ -60,3 +60,45 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 	})
 	return wf, []grpcx.Probe{dbProbe(db)}, nil
 }
+
+// startSettlement builds the settler over the orders database and runs it every
+// RB_SETTLEMENT_INTERVAL; it returns the API that serves its results to support.
+func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
+	conn, err := s.dial(Payments)
+	if err != nil {
+		return nil, err
+	}
+	db, err := s.database(s.ctx, "orders")
+	if err != nil {
+		return nil, err
+	}
+	cfg := s.opts.Config
+	bp, fixed, err := cfg.SettlementFees()
+	if err != nil {
+		return nil, err
+	}
+	var settler *orders.Settler
+	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
+		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)}, nil,
+			orders.SettlementConfig{Fees: orders.FeeSchedule{BasisPoints: bp, Fixed: fixed},
+				PayoutGrace: cfg.SettlementGrace, Lookback: cfg.SettlementLookback}, s.opts.Now, s.Metrics.Registry)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	log := s.logger.With("service", "orders", "part", "settlement")
+	s.wg.Go(func() {
+		err := settler.Loop(s.ctx, cfg.SettlementInterval, func(run orders.SettlementRun, err error) {
+			if err != nil && s.ctx.Err() == nil {
+				log.Warn("settlement run failed; retried at the next interval", "err", err)
+				return
+			}
+			log.Info("settlement run", "payouts", run.Payouts, "lines", run.Lines, "new_mismatches", run.NewMismatches)
+		})
+		if err != nil {
+			s.fail(fmt.Errorf("settlement: %w", err))
+		}
+	})
+	return &orders.SettlementAPI{Settler: settler}, nil
+}

@@ -409,9 +409,14 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
+	settlement, err := s.startSettlement()
+	if err != nil {
+		return err
+	}
 	return s.serveGRPC(Orders, s.opts.Config.Addrs.Orders, func(srv *grpcx.Server) {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
+		ordersv1.RegisterSettlementServiceServer(srv, settlement)
 	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 

@@ -37,14 +37,19 @@ type Config struct {
 	OrderPollInterval time.Duration // RB_ORDER_POLL_INTERVAL: how often the order store's repair poller reads changed orders (default 1m)
 	OrderPollOverlap  time.Duration // RB_ORDER_POLL_OVERLAP: how far behind its watermark each repair poll starts (clock skew; default 2m)
 	OrderBackfill     bool          // RB_ORDER_BACKFILL: the order store's first poll sweeps the whole shop (default false: it fills per listing)
-	ItemTTL           time.Duration // RB_ITEM_TTL: freshness of the item read model
-	ReservationTTL    time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
-	Channels          string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
-	Tenants           string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
-	AuthConfig        string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
-	CORSOrigins       []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
-	RateLimits        string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
-	PprofAddr         string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
+	// Settlement (the orders service matches the payment platform's payouts to orders).
+	SettlementInterval time.Duration // RB_SETTLEMENT_INTERVAL: how often settlement runs (default 1h)
+	SettlementFee      string        // RB_SETTLEMENT_FEE: contracted fee per charge, "<basis points>bp+<fixed minor units>" (default 290bp+30)
+	SettlementGrace    time.Duration // RB_SETTLEMENT_GRACE: how long after an order its payment must be in a payout (default 168h)
+	SettlementLookback time.Duration // RB_SETTLEMENT_LOOKBACK: how far back orders are matched and checked (default 720h)
+	ItemTTL            time.Duration // RB_ITEM_TTL: freshness of the item read model
+	ReservationTTL     time.Duration // RB_RESERVATION_TTL: how long an inventory hold lasts unless the caller asks otherwise
+	Channels           string        // RB_INVENTORY_CHANNELS: sales channel file (locations, in-transit, buffers); empty = the built-in channels
+	Tenants            string        // RB_TENANTS: partner tenant directory file; empty = the built-in directory
+	AuthConfig         string        // RB_AUTH_CONFIG: identity file (issuers, keys, clients); empty = <data>/auth.yaml if present, else dev defaults
+	CORSOrigins        []string      // RB_CORS_ORIGINS: comma-separated storefront origins allowed to call from browsers
+	RateLimits         string        // RB_RATE_LIMITS: rate-limit policy file; empty = the built-in policies
+	PprofAddr          string        // RB_PPROF_ADDR: loopback address for net/http/pprof; empty = off
 	// AllowEmbedded (RB_ALLOW_EMBEDDED=true, or serve --embedded) lets `serve` stand in an
 	// embedded NATS, Redis or SQLite file for a missing NATS_URL, REDIS_URL or DATABASE_URL: a
 	// single-machine trial only, since replicas would each get their own state.
@@ -129,33 +134,37 @@ type ServiceAddrs struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		HTTPAddr:          r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
-		DataDir:           r.str("RB_DATA_DIR", "data"),
-		LogLevel:          r.str("RB_LOG_LEVEL", "info"),
-		RedisURL:          r.str("REDIS_URL", ""),
-		NATSURL:           r.str("NATS_URL", ""),
-		DatabaseURL:       r.str("DATABASE_URL", ""),
-		ReturnPolicy:      r.str("RB_RETURN_POLICY", ""),
-		ReturnsLocation:   r.str("RB_RETURNS_LOCATION", "dc-east"),
-		OrderWarehouse:    r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
-		OrderAckSLA:       r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
-		TraceSampleRatio:  r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
-		RequestTimeout:    r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
-		OrderTTL:          r.duration("RB_ORDER_TTL", 30*time.Second),
-		OrderPollInterval: r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
-		OrderPollOverlap:  r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
-		OrderBackfill:     r.bool("RB_ORDER_BACKFILL", false),
-		ItemTTL:           r.duration("RB_ITEM_TTL", 10*time.Minute),
-		ReservationTTL:    r.duration("RB_RESERVATION_TTL", 15*time.Minute),
-		Channels:          r.str("RB_INVENTORY_CHANNELS", ""),
-		Tenants:           r.str("RB_TENANTS", ""),
-		AuthConfig:        r.str("RB_AUTH_CONFIG", ""),
-		CORSOrigins:       splitList(r.str("RB_CORS_ORIGINS", "")),
-		RateLimits:        r.str("RB_RATE_LIMITS", ""),
-		PprofAddr:         r.str("RB_PPROF_ADDR", ""),
-		AllowEmbedded:     r.bool("RB_ALLOW_EMBEDDED", false),
-		HealthInterval:    r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
-		StreamReplicas:    r.int("RB_STREAM_REPLICAS", 1),
+		HTTPAddr:           r.str("RB_HTTP_ADDR", "127.0.0.1:8080"),
+		DataDir:            r.str("RB_DATA_DIR", "data"),
+		LogLevel:           r.str("RB_LOG_LEVEL", "info"),
+		RedisURL:           r.str("REDIS_URL", ""),
+		NATSURL:            r.str("NATS_URL", ""),
+		DatabaseURL:        r.str("DATABASE_URL", ""),
+		ReturnPolicy:       r.str("RB_RETURN_POLICY", ""),
+		ReturnsLocation:    r.str("RB_RETURNS_LOCATION", "dc-east"),
+		OrderWarehouse:     r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
+		OrderAckSLA:        r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
+		TraceSampleRatio:   r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
+		RequestTimeout:     r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
+		OrderTTL:           r.duration("RB_ORDER_TTL", 30*time.Second),
+		OrderPollInterval:  r.duration("RB_ORDER_POLL_INTERVAL", time.Minute),
+		OrderPollOverlap:   r.duration("RB_ORDER_POLL_OVERLAP", 2*time.Minute),
+		OrderBackfill:      r.bool("RB_ORDER_BACKFILL", false),
+		SettlementInterval: r.duration("RB_SETTLEMENT_INTERVAL", time.Hour),
+		SettlementFee:      r.str("RB_SETTLEMENT_FEE", "290bp+30"),
+		SettlementGrace:    r.duration("RB_SETTLEMENT_GRACE", 7*24*time.Hour),
+		SettlementLookback: r.duration("RB_SETTLEMENT_LOOKBACK", 30*24*time.Hour),
+		ItemTTL:            r.duration("RB_ITEM_TTL", 10*time.Minute),
+		ReservationTTL:     r.duration("RB_RESERVATION_TTL", 15*time.Minute),
+		Channels:           r.str("RB_INVENTORY_CHANNELS", ""),
+		Tenants:            r.str("RB_TENANTS", ""),
+		AuthConfig:         r.str("RB_AUTH_CONFIG", ""),
+		CORSOrigins:        splitList(r.str("RB_CORS_ORIGINS", "")),
+		RateLimits:         r.str("RB_RATE_LIMITS", ""),
+		PprofAddr:          r.str("RB_PPROF_ADDR", ""),
+		AllowEmbedded:      r.bool("RB_ALLOW_EMBEDDED", false),
+		HealthInterval:     r.duration("RB_HEALTH_INTERVAL", 2*time.Second),
+		StreamReplicas:     r.int("RB_STREAM_REPLICAS", 1),
 		Token: TokenConfig{
 			Issuer:             r.str("RB_TOKEN_ISSUER", "retailbridge-dev"),
 			StorefrontAudience: r.str("RB_STOREFRONT_AUDIENCE", "retailbridge-storefront"),
@@ -259,6 +268,18 @@ func (c Config) Validate() error {
 	}
 	if c.OrderPollInterval <= 0 {
 		add("RB_ORDER_POLL_INTERVAL", "must be positive")
+	}
+	for field, d := range map[string]time.Duration{"RB_SETTLEMENT_INTERVAL": c.SettlementInterval,
+		"RB_SETTLEMENT_GRACE": c.SettlementGrace, "RB_SETTLEMENT_LOOKBACK": c.SettlementLookback} {
+		if d <= 0 {
+			add(field, "must be positive")
+		}
+	}
+	if c.SettlementLookback > 0 && c.SettlementLookback < c.SettlementGrace {
+		add("RB_SETTLEMENT_LOOKBACK", "must not be shorter than RB_SETTLEMENT_GRACE")
+	}
+	if _, _, err := c.SettlementFees(); err != nil {
+		add("RB_SETTLEMENT_FEE", err.Error())
 	}
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
@@ -427,4 +448,28 @@ func isKey256(k string) bool {
 		}
 	}
 	return false
+}
+
+// SettlementFees parses RB_SETTLEMENT_FEE, "<basis points>bp+<fixed minor units>" such as
+// "290bp+30" (2.9 % plus 30 cents); "290bp" and "0bp+30" are accepted too.
+func (c Config) SettlementFees() (basisPoints, fixed int64, err error) {
+	bad := fmt.Errorf("%q is not <basis points>bp+<fixed minor units>, e.g. 290bp+30", c.SettlementFee)
+	bp, rest, ok := strings.Cut(c.SettlementFee, "bp")
+	if !ok {
+		return 0, 0, bad
+	}
+	if basisPoints, err = strconv.ParseInt(bp, 10, 64); err != nil || basisPoints < 0 || basisPoints > 10000 {
+		return 0, 0, bad
+	}
+	if rest == "" {
+		return basisPoints, 0, nil
+	}
+	fx, ok := strings.CutPrefix(rest, "+")
+	if !ok {
+		return 0, 0, bad
+	}
+	if fixed, err = strconv.ParseInt(fx, 10, 64); err != nil || fixed < 0 {
+		return 0, 0, bad
+	}
+	return basisPoints, fixed, nil
 }
