@@ -78,3 +78,33 @@ func TestStreamReplicas(t *testing.T) {
 		}
 	}
 }
+
+func TestSettlementSettings(t *testing.T) {
+	t.Parallel()
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp, fixed, err := c.SettlementFees(); err != nil || bp != 290 || fixed != 30 || c.SettlementInterval.String() != "1h0m0s" {
+		t.Errorf("default fee %d+%d (%v), interval %v; want 290+30 every 1h", bp, fixed, err, c.SettlementInterval)
+	}
+	c, err = Load(env(map[string]string{"RB_SETTLEMENT_FEE": "150bp", "RB_SETTLEMENT_INTERVAL": "5m"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bp, fixed, _ := c.SettlementFees(); bp != 150 || fixed != 0 {
+		t.Errorf("150bp parsed as %d+%d", bp, fixed)
+	}
+	for _, bad := range []map[string]string{
+		{"RB_SETTLEMENT_FEE": "2.9%+30"}, {"RB_SETTLEMENT_FEE": "290bp-30"}, {"RB_SETTLEMENT_FEE": "bp+30"},
+		{"RB_SETTLEMENT_INTERVAL": "0s"}, {"RB_SETTLEMENT_GRACE": "-1h"},
+		{"RB_SETTLEMENT_LOOKBACK": "1h"}, // shorter than the grace
+	} {
+		_, err := Load(env(bad))
+		for field := range bad {
+			if err == nil || !strings.Contains(err.Error(), field) {
+				t.Errorf("Load(%v) = %v, want an error naming %s", bad, err, field)
+			}
+		}
+	}
+}
