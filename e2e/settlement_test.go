@@ -35,11 +35,11 @@ func TestSettlementThroughTheStack(t *testing.T) {
 		{http.MethodGet, "/v1/support/settlement/mismatches", customer},
 		{http.MethodPost, "/v1/support/settlement:run", reader},
 	} {
-		if resp := h.do(t, tc.method, tc.path, tc.token, nil); resp.Status != http.StatusForbidden && resp.Status != http.StatusNotFound {
+		if resp := h.do(t, tc.method, tc.path, tc.token, nil, "Idempotency-Key", "settle-refused-"+tc.token[len(tc.token)-8:]); resp.Status != http.StatusForbidden && resp.Status != http.StatusNotFound {
 			t.Errorf("%s %s as %s: %d %s, want refused", tc.method, tc.path, tc.token[:8], resp.Status, resp.Body)
 		}
 	}
-	resp := h.do(t, http.MethodPost, "/v1/support/settlement:run", agent, nil)
+	resp := h.do(t, http.MethodPost, "/v1/support/settlement:run", agent, nil, "Idempotency-Key", "settle-run-1")
 	if resp.Status != http.StatusOK {
 		t.Fatalf("run: %d %s", resp.Status, resp.Body)
 	}
