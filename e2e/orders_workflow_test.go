@@ -18,6 +18,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
+	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 )
@@ -85,7 +86,7 @@ func TestOrderWorkflowThroughTheStack(t *testing.T) {
 			}
 		}
 	}
-	before := h.NetSuite.Stats().Created[netsuitesb.TypeSalesOrder]
+	before := erpSalesOrdersCreated(h)
 	publish(good, item.SKU, 3)
 	publish(bad, "NO-SUCH-SKU", 1)
 	held := []string{"awaiting_inventory", "awaiting_acknowledgement", "awaiting_shipment", "awaiting_storefront", "awaiting_capture", "completed"}
@@ -111,10 +112,18 @@ func TestOrderWorkflowThroughTheStack(t *testing.T) {
 		t.Errorf("incomplete queue %+v lacks %s with its reason", list.Orders, bad)
 	}
 	publish(good, item.SKU, 2) // hours later, say
-	if n := h.NetSuite.Stats().Created[netsuitesb.TypeSalesOrder] - before; n != 1 {
-		t.Errorf("NetSuite booked %d sales orders for 5 copies of one order and one incomplete order, want 1", n)
+	if n := erpSalesOrdersCreated(h) - before; n != 1 {
+		t.Errorf("the ERP booked %d sales orders for 5 copies of one order and one incomplete order, want 1", n)
 	}
 	t.Logf("order %s: %s (queue %q, reasons %q)", good, got.Workflow.State, got.Workflow.Queue, got.Workflow.Reasons)
+}
+
+// erpSalesOrdersCreated is how many sales orders the selected ERP's sandbox was asked to create.
+func erpSalesOrdersCreated(h *harness) int64 {
+	if h.BusinessCentral != nil {
+		return h.BusinessCentral.Stats().Created[bcsb.SetSalesOrders]
+	}
+	return h.NetSuite.Stats().Created[netsuitesb.TypeSalesOrder]
 }
 
 // waitOrderWorkflow polls an order's workflow until it is in one of states.
@@ -138,12 +147,55 @@ func (h *harness) waitOrderWorkflow(t testing.TB, tok, id string, states ...stri
 }
 
 // A storefront order runs the whole way through the stack's sandboxes: validated against the
-// NetSuite item master, booked, reserved and committed in the inventory process, sent to the 3PL,
-// acknowledged and shipped there, fulfilled on Shopify with the tracking number, recorded as a
-// NetSuite item fulfilment and invoiced, once each.
+// ERP's item master, booked, reserved and committed in the inventory process, sent to the 3PL,
+// acknowledged and shipped there, fulfilled on Shopify with the tracking number, recorded as an
+// ERP item fulfilment and invoiced, once each. The ERP is whichever the environment selects
+// (RB_ERP_VENDOR; NetSuite by default).
 func TestOrderToInvoiceThroughTheStack(t *testing.T) {
 	t.Parallel()
-	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true })
+	h, so := testOrderToInvoice(t)
+	if h.BusinessCentral != nil {
+		wantBusinessCentralOrderToInvoice(t, h, so)
+		return
+	}
+	// The NetSuite sandbox holds every demo order's sales order already (booked under the order id
+	// as external id), so booking finds it and creates none.
+	ns := h.NetSuite.Stats().Created
+	if so == "" || ns[netsuitesb.TypeSalesOrder] != 0 || ns[netsuitesb.TypeItemFulfillment] != 1 || ns[netsuitesb.TypeInvoice] != 1 {
+		t.Errorf("sales order %q; NetSuite created %v; want the existing sales order, one item fulfilment and one invoice", so, ns)
+	}
+	t.Logf("NetSuite created %v", ns)
+}
+
+// The same order to invoice with Business Central as the ERP: the shipment and the invoice are
+// posted through the Retailbridge extension's pages against the sales order the sandbox holds.
+func TestOrderToInvoiceThroughTheStackBusinessCentral(t *testing.T) {
+	t.Parallel()
+	h, so := testOrderToInvoice(t, withVendorSetting("RB_ERP_VENDOR", "businesscentral"))
+	if h.BusinessCentral == nil {
+		t.Fatal("no Business Central sandbox runs: RB_ERP_VENDOR=businesscentral did not select it")
+	}
+	if h.NetSuite != nil {
+		t.Errorf("the NetSuite sandbox runs too; want only the selected ERP's")
+	}
+	wantBusinessCentralOrderToInvoice(t, h, so)
+}
+
+// wantBusinessCentralOrderToInvoice checks the sandbox holds the demo order's sales order (found,
+// not booked again), one posted shipment and one posted invoice.
+func wantBusinessCentralOrderToInvoice(t *testing.T, h *harness, so string) {
+	t.Helper()
+	st := h.BusinessCentral.Stats()
+	if so == "" || st.Created[bcsb.SetSalesOrders] != 0 || st.Created[bcsb.SetOrderShipments] != 1 || st.Created[bcsb.SetOrderInvoices] != 1 {
+		t.Errorf("sales order %q; Business Central created %v; want the existing sales order, one shipment and one invoice", so, st.Created)
+	}
+	t.Logf("Business Central: %d API requests, %d tokens, documents created %v", st.Requests, st.Tokens, st.Created)
+}
+
+// testOrderToInvoice publishes a demo order's creation and waits for its workflow to complete;
+// it returns the stack and the workflow's sales order id.
+func testOrderToInvoice(t *testing.T, opts ...stackOption) (*harness, string) {
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true }, opts...)
 	ctx := context.Background()
 	nc, err := nats.Connect(h.NATSURL)
 	if err != nil {
@@ -182,12 +234,5 @@ func TestOrderToInvoiceThroughTheStack(t *testing.T) {
 	if got.Workflow.State != "completed" {
 		t.Fatalf("order %s ended %s", src.ID, got.Workflow.State)
 	}
-	// The NetSuite sandbox holds every demo order's sales order already (booked under the order id
-	// as external id), so booking finds it and creates none.
-	ns := h.NetSuite.Stats().Created
-	if got.Workflow.SalesOrderID == "" || ns[netsuitesb.TypeSalesOrder] != 0 || ns[netsuitesb.TypeItemFulfillment] != 1 || ns[netsuitesb.TypeInvoice] != 1 {
-		t.Errorf("sales order %q; NetSuite created %v; want the existing sales order, one item fulfilment and one invoice",
-			got.Workflow.SalesOrderID, ns)
-	}
-	t.Logf("order %s completed; NetSuite created %v", src.ID, ns)
+	return h, got.Workflow.SalesOrderID
 }

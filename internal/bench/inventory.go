@@ -70,7 +70,12 @@ func runInventory() error {
 		rows = append(rows, row)
 	}
 	printInventory(rows)
-	return errsAll
+	fmt.Fprintf(os.Stderr, "bench: storefront push …\n")
+	push, err := benchPush(work)
+	if err == nil {
+		printPush(push)
+	}
+	return errors.Join(errsAll, err)
 }
 
 func benchInventory(engine, url string, conc int, d time.Duration, moves int) (inventoryRow, error) {

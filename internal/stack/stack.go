@@ -440,6 +440,10 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
+	commerceConn, err := s.dial(Commerce)
+	if err != nil {
+		return err
+	}
 	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
@@ -463,9 +467,11 @@ func (s *Stack) startInventory() error {
 	var svc *inventory.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
-		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels}, inventory.Deps{
+		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels,
+			Push: inventory.PushConfig{Channel: s.opts.Config.InventoryPushChannel, Locations: s.opts.Config.InventoryPush}}, inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-			Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
+			Commerce: commercev1.NewCommerceServiceClient(commerceConn),
+			Logger:   s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
 		})
 		return err
 	})
@@ -473,6 +479,9 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
+	if err := s.startProductFeed(db); err != nil {
+		return err
+	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
 	// warehouse that does not answer in time leaves it to the periodic snapshot.
 	sctx, cancel := context.WithTimeout(s.ctx, 2*s.opts.Config.RequestTimeout)

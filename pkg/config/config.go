@@ -56,6 +56,12 @@ type Config struct {
 	// services create or ensure (1 for the embedded single node, 3 on a cluster). Startup only
 	// ever raises an existing stream to it, never lowers one (docs/events.md).
 	StreamReplicas int
+	// InventoryPush (RB_INVENTORY_PUSH_LOCATIONS, "ledger-location=storefront-location-id,…")
+	// maps the ledger's locations to the storefront's; empty turns the storefront push off.
+	InventoryPush map[string]string
+	// InventoryPushChannel (RB_INVENTORY_PUSH_CHANNEL, default web) is the sales channel whose
+	// available-to-sell is pushed.
+	InventoryPushChannel string
 
 	Token TokenConfig
 	Addrs ServiceAddrs
@@ -172,6 +178,8 @@ func Load(getenv func(string) string) (Config, error) {
 		Console:   readConsole(&r),
 		Env:       getenv,
 	}
+	c.InventoryPush = pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", ""))
+	c.InventoryPushChannel = r.str("RB_INVENTORY_PUSH_CHANNEL", "web")
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return c, err
 	}
@@ -240,6 +248,14 @@ func (c Config) Validate() error {
 		if d < 0 {
 			add(field, "must not be negative")
 		}
+	}
+	for k, v := range c.InventoryPush {
+		if k == "" || v == "" {
+			add("RB_INVENTORY_PUSH_LOCATIONS", fmt.Sprintf("%q=%q: each entry is ledger-location=storefront-location-id", k, v))
+		}
+	}
+	if c.InventoryPushChannel == "" && len(c.InventoryPush) > 0 {
+		add("RB_INVENTORY_PUSH_CHANNEL", "must not be empty when RB_INVENTORY_PUSH_LOCATIONS is set")
 	}
 	if c.OrderPollInterval <= 0 {
 		add("RB_ORDER_POLL_INTERVAL", "must be positive")
@@ -381,6 +397,16 @@ func (r *reader) duration(key string, def time.Duration) time.Duration {
 		return def
 	}
 	return d
+}
+
+// pairs parses "a=b,c=d"; an entry without "=" keeps an empty value, for Validate to name.
+func pairs(s string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range splitList(s) {
+		k, v, _ := strings.Cut(kv, "=")
+		out[strings.TrimSpace(k)] = strings.TrimSpace(v)
+	}
+	return out
 }
 
 func splitList(s string) []string {

@@ -17,6 +17,12 @@ type metrics struct {
 	expired prometheus.Counter
 	// driftUnits and drifted count what warehouse snapshots corrected.
 	driftUnits, drifted prometheus.Counter
+	// pushLag is how long a movement took from the ledger to the storefront's confirmation;
+	// pushCalls counts the push's calls to the storefront by kind (read, set); pushConflicts
+	// the compare-and-set conflicts it resolved.
+	pushLag       prometheus.Histogram
+	pushCalls     *prometheus.CounterVec
+	pushConflicts prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,10 +43,23 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		drifted: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "retailbridge_inventory_drifted_positions_total", Help: "Positions a warehouse snapshot found out of step with the ledger.",
 		}),
+		pushLag: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name: "retailbridge_inventory_push_lag_seconds", Help: "Time from a ledger movement to the storefront confirming the figure that covers it.",
+			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+		}),
+		pushCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_push_calls_total", Help: "Calls the storefront push made, by kind (read, set).",
+		}, []string{"call"}),
+		pushConflicts: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_push_conflicts_total", Help: "Compare-and-set conflicts (the storefront changed by someone else) the push resolved.",
+		}),
 	}
 	if reg == nil {
 		return m
 	}
+	m.pushLag = register(reg, m.pushLag)
+	m.pushCalls = register(reg, m.pushCalls)
+	m.pushConflicts = register(reg, m.pushConflicts)
 	m.lag = register(reg, m.lag)
 	m.reservations = register(reg, m.reservations)
 	m.expired = register(reg, m.expired)

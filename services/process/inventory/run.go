@@ -44,6 +44,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.wms != nil && s.cfg.SnapshotEvery > 0 {
 		g.Go(func() error { return s.snapshotLoop(ctx, s.cfg.SnapshotEvery) })
 	}
+	if s.commerce != nil && len(s.cfg.Push.Locations) > 0 {
+		g.Go(func() error { return s.pushLoop(ctx) })
+	}
 	if s.js != nil {
 		for _, domain := range []string{"wms", "commerce", StreamDomain} {
 			if _, err := events.EnsureStream(ctx, s.js, domain, events.StreamOptions{}); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
+	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
@@ -66,6 +67,8 @@ type Config struct {
 	// Channels maps a channel name to its configuration; a channel not listed sells from
 	// every location with no buffer.
 	Channels map[string]Channel
+	// Push configures the storefront push (push.go); off without locations or a commerce client.
+	Push PushConfig
 }
 
 func (c Config) withDefaults() Config {
@@ -81,6 +84,7 @@ func (c Config) withDefaults() Config {
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = DefaultSnapshotEvery
 	}
+	c.Push = c.Push.withDefaults()
 	return c
 }
 
@@ -109,6 +113,7 @@ func (c Config) Validate() error {
 			}
 		}
 	}
+	bad = append(bad, c.Push.problems()...)
 	if len(bad) > 0 {
 		return fmt.Errorf("inventory config: %s", strings.Join(bad, "; "))
 	}
@@ -124,6 +129,8 @@ type Deps struct {
 	JetStream jetstream.JetStream
 	// WMS reads the warehouse's snapshot; nil turns the snapshot off.
 	WMS wmsv1.WmsServiceClient
+	// Commerce sets the storefront's levels (the push); nil turns the push off.
+	Commerce commercev1.CommerceServiceClient
 	// Tenants is the partner directory; nil means no tenants, so every partner owns nothing.
 	Tenants *tenancy.Directory
 	// Logger defaults to discarding.
@@ -139,16 +146,18 @@ type Deps struct {
 type Service struct {
 	inventoryv1.UnimplementedInventoryServiceServer
 
-	cfg     Config
-	db      *store.DB
-	js      jetstream.JetStream
-	wms     wmsv1.WmsServiceClient
-	tenants *tenancy.Directory
-	log     *slog.Logger
-	now     func() time.Time
-	outbox  *events.Outbox
-	ledger  *ledger
-	metrics *metrics
+	cfg Config
+	db  *store.DB
+	js  jetstream.JetStream
+	wms wmsv1.WmsServiceClient
+	// commerce is the storefront's system API, for the push.
+	commerce commercev1.CommerceServiceClient
+	tenants  *tenancy.Directory
+	log      *slog.Logger
+	now      func() time.Time
+	outbox   *events.Outbox
+	ledger   *ledger
+	metrics  *metrics
 }
 
 var _ inventoryv1.InventoryServiceServer = (*Service)(nil)
@@ -175,7 +184,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	outbox := events.NewOutbox(deps.Now)
 	m := newMetrics(deps.Metrics)
 	return &Service{
-		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, tenants: deps.Tenants,
+		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, commerce: deps.Commerce, tenants: deps.Tenants,
 		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m,
 		ledger: &ledger{now: deps.Now, outbox: outbox, lag: m.lag},
 	}, nil

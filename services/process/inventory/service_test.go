@@ -145,9 +145,11 @@ func failureOf(err error) *failure {
 
 func TestConfig(t *testing.T) {
 	t.Parallel()
-	bad := Config{ReservationTTL: -time.Second, SweepEvery: -1, Channels: map[string]Channel{"web": {Buffer: -1, Locations: []string{""}}}}
+	bad := Config{ReservationTTL: -time.Second, SweepEvery: -1, Channels: map[string]Channel{"web": {Buffer: -1, Locations: []string{""}}},
+		Push: PushConfig{Settle: -1, Locations: map[string]string{"dc-east": ""}}}
 	err := bad.Validate()
-	for _, name := range []string{"ReservationTTL", "SweepEvery", `Channels["web"].Buffer`, `Channels["web"].Locations[0]`} {
+	for _, name := range []string{"ReservationTTL", "SweepEvery", `Channels["web"].Buffer`, `Channels["web"].Locations[0]`,
+		"Push: Every, Settle and MaxDelay", `Push.Locations["dc-east"]`} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Validate = %v, want %s named", err, name)
 		}
@@ -157,7 +159,8 @@ func TestConfig(t *testing.T) {
 		t.Errorf("New = %v, want ReservationTTL and DB named", err)
 	}
 	want := Config{ReservationTTL: DefaultReservationTTL, MaxReservationTTL: DefaultMaxReservationTTL,
-		SweepEvery: DefaultSweepEvery, SnapshotEvery: DefaultSnapshotEvery}
+		SweepEvery: DefaultSweepEvery, SnapshotEvery: DefaultSnapshotEvery,
+		Push: PushConfig{Every: DefaultPushEvery, Settle: DefaultPushSettle, MaxDelay: DefaultPushMaxDelay}}
 	if diff := cmp.Diff(want, (Config{}).withDefaults()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}

@@ -58,6 +58,7 @@ func (l *ledger) entitiesLocked(set, expand string) []map[string]any {
 var linesName = map[string]string{
 	SetSalesOrders: "salesOrderLines", SetSalesCreditMemos: "salesCreditMemoLines",
 	SetReturnOrders: "returnOrderLines", SetReturnReceipts: "returnReceiptLines",
+	SetOrderShipments: "orderShipmentLines", SetOrderInvoices: "orderInvoiceLines",
 }
 
 // render is a document as its API page shows it.
@@ -75,6 +76,12 @@ func (l *ledger) render(d *doc, expand string) map[string]any {
 		e["yourReference"], e["salesOrderId"], e["customerNumber"], e["status"] = d.Reference, d.Parent, d.Customer, d.rmaStatus()
 	case SetReturnReceipts:
 		e["returnOrderId"], e["locationCode"], e["postingDate"] = d.Parent, d.Location, d.Created.Format(time.DateOnly)
+	case SetOrderShipments:
+		e["salesOrderId"], e["customerNumber"], e["locationCode"], e["postingDate"] = d.Parent, d.Customer, d.Location, d.Created.Format(time.DateOnly)
+		e["packageTrackingNumber"] = d.Reference
+	case SetOrderInvoices:
+		e["salesOrderId"], e["customerNumber"], e["currencyCode"], e["status"] = d.Parent, d.Customer, d.Currency, d.Status
+		e["totalAmountIncludingTax"], e["invoiceDate"] = decimal(d.total()), d.Created.Format(time.DateOnly)
 	case SetInventoryAdjustments:
 		ln := d.Lines[0]
 		e["itemNumber"], e["locationCode"], e["quantity"], e["entryType"] = ln.ItemNumber, d.Location, ln.Quantity, "Negative Adjmt."
@@ -86,8 +93,11 @@ func (l *ledger) render(d *doc, expand string) map[string]any {
 			m := map[string]any{"sequence": ln.Sequence, "documentId": d.ID, "lineType": "Item", "lineObjectNumber": ln.ItemNumber,
 				"quantity": ln.Quantity}
 			switch d.Set {
-			case SetSalesOrders, SetSalesCreditMemos:
+			case SetSalesOrders, SetSalesCreditMemos, SetOrderInvoices:
 				m["unitPrice"], m["discountAmount"], m["amountIncludingTax"] = decimal(ln.UnitPrice), decimal(ln.Discount), decimal(ln.amount())
+				if d.Set == SetSalesOrders {
+					m["shippedQuantity"], m["invoicedQuantity"] = ln.Shipped, ln.Invoiced
+				}
 			case SetReturnOrders:
 				m["quantityReceived"], m["returnReasonCode"] = ln.Received, ln.ReturnReasonCode
 			case SetReturnReceipts:
@@ -116,6 +126,7 @@ type docBody struct {
 	Number                 string      `json:"number"`
 	DisplayName            string      `json:"displayName"`
 	Email                  string      `json:"email"`
+	PackageTrackingNumber  string      `json:"packageTrackingNumber"`
 	Lines                  []lineBody  `json:"-"`
 }
 
@@ -183,6 +194,10 @@ func (l *ledger) createLocked(set string, body []byte) reply {
 		rep = l.applyReceipt(d, b)
 	case SetInventoryAdjustments:
 		rep = l.checkAdjustment(d, b)
+	case SetOrderShipments:
+		rep = l.applyShipment(d, b)
+	case SetOrderInvoices:
+		rep = l.applyInvoice(d, b)
 	default:
 		r := fail(http.StatusMethodNotAllowed, "BadRequest_MethodNotAllowed", "'POST' is not allowed on this resource.")
 		rep = &r

@@ -43,6 +43,8 @@ type line struct {
 	UnitPrice        int64  `json:"unitPrice,omitempty"`
 	Discount         int64  `json:"discount,omitempty"`
 	Received         int64  `json:"received,omitempty"`
+	Shipped          int64  `json:"shipped,omitempty"`
+	Invoiced         int64  `json:"invoiced,omitempty"`
 	Restock          bool   `json:"restock,omitempty"`
 	Condition        string `json:"condition,omitempty"`
 	ReturnReasonCode string `json:"returnReasonCode,omitempty"`
@@ -231,10 +233,11 @@ func (l *ledger) persistLocked() error { return l.file.Save(l.snapshotLocked()) 
 // numberPrefix starts each entity set's document numbers, as Business Central's number series do.
 var numberPrefix = map[string]string{
 	SetSalesOrders: "S-ORD", SetSalesCreditMemos: "S-CR", SetReturnOrders: "S-RO", SetReturnReceipts: "S-RCPT",
-	SetInventoryAdjustments: "ADJ",
+	SetInventoryAdjustments: "ADJ", SetOrderShipments: "S-SHPT", SetOrderInvoices: "S-INV",
 }
 
-var setCode = map[string]int{SetSalesOrders: 1, SetSalesCreditMemos: 2, SetReturnOrders: 3, SetReturnReceipts: 4, SetInventoryAdjustments: 5}
+var setCode = map[string]int{SetSalesOrders: 1, SetSalesCreditMemos: 2, SetReturnOrders: 3, SetReturnReceipts: 4, SetInventoryAdjustments: 5,
+	SetOrderShipments: 6, SetOrderInvoices: 7}
 
 // guid is a deterministic id in Business Central's GUID format.
 func guid(kind, n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, n) }

@@ -124,7 +124,7 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 	}
 	allowed := map[string][]string{
 		"v2.0":    {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos},
-		"returns": {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments},
+		"returns": {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices},
 	}
 	for _, a := range allowed[p.group] {
 		if a == p.set {
@@ -155,6 +155,8 @@ func (s *Sandbox) dispatchLocked(method, rest string, q url.Values, ifMatch stri
 		return l.actionLocked(p.set, p.id, p.action)
 	case method == http.MethodPatch && p.id != "" && p.action == "":
 		return l.patchLocked(p.set, p.id, ifMatch, body)
+	case method == http.MethodDelete && p.id != "" && p.action == "":
+		return l.deleteLocked(p.set, p.id, ifMatch)
 	}
 	return fail(http.StatusMethodNotAllowed, "BadRequest_MethodNotAllowed", "'"+method+"' is not allowed on this resource.")
 }

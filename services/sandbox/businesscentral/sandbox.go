@@ -1,8 +1,10 @@
 // Package businesscentral emulates a Dynamics 365 Business Central environment over the demo
-// catalogue: the OData v4 API v2.0 (companies, items, customers, salesOrders with their lines,
+// catalogue: the OData v4 API v2.0 (companies, items, customers, salesOrders with their lines
+// and their shipped and invoiced quantities, deleted with If-Match,
 // salesCreditMemos with their lines, subscriptions, JSON $batch with Isolation: snapshot) plus
 // the Retailbridge returns extension's API pages (api/retailbridge/returns/v1.0: returnItems,
-// returnOrders, returnReceipts, inventoryAdjustments) for what API v2.0 does not expose. It
+// returnOrders, returnReceipts, inventoryAdjustments, and the order-to-cash postings
+// orderShipments and orderInvoices) for what API v2.0 does not expose. It
 // issues OAuth 2.0 client-credentials tokens at a Microsoft Entra style token endpoint and
 // checks them, answers updates without a matching If-Match with 412, refuses requests beyond the
 // 6,000-per-5-minutes window and the concurrency limit with 429 and Retry-After, answers 503

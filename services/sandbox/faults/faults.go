@@ -26,6 +26,10 @@ type Settings struct {
 	RetryAfter time.Duration `json:"retry_after"`
 	// Down makes the vendor unreachable: connections are closed without an answer.
 	Down bool `json:"down"`
+	// LoseAnswerRate is the fraction of requests the vendor handles (a mutation applies) whose
+	// answer is then lost: the connection closes without it, so the caller cannot tell whether
+	// the change happened (0..1).
+	LoseAnswerRate float64 `json:"lose_answer_rate"`
 }
 
 // Faults holds the current settings and counts what the sandbox saw.
@@ -128,9 +132,28 @@ func (f *Faults) Middleware(next http.Handler) http.Handler {
 			_, _ = w.Write([]byte(`{"error":"injected fault"}`))
 			return
 		}
+		if f.roll(s.LoseAnswerRate) {
+			f.injected.Add(1)
+			next.ServeHTTP(discard{h: http.Header{}}, r)
+			if hj, ok := w.(http.Hijacker); ok {
+				if conn, _, err := hj.Hijack(); err == nil {
+					_ = conn.Close()
+					return
+				}
+			}
+			http.Error(w, "", http.StatusBadGateway)
+			return
+		}
 		next.ServeHTTP(w, r)
 	})
 }
+
+// discard is a ResponseWriter that keeps nothing: the answer the vendor would have sent is lost.
+type discard struct{ h http.Header }
+
+func (d discard) Header() http.Header         { return d.h }
+func (d discard) Write(b []byte) (int, error) { return len(b), nil }
+func (d discard) WriteHeader(int)             {}
 
 func (f *Faults) serveControl(w http.ResponseWriter, r *http.Request) {
 	switch r.Method {

@@ -23,7 +23,7 @@ const mutationCost = 10
 const idempotencyRequiredFrom = "2026-04"
 
 // mutationsRequiringKey are the served mutations that take @idempotent.
-var mutationsRequiringKey = map[string]bool{"refundCreate": true}
+var mutationsRequiringKey = map[string]bool{"refundCreate": true, "inventorySetQuantities": true}
 
 // idempotentRun is what one @idempotent key did: a repeat with the same input returns it.
 type idempotentRun struct {
@@ -31,6 +31,7 @@ type idempotentRun struct {
 	fingerprint string
 	order       *order
 	refund      *refund
+	group       *adjustmentGroup
 }
 
 // call is what serveGraphQL tells the resolvers about the request, and what they leave for it.

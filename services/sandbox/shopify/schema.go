@@ -32,6 +32,93 @@ type QueryRoot {
   "Returns the shop's library of return reasons (from 2026-04, what return line items take)."
   returnReasonDefinitions(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
     handles: [String!]): ReturnReasonDefinitionConnection!
+  "Returns a list of inventory items (query: sku:<sku>)."
+  inventoryItems(first: Int, after: String, last: Int, before: String, reverse: Boolean = false,
+    query: String): InventoryItemConnection!
+}
+
+"A product variant's stock-keeping record."
+type InventoryItem {
+  id: ID!
+  sku: String
+  tracked: Boolean!
+  inventoryLevel(locationId: ID!): InventoryLevel
+}
+
+type InventoryItemConnection {
+  edges: [InventoryItemEdge!]!
+  nodes: [InventoryItem!]!
+  pageInfo: PageInfo!
+}
+
+type InventoryItemEdge {
+  cursor: String!
+  node: InventoryItem!
+}
+
+"An inventory item's quantities at one location."
+type InventoryLevel {
+  id: ID!
+  location: Location!
+  quantities(names: [String!]!): [InventoryQuantity!]!
+}
+
+type InventoryQuantity {
+  id: ID!
+  name: String!
+  quantity: Int!
+}
+
+input InventorySetQuantitiesInput {
+  name: String!
+  reason: String!
+  referenceDocumentUri: String
+  quantities: [InventoryQuantityInput!]!
+}
+
+input InventoryQuantityInput {
+  inventoryItemId: ID!
+  locationId: ID!
+  quantity: Int!
+  changeFromQuantity: Int
+}
+
+type InventorySetQuantitiesPayload {
+  inventoryAdjustmentGroup: InventoryAdjustmentGroup
+  userErrors: [InventorySetQuantitiesUserError!]!
+}
+
+type InventoryAdjustmentGroup {
+  id: ID!
+  reason: String!
+  referenceDocumentUri: String
+  changes(inventoryItemIds: [ID!], locationIds: [ID!], quantityNames: [String!]): [InventoryChange!]!
+}
+
+type InventoryChange {
+  name: String!
+  delta: Int!
+  quantityAfterChange: Int
+  item: InventoryItem
+  location: Location
+}
+
+type InventorySetQuantitiesUserError {
+  code: InventorySetQuantitiesUserErrorCode
+  field: [String!]
+  message: String!
+}
+
+enum InventorySetQuantitiesUserErrorCode {
+  CHANGE_FROM_QUANTITY_STALE
+  COMPARE_QUANTITY_REQUIRED
+  IDEMPOTENCY_KEY_PARAMETER_MISMATCH
+  INVALID_INVENTORY_ITEM
+  INVALID_LOCATION
+  INVALID_NAME
+  INVALID_QUANTITY_NEGATIVE
+  INVALID_QUANTITY_TOO_HIGH
+  INVALID_REASON
 }
 
 "A standardized reason for returning an item."
@@ -60,6 +147,8 @@ type Mutation {
   returnClose(id: ID!): ReturnClosePayload
   "Creates a refund for an order. From 2026-04 it must carry @idempotent."
   refundCreate(input: RefundInput!): RefundCreatePayload
+  "Sets quantities of a name (the sandbox: available) with compare-and-set. From 2026-04 it must carry @idempotent."
+  inventorySetQuantities(input: InventorySetQuantitiesInput!): InventorySetQuantitiesPayload
   "Creates a fulfillment with tracking for fulfillment order line items and notifies the customer."
   fulfillmentCreate(fulfillment: FulfillmentInput!, message: String): FulfillmentCreatePayload
 }

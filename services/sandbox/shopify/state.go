@@ -105,6 +105,9 @@ func (st *store) snapshotLocked() world {
 		w.Orders = append(w.Orders, os)
 	}
 	for k, run := range st.idempotent {
+		if run.refund == nil {
+			continue // inventory keys are not kept across restarts (the levels are not either)
+		}
 		w.Idempotent[k] = idempotentState{Mutation: run.mutation, Fingerprint: run.fingerprint, OrderID: run.order.src.ID, RefundID: run.refund.id}
 	}
 	return w

@@ -41,6 +41,11 @@ type store struct {
 	nextID     int64                    // ids of objects mutations create
 	returns    map[string]*orderReturn  // every return, by id
 	idempotent map[string]idempotentRun // @idempotent keys and what they did
+
+	itemsBySKU       map[string]*inventoryItem
+	itemsByID        map[string]*inventoryItem
+	levels           map[inventoryKey]int // available, by item and location
+	inventoryChanges int
 }
 
 type location struct {
@@ -184,6 +189,9 @@ func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 		nextID:     firstCreatedID,
 		returns:    map[string]*orderReturn{},
 		idempotent: map[string]idempotentRun{},
+		itemsBySKU: map[string]*inventoryItem{},
+		itemsByID:  map[string]*inventoryItem{},
+		levels:     map[inventoryKey]int{},
 	}
 	for i, code := range demo.Stores {
 		st.stores[code] = &location{id: strconv.Itoa(firstStoreLocation + i), name: code}
@@ -196,6 +204,9 @@ func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 	for _, src := range ds.Orders {
 		o := st.build(src, customers[src.CustomerID], ds.Now, seed, forced[src.ID])
 		st.orders = append(st.orders, o)
+		for _, l := range o.lines {
+			st.item(l.sku, true) // every SKU the shop sold has an inventory item
+		}
 		st.byID[src.ID] = o
 		for _, r := range o.returns {
 			st.returns[r.id] = r

@@ -35,4 +35,12 @@ type Connector interface {
 	// id. A repeat with the same key returns the first refund and records nothing more; the same
 	// key with another request is errs.FailedPrecondition "idempotency_key_reused".
 	RecordRefund(ctx context.Context, req *commercev1.RecordRefundRequest) (string, error)
+	// InventoryLevels reads the available quantity of each SKU at each platform location, in
+	// request order. An unknown SKU is errs.NotFound "inventory_item_not_found"; a SKU not
+	// stocked at the location "inventory_level_not_found".
+	InventoryLevels(ctx context.Context, keys []*commercev1.InventoryLevelKey) ([]*commercev1.InventoryLevel, error)
+	// SetInventory sets available quantities, all or none, each only if the platform still holds
+	// its compare quantity (errs.Conflict "inventory_compare_stale" otherwise, nothing changed).
+	// A repeat with the same key returns the first result and changes nothing.
+	SetInventory(ctx context.Context, req *commercev1.SetInventoryRequest) ([]*commercev1.InventoryLevel, error)
 }

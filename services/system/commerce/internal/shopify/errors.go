@@ -110,7 +110,13 @@ func toUserError(code string, f failure) *errs.Error {
 		// argument means the id did not resolve.
 		code = "NOT_FOUND"
 	}
+	if staleCompare(code) {
+		return errs.Wrap(cause(f), errs.Conflict, "inventory_compare_stale",
+			"the storefront's quantity is no longer the one compared: read it again")
+	}
 	switch code {
+	case "INVALID_INVENTORY_ITEM", "INVALID_LOCATION":
+		return errs.Wrap(cause(f), errs.NotFound, "inventory_level_not_found", "the inventory item or location does not exist")
 	case "NOT_FOUND":
 		e := notFound(f.object)
 		e.Err = cause(f)

@@ -9,7 +9,8 @@ import (
 // published Admin schema, and finds every operation literal in the package's source in this
 // list, so a document cannot reach Shopify unchecked.
 var operations = []operation{getOrderOp, listOrdersOp, listOrderChangesOp, readyOp, returnContextOp, returnCreateOp,
-	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp, fulfillmentContextOp, fulfillmentCreateOp}
+	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp, fulfillmentContextOp, fulfillmentCreateOp,
+	inventoryLevelOp, inventorySetOp}
 
 // operation is one GraphQL document the connector sends, with its static cost: the points
 // Shopify will ask for it (requestedQueryCost), computed by Shopify's rules — objects 1,

@@ -50,6 +50,12 @@ func sampleVars(name string) (map[string]any, bool) {
 				FulfillmentOrderLineItems: []foLineInput{{ID: "gid://shopify/FulfillmentOrderLineItem/1", Quantity: 1}}}}}}, true
 	case "ReturnClose", "ReturnStatus":
 		return map[string]any{"id": "gid://shopify/Return/1"}, true
+	case "InventoryLevel":
+		return map[string]any{"query": `sku:"A-1"`, "location": "gid://shopify/Location/1"}, true
+	case "InventorySet":
+		return map[string]any{"key": "k", "input": inventorySetInput{Name: availableName, Reason: "correction",
+			ReferenceDocumentURI: "retailbridge://inventory/A-1", Quantities: []inventoryQuantityInput{{
+				InventoryItemID: "gid://shopify/InventoryItem/1", LocationID: "gid://shopify/Location/1", Quantity: 3, ChangeFromQuantity: 2}}}}, true
 	case "RecordRefund":
 		return map[string]any{"key": "k", "input": refundInput{OrderID: order, Note: "n", Currency: "USD",
 			RefundLineItems: []refundLineInput{{LineItemID: "gid://shopify/LineItem/1", Quantity: 1, RestockType: "RETURN"}},

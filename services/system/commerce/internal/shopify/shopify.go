@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -56,6 +57,7 @@ type Connector struct {
 	log           *slog.Logger
 	budget        *budget
 	reasons       reasonLibrary
+	items         sync.Map // SKU → inventory item id
 }
 
 const (

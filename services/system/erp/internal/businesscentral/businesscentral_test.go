@@ -85,6 +85,8 @@ var sets = map[string]string{
 	connectortest.RecordItemReceipt:         bcsandbox.SetReturnReceipts,
 	connectortest.RecordCreditMemo:          bcsandbox.SetSalesCreditMemos,
 	connectortest.RecordInventoryAdjustment: bcsandbox.SetInventoryAdjustments,
+	connectortest.RecordItemFulfillment:     bcsandbox.SetOrderShipments,
+	connectortest.RecordInvoice:             bcsandbox.SetOrderInvoices,
 }
 
 var stages = map[string]connectortest.Stage{

@@ -950,6 +950,418 @@ func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
 }
 
+// InventoryLevelKey names one SKU at one platform location.
+type InventoryLevelKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The SKU (the platform's inventory item is found by it).
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The platform's location id (numeric for Shopify).
+	LocationId    string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryLevelKey) Reset() {
+	*x = InventoryLevelKey{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryLevelKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryLevelKey) ProtoMessage() {}
+
+func (x *InventoryLevelKey) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryLevelKey.ProtoReflect.Descriptor instead.
+func (*InventoryLevelKey) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *InventoryLevelKey) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *InventoryLevelKey) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+// GetInventoryLevelsRequest names the levels to read.
+type GetInventoryLevelsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Levels to read (1..50).
+	Levels        []*InventoryLevelKey `protobuf:"bytes,1,rep,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInventoryLevelsRequest) Reset() {
+	*x = GetInventoryLevelsRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInventoryLevelsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInventoryLevelsRequest) ProtoMessage() {}
+
+func (x *GetInventoryLevelsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInventoryLevelsRequest.ProtoReflect.Descriptor instead.
+func (*GetInventoryLevelsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *GetInventoryLevelsRequest) GetLevels() []*InventoryLevelKey {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+// InventoryLevel is the platform's available quantity of a SKU at a location.
+type InventoryLevel struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The platform's location id.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Units the platform shows as available.
+	Available int64 `protobuf:"varint,3,opt,name=available,proto3" json:"available,omitempty"`
+	// The platform's inventory item id.
+	InventoryItemId string `protobuf:"bytes,4,opt,name=inventory_item_id,json=inventoryItemId,proto3" json:"inventory_item_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InventoryLevel) Reset() {
+	*x = InventoryLevel{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryLevel) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryLevel) ProtoMessage() {}
+
+func (x *InventoryLevel) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryLevel.ProtoReflect.Descriptor instead.
+func (*InventoryLevel) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *InventoryLevel) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *InventoryLevel) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *InventoryLevel) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+func (x *InventoryLevel) GetInventoryItemId() string {
+	if x != nil {
+		return x.InventoryItemId
+	}
+	return ""
+}
+
+// GetInventoryLevelsResponse carries the levels in request order.
+type GetInventoryLevelsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The levels.
+	Levels        []*InventoryLevel `protobuf:"bytes,1,rep,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetInventoryLevelsResponse) Reset() {
+	*x = GetInventoryLevelsResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetInventoryLevelsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetInventoryLevelsResponse) ProtoMessage() {}
+
+func (x *GetInventoryLevelsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetInventoryLevelsResponse.ProtoReflect.Descriptor instead.
+func (*GetInventoryLevelsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *GetInventoryLevelsResponse) GetLevels() []*InventoryLevel {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
+// InventoryQuantitySet sets one level.
+type InventoryQuantitySet struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The platform's location id.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The new available quantity.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// The quantity the caller believes the platform holds; the change applies only if it does.
+	CompareQuantity int64 `protobuf:"varint,4,opt,name=compare_quantity,json=compareQuantity,proto3" json:"compare_quantity,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *InventoryQuantitySet) Reset() {
+	*x = InventoryQuantitySet{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryQuantitySet) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryQuantitySet) ProtoMessage() {}
+
+func (x *InventoryQuantitySet) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryQuantitySet.ProtoReflect.Descriptor instead.
+func (*InventoryQuantitySet) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *InventoryQuantitySet) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *InventoryQuantitySet) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *InventoryQuantitySet) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *InventoryQuantitySet) GetCompareQuantity() int64 {
+	if x != nil {
+		return x.CompareQuantity
+	}
+	return 0
+}
+
+// SetInventoryRequest sets available quantities together.
+type SetInventoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Quantities to set (1..50).
+	Quantities []*InventoryQuantitySet `protobuf:"bytes,1,rep,name=quantities,proto3" json:"quantities,omitempty"`
+	// Why, in the platform's reason vocabulary (for example "correction").
+	Reason string `protobuf:"bytes,2,opt,name=reason,proto3" json:"reason,omitempty"`
+	// The document that explains the change (a URI), for the platform's history.
+	ReferenceDocumentUri string `protobuf:"bytes,3,opt,name=reference_document_uri,json=referenceDocumentUri,proto3" json:"reference_document_uri,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SetInventoryRequest) Reset() {
+	*x = SetInventoryRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInventoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInventoryRequest) ProtoMessage() {}
+
+func (x *SetInventoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInventoryRequest.ProtoReflect.Descriptor instead.
+func (*SetInventoryRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *SetInventoryRequest) GetQuantities() []*InventoryQuantitySet {
+	if x != nil {
+		return x.Quantities
+	}
+	return nil
+}
+
+func (x *SetInventoryRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SetInventoryRequest) GetReferenceDocumentUri() string {
+	if x != nil {
+		return x.ReferenceDocumentUri
+	}
+	return ""
+}
+
+func (x *SetInventoryRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// SetInventoryResponse carries the levels after the change.
+type SetInventoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The levels as set.
+	Levels        []*InventoryLevel `protobuf:"bytes,1,rep,name=levels,proto3" json:"levels,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetInventoryResponse) Reset() {
+	*x = SetInventoryResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetInventoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetInventoryResponse) ProtoMessage() {}
+
+func (x *SetInventoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetInventoryResponse.ProtoReflect.Descriptor instead.
+func (*SetInventoryResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SetInventoryResponse) GetLevels() []*InventoryLevel {
+	if x != nil {
+		return x.Levels
+	}
+	return nil
+}
+
 // IngestWebhookRequest is one webhook delivery exactly as received.
 type IngestWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -963,7 +1375,7 @@ type IngestWebhookRequest struct {
 
 func (x *IngestWebhookRequest) Reset() {
 	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1387,7 @@ func (x *IngestWebhookRequest) String() string {
 func (*IngestWebhookRequest) ProtoMessage() {}
 
 func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1400,7 @@ func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *IngestWebhookRequest) GetHeaders() map[string]string {
@@ -1020,7 +1432,7 @@ type IngestWebhookResponse struct {
 
 func (x *IngestWebhookResponse) Reset() {
 	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1032,7 +1444,7 @@ func (x *IngestWebhookResponse) String() string {
 func (*IngestWebhookResponse) ProtoMessage() {}
 
 func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1045,7 +1457,7 @@ func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *IngestWebhookResponse) GetDeliveryId() string {
@@ -1127,7 +1539,36 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\x16AdjustInventoryRequest\x12P\n" +
 	"\vadjustments\x18\x01 \x03(\v2..retailbridge.canonical.v1.InventoryAdjustmentR\vadjustments\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\x19\n" +
-	"\x17AdjustInventoryResponse\"\xc4\x01\n" +
+	"\x17AdjustInventoryResponse\"F\n" +
+	"\x11InventoryLevelKey\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\"g\n" +
+	"\x19GetInventoryLevelsRequest\x12J\n" +
+	"\x06levels\x18\x01 \x03(\v22.retailbridge.system.commerce.v1.InventoryLevelKeyR\x06levels\"\x8d\x01\n" +
+	"\x0eInventoryLevel\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12\x1c\n" +
+	"\tavailable\x18\x03 \x01(\x03R\tavailable\x12*\n" +
+	"\x11inventory_item_id\x18\x04 \x01(\tR\x0finventoryItemId\"e\n" +
+	"\x1aGetInventoryLevelsResponse\x12G\n" +
+	"\x06levels\x18\x01 \x03(\v2/.retailbridge.system.commerce.v1.InventoryLevelR\x06levels\"\x90\x01\n" +
+	"\x14InventoryQuantitySet\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12)\n" +
+	"\x10compare_quantity\x18\x04 \x01(\x03R\x0fcompareQuantity\"\xe3\x01\n" +
+	"\x13SetInventoryRequest\x12U\n" +
+	"\n" +
+	"quantities\x18\x01 \x03(\v25.retailbridge.system.commerce.v1.InventoryQuantitySetR\n" +
+	"quantities\x12\x16\n" +
+	"\x06reason\x18\x02 \x01(\tR\x06reason\x124\n" +
+	"\x16reference_document_uri\x18\x03 \x01(\tR\x14referenceDocumentUri\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"_\n" +
+	"\x14SetInventoryResponse\x12G\n" +
+	"\x06levels\x18\x01 \x03(\v2/.retailbridge.system.commerce.v1.InventoryLevelR\x06levels\"\xc4\x01\n" +
 	"\x14IngestWebhookRequest\x12\\\n" +
 	"\aheaders\x18\x01 \x03(\v2B.retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
@@ -1138,7 +1579,7 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x91\t\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x9e\v\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
@@ -1148,7 +1589,9 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
 	"\fRecordRefund\x124.retailbridge.system.commerce.v1.RecordRefundRequest\x1a5.retailbridge.system.commerce.v1.RecordRefundResponse\x12\x84\x01\n" +
-	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12\x83\x01\n" +
+	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12\x8d\x01\n" +
+	"\x12GetInventoryLevels\x12:.retailbridge.system.commerce.v1.GetInventoryLevelsRequest\x1a;.retailbridge.system.commerce.v1.GetInventoryLevelsResponse\x12{\n" +
+	"\fSetInventory\x124.retailbridge.system.commerce.v1.SetInventoryRequest\x1a5.retailbridge.system.commerce.v1.SetInventoryResponse\x12\x83\x01\n" +
 	"\rIngestWebhook\x125.retailbridge.system.commerce.v1.IngestWebhookRequest\x1a6.retailbridge.system.commerce.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
 
 var (
@@ -1163,69 +1606,84 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
-	(*GetOrderRequest)(nil),           // 0: retailbridge.system.commerce.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),          // 1: retailbridge.system.commerce.v1.GetOrderResponse
-	(*ListOrdersRequest)(nil),         // 2: retailbridge.system.commerce.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),        // 3: retailbridge.system.commerce.v1.ListOrdersResponse
-	(*ListOrderChangesRequest)(nil),   // 4: retailbridge.system.commerce.v1.ListOrderChangesRequest
-	(*ListOrderChangesResponse)(nil),  // 5: retailbridge.system.commerce.v1.ListOrderChangesResponse
-	(*CreateFulfillmentRequest)(nil),  // 6: retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	(*CreateFulfillmentResponse)(nil), // 7: retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	(*CreateReturnRequest)(nil),       // 8: retailbridge.system.commerce.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil),      // 9: retailbridge.system.commerce.v1.CreateReturnResponse
-	(*CloseReturnRequest)(nil),        // 10: retailbridge.system.commerce.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),       // 11: retailbridge.system.commerce.v1.CloseReturnResponse
-	(*RecordRefundRequest)(nil),       // 12: retailbridge.system.commerce.v1.RecordRefundRequest
-	(*RefundLine)(nil),                // 13: retailbridge.system.commerce.v1.RefundLine
-	(*RecordRefundResponse)(nil),      // 14: retailbridge.system.commerce.v1.RecordRefundResponse
-	(*AdjustInventoryRequest)(nil),    // 15: retailbridge.system.commerce.v1.AdjustInventoryRequest
-	(*AdjustInventoryResponse)(nil),   // 16: retailbridge.system.commerce.v1.AdjustInventoryResponse
-	(*IngestWebhookRequest)(nil),      // 17: retailbridge.system.commerce.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),     // 18: retailbridge.system.commerce.v1.IngestWebhookResponse
-	nil,                               // 19: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Order)(nil),                  // 20: retailbridge.canonical.v1.Order
-	(*timestamppb.Timestamp)(nil),     // 21: google.protobuf.Timestamp
-	(*v1.Shipment)(nil),               // 22: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                 // 23: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                  // 24: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),    // 25: retailbridge.canonical.v1.InventoryAdjustment
+	(*GetOrderRequest)(nil),            // 0: retailbridge.system.commerce.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),           // 1: retailbridge.system.commerce.v1.GetOrderResponse
+	(*ListOrdersRequest)(nil),          // 2: retailbridge.system.commerce.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),         // 3: retailbridge.system.commerce.v1.ListOrdersResponse
+	(*ListOrderChangesRequest)(nil),    // 4: retailbridge.system.commerce.v1.ListOrderChangesRequest
+	(*ListOrderChangesResponse)(nil),   // 5: retailbridge.system.commerce.v1.ListOrderChangesResponse
+	(*CreateFulfillmentRequest)(nil),   // 6: retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	(*CreateFulfillmentResponse)(nil),  // 7: retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	(*CreateReturnRequest)(nil),        // 8: retailbridge.system.commerce.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),       // 9: retailbridge.system.commerce.v1.CreateReturnResponse
+	(*CloseReturnRequest)(nil),         // 10: retailbridge.system.commerce.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),        // 11: retailbridge.system.commerce.v1.CloseReturnResponse
+	(*RecordRefundRequest)(nil),        // 12: retailbridge.system.commerce.v1.RecordRefundRequest
+	(*RefundLine)(nil),                 // 13: retailbridge.system.commerce.v1.RefundLine
+	(*RecordRefundResponse)(nil),       // 14: retailbridge.system.commerce.v1.RecordRefundResponse
+	(*AdjustInventoryRequest)(nil),     // 15: retailbridge.system.commerce.v1.AdjustInventoryRequest
+	(*AdjustInventoryResponse)(nil),    // 16: retailbridge.system.commerce.v1.AdjustInventoryResponse
+	(*InventoryLevelKey)(nil),          // 17: retailbridge.system.commerce.v1.InventoryLevelKey
+	(*GetInventoryLevelsRequest)(nil),  // 18: retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	(*InventoryLevel)(nil),             // 19: retailbridge.system.commerce.v1.InventoryLevel
+	(*GetInventoryLevelsResponse)(nil), // 20: retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	(*InventoryQuantitySet)(nil),       // 21: retailbridge.system.commerce.v1.InventoryQuantitySet
+	(*SetInventoryRequest)(nil),        // 22: retailbridge.system.commerce.v1.SetInventoryRequest
+	(*SetInventoryResponse)(nil),       // 23: retailbridge.system.commerce.v1.SetInventoryResponse
+	(*IngestWebhookRequest)(nil),       // 24: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),      // 25: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                                // 26: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                   // 27: retailbridge.canonical.v1.Order
+	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
+	(*v1.Shipment)(nil),                // 29: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                  // 30: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                   // 31: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),     // 32: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	20, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	20, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	21, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
-	20, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	22, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	23, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	27, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	27, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	28, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	27, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	29, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	30, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
 	13, // 6: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	24, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	25, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	19, // 9: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 10: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 11: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 12: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
-	6,  // 13: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	8,  // 14: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	10, // 15: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	12, // 16: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	15, // 17: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	17, // 18: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
-	1,  // 19: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 20: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 21: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
-	7,  // 22: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	9,  // 23: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	11, // 24: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	14, // 25: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	16, // 26: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	18, // 27: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
-	19, // [19:28] is the sub-list for method output_type
-	10, // [10:19] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	31, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	32, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	17, // 9: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
+	19, // 10: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	21, // 11: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
+	19, // 12: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	26, // 13: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 14: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	2,  // 15: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	4,  // 16: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
+	6,  // 17: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	8,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	10, // 19: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	12, // 20: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	15, // 21: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	18, // 22: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	22, // 23: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
+	24, // 24: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	1,  // 25: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	3,  // 26: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	5,  // 27: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
+	7,  // 28: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	9,  // 29: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	11, // 30: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	14, // 31: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	16, // 32: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	20, // 33: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	23, // 34: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
+	25, // 35: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	25, // [25:36] is the sub-list for method output_type
+	14, // [14:25] is the sub-list for method input_type
+	14, // [14:14] is the sub-list for extension type_name
+	14, // [14:14] is the sub-list for extension extendee
+	0,  // [0:14] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -1239,7 +1697,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   27,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

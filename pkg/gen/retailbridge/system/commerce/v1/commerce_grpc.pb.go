@@ -19,15 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CommerceService_GetOrder_FullMethodName          = "/retailbridge.system.commerce.v1.CommerceService/GetOrder"
-	CommerceService_ListOrders_FullMethodName        = "/retailbridge.system.commerce.v1.CommerceService/ListOrders"
-	CommerceService_ListOrderChanges_FullMethodName  = "/retailbridge.system.commerce.v1.CommerceService/ListOrderChanges"
-	CommerceService_CreateFulfillment_FullMethodName = "/retailbridge.system.commerce.v1.CommerceService/CreateFulfillment"
-	CommerceService_CreateReturn_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/CreateReturn"
-	CommerceService_CloseReturn_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/CloseReturn"
-	CommerceService_RecordRefund_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/RecordRefund"
-	CommerceService_AdjustInventory_FullMethodName   = "/retailbridge.system.commerce.v1.CommerceService/AdjustInventory"
-	CommerceService_IngestWebhook_FullMethodName     = "/retailbridge.system.commerce.v1.CommerceService/IngestWebhook"
+	CommerceService_GetOrder_FullMethodName           = "/retailbridge.system.commerce.v1.CommerceService/GetOrder"
+	CommerceService_ListOrders_FullMethodName         = "/retailbridge.system.commerce.v1.CommerceService/ListOrders"
+	CommerceService_ListOrderChanges_FullMethodName   = "/retailbridge.system.commerce.v1.CommerceService/ListOrderChanges"
+	CommerceService_CreateFulfillment_FullMethodName  = "/retailbridge.system.commerce.v1.CommerceService/CreateFulfillment"
+	CommerceService_CreateReturn_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/CreateReturn"
+	CommerceService_CloseReturn_FullMethodName        = "/retailbridge.system.commerce.v1.CommerceService/CloseReturn"
+	CommerceService_RecordRefund_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/RecordRefund"
+	CommerceService_AdjustInventory_FullMethodName    = "/retailbridge.system.commerce.v1.CommerceService/AdjustInventory"
+	CommerceService_GetInventoryLevels_FullMethodName = "/retailbridge.system.commerce.v1.CommerceService/GetInventoryLevels"
+	CommerceService_SetInventory_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/SetInventory"
+	CommerceService_IngestWebhook_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/IngestWebhook"
 )
 
 // CommerceServiceClient is the client API for CommerceService service.
@@ -55,6 +57,12 @@ type CommerceServiceClient interface {
 	RecordRefund(ctx context.Context, in *RecordRefundRequest, opts ...grpc.CallOption) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(ctx context.Context, in *AdjustInventoryRequest, opts ...grpc.CallOption) (*AdjustInventoryResponse, error)
+	// GetInventoryLevels reads the platform's available quantity per SKU × platform location.
+	GetInventoryLevels(ctx context.Context, in *GetInventoryLevelsRequest, opts ...grpc.CallOption) (*GetInventoryLevelsResponse, error)
+	// SetInventory sets available quantities with compare-and-set (Shopify inventorySetQuantities
+	// with changeFromQuantity and @idempotent): a stale compare value changes nothing and answers
+	// Conflict "inventory_compare_stale"; a repeat with the same key has no further effect.
+	SetInventory(ctx context.Context, in *SetInventoryRequest, opts ...grpc.CallOption) (*SetInventoryResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -153,6 +161,26 @@ func (c *commerceServiceClient) AdjustInventory(ctx context.Context, in *AdjustI
 	return out, nil
 }
 
+func (c *commerceServiceClient) GetInventoryLevels(ctx context.Context, in *GetInventoryLevelsRequest, opts ...grpc.CallOption) (*GetInventoryLevelsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetInventoryLevelsResponse)
+	err := c.cc.Invoke(ctx, CommerceService_GetInventoryLevels_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *commerceServiceClient) SetInventory(ctx context.Context, in *SetInventoryRequest, opts ...grpc.CallOption) (*SetInventoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetInventoryResponse)
+	err := c.cc.Invoke(ctx, CommerceService_SetInventory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Deprecated: Do not use.
 func (c *commerceServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -189,6 +217,12 @@ type CommerceServiceServer interface {
 	RecordRefund(context.Context, *RecordRefundRequest) (*RecordRefundResponse, error)
 	// AdjustInventory moves quantities between inventory states (idempotent by key).
 	AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error)
+	// GetInventoryLevels reads the platform's available quantity per SKU × platform location.
+	GetInventoryLevels(context.Context, *GetInventoryLevelsRequest) (*GetInventoryLevelsResponse, error)
+	// SetInventory sets available quantities with compare-and-set (Shopify inventorySetQuantities
+	// with changeFromQuantity and @idempotent): a stale compare value changes nothing and answers
+	// Conflict "inventory_compare_stale"; a repeat with the same key has no further effect.
+	SetInventory(context.Context, *SetInventoryRequest) (*SetInventoryResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -230,6 +264,12 @@ func (UnimplementedCommerceServiceServer) RecordRefund(context.Context, *RecordR
 }
 func (UnimplementedCommerceServiceServer) AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method AdjustInventory not implemented")
+}
+func (UnimplementedCommerceServiceServer) GetInventoryLevels(context.Context, *GetInventoryLevelsRequest) (*GetInventoryLevelsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetInventoryLevels not implemented")
+}
+func (UnimplementedCommerceServiceServer) SetInventory(context.Context, *SetInventoryRequest) (*SetInventoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetInventory not implemented")
 }
 func (UnimplementedCommerceServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
@@ -399,6 +439,42 @@ func _CommerceService_AdjustInventory_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CommerceService_GetInventoryLevels_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetInventoryLevelsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).GetInventoryLevels(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_GetInventoryLevels_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).GetInventoryLevels(ctx, req.(*GetInventoryLevelsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CommerceService_SetInventory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetInventoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).SetInventory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_SetInventory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).SetInventory(ctx, req.(*SetInventoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CommerceService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(IngestWebhookRequest)
 	if err := dec(in); err != nil {
@@ -455,6 +531,14 @@ var CommerceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "AdjustInventory",
 			Handler:    _CommerceService_AdjustInventory_Handler,
+		},
+		{
+			MethodName: "GetInventoryLevels",
+			Handler:    _CommerceService_GetInventoryLevels_Handler,
+		},
+		{
+			MethodName: "SetInventory",
+			Handler:    _CommerceService_SetInventory_Handler,
 		},
 		{
 			MethodName: "IngestWebhook",
