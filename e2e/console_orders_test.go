@@ -30,9 +30,12 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	h := consoleStack(t)
 	item := h.Demo.Items[0]
 	id := fmt.Sprintf("console-o-%d", time.Now().UnixNano())
+	one := id + "-one" // resolved with a tax code for itself alone
 	publishOrder(t, h, id, item.SKU, item.PriceMinor)
+	publishOrder(t, h, one, item.SKU, item.PriceMinor)
 	agent := h.supportToken(t, "seed", "support:read")
 	h.waitOrderWorkflow(t, agent, id, "failed_tax_enrichment")
+	h.waitOrderWorkflow(t, agent, one, "failed_tax_enrichment")
 
 	b := newBrowser(t, h.GatewayURL)
 	ann := b.tab()
@@ -58,6 +61,18 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 
 	consoleOrderViewer(t, b, id)
 
+	b.open(ann, "/console/orders/"+one)
+	b.run(ann, "resolve with a tax code", chromedp.Click(chromedp.ID("order-use-tax")),
+		chromedp.SendKeys(chromedp.ID("order-tax-code"), "US-ONE"), chromedp.SendKeys(chromedp.ID("order-note"), "customer is tax exempt"))
+	b.submit(ann, "resolve the order", "#resolve-order-form button")
+	if flash := b.text(ann); !strings.Contains(flash, "resolved with tax code US-ONE") {
+		t.Errorf("after resolving %s: %s", one, flash)
+	}
+	if got := h.waitOrderWorkflow(t, agent, one, "routing", "booking", "reserving", "sending_to_warehouse", "awaiting_acknowledgement",
+		"awaiting_shipment", "awaiting_inventory", "awaiting_routing", "completed"); !strings.Contains(fmt.Sprint(got.Timeline), "support:ann") {
+		t.Errorf("the resolution's agent is not on %s's timeline: %+v", one, got.Timeline)
+	}
+
 	b.open(ann, "/console/orders/"+id)
 	b.run(ann, "fill the tax code", chromedp.SendKeys(chromedp.ID("jurisdiction"), "US"),
 		chromedp.SendKeys(chromedp.ID("category"), item.Category), chromedp.SendKeys(chromedp.ID("set-tax-code"), "US-STD"))
@@ -68,7 +83,13 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	testkit.Eventually(t, 60*time.Second, "order "+id+" leaves the failed-tax-enrichment queue", func() bool {
 		return !strings.Contains(b.open(ann, "/console/orders/queues/failed_tax_enrichment"), id)
 	})
+	if page := b.open(ann, "/console/kpis"); !strings.Contains(page, "Order processing latency by channel and outcome") {
+		t.Errorf("KPI page lacks the order processing latency:\n%s", page)
+	}
 	audit := b.open(ann, "/console/audit?actor=support:ann")
+	if !strings.Contains(audit, "resolve-order "+one+" use_tax_code tax_code=US-ONE (before: state=failed_tax_enrichment") {
+		t.Errorf("audit lacks the resolution of %s with before and after:\n%s", one, audit)
+	}
 	want := "set-tax-code US/" + item.Category + "=US-STD for order " + id
 	if !strings.Contains(audit, want) || !strings.Contains(audit, "before: state=failed_tax_enrichment queue=failed_tax_enrichment") ||
 		!strings.Contains(audit, "; after: state=") {
