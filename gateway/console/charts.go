@@ -128,6 +128,7 @@ func charts(now snapshot, hist []snapshot) []chart {
 	out := []chart{
 		{ID: "refund-cycle", Title: "Refund cycle time by channel", About: "From the return's request to the refund recorded everywhere.", Rows: meanBars(now.RefundN, now.RefundSum)},
 		{ID: "authorisation", Title: "Return authorisation turnaround by channel", About: "From the request to the RMA in the ERP.", Rows: meanBars(now.AuthN, now.AuthSum)},
+		{ID: "order-processing", Title: "Order processing latency by channel and outcome", About: "From the order's arrival to completed (invoiced and captured), cancelled or failed.", Rows: meanBars(now.OrderN, now.OrderSum)},
 		{ID: "inventory-lag", Title: "Inventory update lag by cause", About: "From a stock movement at its source to the ledger.", Rows: meanBars(now.LagN, now.LagSum)},
 		{ID: "erp", Title: "ERP postings by outcome", About: erpAbout, Rows: erp},
 		{ID: "exceptions", Title: "Exceptions by channel", About: "Returns that entered a state for people.", Rows: countBars(now.Exceptions)},

@@ -27,6 +27,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 )
 
@@ -70,6 +71,9 @@ type Deps struct {
 	Redis *redis.Client
 	// Returns is the returns process API; required.
 	Returns returnsv1.ReturnsServiceClient
+	// Orders is the order-to-cash workflow API (exception queues, timelines, release); nil
+	// hides the order pages.
+	Orders ordersv1.OrderWorkflowServiceClient
 	// Audit records every action; required.
 	Audit *audit.Log
 	// DB holds exception assignments (the audit log's database); required.
@@ -186,6 +190,13 @@ func (c *Console) routes() {
 	m.HandleFunc("POST /console/returns/{id}/cancel", c.action(ScopeWrite, c.cancelReturn))
 	m.HandleFunc("POST /console/returns/{id}/refund", c.action(ScopeRefunds, c.resolveRefund))
 	m.HandleFunc("POST /console/returns/{id}/assign", c.action(ScopeWrite, c.assignException))
+
+	if c.deps.Orders != nil {
+		m.HandleFunc("GET /console/orders/queues/{queue}", c.page(ScopeRead, c.orderQueuePage))
+		m.HandleFunc("GET /console/orders/{id}", c.page(ScopeRead, c.orderPage))
+		m.HandleFunc("POST /console/orders/{id}/resolve", c.action(ScopeWrite, c.resolveOrder))
+		m.HandleFunc("POST /console/orders/{id}/tax-code", c.action(ScopeWrite, c.setTaxCode))
+	}
 
 	m.HandleFunc("GET /console/deadletters", c.page(ScopeOperator, c.deadLetters))
 	m.HandleFunc("GET /console/deadletters/{id}", c.page(ScopeOperator, c.deadLetter))

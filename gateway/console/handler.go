@@ -161,9 +161,10 @@ func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, s *session,
 var titles = map[string]string{
 	"home": "Overview", "queue": "Queue", "exceptions": "Exceptions by channel", "search": "Search", "return": "Return",
 	"deadletters": "Dead letters", "deadletter": "Dead letter", "kpis": "KPIs", "audit": "Audit log", "login": "Sign in", "runbook": "Runbook",
+	"orderqueue": "Order queue", "order": "Order",
 }
 
-var pageNames = []string{"home", "queue", "exceptions", "search", "return", "deadletters", "deadletter", "kpis", "audit", "login", "error", "runbook"}
+var pageNames = []string{"home", "queue", "exceptions", "search", "return", "deadletters", "deadletter", "kpis", "audit", "login", "error", "runbook", "orderqueue", "order"}
 
 var funcs = template.FuncMap{
 	"has": func(s *session, scope string) bool { return s != nil && s.has(scope) },
@@ -186,8 +187,9 @@ var funcs = template.FuncMap{
 		}
 		return now.Sub(t).Round(time.Second).String()
 	},
-	"contains": slices.Contains[[]string],
-	"rowsArg":  func(rows []row, now time.Time) rowsArg { return rowsArg{Rows: rows, Now: now} },
+	"contains":    slices.Contains[[]string],
+	"orderQueues": func() []orderQueue { return orderQueues },
+	"rowsArg":     func(rows []row, now time.Time) rowsArg { return rowsArg{Rows: rows, Now: now} },
 }
 
 // rowsArg is what the shared "rows" template takes.

@@ -16,6 +16,8 @@ type snapshot struct {
 	// Refund and Auth are observation counts and sums (seconds) by channel.
 	RefundN, RefundSum map[string]float64
 	AuthN, AuthSum     map[string]float64
+	// OrderN and OrderSum are order processing latency counts and sums by "channel outcome".
+	OrderN, OrderSum map[string]float64
 	// RefundBuckets are cumulative refund-cycle bucket counts by upper bound, all channels.
 	RefundBuckets map[float64]float64
 	ERP           map[string]float64 // by outcome
@@ -73,7 +75,7 @@ func label(m *dto.Metric, name string) string {
 
 // read gathers the registry into a snapshot.
 func (s *sampler) read() snapshot {
-	snap := snapshot{At: s.now(), RefundN: map[string]float64{}, RefundSum: map[string]float64{}, AuthN: map[string]float64{},
+	snap := snapshot{At: s.now(), RefundN: map[string]float64{}, RefundSum: map[string]float64{}, AuthN: map[string]float64{}, OrderN: map[string]float64{}, OrderSum: map[string]float64{},
 		AuthSum: map[string]float64{}, RefundBuckets: map[float64]float64{}, ERP: map[string]float64{}, Exceptions: map[string]float64{},
 		Replays: map[string]float64{}, Throttled: map[string]float64{}, BadSignatures: map[string]float64{},
 		LagN: map[string]float64{}, LagSum: map[string]float64{}}
@@ -103,6 +105,10 @@ func (s *sampler) add(snap *snapshot, name string, m *dto.Metric) {
 			snap.AuthN[label(m, "channel")] += float64(m.GetHistogram().GetSampleCount())
 			snap.AuthSum[label(m, "channel")] += m.GetHistogram().GetSampleSum()
 		}
+	case "retailbridge_order_processing_seconds":
+		k := label(m, "channel") + " " + label(m, "outcome")
+		snap.OrderN[k] += float64(m.GetHistogram().GetSampleCount())
+		snap.OrderSum[k] += m.GetHistogram().GetSampleSum()
 	case "retailbridge_erp_postings_total":
 		snap.ERP[label(m, "outcome")] += m.GetCounter().GetValue()
 	case "retailbridge_exceptions_total":

@@ -11,6 +11,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 )
 
@@ -76,6 +77,8 @@ func (c *Console) list(ctx context.Context, req *returnsv1.ListReturnsRequest) (
 
 type homeData struct {
 	Counts []queueCount
+	// Orders are the order workflow's exception queues.
+	Orders []queueCount
 }
 
 type queueCount struct {
@@ -98,6 +101,11 @@ func (c *Console) home(r *http.Request, _ *session) (string, any, error) {
 		return "", nil, err
 	}
 	d.Counts = append(d.Counts, queueCount{Key: "exceptions", Title: "Exceptions", N: len(ex)})
+	if c.deps.Orders != nil {
+		if d.Orders, err = c.orderCounts(r.Context()); err != nil {
+			return "", nil, err
+		}
+	}
 	return "home", d, nil
 }
 
@@ -213,6 +221,7 @@ func (c *Console) exceptions(r *http.Request, s *session) (string, any, error) {
 
 type searchData struct {
 	Q     string
+	Order *ordersv1.OrderWorkflow
 	Rows  []row
 	Audit []audit.Entry
 }
@@ -232,6 +241,12 @@ func (c *Console) search(r *http.Request, s *session) (string, any, error) {
 		if !seen[rt.GetId()] {
 			seen[rt.GetId()] = true
 			d.Rows = append(d.Rows, row{Return: rt, Why: why})
+		}
+	}
+	if c.deps.Orders != nil {
+		// An order id finds the order's workflow; a missing one is simply no hit.
+		if resp, err := c.deps.Orders.GetOrderWorkflow(ctx, &ordersv1.GetOrderWorkflowRequest{OrderId: q}); err == nil {
+			d.Order = resp.GetWorkflow()
 		}
 	}
 	if resp, err := c.deps.Returns.GetReturn(ctx, &returnsv1.GetReturnRequest{ReturnId: q}); err == nil {

@@ -6,13 +6,14 @@ import (
 
 	"github.com/retailbridge/retailbridge/gateway/console"
 	"github.com/retailbridge/retailbridge/pkg/audit"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 )
 
 // startConsole builds the operations console the gateway serves at /console. Its assignments
 // live in the "console" database; dead-letter triage is offered when the returns service runs
 // in this process (the dead letters and their replay audit live in its database).
-func (s *Stack) startConsole(rdb *redis.Client, returnsConn *grpc.ClientConn, auditLog *audit.Log) (*console.Console, error) {
+func (s *Stack) startConsole(rdb *redis.Client, returnsConn, ordersConn *grpc.ClientConn, auditLog *audit.Log) (*console.Console, error) {
 	db, err := s.database(s.ctx, "console")
 	if err != nil {
 		return nil, err
@@ -26,7 +27,8 @@ func (s *Stack) startConsole(rdb *redis.Client, returnsConn *grpc.ClientConn, au
 			RedirectURL: c.OIDCRedirectURL, ScopesClaim: c.OIDCScopesClaim},
 	}, console.Deps{
 		Logger: s.logger.With("service", "console"), Redis: rdb, Returns: returnsv1.NewReturnsServiceClient(returnsConn),
-		Audit: auditLog, DB: db, DeadLetters: s.deadLetters, Metrics: s.Metrics, Now: s.opts.Now,
+		Orders: ordersv1.NewOrderWorkflowServiceClient(ordersConn),
+		Audit:  auditLog, DB: db, DeadLetters: s.deadLetters, Metrics: s.Metrics, Now: s.opts.Now,
 	})
 	if err != nil {
 		return nil, err

@@ -7,6 +7,7 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/services/process/orders"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -39,11 +40,15 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var business *telemetry.Business
+	if s.Metrics != nil {
+		business = s.Metrics.Business
+	}
 	var wf *orders.Workflow
 	// NewWorkflow migrates the database: a database that went away since it was opened is waited for.
 	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
 		wf, err = orders.NewWorkflow(orders.WorkflowConfig{WarehouseLocation: s.opts.Config.OrderWarehouse, AckSLA: s.opts.Config.OrderAckSLA},
-			orders.WorkflowDeps{DB: db, JetStream: js, Logger: s.logger.With("service", "orders", "part", "workflow"), Now: s.opts.Now,
+			orders.WorkflowDeps{DB: db, JetStream: js, Business: business, Logger: s.logger.With("service", "orders", "part", "workflow"), Now: s.opts.Now,
 				Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 				OMS: omsv1.NewOmsServiceClient(conns[OMS]), WMS: wmsv1.NewWmsServiceClient(conns[WMS]),
 				Payments:  paymentsv1.NewPaymentsServiceClient(conns[Payments]),

@@ -640,7 +640,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	cons, err := s.startConsole(rdb, returnsConn, auditLog)
+	cons, err := s.startConsole(rdb, returnsConn, ordersConn, auditLog)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,10 @@ type Business struct {
 	// RefundCycle is the time from a return's request to its refund being recorded everywhere,
 	// by channel and outcome (refunded, settled_outside).
 	RefundCycle *prometheus.HistogramVec
+	// OrderProcessing is the time from an order's arrival to its final state, by channel (the
+	// order's sales channel, a closed set) and outcome (completed, cancelled,
+	// failed_needs_attention): order processing latency.
+	OrderProcessing *prometheus.HistogramVec
 	// ERPPostings counts ERP postings (RMA, item receipt, credit memo, inventory adjustment) by
 	// document and outcome (ok, retry, failed).
 	ERPPostings *prometheus.CounterVec
@@ -44,6 +48,10 @@ func newBusiness(reg prometheus.Registerer) *Business {
 			Name: "retailbridge_refund_cycle_seconds", Help: "Time from a return's request to its refund recorded everywhere (refund cycle time).",
 			Buckets: businessBuckets,
 		}, []string{"channel", "outcome"}),
+		OrderProcessing: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name: "retailbridge_order_processing_seconds", Help: "Time from an order's arrival to its final state (order processing latency).",
+			Buckets: businessBuckets,
+		}, []string{"channel", "outcome"}),
 		ERPPostings: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "retailbridge_erp_postings_total", Help: "ERP postings by document and outcome.",
 		}, []string{"document", "outcome"}),
@@ -63,7 +71,7 @@ func newBusiness(reg prometheus.Registerer) *Business {
 			Name: "retailbridge_workflow_step_failures_total", Help: "Failed workflow step attempts by kind, step and outcome.",
 		}, []string{"kind", "step", "outcome"}),
 	}
-	reg.MustRegister(b.ReturnAuthorisation, b.RefundCycle, b.ERPPostings, b.Exceptions, b.Replays,
+	reg.MustRegister(b.ReturnAuthorisation, b.RefundCycle, b.OrderProcessing, b.ERPPostings, b.Exceptions, b.Replays,
 		b.WebhookSignatureFailures, b.VendorThrottled, b.StepFailures)
 	return b
 }

@@ -160,7 +160,7 @@ func TestDashboardQueriesExportedSeries(t *testing.T) {
 		}
 	}
 	// Every business KPI appears on the dashboard.
-	for _, kpi := range []string{"retailbridge_return_authorisation_seconds_bucket", "retailbridge_refund_cycle_seconds_bucket",
+	for _, kpi := range []string{"retailbridge_return_authorisation_seconds_bucket", "retailbridge_refund_cycle_seconds_bucket", "retailbridge_order_processing_seconds_bucket",
 		"retailbridge_erp_postings_total", "retailbridge_exceptions_total", "retailbridge_dlq_depth", "retailbridge_dlq_replays_total",
 		"retailbridge_webhook_signature_failures_total", "retailbridge_vendor_throttled_total", "retailbridge_workflows_open",
 		"retailbridge_workflow_oldest_seconds"} {

@@ -20,6 +20,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -105,6 +106,8 @@ type WorkflowDeps struct {
 	Inventory inventoryv1.InventoryServiceClient
 	Logger    *slog.Logger
 	Now       func() time.Time
+	// Business receives the order processing latency; nil records none.
+	Business *telemetry.Business
 }
 
 // systems are the clients the steps call.
@@ -164,7 +167,11 @@ func NewWorkflow(cfg WorkflowConfig, deps WorkflowDeps) (*Workflow, error) {
 	w := &Workflow{cfg: cfg, db: deps.DB, js: deps.JetStream, outbox: events.NewOutbox(deps.Now), log: deps.Logger, now: deps.Now,
 		taxes: &taxTable{db: deps.DB, now: deps.Now}}
 	sys := systems{commerce: deps.Commerce, erp: deps.ERP, oms: deps.OMS, wms: deps.WMS, payments: deps.Payments, inventory: deps.Inventory}
-	w.engine = workflow.New(deps.DB, w.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second},
+	opts := workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second}
+	if deps.Business != nil {
+		opts.Observer = orderKPIs{m: deps.Business}
+	}
+	w.engine = workflow.New(deps.DB, w.outbox, opts,
 		orderDefinition(sys, w.taxes, cfg, deps.Now))
 	return w, nil
 }
