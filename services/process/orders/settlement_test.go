@@ -11,7 +11,10 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/retailbridge/retailbridge/pkg/auth"
+	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/store"
@@ -131,6 +134,7 @@ func testSettlement(t *testing.T, d store.Dialect) {
 	if pos, err := st.ListPayouts(ctx, 10); err != nil || len(pos) != 3 || pos[0].PayoutID != third[0] || !pos[0].Reconciled {
 		t.Fatalf("payouts = %+v, %v; want %s first and reconciled", pos, err, third)
 	}
+	testSettlementPages(t, st)
 	counted := map[string]float64{}
 	mfs, err := reg.Gather()
 	if err != nil {
@@ -143,5 +147,29 @@ func testSettlement(t *testing.T, d store.Dialect) {
 	}
 	if want := map[string]float64{MismatchNoOrder: 1, MismatchFee: 1, MismatchNotPaidOut: 1}; fmt.Sprint(counted) != fmt.Sprint(want) {
 		t.Errorf("mismatches counted %v; want %v", counted, want)
+	}
+}
+
+// testSettlementPages pages the three recorded payouts through the support API two at a time.
+func testSettlementPages(t *testing.T, st *Settler) {
+	api := &SettlementAPI{Settler: st}
+	ctx := auth.WithPrincipal(context.Background(), auth.Principal{Audience: auth.Support, Subject: "agent-1", Scopes: []string{ScopeSupportRead}})
+	first, err := api.ListSettlementPayouts(ctx, &ordersv1.ListSettlementPayoutsRequest{PageSize: 2})
+	if err != nil || len(first.GetPayouts()) != 2 || first.GetNextPageToken() == "" {
+		t.Fatalf("first page = %v, %v; want 2 payouts and a token", first, err)
+	}
+	second, err := api.ListSettlementPayouts(ctx, &ordersv1.ListSettlementPayoutsRequest{PageSize: 2, PageToken: first.GetNextPageToken()})
+	if err != nil || len(second.GetPayouts()) != 1 || second.GetNextPageToken() != "" {
+		t.Fatalf("second page = %v, %v; want the last payout and no token", second, err)
+	}
+	seen := map[string]bool{}
+	for _, p := range append(first.GetPayouts(), second.GetPayouts()...) {
+		seen[p.GetPayoutId()] = true
+	}
+	if len(seen) != 3 {
+		t.Errorf("pages listed %d distinct payouts, want 3", len(seen))
+	}
+	if _, err := api.RunSettlement(ctx, &ordersv1.RunSettlementRequest{}); errs.KindOf(err) != errs.PermissionDenied {
+		t.Errorf("run with support:read only = %v, want permission denied", err)
 	}
 }
