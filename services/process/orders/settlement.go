@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -95,7 +96,13 @@ func NewSettler(db *store.DB, payouts PayoutSource, deposits DepositSource, cfg 
 		found: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "retailbridge_settlement_mismatches_total",
 			Help: "Settlement mismatches found, by kind (each reported once)."}, []string{"kind"})}
 	if reg != nil {
-		if err := reg.Register(s.found); err != nil {
+		// A retried construction (the stack waits out a database that went away) registers again:
+		// it keeps counting on the instrument registered first.
+		var dup prometheus.AlreadyRegisteredError
+		switch err := reg.Register(s.found); {
+		case errors.As(err, &dup):
+			s.found = dup.ExistingCollector.(*prometheus.CounterVec)
+		case err != nil:
 			return nil, fmt.Errorf("settlement metrics: %w", err)
 		}
 	}
