@@ -5,7 +5,7 @@
 // collects the canonical events the vendor's inbound path makes — webhooks parsed by the
 // connector, or files polled by it. Scenarios assert on canonical outcomes only (events and the
 // connector's answers), so the same scenarios run unchanged for every vendor; what only some
-// vendors have (API keys, signed webhooks, a separate acknowledgement step) is a Capability the
+// vendors have (signed webhooks, a separate acknowledgement step) is a Capability the
 // rig declares, and the scenarios for it run for exactly the rigs that declare it.
 package connectortest
 
@@ -29,9 +29,6 @@ import (
 
 // Capabilities are what a vendor has beyond the common contract.
 type Capabilities struct {
-	// APIKey: the vendor authenticates the connector with a key a wrong one of which is refused
-	// as vendor_auth_failed (Options.WrongKey).
-	APIKey bool
 	// SignedWebhooks: inbound events arrive as signed webhooks (Webhooks, SignatureHeader,
 	// Sign, Options.WrongWebhookSecret).
 	SignedWebhooks bool
@@ -86,7 +83,8 @@ type Sandbox interface {
 
 // Options shape the connector a scenario asks for.
 type Options struct {
-	// WrongKey makes the connector send an API key the sandbox does not know.
+	// WrongKey makes the connector authenticate with a credential the sandbox does not know
+	// (an API key, an SSH key): every vendor refuses it as vendor_auth_failed, not retryable.
 	WrongKey bool
 	// WrongWebhookSecret makes the connector verify webhooks with a secret the sandbox does not
 	// sign with.
@@ -359,9 +357,7 @@ func testVendorFailures(t *testing.T, caps Capabilities, start Start) {
 		_, err := c.ExpectReturn(ctxFor(t, 5*time.Second), SampleReturn("r"), sb.Locations()[0], "")
 		WantErr(t, err, errs.Unavailable, "vendor_unavailable")
 	})
-	if caps.APIKey {
-		testWrongKey(t, start)
-	}
+	testWrongKey(t, start)
 	if caps.HTTPFaults {
 		testHTTPFaults(t, start)
 	}

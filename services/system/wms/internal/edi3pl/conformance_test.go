@@ -22,8 +22,7 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
 )
 
-// conformanceCaps: the 3PL authenticates by SSH key and host key (not an API key), sends
-// files (not signed webhooks), acknowledges an order only by shipping it (its 997 acknowledges
+// conformanceCaps: the 3PL sends files (not signed webhooks), acknowledges an order only by shipping it (its 997 acknowledges
 // the interchange, not the order), and counts stock in 846/947 documents (a return moves no
 // position until the 3PL counts or adjusts). Nothing answers HTTP, so there is no latency or
 // status to inject.
@@ -116,7 +115,24 @@ func (r *conformanceRig) until(tb testing.TB, what string, cond func() bool) {
 
 func (r *conformanceRig) Capabilities() connectortest.Capabilities { return conformanceCaps }
 
-func (r *conformanceRig) Connect(tb testing.TB, _ connectortest.Options) wms.Connector { return r.connect(tb) }
+// Connect connects; WrongKey logs in with an SSH key the 3PL does not authorize.
+func (r *conformanceRig) Connect(tb testing.TB, o connectortest.Options) wms.Connector {
+	tb.Helper()
+	if !o.WrongKey {
+		return r.connect(tb)
+	}
+	other, err := sftpbox.GenerateKey()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	cfg := r.cfg
+	cfg.Mailbox.PrivateKeyPEM = other.PrivatePEM
+	c, err := edi3pl.New(cfg, r.js, nil, nil)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return c
+}
 
 func (r *conformanceRig) Locations() []string { return conformanceLocations }
 

@@ -29,9 +29,9 @@ func TestConformance(t *testing.T) {
 	connectortest.Run(t, caps, start)
 }
 
-// caps: the REST warehouse has API keys, signs its webhooks, acknowledges orders in a step of
+// caps: the REST warehouse signs its webhooks, acknowledges orders in a step of
 // its own and keeps a stock ledger that returns move.
-var caps = connectortest.Capabilities{APIKey: true, SignedWebhooks: true, Acknowledgement: true, ReturnsMoveStock: true, HTTPFaults: true}
+var caps = connectortest.Capabilities{SignedWebhooks: true, Acknowledgement: true, ReturnsMoveStock: true, HTTPFaults: true}
 
 func (h *harness) Capabilities() connectortest.Capabilities { return caps }
 
