@@ -167,6 +167,29 @@ func TestOrderToInvoiceThroughTheStack(t *testing.T) {
 	t.Logf("NetSuite created %v", ns)
 }
 
+// The same order to invoice with the warehouse a 3PL trading EDI X12 files over SFTP
+// (RB_WMS_VENDOR=edi3pl): the shipping order goes out as a 940, the 3PL's 997 acknowledges only
+// the interchange, and its 945 ships the order, which the workflow fulfils and invoices as it does
+// after the REST warehouse's webhooks.
+func TestOrderToInvoiceThroughTheStackOverEDI(t *testing.T) {
+	t.Parallel()
+	h, so := testOrderToInvoice(t, withVendorSetting("RB_WMS_VENDOR", "edi3pl"))
+	sb := h.EDI3PL
+	if sb == nil || h.Warehouse != nil {
+		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want only the EDI 3PL", sb, h.Warehouse)
+	}
+	// One 940 went out (one shipping order at the 3PL, shipped), and our 997 answered its 945.
+	orders, _ := sb.Documents()
+	if st := sb.Stats(); orders != 1 || st.Received < 2 {
+		t.Errorf("the 3PL holds %d shipping orders and received %d interchanges; want 1, and the 940 and our 997", orders, st.Received)
+	}
+	if h.BusinessCentral == nil {
+		if ns := h.NetSuite.Stats().Created; so == "" || ns[netsuitesb.TypeItemFulfillment] != 1 || ns[netsuitesb.TypeInvoice] != 1 {
+			t.Errorf("sales order %q; NetSuite created %v; want one item fulfilment and one invoice", so, ns)
+		}
+	}
+}
+
 // The same order to invoice with Business Central as the ERP: the shipment and the invoice are
 // posted through the Retailbridge extension's pages against the sales order the sandbox holds.
 func TestOrderToInvoiceThroughTheStackBusinessCentral(t *testing.T) {
