@@ -1,9 +1,7 @@
 package gateway
 
 import (
-	"bytes"
 	"encoding/json"
-	"strings"
 )
 
 // Card data never enters Retailbridge: refunds go back to the original payment method through
@@ -20,34 +18,82 @@ var cardFields = map[string]bool{
 
 // containsCardData reports whether a JSON body names a card field or holds a value that looks
 // like a card number: 13 to 19 digits (spaces or dashes allowed between) passing the Luhn check.
+//
+// It scans the bytes once instead of decoding tokens (encoding/json's token API allocates several
+// times per scalar, on every request): each string literal (member names included, unescaped when
+// it holds an escape) and each run of number characters outside strings is checked. A body that
+// is not JSON is scanned the same way, so it is refused rather than let through when it holds card
+// data.
 func containsCardData(body []byte) bool {
-	if len(bytes.TrimSpace(body)) == 0 {
-		return false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	for {
-		tok, err := dec.Token()
-		if err != nil {
-			return false // not JSON: the route's own decoding answers it
-		}
-		switch v := tok.(type) {
-		case string:
-			if cardFields[strings.ToLower(v)] || looksLikePAN(v) {
+	for i := 0; i < len(body); i++ {
+		switch c := body[i]; {
+		case c == '"':
+			end, escaped := stringEnd(body, i+1)
+			lit := body[i+1 : end]
+			if escaped {
+				var s string
+				if json.Unmarshal(body[i:min(end+1, len(body))], &s) == nil {
+					lit = []byte(s)
+				}
+			}
+			if isCardField(lit) || looksLikePAN(lit) {
 				return true
 			}
-		case json.Number:
-			if looksLikePAN(v.String()) {
+			i = end
+		case c == '-' || (c >= '0' && c <= '9'):
+			j := i
+			for j < len(body) && isNumberByte(body[j]) {
+				j++
+			}
+			if looksLikePAN(body[i:j]) {
 				return true
 			}
+			i = j - 1
 		}
 	}
+	return false
+}
+
+// stringEnd returns the index of the quote closing the string literal that starts at from (or
+// len(body) if none does), and whether the literal holds an escape.
+func stringEnd(body []byte, from int) (int, bool) {
+	escaped := false
+	for j := from; j < len(body); j++ {
+		switch body[j] {
+		case '\\':
+			escaped = true
+			j++
+		case '"':
+			return j, escaped
+		}
+	}
+	return len(body), escaped
+}
+
+func isNumberByte(c byte) bool {
+	return c >= '0' && c <= '9' || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E'
+}
+
+// isCardField reports whether name, in any case, is one of cardFields.
+func isCardField(name []byte) bool {
+	var buf [32]byte
+	if len(name) > len(buf) {
+		return false // longer than every card field
+	}
+	for k, c := range name {
+		if c >= 'A' && c <= 'Z' {
+			c += 'a' - 'A'
+		}
+		buf[k] = c
+	}
+	return cardFields[string(buf[:len(name)])]
 }
 
 // looksLikePAN reports whether s contains a run of 13 to 19 digits (single spaces or dashes
 // allowed between them) that passes the Luhn check — anywhere, free-text notes included.
-func looksLikePAN(s string) bool {
-	digits := make([]byte, 0, 32)
+func looksLikePAN[T string | []byte](s T) bool {
+	var buf [32]byte
+	digits := buf[:0]
 	flush := func() bool {
 		found := len(digits) >= 13 && len(digits) <= 19 && luhn(digits)
 		digits = digits[:0]

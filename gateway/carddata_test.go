@@ -20,6 +20,12 @@ func TestContainsCardData(t *testing.T) {
 		{"luhn-failing digits", `{"x":"4242424242424241"}`, false},
 		{"short digits", `{"x":"424242424242"}`, false},
 		{"not json", `order=1`, false},
+		{"escaped field name", `{"c\u0076v":"123"}`, true},
+		{"number hidden by escapes", `{"x":"\u0034242424242424242"}`, true},
+		{"escaped quote before a number", `{"note":"say \"hi\" 4242424242424242"}`, true},
+		{"negative exponent number", `{"x":-1.5e3,"y":"ok"}`, false},
+		{"card number in a body that is not JSON", `note=4242424242424242`, true},
+		{"unterminated string", `{"note":"4242`, false},
 	} {
 		if got := containsCardData([]byte(tt.body)); got != tt.want {
 			t.Errorf("%s: containsCardData = %v, want %v", tt.name, got, tt.want)

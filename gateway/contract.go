@@ -82,13 +82,13 @@ func (c *contract) check(r *http.Request, route *routers.Route, params map[strin
 	if len(bad) > 0 {
 		return bad
 	}
-	var body []byte
-	if r.Body != nil {
+	body, held := rewind(r)
+	if !held && r.Body != nil {
 		var err error
 		if body, err = io.ReadAll(r.Body); err != nil {
 			return []errs.FieldViolation{{Field: "body", Description: "could not be read"}}
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = newHeldBody(body)
 	}
 	if route.Operation.RequestBody != nil && len(bytes.TrimSpace(body)) > 0 {
 		if v, ok := strictJSON(body); !ok {
@@ -106,7 +106,9 @@ func (c *contract) check(r *http.Request, route *routers.Route, params map[strin
 			// Tokens were verified by the gateway already; the document only names them.
 			AuthenticationFunc: openapi3filter.NoopAuthenticationFunc}}
 	err := openapi3filter.ValidateRequest(r.Context(), in)
-	r.Body = io.NopCloser(bytes.NewReader(body))
+	if r.Body != nil {
+		r.Body = newHeldBody(body)
+	}
 	if err == nil {
 		return nil
 	}

@@ -60,8 +60,9 @@ type Deps struct {
 	// Redis holds rate-limit state shared by every gateway replica.
 	Redis *redis.Client
 	// OnlyGateway says this process is the only gateway on Redis (the development stack's
-	// embedded Redis, which nothing else can reach): rate-limit state is then kept in process,
-	// exactly, without a round trip per request (gcra.go).
+	// embedded Redis, which nothing else can reach): rate-limit state (gcra.go) and idempotency
+	// records (idempotency.Options.InProcess) are then kept in process, exactly, without a
+	// round trip per request.
 	OnlyGateway bool
 	// Orders, Returns and Inventory are connections to the process APIs.
 	Orders    *grpc.ClientConn
@@ -106,7 +107,7 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{cfg: cfg, deps: deps, limiter: newLimiter(deps.Redis, deps.Logger, deps.OnlyGateway),
 		idem: idempotency.New(deps.Redis, idempotency.Options{Retention: cfg.IdempotencyRetention, Logger: deps.Logger,
-			MaxRequestBody: cfg.BodyLimit})}
+			MaxRequestBody: cfg.BodyLimit, InProcess: deps.OnlyGateway})}
 	g.engine = gin.New()
 	g.engine.HandleMethodNotAllowed = true
 	g.engine.RedirectTrailingSlash = false

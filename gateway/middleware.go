@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -172,7 +171,7 @@ func (g *Gateway) bodyLimit() gin.HandlerFunc {
 				"card numbers and security codes are never accepted; refunds go back to the original payment method"))
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.Body = newHeldBody(body)
 		c.Next()
 	}
 }

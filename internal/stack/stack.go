@@ -479,6 +479,9 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
+	if err := s.startProductFeed(db); err != nil {
+		return err
+	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
 	// warehouse that does not answer in time leaves it to the periodic snapshot.
 	sctx, cancel := context.WithTimeout(s.ctx, 2*s.opts.Config.RequestTimeout)

@@ -38,6 +38,7 @@
 package idempotency
 
 import (
+	"context"
 	"io"
 	"log/slog"
 	"net/http"
@@ -125,11 +126,23 @@ type Options struct {
 	KeyPrefix string
 	// Logger receives store failures; default discards.
 	Logger *slog.Logger
+	// InProcess keeps records in this process instead of Redis (memory.go): only for a process
+	// that is the sole user of its Redis, such as the development stack's only gateway over the
+	// embedded server. Records are then bounded by MaxRecords and MaxRecordBytes.
+	InProcess bool
+	// MaxRecords bounds the records kept in process; default DefaultMaxRecords. When every one
+	// is unexpired, new keys are refused with 503 idempotency_store_unavailable.
+	MaxRecords int
+	// MaxRecordBytes bounds the response bodies kept in process; default
+	// DefaultMaxRecordBytes. Past it a response is kept without its body (retries get 409
+	// idempotency_response_not_stored, never a second execution).
+	MaxRecordBytes int
 }
 
 // Store guards handlers with idempotency keys kept in Redis.
 type Store struct {
 	rdb           *redis.Client
+	mem           *memRecords // non-nil with Options.InProcess
 	opts          Options
 	storedHeaders []string
 }
@@ -175,7 +188,18 @@ func New(rdb *redis.Client, opts Options) *Store {
 			stored = append(stored, h)
 		}
 	}
-	return &Store{rdb: rdb, opts: opts, storedHeaders: stored}
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = DefaultMaxRecords
+	}
+	if opts.MaxRecordBytes <= 0 {
+		opts.MaxRecordBytes = DefaultMaxRecordBytes
+	}
+	s := &Store{rdb: rdb, opts: opts, storedHeaders: stored}
+	if opts.InProcess {
+		s.mem = newMemRecords(opts)
+		s.restore(context.Background())
+	}
+	return s
 }
 
 // DefaultStorable is the default storage rule: store what the operation decided, release what

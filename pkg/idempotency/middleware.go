@@ -47,7 +47,6 @@ func (s *Store) Middleware(next http.Handler) http.Handler {
 			writeProblem(w, r, p)
 			return
 		}
-		r.Body = io.NopCloser(bytes.NewReader(body))
 
 		// Store calls outlive the client: a disconnect between execution and storing must not
 		// lose the record (the retry would execute again) nor leave the lock behind.
@@ -142,13 +141,26 @@ func (s *Store) releaseLogged(ctx context.Context, rkey, token, why string) {
 	}
 }
 
-// readBody reads the whole request body for the fingerprint.
+// heldBody is a request body a front door already holds in memory (the gateway's body limit):
+// HeldBody returns all of it without reading, however much has been read.
+type heldBody interface{ HeldBody() []byte }
+
+// readBody reads the whole request body for the fingerprint and leaves r with a body that reads
+// it again from the start. A body already held in memory is taken as it is, not read.
 func (s *Store) readBody(r *http.Request) ([]byte, errs.Problem, bool) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, errs.Problem{}, true
 	}
+	if h, ok := r.Body.(heldBody); ok && int64(len(h.HeldBody())) <= s.opts.MaxRequestBody {
+		if rs, ok := r.Body.(io.Seeker); ok {
+			if _, err := rs.Seek(0, io.SeekStart); err == nil {
+				return h.HeldBody(), errs.Problem{}, true
+			}
+		}
+	}
 	body, err := io.ReadAll(io.LimitReader(r.Body, s.opts.MaxRequestBody+1))
 	_ = r.Body.Close()
+	r.Body = io.NopCloser(bytes.NewReader(body))
 	var tooLarge *http.MaxBytesError
 	if errors.As(err, &tooLarge) || int64(len(body)) > s.opts.MaxRequestBody {
 		return nil, errs.NewProblem(http.StatusRequestEntityTooLarge, "body_too_large", "Request body too large",

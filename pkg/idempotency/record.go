@@ -95,6 +95,9 @@ func (s *Store) nowMS() string { return strconv.FormatInt(s.opts.Now().UnixMilli
 
 // begin locks the record at key for token, or returns what is already there.
 func (s *Store) begin(ctx context.Context, key, fp, token string) (outcome, error) {
+	if s.mem != nil {
+		return s.mem.begin(key, fp, token, s.opts.LockTTL)
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	v, err := beginScript.Run(ctx, s.rdb, []string{key}, fp, token, s.opts.LockTTL.Milliseconds(), s.nowMS()).Slice()
@@ -136,6 +139,13 @@ func (s *Store) begin(ctx context.Context, key, fp, token string) (outcome, erro
 
 // complete stores resp under state and drops token's lock; false means the lock was lost.
 func (s *Store) complete(ctx context.Context, key, token, state string, resp stored) (bool, error) {
+	if s.mem != nil {
+		r, ok := s.mem.complete(key, token, state, resp, s.opts.Retention)
+		if ok {
+			s.persist(ctx, key, r, s.opts.Retention)
+		}
+		return ok, nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	header, err := json.Marshal(resp.header)
@@ -149,6 +159,9 @@ func (s *Store) complete(ctx context.Context, key, token, state string, resp sto
 
 // release frees the record locked by token; false means the lock was lost.
 func (s *Store) release(ctx context.Context, key, token string) (bool, error) {
+	if s.mem != nil {
+		return s.mem.release(key, token), nil
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.opts.Timeout)
 	defer cancel()
 	n, err := releaseScript.Run(ctx, s.rdb, []string{key}, token).Int()

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
@@ -71,7 +72,13 @@ type DB struct {
 	watches watchList
 	// caches are the read caches by name (readCache).
 	caches sync.Map
+	// statements counts the statements run through db (and its transactions), so tests can
+	// prove a read was answered from memory.
+	statements atomic.Uint64
 }
+
+// Statements returns how many SQL statements db and its transactions have run since Open.
+func (db *DB) Statements() uint64 { return db.statements.Load() }
 
 // Open connects to rawURL and checks the connection:
 //
@@ -202,6 +209,7 @@ func (db *DB) Close() error {
 
 // Exec runs a statement outside a transaction (on SQLite, through the writer connection).
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	db.statements.Add(1)
 	defer db.watches.changed(query)
 	return db.write.ExecContext(ctx, db.dialect.Rebind(query), args...)
 }
@@ -210,6 +218,7 @@ func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 // is prepared once per query text and connection (stmt.go): reads outside transactions are the
 // hot ones (eligibility, order and stock reads).
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	db.statements.Add(1)
 	if s := db.readStmts.get(ctx, query); s != nil {
 		return s.QueryContext(ctx, args...)
 	}
@@ -218,6 +227,7 @@ func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 
 // QueryRow runs a single-row read outside a transaction.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	db.statements.Add(1)
 	if s := db.readStmts.get(ctx, query); s != nil {
 		return s.QueryRowContext(ctx, args...)
 	}

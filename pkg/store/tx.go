@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -22,6 +23,8 @@ type Tx struct {
 	// touched marks the watched tables this transaction named, whose counters move once it
 	// commits (cache.go).
 	touched *touched
+	// statements is the DB's statement counter.
+	statements *atomic.Uint64
 }
 
 // Dialect returns the engine the transaction runs on.
@@ -30,18 +33,21 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 // Exec runs a statement written with $N placeholders.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.touched.mark(query)
+	tx.statements.Add(1)
 	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
 // Query runs a query written with $N placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.touched.mark(query)
+	tx.statements.Add(1)
 	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row query written with $N placeholders.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.touched.mark(query)
+	tx.statements.Add(1)
 	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
 }
 
@@ -114,7 +120,7 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 	if err != nil {
 		return err
 	}
-	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	tx := &Tx{tx: sqlTx, dialect: db.dialect, statements: &db.statements}
 	if !opts.ReadOnly {
 		tx.touched = db.watches.begin()
 	}

@@ -3,6 +3,8 @@ package inventory
 import (
 	"context"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
@@ -10,6 +12,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
+	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
 // GetAvailability answers, per requested SKU and in request order, how many units the caller
@@ -34,7 +37,7 @@ func (s *Service) GetAvailability(ctx context.Context, req *inventoryv1.GetAvail
 	if err != nil {
 		return nil, err
 	}
-	positions, err := readPositions(ctx, s.db, positionFilter{skus: req.GetSkus(), locations: sc.locations})
+	positions, err := s.cachedPositions(ctx, positionFilter{skus: req.GetSkus(), locations: sc.locations})
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +50,42 @@ func (s *Service) GetAvailability(ctx context.Context, req *inventoryv1.GetAvail
 		resp.Availability = append(resp.Availability, availabilityOf(sku, bySKU[sku], sc, ch))
 	}
 	return resp, nil
+}
+
+// cachedPositions is readPositions for the availability read, served from memory while no write
+// in this process has touched inventory_positions since it was read (store.Cached). Every ledger
+// write commits in a transaction naming inventory_positions, so the next read after a committed
+// movement reads the ledger again. On PostgreSQL store.Cached always reads the database (other
+// replicas write the ledger too), so availability is exact there as well. Reservations and
+// movements never read through this cache: they read positions inside their own transaction.
+// The answer is shared: callers must not modify it.
+func (s *Service) cachedPositions(ctx context.Context, f positionFilter) ([]*canonicalv1.InventoryPosition, error) {
+	return store.Cached(ctx, s.db, "inventory.availability", f.cacheKey(), []string{"inventory_positions"},
+		func(ctx context.Context) ([]*canonicalv1.InventoryPosition, error) {
+			return readPositions(ctx, s.db, f)
+		})
+}
+
+// cacheKey names f unambiguously whatever its values hold: every value is prefixed by its length,
+// and a nil location list (every location) differs from an empty one (none).
+func (f positionFilter) cacheKey() string {
+	var b strings.Builder
+	list := func(vals []string) {
+		b.WriteString(strconv.Itoa(len(vals)))
+		for _, v := range vals {
+			b.WriteByte(',')
+			b.WriteString(strconv.Itoa(len(v)))
+			b.WriteByte(':')
+			b.WriteString(v)
+		}
+		b.WriteByte(';')
+	}
+	list(f.skus)
+	if f.locations == nil {
+		b.WriteByte('*')
+	}
+	list(f.locations)
+	return b.String()
 }
 
 // withChannel narrows sc to the locations that sell to channel and adds its buffer; an unknown

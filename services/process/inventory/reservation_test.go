@@ -36,8 +36,13 @@ func newReplicas(t testing.TB, d store.Dialect, n int, cfg Config) *replicas {
 	t.Helper()
 	url := storetest.URL(t, d)
 	r := &replicas{clock: &clock{t: start}, reg: prometheus.NewRegistry()}
+	// The replicas are separate handles on one database, as separate processes would be. On
+	// SQLite they pass one file's write lock back and forth; on a loaded machine a writer may
+	// wait longer than the default busy timeout, which these tests are not about: they count
+	// what is granted, so a writer waits as long as it takes.
+	opts := store.Options{BusyTimeout: time.Minute, TxAttempts: 50}
 	for range n {
-		db := storetest.OpenURL(t, url, store.Options{})
+		db := storetest.OpenURL(t, url, opts)
 		svc, err := New(cfg, Deps{DB: db, Now: r.clock.Now, Metrics: r.reg})
 		if err != nil {
 			t.Fatalf("New: %v", err)

@@ -96,6 +96,8 @@ func (s *Sandbox) routes() http.Handler {
 		id := r.PathValue("id")
 		s.idempotent(func(_ origin, form url.Values) result { return s.capture(id, form) }).ServeHTTP(w, r)
 	})
+	mux.HandleFunc("GET /v1/payouts", s.listPayouts)
+	mux.HandleFunc("GET /v1/balance_transactions", s.listBalanceTransactions)
 	mux.Handle("GET /v1/balance", s.read(func(*http.Request, []string) result { return s.balance() }))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeResult(w, s.requestID(), apiError(http.StatusNotFound, typeInvalidRequest, "",

@@ -150,6 +150,7 @@ type Sandbox struct {
 	charges  map[string]*payment // by charge id
 	refunds  map[string]*refund
 	seen     map[string]int // refund fingerprints, for the duplicate detector
+	ledger   ledger         // balance transactions and payouts (settle.go)
 	created  int64
 	seq      int64
 
@@ -238,6 +239,8 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveWebhookControl(w, r)
 	case p == "/_sandbox/faults":
 		s.control.ServeHTTP(w, r)
+	case p == payoutControlPath:
+		s.servePayoutControl(w, r)
 	case strings.HasPrefix(p, refundControlPath):
 		s.serveRefundControl(w, r)
 	default:

@@ -10,6 +10,7 @@ import (
 	v1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -563,11 +564,350 @@ func (x *CapturePaymentResponse) GetCaptured() *v1.Money {
 	return nil
 }
 
+// ListPayoutsRequest bounds the payouts listed.
+type ListPayoutsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Payouts created at or after this time.
+	CreatedSince  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=created_since,json=createdSince,proto3" json:"created_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPayoutsRequest) Reset() {
+	*x = ListPayoutsRequest{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPayoutsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPayoutsRequest) ProtoMessage() {}
+
+func (x *ListPayoutsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPayoutsRequest.ProtoReflect.Descriptor instead.
+func (*ListPayoutsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *ListPayoutsRequest) GetCreatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedSince
+	}
+	return nil
+}
+
+// Payout is one transfer of the available balance to the merchant's bank.
+type Payout struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gateway payout id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Amount paid out, minor units of currency.
+	AmountMinor int64 `protobuf:"varint,2,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// ISO 4217 code, upper case.
+	Currency string `protobuf:"bytes,3,opt,name=currency,proto3" json:"currency,omitempty"`
+	// When the gateway created it.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Payout) Reset() {
+	*x = Payout{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Payout) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Payout) ProtoMessage() {}
+
+func (x *Payout) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Payout.ProtoReflect.Descriptor instead.
+func (*Payout) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{11}
+}
+
+func (x *Payout) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Payout) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *Payout) GetCurrency() string {
+	if x != nil {
+		return x.Currency
+	}
+	return ""
+}
+
+func (x *Payout) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// ListPayoutsResponse carries the payouts, newest first.
+type ListPayoutsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payouts.
+	Payouts       []*Payout `protobuf:"bytes,1,rep,name=payouts,proto3" json:"payouts,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPayoutsResponse) Reset() {
+	*x = ListPayoutsResponse{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPayoutsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPayoutsResponse) ProtoMessage() {}
+
+func (x *ListPayoutsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPayoutsResponse.ProtoReflect.Descriptor instead.
+func (*ListPayoutsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *ListPayoutsResponse) GetPayouts() []*Payout {
+	if x != nil {
+		return x.Payouts
+	}
+	return nil
+}
+
+// ListPayoutLinesRequest names the payout.
+type ListPayoutLinesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gateway payout id.
+	PayoutId      string `protobuf:"bytes,1,opt,name=payout_id,json=payoutId,proto3" json:"payout_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPayoutLinesRequest) Reset() {
+	*x = ListPayoutLinesRequest{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPayoutLinesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPayoutLinesRequest) ProtoMessage() {}
+
+func (x *ListPayoutLinesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPayoutLinesRequest.ProtoReflect.Descriptor instead.
+func (*ListPayoutLinesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *ListPayoutLinesRequest) GetPayoutId() string {
+	if x != nil {
+		return x.PayoutId
+	}
+	return ""
+}
+
+// PayoutLine is one balance transaction a payout paid out.
+type PayoutLine struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Gateway balance transaction id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// Gateway type: charge, refund, adjustment…
+	Type string `protobuf:"bytes,2,opt,name=type,proto3" json:"type,omitempty"`
+	// Gross amount, minor units (negative for a refund).
+	AmountMinor int64 `protobuf:"varint,3,opt,name=amount_minor,json=amountMinor,proto3" json:"amount_minor,omitempty"`
+	// Fee the gateway took, minor units.
+	FeeMinor int64 `protobuf:"varint,4,opt,name=fee_minor,json=feeMinor,proto3" json:"fee_minor,omitempty"`
+	// Payment reference (payment intent) the charge or refund belongs to; empty for others.
+	PaymentReference string `protobuf:"bytes,5,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *PayoutLine) Reset() {
+	*x = PayoutLine{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PayoutLine) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PayoutLine) ProtoMessage() {}
+
+func (x *PayoutLine) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PayoutLine.ProtoReflect.Descriptor instead.
+func (*PayoutLine) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *PayoutLine) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *PayoutLine) GetType() string {
+	if x != nil {
+		return x.Type
+	}
+	return ""
+}
+
+func (x *PayoutLine) GetAmountMinor() int64 {
+	if x != nil {
+		return x.AmountMinor
+	}
+	return 0
+}
+
+func (x *PayoutLine) GetFeeMinor() int64 {
+	if x != nil {
+		return x.FeeMinor
+	}
+	return 0
+}
+
+func (x *PayoutLine) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
+// ListPayoutLinesResponse carries the payout's lines.
+type ListPayoutLinesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The lines.
+	Lines         []*PayoutLine `protobuf:"bytes,1,rep,name=lines,proto3" json:"lines,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListPayoutLinesResponse) Reset() {
+	*x = ListPayoutLinesResponse{}
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListPayoutLinesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListPayoutLinesResponse) ProtoMessage() {}
+
+func (x *ListPayoutLinesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_payments_v1_payments_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListPayoutLinesResponse.ProtoReflect.Descriptor instead.
+func (*ListPayoutLinesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *ListPayoutLinesResponse) GetLines() []*PayoutLine {
+	if x != nil {
+		return x.Lines
+	}
+	return nil
+}
+
 var File_retailbridge_system_payments_v1_payments_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\n" +
-	".retailbridge/system/payments/v1/payments.proto\x12\x1fretailbridge.system.payments.v1\x1a%retailbridge/canonical/v1/money.proto\x1a&retailbridge/canonical/v1/refund.proto\"\xc2\x02\n" +
+	".retailbridge/system/payments/v1/payments.proto\x12\x1fretailbridge.system.payments.v1\x1a%retailbridge/canonical/v1/money.proto\x1a&retailbridge/canonical/v1/refund.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc2\x02\n" +
 	"\x13CreateRefundRequest\x12+\n" +
 	"\x11payment_reference\x18\x01 \x01(\tR\x10paymentReference\x128\n" +
 	"\x06amount\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x12'\n" +
@@ -603,13 +943,36 @@ const file_retailbridge_system_payments_v1_payments_proto_rawDesc = "" +
 	"\x06amount\x18\x02 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x12'\n" +
 	"\x0fidempotency_key\x18\x03 \x01(\tR\x0eidempotencyKey\"V\n" +
 	"\x16CapturePaymentResponse\x12<\n" +
-	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured2\x83\x05\n" +
+	"\bcaptured\x18\x01 \x01(\v2 .retailbridge.canonical.v1.MoneyR\bcaptured\"U\n" +
+	"\x12ListPayoutsRequest\x12?\n" +
+	"\rcreated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedSince\"\x92\x01\n" +
+	"\x06Payout\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
+	"\famount_minor\x18\x02 \x01(\x03R\vamountMinor\x12\x1a\n" +
+	"\bcurrency\x18\x03 \x01(\tR\bcurrency\x129\n" +
+	"\n" +
+	"created_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"X\n" +
+	"\x13ListPayoutsResponse\x12A\n" +
+	"\apayouts\x18\x01 \x03(\v2'.retailbridge.system.payments.v1.PayoutR\apayouts\"5\n" +
+	"\x16ListPayoutLinesRequest\x12\x1b\n" +
+	"\tpayout_id\x18\x01 \x01(\tR\bpayoutId\"\x9d\x01\n" +
+	"\n" +
+	"PayoutLine\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
+	"\x04type\x18\x02 \x01(\tR\x04type\x12!\n" +
+	"\famount_minor\x18\x03 \x01(\x03R\vamountMinor\x12\x1b\n" +
+	"\tfee_minor\x18\x04 \x01(\x03R\bfeeMinor\x12+\n" +
+	"\x11payment_reference\x18\x05 \x01(\tR\x10paymentReference\"\\\n" +
+	"\x17ListPayoutLinesResponse\x12A\n" +
+	"\x05lines\x18\x01 \x03(\v2+.retailbridge.system.payments.v1.PayoutLineR\x05lines2\x84\a\n" +
 	"\x0fPaymentsService\x12{\n" +
 	"\fCreateRefund\x124.retailbridge.system.payments.v1.CreateRefundRequest\x1a5.retailbridge.system.payments.v1.CreateRefundResponse\x12r\n" +
 	"\tGetRefund\x121.retailbridge.system.payments.v1.GetRefundRequest\x1a2.retailbridge.system.payments.v1.GetRefundResponse\x12u\n" +
 	"\n" +
 	"GetPayment\x122.retailbridge.system.payments.v1.GetPaymentRequest\x1a3.retailbridge.system.payments.v1.GetPaymentResponse\x12\x81\x01\n" +
-	"\x0eCapturePayment\x126.retailbridge.system.payments.v1.CapturePaymentRequest\x1a7.retailbridge.system.payments.v1.CapturePaymentResponse\x12\x83\x01\n" +
+	"\x0eCapturePayment\x126.retailbridge.system.payments.v1.CapturePaymentRequest\x1a7.retailbridge.system.payments.v1.CapturePaymentResponse\x12x\n" +
+	"\vListPayouts\x123.retailbridge.system.payments.v1.ListPayoutsRequest\x1a4.retailbridge.system.payments.v1.ListPayoutsResponse\x12\x84\x01\n" +
+	"\x0fListPayoutLines\x127.retailbridge.system.payments.v1.ListPayoutLinesRequest\x1a8.retailbridge.system.payments.v1.ListPayoutLinesResponse\x12\x83\x01\n" +
 	"\rIngestWebhook\x125.retailbridge.system.payments.v1.IngestWebhookRequest\x1a6.retailbridge.system.payments.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1;paymentsv1b\x06proto3"
 
 var (
@@ -624,48 +987,63 @@ func file_retailbridge_system_payments_v1_payments_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_payments_v1_payments_proto_rawDescData
 }
 
-var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
+var file_retailbridge_system_payments_v1_payments_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_retailbridge_system_payments_v1_payments_proto_goTypes = []any{
-	(*CreateRefundRequest)(nil),    // 0: retailbridge.system.payments.v1.CreateRefundRequest
-	(*CreateRefundResponse)(nil),   // 1: retailbridge.system.payments.v1.CreateRefundResponse
-	(*GetRefundRequest)(nil),       // 2: retailbridge.system.payments.v1.GetRefundRequest
-	(*GetRefundResponse)(nil),      // 3: retailbridge.system.payments.v1.GetRefundResponse
-	(*GetPaymentRequest)(nil),      // 4: retailbridge.system.payments.v1.GetPaymentRequest
-	(*GetPaymentResponse)(nil),     // 5: retailbridge.system.payments.v1.GetPaymentResponse
-	(*IngestWebhookRequest)(nil),   // 6: retailbridge.system.payments.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),  // 7: retailbridge.system.payments.v1.IngestWebhookResponse
-	(*CapturePaymentRequest)(nil),  // 8: retailbridge.system.payments.v1.CapturePaymentRequest
-	(*CapturePaymentResponse)(nil), // 9: retailbridge.system.payments.v1.CapturePaymentResponse
-	nil,                            // 10: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	nil,                            // 11: retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Money)(nil),               // 12: retailbridge.canonical.v1.Money
-	(*v1.Refund)(nil),              // 13: retailbridge.canonical.v1.Refund
+	(*CreateRefundRequest)(nil),     // 0: retailbridge.system.payments.v1.CreateRefundRequest
+	(*CreateRefundResponse)(nil),    // 1: retailbridge.system.payments.v1.CreateRefundResponse
+	(*GetRefundRequest)(nil),        // 2: retailbridge.system.payments.v1.GetRefundRequest
+	(*GetRefundResponse)(nil),       // 3: retailbridge.system.payments.v1.GetRefundResponse
+	(*GetPaymentRequest)(nil),       // 4: retailbridge.system.payments.v1.GetPaymentRequest
+	(*GetPaymentResponse)(nil),      // 5: retailbridge.system.payments.v1.GetPaymentResponse
+	(*IngestWebhookRequest)(nil),    // 6: retailbridge.system.payments.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),   // 7: retailbridge.system.payments.v1.IngestWebhookResponse
+	(*CapturePaymentRequest)(nil),   // 8: retailbridge.system.payments.v1.CapturePaymentRequest
+	(*CapturePaymentResponse)(nil),  // 9: retailbridge.system.payments.v1.CapturePaymentResponse
+	(*ListPayoutsRequest)(nil),      // 10: retailbridge.system.payments.v1.ListPayoutsRequest
+	(*Payout)(nil),                  // 11: retailbridge.system.payments.v1.Payout
+	(*ListPayoutsResponse)(nil),     // 12: retailbridge.system.payments.v1.ListPayoutsResponse
+	(*ListPayoutLinesRequest)(nil),  // 13: retailbridge.system.payments.v1.ListPayoutLinesRequest
+	(*PayoutLine)(nil),              // 14: retailbridge.system.payments.v1.PayoutLine
+	(*ListPayoutLinesResponse)(nil), // 15: retailbridge.system.payments.v1.ListPayoutLinesResponse
+	nil,                             // 16: retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	nil,                             // 17: retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Money)(nil),                // 18: retailbridge.canonical.v1.Money
+	(*v1.Refund)(nil),               // 19: retailbridge.canonical.v1.Refund
+	(*timestamppb.Timestamp)(nil),   // 20: google.protobuf.Timestamp
 }
 var file_retailbridge_system_payments_v1_payments_proto_depIdxs = []int32{
-	12, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	10, // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
-	13, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	13, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
-	12, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
-	12, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
-	11, // 6: retailbridge.system.payments.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
-	12, // 7: retailbridge.system.payments.v1.CapturePaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	12, // 8: retailbridge.system.payments.v1.CapturePaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
-	0,  // 9: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
-	2,  // 10: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
-	4,  // 11: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
-	8,  // 12: retailbridge.system.payments.v1.PaymentsService.CapturePayment:input_type -> retailbridge.system.payments.v1.CapturePaymentRequest
-	6,  // 13: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:input_type -> retailbridge.system.payments.v1.IngestWebhookRequest
-	1,  // 14: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
-	3,  // 15: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
-	5,  // 16: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
-	9,  // 17: retailbridge.system.payments.v1.PaymentsService.CapturePayment:output_type -> retailbridge.system.payments.v1.CapturePaymentResponse
-	7,  // 18: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:output_type -> retailbridge.system.payments.v1.IngestWebhookResponse
-	14, // [14:19] is the sub-list for method output_type
-	9,  // [9:14] is the sub-list for method input_type
-	9,  // [9:9] is the sub-list for extension type_name
-	9,  // [9:9] is the sub-list for extension extendee
-	0,  // [0:9] is the sub-list for field type_name
+	18, // 0: retailbridge.system.payments.v1.CreateRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	16, // 1: retailbridge.system.payments.v1.CreateRefundRequest.metadata:type_name -> retailbridge.system.payments.v1.CreateRefundRequest.MetadataEntry
+	19, // 2: retailbridge.system.payments.v1.CreateRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	19, // 3: retailbridge.system.payments.v1.GetRefundResponse.refund:type_name -> retailbridge.canonical.v1.Refund
+	18, // 4: retailbridge.system.payments.v1.GetPaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
+	18, // 5: retailbridge.system.payments.v1.GetPaymentResponse.refunded:type_name -> retailbridge.canonical.v1.Money
+	17, // 6: retailbridge.system.payments.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.payments.v1.IngestWebhookRequest.HeadersEntry
+	18, // 7: retailbridge.system.payments.v1.CapturePaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	18, // 8: retailbridge.system.payments.v1.CapturePaymentResponse.captured:type_name -> retailbridge.canonical.v1.Money
+	20, // 9: retailbridge.system.payments.v1.ListPayoutsRequest.created_since:type_name -> google.protobuf.Timestamp
+	20, // 10: retailbridge.system.payments.v1.Payout.created_at:type_name -> google.protobuf.Timestamp
+	11, // 11: retailbridge.system.payments.v1.ListPayoutsResponse.payouts:type_name -> retailbridge.system.payments.v1.Payout
+	14, // 12: retailbridge.system.payments.v1.ListPayoutLinesResponse.lines:type_name -> retailbridge.system.payments.v1.PayoutLine
+	0,  // 13: retailbridge.system.payments.v1.PaymentsService.CreateRefund:input_type -> retailbridge.system.payments.v1.CreateRefundRequest
+	2,  // 14: retailbridge.system.payments.v1.PaymentsService.GetRefund:input_type -> retailbridge.system.payments.v1.GetRefundRequest
+	4,  // 15: retailbridge.system.payments.v1.PaymentsService.GetPayment:input_type -> retailbridge.system.payments.v1.GetPaymentRequest
+	8,  // 16: retailbridge.system.payments.v1.PaymentsService.CapturePayment:input_type -> retailbridge.system.payments.v1.CapturePaymentRequest
+	10, // 17: retailbridge.system.payments.v1.PaymentsService.ListPayouts:input_type -> retailbridge.system.payments.v1.ListPayoutsRequest
+	13, // 18: retailbridge.system.payments.v1.PaymentsService.ListPayoutLines:input_type -> retailbridge.system.payments.v1.ListPayoutLinesRequest
+	6,  // 19: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:input_type -> retailbridge.system.payments.v1.IngestWebhookRequest
+	1,  // 20: retailbridge.system.payments.v1.PaymentsService.CreateRefund:output_type -> retailbridge.system.payments.v1.CreateRefundResponse
+	3,  // 21: retailbridge.system.payments.v1.PaymentsService.GetRefund:output_type -> retailbridge.system.payments.v1.GetRefundResponse
+	5,  // 22: retailbridge.system.payments.v1.PaymentsService.GetPayment:output_type -> retailbridge.system.payments.v1.GetPaymentResponse
+	9,  // 23: retailbridge.system.payments.v1.PaymentsService.CapturePayment:output_type -> retailbridge.system.payments.v1.CapturePaymentResponse
+	12, // 24: retailbridge.system.payments.v1.PaymentsService.ListPayouts:output_type -> retailbridge.system.payments.v1.ListPayoutsResponse
+	15, // 25: retailbridge.system.payments.v1.PaymentsService.ListPayoutLines:output_type -> retailbridge.system.payments.v1.ListPayoutLinesResponse
+	7,  // 26: retailbridge.system.payments.v1.PaymentsService.IngestWebhook:output_type -> retailbridge.system.payments.v1.IngestWebhookResponse
+	20, // [20:27] is the sub-list for method output_type
+	13, // [13:20] is the sub-list for method input_type
+	13, // [13:13] is the sub-list for extension type_name
+	13, // [13:13] is the sub-list for extension extendee
+	0,  // [0:13] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_payments_v1_payments_proto_init() }
@@ -679,7 +1057,7 @@ func file_retailbridge_system_payments_v1_payments_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_payments_v1_payments_proto_rawDesc), len(file_retailbridge_system_payments_v1_payments_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   12,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

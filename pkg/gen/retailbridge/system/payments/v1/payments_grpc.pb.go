@@ -19,11 +19,13 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	PaymentsService_CreateRefund_FullMethodName   = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
-	PaymentsService_GetRefund_FullMethodName      = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
-	PaymentsService_GetPayment_FullMethodName     = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
-	PaymentsService_CapturePayment_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/CapturePayment"
-	PaymentsService_IngestWebhook_FullMethodName  = "/retailbridge.system.payments.v1.PaymentsService/IngestWebhook"
+	PaymentsService_CreateRefund_FullMethodName    = "/retailbridge.system.payments.v1.PaymentsService/CreateRefund"
+	PaymentsService_GetRefund_FullMethodName       = "/retailbridge.system.payments.v1.PaymentsService/GetRefund"
+	PaymentsService_GetPayment_FullMethodName      = "/retailbridge.system.payments.v1.PaymentsService/GetPayment"
+	PaymentsService_CapturePayment_FullMethodName  = "/retailbridge.system.payments.v1.PaymentsService/CapturePayment"
+	PaymentsService_ListPayouts_FullMethodName     = "/retailbridge.system.payments.v1.PaymentsService/ListPayouts"
+	PaymentsService_ListPayoutLines_FullMethodName = "/retailbridge.system.payments.v1.PaymentsService/ListPayoutLines"
+	PaymentsService_IngestWebhook_FullMethodName   = "/retailbridge.system.payments.v1.PaymentsService/IngestWebhook"
 )
 
 // PaymentsServiceClient is the client API for PaymentsService service.
@@ -43,6 +45,12 @@ type PaymentsServiceClient interface {
 	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
 	// that is already captured answers with what was captured.
 	CapturePayment(ctx context.Context, in *CapturePaymentRequest, opts ...grpc.CallOption) (*CapturePaymentResponse, error)
+	// ListPayouts lists the payouts to the merchant's bank created at or after created_since
+	// (Stripe: GET /v1/payouts, every page). Settlement reads it.
+	ListPayouts(ctx context.Context, in *ListPayoutsRequest, opts ...grpc.CallOption) (*ListPayoutsResponse, error)
+	// ListPayoutLines lists the balance transactions a payout paid out, each with the payment it
+	// belongs to (Stripe: GET /v1/balance_transactions?payout=…&expand[]=data.source).
+	ListPayoutLines(ctx context.Context, in *ListPayoutLinesRequest, opts ...grpc.CallOption) (*ListPayoutLinesResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -101,6 +109,26 @@ func (c *paymentsServiceClient) CapturePayment(ctx context.Context, in *CaptureP
 	return out, nil
 }
 
+func (c *paymentsServiceClient) ListPayouts(ctx context.Context, in *ListPayoutsRequest, opts ...grpc.CallOption) (*ListPayoutsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPayoutsResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_ListPayouts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *paymentsServiceClient) ListPayoutLines(ctx context.Context, in *ListPayoutLinesRequest, opts ...grpc.CallOption) (*ListPayoutLinesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListPayoutLinesResponse)
+	err := c.cc.Invoke(ctx, PaymentsService_ListPayoutLines_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Deprecated: Do not use.
 func (c *paymentsServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -129,6 +157,12 @@ type PaymentsServiceServer interface {
 	// /v1/payment_intents/{id}/capture). The idempotency key is mandatory; capturing a payment
 	// that is already captured answers with what was captured.
 	CapturePayment(context.Context, *CapturePaymentRequest) (*CapturePaymentResponse, error)
+	// ListPayouts lists the payouts to the merchant's bank created at or after created_since
+	// (Stripe: GET /v1/payouts, every page). Settlement reads it.
+	ListPayouts(context.Context, *ListPayoutsRequest) (*ListPayoutsResponse, error)
+	// ListPayoutLines lists the balance transactions a payout paid out, each with the payment it
+	// belongs to (Stripe: GET /v1/balance_transactions?payout=…&expand[]=data.source).
+	ListPayoutLines(context.Context, *ListPayoutLinesRequest) (*ListPayoutLinesResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -158,6 +192,12 @@ func (UnimplementedPaymentsServiceServer) GetPayment(context.Context, *GetPaymen
 }
 func (UnimplementedPaymentsServiceServer) CapturePayment(context.Context, *CapturePaymentRequest) (*CapturePaymentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CapturePayment not implemented")
+}
+func (UnimplementedPaymentsServiceServer) ListPayouts(context.Context, *ListPayoutsRequest) (*ListPayoutsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPayouts not implemented")
+}
+func (UnimplementedPaymentsServiceServer) ListPayoutLines(context.Context, *ListPayoutLinesRequest) (*ListPayoutLinesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListPayoutLines not implemented")
 }
 func (UnimplementedPaymentsServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
@@ -255,6 +295,42 @@ func _PaymentsService_CapturePayment_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _PaymentsService_ListPayouts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPayoutsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).ListPayouts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_ListPayouts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).ListPayouts(ctx, req.(*ListPayoutsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _PaymentsService_ListPayoutLines_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListPayoutLinesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(PaymentsServiceServer).ListPayoutLines(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: PaymentsService_ListPayoutLines_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(PaymentsServiceServer).ListPayoutLines(ctx, req.(*ListPayoutLinesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _PaymentsService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(IngestWebhookRequest)
 	if err := dec(in); err != nil {
@@ -295,6 +371,14 @@ var PaymentsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CapturePayment",
 			Handler:    _PaymentsService_CapturePayment_Handler,
+		},
+		{
+			MethodName: "ListPayouts",
+			Handler:    _PaymentsService_ListPayouts_Handler,
+		},
+		{
+			MethodName: "ListPayoutLines",
+			Handler:    _PaymentsService_ListPayoutLines_Handler,
 		},
 		{
 			MethodName: "IngestWebhook",
