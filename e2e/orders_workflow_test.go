@@ -15,11 +15,13 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/internal/stack"
+	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	edi3plsb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 )
 
@@ -167,6 +169,29 @@ func TestOrderToInvoiceThroughTheStack(t *testing.T) {
 	t.Logf("NetSuite created %v", ns)
 }
 
+// The same order to invoice with the warehouse a 3PL trading EDI X12 files over SFTP
+// (RB_WMS_VENDOR=edi3pl): the shipping order goes out as a 940, the 3PL's 997 acknowledges only
+// the interchange, and its 945 ships the order, which the workflow fulfils and invoices as it does
+// after the REST warehouse's webhooks.
+func TestOrderToInvoiceThroughTheStackOverEDI(t *testing.T) {
+	t.Parallel()
+	h, so := testOrderToInvoice(t, withVendorSetting("RB_WMS_VENDOR", "edi3pl"))
+	sb := h.EDI3PL
+	if sb == nil || h.Warehouse != nil {
+		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want only the EDI 3PL", sb, h.Warehouse)
+	}
+	// One 940 went out (one shipping order at the 3PL, shipped), and our 997 answered its 945.
+	orders, _ := sb.Documents()
+	if st := sb.Stats(); orders != 1 || st.Received < 2 {
+		t.Errorf("the 3PL holds %d shipping orders and received %d interchanges; want 1, and the 940 and our 997", orders, st.Received)
+	}
+	if h.BusinessCentral == nil {
+		if ns := h.NetSuite.Stats().Created; so == "" || ns[netsuitesb.TypeItemFulfillment] != 1 || ns[netsuitesb.TypeInvoice] != 1 {
+			t.Errorf("sales order %q; NetSuite created %v; want one item fulfilment and one invoice", so, ns)
+		}
+	}
+}
+
 // The same order to invoice with Business Central as the ERP: the shipment and the invoice are
 // posted through the Retailbridge extension's pages against the sales order the sandbox holds.
 func TestOrderToInvoiceThroughTheStackBusinessCentral(t *testing.T) {
@@ -196,6 +221,19 @@ func wantBusinessCentralOrderToInvoice(t *testing.T, h *harness, so string) {
 // it returns the stack and the workflow's sales order id.
 func testOrderToInvoice(t *testing.T, opts ...stackOption) (*harness, string) {
 	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true }, opts...)
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	id := publishUnfulfilledOrder(t, h)
+	got := h.waitOrderWorkflow(t, agent, id, "completed", "failed_needs_attention")
+	if got.Workflow.State != "completed" {
+		t.Fatalf("order %s ended %s", id, got.Workflow.State)
+	}
+	return h, got.Workflow.SalesOrderID
+}
+
+// publishUnfulfilledOrder publishes the creation of the demo's unfulfilled order (its tax codes
+// set) and returns its id.
+func publishUnfulfilledOrder(t *testing.T, h *harness) string {
+	t.Helper()
 	ctx := context.Background()
 	nc, err := nats.Connect(h.NATSURL)
 	if err != nil {
@@ -230,9 +268,47 @@ func testOrderToInvoice(t *testing.T, opts ...stackOption) (*harness, string) {
 	if _, err := events.Publish(ctx, js, ev); err != nil {
 		t.Fatal(err)
 	}
-	got := h.waitOrderWorkflow(t, agent, src.ID, "completed", "failed_needs_attention")
-	if got.Workflow.State != "completed" {
-		t.Fatalf("order %s ended %s", src.ID, got.Workflow.State)
+	return src.ID
+}
+
+// A 940 the 3PL acknowledges with a 997 but never ships (its NoShipAdvice switch) leaves the
+// order waiting for the warehouse's acknowledgement: the 997 acknowledges the interchange, not
+// the order. Past the acknowledgement SLA the order escalates once and is not sent again.
+func TestOrderAcknowledgementOverdueOverEDI(t *testing.T) {
+	t.Parallel()
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true }, withVendorSetting("RB_WMS_VENDOR", "edi3pl"),
+		func(c *config.Config) { c.OrderAckSLA = 500 * time.Millisecond })
+	sb := h.EDI3PL
+	if sb == nil {
+		t.Fatal("no EDI 3PL sandbox runs: RB_WMS_VENDOR=edi3pl did not select it")
 	}
-	return h, got.Workflow.SalesOrderID
+	sb.SetFaults(edi3plsb.Faults{NoShipAdvice: true})
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	id := publishUnfulfilledOrder(t, h)
+	escalations := func(got orderWorkflowJSON) int {
+		n := 0
+		for _, e := range got.Timeline {
+			if strings.Contains(e.Description, "escalated") {
+				n++
+			}
+		}
+		return n
+	}
+	var got orderWorkflowJSON
+	testkit.Eventually(t, 60*time.Second, "order "+id+" escalated", func() bool {
+		got = h.waitOrderWorkflow(t, agent, id, "awaiting_acknowledgement")
+		return escalations(got) > 0
+	})
+	// The 3PL holds the 940 and has answered it with its 997: still no acknowledgement.
+	testkit.Eventually(t, 30*time.Second, "the 3PL's 997 for the 940 sent", func() bool {
+		orders, _ := sb.Documents()
+		return orders == 1 && sb.Stats().Sent >= 1
+	})
+	got = h.waitOrderWorkflow(t, agent, id, "awaiting_acknowledgement")
+	if n := escalations(got); n != 1 {
+		t.Errorf("order %s escalated %d times; want once (timeline %+v)", id, n, got.Timeline)
+	}
+	if orders, _ := sb.Documents(); orders != 1 {
+		t.Errorf("the 3PL holds %d shipping orders; want the one 940, never re-sent", orders)
+	}
 }

@@ -339,3 +339,11 @@ func cmpOr(a, b []string) []string {
 	}
 	return b
 }
+
+// Documents counts the distinct shipping orders and returns the 3PL was told about: side
+// effects, not files (a re-sent 940 or 180 counts once).
+func (s *Sandbox) Documents() (orders, returns int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.orders), len(s.returns)
+}

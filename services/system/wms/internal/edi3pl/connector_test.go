@@ -262,6 +262,7 @@ func TestInventoryResentAndMalformed(t *testing.T) {
 		t.Fatalf("ListPositions: %v, %v", ps, err)
 	}
 	want := map[canonicalv1.InventoryState]int64{
+		canonicalv1.InventoryState_INVENTORY_STATE_ON_HAND:         12, // the sum of the physical states
 		canonicalv1.InventoryState_INVENTORY_STATE_SELLABLE:        7,
 		canonicalv1.InventoryState_INVENTORY_STATE_QUALITY_CONTROL: 2,
 		canonicalv1.InventoryState_INVENTORY_STATE_DAMAGED:         3,

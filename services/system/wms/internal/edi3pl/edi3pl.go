@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -54,6 +55,8 @@ type Client struct {
 	state *state
 	log   *slog.Logger
 	now   func() time.Time
+
+	sending [64]sync.Mutex // sendOnce, striped by document key
 }
 
 // New returns the connector; js holds its state.
@@ -111,8 +114,8 @@ func (c *Client) ParseWebhook(http.Header, []byte) (string, []*canonicalv1.Event
 	return "", nil, errs.E(errs.Unimplemented, "webhooks_not_supported", "this warehouse sends EDI files over SFTP, not webhooks")
 }
 
-// toErr classifies a failure in one place: a refused host key is a configuration fault that
-// retrying cannot fix; other mailbox failures (the server down, a cut connection) are
+// toErr classifies a failure in one place: a refused host key or a refused client key is a
+// configuration fault that retrying cannot fix; other mailbox failures (the server down, a cut connection) are
 // retryable unavailability.
 func toErr(err error) error {
 	if err == nil {
@@ -128,6 +131,12 @@ func toErr(err error) error {
 		return errs.Wrap(err, errs.DeadlineExceeded, "vendor_timeout", "the warehouse's SFTP server did not answer in time")
 	case errors.Is(err, x12.ErrValue):
 		return errs.Wrap(err, errs.Invalid, "value_not_representable", "a value contains an EDI separator")
+	case strings.Contains(err.Error(), "ssh: unable to authenticate"):
+		// x/crypto/ssh has no typed error for a refused key; its message is stable. A refused
+		// key is the REST warehouse's refused API key: retrying cannot fix it.
+		e := errs.Wrap(err, errs.Unavailable, "vendor_auth_failed", "the warehouse's SFTP server refused our key")
+		e.Retryable = false
+		return e
 	}
 	e := errs.Wrap(err, errs.Unavailable, "vendor_unavailable", "the warehouse's SFTP server is unavailable")
 	e.Retryable = true

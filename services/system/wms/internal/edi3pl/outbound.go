@@ -3,6 +3,7 @@ package edi3pl
 import (
 	"context"
 	"fmt"
+	"hash/fnv"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -97,6 +98,11 @@ func (c *Client) sendOnce(ctx context.Context, k, typ, id string, set x12.NewSet
 	if _, err := c.marshal(1, set, group); err != nil {
 		return toErr(err)
 	}
+	// One send per document at a time in this process: concurrent callers of an unsent
+	// document would otherwise all write its interchange under the same file name at once.
+	mu := &c.sending[stripe(k)]
+	mu.Lock()
+	defer mu.Unlock()
 	var icn int64
 	var already bool
 	err := updateAny(ctx, c.state, k, rec, func(found bool) (bool, error) {
@@ -144,6 +150,13 @@ func (c *Client) sendOnce(ctx context.Context, k, typ, id string, set x12.NewSet
 		st.SentAt = &now
 		return true, nil
 	}))
+}
+
+// stripe spreads document keys over Client.sending.
+func stripe(k string) int {
+	h := fnv.New32a()
+	h.Write([]byte(k))
+	return int(h.Sum32() % uint32(len(Client{}.sending)))
 }
 
 // marshal builds one interchange (control number icn, one group with the same number) around set.

@@ -114,16 +114,7 @@ func (c *Client) ListPositions(ctx context.Context, skus, locations []string) ([
 		} else if !found || !wanted(skus, rec.Sku) || !wanted(locations, rec.Location) {
 			continue
 		}
-		p := &canonicalv1.InventoryPosition{Sku: rec.Sku, LocationId: rec.Location, AsOf: stamp(rec.AsOf), Version: rec.Version}
-		states := make([]int32, 0, len(rec.Quantities))
-		for s := range rec.Quantities {
-			states = append(states, s)
-		}
-		slices.Sort(states)
-		for _, s := range states {
-			p.Quantities = append(p.Quantities, &canonicalv1.InventoryQuantity{State: canonicalv1.InventoryState(s), Quantity: rec.Quantities[s]})
-		}
-		out = append(out, p)
+		out = append(out, rec.position())
 	}
 	return out, nil
 }
@@ -131,3 +122,37 @@ func (c *Client) ListPositions(ctx context.Context, skus, locations []string) ([
 func wanted(filter []string, v string) bool {
 	return len(filter) == 0 || slices.ContainsFunc(filter, func(f string) bool { return strings.EqualFold(f, v) })
 }
+
+// position is the canonical position: on hand first, as the sum of the physical states the 3PL
+// reported (846s count available and on-hold stock; 947s move it between states), so it reads
+// as the REST warehouse's does. A bare on-hand count (QTY*17 with no breakdown) stands as sent.
+func (rec positionRecord) position() *canonicalv1.InventoryPosition {
+	p := &canonicalv1.InventoryPosition{Sku: rec.Sku, LocationId: rec.Location, AsOf: stamp(rec.AsOf), Version: rec.Version}
+	onHand, physical := rec.Quantities[int32(onHandState)], false
+	var sum int64
+	states := make([]int32, 0, len(rec.Quantities))
+	for s, q := range rec.Quantities {
+		switch canonicalv1.InventoryState(s) {
+		case onHandState:
+			continue
+		case inTransitState:
+		default:
+			sum, physical = sum+q, true
+		}
+		states = append(states, s)
+	}
+	if physical {
+		onHand = sum
+	}
+	slices.Sort(states)
+	p.Quantities = append(p.Quantities, &canonicalv1.InventoryQuantity{State: onHandState, Quantity: onHand})
+	for _, s := range states {
+		p.Quantities = append(p.Quantities, &canonicalv1.InventoryQuantity{State: canonicalv1.InventoryState(s), Quantity: rec.Quantities[s]})
+	}
+	return p
+}
+
+const (
+	onHandState    = canonicalv1.InventoryState_INVENTORY_STATE_ON_HAND
+	inTransitState = canonicalv1.InventoryState_INVENTORY_STATE_IN_TRANSIT
+)

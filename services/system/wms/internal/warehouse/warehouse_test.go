@@ -26,7 +26,27 @@ var testNow = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	connectortest.Run(t, start)
+	connectortest.Run(t, caps, start)
+}
+
+// caps: the REST warehouse signs its webhooks, acknowledges orders in a step of
+// its own and keeps a stock ledger that returns move.
+var caps = connectortest.Capabilities{SignedWebhooks: true, Acknowledgement: true, ReturnsMoveStock: true, HTTPFaults: true}
+
+func (h *harness) Capabilities() connectortest.Capabilities { return caps }
+
+// Events parses the webhooks with c, as the WMS service's intake does.
+func (h *harness) Events(tb testing.TB, c wms.Connector, n int) []*canonicalv1.Event {
+	tb.Helper()
+	var out []*canonicalv1.Event
+	for _, hook := range h.Webhooks(tb, n) {
+		_, evs, err := c.ParseWebhook(hook.Header, hook.Body)
+		if err != nil {
+			tb.Fatalf("ParseWebhook: %v", err)
+		}
+		out = append(out, evs...)
+	}
+	return out
 }
 
 func start(tb testing.TB) connectortest.Sandbox {
