@@ -258,6 +258,34 @@ func (c Config) Validate() error {
 			add(field, "must not be negative")
 		}
 	}
+	bad = append(bad, c.badOrderToCash()...)
+	if c.HealthInterval <= 0 {
+		add("RB_HEALTH_INTERVAL", "must be positive")
+	}
+	if l := c.ReturnsLocation; l == "" || strings.TrimSpace(l) != l || len(l) > 256 {
+		add("RB_RETURNS_LOCATION", fmt.Sprintf("%q: a warehouse location id is required, without surrounding spaces, at most 256 characters", l))
+	}
+	if c.RequestTimeout == 0 {
+		add("RB_REQUEST_TIMEOUT", "must be positive")
+	}
+	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
+		add("RB_STREAM_REPLICAS", fmt.Sprintf("%d is not between 1 and 5 (JetStream's range)", c.StreamReplicas))
+	} else if c.StreamReplicas > 1 && c.NATSURL == "" {
+		add("RB_STREAM_REPLICAS", "more than one replica needs a NATS cluster (NATS_URL); the embedded server is a single node")
+	}
+	if c.Token.Issuer == "" || c.Token.StorefrontAudience == "" {
+		add("RB_TOKEN_ISSUER/RB_STOREFRONT_AUDIENCE", "must not be empty")
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(bad, "\n  "))
+}
+
+// badOrderToCash names every bad order-store, inventory-push and settlement setting.
+func (c Config) badOrderToCash() []string {
+	var bad []string
+	add := func(field, msg string) { bad = append(bad, field+": "+msg) }
 	for k, v := range c.InventoryPush {
 		if k == "" || v == "" {
 			add("RB_INVENTORY_PUSH_LOCATIONS", fmt.Sprintf("%q=%q: each entry is ledger-location=storefront-location-id", k, v))
@@ -281,27 +309,7 @@ func (c Config) Validate() error {
 	if _, _, err := c.SettlementFees(); err != nil {
 		add("RB_SETTLEMENT_FEE", err.Error())
 	}
-	if c.HealthInterval <= 0 {
-		add("RB_HEALTH_INTERVAL", "must be positive")
-	}
-	if l := c.ReturnsLocation; l == "" || strings.TrimSpace(l) != l || len(l) > 256 {
-		add("RB_RETURNS_LOCATION", fmt.Sprintf("%q: a warehouse location id is required, without surrounding spaces, at most 256 characters", l))
-	}
-	if c.RequestTimeout == 0 {
-		add("RB_REQUEST_TIMEOUT", "must be positive")
-	}
-	if c.StreamReplicas < 1 || c.StreamReplicas > 5 {
-		add("RB_STREAM_REPLICAS", fmt.Sprintf("%d is not between 1 and 5 (JetStream's range)", c.StreamReplicas))
-	} else if c.StreamReplicas > 1 && c.NATSURL == "" {
-		add("RB_STREAM_REPLICAS", "more than one replica needs a NATS cluster (NATS_URL); the embedded server is a single node")
-	}
-	if c.Token.Issuer == "" || c.Token.StorefrontAudience == "" {
-		add("RB_TOKEN_ISSUER/RB_STOREFRONT_AUDIENCE", "must not be empty")
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	return fmt.Errorf("invalid configuration:\n  %s", strings.Join(bad, "\n  "))
+	return bad
 }
 
 // badAddrs names every listen and service address that does not parse.
