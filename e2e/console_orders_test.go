@@ -132,7 +132,7 @@ func publishOrder(t *testing.T, h *harness, id, sku string, price int64) {
 		FinancialStatus:  canonicalv1.FinancialStatus_FINANCIAL_STATUS_PAID, PaymentReference: "pi_" + id,
 		Total:           &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: price},
 		ShippingAddress: &canonicalv1.Address{Name: "Ada", Lines: []string{"1 Main St"}, City: "Austin", Region: "TX", CountryCode: "US"},
-		Lines: []*canonicalv1.OrderLine{{Id: id + "-1", Sku: sku, Quantity: 1, UnitPrice: &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: price}}}}
+		Lines:           []*canonicalv1.OrderLine{{Id: id + "-1", Sku: sku, Quantity: 1, UnitPrice: &canonicalv1.Money{CurrencyCode: "USD", AmountMinor: price}}}}
 	data, err := anypb.New(o)
 	if err != nil {
 		t.Fatal(err)
