@@ -4,9 +4,12 @@ import (
 	"bytes"
 	"context"
 	"regexp"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 type lockedBuffer struct {
@@ -39,18 +42,14 @@ func TestDevBannerAndCleanShutdown(t *testing.T) {
 	go func() {
 		done <- run(ctx, []string{"dev", "--http-addr", "127.0.0.1:0", "--data-dir", dir}, getenv, &out)
 	}()
-	deadline := time.Now().Add(2 * time.Minute)
-	for !regexp.MustCompile(`Press Ctrl-C`).MatchString(out.String()) {
+	testkit.Eventually(t, 2*time.Minute, "dev's banner", func() bool {
 		select {
 		case err := <-done:
 			t.Fatalf("dev ended before its banner: %v\n%s", err, out.String())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no banner:\n%s", out.String())
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return strings.Contains(out.String(), "Press Ctrl-C")
+	})
 	for _, name := range []string{"gateway", "shopify", "netsuite", "stripe", "loop", "warehouse"} {
 		if !regexp.MustCompile(`(?m)^  ` + name + ` +http://127\.0\.0\.1:\d+`).MatchString(out.String()) {
 			t.Errorf("the banner does not list %s with its URL:\n%s", name, out.String())

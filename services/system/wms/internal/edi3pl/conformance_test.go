@@ -45,6 +45,8 @@ type conformanceRig struct {
 	poller *edi3pl.Client
 	// closing closes the sandbox once: SetDown or the end of the test.
 	closing *sync.Once
+	// tb is the test the rig was started for: Stats, whose signature has none, waits with it.
+	tb testing.TB
 
 	mu     sync.Mutex
 	events []*canonicalv1.Event
@@ -70,7 +72,7 @@ func startConformance(tb testing.TB) connectortest.Sandbox {
 	var closing sync.Once
 	tb.Cleanup(func() { closing.Do(func() { sb.Close() }) })
 	_, js := eventstest.Start(tb).Connect(tb)
-	r := &conformanceRig{sb: sb, dir: dir, js: js, closing: &closing, cfg: edi3pl.Config{
+	r := &conformanceRig{sb: sb, dir: dir, js: js, closing: &closing, tb: tb, cfg: edi3pl.Config{
 		Mailbox: sftpbox.Config{Addr: sb.Addr(), User: sandbox.DefaultUser, PrivateKeyPEM: key.PrivatePEM, HostKey: sb.HostKey(),
 			Inbound: sandbox.FromPartner, Outbound: sandbox.ToPartner, Archive: sandbox.Archive, Quarantine: sandbox.Quarantine},
 		SenderQualifier: sandbox.Qualifier, SenderID: sandbox.RetailerID, ReceiverQualifier: sandbox.Qualifier, ReceiverID: sandbox.PartnerID,
@@ -203,21 +205,12 @@ func (r *conformanceRig) SetErrorStatus(int) {}
 
 // Stats counts what the 3PL holds once it has picked up every file sent to it.
 func (r *conformanceRig) Stats() connectortest.Stats {
-	waitPickedUp(r.dir)
+	testkit.Eventually(r.tb, 20*time.Second, "the 3PL to pick up every file sent to it", func() bool {
+		files, err := os.ReadDir(filepath.Join(r.dir, sandbox.ToPartner))
+		return err == nil && len(files) == 0
+	})
 	orders, returns := r.sb.Documents()
 	return connectortest.Stats{ReceiptsCreated: int64(returns), OrdersCreated: int64(orders)}
-}
-
-// waitPickedUp waits (bounded) until the 3PL's inbound folder is empty.
-func waitPickedUp(dir string) {
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		files, err := os.ReadDir(filepath.Join(dir, sandbox.ToPartner))
-		if err == nil && len(files) == 0 {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 func (r *conformanceRig) Events(tb testing.TB, _ wms.Connector, n int) []*canonicalv1.Event {
