@@ -163,7 +163,7 @@ func (ct *clusterTopology) start(t *testing.T, env map[string]string, returnsTar
 func (ct *clusterTopology) createStreams(t *testing.T) {
 	t.Helper()
 	js := ct.jetStream(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	opts := events.StreamOptions{Replicas: streamReplicas}
 	for _, d := range provisionedDomains {

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -142,23 +143,66 @@ func ensure(ctx context.Context, js jetstream.JetStream, name, subjects, desc st
 		MaxBytes:    unlimitedIfZero(opts.MaxBytes),
 		Replicas:    opts.Replicas,
 	}
-	// Two services may start at once: a create that lost the race reads the winner's stream.
-	for range 3 {
-		s, err := js.Stream(ctx, name)
-		if errors.Is(err, jetstream.ErrStreamNotFound) {
-			s, err = js.CreateStream(ctx, want)
-			if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+	// Two services may start at once: a create that lost the race reads the winner's stream. A
+	// cluster that is still placing a replicated stream (a new cluster, a leader election) may not
+	// answer one request in time; each attempt is bounded and repeated while ctx lasts, which is
+	// safe because every attempt first reads what a previous one may have made.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, ensurePatience)
+		defer cancel()
+	}
+	races := 0
+	for {
+		s, err := ensureOnce(ctx, js, want)
+		switch {
+		case err == nil:
+			return s, nil
+		case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) && races < 3:
+			races++
+			continue
+		case errors.Is(err, jetstream.ErrStreamNameAlreadyInUse):
+			return nil, fmt.Errorf("events: ensure stream %s: it keeps being created and deleted concurrently", name)
+		case retryableAPIError(err) && ctx.Err() == nil:
+			select {
+			case <-ctx.Done():
+			case <-time.After(ensureRetryPause):
+			}
+			if ctx.Err() == nil {
 				continue
 			}
-		} else if err == nil {
-			s, err = strengthenStream(ctx, js, s, want)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("events: ensure stream %s: %w", name, err)
-		}
-		return s, nil
+		return nil, fmt.Errorf("events: ensure stream %s: %w", name, err)
 	}
-	return nil, fmt.Errorf("events: ensure stream %s: it keeps being created and deleted concurrently", name)
+}
+
+// ensureAttempt bounds one JetStream API round of ensure, ensureRetryPause separates rounds, and
+// ensurePatience bounds them all when the caller's context has no deadline (a service starting):
+// a bus that never answers stops the service with the error rather than hanging it.
+const (
+	ensureAttempt    = 10 * time.Second
+	ensureRetryPause = 250 * time.Millisecond
+	ensurePatience   = 2 * time.Minute
+)
+
+func ensureOnce(parent context.Context, js jetstream.JetStream, want jetstream.StreamConfig) (jetstream.Stream, error) {
+	ctx, cancel := context.WithTimeout(parent, ensureAttempt)
+	defer cancel()
+	s, err := js.Stream(ctx, want.Name)
+	if errors.Is(err, jetstream.ErrStreamNotFound) {
+		return js.CreateStream(ctx, want)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return strengthenStream(ctx, js, s, want)
+}
+
+// retryableAPIError reports whether a JetStream API call failed for want of an answer (a
+// timeout, nobody listening yet) rather than being refused: asking again may succeed.
+func retryableAPIError(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders)
 }
 
 // strengthenStream updates s to the stronger of its configuration and want, or leaves it alone

@@ -1,10 +1,13 @@
 package events
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/retailbridge/retailbridge/pkg/events/eventstest"
@@ -184,5 +187,49 @@ func TestStrengthen(t *testing.T) {
 				t.Errorf("got %+v changed=%v, want changed=%v and the check to hold", got, changed, tt.wantChanged)
 			}
 		})
+	}
+}
+
+// A service starting while the bus cannot answer yet (JetStream still starting, a cluster still
+// placing replicas, a leader election) waits for it within its context instead of failing on the
+// first unanswered request.
+func TestEnsureStreamWaitsForJetStreamToAnswer(t *testing.T) {
+	t.Parallel()
+	srv, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoLog: true, NoSigs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go srv.Start()
+	t.Cleanup(srv.Shutdown)
+	if !srv.ReadyForConnections(10 * time.Second) {
+		t.Fatal("nats server not ready")
+	}
+	nc, err := nats.Connect(srv.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Nothing answers the JetStream API yet: a short context ends with the cause named.
+	short, cancel := context.WithTimeout(context.Background(), 600*time.Millisecond)
+	defer cancel()
+	if _, err := EnsureStream(short, js, "returns", StreamOptions{}); err == nil || !strings.Contains(err.Error(), "no responders") {
+		t.Fatalf("ensure with nothing answering: %v, want the unanswered request named", err)
+	}
+	enabled := make(chan error, 1)
+	time.AfterFunc(500*time.Millisecond, func() {
+		enabled <- srv.EnableJetStream(&server.JetStreamConfig{StoreDir: t.TempDir()})
+	})
+	if _, err := EnsureStream(testCtx(t), js, "returns", StreamOptions{}); err != nil {
+		t.Fatalf("ensure while JetStream comes up: %v", err)
+	}
+	if err := <-enabled; err != nil {
+		t.Fatal(err)
+	}
+	if got := streamConfig(t, js, StreamName("returns")).Subjects; len(got) != 1 {
+		t.Errorf("stream subjects %v", got)
 	}
 }
