@@ -24,6 +24,8 @@ const (
 	SetReturnOrders         = "returnOrders"
 	SetReturnReceipts       = "returnReceipts"
 	SetInventoryAdjustments = "inventoryAdjustments"
+	// SetItemLedgerEntries is the analytics API's (api/microsoft/analytics/v1.0) item ledger.
+	SetItemLedgerEntries = "itemLedgerEntries"
 )
 
 // Return order statuses.
@@ -132,11 +134,16 @@ type ledger struct {
 	created   map[string]int64
 	subs      map[string]*subscription
 
+	// opening is the stores' opening on-hand (demo.StoreStock); planted are item journal lines
+	// tests post on top (SetOnHand), in memory only. See itemledger.go.
+	opening []demo.StoreBalance
+	planted []plantedEntry
+
 	conflicts, batches int64
 }
 
 func newLedger(ds *demo.Dataset, now func() time.Time, f *state.File) (*ledger, error) {
-	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second),
+	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second), opening: ds.StoreStock(),
 		itemBySKU: map[string]int{}, customers: map[string]*customer{}, docs: map[string]*doc{},
 		next: map[string]int{}, created: map[string]int64{}, subs: map[string]*subscription{}}
 	for i, it := range ds.Items {

@@ -104,6 +104,8 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 		p.group, rest = "v2.0", strings.TrimPrefix(rest, "v2.0/")
 	case strings.HasPrefix(rest, "retailbridge/returns/v1.0/"):
 		p.group, rest = "returns", strings.TrimPrefix(rest, "retailbridge/returns/v1.0/")
+	case strings.HasPrefix(rest, "microsoft/analytics/v1.0/"):
+		p.group, rest = "analytics", strings.TrimPrefix(rest, "microsoft/analytics/v1.0/")
 	default:
 		return p, false
 	}
@@ -124,7 +126,8 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 	}
 	allowed := map[string][]string{
 		"v2.0":    {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos},
-		"returns": {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices},
+		"returns":   {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices},
+		"analytics": {SetItemLedgerEntries},
 	}
 	for _, a := range allowed[p.group] {
 		if a == p.set {
@@ -144,6 +147,12 @@ func (s *Sandbox) dispatchLocked(method, rest string, q url.Values, ifMatch stri
 		return reply{status: http.StatusOK, body: s.company()}
 	}
 	l := s.ledger
+	if p.set == SetItemLedgerEntries {
+		if method != http.MethodGet || p.id != "" {
+			return fail(http.StatusMethodNotAllowed, "BadRequest_MethodNotAllowed", "Item ledger entries are read only, as a collection.")
+		}
+		return l.itemLedgerLocked(q)
+	}
 	switch {
 	case method == http.MethodGet && p.id == "":
 		return l.listLocked(p.set, q)

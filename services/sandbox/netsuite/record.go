@@ -11,6 +11,10 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
 		s.serveJob(w, r, rest)
 		return
 	}
+	if r.URL.Path == suiteQLPath {
+		s.serveSuiteQL(w, r)
+		return
+	}
 	rest, ok := strings.CutPrefix(r.URL.Path, recordPath)
 	if !ok {
 		writeError(w, http.StatusNotFound, "INVALID_URL", "The requested URL is not a REST record service resource.")

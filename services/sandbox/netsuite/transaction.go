@@ -65,6 +65,11 @@ type ledger struct {
 	memos        map[string]*creditMemo
 	adjustments  map[string]*inventoryAdjustment
 
+	// opening is the stores' opening on-hand (demo.StoreStock); planted is what tests set on top
+	// (SetOnHand). See suiteql.go.
+	opening []demo.StoreBalance
+	planted map[balanceKey]int64
+
 	jobs     map[string]*job
 	jobOrder []string // job ids, oldest first
 	byKey    map[string]*job
@@ -181,6 +186,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 		memos: map[string]*creditMemo{}, adjustments: map[string]*inventoryAdjustment{},
 		jobs: map[string]*job{}, byKey: map[string]*job{}, nextJob: 101,
 		created: map[string]int64{},
+		opening: ds.StoreStock(), planted: map[balanceKey]int64{},
 	}
 	items := make(map[string]demo.Item, len(ds.Items))
 	for _, it := range ds.Items {

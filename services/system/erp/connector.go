@@ -44,4 +44,9 @@ type Connector interface {
 	CreateInvoice(ctx context.Context, req *erpv1.CreateInvoiceRequest) (*erpv1.CreateInvoiceResponse, error)
 	// CloseSalesOrder closes a sales order nothing was fulfilled from; closing a closed one does nothing.
 	CloseSalesOrder(ctx context.Context, req *erpv1.CloseSalesOrderRequest) error
+	// ListItems reads every active inventory item (following the vendor's pages).
+	ListItems(ctx context.Context) ([]*erpv1.Item, error)
+	// ListInventoryBalances reads on-hand per item and location, narrowed to skus and locations
+	// when given (following the vendor's pages); the result may come in any order.
+	ListInventoryBalances(ctx context.Context, skus, locations []string) ([]*erpv1.InventoryBalance, error)
 }

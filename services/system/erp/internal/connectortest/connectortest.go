@@ -43,6 +43,9 @@ type Sandbox interface {
 	Stage(kind, id string) Stage
 	// Stats counts what the sandbox saw.
 	Stats() Stats
+	// SetOnHand makes the vendor book quantity units of sku at location, as an adjustment keyed
+	// in the ERP by hand would.
+	SetOnHand(sku, location string, quantity int64)
 }
 
 // Options shape the connector a scenario asks for.
@@ -98,6 +101,7 @@ func Run(t *testing.T, start Start) {
 		sb := start(t, ds)
 		runReadOnly(t, ds, sb.Connect(t, Options{}))
 	})
+	t.Run("Balances", func(t *testing.T) { t.Parallel(); testBalances(t, start) })
 	t.Run("WrongSecret", func(t *testing.T) { t.Parallel(); testWrongSecret(t, start) })
 	t.Run("Maintenance", func(t *testing.T) { t.Parallel(); testMaintenance(t, start) })
 	t.Run("Deadline", func(t *testing.T) { t.Parallel(); testDeadline(t, start) })

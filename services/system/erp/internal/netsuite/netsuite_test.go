@@ -106,3 +106,5 @@ func (h *harness) Stats() connectortest.Stats {
 	return connectortest.Stats{Requests: st.Requests, Refused: st.Refused, MaxInFlight: st.MaxInFlight,
 		Maintenance: st.Maintenance, Created: created}
 }
+
+func (h *harness) SetOnHand(sku, location string, quantity int64) { h.sb.SetOnHand(sku, location, quantity) }

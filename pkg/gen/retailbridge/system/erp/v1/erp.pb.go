@@ -1674,6 +1674,263 @@ func (*CloseSalesOrderResponse) Descriptor() ([]byte, []int) {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{27}
 }
 
+// ListItemsRequest asks for the item master; it has no filter: the whole master is read.
+type ListItemsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemsRequest) Reset() {
+	*x = ListItemsRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemsRequest) ProtoMessage() {}
+
+func (x *ListItemsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemsRequest.ProtoReflect.Descriptor instead.
+func (*ListItemsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{28}
+}
+
+// ListItemsResponse carries every item the ERP holds.
+type ListItemsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Items, sorted by SKU. Only the SKU, ERP id, display name and updated_at are guaranteed.
+	Items         []*Item `protobuf:"bytes,1,rep,name=items,proto3" json:"items,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListItemsResponse) Reset() {
+	*x = ListItemsResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListItemsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListItemsResponse) ProtoMessage() {}
+
+func (x *ListItemsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListItemsResponse.ProtoReflect.Descriptor instead.
+func (*ListItemsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{29}
+}
+
+func (x *ListItemsResponse) GetItems() []*Item {
+	if x != nil {
+		return x.Items
+	}
+	return nil
+}
+
+// InventoryBalance is the ERP's on-hand quantity of one item at one location.
+type InventoryBalance struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU (the item's external id / number).
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Location id (NetSuite location, Business Central location code).
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Units on hand in the ERP's books.
+	OnHand        int64 `protobuf:"varint,3,opt,name=on_hand,json=onHand,proto3" json:"on_hand,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InventoryBalance) Reset() {
+	*x = InventoryBalance{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InventoryBalance) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InventoryBalance) ProtoMessage() {}
+
+func (x *InventoryBalance) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InventoryBalance.ProtoReflect.Descriptor instead.
+func (*InventoryBalance) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *InventoryBalance) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *InventoryBalance) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *InventoryBalance) GetOnHand() int64 {
+	if x != nil {
+		return x.OnHand
+	}
+	return 0
+}
+
+// ListInventoryBalancesRequest narrows the balances read.
+type ListInventoryBalancesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKUs to read; empty reads every item (at most 1,000 SKUs).
+	Skus []string `protobuf:"bytes,1,rep,name=skus,proto3" json:"skus,omitempty"`
+	// Locations to read; empty reads every location (at most 100).
+	LocationIds   []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInventoryBalancesRequest) Reset() {
+	*x = ListInventoryBalancesRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[31]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInventoryBalancesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInventoryBalancesRequest) ProtoMessage() {}
+
+func (x *ListInventoryBalancesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[31]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInventoryBalancesRequest.ProtoReflect.Descriptor instead.
+func (*ListInventoryBalancesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{31}
+}
+
+func (x *ListInventoryBalancesRequest) GetSkus() []string {
+	if x != nil {
+		return x.Skus
+	}
+	return nil
+}
+
+func (x *ListInventoryBalancesRequest) GetLocationIds() []string {
+	if x != nil {
+		return x.LocationIds
+	}
+	return nil
+}
+
+// ListInventoryBalancesResponse carries the balances.
+type ListInventoryBalancesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Balances, sorted by location then SKU; an item with no stock at a location may be absent.
+	Balances []*InventoryBalance `protobuf:"bytes,1,rep,name=balances,proto3" json:"balances,omitempty"`
+	// When the ERP was read.
+	AsOf          *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=as_of,json=asOf,proto3" json:"as_of,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInventoryBalancesResponse) Reset() {
+	*x = ListInventoryBalancesResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[32]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInventoryBalancesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInventoryBalancesResponse) ProtoMessage() {}
+
+func (x *ListInventoryBalancesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[32]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInventoryBalancesResponse.ProtoReflect.Descriptor instead.
+func (*ListInventoryBalancesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{32}
+}
+
+func (x *ListInventoryBalancesResponse) GetBalances() []*InventoryBalance {
+	if x != nil {
+		return x.Balances
+	}
+	return nil
+}
+
+func (x *ListInventoryBalancesResponse) GetAsOf() *timestamppb.Timestamp {
+	if x != nil {
+		return x.AsOf
+	}
+	return nil
+}
+
 var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
@@ -1786,7 +2043,21 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x16CloseSalesOrderRequest\x12$\n" +
 	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"\x19\n" +
-	"\x17CloseSalesOrderResponse2\xcb\f\n" +
+	"\x17CloseSalesOrderResponse\"\x12\n" +
+	"\x10ListItemsRequest\"K\n" +
+	"\x11ListItemsResponse\x126\n" +
+	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\"^\n" +
+	"\x10InventoryBalance\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12\x17\n" +
+	"\aon_hand\x18\x03 \x01(\x03R\x06onHand\"U\n" +
+	"\x1cListInventoryBalancesRequest\x12\x12\n" +
+	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
+	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\x9a\x01\n" +
+	"\x1dListInventoryBalancesResponse\x12H\n" +
+	"\bbalances\x18\x01 \x03(\v2,.retailbridge.system.erp.v1.InventoryBalanceR\bbalances\x12/\n" +
+	"\x05as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf2\xc4\x0e\n" +
 	"\n" +
 	"ErpService\x12e\n" +
 	"\bGetItems\x12+.retailbridge.system.erp.v1.GetItemsRequest\x1a,.retailbridge.system.erp.v1.GetItemsResponse\x12}\n" +
@@ -1800,7 +2071,9 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x19RecordInventoryAdjustment\x12<.retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest\x1a=.retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse\x12\x8c\x01\n" +
 	"\x15CreateItemFulfillment\x128.retailbridge.system.erp.v1.CreateItemFulfillmentRequest\x1a9.retailbridge.system.erp.v1.CreateItemFulfillmentResponse\x12t\n" +
 	"\rCreateInvoice\x120.retailbridge.system.erp.v1.CreateInvoiceRequest\x1a1.retailbridge.system.erp.v1.CreateInvoiceResponse\x12z\n" +
-	"\x0fCloseSalesOrder\x122.retailbridge.system.erp.v1.CloseSalesOrderRequest\x1a3.retailbridge.system.erp.v1.CloseSalesOrderResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
+	"\x0fCloseSalesOrder\x122.retailbridge.system.erp.v1.CloseSalesOrderRequest\x1a3.retailbridge.system.erp.v1.CloseSalesOrderResponse\x12h\n" +
+	"\tListItems\x12,.retailbridge.system.erp.v1.ListItemsRequest\x1a-.retailbridge.system.erp.v1.ListItemsResponse\x12\x8c\x01\n" +
+	"\x15ListInventoryBalances\x128.retailbridge.system.erp.v1.ListInventoryBalancesRequest\x1a9.retailbridge.system.erp.v1.ListInventoryBalancesResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
 
 var (
 	file_retailbridge_system_erp_v1_erp_proto_rawDescOnce sync.Once
@@ -1814,7 +2087,7 @@ func file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescData
 }
 
-var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 28)
+var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
 var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*Item)(nil),                              // 0: retailbridge.system.erp.v1.Item
 	(*GetItemsRequest)(nil),                   // 1: retailbridge.system.erp.v1.GetItemsRequest
@@ -1844,61 +2117,73 @@ var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*CreateInvoiceResponse)(nil),             // 25: retailbridge.system.erp.v1.CreateInvoiceResponse
 	(*CloseSalesOrderRequest)(nil),            // 26: retailbridge.system.erp.v1.CloseSalesOrderRequest
 	(*CloseSalesOrderResponse)(nil),           // 27: retailbridge.system.erp.v1.CloseSalesOrderResponse
-	(*v1.Money)(nil),                          // 28: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),             // 29: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 30: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 31: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 32: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 33: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 34: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 35: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 36: retailbridge.canonical.v1.Disposition
+	(*ListItemsRequest)(nil),                  // 28: retailbridge.system.erp.v1.ListItemsRequest
+	(*ListItemsResponse)(nil),                 // 29: retailbridge.system.erp.v1.ListItemsResponse
+	(*InventoryBalance)(nil),                  // 30: retailbridge.system.erp.v1.InventoryBalance
+	(*ListInventoryBalancesRequest)(nil),      // 31: retailbridge.system.erp.v1.ListInventoryBalancesRequest
+	(*ListInventoryBalancesResponse)(nil),     // 32: retailbridge.system.erp.v1.ListInventoryBalancesResponse
+	(*v1.Money)(nil),                          // 33: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),             // 34: google.protobuf.Timestamp
+	(*v1.Order)(nil),                          // 35: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 36: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 37: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 38: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 39: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 40: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 41: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
-	28, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
-	29, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	33, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
+	34, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	30, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	35, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
 	4,  // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
-	31, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	32, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	36, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	37, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
 	14, // 7: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	33, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	28, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	34, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	35, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	36, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	28, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	38, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	33, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	39, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	40, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	41, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	33, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
 	21, // 14: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
-	1,  // 15: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	3,  // 16: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	6,  // 17: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	8,  // 18: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	10, // 19: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	12, // 20: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	15, // 21: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	17, // 22: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	19, // 23: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	22, // 24: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
-	24, // 25: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
-	26, // 26: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
-	2,  // 27: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	5,  // 28: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	7,  // 29: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	9,  // 30: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	11, // 31: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	13, // 32: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	16, // 33: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	18, // 34: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	20, // 35: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	23, // 36: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
-	25, // 37: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
-	27, // 38: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
-	27, // [27:39] is the sub-list for method output_type
-	15, // [15:27] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	0,  // 15: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	30, // 16: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
+	34, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
+	1,  // 18: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 19: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	6,  // 20: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	8,  // 21: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	10, // 22: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	12, // 23: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	15, // 24: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	17, // 25: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	19, // 26: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	22, // 27: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	24, // 28: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
+	26, // 29: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
+	28, // 30: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
+	31, // 31: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
+	2,  // 32: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	5,  // 33: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	7,  // 34: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	9,  // 35: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	11, // 36: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	13, // 37: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	16, // 38: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	18, // 39: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	20, // 40: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	23, // 41: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	25, // 42: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
+	27, // 43: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
+	29, // 44: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
+	32, // 45: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
+	32, // [32:46] is the sub-list for method output_type
+	18, // [18:32] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
@@ -1912,7 +2197,7 @@ func file_retailbridge_system_erp_v1_erp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_erp_v1_erp_proto_rawDesc), len(file_retailbridge_system_erp_v1_erp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   28,
+			NumMessages:   33,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

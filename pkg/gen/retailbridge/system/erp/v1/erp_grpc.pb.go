@@ -31,6 +31,8 @@ const (
 	ErpService_CreateItemFulfillment_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/CreateItemFulfillment"
 	ErpService_CreateInvoice_FullMethodName             = "/retailbridge.system.erp.v1.ErpService/CreateInvoice"
 	ErpService_CloseSalesOrder_FullMethodName           = "/retailbridge.system.erp.v1.ErpService/CloseSalesOrder"
+	ErpService_ListItems_FullMethodName                 = "/retailbridge.system.erp.v1.ErpService/ListItems"
+	ErpService_ListInventoryBalances_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/ListInventoryBalances"
 )
 
 // ErpServiceClient is the client API for ErpService service.
@@ -65,6 +67,12 @@ type ErpServiceClient interface {
 	CreateInvoice(ctx context.Context, in *CreateInvoiceRequest, opts ...grpc.CallOption) (*CreateInvoiceResponse, error)
 	// CloseSalesOrder closes the open lines of a sales order (a compensation for a cancelled order).
 	CloseSalesOrder(ctx context.Context, in *CloseSalesOrderRequest, opts ...grpc.CallOption) (*CloseSalesOrderResponse, error)
+	// ListItems reads the ERP's whole item master (SKU and ERP id of every active inventory item),
+	// for the inventory process's SKU mapping.
+	ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error)
+	// ListInventoryBalances reads the ERP's on-hand quantity per item and location (NetSuite
+	// inventoryBalance, Business Central item ledger entries summed), for reconciliation.
+	ListInventoryBalances(ctx context.Context, in *ListInventoryBalancesRequest, opts ...grpc.CallOption) (*ListInventoryBalancesResponse, error)
 }
 
 type erpServiceClient struct {
@@ -195,6 +203,26 @@ func (c *erpServiceClient) CloseSalesOrder(ctx context.Context, in *CloseSalesOr
 	return out, nil
 }
 
+func (c *erpServiceClient) ListItems(ctx context.Context, in *ListItemsRequest, opts ...grpc.CallOption) (*ListItemsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListItemsResponse)
+	err := c.cc.Invoke(ctx, ErpService_ListItems_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) ListInventoryBalances(ctx context.Context, in *ListInventoryBalancesRequest, opts ...grpc.CallOption) (*ListInventoryBalancesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListInventoryBalancesResponse)
+	err := c.cc.Invoke(ctx, ErpService_ListInventoryBalances_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ErpServiceServer is the server API for ErpService service.
 // All implementations must embed UnimplementedErpServiceServer
 // for forward compatibility.
@@ -227,6 +255,12 @@ type ErpServiceServer interface {
 	CreateInvoice(context.Context, *CreateInvoiceRequest) (*CreateInvoiceResponse, error)
 	// CloseSalesOrder closes the open lines of a sales order (a compensation for a cancelled order).
 	CloseSalesOrder(context.Context, *CloseSalesOrderRequest) (*CloseSalesOrderResponse, error)
+	// ListItems reads the ERP's whole item master (SKU and ERP id of every active inventory item),
+	// for the inventory process's SKU mapping.
+	ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error)
+	// ListInventoryBalances reads the ERP's on-hand quantity per item and location (NetSuite
+	// inventoryBalance, Business Central item ledger entries summed), for reconciliation.
+	ListInventoryBalances(context.Context, *ListInventoryBalancesRequest) (*ListInventoryBalancesResponse, error)
 	mustEmbedUnimplementedErpServiceServer()
 }
 
@@ -272,6 +306,12 @@ func (UnimplementedErpServiceServer) CreateInvoice(context.Context, *CreateInvoi
 }
 func (UnimplementedErpServiceServer) CloseSalesOrder(context.Context, *CloseSalesOrderRequest) (*CloseSalesOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CloseSalesOrder not implemented")
+}
+func (UnimplementedErpServiceServer) ListItems(context.Context, *ListItemsRequest) (*ListItemsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListItems not implemented")
+}
+func (UnimplementedErpServiceServer) ListInventoryBalances(context.Context, *ListInventoryBalancesRequest) (*ListInventoryBalancesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListInventoryBalances not implemented")
 }
 func (UnimplementedErpServiceServer) mustEmbedUnimplementedErpServiceServer() {}
 func (UnimplementedErpServiceServer) testEmbeddedByValue()                    {}
@@ -510,6 +550,42 @@ func _ErpService_CloseSalesOrder_Handler(srv interface{}, ctx context.Context, d
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ErpService_ListItems_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListItemsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).ListItems(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_ListItems_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).ListItems(ctx, req.(*ListItemsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_ListInventoryBalances_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListInventoryBalancesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).ListInventoryBalances(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_ListInventoryBalances_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).ListInventoryBalances(ctx, req.(*ListInventoryBalancesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ErpService_ServiceDesc is the grpc.ServiceDesc for ErpService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -564,6 +640,14 @@ var ErpService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CloseSalesOrder",
 			Handler:    _ErpService_CloseSalesOrder_Handler,
+		},
+		{
+			MethodName: "ListItems",
+			Handler:    _ErpService_ListItems_Handler,
+		},
+		{
+			MethodName: "ListInventoryBalances",
+			Handler:    _ErpService_ListInventoryBalances_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
