@@ -56,6 +56,8 @@ var rpcRules = map[string]rpcRule{
 	"GetAvailability":          {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
 	"ListPositions":            {partnerScope: partnerScopeStock, supportScope: supportScopeRead},
 	"ListMovements":            {supportScope: supportScopeRead, notFound: true},
+	"ListDrift":                {supportScope: supportScopeRead},
+	"ListSkuMismatches":        {supportScope: supportScopeRead},
 	"GetOrderWorkflow":         {supportScope: supportScopeRead, notFound: true},
 	"ListOrderExceptions":      {supportScope: supportScopeRead},
 	"ResolveOrderException":    {supportScope: supportScopeWrite, notFound: true},

@@ -67,6 +67,19 @@ type Config struct {
 	// InventoryPushChannel (RB_INVENTORY_PUSH_CHANNEL, default web) is the sales channel whose
 	// available-to-sell is pushed.
 	InventoryPushChannel string
+	// InventoryAuthority (RB_INVENTORY_AUTHORITY, "location-glob[/state]=source,…", first match
+	// wins; default "store-*=erp,*=wms") says whose figure wins when reconciliation finds the
+	// ledger out of step: erp, wms, or ledger (report only). See docs/inventory.md.
+	InventoryAuthority []AuthorityRule
+	// InventoryReconcileEvery (RB_INVENTORY_RECONCILE_EVERY, default 15m, 0 = off) is how often
+	// the ledger is compared with the ERP's on-hand.
+	InventoryReconcileEvery time.Duration
+	// InventoryMappingEvery (RB_INVENTORY_MAPPING_EVERY, default 1h, 0 = off) is how often the
+	// item master and SKU mapping are refreshed from the ERP, storefront, warehouse and product feed.
+	InventoryMappingEvery time.Duration
+	// InventoryPushLease (RB_INVENTORY_PUSH_LEASE, default 10s) is how long one replica owns the
+	// storefront push of a SKU × location before another may take it over.
+	InventoryPushLease time.Duration
 
 	Token TokenConfig
 	Addrs ServiceAddrs
@@ -189,6 +202,10 @@ func Load(getenv func(string) string) (Config, error) {
 	}
 	c.InventoryPush = pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", ""))
 	c.InventoryPushChannel = r.str("RB_INVENTORY_PUSH_CHANNEL", "web")
+	c.InventoryAuthority = parseAuthority(r.str("RB_INVENTORY_AUTHORITY", DefaultInventoryAuthority))
+	c.InventoryReconcileEvery = r.duration("RB_INVENTORY_RECONCILE_EVERY", 15*time.Minute)
+	c.InventoryMappingEvery = r.duration("RB_INVENTORY_MAPPING_EVERY", time.Hour)
+	c.InventoryPushLease = r.duration("RB_INVENTORY_PUSH_LEASE", 10*time.Second)
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
 		return c, err
 	}
@@ -294,6 +311,7 @@ func (c Config) badOrderToCash() []string {
 	if c.InventoryPushChannel == "" && len(c.InventoryPush) > 0 {
 		add("RB_INVENTORY_PUSH_CHANNEL", "must not be empty when RB_INVENTORY_PUSH_LOCATIONS is set")
 	}
+	bad = append(bad, c.badInventory()...)
 	if c.OrderPollInterval <= 0 {
 		add("RB_ORDER_POLL_INTERVAL", "must be positive")
 	}

@@ -26,6 +26,7 @@ const (
 	DefaultPushEvery    = 100 * time.Millisecond
 	DefaultPushSettle   = 250 * time.Millisecond
 	DefaultPushMaxDelay = 2 * time.Second
+	DefaultPushLease    = 10 * time.Second
 	// pushAttempts bounds the compare-and-set rounds of one push.
 	pushAttempts = 3
 	// pushReason is the Shopify reason the pushes carry.
@@ -46,6 +47,9 @@ type PushConfig struct {
 	Settle time.Duration
 	// MaxDelay is the longest a changed position waits while it keeps changing; default 2s.
 	MaxDelay time.Duration
+	// Lease is how long a replica owns the push of a SKU × location without renewing it
+	// (lease.go); another replica takes the position over once it lapses; default 10s.
+	Lease time.Duration
 }
 
 func (c PushConfig) withDefaults() PushConfig {
@@ -58,13 +62,16 @@ func (c PushConfig) withDefaults() PushConfig {
 	if c.MaxDelay == 0 {
 		c.MaxDelay = DefaultPushMaxDelay
 	}
+	if c.Lease == 0 {
+		c.Lease = DefaultPushLease
+	}
 	return c
 }
 
 func (c PushConfig) problems() []string {
 	var bad []string
-	if c.Every < 0 || c.Settle < 0 || c.MaxDelay < 0 {
-		bad = append(bad, "Push: Every, Settle and MaxDelay must not be negative")
+	if c.Every < 0 || c.Settle < 0 || c.MaxDelay < 0 || c.Lease < 0 {
+		bad = append(bad, "Push: Every, Settle, MaxDelay and Lease must not be negative")
 	}
 	for loc, id := range c.Locations {
 		if loc == "" || id == "" {
@@ -82,22 +89,28 @@ type dirty struct {
 	seq         int64     // the newest line
 }
 
-// pusher holds one replica's view of what is unpushed.
+// pusher holds one replica's view of what is unpushed, and the positions whose push it owns.
 type pusher struct {
 	s      *Service
 	cfg    PushConfig
 	cs     commercev1.CommerceServiceClient
 	cursor int64
 	dirty  map[pushKey]*dirty
+	leases *pushLeases
 }
 
 func (s *Service) pushLoop(ctx context.Context) error {
-	p := &pusher{s: s, cfg: s.cfg.Push, cs: s.commerce, dirty: map[pushKey]*dirty{}}
+	p := &pusher{s: s, cfg: s.cfg.Push, cs: s.commerce, dirty: map[pushKey]*dirty{},
+		leases: newPushLeases(s.db, s.replica, s.cfg.Push.Lease)}
+	defer p.leases.release()
 	t := time.NewTicker(p.cfg.Every)
 	defer t.Stop()
 	for {
 		if err := p.scan(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "inventory push: reading the ledger failed", "error", err)
+		}
+		if err := p.leases.renew(ctx, s.now()); err != nil && ctx.Err() == nil {
+			s.log.WarnContext(ctx, "inventory push: renewing leases failed", "error", err)
 		}
 		p.pushDue(ctx)
 		select {
@@ -143,6 +156,13 @@ func (p *pusher) pushDue(ctx context.Context) {
 	now := p.s.now()
 	for k, d := range p.dirty {
 		if now.Sub(d.last) < p.cfg.Settle && now.Sub(d.first) < p.cfg.MaxDelay {
+			continue
+		}
+		owned, err := p.owns(ctx, k, d, now)
+		if err != nil || !owned {
+			if err != nil && ctx.Err() == nil {
+				p.s.log.WarnContext(ctx, "inventory push: taking the lease failed", "sku", k.sku, "location", k.location, "error", err)
+			}
 			continue
 		}
 		if err := p.push(ctx, k, d); err != nil {

@@ -24,6 +24,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -158,6 +159,8 @@ type Service struct {
 	outbox   *events.Outbox
 	ledger   *ledger
 	metrics  *metrics
+	// replica names this replica as the owner of its leases (lease.go).
+	replica string
 }
 
 var _ inventoryv1.InventoryServiceServer = (*Service)(nil)
@@ -185,7 +188,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	m := newMetrics(deps.Metrics)
 	return &Service{
 		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, commerce: deps.Commerce, tenants: deps.Tenants,
-		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m,
+		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m, replica: telemetry.NewID(),
 		ledger: &ledger{now: deps.Now, outbox: outbox, lag: m.lag},
 	}, nil
 }

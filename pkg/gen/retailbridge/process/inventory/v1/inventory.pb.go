@@ -990,6 +990,536 @@ func (x *ListMovementsResponse) GetQuantity() int64 {
 	return 0
 }
 
+// ListDriftRequest filters the drift report.
+type ListDriftRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Only this location.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// Only this source: "erp" or "wms".
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// Also list drift a later reconciliation found resolved.
+	IncludeResolved bool `protobuf:"varint,4,opt,name=include_resolved,json=includeResolved,proto3" json:"include_resolved,omitempty"`
+	// Maximum rows per page (1..500; default 100).
+	PageSize int32 `protobuf:"varint,5,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response.
+	PageToken     string `protobuf:"bytes,6,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftRequest) Reset() {
+	*x = ListDriftRequest{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[14]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftRequest) ProtoMessage() {}
+
+func (x *ListDriftRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[14]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftRequest.ProtoReflect.Descriptor instead.
+func (*ListDriftRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{14}
+}
+
+func (x *ListDriftRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *ListDriftRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *ListDriftRequest) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *ListDriftRequest) GetIncludeResolved() bool {
+	if x != nil {
+		return x.IncludeResolved
+	}
+	return false
+}
+
+func (x *ListDriftRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListDriftRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// Drift is one SKU × location × state where the ledger and a source disagreed.
+type Drift struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Location.
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The source compared with: "erp" (on-hand) or "wms" (the warehouse's snapshot).
+	Source string `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	// The state compared: on hand for the ERP, each counted state for the warehouse.
+	State v1.InventoryState `protobuf:"varint,4,opt,name=state,proto3,enum=retailbridge.canonical.v1.InventoryState" json:"state,omitempty"`
+	// The ledger's figure at the source's time.
+	LedgerQuantity int64 `protobuf:"varint,5,opt,name=ledger_quantity,json=ledgerQuantity,proto3" json:"ledger_quantity,omitempty"`
+	// The source's figure.
+	SourceQuantity int64 `protobuf:"varint,6,opt,name=source_quantity,json=sourceQuantity,proto3" json:"source_quantity,omitempty"`
+	// Who is the authority for this location and state: "erp", "wms" or "ledger".
+	Authority string `protobuf:"bytes,7,opt,name=authority,proto3" json:"authority,omitempty"`
+	// "corrected" (a ledger correction was appended) or "reported" (the source is not the
+	// authority: the figures are left as they are for someone to look at).
+	Action string `protobuf:"bytes,8,opt,name=action,proto3" json:"action,omitempty"`
+	// The correction's movement id, when corrected.
+	MovementId string `protobuf:"bytes,9,opt,name=movement_id,json=movementId,proto3" json:"movement_id,omitempty"`
+	// When this disagreement was first found.
+	FirstFoundAt *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=first_found_at,json=firstFoundAt,proto3" json:"first_found_at,omitempty"`
+	// When it was last checked.
+	CheckedAt *timestamppb.Timestamp `protobuf:"bytes,11,opt,name=checked_at,json=checkedAt,proto3" json:"checked_at,omitempty"`
+	// When a later reconciliation found ledger and source agreeing; unset while open.
+	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Drift) Reset() {
+	*x = Drift{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[15]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Drift) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Drift) ProtoMessage() {}
+
+func (x *Drift) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[15]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Drift.ProtoReflect.Descriptor instead.
+func (*Drift) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{15}
+}
+
+func (x *Drift) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *Drift) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *Drift) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Drift) GetState() v1.InventoryState {
+	if x != nil {
+		return x.State
+	}
+	return v1.InventoryState(0)
+}
+
+func (x *Drift) GetLedgerQuantity() int64 {
+	if x != nil {
+		return x.LedgerQuantity
+	}
+	return 0
+}
+
+func (x *Drift) GetSourceQuantity() int64 {
+	if x != nil {
+		return x.SourceQuantity
+	}
+	return 0
+}
+
+func (x *Drift) GetAuthority() string {
+	if x != nil {
+		return x.Authority
+	}
+	return ""
+}
+
+func (x *Drift) GetAction() string {
+	if x != nil {
+		return x.Action
+	}
+	return ""
+}
+
+func (x *Drift) GetMovementId() string {
+	if x != nil {
+		return x.MovementId
+	}
+	return ""
+}
+
+func (x *Drift) GetFirstFoundAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstFoundAt
+	}
+	return nil
+}
+
+func (x *Drift) GetCheckedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CheckedAt
+	}
+	return nil
+}
+
+func (x *Drift) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+// ListDriftResponse is one page of the drift report.
+type ListDriftResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Drift, by location, SKU, source and state.
+	Drift []*Drift `protobuf:"bytes,1,rep,name=drift,proto3" json:"drift,omitempty"`
+	// Cursor for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDriftResponse) Reset() {
+	*x = ListDriftResponse{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[16]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDriftResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDriftResponse) ProtoMessage() {}
+
+func (x *ListDriftResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[16]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDriftResponse.ProtoReflect.Descriptor instead.
+func (*ListDriftResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{16}
+}
+
+func (x *ListDriftResponse) GetDrift() []*Drift {
+	if x != nil {
+		return x.Drift
+	}
+	return nil
+}
+
+func (x *ListDriftResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
+// ListSkuMismatchesRequest filters the mismatch report.
+type ListSkuMismatchesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only this kind: missing_in_erp, missing_in_storefront, missing_in_warehouse,
+	// missing_in_product_feed, mapping_changed, duplicate_sku, unmapped_movement.
+	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
+	// Only this SKU.
+	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Also list mismatches a later refresh found resolved.
+	IncludeResolved bool `protobuf:"varint,3,opt,name=include_resolved,json=includeResolved,proto3" json:"include_resolved,omitempty"`
+	// Maximum rows per page (1..500; default 100).
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response.
+	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkuMismatchesRequest) Reset() {
+	*x = ListSkuMismatchesRequest{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[17]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkuMismatchesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkuMismatchesRequest) ProtoMessage() {}
+
+func (x *ListSkuMismatchesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[17]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkuMismatchesRequest.ProtoReflect.Descriptor instead.
+func (*ListSkuMismatchesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{17}
+}
+
+func (x *ListSkuMismatchesRequest) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *ListSkuMismatchesRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *ListSkuMismatchesRequest) GetIncludeResolved() bool {
+	if x != nil {
+		return x.IncludeResolved
+	}
+	return false
+}
+
+func (x *ListSkuMismatchesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ListSkuMismatchesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// SkuMismatch is one thing the item master could not reconcile about a SKU.
+type SkuMismatch struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU.
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// What is wrong (see ListSkuMismatchesRequest.kind).
+	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
+	// The system concerned: erp, storefront, warehouse, product_feed or ledger.
+	System string `protobuf:"bytes,3,opt,name=system,proto3" json:"system,omitempty"`
+	// What was seen, for a person: the ids involved, before and after.
+	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
+	// When the mismatch was first seen.
+	FirstSeenAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=first_seen_at,json=firstSeenAt,proto3" json:"first_seen_at,omitempty"`
+	// When a refresh last saw it.
+	LastSeenAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen_at,json=lastSeenAt,proto3" json:"last_seen_at,omitempty"`
+	// When a later refresh no longer saw it; unset while open.
+	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SkuMismatch) Reset() {
+	*x = SkuMismatch{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SkuMismatch) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SkuMismatch) ProtoMessage() {}
+
+func (x *SkuMismatch) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SkuMismatch.ProtoReflect.Descriptor instead.
+func (*SkuMismatch) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{18}
+}
+
+func (x *SkuMismatch) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *SkuMismatch) GetKind() string {
+	if x != nil {
+		return x.Kind
+	}
+	return ""
+}
+
+func (x *SkuMismatch) GetSystem() string {
+	if x != nil {
+		return x.System
+	}
+	return ""
+}
+
+func (x *SkuMismatch) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
+func (x *SkuMismatch) GetFirstSeenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FirstSeenAt
+	}
+	return nil
+}
+
+func (x *SkuMismatch) GetLastSeenAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.LastSeenAt
+	}
+	return nil
+}
+
+func (x *SkuMismatch) GetResolvedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ResolvedAt
+	}
+	return nil
+}
+
+// ListSkuMismatchesResponse is one page of the mismatch report.
+type ListSkuMismatchesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Mismatches, by SKU, kind and system.
+	Mismatches []*SkuMismatch `protobuf:"bytes,1,rep,name=mismatches,proto3" json:"mismatches,omitempty"`
+	// Cursor for the next page; empty at the end.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSkuMismatchesResponse) Reset() {
+	*x = ListSkuMismatchesResponse{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSkuMismatchesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSkuMismatchesResponse) ProtoMessage() {}
+
+func (x *ListSkuMismatchesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSkuMismatchesResponse.ProtoReflect.Descriptor instead.
+func (*ListSkuMismatchesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ListSkuMismatchesResponse) GetMismatches() []*SkuMismatch {
+	if x != nil {
+		return x.Mismatches
+	}
+	return nil
+}
+
+func (x *ListSkuMismatchesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 var File_retailbridge_process_inventory_v1_inventory_proto protoreflect.FileDescriptor
 
 const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
@@ -1068,14 +1598,68 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x15ListMovementsResponse\x12I\n" +
 	"\tmovements\x18\x01 \x03(\v2+.retailbridge.process.inventory.v1.MovementR\tmovements\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
-	"\bquantity\x18\x03 \x01(\x03R\bquantity2\xfa\x05\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\"\xc4\x01\n" +
+	"\x10ListDriftRequest\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12)\n" +
+	"\x10include_resolved\x18\x04 \x01(\bR\x0fincludeResolved\x12\x1b\n" +
+	"\tpage_size\x18\x05 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x06 \x01(\tR\tpageToken\"\xf6\x03\n" +
+	"\x05Drift\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12?\n" +
+	"\x05state\x18\x04 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\x05state\x12'\n" +
+	"\x0fledger_quantity\x18\x05 \x01(\x03R\x0eledgerQuantity\x12'\n" +
+	"\x0fsource_quantity\x18\x06 \x01(\x03R\x0esourceQuantity\x12\x1c\n" +
+	"\tauthority\x18\a \x01(\tR\tauthority\x12\x16\n" +
+	"\x06action\x18\b \x01(\tR\x06action\x12\x1f\n" +
+	"\vmovement_id\x18\t \x01(\tR\n" +
+	"movementId\x12@\n" +
+	"\x0efirst_found_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\ffirstFoundAt\x129\n" +
+	"\n" +
+	"checked_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcheckedAt\x12;\n" +
+	"\vresolved_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt\"{\n" +
+	"\x11ListDriftResponse\x12>\n" +
+	"\x05drift\x18\x01 \x03(\v2(.retailbridge.process.inventory.v1.DriftR\x05drift\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa7\x01\n" +
+	"\x18ListSkuMismatchesRequest\x12\x12\n" +
+	"\x04kind\x18\x01 \x01(\tR\x04kind\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12)\n" +
+	"\x10include_resolved\x18\x03 \x01(\bR\x0fincludeResolved\x12\x1b\n" +
+	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\x9e\x02\n" +
+	"\vSkuMismatch\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n" +
+	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
+	"\x06system\x18\x03 \x01(\tR\x06system\x12\x16\n" +
+	"\x06detail\x18\x04 \x01(\tR\x06detail\x12>\n" +
+	"\rfirst_seen_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\vfirstSeenAt\x12<\n" +
+	"\flast_seen_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"lastSeenAt\x12;\n" +
+	"\vresolved_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"resolvedAt\"\x93\x01\n" +
+	"\x19ListSkuMismatchesResponse\x12N\n" +
+	"\n" +
+	"mismatches\x18\x01 \x03(\v2..retailbridge.process.inventory.v1.SkuMismatchR\n" +
+	"mismatches\x12&\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x83\b\n" +
 	"\x10InventoryService\x12\x88\x01\n" +
 	"\x0fGetAvailability\x129.retailbridge.process.inventory.v1.GetAvailabilityRequest\x1a:.retailbridge.process.inventory.v1.GetAvailabilityResponse\x12\x82\x01\n" +
 	"\rListPositions\x127.retailbridge.process.inventory.v1.ListPositionsRequest\x1a8.retailbridge.process.inventory.v1.ListPositionsResponse\x12p\n" +
 	"\aReserve\x121.retailbridge.process.inventory.v1.ReserveRequest\x1a2.retailbridge.process.inventory.v1.ReserveResponse\x12p\n" +
 	"\aRelease\x121.retailbridge.process.inventory.v1.ReleaseRequest\x1a2.retailbridge.process.inventory.v1.ReleaseResponse\x12m\n" +
 	"\x06Commit\x120.retailbridge.process.inventory.v1.CommitRequest\x1a1.retailbridge.process.inventory.v1.CommitResponse\x12\x82\x01\n" +
-	"\rListMovements\x127.retailbridge.process.inventory.v1.ListMovementsRequest\x1a8.retailbridge.process.inventory.v1.ListMovementsResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
+	"\rListMovements\x127.retailbridge.process.inventory.v1.ListMovementsRequest\x1a8.retailbridge.process.inventory.v1.ListMovementsResponse\x12v\n" +
+	"\tListDrift\x123.retailbridge.process.inventory.v1.ListDriftRequest\x1a4.retailbridge.process.inventory.v1.ListDriftResponse\x12\x8e\x01\n" +
+	"\x11ListSkuMismatches\x12;.retailbridge.process.inventory.v1.ListSkuMismatchesRequest\x1a<.retailbridge.process.inventory.v1.ListSkuMismatchesResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
 
 var (
 	file_retailbridge_process_inventory_v1_inventory_proto_rawDescOnce sync.Once
@@ -1089,55 +1673,74 @@ func file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP() []byte
 	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescData
 }
 
-var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
-	(*GetAvailabilityRequest)(nil),  // 0: retailbridge.process.inventory.v1.GetAvailabilityRequest
-	(*Availability)(nil),            // 1: retailbridge.process.inventory.v1.Availability
-	(*GetAvailabilityResponse)(nil), // 2: retailbridge.process.inventory.v1.GetAvailabilityResponse
-	(*ListPositionsRequest)(nil),    // 3: retailbridge.process.inventory.v1.ListPositionsRequest
-	(*ListPositionsResponse)(nil),   // 4: retailbridge.process.inventory.v1.ListPositionsResponse
-	(*ReserveRequest)(nil),          // 5: retailbridge.process.inventory.v1.ReserveRequest
-	(*ReserveResponse)(nil),         // 6: retailbridge.process.inventory.v1.ReserveResponse
-	(*CommitRequest)(nil),           // 7: retailbridge.process.inventory.v1.CommitRequest
-	(*CommitResponse)(nil),          // 8: retailbridge.process.inventory.v1.CommitResponse
-	(*ReleaseRequest)(nil),          // 9: retailbridge.process.inventory.v1.ReleaseRequest
-	(*ReleaseResponse)(nil),         // 10: retailbridge.process.inventory.v1.ReleaseResponse
-	(*ListMovementsRequest)(nil),    // 11: retailbridge.process.inventory.v1.ListMovementsRequest
-	(*Movement)(nil),                // 12: retailbridge.process.inventory.v1.Movement
-	(*ListMovementsResponse)(nil),   // 13: retailbridge.process.inventory.v1.ListMovementsResponse
-	(*timestamppb.Timestamp)(nil),   // 14: google.protobuf.Timestamp
-	(*v1.InventoryPosition)(nil),    // 15: retailbridge.canonical.v1.InventoryPosition
-	(*durationpb.Duration)(nil),     // 16: google.protobuf.Duration
-	(v1.InventoryState)(0),          // 17: retailbridge.canonical.v1.InventoryState
+	(*GetAvailabilityRequest)(nil),    // 0: retailbridge.process.inventory.v1.GetAvailabilityRequest
+	(*Availability)(nil),              // 1: retailbridge.process.inventory.v1.Availability
+	(*GetAvailabilityResponse)(nil),   // 2: retailbridge.process.inventory.v1.GetAvailabilityResponse
+	(*ListPositionsRequest)(nil),      // 3: retailbridge.process.inventory.v1.ListPositionsRequest
+	(*ListPositionsResponse)(nil),     // 4: retailbridge.process.inventory.v1.ListPositionsResponse
+	(*ReserveRequest)(nil),            // 5: retailbridge.process.inventory.v1.ReserveRequest
+	(*ReserveResponse)(nil),           // 6: retailbridge.process.inventory.v1.ReserveResponse
+	(*CommitRequest)(nil),             // 7: retailbridge.process.inventory.v1.CommitRequest
+	(*CommitResponse)(nil),            // 8: retailbridge.process.inventory.v1.CommitResponse
+	(*ReleaseRequest)(nil),            // 9: retailbridge.process.inventory.v1.ReleaseRequest
+	(*ReleaseResponse)(nil),           // 10: retailbridge.process.inventory.v1.ReleaseResponse
+	(*ListMovementsRequest)(nil),      // 11: retailbridge.process.inventory.v1.ListMovementsRequest
+	(*Movement)(nil),                  // 12: retailbridge.process.inventory.v1.Movement
+	(*ListMovementsResponse)(nil),     // 13: retailbridge.process.inventory.v1.ListMovementsResponse
+	(*ListDriftRequest)(nil),          // 14: retailbridge.process.inventory.v1.ListDriftRequest
+	(*Drift)(nil),                     // 15: retailbridge.process.inventory.v1.Drift
+	(*ListDriftResponse)(nil),         // 16: retailbridge.process.inventory.v1.ListDriftResponse
+	(*ListSkuMismatchesRequest)(nil),  // 17: retailbridge.process.inventory.v1.ListSkuMismatchesRequest
+	(*SkuMismatch)(nil),               // 18: retailbridge.process.inventory.v1.SkuMismatch
+	(*ListSkuMismatchesResponse)(nil), // 19: retailbridge.process.inventory.v1.ListSkuMismatchesResponse
+	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
+	(*v1.InventoryPosition)(nil),      // 21: retailbridge.canonical.v1.InventoryPosition
+	(*durationpb.Duration)(nil),       // 22: google.protobuf.Duration
+	(v1.InventoryState)(0),            // 23: retailbridge.canonical.v1.InventoryState
 }
 var file_retailbridge_process_inventory_v1_inventory_proto_depIdxs = []int32{
-	14, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
+	20, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
 	1,  // 1: retailbridge.process.inventory.v1.GetAvailabilityResponse.availability:type_name -> retailbridge.process.inventory.v1.Availability
-	15, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	16, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
-	14, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	17, // 5: retailbridge.process.inventory.v1.ListMovementsRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
-	17, // 6: retailbridge.process.inventory.v1.Movement.state:type_name -> retailbridge.canonical.v1.InventoryState
-	14, // 7: retailbridge.process.inventory.v1.Movement.occurred_at:type_name -> google.protobuf.Timestamp
-	14, // 8: retailbridge.process.inventory.v1.Movement.recorded_at:type_name -> google.protobuf.Timestamp
+	21, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	22, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	20, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	23, // 5: retailbridge.process.inventory.v1.ListMovementsRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
+	23, // 6: retailbridge.process.inventory.v1.Movement.state:type_name -> retailbridge.canonical.v1.InventoryState
+	20, // 7: retailbridge.process.inventory.v1.Movement.occurred_at:type_name -> google.protobuf.Timestamp
+	20, // 8: retailbridge.process.inventory.v1.Movement.recorded_at:type_name -> google.protobuf.Timestamp
 	12, // 9: retailbridge.process.inventory.v1.ListMovementsResponse.movements:type_name -> retailbridge.process.inventory.v1.Movement
-	0,  // 10: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
-	3,  // 11: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
-	5,  // 12: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
-	9,  // 13: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
-	7,  // 14: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
-	11, // 15: retailbridge.process.inventory.v1.InventoryService.ListMovements:input_type -> retailbridge.process.inventory.v1.ListMovementsRequest
-	2,  // 16: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
-	4,  // 17: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
-	6,  // 18: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
-	10, // 19: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
-	8,  // 20: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
-	13, // 21: retailbridge.process.inventory.v1.InventoryService.ListMovements:output_type -> retailbridge.process.inventory.v1.ListMovementsResponse
-	16, // [16:22] is the sub-list for method output_type
-	10, // [10:16] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	23, // 10: retailbridge.process.inventory.v1.Drift.state:type_name -> retailbridge.canonical.v1.InventoryState
+	20, // 11: retailbridge.process.inventory.v1.Drift.first_found_at:type_name -> google.protobuf.Timestamp
+	20, // 12: retailbridge.process.inventory.v1.Drift.checked_at:type_name -> google.protobuf.Timestamp
+	20, // 13: retailbridge.process.inventory.v1.Drift.resolved_at:type_name -> google.protobuf.Timestamp
+	15, // 14: retailbridge.process.inventory.v1.ListDriftResponse.drift:type_name -> retailbridge.process.inventory.v1.Drift
+	20, // 15: retailbridge.process.inventory.v1.SkuMismatch.first_seen_at:type_name -> google.protobuf.Timestamp
+	20, // 16: retailbridge.process.inventory.v1.SkuMismatch.last_seen_at:type_name -> google.protobuf.Timestamp
+	20, // 17: retailbridge.process.inventory.v1.SkuMismatch.resolved_at:type_name -> google.protobuf.Timestamp
+	18, // 18: retailbridge.process.inventory.v1.ListSkuMismatchesResponse.mismatches:type_name -> retailbridge.process.inventory.v1.SkuMismatch
+	0,  // 19: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
+	3,  // 20: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
+	5,  // 21: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
+	9,  // 22: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
+	7,  // 23: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
+	11, // 24: retailbridge.process.inventory.v1.InventoryService.ListMovements:input_type -> retailbridge.process.inventory.v1.ListMovementsRequest
+	14, // 25: retailbridge.process.inventory.v1.InventoryService.ListDrift:input_type -> retailbridge.process.inventory.v1.ListDriftRequest
+	17, // 26: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:input_type -> retailbridge.process.inventory.v1.ListSkuMismatchesRequest
+	2,  // 27: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
+	4,  // 28: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
+	6,  // 29: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
+	10, // 30: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
+	8,  // 31: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
+	13, // 32: retailbridge.process.inventory.v1.InventoryService.ListMovements:output_type -> retailbridge.process.inventory.v1.ListMovementsResponse
+	16, // 33: retailbridge.process.inventory.v1.InventoryService.ListDrift:output_type -> retailbridge.process.inventory.v1.ListDriftResponse
+	19, // 34: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:output_type -> retailbridge.process.inventory.v1.ListSkuMismatchesResponse
+	27, // [27:35] is the sub-list for method output_type
+	19, // [19:27] is the sub-list for method input_type
+	19, // [19:19] is the sub-list for extension type_name
+	19, // [19:19] is the sub-list for extension extendee
+	0,  // [0:19] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_inventory_v1_inventory_proto_init() }
@@ -1151,7 +1754,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc), len(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   14,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

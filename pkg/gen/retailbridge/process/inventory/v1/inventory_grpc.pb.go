@@ -19,12 +19,14 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	InventoryService_GetAvailability_FullMethodName = "/retailbridge.process.inventory.v1.InventoryService/GetAvailability"
-	InventoryService_ListPositions_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/ListPositions"
-	InventoryService_Reserve_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Reserve"
-	InventoryService_Release_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/Release"
-	InventoryService_Commit_FullMethodName          = "/retailbridge.process.inventory.v1.InventoryService/Commit"
-	InventoryService_ListMovements_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/ListMovements"
+	InventoryService_GetAvailability_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/GetAvailability"
+	InventoryService_ListPositions_FullMethodName     = "/retailbridge.process.inventory.v1.InventoryService/ListPositions"
+	InventoryService_Reserve_FullMethodName           = "/retailbridge.process.inventory.v1.InventoryService/Reserve"
+	InventoryService_Release_FullMethodName           = "/retailbridge.process.inventory.v1.InventoryService/Release"
+	InventoryService_Commit_FullMethodName            = "/retailbridge.process.inventory.v1.InventoryService/Commit"
+	InventoryService_ListMovements_FullMethodName     = "/retailbridge.process.inventory.v1.InventoryService/ListMovements"
+	InventoryService_ListDrift_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/ListDrift"
+	InventoryService_ListSkuMismatches_FullMethodName = "/retailbridge.process.inventory.v1.InventoryService/ListSkuMismatches"
 )
 
 // InventoryServiceClient is the client API for InventoryService service.
@@ -47,6 +49,15 @@ type InventoryServiceClient interface {
 	// ListMovements lists the ledger movements behind a position, oldest first, so every figure
 	// can be explained line by line.
 	ListMovements(ctx context.Context, in *ListMovementsRequest, opts ...grpc.CallOption) (*ListMovementsResponse, error)
+	// ListDrift is the reconciliation's drift report: where the ledger disagreed with the ERP's
+	// on-hand or the warehouse's snapshot, by SKU, location and state, and what was done (a
+	// correction appended to the ledger when the source is the authority there, a report
+	// otherwise). Support only.
+	ListDrift(ctx context.Context, in *ListDriftRequest, opts ...grpc.CallOption) (*ListDriftResponse, error)
+	// ListSkuMismatches is the item master's mismatch report: a SKU one system has and another
+	// lacks, a mapping that changed, a SKU two records share, ledger movements or storefront pushes
+	// for a SKU the item master does not map. Support only.
+	ListSkuMismatches(ctx context.Context, in *ListSkuMismatchesRequest, opts ...grpc.CallOption) (*ListSkuMismatchesResponse, error)
 }
 
 type inventoryServiceClient struct {
@@ -117,6 +128,26 @@ func (c *inventoryServiceClient) ListMovements(ctx context.Context, in *ListMove
 	return out, nil
 }
 
+func (c *inventoryServiceClient) ListDrift(ctx context.Context, in *ListDriftRequest, opts ...grpc.CallOption) (*ListDriftResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDriftResponse)
+	err := c.cc.Invoke(ctx, InventoryService_ListDrift_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *inventoryServiceClient) ListSkuMismatches(ctx context.Context, in *ListSkuMismatchesRequest, opts ...grpc.CallOption) (*ListSkuMismatchesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSkuMismatchesResponse)
+	err := c.cc.Invoke(ctx, InventoryService_ListSkuMismatches_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InventoryServiceServer is the server API for InventoryService service.
 // All implementations must embed UnimplementedInventoryServiceServer
 // for forward compatibility.
@@ -137,6 +168,15 @@ type InventoryServiceServer interface {
 	// ListMovements lists the ledger movements behind a position, oldest first, so every figure
 	// can be explained line by line.
 	ListMovements(context.Context, *ListMovementsRequest) (*ListMovementsResponse, error)
+	// ListDrift is the reconciliation's drift report: where the ledger disagreed with the ERP's
+	// on-hand or the warehouse's snapshot, by SKU, location and state, and what was done (a
+	// correction appended to the ledger when the source is the authority there, a report
+	// otherwise). Support only.
+	ListDrift(context.Context, *ListDriftRequest) (*ListDriftResponse, error)
+	// ListSkuMismatches is the item master's mismatch report: a SKU one system has and another
+	// lacks, a mapping that changed, a SKU two records share, ledger movements or storefront pushes
+	// for a SKU the item master does not map. Support only.
+	ListSkuMismatches(context.Context, *ListSkuMismatchesRequest) (*ListSkuMismatchesResponse, error)
 	mustEmbedUnimplementedInventoryServiceServer()
 }
 
@@ -164,6 +204,12 @@ func (UnimplementedInventoryServiceServer) Commit(context.Context, *CommitReques
 }
 func (UnimplementedInventoryServiceServer) ListMovements(context.Context, *ListMovementsRequest) (*ListMovementsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListMovements not implemented")
+}
+func (UnimplementedInventoryServiceServer) ListDrift(context.Context, *ListDriftRequest) (*ListDriftResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDrift not implemented")
+}
+func (UnimplementedInventoryServiceServer) ListSkuMismatches(context.Context, *ListSkuMismatchesRequest) (*ListSkuMismatchesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSkuMismatches not implemented")
 }
 func (UnimplementedInventoryServiceServer) mustEmbedUnimplementedInventoryServiceServer() {}
 func (UnimplementedInventoryServiceServer) testEmbeddedByValue()                          {}
@@ -294,6 +340,42 @@ func _InventoryService_ListMovements_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InventoryService_ListDrift_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDriftRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).ListDrift(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_ListDrift_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).ListDrift(ctx, req.(*ListDriftRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _InventoryService_ListSkuMismatches_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSkuMismatchesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).ListSkuMismatches(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_ListSkuMismatches_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).ListSkuMismatches(ctx, req.(*ListSkuMismatchesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InventoryService_ServiceDesc is the grpc.ServiceDesc for InventoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -324,6 +406,14 @@ var InventoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListMovements",
 			Handler:    _InventoryService_ListMovements_Handler,
+		},
+		{
+			MethodName: "ListDrift",
+			Handler:    _InventoryService_ListDrift_Handler,
+		},
+		{
+			MethodName: "ListSkuMismatches",
+			Handler:    _InventoryService_ListSkuMismatches_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
