@@ -125,7 +125,7 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 		p.action = segs[2]
 	}
 	allowed := map[string][]string{
-		"v2.0":    {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos},
+		"v2.0":      {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos},
 		"returns":   {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices},
 		"analytics": {SetItemLedgerEntries},
 	}

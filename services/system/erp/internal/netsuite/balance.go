@@ -27,7 +27,6 @@ const (
 	queryBalances   = `SELECT item.externalid AS sku, inventorybalance.location AS location, SUM(inventorybalance.quantityonhand) AS quantityonhand FROM inventorybalance INNER JOIN item ON item.id = inventorybalance.item%s GROUP BY item.externalid, inventorybalance.location ORDER BY inventorybalance.location, item.externalid`
 )
 
-
 // suiteQL runs q and returns every row, following the pages.
 func (c *Client) suiteQL(ctx context.Context, q string) ([]map[string]string, error) {
 	if err := c.window.closed(); err != nil {

@@ -107,4 +107,6 @@ func (h *harness) Stats() connectortest.Stats {
 		Maintenance: st.Maintenance, Created: created}
 }
 
-func (h *harness) SetOnHand(sku, location string, quantity int64) { h.sb.SetOnHand(sku, location, quantity) }
+func (h *harness) SetOnHand(sku, location string, quantity int64) {
+	h.sb.SetOnHand(sku, location, quantity)
+}
