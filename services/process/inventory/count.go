@@ -25,24 +25,45 @@ import (
 //     taken as committed.
 //   - Every other state is corrected to the counted figure.
 func (s *Service) applyCount(ctx context.Context, tx *store.Tx, pos *canonicalv1.InventoryPosition, key, correlationID string) error {
-	_, err := s.count(ctx, tx, pos, key, correlationID)
+	_, err := s.count(ctx, tx, pos, key, correlationID, nil)
 	return err
 }
 
-// count applies a count (see applyCount) and returns the correction lines it recorded: the
-// drift between the ledger and the count, none when they agreed or the count was superseded.
-func (s *Service) count(ctx context.Context, tx *store.Tx, pos *canonicalv1.InventoryPosition, key, correlationID string) ([]line, error) {
+// finding is one state where the ledger at a count's time and the count disagreed; for the
+// pickable states (sellable, reserved, committed) it is their total, reported as sellable.
+type finding struct {
+	state          canonicalv1.InventoryState
+	ledger, source int64
+	// corrected says a correction line was recorded; otherwise the count was not the authority
+	// for the state and the disagreement is only reported.
+	corrected bool
+}
+
+// countResult is what one count did: the disagreements it found (none on first sight, which
+// bootstraps, or when superseded) and the movement holding its corrections.
+type countResult struct {
+	findings   []finding
+	movementID string
+	compared   bool
+}
+
+// count applies a count (see applyCount). keep, when given, says which states the count may
+// correct (the states the warehouse is the authority for); a disagreement in another state is
+// returned as a finding but leaves the ledger alone.
+func (s *Service) count(ctx context.Context, tx *store.Tx, pos *canonicalv1.InventoryPosition, key, correlationID string,
+	keep func(canonicalv1.InventoryState) bool) (countResult, error) {
+	var res countResult
 	sku, loc := pos.GetSku(), pos.GetLocationId()
 	if sku == "" || loc == "" || pos.GetAsOf() == nil {
-		return nil, errs.E(errs.Invalid, "count_invalid", "a count needs a SKU, a location and as_of")
+		return res, errs.E(errs.Invalid, "count_invalid", "a count needs a SKU, a location and as_of")
 	}
 	asOf := pos.GetAsOf().AsTime().UTC()
 	if err := lockPosition(ctx, tx, sku, loc); err != nil {
-		return nil, err
+		return res, err
 	}
 	last, ok, err := lastCount(ctx, tx, sku, loc)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	outcome := outcomeApplied
 	if ok && !asOf.After(last) {
@@ -50,26 +71,56 @@ func (s *Service) count(ctx context.Context, tx *store.Tx, pos *canonicalv1.Inve
 	}
 	id := movementID(key)
 	if fresh, err := claimSource(ctx, tx, key, outcome, id, s.now()); err != nil || !fresh || outcome != outcomeApplied {
-		return nil, err
+		return res, err
 	}
 	atCount, seen, err := quantitiesAt(ctx, tx, sku, loc, asOf)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	lines := countLines(countedOf(pos), atCount, seen)
+	if keep == nil {
+		keep = func(canonicalv1.InventoryState) bool { return true }
+	}
+	// First sight bootstraps the position whoever the authority is: the ledger knows nothing yet.
+	lines := bootstrapLines(countedOf(pos))
+	if seen {
+		lines = nil
+		res.compared = true
+		res.findings = countFindings(countedOf(pos), atCount)
+		for i, f := range res.findings {
+			if keep(f.state) {
+				res.findings[i].corrected = true
+				lines = append(lines, line{f.state, f.source - f.ledger})
+			}
+		}
+	}
+	res.movementID = id
 	if err := s.ledger.record(ctx, tx, movement{id: id, sku: sku, location: loc, lines: lines, cause: "count",
 		causeID: key, correlationID: correlationID, sourceRecordID: key, reason: "count correction", occurredAt: asOf}); err != nil {
-		return nil, err
+		return res, err
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO inventory_counts (sku, location_id, as_of) VALUES ($1, $2, $3)
 		ON CONFLICT (sku, location_id) DO UPDATE SET as_of = excluded.as_of`, sku, loc, asOf)
-	var drift []line
-	for _, ln := range lines {
-		if ln.delta != 0 && seen {
-			drift = append(drift, ln)
+	return res, err
+}
+
+// countFindings are the states where a count and the ledger at its time disagree: the pickable
+// total (as sellable) and every other state on its own.
+func countFindings(counted, atCount map[canonicalv1.InventoryState]int64) []finding {
+	var out []finding
+	var countedGood, ledgerGood int64
+	for _, st := range goodStock {
+		countedGood += counted[st]
+		ledgerGood += atCount[st]
+	}
+	if countedGood != ledgerGood {
+		out = append(out, finding{state: sellable, ledger: ledgerGood, source: countedGood})
+	}
+	for _, st := range ledgerStates {
+		if !slices.Contains(goodStock, st) && counted[st] != atCount[st] {
+			out = append(out, finding{state: st, ledger: atCount[st], source: counted[st]})
 		}
 	}
-	return drift, err
+	return out
 }
 
 // countedOf reads a count's figures per ledger state; on hand, when the count gives only that,
@@ -92,27 +143,12 @@ func countedOf(pos *canonicalv1.InventoryPosition) map[canonicalv1.InventoryStat
 	return out
 }
 
-// countLines are the corrections that bring the ledger at the count's time to the count.
-func countLines(counted, atCount map[canonicalv1.InventoryState]int64, seen bool) []line {
-	var lines []line
-	if !seen {
-		// First sight: the warehouse's reservations are allocations the ledger has not made.
-		return []line{{sellable, counted[sellable]}, {committed, counted[reserved] + counted[committed]},
-			{damaged, counted[damaged]}, {awaiting, counted[awaiting]}, {qualityCtl, counted[qualityCtl]},
-			{safetyStock, counted[safetyStock]}, {inTransit, counted[inTransit]}}
-	}
-	var countedGood, ledgerGood int64
-	for _, st := range goodStock {
-		countedGood += counted[st]
-		ledgerGood += atCount[st]
-	}
-	lines = append(lines, line{sellable, countedGood - ledgerGood})
-	for _, st := range ledgerStates {
-		if !slices.Contains(goodStock, st) {
-			lines = append(lines, line{st, counted[st] - atCount[st]})
-		}
-	}
-	return lines
+// bootstrapLines are the lines that bootstrap a position the ledger has never seen from a count: the
+// warehouse's reservations are allocations the ledger has not made.
+func bootstrapLines(counted map[canonicalv1.InventoryState]int64) []line {
+	return []line{{sellable, counted[sellable]}, {committed, counted[reserved] + counted[committed]},
+		{damaged, counted[damaged]}, {awaiting, counted[awaiting]}, {qualityCtl, counted[qualityCtl]},
+		{safetyStock, counted[safetyStock]}, {inTransit, counted[inTransit]}}
 }
 
 // quantitiesAt is the ledger's figure per state of sku at loc as it stood at t: the current

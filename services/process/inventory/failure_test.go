@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -176,12 +177,18 @@ func publishedIDs(t testing.TB, js jetstream.JetStream) map[string]int {
 }
 
 // TestSnapshotFindsDrift changes the warehouse's stock behind the ledger's back (its webhooks are
-// never delivered), then applies the snapshot: the drifted positions are found and corrected by
-// ledger lines, and a second snapshot finds nothing.
+// never delivered), then applies the snapshot: both drifted positions are found; the one at a
+// distribution centre (the warehouse is the authority there) is corrected by ledger lines, the
+// one at a store (the ERP is the authority there, by default) is only reported; both are in the
+// drift report, and a second snapshot changes nothing.
 func TestSnapshotFindsDrift(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, Config{})
 	skus := f.stockedSKUs(t, 2)
+	storeBefore, err := stateQuantities(context.Background(), f.db, skus[1], "store-nyc")
+	if err != nil {
+		t.Fatal(err)
+	}
 	f.clock.Advance(time.Second)
 	if _, err := f.sb.AdjustStock(warehousesb.StockMovement{SKU: skus[0], LocationID: "dc-west", FromState: warehousesb.StateAvailable,
 		ToState: warehousesb.StateDamaged, Quantity: 1, Reason: "found broken"}); err != nil {
@@ -194,18 +201,29 @@ func TestSnapshotFindsDrift(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if res.New != 2 || res.Drifted != 2 || res.DriftUnits != 1+1+6 {
-		t.Errorf("snapshot = %+v, want 2 new versions, 2 drifted positions, 8 units corrected", res)
+	if res.New != 2 || res.Drifted != 2 || res.DriftUnits != 1+1+6 || res.Corrected != 1 {
+		t.Errorf("snapshot = %+v, want 2 new versions, 2 drifted positions, 8 units, 1 corrected", res)
 	}
-	for _, p := range []struct{ sku, loc string }{{skus[0], "dc-west"}, {skus[1], "store-nyc"}} {
-		got, err := stateQuantities(context.Background(), f.db, p.sku, p.loc)
-		if err != nil {
-			t.Fatal(err)
-		}
-		wh := f.sb.Position(p.loc, p.sku)
-		if got[sellable]+got[committed] != wh[warehousesb.StateAvailable]+wh[warehousesb.StateReserved] || got[damaged] != wh[warehousesb.StateDamaged] {
-			t.Errorf("%s at %s: ledger %v, warehouse %v", p.sku, p.loc, got, wh)
-		}
+	got, err := stateQuantities(context.Background(), f.db, skus[0], "dc-west")
+	if err != nil {
+		t.Fatal(err)
+	}
+	wh := f.sb.Position("dc-west", skus[0])
+	if got[sellable]+got[committed] != wh[warehousesb.StateAvailable]+wh[warehousesb.StateReserved] || got[damaged] != wh[warehousesb.StateDamaged] {
+		t.Errorf("%s at dc-west: ledger %v, warehouse %v; want corrected", skus[0], got, wh)
+	}
+	storeAfter, err := stateQuantities(context.Background(), f.db, skus[1], "store-nyc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(storeBefore, storeAfter); diff != "" {
+		t.Errorf("%s at store-nyc changed though the ERP is the authority there (-before +after):\n%s", skus[1], diff)
+	}
+	report := f.drift(t, &inventoryv1.ListDriftRequest{Source: AuthorityWarehouse, IncludeResolved: true})
+	want := []string{"dc-west/" + skus[0] + "/damaged wms corrected", "dc-west/" + skus[0] + "/sellable wms corrected",
+		"store-nyc/" + skus[1] + "/sellable erp reported"}
+	if diff := cmp.Diff(want, report); diff != "" {
+		t.Errorf("drift report (-want +got):\n%s", diff)
 	}
 	again, err := f.svc.ApplySnapshot(context.Background())
 	if err != nil {
@@ -214,4 +232,18 @@ func TestSnapshotFindsDrift(t *testing.T) {
 	if again.New != 0 || again.Drifted != 0 {
 		t.Errorf("second snapshot = %+v, want nothing new", again)
 	}
+}
+
+// drift lists the drift report as "location/sku/state authority action" lines.
+func (f *fixture) drift(t testing.TB, req *inventoryv1.ListDriftRequest) []string {
+	t.Helper()
+	resp, err := f.inv.ListDrift(asSupport(), req)
+	if err != nil {
+		t.Fatalf("ListDrift: %v", err)
+	}
+	var out []string
+	for _, d := range resp.GetDrift() {
+		out = append(out, fmt.Sprintf("%s/%s/%s %s %s", d.GetLocationId(), d.GetSku(), stateName(d.GetState()), d.GetAuthority(), d.GetAction()))
+	}
+	return out
 }

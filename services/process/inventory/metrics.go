@@ -23,6 +23,23 @@ type metrics struct {
 	pushLag       prometheus.Histogram
 	pushCalls     *prometheus.CounterVec
 	pushConflicts prometheus.Counter
+	// syncAccuracy is, per channel and source, the share of the channel's positions the last
+	// reconciliation found agreeing with the source; reconcileDrift the positions (and units)
+	// found out of step, by source and action (corrected, reported); reconcileRuns the runs by
+	// source and outcome.
+	syncAccuracy   *prometheus.GaugeVec
+	reconcileDrift *prometheus.CounterVec
+	reconcileUnits *prometheus.CounterVec
+	reconcileRuns  *prometheus.CounterVec
+	// mismatches is the open item master mismatches by kind, after the last refresh.
+	mismatches *prometheus.GaugeVec
+}
+
+// observeAccuracy sets the channels' sync accuracy against source.
+func (m *metrics) observeAccuracy(source string, a *accuracy) {
+	for ch, r := range a.ratios() {
+		m.syncAccuracy.WithLabelValues(ch, source).Set(r)
+	}
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -53,10 +70,33 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		pushConflicts: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "retailbridge_inventory_push_conflicts_total", Help: "Compare-and-set conflicts (the storefront changed by someone else) the push resolved.",
 		}),
+		syncAccuracy: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "retailbridge_inventory_sync_accuracy_ratio",
+			Help: "Share of a channel's positions the last reconciliation found agreeing with the source (erp, wms).",
+		}, []string{"channel", "source"}),
+		reconcileDrift: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_reconcile_drift_total",
+			Help: "Positions reconciliation found out of step with a source, by source and action (corrected, reported).",
+		}, []string{"source", "action"}),
+		reconcileUnits: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_reconcile_drift_units_total",
+			Help: "Units reconciliation found out of step with a source (sum of absolute differences), by source and action.",
+		}, []string{"source", "action"}),
+		reconcileRuns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_inventory_reconcile_runs_total", Help: "Reconciliation runs by source and outcome (ok, failed).",
+		}, []string{"source", "outcome"}),
+		mismatches: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "retailbridge_inventory_sku_mismatches", Help: "Open item master mismatches after the last refresh, by kind.",
+		}, []string{"kind"}),
 	}
 	if reg == nil {
 		return m
 	}
+	m.syncAccuracy = register(reg, m.syncAccuracy)
+	m.reconcileDrift = register(reg, m.reconcileDrift)
+	m.reconcileUnits = register(reg, m.reconcileUnits)
+	m.reconcileRuns = register(reg, m.reconcileRuns)
+	m.mismatches = register(reg, m.mismatches)
 	m.pushLag = register(reg, m.pushLag)
 	m.pushCalls = register(reg, m.pushCalls)
 	m.pushConflicts = register(reg, m.pushConflicts)

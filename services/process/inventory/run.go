@@ -44,6 +44,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.wms != nil && s.cfg.SnapshotEvery > 0 {
 		g.Go(func() error { return s.snapshotLoop(ctx, s.cfg.SnapshotEvery) })
 	}
+	if s.erp != nil && s.cfg.ReconcileEvery > 0 {
+		g.Go(func() error { return s.reconcileLoop(ctx, s.cfg.ReconcileEvery) })
+	}
 	if s.commerce != nil && len(s.cfg.Push.Locations) > 0 {
 		g.Go(func() error { return s.pushLoop(ctx) })
 	}

@@ -29,6 +29,7 @@ import (
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
@@ -41,6 +42,8 @@ const (
 	DefaultMaxReservationTTL = 7 * 24 * time.Hour
 	DefaultSweepEvery        = time.Second
 	DefaultSnapshotEvery     = 5 * time.Minute
+	DefaultReconcileEvery    = 15 * time.Minute
+	DefaultMappingEvery      = time.Hour
 )
 
 // Channel says which locations sell to a sales channel and how its figure is computed.
@@ -70,6 +73,15 @@ type Config struct {
 	Channels map[string]Channel
 	// Push configures the storefront push (push.go); off without locations or a commerce client.
 	Push PushConfig
+	// Authority says whose figure wins where reconciliation finds drift (authority.go); nil is
+	// DefaultAuthority.
+	Authority []AuthorityRule
+	// ReconcileEvery is how often the ledger is compared with the ERP's on-hand (reconcile.go);
+	// default 15m; negative turns it off.
+	ReconcileEvery time.Duration
+	// MappingEvery is how often the item master and SKU mapping are refreshed (itemmaster.go);
+	// default 1h; negative turns it off.
+	MappingEvery time.Duration
 }
 
 func (c Config) withDefaults() Config {
@@ -84,6 +96,15 @@ func (c Config) withDefaults() Config {
 	}
 	if c.SnapshotEvery == 0 {
 		c.SnapshotEvery = DefaultSnapshotEvery
+	}
+	if c.ReconcileEvery == 0 {
+		c.ReconcileEvery = DefaultReconcileEvery
+	}
+	if c.MappingEvery == 0 {
+		c.MappingEvery = DefaultMappingEvery
+	}
+	if c.Authority == nil {
+		c.Authority = DefaultAuthority
 	}
 	c.Push = c.Push.withDefaults()
 	return c
@@ -115,6 +136,7 @@ func (c Config) Validate() error {
 		}
 	}
 	bad = append(bad, c.Push.problems()...)
+	bad = append(bad, authorityProblems(c.Authority)...)
 	if len(bad) > 0 {
 		return fmt.Errorf("inventory config: %s", strings.Join(bad, "; "))
 	}
@@ -130,8 +152,14 @@ type Deps struct {
 	JetStream jetstream.JetStream
 	// WMS reads the warehouse's snapshot; nil turns the snapshot off.
 	WMS wmsv1.WmsServiceClient
-	// Commerce sets the storefront's levels (the push); nil turns the push off.
+	// Commerce sets the storefront's levels (the push) and lists its variants (the item master);
+	// nil turns both off.
 	Commerce commercev1.CommerceServiceClient
+	// ERP reads the ERP's on-hand (reconciliation) and item master; nil turns both off.
+	ERP erpv1.ErpServiceClient
+	// ItemMaster reads the product feed's item master rows; nil leaves the feed out of the
+	// SKU mapping.
+	ItemMaster ItemMasterSource
 	// Tenants is the partner directory; nil means no tenants, so every partner owns nothing.
 	Tenants *tenancy.Directory
 	// Logger defaults to discarding.
@@ -153,6 +181,8 @@ type Service struct {
 	wms wmsv1.WmsServiceClient
 	// commerce is the storefront's system API, for the push.
 	commerce commercev1.CommerceServiceClient
+	erp      erpv1.ErpServiceClient
+	feed     ItemMasterSource
 	tenants  *tenancy.Directory
 	log      *slog.Logger
 	now      func() time.Time
@@ -188,6 +218,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	m := newMetrics(deps.Metrics)
 	return &Service{
 		cfg: cfg, db: deps.DB, js: deps.JetStream, wms: deps.WMS, commerce: deps.Commerce, tenants: deps.Tenants,
+		erp: deps.ERP, feed: deps.ItemMaster,
 		log: deps.Logger, now: deps.Now, outbox: outbox, metrics: m, replica: telemetry.NewID(),
 		ledger: &ledger{now: deps.Now, outbox: outbox, lag: m.lag},
 	}, nil

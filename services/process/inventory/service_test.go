@@ -146,10 +146,12 @@ func failureOf(err error) *failure {
 func TestConfig(t *testing.T) {
 	t.Parallel()
 	bad := Config{ReservationTTL: -time.Second, SweepEvery: -1, Channels: map[string]Channel{"web": {Buffer: -1, Locations: []string{""}}},
-		Push: PushConfig{Settle: -1, Locations: map[string]string{"dc-east": ""}}}
+		Push:      PushConfig{Settle: -1, Locations: map[string]string{"dc-east": ""}},
+		Authority: []AuthorityRule{{Location: "[", Source: "erp"}, {Location: "dc-*", State: "bogus", Source: "oracle"}}}
 	err := bad.Validate()
 	for _, name := range []string{"ReservationTTL", "SweepEvery", `Channels["web"].Buffer`, `Channels["web"].Locations[0]`,
-		"Push: Every, Settle and MaxDelay", `Push.Locations["dc-east"]`} {
+		"Push: Every, Settle, MaxDelay and Lease", `Push.Locations["dc-east"]`, `Authority[0].Location: "["`,
+		`Authority[1].State: "bogus"`, `Authority[1].Source: "oracle"`} {
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("Validate = %v, want %s named", err, name)
 		}
@@ -160,7 +162,8 @@ func TestConfig(t *testing.T) {
 	}
 	want := Config{ReservationTTL: DefaultReservationTTL, MaxReservationTTL: DefaultMaxReservationTTL,
 		SweepEvery: DefaultSweepEvery, SnapshotEvery: DefaultSnapshotEvery,
-		Push: PushConfig{Every: DefaultPushEvery, Settle: DefaultPushSettle, MaxDelay: DefaultPushMaxDelay}}
+		Push:      PushConfig{Every: DefaultPushEvery, Settle: DefaultPushSettle, MaxDelay: DefaultPushMaxDelay, Lease: DefaultPushLease},
+		Authority: DefaultAuthority, ReconcileEvery: DefaultReconcileEvery, MappingEvery: DefaultMappingEvery}
 	if diff := cmp.Diff(want, (Config{}).withDefaults()); diff != "" {
 		t.Errorf("defaults (-want +got):\n%s", diff)
 	}
