@@ -80,7 +80,7 @@ func (st *store) locationByID(id string) *location {
 // itemsInOrder lists the items by id.
 func (st *store) itemsInOrder(sku string) []*inventoryItem {
 	var out []*inventoryItem
-	for _, it := range st.itemsBySKU {
+	for _, it := range st.itemsByID { // by id: a SKU two items share lists both
 		if sku == "" || it.sku == sku {
 			out = append(out, it)
 		}
@@ -121,6 +121,21 @@ type inventoryItemResolver struct {
 func (i *inventoryItemResolver) ID() graphql.ID { return gid("InventoryItem", i.it.id) }
 func (i *inventoryItemResolver) Sku() *string   { return &i.it.sku }
 func (i *inventoryItemResolver) Tracked() bool  { return true }
+
+// Variant is the item's variant; its id is derived from the item's.
+func (i *inventoryItemResolver) Variant() *variantResolver { return &variantResolver{it: i.it} }
+
+type variantResolver struct{ it *inventoryItem }
+
+func (v *variantResolver) ID() graphql.ID { return gid("ProductVariant", variantID(v.it.id)) }
+func (v *variantResolver) Sku() *string   { return &v.it.sku }
+
+// variantID derives a stable numeric variant id from its inventory item's id.
+func variantID(itemID string) string {
+	h := fnv.New64a()
+	_, _ = h.Write([]byte("variant\x00" + itemID))
+	return strconv.FormatUint(h.Sum64()%9_000_000_000+40_000_000_000, 10)
+}
 
 // InventoryLevel is the item's level at a location (every item is stocked everywhere).
 func (i *inventoryItemResolver) InventoryLevel(args struct{ LocationID graphql.ID }) *inventoryLevelResolver {
@@ -346,4 +361,38 @@ func (s *Sandbox) InventoryChanges() int {
 	s.store.mu.RLock()
 	defer s.store.mu.RUnlock()
 	return s.store.inventoryChanges
+}
+
+// RemoveInventoryItem deletes the SKU's inventory items (and so its variant), as a merchant
+// deleting the variant would.
+func (s *Sandbox) RemoveInventoryItem(sku string) {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	for id, it := range s.store.itemsByID {
+		if it.sku == sku {
+			delete(s.store.itemsByID, id)
+		}
+	}
+	delete(s.store.itemsBySKU, sku)
+}
+
+// ReplaceInventoryItem deletes the SKU's inventory item and creates another for it (a variant
+// deleted and created again gets new ids), returning the new item's id.
+func (s *Sandbox) ReplaceInventoryItem(sku string) string {
+	s.RemoveInventoryItem(sku)
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	it := &inventoryItem{id: inventoryItemID("replaced\x00" + sku), sku: sku}
+	s.store.itemsBySKU[sku], s.store.itemsByID[it.id] = it, it
+	return it.id
+}
+
+// AddDuplicateItem gives sku a second inventory item (two variants a merchant typed the same SKU
+// on) and returns its id.
+func (s *Sandbox) AddDuplicateItem(sku string) string {
+	s.store.mu.Lock()
+	defer s.store.mu.Unlock()
+	it := &inventoryItem{id: inventoryItemID("duplicate\x00" + sku), sku: sku}
+	s.store.itemsByID[it.id] = it
+	return it.id
 }

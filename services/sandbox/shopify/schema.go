@@ -42,7 +42,15 @@ type InventoryItem {
   id: ID!
   sku: String
   tracked: Boolean!
+  "The variant the item keeps stock for."
+  variant: ProductVariant!
   inventoryLevel(locationId: ID!): InventoryLevel
+}
+
+"A product's variant: what a line item buys."
+type ProductVariant {
+  id: ID!
+  sku: String
 }
 
 type InventoryItemConnection {

@@ -196,6 +196,10 @@ func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 	for i, code := range demo.Stores {
 		st.stores[code] = &location{id: strconv.Itoa(firstStoreLocation + i), name: code}
 	}
+	// Every catalogue item is a variant on sale, with its inventory item.
+	for _, it := range ds.Items {
+		st.item(it.SKU, true)
+	}
 	customers := make(map[string]*demo.Customer, len(ds.Customers))
 	for i := range ds.Customers {
 		customers[ds.Customers[i].ID] = &ds.Customers[i]

@@ -43,4 +43,6 @@ type Connector interface {
 	// its compare quantity (errs.Conflict "inventory_compare_stale" otherwise, nothing changed).
 	// A repeat with the same key returns the first result and changes nothing.
 	SetInventory(ctx context.Context, req *commercev1.SetInventoryRequest) ([]*commercev1.InventoryLevel, error)
+	// ListVariants reads every variant with its SKU and inventory item, following the pages.
+	ListVariants(ctx context.Context) ([]*commercev1.Variant, error)
 }

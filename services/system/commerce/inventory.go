@@ -74,3 +74,14 @@ func (s *Service) SetInventory(ctx context.Context, req *commercev1.SetInventory
 	}
 	return &commercev1.SetInventoryResponse{Levels: levels}, nil
 }
+
+// ListVariants reads the catalogue's variants with their SKUs and inventory items.
+func (s *Service) ListVariants(ctx context.Context, _ *commercev1.ListVariantsRequest) (*commercev1.ListVariantsResponse, error) {
+	ctx, cancel := s.bound(ctx)
+	defer cancel()
+	variants, err := s.conn.ListVariants(ctx)
+	if err != nil {
+		return nil, classify(err)
+	}
+	return &commercev1.ListVariantsResponse{Variants: variants}, nil
+}

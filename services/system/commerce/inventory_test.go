@@ -2,6 +2,8 @@ package commerce_test
 
 import (
 	"context"
+	"fmt"
+	"strconv"
 	"testing"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
@@ -69,5 +71,38 @@ func TestSetInventory(t *testing.T) {
 		Levels: []*commercev1.InventoryLevelKey{{Sku: "NO-SUCH-SKU", LocationId: warehouse}}})
 	if e := errs.As(err); e == nil || e.Reason != "inventory_item_not_found" {
 		t.Fatalf("unknown SKU: %v", err)
+	}
+}
+
+// TestListVariants reads the whole catalogue over several pages: every demo item's SKU once,
+// with numeric variant and inventory item ids; a SKU two variants share is listed twice.
+func TestListVariants(t *testing.T) {
+	t.Parallel()
+	svc, sb := newService(t, nil)
+	for i := range 150 { // more than one page of 100
+		sb.AddInventoryItem(fmt.Sprintf("PAGE-%03d", i))
+	}
+	dup := sb.AddDuplicateItem("PAGE-000")
+	resp, err := svc.ListVariants(context.Background(), &commercev1.ListVariantsRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, v := range resp.GetVariants() {
+		seen[v.GetSku()]++
+		if _, err := strconv.ParseUint(v.GetVariantId(), 10, 64); err != nil {
+			t.Errorf("variant %v: variant id is not numeric", v)
+		}
+		if _, err := strconv.ParseUint(v.GetInventoryItemId(), 10, 64); err != nil {
+			t.Errorf("variant %v: inventory item id is not numeric", v)
+		}
+	}
+	for _, it := range dataset().Items {
+		if seen[it.SKU] != 1 {
+			t.Errorf("catalogue SKU %s listed %d times; want once", it.SKU, seen[it.SKU])
+		}
+	}
+	if seen["PAGE-149"] != 1 || seen["PAGE-000"] != 2 {
+		t.Errorf("PAGE-149 listed %d times, PAGE-000 (duplicated as item %s) %d; want 1 and 2", seen["PAGE-149"], dup, seen["PAGE-000"])
 	}
 }

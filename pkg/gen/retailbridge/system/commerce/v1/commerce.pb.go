@@ -1362,6 +1362,153 @@ func (x *SetInventoryResponse) GetLevels() []*InventoryLevel {
 	return nil
 }
 
+// ListVariantsRequest asks for the whole catalogue's variants; it has no filter.
+type ListVariantsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVariantsRequest) Reset() {
+	*x = ListVariantsRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVariantsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVariantsRequest) ProtoMessage() {}
+
+func (x *ListVariantsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVariantsRequest.ProtoReflect.Descriptor instead.
+func (*ListVariantsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
+}
+
+// Variant is one sellable variant as the storefront knows it.
+type Variant struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU (may be empty on the platform: a variant nobody gave a SKU).
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// The platform's variant id.
+	VariantId string `protobuf:"bytes,2,opt,name=variant_id,json=variantId,proto3" json:"variant_id,omitempty"`
+	// The platform's inventory item id (the stock-keeping record the push sets).
+	InventoryItemId string `protobuf:"bytes,3,opt,name=inventory_item_id,json=inventoryItemId,proto3" json:"inventory_item_id,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *Variant) Reset() {
+	*x = Variant{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Variant) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Variant) ProtoMessage() {}
+
+func (x *Variant) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Variant.ProtoReflect.Descriptor instead.
+func (*Variant) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *Variant) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *Variant) GetVariantId() string {
+	if x != nil {
+		return x.VariantId
+	}
+	return ""
+}
+
+func (x *Variant) GetInventoryItemId() string {
+	if x != nil {
+		return x.InventoryItemId
+	}
+	return ""
+}
+
+// ListVariantsResponse carries every variant.
+type ListVariantsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Variants, in the platform's order.
+	Variants      []*Variant `protobuf:"bytes,1,rep,name=variants,proto3" json:"variants,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListVariantsResponse) Reset() {
+	*x = ListVariantsResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListVariantsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListVariantsResponse) ProtoMessage() {}
+
+func (x *ListVariantsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListVariantsResponse.ProtoReflect.Descriptor instead.
+func (*ListVariantsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ListVariantsResponse) GetVariants() []*Variant {
+	if x != nil {
+		return x.Variants
+	}
+	return nil
+}
+
 // IngestWebhookRequest is one webhook delivery exactly as received.
 type IngestWebhookRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1375,7 +1522,7 @@ type IngestWebhookRequest struct {
 
 func (x *IngestWebhookRequest) Reset() {
 	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1387,7 +1534,7 @@ func (x *IngestWebhookRequest) String() string {
 func (*IngestWebhookRequest) ProtoMessage() {}
 
 func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1400,7 +1547,7 @@ func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *IngestWebhookRequest) GetHeaders() map[string]string {
@@ -1432,7 +1579,7 @@ type IngestWebhookResponse struct {
 
 func (x *IngestWebhookResponse) Reset() {
 	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1444,7 +1591,7 @@ func (x *IngestWebhookResponse) String() string {
 func (*IngestWebhookResponse) ProtoMessage() {}
 
 func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1457,7 +1604,7 @@ func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *IngestWebhookResponse) GetDeliveryId() string {
@@ -1568,7 +1715,15 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\x16reference_document_uri\x18\x03 \x01(\tR\x14referenceDocumentUri\x12'\n" +
 	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"_\n" +
 	"\x14SetInventoryResponse\x12G\n" +
-	"\x06levels\x18\x01 \x03(\v2/.retailbridge.system.commerce.v1.InventoryLevelR\x06levels\"\xc4\x01\n" +
+	"\x06levels\x18\x01 \x03(\v2/.retailbridge.system.commerce.v1.InventoryLevelR\x06levels\"\x15\n" +
+	"\x13ListVariantsRequest\"f\n" +
+	"\aVariant\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1d\n" +
+	"\n" +
+	"variant_id\x18\x02 \x01(\tR\tvariantId\x12*\n" +
+	"\x11inventory_item_id\x18\x03 \x01(\tR\x0finventoryItemId\"\\\n" +
+	"\x14ListVariantsResponse\x12D\n" +
+	"\bvariants\x18\x01 \x03(\v2(.retailbridge.system.commerce.v1.VariantR\bvariants\"\xc4\x01\n" +
 	"\x14IngestWebhookRequest\x12\\\n" +
 	"\aheaders\x18\x01 \x03(\v2B.retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntryR\aheaders\x12\x12\n" +
 	"\x04body\x18\x02 \x01(\fR\x04body\x1a:\n" +
@@ -1579,7 +1734,7 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x9e\v\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored2\x9b\f\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
@@ -1591,7 +1746,8 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\fRecordRefund\x124.retailbridge.system.commerce.v1.RecordRefundRequest\x1a5.retailbridge.system.commerce.v1.RecordRefundResponse\x12\x84\x01\n" +
 	"\x0fAdjustInventory\x127.retailbridge.system.commerce.v1.AdjustInventoryRequest\x1a8.retailbridge.system.commerce.v1.AdjustInventoryResponse\x12\x8d\x01\n" +
 	"\x12GetInventoryLevels\x12:.retailbridge.system.commerce.v1.GetInventoryLevelsRequest\x1a;.retailbridge.system.commerce.v1.GetInventoryLevelsResponse\x12{\n" +
-	"\fSetInventory\x124.retailbridge.system.commerce.v1.SetInventoryRequest\x1a5.retailbridge.system.commerce.v1.SetInventoryResponse\x12\x83\x01\n" +
+	"\fSetInventory\x124.retailbridge.system.commerce.v1.SetInventoryRequest\x1a5.retailbridge.system.commerce.v1.SetInventoryResponse\x12{\n" +
+	"\fListVariants\x124.retailbridge.system.commerce.v1.ListVariantsRequest\x1a5.retailbridge.system.commerce.v1.ListVariantsResponse\x12\x83\x01\n" +
 	"\rIngestWebhook\x125.retailbridge.system.commerce.v1.IngestWebhookRequest\x1a6.retailbridge.system.commerce.v1.IngestWebhookResponse\"\x03\x88\x02\x01BYZWgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1;commercev1b\x06proto3"
 
 var (
@@ -1606,7 +1762,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 27)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*GetOrderRequest)(nil),            // 0: retailbridge.system.commerce.v1.GetOrderRequest
 	(*GetOrderResponse)(nil),           // 1: retailbridge.system.commerce.v1.GetOrderResponse
@@ -1632,58 +1788,64 @@ var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
 	(*InventoryQuantitySet)(nil),       // 21: retailbridge.system.commerce.v1.InventoryQuantitySet
 	(*SetInventoryRequest)(nil),        // 22: retailbridge.system.commerce.v1.SetInventoryRequest
 	(*SetInventoryResponse)(nil),       // 23: retailbridge.system.commerce.v1.SetInventoryResponse
-	(*IngestWebhookRequest)(nil),       // 24: retailbridge.system.commerce.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),      // 25: retailbridge.system.commerce.v1.IngestWebhookResponse
-	nil,                                // 26: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Order)(nil),                   // 27: retailbridge.canonical.v1.Order
-	(*timestamppb.Timestamp)(nil),      // 28: google.protobuf.Timestamp
-	(*v1.Shipment)(nil),                // 29: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                  // 30: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                   // 31: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),     // 32: retailbridge.canonical.v1.InventoryAdjustment
+	(*ListVariantsRequest)(nil),        // 24: retailbridge.system.commerce.v1.ListVariantsRequest
+	(*Variant)(nil),                    // 25: retailbridge.system.commerce.v1.Variant
+	(*ListVariantsResponse)(nil),       // 26: retailbridge.system.commerce.v1.ListVariantsResponse
+	(*IngestWebhookRequest)(nil),       // 27: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),      // 28: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                                // 29: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                   // 30: retailbridge.canonical.v1.Order
+	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
+	(*v1.Shipment)(nil),                // 32: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                  // 33: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                   // 34: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),     // 35: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	27, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	27, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	28, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
-	27, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	29, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	30, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	30, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	30, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	31, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	30, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	32, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	33, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
 	13, // 6: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	31, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	32, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	34, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	35, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
 	17, // 9: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
 	19, // 10: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
 	21, // 11: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
 	19, // 12: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
-	26, // 13: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 14: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 15: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 16: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
-	6,  // 17: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	8,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	10, // 19: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	12, // 20: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	15, // 21: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	18, // 22: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
-	22, // 23: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
-	24, // 24: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
-	1,  // 25: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 26: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 27: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
-	7,  // 28: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	9,  // 29: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	11, // 30: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	14, // 31: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	16, // 32: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	20, // 33: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
-	23, // 34: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
-	25, // 35: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
-	25, // [25:36] is the sub-list for method output_type
-	14, // [14:25] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	25, // 13: retailbridge.system.commerce.v1.ListVariantsResponse.variants:type_name -> retailbridge.system.commerce.v1.Variant
+	29, // 14: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	0,  // 15: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	2,  // 16: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	4,  // 17: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
+	6,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	8,  // 19: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	10, // 20: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	12, // 21: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	15, // 22: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	18, // 23: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	22, // 24: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
+	24, // 25: retailbridge.system.commerce.v1.CommerceService.ListVariants:input_type -> retailbridge.system.commerce.v1.ListVariantsRequest
+	27, // 26: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	1,  // 27: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	3,  // 28: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	5,  // 29: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
+	7,  // 30: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	9,  // 31: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	11, // 32: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	14, // 33: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	16, // 34: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	20, // 35: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	23, // 36: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
+	26, // 37: retailbridge.system.commerce.v1.CommerceService.ListVariants:output_type -> retailbridge.system.commerce.v1.ListVariantsResponse
+	28, // 38: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	27, // [27:39] is the sub-list for method output_type
+	15, // [15:27] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -1697,7 +1859,7 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   27,
+			NumMessages:   30,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -29,6 +29,7 @@ const (
 	CommerceService_AdjustInventory_FullMethodName    = "/retailbridge.system.commerce.v1.CommerceService/AdjustInventory"
 	CommerceService_GetInventoryLevels_FullMethodName = "/retailbridge.system.commerce.v1.CommerceService/GetInventoryLevels"
 	CommerceService_SetInventory_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/SetInventory"
+	CommerceService_ListVariants_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/ListVariants"
 	CommerceService_IngestWebhook_FullMethodName      = "/retailbridge.system.commerce.v1.CommerceService/IngestWebhook"
 )
 
@@ -63,6 +64,9 @@ type CommerceServiceClient interface {
 	// with changeFromQuantity and @idempotent): a stale compare value changes nothing and answers
 	// Conflict "inventory_compare_stale"; a repeat with the same key has no further effect.
 	SetInventory(ctx context.Context, in *SetInventoryRequest, opts ...grpc.CallOption) (*SetInventoryResponse, error)
+	// ListVariants reads every variant of the storefront's catalogue with its SKU and inventory
+	// item (Shopify inventoryItems with their variant), for the inventory process's SKU mapping.
+	ListVariants(ctx context.Context, in *ListVariantsRequest, opts ...grpc.CallOption) (*ListVariantsResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -181,6 +185,16 @@ func (c *commerceServiceClient) SetInventory(ctx context.Context, in *SetInvento
 	return out, nil
 }
 
+func (c *commerceServiceClient) ListVariants(ctx context.Context, in *ListVariantsRequest, opts ...grpc.CallOption) (*ListVariantsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListVariantsResponse)
+	err := c.cc.Invoke(ctx, CommerceService_ListVariants_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // Deprecated: Do not use.
 func (c *commerceServiceClient) IngestWebhook(ctx context.Context, in *IngestWebhookRequest, opts ...grpc.CallOption) (*IngestWebhookResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
@@ -223,6 +237,9 @@ type CommerceServiceServer interface {
 	// with changeFromQuantity and @idempotent): a stale compare value changes nothing and answers
 	// Conflict "inventory_compare_stale"; a repeat with the same key has no further effect.
 	SetInventory(context.Context, *SetInventoryRequest) (*SetInventoryResponse, error)
+	// ListVariants reads every variant of the storefront's catalogue with its SKU and inventory
+	// item (Shopify inventoryItems with their variant), for the inventory process's SKU mapping.
+	ListVariants(context.Context, *ListVariantsRequest) (*ListVariantsResponse, error)
 	// Deprecated: Do not use.
 	// IngestWebhook verifies a vendor webhook on its raw body, normalises it into canonical events
 	// and publishes them with deterministic ids derived from the vendor's delivery id, so a
@@ -270,6 +287,9 @@ func (UnimplementedCommerceServiceServer) GetInventoryLevels(context.Context, *G
 }
 func (UnimplementedCommerceServiceServer) SetInventory(context.Context, *SetInventoryRequest) (*SetInventoryResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SetInventory not implemented")
+}
+func (UnimplementedCommerceServiceServer) ListVariants(context.Context, *ListVariantsRequest) (*ListVariantsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListVariants not implemented")
 }
 func (UnimplementedCommerceServiceServer) IngestWebhook(context.Context, *IngestWebhookRequest) (*IngestWebhookResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method IngestWebhook not implemented")
@@ -475,6 +495,24 @@ func _CommerceService_SetInventory_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CommerceService_ListVariants_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListVariantsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).ListVariants(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_ListVariants_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).ListVariants(ctx, req.(*ListVariantsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _CommerceService_IngestWebhook_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(IngestWebhookRequest)
 	if err := dec(in); err != nil {
@@ -539,6 +577,10 @@ var CommerceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "SetInventory",
 			Handler:    _CommerceService_SetInventory_Handler,
+		},
+		{
+			MethodName: "ListVariants",
+			Handler:    _CommerceService_ListVariants_Handler,
 		},
 		{
 			MethodName: "IngestWebhook",
