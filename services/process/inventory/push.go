@@ -166,6 +166,10 @@ func (p *pusher) pushDue(ctx context.Context) {
 			continue
 		}
 		if err := p.push(ctx, k, d); err != nil {
+			if e := errs.As(err); e != nil && e.Reason == "inventory_item_not_found" {
+				p.unmapped(ctx, k)
+				continue
+			}
 			if ctx.Err() == nil {
 				p.s.log.WarnContext(ctx, "inventory push failed; it is retried", "sku", k.sku, "location", k.location, "error", err)
 			}
@@ -258,4 +262,13 @@ func (p *pusher) record(ctx context.Context, k pushKey, qty, seq int64) error {
 		WHERE inventory_push_state.pushed_seq < excluded.pushed_seq`,
 		k.sku, k.location, qty, seq, p.s.now().UTC())
 	return err
+}
+
+// unmapped gives up on a position the storefront has no inventory item for, until it moves
+// again, and reports it in the item master's mismatches rather than calling again every tick.
+func (p *pusher) unmapped(ctx context.Context, k pushKey) {
+	delete(p.dirty, k)
+	if err := p.s.recordUnmappedPush(ctx, k.sku, k.location); err != nil && ctx.Err() == nil {
+		p.s.log.WarnContext(ctx, "inventory push: recording an unmapped SKU failed", "sku", k.sku, "error", err)
+	}
 }

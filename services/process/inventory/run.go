@@ -44,6 +44,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.wms != nil && s.cfg.SnapshotEvery > 0 {
 		g.Go(func() error { return s.snapshotLoop(ctx, s.cfg.SnapshotEvery) })
 	}
+	if (s.erp != nil || s.commerce != nil || s.feed != nil) && s.cfg.MappingEvery > 0 {
+		g.Go(func() error { return s.mappingLoop(ctx, s.cfg.MappingEvery) })
+	}
 	if s.erp != nil && s.cfg.ReconcileEvery > 0 {
 		g.Go(func() error { return s.reconcileLoop(ctx, s.cfg.ReconcileEvery) })
 	}
