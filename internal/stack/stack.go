@@ -449,6 +449,10 @@ func (s *Stack) startInventory() error {
 	if err != nil {
 		return err
 	}
+	erpConn, err := s.dial(ERP)
+	if err != nil {
+		return err
+	}
 	tenants, err := s.tenantDirectory()
 	if err != nil {
 		return err
@@ -469,14 +473,17 @@ func (s *Stack) startInventory() error {
 	if s.Metrics != nil {
 		reg = s.Metrics.Registry
 	}
+	feed, err := s.startProductFeed(db)
+	if err != nil {
+		return err
+	}
 	var svc *inventory.Service
 	// New migrates the database: a database that went away since it was opened is waited for too.
 	err = s.waitFor("inventory database migrations", func(context.Context) (err error) {
-		svc, err = inventory.New(inventory.Config{ReservationTTL: s.opts.Config.ReservationTTL, Channels: channels,
-			Push: inventory.PushConfig{Channel: s.opts.Config.InventoryPushChannel, Locations: s.opts.Config.InventoryPush}}, inventory.Deps{
+		svc, err = inventory.New(s.inventoryConfig(channels), inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
-			Commerce: commercev1.NewCommerceServiceClient(commerceConn),
-			Logger:   s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
+			Commerce: commercev1.NewCommerceServiceClient(commerceConn), ERP: erpv1.NewErpServiceClient(erpConn),
+			ItemMaster: feed, Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
 		})
 		return err
 	})
@@ -484,9 +491,6 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
-	if err := s.startProductFeed(db); err != nil {
-		return err
-	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
 	// warehouse that does not answer in time leaves it to the periodic snapshot.
 	sctx, cancel := context.WithTimeout(s.ctx, 2*s.opts.Config.RequestTimeout)
@@ -502,6 +506,25 @@ func (s *Stack) startInventory() error {
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
+}
+
+// inventoryConfig is the inventory process's configuration from the stack's: a zero interval
+// in the stack's configuration turns the loop off.
+func (s *Stack) inventoryConfig(channels map[string]inventory.Channel) inventory.Config {
+	c := s.opts.Config
+	off := func(d time.Duration) time.Duration {
+		if d == 0 {
+			return -1
+		}
+		return d
+	}
+	var authority []inventory.AuthorityRule
+	for _, r := range c.InventoryAuthority {
+		authority = append(authority, inventory.AuthorityRule{Location: r.Location, State: r.State, Source: r.Source})
+	}
+	return inventory.Config{ReservationTTL: c.ReservationTTL, Channels: channels, Authority: authority,
+		ReconcileEvery: off(c.InventoryReconcileEvery), MappingEvery: off(c.InventoryMappingEvery),
+		Push: inventory.PushConfig{Channel: c.InventoryPushChannel, Locations: c.InventoryPush, Lease: c.InventoryPushLease}}
 }
 
 // LoadChannels reads the inventory sales channels: the configured file, or the built-in default.
