@@ -75,7 +75,11 @@ func runInventory() error {
 	if err == nil {
 		printPush(push)
 	}
-	return errors.Join(errsAll, err)
+	volume, verr := benchPushVolume(work)
+	if len(volume) > 0 {
+		printPushVolume(volume)
+	}
+	return errors.Join(errsAll, err, verr)
 }
 
 func benchInventory(engine, url string, conc int, d time.Duration, moves int) (inventoryRow, error) {

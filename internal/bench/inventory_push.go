@@ -41,61 +41,83 @@ func benchPush(work string) (pushRow, error) {
 	row := pushRow{movements: envInt("BENCH_INV_PUSH_MOVEMENTS", 1000)}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	sb := shopifysb.New(demo.Generate(1, time.Now(), 2, 2), shopifysb.Options{})
-	srv := httptest.NewServer(sb)
-	defer srv.Close()
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
-		commerce.Deps{HTTPClient: srv.Client()})
+	rig, err := newPushRig(ctx, work, "push")
 	if err != nil {
 		return row, err
 	}
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return row, err
-	}
-	gs := grpcx.NewServer(grpcx.ServerDeps{Logger: slog.New(slog.DiscardHandler)})
-	commercev1.RegisterCommerceServiceServer(gs.Server, cs)
-	go func() { _ = gs.Serve(ctx, lis) }()
-	conn, err := grpcx.Dial(lis.Addr().String(), grpcx.DialDeps{})
-	if err != nil {
-		return row, err
-	}
-	defer conn.Close()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(work, "push.db"), store.Options{})
-	if err != nil {
-		return row, err
-	}
-	defer db.Close()
-	reg := prometheus.NewRegistry()
-	svc, err := inventory.New(inventory.Config{SnapshotEvery: -1, Push: inventory.PushConfig{Locations: map[string]string{"dc-east": "61000001"}}},
-		inventory.Deps{DB: db, Commerce: commercev1.NewCommerceServiceClient(conn), Metrics: reg})
-	if err != nil {
-		return row, err
-	}
-	sb.AddInventoryItem("PUSHED")
-	go func() { _ = svc.Run(ctx) }()
-	before := sb.Faults().Requests()
+	defer rig.close()
+	rig.sb.AddInventoryItem("PUSHED")
+	go func() { _ = rig.svc.Run(ctx) }()
+	before := rig.sb.Faults().Requests()
 	start := time.Now()
 	for i := range row.movements {
 		ev := warehouseEvent(fmt.Sprintf("push-%d", i), &canonicalv1.InventoryAdjustment{Sku: "PUSHED", LocationId: "dc-east",
 			ToState: canonicalv1.InventoryState_INVENTORY_STATE_SELLABLE, Quantity: 1, SourceRecordId: fmt.Sprintf("P-%d", i),
 			OccurredAt: timestamppb.Now()})
-		if err := svc.ApplyEvent(ctx, ev); err != nil {
+		if err := rig.svc.ApplyEvent(ctx, ev); err != nil {
 			return row, err
 		}
 	}
 	row.burst = time.Since(start)
 	last := time.Now()
-	for q, _ := sb.Available("PUSHED", "61000001"); q != row.movements; q, _ = sb.Available("PUSHED", "61000001") {
+	for q, _ := rig.sb.Available("PUSHED", "61000001"); q != row.movements; q, _ = rig.sb.Available("PUSHED", "61000001") {
 		if time.Since(last) > time.Minute {
 			return row, fmt.Errorf("the storefront shows %d after a minute, want %d", q, row.movements)
 		}
 		time.Sleep(5 * time.Millisecond) // polling the sandbox: the figure is the pusher's to change
 	}
 	row.settle = time.Since(last)
-	row.calls = sb.Faults().Requests() - before
-	row.lagN, row.lagMean, row.lagP50, row.lagP99 = histogramFigures(reg, "retailbridge_inventory_push_lag_seconds")
+	row.calls = rig.sb.Faults().Requests() - before
+	row.lagN, row.lagMean, row.lagP50, row.lagP99 = histogramFigures(rig.reg, "retailbridge_inventory_push_lag_seconds")
 	return row, nil
+}
+
+// pushRig is the inventory service pushing to the real commerce system API over a Shopify
+// sandbox (gRPC between), on its own SQLite file.
+type pushRig struct {
+	sb    *shopifysb.Sandbox
+	svc   *inventory.Service
+	reg   *prometheus.Registry
+	close func()
+}
+
+func newPushRig(ctx context.Context, work, name string) (*pushRig, error) {
+	sb := shopifysb.New(demo.Generate(1, time.Now(), 2, 2), shopifysb.Options{})
+	srv := httptest.NewServer(sb)
+	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+		commerce.Deps{HTTPClient: srv.Client()})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	gs := grpcx.NewServer(grpcx.ServerDeps{Logger: slog.New(slog.DiscardHandler)})
+	commercev1.RegisterCommerceServiceServer(gs.Server, cs)
+	go func() { _ = gs.Serve(ctx, lis) }()
+	conn, err := grpcx.Dial(lis.Addr().String(), grpcx.DialDeps{})
+	if err != nil {
+		srv.Close()
+		return nil, err
+	}
+	db, err := store.Open(ctx, "sqlite:"+filepath.Join(work, name+".db"), store.Options{})
+	if err != nil {
+		srv.Close()
+		conn.Close()
+		return nil, err
+	}
+	rig := &pushRig{sb: sb, reg: prometheus.NewRegistry(), close: func() { db.Close(); conn.Close(); srv.Close() }}
+	rig.svc, err = inventory.New(inventory.Config{SnapshotEvery: -1, ReconcileEvery: -1, MappingEvery: -1,
+		Push: inventory.PushConfig{Locations: map[string]string{"dc-east": "61000001"}}},
+		inventory.Deps{DB: db, Commerce: commercev1.NewCommerceServiceClient(conn), Metrics: rig.reg})
+	if err != nil {
+		rig.close()
+		return nil, err
+	}
+	return rig, nil
 }
 
 // histogramFigures reads a histogram's count, mean and the bucket bounds holding p50 and p99.

@@ -62,7 +62,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		}),
 		pushLag: prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "retailbridge_inventory_push_lag_seconds", Help: "Time from a ledger movement to the storefront confirming the figure that covers it.",
-			Buckets: []float64{.05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60, 300},
+			Buckets: []float64{.05, .1, .25, .5, .75, 1, 1.5, 2, 2.5, 3, 4, 5, 7.5, 10, 15, 20, 30, 45, 60, 120, 300},
 		}),
 		pushCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "retailbridge_inventory_push_calls_total", Help: "Calls the storefront push made, by kind (read, set).",

@@ -22,10 +22,31 @@ type bucket struct {
 	rate  float64
 	avail float64
 	at    time.Time
+	// low is the least the bucket ever held after a take (size - low is the most of the budget
+	// a client ever had in use); refused counts the takes refused (THROTTLED answers).
+	low     float64
+	refused int64
 }
 
 func newBucket(size, rate float64, now func() time.Time) *bucket {
-	return &bucket{now: now, size: size, rate: rate, avail: size, at: now()}
+	return &bucket{now: now, size: size, rate: rate, avail: size, at: now(), low: size}
+}
+
+// CostStats is what a client did to the shop's cost bucket.
+type CostStats struct {
+	// Size is the bucket's capacity in points.
+	Size float64
+	// MaxUsed is the most of the bucket ever in use at once (Size less the lowest level a query
+	// left it at).
+	MaxUsed float64
+	// Throttled is how many queries were refused for want of points.
+	Throttled int64
+}
+
+func (b *bucket) stats() CostStats {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return CostStats{Size: b.size, MaxUsed: b.size - b.low, Throttled: b.refused}
 }
 
 // refill brings avail up to date; the caller holds mu.
@@ -47,9 +68,11 @@ func (b *bucket) take(cost float64) (throttleStatus, bool) {
 	defer b.mu.Unlock()
 	b.refill()
 	if cost > b.avail {
+		b.refused++
 		return b.statusLocked(), false
 	}
 	b.avail -= cost
+	b.low = math.Min(b.low, b.avail)
 	return b.statusLocked(), true
 }
 
@@ -73,5 +96,5 @@ func (b *bucket) status() throttleStatus {
 func (b *bucket) reset(size, rate float64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	b.size, b.rate, b.avail, b.at = size, rate, size, b.now()
+	b.size, b.rate, b.avail, b.at, b.low, b.refused = size, rate, size, b.now(), size, 0
 }

@@ -396,3 +396,7 @@ func (s *Sandbox) AddDuplicateItem(sku string) string {
 	s.store.itemsByID[it.id] = it
 	return it.id
 }
+
+// CostStats reports how much of the cost bucket clients ever had in use and how often they were
+// throttled, for benchmarks that must stay within the budget.
+func (s *Sandbox) CostStats() CostStats { return s.bucket.stats() }
