@@ -50,12 +50,12 @@ type mismatch struct{ sku, kind, system, detail string }
 
 // sources is what one refresh read; a nil map is a source not configured.
 type sources struct {
-	erp       map[string][]string            // SKU → ERP item ids
+	erp       map[string][]string              // SKU → ERP item ids
 	variants  map[string][]*commercev1.Variant // SKU → variants
-	warehouse map[string]bool                // SKUs the warehouse lists
-	feed      map[string]ItemMasterRow       // SKU → product feed row
-	ledger    map[string]bool                // SKUs with ledger positions
-	pushed    map[string]bool                // SKUs with positions at pushed locations
+	warehouse map[string]bool                  // SKUs the warehouse lists
+	feed      map[string]ItemMasterRow         // SKU → product feed row
+	ledger    map[string]bool                  // SKUs with ledger positions
+	pushed    map[string]bool                  // SKUs with positions at pushed locations
 }
 
 // MappingResult says what one refresh saw.
