@@ -1,10 +1,13 @@
 package inventory
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
@@ -29,6 +32,9 @@ const (
 	DefaultPushLease    = 10 * time.Second
 	// pushAttempts bounds the compare-and-set rounds of one push.
 	pushAttempts = 3
+	// pushBatch is how many positions one inventorySetQuantities sets (the commerce system API
+	// takes up to 50 quantities; Shopify charges the mutation the same 10 points however many).
+	pushBatch = 50
 	// pushReason is the Shopify reason the pushes carry.
 	pushReason = "correction"
 )
@@ -154,6 +160,7 @@ func (p *pusher) scan(ctx context.Context) error {
 // pushDue pushes the dirty positions that are quiet or have waited long enough.
 func (p *pusher) pushDue(ctx context.Context) {
 	now := p.s.now()
+	var due []pushKey
 	for k, d := range p.dirty {
 		if now.Sub(d.last) < p.cfg.Settle && now.Sub(d.first) < p.cfg.MaxDelay {
 			continue
@@ -165,19 +172,40 @@ func (p *pusher) pushDue(ctx context.Context) {
 			}
 			continue
 		}
-		if err := p.push(ctx, k, d); err != nil {
-			if e := errs.As(err); e != nil && e.Reason == "inventory_item_not_found" {
-				p.unmapped(ctx, k)
-				continue
-			}
-			if ctx.Err() == nil {
-				p.s.log.WarnContext(ctx, "inventory push failed; it is retried", "sku", k.sku, "location", k.location, "error", err)
-			}
-			continue
-		}
-		p.s.metrics.pushLag.Observe(p.s.now().Sub(d.first).Seconds())
-		delete(p.dirty, k)
+		due = append(due, k)
 	}
+	slices.SortFunc(due, func(a, b pushKey) int { return cmp.Or(strings.Compare(a.location, b.location), strings.Compare(a.sku, b.sku)) })
+	for len(due) > 0 && ctx.Err() == nil {
+		n := min(len(due), pushBatch)
+		p.pushBatch(ctx, due[:n])
+		due = due[n:]
+	}
+}
+
+// pushOne pushes one position on its own: the fallback of a batch, with its own conflict
+// handling, and the unmapped SKU's report.
+func (p *pusher) pushOne(ctx context.Context, k pushKey) {
+	d := p.dirty[k]
+	if d == nil {
+		return
+	}
+	if err := p.push(ctx, k, d); err != nil {
+		if e := errs.As(err); e != nil && e.Reason == "inventory_item_not_found" {
+			p.unmapped(ctx, k)
+			return
+		}
+		if ctx.Err() == nil {
+			p.s.log.WarnContext(ctx, "inventory push failed; it is retried", "sku", k.sku, "location", k.location, "error", err)
+		}
+		return
+	}
+	p.done(k, d)
+}
+
+// done forgets a pushed position and observes its lag.
+func (p *pusher) done(k pushKey, d *dirty) {
+	p.s.metrics.pushLag.Observe(p.s.now().Sub(d.first).Seconds())
+	delete(p.dirty, k)
 }
 
 // push sets the storefront's level to the position's available-to-sell now.
