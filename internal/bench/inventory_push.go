@@ -67,6 +67,9 @@ func benchPush(work string) (pushRow, error) {
 		time.Sleep(5 * time.Millisecond) // polling the sandbox: the figure is the pusher's to change
 	}
 	row.settle = time.Since(last)
+	if err := rig.waitRecorded(ctx, time.Minute); err != nil {
+		return row, err
+	}
 	row.calls = rig.sb.Faults().Requests() - before
 	row.lagN, row.lagMean, row.lagP50, row.lagP99 = histogramFigures(rig.reg, "retailbridge_inventory_push_lag_seconds")
 	return row, nil
@@ -75,6 +78,7 @@ func benchPush(work string) (pushRow, error) {
 // pushRig is the inventory service pushing to the real commerce system API over a Shopify
 // sandbox (gRPC between), on its own SQLite file.
 type pushRig struct {
+	db    *store.DB
 	sb    *shopifysb.Sandbox
 	svc   *inventory.Service
 	reg   *prometheus.Registry
@@ -109,7 +113,7 @@ func newPushRig(ctx context.Context, work, name string) (*pushRig, error) {
 		conn.Close()
 		return nil, err
 	}
-	rig := &pushRig{sb: sb, reg: prometheus.NewRegistry(), close: func() { db.Close(); conn.Close(); srv.Close() }}
+	rig := &pushRig{db: db, sb: sb, reg: prometheus.NewRegistry(), close: func() { db.Close(); conn.Close(); srv.Close() }}
 	rig.svc, err = inventory.New(inventory.Config{SnapshotEvery: -1, ReconcileEvery: -1, MappingEvery: -1,
 		Push: inventory.PushConfig{Locations: map[string]string{"dc-east": "61000001"}}},
 		inventory.Deps{DB: db, Commerce: commercev1.NewCommerceServiceClient(conn), Metrics: rig.reg})
@@ -151,4 +155,27 @@ func printPush(r pushRow) {
 	fmt.Println("|---:|---:|---:|---:|---:|---:|---:|---:|")
 	fmt.Printf("| %d | %s | %d | %s | %d | %.2f s | %.2f s | %.2f s |\n", r.movements, secs(r.burst), r.calls, secs(r.settle),
 		r.lagN, r.lagMean, r.lagP50, r.lagP99)
+}
+
+// waitRecorded waits until the pusher has recorded a confirmed push covering every position's
+// newest line: the storefront shows a figure a moment before the pusher records (and observes the
+// lag of) the set that put it there.
+func (r *pushRig) waitRecorded(ctx context.Context, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
+	for {
+		var behind int
+		err := r.db.QueryRow(ctx, `SELECT COUNT(*) FROM (SELECT sku, location_id, MAX(seq) AS s FROM inventory_movements
+			GROUP BY sku, location_id) m LEFT JOIN inventory_push_state p ON p.sku = m.sku AND p.location_id = m.location_id
+			WHERE p.pushed_seq IS NULL OR p.pushed_seq < m.s`).Scan(&behind)
+		if err != nil {
+			return err
+		}
+		if behind == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("%d positions without a recorded push after %s", behind, limit)
+		}
+		time.Sleep(10 * time.Millisecond) // polling the store: the records are the pusher's to write
+	}
 }

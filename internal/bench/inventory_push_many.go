@@ -80,6 +80,9 @@ func benchPushAt(work string, factor int) (pushVolumeRow, error) {
 		return row, err
 	}
 	row.drain = time.Since(last)
+	if err := rig.waitRecorded(ctx, time.Minute); err != nil {
+		return row, err
+	}
 	row.calls = rig.sb.Faults().Requests() - before
 	row.lagN, _, row.lagP50, row.lagP99 = histogramFigures(rig.reg, "retailbridge_inventory_push_lag_seconds")
 	cs := rig.sb.CostStats()
