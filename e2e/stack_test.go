@@ -91,9 +91,9 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
-		"REDIS_URL":             testkit.RedisURL(t),
-		"RB_DATA_DIR":           dir,
-		"RB_RATE_LIMITS":        writeFile(t, dir, "rate-limits.yaml", generousLimits),
+		"REDIS_URL":      testkit.RedisURL(t),
+		"RB_DATA_DIR":    dir,
+		"RB_RATE_LIMITS": writeFile(t, dir, "rate-limits.yaml", generousLimits),
 		// Generous: the suite shares two cores with everything else `go test` runs. A test of the
 		// deadline itself sets a short one (TestSlowOrDownVendorAnswersInTime).
 		"RB_REQUEST_TIMEOUT":    "10s",
