@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/store"
 
@@ -123,11 +124,11 @@ func (s *Service) ListDrift(ctx context.Context, req *inventoryv1.ListDriftReque
 
 // reportPage checks a support report's caller and page and returns its size and offset.
 func (s *Service) reportPage(ctx context.Context, pageSize int32, token string) (int, int, error) {
-	c, err := s.callerOf(ctx)
-	if err != nil {
-		return 0, 0, err
+	p, ok := auth.FromContext(ctx)
+	if !ok {
+		return 0, 0, errs.E(errs.Unauthenticated, "unauthenticated", "caller identity is missing")
 	}
-	if c.partner {
+	if p.Audience != auth.Support {
 		return 0, 0, errs.E(errs.PermissionDenied, "support_only", "the report is for customer service")
 	}
 	var v violations

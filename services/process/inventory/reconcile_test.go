@@ -221,3 +221,26 @@ func gauge(t testing.TB, reg *prometheus.Registry, name, label string) float64 {
 	}
 	return -1
 }
+
+// TestReportsAreForSupport: the drift and mismatch reports answer customer service only.
+func TestReportsAreForSupport(t *testing.T) {
+	t.Parallel()
+	svc, err := New(Config{}, Deps{DB: storetest.Open(t, store.SQLite, store.Options{})})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, ctx := range map[string]context.Context{"partner": asPartner("acme", "inventory:read"), "anonymous": context.Background()} {
+		if _, err := svc.ListDrift(ctx, &inventoryv1.ListDriftRequest{}); err == nil {
+			t.Errorf("ListDrift as %s: nil error; want refused", name)
+		}
+		if _, err := svc.ListSkuMismatches(ctx, &inventoryv1.ListSkuMismatchesRequest{}); err == nil {
+			t.Errorf("ListSkuMismatches as %s: nil error; want refused", name)
+		}
+	}
+	if _, err := svc.ListDrift(asSupport(), &inventoryv1.ListDriftRequest{PageSize: 501}); err == nil {
+		t.Error("ListDrift with page_size 501: nil error; want invalid")
+	}
+	if _, err := svc.ListDrift(asSupport(), &inventoryv1.ListDriftRequest{PageToken: "x"}); err == nil {
+		t.Error("ListDrift with a foreign page token: nil error; want invalid")
+	}
+}
