@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"context"
 	"encoding/base64"
 	"net"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -31,7 +34,7 @@ func TestProductFeedRunsInTheStack(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { sb.Close() })
-	newStack(t,
+	h := newStack(t,
 		withVendorSetting("PRODUCT_FEED_SFTP_ADDR", sb.Addr()),
 		withVendorSetting("PRODUCT_FEED_SFTP_PRIVATE_KEY", base64.StdEncoding.EncodeToString(client.PrivatePEM)),
 		withVendorSetting("PRODUCT_FEED_SFTP_HOST_KEY", sb.HostKey()),
@@ -54,4 +57,28 @@ func TestProductFeedRunsInTheStack(t *testing.T) {
 		waiting, _ := sb.Waiting()
 		return len(archived) == 1 && len(waiting) == 0
 	})
+	// The inventory process's item master reads the feed's rows: SKUs the file names that no
+	// system knows, and catalogue SKUs the file lacks, are reported.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if _, err := h.Inventory.RefreshItemMaster(ctx); err != nil {
+		t.Fatal(err)
+	}
+	resp := h.do(t, http.MethodGet, "/v1/support/inventory/sku-mismatches?sku=SKU-1", h.supportToken(t, "agent-1", "support:read"), nil)
+	var m mismatchesJSON
+	resp.JSON(t, &m)
+	var kinds []string
+	for _, x := range m.Mismatches {
+		kinds = append(kinds, x.Kind)
+	}
+	if !slices.Contains(kinds, "missing_in_erp") || !slices.Contains(kinds, "missing_in_storefront") {
+		t.Errorf("mismatches of the feed's SKU-1 = %v; want missing_in_erp and missing_in_storefront", kinds)
+	}
+	resp = h.do(t, http.MethodGet, "/v1/support/inventory/sku-mismatches?kind=missing_in_product_feed&page_size=1",
+		h.supportToken(t, "agent-1", "support:read"), nil)
+	m = mismatchesJSON{}
+	resp.JSON(t, &m)
+	if len(m.Mismatches) != 1 {
+		t.Errorf("catalogue SKUs missing from the product feed: %+v; want some reported", m.Mismatches)
+	}
 }

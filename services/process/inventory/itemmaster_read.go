@@ -172,11 +172,17 @@ func (src *sources) mismatchesOf(sku string, m skuMap) []mismatch {
 // feedDisagreements compares the ids the product master file states with the systems'.
 func feedDisagreements(sku string, m skuMap) []mismatch {
 	var out []mismatch
-	if m.feedERPItem != "" && m.erpItem != "" && m.feedERPItem != m.erpItem {
+	if m.feedERPItem != "" && m.erpItem != "" && !sameID(m.feedERPItem, m.erpItem) {
 		out = append(out, mismatch{sku, mismatchFeed, systemERP, fmt.Sprintf("feed ERP item %s, ERP %s", m.feedERPItem, m.erpItem)})
 	}
-	if m.feedVariant != "" && m.variant != "" && m.feedVariant != m.variant {
+	if m.feedVariant != "" && m.variant != "" && !sameID(m.feedVariant, m.variant) {
 		out = append(out, mismatch{sku, mismatchFeed, systemStorefront, fmt.Sprintf("feed variant %s, storefront %s", m.feedVariant, m.variant)})
 	}
 	return out
+}
+
+// sameID compares two systems' ids for one record: the product master file may write a
+// storefront id as a URI (gid://…/ProductVariant/21) where the system API gives its last segment.
+func sameID(a, b string) bool {
+	return a == b || a[strings.LastIndexByte(a, '/')+1:] == b[strings.LastIndexByte(b, '/')+1:]
 }

@@ -122,8 +122,14 @@ func (i *inventoryItemResolver) ID() graphql.ID { return gid("InventoryItem", i.
 func (i *inventoryItemResolver) Sku() *string   { return &i.it.sku }
 func (i *inventoryItemResolver) Tracked() bool  { return true }
 
-// Variant is the item's variant; its id is derived from the item's.
-func (i *inventoryItemResolver) Variant() *variantResolver { return &variantResolver{it: i.it} }
+// Variants are the item's variant (one); its id is derived from the item's.
+func (i *inventoryItemResolver) Variants(args struct {
+	First, Last   *int32
+	After, Before *string
+}) (*connection[*variantResolver], error) {
+	return paginate([]*variantResolver{{it: i.it}}, func(v *variantResolver) string { return variantID(v.it.id) },
+		pageArgs{First: args.First, After: args.After, Last: args.Last, Before: args.Before})
+}
 
 type variantResolver struct{ it *inventoryItem }
 

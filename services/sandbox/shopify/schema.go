@@ -42,8 +42,8 @@ type InventoryItem {
   id: ID!
   sku: String
   tracked: Boolean!
-  "The variant the item keeps stock for."
-  variant: ProductVariant!
+  "The variants the item keeps stock for (one, unless a bundle shares it)."
+  variants(first: Int, after: String, last: Int, before: String): ProductVariantConnection
   inventoryLevel(locationId: ID!): InventoryLevel
 }
 
@@ -51,6 +51,17 @@ type InventoryItem {
 type ProductVariant {
   id: ID!
   sku: String
+}
+
+type ProductVariantConnection {
+  edges: [ProductVariantEdge!]!
+  nodes: [ProductVariant!]!
+  pageInfo: PageInfo!
+}
+
+type ProductVariantEdge {
+  cursor: String!
+  node: ProductVariant!
 }
 
 type InventoryItemConnection {

@@ -32,6 +32,8 @@ func sampleVars(name string) (map[string]any, bool) {
 		return map[string]any{"first": 100, "after": "cursor", "query": changesQuery(time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC))}, true
 	case "Ready":
 		return map[string]any{}, true
+	case "Variants":
+		return map[string]any{"after": "cursor"}, true
 	case "ReturnContext":
 		return returnContextVars("1"), true
 	case "ReturnCreate":

@@ -6,16 +6,17 @@ import (
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 )
 
-// variantsPageSize keeps one page's requested cost (2 + 100 × 2) well inside the bucket.
-const variantsPageSize = 100
+// variantsPageSize keeps one page's requested cost (2 + 50 × (1 + 2 + 1)) well inside the
+// bucket.
+const variantsPageSize = 50
 
 // variantsOp pages through the inventory items with their variants.
 var variantsOp = operation{
 	name: "Variants",
-	cost: costOf(2 + variantsPageSize*2),
+	cost: costOf(2 + variantsPageSize*4),
 	query: `query Variants($after: String) {
-  inventoryItems(first: 100, after: $after) {
-    nodes { id sku variant { id } }
+  inventoryItems(first: 50, after: $after) {
+    nodes { id sku variants(first: 1) { nodes { id } } }
     pageInfo { hasNextPage endCursor }
   }
 }`,
@@ -26,9 +27,11 @@ type variantsData struct {
 		Nodes []struct {
 			ID      string `json:"id"`
 			SKU     string `json:"sku"`
-			Variant struct {
-				ID string `json:"id"`
-			} `json:"variant"`
+			Variants struct {
+				Nodes []struct {
+					ID string `json:"id"`
+				} `json:"nodes"`
+			} `json:"variants"`
 		} `json:"nodes"`
 		PageInfo struct {
 			HasNextPage bool   `json:"hasNextPage"`
@@ -47,9 +50,12 @@ func (c *Connector) ListVariants(ctx context.Context) ([]*commercev1.Variant, er
 			return nil, err
 		}
 		for _, n := range page.InventoryItems.Nodes {
-			variant, err := numericIDOrFail(ctx, c, variantsOp, n.Variant.ID)
-			if err != nil {
-				return nil, err
+			variant := ""
+			if len(n.Variants.Nodes) > 0 { // an inventory item with no variant left is still listed
+				var err error
+				if variant, err = numericIDOrFail(ctx, c, variantsOp, n.Variants.Nodes[0].ID); err != nil {
+					return nil, err
+				}
 			}
 			item, err := numericIDOrFail(ctx, c, variantsOp, n.ID)
 			if err != nil {
