@@ -29,7 +29,7 @@ const (
 	itemMasterLease     = "item-master"
 	systemERP           = "erp"
 	systemStorefront    = "storefront"
-	systemWarehouse     = "warehouse"
+	systemWarehouse     = "wms"
 	systemFeed          = "product_feed"
 	systemLedger        = "ledger"
 	notInTheERPsMaster  = "the ERP's item master does not know the SKU"

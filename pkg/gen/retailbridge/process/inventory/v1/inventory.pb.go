@@ -1285,7 +1285,7 @@ func (x *ListDriftResponse) GetNextPageToken() string {
 // ListSkuMismatchesRequest filters the mismatch report.
 type ListSkuMismatchesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Only this kind: missing_in_erp, missing_in_storefront, missing_in_warehouse,
+	// Only this kind: missing_in_erp, missing_in_storefront, missing_in_wms,
 	// missing_in_product_feed, mapping_changed, duplicate_sku, unmapped_movement.
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Only this SKU.
@@ -1372,7 +1372,7 @@ type SkuMismatch struct {
 	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
 	// What is wrong (see ListSkuMismatchesRequest.kind).
 	Kind string `protobuf:"bytes,2,opt,name=kind,proto3" json:"kind,omitempty"`
-	// The system concerned: erp, storefront, warehouse, product_feed or ledger.
+	// The system concerned: erp, storefront, wms (the warehouse), product_feed or ledger.
 	System string `protobuf:"bytes,3,opt,name=system,proto3" json:"system,omitempty"`
 	// What was seen, for a person: the ids involved, before and after.
 	Detail string `protobuf:"bytes,4,opt,name=detail,proto3" json:"detail,omitempty"`
