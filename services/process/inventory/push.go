@@ -111,6 +111,7 @@ func (s *Service) pushLoop(ctx context.Context) error {
 	defer p.leases.release()
 	t := time.NewTicker(p.cfg.Every)
 	defer t.Stop()
+	var measured time.Time
 	for {
 		if err := p.scan(ctx); err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "inventory push: reading the ledger failed", "error", err)
@@ -119,6 +120,12 @@ func (s *Service) pushLoop(ctx context.Context) error {
 			s.log.WarnContext(ctx, "inventory push: renewing leases failed", "error", err)
 		}
 		p.pushDue(ctx)
+		if time.Since(measured) >= storefrontAccuracyEvery {
+			if err := p.measureStorefront(ctx); err != nil && ctx.Err() == nil {
+				s.log.WarnContext(ctx, "inventory push: measuring the storefront's accuracy failed", "error", err)
+			}
+			measured = time.Now()
+		}
 		select {
 		case <-ctx.Done():
 			return ctx.Err()
