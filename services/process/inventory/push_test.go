@@ -48,7 +48,7 @@ func newPushFixture(t *testing.T) *pushFixture {
 	client := commercev1.NewCommerceServiceClient(serve(t, func(s *grpc.Server) { commercev1.RegisterCommerceServiceServer(s, cs) }))
 	db := storetest.Open(t, store.SQLite, store.Options{})
 	f := &pushFixture{db: db, sb: sb, reg: prometheus.NewRegistry()}
-	f.svc, err = New(Config{SnapshotEvery: -1,
+	f.svc, err = New(Config{SnapshotEvery: -1, ReconcileEvery: -1, MappingEvery: -1,
 		Channels: map[string]Channel{"web": {Locations: []string{"dc-east"}, Buffer: 1}},
 		Push: PushConfig{Channel: "web", Locations: map[string]string{"dc-east": shopWarehouse}, Every: 20 * time.Millisecond,
 			Settle: time.Second, MaxDelay: 5 * time.Second}},
