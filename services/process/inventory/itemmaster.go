@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
@@ -69,18 +70,20 @@ type MappingResult struct {
 func (s *Service) mappingLoop(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// The systems' catalogues are bulk reads: customer-facing calls go first at the governor.
+	ctx = governor.WithPriority(ctx, governor.Bulk)
 	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C: // the first refresh is one interval after start, not in the start-up rush
+		}
 		_, err := withLease(ctx, s.db, itemMasterLease, s.replica, s.now(), every-every/10, func() error {
 			_, err := s.RefreshItemMaster(ctx)
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "item master refresh failed; the mapping keeps its last state", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
 		}
 	}
 }

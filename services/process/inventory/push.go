@@ -181,7 +181,9 @@ func (p *pusher) pushDue(ctx context.Context) {
 		}
 		due = append(due, k)
 	}
-	slices.SortFunc(due, func(a, b pushKey) int { return cmp.Or(strings.Compare(a.location, b.location), strings.Compare(a.sku, b.sku)) })
+	slices.SortFunc(due, func(a, b pushKey) int {
+		return cmp.Or(strings.Compare(a.location, b.location), strings.Compare(a.sku, b.sku))
+	})
 	for len(due) > 0 && ctx.Err() == nil {
 		n := min(len(due), pushBatch)
 		p.pushBatch(ctx, due[:n])

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -39,18 +40,20 @@ type ReconcileResult struct {
 func (s *Service) reconcileLoop(ctx context.Context, every time.Duration) error {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	// The ERP's reads are bulk work: customer-facing calls go first at the governor.
+	ctx = governor.WithPriority(ctx, governor.Bulk)
 	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C: // the first run is one interval after start, not in the start-up rush
+		}
 		_, err := withLease(ctx, s.db, reconcileLease, s.replica, s.now(), every-every/10, func() error {
 			_, err := s.ReconcileERP(ctx)
 			return err
 		})
 		if err != nil && ctx.Err() == nil {
 			s.log.WarnContext(ctx, "reconciliation with the ERP failed; the ledger keeps its figures", "error", err)
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
 		}
 	}
 }
