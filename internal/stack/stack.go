@@ -417,6 +417,7 @@ func (s *Stack) startOrders() error {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
 		ordersv1.RegisterSettlementServiceServer(srv, settlement)
+		ordersv1.RegisterOrderInsightServiceServer(srv, orders.NewInsight(db, s.opts.Now))
 	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
@@ -582,6 +583,7 @@ func (s *Stack) startReturns() error {
 	}
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
+		returnsv1.RegisterReturnInsightServiceServer(srv, svc.Insight())
 	}, probes...)
 }
 
