@@ -502,6 +502,7 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterInventoryInsightServiceServer(srv, svc.Insight())
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }
 
