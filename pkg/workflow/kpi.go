@@ -26,7 +26,7 @@ type Recorded struct {
 	Data      json.RawMessage
 	CreatedAt time.Time
 	// At, State, Kind, System and Outcome are the entry's.
-	At                          time.Time
+	At                           time.Time
 	State, Kind, System, Outcome string
 }
 
