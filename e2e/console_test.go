@@ -65,7 +65,6 @@ func consoleStack(t *testing.T) *harness {
 	t.Helper()
 	return newStackWith(t, func(o *stack.Options) {
 		o.FastVendors, o.ManualParcels, o.ConsoleDevLogin = true, true, true
-		o.ConsoleSampleEvery = 100 * time.Millisecond
 		o.SandboxSettings = map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 	})
 }

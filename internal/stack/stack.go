@@ -103,8 +103,6 @@ type Options struct {
 	SpanProcessors []sdktrace.SpanProcessor
 	// ConsoleDevLogin offers the console's development login (retailbridge dev and tests only).
 	ConsoleDevLogin bool
-	// ConsoleSampleEvery is how often the console's KPI page samples the metrics (default 30 s).
-	ConsoleSampleEvery time.Duration
 }
 
 // returnsStreams are the streams the returns service consumes and publishes on; its health
@@ -643,7 +641,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	cons, err := s.startConsole(rdb, returnsConn, ordersConn, auditLog)
+	cons, err := s.startConsole(rdb, consoleConns{returns: returnsConn, orders: ordersConn, inventory: inventoryConn}, auditLog)
 	if err != nil {
 		return err
 	}
