@@ -168,6 +168,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/queues/{queue}", c.page(ScopeRead, c.queue))
 	m.HandleFunc("GET /console/exceptions", c.page(ScopeRead, c.exceptions))
 	m.HandleFunc("GET /console/search", c.page(ScopeRead, c.search))
+	m.HandleFunc("GET /console/owners", c.page(ScopeRead, c.ownersPage))
 	m.HandleFunc("GET /console/returns/{id}", c.page(ScopeRead, c.returnPage))
 	m.HandleFunc("POST /console/returns/{id}/resolve", c.action(ScopeWrite, c.resolveException))
 	m.HandleFunc("POST /console/returns/{id}/cancel", c.action(ScopeWrite, c.cancelReturn))
@@ -179,6 +180,8 @@ func (c *Console) routes() {
 		m.HandleFunc("GET /console/orders/{id}", c.page(ScopeRead, c.orderPage))
 		m.HandleFunc("POST /console/orders/{id}/resolve", c.action(ScopeWrite, c.resolveOrder))
 		m.HandleFunc("POST /console/orders/{id}/tax-code", c.action(ScopeWrite, c.setTaxCode))
+		m.HandleFunc("POST /console/orders/{id}/assign", c.action(ScopeWrite, c.assignOrder))
+		m.HandleFunc("POST /console/orders/queues/{queue}/bulk", c.action(ScopeWrite, c.bulkOrders))
 	}
 
 	m.HandleFunc("GET /console/deadletters", c.page(ScopeOperator, c.deadLetters))
