@@ -48,7 +48,9 @@ func TestBarChart(t *testing.T) {
 func TestKPIChartFigures(t *testing.T) {
 	t.Parallel()
 	w := windowFor("24h", time.Date(2026, 6, 1, 12, 30, 0, 0, time.UTC))
-	at := func(h int) *timestamppb.Timestamp { return timestamppb.New(time.Date(2026, 6, 1, h, 0, 0, 0, time.UTC)) }
+	at := func(h int) *timestamppb.Timestamp {
+		return timestamppb.New(time.Date(2026, 6, 1, h, 0, 0, 0, time.UTC))
+	}
 	pts := []sourced{
 		{&canonicalv1.KpiPoint{Kpi: "order_processing", BucketStart: at(10), Channel: "web", Count: 2, SumSeconds: 7200, MaxSeconds: 5400, Ok: 1}, "orders"},
 		{&canonicalv1.KpiPoint{Kpi: "order_processing", BucketStart: at(12), Channel: "web", Count: 1, SumSeconds: 600, MaxSeconds: 600, Ok: 1}, "orders"},
