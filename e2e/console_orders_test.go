@@ -59,6 +59,7 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	}
 	b.checkA11y(ann, "order timeline")
 	consoleOrderSearch(t, b, ann, id)
+	supportSearch(t, h, id)
 	consoleOrderViewer(t, b, id)
 	consoleOrderBulk(t, b, h, ann, bulk)
 
