@@ -20,7 +20,7 @@ func TestChartsEscapeWhatTheyDraw(t *testing.T) {
 	for name, svg := range map[string]string{
 		"bars": string(barSVG(`x"y`, evil, []bar{{Label: evil, Value: 3, Text: evil}})),
 		"time": string(timeSVG(`x"y`, evil, []time.Time{time.Now()}, windowFor("24h", time.Now()), []series{{Name: evil, Points: []float64{1}}},
-			func(float64) string { return evil })),
+			func(float64) string { return evil }, false)),
 	} {
 		if strings.Contains(svg, "<script>") || strings.Contains(svg, `x"y`) {
 			t.Errorf("%s chart does not escape: %s", name, svg)

@@ -64,11 +64,10 @@ func (def kpiDef) seriesKey(p sourced) string {
 	return p.GetChannel()
 }
 
-// value is what a bucket's aggregate plots as; NaN is a gap (nothing observed).
+// value is what a bucket's aggregate plots as; NaN when nothing was observed (a gap, or zero
+// for counts).
 func (def kpiDef) value(a *agg) float64 {
 	switch {
-	case a == nil && (def.Measure == "count" || def.Measure == "replay"):
-		return 0
 	case a == nil || a.n == 0:
 		return math.NaN()
 	case def.Measure == "mean":
@@ -127,7 +126,8 @@ func kpiChart(def kpiDef, w kpiWindow, pts []sourced) chart {
 	if def.Measure == "replay" {
 		ch.Rows = replayRows(pts)
 	}
-	ch.SVG = timeSVG(def.ID, def.Title, buckets, w, ss, def.format)
+	counts := def.Measure == "count" || def.Measure == "replay"
+	ch.SVG = timeSVG(def.ID, def.Title, buckets, w, ss, def.format, counts)
 	return ch
 }
 
@@ -183,9 +183,9 @@ func bucketLabel(b time.Time, w kpiWindow) string {
 }
 
 // timeSVG draws series over the window's buckets, server-side: a line per series through the
-// buckets that have a value (a gap where none was observed), a dot on each value, the axis
-// bounds and a legend. Every interpolated string is escaped.
-func timeSVG(id, title string, buckets []time.Time, w kpiWindow, ss []series, format func(float64) string) template.HTML {
+// buckets that have a value (a gap where none was observed; zero for counts when zeroGaps), a
+// dot on each observed value, the axis bounds and a legend. Every interpolated string is escaped.
+func timeSVG(id, title string, buckets []time.Time, w kpiWindow, ss []series, format func(float64) string, zeroGaps bool) template.HTML {
 	const width, h, padL, padR = 580, 180, 70, 10
 	rows := (len(ss) + 2) / 3
 	maxV := 0.0
@@ -231,12 +231,13 @@ func timeSVG(id, title string, buckets []time.Time, w kpiWindow, ss []series, fo
 			seg = seg[:0]
 		}
 		for j, p := range s.Points {
-			if math.IsNaN(p) {
+			switch {
+			case math.IsNaN(p) && zeroGaps:
+				seg = append(seg, fmt.Sprintf("%.1f,%.1f", x(j), y(0)))
+			case math.IsNaN(p):
 				flush()
-				continue
-			}
-			seg = append(seg, fmt.Sprintf("%.1f,%.1f", x(j), y(p)))
-			if p > 0 || len(s.Points) == 1 {
+			default:
+				seg = append(seg, fmt.Sprintf("%.1f,%.1f", x(j), y(p)))
 				fmt.Fprintf(&sb, `<circle cx="%.1f" cy="%.1f" r="3" fill="%s"></circle>`, x(j), y(p), color)
 			}
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 
@@ -67,83 +68,84 @@ func jsonExpr(d store.Dialect, col string, path []string, fold bool) string {
 	return e
 }
 
-// identifierSQL is the indexed lookup of one identifier.
-func (in *Insight) identifierSQL(oi orderIdentifier) string {
+// identifierSQL is the indexed lookup of one identifier: ids matching the value argument v,
+// newest first, at most the limit argument n.
+func (in *Insight) identifierSQL(oi orderIdentifier, v, n string) string {
 	if oi.store {
-		return `SELECT order_id FROM order_store WHERE ` + jsonExpr(in.db.Dialect(), "payload", oi.path, oi.fold) +
-			` = $1 ORDER BY created_us DESC LIMIT $2`
+		return `SELECT order_id AS id FROM order_store WHERE ` + jsonExpr(in.db.Dialect(), "payload", oi.path, oi.fold) +
+			` = ` + v + ` ORDER BY created_us DESC LIMIT ` + n
 	}
 	return `SELECT id FROM rb_workflows WHERE kind = 'order' AND ` + jsonExpr(in.db.Dialect(), "data", oi.path, oi.fold) +
-		` = $1 ORDER BY created_at DESC LIMIT $2`
+		` = ` + v + ` ORDER BY created_at DESC LIMIT ` + n
 }
 
 type orderHit struct{ id, matched string }
 
-// searchIDs runs one indexed query per identifier (an order number is tried with and without
-// its "#"), then the order id, customer id and correlation id lookups.
-func (in *Insight) searchIDs(ctx context.Context, q string, limit int) ([]orderHit, error) {
-	var hits []orderHit
-	seen := map[string]bool{}
-	add := func(matched string, ids []string) {
-		for _, id := range ids {
-			if !seen[id] {
-				seen[id] = true
-				hits = append(hits, orderHit{id, matched})
-			}
-		}
+// searchSQL is every lookup in one statement, so a search is two round trips whatever the
+// number of identifiers: each branch is its own indexed query (in a subquery, for its own order
+// and limit), ranked in the order the identifiers are tried. $1 is the query as typed, $2 folded
+// to lower case, $3 the folded order number with its "#", $4 the limit.
+func (in *Insight) searchSQL() string {
+	branches := []string{
+		`SELECT order_id AS id FROM order_store WHERE order_id = $1 LIMIT $4`,
+		`SELECT id FROM rb_workflows WHERE id = $1 AND kind = 'order' LIMIT $4`,
 	}
-	lookup := func(matched, sqlText string, v string) error {
-		ids, err := selectIDs(ctx, in.db, sqlText, v, limit)
-		add(matched, ids)
-		return err
-	}
-	if err := lookup("order id", `SELECT order_id FROM order_store WHERE order_id = $1 LIMIT $2`, q); err != nil {
-		return nil, err
-	}
-	if err := lookup("order id", `SELECT id FROM rb_workflows WHERE id = $1 AND kind = 'order' LIMIT $2`, q); err != nil {
-		return nil, err
-	}
+	matched := []string{"order id", "order id"}
 	for _, oi := range orderIdentifiers {
-		values := []string{q}
+		v := "$1"
 		if oi.fold {
-			values[0] = strings.ToLower(q)
+			v = "$2"
 		}
-		if oi.matched == "order number" && !strings.HasPrefix(q, "#") {
-			values = append(values, "#"+values[0])
-		}
-		for _, v := range values {
-			if err := lookup(oi.matched, in.identifierSQL(oi), v); err != nil {
-				return nil, err
-			}
+		branches, matched = append(branches, in.identifierSQL(oi, v, "$4")), append(matched, oi.matched)
+		if oi.matched == "order number" {
+			branches, matched = append(branches, in.identifierSQL(oi, "$3", "$4")), append(matched, oi.matched)
 		}
 	}
-	q2 := `SELECT order_id FROM order_store WHERE customer_id = $1 ORDER BY created_us DESC LIMIT $2`
-	if err := lookup("customer id", q2, q); err != nil {
-		return nil, err
+	branches = append(branches, `SELECT order_id AS id FROM order_store WHERE customer_id = $1 ORDER BY created_us DESC LIMIT $4`)
+	matched = append(matched, "customer id")
+	parts := make([]string, len(branches))
+	for i, b := range branches {
+		parts[i] = fmt.Sprintf(`SELECT id, '%s' AS matched, %d AS r FROM (%s) AS b%d`, matched[i], i, b, i)
 	}
-	ids, err := workflow.ByCorrelation(ctx, in.db, WorkflowKind, q, limit)
-	if err != nil {
-		return nil, err
-	}
-	add("correlation id", ids)
-	return hits, nil
+	return strings.Join(parts, " UNION ALL ") + " ORDER BY r"
 }
 
-func selectIDs(ctx context.Context, db *store.DB, q string, args ...any) ([]string, error) {
-	rows, err := db.Query(ctx, q, args...)
+// searchIDs runs the lookups, then the correlation id's, keeping the first reason each order
+// was found for.
+func (in *Insight) searchIDs(ctx context.Context, q string, limit int) ([]orderHit, error) {
+	number := strings.ToLower(q)
+	if !strings.HasPrefix(number, "#") {
+		number = "#" + number
+	}
+	rows, err := in.db.Query(ctx, in.searchSQL(), q, strings.ToLower(q), number, limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var hits []orderHit
+	seen := map[string]bool{}
+	add := func(matched, id string) {
+		if !seen[id] {
+			seen[id] = true
+			hits = append(hits, orderHit{id, matched})
+		}
+	}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var h orderHit
+		var rank int
+		if err := rows.Scan(&h.id, &h.matched, &rank); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		add(h.matched, h.id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ids, err := workflow.ByCorrelation(ctx, in.db, WorkflowKind, q, limit)
+	for _, id := range ids {
+		add("correlation id", id)
+	}
+	return hits, err
 }
 
 // SearchOrders finds orders by order number, customer email or id, payment or partner

@@ -179,7 +179,7 @@ func TestSearchOrdersByBusinessIdentifiers(t *testing.T) {
 func TestOrderSearchUsesTheIndexes(t *testing.T) {
 	in, db := orderInsightRig(t, store.SQLite)
 	for _, oi := range orderIdentifiers {
-		rows, err := db.Query(context.Background(), `EXPLAIN QUERY PLAN `+in.identifierSQL(oi), "x", 5)
+		rows, err := db.Query(context.Background(), `EXPLAIN QUERY PLAN `+in.identifierSQL(oi, "$1", "$2"), "x", 5)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,4 +197,33 @@ func TestOrderSearchUsesTheIndexes(t *testing.T) {
 			t.Errorf("%s: plan %q uses no index", oi.matched, p)
 		}
 	}
+	// The whole search, one statement: no branch scans a table.
+	plan := explain(t, db, `EXPLAIN QUERY PLAN `+in.searchSQL(), "x", "x", "#x", 5)
+	if branches, n := strings.Count(in.searchSQL(), " UNION ALL ")+1, strings.Count(plan, "SEARCH "); n != branches {
+		t.Errorf("the search's %d lookups make %d index searches: %s", branches, n, plan)
+	}
+	for _, table := range []string{"order_store", "rb_workflows"} {
+		if strings.Contains(plan, "SCAN "+table+" ") || strings.HasSuffix(plan, "SCAN "+table) || strings.Contains(plan, "SCAN "+table+";") {
+			t.Errorf("the search scans %s: %s", table, plan)
+		}
+	}
+}
+
+func explain(t testing.TB, db *store.DB, q string, args ...any) string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), q, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	return strings.Join(plan, "; ")
 }

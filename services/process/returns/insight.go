@@ -70,66 +70,67 @@ func dataExpr(d store.Dialect, key string, fold bool) string {
 // hit is a return id found and what matched.
 type hit struct{ id, matched string }
 
-// searchIDs runs one indexed query per identifier, then the return id, order, customer and
-// correlation id lookups, keeping the first reason each return was found for.
-func (in *insight) searchIDs(ctx context.Context, q string, limit int) ([]hit, error) {
-	db := in.s.db
-	var hits []hit
-	seen := map[string]bool{}
-	add := func(matched string, ids []string) {
-		for _, id := range ids {
-			if !seen[id] {
-				seen[id] = true
-				hits = append(hits, hit{id, matched})
-			}
-		}
-	}
+// searchSQL is every lookup in one statement, so a search is two round trips whatever the
+// number of identifiers: each branch is its own indexed query (in a subquery, for its own order
+// and limit), ranked in the order the identifiers are tried. $1 is the query as typed, $2 folded
+// to lower case, $3 the limit.
+func searchSQL(d store.Dialect) string {
+	var branches, matched []string
 	for _, ri := range returnIdentifiers {
-		v := q
+		v := "$1"
 		if ri.fold {
-			v = strings.ToLower(q)
+			v = "$2"
 		}
-		ids, err := queryIDs(ctx, db, `SELECT id FROM rb_workflows WHERE kind = 'return' AND `+dataExpr(db.Dialect(), ri.path, ri.fold)+
-			` = $1 ORDER BY created_at DESC LIMIT $2`, v, limit)
-		if err != nil {
-			return nil, err
-		}
-		add(ri.matched, ids)
+		branches = append(branches, `SELECT id FROM rb_workflows WHERE kind = 'return' AND `+dataExpr(d, ri.path, ri.fold)+` = `+v+
+			` ORDER BY created_at DESC LIMIT $3`)
+		matched = append(matched, ri.matched)
 	}
 	for _, c := range []struct{ matched, sql string }{
-		{"return id", `SELECT id FROM returns WHERE id = $1 LIMIT $2`},
-		{"order id", `SELECT id FROM returns WHERE order_id = $1 ORDER BY created_at DESC LIMIT $2`},
-		{"customer id", `SELECT id FROM returns WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $2`},
+		{"return id", `SELECT id FROM returns WHERE id = $1 LIMIT $3`},
+		{"order id", `SELECT id FROM returns WHERE order_id = $1 ORDER BY created_at DESC LIMIT $3`},
+		{"customer id", `SELECT id FROM returns WHERE customer_id = $1 ORDER BY created_at DESC LIMIT $3`},
 	} {
-		ids, err := queryIDs(ctx, db, c.sql, q, limit)
-		if err != nil {
-			return nil, err
-		}
-		add(c.matched, ids)
+		branches, matched = append(branches, c.sql), append(matched, c.matched)
 	}
-	ids, err := workflow.ByCorrelation(ctx, db, Kind, q, limit)
-	if err != nil {
-		return nil, err
+	parts := make([]string, len(branches))
+	for i, b := range branches {
+		parts[i] = fmt.Sprintf(`SELECT id, '%s' AS matched, %d AS r FROM (%s) AS b%d`, matched[i], i, b, i)
 	}
-	add("correlation id", ids)
-	return hits, nil
+	return strings.Join(parts, " UNION ALL ") + " ORDER BY r"
 }
 
-func queryIDs(ctx context.Context, db *store.DB, q string, args ...any) ([]string, error) {
-	rows, err := db.Query(ctx, q, args...)
+// searchIDs runs the lookups, then the correlation id's, keeping the first reason each return
+// was found for.
+func (in *insight) searchIDs(ctx context.Context, q string, limit int) ([]hit, error) {
+	rows, err := in.s.db.Query(ctx, searchSQL(in.s.db.Dialect()), q, strings.ToLower(q), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var hits []hit
+	seen := map[string]bool{}
+	add := func(matched, id string) {
+		if !seen[id] {
+			seen[id] = true
+			hits = append(hits, hit{id, matched})
+		}
+	}
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var h hit
+		var rank int
+		if err := rows.Scan(&h.id, &h.matched, &rank); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		add(h.matched, h.id)
 	}
-	return ids, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ids, err := workflow.ByCorrelation(ctx, in.s.db, Kind, q, limit)
+	for _, id := range ids {
+		add("correlation id", id)
+	}
+	return hits, err
 }
 
 // SearchReturns finds returns by RMA, tracking number, partner reference, return, order or

@@ -236,4 +236,23 @@ func TestReturnSearchUsesTheIndexes(t *testing.T) {
 			t.Errorf("%s: plan %q uses no identifier index", ri.matched, p)
 		}
 	}
+	// The whole search, one statement: every branch is an index search, none scans a table.
+	rows, err := db.Query(context.Background(), `EXPLAIN QUERY PLAN `+searchSQL(store.SQLite), "x", "x", 5)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var plan []string
+	for rows.Next() {
+		var id, parent, unused int
+		var detail string
+		if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+			t.Fatal(err)
+		}
+		plan = append(plan, detail)
+	}
+	p := strings.Join(plan, "; ")
+	if branches, n := strings.Count(searchSQL(store.SQLite), " UNION ALL ")+1, strings.Count(p, "SEARCH "); n != branches {
+		t.Errorf("the search's %d lookups make %d index searches: %s", branches, n, p)
+	}
 }
