@@ -551,6 +551,7 @@ func consoleKPIs(t *testing.T, b *browser, ctx context.Context) {
 		return strings.Contains(b.open(ctx, "/console/kpis?range=24h")+totals("replays"), want)
 	})
 	b.checkA11y(ctx, "KPIs")
+	eval[bool](b, ctx, "scroll to the returns' KPIs", `document.querySelector("#kpi-authorisation").scrollIntoView(), true`)
 	b.screenshot(ctx, "console-kpis")
 }
 
