@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/types/known/timestamppb"
-
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
@@ -207,9 +205,6 @@ func (in *Insight) hit(ctx context.Context, h orderHit) (*ordersv1.OrderSearchHi
 	if o != nil {
 		out.Name, out.CustomerId, out.CustomerEmail, out.Source = o.GetName(), o.GetCustomer().GetId(), o.GetCustomer().GetEmail(), o.GetSource()
 		out.CreatedAt = o.GetCreatedAt()
-	}
-	if out.CreatedAt == nil {
-		out.CreatedAt = timestamppb.New(time.Time{})
 	}
 	return out, nil
 }
