@@ -64,7 +64,9 @@ type captured struct {
 }
 
 // RegisterService implements grpc.ServiceRegistrar.
-func (c capture) RegisterService(sd *grpc.ServiceDesc, impl any) { c[sd.ServiceName] = captured{sd, impl} }
+func (c capture) RegisterService(sd *grpc.ServiceDesc, impl any) {
+	c[sd.ServiceName] = captured{sd, impl}
+}
 
 // routedDesc is service name's description with every method and stream dispatching by route;
 // the implementation registered with it is the first vendor's (the server checks its type).
