@@ -148,9 +148,11 @@ type Stack struct {
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
 	tenants   *tenancy.Directory
-	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
-	// guards each vendor's governor settings (kinds.go).
-	vendors map[Component]vendors.Vendor
+	// vendors are each system kind's vendors in use, its default first, and tables which of
+	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
+	// settings (kinds.go).
+	vendors map[Component][]vendors.Vendor
+	tables  map[Component]vendors.Table
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
 	// sandboxAddrs are the sandboxes' configured addresses, per vendor.

@@ -192,7 +192,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Console:   readConsole(&r),
 		Env:       getenv,
 	}
-	c.VendorRoutes = parseVendorRoutes(r.str("RB_VENDOR_ROUTES", ""))
+	c.VendorRoutes = ParseVendorRoutes(r.str("RB_VENDOR_ROUTES", ""))
 	c.InventoryPush = pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", ""))
 	c.InventoryPushChannel = r.str("RB_INVENTORY_PUSH_CHANNEL", "web")
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {

@@ -27,10 +27,10 @@ type VendorRoute struct {
 // String is the entry as RB_VENDOR_ROUTES spells it.
 func (r VendorRoute) String() string { return r.Kind + ":" + r.By + ":" + r.Key + "=" + r.Vendor }
 
-// parseVendorRoutes reads RB_VENDOR_ROUTES, a comma-separated list of kind:tenant:<id>=vendor
+// ParseVendorRoutes reads RB_VENDOR_ROUTES, a comma-separated list of kind:tenant:<id>=vendor
 // and kind:channel:<source>=vendor. A malformed entry is kept with what could be read, for
 // badVendorRoutes to name.
-func parseVendorRoutes(s string) []VendorRoute {
+func ParseVendorRoutes(s string) []VendorRoute {
 	var out []VendorRoute
 	for _, entry := range splitList(s) {
 		lhs, vendor, _ := strings.Cut(entry, "=")

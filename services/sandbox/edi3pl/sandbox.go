@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -346,4 +348,11 @@ func (s *Sandbox) Documents() (orders, returns int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.orders), len(s.returns)
+}
+
+// ReturnIDs lists the returns the 3PL was told about (its 180s), sorted.
+func (s *Sandbox) ReturnIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.returns))
 }

@@ -178,7 +178,7 @@ func TestDuplicateWebhooksPublishOnce(t *testing.T) {
 
 	var refunds, updates int
 	for _, ev := range streamed {
-		if ev.GetSource() != commerce.EventSource || ev.GetSpecVersion() != 1 || ev.GetCorrelationId() == "" || ev.GetTime() == nil {
+		if ev.GetSource() != events.VendorSource(commerce.EventSource, "shopify") || ev.GetSpecVersion() != 1 || ev.GetCorrelationId() == "" || ev.GetTime() == nil {
 			t.Errorf("envelope %v", ev)
 		}
 		switch ev.GetType() {
