@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/config"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -23,7 +24,9 @@ func withVendorRoutes(routes string) stackOption {
 func TestReturnsOfTwoTenantsGoToTheirOwnWarehouse(t *testing.T) {
 	t.Parallel()
 	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), withAuthConfig(t, identityAuthConfig),
-		withVendorSetting("RB_WMS_VENDOR", "warehouse"), withVendorRoutes("wms:tenant:acme=edi3pl"))
+		withVendorSetting("RB_WMS_VENDOR", "warehouse"), withVendorRoutes("wms:tenant:acme=edi3pl"),
+		// Two warehouses' sandboxes and pollers on a loaded machine: the first reads may be slow.
+		func(c *config.Config) { c.RequestTimeout = 15 * time.Second })
 	if h.EDI3PL == nil || h.Warehouse == nil {
 		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want both", h.EDI3PL, h.Warehouse)
 	}

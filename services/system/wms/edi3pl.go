@@ -47,6 +47,8 @@ type EDI3PLConfig struct {
 	PollInterval time.Duration
 	// Test marks our interchanges as test data.
 	Test bool
+	// AckRequested asks the 3PL for a TA1 on each of our interchanges (EDI3PL_REQUEST_TA1).
+	AckRequested bool
 }
 
 func (e EDI3PLConfig) validate() []errs.FieldViolation {
@@ -90,7 +92,7 @@ func (e EDI3PLConfig) connector() edi3pl.Config {
 		Mailbox: sftpbox.Config{Addr: e.Addr, User: e.User, PrivateKeyPEM: []byte(e.PrivateKey), HostKey: e.HostKey,
 			Inbound: e.Inbound, Outbound: e.Outbound, Archive: e.Archive, Quarantine: e.Quarantine},
 		SenderQualifier: q(e.SenderQualifier), SenderID: e.SenderID, ReceiverQualifier: q(e.ReceiverQualifier),
-		ReceiverID: e.ReceiverID, LocationID: e.LocationID, Test: e.Test,
+		ReceiverID: e.ReceiverID, LocationID: e.LocationID, Test: e.Test, AckRequested: e.AckRequested,
 	}
 }
 
@@ -115,6 +117,9 @@ func checkEDI3PLEnv(lookup func(string) string) error {
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
 			return fmt.Errorf("EDI3PL_POLL_INTERVAL: %q is not a positive duration", v)
 		}
+	}
+	if v := lookup("EDI3PL_REQUEST_TA1"); v != "" && v != "true" && v != "false" {
+		return fmt.Errorf("EDI3PL_REQUEST_TA1: %q is not true or false", v)
 	}
 	if v := lookup("EDI3PL_SFTP_PRIVATE_KEY"); v != "" {
 		if _, err := privateKeyPEM(v); err != nil {

@@ -15,7 +15,8 @@ func WarehouseFromEnv(lookup func(string) string) WarehouseConfig {
 // one line), EDI3PL_SFTP_HOST_KEY (the pinned authorized_keys line), the folders
 // EDI3PL_OUTBOUND_DIR, EDI3PL_INBOUND_DIR, EDI3PL_ARCHIVE_DIR and EDI3PL_QUARANTINE_DIR (the
 // sandbox's by default), EDI3PL_SENDER_ID, EDI3PL_RECEIVER_ID, EDI3PL_LOCATION_ID and
-// EDI3PL_POLL_INTERVAL. Validate checks the result.
+// EDI3PL_POLL_INTERVAL, and EDI3PL_REQUEST_TA1 (true: our interchanges ask for TA1s). Validate
+// checks the result.
 func EDI3PLFromEnv(lookup func(string) string) EDI3PLConfig {
 	or := func(name, def string) string {
 		if v := lookup(name); v != "" {
@@ -28,7 +29,8 @@ func EDI3PLFromEnv(lookup func(string) string) EDI3PLConfig {
 		Outbound: or("EDI3PL_OUTBOUND_DIR", "/to-3pl"), Inbound: or("EDI3PL_INBOUND_DIR", "/from-3pl"),
 		Archive: or("EDI3PL_ARCHIVE_DIR", "/archive"), Quarantine: or("EDI3PL_QUARANTINE_DIR", "/quarantine"),
 		SenderID: or("EDI3PL_SENDER_ID", "RETAILBRIDGE"), ReceiverID: or("EDI3PL_RECEIVER_ID", "ACME3PL"),
-		LocationID: or("EDI3PL_LOCATION_ID", "dc-east"), PollInterval: pollInterval(lookup("EDI3PL_POLL_INTERVAL"))}
+		LocationID: or("EDI3PL_LOCATION_ID", "dc-east"), PollInterval: pollInterval(lookup("EDI3PL_POLL_INTERVAL")),
+		AckRequested: lookup("EDI3PL_REQUEST_TA1") == "true"}
 }
 
 // keyPEM reads the private key as PEM or base64-encoded PEM; one that is neither is kept as

@@ -33,7 +33,7 @@ type rig struct {
 	stats  edi3pl.PollStats
 }
 
-func newRig(t *testing.T, delays sandbox.Delays) *rig {
+func newRig(t *testing.T, delays sandbox.Delays, configure ...func(*edi3pl.Config)) *rig {
 	t.Helper()
 	key, err := sftpbox.GenerateKey()
 	if err != nil {
@@ -56,6 +56,9 @@ func newRig(t *testing.T, delays sandbox.Delays) *rig {
 			Inbound: sandbox.FromPartner, Outbound: sandbox.ToPartner, Archive: sandbox.Archive, Quarantine: sandbox.Quarantine},
 		SenderQualifier: sandbox.Qualifier, SenderID: sandbox.RetailerID, ReceiverQualifier: sandbox.Qualifier, ReceiverID: sandbox.PartnerID,
 		LocationID: "dc-east",
+	}
+	for _, f := range configure {
+		f(&cfg)
 	}
 	c, err := edi3pl.New(cfg, js, nil, nil)
 	if err != nil {
@@ -80,6 +83,7 @@ func (r *rig) poll() edi3pl.PollStats {
 	r.stats.Duplicates += st.Duplicates
 	r.stats.Quarantined += st.Quarantined
 	r.stats.Acks += st.Acks
+	r.stats.TA1s += st.TA1s
 	return st
 }
 
