@@ -80,6 +80,9 @@ func readVendorSettings(cfg config.Config) (vendorSettings, error) {
 			bad = append(bad, s.readVendor(cfg, v)...)
 		}
 	}
+	for _, v := range system.Feeds {
+		bad = append(bad, s.readVendor(cfg, v)...)
+	}
 	if err := errors.Join(bad...); err != nil {
 		return s, fmt.Errorf("invalid vendor configuration:\n%w", err)
 	}

@@ -14,6 +14,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/system"
 )
 
 // startSandboxes opens the demo world and starts the sandbox of every vendor in use of every
@@ -29,6 +30,11 @@ func (s *Stack) startSandboxes() error {
 			if err := s.startSandbox(v); err != nil {
 				return err
 			}
+		}
+	}
+	for _, v := range system.Feeds {
+		if err := s.startSandbox(v); err != nil {
+			return err
 		}
 	}
 	if u := s.opts.Config.Sandboxes.WebhookURL; u != "" {
@@ -81,6 +87,11 @@ func (s *Stack) SandboxVendors() []RunningSandbox {
 			}
 		}
 	}
+	for _, v := range system.Feeds {
+		if sb, ok := s.sandboxes[v.Name]; ok {
+			out = append(out, RunningSandbox{Kind: "file feed", Vendor: v.Name, URL: sb.URL})
+		}
+	}
 	return out
 }
 
@@ -113,6 +124,20 @@ func (s *Stack) PointWebhooksAt(gatewayURL string) {
 			sb.PointWebhooks(gatewayURL + "/webhooks/" + name)
 		}
 	}
+}
+
+// productFeedLookup reads the product feed's settings: the deployment's environment, else what a
+// feed sandbox started here answers.
+func (s *Stack) productFeedLookup(key string) string {
+	if v := s.opts.Config.Lookup(key); v != "" {
+		return v
+	}
+	for _, f := range system.Feeds {
+		if v := s.sandboxes[f.Name].Env[key]; v != "" {
+			return v
+		}
+	}
+	return ""
 }
 
 // vendorLookup reads vendor v's settings: the deployment's environment, else what v's sandbox

@@ -486,7 +486,8 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
-	if err := s.startProductFeed(db); err != nil {
+	feed, err := s.startProductFeed(db)
+	if err != nil {
 		return err
 	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
@@ -503,6 +504,7 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterProductFeedServiceServer(srv, feed)
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }
 
