@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/pkg/sftpbox"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
-	"github.com/retailbridge/retailbridge/internal/stack"
 	"github.com/retailbridge/retailbridge/services/process/productfeed"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	erp "github.com/retailbridge/retailbridge/services/sandbox/productfeed"
