@@ -2,14 +2,6 @@ package wms
 
 import "time"
 
-// WarehouseFromEnv reads the 3PL's REST API through lookup (the deployment's environment):
-// WAREHOUSE_API_URL and the secrets WAREHOUSE_API_KEY and WAREHOUSE_WEBHOOK_SECRET. Validate
-// checks the result.
-func WarehouseFromEnv(lookup func(string) string) WarehouseConfig {
-	return WarehouseConfig{BaseURL: lookup("WAREHOUSE_API_URL"), APIKey: lookup("WAREHOUSE_API_KEY"),
-		WebhookSecret: lookup("WAREHOUSE_WEBHOOK_SECRET")}
-}
-
 // EDI3PLFromEnv reads the EDI 3PL's SFTP mailbox through lookup: EDI3PL_SFTP_ADDR,
 // EDI3PL_SFTP_USER, the secret EDI3PL_SFTP_PRIVATE_KEY (OpenSSH PEM, or that PEM in base64 on
 // one line), EDI3PL_SFTP_HOST_KEY (the pinned authorized_keys line), the folders
