@@ -89,10 +89,17 @@ func TestProductFeedReadAPIThroughTheGateway(t *testing.T) {
 		}
 		return out.Files
 	}
+	var last []feedFileJSON
+	defer func() {
+		if t.Failed() {
+			t.Logf("last files %+v; %d demo items", last, len(h.Demo.Items))
+		}
+	}()
 	testkit.Eventually(t, 60*time.Second, "the opening product master is applied", func() bool {
-		fs := files()
-		return len(fs) == 1 && fs[0].Status == "applied" && fs[0].Applied == len(h.Demo.Items) && fs[0].Rejected == 0
+		last = files()
+		return len(last) == 1 && last[0].Status == "applied" && last[0].Applied == len(h.Demo.Items) && last[0].Rejected == 0
 	})
+	t.Logf("opening file %+v", last)
 	if err := sb.Drop("products-bad.csv", erp.WithBadRows()); err != nil {
 		t.Fatal(err)
 	}
