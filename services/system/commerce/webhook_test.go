@@ -70,7 +70,7 @@ func newWebhookRig(tb testing.TB) *webhookRig {
 		Webhooks: sandbox.WebhookConfig{URL: gateway.URL, Secret: webhookSecret}})
 	shop := httptest.NewServer(rig.sb)
 	tb.Cleanup(shop.Close)
-	svc, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: shop.URL,
+	svc, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: shop.URL,
 		AccessToken: sandbox.DefaultAccessToken, WebhookSecret: webhookSecret}}, commerce.Deps{HTTPClient: shop.Client(), JetStream: js})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -283,7 +283,7 @@ func TestWebhookWithoutBusOrSecret(t *testing.T) {
 	t.Parallel()
 	body := []byte(refundBody)
 	req := &commercev1.IngestWebhookRequest{Headers: signed(sandbox.TopicRefundsCreate, "d-1", body, webhookSecret), Body: body}
-	noBus, _ := newService(t, func(c *commerce.Config) { c.Shopify.WebhookSecret = webhookSecret })
+	noBus, _ := newService(t, func(c *commerce.Config) { shopifyOf(c).WebhookSecret = webhookSecret })
 	_, err := noBus.IngestWebhook(context.Background(), req)
 	if e := errs.As(err); e == nil || e.Kind != errs.Unavailable || e.Reason != "events_unavailable" {
 		t.Errorf("without JetStream: %v; want Unavailable events_unavailable", err)
