@@ -97,7 +97,7 @@ func TestProductFeedReadAPIThroughTheGateway(t *testing.T) {
 	}()
 	testkit.Eventually(t, 60*time.Second, "the opening product master is applied", func() bool {
 		last = files()
-		return len(last) == 1 && last[0].Status == "applied" && last[0].Applied == len(h.Demo.Items) && last[0].Rejected == 0
+		return len(last) == 1 && last[0].Status == "processed" && last[0].Applied == len(h.Demo.Items) && last[0].Rejected == 0
 	})
 	t.Logf("opening file %+v", last)
 	if err := sb.Drop("products-bad.csv", erp.WithBadRows()); err != nil {
