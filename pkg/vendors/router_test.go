@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
+	intakev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/intake/v1"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 )
 
@@ -84,5 +86,36 @@ func TestRoutedNeedsEveryRoutedVendor(t *testing.T) {
 	table := vendors.Table{Default: "warehouse", ByTenant: map[string]string{"acme": "edi3pl"}}
 	if _, err := vendors.Routed(table, map[string]vendors.Service{"warehouse": healthVendor("warehouse")}); err == nil {
 		t.Fatal("Routed accepted a table naming a vendor it was not given")
+	}
+}
+
+// intakeOf answers every delivery with its vendor's name as the delivery id.
+type intakeOf struct {
+	intakev1.UnimplementedIntakeServiceServer
+	vendor string
+}
+
+func (v intakeOf) Deliver(_ context.Context, req *intakev1.DeliverRequest) (*intakev1.DeliverResponse, error) {
+	return &intakev1.DeliverResponse{DeliveryId: v.vendor + ":" + req.GetVendor()}, nil
+}
+
+// Each delivery reaches the intake of the vendor it names; a vendor not in use is NotFound.
+func TestRoutedIntakeKeepsEachVendorsDeliveries(t *testing.T) {
+	t.Parallel()
+	table := vendors.Table{Default: "warehouse", ByTenant: map[string]string{"acme": "edi3pl"}}
+	w, e := healthVendor("warehouse"), healthVendor("edi3pl")
+	w.Intake, e.Intake = intakeOf{vendor: "warehouse"}, intakeOf{vendor: "edi3pl"}
+	svc, err := vendors.Routed(table, map[string]vendors.Service{"warehouse": w, "edi3pl": e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range []string{"warehouse", "edi3pl"} {
+		resp, err := svc.Intake.Deliver(t.Context(), &intakev1.DeliverRequest{Vendor: v})
+		if err != nil || resp.GetDeliveryId() != v+":"+v {
+			t.Errorf("delivery from %s: %v, %v; want its own intake", v, resp, err)
+		}
+	}
+	if _, err := svc.Intake.Deliver(t.Context(), &intakev1.DeliverRequest{Vendor: "loop"}); errs.KindOf(err) != errs.NotFound {
+		t.Errorf("delivery from a vendor not in use: %v, want NotFound", err)
 	}
 }
