@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/config"
+	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	warehousesb "github.com/retailbridge/retailbridge/services/sandbox/warehouse"
 )
 
@@ -16,19 +18,22 @@ func withVendorRoutes(routes string) stackOption {
 	return func(c *config.Config) { c.VendorRoutes = config.ParseVendorRoutes(routes) }
 }
 
-// Two warehouses in one deployment: the REST warehouse is the WMS default, and tenant acme's
-// returns go to the 3PL trading EDI over SFTP (RB_VENDOR_ROUTES=wms:tenant:acme=edi3pl). Returns
-// of acme, of globex and of the web store all reach refunded; each warehouse is told only about
-// its own, and each one's receipts come back through its own inbound path (the 3PL's 180s over
-// SFTP, the warehouse's signed webhooks) to the right return.
+// Two warehouses and two ERPs in one deployment: the REST warehouse and NetSuite are the
+// defaults, and tenant acme's returns go to the 3PL trading EDI over SFTP and to Business Central
+// (RB_VENDOR_ROUTES=wms:tenant:acme=edi3pl,erp:tenant:acme=businesscentral). Returns of acme, of
+// globex and of the web store all reach refunded; each warehouse and each ERP is told only about
+// its own, and each warehouse's receipts come back through its own inbound path (the 3PL's 180s
+// over SFTP, the warehouse's signed webhooks) to the right return.
 func TestReturnsOfTwoTenantsGoToTheirOwnWarehouse(t *testing.T) {
 	t.Parallel()
 	h := newStackWith(t, withFastVendors(warehousesb.Outcomes{Resellable: 1}), withAuthConfig(t, identityAuthConfig),
-		withVendorSetting("RB_WMS_VENDOR", "warehouse"), withVendorRoutes("wms:tenant:acme=edi3pl"),
+		withVendorSetting("RB_WMS_VENDOR", "warehouse"), withVendorSetting("RB_ERP_VENDOR", "netsuite"),
+		withVendorRoutes("wms:tenant:acme=edi3pl,erp:tenant:acme=businesscentral"),
 		// Two warehouses' sandboxes and pollers on a loaded machine: the first reads may be slow.
 		func(c *config.Config) { c.RequestTimeout = 15 * time.Second })
-	if h.EDI3PL == nil || h.Warehouse == nil {
-		t.Fatalf("sandboxes: edi3pl %v, warehouse %v; want both", h.EDI3PL, h.Warehouse)
+	if h.EDI3PL == nil || h.Warehouse == nil || h.NetSuite == nil || h.BusinessCentral == nil {
+		t.Fatalf("sandboxes: edi3pl %v, warehouse %v, netsuite %v, business central %v; want all four",
+			h.EDI3PL, h.Warehouse, h.NetSuite, h.BusinessCentral)
 	}
 	scopes := []string{"orders:read", "returns:write"}
 	acme := h.clientToken(t, h.newClient(t, "acme", scopes...), "").AccessToken
@@ -70,5 +75,10 @@ func TestReturnsOfTwoTenantsGoToTheirOwnWarehouse(t *testing.T) {
 	}
 	if len(edi) != 1 || len(rest) != 2 {
 		t.Errorf("the 3PL knows %d returns, the REST warehouse %d; want 1 and 2", len(edi), len(rest))
+	}
+	ns, bc := h.NetSuite.Stats().Created, h.BusinessCentral.Stats().Created
+	t.Logf("NetSuite created %v; Business Central created %v", ns, bc)
+	if ns[netsuitesb.TypeReturnAuthorization] != 2 || ns[netsuitesb.TypeCreditMemo] != 2 || bc[bcsb.SetReturnOrders] != 1 || bc[bcsb.SetSalesCreditMemos] != 1 {
+		t.Errorf("ERP documents: NetSuite %v, Business Central %v; want 2 RMAs and 2 credit memos at NetSuite (globex, web), 1 return order and 1 credit memo at Business Central (acme)", ns, bc)
 	}
 }
