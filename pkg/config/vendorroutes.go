@@ -3,6 +3,8 @@ package config
 import (
 	"fmt"
 	"strings"
+
+	"github.com/retailbridge/retailbridge/pkg/auth"
 )
 
 // Route keys: what a call to a system kind is routed by.
@@ -68,6 +70,9 @@ func badVendorRoutes(routes []VendorRoute) []string {
 		case strings.ContainsAny(r.Kind+r.Vendor, " :"):
 			add(r, "has a space or ':' in its kind or vendor")
 			continue
+		case r.By == RouteByTenant && auth.ValidTenant(r.Key) != nil:
+			add(r, "names a tenant that is not 1 to 64 letters, digits, '-', '_' or '.' (as tenant ids are)")
+			continue
 		}
 		at := r.Kind + ":" + r.By + ":" + r.Key
 		if prev, ok := seen[at]; ok && prev != r.Vendor {
@@ -78,3 +83,4 @@ func badVendorRoutes(routes []VendorRoute) []string {
 	}
 	return bad
 }
+

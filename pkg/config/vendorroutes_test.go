@@ -24,12 +24,12 @@ func TestVendorRoutes(t *testing.T) {
 func TestVendorRoutesNameEveryBadEntry(t *testing.T) {
 	t.Parallel()
 	bad := []string{"wms:tenant=edi3pl", "wms:region:eu=edi3pl", "wms:tenant:acme", "erp:tenant:acme=", "wms:channel:web=warehouse",
-		"wms:channel:web=edi3pl", "w ms:tenant:x=edi3pl"}
+		"wms:channel:web=edi3pl", "w ms:tenant:x=edi3pl", "erp:tenant:acme corp=netsuite"}
 	_, err := Load(env(map[string]string{"RB_VENDOR_ROUTES": strings.Join(bad, ",")}))
 	if err == nil {
 		t.Fatal("Load accepted bad routes")
 	}
-	for _, entry := range []string{"wms:tenant:=edi3pl", "wms:region:eu=edi3pl", "wms:tenant:acme=", "erp:tenant:acme=", "wms:channel:web=edi3pl", "w ms:tenant:x=edi3pl"} {
+	for _, entry := range []string{"wms:tenant:=edi3pl", "wms:region:eu=edi3pl", "wms:tenant:acme=", "erp:tenant:acme=", "wms:channel:web=edi3pl", "w ms:tenant:x=edi3pl", "erp:tenant:acme corp=netsuite"} {
 		if !strings.Contains(err.Error(), `"`+entry+`"`) {
 			t.Errorf("error does not name %q:\n%v", entry, err)
 		}
@@ -37,7 +37,7 @@ func TestVendorRoutesNameEveryBadEntry(t *testing.T) {
 	if strings.Contains(err.Error(), `"wms:channel:web=warehouse"`) {
 		t.Errorf("the first of two contradicting routes is named as bad too:\n%v", err)
 	}
-	if n := strings.Count(err.Error(), "RB_VENDOR_ROUTES"); n != 6 {
-		t.Errorf("%d entries named, want 6:\n%v", n, err)
+	if n := strings.Count(err.Error(), "RB_VENDOR_ROUTES"); n != 7 {
+		t.Errorf("%d entries named, want 7:\n%v", n, err)
 	}
 }
