@@ -83,4 +83,3 @@ func badVendorRoutes(routes []VendorRoute) []string {
 	}
 	return bad
 }
-

@@ -242,4 +242,6 @@ func TestUnimplemented(t *testing.T) {
 }
 
 // shopifyOf is the Shopify connection of c, to change in place.
-func shopifyOf(c *commerce.Config) *commerce.ShopifyConfig { return c.Connection.(*commerce.ShopifyConfig) }
+func shopifyOf(c *commerce.Config) *commerce.ShopifyConfig {
+	return c.Connection.(*commerce.ShopifyConfig)
+}

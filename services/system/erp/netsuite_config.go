@@ -66,7 +66,9 @@ func (n NetSuiteConfig) Vendor() string { return VendorNetSuite }
 // Validate names every bad field, as netsuite.<field>.
 func (n NetSuiteConfig) Validate() []errs.FieldViolation {
 	var bad []errs.FieldViolation
-	add := func(field, desc string) { bad = append(bad, errs.FieldViolation{Field: "netsuite." + field, Description: desc}) }
+	add := func(field, desc string) {
+		bad = append(bad, errs.FieldViolation{Field: "netsuite." + field, Description: desc})
+	}
 	for _, f := range []struct{ name, value string }{
 		{"account", n.Account}, {"consumer_key", n.ConsumerKey}, {"consumer_secret", n.ConsumerSecret},
 		{"token_id", n.TokenID}, {"token_secret", n.TokenSecret},

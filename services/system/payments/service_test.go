@@ -345,4 +345,6 @@ func TestVendorFailures(t *testing.T) {
 }
 
 // stripeOf is the Stripe connection of c, to change in place.
-func stripeOf(c *payments.Config) *payments.StripeConfig { return c.Connection.(*payments.StripeConfig) }
+func stripeOf(c *payments.Config) *payments.StripeConfig {
+	return c.Connection.(*payments.StripeConfig)
+}
