@@ -68,6 +68,8 @@ var rpcRules = map[string]rpcRule{
 	"ListFeedFiles":            {supportScope: supportScopeRead},
 	"GetFeedFile":              {supportScope: supportScopeRead, notFound: true},
 	"ListFeedRejects":          {supportScope: supportScopeRead, notFound: true},
+	"SearchOrders":             {supportScope: supportScopeRead},
+	"SearchReturns":            {supportScope: supportScopeRead},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names
