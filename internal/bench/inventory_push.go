@@ -88,7 +88,7 @@ type pushRig struct {
 func newPushRig(ctx context.Context, work, name string) (*pushRig, error) {
 	sb := shopifysb.New(demo.Generate(1, time.Now(), 2, 2), shopifysb.Options{})
 	srv := httptest.NewServer(sb)
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+	cs, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		srv.Close()

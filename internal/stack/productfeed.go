@@ -9,45 +9,53 @@ import (
 	"github.com/retailbridge/retailbridge/services/process/productfeed"
 )
 
-// startProductFeed runs the product master exchange next to the inventory process, on its
-// store, when PRODUCT_FEED_SFTP_ADDR names a mailbox (docs/flat-files.md). Every replica may
-// poll: a file is recorded by name and hash in one transaction, so a file two replicas take at
-// once is applied once and the second sees a duplicate.
-// It returns the feed's item master for the inventory process's SKU mapping (nil without a feed).
-func (s *Stack) startProductFeed(db *store.DB) (inventory.ItemMasterSource, error) {
-	cfg, ok, err := productfeed.ConfigFromEnv(s.opts.Config.Lookup)
-	if err != nil {
-		return nil, fmt.Errorf("product feed: %w", err)
-	}
-	if !ok {
-		return nil, nil
-	}
+// startProductFeed serves the product feed's read API (ProductFeedService, support:read through
+// the gateway) next to the inventory process, on its store, and runs the product master
+// exchange when PRODUCT_FEED_SFTP_ADDR names a mailbox (docs/flat-files.md); in dev the feed's
+// sandbox is started with the vendors' and fills that in. Every replica may poll: a file is
+// recorded by name and hash in one transaction, so a file two replicas take at once is applied
+// once and the second sees a duplicate.
+func (s *Stack) startProductFeed(db *store.DB) (*productfeed.API, error) {
 	if err := productfeed.Migrate(s.ctx, db); err != nil {
 		return nil, err
 	}
 	st := productfeed.NewStore(db)
-	ex, err := productfeed.NewExchange(cfg, st)
+	cfg, ok, err := productfeed.ConfigFromEnv(s.productFeedLookup)
 	if err != nil {
 		return nil, fmt.Errorf("product feed: %w", err)
 	}
-	ex.Log = s.logger.With("service", "productfeed")
-	s.wg.Go(func() { ex.Run(s.ctx) })
-	return feedItems{st}, nil
+	if ok {
+		ex, err := productfeed.NewExchange(cfg, st)
+		if err != nil {
+			return nil, fmt.Errorf("product feed: %w", err)
+		}
+		ex.Log = s.logger.With("service", "productfeed")
+		s.wg.Go(func() { ex.Run(s.ctx) })
+	}
+	return productfeed.NewAPI(st), nil
 }
 
 // feedItems hands the product feed's item master to the inventory process, which may not read
-// another service's tables itself.
+// another service's tables itself. An empty master (no file taken yet) is no feed at all.
 type feedItems struct{ st *productfeed.Store }
 
+// itemMasterPage is how many rows one read of the item master takes.
+const itemMasterPage = 1000
+
 func (f feedItems) ItemMasterRows(ctx context.Context) ([]inventory.ItemMasterRow, error) {
-	items, err := f.st.Items(ctx)
-	if err != nil {
-		return nil, err
+	var out []inventory.ItemMasterRow
+	for after := ""; ; {
+		items, err := f.st.Items(ctx, after, itemMasterPage)
+		if err != nil {
+			return nil, err
+		}
+		for _, it := range items {
+			out = append(out, inventory.ItemMasterRow{SKU: it.SKU, ERPItemID: it.ERPItemID, VariantID: it.VariantID,
+				WarehouseSKU: it.WarehouseSKU, Active: it.Active})
+		}
+		if len(items) < itemMasterPage {
+			return out, nil
+		}
+		after = items[len(items)-1].SKU
 	}
-	out := make([]inventory.ItemMasterRow, 0, len(items))
-	for _, it := range items {
-		out = append(out, inventory.ItemMasterRow{SKU: it.SKU, ERPItemID: it.ERPItemID, VariantID: it.VariantID,
-			WarehouseSKU: it.WarehouseSKU, Active: it.Active})
-	}
-	return out, nil
 }

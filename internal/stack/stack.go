@@ -43,6 +43,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/process/inventory"
+	"github.com/retailbridge/retailbridge/services/process/productfeed"
 	"github.com/retailbridge/retailbridge/services/process/orders"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -146,9 +147,11 @@ type Stack struct {
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
 	tenants   *tenancy.Directory
-	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
-	// guards each vendor's governor settings (kinds.go).
-	vendors map[Component]vendors.Vendor
+	// vendors are each system kind's vendors in use, its default first, and tables which of
+	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
+	// settings (kinds.go).
+	vendors map[Component][]vendors.Vendor
+	tables  map[Component]vendors.Table
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
 	// sandboxAddrs are the sandboxes' configured addresses, per vendor.
@@ -482,7 +485,7 @@ func (s *Stack) startInventory() error {
 		svc, err = inventory.New(s.inventoryConfig(channels), inventory.Deps{
 			DB: db, JetStream: js, WMS: wmsv1.NewWmsServiceClient(conn), Tenants: tenants,
 			Commerce: commercev1.NewCommerceServiceClient(commerceConn), ERP: erpv1.NewErpServiceClient(erpConn),
-			ItemMaster: feed, Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
+			ItemMaster: feedItems{productfeed.NewStore(db)}, Logger: s.logger.With("service", "inventory"), Now: s.opts.Now, Metrics: reg,
 		})
 		return err
 	})
@@ -504,6 +507,7 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterProductFeedServiceServer(srv, feed)
 		inventoryv1.RegisterInventoryInsightServiceServer(srv, svc.Insight())
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }

@@ -151,7 +151,7 @@ func serveCommerce(t testing.TB, sb *shopifysb.Sandbox) commercev1.CommerceServi
 	t.Helper()
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+	cs, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
@@ -164,7 +164,7 @@ func serveWarehouse(t testing.TB, ds *demo.Dataset) wmsv1.WmsServiceClient {
 	sb := warehousesb.New(ds, warehousesb.Options{Manual: true, Locations: []string{"dc-east"}, Seed: 5})
 	web := httptest.NewServer(sb)
 	t.Cleanup(func() { web.Close(); sb.Close() })
-	svc, err := wms.New(wms.Config{Vendor: wms.VendorWarehouse, Warehouse: wms.WarehouseConfig{
+	svc, err := wms.New(wms.Config{Connection: wms.WarehouseConfig{
 		BaseURL: web.URL, APIKey: warehousesb.DevAPIKey, WebhookSecret: warehousesb.DevWebhookSecret,
 	}}, wms.Deps{HTTPClient: telemetry.NewVendorClient("warehouse", 5*time.Second, nil, nil)})
 	if err != nil {

@@ -74,7 +74,7 @@ func TestPushLeaseHandsOverWhenAReplicaDies(t *testing.T) {
 	shop := shopifysb.New(demo.Generate(1, start, 2, 2), shopifysb.Options{RestoreRate: 100000})
 	srv := httptest.NewServer(shop)
 	t.Cleanup(srv.Close)
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+	cs, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)

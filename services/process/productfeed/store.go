@@ -256,11 +256,10 @@ func (s *Store) Rejects(ctx context.Context, fileID int64) ([]Reject, error) {
 	return out, rows.Err()
 }
 
-// Items returns every item master row, by SKU: what the inventory process's SKU mapping reads
-// (through the stack, which adapts it) to compare the product master file with the systems.
-func (s *Store) Items(ctx context.Context) ([]Item, error) {
+// Items returns at most limit item master rows with SKUs after after, in SKU order.
+func (s *Store) Items(ctx context.Context, after string, limit int) ([]Item, error) {
 	rows, err := s.db.Query(ctx, `SELECT sku, title, erp_item_id, variant_id, warehouse_sku, price_minor, currency,
-		tax_code, active FROM item_master ORDER BY sku`)
+		tax_code, active FROM item_master WHERE sku > $1 ORDER BY sku LIMIT $2`, after, limit)
 	if err != nil {
 		return nil, err
 	}
