@@ -51,9 +51,11 @@ func (s *Service) readSources(ctx context.Context) (*sources, error) {
 		if err != nil {
 			return nil, fmt.Errorf("product feed: %w", err)
 		}
-		src.feed = map[string]ItemMasterRow{}
-		for _, r := range rows {
-			src.feed[r.SKU] = r
+		if len(rows) > 0 { // a master no file has filled yet is no feed to compare with
+			src.feed = map[string]ItemMasterRow{}
+			for _, r := range rows {
+				src.feed[r.SKU] = r
+			}
 		}
 	}
 	return src, s.readLedgerSKUs(ctx, src)
@@ -146,7 +148,11 @@ func (src *sources) mismatchesOf(sku string, m skuMap) []mismatch {
 			add(mismatchPush, systemStorefront, "the ledger holds stock at a pushed location for a SKU the storefront has no variant for")
 		}
 	}
-	if src.warehouse != nil && !src.warehouse[m.warehouseSKU] {
+	switch {
+	case src.warehouse == nil || src.warehouse[m.warehouseSKU]:
+	case m.warehouseSKU != sku && src.warehouse[sku]:
+		add(mismatchFeed, systemWarehouse, fmt.Sprintf("feed warehouse SKU %s, the warehouse stocks it as %s", m.warehouseSKU, sku))
+	default:
 		add(mismatchMissing+systemWarehouse, systemWarehouse, fmt.Sprintf("the warehouse lists no stock of %s", m.warehouseSKU))
 	}
 	if src.feed != nil {

@@ -47,12 +47,15 @@ func TestItemMasterReportsMismatches(t *testing.T) {
 	commerceClient := serveCommerce(t, shop)
 	wmsClient := serveWarehouse(t, ds)
 	items := ds.Items
-	noFeed, feedWrong, gone, twice, replaced := items[0].SKU, items[1].SKU, items[2].SKU, items[3].SKU, items[4].SKU
+	noFeed, feedWrong, gone, twice, replaced, whWrong := items[0].SKU, items[1].SKU, items[2].SKU, items[3].SKU, items[4].SKU, items[5].SKU
 	var feed feedRows
 	for _, it := range items[1:] {
 		row := ItemMasterRow{SKU: it.SKU, ERPItemID: it.ERPID, WarehouseSKU: it.SKU, Active: true}
 		if it.SKU == feedWrong {
 			row.ERPItemID = "999999"
+		}
+		if it.SKU == whWrong {
+			row.WarehouseSKU = "WH-" + it.SKU
 		}
 		feed = append(feed, row)
 	}
@@ -74,6 +77,7 @@ func TestItemMasterReportsMismatches(t *testing.T) {
 	for _, want := range []string{
 		noFeed + " missing_in_product_feed product_feed",
 		feedWrong + " feed_disagrees erp",
+		whWrong + " feed_disagrees wms",
 		gone + " missing_in_storefront storefront",
 		twice + " duplicate_sku storefront",
 		"GHOST-1 missing_in_erp erp", "GHOST-1 unmapped_movement ledger", "GHOST-1 unmapped_push storefront",
