@@ -147,7 +147,9 @@ type Stack struct {
 	sandboxes map[string]vendors.Sandbox
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
-	tenants   *tenancy.Directory
+	// dbs are the process services' databases by service name (Database).
+	dbs     sync.Map
+	tenants *tenancy.Directory
 	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
 	// guards each vendor's governor settings (kinds.go).
 	vendors map[Component]vendors.Vendor
