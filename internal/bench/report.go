@@ -208,6 +208,11 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	fmt.Printf("| ERP call rate during the drain, mean / peak 1 s window | %.1f / %.1f calls/s | budget %.0f calls/s (limit %d ÷ %s per call) |\n",
 		r.erpRate(), r.erpPeakWindowRate, r.erpBudget(), r.erpLimit, r.erpLatency)
 	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time |\n", 100*r.erpBusyFraction, r.erpLimit)
+	ideal := time.Duration(float64(r.erpRequests) / r.erpBudget() * float64(time.Second))
+	fmt.Printf("| **PF-3 goal**: drain ÷ ideal (ERP requests ÷ budget) | **%.2f×** | ideal %s = %d requests ÷ %.0f calls/s; goal ≤ 1.10× |\n",
+		r.drain.Seconds()/max(ideal.Seconds(), 1e-9), secs(ideal), r.erpRequests, r.erpBudget())
+	fmt.Printf("| returns database: write transactions / commits per return | %.1f / %.1f | |\n",
+		float64(r.ev.txs)/float64(max(r.refunded, 1)), float64(r.ev.commits)/float64(max(r.refunded, 1)))
 	fmt.Printf("| ERP requests refused by the account limit (429, retried by the connector) | %d | of %d requests |\n", r.erpRefused, r.erpRequests)
 	fmt.Printf("| workflow step retries / Shopify THROTTLED answers during the burst | %d / %d | |\n", r.workflowRetries, r.shopifyThrottled)
 	fmt.Printf("| workflow runner busy during the drain (Σ step time over 8 workers) | %.0f%% | %s of %s |\n",
