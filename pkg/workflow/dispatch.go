@@ -51,7 +51,8 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 	d.mu.Lock()
 	busy := len(d.inflight)
 	d.mu.Unlock()
-	if free := e.opts.Workers - busy; free > 0 && ctx.Err() == nil {
+	free := e.opts.Workers - busy
+	if free > 0 && ctx.Err() == nil {
 		// Ask for as many more as are in flight: those come back too until they commit.
 		ids, err := e.dueLimit(ctx, free+busy)
 		if err != nil && ctx.Err() == nil {
@@ -65,6 +66,10 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 				free--
 			}
 		}
+	}
+	if free == 0 {
+		// Every worker is busy: the next to free one wakes the dispatcher.
+		return e.opts.Poll
 	}
 	return d.untilNextDue(ctx)
 }
