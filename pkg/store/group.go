@@ -26,7 +26,9 @@ import (
 // to its savepoint and leaves the others' work in place. If the shared COMMIT fails, every member
 // gets that error (a conflict reruns each member's whole function, as before). Statements run
 // with a context that is not cancelled: interrupting a statement makes SQLite roll back the
-// whole database transaction, which would take the other members' work with it.
+// whole database transaction, which would take the other members' work with it. Instead a
+// caller whose context has ended by the time its function returns is rolled back to its
+// savepoint and gets the context's error, as database/sql does with a cancelled transaction.
 
 // maxGroup bounds how many transactions share one commit, so that the first member's wait for
 // the later members' statements stays short.
@@ -164,6 +166,11 @@ func (db *DB) runGrouped(ctx context.Context, fn func(tx *Tx) error) (err error)
 	if err := db.group.enter(ctx); err != nil {
 		return err
 	}
+	if err := ctx.Err(); err != nil {
+		// As database/sql does with a transaction begun on a context that ended.
+		db.group.leave(nil)
+		return err
+	}
 	b, err := db.group.batch()
 	if err != nil {
 		db.group.leave(nil)
@@ -183,7 +190,14 @@ func (db *DB) runGrouped(ctx context.Context, fn func(tx *Tx) error) (err error)
 			panic(p)
 		}
 	}()
-	if err := fn(tx); err != nil {
+	err = fn(tx)
+	if err == nil {
+		// A context that ended while fn ran rolls its work back, as database/sql rolls back a
+		// transaction whose context ends before the commit: callers rely on it (a workflow
+		// runner that is stopping must not record its cancelled call as the step's outcome).
+		err = ctx.Err()
+	}
+	if err != nil {
 		b.undo(stmtCtx)
 		db.group.leave(nil)
 		return err
