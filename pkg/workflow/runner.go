@@ -243,6 +243,11 @@ func (e *Engine) execute(ctx context.Context, c claimed, chain bool) (claimed, e
 	step := c.step
 	run := Run{Instance: c.inst, Key: Key(c.inst.ID, step.Name), Attempt: c.attempt}
 	res, callErr := e.call(ctx, step, run)
+	if err := ctx.Err(); err != nil {
+		// The runner is stopping: what the call answered may be that, not the vendor's verdict.
+		// The step runs again, with the same key, once its lease expires.
+		return claimed{}, err
+	}
 	// The call happened: its result must be recorded, or the step runs again after the lease.
 	// A conflict with a concurrent writer of this workflow is retried, not given up.
 	var next claimed
