@@ -6,6 +6,7 @@ import (
 	"errors"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Group commit (SQLite only).
@@ -18,7 +19,7 @@ import (
 // the open database transaction, the callers arriving queue for their turn; when it finishes,
 // its work is kept in a savepoint and the turn passes to the next in line, which adds its own
 // work to the same database transaction; whoever finishes when nobody waits (or when the group
-// is full) commits once for all of them and wakes them with the one outcome.
+// is full or 10 ms old) commits once for all of them and wakes them with the one outcome.
 //
 // What each caller sees is unchanged: its function runs alone on the writer (one at a time, in
 // arrival order, each seeing the writes of the ones before), its effects commit atomically or
@@ -30,15 +31,21 @@ import (
 // caller whose context has ended by the time its function returns is rolled back to its
 // savepoint and gets the context's error, as database/sql does with a cancelled transaction.
 
-// maxGroup bounds how many transactions share one commit, so that the first member's wait for
-// the later members' statements stays short.
-const maxGroup = 64
+// maxGroup and maxGroupAge bound how many transactions share one commit and for how long one
+// stays open, so that the first member's wait for the later members' statements stays short
+// (a consumer's handler may be slow, and each member's function runs in turn).
+const (
+	maxGroup    = 64
+	maxGroupAge = 10 * time.Millisecond
+)
 
 // group is the SQLite writer's turn-taking and its open database transaction.
 type group struct {
 	db *sql.DB
 	// commits counts the database transactions committed (DB.Commits).
 	commits *atomic.Uint64
+	// maxAge is maxGroupAge (tests that must see a group form raise it).
+	maxAge time.Duration
 
 	mu    sync.Mutex
 	busy  bool      // a caller holds the turn (runs its function, or commits)
@@ -51,13 +58,14 @@ type waiter struct{ turn chan struct{} }
 // batch is one database transaction shared by up to maxGroup callers.
 type batch struct {
 	tx      *sql.Tx
+	began   time.Time
 	members int           // callers whose work it holds (their savepoints were released)
 	done    chan struct{} // closed once committed or rolled back
 	err     error         // the outcome, valid once done is closed
 	broken  error         // set when a savepoint could not be rolled back: the batch must not commit
 }
 
-func newGroup(db *sql.DB, commits *atomic.Uint64) *group { return &group{db: db, commits: commits} }
+func newGroup(db *sql.DB, commits *atomic.Uint64) *group { return &group{db: db, commits: commits, maxAge: maxGroupAge} }
 
 // enter waits for the caller's turn on the writer; on error the caller does not hold it.
 func (g *group) enter(ctx context.Context) error {
@@ -95,7 +103,7 @@ func (g *group) enter(ctx context.Context) error {
 func (g *group) leave(joined *batch) *batch {
 	g.mu.Lock()
 	b := g.open
-	if b != nil && len(g.queue) > 0 && b.members < maxGroup && b.broken == nil {
+	if b != nil && len(g.queue) > 0 && b.members < maxGroup && b.broken == nil && time.Since(b.began) < g.maxAge {
 		g.handOver()
 		g.mu.Unlock()
 		return joined
@@ -154,7 +162,7 @@ func (g *group) batch() (*batch, error) {
 	if err != nil {
 		return nil, err
 	}
-	b = &batch{tx: tx, done: make(chan struct{})}
+	b = &batch{tx: tx, began: time.Now(), done: make(chan struct{})}
 	g.mu.Lock()
 	g.open = b
 	g.mu.Unlock()

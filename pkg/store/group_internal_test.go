@@ -45,6 +45,7 @@ func rowsNamed(t *testing.T, db *DB) map[string]int {
 // or gives up while queued leaves nothing behind and takes nothing of the others' with it.
 func TestGroupCommitSharesOneCommit(t *testing.T) {
 	db := openSQLiteFile(t)
+	db.group.maxAge = time.Hour // the first member holds the group open on purpose
 	ctx := context.Background()
 	tx0, c0 := db.Commits()
 
@@ -163,5 +164,35 @@ func TestGroupCommitSurvivesACancelledMember(t *testing.T) {
 	}
 	if got := rowsNamed(t, db); fmt.Sprint(got) != "map[kept:1]" {
 		t.Errorf("rows = %v, want only the first member's", got)
+	}
+}
+
+// A group stays open no longer than maxAge: members arriving later start the next one.
+func TestGroupCommitIsBoundedInTime(t *testing.T) {
+	db := openSQLiteFile(t)
+	db.group.maxAge = 0
+	ctx := context.Background()
+	tx0, c0 := db.Commits()
+	hold, holding := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		_ = db.InTx(ctx, func(tx *Tx) error {
+			close(holding)
+			<-hold
+			return insertRow(ctx, tx, "first")
+		})
+	})
+	<-holding
+	for i := range 3 {
+		wg.Go(func() { _ = db.InTx(ctx, func(tx *Tx) error { return insertRow(ctx, tx, fmt.Sprintf("later-%d", i)) }) })
+	}
+	testkit.Eventually(t, 30*time.Second, "three members queued", func() bool { return db.group.waiting() == 3 })
+	close(hold)
+	wg.Wait()
+	if txs, commits := db.Commits(); txs-tx0 != 4 || commits-c0 != 4 {
+		t.Errorf("Commits() moved by %d transactions in %d commits, want 4 in 4 (no group past its age)", txs-tx0, commits-c0)
+	}
+	if got := len(rowsNamed(t, db)); got != 4 {
+		t.Errorf("%d rows, want 4", got)
 	}
 }
