@@ -65,7 +65,9 @@ type batch struct {
 	broken  error         // set when a savepoint could not be rolled back: the batch must not commit
 }
 
-func newGroup(db *sql.DB, commits *atomic.Uint64) *group { return &group{db: db, commits: commits, maxAge: maxGroupAge} }
+func newGroup(db *sql.DB, commits *atomic.Uint64) *group {
+	return &group{db: db, commits: commits, maxAge: maxGroupAge}
+}
 
 // enter waits for the caller's turn on the writer; on error the caller does not hold it.
 func (g *group) enter(ctx context.Context) error {
