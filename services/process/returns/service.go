@@ -224,20 +224,13 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		svc.platformClient, svc.erpClient = deps.ReturnsPlatform, deps.ERP
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
-		// frees it after the lease. A step mostly waits on its vendor, and each vendor's governor
-		// caps what reaches it, so 32 steps run at once: enough to keep every vendor's slots
-		// busy (a step waiting for the ERP's slot does not hold up one for the payment gateway);
-		// the group commit shares the SQLite writer between them.
-		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second,
-			Workers: returnsWorkers, Observer: observer(deps)},
+		// frees it after the lease.
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second, Observer: observer(deps)},
 			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
 				deps.Timings.withDefaults(), deps.Now))
 	}
 	return svc, nil
 }
-
-// returnsWorkers is how many workflow steps of different returns run at once.
-const returnsWorkers = 32
 
 func migrate(ctx context.Context, db *store.DB) error { return db.Migrate(ctx, "returns", migrations) }
 
