@@ -207,7 +207,8 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	fmt.Printf("| ERP max in-flight requests (sandbox, whole run) | %d | limit %d |\n", r.erpMaxInFlight, r.erpLimit)
 	fmt.Printf("| ERP call rate during the drain, mean / peak 1 s window | %.1f / %.1f calls/s | budget %.0f calls/s (limit %d ÷ %s per call) |\n",
 		r.erpRate(), r.erpPeakWindowRate, r.erpBudget(), r.erpLimit, r.erpLatency)
-	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time |\n", 100*r.erpBusyFraction, r.erpLimit)
+	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time, counting the added %s per call |\n", 100*r.erpBusyFraction, r.erpLimit, r.erpLatency)
+	fmt.Printf("| ERP slots busy as the sandbox saw them | %.0f%% | Σ time its admitted requests were in progress ÷ (%d slots × drain time) |\n", 100*r.erpSandboxBusy, r.erpLimit)
 	ideal := time.Duration(float64(r.erpRequests) / r.erpBudget() * float64(time.Second))
 	fmt.Printf("| **PF-3 goal**: drain ÷ ideal (ERP requests ÷ budget) | **%.2f×** | ideal %s = %d requests ÷ %.0f calls/s; goal ≤ 1.10× |\n",
 		r.drain.Seconds()/max(ideal.Seconds(), 1e-9), secs(ideal), r.erpRequests, r.erpBudget())

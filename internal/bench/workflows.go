@@ -683,6 +683,7 @@ type pf3Result struct {
 	shopifyThrottled   int64
 	workflowRetries    int
 	erpBusyFraction    float64
+	erpSandboxBusy     float64 // the sandbox's own Σ request time ÷ (slots × drain)
 	erpPeakWindowRate  float64 // highest ERP call rate over a 1 s window
 	drainRateWorkflows float64
 	ev                 wfEvidence
@@ -828,6 +829,9 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 	res.erpRequests = ns.Requests - ns0.Requests
 	res.erpRefused = ns.Refused - ns0.Refused
 	res.erpMaxInFlight = ns.MaxInFlight
+	if res.drain > 0 {
+		res.erpSandboxBusy = float64(ns.BusyNanos-ns0.BusyNanos) / (float64(erpLimit) * float64(res.drain))
+	}
 	res.shopifyThrottled = w.Shopify.Stats().Throttled - shop0.Throttled
 	if res.drain > 0 {
 		res.drainRateWorkflows = float64(res.refunded) / res.drain.Seconds()
