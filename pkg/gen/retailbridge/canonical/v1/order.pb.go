@@ -451,8 +451,14 @@ type Order struct {
 	// gateway's payment intent), as the commerce platform records it on the order's successful
 	// sale or capture transaction; empty when the platform records none. Refunds go to it.
 	PaymentReference string `protobuf:"bytes,16,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
-	unknownFields    protoimpl.UnknownFields
-	sizeCache        protoimpl.SizeCache
+	// The ERP sales order's status text ("Pending Fulfillment", "Billed", "Closed", …), set on
+	// the orders the ERP reports (EVENT_TYPE_ERP_SALES_ORDER_UPDATED); empty elsewhere.
+	ErpStatus string `protobuf:"bytes,17,opt,name=erp_status,json=erpStatus,proto3" json:"erp_status,omitempty"`
+	// The ERP closed or cancelled its sales order: nothing more is fulfilled from it. Set on the
+	// orders the ERP reports.
+	ErpClosed     bool `protobuf:"varint,18,opt,name=erp_closed,json=erpClosed,proto3" json:"erp_closed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Order) Reset() {
@@ -597,6 +603,20 @@ func (x *Order) GetPaymentReference() string {
 	return ""
 }
 
+func (x *Order) GetErpStatus() string {
+	if x != nil {
+		return x.ErpStatus
+	}
+	return ""
+}
+
+func (x *Order) GetErpClosed() bool {
+	if x != nil {
+		return x.ErpClosed
+	}
+	return false
+}
+
 var File_retailbridge_canonical_v1_order_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
@@ -612,7 +632,7 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x12fulfilled_quantity\x18\x06 \x01(\x05R\x11fulfilledQuantity\x12+\n" +
 	"\x11refunded_quantity\x18\a \x01(\x05R\x10refundedQuantity\x12+\n" +
 	"\x11returned_quantity\x18\b \x01(\x05R\x10returnedQuantity\x12=\n" +
-	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xa6\a\n" +
+	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xe4\a\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -632,7 +652,11 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\n" +
 	"updated_at\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x12\x16\n" +
 	"\x06source\x18\x0f \x01(\tR\x06source\x12+\n" +
-	"\x11payment_reference\x18\x10 \x01(\tR\x10paymentReference*\x7f\n" +
+	"\x11payment_reference\x18\x10 \x01(\tR\x10paymentReference\x12\x1d\n" +
+	"\n" +
+	"erp_status\x18\x11 \x01(\tR\terpStatus\x12\x1d\n" +
+	"\n" +
+	"erp_closed\x18\x12 \x01(\bR\terpClosed*\x7f\n" +
 	"\aChannel\x12\x17\n" +
 	"\x13CHANNEL_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vCHANNEL_WEB\x10\x01\x12\x16\n" +
