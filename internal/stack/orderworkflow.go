@@ -73,6 +73,10 @@ func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
 	if err != nil {
 		return nil, err
 	}
+	erpConn, err := s.dial(ERP)
+	if err != nil {
+		return nil, err
+	}
 	db, err := s.database(s.ctx, "orders")
 	if err != nil {
 		return nil, err
@@ -84,7 +88,8 @@ func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
 	}
 	var settler *orders.Settler
 	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
-		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)}, nil,
+		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)},
+			orders.ERPCash{Client: erpv1.NewErpServiceClient(erpConn)},
 			orders.SettlementConfig{Fees: orders.FeeSchedule{BasisPoints: bp, Fixed: fixed},
 				PayoutGrace: cfg.SettlementGrace, Lookback: cfg.SettlementLookback}, s.opts.Now, s.Metrics.Registry)
 		return err

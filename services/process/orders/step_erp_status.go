@@ -169,7 +169,9 @@ func (b builder) followUpSignals(m map[string]map[string]workflow.SignalHandler)
 	}
 	m[StateFailed] = map[string]workflow.SignalHandler{SignalERPStatus: b.onERPStatus}
 	m[StateERPConflict] = map[string]workflow.SignalHandler{SignalRelease: b.onConflictRelease, SignalERPStatus: b.onERPStatus,
-		TimerHoldRetry: func(context.Context, workflow.Instance, []byte) (workflow.Result, error) { return workflow.Result{}, nil }}
+		TimerHoldRetry: func(context.Context, workflow.Instance, []byte) (workflow.Result, error) {
+			return workflow.Result{}, nil
+		}}
 }
 
 // contradicted: states in which an ERP that closed the order contradicts the workflow (the
