@@ -47,7 +47,8 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 	var wf *orders.Workflow
 	// NewWorkflow migrates the database: a database that went away since it was opened is waited for.
 	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
-		wf, err = orders.NewWorkflow(orders.WorkflowConfig{WarehouseLocation: s.opts.Config.OrderWarehouse, AckSLA: s.opts.Config.OrderAckSLA},
+		wf, err = orders.NewWorkflow(orders.WorkflowConfig{WarehouseLocation: s.opts.Config.OrderWarehouse, AckSLA: s.opts.Config.OrderAckSLA,
+			ERPStatusPoll: s.opts.Config.OrderERPPoll},
 			orders.WorkflowDeps{DB: db, JetStream: js, Business: business, Logger: s.logger.With("service", "orders", "part", "workflow"), Now: s.opts.Now,
 				Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 				OMS: omsv1.NewOmsServiceClient(conns[OMS]), WMS: wmsv1.NewWmsServiceClient(conns[WMS]),

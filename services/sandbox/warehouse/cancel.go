@@ -29,3 +29,15 @@ func (s *Sandbox) handleCancelOrder(w http.ResponseWriter, r *http.Request) {
 	}
 	writeJSON(w, http.StatusOK, o.doc())
 }
+
+// OrderByReference is the id of the order placed under the client's shipment reference.
+func (s *Sandbox) OrderByReference(reference string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range s.orderSeq {
+		if o := s.orders[id]; o.req.Reference == reference {
+			return id, true
+		}
+	}
+	return "", false
+}
