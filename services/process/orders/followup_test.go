@@ -74,6 +74,15 @@ func TestERPClosedOrderIsHeldForSupport(t *testing.T) {
 	if err := h.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM rb_outbox`).Scan(&queued); err != nil || queued < 2 {
 		t.Fatalf("outbox rows %d, %v; want the 2 change events", queued, err)
 	}
+	// Polled again: the overlap lists both changes again; nothing is recorded twice and the poll
+	// does not fail on what it recorded before.
+	if n, err := w.PollERPStatus(context.Background()); err != nil || n != 2 {
+		t.Fatalf("second poll = %d, %v; want the 2 changes listed again", n, err)
+	}
+	var after int
+	if err := h.db.QueryRow(context.Background(), `SELECT COUNT(*) FROM rb_outbox`).Scan(&after); err != nil || after != queued {
+		t.Fatalf("outbox rows after a second poll %d, %v; want %d", after, err, queued)
+	}
 	for _, c := range []string{"Pending Fulfillment", "Closed"} {
 		ch := &erpv1.SalesOrderChange{SalesOrderId: d.SalesOrderID, OrderId: o.GetId(), Status: c, Closed: c == "Closed",
 			ModifiedAt: timestamppb.New(at)}

@@ -2,7 +2,9 @@ package orders
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"time"
@@ -107,7 +109,17 @@ func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 			if c.GetOrderId() == "" {
 				continue // not a storefront order's
 			}
-			if err := w.outbox.Add(ctx, tx, salesOrderEvent(c)); err != nil {
+			ev := salesOrderEvent(c)
+			// The overlap lists a change again: its event is in the outbox already (or was, and
+			// published: the broker's duplicate window and the consumer's inbox absorb a copy).
+			var one int
+			switch err := tx.QueryRow(ctx, `SELECT 1 FROM rb_outbox WHERE event_id = $1`, ev.GetId()).Scan(&one); {
+			case err == nil:
+				continue
+			case !errors.Is(err, sql.ErrNoRows):
+				return err
+			}
+			if err := w.outbox.Add(ctx, tx, ev); err != nil {
 				return err
 			}
 			if at := c.GetModifiedAt().AsTime(); at.After(newest) {
