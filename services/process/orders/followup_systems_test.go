@@ -19,6 +19,7 @@ type wfFollowUp struct {
 	mu      sync.Mutex
 	changes []*erpv1.SalesOrderChange
 	shipped map[string]bool // warehouse order ids the warehouse shipped
+	asked   []string        // warehouse order ids asked to cancel, in order
 }
 
 var wfFollowUps sync.Map // *wfSystems → *wfFollowUp
@@ -74,6 +75,7 @@ func (w *wfWMS) CancelShippingOrder(_ context.Context, req *wmsv1.CancelShipping
 	f := w.s.followUp()
 	f.mu.Lock()
 	shipped := f.shipped[req.GetWarehouseOrderId()]
+	f.asked = append(f.asked, req.GetWarehouseOrderId())
 	f.mu.Unlock()
 	if shipped {
 		return nil, errs.ToStatus(errs.E(errs.FailedPrecondition, "already_shipped", "the warehouse shipped "+req.GetWarehouseOrderId())).Err()

@@ -2,15 +2,19 @@ package orders
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
 	"strings"
 	"testing"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
 )
 
 // A warehouse that already shipped refuses the cancellation: the cancellation is refused with
@@ -108,5 +112,40 @@ func TestERPClosedOrderIsHeldForSupport(t *testing.T) {
 	h.wantState(t, w, o.GetId(), StateCancelled)
 	if n := h.sys.count("cancelled_shipping_order", ""); n != 1 {
 		t.Errorf("warehouse cancellations %d, want 1", n)
+	}
+}
+
+// A split order's shipping orders are cancelled newest first; when the older one has shipped
+// after the newer one was cancelled, the order goes to people with the reason.
+func TestSplitOrderCancelledNewestFirst(t *testing.T) {
+	t.Parallel()
+	h := newWFHarness(t, store.SQLite)
+	sys := systems{wms: wmsv1.NewWmsServiceClient(h.conn)}
+	b := builder{cfg: WorkflowConfig{}.withDefaults(), now: h.clock.Now}
+	var d orderData
+	if err := d.setOrder(wfOrder("9303", "SKU-MUG", "SKU-SHIRT")); err != nil {
+		t.Fatal(err)
+	}
+	d.WarehouseOrders = []warehouseOrder{{Location: "dc-east", ID: "wo-old"}, {Location: "store-9", ID: "wo-new"}}
+	d.CancelFrom, d.CancelNote = StateAwaitingShipment, "customer asked"
+	run := func() workflow.Result {
+		raw, _ := json.Marshal(d)
+		res, err := b.cancellingStep(sys).Do(context.Background(), workflow.Run{Instance: workflow.Instance{ID: "9303", Data: raw}, Key: "k"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res
+	}
+	h.sys.shipAtWarehouse("wo-old")
+	res := run()
+	f := h.sys.followUp()
+	if !slices.Equal(f.asked, []string{"wo-new", "wo-old"}) {
+		t.Errorf("asked to cancel %v; want the newest first", f.asked)
+	}
+	if res.Next != StateFailed || !strings.Contains(res.Note, "already shipped shipping order wo-old") {
+		t.Errorf("result %+v; want failed_needs_attention with the reason", res)
+	}
+	if n := h.sys.count("cancelled_shipping_order", ""); n != 1 {
+		t.Errorf("cancelled %d shipping orders, want 1 (the newer)", n)
 	}
 }
