@@ -54,10 +54,19 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 	if err := ordersv1.RegisterSettlementServiceHandlerClient(ctx, mux, ordersv1.NewSettlementServiceClient(g.deps.Orders)); err != nil {
 		return nil, err
 	}
+	if err := ordersv1.RegisterOrderInsightServiceHandlerClient(ctx, mux, ordersv1.NewOrderInsightServiceClient(g.deps.Orders)); err != nil {
+		return nil, err
+	}
+	if err := returnsv1.RegisterReturnInsightServiceHandlerClient(ctx, mux, returnsv1.NewReturnInsightServiceClient(g.deps.Returns)); err != nil {
+		return nil, err
+	}
 	if err := returnsv1.RegisterReturnsServiceHandlerClient(ctx, mux, returnsv1.NewReturnsServiceClient(g.deps.Returns)); err != nil {
 		return nil, err
 	}
 	if err := inventoryv1.RegisterInventoryServiceHandlerClient(ctx, mux, inventoryv1.NewInventoryServiceClient(g.deps.Inventory)); err != nil {
+		return nil, err
+	}
+	if err := inventoryv1.RegisterProductFeedServiceHandlerClient(ctx, mux, inventoryv1.NewProductFeedServiceClient(g.deps.Inventory)); err != nil {
 		return nil, err
 	}
 	return mux, nil

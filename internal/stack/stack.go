@@ -103,8 +103,6 @@ type Options struct {
 	SpanProcessors []sdktrace.SpanProcessor
 	// ConsoleDevLogin offers the console's development login (retailbridge dev and tests only).
 	ConsoleDevLogin bool
-	// ConsoleSampleEvery is how often the console's KPI page samples the metrics (default 30 s).
-	ConsoleSampleEvery time.Duration
 }
 
 // returnsStreams are the streams the returns service consumes and publishes on; its health
@@ -148,9 +146,11 @@ type Stack struct {
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
 	tenants   *tenancy.Directory
-	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
-	// guards each vendor's governor settings (kinds.go).
-	vendors map[Component]vendors.Vendor
+	// vendors are each system kind's vendors in use, its default first, and tables which of
+	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
+	// settings (kinds.go).
+	vendors map[Component][]vendors.Vendor
+	tables  map[Component]vendors.Table
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
 	// sandboxAddrs are the sandboxes' configured addresses, per vendor.
@@ -417,6 +417,7 @@ func (s *Stack) startOrders() error {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
 		ordersv1.RegisterSettlementServiceServer(srv, settlement)
+		ordersv1.RegisterOrderInsightServiceServer(srv, orders.NewInsight(db, s.opts.Now))
 	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
@@ -484,7 +485,8 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
-	if err := s.startProductFeed(db); err != nil {
+	feed, err := s.startProductFeed(db)
+	if err != nil {
 		return err
 	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
@@ -501,6 +503,8 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterProductFeedServiceServer(srv, feed)
+		inventoryv1.RegisterInventoryInsightServiceServer(srv, svc.Insight())
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }
 
@@ -582,6 +586,7 @@ func (s *Stack) startReturns() error {
 	}
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
+		returnsv1.RegisterReturnInsightServiceServer(srv, svc.Insight())
 	}, probes...)
 }
 
@@ -640,7 +645,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	cons, err := s.startConsole(rdb, returnsConn, ordersConn, auditLog)
+	cons, err := s.startConsole(rdb, consoleConns{returns: returnsConn, orders: ordersConn, inventory: inventoryConn}, auditLog)
 	if err != nil {
 		return err
 	}
