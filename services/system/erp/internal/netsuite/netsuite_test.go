@@ -106,3 +106,7 @@ func (h *harness) Stats() connectortest.Stats {
 	return connectortest.Stats{Requests: st.Requests, Refused: st.Refused, MaxInFlight: st.MaxInFlight,
 		Maintenance: st.Maintenance, Created: created}
 }
+
+func (h *harness) RecordDeposit(payout string, orderIDs []string, fees int64) (string, error) {
+	return h.sb.RecordDeposit(payout, orderIDs, fees)
+}
