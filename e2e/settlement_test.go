@@ -100,6 +100,11 @@ func TestSettlementThroughTheStack(t *testing.T) {
 	if !found {
 		t.Errorf("mismatches %s name no no_order in %v (charge %s)", resp.Body, payouts, pi)
 	}
+	for _, kind := range []string{"no_deposit", "payout_no_deposit", "payment_no_charge", "deposit_fee_mismatch"} {
+		if resp := h.do(t, http.MethodGet, "/v1/support/settlement/mismatches?kind="+kind, reader, nil); resp.Status != http.StatusOK {
+			t.Errorf("mismatches of the ERP side's kind %s: %d %s, want 200", kind, resp.Status, resp.Body)
+		}
+	}
 	for _, path := range []string{"/v1/support/settlement/mismatches?kind=nonsense", "/v1/support/settlement/payouts?page_size=501",
 		"/v1/support/settlement/payouts?page_token=x"} {
 		if resp := h.do(t, http.MethodGet, path, reader, nil); resp.Status != http.StatusBadRequest {

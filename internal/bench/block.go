@@ -16,13 +16,13 @@ import (
 
 // Block categories.
 const (
-	runnerSQL      = "runner: waiting for a SQLite connection"
+	runnerSQL      = "runner: waiting for the SQLite writer"
 	runnerRPC      = "runner: waiting on a system API call"
 	runnerIdle     = "runner: idle, no step due"
 	runnerOther    = "runner: other waits"
-	consumerSQL    = "event consumers: waiting for a SQLite connection"
-	relaySQL       = "outbox relay: waiting for a SQLite connection"
-	createSQL      = "return creation: waiting for a SQLite connection"
+	consumerSQL    = "event consumers: waiting for the SQLite writer"
+	relaySQL       = "outbox relay: waiting for the SQLite writer"
+	createSQL      = "return creation: waiting for the SQLite writer"
 	relayPublish   = "outbox relay: waiting for JetStream acks"
 	blockedUnknown = ""
 )
@@ -77,9 +77,11 @@ func classify(frames []string) string {
 		}
 		return false
 	}
-	sqlWait := has("database/sql.(*DB).conn")
+	// Waiting for SQLite's writer: for its connection, or with the group commit (pkg/store) for
+	// the turn on it or for the shared COMMIT.
+	sqlWait := has("database/sql.(*DB).conn") || has("pkg/store.(*group).enter") || has("pkg/store.(*DB).runGrouped")
 	switch {
-	case has("pkg/workflow.(*Engine).Run"):
+	case has("pkg/workflow.(*Engine).Run"), has("pkg/workflow.(*dispatcher)"):
 		switch {
 		case sqlWait:
 			return runnerSQL

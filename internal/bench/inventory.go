@@ -64,7 +64,7 @@ func runInventory() error {
 		fmt.Fprintf(os.Stderr, "bench: inventory on %s …\n", engine)
 		row, err := benchInventory(engine, u, conc, d, moves)
 		if engine == "sqlite" {
-			row.commits, _ = benchSQLite(filepath.Join(work, "raw"), conc, 2*time.Second)
+			row.commits, _ = benchSQLite(filepath.Join(work, "raw"), conc, 2*time.Second, store.Options{})
 		}
 		errsAll = errors.Join(errsAll, err)
 		rows = append(rows, row)

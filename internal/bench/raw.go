@@ -197,26 +197,61 @@ type rawSQLiteResult struct {
 	commits           rawRate
 	writers           int
 	journal, syncMode string
+	// serial: the group commit was off; dbCommits is how many COMMITs made the transactions
+	// durable (fewer than the transactions when the group commit shared them).
+	serial    bool
+	dbCommits uint64
 }
 
 // benchSQLite measures single-row INSERT transactions through pkg/store on a SQLite file (WAL,
 // synchronous=FULL, one writer connection, BEGIN IMMEDIATE) from writers goroutines for d.
-func benchSQLite(dir string, writers int, d time.Duration) (rawSQLiteResult, error) {
-	res := rawSQLiteResult{writers: writers}
-	ctx := context.Background()
+func benchSQLite(dir string, writers int, d time.Duration, opts store.Options) (rawSQLiteResult, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return res, err
+		return rawSQLiteResult{writers: writers}, err
 	}
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(dir, "bench.db"), store.Options{})
+	return benchStore("sqlite:"+filepath.Join(dir, "bench.db"), writers, d, opts)
+}
+
+// benchStore measures single-row INSERT transactions through pkg/store on the empty database
+// u from writers goroutines for d.
+func benchStore(u string, writers int, d time.Duration, opts store.Options) (rawSQLiteResult, error) {
+	res := rawSQLiteResult{writers: writers, serial: opts.SerialCommits}
+	ctx := context.Background()
+	db, err := store.Open(ctx, u, opts)
 	if err != nil {
 		return res, err
 	}
 	defer db.Close()
-	if _, err := db.Exec(ctx, `CREATE TABLE bench (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, v BLOB NOT NULL, at TIMESTAMP NOT NULL)`); err != nil {
+	ddl := `CREATE TABLE bench (id INTEGER PRIMARY KEY AUTOINCREMENT, k TEXT NOT NULL, v BLOB NOT NULL, at TIMESTAMP NOT NULL)`
+	if db.Dialect() == store.Postgres {
+		ddl = `CREATE TABLE bench (id BIGSERIAL PRIMARY KEY, k TEXT NOT NULL, v BYTEA NOT NULL, at TIMESTAMPTZ NOT NULL)`
+		res.journal, res.syncMode = "PostgreSQL WAL", "synchronous_commit "+pgSetting(ctx, db, "synchronous_commit")
+	}
+	if _, err := db.Exec(ctx, ddl); err != nil {
 		return res, err
 	}
+	if err := benchStoreRun(ctx, db, &res, d); err != nil {
+		return res, err
+	}
+	_, res.dbCommits = db.Commits()
+	return res, nil
+}
+
+func pgSetting(ctx context.Context, db *store.DB, name string) string {
+	var v string
+	if err := db.QueryRow(ctx, "SHOW "+name).Scan(&v); err != nil {
+		return "?"
+	}
+	return v
+}
+
+func benchStoreRun(ctx context.Context, db *store.DB, res *rawSQLiteResult, d time.Duration) error {
+	writers := res.writers
 	// The pragmas of the writer connection, read inside a write transaction.
 	if err := db.InTx(ctx, func(tx *store.Tx) error {
+		if db.Dialect() != store.SQLite {
+			return nil
+		}
 		var sync int
 		if err := tx.QueryRow(ctx, `PRAGMA journal_mode`).Scan(&res.journal); err != nil {
 			return err
@@ -227,7 +262,7 @@ func benchSQLite(dir string, writers int, d time.Duration) (rawSQLiteResult, err
 		res.syncMode = map[int]string{0: "OFF", 1: "NORMAL", 2: "FULL", 3: "EXTRA"}[sync]
 		return nil
 	}); err != nil {
-		return res, err
+		return err
 	}
 	payload := make([]byte, 256)
 	var mu sync.Mutex
@@ -260,9 +295,9 @@ func benchSQLite(dir string, writers int, d time.Duration) (rawSQLiteResult, err
 	}
 	wg.Wait()
 	if firstErr != nil {
-		return res, firstErr
+		return firstErr
 	}
 	slices.Sort(all)
 	res.commits = rawRate{n: len(all), elapsed: time.Since(start), latencies: all}
-	return res, nil
+	return nil
 }

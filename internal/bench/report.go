@@ -6,6 +6,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
 // runWorkflows runs PF-2 with its raw baselines and PF-3, and prints their tables.
@@ -29,17 +31,79 @@ func runWorkflows() error {
 	shopifyPlus := os.Getenv("BENCH_PF3_SHOPIFY_PLUS") == "1"
 
 	fmt.Fprintln(os.Stderr, "bench: PF-2 …")
-	pf2, pf2Err := runPF2(work, redisURL, n, conc, customers, orders, vendorDelay, timeout)
+	pf2, pf2Err := runPF2(work, redisURL, "", n, conc, customers, orders, vendorDelay, timeout)
 	fmt.Fprintln(os.Stderr, "bench: raw JetStream and SQLite …")
 	js, jsErr := benchJetStream(work+"/js", 5000, 1000, 100)
-	sq1, sq1Err := benchSQLite(work+"/sq1", 1, 2*time.Second)
-	sq, sqErr := benchSQLite(work+"/sq8", 8, 2*time.Second)
+	sq1, sq1Err := benchSQLite(work+"/sq1", 1, 2*time.Second, store.Options{})
+	sq, sqErr := benchSQLite(work+"/sq8", 8, 2*time.Second, store.Options{})
+	sqSerial, sqSerialErr := benchSQLite(work+"/sq8s", 8, 2*time.Second, store.Options{SerialCommits: true})
 	fmt.Fprintln(os.Stderr, "bench: PF-3 …")
 	pf3, pf3Err := runPF3(work, redisURL, 10*conc, erpLimit, customers, orders, erpLatency, vendorDelay, 2*timeout, shopifyPlus)
 
 	printPF2(pf2, pf2Err, js, jsErr, sq1, sq1Err, sq, sqErr)
+	sqRow(sqSerial, sqSerialErr, "the same with the group commit off (store.Options.SerialCommits): one COMMIT and fsync per transaction")
+	printPF2Goal("SQLite", pf2, pf2Err, sq1, sq1Err)
+	pgErr := runPF2Postgres(work, redisURL, n, conc, customers, orders, vendorDelay, timeout)
 	printPF3(pf3, pf3Err, conc)
-	return errors.Join(pf2Err, jsErr, sq1Err, sqErr, pf3Err)
+	return errors.Join(pf2Err, jsErr, sq1Err, sqErr, sqSerialErr, pgErr, pf3Err)
+}
+
+// runPF2Postgres runs PF-2 with every service's state on the PostgreSQL of
+// RB_TEST_DATABASE_URL (scripts/with-postgres.sh), next to that server's own commit rate, when
+// it is set and BENCH_WF_POSTGRES is not 0.
+func runPF2Postgres(work, redisURL string, n, conc, customers, orders int, vendorDelay, timeout time.Duration) error {
+	base := os.Getenv("RB_TEST_DATABASE_URL")
+	if base == "" || os.Getenv("BENCH_WF_POSTGRES") == "0" {
+		return nil
+	}
+	u, drop, err := pgSchema(base, "rbbench_pf2")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	fmt.Fprintln(os.Stderr, "bench: PF-2 on PostgreSQL …")
+	pf2, pf2Err := runPF2(work, redisURL, u, n, conc, customers, orders, vendorDelay, timeout)
+	raw := func(writers int) (rawSQLiteResult, error) {
+		ru, rdrop, err := pgSchema(base, "rbbench_raw")
+		if err != nil {
+			return rawSQLiteResult{writers: writers}, err
+		}
+		defer rdrop()
+		return benchStore(ru, writers, 2*time.Second, store.Options{})
+	}
+	pg1, pg1Err := raw(1)
+	pg8, pg8Err := raw(8)
+	fmt.Printf("\n## PF-2 on PostgreSQL (every service's state on one PostgreSQL 15, load average %s at the start)\n\n", pf2.load)
+	if pf2Err != nil {
+		fmt.Printf("PF-2 on PostgreSQL did not complete: %v\n\n", pf2Err)
+	}
+	fmt.Println("| run | count | elapsed | rate | p50 | p99 | what bounds it |")
+	fmt.Println("|---|---:|---:|---:|---:|---:|---|")
+	if len(pf2.completion) > 0 {
+		fmt.Printf("| PF-2 return → refunded on PostgreSQL | %d | %s | %.1f workflows/s | %s | %s | %s |\n",
+			len(pf2.completion), secs(pf2.elapsed), pf2.rate(), secs(pf2.p(50)), secs(pf2.p(99)), blockedLine(pf2.ev.blocked, pf2.elapsed))
+	}
+	sqRow(pg1, pg1Err, "one commit at a time: a WAL flush each")
+	sqRow(pg8, pg8Err, "eight connections: PostgreSQL's own WAL flushes cover several commits")
+	printPF2Goal("PostgreSQL", pf2, pf2Err, pg1, pg1Err)
+	return errors.Join(pf2Err, pg1Err, pg8Err)
+}
+
+// printPF2Goal states PF-2's goal figure: workflows/s against the store's single-writer commit
+// rate ÷ the write transactions one workflow costs, all measured in this run.
+func printPF2Goal(engine string, r pf2Result, rerr error, raw rawSQLiteResult, rawErr error) {
+	done := len(r.completion)
+	if rerr != nil || rawErr != nil || done == 0 {
+		return
+	}
+	ev := r.ev
+	txPer := float64(ev.txs) / float64(done)
+	ceiling := raw.commits.rate() / max(txPer, 1e-9)
+	fmt.Printf("\n**PF-2 goal, %s**: %.1f write transactions per workflow (measured by the store: create, steps, inbox, relay marks, "+
+		"timers) in %.1f database commits per workflow (%.2f transactions per commit), %.1f JetStream messages per workflow; "+
+		"ceiling %.0f commits/s ÷ %.1f = %.1f workflows/s; measured %.1f workflows/s = **%.0f %% of the ceiling** (goal ≥ 50 %%).\n",
+		engine, txPer, float64(ev.commits)/float64(done), float64(ev.txs)/max(float64(ev.commits), 1),
+		float64(ev.jsMsgs)/float64(done), raw.commits.rate(), txPer, ceiling, r.rate(), 100*r.rate()/ceiling)
 }
 
 func secs(d time.Duration) string {
@@ -86,27 +150,19 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 	} else {
 		fmt.Printf("| raw JetStream | | | failed: %v | | | |\n", jsErr)
 	}
-	sqRow := func(sq rawSQLiteResult, err error, why string) {
-		if err != nil {
-			fmt.Printf("| raw SQLite | | | failed: %v | | | |\n", err)
-			return
-		}
-		fmt.Printf("| raw SQLite commits, pkg/store (journal %s, synchronous=%s): single-row INSERT transactions from %d goroutine(s) | %d | %s | %.0f tx/s | %s | %s | %s |\n",
-			sq.journal, sq.syncMode, sq.writers, sq.commits.n, secs(sq.commits.elapsed), sq.commits.rate(), ms(sq.commits.p(50)), ms(sq.commits.p(99)), why)
-	}
 	sqRow(sq1, sq1Err, "one commit at a time: a WAL append and an fsync each")
-	sqRow(sq, sqErr, "the one write connection serialises them: the rate of one writer, with the others queueing (the latency)")
+	sqRow(sq, sqErr, "the one write connection runs them one after another; the group commit lets those queued share a COMMIT")
 	if len(r.completion) == 0 {
 		return
 	}
-	writeTx := r.n + 2*ev.stepAttempts + ev.inbox + ev.timers
+	writeTx := int(ev.txs) // measured by the store over the run
 	fmt.Printf("\nPer return, from the stack's own records: %d workflow steps (%.1f ms each on average), "+
 		"%.1f events consumed through the inbox, %.1f outbox events, %.1f JetStream messages stored, "+
-		"at least %.1f SQLite write transactions (create, claim + record per step, one per consumed event; relay marks not counted), "+
+		"%.1f write transactions on the returns database (counted by pkg/store over the run, relay marks included) in %.1f database commits, "+
 		"%.1f NetSuite requests, %.0f Shopify cost points, %.1f Loop requests; %d vendor signals ignored (arrived in a state that does not expect them: %v), %d step retries.\n",
 		ev.stepAttempts/done, float64(ev.runnerBusy.Microseconds())/1000/float64(max(ev.stepAttempts, 1)),
 		float64(ev.inbox)/float64(done), float64(ev.outbox)/float64(done), float64(ev.jsMsgs)/float64(done),
-		float64(writeTx)/float64(done), float64(ev.nsRequests)/float64(done), float64(ev.shopifyPoints)/float64(done),
+		float64(writeTx)/float64(done), float64(ev.commits)/float64(done), float64(ev.nsRequests)/float64(done), float64(ev.shopifyPoints)/float64(done),
 		float64(ev.loopReqs)/float64(done), ev.ignored, ev.ignoredBy, ev.retries)
 	if sq1Err == nil && jsErr == nil {
 		fmt.Printf("Ceilings these imply: SQLite %.0f workflows/s (raw single-writer commit rate ÷ write transactions per return), "+
@@ -151,7 +207,13 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	fmt.Printf("| ERP max in-flight requests (sandbox, whole run) | %d | limit %d |\n", r.erpMaxInFlight, r.erpLimit)
 	fmt.Printf("| ERP call rate during the drain, mean / peak 1 s window | %.1f / %.1f calls/s | budget %.0f calls/s (limit %d ÷ %s per call) |\n",
 		r.erpRate(), r.erpPeakWindowRate, r.erpBudget(), r.erpLimit, r.erpLatency)
-	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time |\n", 100*r.erpBusyFraction, r.erpLimit)
+	fmt.Printf("| ERP slot occupancy during the drain | %.0f%% | of %d slots × drain time, counting the added %s per call |\n", 100*r.erpBusyFraction, r.erpLimit, r.erpLatency)
+	fmt.Printf("| ERP slots busy as the sandbox saw them | %.0f%% | Σ time its admitted requests were in progress ÷ (%d slots × drain time) |\n", 100*r.erpSandboxBusy, r.erpLimit)
+	ideal := time.Duration(float64(r.erpRequests) / r.erpBudget() * float64(time.Second))
+	fmt.Printf("| **PF-3 goal**: drain ÷ ideal (ERP requests ÷ budget) | **%.2f×** | ideal %s = %d requests ÷ %.0f calls/s; goal ≤ 1.10× |\n",
+		r.drain.Seconds()/max(ideal.Seconds(), 1e-9), secs(ideal), r.erpRequests, r.erpBudget())
+	fmt.Printf("| returns database: write transactions / commits per return | %.1f / %.1f | |\n",
+		float64(r.ev.txs)/float64(max(r.refunded, 1)), float64(r.ev.commits)/float64(max(r.refunded, 1)))
 	fmt.Printf("| ERP requests refused by the account limit (429, retried by the connector) | %d | of %d requests |\n", r.erpRefused, r.erpRequests)
 	fmt.Printf("| workflow step retries / Shopify THROTTLED answers during the burst | %d / %d | |\n", r.workflowRetries, r.shopifyThrottled)
 	fmt.Printf("| workflow runner busy during the drain (Σ step time over 8 workers) | %.0f%% | %s of %s |\n",
@@ -174,4 +236,18 @@ func envDuration(k string, def time.Duration) time.Duration {
 		return v
 	}
 	return def
+}
+
+// sqRow prints one raw commit-rate row.
+func sqRow(sq rawSQLiteResult, err error, why string) {
+	if err != nil {
+		fmt.Printf("| raw store commits | | | failed: %v | | | |\n", err)
+		return
+	}
+	grouped := ""
+	if sq.dbCommits > 0 && sq.commits.n > 0 {
+		grouped = fmt.Sprintf(" (%.2f transactions per database commit)", float64(sq.commits.n)/float64(sq.dbCommits))
+	}
+	fmt.Printf("| raw commits, pkg/store (%s, %s): single-row INSERT transactions from %d goroutine(s) | %d | %s | %.0f tx/s | %s | %s | %s%s |\n",
+		sq.journal, sq.syncMode, sq.writers, sq.commits.n, secs(sq.commits.elapsed), sq.commits.rate(), ms(sq.commits.p(50)), ms(sq.commits.p(99)), why, grouped)
 }

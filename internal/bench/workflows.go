@@ -44,6 +44,7 @@ type wfStack struct {
 	*stack.Stack
 	handles.Set
 	dir    string
+	dbURL  string // the services' database; empty: SQLite files under dir
 	client *http.Client
 	tokens map[string]string
 	runID  string
@@ -415,16 +416,19 @@ func cpuSeconds() float64 {
 
 // wfEvidence is what the stack's own records say about where a run's time and work went.
 type wfEvidence struct {
-	steps, stepAttempts     int
-	runnerBusy              time.Duration // Σ (finished_at − started_at) of the steps: the runner runs one at a time
-	stepTime                map[string]time.Duration
-	blocked                 map[string]time.Duration // by category, from this process's block profile
-	ignoredBy               map[string]int           // ignored signals by name
-	inbox, outbox, timers   int
-	ignored, retries        int
-	stateTime               map[string]time.Duration // summed over the returns
-	stateCount              map[string]int
-	jsMsgs                  uint64
+	steps, stepAttempts   int
+	runnerBusy            time.Duration // Σ (finished_at − started_at) of the steps: the runner runs one at a time
+	stepTime              map[string]time.Duration
+	blocked               map[string]time.Duration // by category, from this process's block profile
+	ignoredBy             map[string]int           // ignored signals by name
+	inbox, outbox, timers int
+	ignored, retries      int
+	stateTime             map[string]time.Duration // summed over the returns
+	stateCount            map[string]int
+	jsMsgs                uint64
+	// txs and commits are the returns database's write transactions and database commits
+	// over the run (store.DB.Commits): measured, relay marks included.
+	txs, commits            uint64
 	shopifyPoints, loopReqs int64
 	nsRequests              int64
 }
@@ -454,7 +458,11 @@ func (w *wfStack) jetStreamMessages() uint64 {
 // evidence reads the returns database of a closed stack.
 func (w *wfStack) evidence(ev *wfEvidence, ids []string) error {
 	ctx := context.Background()
-	db, err := store.Open(ctx, "sqlite:"+filepath.Join(w.dir, "data", "returns.db"), store.Options{})
+	u := w.dbURL
+	if u == "" {
+		u = "sqlite:" + filepath.Join(w.dir, "data", "returns.db")
+	}
+	db, err := store.Open(ctx, u, store.Options{})
 	if err != nil {
 		return err
 	}
@@ -545,6 +553,7 @@ type pf2Result struct {
 	failedRepeats  int    // not refunded, of the returns whose lines repeat a SKU
 	repeats        int    // returns whose lines repeat a SKU
 	cpuCores       float64
+	dbURL          string // empty: SQLite
 	ev             wfEvidence
 }
 
@@ -554,12 +563,17 @@ func (r pf2Result) p(q float64) time.Duration { return result{latencies: r.compl
 
 // runPF2 creates n returns at a fixed concurrency through the gateway and waits for every one
 // to be refunded.
-func runPF2(work, redisURL string, n, concurrency, customers, orders int, vendorDelay, timeout time.Duration) (pf2Result, error) {
-	res := pf2Result{n: n, concurrency: concurrency, vendorDelay: vendorDelay, notRefunded: map[string]int{}, load: loadAverage()}
-	w, err := bootWorkflowStack(work, "pf2", redisURL, customers, orders, vendorDelay, nil)
+func runPF2(work, redisURL, dbURL string, n, concurrency, customers, orders int, vendorDelay, timeout time.Duration) (pf2Result, error) {
+	res := pf2Result{n: n, concurrency: concurrency, vendorDelay: vendorDelay, notRefunded: map[string]int{}, load: loadAverage(), dbURL: dbURL}
+	name := "pf2"
+	if dbURL != "" {
+		name = "pf2-postgres"
+	}
+	w, err := bootWorkflowStack(work, name, redisURL, customers, orders, vendorDelay, func(c *rbconfig.Config) { c.DatabaseURL = dbURL })
 	if err != nil {
 		return res, err
 	}
+	w.dbURL = dbURL
 	closed := false
 	defer func() {
 		if !closed {
@@ -579,6 +593,8 @@ func runPF2(work, redisURL string, n, concurrency, customers, orders int, vendor
 	runtime.SetBlockProfileRate(int(10 * time.Microsecond))
 	defer runtime.SetBlockProfileRate(0)
 	blocked0 := blockTotals()
+	db := w.Database("returns")
+	tx0, c0 := db.Commits()
 	cpu0, t0 := cpuSeconds(), time.Now()
 	outs := make([]created, n)
 	var next atomic.Int64
@@ -603,6 +619,8 @@ func runPF2(work, redisURL string, n, concurrency, customers, orders int, vendor
 	}
 	fin, werr := w.waitTerminal(ids, timeout)
 	end := time.Now()
+	tx1, c1 := db.Commits()
+	res.ev.txs, res.ev.commits = tx1-tx0, c1-c0
 	res.cpuCores = (cpuSeconds() - cpu0) / end.Sub(t0).Seconds()
 	res.ev.blocked = blockDelta(blocked0, blockTotals())
 	var last time.Time
@@ -665,6 +683,7 @@ type pf3Result struct {
 	shopifyThrottled   int64
 	workflowRetries    int
 	erpBusyFraction    float64
+	erpSandboxBusy     float64 // the sandbox's own Σ request time ÷ (slots × drain)
 	erpPeakWindowRate  float64 // highest ERP call rate over a 1 s window
 	drainRateWorkflows float64
 	ev                 wfEvidence
@@ -745,6 +764,8 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 	runtime.SetBlockProfileRate(int(10 * time.Microsecond))
 	defer runtime.SetBlockProfileRate(0)
 	blocked0 := blockTotals()
+	db := w.Database("returns")
+	tx0, c0 := db.Commits()
 	outs := make([]created, burst)
 	gate := make(chan struct{})
 	var wg sync.WaitGroup
@@ -776,6 +797,8 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 
 	fin, werr := w.waitTerminal(ids, timeout)
 	res.ev.blocked = blockDelta(blocked0, blockTotals())
+	tx1, c1 := db.Commits()
+	res.ev.txs, res.ev.commits = tx1-tx0, c1-c0
 	stopSampling()
 	sampling.Wait()
 	var last time.Time
@@ -806,6 +829,9 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 	res.erpRequests = ns.Requests - ns0.Requests
 	res.erpRefused = ns.Refused - ns0.Refused
 	res.erpMaxInFlight = ns.MaxInFlight
+	if res.drain > 0 {
+		res.erpSandboxBusy = float64(ns.BusyNanos-ns0.BusyNanos) / (float64(erpLimit) * float64(res.drain))
+	}
 	res.shopifyThrottled = w.Shopify.Stats().Throttled - shop0.Throttled
 	if res.drain > 0 {
 		res.drainRateWorkflows = float64(res.refunded) / res.drain.Seconds()

@@ -47,7 +47,8 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 	var wf *orders.Workflow
 	// NewWorkflow migrates the database: a database that went away since it was opened is waited for.
 	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
-		wf, err = orders.NewWorkflow(orders.WorkflowConfig{WarehouseLocation: s.opts.Config.OrderWarehouse, AckSLA: s.opts.Config.OrderAckSLA},
+		wf, err = orders.NewWorkflow(orders.WorkflowConfig{WarehouseLocation: s.opts.Config.OrderWarehouse, AckSLA: s.opts.Config.OrderAckSLA,
+			ERPStatusPoll: s.opts.Config.OrderERPPoll},
 			orders.WorkflowDeps{DB: db, JetStream: js, Business: business, Logger: s.logger.With("service", "orders", "part", "workflow"), Now: s.opts.Now,
 				Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 				OMS: omsv1.NewOmsServiceClient(conns[OMS]), WMS: wmsv1.NewWmsServiceClient(conns[WMS]),
@@ -73,6 +74,10 @@ func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
 	if err != nil {
 		return nil, err
 	}
+	erpConn, err := s.dial(ERP)
+	if err != nil {
+		return nil, err
+	}
 	db, err := s.database(s.ctx, "orders")
 	if err != nil {
 		return nil, err
@@ -84,7 +89,8 @@ func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
 	}
 	var settler *orders.Settler
 	err = s.waitFor("orders database migrations", func(context.Context) (err error) {
-		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)}, nil,
+		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)},
+			orders.ERPCash{Client: erpv1.NewErpServiceClient(erpConn)},
 			orders.SettlementConfig{Fees: orders.FeeSchedule{BasisPoints: bp, Fixed: fixed},
 				PayoutGrace: cfg.SettlementGrace, Lookback: cfg.SettlementLookback}, s.opts.Now, s.Metrics.Registry)
 		return err

@@ -146,7 +146,9 @@ type Stack struct {
 	sandboxes map[string]vendors.Sandbox
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
-	tenants   *tenancy.Directory
+	// dbs are the process services' databases by service name (Database).
+	dbs     sync.Map
+	tenants *tenancy.Directory
 	// vendors are each system kind's vendors in use, its default first, and tables which of
 	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
 	// settings (kinds.go).

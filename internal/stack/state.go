@@ -46,7 +46,16 @@ func (s *Stack) database(ctx context.Context, service string) (*store.DB, error)
 		return nil, fmt.Errorf("%s database: %w", service, err)
 	}
 	s.closers = append(s.closers, func() { _ = db.Close() })
+	s.dbs.Store(service, db)
 	return db, nil
+}
+
+// Database is the state of the process service named service when this stack runs it, else
+// nil: the benchmark reads its commit counters.
+func (s *Stack) Database(service string) *store.DB {
+	db, _ := s.dbs.Load(service)
+	d, _ := db.(*store.DB)
+	return d
 }
 
 // jetStream connects to the bus once per stack. A bus that does not answer yet is waited for;

@@ -30,7 +30,10 @@ type Config struct {
 	OrderWarehouse string
 	// OrderAckSLA (RB_ORDER_ACK_SLA) is how long the warehouse has to acknowledge a shipping order
 	// before the order is escalated, once (default 4h).
-	OrderAckSLA       time.Duration
+	OrderAckSLA time.Duration
+	// OrderERPPoll (RB_ORDER_ERP_POLL_INTERVAL) is how often the order workflow reads the ERP's
+	// changed sales orders to follow their status (default 1m).
+	OrderERPPoll      time.Duration
 	TraceSampleRatio  float64       // RB_TRACE_SAMPLE_RATIO: share of new traces recorded (ids always propagate)
 	RequestTimeout    time.Duration // RB_REQUEST_TIMEOUT: deadline of a gateway request across all hops
 	OrderTTL          time.Duration // RB_ORDER_TTL: freshness of the order read model
@@ -162,6 +165,7 @@ func Load(getenv func(string) string) (Config, error) {
 		ReturnsLocation:    r.str("RB_RETURNS_LOCATION", "dc-east"),
 		OrderWarehouse:     r.str("RB_ORDER_WAREHOUSE_LOCATION", "dc-east"),
 		OrderAckSLA:        r.duration("RB_ORDER_ACK_SLA", 4*time.Hour),
+		OrderERPPoll:       r.duration("RB_ORDER_ERP_POLL_INTERVAL", time.Minute),
 		TraceSampleRatio:   r.float("RB_TRACE_SAMPLE_RATIO", 0.1),
 		RequestTimeout:     r.duration("RB_REQUEST_TIMEOUT", 5*time.Second),
 		OrderTTL:           r.duration("RB_ORDER_TTL", 30*time.Second),
@@ -321,6 +325,9 @@ func (c Config) badOrderToCash() []string {
 	bad = append(bad, c.badInventory()...)
 	if c.OrderPollInterval <= 0 {
 		add("RB_ORDER_POLL_INTERVAL", "must be positive")
+	}
+	if c.OrderERPPoll <= 0 {
+		add("RB_ORDER_ERP_POLL_INTERVAL", "must be positive")
 	}
 	for field, d := range map[string]time.Duration{"RB_SETTLEMENT_INTERVAL": c.SettlementInterval,
 		"RB_SETTLEMENT_GRACE": c.SettlementGrace, "RB_SETTLEMENT_LOOKBACK": c.SettlementLookback} {

@@ -38,6 +38,9 @@ type Options struct {
 	TxAttempts int
 	// TxBackoff is the first retry delay; it doubles per attempt (with jitter) up to 32×. Default 5ms.
 	TxBackoff time.Duration
+	// SerialCommits turns SQLite's group commit off (group.go): each write transaction then
+	// commits, and fsyncs, on its own. For measurements and for comparison only.
+	SerialCommits bool
 }
 
 func (o Options) withDefaults() Options {
@@ -75,10 +78,22 @@ type DB struct {
 	// statements counts the statements run through db (and its transactions), so tests can
 	// prove a read was answered from memory.
 	statements atomic.Uint64
+	// group shares commits between SQLite's write transactions (group.go); nil on PostgreSQL.
+	group *group
+	// writeTxs counts committed write transactions (InTx calls that committed); commits counts
+	// the database COMMITs that made them durable, fewer when the group commit shares them.
+	writeTxs, commits atomic.Uint64
 }
 
 // Statements returns how many SQL statements db and its transactions have run since Open.
 func (db *DB) Statements() uint64 { return db.statements.Load() }
+
+// Commits reports the write transactions committed through InTx since Open and the database
+// commits (on SQLite, WAL appends each with an fsync) that made them durable: with the group
+// commit several transactions share one commit.
+func (db *DB) Commits() (transactions, commits uint64) {
+	return db.writeTxs.Load(), db.commits.Load()
+}
 
 // Open connects to rawURL and checks the connection:
 //
@@ -154,6 +169,9 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 		return nil, fmt.Errorf("store: open sqlite %s: %w", path, err)
 	}
 	db := &DB{dialect: SQLite, write: write, read: write, opts: opts}
+	if !opts.SerialCommits {
+		db.group = newGroup(write, &db.commits)
+	}
 	if memory {
 		return db, nil
 	}

@@ -25,6 +25,16 @@ type Tx struct {
 	touched *touched
 	// statements is the DB's statement counter.
 	statements *atomic.Uint64
+	// stmtCtx, when set (a grouped SQLite transaction, group.go), replaces the caller's context
+	// for statements: cancelling one would roll back the other members' work too.
+	stmtCtx context.Context
+}
+
+func (tx *Tx) ctx(ctx context.Context) context.Context {
+	if tx.stmtCtx != nil {
+		return tx.stmtCtx
+	}
+	return ctx
 }
 
 // Dialect returns the engine the transaction runs on.
@@ -34,21 +44,21 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	return tx.tx.ExecContext(ctx, tx.dialect.Rebind(query), args...)
+	return tx.tx.ExecContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
 // Query runs a query written with $N placeholders.
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	return tx.tx.QueryContext(ctx, tx.dialect.Rebind(query), args...)
+	return tx.tx.QueryContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
 // QueryRow runs a single-row query written with $N placeholders.
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	return tx.tx.QueryRowContext(ctx, tx.dialect.Rebind(query), args...)
+	return tx.tx.QueryRowContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
 // AfterCommit registers f to run once the transaction has committed; it never runs for an attempt
@@ -104,6 +114,9 @@ func (db *DB) InTxWith(ctx context.Context, opts TxOptions, fn func(tx *Tx) erro
 }
 
 func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) (err error) {
+	if db.group != nil && !opts.ReadOnly {
+		return db.runGrouped(ctx, fn)
+	}
 	pool := db.write
 	var sqlOpts *sql.TxOptions
 	switch db.dialect {
@@ -140,6 +153,10 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 		return err
 	}
 	tx.touched.commit()
+	if !opts.ReadOnly {
+		db.writeTxs.Add(1)
+		db.commits.Add(1)
+	}
 	for _, f := range tx.afterCommit {
 		f()
 	}

@@ -16,23 +16,6 @@ import (
 
 var errNoRows = sql.ErrNoRows
 
-// Run executes due steps and fires due timers until ctx ends.
-func (e *Engine) Run(ctx context.Context) error {
-	t := time.NewTicker(e.opts.Poll)
-	defer t.Stop()
-	for {
-		if _, err := e.RunOnce(ctx); err != nil && ctx.Err() == nil {
-			e.opts.Logger.WarnContext(ctx, "workflow pass failed", "error", err.Error())
-		}
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-		case <-e.wake:
-		}
-	}
-}
-
 // RunOnce fires due timers and runs every due step once; it reports how many it ran.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	timerErr := e.fireTimers(ctx)
@@ -65,9 +48,12 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	return int(n.Load()), timerErr
 }
 
-func (e *Engine) due(ctx context.Context) ([]string, error) {
+func (e *Engine) due(ctx context.Context) ([]string, error) { return e.dueLimit(ctx, e.opts.Batch) }
+
+// dueLimit returns up to limit due instances, longest due first.
+func (e *Engine) dueLimit(ctx context.Context, limit int) ([]string, error) {
 	rows, err := e.db.Query(ctx, `SELECT id FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1
-		ORDER BY next_run_at LIMIT $2`, e.now(), e.opts.Batch)
+		ORDER BY next_run_at LIMIT $2`, e.now(), limit)
 	if err != nil {
 		return nil, err
 	}
@@ -128,84 +114,155 @@ func (e *Engine) fireTimers(ctx context.Context) error {
 	return failed
 }
 
-// claim takes an instance for one step: bumps its version and pushes next_run_at out by the
-// lease, so other runners skip it and a crashed runner's claim expires. It registers the step
-// (and so its compensation) before any call is made.
-func (e *Engine) claim(ctx context.Context, id string) (Instance, *Definition, Step, int, bool, error) {
-	var inst Instance
-	var def *Definition
-	var step Step
-	var attempt int
-	claimed := false
+// claimed is an instance taken for one step by claimIn.
+type claimed struct {
+	inst    Instance
+	def     *Definition
+	step    Step
+	attempt int
+	ok      bool // false: not due, terminal, or another runner holds it
+}
+
+// claim takes an instance for one step in a transaction of its own; see claimIn.
+func (e *Engine) claim(ctx context.Context, id string) (claimed, error) {
+	var c claimed
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		claimed = false
-		if inst, err = e.lock(ctx, tx, id); err != nil {
-			return err
-		}
-		def = e.defs[inst.Kind]
-		if def == nil || inst.Terminal {
-			return nil
-		}
-		now := e.now()
-		lease := now.Add(e.opts.Lease)
-		r, err := tx.Exec(ctx, `UPDATE rb_workflows SET version = version + 1, next_run_at = $1, claimed_until = $1 WHERE id = $2
-			AND version = $3 AND next_run_at IS NOT NULL AND next_run_at <= $4`, lease, id, inst.Version, now)
-		if err != nil {
-			return err
-		}
-		if n, _ := r.RowsAffected(); n != 1 {
-			return nil
-		}
-		inst.Version++
-		inst.claimedUntil = lease
-		claimed = true
-		if inst.State == "compensating" {
-			return nil
-		}
-		var ok bool
-		if step, ok = def.Steps[inst.State]; !ok {
-			return nil
-		}
-		if step.Name == "" {
-			step.Name = inst.State
-		}
-		key := Key(id, step.Name)
-		var seq int64
-		if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_steps WHERE workflow_id = $1`, id).Scan(&seq); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `INSERT INTO rb_workflow_steps (workflow_id, step, status, idempotency_key, compensable, attempts, seq, started_at)
-			VALUES ($1, $2, 'started', $3, $4, 1, $5, $6)
-			ON CONFLICT (workflow_id, step) DO UPDATE SET attempts = rb_workflow_steps.attempts + 1, status = 'started'`,
-			id, step.Name, key, step.Compensate != nil, seq, now)
-		if err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, `SELECT attempts FROM rb_workflow_steps WHERE workflow_id = $1 AND step = $2`, id, step.Name).Scan(&attempt)
+		c, err = e.claimIn(ctx, tx, id)
+		return err
 	})
-	return inst, def, step, attempt, claimed, err
+	return c, err
+}
+
+// claimIn takes an instance for one step inside tx: bumps its version and pushes next_run_at
+// out by the lease, so other runners skip it and a crashed runner's claim expires. It registers
+// the step (and so its compensation) before any call is made.
+func (e *Engine) claimIn(ctx context.Context, tx *store.Tx, id string) (claimed, error) {
+	var c claimed
+	inst, err := e.lock(ctx, tx, id)
+	if err != nil {
+		return c, err
+	}
+	def := e.defs[inst.Kind]
+	if def == nil || inst.Terminal {
+		return c, nil
+	}
+	now := e.now()
+	lease := now.Add(e.opts.Lease)
+	r, err := tx.Exec(ctx, `UPDATE rb_workflows SET version = version + 1, next_run_at = $1, claimed_until = $1 WHERE id = $2
+		AND version = $3 AND next_run_at IS NOT NULL AND next_run_at <= $4`, lease, id, inst.Version, now)
+	if err != nil {
+		return c, err
+	}
+	if n, _ := r.RowsAffected(); n != 1 {
+		return c, nil
+	}
+	inst.Version++
+	inst.claimedUntil = lease
+	c = claimed{inst: inst, def: def, ok: true}
+	if inst.State == "compensating" {
+		return c, nil
+	}
+	step, ok := def.Steps[inst.State]
+	if !ok {
+		return c, nil
+	}
+	if step.Name == "" {
+		step.Name = inst.State
+	}
+	c.step = step
+	key := Key(id, step.Name)
+	var seq int64
+	if err := tx.QueryRow(ctx, `SELECT COALESCE(MAX(seq), 0) + 1 FROM rb_workflow_steps WHERE workflow_id = $1`, id).Scan(&seq); err != nil {
+		return c, err
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO rb_workflow_steps (workflow_id, step, status, idempotency_key, compensable, attempts, seq, started_at)
+		VALUES ($1, $2, 'started', $3, $4, 1, $5, $6)
+		ON CONFLICT (workflow_id, step) DO UPDATE SET attempts = rb_workflow_steps.attempts + 1, status = 'started'`,
+		id, step.Name, key, step.Compensate != nil, seq, now)
+	if err != nil {
+		return c, err
+	}
+	err = tx.QueryRow(ctx, `SELECT attempts FROM rb_workflow_steps WHERE workflow_id = $1 AND step = $2`, id, step.Name).Scan(&c.attempt)
+	return c, err
 }
 
 // runStep runs the step of a due instance (or its pending compensations).
 func (e *Engine) runStep(ctx context.Context, id string) (bool, error) {
-	inst, def, step, attempt, claimed, err := e.claim(ctx, id)
-	if err != nil || !claimed {
+	c, err := e.claim(ctx, id)
+	if err != nil || !c.ok {
 		return false, err
 	}
-	if inst.State == "compensating" {
-		return true, e.compensate(ctx, def, inst)
+	_, err = e.execute(ctx, c, false)
+	return c.step.Do != nil || c.inst.State == "compensating", err
+}
+
+// runSteps runs a due instance's steps one after another for as long as each leads straight to
+// another active state: the transaction that records a step also claims the next one (chain),
+// so a workflow moving through active states costs one commit per step, not two.
+func (e *Engine) runSteps(ctx context.Context, id string) (int, error) {
+	c, err := e.claim(ctx, id)
+	ran := 0
+	for err == nil && c.ok && ctx.Err() == nil {
+		if c.step.Do == nil && c.inst.State != "compensating" {
+			break
+		}
+		ran++
+		c, err = e.execute(ctx, c, true)
 	}
-	if step.Do == nil {
-		return false, nil
+	if err == nil && c.ok && ctx.Err() != nil {
+		e.release(c)
 	}
-	run := Run{Instance: inst, Key: Key(id, step.Name), Attempt: attempt}
+	return ran, err
+}
+
+// release gives back a step claimed but not run because the runner is stopping, so that the
+// next runner takes it at once instead of after the lease. Failing that, the lease expires.
+func (e *Engine) release(c claimed) {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = e.db.InTx(ctx, func(tx *store.Tx) error {
+		if _, err := e.lock(ctx, tx, c.inst.ID); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `UPDATE rb_workflows SET next_run_at = $1, claimed_until = NULL WHERE id = $2 AND version = $3`,
+			e.now(), c.inst.ID, c.inst.Version)
+		return err
+	})
+}
+
+// execute runs a claimed step and records its outcome; with chain set, the recording
+// transaction also claims the instance's next step when it is due at once, and returns it.
+func (e *Engine) execute(ctx context.Context, c claimed, chain bool) (claimed, error) {
+	if c.inst.State == "compensating" {
+		return claimed{}, e.compensate(ctx, c.def, c.inst)
+	}
+	if c.step.Do == nil {
+		return claimed{}, nil
+	}
+	step := c.step
+	run := Run{Instance: c.inst, Key: Key(c.inst.ID, step.Name), Attempt: c.attempt}
 	res, callErr := e.call(ctx, step, run)
+	if err := ctx.Err(); err != nil {
+		// The runner is stopping: what the call answered may be that, not the vendor's verdict.
+		// The step runs again, with the same key, once its lease expires.
+		return claimed{}, err
+	}
 	// The call happened: its result must be recorded, or the step runs again after the lease.
 	// A conflict with a concurrent writer of this workflow is retried, not given up.
-	return true, e.retryConflicts(ctx, func() error {
-		return e.db.InTx(ctx, func(tx *store.Tx) error { return e.record(ctx, tx, def, inst, step, run, res, callErr) })
+	var next claimed
+	err := e.retryConflicts(ctx, func() error {
+		return e.db.InTx(ctx, func(tx *store.Tx) error {
+			next = claimed{}
+			if err := e.record(ctx, tx, c.def, c.inst, step, run, res, callErr); err != nil || !chain {
+				return err
+			}
+			var err error
+			next, err = e.claimIn(ctx, tx, c.inst.ID)
+			return err
+		})
 	})
+	return next, err
 }
 
 // retryConflicts runs f again while it fails with a retryable conflict (store.IsRetryable, which

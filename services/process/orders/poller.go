@@ -157,8 +157,11 @@ func (s *Service) pollRead(ctx context.Context, id string, res *PollResult) erro
 	}
 	o := resp.GetOrder()
 	res.Read++
-	changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaPoll,
-		updatedAt: o.GetUpdatedAt().AsTime(), eventID: "poll"})
+	v, err := s.pollVersion(ctx, o)
+	if err != nil {
+		return err
+	}
+	changed, err := s.store.put(ctx, v)
 	if err != nil {
 		return err
 	}

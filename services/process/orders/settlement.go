@@ -23,7 +23,7 @@ const (
 	MismatchNoOrder     = "no_order"     // a payout line whose payment no order holds
 	MismatchFee         = "fee_mismatch" // a charge whose fee differs from the fee schedule
 	MismatchNotPaidOut  = "not_paid_out" // an order paid longer ago than the grace, in no payout
-	MismatchNoDeposit   = "no_deposit"   // a payout the ERP recorded no deposit for
+	MismatchNoDeposit   = "no_deposit"   // an order paid out whose ERP payment no ERP deposit carried (settlement_erp.go)
 	lineMatched         = "matched"
 	settlementWatermark = "settlement"
 )
@@ -50,12 +50,6 @@ type PayoutSource interface {
 	PayoutLines(ctx context.Context, payoutID string) ([]SettlementLine, error)
 }
 
-// DepositSource reads the deposits the ERP recorded; a payout with none is a mismatch.
-type DepositSource interface {
-	// HasDeposit reports whether the ERP holds a deposit of amount for the payout.
-	HasDeposit(ctx context.Context, p SettlementPayout) (bool, error)
-}
-
 // FeeSchedule is the fee the contract with the payment platform sets per charge.
 type FeeSchedule struct {
 	BasisPoints int64 // of the charged amount
@@ -76,23 +70,23 @@ type SettlementConfig struct {
 
 // Settler runs settlement over the orders owner's database.
 type Settler struct {
-	db       *store.DB
-	orders   *orderStore
-	payouts  PayoutSource
-	deposits DepositSource // nil: the ERP side is not connected and no deposit is checked
-	cfg      SettlementConfig
-	now      func() time.Time
-	found    *prometheus.CounterVec
+	db      *store.DB
+	orders  *orderStore
+	payouts PayoutSource
+	erp     ERPCashSource // nil: the ERP side is not connected and nothing is checked against it
+	cfg     SettlementConfig
+	now     func() time.Time
+	found   *prometheus.CounterVec
 }
 
-// NewSettler returns a settler; deposits may be nil. Its mismatch counter,
+// NewSettler returns a settler; erp may be nil. Its mismatch counter,
 // retailbridge_settlement_mismatches_total{kind}, is registered with reg when reg is not nil.
-func NewSettler(db *store.DB, payouts PayoutSource, deposits DepositSource, cfg SettlementConfig,
+func NewSettler(db *store.DB, payouts PayoutSource, erp ERPCashSource, cfg SettlementConfig,
 	now func() time.Time, reg prometheus.Registerer) (*Settler, error) {
 	if now == nil {
 		now = time.Now
 	}
-	s := &Settler{db: db, orders: &orderStore{db: db, now: now}, payouts: payouts, deposits: deposits, cfg: cfg, now: now,
+	s := &Settler{db: db, orders: &orderStore{db: db, now: now}, payouts: payouts, erp: erp, cfg: cfg, now: now,
 		found: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "retailbridge_settlement_mismatches_total",
 			Help: "Settlement mismatches found, by kind (each reported once)."}, []string{"kind"})}
 	if reg != nil {
@@ -148,6 +142,10 @@ func (s *Settler) Run(ctx context.Context) (SettlementRun, error) {
 	}
 	fresh, err := s.checkNotPaidOut(ctx, byRef)
 	if err != nil {
+		return run, err
+	}
+	run.NewMismatches += fresh
+	if fresh, err = s.checkERP(ctx); err != nil {
 		return run, err
 	}
 	run.NewMismatches += fresh

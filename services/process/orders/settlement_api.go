@@ -85,10 +85,12 @@ func (a *SettlementAPI) ListSettlementMismatches(ctx context.Context, req *order
 	}
 	size, offset, err := settlementPage(req.GetPageSize(), req.GetPageToken())
 	switch req.GetKind() {
-	case "", MismatchNoOrder, MismatchFee, MismatchNotPaidOut, MismatchNoDeposit:
+	case "", MismatchNoOrder, MismatchFee, MismatchNotPaidOut, MismatchNoDeposit, MismatchPayoutNoDeposit,
+		MismatchPaymentNoCharge, MismatchDepositFee:
 	default:
 		err = errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(
-			errs.FieldViolation{Field: "kind", Description: "one of no_order, fee_mismatch, not_paid_out, no_deposit"})
+			errs.FieldViolation{Field: "kind", Description: "one of no_order, fee_mismatch, not_paid_out, no_deposit, " +
+				"payout_no_deposit, payment_no_charge, deposit_fee_mismatch"})
 	}
 	if err != nil {
 		return nil, err

@@ -25,15 +25,6 @@ func (s *Settler) settlePayout(ctx context.Context, p SettlementPayout, byRef ma
 	for i, l := range lines {
 		statuses[i], found = s.matchLine(p.ID, l, byRef, found)
 	}
-	if s.deposits != nil {
-		ok, err := s.deposits.HasDeposit(ctx, p)
-		if err != nil {
-			return 0, 0, fmt.Errorf("settlement: reading deposits for payout %s: %w", p.ID, err)
-		}
-		if !ok {
-			found = append(found, mismatch{MismatchNoDeposit, p.ID, p.ID, fmt.Sprintf("no ERP deposit of %d %s", p.Amount, p.Currency)})
-		}
-	}
 	fresh := 0
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		fresh = 0

@@ -25,6 +25,6 @@ func captureStep(sys systems) stepFunc {
 		}
 		d.CaptureID, d.Reasons = r.Key, nil
 		d.Financial = "paid"
-		return StateCompleted, nil
+		return StatePostingPayment, nil
 	}
 }

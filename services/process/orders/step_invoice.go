@@ -21,6 +21,6 @@ func invoiceStep(sys systems) stepFunc {
 		if d.Financial == "authorized" {
 			return StateCapturing, nil
 		}
-		return StateCompleted, nil
+		return StatePostingPayment, nil
 	}
 }

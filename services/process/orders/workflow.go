@@ -60,6 +60,9 @@ type WorkflowConfig struct {
 	// ReservationTTL is how long the inventory process holds an order's reservation before it is
 	// committed. Default 72h.
 	ReservationTTL time.Duration
+	// ERPStatusPoll is how often the ERP's sales order changes are read (step_erp_status.go).
+	// Default 1m.
+	ERPStatusPoll time.Duration
 }
 
 func (c WorkflowConfig) withDefaults() WorkflowConfig {
@@ -72,6 +75,9 @@ func (c WorkflowConfig) withDefaults() WorkflowConfig {
 	if c.ReservationTTL == 0 {
 		c.ReservationTTL = DefaultReservationTTL
 	}
+	if c.ERPStatusPoll == 0 {
+		c.ERPStatusPoll = DefaultERPStatusPoll
+	}
 	return c
 }
 
@@ -81,7 +87,7 @@ func (c WorkflowConfig) Validate() error {
 	if l := c.WarehouseLocation; l == "" || strings.TrimSpace(l) != l || len(l) > maxIDLength {
 		bad = append(bad, "WarehouseLocation: required, without surrounding spaces, at most 256 characters")
 	}
-	for name, d := range map[string]time.Duration{"AckSLA": c.AckSLA, "HoldRetry": c.HoldRetry, "ReservationTTL": c.ReservationTTL} {
+	for name, d := range map[string]time.Duration{"AckSLA": c.AckSLA, "HoldRetry": c.HoldRetry, "ReservationTTL": c.ReservationTTL, "ERPStatusPoll": c.ERPStatusPoll} {
 		if d < 0 {
 			bad = append(bad, name+": must not be negative")
 		}
@@ -130,6 +136,7 @@ type Workflow struct {
 	outbox *events.Outbox
 	engine *workflow.Engine
 	taxes  *taxTable
+	sys    systems
 	log    *slog.Logger
 	now    func() time.Time
 }
@@ -167,6 +174,7 @@ func NewWorkflow(cfg WorkflowConfig, deps WorkflowDeps) (*Workflow, error) {
 	w := &Workflow{cfg: cfg, db: deps.DB, js: deps.JetStream, outbox: events.NewOutbox(deps.Now), log: deps.Logger, now: deps.Now,
 		taxes: &taxTable{db: deps.DB, now: deps.Now}}
 	sys := systems{commerce: deps.Commerce, erp: deps.ERP, oms: deps.OMS, wms: deps.WMS, payments: deps.Payments, inventory: deps.Inventory}
+	w.sys = sys
 	opts := workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second}
 	if deps.Business != nil {
 		opts.Observer = orderKPIs{m: deps.Business}

@@ -45,6 +45,8 @@ type orderData struct {
 
 	InvoiceID string `json:"invoice_id,omitempty"`
 	CaptureID string `json:"capture_id,omitempty"`
+
+	cashAndFollowUp
 }
 
 type lineRef struct {

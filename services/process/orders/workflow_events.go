@@ -32,6 +32,9 @@ func (w *Workflow) Run(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return relay.Run(ctx) })
 	g.Go(func() error { return w.engine.Run(ctx) })
+	if err := w.runERPStatus(ctx, g); err != nil {
+		return err
+	}
 	for _, c := range []struct {
 		name, domain string
 		h            events.HandlerFunc

@@ -27,6 +27,7 @@ const (
 	StateRecordingShipment  = "recording_shipment"       // active: ERP item fulfilment
 	StateInvoicing          = "invoicing"                // active: ERP invoice, once, when fully shipped
 	StateCapturing          = "capturing"                // active: capture an authorised payment
+	StatePostingPayment     = "posting_payment"          // active: the ERP customer payment of a paid, invoiced order
 	StateAwaitingCapture    = "awaiting_capture"         // held: the payment gateway cannot capture now
 	StateCompleted          = "completed"                // terminal
 	StateCancelled          = "cancelled"                // terminal: cancelled before shipment, compensated
@@ -58,13 +59,15 @@ func queueOf(state string) string {
 		return QueueStorefrontUnavailable
 	case StateAwaitingCapture:
 		return QueueCaptureUnavailable
+	case StateERPConflict:
+		return QueueERPStatusConflict
 	}
 	return ""
 }
 
 // stateOfQueue is the held state of a queue.
 func stateOfQueue(queue string) (string, bool) {
-	for _, s := range []string{StateIncomplete, StateFailedTax, StateAwaitingRouting, StateAwaitingInventory, StateAwaitingStorefront, StateAwaitingCapture} {
+	for _, s := range []string{StateIncomplete, StateFailedTax, StateAwaitingRouting, StateAwaitingInventory, StateAwaitingStorefront, StateAwaitingCapture, StateERPConflict} {
 		if queueOf(s) == queue {
 			return s, true
 		}
@@ -91,8 +94,9 @@ var transitions = map[string][]string{
 	StateFulfilling:         {StateRecordingShipment, StateAwaitingStorefront},
 	StateAwaitingStorefront: {StateFulfilling},
 	StateRecordingShipment:  {StateFulfilling, StateAwaitingShipment, StateInvoicing},
-	StateInvoicing:          {StateCapturing, StateCompleted},
-	StateCapturing:          {StateCompleted, StateAwaitingCapture},
+	StateInvoicing:          {StateCapturing, StatePostingPayment, StateCompleted},
+	StateCapturing:          {StatePostingPayment, StateCompleted, StateAwaitingCapture},
+	StatePostingPayment:     {StateCompleted},
 	StateAwaitingCapture:    {StateCapturing},
 	StateCancelled:          {StateFailed}, // the warehouse shipped it anyway
 }

@@ -40,6 +40,7 @@ func (b builder) signals() map[string]map[string]workflow.SignalHandler {
 	for state := range retryState {
 		m[state] = held
 	}
+	b.followUpSignals(m)
 	return m
 }
 
@@ -54,7 +55,7 @@ func (b builder) onRelease(_ context.Context, i workflow.Instance, payload []byt
 	}
 	switch rel.Resolution {
 	case "cancel":
-		return b.cancel(d, "cancelled by support: "+rel.Note), nil
+		return b.cancelOrder(i.State, d, "cancelled by support: "+rel.Note), nil
 	case "use_tax_code":
 		if i.State != StateFailedTax || rel.TaxCode == "" {
 			return workflow.Result{}, errs.E(errs.FailedPrecondition, "tax_code_not_applicable",
@@ -95,7 +96,7 @@ func (b builder) onCancel(_ context.Context, i workflow.Instance, payload []byte
 	}
 	var rel release
 	_ = json.Unmarshal(payload, &rel) // a note is optional
-	return b.cancel(d, "cancelled before shipment "+rel.Note), nil
+	return b.cancelOrder(i.State, d, "cancelled before shipment "+rel.Note), nil
 }
 
 func (b builder) onShipped(_ context.Context, i workflow.Instance, payload []byte) (workflow.Result, error) {

@@ -248,8 +248,11 @@ func TestShipmentForCancelledOrder(t *testing.T) {
 				comps = append(comps, e.Description)
 			}
 		}
-		if want := []string{"compensated reserving", "compensated booking"}; !slices.Equal(comps, want) {
+		if want := []string{"compensated sending_to_warehouse", "compensated reserving", "compensated booking"}; !slices.Equal(comps, want) {
 			t.Errorf("compensations %q, want %q (newest first, once)", comps, want)
+		}
+		if n := h.sys.count("cancelled_shipping_order", ""); n != 1 {
+			t.Errorf("warehouse cancellations %d, want 1", n)
 		}
 		if h.sys.count("released", "") != 1 || h.sys.count("closed", "") != 1 {
 			t.Errorf("released %d, closed %d; want 1 and 1", h.sys.count("released", ""), h.sys.count("closed", ""))
@@ -320,7 +323,7 @@ func TestKilledAtEveryStepBoundary(t *testing.T) {
 		w := h.workflow(t)
 		h.putTax(t, w, "US", "*", "US-STD")
 		methods := []string{"GetItems", "CreateSalesOrder", "Reserve", "Commit", "CreateShippingOrder", "CreateFulfillment",
-			"CreateItemFulfillment", "CreateInvoice", "CapturePayment"}
+			"CreateItemFulfillment", "CreateInvoice", "CapturePayment", "RecordCustomerPayment"}
 		for i, m := range methods {
 			o := wfOrder(fmt.Sprintf("98%02d", i), "SKU-MUG", "SKU-SHIRT")
 			o.FinancialStatus = canonicalv1.FinancialStatus_FINANCIAL_STATUS_AUTHORIZED
@@ -331,7 +334,7 @@ func TestKilledAtEveryStepBoundary(t *testing.T) {
 			w = h.drive(t, w)
 			d := h.wantState(t, w, o.GetId(), StateCompleted)
 			for kind, want := range map[string]int{"sales_order": 1, "reservation": 2, "shipping_order": 1, "fulfillment": 1,
-				"item_fulfillment": 1, "invoice": 1, "capture": 1} {
+				"item_fulfillment": 1, "invoice": 1, "capture": 1, "customer_payment": 1} {
 				order := o.GetId()
 				switch kind {
 				case "item_fulfillment", "invoice":

@@ -39,6 +39,8 @@ func (l *ledger) entitiesLocked(set, expand string) []map[string]any {
 			}
 			out = append(out, e)
 		}
+	case SetCustomerPaymentJournals:
+		out = append(out, paymentJournal(l.asOf))
 	case SetCustomers:
 		for _, c := range l.customers {
 			out = append(out, map[string]any{"id": c.ID, "number": c.Number, "displayName": c.Name, "email": c.Email,
@@ -86,6 +88,8 @@ func (l *ledger) render(d *doc, expand string) map[string]any {
 		ln := d.Lines[0]
 		e["itemNumber"], e["locationCode"], e["quantity"], e["entryType"] = ln.ItemNumber, d.Location, ln.Quantity, "Negative Adjmt."
 		e["reasonCode"], e["amount"], e["postingDate"] = d.Reason, decimal(ln.UnitPrice), d.Created.Format(time.DateOnly)
+	case SetCustomerPayments, SetBankDeposits:
+		renderCash(d, e)
 	}
 	if name := linesName[d.Set]; name != "" && strings.Contains(expand, name) {
 		lines := make([]any, 0, len(d.Lines))
@@ -128,6 +132,13 @@ type docBody struct {
 	Email                  string      `json:"email"`
 	PackageTrackingNumber  string      `json:"packageTrackingNumber"`
 	Lines                  []lineBody  `json:"-"`
+	// Cash documents (cash.go).
+	JournalID          string      `json:"journalId"`
+	AppliesToInvoiceID string      `json:"appliesToInvoiceId"`
+	Description        string      `json:"description"`
+	PostingDescription string      `json:"postingDescription"`
+	ChargesAmount      json.Number `json:"chargesAmount"`
+	PaymentIDs         []string    `json:"customerPaymentIds"`
 }
 
 type lineBody struct {
@@ -198,6 +209,10 @@ func (l *ledger) createLocked(set string, body []byte) reply {
 		rep = l.applyShipment(d, b)
 	case SetOrderInvoices:
 		rep = l.applyInvoice(d, b)
+	case SetCustomerPayments:
+		rep = l.applyPayment(d, b)
+	case SetBankDeposits:
+		rep = l.applyDeposit(d, b)
 	default:
 		r := fail(http.StatusMethodNotAllowed, "BadRequest_MethodNotAllowed", "'POST' is not allowed on this resource.")
 		rep = &r

@@ -56,21 +56,25 @@ func (l line) amount() int64 { return l.Quantity*l.UnitPrice - l.Discount }
 
 // doc is one document of any entity set.
 type doc struct {
-	Set       string    `json:"set"`
-	ID        string    `json:"id"`
-	Number    string    `json:"number"`
-	External  string    `json:"external,omitempty"`
-	Customer  string    `json:"customer,omitempty"`
-	Reference string    `json:"reference,omitempty"`
-	Parent    string    `json:"parent,omitempty"` // a return order's sales order; a receipt's return order
-	Status    string    `json:"status,omitempty"`
-	Currency  string    `json:"currency,omitempty"`
-	Location  string    `json:"location,omitempty"`
-	Reason    string    `json:"reason,omitempty"`
-	Lines     []line    `json:"lines,omitempty"`
-	Version   int       `json:"version"`
-	Created   time.Time `json:"created"`
-	Modified  time.Time `json:"modified"`
+	Set       string `json:"set"`
+	ID        string `json:"id"`
+	Number    string `json:"number"`
+	External  string `json:"external,omitempty"`
+	Customer  string `json:"customer,omitempty"`
+	Reference string `json:"reference,omitempty"`
+	Parent    string `json:"parent,omitempty"` // a return order's sales order; a receipt's return order
+	Status    string `json:"status,omitempty"`
+	Currency  string `json:"currency,omitempty"`
+	Location  string `json:"location,omitempty"`
+	Reason    string `json:"reason,omitempty"`
+	Lines     []line `json:"lines,omitempty"`
+	// Cash documents (cash.go): a payment's amount, a deposit's total and fees, its payments.
+	Amount   int64     `json:"amount,omitempty"`
+	Fee      int64     `json:"fee,omitempty"`
+	Payments []string  `json:"payments,omitempty"`
+	Version  int       `json:"version"`
+	Created  time.Time `json:"created"`
+	Modified time.Time `json:"modified"`
 }
 
 func (d *doc) etag() string {
@@ -241,10 +245,11 @@ func (l *ledger) persistLocked() error { return l.file.Save(l.snapshotLocked()) 
 var numberPrefix = map[string]string{
 	SetSalesOrders: "S-ORD", SetSalesCreditMemos: "S-CR", SetReturnOrders: "S-RO", SetReturnReceipts: "S-RCPT",
 	SetInventoryAdjustments: "ADJ", SetOrderShipments: "S-SHPT", SetOrderInvoices: "S-INV",
+	SetCustomerPayments: "PMT", SetBankDeposits: "DEP",
 }
 
 var setCode = map[string]int{SetSalesOrders: 1, SetSalesCreditMemos: 2, SetReturnOrders: 3, SetReturnReceipts: 4, SetInventoryAdjustments: 5,
-	SetOrderShipments: 6, SetOrderInvoices: 7}
+	SetOrderShipments: 6, SetOrderInvoices: 7, SetCustomerPayments: 8, SetBankDeposits: 9}
 
 // guid is a deterministic id in Business Central's GUID format.
 func guid(kind, n int) string { return fmt.Sprintf("%08x-0000-4000-8000-%012x", kind, n) }

@@ -125,8 +125,9 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 		p.action = segs[2]
 	}
 	allowed := map[string][]string{
-		"v2.0":      {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos},
-		"returns":   {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices},
+		"v2.0": {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos, SetCustomerPaymentJournals, SetCustomerPayments},
+		"returns": {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices,
+			SetBankDeposits},
 		"analytics": {SetItemLedgerEntries},
 	}
 	for _, a := range allowed[p.group] {

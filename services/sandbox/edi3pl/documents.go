@@ -19,7 +19,7 @@ func (s *Sandbox) Ship(shipmentID string) error {
 	if !ok {
 		return ErrNotFound
 	}
-	if s.faults.Silent || o.Shipped {
+	if s.faults.Silent || o.Shipped || o.Cancelled {
 		return nil
 	}
 	o.Shipped = true

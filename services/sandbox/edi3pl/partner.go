@@ -125,6 +125,10 @@ func (s *Sandbox) documentLocked(set *x12.Set, d x12.Delimiters) x12.Verdict {
 	switch set.Type() {
 	case "940":
 		o := read940(set)
+		if o.Cancel {
+			s.cancelLocked(o.ShipmentID)
+			return x12.Verdict{}
+		}
 		if s.faults.RejectOrders {
 			return x12.Verdict{Rejected: []x12.Note{{Tag: "W05", SetPos: 2, Code: "8", Element: 2, ElementCode: "7", Value: o.ShipmentID}}}
 		}
@@ -159,7 +163,7 @@ func read940(set *x12.Set) *Order {
 	for _, seg := range set.Body {
 		switch seg.Tag {
 		case "W05":
-			o.ShipmentID, o.OrderID = seg.E(2), seg.E(3)
+			o.ShipmentID, o.OrderID, o.Cancel = seg.E(2), seg.E(3), seg.E(1) == "F"
 		case "N1":
 			if seg.E(1) == "WH" {
 				o.Location = seg.E(4)

@@ -128,6 +128,9 @@ type Order struct {
 	ShipmentID, OrderID, Location string
 	Lines                         []Line
 	Shipped                       bool
+	// Cancel marks a 940 whose W05-01 (order status code) is "F": it cancels the order it
+	// names. Cancelled is an order such a 940 stopped before it shipped.
+	Cancel, Cancelled bool
 }
 
 // Return is an announced return.

@@ -57,7 +57,7 @@ func (l *ledger) fulfil(w write) outcome {
 	for _, ln := range so.lines {
 		open += ln.quantity - ln.fulfilled
 	}
-	so.status = soPartiallyFulfilled
+	so.status, so.modified = soPartiallyFulfilled, w.now
 	if open == 0 {
 		so.status = soPendingBilling
 	}
@@ -75,8 +75,9 @@ func (l *ledger) bill(w write) outcome {
 	if so.status != soPendingBilling {
 		return userError("You cannot bill a sales order that is %s.", so.status.text)
 	}
-	so.status = soBilled
+	so.status, so.modified = soBilled, w.now
 	id, _ := l.newIDs(TypeInvoice)
+	l.cash.invoices[id] = so
 	return l.done(TypeInvoice, id)
 }
 
@@ -97,6 +98,6 @@ func (l *ledger) closeSalesOrder(w write) outcome {
 	for i := range so.lines {
 		so.lines[i].closed = true
 	}
-	so.status = soClosed
+	so.status, so.modified = soClosed, w.now
 	return outcome{status: http.StatusNoContent, recordType: TypeSalesOrder, id: so.id}
 }

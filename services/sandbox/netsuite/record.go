@@ -36,8 +36,7 @@ func (s *Sandbox) route(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && len(parts) == 2:
 		s.getRecord(w, r, recordType, parts[1])
 	case r.Method == http.MethodGet && len(parts) == 1:
-		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER",
-			"The sandbox lists inventory items only; read "+recordType+" records by id.")
+		s.listRecords(w, r, recordType)
 	case r.Method == http.MethodPost && len(parts) == 1:
 		s.serveWrite(w, r, write{method: r.Method, recordType: recordType})
 	case r.Method == http.MethodPost && len(parts) == 4 && parts[2] == "!transform":

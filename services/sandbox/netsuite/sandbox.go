@@ -76,6 +76,9 @@ type Stats struct {
 	// MaxInFlight is the most requests ever in progress at once, counting the ones refused:
 	// a client that respects the limit never pushes it past ConcurrencyLimit.
 	MaxInFlight int64 `json:"max_in_flight"`
+	// BusyNanos is the time admitted requests spent in progress, summed: over a period, ÷ the
+	// concurrency limit × the period, how busy the account's request slots were.
+	BusyNanos int64 `json:"busy_nanos"`
 	// Created counts the records writes created, by record type (returnAuthorization, …).
 	Created map[string]int64 `json:"created"`
 	// IdempotentRepeats is how many asynchronous writes named an idempotency key already used,
@@ -102,6 +105,7 @@ type Sandbox struct {
 	asyncDelay  atomic.Int64 // nanoseconds
 	inFlight    atomic.Int64
 	maxInFlight atomic.Int64
+	busyNanos   atomic.Int64
 
 	requests, refused, unauthorized, inMaintenance atomic.Int64
 
@@ -234,6 +238,7 @@ func (s *Sandbox) Stats() Stats {
 		Unauthorized:      s.unauthorized.Load(),
 		Maintenance:       s.inMaintenance.Load(),
 		MaxInFlight:       s.maxInFlight.Load(),
+		BusyNanos:         s.busyNanos.Load(),
 		Created:           created,
 		IdempotentRepeats: repeats,
 	}
@@ -323,8 +328,10 @@ func (s *Sandbox) governedBy(refuse func(http.ResponseWriter), next http.Handler
 			return
 		}
 		held := &heldResponse{w: w}
+		start := time.Now()
 		func() {
 			defer s.inFlight.Add(-1)
+			defer func() { s.busyNanos.Add(int64(time.Since(start))) }()
 			next.ServeHTTP(held, r)
 		}()
 		held.release()

@@ -82,6 +82,8 @@ type ledger struct {
 
 	created map[string]int64
 	repeats int64
+
+	cash cashBook // customer payments, deposits and invoices (cash.go)
 }
 
 type line struct {
@@ -97,6 +99,7 @@ type salesOrder struct {
 	entity                 string // the customer's external id
 	status                 status
 	created                time.Time
+	modified               time.Time // lastModifiedDate: the last write that changed it
 	lines                  []soLine
 }
 
@@ -185,7 +188,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 		rmas: map[string]*returnAuthorization{}, receipts: map[string]*itemReceipt{},
 		memos: map[string]*creditMemo{}, adjustments: map[string]*inventoryAdjustment{},
 		jobs: map[string]*job{}, byKey: map[string]*job{}, nextJob: 101,
-		created: map[string]int64{},
+		created: map[string]int64{}, cash: newCashBook(),
 		opening: ds.StoreStock(), planted: map[balanceKey]int64{},
 	}
 	items := make(map[string]demo.Item, len(ds.Items))
@@ -196,7 +199,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 	for i := len(ds.Orders) - 1; i >= 0; i-- {
 		o := ds.Orders[i]
 		so := &salesOrder{externalID: o.ID, entity: o.CustomerID, status: soPendingFulfillment,
-			created: o.CreatedAt}
+			created: o.CreatedAt, modified: o.CreatedAt}
 		if o.FulfillmentStatus == "FULFILLED" {
 			so.status = soBilled
 		}
@@ -217,6 +220,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 var documentPrefix = map[string]string{
 	TypeSalesOrder: "SO", TypeReturnAuthorization: "RMA", TypeItemReceipt: "IR", TypeCreditMemo: "CM",
 	TypeInventoryAdjustment: "ADJ", TypeItemFulfillment: "IF", TypeInvoice: "INV",
+	TypeCustomerPayment: "PYMT", TypeDeposit: "DEP",
 }
 
 // newIDs allocates an internal id and the next document number of recordType; the caller holds mu.
@@ -367,6 +371,7 @@ func (l *ledger) render(s *Sandbox, r *http.Request, recordType, id string, expa
 		doc.Entity = &ref{ID: so.entity, RefName: "Customer " + so.entity}
 		doc.Status, doc.OrderStatus = statusRef(so.status), statusRef(so.status)
 		dated(so.created)
+		doc.LastModifiedDate = stamp(so.modified)
 		var lines []any
 		for _, ln := range so.lines {
 			lines = append(lines, soLineDoc(ln))
@@ -446,7 +451,7 @@ func (l *ledger) render(s *Sandbox, r *http.Request, recordType, id string, expa
 		sl := newSublist(self+"/inventory", expand, lines)
 		doc.Inventory = &sl
 	default:
-		return nil, false
+		return l.renderCash(s, r, recordType, id, expand)
 	}
 	return doc, true
 }
@@ -495,7 +500,7 @@ func (l *ledger) lookup(recordType, id string) (string, bool) {
 		_, ok := l.adjustments[id]
 		return id, ok
 	}
-	return "", false
+	return l.lookupCash(recordType, id)
 }
 
 // soLineDoc renders a sales order line, with what was fulfilled of it and its tax code.

@@ -37,6 +37,9 @@ type lineIn struct {
 	ReturnReason string      `json:"custcol_rb_return_reason"`
 	OrderLineID  string      `json:"custcol_rb_order_line_id"`
 	TaxCode      *refIn      `json:"taxCode"`
+	Doc          *refIn      `json:"doc"`
+	Apply        *bool       `json:"apply"`
+	Deposit      *bool       `json:"deposit"`
 }
 
 type sublistIn struct {
@@ -55,6 +58,14 @@ type recordIn struct {
 	Inventory   *sublistIn  `json:"inventory"`
 	Disposition string      `json:"custbody_rb_disposition"`
 	Value       json.Number `json:"custbody_rb_value"`
+	// Cash records (cash.go): a customerPayment's payment is an amount, a deposit's a sublist.
+	Customer   *refIn          `json:"customer"`
+	Payment    json.RawMessage `json:"payment"`
+	UndepFunds *bool           `json:"undepFunds"`
+	OrderID    string          `json:"custbody_rb_order_id"`
+	Reference  string          `json:"custbody_rb_payment_reference"`
+	Apply      *sublistIn      `json:"apply"`
+	CashBack   *sublistIn      `json:"cashBack"`
 }
 
 // write is one create, transform or update.
@@ -108,6 +119,10 @@ func (l *ledger) execute(w write) outcome {
 		return l.bill(w)
 	case w.method == http.MethodPatch && w.recordType == TypeSalesOrder && w.transform == "" && w.id != "":
 		return l.closeSalesOrder(w)
+	case w.method == http.MethodPost && w.id == "" && w.recordType == TypeCustomerPayment:
+		return l.createPayment(w)
+	case w.method == http.MethodPost && w.id == "" && w.recordType == TypeDeposit:
+		return l.createDeposit(w)
 	case w.method == http.MethodPost && w.recordType == TypeReturnAuthorization && w.transform == TypeItemReceipt:
 		return l.receive(w)
 	case w.method == http.MethodPost && w.recordType == TypeReturnAuthorization && w.transform == TypeCreditMemo:
@@ -155,7 +170,7 @@ func (l *ledger) createSalesOrder(w write) outcome {
 	if b.Item == nil || len(b.Item.Items) == 0 {
 		return userError("You must enter at least one line item for this transaction.")
 	}
-	so := &salesOrder{externalID: b.ExternalID, entity: b.Entity.ID, status: soPendingFulfillment, created: w.now}
+	so := &salesOrder{externalID: b.ExternalID, entity: b.Entity.ID, status: soPendingFulfillment, created: w.now, modified: w.now}
 	if so.entity == "" {
 		so.entity = b.Entity.ExternalID
 	}

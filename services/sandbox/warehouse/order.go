@@ -13,6 +13,7 @@ const (
 	OrderOpen         = "open"
 	OrderAcknowledged = "acknowledged"
 	OrderShipped      = "shipped"
+	OrderCancelled    = "cancelled"
 )
 
 // DefaultCarrier ships orders that name none.

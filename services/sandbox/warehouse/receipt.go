@@ -106,6 +106,7 @@ func (s *Sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /v1/inbound/returns/{id}", s.handleGetReceipt)
 	mux.HandleFunc("POST /v1/outbound/orders", s.handleCreateOrder)
 	mux.HandleFunc("GET /v1/outbound/orders/{id}", s.handleGetOrder)
+	mux.HandleFunc("POST /v1/outbound/orders/{id}/cancel", s.handleCancelOrder)
 	mux.HandleFunc("GET /v1/inventory", s.handleInventory)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "route_not_found", "No such endpoint.", nil)

@@ -2,6 +2,7 @@ package erp
 
 import (
 	"context"
+	"time"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -49,4 +50,14 @@ type Connector interface {
 	// ListInventoryBalances reads on-hand per item and location, narrowed to skus and locations
 	// when given (following the vendor's pages); the result may come in any order.
 	ListInventoryBalances(ctx context.Context, skus, locations []string) ([]*erpv1.InventoryBalance, error)
+	// RecordCustomerPayment records an order's payment applied to its invoice; the ERP knows one
+	// payment per order, so a payment recorded before (under any key) is returned as it is.
+	RecordCustomerPayment(ctx context.Context, req *erpv1.RecordCustomerPaymentRequest) (*erpv1.RecordCustomerPaymentResponse, error)
+	// ListCustomerPayments lists payments recorded at or after since, oldest first, each with the
+	// deposit that carried it, if any.
+	ListCustomerPayments(ctx context.Context, since time.Time) ([]*erpv1.CustomerPayment, error)
+	// ListDeposits lists bank deposits recorded at or after since, oldest first.
+	ListDeposits(ctx context.Context, since time.Time) ([]*erpv1.Deposit, error)
+	// ListSalesOrderChanges lists sales orders changed at or after since, oldest change first.
+	ListSalesOrderChanges(ctx context.Context, since time.Time) ([]*erpv1.SalesOrderChange, error)
 }

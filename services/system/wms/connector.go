@@ -25,6 +25,10 @@ type Connector interface {
 	// GetShippingOrder reads an order's acknowledgement and, once shipped, the shipment. An
 	// unknown id is errs.NotFound "order_not_found".
 	GetShippingOrder(ctx context.Context, orderID string) (*wmsv1.GetShippingOrderResponse, error)
+	// CancelShippingOrder cancels an order the warehouse has not shipped; cancelling a cancelled
+	// order does nothing. A shipped order is errs.FailedPrecondition "already_shipped"; an
+	// unknown one errs.NotFound "order_not_found".
+	CancelShippingOrder(ctx context.Context, orderID, shipmentID, reason, idempotencyKey string) error
 	// ListPositions reads stock per SKU, location and state; empty filters mean all.
 	ListPositions(ctx context.Context, skus, locationIDs []string) ([]*canonicalv1.InventoryPosition, error)
 	// ParseWebhook verifies a webhook on its raw body and normalises it into canonical events

@@ -72,6 +72,10 @@ func (acmeConnector) CreateShippingOrder(context.Context, *canonicalv1.Shipment,
 	return "", errs.E(errs.Unimplemented, "not_implemented", "acme3pl ships nothing")
 }
 
+func (acmeConnector) CancelShippingOrder(context.Context, string, string, string, string) error {
+	return errs.E(errs.Unimplemented, "unimplemented", "")
+}
+
 func (acmeConnector) GetShippingOrder(context.Context, string) (*wmsv1.GetShippingOrderResponse, error) {
 	return nil, errs.E(errs.Unimplemented, "not_implemented", "acme3pl ships nothing")
 }

@@ -177,6 +177,23 @@ func (s *Service) GetShippingOrder(ctx context.Context, req *wmsv1.GetShippingOr
 	return resp, nil
 }
 
+// CancelShippingOrder cancels a shipping order the warehouse has not shipped.
+func (s *Service) CancelShippingOrder(ctx context.Context, req *wmsv1.CancelShippingOrderRequest) (*wmsv1.CancelShippingOrderResponse, error) {
+	bad := checkID("warehouse_order_id", req.GetWarehouseOrderId())
+	if req.GetIdempotencyKey() == "" || len(req.GetIdempotencyKey()) > 255 {
+		bad = append(bad, errs.FieldViolation{Field: "idempotency_key", Description: "is required, at most 255 characters"})
+	}
+	if err := invalid(bad); err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	if err := s.conn.CancelShippingOrder(ctx, req.GetWarehouseOrderId(), req.GetShipmentId(), req.GetReason(), req.GetIdempotencyKey()); err != nil {
+		return nil, s.failed(ctx, "cancel shipping order", err)
+	}
+	return &wmsv1.CancelShippingOrderResponse{}, nil
+}
+
 // ListPositions reads stock per SKU, location and state; empty filters mean all.
 func (s *Service) ListPositions(ctx context.Context, req *wmsv1.ListPositionsRequest) (*wmsv1.ListPositionsResponse, error) {
 	var bad []errs.FieldViolation

@@ -37,6 +37,7 @@ type order struct {
 	CreatedAt                time.Time       `json:"createdAt"`
 	UpdatedAt                time.Time       `json:"updatedAt"`
 	ProcessedAt              time.Time       `json:"processedAt"`
+	CancelledAt              *time.Time      `json:"cancelledAt"`
 	SourceName               *string         `json:"sourceName"`
 	DisplayFinancialStatus   *string         `json:"displayFinancialStatus"`
 	DisplayFulfillmentStatus string          `json:"displayFulfillmentStatus"`
@@ -237,6 +238,9 @@ func toCanonicalOrder(o *order) (*canonicalv1.Order, error) {
 		UpdatedAt:         timestamppb.New(o.UpdatedAt),
 		ShippingAddress:   toCanonicalAddress(o.ShippingAddress),
 		PaymentReference:  paymentReference(o.Transactions),
+	}
+	if o.CancelledAt != nil {
+		out.CancelledAt = timestamppb.New(*o.CancelledAt)
 	}
 	if o.Customer != nil {
 		cid, err := numericID(o.Customer.ID)

@@ -95,6 +95,7 @@ var getOrderOp = operation{
     createdAt
     updatedAt
     processedAt
+    cancelledAt
     sourceName
     displayFinancialStatus
     displayFulfillmentStatus

@@ -208,6 +208,7 @@ type webhookOrder struct {
 	CreatedAt         time.Time   `json:"created_at"`
 	UpdatedAt         time.Time   `json:"updated_at"`
 	ProcessedAt       time.Time   `json:"processed_at"`
+	CancelledAt       *time.Time  `json:"cancelled_at"`
 	Currency          string      `json:"currency"`
 	FinancialStatus   *string     `json:"financial_status"`
 	FulfillmentStatus *string     `json:"fulfillment_status"`
@@ -282,7 +283,7 @@ func toCanonicalOrderFromWebhook(p *webhookOrder) (*canonicalv1.Order, error) {
 		return nil, err
 	}
 	o := &order{
-		ID: id, Name: p.Name, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ProcessedAt: p.ProcessedAt,
+		ID: id, Name: p.Name, CreatedAt: p.CreatedAt, UpdatedAt: p.UpdatedAt, ProcessedAt: p.ProcessedAt, CancelledAt: p.CancelledAt,
 		SourceName:               p.SourceName,
 		DisplayFulfillmentStatus: fromRESTFulfillmentStatus(p.FulfillmentStatus),
 		TotalPriceSet:            moneyBag{ShopMoney: moneyV2{Amount: p.TotalPrice, CurrencyCode: p.Currency}},

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -169,7 +170,8 @@ func orderEvent(so document) (*canonicalv1.Event, error) {
 		return nil, toErr(badPayload(err))
 	}
 	order := &canonicalv1.Order{Id: so.External, Name: so.Number, Customer: &canonicalv1.CustomerRef{Id: so.CustomerNumber},
-		Total: &canonicalv1.Money{AmountMinor: total, CurrencyCode: so.Currency}, UpdatedAt: timestamppb.New(at)}
+		Total: &canonicalv1.Money{AmountMinor: total, CurrencyCode: so.Currency}, UpdatedAt: timestamppb.New(at),
+		ErpStatus: so.Status, ErpClosed: slices.Contains(closedStatuses, so.Status)}
 	data, err := anypb.New(order)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Internal, "event_encode_failed", "")

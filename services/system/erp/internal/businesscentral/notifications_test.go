@@ -117,6 +117,9 @@ func TestSubscriptionNotifications(t *testing.T) {
 	if err := ev.GetData().UnmarshalTo(&o); err != nil || o.GetId() != "8800001" || o.GetTotal().GetAmountMinor() != 1000 {
 		t.Errorf("event data = %v, %v; want order 8800001 of 10.00", &o, err)
 	}
+	if o.GetErpStatus() == "" || o.GetErpClosed() {
+		t.Errorf("event data = %v; want the sales order's status, not closed (the workflow follows it)", &o)
+	}
 }
 
 // More changes within the gathering delay than the threshold arrive as one "collection"

@@ -60,6 +60,7 @@ func runWrites(t *testing.T, start Start) {
 	t.Run("SalesOrderReference", func(t *testing.T) { t.Parallel(); testSalesOrderReference(t, start) })
 	t.Run("MaintenanceDuringBurst", func(t *testing.T) { t.Parallel(); testMaintenanceBurst(t, start) })
 	t.Run("OrderToCash", func(t *testing.T) { t.Parallel(); testOrderToCash(t, start) })
+	t.Run("Cash", func(t *testing.T) { t.Parallel(); testCash(t, start) })
 }
 
 // ReturnOf is a return of every unit of every line of o.

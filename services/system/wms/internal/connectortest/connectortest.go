@@ -112,6 +112,7 @@ func Run(t *testing.T, caps Capabilities, start Start) {
 	t.Run("ReturnLifecycle", func(t *testing.T) { t.Parallel(); testReturnLifecycle(t, start) })
 	t.Run("ReferenceConflict", func(t *testing.T) { t.Parallel(); testReferenceConflict(t, start) })
 	t.Run("ShippingOrder", func(t *testing.T) { t.Parallel(); testShippingOrder(t, start) })
+	t.Run("CancelShippingOrder", func(t *testing.T) { t.Parallel(); testCancelShippingOrder(t, start) })
 	t.Run("Positions", func(t *testing.T) { t.Parallel(); testPositions(t, start) })
 	t.Run("NotFound", func(t *testing.T) { t.Parallel(); testNotFound(t, start) })
 	t.Run("VendorFailures", func(t *testing.T) { t.Parallel(); testVendorFailures(t, caps, start) })

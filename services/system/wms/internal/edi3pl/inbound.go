@@ -402,8 +402,11 @@ func (c *Client) acknowledged(ctx context.Context, r *received, ack *x12.Ack) er
 	}
 	at := c.now().UTC()
 	k := key("order", g.ID)
-	if g.Type == "180" {
+	switch g.Type {
+	case "180":
 		k = key("receipt", g.ID)
+	case groupCancel:
+		k = key("cancel", g.ID)
 	}
 	r.applies = append(r.applies, func(ctx context.Context) error { return c.markAck(ctx, k, g.Type, ack.Code, at) })
 	if g.Type != "940" || ack.Code != x12.AckRejected {
@@ -426,6 +429,14 @@ func (c *Client) markAck(ctx context.Context, k, typ, code string, at time.Time)
 		}
 		st.AckCode, st.AckedAt = code, &at
 		return true, nil
+	}
+	if typ == groupCancel {
+		return update(ctx, c.state, k, func(rec *cancelRecord, found bool) (bool, error) {
+			if !found {
+				return false, nil
+			}
+			return set(&rec.sent)
+		})
 	}
 	if typ == "180" {
 		return update(ctx, c.state, k, func(rec *receiptRecord, found bool) (bool, error) {

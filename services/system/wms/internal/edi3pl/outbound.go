@@ -146,7 +146,11 @@ func (c *Client) sendOnce(ctx context.Context, k, typ, id string, set x12.NewSet
 	}); err != nil {
 		return toStateErr(err)
 	}
-	if err := c.put(ctx, fmt.Sprintf("%s_%09d.edi", typ, icn), data); err != nil {
+	prefix := typ
+	if typ == groupCancel {
+		prefix = "940" // a cancelling 940 sorts by control number with the orders it cancels
+	}
+	if err := c.put(ctx, fmt.Sprintf("%s_%09d.edi", prefix, icn), data); err != nil {
 		return err
 	}
 	now := c.now().UTC()

@@ -97,6 +97,8 @@ func toErr(err error) error {
 		case ve.status == http.StatusConflict && ve.code == "reference_conflict":
 			return errs.Wrap(err, errs.AlreadyExists, "reference_conflict",
 				"the warehouse already holds different content under this reference")
+		case ve.status == http.StatusConflict && ve.code == "order_already_shipped":
+			return errs.Wrap(err, errs.FailedPrecondition, "already_shipped", "the warehouse already shipped the order")
 		case ve.status == http.StatusConflict && ve.code == "idempotency_key_reused":
 			return errs.Wrap(err, errs.Invalid, "idempotency_key_reused",
 				"the idempotency key was already used for a different request")

@@ -78,6 +78,17 @@ func (c *Client) CreateShippingOrder(ctx context.Context, s *canonicalv1.Shipmen
 	return doc.ID, nil
 }
 
+// CancelShippingOrder cancels an order the warehouse has not shipped (POST …/cancel, under
+// the caller's key); cancelling a cancelled order does nothing, a shipped one is refused
+// (409 order_already_shipped → FailedPrecondition "already_shipped").
+func (c *Client) CancelShippingOrder(ctx context.Context, orderID, _, reason, idempotencyKey string) error {
+	var doc orderDoc
+	return c.call(ctx, http.MethodPost, "v1/outbound/orders/"+url.PathEscape(orderID)+"/cancel", nil, idempotencyKey,
+		struct {
+			Reason string `json:"reason,omitempty"`
+		}{reason}, &doc)
+}
+
 // GetShippingOrder reads an order's acknowledgement and, once shipped, the shipment.
 func (c *Client) GetShippingOrder(ctx context.Context, orderID string) (*wmsv1.GetShippingOrderResponse, error) {
 	var doc orderDoc

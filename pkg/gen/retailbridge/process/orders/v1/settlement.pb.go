@@ -235,7 +235,8 @@ func (x *ListSettlementPayoutsResponse) GetNextPageToken() string {
 // ListSettlementMismatchesRequest pages through mismatches.
 type ListSettlementMismatchesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// no_order, fee_mismatch, not_paid_out, no_deposit; empty for all.
+	// no_order, fee_mismatch, not_paid_out, no_deposit, payout_no_deposit, payment_no_charge,
+	// deposit_fee_mismatch; empty for all.
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// At most this many (1-500; default 50).
 	PageSize int32 `protobuf:"varint,2,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
@@ -299,7 +300,8 @@ func (x *ListSettlementMismatchesRequest) GetPageToken() string {
 // SettlementMismatch is one settlement problem.
 type SettlementMismatch struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// no_order, fee_mismatch, not_paid_out or no_deposit.
+	// no_order, fee_mismatch, not_paid_out, no_deposit, payout_no_deposit, payment_no_charge or
+	// deposit_fee_mismatch.
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// What it is about: a balance transaction, an order or a payout.
 	Subject string `protobuf:"bytes,2,opt,name=subject,proto3" json:"subject,omitempty"`

@@ -1931,6 +1931,683 @@ func (x *ListInventoryBalancesResponse) GetAsOf() *timestamppb.Timestamp {
 	return nil
 }
 
+// RecordCustomerPaymentRequest records an order's payment.
+type RecordCustomerPaymentRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The storefront order paid; the ERP knows the payment by it (one payment per order).
+	OrderId string `protobuf:"bytes,1,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// ERP invoice record id the payment is applied to.
+	InvoiceId string `protobuf:"bytes,2,opt,name=invoice_id,json=invoiceId,proto3" json:"invoice_id,omitempty"`
+	// The amount paid.
+	Amount *v1.Money `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// The payment gateway's reference of the charge (for example a payment intent id).
+	PaymentReference string `protobuf:"bytes,4,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,5,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	// The customer's id at the storefront (the ERP customer's external id).
+	CustomerId    string `protobuf:"bytes,6,opt,name=customer_id,json=customerId,proto3" json:"customer_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RecordCustomerPaymentRequest) Reset() {
+	*x = RecordCustomerPaymentRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[33]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCustomerPaymentRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCustomerPaymentRequest) ProtoMessage() {}
+
+func (x *RecordCustomerPaymentRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[33]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCustomerPaymentRequest.ProtoReflect.Descriptor instead.
+func (*RecordCustomerPaymentRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{33}
+}
+
+func (x *RecordCustomerPaymentRequest) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *RecordCustomerPaymentRequest) GetInvoiceId() string {
+	if x != nil {
+		return x.InvoiceId
+	}
+	return ""
+}
+
+func (x *RecordCustomerPaymentRequest) GetAmount() *v1.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *RecordCustomerPaymentRequest) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
+func (x *RecordCustomerPaymentRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+func (x *RecordCustomerPaymentRequest) GetCustomerId() string {
+	if x != nil {
+		return x.CustomerId
+	}
+	return ""
+}
+
+// RecordCustomerPaymentResponse carries the ERP id.
+type RecordCustomerPaymentResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP customer payment record id.
+	CustomerPaymentId string `protobuf:"bytes,1,opt,name=customer_payment_id,json=customerPaymentId,proto3" json:"customer_payment_id,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RecordCustomerPaymentResponse) Reset() {
+	*x = RecordCustomerPaymentResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[34]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecordCustomerPaymentResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecordCustomerPaymentResponse) ProtoMessage() {}
+
+func (x *RecordCustomerPaymentResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[34]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecordCustomerPaymentResponse.ProtoReflect.Descriptor instead.
+func (*RecordCustomerPaymentResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{34}
+}
+
+func (x *RecordCustomerPaymentResponse) GetCustomerPaymentId() string {
+	if x != nil {
+		return x.CustomerPaymentId
+	}
+	return ""
+}
+
+// CustomerPayment is a customer payment as the ERP holds it.
+type CustomerPayment struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP record id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The storefront order it pays, when the ERP knows it.
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// The payment gateway's reference of the charge.
+	PaymentReference string `protobuf:"bytes,3,opt,name=payment_reference,json=paymentReference,proto3" json:"payment_reference,omitempty"`
+	// The amount paid.
+	Amount *v1.Money `protobuf:"bytes,4,opt,name=amount,proto3" json:"amount,omitempty"`
+	// When the ERP recorded it.
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// The ERP deposit that carried it to the bank; empty while undeposited.
+	DepositId     string `protobuf:"bytes,6,opt,name=deposit_id,json=depositId,proto3" json:"deposit_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CustomerPayment) Reset() {
+	*x = CustomerPayment{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[35]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CustomerPayment) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CustomerPayment) ProtoMessage() {}
+
+func (x *CustomerPayment) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[35]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CustomerPayment.ProtoReflect.Descriptor instead.
+func (*CustomerPayment) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{35}
+}
+
+func (x *CustomerPayment) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *CustomerPayment) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *CustomerPayment) GetPaymentReference() string {
+	if x != nil {
+		return x.PaymentReference
+	}
+	return ""
+}
+
+func (x *CustomerPayment) GetAmount() *v1.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *CustomerPayment) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *CustomerPayment) GetDepositId() string {
+	if x != nil {
+		return x.DepositId
+	}
+	return ""
+}
+
+// ListCustomerPaymentsRequest bounds the listing.
+type ListCustomerPaymentsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Payments recorded at or after this time.
+	CreatedSince  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=created_since,json=createdSince,proto3" json:"created_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomerPaymentsRequest) Reset() {
+	*x = ListCustomerPaymentsRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[36]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomerPaymentsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomerPaymentsRequest) ProtoMessage() {}
+
+func (x *ListCustomerPaymentsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[36]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomerPaymentsRequest.ProtoReflect.Descriptor instead.
+func (*ListCustomerPaymentsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{36}
+}
+
+func (x *ListCustomerPaymentsRequest) GetCreatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedSince
+	}
+	return nil
+}
+
+// ListCustomerPaymentsResponse lists payments, oldest first.
+type ListCustomerPaymentsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The payments.
+	Payments      []*CustomerPayment `protobuf:"bytes,1,rep,name=payments,proto3" json:"payments,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListCustomerPaymentsResponse) Reset() {
+	*x = ListCustomerPaymentsResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[37]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListCustomerPaymentsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListCustomerPaymentsResponse) ProtoMessage() {}
+
+func (x *ListCustomerPaymentsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[37]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListCustomerPaymentsResponse.ProtoReflect.Descriptor instead.
+func (*ListCustomerPaymentsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{37}
+}
+
+func (x *ListCustomerPaymentsResponse) GetPayments() []*CustomerPayment {
+	if x != nil {
+		return x.Payments
+	}
+	return nil
+}
+
+// Deposit is a bank deposit as the ERP holds it.
+type Deposit struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP record id.
+	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
+	// The payout it records (the payment platform's payout id), as the ERP's memo carries it.
+	PayoutReference string `protobuf:"bytes,2,opt,name=payout_reference,json=payoutReference,proto3" json:"payout_reference,omitempty"`
+	// What reached the bank: the payments deposited less the fees.
+	Amount *v1.Money `protobuf:"bytes,3,opt,name=amount,proto3" json:"amount,omitempty"`
+	// Fees deducted from the deposit (NetSuite cash back lines).
+	Fee *v1.Money `protobuf:"bytes,4,opt,name=fee,proto3" json:"fee,omitempty"`
+	// The customer payments deposited (ERP record ids).
+	PaymentIds []string `protobuf:"bytes,5,rep,name=payment_ids,json=paymentIds,proto3" json:"payment_ids,omitempty"`
+	// When the ERP recorded it.
+	CreatedAt     *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Deposit) Reset() {
+	*x = Deposit{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[38]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Deposit) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Deposit) ProtoMessage() {}
+
+func (x *Deposit) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[38]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Deposit.ProtoReflect.Descriptor instead.
+func (*Deposit) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{38}
+}
+
+func (x *Deposit) GetId() string {
+	if x != nil {
+		return x.Id
+	}
+	return ""
+}
+
+func (x *Deposit) GetPayoutReference() string {
+	if x != nil {
+		return x.PayoutReference
+	}
+	return ""
+}
+
+func (x *Deposit) GetAmount() *v1.Money {
+	if x != nil {
+		return x.Amount
+	}
+	return nil
+}
+
+func (x *Deposit) GetFee() *v1.Money {
+	if x != nil {
+		return x.Fee
+	}
+	return nil
+}
+
+func (x *Deposit) GetPaymentIds() []string {
+	if x != nil {
+		return x.PaymentIds
+	}
+	return nil
+}
+
+func (x *Deposit) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+// ListDepositsRequest bounds the listing.
+type ListDepositsRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Deposits recorded at or after this time.
+	CreatedSince  *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=created_since,json=createdSince,proto3" json:"created_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDepositsRequest) Reset() {
+	*x = ListDepositsRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[39]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDepositsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDepositsRequest) ProtoMessage() {}
+
+func (x *ListDepositsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[39]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDepositsRequest.ProtoReflect.Descriptor instead.
+func (*ListDepositsRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{39}
+}
+
+func (x *ListDepositsRequest) GetCreatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedSince
+	}
+	return nil
+}
+
+// ListDepositsResponse lists deposits, oldest first.
+type ListDepositsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The deposits.
+	Deposits      []*Deposit `protobuf:"bytes,1,rep,name=deposits,proto3" json:"deposits,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListDepositsResponse) Reset() {
+	*x = ListDepositsResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[40]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListDepositsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListDepositsResponse) ProtoMessage() {}
+
+func (x *ListDepositsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[40]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListDepositsResponse.ProtoReflect.Descriptor instead.
+func (*ListDepositsResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{40}
+}
+
+func (x *ListDepositsResponse) GetDeposits() []*Deposit {
+	if x != nil {
+		return x.Deposits
+	}
+	return nil
+}
+
+// SalesOrderChange is a sales order's status after a change in the ERP.
+type SalesOrderChange struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// ERP record id.
+	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
+	// The storefront order (the sales order's external id).
+	OrderId string `protobuf:"bytes,2,opt,name=order_id,json=orderId,proto3" json:"order_id,omitempty"`
+	// ERP status text, for example "Pending Fulfillment", "Billed", "Closed".
+	Status string `protobuf:"bytes,3,opt,name=status,proto3" json:"status,omitempty"`
+	// The ERP closed or cancelled the order: nothing more will be fulfilled from it.
+	Closed bool `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
+	// When the ERP last changed it.
+	ModifiedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SalesOrderChange) Reset() {
+	*x = SalesOrderChange{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[41]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SalesOrderChange) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SalesOrderChange) ProtoMessage() {}
+
+func (x *SalesOrderChange) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[41]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SalesOrderChange.ProtoReflect.Descriptor instead.
+func (*SalesOrderChange) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{41}
+}
+
+func (x *SalesOrderChange) GetSalesOrderId() string {
+	if x != nil {
+		return x.SalesOrderId
+	}
+	return ""
+}
+
+func (x *SalesOrderChange) GetOrderId() string {
+	if x != nil {
+		return x.OrderId
+	}
+	return ""
+}
+
+func (x *SalesOrderChange) GetStatus() string {
+	if x != nil {
+		return x.Status
+	}
+	return ""
+}
+
+func (x *SalesOrderChange) GetClosed() bool {
+	if x != nil {
+		return x.Closed
+	}
+	return false
+}
+
+func (x *SalesOrderChange) GetModifiedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ModifiedAt
+	}
+	return nil
+}
+
+// ListSalesOrderChangesRequest bounds the listing.
+type ListSalesOrderChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Sales orders changed at or after this time.
+	ModifiedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=modified_since,json=modifiedSince,proto3" json:"modified_since,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSalesOrderChangesRequest) Reset() {
+	*x = ListSalesOrderChangesRequest{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[42]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSalesOrderChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSalesOrderChangesRequest) ProtoMessage() {}
+
+func (x *ListSalesOrderChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[42]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSalesOrderChangesRequest.ProtoReflect.Descriptor instead.
+func (*ListSalesOrderChangesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{42}
+}
+
+func (x *ListSalesOrderChangesRequest) GetModifiedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ModifiedSince
+	}
+	return nil
+}
+
+// ListSalesOrderChangesResponse lists changes, oldest first.
+type ListSalesOrderChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The changed sales orders.
+	Changes       []*SalesOrderChange `protobuf:"bytes,1,rep,name=changes,proto3" json:"changes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListSalesOrderChangesResponse) Reset() {
+	*x = ListSalesOrderChangesResponse{}
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[43]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListSalesOrderChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListSalesOrderChangesResponse) ProtoMessage() {}
+
+func (x *ListSalesOrderChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_erp_v1_erp_proto_msgTypes[43]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListSalesOrderChangesResponse.ProtoReflect.Descriptor instead.
+func (*ListSalesOrderChangesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP(), []int{43}
+}
+
+func (x *ListSalesOrderChangesResponse) GetChanges() []*SalesOrderChange {
+	if x != nil {
+		return x.Changes
+	}
+	return nil
+}
+
 var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
@@ -2057,7 +2734,55 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\x9a\x01\n" +
 	"\x1dListInventoryBalancesResponse\x12H\n" +
 	"\bbalances\x18\x01 \x03(\v2,.retailbridge.system.erp.v1.InventoryBalanceR\bbalances\x12/\n" +
-	"\x05as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf2\xc4\x0e\n" +
+	"\x05as_of\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\x04asOf\"\x89\x02\n" +
+	"\x1cRecordCustomerPaymentRequest\x12\x19\n" +
+	"\border_id\x18\x01 \x01(\tR\aorderId\x12\x1d\n" +
+	"\n" +
+	"invoice_id\x18\x02 \x01(\tR\tinvoiceId\x128\n" +
+	"\x06amount\x18\x03 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x12+\n" +
+	"\x11payment_reference\x18\x04 \x01(\tR\x10paymentReference\x12'\n" +
+	"\x0fidempotency_key\x18\x05 \x01(\tR\x0eidempotencyKey\x12\x1f\n" +
+	"\vcustomer_id\x18\x06 \x01(\tR\n" +
+	"customerId\"O\n" +
+	"\x1dRecordCustomerPaymentResponse\x12.\n" +
+	"\x13customer_payment_id\x18\x01 \x01(\tR\x11customerPaymentId\"\xfd\x01\n" +
+	"\x0fCustomerPayment\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12+\n" +
+	"\x11payment_reference\x18\x03 \x01(\tR\x10paymentReference\x128\n" +
+	"\x06amount\x18\x04 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x129\n" +
+	"\n" +
+	"created_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x12\x1d\n" +
+	"\n" +
+	"deposit_id\x18\x06 \x01(\tR\tdepositId\"^\n" +
+	"\x1bListCustomerPaymentsRequest\x12?\n" +
+	"\rcreated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedSince\"g\n" +
+	"\x1cListCustomerPaymentsResponse\x12G\n" +
+	"\bpayments\x18\x01 \x03(\v2+.retailbridge.system.erp.v1.CustomerPaymentR\bpayments\"\x8e\x02\n" +
+	"\aDeposit\x12\x0e\n" +
+	"\x02id\x18\x01 \x01(\tR\x02id\x12)\n" +
+	"\x10payout_reference\x18\x02 \x01(\tR\x0fpayoutReference\x128\n" +
+	"\x06amount\x18\x03 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x06amount\x122\n" +
+	"\x03fee\x18\x04 \x01(\v2 .retailbridge.canonical.v1.MoneyR\x03fee\x12\x1f\n" +
+	"\vpayment_ids\x18\x05 \x03(\tR\n" +
+	"paymentIds\x129\n" +
+	"\n" +
+	"created_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"V\n" +
+	"\x13ListDepositsRequest\x12?\n" +
+	"\rcreated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedSince\"W\n" +
+	"\x14ListDepositsResponse\x12?\n" +
+	"\bdeposits\x18\x01 \x03(\v2#.retailbridge.system.erp.v1.DepositR\bdeposits\"\xc0\x01\n" +
+	"\x10SalesOrderChange\x12$\n" +
+	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12\x19\n" +
+	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x16\n" +
+	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
+	"\x06closed\x18\x04 \x01(\bR\x06closed\x12;\n" +
+	"\vmodified_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"modifiedAt\"a\n" +
+	"\x1cListSalesOrderChangesRequest\x12A\n" +
+	"\x0emodified_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rmodifiedSince\"g\n" +
+	"\x1dListSalesOrderChangesResponse\x12F\n" +
+	"\achanges\x18\x01 \x03(\v2,.retailbridge.system.erp.v1.SalesOrderChangeR\achanges2\xe1\x12\n" +
 	"\n" +
 	"ErpService\x12e\n" +
 	"\bGetItems\x12+.retailbridge.system.erp.v1.GetItemsRequest\x1a,.retailbridge.system.erp.v1.GetItemsResponse\x12}\n" +
@@ -2073,7 +2798,11 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\rCreateInvoice\x120.retailbridge.system.erp.v1.CreateInvoiceRequest\x1a1.retailbridge.system.erp.v1.CreateInvoiceResponse\x12z\n" +
 	"\x0fCloseSalesOrder\x122.retailbridge.system.erp.v1.CloseSalesOrderRequest\x1a3.retailbridge.system.erp.v1.CloseSalesOrderResponse\x12h\n" +
 	"\tListItems\x12,.retailbridge.system.erp.v1.ListItemsRequest\x1a-.retailbridge.system.erp.v1.ListItemsResponse\x12\x8c\x01\n" +
-	"\x15ListInventoryBalances\x128.retailbridge.system.erp.v1.ListInventoryBalancesRequest\x1a9.retailbridge.system.erp.v1.ListInventoryBalancesResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
+	"\x15ListInventoryBalances\x128.retailbridge.system.erp.v1.ListInventoryBalancesRequest\x1a9.retailbridge.system.erp.v1.ListInventoryBalancesResponse\x12\x8c\x01\n" +
+	"\x15RecordCustomerPayment\x128.retailbridge.system.erp.v1.RecordCustomerPaymentRequest\x1a9.retailbridge.system.erp.v1.RecordCustomerPaymentResponse\x12\x89\x01\n" +
+	"\x14ListCustomerPayments\x127.retailbridge.system.erp.v1.ListCustomerPaymentsRequest\x1a8.retailbridge.system.erp.v1.ListCustomerPaymentsResponse\x12q\n" +
+	"\fListDeposits\x12/.retailbridge.system.erp.v1.ListDepositsRequest\x1a0.retailbridge.system.erp.v1.ListDepositsResponse\x12\x8c\x01\n" +
+	"\x15ListSalesOrderChanges\x128.retailbridge.system.erp.v1.ListSalesOrderChangesRequest\x1a9.retailbridge.system.erp.v1.ListSalesOrderChangesResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1;erpv1b\x06proto3"
 
 var (
 	file_retailbridge_system_erp_v1_erp_proto_rawDescOnce sync.Once
@@ -2087,7 +2816,7 @@ func file_retailbridge_system_erp_v1_erp_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_erp_v1_erp_proto_rawDescData
 }
 
-var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_retailbridge_system_erp_v1_erp_proto_msgTypes = make([]protoimpl.MessageInfo, 44)
 var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*Item)(nil),                              // 0: retailbridge.system.erp.v1.Item
 	(*GetItemsRequest)(nil),                   // 1: retailbridge.system.erp.v1.GetItemsRequest
@@ -2122,68 +2851,100 @@ var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*InventoryBalance)(nil),                  // 30: retailbridge.system.erp.v1.InventoryBalance
 	(*ListInventoryBalancesRequest)(nil),      // 31: retailbridge.system.erp.v1.ListInventoryBalancesRequest
 	(*ListInventoryBalancesResponse)(nil),     // 32: retailbridge.system.erp.v1.ListInventoryBalancesResponse
-	(*v1.Money)(nil),                          // 33: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil),             // 34: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 35: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 36: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 37: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 38: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 39: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 40: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 41: retailbridge.canonical.v1.Disposition
+	(*RecordCustomerPaymentRequest)(nil),      // 33: retailbridge.system.erp.v1.RecordCustomerPaymentRequest
+	(*RecordCustomerPaymentResponse)(nil),     // 34: retailbridge.system.erp.v1.RecordCustomerPaymentResponse
+	(*CustomerPayment)(nil),                   // 35: retailbridge.system.erp.v1.CustomerPayment
+	(*ListCustomerPaymentsRequest)(nil),       // 36: retailbridge.system.erp.v1.ListCustomerPaymentsRequest
+	(*ListCustomerPaymentsResponse)(nil),      // 37: retailbridge.system.erp.v1.ListCustomerPaymentsResponse
+	(*Deposit)(nil),                           // 38: retailbridge.system.erp.v1.Deposit
+	(*ListDepositsRequest)(nil),               // 39: retailbridge.system.erp.v1.ListDepositsRequest
+	(*ListDepositsResponse)(nil),              // 40: retailbridge.system.erp.v1.ListDepositsResponse
+	(*SalesOrderChange)(nil),                  // 41: retailbridge.system.erp.v1.SalesOrderChange
+	(*ListSalesOrderChangesRequest)(nil),      // 42: retailbridge.system.erp.v1.ListSalesOrderChangesRequest
+	(*ListSalesOrderChangesResponse)(nil),     // 43: retailbridge.system.erp.v1.ListSalesOrderChangesResponse
+	(*v1.Money)(nil),                          // 44: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil),             // 45: google.protobuf.Timestamp
+	(*v1.Order)(nil),                          // 46: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 47: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 48: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 49: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 50: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 51: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 52: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
-	33, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
-	34, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
+	44, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
+	45, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
 	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	35, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	46, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
 	4,  // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
-	36, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	37, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	47, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	48, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
 	14, // 7: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	38, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	33, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	39, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	40, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	41, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	33, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	49, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	44, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	50, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	51, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	52, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	44, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
 	21, // 14: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
 	0,  // 15: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
 	30, // 16: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
-	34, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
-	1,  // 18: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	3,  // 19: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	6,  // 20: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	8,  // 21: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	10, // 22: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	12, // 23: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	15, // 24: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	17, // 25: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	19, // 26: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	22, // 27: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
-	24, // 28: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
-	26, // 29: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
-	28, // 30: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
-	31, // 31: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
-	2,  // 32: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	5,  // 33: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	7,  // 34: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	9,  // 35: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	11, // 36: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	13, // 37: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	16, // 38: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	18, // 39: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	20, // 40: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	23, // 41: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
-	25, // 42: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
-	27, // 43: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
-	29, // 44: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
-	32, // 45: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
-	32, // [32:46] is the sub-list for method output_type
-	18, // [18:32] is the sub-list for method input_type
-	18, // [18:18] is the sub-list for extension type_name
-	18, // [18:18] is the sub-list for extension extendee
-	0,  // [0:18] is the sub-list for field type_name
+	45, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
+	44, // 18: retailbridge.system.erp.v1.RecordCustomerPaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 19: retailbridge.system.erp.v1.CustomerPayment.amount:type_name -> retailbridge.canonical.v1.Money
+	45, // 20: retailbridge.system.erp.v1.CustomerPayment.created_at:type_name -> google.protobuf.Timestamp
+	45, // 21: retailbridge.system.erp.v1.ListCustomerPaymentsRequest.created_since:type_name -> google.protobuf.Timestamp
+	35, // 22: retailbridge.system.erp.v1.ListCustomerPaymentsResponse.payments:type_name -> retailbridge.system.erp.v1.CustomerPayment
+	44, // 23: retailbridge.system.erp.v1.Deposit.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 24: retailbridge.system.erp.v1.Deposit.fee:type_name -> retailbridge.canonical.v1.Money
+	45, // 25: retailbridge.system.erp.v1.Deposit.created_at:type_name -> google.protobuf.Timestamp
+	45, // 26: retailbridge.system.erp.v1.ListDepositsRequest.created_since:type_name -> google.protobuf.Timestamp
+	38, // 27: retailbridge.system.erp.v1.ListDepositsResponse.deposits:type_name -> retailbridge.system.erp.v1.Deposit
+	45, // 28: retailbridge.system.erp.v1.SalesOrderChange.modified_at:type_name -> google.protobuf.Timestamp
+	45, // 29: retailbridge.system.erp.v1.ListSalesOrderChangesRequest.modified_since:type_name -> google.protobuf.Timestamp
+	41, // 30: retailbridge.system.erp.v1.ListSalesOrderChangesResponse.changes:type_name -> retailbridge.system.erp.v1.SalesOrderChange
+	1,  // 31: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 32: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	6,  // 33: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	8,  // 34: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	10, // 35: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	12, // 36: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	15, // 37: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	17, // 38: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	19, // 39: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	22, // 40: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	24, // 41: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
+	26, // 42: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
+	28, // 43: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
+	31, // 44: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
+	33, // 45: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:input_type -> retailbridge.system.erp.v1.RecordCustomerPaymentRequest
+	36, // 46: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:input_type -> retailbridge.system.erp.v1.ListCustomerPaymentsRequest
+	39, // 47: retailbridge.system.erp.v1.ErpService.ListDeposits:input_type -> retailbridge.system.erp.v1.ListDepositsRequest
+	42, // 48: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:input_type -> retailbridge.system.erp.v1.ListSalesOrderChangesRequest
+	2,  // 49: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	5,  // 50: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	7,  // 51: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	9,  // 52: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	11, // 53: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	13, // 54: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	16, // 55: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	18, // 56: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	20, // 57: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	23, // 58: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	25, // 59: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
+	27, // 60: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
+	29, // 61: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
+	32, // 62: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
+	34, // 63: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:output_type -> retailbridge.system.erp.v1.RecordCustomerPaymentResponse
+	37, // 64: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:output_type -> retailbridge.system.erp.v1.ListCustomerPaymentsResponse
+	40, // 65: retailbridge.system.erp.v1.ErpService.ListDeposits:output_type -> retailbridge.system.erp.v1.ListDepositsResponse
+	43, // 66: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:output_type -> retailbridge.system.erp.v1.ListSalesOrderChangesResponse
+	49, // [49:67] is the sub-list for method output_type
+	31, // [31:49] is the sub-list for method input_type
+	31, // [31:31] is the sub-list for extension type_name
+	31, // [31:31] is the sub-list for extension extendee
+	0,  // [0:31] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
@@ -2197,7 +2958,7 @@ func file_retailbridge_system_erp_v1_erp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_erp_v1_erp_proto_rawDesc), len(file_retailbridge_system_erp_v1_erp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   33,
+			NumMessages:   44,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,6 +33,10 @@ const (
 	ErpService_CloseSalesOrder_FullMethodName           = "/retailbridge.system.erp.v1.ErpService/CloseSalesOrder"
 	ErpService_ListItems_FullMethodName                 = "/retailbridge.system.erp.v1.ErpService/ListItems"
 	ErpService_ListInventoryBalances_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/ListInventoryBalances"
+	ErpService_RecordCustomerPayment_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/RecordCustomerPayment"
+	ErpService_ListCustomerPayments_FullMethodName      = "/retailbridge.system.erp.v1.ErpService/ListCustomerPayments"
+	ErpService_ListDeposits_FullMethodName              = "/retailbridge.system.erp.v1.ErpService/ListDeposits"
+	ErpService_ListSalesOrderChanges_FullMethodName     = "/retailbridge.system.erp.v1.ErpService/ListSalesOrderChanges"
 )
 
 // ErpServiceClient is the client API for ErpService service.
@@ -73,6 +77,18 @@ type ErpServiceClient interface {
 	// ListInventoryBalances reads the ERP's on-hand quantity per item and location (NetSuite
 	// inventoryBalance, Business Central item ledger entries summed), for reconciliation.
 	ListInventoryBalances(ctx context.Context, in *ListInventoryBalancesRequest, opts ...grpc.CallOption) (*ListInventoryBalancesResponse, error)
+	// RecordCustomerPayment records the customer's payment of an order in the ERP, applied to its
+	// invoice (NetSuite customerPayment; Business Central customerPayments in a payment journal).
+	RecordCustomerPayment(ctx context.Context, in *RecordCustomerPaymentRequest, opts ...grpc.CallOption) (*RecordCustomerPaymentResponse, error)
+	// ListCustomerPayments lists the customer payments recorded since a time, each with the
+	// deposit that carried it to the bank, if one did (settlement reads it).
+	ListCustomerPayments(ctx context.Context, in *ListCustomerPaymentsRequest, opts ...grpc.CallOption) (*ListCustomerPaymentsResponse, error)
+	// ListDeposits lists the bank deposits recorded since a time: what reached the bank, the
+	// payments each deposited and the fees deducted (settlement reads it).
+	ListDeposits(ctx context.Context, in *ListDepositsRequest, opts ...grpc.CallOption) (*ListDepositsResponse, error)
+	// ListSalesOrderChanges lists the sales orders changed since a time with their status
+	// (the order workflow follows them).
+	ListSalesOrderChanges(ctx context.Context, in *ListSalesOrderChangesRequest, opts ...grpc.CallOption) (*ListSalesOrderChangesResponse, error)
 }
 
 type erpServiceClient struct {
@@ -223,6 +239,46 @@ func (c *erpServiceClient) ListInventoryBalances(ctx context.Context, in *ListIn
 	return out, nil
 }
 
+func (c *erpServiceClient) RecordCustomerPayment(ctx context.Context, in *RecordCustomerPaymentRequest, opts ...grpc.CallOption) (*RecordCustomerPaymentResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RecordCustomerPaymentResponse)
+	err := c.cc.Invoke(ctx, ErpService_RecordCustomerPayment_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) ListCustomerPayments(ctx context.Context, in *ListCustomerPaymentsRequest, opts ...grpc.CallOption) (*ListCustomerPaymentsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListCustomerPaymentsResponse)
+	err := c.cc.Invoke(ctx, ErpService_ListCustomerPayments_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) ListDeposits(ctx context.Context, in *ListDepositsRequest, opts ...grpc.CallOption) (*ListDepositsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListDepositsResponse)
+	err := c.cc.Invoke(ctx, ErpService_ListDeposits_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *erpServiceClient) ListSalesOrderChanges(ctx context.Context, in *ListSalesOrderChangesRequest, opts ...grpc.CallOption) (*ListSalesOrderChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ListSalesOrderChangesResponse)
+	err := c.cc.Invoke(ctx, ErpService_ListSalesOrderChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ErpServiceServer is the server API for ErpService service.
 // All implementations must embed UnimplementedErpServiceServer
 // for forward compatibility.
@@ -261,6 +317,18 @@ type ErpServiceServer interface {
 	// ListInventoryBalances reads the ERP's on-hand quantity per item and location (NetSuite
 	// inventoryBalance, Business Central item ledger entries summed), for reconciliation.
 	ListInventoryBalances(context.Context, *ListInventoryBalancesRequest) (*ListInventoryBalancesResponse, error)
+	// RecordCustomerPayment records the customer's payment of an order in the ERP, applied to its
+	// invoice (NetSuite customerPayment; Business Central customerPayments in a payment journal).
+	RecordCustomerPayment(context.Context, *RecordCustomerPaymentRequest) (*RecordCustomerPaymentResponse, error)
+	// ListCustomerPayments lists the customer payments recorded since a time, each with the
+	// deposit that carried it to the bank, if one did (settlement reads it).
+	ListCustomerPayments(context.Context, *ListCustomerPaymentsRequest) (*ListCustomerPaymentsResponse, error)
+	// ListDeposits lists the bank deposits recorded since a time: what reached the bank, the
+	// payments each deposited and the fees deducted (settlement reads it).
+	ListDeposits(context.Context, *ListDepositsRequest) (*ListDepositsResponse, error)
+	// ListSalesOrderChanges lists the sales orders changed since a time with their status
+	// (the order workflow follows them).
+	ListSalesOrderChanges(context.Context, *ListSalesOrderChangesRequest) (*ListSalesOrderChangesResponse, error)
 	mustEmbedUnimplementedErpServiceServer()
 }
 
@@ -312,6 +380,18 @@ func (UnimplementedErpServiceServer) ListItems(context.Context, *ListItemsReques
 }
 func (UnimplementedErpServiceServer) ListInventoryBalances(context.Context, *ListInventoryBalancesRequest) (*ListInventoryBalancesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInventoryBalances not implemented")
+}
+func (UnimplementedErpServiceServer) RecordCustomerPayment(context.Context, *RecordCustomerPaymentRequest) (*RecordCustomerPaymentResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RecordCustomerPayment not implemented")
+}
+func (UnimplementedErpServiceServer) ListCustomerPayments(context.Context, *ListCustomerPaymentsRequest) (*ListCustomerPaymentsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListCustomerPayments not implemented")
+}
+func (UnimplementedErpServiceServer) ListDeposits(context.Context, *ListDepositsRequest) (*ListDepositsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListDeposits not implemented")
+}
+func (UnimplementedErpServiceServer) ListSalesOrderChanges(context.Context, *ListSalesOrderChangesRequest) (*ListSalesOrderChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ListSalesOrderChanges not implemented")
 }
 func (UnimplementedErpServiceServer) mustEmbedUnimplementedErpServiceServer() {}
 func (UnimplementedErpServiceServer) testEmbeddedByValue()                    {}
@@ -586,6 +666,78 @@ func _ErpService_ListInventoryBalances_Handler(srv interface{}, ctx context.Cont
 	return interceptor(ctx, in, info, handler)
 }
 
+func _ErpService_RecordCustomerPayment_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RecordCustomerPaymentRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).RecordCustomerPayment(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_RecordCustomerPayment_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).RecordCustomerPayment(ctx, req.(*RecordCustomerPaymentRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_ListCustomerPayments_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListCustomerPaymentsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).ListCustomerPayments(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_ListCustomerPayments_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).ListCustomerPayments(ctx, req.(*ListCustomerPaymentsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_ListDeposits_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListDepositsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).ListDeposits(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_ListDeposits_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).ListDeposits(ctx, req.(*ListDepositsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _ErpService_ListSalesOrderChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ListSalesOrderChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ErpServiceServer).ListSalesOrderChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ErpService_ListSalesOrderChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ErpServiceServer).ListSalesOrderChanges(ctx, req.(*ListSalesOrderChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ErpService_ServiceDesc is the grpc.ServiceDesc for ErpService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -648,6 +800,22 @@ var ErpService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInventoryBalances",
 			Handler:    _ErpService_ListInventoryBalances_Handler,
+		},
+		{
+			MethodName: "RecordCustomerPayment",
+			Handler:    _ErpService_RecordCustomerPayment_Handler,
+		},
+		{
+			MethodName: "ListCustomerPayments",
+			Handler:    _ErpService_ListCustomerPayments_Handler,
+		},
+		{
+			MethodName: "ListDeposits",
+			Handler:    _ErpService_ListDeposits_Handler,
+		},
+		{
+			MethodName: "ListSalesOrderChanges",
+			Handler:    _ErpService_ListSalesOrderChanges_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

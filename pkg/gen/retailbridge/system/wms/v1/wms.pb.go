@@ -667,6 +667,116 @@ func (x *IngestWebhookResponse) GetIgnored() bool {
 	return false
 }
 
+// CancelShippingOrderRequest names the order to cancel.
+type CancelShippingOrderRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Warehouse order reference.
+	WarehouseOrderId string `protobuf:"bytes,1,opt,name=warehouse_order_id,json=warehouseOrderId,proto3" json:"warehouse_order_id,omitempty"`
+	// The shipment id the order was created under.
+	ShipmentId string `protobuf:"bytes,2,opt,name=shipment_id,json=shipmentId,proto3" json:"shipment_id,omitempty"`
+	// Why (shown to the warehouse).
+	Reason string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *CancelShippingOrderRequest) Reset() {
+	*x = CancelShippingOrderRequest{}
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[12]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelShippingOrderRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelShippingOrderRequest) ProtoMessage() {}
+
+func (x *CancelShippingOrderRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[12]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelShippingOrderRequest.ProtoReflect.Descriptor instead.
+func (*CancelShippingOrderRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP(), []int{12}
+}
+
+func (x *CancelShippingOrderRequest) GetWarehouseOrderId() string {
+	if x != nil {
+		return x.WarehouseOrderId
+	}
+	return ""
+}
+
+func (x *CancelShippingOrderRequest) GetShipmentId() string {
+	if x != nil {
+		return x.ShipmentId
+	}
+	return ""
+}
+
+func (x *CancelShippingOrderRequest) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *CancelShippingOrderRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// CancelShippingOrderResponse is empty on success.
+type CancelShippingOrderResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CancelShippingOrderResponse) Reset() {
+	*x = CancelShippingOrderResponse{}
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CancelShippingOrderResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CancelShippingOrderResponse) ProtoMessage() {}
+
+func (x *CancelShippingOrderResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_wms_v1_wms_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CancelShippingOrderResponse.ProtoReflect.Descriptor instead.
+func (*CancelShippingOrderResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP(), []int{13}
+}
+
 var File_retailbridge_system_wms_v1_wms_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
@@ -713,11 +823,19 @@ const file_retailbridge_system_wms_v1_wms_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\xf7\x05\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored\"\xac\x01\n" +
+	"\x1aCancelShippingOrderRequest\x12,\n" +
+	"\x12warehouse_order_id\x18\x01 \x01(\tR\x10warehouseOrderId\x12\x1f\n" +
+	"\vshipment_id\x18\x02 \x01(\tR\n" +
+	"shipmentId\x12\x16\n" +
+	"\x06reason\x18\x03 \x01(\tR\x06reason\x12'\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\tR\x0eidempotencyKey\"\x1d\n" +
+	"\x1bCancelShippingOrderResponse2\x80\a\n" +
 	"\n" +
 	"WmsService\x12\x86\x01\n" +
 	"\x13CreateShippingOrder\x126.retailbridge.system.wms.v1.CreateShippingOrderRequest\x1a7.retailbridge.system.wms.v1.CreateShippingOrderResponse\x12}\n" +
-	"\x10GetShippingOrder\x123.retailbridge.system.wms.v1.GetShippingOrderRequest\x1a4.retailbridge.system.wms.v1.GetShippingOrderResponse\x12q\n" +
+	"\x10GetShippingOrder\x123.retailbridge.system.wms.v1.GetShippingOrderRequest\x1a4.retailbridge.system.wms.v1.GetShippingOrderResponse\x12\x86\x01\n" +
+	"\x13CancelShippingOrder\x126.retailbridge.system.wms.v1.CancelShippingOrderRequest\x1a7.retailbridge.system.wms.v1.CancelShippingOrderResponse\x12q\n" +
 	"\fExpectReturn\x12/.retailbridge.system.wms.v1.ExpectReturnRequest\x1a0.retailbridge.system.wms.v1.ExpectReturnResponse\x12}\n" +
 	"\x10GetReturnReceipt\x123.retailbridge.system.wms.v1.GetReturnReceiptRequest\x1a4.retailbridge.system.wms.v1.GetReturnReceiptResponse\x12t\n" +
 	"\rListPositions\x120.retailbridge.system.wms.v1.ListPositionsRequest\x1a1.retailbridge.system.wms.v1.ListPositionsResponse\x12y\n" +
@@ -735,7 +853,7 @@ func file_retailbridge_system_wms_v1_wms_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_wms_v1_wms_proto_rawDescData
 }
 
-var file_retailbridge_system_wms_v1_wms_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_retailbridge_system_wms_v1_wms_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_retailbridge_system_wms_v1_wms_proto_goTypes = []any{
 	(*CreateShippingOrderRequest)(nil),  // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest
 	(*CreateShippingOrderResponse)(nil), // 1: retailbridge.system.wms.v1.CreateShippingOrderResponse
@@ -749,36 +867,40 @@ var file_retailbridge_system_wms_v1_wms_proto_goTypes = []any{
 	(*ListPositionsResponse)(nil),       // 9: retailbridge.system.wms.v1.ListPositionsResponse
 	(*IngestWebhookRequest)(nil),        // 10: retailbridge.system.wms.v1.IngestWebhookRequest
 	(*IngestWebhookResponse)(nil),       // 11: retailbridge.system.wms.v1.IngestWebhookResponse
-	nil,                                 // 12: retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Shipment)(nil),                 // 13: retailbridge.canonical.v1.Shipment
-	(*timestamppb.Timestamp)(nil),       // 14: google.protobuf.Timestamp
-	(*v1.Return)(nil),                   // 15: retailbridge.canonical.v1.Return
-	(*v1.ReturnLine)(nil),               // 16: retailbridge.canonical.v1.ReturnLine
-	(*v1.InventoryPosition)(nil),        // 17: retailbridge.canonical.v1.InventoryPosition
+	(*CancelShippingOrderRequest)(nil),  // 12: retailbridge.system.wms.v1.CancelShippingOrderRequest
+	(*CancelShippingOrderResponse)(nil), // 13: retailbridge.system.wms.v1.CancelShippingOrderResponse
+	nil,                                 // 14: retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Shipment)(nil),                 // 15: retailbridge.canonical.v1.Shipment
+	(*timestamppb.Timestamp)(nil),       // 16: google.protobuf.Timestamp
+	(*v1.Return)(nil),                   // 17: retailbridge.canonical.v1.Return
+	(*v1.ReturnLine)(nil),               // 18: retailbridge.canonical.v1.ReturnLine
+	(*v1.InventoryPosition)(nil),        // 19: retailbridge.canonical.v1.InventoryPosition
 }
 var file_retailbridge_system_wms_v1_wms_proto_depIdxs = []int32{
-	13, // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	14, // 1: retailbridge.system.wms.v1.GetShippingOrderResponse.acknowledged_at:type_name -> google.protobuf.Timestamp
-	13, // 2: retailbridge.system.wms.v1.GetShippingOrderResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	15, // 3: retailbridge.system.wms.v1.ExpectReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	14, // 4: retailbridge.system.wms.v1.GetReturnReceiptResponse.received_at:type_name -> google.protobuf.Timestamp
-	16, // 5: retailbridge.system.wms.v1.GetReturnReceiptResponse.lines:type_name -> retailbridge.canonical.v1.ReturnLine
-	17, // 6: retailbridge.system.wms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	12, // 7: retailbridge.system.wms.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
+	15, // 0: retailbridge.system.wms.v1.CreateShippingOrderRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	16, // 1: retailbridge.system.wms.v1.GetShippingOrderResponse.acknowledged_at:type_name -> google.protobuf.Timestamp
+	15, // 2: retailbridge.system.wms.v1.GetShippingOrderResponse.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	17, // 3: retailbridge.system.wms.v1.ExpectReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	16, // 4: retailbridge.system.wms.v1.GetReturnReceiptResponse.received_at:type_name -> google.protobuf.Timestamp
+	18, // 5: retailbridge.system.wms.v1.GetReturnReceiptResponse.lines:type_name -> retailbridge.canonical.v1.ReturnLine
+	19, // 6: retailbridge.system.wms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	14, // 7: retailbridge.system.wms.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.wms.v1.IngestWebhookRequest.HeadersEntry
 	0,  // 8: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:input_type -> retailbridge.system.wms.v1.CreateShippingOrderRequest
 	2,  // 9: retailbridge.system.wms.v1.WmsService.GetShippingOrder:input_type -> retailbridge.system.wms.v1.GetShippingOrderRequest
-	4,  // 10: retailbridge.system.wms.v1.WmsService.ExpectReturn:input_type -> retailbridge.system.wms.v1.ExpectReturnRequest
-	6,  // 11: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:input_type -> retailbridge.system.wms.v1.GetReturnReceiptRequest
-	8,  // 12: retailbridge.system.wms.v1.WmsService.ListPositions:input_type -> retailbridge.system.wms.v1.ListPositionsRequest
-	10, // 13: retailbridge.system.wms.v1.WmsService.IngestWebhook:input_type -> retailbridge.system.wms.v1.IngestWebhookRequest
-	1,  // 14: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:output_type -> retailbridge.system.wms.v1.CreateShippingOrderResponse
-	3,  // 15: retailbridge.system.wms.v1.WmsService.GetShippingOrder:output_type -> retailbridge.system.wms.v1.GetShippingOrderResponse
-	5,  // 16: retailbridge.system.wms.v1.WmsService.ExpectReturn:output_type -> retailbridge.system.wms.v1.ExpectReturnResponse
-	7,  // 17: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:output_type -> retailbridge.system.wms.v1.GetReturnReceiptResponse
-	9,  // 18: retailbridge.system.wms.v1.WmsService.ListPositions:output_type -> retailbridge.system.wms.v1.ListPositionsResponse
-	11, // 19: retailbridge.system.wms.v1.WmsService.IngestWebhook:output_type -> retailbridge.system.wms.v1.IngestWebhookResponse
-	14, // [14:20] is the sub-list for method output_type
-	8,  // [8:14] is the sub-list for method input_type
+	12, // 10: retailbridge.system.wms.v1.WmsService.CancelShippingOrder:input_type -> retailbridge.system.wms.v1.CancelShippingOrderRequest
+	4,  // 11: retailbridge.system.wms.v1.WmsService.ExpectReturn:input_type -> retailbridge.system.wms.v1.ExpectReturnRequest
+	6,  // 12: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:input_type -> retailbridge.system.wms.v1.GetReturnReceiptRequest
+	8,  // 13: retailbridge.system.wms.v1.WmsService.ListPositions:input_type -> retailbridge.system.wms.v1.ListPositionsRequest
+	10, // 14: retailbridge.system.wms.v1.WmsService.IngestWebhook:input_type -> retailbridge.system.wms.v1.IngestWebhookRequest
+	1,  // 15: retailbridge.system.wms.v1.WmsService.CreateShippingOrder:output_type -> retailbridge.system.wms.v1.CreateShippingOrderResponse
+	3,  // 16: retailbridge.system.wms.v1.WmsService.GetShippingOrder:output_type -> retailbridge.system.wms.v1.GetShippingOrderResponse
+	13, // 17: retailbridge.system.wms.v1.WmsService.CancelShippingOrder:output_type -> retailbridge.system.wms.v1.CancelShippingOrderResponse
+	5,  // 18: retailbridge.system.wms.v1.WmsService.ExpectReturn:output_type -> retailbridge.system.wms.v1.ExpectReturnResponse
+	7,  // 19: retailbridge.system.wms.v1.WmsService.GetReturnReceipt:output_type -> retailbridge.system.wms.v1.GetReturnReceiptResponse
+	9,  // 20: retailbridge.system.wms.v1.WmsService.ListPositions:output_type -> retailbridge.system.wms.v1.ListPositionsResponse
+	11, // 21: retailbridge.system.wms.v1.WmsService.IngestWebhook:output_type -> retailbridge.system.wms.v1.IngestWebhookResponse
+	15, // [15:22] is the sub-list for method output_type
+	8,  // [8:15] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
 	8,  // [8:8] is the sub-list for extension extendee
 	0,  // [0:8] is the sub-list for field type_name
@@ -795,7 +917,7 @@ func file_retailbridge_system_wms_v1_wms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_wms_v1_wms_proto_rawDesc), len(file_retailbridge_system_wms_v1_wms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -21,6 +21,7 @@ const _ = grpc.SupportPackageIsVersion9
 const (
 	WmsService_CreateShippingOrder_FullMethodName = "/retailbridge.system.wms.v1.WmsService/CreateShippingOrder"
 	WmsService_GetShippingOrder_FullMethodName    = "/retailbridge.system.wms.v1.WmsService/GetShippingOrder"
+	WmsService_CancelShippingOrder_FullMethodName = "/retailbridge.system.wms.v1.WmsService/CancelShippingOrder"
 	WmsService_ExpectReturn_FullMethodName        = "/retailbridge.system.wms.v1.WmsService/ExpectReturn"
 	WmsService_GetReturnReceipt_FullMethodName    = "/retailbridge.system.wms.v1.WmsService/GetReturnReceipt"
 	WmsService_ListPositions_FullMethodName       = "/retailbridge.system.wms.v1.WmsService/ListPositions"
@@ -37,6 +38,9 @@ type WmsServiceClient interface {
 	CreateShippingOrder(ctx context.Context, in *CreateShippingOrderRequest, opts ...grpc.CallOption) (*CreateShippingOrderResponse, error)
 	// GetShippingOrder reads its progress (997 acknowledged, 945 shipped).
 	GetShippingOrder(ctx context.Context, in *GetShippingOrderRequest, opts ...grpc.CallOption) (*GetShippingOrderResponse, error)
+	// CancelShippingOrder cancels a shipping order the warehouse has not shipped; one it shipped
+	// is refused (FAILED_PRECONDITION, reason "already_shipped").
+	CancelShippingOrder(ctx context.Context, in *CancelShippingOrderRequest, opts ...grpc.CallOption) (*CancelShippingOrderResponse, error)
 	// ExpectReturn announces an inbound return so the dock can receive it (EDI 180).
 	ExpectReturn(ctx context.Context, in *ExpectReturnRequest, opts ...grpc.CallOption) (*ExpectReturnResponse, error)
 	// GetReturnReceipt reads what arrived and what inspection found.
@@ -75,6 +79,16 @@ func (c *wmsServiceClient) GetShippingOrder(ctx context.Context, in *GetShipping
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(GetShippingOrderResponse)
 	err := c.cc.Invoke(ctx, WmsService_GetShippingOrder_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *wmsServiceClient) CancelShippingOrder(ctx context.Context, in *CancelShippingOrderRequest, opts ...grpc.CallOption) (*CancelShippingOrderResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CancelShippingOrderResponse)
+	err := c.cc.Invoke(ctx, WmsService_CancelShippingOrder_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -132,6 +146,9 @@ type WmsServiceServer interface {
 	CreateShippingOrder(context.Context, *CreateShippingOrderRequest) (*CreateShippingOrderResponse, error)
 	// GetShippingOrder reads its progress (997 acknowledged, 945 shipped).
 	GetShippingOrder(context.Context, *GetShippingOrderRequest) (*GetShippingOrderResponse, error)
+	// CancelShippingOrder cancels a shipping order the warehouse has not shipped; one it shipped
+	// is refused (FAILED_PRECONDITION, reason "already_shipped").
+	CancelShippingOrder(context.Context, *CancelShippingOrderRequest) (*CancelShippingOrderResponse, error)
 	// ExpectReturn announces an inbound return so the dock can receive it (EDI 180).
 	ExpectReturn(context.Context, *ExpectReturnRequest) (*ExpectReturnResponse, error)
 	// GetReturnReceipt reads what arrived and what inspection found.
@@ -161,6 +178,9 @@ func (UnimplementedWmsServiceServer) CreateShippingOrder(context.Context, *Creat
 }
 func (UnimplementedWmsServiceServer) GetShippingOrder(context.Context, *GetShippingOrderRequest) (*GetShippingOrderResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetShippingOrder not implemented")
+}
+func (UnimplementedWmsServiceServer) CancelShippingOrder(context.Context, *CancelShippingOrderRequest) (*CancelShippingOrderResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CancelShippingOrder not implemented")
 }
 func (UnimplementedWmsServiceServer) ExpectReturn(context.Context, *ExpectReturnRequest) (*ExpectReturnResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ExpectReturn not implemented")
@@ -227,6 +247,24 @@ func _WmsService_GetShippingOrder_Handler(srv interface{}, ctx context.Context, 
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(WmsServiceServer).GetShippingOrder(ctx, req.(*GetShippingOrderRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _WmsService_CancelShippingOrder_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CancelShippingOrderRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(WmsServiceServer).CancelShippingOrder(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: WmsService_CancelShippingOrder_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(WmsServiceServer).CancelShippingOrder(ctx, req.(*CancelShippingOrderRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -317,6 +355,10 @@ var WmsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetShippingOrder",
 			Handler:    _WmsService_GetShippingOrder_Handler,
+		},
+		{
+			MethodName: "CancelShippingOrder",
+			Handler:    _WmsService_CancelShippingOrder_Handler,
 		},
 		{
 			MethodName: "ExpectReturn",

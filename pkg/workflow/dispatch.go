@@ -1,0 +1,123 @@
+package workflow
+
+import (
+	"context"
+	"database/sql"
+	"sync"
+	"time"
+)
+
+// dispatcher keeps the runner's workers busy whenever work is due. A pass fires the due timers,
+// then hands due instances to free workers; it runs again as soon as a worker frees, a commit
+// makes work due (Wake), or the earliest known due time (a retry's backoff, a timer) arrives,
+// and at the latest after Poll (work made due by another process). Nothing waits for a whole
+// batch to finish: the vendor behind a governor sees a new call as soon as a slot can take it.
+type dispatcher struct {
+	e     *Engine
+	freed chan struct{}
+
+	mu       sync.Mutex
+	inflight map[string]bool // instances a worker holds (claiming, running or recording)
+	wg       sync.WaitGroup
+}
+
+// Run executes due steps and fires due timers until ctx ends, then waits for the steps in
+// flight (their transactions see ctx cancelled; an unrecorded step runs again after its lease).
+func (e *Engine) Run(ctx context.Context) error {
+	d := &dispatcher{e: e, freed: make(chan struct{}, 1), inflight: map[string]bool{}}
+	defer d.wg.Wait()
+	for {
+		wait := d.pass(ctx)
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil
+		case <-e.wake:
+		case <-d.freed:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+}
+
+// pass fires due timers, starts due steps on the free workers and returns how long to wait
+// before looking again when nothing wakes the dispatcher earlier.
+func (d *dispatcher) pass(ctx context.Context) time.Duration {
+	e := d.e
+	if err := e.fireTimers(ctx); err != nil && ctx.Err() == nil {
+		e.opts.Logger.WarnContext(ctx, "workflow timers failed", "error", err.Error())
+	}
+	d.mu.Lock()
+	busy := len(d.inflight)
+	d.mu.Unlock()
+	free := e.opts.Workers - busy
+	if free > 0 && ctx.Err() == nil {
+		// Ask for as many more as are in flight: those come back too until they commit.
+		ids, err := e.dueLimit(ctx, free+busy)
+		if err != nil && ctx.Err() == nil {
+			e.opts.Logger.WarnContext(ctx, "workflow pass failed", "error", err.Error())
+		}
+		for _, id := range ids {
+			if free == 0 {
+				break
+			}
+			if d.start(ctx, id) {
+				free--
+			}
+		}
+	}
+	if free == 0 {
+		// Every worker is busy: the next to free one wakes the dispatcher.
+		return e.opts.Poll
+	}
+	return d.untilNextDue(ctx)
+}
+
+// start hands id to a worker unless one holds it already.
+func (d *dispatcher) start(ctx context.Context, id string) bool {
+	d.mu.Lock()
+	if d.inflight[id] {
+		d.mu.Unlock()
+		return false
+	}
+	d.inflight[id] = true
+	d.mu.Unlock()
+	d.wg.Go(func() {
+		defer d.done(id)
+		if _, err := d.e.runSteps(ctx, id); err != nil && ctx.Err() == nil {
+			d.e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
+		}
+	})
+	return true
+}
+
+func (d *dispatcher) done(id string) {
+	d.mu.Lock()
+	delete(d.inflight, id)
+	d.mu.Unlock()
+	select {
+	case d.freed <- struct{}{}:
+	default:
+	}
+}
+
+// untilNextDue is the time to the earliest step or timer not yet due, at most Poll and at
+// least a millisecond.
+func (d *dispatcher) untilNextDue(ctx context.Context) time.Duration {
+	e := d.e
+	wait := e.opts.Poll
+	now := e.now()
+	for _, q := range []string{
+		// ORDER BY … LIMIT 1 rather than MIN(): the column keeps its declared type, which is how
+		// the SQLite driver knows to return a time.
+		`SELECT next_run_at FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at > $1 ORDER BY next_run_at LIMIT 1`,
+		`SELECT due_at FROM rb_workflow_timers WHERE fired_at IS NULL AND due_at > $1 ORDER BY due_at LIMIT 1`,
+	} {
+		var next sql.NullTime
+		if err := e.db.QueryRow(ctx, q, now).Scan(&next); err == nil && next.Valid {
+			wait = min(wait, next.Time.Sub(now))
+		}
+	}
+	return max(wait, time.Millisecond)
+}
