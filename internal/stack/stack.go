@@ -43,8 +43,8 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/services/process/inventory"
-	"github.com/retailbridge/retailbridge/services/process/productfeed"
 	"github.com/retailbridge/retailbridge/services/process/orders"
+	"github.com/retailbridge/retailbridge/services/process/productfeed"
 	"github.com/retailbridge/retailbridge/services/process/returns"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 )

@@ -25,8 +25,8 @@ var variantsOp = operation{
 type variantsData struct {
 	InventoryItems struct {
 		Nodes []struct {
-			ID      string `json:"id"`
-			SKU     string `json:"sku"`
+			ID       string `json:"id"`
+			SKU      string `json:"sku"`
 			Variants struct {
 				Nodes []struct {
 					ID string `json:"id"`
