@@ -111,6 +111,8 @@ func (c Config) withDefaults() Config {
 
 // Stats are what a governor did.
 type Stats struct {
+	// MaxInFlight counts calls holding a slot, including those waiting for a rate token: an
+	// upper bound of the vendor's concurrency.
 	Calls, Rejected, MaxInFlight int64
 	// Open says whether the breaker is open now.
 	Open bool
@@ -160,27 +162,18 @@ func (g *Governor) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.admit(); err != nil {
 		return nil, err
 	}
-	if g.limiter != nil {
-		r := g.limiter.Reserve()
-		delay := r.Delay()
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
-			r.Cancel()
-			g.release(false, false)
-			return nil, g.refuse("rate_budget", delay)
-		}
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				r.Cancel()
-				g.release(false, false)
-				return nil, ctx.Err()
-			}
-		}
-	}
+	// The slot first, in lane order, then the rate budget: a bucket reserved first come, first
+	// served would let a queued bulk backlog take every token ahead of a customer's call; behind
+	// a slot at most MaxConcurrent calls compete for tokens.
 	if err := g.acquire(ctx); err != nil {
+		g.release(false, false)
+		return nil, err
+	}
+	if err := g.spend(ctx); err != nil {
+		g.mu.Lock()
+		g.inFlight--
+		g.wakeLocked()
+		g.mu.Unlock()
 		g.release(false, false)
 		return nil, err
 	}
@@ -202,6 +195,32 @@ func (g *Governor) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	g.release(true, failed)
 	return resp, err
+}
+
+// spend waits for the rate budget's next token, or refuses at once when it cannot come before
+// ctx's deadline.
+func (g *Governor) spend(ctx context.Context) error {
+	if g.limiter == nil {
+		return nil
+	}
+	r := g.limiter.Reserve()
+	delay := r.Delay()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+		r.Cancel()
+		return g.refuse("rate_budget", delay)
+	}
+	if delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
 }
 
 // admit checks the breaker: closed lets everything through; open refuses; after the cooldown
