@@ -12,9 +12,7 @@ func waitQueued(t testing.TB, g *Governor, lane Priority, n int) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
-		g.mu.Lock()
-		got := len(g.waiting[lane])
-		g.mu.Unlock()
+		got := g.slots.queued(lane)
 		if got >= n {
 			return
 		}
