@@ -83,6 +83,7 @@ func (e *Engine) due(ctx context.Context) ([]dueStep, error) {
 	}
 	defer rows.Close()
 	var due []dueStep
+	bulk := 0
 	for rows.Next() {
 		var d dueStep
 		var lane int
@@ -90,6 +91,13 @@ func (e *Engine) due(ctx context.Context) ([]dueStep, error) {
 			return nil, err
 		}
 		d.lane = Lane(lane)
+		if d.lane != LaneInteractive {
+			// A pass ends when its last step does: with at most one round of bulk steps in
+			// it, interactive work that arrives meanwhile waits for one bulk step, not a batch.
+			if bulk++; bulk > e.opts.Workers {
+				break
+			}
+		}
 		due = append(due, d)
 	}
 	return due, rows.Err()
