@@ -103,13 +103,14 @@ func (c *codeRecorder) WriteHeader(code int) { c.code = code; c.ResponseWriter.W
 type orderMarks struct {
 	state                     string
 	parked                    bool // a step was retried: the order waited for a system
+	lastErr                   string
 	booked, shipped, finished time.Time
 }
 
 // marksOf reads an order's workflow: when its sales order was booked, when the warehouse's
 // shipment reached it, and when it ended.
 func marksOf(inst workflow.Instance, hist []workflow.Entry) orderMarks {
-	m := orderMarks{state: inst.State}
+	m := orderMarks{state: inst.State, lastErr: inst.LastError}
 	for _, e := range hist {
 		switch {
 		case e.Kind == "call" && strings.HasPrefix(e.Description, orders.StateBooking+" ") && e.Outcome == "ok":

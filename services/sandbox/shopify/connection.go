@@ -96,6 +96,15 @@ func checkPageArgs(first, last *int32) error {
 	return nil
 }
 
+// everything is a connection of every item: what a bulk operation's query reads.
+func everything[T any](items []T, key func(T) string) *connection[T] {
+	c := &connection[T]{page: &pageInfo{}}
+	for _, t := range items {
+		c.edges = append(c.edges, &edge[T]{cursor: encodeCursor(key(t)), node: t})
+	}
+	return c
+}
+
 // paginate cuts one page out of items (already in display order before reverse).
 func paginate[T any](items []T, key func(T) string, a pageArgs) (*connection[T], error) {
 	if err := checkPageArgs(a.First, a.Last); err != nil {

@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -79,7 +80,10 @@ func strp(s string) *string {
 }
 
 // rootResolver answers QueryRoot.
-type rootResolver struct{ st *store }
+type rootResolver struct {
+	st   *store
+	bulk *bulkOps
+}
 
 func (r *rootResolver) Order(args struct{ ID graphql.ID }) (*order, error) {
 	id, err := parseGID("Order", args.ID)
@@ -99,12 +103,15 @@ type ordersArgs struct {
 	Query   *string
 }
 
-func (r *rootResolver) Orders(args ordersArgs) (*connection[*order], error) {
+func (r *rootResolver) Orders(ctx context.Context, args ordersArgs) (*connection[*order], error) {
 	q := ""
 	if args.Query != nil {
 		q = *args.Query
 	}
 	list := r.st.search(q, args.SortKey)
+	if bulkMode(ctx) && args.First == nil && args.Last == nil {
+		return everything(list, func(o *order) string { return o.src.ID }), nil // a bulk query pages nothing
+	}
 	return paginate(list, func(o *order) string { return o.src.ID },
 		pageArgs{First: args.First, After: args.After, Last: args.Last, Before: args.Before, Reverse: args.Reverse})
 }

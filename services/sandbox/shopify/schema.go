@@ -20,6 +20,10 @@ scalar DateTime
 scalar Decimal
 
 type QueryRoot {
+  "Returns the app's most recent bulk operation of a type."
+  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
+  "Returns an object by its global id (the sandbox resolves bulk operations)."
+  node(id: ID!): Node
   "Returns an Order resource by ID."
   order(id: ID!): Order
   "Returns a list of orders placed in the store."
@@ -141,6 +145,8 @@ type ReturnReasonDefinitionEdge {
 }
 
 type Mutation {
+  "Runs a query as a bulk operation; its result is a JSONL file at the operation's url."
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = false): BulkOperationRunQueryPayload
   "Creates a return in the OPEN state from fulfilled line items of an order."
   returnCreate(returnInput: ReturnInput!): ReturnCreatePayload
   "Indicates a return is complete."
