@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,10 +20,13 @@ import (
 // JSONL file — one object per line, the objects of nested connections on lines of their own
 // with __parentId naming their parent — at a URL the app downloads without its access token
 // (Shopify's is a pre-signed storage address; here /_bulk/<id>.jsonl on the sandbox). The app
-// follows the operation with node(id:) or currentBulkOperation. One bulk query runs at a time per
-// shop: another is refused with OPERATION_IN_PROGRESS. The sandbox takes the snapshot when the
-// operation is created and reports it RUNNING for Options.BulkDelay. Operations are kept in
-// memory, not in the state file.
+// follows the operation with node(id:), bulkOperations(query: "status:running") or the deprecated
+// currentBulkOperation. From API version 2026-01 five bulk queries run at once per shop; a sixth
+// is refused with LIMIT_REACHED. The sandbox takes the snapshot when the operation is created and
+// reports it RUNNING for Options.BulkDelay. Operations are kept in memory, not in the state file.
+
+// schemaSDL is the schema the sandbox serves: the core subset (schema.go) and bulk operations.
+const schemaSDL = coreSDL + bulkSDL
 
 const bulkSDL = `
 "An absolute URL."
@@ -71,6 +76,22 @@ enum BulkOperationErrorCode {
   TIMEOUT
 }
 
+type BulkOperationConnection {
+  edges: [BulkOperationEdge!]!
+  nodes: [BulkOperation!]!
+  pageInfo: PageInfo!
+}
+
+type BulkOperationEdge {
+  cursor: String!
+  node: BulkOperation!
+}
+
+enum BulkOperationsSortKeys {
+  COMPLETED_AT
+  CREATED_AT
+}
+
 type BulkOperationRunQueryPayload {
   bulkOperation: BulkOperation
   userErrors: [BulkOperationUserError!]!
@@ -112,6 +133,45 @@ type bulkOperation struct {
 	base        string // the sandbox's address, for url
 }
 
+// maxRunningBulk is how many bulk queries a shop runs at once (API version 2026-01 on).
+const maxRunningBulk = 5
+
+// list returns the operations matching a bulkOperations search ("status:running",
+// "operation_type:query"; other terms are ignored), newest first.
+func (b *bulkOps) list(query string) []*bulkOperation {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	now := b.now()
+	var out []*bulkOperation
+	for _, op := range b.ops {
+		status := "completed"
+		if now.Before(op.ready) {
+			status = "running"
+		} else if op.failed {
+			status = "failed"
+		}
+		if want, ok := searchTerm(query, "status"); ok && !strings.EqualFold(want, status) {
+			continue
+		}
+		if want, ok := searchTerm(query, "operation_type"); ok && !strings.EqualFold(want, "query") {
+			continue
+		}
+		out = append(out, op)
+	}
+	slices.SortFunc(out, func(a, b *bulkOperation) int { return b.createdAt.Compare(a.createdAt) })
+	return out
+}
+
+// searchTerm finds field:value in a search string.
+func searchTerm(query, field string) (string, bool) {
+	for _, t := range strings.Fields(query) {
+		if v, ok := strings.CutPrefix(t, field+":"); ok {
+			return strings.Trim(v, `"'`), true
+		}
+	}
+	return "", false
+}
+
 type bulkModeKey struct{}
 
 // bulkMode reports whether ctx runs a bulk operation's query: connections return every element.
@@ -134,9 +194,15 @@ func (b *bulkOps) run(ctx context.Context, query string) (*bulkOperation, []bulk
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	now := b.now()
-	if b.latest != nil && now.Before(b.latest.ready) {
-		return nil, []bulkUserError{{Code: "OPERATION_IN_PROGRESS",
-			Msg: "A bulk query operation for this app and shop is already in progress: " + string(gid("BulkOperation", b.latest.id)) + "."}}
+	running := 0
+	for _, op := range b.ops {
+		if now.Before(op.ready) {
+			running++
+		}
+	}
+	if running >= maxRunningBulk {
+		return nil, []bulkUserError{{Code: "LIMIT_REACHED",
+			Msg: fmt.Sprintf("A maximum of %d bulk query operations can run at the same time per shop.", maxRunningBulk)}}
 	}
 	res := b.exec.Exec(context.WithValue(ctx, bulkModeKey{}, true), query, "", nil)
 	if len(res.Errors) > 0 {

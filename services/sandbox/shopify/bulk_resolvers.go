@@ -155,12 +155,34 @@ func (r *rootResolver) BulkOperationRunQuery(ctx context.Context, args struct {
 	return &bulkRunPayload{op: &bulkOpResolver{op: op, now: r.bulk.now()}}
 }
 
-func (r *rootResolver) CurrentBulkOperation(args struct{ Type *string }) *bulkOpResolver {
+func (r *rootResolver) CurrentBulkOperation(args struct{ Type string }) *bulkOpResolver {
 	op := r.bulk.current()
-	if op == nil || (args.Type != nil && *args.Type != "QUERY") {
+	if op == nil || args.Type != "QUERY" {
 		return nil
 	}
 	return &bulkOpResolver{op: op, now: r.bulk.now()}
+}
+
+func (r *rootResolver) BulkOperations(args struct {
+	First   *int32
+	After   *string
+	Last    *int32
+	Before  *string
+	Query   *string
+	Reverse bool
+	SortKey string
+}) (*connection[*bulkOpResolver], error) {
+	q := ""
+	if args.Query != nil {
+		q = *args.Query
+	}
+	now := r.bulk.now()
+	var list []*bulkOpResolver
+	for _, op := range r.bulk.list(q) {
+		list = append(list, &bulkOpResolver{op: op, now: now})
+	}
+	return paginate(list, func(b *bulkOpResolver) string { return b.op.id },
+		pageArgs{First: args.First, After: args.After, Last: args.Last, Before: args.Before, Reverse: args.Reverse})
 }
 
 func (r *rootResolver) Node(args struct{ ID graphql.ID }) (*nodeResolver, error) {

@@ -109,10 +109,7 @@ func (r *rootResolver) Orders(ctx context.Context, args ordersArgs) (*connection
 		q = *args.Query
 	}
 	list := r.st.search(q, args.SortKey)
-	if bulkMode(ctx) && args.First == nil && args.Last == nil {
-		return everything(list, func(o *order) string { return o.src.ID }), nil // a bulk query pages nothing
-	}
-	return paginate(list, func(o *order) string { return o.src.ID },
+	return paginateIn(ctx, list, func(o *order) string { return o.src.ID },
 		pageArgs{First: args.First, After: args.After, Last: args.Last, Before: args.Before, Reverse: args.Reverse})
 }
 
@@ -208,8 +205,8 @@ func (o *order) ShippingAddress() *mailingAddress {
 	return &mailingAddress{a: *o.address, id: o.src.ID}
 }
 
-func (o *order) LineItems(args pageArgs) (*connection[*lineItem], error) {
-	return paginate(o.lines, func(l *lineItem) string { return l.id }, args)
+func (o *order) LineItems(ctx context.Context, args pageArgs) (*connection[*lineItem], error) {
+	return paginateIn(ctx, o.lines, func(l *lineItem) string { return l.id }, args)
 }
 
 type listArgs struct{ First *int32 }

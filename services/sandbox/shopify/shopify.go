@@ -142,9 +142,9 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	s.hooks = newWebhooks(opts.Webhooks, opts.WebhookClient, opts.APIVersions, opts.Seed)
 	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
 	s.bulk = &bulkOps{delay: opts.BulkDelay, now: opts.Now}
-	s.exec = graphql.MustParseSchema(schemaSDL+bulkSDL, &rootResolver{st: s.store, bulk: s.bulk}, graphql.UseStringDescriptions())
+	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store, bulk: s.bulk}, graphql.UseStringDescriptions())
 	s.bulk.exec = s.exec
-	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL + bulkSDL})
+	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
 
 	for _, v := range opts.Warm {
 		go adminschema.Load(v) //nolint:errcheck // a version without a schema answers 404 when asked

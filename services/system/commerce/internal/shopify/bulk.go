@@ -20,9 +20,11 @@ import (
 // search: Shopify runs the query on its side, without the per-query cost limit, and leaves the
 // result as a JSONL file (one object per line) at a URL that lives seven days. The connector
 // starts it with bulkOperationRunQuery, follows it with node(id:), and reads the file once per
-// operation, keeping the last one read for the pages that follow. A shop runs one bulk query at
-// a time: when one is already running with this very query (the caller started it and lost the
-// id), it is adopted through currentBulkOperation rather than failed.
+// operation, keeping the last one read for the pages that follow. From API version 2026-01 an
+// app runs up to five bulk queries at once per shop (before, one), so starting is made
+// idempotent by looking first: a running operation of this very query (the caller started it
+// and lost the id) is adopted through bulkOperations(query: "status:running ...") instead of
+// starting a second (currentBulkOperation, which saw only the latest, is deprecated).
 
 // bulkRunOp starts a bulk query.
 var bulkRunOp = operation{
@@ -47,12 +49,14 @@ var bulkNodeOp = operation{
 }`,
 }
 
-// bulkCurrentOp reads the shop's current bulk query.
-var bulkCurrentOp = operation{
-	name: "CurrentBulkOperation",
-	cost: func(map[string]any) float64 { return 1 },
-	query: `query CurrentBulkOperation {
-  currentBulkOperation(type: QUERY) { id status errorCode objectCount url query }
+// bulkRunningOp lists the app's running bulk queries (at most five run at once).
+var bulkRunningOp = operation{
+	name: "RunningBulkOperations",
+	cost: func(map[string]any) float64 { return 2 + 5 },
+	query: `query RunningBulkOperations {
+  bulkOperations(first: 5, query: "status:running operation_type:query", sortKey: CREATED_AT, reverse: true) {
+    nodes { id status errorCode objectCount url query }
+  }
 }`,
 }
 
@@ -127,9 +131,21 @@ func exportStatus(s string) commercev1.OrderExportStatus {
 	}
 }
 
-// startBulk runs query as a bulk operation, or adopts the shop's running one when it is the same
-// query (OPERATION_IN_PROGRESS).
+// startBulk adopts the app's running bulk operation of this very query, or starts one.
 func (c *Connector) startBulk(ctx context.Context, query string) (*bulkOperation, error) {
+	var running struct {
+		Ops struct {
+			Nodes []*bulkOperation `json:"nodes"`
+		} `json:"bulkOperations"`
+	}
+	if err := c.do(ctx, bulkRunningOp, nil, &running); err != nil {
+		return nil, err
+	}
+	for _, op := range running.Ops.Nodes {
+		if op.Query == query {
+			return op, nil
+		}
+	}
 	var out struct {
 		Run *struct {
 			BulkOperation *bulkOperation `json:"bulkOperation"`
@@ -142,22 +158,10 @@ func (c *Connector) startBulk(ctx context.Context, query string) (*bulkOperation
 	switch p := out.Run; {
 	case p == nil:
 		return nil, c.fail(ctx, bulkRunOp, mutationFailure(true, nil, "bulk_operation"))
-	case len(p.UserErrors) == 0 && p.BulkOperation != nil:
-		return p.BulkOperation, nil
-	case len(p.UserErrors) > 0 && p.UserErrors[0].Code == "OPERATION_IN_PROGRESS":
-		var cur struct {
-			Op *bulkOperation `json:"currentBulkOperation"`
-		}
-		if err := c.do(ctx, bulkCurrentOp, nil, &cur); err != nil {
-			return nil, err
-		}
-		if cur.Op != nil && cur.Op.Query == query {
-			return cur.Op, nil
-		}
-		return nil, c.fail(ctx, bulkRunOp, mutationFailure(false, p.UserErrors, "bulk_operation"))
-	default:
+	case len(p.UserErrors) > 0 || p.BulkOperation == nil:
 		return nil, c.fail(ctx, bulkRunOp, mutationFailure(false, p.UserErrors, "bulk_operation"))
 	}
+	return out.Run.BulkOperation, nil
 }
 
 func (c *Connector) bulkByID(ctx context.Context, id string) (*bulkOperation, error) {
