@@ -158,7 +158,14 @@ func (b *bulkOps) list(query string) []*bulkOperation {
 		}
 		out = append(out, op)
 	}
-	slices.SortFunc(out, func(a, b *bulkOperation) int { return b.createdAt.Compare(a.createdAt) })
+	slices.SortFunc(out, func(a, b *bulkOperation) int { // newest first; ids grow with creation
+		if c := b.createdAt.Compare(a.createdAt); c != 0 {
+			return c
+		}
+		x, _ := strconv.Atoi(a.id)
+		y, _ := strconv.Atoi(b.id)
+		return y - x
+	})
 	return out
 }
 
