@@ -121,6 +121,8 @@ func marksOf(inst workflow.Instance, hist []workflow.Entry) orderMarks {
 			m.finished = e.At
 		case e.Kind == "retry":
 			m.parked = true
+		case e.Kind == "failed" || (e.Kind == "transition" && e.State == orders.StateFailed):
+			m.lastErr = e.Description // the engine clears last_error when it moves on
 		}
 	}
 	return m
