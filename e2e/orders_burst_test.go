@@ -137,34 +137,7 @@ func TestOrderBurstThroughAnERPMaintenanceWindow(t *testing.T) {
 		erpRate  = 40 // calls per second
 		erpBurst = 4
 	)
-	// The storefront's own 5 s webhook timeout, rather than the suite's 2 s: what is measured is
-	// that accepting does not wait for the ERP; on a loaded machine the gateway's own work can
-	// take longer than 2 s, and a refused delivery would only be sent again.
-	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true }, func(c *config.Config) { c.RequestTimeout = 5 * time.Second },
-		withVendorSetting("RB_ERP_VENDOR", "netsuite"),
-		withVendorSetting("NETSUITE_MAX_CONCURRENCY", fmt.Sprint(erpLimit)),
-		withVendorSetting("RB_GOVERNOR_NETSUITE", fmt.Sprintf("concurrency=%d,rate=%d,burst=%d", erpLimit, erpRate, erpBurst)))
-	h.NetSuite.SetConcurrencyLimit(erpLimit)
-	h.NetSuite.Faults().Set(faults.Settings{Latency: 10 * time.Millisecond}) // the ERP, not the machine, is the bottleneck
-	agent := h.supportToken(t, "agent-7", "support:read support:write")
-	items := h.Demo.Items[:4]
-	for _, it := range items {
-		if resp := h.do(t, http.MethodPut, "/v1/support/tax-codes/US/"+it.Category, agent, map[string]string{"tax_code": "US-STD"}); resp.Status != http.StatusOK {
-			t.Fatalf("put tax code: %d %s", resp.Status, resp.Body)
-		}
-	}
-	hooks := &webhookTimer{}
-	h.PointWebhooksAt(hooks.serve(t, h.GatewayURL).URL)
-	place := func(i int) string {
-		it := items[i%len(items)]
-		id, err := h.Shopify.PlaceOrder(h.Demo.Customers[i%len(h.Demo.Customers)].ID,
-			[]demo.Line{{SKU: it.SKU, Title: it.Title, Quantity: 1, UnitPriceMinor: it.PriceMinor}})
-		if err != nil {
-			t.Fatal(err)
-		}
-		return id
-	}
-
+	h, agent, hooks, place := burstStack(t, erpLimit, erpRate, erpBurst)
 	window := 2 * time.Second // Retry-After of every 503: the ERP's announced window, renewed until it ends
 	h.NetSuite.SetMaintenance(true, window)
 	before := h.NetSuite.Stats()
@@ -201,19 +174,7 @@ func TestOrderBurstThroughAnERPMaintenanceWindow(t *testing.T) {
 	samples := sampleRequests(h.NetSuite)
 	customer := place(burst)
 	all := append(slices.Clone(ids), customer)
-	booked := map[string]time.Time{}
-	soIDs := map[string]string{}
-	testkit.Eventually(t, 3*time.Minute, "every order booked", func() bool {
-		for _, id := range all {
-			if _, ok := booked[id]; ok {
-				continue
-			}
-			if v, ok := h.orderTimeline(t, agent, id); ok && v.Workflow.SalesOrderID != "" && !v.booked().IsZero() {
-				booked[id], soIDs[id] = v.booked(), v.Workflow.SalesOrderID
-			}
-		}
-		return len(booked) == len(all)
-	})
+	booked, soIDs := h.waitBooked(t, agent, all)
 	peak := samples.stop()
 	after := h.NetSuite.Stats()
 	behind := 0
@@ -242,6 +203,60 @@ func TestOrderBurstThroughAnERPMaintenanceWindow(t *testing.T) {
 	if behind < burst/2 {
 		t.Errorf("the customer's order was booked ahead of %d of %d parked orders; want it ahead of most of the backlog", behind, burst)
 	}
+}
+
+// burstStack is a stack whose NetSuite serves erpLimit requests at once, each 10 ms, behind a
+// governor of erpRate calls/s, with tax codes set and the webhooks timed; place checks out one
+// order in the Shopify sandbox.
+func burstStack(t *testing.T, erpLimit, erpRate, erpBurst int) (*harness, string, *webhookTimer, func(int) string) {
+	t.Helper()
+	// The storefront's own 5 s webhook timeout, rather than the suite's 2 s: what is measured is
+	// that accepting does not wait for the ERP; on a loaded machine the gateway's own work can
+	// take longer than 2 s, and a refused delivery would only be sent again.
+	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true }, func(c *config.Config) { c.RequestTimeout = 5 * time.Second },
+		withVendorSetting("RB_ERP_VENDOR", "netsuite"),
+		withVendorSetting("NETSUITE_MAX_CONCURRENCY", fmt.Sprint(erpLimit)),
+		withVendorSetting("RB_GOVERNOR_NETSUITE", fmt.Sprintf("concurrency=%d,rate=%d,burst=%d", erpLimit, erpRate, erpBurst)))
+	h.NetSuite.SetConcurrencyLimit(erpLimit)
+	h.NetSuite.Faults().Set(faults.Settings{Latency: 10 * time.Millisecond}) // the ERP, not the machine, is the bottleneck
+	agent := h.supportToken(t, "agent-7", "support:read support:write")
+	items := h.Demo.Items[:4]
+	for _, it := range items {
+		if resp := h.do(t, http.MethodPut, "/v1/support/tax-codes/US/"+it.Category, agent, map[string]string{"tax_code": "US-STD"}); resp.Status != http.StatusOK {
+			t.Fatalf("put tax code: %d %s", resp.Status, resp.Body)
+		}
+	}
+	hooks := &webhookTimer{}
+	h.PointWebhooksAt(hooks.serve(t, h.GatewayURL).URL)
+	place := func(i int) string {
+		it := items[i%len(items)]
+		id, err := h.Shopify.PlaceOrder(h.Demo.Customers[i%len(h.Demo.Customers)].ID,
+			[]demo.Line{{SKU: it.SKU, Title: it.Title, Quantity: 1, UnitPriceMinor: it.PriceMinor}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	return h, agent, hooks, place
+}
+
+// waitBooked waits until every order has its sales order, and returns when each was booked and
+// its sales order id.
+func (h *harness) waitBooked(t *testing.T, agent string, ids []string) (map[string]time.Time, map[string]string) {
+	t.Helper()
+	booked, soIDs := map[string]time.Time{}, map[string]string{}
+	testkit.Eventually(t, 3*time.Minute, "every order booked", func() bool {
+		for _, id := range ids {
+			if _, ok := booked[id]; ok {
+				continue
+			}
+			if v, ok := h.orderTimeline(t, agent, id); ok && v.Workflow.SalesOrderID != "" && !v.booked().IsZero() {
+				booked[id], soIDs[id] = v.booked(), v.Workflow.SalesOrderID
+			}
+		}
+		return len(booked) == len(ids)
+	})
+	return booked, soIDs
 }
 
 // requestSampler reads a NetSuite sandbox's request counter every 100 ms.
