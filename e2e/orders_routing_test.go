@@ -70,8 +70,8 @@ func (h *harness) publishOrder(t *testing.T, o *canonicalv1.Order) {
 // Routing and inventory agree: the OMS's own stock says a SKU is only at a location where the
 // inventory process has none, and the inventory process has it elsewhere. The order routed
 // through the OMS is allocated where the inventory process has it, and its reservation there
-// succeeds (without the availability load it is allocated to the empty location and waits in
-// awaiting_inventory).
+// succeeds (without the availability load it is allocated to a location the inventory process
+// has none at, and its reservation is refused).
 func TestRoutingFollowsTheInventoryProcess(t *testing.T) {
 	t.Parallel()
 	h := newStackWith(t, func(o *stack.Options) { o.FastVendors = true })
@@ -115,8 +115,13 @@ func TestRoutingFollowsTheInventoryProcess(t *testing.T) {
 	}
 	var inst []byte
 	testkit.Eventually(t, 10*time.Second, "the order's workflow data", func() bool {
-		i, _, err := h.OrderWorkflow.State(context.Background(), id)
+		i, hist, err := h.OrderWorkflow.State(context.Background(), id)
 		inst = i.Data
+		for _, e := range hist {
+			if e.Kind == "failed" || e.Kind == "retry" || (e.Outcome != "" && e.Outcome != "ok") {
+				t.Logf("timeline: %s %s %s (%s)", e.State, e.Kind, e.Description, e.Outcome)
+			}
+		}
 		return err == nil
 	})
 	if err := json.Unmarshal(inst, &data); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 
+	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -36,9 +37,14 @@ func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, ke
 	return unlessUnimplemented(err)
 }
 
+// workflowPrincipal is who the order workflow is to the inventory process's reads, which answer
+// only a known caller: Retailbridge's own staff-side audience (every location, no partner scope).
+var workflowPrincipal = auth.Principal{Audience: auth.Support, Subject: "service:orders-workflow"}
+
 // availabilityByLocation is the inventory process's available-to-sell of skus at each location
 // that holds a position of them.
 func availabilityByLocation(ctx context.Context, sys systems, skus []string) ([]*omsv1.LocationAvailability, error) {
+	ctx = auth.WithPrincipal(ctx, workflowPrincipal)
 	pos, err := sys.inventory.ListPositions(ctx, &inventoryv1.ListPositionsRequest{Skus: skus, PageSize: 500})
 	if err != nil {
 		return nil, err
