@@ -17,8 +17,8 @@ import (
 // available-to-sell of the order's SKUs at every location that stocks them is loaded into the OMS
 // as those positions. The OMS then allocates only what the inventory process can reserve, and the
 // reservation step that follows finds the units. Two orders routed at the same moment can both
-// be allocated the same last unit; the reservation step is the arbiter (the later one waits in
-// awaiting_inventory), and the next order's load corrects the OMS's figure.
+// be allocated the same last unit; the reservation step is the arbiter (the later one's is
+// refused with insufficient_stock), and the next order's load corrects the OMS's figure.
 
 // pushAvailability loads the inventory process's figures for o's SKUs into the OMS. An OMS (or
 // inventory process) that cannot take or give them leaves the OMS to its own feed.
