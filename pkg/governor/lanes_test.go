@@ -28,7 +28,7 @@ func waitQueued(t testing.TB, g *Governor, lane Priority, n int) {
 func TestInteractiveWorkGoesFirstWithinTheRateBudget(t *testing.T) {
 	t.Parallel()
 	v := &vendor{}
-	c, g, url := client(t, Config{MaxConcurrent: 2, Rate: 10, Burst: 1}, v)
+	c, g, url := client(t, Config{MaxConcurrent: 2, Rate: 4, Burst: 1}, v)
 	var mu sync.Mutex
 	var order []Priority
 	var wg sync.WaitGroup
