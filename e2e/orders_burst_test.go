@@ -140,6 +140,7 @@ func TestOrderBurstThroughAnERPMaintenanceWindow(t *testing.T) {
 	h, agent, hooks, place := burstStack(t, erpLimit, erpRate, erpBurst)
 	window := 2 * time.Second // Retry-After of every 503: the ERP's announced window, renewed until it ends
 	h.NetSuite.SetMaintenance(true, window)
+	down := time.Now()
 	before := h.NetSuite.Stats()
 	ids := make([]string, burst)
 	var wg sync.WaitGroup
@@ -160,12 +161,7 @@ func TestOrderBurstThroughAnERPMaintenanceWindow(t *testing.T) {
 	n, refused, p99 := hooks.figures()
 	t.Logf("burst: %d orders, %d webhook deliveries answered (%d refused; by status %v), accept p99 %v; ERP calls while down %d (%d answered 503)",
 		burst, n, refused, hooks.statuses, p99.Round(time.Millisecond), during.Requests-before.Requests, during.Maintenance-before.Maintenance)
-	if n < burst || refused != 0 {
-		t.Errorf("webhooks: %d answered, %d refused; want %d accepted", n, refused, burst)
-	}
-	if calls := during.Requests - before.Requests; calls > 10 {
-		t.Errorf("%d ERP calls while it was down: the orders retry against a closed ERP instead of parking", calls)
-	}
+	checkAcceptedAndParked(t, hooks, burst, during.Requests-before.Requests, int64(erpLimit)+int64(time.Since(down)/window)+2)
 
 	// The drain begins; a customer's order comes in while the backlog is queued.
 	testkit.Eventually(t, 2*time.Minute, "the drain started", func() bool {
@@ -238,6 +234,32 @@ func burstStack(t *testing.T, erpLimit, erpRate, erpBurst int) (*harness, string
 		return id
 	}
 	return h, agent, hooks, place
+}
+
+// checkAcceptedAndParked checks what the storefront and the ERP saw during the window: every
+// order accepted (its workflow exists and parked, checked by the caller), no delivery refused
+// for a reason that depends on the ERP, and at most budget ERP calls — the first wave (at most
+// its concurrency) and one probe per Retry-After the window lasted, not a retry per order.
+func checkAcceptedAndParked(t *testing.T, hooks *webhookTimer, burst int, calls, budget int64) {
+	t.Helper()
+	n, refused, _ := hooks.figures()
+	// A delivery the gateway did not answer within the sender's timeout on a loaded machine (502
+	// from the timing proxy when the sender gave up, 504 at the gateway's deadline) is sent again
+	// and absorbed; an answer that depends on the ERP (503, or any other error) is a defect.
+	hooks.mu.Lock()
+	defer hooks.mu.Unlock()
+	for code, k := range hooks.statuses {
+		if code != http.StatusOK && code != http.StatusBadGateway && code != http.StatusGatewayTimeout {
+			t.Errorf("%d webhook deliveries answered %d; accepting must not depend on the ERP", k, code)
+		}
+	}
+	if n-refused < burst {
+		t.Errorf("webhooks: %d answered 2xx; want every one of the %d orders accepted", n-refused, burst)
+	}
+	if calls > budget {
+		t.Errorf("%d ERP calls while it was down; want at most %d (the first wave and one probe per Retry-After): "+
+			"the orders retry against a closed ERP instead of parking", calls, budget)
+	}
 }
 
 // waitBooked waits until every order has its sales order, and returns when each was booked and
