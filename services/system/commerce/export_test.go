@@ -10,8 +10,8 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
-	"github.com/retailbridge/retailbridge/services/system/commerce"
 	sandbox "github.com/retailbridge/retailbridge/services/sandbox/shopify"
+	"github.com/retailbridge/retailbridge/services/system/commerce"
 )
 
 type stepClock struct{ t time.Time }
