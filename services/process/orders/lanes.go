@@ -9,7 +9,12 @@ package orders
 // budgets. The order store's repair poll and backfill read the platform as bulk (poller.go,
 // backfill.go). The same lanes serve any workflow on pkg/workflow (returns too).
 
-import "github.com/retailbridge/retailbridge/pkg/workflow"
+import (
+	"context"
+
+	"github.com/retailbridge/retailbridge/pkg/governor"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
+)
 
 // The lane of each kind of order work that does not simply inherit its caller's (a new order
 // accepted from the storefront's webhook starts in the default, interactive lane).
@@ -21,3 +26,13 @@ const (
 	// Every order a tax code fixed, released at once.
 	laneBulkRelease = workflow.LaneBulk
 )
+
+// supportReleaseLane is the lane of a release from support: interactive for one order an agent
+// resolves, bulk when the caller marks its work bulk (the console's bulk resolution of a filtered
+// queue sends rb-priority: bulk).
+func supportReleaseLane(ctx context.Context) workflow.Lane {
+	if governor.PriorityOf(ctx) == governor.Bulk {
+		return laneBulkRelease
+	}
+	return laneSupportRelease
+}

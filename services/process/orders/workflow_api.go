@@ -165,7 +165,7 @@ func (w *Workflow) ResolveOrderException(ctx context.Context, req *ordersv1.Reso
 		return nil, errs.E(errs.FailedPrecondition, "order_not_held", "the order is "+inst.State+", not held in an exception queue")
 	}
 	raw, _ := json.Marshal(rel)
-	ctx = workflow.WithLane(workflow.WithActor(ctx, string(p.Audience)+":"+p.Subject), laneSupportRelease)
+	ctx = workflow.WithLane(workflow.WithActor(ctx, string(p.Audience)+":"+p.Subject), supportReleaseLane(ctx))
 	if _, err := w.Signal(ctx, req.GetOrderId(), SignalRelease, raw); err != nil {
 		return nil, err
 	}
