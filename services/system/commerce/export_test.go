@@ -27,7 +27,7 @@ func TestExportOrderChanges(t *testing.T) {
 	sb := sandbox.New(dataset(), sandbox.Options{RestoreRate: 100000, BulkDelay: time.Minute, Now: clk.now})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	svc, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: sandbox.DefaultAccessToken}},
+	svc, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: sandbox.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)
