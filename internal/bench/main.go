@@ -55,6 +55,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "orders" {
+		// The order-to-cash figures only (`go run ./internal/bench orders` under scripts/with-redis.sh).
+		if err := runOrders(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "workflows" {
 		// PF-2 and PF-3 only (`go run ./internal/bench workflows` under scripts/with-redis.sh).
 		if err := runWorkflows(); err != nil {
@@ -238,7 +246,7 @@ func run(warmOnly bool) error {
 	if warmOnly {
 		return nil
 	}
-	return runWorkflows()
+	return errors.Join(runWorkflows(), runOrders())
 }
 
 // partnerToken registers an acme client with the CLI, as an operator would, and takes a token

@@ -116,6 +116,8 @@ type Stack struct {
 	Gateway http.Handler
 	// Returns is the returns process service started here (tests drive its workflow).
 	Returns *returns.Service
+	// OrderWorkflow is the orders service's write side, when started here (benchmarks read it).
+	OrderWorkflow *orders.Workflow
 	// Inventory is the inventory process service, when this stack runs it.
 	Inventory  *inventory.Service
 	Demo       *demo.Dataset
@@ -411,6 +413,7 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
+	s.OrderWorkflow = wf
 	settlement, err := s.startSettlement()
 	if err != nil {
 		return err

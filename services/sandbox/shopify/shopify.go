@@ -66,6 +66,9 @@ type Options struct {
 	// in StateDir/shopify.json across restarts; empty keeps it in memory only. The dataset must
 	// be the one the state was kept for (demo.Open). Use Open with it.
 	StateDir string
+	// BulkDelay is how long a bulk operation reports itself RUNNING before its result can be
+	// read (bulk.go); zero completes it at once.
+	BulkDelay time.Duration
 }
 
 func (o Options) withDefaults() Options {
@@ -113,6 +116,7 @@ type Sandbox struct {
 	bucket  *bucket
 	faults  *faults.Faults
 	hooks   *webhooks
+	bulk    *bulkOps
 	handler http.Handler
 	state   *state.File // nil: nothing is kept across restarts
 
@@ -137,7 +141,9 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
 	s.hooks = newWebhooks(opts.Webhooks, opts.WebhookClient, opts.APIVersions, opts.Seed)
 	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
-	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store}, graphql.UseStringDescriptions())
+	s.bulk = &bulkOps{delay: opts.BulkDelay, now: opts.Now}
+	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store, bulk: s.bulk}, graphql.UseStringDescriptions())
+	s.bulk.exec = s.exec
 	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
 
 	for _, v := range opts.Warm {
@@ -145,6 +151,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.serveGraphQL)
+	mux.HandleFunc("GET /_bulk/{file}", s.bulk.serveFile)
 	s.handler = s.faults.Middleware(mux)
 	f, err := state.Open(opts.StateDir, "shopify")
 	if err != nil {
@@ -372,7 +379,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx := withCall(r.Context(), c)
+	ctx := withBase(withCall(r.Context(), c), r)
 	var res *graphql.Response
 	if mutation {
 		s.store.mu.Lock()
