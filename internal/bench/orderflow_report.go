@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"github.com/retailbridge/retailbridge/pkg/store"
 	"os"
 	"runtime"
 	"time"
@@ -30,7 +31,7 @@ func runOrders() error {
 
 	fmt.Fprintln(os.Stderr, "bench: order-to-cash …")
 	flow, flowErr := runOrderFlow(work, redisURL, n, conc, customers, ordersN, vendorDelay, timeout)
-	sq1, sq1Err := benchSQLite(work+"/sq1", 1, 2*time.Second)
+	sq1, sq1Err := benchSQLite(work+"/sq1", 1, 2*time.Second, store.Options{})
 	fmt.Fprintln(os.Stderr, "bench: order burst through an ERP maintenance window …")
 	burst, burstErr := runOrderBurst(work, redisURL, 10*conc, erpLimit, erpRate, customers, ordersN, erpLatency, vendorDelay, timeout)
 	printOrders(flow, flowErr, sq1, sq1Err, burst, burstErr)
