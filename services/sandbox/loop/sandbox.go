@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/recent"
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
@@ -220,7 +221,7 @@ type Sandbox struct {
 	// returnOrder lists return ids oldest first.
 	returnOrder []int64
 	labels      map[int64]*labelRec
-	idem        map[string]idemRec // "<endpoint> <key>" → first answer
+	idem        *recent.Map[idemRec] // "<endpoint> <key>" → first answer, the latest maxIdempotencyKeys
 	timers      map[string]*timer
 	tracking    *trackingNumbers
 	created     struct{ returns, labels, webhooks int64 }
@@ -248,7 +249,7 @@ func Open(opts Options) (*Sandbox, error) {
 		secret:   opts.WebhookSecret,
 		returns:  make(map[int64]*returnRec),
 		labels:   make(map[int64]*labelRec),
-		idem:     make(map[string]idemRec),
+		idem:     recent.New[idemRec](maxIdempotencyKeys),
 		timers:   make(map[string]*timer),
 		tracking: newTrackingNumbers(opts.Seed),
 	}

@@ -48,6 +48,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/recent"
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
@@ -214,8 +215,8 @@ type Sandbox struct {
 	seq        int64
 	receipts   map[string]*receiptRec
 	orders     map[string]*orderRec
-	byRef      map[string]refRec // "<kind> <reference>" → the create that claimed it
-	idem       map[string]idemRec
+	byRef      map[string]refRec    // "<kind> <reference>" → the create that claimed it
+	idem       *recent.Map[idemRec] // "<kind> <key>" → the object created, the latest maxIdempotencyKeys
 	stock      *stock
 	timers     map[string]*timer
 	tracking   *trackingNumbers
@@ -244,7 +245,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 		opts: opts, faults: faults.New(opts.Seed), manual: opts.Manual, delays: opts.Delays,
 		outcomes: opts.Outcomes, secret: opts.WebhookSecret,
 		receipts: map[string]*receiptRec{}, orders: map[string]*orderRec{}, byRef: map[string]refRec{},
-		idem: map[string]idemRec{}, timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
+		idem: recent.New[idemRec](maxIdempotencyKeys), timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
