@@ -150,6 +150,9 @@ type Options struct {
 	// StateDir keeps the platform (returns, labels, idempotency keys' answers, the id counter) in
 	// StateDir/loop.json across restarts; empty keeps it in memory only. Use Open with it.
 	StateDir string
+	// IdempotencyKeys is how many idempotency keys are remembered, the oldest forgotten first
+	// (maxIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
 func withDefaults(o Options) Options {
@@ -172,6 +175,9 @@ func withDefaults(o Options) Options {
 		o.Now = time.Now
 	}
 	o.Delays = o.Delays.withDefaults()
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = maxIdempotencyKeys
+	}
 	return o
 }
 
@@ -249,7 +255,7 @@ func Open(opts Options) (*Sandbox, error) {
 		secret:   opts.WebhookSecret,
 		returns:  make(map[int64]*returnRec),
 		labels:   make(map[int64]*labelRec),
-		idem:     recent.New[idemRec](maxIdempotencyKeys),
+		idem:     recent.New[idemRec](opts.IdempotencyKeys),
 		timers:   make(map[string]*timer),
 		tracking: newTrackingNumbers(opts.Seed),
 	}

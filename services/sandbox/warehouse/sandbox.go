@@ -153,6 +153,9 @@ type Options struct {
 	// counter) in StateDir/warehouse.json across restarts; empty keeps it in memory only. Use
 	// Open with it.
 	StateDir string
+	// IdempotencyKeys is how many idempotency keys are remembered, the oldest forgotten first
+	// (maxIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
 func withDefaults(o Options) Options {
@@ -170,6 +173,9 @@ func withDefaults(o Options) Options {
 	}
 	o.Delays = o.Delays.withDefaults()
 	o.Outcomes = o.Outcomes.withDefaults()
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = maxIdempotencyKeys
+	}
 	return o
 }
 
@@ -245,7 +251,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 		opts: opts, faults: faults.New(opts.Seed), manual: opts.Manual, delays: opts.Delays,
 		outcomes: opts.Outcomes, secret: opts.WebhookSecret,
 		receipts: map[string]*receiptRec{}, orders: map[string]*orderRec{}, byRef: map[string]refRec{},
-		idem: recent.New[idemRec](maxIdempotencyKeys), timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
+		idem: recent.New[idemRec](opts.IdempotencyKeys), timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,
