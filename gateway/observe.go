@@ -48,6 +48,7 @@ func (g *Gateway) observe() gin.HandlerFunc {
 				ctx = propagator.Extract(ctx, propagation.HeaderCarrier(r.Header))
 			}
 			ctx, span = tracer.Start(ctx, "gateway", startOpts...)
+			defer span.End() // also when a handler aborts the connection (http.ErrAbortHandler)
 		}
 		c.Request = r.WithContext(ctx)
 		c.Next()
@@ -61,8 +62,8 @@ func (g *Gateway) observe() gin.HandlerFunc {
 		if g.deps.Metrics != nil {
 			g.deps.Metrics.HTTP.WithLabelValues(route, r.Method, statusClass(status)).Observe(elapsed.Seconds())
 		}
-		if span != nil {
-			endSpan(span, r, route, status)
+		if span != nil && span.IsRecording() {
+			describeSpan(span, r, route, status)
 		}
 		g.logRequest(ctx, r, status, elapsed, id)
 	}
@@ -74,23 +75,19 @@ func hasTraceHeaders(h http.Header) bool {
 	return len(h["Traceparent"]) > 0 || len(h["Baggage"]) > 0
 }
 
-// endSpan names and describes a recorded span (OpenTelemetry's HTTP server conventions) and ends
-// it; a non-recording span is only ended.
-func endSpan(span trace.Span, r *http.Request, route string, status int) {
-	if span.IsRecording() {
-		span.SetName(r.Method + " " + route)
-		span.SetAttributes(
-			attribute.String("http.request.method", r.Method),
-			attribute.String("http.route", route),
-			attribute.String("url.path", r.URL.Path),
-			attribute.Int("http.response.status_code", status),
-			attribute.String("network.protocol.version", protoVersion(r)),
-		)
-		if status >= 500 {
-			span.SetStatus(codes.Error, "")
-		}
+// describeSpan names and describes a recorded span (OpenTelemetry's HTTP server conventions).
+func describeSpan(span trace.Span, r *http.Request, route string, status int) {
+	span.SetName(r.Method + " " + route)
+	span.SetAttributes(
+		attribute.String("http.request.method", r.Method),
+		attribute.String("http.route", route),
+		attribute.String("url.path", r.URL.Path),
+		attribute.Int("http.response.status_code", status),
+		attribute.String("network.protocol.version", protoVersion(r)),
+	)
+	if status >= 500 {
+		span.SetStatus(codes.Error, "")
 	}
-	span.End()
 }
 
 func protoVersion(r *http.Request) string {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/sdk/trace/tracetest"
 	"go.opentelemetry.io/otel/trace"
 
@@ -112,5 +113,25 @@ func TestObserveUnsampledRequestsStillCarryIDs(t *testing.T) {
 	}
 	if n := len(rec.Ended()); n != 0 {
 		t.Errorf("%d spans recorded for an unsampled trace", n)
+	}
+}
+
+// A handler's panic, recovered into a 500 problem, is a failed request in the span, the metrics
+// and the problem's request id.
+func TestObserveSeesRecoveredPanics(t *testing.T) {
+	t.Parallel()
+	rec := tracetest.NewSpanRecorder()
+	g, _ := observeGateway(t, 1, rec)
+	g.engine.Use(g.recovery())
+	g.engine.GET("/v1/boom", func(*gin.Context) { panic("boom") })
+	w := httptest.NewRecorder()
+	g.engine.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/v1/boom", nil))
+	id := w.Header().Get(RequestIDHeader)
+	if w.Code != http.StatusInternalServerError || id == "" || !strings.Contains(w.Body.String(), id) {
+		t.Errorf("got %d %s (request id %q); want a 500 problem carrying the request id", w.Code, w.Body, id)
+	}
+	spans := rec.Ended()
+	if len(spans) != 1 || spans[0].Name() != "GET /v1/boom" || spans[0].Status().Code != codes.Error {
+		t.Fatalf("spans %v; want one GET /v1/boom with an error status", spans)
 	}
 }
