@@ -202,7 +202,7 @@ func (ct *clusterTopology) streamInfos(t *testing.T, js jetstream.JetStream) map
 	}
 	out := map[string]*jetstream.StreamInfo{}
 	eventually(t, "every stream answers with a leader", func() bool {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		names := slices.Clone(want)
 		list := js.StreamNames(ctx)

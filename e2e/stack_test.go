@@ -91,10 +91,12 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 	t.Helper()
 	dir := t.TempDir()
 	env := map[string]string{
-		"REDIS_URL":             testkit.RedisURL(t),
-		"RB_DATA_DIR":           dir,
-		"RB_RATE_LIMITS":        writeFile(t, dir, "rate-limits.yaml", generousLimits),
-		"RB_REQUEST_TIMEOUT":    "2s",
+		"REDIS_URL":      testkit.RedisURL(t),
+		"RB_DATA_DIR":    dir,
+		"RB_RATE_LIMITS": writeFile(t, dir, "rate-limits.yaml", generousLimits),
+		// Generous: the suite shares two cores with everything else `go test` runs. A test of the
+		// deadline itself sets a short one (TestSlowOrDownVendorAnswersInTime).
+		"RB_REQUEST_TIMEOUT":    "10s",
 		"RB_TRACE_SAMPLE_RATIO": "1",
 	}
 	// The vendor selections of the environment `go test` runs in apply, so the suite runs against

@@ -276,7 +276,7 @@ func TestBadInputGetsProblems(t *testing.T) {
 
 func TestSlowOrDownVendorAnswersInTime(t *testing.T) {
 	t.Parallel()
-	h := newStack(t)
+	h := newStack(t, func(c *config.Config) { c.RequestTimeout = 2 * time.Second })
 	tok := h.token(t, demo.DemoCustomerID)
 	orders := h.Demo.OrdersOf(demo.DemoCustomerID)
 	check := func(t *testing.T, orderID string, wantStatus int) {

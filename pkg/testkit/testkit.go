@@ -30,9 +30,13 @@ type Response struct {
 	Body   []byte
 }
 
-// JSON decodes the body into v, failing the test on malformed JSON.
+// JSON decodes the body into v, failing the test on malformed JSON or a server error (5xx): a
+// test reading an answer's fields must not read them from a problem document.
 func (r Response) JSON(t testing.TB, v any) {
 	t.Helper()
+	if r.Status >= 500 {
+		t.Fatalf("want an answer to decode, got %d: %s", r.Status, r.Body)
+	}
 	if err := json.Unmarshal(r.Body, v); err != nil {
 		t.Fatalf("decode %d response %q: %v", r.Status, r.Body, err)
 	}
@@ -61,7 +65,9 @@ func (r Response) Problem(t testing.TB) Problem {
 		t.Fatalf("content type = %q, want application/problem+json (status %d, body %s)", ct, r.Status, r.Body)
 	}
 	var p Problem
-	r.JSON(t, &p)
+	if err := json.Unmarshal(r.Body, &p); err != nil {
+		t.Fatalf("decode %d problem %q: %v", r.Status, r.Body, err)
+	}
 	if p.Status != r.Status || p.Type == "" || p.Title == "" {
 		t.Fatalf("problem %+v does not match status %d", p, r.Status)
 	}
