@@ -30,12 +30,15 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	h := consoleStack(t)
 	item := h.Demo.Items[0]
 	id := fmt.Sprintf("console-o-%d", time.Now().UnixNano())
-	one := id + "-one" // resolved with a tax code for itself alone
-	publishOrder(t, h, id, item.SKU, item.PriceMinor)
-	publishOrder(t, h, one, item.SKU, item.PriceMinor)
+	one := id + "-one"   // resolved with a tax code for itself alone
+	bulk := id + "-bulk" // assigned to a team, then resolved in bulk
 	agent := h.supportToken(t, "seed", "support:read")
-	h.waitOrderWorkflow(t, agent, id, "failed_tax_enrichment")
-	h.waitOrderWorkflow(t, agent, one, "failed_tax_enrichment")
+	for _, o := range []string{id, one, bulk} {
+		publishOrder(t, h, o, item.SKU, item.PriceMinor)
+	}
+	for _, o := range []string{id, one, bulk} {
+		h.waitOrderWorkflow(t, agent, o, "failed_tax_enrichment")
+	}
 
 	b := newBrowser(t, h.GatewayURL)
 	ann := b.tab()
@@ -55,11 +58,10 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 		t.Errorf("order page of %s:\n%s", id, page)
 	}
 	b.checkA11y(ann, "order timeline")
-	if page := b.open(ann, "/console/search?q="+url.QueryEscape(id)); !strings.Contains(page, "Order "+id) {
-		t.Errorf("search by order id does not find the workflow:\n%s", page)
-	}
-
+	consoleOrderSearch(t, b, ann, id)
+	supportSearch(t, h, id)
 	consoleOrderViewer(t, b, id)
+	consoleOrderBulk(t, b, h, ann, bulk)
 
 	b.open(ann, "/console/orders/"+one)
 	b.run(ann, "resolve with a tax code", chromedp.Click(chromedp.ID("order-use-tax")),
@@ -83,8 +85,9 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	testkit.Eventually(t, 60*time.Second, "order "+id+" leaves the failed-tax-enrichment queue", func() bool {
 		return !strings.Contains(b.open(ann, "/console/orders/queues/failed_tax_enrichment"), id)
 	})
-	if page := b.open(ann, "/console/kpis"); !strings.Contains(page, "Order processing latency by channel and outcome") {
-		t.Errorf("KPI page lacks the order processing latency:\n%s", page)
+	b.open(ann, "/console/kpis?range=24h")
+	if got := eval[string](b, ann, "order exceptions", `document.querySelector("#kpi-exceptions table.totals tbody").innerText`); !strings.Contains(got, "orders web\t") {
+		t.Errorf("the held orders are not counted as web order exceptions: %q", got)
 	}
 	audit := b.open(ann, "/console/audit?actor=support:ann")
 	if !strings.Contains(audit, "resolve-order "+one+" use_tax_code tax_code=US-ONE (before: state=failed_tax_enrichment") {
@@ -94,6 +97,75 @@ func TestConsoleOrdersInABrowser(t *testing.T) {
 	if !strings.Contains(audit, want) || !strings.Contains(audit, "before: state=failed_tax_enrichment queue=failed_tax_enrichment") ||
 		!strings.Contains(audit, "; after: state=") {
 		t.Errorf("audit lacks %q with before and after:\n%s", want, audit)
+	}
+}
+
+// consoleOrderSearch finds the order by its id, its number and its payment reference, across
+// the stored orders; an unknown number finds nothing.
+func consoleOrderSearch(t *testing.T, b *browser, ctx context.Context, id string) {
+	for q, want := range map[string]string{id: "order id", "#" + id: "order number", strings.ToUpper("#" + id): "order number", "pi_" + id: "payment reference"} {
+		b.open(ctx, "/console/search?q="+url.QueryEscape(q))
+		got := eval[string](b, ctx, "order hits", `(document.querySelector("#order-hits tbody") || {innerText: ""}).innerText`)
+		if !strings.Contains(got, id) || !strings.Contains(got, want) || !strings.Contains(got, "failed_tax_enrichment") {
+			t.Errorf("search %q: order hits %q, want %s matched by %s", q, got, id, want)
+		}
+	}
+	if page := b.open(ctx, "/console/search?q="+url.QueryEscape("#no-such-order")); !strings.Contains(page, "Orders (0)") {
+		t.Errorf("an unknown order number finds orders:\n%s", page)
+	}
+	b.checkA11y(ctx, "search")
+}
+
+// consoleOrderBulk assigns a held order to a team, filters the queue to the team's orders,
+// is refused a bulk resolution without a dry run, dry-runs it (nothing changes), applies it,
+// and finds each order's before and after in the audit.
+func consoleOrderBulk(t *testing.T, b *browser, h *harness, ctx context.Context, bulk string) {
+	queue := "/console/orders/queues/failed_tax_enrichment"
+	b.open(ctx, queue)
+	b.run(ctx, "name the team", chromedp.SendKeys(chromedp.ID("as-"+bulk), "tax-team"))
+	b.submit(ctx, "assign the order", chromedp.CSS(`form[action="/console/orders/`+bulk+`/assign"] button`))
+	if page := b.open(ctx, "/console/owners?owner=tax-team"); !strings.Contains(page, bulk) || !strings.Contains(page, "order") {
+		t.Errorf("who owns what lacks %s for tax-team:\n%s", bulk, page)
+	}
+	b.checkA11y(ctx, "owners")
+	mine := queue + "?owner=tax-team"
+	if rows := eval[int](b, ctx, "count held", `fetch("`+mine+`").then(r => r.text()).then(h =>
+		new DOMParser().parseFromString(h, "text/html").querySelectorAll("#held-orders tbody tr a").length)`); rows != 1 {
+		t.Errorf("the team's filter lists %d orders, want 1", rows)
+	}
+	b.open(ctx, mine)
+	form := url.Values{"csrf": {b.csrf(ctx)}, "owner": {"tax-team"}, "resolution": {"use_tax_code"}, "tax_code": {"US-BULK"},
+		"note": {"exempt"}, "dry_run": {"0"}}
+	if st := b.post(ctx, queue+"/bulk", form); st != http.StatusSeeOther {
+		t.Fatalf("bulk resolution before a dry run: %d", st)
+	}
+	if page := b.open(ctx, mine); !strings.Contains(page, "run a dry run of this selection and action first") || !strings.Contains(page, bulk) {
+		t.Errorf("a bulk resolution ran without a dry run:\n%s", page)
+	}
+	fill := func() {
+		b.run(ctx, "fill the bulk form", chromedp.Click(chromedp.ID("bulk-use-tax")), chromedp.SendKeys(chromedp.ID("bulk-tax-code"), "US-BULK"),
+			chromedp.SendKeys(chromedp.ID("bulk-note"), "tax-exempt customer"))
+	}
+	fill()
+	b.submit(ctx, "bulk dry run", "#bulk-dry-run")
+	if page := b.text(ctx); !strings.Contains(page, "Dry run: 1 orders would be resolved with a tax code: "+bulk+".") || !strings.Contains(page, bulk) {
+		t.Errorf("bulk dry run: %s", page)
+	}
+	b.checkA11y(ctx, "order queue after a dry run")
+	b.screenshot(ctx, "console-order-bulk")
+	fill()
+	b.submit(ctx, "bulk apply", "#bulk-apply")
+	if page := b.text(ctx); !strings.Contains(page, "Bulk use_tax_code of 1 planned orders: resolved with a tax code 1.") {
+		t.Errorf("bulk apply: %s", page)
+	}
+	h.waitOrderWorkflow(t, h.supportToken(t, "check", "support:read"), bulk, "routing", "booking", "reserving", "sending_to_warehouse",
+		"awaiting_acknowledgement", "awaiting_shipment", "awaiting_inventory", "awaiting_routing", "completed")
+	audit := b.open(ctx, "/console/audit?actor=support:ann")
+	for _, want := range []string{"bulk-resolve-orders queue=failed_tax_enrichment reason=\"\" owner=\"tax-team\" use_tax_code tax_code=US-BULK (dry run) selected=1 [" + bulk + "]",
+		"bulk-resolve-order " + bulk + " use_tax_code (before: state=failed_tax_enrichment queue=failed_tax_enrichment", "assign order " + bulk + " to tax-team"} {
+		if !strings.Contains(audit, want) {
+			t.Errorf("audit lacks %q:\n%s", want, audit)
+		}
 	}
 }
 

@@ -65,7 +65,6 @@ func consoleStack(t *testing.T) *harness {
 	t.Helper()
 	return newStackWith(t, func(o *stack.Options) {
 		o.FastVendors, o.ManualParcels, o.ConsoleDevLogin = true, true, true
-		o.ConsoleSampleEvery = 100 * time.Millisecond
 		o.SandboxSettings = map[string]any{"warehouse": warehousesb.Outcomes{Resellable: 1}}
 	})
 }
@@ -513,26 +512,46 @@ func consoleSLA(t *testing.T, b *browser, h *harness, ctx context.Context, sc co
 	b.checkA11y(ctx, "SLA breaches")
 }
 
-// consoleKPIs sees the charts drawn from the scenario's refund, exception and replay.
+// consoleKPIs sees the charts drawn from the scenario's stored records: three returns
+// authorised by mail, two refunded (one after the approved exception), one exception, the
+// warehouse's return receipts in the inventory ledger, and the poison event's dead letters and
+// replays.
 func consoleKPIs(t *testing.T, b *browser, ctx context.Context) {
-	b.open(ctx, "/console/kpis")
-	if n := eval[int](b, ctx, "count charts", `document.querySelectorAll("svg.chart").length`); n < 8 {
-		t.Errorf("%d charts, want 8", n)
+	b.open(ctx, "/console/kpis?range=24h")
+	if n := eval[int](b, ctx, "count charts", `document.querySelectorAll("svg.chart").length`); n != 8 {
+		t.Errorf("%d charts, want 7 KPIs and the live counters", n)
 	}
-	// The warehouse's receipts of the scenario reached the inventory ledger.
-	if rows := eval[int](b, ctx, "inventory lag rows", `document.querySelectorAll("#kpi-inventory-lag tbody tr").length`); rows == 0 {
-		t.Errorf("no inventory update lag charted")
+	totals := func(id string) string {
+		return eval[string](b, ctx, "totals "+id, `document.querySelector("#kpi-`+id+` table.totals tbody").innerText`)
 	}
-	for id, want := range map[string]string{"refund-cycle": "mail", "authorisation": "mail", "exceptions": "mail", "erp": "ok", "replays": "published"} {
-		got := eval[string](b, ctx, "chart "+id, `document.querySelector("#kpi-`+id+` table").innerText`)
-		if !strings.Contains(got, want) {
-			t.Errorf("KPI %s: %q lacks %q", id, got, want)
+	for id, want := range map[string][]string{
+		"authorisation": {"mail", "over 3"},
+		"refund-cycle":  {"mail", "over 2; 2 refunded through the gateway"},
+		"exceptions":    {"returns mail\t1"},
+		"erp":           {"returns mail", "succeeded"},
+		"inventory-lag": {"return_received", "over 3"},
+	} {
+		got := totals(id)
+		for _, w := range want {
+			if !strings.Contains(got, w) {
+				t.Errorf("KPI %s totals %q lack %q", id, got, w)
+			}
 		}
-		if bars := eval[int](b, ctx, "bars "+id, `document.querySelectorAll("#kpi-`+id+` svg rect").length`); bars == 0 {
-			t.Errorf("KPI %s draws no bars", id)
+		if dots := eval[int](b, ctx, "dots "+id, `document.querySelectorAll("#kpi-`+id+` svg circle").length`); dots == 0 {
+			t.Errorf("KPI %s draws no value over time", id)
 		}
 	}
+	if got := totals("order-processing"); !strings.Contains(got, "Nothing observed") {
+		t.Errorf("order processing without orders: %q", got)
+	}
+	// Two replays (one alone, one in bulk) of the poison event, dead-lettered each time again:
+	// three dead letters once the last replay failed too.
+	want := "returns-from-wms\t3 dead letters, 2 replays (replay rate 67%)"
+	testkit.Eventually(t, time.Minute, "the replay rate counts the third dead letter", func() bool {
+		return strings.Contains(b.open(ctx, "/console/kpis?range=24h")+totals("replays"), want)
+	})
 	b.checkA11y(ctx, "KPIs")
+	eval[bool](b, ctx, "scroll to the returns' KPIs", `document.querySelector("#kpi-authorisation").scrollIntoView(), true`)
 	b.screenshot(ctx, "console-kpis")
 }
 

@@ -262,6 +262,8 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodGet, "/v1/support/settlement/payouts", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/settlement/mismatches", []string{ScopeSupportRead}},
 	{http.MethodPost, "/v1/support/settlement:run", []string{ScopeSupportWrite}},
+	{http.MethodGet, "/v1/support/search/orders", []string{ScopeSupportRead}},
+	{http.MethodGet, "/v1/support/search/returns", []string{ScopeSupportRead}},
 }
 
 // supportScopes admits a support request only to a route of SupportRoutes and only with the

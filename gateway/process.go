@@ -54,6 +54,12 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 	if err := ordersv1.RegisterSettlementServiceHandlerClient(ctx, mux, ordersv1.NewSettlementServiceClient(g.deps.Orders)); err != nil {
 		return nil, err
 	}
+	if err := ordersv1.RegisterOrderInsightServiceHandlerClient(ctx, mux, ordersv1.NewOrderInsightServiceClient(g.deps.Orders)); err != nil {
+		return nil, err
+	}
+	if err := returnsv1.RegisterReturnInsightServiceHandlerClient(ctx, mux, returnsv1.NewReturnInsightServiceClient(g.deps.Returns)); err != nil {
+		return nil, err
+	}
 	if err := returnsv1.RegisterReturnsServiceHandlerClient(ctx, mux, returnsv1.NewReturnsServiceClient(g.deps.Returns)); err != nil {
 		return nil, err
 	}

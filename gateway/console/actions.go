@@ -98,7 +98,7 @@ func (c *Console) assignException(r *http.Request, s *session) result {
 		res.Err = err
 		return res
 	}
-	res.Err = c.assign.set(r.Context(), id, to, s.Agent)
+	res.Err = c.assign.set(r.Context(), ownReturn, id, to, s.Agent)
 	res.Flash = "Assigned to " + to + "."
 	if to == "" {
 		res.Flash = "Assignment released."

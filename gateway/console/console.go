@@ -27,6 +27,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
 
+	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	returnsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/returns/v1"
 )
@@ -60,8 +61,6 @@ type Config struct {
 	// InsecureCookies drops the cookie's Secure attribute. Only for a browser that will not
 	// keep Secure cookies over plain HTTP on a non-loopback host; never in production.
 	InsecureCookies bool
-	// SampleEvery is how often the KPI page's history samples the metrics (default 30 s).
-	SampleEvery time.Duration
 }
 
 // Deps are the console's collaborators.
@@ -80,8 +79,13 @@ type Deps struct {
 	DB *store.DB
 	// DeadLetters is the dead-letter triage; nil hides it.
 	DeadLetters *events.DeadLetters
-	// Metrics is the process registry the KPI page reads and replays are counted in; nil
-	// shows no KPIs.
+	// OrderInsight, ReturnInsight and InventoryInsight compute the KPIs from each process
+	// service's stored records (and search orders and returns); nil leaves their charts empty.
+	OrderInsight     ordersv1.OrderInsightServiceClient
+	ReturnInsight    returnsv1.ReturnInsightServiceClient
+	InventoryInsight inventoryv1.InventoryInsightServiceClient
+	// Metrics is the process registry replays are counted in and the KPI page's live vendor
+	// counters are read from; nil shows none.
 	Metrics *telemetry.Metrics
 	// Now is the clock (default time.Now).
 	Now func() time.Time
@@ -107,9 +111,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Console, error) {
 	if cfg.SessionTTL == 0 {
 		cfg.SessionTTL = 8 * time.Hour
 	}
-	if cfg.SampleEvery == 0 {
-		cfg.SampleEvery = 30 * time.Second
-	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,7 +131,7 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Console, error) {
 		return nil, err
 	}
 	if deps.Metrics != nil {
-		c.kpi = newSampler(deps.Metrics.Registry, deps.Now)
+		c.kpi = newSampler(deps.Metrics.Registry)
 		if deps.DeadLetters != nil {
 			replays := deps.Metrics.Business.Replays
 			deps.DeadLetters.ObserveReplays(func(consumer, outcome string, dry bool) {
@@ -140,24 +141,6 @@ func New(ctx context.Context, cfg Config, deps Deps) (*Console, error) {
 	}
 	c.routes()
 	return c, nil
-}
-
-// Run samples the KPIs until ctx ends.
-func (c *Console) Run(ctx context.Context) {
-	if c.kpi == nil {
-		return
-	}
-	c.kpi.sample()
-	t := time.NewTicker(c.cfg.SampleEvery)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			c.kpi.sample()
-		}
-	}
 }
 
 // ServeHTTP serves /console and everything under it.
@@ -185,6 +168,7 @@ func (c *Console) routes() {
 	m.HandleFunc("GET /console/queues/{queue}", c.page(ScopeRead, c.queue))
 	m.HandleFunc("GET /console/exceptions", c.page(ScopeRead, c.exceptions))
 	m.HandleFunc("GET /console/search", c.page(ScopeRead, c.search))
+	m.HandleFunc("GET /console/owners", c.page(ScopeRead, c.ownersPage))
 	m.HandleFunc("GET /console/returns/{id}", c.page(ScopeRead, c.returnPage))
 	m.HandleFunc("POST /console/returns/{id}/resolve", c.action(ScopeWrite, c.resolveException))
 	m.HandleFunc("POST /console/returns/{id}/cancel", c.action(ScopeWrite, c.cancelReturn))
@@ -196,6 +180,8 @@ func (c *Console) routes() {
 		m.HandleFunc("GET /console/orders/{id}", c.page(ScopeRead, c.orderPage))
 		m.HandleFunc("POST /console/orders/{id}/resolve", c.action(ScopeWrite, c.resolveOrder))
 		m.HandleFunc("POST /console/orders/{id}/tax-code", c.action(ScopeWrite, c.setTaxCode))
+		m.HandleFunc("POST /console/orders/{id}/assign", c.action(ScopeWrite, c.assignOrder))
+		m.HandleFunc("POST /console/orders/queues/{queue}/bulk", c.action(ScopeWrite, c.bulkOrders))
 	}
 
 	m.HandleFunc("GET /console/deadletters", c.page(ScopeOperator, c.deadLetters))

@@ -161,10 +161,10 @@ func (c *Console) renderPage(w http.ResponseWriter, r *http.Request, s *session,
 var titles = map[string]string{
 	"home": "Overview", "queue": "Queue", "exceptions": "Exceptions by channel", "search": "Search", "return": "Return",
 	"deadletters": "Dead letters", "deadletter": "Dead letter", "kpis": "KPIs", "audit": "Audit log", "login": "Sign in", "runbook": "Runbook",
-	"orderqueue": "Order queue", "order": "Order",
+	"orderqueue": "Order queue", "order": "Order", "owners": "Who owns what",
 }
 
-var pageNames = []string{"home", "queue", "exceptions", "search", "return", "deadletters", "deadletter", "kpis", "audit", "login", "error", "runbook", "orderqueue", "order"}
+var pageNames = []string{"home", "queue", "exceptions", "search", "return", "deadletters", "deadletter", "kpis", "audit", "login", "error", "runbook", "orderqueue", "order", "owners"}
 
 var funcs = template.FuncMap{
 	"has": func(s *session, scope string) bool { return s != nil && s.has(scope) },

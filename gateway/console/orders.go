@@ -48,22 +48,90 @@ func (c *Console) orderQueueRows(ctx context.Context, queue string) ([]*ordersv1
 	return resp.GetOrders(), nil
 }
 
-type orderQueueData struct {
-	Q    orderQueue
-	Rows []*ordersv1.OrderWorkflow
+// orderRow is a held order with its owner.
+type orderRow struct {
+	*ordersv1.OrderWorkflow
+	Owner string
 }
 
-// orderQueuePage shows the orders held in one exception queue, each linking to its timeline.
-func (c *Console) orderQueuePage(r *http.Request, _ *session) (string, any, error) {
+// orderFilter selects held orders of a queue: reasons containing Reason (any case) and owned by
+// Owner ("-" for unassigned).
+type orderFilter struct{ Queue, Reason, Owner string }
+
+func orderFilterOf(r *http.Request) orderFilter {
+	get := r.URL.Query().Get
+	if r.Method == http.MethodPost {
+		get = r.PostFormValue
+	}
+	return orderFilter{Queue: r.PathValue("queue"), Reason: strings.TrimSpace(get("reason")), Owner: strings.TrimSpace(get("owner"))}
+}
+
+func (f orderFilter) query() string {
+	return url.Values{"reason": {f.Reason}, "owner": {f.Owner}}.Encode()
+}
+
+func (f orderFilter) matches(o orderRow) bool {
+	if f.Reason != "" && !strings.Contains(strings.ToLower(strings.Join(o.GetReasons(), "; ")+" "+o.GetLastError()), strings.ToLower(f.Reason)) {
+		return false
+	}
+	switch f.Owner {
+	case "":
+		return true
+	case "-":
+		return o.Owner == ""
+	}
+	return o.Owner == f.Owner
+}
+
+// heldOrders lists the orders of f's queue that f selects, with their owners.
+func (c *Console) heldOrders(ctx context.Context, f orderFilter) ([]orderRow, error) {
+	ws, err := c.orderQueueRows(ctx, f.Queue)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(ws))
+	for i, w := range ws {
+		ids[i] = w.GetOrderId()
+	}
+	owners, err := c.assign.owners(ctx, ownOrder, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out []orderRow
+	for _, w := range ws {
+		if row := (orderRow{w, owners[w.GetOrderId()].Assignee}); f.matches(row) {
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}
+
+type orderQueueData struct {
+	Q      orderQueue
+	F      orderFilter
+	Rows   []orderRow
+	CSRF   string
+	TaxQ   bool
+	DryRun *bulkPlan
+}
+
+// orderQueuePage shows the orders held in one exception queue, filtered by reason and owner,
+// each linking to its timeline, with who owns it and the bulk actions on the selection.
+func (c *Console) orderQueuePage(r *http.Request, s *session) (string, any, error) {
 	q, ok := findOrderQueue(r.PathValue("queue"))
 	if !ok {
 		return "", nil, errs.E(errs.NotFound, "queue_not_found", "there is no order queue "+r.PathValue("queue"))
 	}
-	rows, err := c.orderQueueRows(r.Context(), q.Key)
+	f := orderFilterOf(r)
+	rows, err := c.heldOrders(r.Context(), f)
 	if err != nil {
 		return "", nil, err
 	}
-	return "orderqueue", orderQueueData{Q: q, Rows: rows}, nil
+	d := orderQueueData{Q: q, F: f, Rows: rows, CSRF: s.CSRF, TaxQ: q.Key == "failed_tax_enrichment"}
+	if s.OrderBulk != nil && s.OrderBulk.Filter == f {
+		d.DryRun = s.OrderBulk
+	}
+	return "orderqueue", d, nil
 }
 
 // orderCounts is each order queue's size, for the overview.
@@ -81,6 +149,7 @@ func (c *Console) orderCounts(ctx context.Context) ([]queueCount, error) {
 
 type orderData struct {
 	W          *ordersv1.OrderWorkflow
+	Owner      assignment
 	Timeline   []*ordersv1.TimelineEntry
 	CSRF       string
 	Held       bool
@@ -96,7 +165,11 @@ func (c *Console) orderPage(r *http.Request, s *session) (string, any, error) {
 		return "", nil, err
 	}
 	w := resp.GetWorkflow()
-	return "order", orderData{W: w, Timeline: resp.GetTimeline(), CSRF: s.CSRF, Held: w.GetQueue() != "",
+	owners, err := c.assign.owners(r.Context(), ownOrder, []string{w.GetOrderId()})
+	if err != nil {
+		return "", nil, err
+	}
+	return "order", orderData{W: w, Owner: owners[w.GetOrderId()], Timeline: resp.GetTimeline(), CSRF: s.CSRF, Held: w.GetQueue() != "",
 		TaxHeld: w.GetQueue() == "failed_tax_enrichment", Cancelable: w.GetQueue() != "" && !w.GetTerminal()}, nil
 }
 

@@ -39,6 +39,8 @@ type session struct {
 	Flash string `json:"flash,omitempty"`
 	// BulkDryRun is the dead-letter filter last dry-run in bulk; a bulk replay needs it.
 	BulkDryRun string `json:"bulk_dry_run,omitempty"`
+	// OrderBulk is the last dry run of a bulk action on held orders; the real run needs it.
+	OrderBulk *bulkPlan `json:"order_bulk,omitempty"`
 }
 
 type pendingLogin struct {

@@ -173,7 +173,7 @@ func (c *Console) exceptionRows(ctx context.Context) ([]row, error) {
 	for i, rw := range rows {
 		ids[i] = rw.GetId()
 	}
-	owners, err := c.assign.owners(ctx, ids)
+	owners, err := c.assign.owners(ctx, ownReturn, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -220,15 +220,16 @@ func (c *Console) exceptions(r *http.Request, s *session) (string, any, error) {
 }
 
 type searchData struct {
-	Q     string
-	Order *ordersv1.OrderWorkflow
-	Rows  []row
-	Audit []audit.Entry
+	Q      string
+	Orders []*ordersv1.OrderSearchHit
+	Rows   []row
+	Audit  []audit.Entry
 }
 
-// search finds returns by return, order or customer id, RMA, tracking number or any backend's
-// id for the return (partner references included), and audit entries by correlation id. The
-// business identifiers are matched among the newest maxListed returns.
+// search finds orders (order number such as #1001, customer email or id, payment or partner
+// reference, correlation id) and returns (RMA, tracking number, partner reference, return,
+// order or customer id, correlation id) through the process services' indexed search across
+// every stored record, and audit entries by correlation id for operators.
 func (c *Console) search(r *http.Request, s *session) (string, any, error) {
 	q := strings.TrimSpace(r.URL.Query().Get("q"))
 	d := searchData{Q: q}
@@ -236,67 +237,31 @@ func (c *Console) search(r *http.Request, s *session) (string, any, error) {
 		return "search", d, nil
 	}
 	ctx := r.Context()
-	seen := map[string]bool{}
-	add := func(rt *canonicalv1.Return, why string) {
-		if !seen[rt.GetId()] {
-			seen[rt.GetId()] = true
-			d.Rows = append(d.Rows, row{Return: rt, Why: why})
-		}
-	}
-	if c.deps.Orders != nil {
-		// An order id finds the order's workflow; a missing one is simply no hit.
-		if resp, err := c.deps.Orders.GetOrderWorkflow(ctx, &ordersv1.GetOrderWorkflowRequest{OrderId: q}); err == nil {
-			d.Order = resp.GetWorkflow()
-		}
-	}
-	if resp, err := c.deps.Returns.GetReturn(ctx, &returnsv1.GetReturnRequest{ReturnId: q}); err == nil {
-		add(resp.GetReturn(), "return id")
-	}
-	for _, req := range []struct {
-		why string
-		req *returnsv1.ListReturnsRequest
-	}{{"order id", &returnsv1.ListReturnsRequest{OrderId: q}}, {"customer id", &returnsv1.ListReturnsRequest{CustomerId: q}}} {
-		rs, err := c.list(ctx, req.req)
+	if c.deps.OrderInsight != nil {
+		resp, err := c.deps.OrderInsight.SearchOrders(ctx, &ordersv1.SearchOrdersRequest{Q: q, PageSize: 50})
 		if err != nil {
 			return "", nil, err
 		}
-		for _, rt := range rs {
-			add(rt, req.why)
+		d.Orders = resp.GetHits()
+	}
+	if c.deps.ReturnInsight != nil {
+		resp, err := c.deps.ReturnInsight.SearchReturns(ctx, &returnsv1.SearchReturnsRequest{Q: q, PageSize: 50})
+		if err != nil {
+			return "", nil, err
 		}
-	}
-	recent, err := c.list(ctx, &returnsv1.ListReturnsRequest{})
-	if err != nil {
-		return "", nil, err
-	}
-	for _, rt := range recent {
-		if why := businessMatch(rt, q); why != "" {
-			add(rt, why)
+		for _, h := range resp.GetHits() {
+			d.Rows = append(d.Rows, row{Return: h.GetReturn(), Why: h.GetMatched()})
 		}
 	}
 	if s.has(ScopeOperator) {
 		actx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
+		var err error
 		if d.Audit, err = c.deps.Audit.Query(actx, audit.Filter{CorrelationID: q, Limit: 50}); err != nil {
 			return "", nil, err
 		}
 	}
 	return "search", d, nil
-}
-
-// businessMatch names the business identifier of rt that equals q, or "".
-func businessMatch(rt *canonicalv1.Return, q string) string {
-	switch {
-	case strings.EqualFold(rt.GetRmaNumber(), q):
-		return "RMA"
-	case strings.EqualFold(rt.GetTrackingNumber(), q):
-		return "tracking number"
-	}
-	for system, id := range rt.GetExternalIds() {
-		if strings.EqualFold(id, q) {
-			return system + " reference"
-		}
-	}
-	return ""
 }
 
 type returnData struct {
@@ -316,7 +281,7 @@ func (c *Console) returnPage(r *http.Request, s *session) (string, any, error) {
 	if err != nil {
 		return "", nil, err
 	}
-	owners, err := c.assign.owners(r.Context(), []string{resp.GetReturn().GetId()})
+	owners, err := c.assign.owners(r.Context(), ownReturn, []string{resp.GetReturn().GetId()})
 	if err != nil {
 		return "", nil, err
 	}

@@ -63,6 +63,8 @@ var rpcRules = map[string]rpcRule{
 	"ListSettlementPayouts":    {supportScope: supportScopeRead},
 	"ListSettlementMismatches": {supportScope: supportScopeRead},
 	"RunSettlement":            {supportScope: supportScopeWrite},
+	"SearchOrders":             {supportScope: supportScopeRead},
+	"SearchReturns":            {supportScope: supportScopeRead},
 }
 
 // rpcNames maps each generated operation id to the RPC it calls. protoc-gen-openapiv2 names

@@ -116,6 +116,8 @@ var paramRules = map[string]map[string]paramRule{
 	"ListSettlementPayouts":    {"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"ListSettlementMismatches": {"kind": {rule: length(1, 64)}, "page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"RunSettlement":            {},
+	"SearchOrders":             {"q": {rule: length(1, 256), required: []string{}}, "page_size": {rule: between(1, 100)}},
+	"SearchReturns":            {"q": {rule: length(1, 256), required: []string{}}, "page_size": {rule: between(1, 100)}},
 	"GetAvailability": {"skus": {rule: items(1, maxSKUs, length(1, maxSKU)), required: []string{}},
 		"location_ids": {rule: items(0, maxLocations, length(1, maxLocation))}, "channel": {rule: length(1, 64)}},
 	"ListMovements": {"sku": {rule: length(1, maxSKU), required: []string{"support"}},

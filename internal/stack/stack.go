@@ -103,8 +103,6 @@ type Options struct {
 	SpanProcessors []sdktrace.SpanProcessor
 	// ConsoleDevLogin offers the console's development login (retailbridge dev and tests only).
 	ConsoleDevLogin bool
-	// ConsoleSampleEvery is how often the console's KPI page samples the metrics (default 30 s).
-	ConsoleSampleEvery time.Duration
 }
 
 // returnsStreams are the streams the returns service consumes and publishes on; its health
@@ -429,6 +427,7 @@ func (s *Stack) startOrders() error {
 		ordersv1.RegisterOrdersServiceServer(srv, svc)
 		ordersv1.RegisterOrderWorkflowServiceServer(srv, wf)
 		ordersv1.RegisterSettlementServiceServer(srv, settlement)
+		ordersv1.RegisterOrderInsightServiceServer(srv, orders.NewInsight(db, s.opts.Now))
 	}, append(wfProbes, dbProbe(db), s.natsProbe(), grpcx.ConnProbe(string(Commerce), conn))...)
 }
 
@@ -513,6 +512,7 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterInventoryInsightServiceServer(srv, svc.Insight())
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }
 
@@ -594,6 +594,7 @@ func (s *Stack) startReturns() error {
 	}
 	return s.serveGRPC(Returns, s.opts.Config.Addrs.Returns, func(srv *grpcx.Server) {
 		returnsv1.RegisterReturnsServiceServer(srv, svc)
+		returnsv1.RegisterReturnInsightServiceServer(srv, svc.Insight())
 	}, probes...)
 }
 
@@ -652,7 +653,7 @@ func (s *Stack) startGateway() error {
 	if err != nil {
 		return err
 	}
-	cons, err := s.startConsole(rdb, returnsConn, ordersConn, auditLog)
+	cons, err := s.startConsole(rdb, consoleConns{returns: returnsConn, orders: ordersConn, inventory: inventoryConn}, auditLog)
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 )
 
 // The order store is the canonical copy of every order the commerce platform created or
@@ -25,8 +26,12 @@ import (
 //go:embed migrations/*.sql
 var storeMigrations embed.FS
 
-// migrateStore applies the orders owner's migrations.
+// migrateStore applies the orders owner's migrations. The workflow's tables come first: the
+// owner's search indexes (0014) cover the order workflow's data and history.
 func migrateStore(ctx context.Context, db *store.DB) error {
+	if err := workflow.Migrate(ctx, db); err != nil {
+		return err
+	}
 	return db.Migrate(ctx, "orders", storeMigrations)
 }
 
