@@ -55,6 +55,10 @@ func TestDevBannerAndCleanShutdown(t *testing.T) {
 			t.Errorf("the banner does not list %s with its URL:\n%s", name, out.String())
 		}
 	}
+	// The product feed's export folder is started like the vendors' sandboxes.
+	if !regexp.MustCompile(`(?m)^  productfeed +sftp://127\.0\.0\.1:\d+ \(sandbox: file feed\)`).MatchString(out.String()) {
+		t.Errorf("the banner does not list the product feed's SFTP sandbox:\n%s", out.String())
+	}
 	cancel()
 	if err := <-done; err != nil {
 		t.Errorf("dev after the signal: %v, want a clean exit", err)

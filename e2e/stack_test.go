@@ -101,7 +101,7 @@ func newStackWith(t testing.TB, so func(*stack.Options), opts ...stackOption) *h
 	}
 	// The vendor selections of the environment `go test` runs in apply, so the suite runs against
 	// another vendor of a kind (RB_ERP_VENDOR=businesscentral) unchanged.
-	for _, k := range []string{"RB_COMMERCE_VENDOR", "RB_ERP_VENDOR", "RB_PAYMENTS_VENDOR", "RB_RETURNSPLATFORM_VENDOR", "RB_WMS_VENDOR"} {
+	for _, k := range []string{"RB_COMMERCE_VENDOR", "RB_ERP_VENDOR", "RB_PAYMENTS_VENDOR", "RB_RETURNSPLATFORM_VENDOR", "RB_WMS_VENDOR", "RB_VENDOR_ROUTES"} {
 		if v := os.Getenv(k); v != "" {
 			env[k] = v
 		}

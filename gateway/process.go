@@ -66,6 +66,9 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 	if err := inventoryv1.RegisterInventoryServiceHandlerClient(ctx, mux, inventoryv1.NewInventoryServiceClient(g.deps.Inventory)); err != nil {
 		return nil, err
 	}
+	if err := inventoryv1.RegisterProductFeedServiceHandlerClient(ctx, mux, inventoryv1.NewProductFeedServiceClient(g.deps.Inventory)); err != nil {
+		return nil, err
+	}
 	return mux, nil
 }
 

@@ -44,7 +44,7 @@ func benchPush(work string) (pushRow, error) {
 	sb := shopifysb.New(demo.Generate(1, time.Now(), 2, 2), shopifysb.Options{})
 	srv := httptest.NewServer(sb)
 	defer srv.Close()
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+	cs, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		return row, err

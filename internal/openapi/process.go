@@ -63,6 +63,11 @@ var rpcRules = map[string]rpcRule{
 	"ListSettlementPayouts":    {supportScope: supportScopeRead},
 	"ListSettlementMismatches": {supportScope: supportScopeRead},
 	"RunSettlement":            {supportScope: supportScopeWrite},
+	"ListItemMaster":           {supportScope: supportScopeRead},
+	"GetItemMaster":            {supportScope: supportScopeRead, notFound: true},
+	"ListFeedFiles":            {supportScope: supportScopeRead},
+	"GetFeedFile":              {supportScope: supportScopeRead, notFound: true},
+	"ListFeedRejects":          {supportScope: supportScopeRead, notFound: true},
 	"SearchOrders":             {supportScope: supportScopeRead},
 	"SearchReturns":            {supportScope: supportScopeRead},
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -44,7 +45,7 @@ const minWebhookDedup = time.Hour
 // webhooks to services that may run elsewhere.
 func (s *Stack) selectVendors() error {
 	v, err := readVendorSettings(s.opts.Config)
-	s.vendors, s.dedup, s.guards, s.sandboxAddrs = v.vendors, v.dedup, v.guards, v.sandboxAddrs
+	s.vendors, s.tables, s.dedup, s.guards, s.sandboxAddrs = v.vendors, v.tables, v.dedup, v.guards, v.sandboxAddrs
 	return err
 }
 
@@ -59,7 +60,10 @@ func CheckVendorConfig(cfg config.Config) error {
 
 // vendorSettings are the settings read from the kinds' vendor registries.
 type vendorSettings struct {
-	vendors map[Component]vendors.Vendor
+	// vendors are each kind's vendors in use: its default (RB_<KIND>_VENDOR) first, then those
+	// RB_VENDOR_ROUTES sends a tenant's or channel's calls to; tables say which serves a call.
+	vendors map[Component][]vendors.Vendor
+	tables  map[Component]vendors.Table
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
 	// sandboxAddrs are where `serve sandboxes` listens, per vendor.
@@ -67,47 +71,93 @@ type vendorSettings struct {
 }
 
 func readVendorSettings(cfg config.Config) (vendorSettings, error) {
-	s := vendorSettings{vendors: map[Component]vendors.Vendor{}, dedup: map[string]time.Duration{}, guards: map[string]governor.Config{},
-		sandboxAddrs: map[string]string{}}
-	var bad []error
+	s := vendorSettings{vendors: map[Component][]vendors.Vendor{}, tables: map[Component]vendors.Table{},
+		dedup: map[string]time.Duration{}, guards: map[string]governor.Config{}, sandboxAddrs: map[string]string{}}
+	bad := routesOfUnknownKinds(cfg.VendorRoutes)
 	for _, k := range systemKinds() {
-		v, err := k.kind.Select(cfg.Lookup(k.kind.EnvKey()))
-		if err != nil {
-			bad = append(bad, fmt.Errorf("%s: %w", k.kind.EnvKey(), err))
-		}
-		s.vendors[k.component] = v
+		bad = append(bad, s.selectKind(cfg, k)...)
 		for _, v := range k.kind.Vendors {
-			key := "RB_GOVERNOR_" + strings.ToUpper(v.Name)
-			g, err := governor.ParseConfig(cmp.Or(cfg.Lookup(key), v.Governor))
-			if err != nil {
-				bad = append(bad, fmt.Errorf("%s: %w", key, err))
-			}
-			s.guards[v.Name] = g
-			key = "RB_SANDBOX_" + strings.ToUpper(v.Name) + "_ADDR"
-			addr := cmp.Or(cfg.Lookup(key), v.SandboxAddr)
-			if _, _, err := net.SplitHostPort(addr); err != nil {
-				bad = append(bad, fmt.Errorf("%s: %q is not host:port", key, addr))
-			}
-			s.sandboxAddrs[v.Name] = addr
-			if v.CheckEnv != nil {
-				if err := v.CheckEnv(cfg.Lookup); err != nil {
-					bad = append(bad, err)
-				}
-			}
-			if !v.Webhooks {
-				continue
-			}
-			d, err := webhookDedup(cfg.Lookup, v)
-			if err != nil {
-				bad = append(bad, err)
-			}
-			s.dedup[v.Name] = d
+			bad = append(bad, s.readVendor(cfg, v)...)
 		}
+	}
+	for _, v := range system.Feeds {
+		bad = append(bad, s.readVendor(cfg, v)...)
 	}
 	if err := errors.Join(bad...); err != nil {
 		return s, fmt.Errorf("invalid vendor configuration:\n%w", err)
 	}
 	return s, nil
+}
+
+// selectKind reads kind k's default vendor and its routes, naming a vendor the kind does not
+// register.
+func (s *vendorSettings) selectKind(cfg config.Config, k systemKind) []error {
+	var bad []error
+	def, err := k.kind.Select(cfg.Lookup(k.kind.EnvKey()))
+	if err != nil {
+		bad = append(bad, fmt.Errorf("%s: %w", k.kind.EnvKey(), err))
+	}
+	table := vendors.Table{Default: def.Name}
+	for _, r := range cfg.VendorRoutes {
+		if r.Kind != k.kind.Name {
+			continue
+		}
+		if _, err := k.kind.Select(r.Vendor); err != nil {
+			bad = append(bad, fmt.Errorf("RB_VENDOR_ROUTES: %q: %w", r.String(), err))
+			continue
+		}
+		if err := table.Route(r.By, r.Key, r.Vendor); err != nil {
+			bad = append(bad, fmt.Errorf("RB_VENDOR_ROUTES: %q: %w", r.String(), err))
+		}
+	}
+	s.tables[k.component] = table
+	for _, name := range table.Vendors() {
+		if v, err := k.kind.Select(name); err == nil {
+			s.vendors[k.component] = append(s.vendors[k.component], v)
+		}
+	}
+	return bad
+}
+
+// routesOfUnknownKinds names the routes for a kind that does not exist.
+func routesOfUnknownKinds(routes []config.VendorRoute) []error {
+	var bad []error
+	for _, r := range routes {
+		if !slices.ContainsFunc(systemKinds(), func(k systemKind) bool { return k.kind.Name == r.Kind }) {
+			bad = append(bad, fmt.Errorf("RB_VENDOR_ROUTES: %q: there is no system kind %q", r.String(), r.Kind))
+		}
+	}
+	return bad
+}
+
+// readVendor reads vendor v's guard, sandbox address, own settings and dedup horizon.
+func (s *vendorSettings) readVendor(cfg config.Config, v vendors.Vendor) []error {
+	var bad []error
+	key := "RB_GOVERNOR_" + strings.ToUpper(v.Name)
+	g, err := governor.ParseConfig(cmp.Or(cfg.Lookup(key), v.Governor))
+	if err != nil {
+		bad = append(bad, fmt.Errorf("%s: %w", key, err))
+	}
+	s.guards[v.Name] = g
+	key = "RB_SANDBOX_" + strings.ToUpper(v.Name) + "_ADDR"
+	addr := cmp.Or(cfg.Lookup(key), v.SandboxAddr)
+	if _, _, err := net.SplitHostPort(addr); err != nil {
+		bad = append(bad, fmt.Errorf("%s: %q is not host:port", key, addr))
+	}
+	s.sandboxAddrs[v.Name] = addr
+	if v.CheckEnv != nil {
+		if err := v.CheckEnv(cfg.Lookup); err != nil {
+			bad = append(bad, err)
+		}
+	}
+	if v.Webhooks {
+		d, err := webhookDedup(cfg.Lookup, v)
+		if err != nil {
+			bad = append(bad, err)
+		}
+		s.dedup[v.Name] = d
+	}
+	return bad
 }
 
 // webhookDedup is how long v's delivery ids are remembered: RB_WEBHOOK_DEDUP_<VENDOR>, else the
@@ -128,20 +178,21 @@ func webhookDedup(lookup func(string) string, v vendors.Vendor) (time.Duration, 
 	return d, nil
 }
 
-// webhookConns are the system APIs behind /webhooks/{vendor}: each kind's selected vendor, when
-// it sends webhooks.
+// webhookConns are the system APIs behind /webhooks/{vendor}: each kind's vendors in use that
+// send webhooks, every one to its kind's service (which hands the delivery to that vendor).
 func (s *Stack) webhookConns() (map[string]gateway.WebhookTarget, error) {
 	out := map[string]gateway.WebhookTarget{}
 	for _, k := range systemKinds() {
-		v := s.vendors[k.component]
-		if !v.Webhooks {
-			continue
+		for _, v := range s.vendors[k.component] {
+			if !v.Webhooks {
+				continue
+			}
+			conn, err := s.dial(k.component)
+			if err != nil {
+				return nil, err
+			}
+			out[v.Name] = gateway.WebhookTarget{Kind: k.kind.Name, Conn: conn}
 		}
-		conn, err := s.dial(k.component)
-		if err != nil {
-			return nil, err
-		}
-		out[v.Name] = gateway.WebhookTarget{Kind: k.kind.Name, Conn: conn}
 	}
 	return out, nil
 }

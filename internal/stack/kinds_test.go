@@ -25,7 +25,7 @@ func TestSelectVendorsDefaultsAndHorizons(t *testing.T) {
 		t.Errorf("netsuite guard %+v, want the defaults (zero)", g)
 	}
 	for _, k := range systemKinds() {
-		if got, want := s.vendors[k.component].Name, k.kind.Vendors[0].Name; got != want {
+		if got, want := s.vendors[k.component][0].Name, k.kind.Vendors[0].Name; len(s.vendors[k.component]) != 1 || got != want {
 			t.Errorf("%s: selected %q, want the default %q", k.component, got, want)
 		}
 	}
@@ -68,5 +68,43 @@ func TestCheckVendorConfig(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("error %v does not name %s", err, want)
 		}
+	}
+}
+
+// RB_VENDOR_ROUTES adds the routed vendors to their kind's vendors in use (the default first)
+// and its table; a route to a vendor or kind that is not registered is named.
+func TestVendorRoutesSelectSeveralVendorsOfAKind(t *testing.T) {
+	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{"RB_VENDOR_ROUTES": "wms:tenant:acme=edi3pl,wms:channel:globex-b2b=edi3pl,erp:tenant:acme=businesscentral"})}}
+	if err := s.selectVendors(); err != nil {
+		t.Fatal(err)
+	}
+	names := func(c Component) string {
+		var out []string
+		for _, v := range s.vendors[c] {
+			out = append(out, v.Name)
+		}
+		return strings.Join(out, ",")
+	}
+	if got := names(WMS); got != "warehouse,edi3pl" {
+		t.Errorf("wms vendors %s, want warehouse,edi3pl", got)
+	}
+	if got := names(ERP); got != "netsuite,businesscentral" {
+		t.Errorf("erp vendors %s, want netsuite,businesscentral", got)
+	}
+	if got := names(Commerce); got != "shopify" {
+		t.Errorf("commerce vendors %s, want shopify", got)
+	}
+	tb := s.tables[WMS]
+	if tb.Default != "warehouse" || tb.ByTenant["acme"] != "edi3pl" || tb.ByChannel["globex-b2b"] != "edi3pl" {
+		t.Errorf("wms table %+v", tb)
+	}
+	err := CheckVendorConfig(loadConfig(t, map[string]string{"RB_VENDOR_ROUTES": "wms:tenant:acme=shipbob,crm:tenant:acme=salesforce,erp:channel:web=netsuite"}))
+	for _, want := range []string{`"wms:tenant:acme=shipbob": wms vendor "shipbob" is unknown`, `"crm:tenant:acme=salesforce": there is no system kind "crm"`} {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("error %v does not name %s", err, want)
+		}
+	}
+	if err != nil && strings.Contains(err.Error(), "erp:channel:web") {
+		t.Errorf("a good route was named: %v", err)
 	}
 }

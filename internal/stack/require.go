@@ -33,15 +33,17 @@ var engineNeeds = map[Component][]requirement{
 	Orders: {needNATS, needDatabase}, Returns: {needNATS, needDatabase}, Gateway: {needRedis, needDatabase},
 }
 
-// vendorNeeds are the vendor endpoint and credentials component c's selected vendor needs when
+// vendorNeeds are the vendor endpoint and credentials component c's vendors in use (its default and the routed ones) need when
 // the sandboxes are not started in the same process, as its kind's registry lists them (random
 // credentials would match no real account). An unknown vendor selection needs nothing here:
 // CheckVendorConfig reports it.
 func vendorNeeds(cfg config.Config, c Component) []requirement {
 	settings, _ := readVendorSettings(cfg)
 	var out []requirement
-	for _, name := range settings.vendors[c].Required {
-		out = append(out, requirement{name, func(c config.Config) bool { return c.Lookup(name) != "" }})
+	for _, v := range settings.vendors[c] {
+		for _, name := range v.Required {
+			out = append(out, requirement{name, func(c config.Config) bool { return c.Lookup(name) != "" }})
+		}
 	}
 	return out
 }

@@ -147,9 +147,11 @@ type Stack struct {
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
 	tenants   *tenancy.Directory
-	// vendors is each system kind's selected vendor; dedup each webhook vendor's horizon;
-	// guards each vendor's governor settings (kinds.go).
-	vendors map[Component]vendors.Vendor
+	// vendors are each system kind's vendors in use, its default first, and tables which of
+	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
+	// settings (kinds.go).
+	vendors map[Component][]vendors.Vendor
+	tables  map[Component]vendors.Table
 	dedup   map[string]time.Duration
 	guards  map[string]governor.Config
 	// sandboxAddrs are the sandboxes' configured addresses, per vendor.
@@ -495,7 +497,8 @@ func (s *Stack) startInventory() error {
 		return err
 	}
 	s.Inventory = svc
-	if err := s.startProductFeed(db); err != nil {
+	feed, err := s.startProductFeed(db)
+	if err != nil {
 		return err
 	}
 	// The first warehouse snapshot bootstraps an empty ledger before the service answers; a
@@ -512,6 +515,7 @@ func (s *Stack) startInventory() error {
 	})
 	return s.serveGRPC(Inventory, s.opts.Config.Addrs.Inventory, func(srv *grpcx.Server) {
 		inventoryv1.RegisterInventoryServiceServer(srv, svc)
+		inventoryv1.RegisterProductFeedServiceServer(srv, feed)
 		inventoryv1.RegisterInventoryInsightServiceServer(srv, svc.Insight())
 	}, dbProbe(db), grpcx.ConnProbe(string(WMS), conn))
 }

@@ -77,6 +77,11 @@ type Config struct {
 	Sandboxes SandboxConfig
 	// Console configures the operations console (console.go).
 	Console ConsoleConfig
+	// VendorRoutes (RB_VENDOR_ROUTES, "wms:tenant:acme=edi3pl,erp:channel:web=businesscentral")
+	// send a tenant's or a sales channel's calls of a system kind to another of its registered
+	// vendors than the kind's default (RB_<KIND>_VENDOR); vendorroutes.go. The stack checks the
+	// kinds and vendors against the registries.
+	VendorRoutes []VendorRoute
 	// Env is the lookup Load read the environment through. Settings that a system kind or a
 	// vendor owns (RB_<KIND>_VENDOR, RB_WEBHOOK_DEDUP_<VENDOR>, RB_GOVERNOR_<VENDOR>, and each
 	// vendor's connection such as SHOPIFY_ADMIN_URL, read by its kind's package) are read
@@ -187,6 +192,7 @@ func Load(getenv func(string) string) (Config, error) {
 		Console:   readConsole(&r),
 		Env:       getenv,
 	}
+	c.VendorRoutes = ParseVendorRoutes(r.str("RB_VENDOR_ROUTES", ""))
 	c.InventoryPush = pairs(r.str("RB_INVENTORY_PUSH_LOCATIONS", ""))
 	c.InventoryPushChannel = r.str("RB_INVENTORY_PUSH_CHANNEL", "web")
 	if err := errors.Join(append(r.errs, c.Validate())...); err != nil {
@@ -259,6 +265,7 @@ func (c Config) Validate() error {
 		}
 	}
 	bad = append(bad, c.badOrderToCash()...)
+	bad = append(bad, badVendorRoutes(c.VendorRoutes)...)
 	if c.HealthInterval <= 0 {
 		add("RB_HEALTH_INTERVAL", "must be positive")
 	}

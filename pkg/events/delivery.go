@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -59,6 +60,17 @@ type Deliveries struct {
 	log     *slog.Logger
 
 	published, duplicates, repeats atomic.Int64
+}
+
+// VendorSource is the source of an event vendor reported: the kind's source with the vendor's
+// name appended ("retailbridge/system/wms/edi3pl"), so that when a kind runs several vendors at
+// once (routed by tenant or channel) every event still says which one it came from, and
+// consumers that key records by source keep two vendors' record numbers apart.
+func VendorSource(source, vendor string) string {
+	if vendor == "" || strings.HasSuffix(source, "/"+vendor) {
+		return source
+	}
+	return strings.TrimSuffix(source, "/") + "/" + vendor
 }
 
 // NewDeliveries returns the intake of vendor's webhooks (the name in logs and the delivery
@@ -120,6 +132,7 @@ func (d *Deliveries) Accept(ctx context.Context, id string, evs []*canonicalv1.E
 		return Delivery{}, errs.Wrap(err, errs.Unavailable, "webhook_dedup_unavailable", "the webhook could not be checked for duplicates")
 	}
 	for _, ev := range evs {
+		ev.Source = VendorSource(ev.GetSource(), d.vendor)
 		out.EventIDs = append(out.EventIDs, ev.GetId())
 	}
 	if seen {

@@ -50,6 +50,12 @@ func (c *checker) interchange(ic *Interchange) {
 		c.add(isa, 13, ErrControlSyntax, "%q is not 9 digits", isa.E(13))
 	}
 	c.k++
+	for _, ta1 := range ic.TA1s {
+		if len(ta1.Elems) != 5 {
+			c.add(ta1, 0, ErrElementCount, "%d elements, want 5", len(ta1.Elems))
+		}
+		c.k++
+	}
 	for gi, g := range ic.Groups {
 		c.g = gi
 		c.group(g)

@@ -113,12 +113,15 @@ func (p *parser) header() (Segment, *Error) {
 	if r := elems[10]; elems[11] >= "00402" && len(r) == 1 && !alnum(r[0]) && r[0] != ' ' {
 		d.Repetition = elems[10][0]
 	}
+	// From here on the elements are read: a problem with the separators returns them with it,
+	// so the interchange can still be acknowledged by its ISA13 (a TA1, ReadHeader).
+	read := Segment{Tag: "ISA", Elems: elems}
 	if err := p.checkDelims(d); err != nil {
-		return Segment{}, err
+		return read, err
 	}
 	for k, e := range elems[:15] {
 		if strings.IndexByte(e, d.Segment) >= 0 {
-			return Segment{}, p.fail(ErrHeader, "ISA", k+1, "contains the segment terminator")
+			return read, p.fail(ErrHeader, "ISA", k+1, "contains the segment terminator")
 		}
 	}
 	p.off = i + 1
@@ -187,6 +190,8 @@ func (p *parser) interchange() (*Interchange, *Error) {
 		switch {
 		case !ok || (p.unterminated && s.Tag != "IEA"):
 			return nil, p.failEnd(ErrTruncated, "the data ends before IEA")
+		case s.Tag == "TA1" && len(ic.Groups) == 0:
+			ic.TA1s = append(ic.TA1s, s)
 		case s.Tag == "GS":
 			p.g = len(ic.Groups)
 			g, err := p.group(s)
@@ -203,7 +208,7 @@ func (p *parser) interchange() (*Interchange, *Error) {
 			}
 			return ic, nil
 		default:
-			return nil, p.fail(ErrStructure, s.Tag, 0, "where GS or IEA is expected")
+			return nil, p.fail(ErrStructure, s.Tag, 0, "where GS, IEA (or, before any GS, TA1) is expected")
 		}
 	}
 }

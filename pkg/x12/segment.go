@@ -65,6 +65,9 @@ type Interchange struct {
 	Delims Delimiters
 	// Header is the ISA segment (16 fixed-width elements).
 	Header Segment
+	// TA1s are the interchange acknowledgements it carries, between ISA and the first GS (an
+	// interchange may hold only TA1s and no group); ta1.go reads and builds them.
+	TA1s []Segment
 	// Groups are its functional groups.
 	Groups []*Group
 	// Trailer is the IEA segment.

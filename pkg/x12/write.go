@@ -35,6 +35,11 @@ func (w *writer) interchange(ic *Interchange, openEnd bool) error {
 	if err := w.segment(ic.Header, false); err != nil {
 		return err
 	}
+	for _, ta1 := range ic.TA1s {
+		if err := w.segment(ta1, false); err != nil {
+			return err
+		}
+	}
 	for _, g := range ic.Groups {
 		if err := w.segment(g.Header, false); err != nil {
 			return err

@@ -64,7 +64,7 @@ func newFlow(t *testing.T, d store.Dialect) *flow {
 		sb.Close()
 	})
 	var err error
-	ws, err = wms.New(wms.Config{Vendor: wms.VendorWarehouse, Warehouse: wms.WarehouseConfig{
+	ws, err = wms.New(wms.Config{Connection: wms.WarehouseConfig{
 		BaseURL: web.URL, APIKey: warehousesb.DevAPIKey, WebhookSecret: warehousesb.DevWebhookSecret,
 	}}, wms.Deps{HTTPClient: telemetry.NewVendorClient("warehouse", 5*time.Second, nil, nil), JetStream: js, Now: clk.Now})
 	if err != nil {

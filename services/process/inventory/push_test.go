@@ -40,7 +40,7 @@ func newPushFixture(t *testing.T) *pushFixture {
 	sb := shopifysb.New(demo.Generate(1, start, 2, 2), shopifysb.Options{RestoreRate: 100000})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	cs, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
+	cs, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: shopifysb.DefaultAccessToken}},
 		commerce.Deps{HTTPClient: srv.Client()})
 	if err != nil {
 		t.Fatal(err)

@@ -90,7 +90,7 @@ func newFixture(t testing.TB, cfg Config) *fixture {
 		sb.Close()
 	})
 
-	wmsSvc, err := wms.New(wms.Config{Vendor: wms.VendorWarehouse, Warehouse: wms.WarehouseConfig{
+	wmsSvc, err := wms.New(wms.Config{Connection: wms.WarehouseConfig{
 		BaseURL: web.URL, APIKey: warehousesb.DevAPIKey, WebhookSecret: warehousesb.DevWebhookSecret,
 	}}, wms.Deps{HTTPClient: telemetry.NewVendorClient("warehouse", 5*time.Second, nil, nil)})
 	if err != nil {

@@ -28,7 +28,7 @@ import (
 // the sandbox at base: the path settlement takes in production.
 func servePayments(t *testing.T, base string) PaymentsPayouts {
 	t.Helper()
-	svc, err := payments.New(payments.Config{Vendor: payments.VendorStripe, Stripe: payments.StripeConfig{BaseURL: base,
+	svc, err := payments.New(payments.Config{Connection: payments.StripeConfig{BaseURL: base,
 		SecretKey: stripesb.DevSecretKey, WebhookSecrets: []string{stripesb.DevWebhookSecret}}},
 		payments.Deps{HTTPClient: telemetry.NewVendorClient("stripe", 5*time.Second, nil, nil)})
 	if err != nil {

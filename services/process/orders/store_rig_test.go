@@ -72,7 +72,7 @@ func newStoreRig(t *testing.T, d store.Dialect, cfg StoreConfig) *storeRig {
 	t.Cleanup(rig.sb.Close)
 	shop := httptest.NewServer(rig.sb)
 	t.Cleanup(shop.Close)
-	com, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: shop.URL,
+	com, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: shop.URL,
 		AccessToken: sandbox.DefaultAccessToken, WebhookSecret: rigSecret}}, commerce.Deps{HTTPClient: shop.Client(), JetStream: js})
 	if err != nil {
 		t.Fatalf("commerce.New: %v", err)

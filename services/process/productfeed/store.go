@@ -255,3 +255,23 @@ func (s *Store) Rejects(ctx context.Context, fileID int64) ([]Reject, error) {
 	}
 	return out, rows.Err()
 }
+
+// Items returns at most limit item master rows with SKUs after after, in SKU order.
+func (s *Store) Items(ctx context.Context, after string, limit int) ([]Item, error) {
+	rows, err := s.db.Query(ctx, `SELECT sku, title, erp_item_id, variant_id, warehouse_sku, price_minor, currency,
+		tax_code, active FROM item_master WHERE sku > $1 ORDER BY sku LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Item
+	for rows.Next() {
+		var it Item
+		if err := rows.Scan(&it.SKU, &it.Title, &it.ERPItemID, &it.VariantID, &it.WarehouseSKU, &it.PriceMinor,
+			&it.Currency, &it.TaxCode, &it.Active); err != nil {
+			return nil, err
+		}
+		out = append(out, it)
+	}
+	return out, rows.Err()
+}

@@ -77,6 +77,7 @@ func (s *Service) reconcileOne(ctx context.Context, id string) bool {
 	if err := inst.Decode(&d); err != nil || (d.ReceiptID == "" && d.PlatformReturnID == "") {
 		return false
 	}
+	ctx = d.withRoute(ctx)
 	// The records the return waits on: the first missing one is reported; any not known holds
 	// the pass.
 	var missing *missingRecord

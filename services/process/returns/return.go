@@ -162,7 +162,7 @@ func (s *Service) newReturnData(id string, order *canonicalv1.Order, req *return
 	d := &returnData{
 		ReturnID: id, OrderID: order.GetId(), CustomerID: order.GetCustomer().GetId(), Currency: orderCurrency(order),
 		Method: method, LocationID: s.returnLocation(order, method), PaymentReference: order.GetPaymentReference(),
-		CreatedAt: now,
+		Channel: order.GetSource(), CreatedAt: now,
 	}
 	// The refund goes to the payment the commerce platform recorded for the order; without one
 	// there is nothing the gateway could refund, so the return is refused before it starts.

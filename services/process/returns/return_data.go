@@ -1,6 +1,7 @@
 package returns
 
 import (
+	"context"
 	"time"
 
 	"google.golang.org/protobuf/types/known/anypb"
@@ -8,15 +9,25 @@ import (
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/money"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 )
+
+// withRoute makes ctx's system calls carry the return's tenant and channel, so a system kind
+// served by several vendors sends them to the one configured for that tenant or channel.
+func (d *returnData) withRoute(ctx context.Context) context.Context {
+	return vendors.WithRoute(ctx, vendors.Route{Tenant: d.Tenant, Channel: d.Channel})
+}
 
 // returnData is a return's workflow data. It is the whole record of the return: lines, amounts,
 // and every identifier the backends gave it.
 type returnData struct {
-	ReturnID         string       `json:"return_id"`
-	OrderID          string       `json:"order_id"`
-	CustomerID       string       `json:"customer_id"`
-	Tenant           string       `json:"tenant,omitempty"` // the partner tenant whose channel sold the order
+	ReturnID   string `json:"return_id"`
+	OrderID    string `json:"order_id"`
+	CustomerID string `json:"customer_id"`
+	Tenant     string `json:"tenant,omitempty"` // the partner tenant whose channel sold the order
+	// Channel is the sales channel that sold the order (the commerce platform's source name).
+	// With Tenant it routes the return's system calls (withRoute).
+	Channel          string       `json:"channel,omitempty"`
 	Currency         string       `json:"currency"`
 	Method           string       `json:"method"` // mail, in_store
 	LocationID       string       `json:"location_id"`

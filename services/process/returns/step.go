@@ -31,7 +31,7 @@ func (f *flow) step(system string, do stepFunc, comp compensateFunc) workflow.St
 		if err := r.Decode(&d); err != nil {
 			return workflow.Result{}, errs.Wrap(err, errs.Internal, "return_data_corrupt", "")
 		}
-		next, err := do(ctx, r, &d)
+		next, err := do(d.withRoute(ctx), r, &d)
 		if err != nil {
 			return workflow.Result{}, err
 		}
@@ -55,7 +55,7 @@ func (f *flow) step(system string, do stepFunc, comp compensateFunc) workflow.St
 			if err := r.Decode(&d); err != nil {
 				return err
 			}
-			return comp(ctx, r, &d)
+			return comp(d.withRoute(ctx), r, &d)
 		}
 	}
 	return s

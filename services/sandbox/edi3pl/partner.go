@@ -64,6 +64,12 @@ func (s *Sandbox) handle(name string, data []byte) {
 	}
 	for i, ic := range f.Interchanges {
 		s.received++
+		if ta1s, err := x12.ReadTA1s(ic); err == nil {
+			s.ta1s = append(s.ta1s, ta1s...)
+		}
+		if x12.AckRequested(ic.Header) && len(ic.Groups) > 0 && s.answerTA1Locked(ic) {
+			continue // rejected: nothing in it is processed
+		}
 		var acks []x12.NewSet
 		for gi, g := range ic.Groups {
 			if g.FunctionalID() == x12.FunctionalIDAck {
@@ -89,6 +95,29 @@ func (s *Sandbox) handle(name string, data []byte) {
 			}
 		}
 	}
+}
+
+// answerTA1Locked answers an interchange that asked for a TA1: accepted, or rejected (receiver
+// unknown) under the RejectInterchanges fault. It reports whether it rejected it.
+func (s *Sandbox) answerTA1Locked(ic *x12.Interchange) bool {
+	if s.faults.Silent {
+		return false
+	}
+	ack, _ := x12.InterchangeAck(ic.Header, 0, nil)
+	if s.faults.RejectInterchanges {
+		ack.Code, ack.Note = x12.TA1Rejected, x12.NoteUnknownReceiver
+	}
+	icn, err := s.nextControlNumberLocked()
+	if err == nil {
+		var f *x12.File
+		if f, err = s.envelope().BuildTA1(icn, time.Now(), ack); err == nil {
+			err = s.writeLocked("TA1", icn, f)
+		}
+	}
+	if err != nil {
+		s.log.Warn("edi3pl sandbox: TA1 not sent", "err", err)
+	}
+	return s.faults.RejectInterchanges
 }
 
 // documentLocked takes one 940 or 180 in and schedules the answers.

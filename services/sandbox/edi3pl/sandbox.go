@@ -13,9 +13,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -91,6 +93,14 @@ type Faults struct {
 	Malformed int
 	// RejectOrders answers 940s with a rejecting 997 (AK5 R) and never ships them.
 	RejectOrders bool
+	// AskTA1 sets ISA14 on the 3PL's interchanges: Retailbridge must answer each with a TA1.
+	AskTA1 bool
+	// BrokenEnvelope makes the next n files' IEA02 differ from their ISA13: an envelope error
+	// Retailbridge answers with a rejecting TA1 (note 001) whatever ISA14 says.
+	BrokenEnvelope int
+	// RejectInterchanges answers Retailbridge's interchanges that ask for a TA1 with a
+	// rejecting one (TA105 009, receiver unknown) and processes nothing in them.
+	RejectInterchanges bool
 }
 
 // Sandbox is the emulated 3PL.
@@ -107,6 +117,7 @@ type Sandbox struct {
 	orders   map[string]*Order
 	returns  map[string]*Return
 	acks     []x12.Ack // 997s Retailbridge sent us
+	ta1s     []x12.TA1 // TA1s Retailbridge sent us
 	timers   []*time.Timer
 	received int // interchanges picked up
 	sent     int // files written
@@ -256,6 +267,13 @@ func (s *Sandbox) Stats() Stats {
 	return Stats{Received: s.received, Sent: s.sent}
 }
 
+// TA1s returns the interchange acknowledgements Retailbridge sent.
+func (s *Sandbox) TA1s() []x12.TA1 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.ta1s)
+}
+
 // Acks returns the 997s Retailbridge sent.
 func (s *Sandbox) Acks() []x12.Ack {
 	s.mu.Lock()
@@ -303,17 +321,30 @@ func (s *Sandbox) sendLocked(prefix, group string, sets ...x12.NewSet) error {
 	if err != nil {
 		return err
 	}
-	env := x12.Envelope{SenderQualifier: Qualifier, SenderID: PartnerID, ReceiverQualifier: Qualifier, ReceiverID: RetailerID,
-		Version: "004010", Layout: "\r\n"}
-	f, err := env.Build(icn, icn, time.Now(), x12.NewGroup{FunctionalID: group, Sets: sets})
+	f, err := s.envelope().Build(icn, icn, time.Now(), x12.NewGroup{FunctionalID: group, Sets: sets})
 	if err != nil {
 		return err
+	}
+	if s.faults.BrokenEnvelope > 0 {
+		s.faults.BrokenEnvelope--
+		f.Interchanges[0].Trailer.Elems[1] = fmt.Sprintf("%09d", icn+1)
 	}
 	if s.faults.Malformed > 0 {
 		s.faults.Malformed--
 		se := &f.Interchanges[0].Groups[0].Sets[0].Trailer
 		se.Elems[0] = strconv.Itoa(len(f.Interchanges[0].Groups[0].Sets[0].Body) + 7)
 	}
+	return s.writeLocked(prefix, icn, f)
+}
+
+// envelope addresses the 3PL's interchanges to Retailbridge.
+func (s *Sandbox) envelope() x12.Envelope {
+	return x12.Envelope{SenderQualifier: Qualifier, SenderID: PartnerID, ReceiverQualifier: Qualifier, ReceiverID: RetailerID,
+		Version: "004010", Layout: "\r\n", AckRequested: s.faults.AskTA1}
+}
+
+// writeLocked writes interchange f (control number icn) to /from-3pl, twice when re-sending.
+func (s *Sandbox) writeLocked(prefix string, icn int64, f *x12.File) error {
 	data, err := x12.Marshal(f)
 	if err != nil {
 		return err
@@ -346,4 +377,11 @@ func (s *Sandbox) Documents() (orders, returns int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return len(s.orders), len(s.returns)
+}
+
+// ReturnIDs lists the returns the 3PL was told about (its 180s), sorted.
+func (s *Sandbox) ReturnIDs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Sorted(maps.Keys(s.returns))
 }

@@ -3,6 +3,7 @@ package warehouse
 import (
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 )
 
@@ -280,4 +281,17 @@ func (s *Sandbox) answerControl(w http.ResponseWriter, err error, view func() an
 	default:
 		writeJSON(w, http.StatusOK, view())
 	}
+}
+
+// ExpectedReturns lists the references (return ids) of the returns announced here, sorted: what
+// this warehouse was told about, for tests that check a return went to one warehouse only.
+func (s *Sandbox) ExpectedReturns() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, 0, len(s.receipts))
+	for _, r := range s.receipts {
+		out = append(out, r.req.Reference)
+	}
+	slices.Sort(out)
+	return out
 }

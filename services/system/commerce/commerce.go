@@ -20,7 +20,6 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
-	"github.com/retailbridge/retailbridge/services/system/commerce/internal/shopify"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
 )
 
@@ -42,9 +41,10 @@ type Deps struct {
 type Service struct {
 	commercev1.UnimplementedCommerceServiceServer
 
-	cfg   Config
-	conn  Connector
-	hooks webhookReceiver
+	vendor  string
+	timeout time.Duration
+	conn    Connector
+	hooks   webhookReceiver
 	// intake verifies, normalises and publishes webhooks once (nil: the vendor sends none).
 	intake *intake.Intake
 	log    *slog.Logger
@@ -66,11 +66,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := shopify.New(shopify.Config{
-		BaseURL: cfg.Shopify.BaseURL, APIVersion: cfg.Shopify.APIVersion, AccessToken: cfg.Shopify.AccessToken,
-		WebhookSecret: cfg.Shopify.WebhookSecret,
-	}, shopify.Deps{HTTPClient: deps.HTTPClient, Logger: deps.Logger.With("service", "commerce"), Now: deps.Now})
-	return FromConnector(cfg.Vendor, c, cfg.Timeout, deps), nil
+	log := deps.Logger.With("service", "commerce")
+	c, err := cfg.Connection.Connect(deps, log)
+	if err != nil {
+		return nil, err
+	}
+	return FromConnector(cfg.Connection.Vendor(), c, cfg.Timeout, deps), nil
 }
 
 // FromConnector is the service over a connector a vendor's registration built (its Serve reads
@@ -80,16 +81,15 @@ func FromConnector(vendor string, conn Connector, timeout time.Duration, deps De
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
-	cfg := Config{Vendor: vendor, Timeout: timeout}
-	if cfg.Timeout == 0 {
-		cfg.Timeout = DefaultTimeout
+	if timeout == 0 {
+		timeout = DefaultTimeout
 	}
 	log := deps.Logger.With("service", "commerce")
-	s := &Service{cfg: cfg, conn: conn, log: log}
+	s := &Service{vendor: vendor, timeout: timeout, conn: conn, log: log}
 	if h, ok := conn.(webhookReceiver); ok {
 		s.hooks = h
 		s.intake = intake.New(vendor, vendors.InboundFunc(s.normalise),
-			events.NewDeliveries(vendor, deps.JetStream, cfg.Timeout, deps.Now, log), log)
+			events.NewDeliveries(vendor, deps.JetStream, timeout, deps.Now, log), log)
 	}
 	return s
 }
@@ -103,7 +103,7 @@ func (s *Service) Ready(ctx context.Context) error {
 
 // bound applies the configured timeout; an earlier caller deadline wins.
 func (s *Service) bound(ctx context.Context) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, s.cfg.Timeout)
+	return context.WithTimeout(ctx, s.timeout)
 }
 
 // classify makes sure only *errs.Error values leave the service.

@@ -25,7 +25,7 @@ var dataset = sync.OnceValue(func() *demo.Dataset {
 })
 
 func validConfig() commerce.Config {
-	return commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: "https://demo.myshopify.com", AccessToken: "shpat_secret"}}
+	return commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: "https://demo.myshopify.com", AccessToken: "shpat_secret"}}
 }
 
 // newService starts a sandbox and a service in front of it.
@@ -34,7 +34,7 @@ func newService(tb testing.TB, edit func(*commerce.Config)) (*commerce.Service, 
 	sb := sandbox.New(dataset(), sandbox.Options{RestoreRate: 100000})
 	srv := httptest.NewServer(sb)
 	tb.Cleanup(srv.Close)
-	cfg := commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: sandbox.DefaultAccessToken}}
+	cfg := commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: srv.URL, AccessToken: sandbox.DefaultAccessToken}}
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -64,13 +64,13 @@ func TestConfigValidate(t *testing.T) {
 		bad  []string
 	}{
 		{"valid", nil, nil},
-		{"defaults fill vendor, version and timeout", func(c *commerce.Config) { c.Vendor, c.Timeout = "", 0 }, nil},
-		{"empty", func(c *commerce.Config) { *c = commerce.Config{} }, []string{"shopify.access_token", "shopify.base_url"}},
+		{"defaults fill version and timeout", func(c *commerce.Config) { c.Timeout = 0 }, nil},
+		{"empty connection", func(c *commerce.Config) { c.Connection = commerce.ShopifyConfig{} }, []string{"shopify.access_token", "shopify.base_url"}},
 		{"everything wrong", func(c *commerce.Config) {
-			*c = commerce.Config{Vendor: "magento", Timeout: -time.Second}
-		}, []string{"timeout", "vendor"}},
+			*c = commerce.Config{Timeout: -time.Second}
+		}, []string{"connection", "timeout"}},
 		{"bad shopify fields", func(c *commerce.Config) {
-			c.Shopify = commerce.ShopifyConfig{BaseURL: "demo.myshopify.com", APIVersion: "2026-13", AccessToken: " "}
+			c.Connection = commerce.ShopifyConfig{BaseURL: "demo.myshopify.com", APIVersion: "2026-13", AccessToken: " "}
 		}, []string{"shopify.access_token", "shopify.api_version", "shopify.base_url"}},
 	}
 	for _, tt := range tests {
@@ -94,10 +94,10 @@ func TestConfigValidate(t *testing.T) {
 func TestConfigMasksToken(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig()
-	cfg.Shopify.WebhookSecret = "whsec_secret"
+	shopifyOf(&cfg).WebhookSecret = "whsec_secret"
 	var buf bytes.Buffer
-	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "shopify", cfg.Shopify)
-	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg.Shopify), buf.String()} {
+	slog.New(slog.NewJSONHandler(&buf, nil)).Info("config", "shopify", cfg.Connection)
+	for _, s := range []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg.Connection), buf.String()} {
 		for _, secret := range []string{"shpat_secret", "whsec_secret"} {
 			if strings.Contains(s, secret) {
 				t.Errorf("secret leaked: %s", s)
@@ -208,7 +208,7 @@ func TestVendorFailuresKeepTheirKind(t *testing.T) {
 
 func TestBadTokenIsOurProblem(t *testing.T) {
 	t.Parallel()
-	svc, _ := newService(t, func(c *commerce.Config) { c.Shopify.AccessToken = "shpat_revoked" })
+	svc, _ := newService(t, func(c *commerce.Config) { shopifyOf(c).AccessToken = "shpat_revoked" })
 	err := svc.Ready(context.Background())
 	if e := errs.As(err); e == nil || e.Kind != errs.Unavailable || e.Reason != "vendor_auth_failed" {
 		t.Errorf("Ready with a revoked token: got %v, want vendor_auth_failed", err)
@@ -239,4 +239,9 @@ func TestUnimplemented(t *testing.T) {
 			t.Errorf("%s: got %v, want not_implemented", name, e)
 		}
 	}
+}
+
+// shopifyOf is the Shopify connection of c, to change in place.
+func shopifyOf(c *commerce.Config) *commerce.ShopifyConfig {
+	return c.Connection.(*commerce.ShopifyConfig)
 }

@@ -17,7 +17,7 @@ func serveShopify(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorShopify, Shopify: ShopifyFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: ShopifyFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{JetStream: js, Logger: d.Logger, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

@@ -51,7 +51,7 @@ func (s *Service) IngestWebhook(ctx context.Context, req *commercev1.IngestWebho
 	if s.intake == nil {
 		return nil, errs.E(errs.Unimplemented, "not_implemented", "the configured vendor sends no webhooks")
 	}
-	d, err := s.intake.Accept(ctx, vendors.Delivery{Vendor: s.cfg.Vendor, Channel: vendors.Webhook,
+	d, err := s.intake.Accept(ctx, vendors.Delivery{Vendor: s.vendor, Channel: vendors.Webhook,
 		Headers: intake.Headers(req.GetHeaders()), Body: req.GetBody()})
 	if err != nil {
 		return nil, err
@@ -96,12 +96,12 @@ func (s *Service) envelope(ctx context.Context, d *webhook.Delivery, f webhook.F
 	}
 	corr := telemetry.CorrelationID(ctx)
 	if corr == "" {
-		corr = s.cfg.Vendor + "-webhook-" + d.ID
+		corr = s.vendor + "-webhook-" + d.ID
 	}
 	carrier := propagation.MapCarrier{}
 	propagation.TraceContext{}.Inject(ctx, carrier)
 	return &canonicalv1.Event{
-		Id:            EventID(s.cfg.Vendor, d.ID, f.Type),
+		Id:            EventID(s.vendor, d.ID, f.Type),
 		Source:        EventSource,
 		Type:          f.Type,
 		Time:          timestamppb.New(f.Time),

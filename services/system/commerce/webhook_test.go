@@ -70,7 +70,7 @@ func newWebhookRig(tb testing.TB) *webhookRig {
 		Webhooks: sandbox.WebhookConfig{URL: gateway.URL, Secret: webhookSecret}})
 	shop := httptest.NewServer(rig.sb)
 	tb.Cleanup(shop.Close)
-	svc, err := commerce.New(commerce.Config{Shopify: commerce.ShopifyConfig{BaseURL: shop.URL,
+	svc, err := commerce.New(commerce.Config{Connection: &commerce.ShopifyConfig{BaseURL: shop.URL,
 		AccessToken: sandbox.DefaultAccessToken, WebhookSecret: webhookSecret}}, commerce.Deps{HTTPClient: shop.Client(), JetStream: js})
 	if err != nil {
 		tb.Fatalf("New: %v", err)
@@ -178,7 +178,7 @@ func TestDuplicateWebhooksPublishOnce(t *testing.T) {
 
 	var refunds, updates int
 	for _, ev := range streamed {
-		if ev.GetSource() != commerce.EventSource || ev.GetSpecVersion() != 1 || ev.GetCorrelationId() == "" || ev.GetTime() == nil {
+		if ev.GetSource() != events.VendorSource(commerce.EventSource, "shopify") || ev.GetSpecVersion() != 1 || ev.GetCorrelationId() == "" || ev.GetTime() == nil {
 			t.Errorf("envelope %v", ev)
 		}
 		switch ev.GetType() {
@@ -283,7 +283,7 @@ func TestWebhookWithoutBusOrSecret(t *testing.T) {
 	t.Parallel()
 	body := []byte(refundBody)
 	req := &commercev1.IngestWebhookRequest{Headers: signed(sandbox.TopicRefundsCreate, "d-1", body, webhookSecret), Body: body}
-	noBus, _ := newService(t, func(c *commerce.Config) { c.Shopify.WebhookSecret = webhookSecret })
+	noBus, _ := newService(t, func(c *commerce.Config) { shopifyOf(c).WebhookSecret = webhookSecret })
 	_, err := noBus.IngestWebhook(context.Background(), req)
 	if e := errs.As(err); e == nil || e.Kind != errs.Unavailable || e.Reason != "events_unavailable" {
 		t.Errorf("without JetStream: %v; want Unavailable events_unavailable", err)

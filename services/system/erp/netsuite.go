@@ -22,7 +22,7 @@ func serveNetSuite(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorNetSuite, NetSuite: ns, Timeout: d.Timeout},
+	svc, err := New(Config{Connection: ns, Timeout: d.Timeout},
 		Deps{Logger: d.Logger, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

@@ -17,7 +17,6 @@ import (
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 	"github.com/retailbridge/retailbridge/pkg/intake"
 	"github.com/retailbridge/retailbridge/pkg/vendors"
-	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
 )
 
 // MaxSKUs is how many SKUs one GetItems call may name.
@@ -55,9 +54,6 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	if deps.HTTPClient == nil {
-		return nil, errs.E(errs.Invalid, "invalid_deps", "erp: deps.HTTPClient is required")
-	}
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -67,9 +63,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	log := deps.Logger.With("service", "erp", "vendor", cfg.Vendor)
-	conn, err := netsuite.New(cfg.NetSuite.connector(), deps.HTTPClient, log, deps.Now)
+	log := deps.Logger.With("service", "erp", "vendor", cfg.Connection.Vendor())
+	conn, err := cfg.Connection.Connect(deps, log)
 	if err != nil {
+		if e := errs.As(err); e != nil {
+			return nil, err
+		}
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
 	}
 	return newService(conn, log, cfg.Timeout), nil

@@ -27,13 +27,14 @@ import (
 )
 
 func validConfig(baseURL string) erp.Config {
-	return erp.Config{
-		Vendor: erp.VendorNetSuite,
-		NetSuite: erp.NetSuiteConfig{
-			BaseURL: baseURL, Account: nssandbox.DevAccount,
-			ConsumerKey: nssandbox.DevConsumerKey, ConsumerSecret: nssandbox.DevConsumerSecret,
-			TokenID: nssandbox.DevTokenID, TokenSecret: nssandbox.DevTokenSecret,
-		},
+	return erp.Config{Connection: validNetSuite(baseURL)}
+}
+
+func validNetSuite(baseURL string) erp.NetSuiteConfig {
+	return erp.NetSuiteConfig{
+		BaseURL: baseURL, Account: nssandbox.DevAccount,
+		ConsumerKey: nssandbox.DevConsumerKey, ConsumerSecret: nssandbox.DevConsumerSecret,
+		TokenID: nssandbox.DevTokenID, TokenSecret: nssandbox.DevTokenSecret,
 	}
 }
 
@@ -64,12 +65,11 @@ func TestConfigValidate(t *testing.T) {
 		fields []string
 	}{
 		{"valid", func(*erp.Config) {}, nil},
-		{"valid with defaults left empty", func(c *erp.Config) { c.NetSuite.BaseURL = "" }, nil},
-		{"no vendor", func(c *erp.Config) { c.Vendor = "" }, []string{"vendor"}},
-		{"unknown vendor", func(c *erp.Config) { c.Vendor = "sap" }, []string{"vendor"}},
+		{"valid with defaults left empty", func(c *erp.Config) { c.Connection = validNetSuite("") }, nil},
+		{"no vendor connection", func(c *erp.Config) { c.Connection = nil }, []string{"connection"}},
 		{"everything wrong at once", func(c *erp.Config) {
 			c.Timeout = -time.Second
-			c.NetSuite = erp.NetSuiteConfig{BaseURL: "ftp://x", Currency: "usd", MaxConcurrency: -1}
+			c.Connection = erp.NetSuiteConfig{BaseURL: "ftp://x", Currency: "usd", MaxConcurrency: -1}
 		}, []string{
 			"timeout", "netsuite.account", "netsuite.consumer_key", "netsuite.consumer_secret",
 			"netsuite.token_id", "netsuite.token_secret", "netsuite.base_url", "netsuite.currency",
@@ -112,8 +112,8 @@ func TestSecretsAreMasked(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig("")
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "netsuite", cfg.NetSuite)
-	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.NetSuite)} {
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "netsuite", cfg.Connection)
+	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Connection)} {
 		for _, secret := range []string{nssandbox.DevConsumerSecret, nssandbox.DevTokenSecret, nssandbox.DevTokenID} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%q leaks %q", out, secret)

@@ -11,7 +11,7 @@ import (
 
 // serveFluent builds the service over the Fluent account deps.Lookup describes (FluentFromEnv).
 func serveFluent(d vendors.ServiceDeps) (vendors.Service, error) {
-	svc, err := New(Config{Vendor: VendorFluent, Fluent: FluentFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: FluentFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{Logger: d.Logger, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

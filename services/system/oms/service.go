@@ -13,7 +13,6 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	omsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/oms/v1"
-	"github.com/retailbridge/retailbridge/services/system/oms/internal/fluent"
 )
 
 // Deps are the service's collaborators.
@@ -54,8 +53,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	log := deps.Logger.With("service", "oms", "vendor", cfg.Vendor)
-	return &Service{conn: fluent.New(cfg.Fluent.connector(), deps.HTTPClient, deps.Now), log: log, timeout: cfg.Timeout}, nil
+	log := deps.Logger.With("service", "oms", "vendor", cfg.Connection.Vendor())
+	conn, err := cfg.Connection.Connect(deps, log)
+	if err != nil {
+		return nil, err
+	}
+	return &Service{conn: conn, log: log, timeout: cfg.Timeout}, nil
 }
 
 func invalid(bad []errs.FieldViolation) error {

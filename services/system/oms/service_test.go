@@ -18,7 +18,7 @@ func newFluent(t *testing.T, password string) (*Service, *fluentsb.Sandbox) {
 	sb := fluentsb.New(nil, fluentsb.Options{Locations: []string{"dc-east", "dc-west", "store-nyc"}})
 	srv := httptest.NewServer(sb)
 	t.Cleanup(srv.Close)
-	svc, err := New(Config{Vendor: VendorFluent, Fluent: FluentConfig{BaseURL: srv.URL, ClientID: fluentsb.DevClientID,
+	svc, err := New(Config{Connection: FluentConfig{BaseURL: srv.URL, ClientID: fluentsb.DevClientID,
 		ClientSecret: fluentsb.DevClientSecret, Username: fluentsb.DevUsername, Password: password, RetailerID: fluentsb.DevRetailerID}},
 		Deps{HTTPClient: http.DefaultClient})
 	if err != nil {

@@ -24,7 +24,6 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	paymentsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/payments/v1"
-	"github.com/retailbridge/retailbridge/services/system/payments/internal/stripe"
 )
 
 // Deps are the service's collaborators.
@@ -72,12 +71,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	log := deps.Logger.With("service", "payments", "vendor", cfg.Vendor)
-	conn, err := stripe.New(cfg.Stripe.connector(), deps.HTTPClient, log, deps.Now)
+	log := deps.Logger.With("service", "payments", "vendor", cfg.Connection.Vendor())
+	conn, err := cfg.Connection.Connect(deps, log)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "payments: "+err.Error())
 	}
-	return FromConnector(cfg.Vendor, conn, cfg.Timeout, deps), nil
+	return FromConnector(cfg.Connection.Vendor(), conn, cfg.Timeout, deps), nil
 }
 
 // FromConnector is the service over a connector a vendor's registration built (its Serve reads

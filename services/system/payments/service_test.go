@@ -29,8 +29,7 @@ var now = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 func validConfig(baseURL string) payments.Config {
 	return payments.Config{
-		Vendor: payments.VendorStripe,
-		Stripe: payments.StripeConfig{BaseURL: baseURL, SecretKey: stripesb.DevSecretKey,
+		Connection: &payments.StripeConfig{BaseURL: baseURL, SecretKey: stripesb.DevSecretKey,
 			WebhookSecrets: []string{stripesb.DevWebhookSecret}},
 	}
 }
@@ -62,21 +61,20 @@ func TestConfigValidate(t *testing.T) {
 		fields []string
 	}{
 		{"valid", func(*payments.Config) {}, nil},
-		{"valid with defaults left empty", func(c *payments.Config) { c.Stripe.BaseURL = "" }, nil},
-		{"restricted key", func(c *payments.Config) { c.Stripe.SecretKey = "rk_live_abc" }, nil},
-		{"no vendor", func(c *payments.Config) { c.Vendor = "" }, []string{"vendor"}},
-		{"unknown vendor", func(c *payments.Config) { c.Vendor = "adyen" }, []string{"vendor"}},
-		{"publishable key", func(c *payments.Config) { c.Stripe.SecretKey = "pk_live_abc" }, []string{"stripe.secret_key"}},
+		{"valid with defaults left empty", func(c *payments.Config) { stripeOf(c).BaseURL = "" }, nil},
+		{"restricted key", func(c *payments.Config) { stripeOf(c).SecretKey = "rk_live_abc" }, nil},
+		{"no vendor connection", func(c *payments.Config) { c.Connection = nil }, []string{"connection"}},
+		{"publishable key", func(c *payments.Config) { stripeOf(c).SecretKey = "pk_live_abc" }, []string{"stripe.secret_key"}},
 		{"two webhook secrets while rolling", func(c *payments.Config) {
-			c.Stripe.WebhookSecrets = []string{"whsec_new", "whsec_old"}
+			stripeOf(c).WebhookSecrets = []string{"whsec_new", "whsec_old"}
 		}, nil},
-		{"no webhook secret", func(c *payments.Config) { c.Stripe.WebhookSecrets = nil }, []string{"stripe.webhook_secrets"}},
+		{"no webhook secret", func(c *payments.Config) { stripeOf(c).WebhookSecrets = nil }, []string{"stripe.webhook_secrets"}},
 		{"an empty webhook secret", func(c *payments.Config) {
-			c.Stripe.WebhookSecrets = []string{"whsec_new", " "}
+			stripeOf(c).WebhookSecrets = []string{"whsec_new", " "}
 		}, []string{"stripe.webhook_secrets"}},
 		{"everything wrong at once", func(c *payments.Config) {
 			c.Timeout = -time.Second
-			c.Stripe = payments.StripeConfig{BaseURL: "api.stripe.com", MaxConcurrency: -1, SignatureTolerance: -time.Second}
+			c.Connection = &payments.StripeConfig{BaseURL: "api.stripe.com", MaxConcurrency: -1, SignatureTolerance: -time.Second}
 		}, []string{"timeout", "stripe.secret_key", "stripe.base_url", "stripe.max_concurrency", "stripe.webhook_secrets",
 			"stripe.signature_tolerance"}},
 	}
@@ -115,11 +113,11 @@ func TestNewNeedsHTTPClient(t *testing.T) {
 func TestSecretsAreMasked(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig("")
-	cfg.Stripe.SecretKey = "sk_live_51HxTopSecretValue"
-	cfg.Stripe.WebhookSecrets = []string{"whsec_TopSecretNew", "whsec_TopSecretOld"}
+	stripeOf(&cfg).SecretKey = "sk_live_51HxTopSecretValue"
+	stripeOf(&cfg).WebhookSecrets = []string{"whsec_TopSecretNew", "whsec_TopSecretOld"}
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "stripe", cfg.Stripe)
-	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Stripe)} {
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "stripe", cfg.Connection)
+	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Connection)} {
 		if strings.Contains(out, "TopSecret") {
 			t.Errorf("%q leaks a secret", out)
 		}
@@ -344,4 +342,9 @@ func TestVendorFailures(t *testing.T) {
 		sb.Faults().Set(faults.Settings{ErrorRate: 1, ErrorStatus: 502})
 		connectortest.WantErr(t, s.Ready(context.Background()), errs.Unavailable, "vendor_unavailable")
 	})
+}
+
+// stripeOf is the Stripe connection of c, to change in place.
+func stripeOf(c *payments.Config) *payments.StripeConfig {
+	return c.Connection.(*payments.StripeConfig)
 }

@@ -17,7 +17,7 @@ func serveStripe(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorStripe, Stripe: StripeFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: StripeFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{Logger: d.Logger, JetStream: js, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

@@ -34,7 +34,7 @@ import (
 
 const (
 	eventType   = "retailbridge.payments.refund.updated.v1"
-	eventSource = "retailbridge/system/payments"
+	eventSource = "retailbridge/system/payments/stripe" // the kind's source and the vendor (events.VendorSource)
 )
 
 // world is a Stripe sandbox whose webhooks reach the service through an endpoint that answers as

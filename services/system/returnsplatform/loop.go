@@ -15,7 +15,7 @@ func serveLoop(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorLoop, Loop: LoopFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: LoopFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{Logger: d.Logger, JetStream: js, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

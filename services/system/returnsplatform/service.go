@@ -18,7 +18,6 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	returnsplatformv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/returnsplatform/v1"
-	"github.com/retailbridge/retailbridge/services/system/returnsplatform/internal/loop"
 )
 
 // Deps are the service's collaborators.
@@ -66,12 +65,12 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	log := deps.Logger.With("service", "returnsplatform", "vendor", cfg.Vendor)
-	conn, err := loop.New(cfg.Loop.connector(), deps.HTTPClient, log, deps.Now)
+	log := deps.Logger.With("service", "returnsplatform", "vendor", cfg.Connection.Vendor())
+	conn, err := cfg.Connection.Connect(deps, log)
 	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "returnsplatform: "+err.Error())
 	}
-	return newService(cfg.Vendor, conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
+	return newService(cfg.Connection.Vendor(), conn, log, cfg.Timeout, deps.JetStream, deps.Now), nil
 }
 
 // FromConnector is the service over a connector a vendor's registration built (its Serve reads

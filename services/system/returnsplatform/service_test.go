@@ -24,8 +24,7 @@ import (
 
 func validConfig(baseURL string) returnsplatform.Config {
 	return returnsplatform.Config{
-		Vendor: returnsplatform.VendorLoop,
-		Loop: returnsplatform.LoopConfig{
+		Connection: &returnsplatform.LoopConfig{
 			BaseURL: baseURL, APIKey: loopsandbox.DevAPIKey, WebhookSecret: loopsandbox.DevWebhookSecret,
 		},
 	}
@@ -67,12 +66,11 @@ func TestConfigValidate(t *testing.T) {
 		fields []string
 	}{
 		{"valid", func(*returnsplatform.Config) {}, nil},
-		{"valid with defaults left empty", func(c *returnsplatform.Config) { c.Loop.BaseURL = "" }, nil},
-		{"no vendor", func(c *returnsplatform.Config) { c.Vendor = "" }, []string{"vendor"}},
-		{"unknown vendor", func(c *returnsplatform.Config) { c.Vendor = "aftership" }, []string{"vendor"}},
+		{"valid with defaults left empty", func(c *returnsplatform.Config) { loopOf(c).BaseURL = "" }, nil},
+		{"no vendor connection", func(c *returnsplatform.Config) { c.Connection = nil }, []string{"connection"}},
 		{"everything wrong at once", func(c *returnsplatform.Config) {
 			c.Timeout = -time.Second
-			c.Loop = returnsplatform.LoopConfig{BaseURL: "ftp://x", APIKey: " "}
+			c.Connection = &returnsplatform.LoopConfig{BaseURL: "ftp://x", APIKey: " "}
 		}, []string{"timeout", "loop.api_key", "loop.webhook_secret", "loop.base_url"}},
 	}
 	for _, tt := range tests {
@@ -110,10 +108,10 @@ func TestNewNeedsHTTPClient(t *testing.T) {
 func TestSecretsAreMasked(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig("")
-	cfg.Loop.PreviousWebhookSecret = "previous-secret-value"
+	loopOf(&cfg).PreviousWebhookSecret = "previous-secret-value"
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "loop", cfg.Loop)
-	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Loop)} {
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "loop", cfg.Connection)
+	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Connection)} {
 		for _, secret := range []string{loopsandbox.DevAPIKey, loopsandbox.DevWebhookSecret, "previous-secret-value"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%q leaks %q", out, secret)
@@ -228,9 +226,14 @@ func TestVendorErrorsPassThrough(t *testing.T) {
 	s := newService(t, srv, nil, nil)
 	_, err := s.GetReturn(context.Background(), &returnsplatformv1.GetReturnRequest{PlatformReturnId: "404"})
 	connectortest.WantErr(t, err, errs.NotFound, "return_not_found")
-	bad := newService(t, srv, nil, func(c *returnsplatform.Config) { c.Loop.APIKey = "wrong" })
+	bad := newService(t, srv, nil, func(c *returnsplatform.Config) { loopOf(c).APIKey = "wrong" })
 	connectortest.WantErr(t, bad.Ready(context.Background()), errs.Unavailable, "vendor_auth_failed")
 	slow := newService(t, srv, nil, func(c *returnsplatform.Config) { c.Timeout = time.Nanosecond })
 	_, err = slow.GetReturn(context.Background(), &returnsplatformv1.GetReturnRequest{PlatformReturnId: "1"})
 	connectortest.WantErr(t, err, errs.DeadlineExceeded, "vendor_timeout")
+}
+
+// loopOf is the Loop connection of c, to change in place.
+func loopOf(c *returnsplatform.Config) *returnsplatform.LoopConfig {
+	return c.Connection.(*returnsplatform.LoopConfig)
 }

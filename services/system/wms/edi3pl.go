@@ -25,8 +25,12 @@ import (
 	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
 )
 
-// EDI3PLConfig is how to trade EDI X12 with a 3PL over its SFTP server. The private key comes
-// from the environment and is masked when the config is logged or printed.
+// VendorEDI3PL is a 3PL trading EDI X12 files over SFTP.
+const VendorEDI3PL = "edi3pl"
+
+// EDI3PLConfig is how to trade EDI X12 with a 3PL over its SFTP server: the vendor's
+// Connection. The private key comes from the environment and is masked when the config is logged
+// or printed.
 type EDI3PLConfig struct {
 	// Addr is the SFTP server's host:port.
 	Addr string
@@ -47,9 +51,28 @@ type EDI3PLConfig struct {
 	PollInterval time.Duration
 	// Test marks our interchanges as test data.
 	Test bool
+	// AckRequested asks the 3PL for a TA1 on each of our interchanges (EDI3PL_REQUEST_TA1).
+	AckRequested bool
 }
 
-func (e EDI3PLConfig) validate() []errs.FieldViolation {
+var _ Connection = EDI3PLConfig{}
+
+// Vendor implements Connection.
+func (e EDI3PLConfig) Vendor() string { return VendorEDI3PL }
+
+// pollEvery is how often the 3PL's inbound folder is read.
+func (e EDI3PLConfig) pollEvery() time.Duration { return e.PollInterval }
+
+// Connect builds the EDI 3PL's connector; its state lives in JetStream.
+func (e EDI3PLConfig) Connect(deps Deps, log *slog.Logger) (Connector, error) {
+	if deps.JetStream == nil {
+		return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.JetStream is required by the EDI 3PL's state")
+	}
+	return edi3pl.New(e.connector(), deps.JetStream, log, deps.Now)
+}
+
+// Validate names every bad field, as edi3pl.<field>.
+func (e EDI3PLConfig) Validate() []errs.FieldViolation {
 	var bad []errs.FieldViolation
 	add := func(field, desc string) {
 		bad = append(bad, errs.FieldViolation{Field: "edi3pl." + field, Description: desc})
@@ -90,7 +113,7 @@ func (e EDI3PLConfig) connector() edi3pl.Config {
 		Mailbox: sftpbox.Config{Addr: e.Addr, User: e.User, PrivateKeyPEM: []byte(e.PrivateKey), HostKey: e.HostKey,
 			Inbound: e.Inbound, Outbound: e.Outbound, Archive: e.Archive, Quarantine: e.Quarantine},
 		SenderQualifier: q(e.SenderQualifier), SenderID: e.SenderID, ReceiverQualifier: q(e.ReceiverQualifier),
-		ReceiverID: e.ReceiverID, LocationID: e.LocationID, Test: e.Test,
+		ReceiverID: e.ReceiverID, LocationID: e.LocationID, Test: e.Test, AckRequested: e.AckRequested,
 	}
 }
 
@@ -115,6 +138,9 @@ func checkEDI3PLEnv(lookup func(string) string) error {
 		if d, err := time.ParseDuration(v); err != nil || d <= 0 {
 			return fmt.Errorf("EDI3PL_POLL_INTERVAL: %q is not a positive duration", v)
 		}
+	}
+	if v := lookup("EDI3PL_REQUEST_TA1"); v != "" && v != "true" && v != "false" {
+		return fmt.Errorf("EDI3PL_REQUEST_TA1: %q is not true or false", v)
 	}
 	if v := lookup("EDI3PL_SFTP_PRIVATE_KEY"); v != "" {
 		if _, err := privateKeyPEM(v); err != nil {
@@ -145,7 +171,7 @@ func serveEDI3PL(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorEDI3PL, EDI3PL: EDI3PLFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: EDI3PLFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{Logger: d.Logger, JetStream: js, Now: time.Now})
 	if err != nil {
 		return vendors.Service{}, err

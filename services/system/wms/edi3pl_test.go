@@ -47,7 +47,7 @@ func newEDIService(t *testing.T, delays edisandbox.Delays) (*wms.Service, *edisa
 			"EDI3PL_SFTP_HOST_KEY": sb.HostKey()}[name]
 	})
 	cfg.PollInterval = 20 * time.Millisecond
-	svc, err := wms.New(wms.Config{Vendor: wms.VendorEDI3PL, EDI3PL: cfg}, wms.Deps{JetStream: js})
+	svc, err := wms.New(wms.Config{Connection: cfg}, wms.Deps{JetStream: js})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestEDIResentFilesOneEffect(t *testing.T) {
 // TestEDIConfigValidate names every missing or bad field of the EDI 3PL's configuration.
 func TestEDIConfigValidate(t *testing.T) {
 	t.Parallel()
-	err := wms.Config{Vendor: wms.VendorEDI3PL, EDI3PL: wms.EDI3PLConfig{Addr: "nohost", HostKey: "not a key", PollInterval: -1}}.Validate()
+	err := wms.Config{Connection: wms.EDI3PLConfig{Addr: "nohost", HostKey: "not a key", PollInterval: -1}}.Validate()
 	var e *errs.Error
 	if !errors.As(err, &e) {
 		t.Fatalf("Validate: got %v", err)

@@ -21,8 +21,6 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	wmsv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/wms/v1"
-	"github.com/retailbridge/retailbridge/services/system/wms/internal/edi3pl"
-	"github.com/retailbridge/retailbridge/services/system/wms/internal/warehouse"
 )
 
 // Limits on one ListPositions call.
@@ -76,38 +74,19 @@ func New(cfg Config, deps Deps) (*Service, error) {
 	if cfg.Timeout == 0 {
 		cfg.Timeout = DefaultTimeout
 	}
-	log := deps.Logger.With("service", "wms", "vendor", cfg.Vendor)
-	conn, err := newConnector(cfg, deps, log)
+	log := deps.Logger.With("service", "wms", "vendor", cfg.Connection.Vendor())
+	conn, err := cfg.Connection.Connect(deps, log)
 	if err != nil {
-		return nil, err
-	}
-	s := FromConnector(cfg.Vendor, conn, cfg.Timeout, deps)
-	if cfg.EDI3PL.PollInterval > 0 {
-		s.poll = cfg.EDI3PL.PollInterval
-	}
-	return s, nil
-}
-
-// newConnector builds the selected vendor's connector.
-func newConnector(cfg Config, deps Deps, log *slog.Logger) (Connector, error) {
-	var conn Connector
-	var err error
-	switch cfg.Vendor {
-	case VendorWarehouse:
-		if deps.HTTPClient == nil {
-			return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.HTTPClient is required")
+		if errs.As(err) != nil {
+			return nil, err
 		}
-		conn, err = warehouse.New(cfg.Warehouse.connector(), deps.HTTPClient, log, deps.Now)
-	case VendorEDI3PL:
-		if deps.JetStream == nil {
-			return nil, errs.E(errs.Invalid, "invalid_deps", "wms: deps.JetStream is required by the EDI 3PL's state")
-		}
-		conn, err = edi3pl.New(cfg.EDI3PL.connector(), deps.JetStream, log, deps.Now)
-	}
-	if err != nil {
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "wms: "+err.Error())
 	}
-	return conn, nil
+	s := FromConnector(cfg.Connection.Vendor(), conn, cfg.Timeout, deps)
+	if p, ok := cfg.Connection.(poller); ok && p.pollEvery() > 0 {
+		s.poll = p.pollEvery()
+	}
+	return s, nil
 }
 
 // FromConnector is the service over a connector a vendor's registration built (its Serve reads

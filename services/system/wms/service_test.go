@@ -26,12 +26,18 @@ import (
 var testNow = time.Date(2026, 3, 14, 9, 26, 53, 0, time.UTC)
 
 func validConfig(baseURL string) wms.Config {
-	return wms.Config{
-		Vendor: wms.VendorWarehouse,
-		Warehouse: wms.WarehouseConfig{
-			BaseURL: baseURL, APIKey: whsandbox.DevAPIKey, WebhookSecret: whsandbox.DevWebhookSecret,
-		},
-	}
+	return wms.Config{Connection: validWarehouse(baseURL)}
+}
+
+func validWarehouse(baseURL string) wms.WarehouseConfig {
+	return wms.WarehouseConfig{BaseURL: baseURL, APIKey: whsandbox.DevAPIKey, WebhookSecret: whsandbox.DevWebhookSecret}
+}
+
+// warehouseOf changes the warehouse connection of c.
+func warehouseOf(c *wms.Config, change func(*wms.WarehouseConfig)) {
+	w := c.Connection.(wms.WarehouseConfig)
+	change(&w)
+	c.Connection = w
 }
 
 func newSandbox(tb testing.TB, opts whsandbox.Options) (*whsandbox.Sandbox, *httptest.Server) {
@@ -66,13 +72,12 @@ func TestConfigValidate(t *testing.T) {
 		fields []string
 	}{
 		{"valid", func(*wms.Config) {}, nil},
-		{"no vendor", func(c *wms.Config) { c.Vendor = "" }, []string{"vendor"}},
-		{"edi not yet", func(c *wms.Config) { c.Vendor = "edi" }, []string{"vendor"}},
+		{"no vendor connection", func(c *wms.Config) { c.Connection = nil }, []string{"connection"}},
 		{"everything wrong at once", func(c *wms.Config) {
 			c.Timeout = -time.Second
-			c.Warehouse = wms.WarehouseConfig{SignatureTolerance: -time.Second}
+			c.Connection = wms.WarehouseConfig{SignatureTolerance: -time.Second}
 		}, []string{"timeout", "warehouse.base_url", "warehouse.api_key", "warehouse.webhook_secret", "warehouse.signature_tolerance"}},
-		{"relative base URL", func(c *wms.Config) { c.Warehouse.BaseURL = "/api" }, []string{"warehouse.base_url"}},
+		{"relative base URL", func(c *wms.Config) { warehouseOf(c, func(w *wms.WarehouseConfig) { w.BaseURL = "/api" }) }, []string{"warehouse.base_url"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,10 +114,10 @@ func TestNewNeedsHTTPClient(t *testing.T) {
 func TestSecretsAreMasked(t *testing.T) {
 	t.Parallel()
 	cfg := validConfig("https://api.3pl.example")
-	cfg.Warehouse.PreviousWebhookSecret = "previous-secret-value"
+	warehouseOf(&cfg, func(w *wms.WarehouseConfig) { w.PreviousWebhookSecret = "previous-secret-value" })
 	var logged bytes.Buffer
-	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "warehouse", cfg.Warehouse)
-	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Warehouse)} {
+	slog.New(slog.NewJSONHandler(&logged, nil)).Info("config", "warehouse", cfg.Connection)
+	for _, out := range []string{logged.String(), fmt.Sprintf("%v", cfg), fmt.Sprintf("%+v", cfg.Connection)} {
 		for _, secret := range []string{whsandbox.DevAPIKey, whsandbox.DevWebhookSecret, "previous-secret-value"} {
 			if strings.Contains(out, secret) {
 				t.Errorf("%q leaks %q", out, secret)
@@ -275,7 +280,7 @@ func TestVendorErrorsPassThrough(t *testing.T) {
 	s := newService(t, srv, nil, nil)
 	_, err := s.GetReturnReceipt(context.Background(), &wmsv1.GetReturnReceiptRequest{ReceiptId: "RCV-404"})
 	connectortest.WantErr(t, err, errs.NotFound, "receipt_not_found")
-	bad := newService(t, srv, nil, func(c *wms.Config) { c.Warehouse.APIKey = "wrong" })
+	bad := newService(t, srv, nil, func(c *wms.Config) { warehouseOf(c, func(w *wms.WarehouseConfig) { w.APIKey = "wrong" }) })
 	connectortest.WantErr(t, bad.Ready(context.Background()), errs.Unavailable, "vendor_auth_failed")
 	slow := newService(t, srv, nil, func(c *wms.Config) { c.Timeout = time.Nanosecond })
 	_, err = slow.ListPositions(context.Background(), &wmsv1.ListPositionsRequest{})

@@ -18,7 +18,7 @@ func serveWarehouse(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Vendor: VendorWarehouse, Warehouse: WarehouseFromEnv(d.Lookup), Timeout: d.Timeout},
+	svc, err := New(Config{Connection: WarehouseFromEnv(d.Lookup), Timeout: d.Timeout},
 		Deps{Logger: d.Logger, JetStream: js, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err

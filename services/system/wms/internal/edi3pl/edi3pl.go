@@ -44,6 +44,9 @@ type Config struct {
 	Version string
 	// Test marks our interchanges as test data (ISA15 "T").
 	Test bool
+	// AckRequested asks the 3PL for a TA1 on each of our interchanges (ISA14 "1"); ta1.go
+	// reconciles them.
+	AckRequested bool
 	// LocationID is the 3PL's location when a file names none.
 	LocationID string
 }
@@ -93,7 +96,7 @@ func New(cfg Config, js jetstream.JetStream, log *slog.Logger, now func() time.T
 func (c *Client) envelope() x12.Envelope {
 	return x12.Envelope{SenderQualifier: c.cfg.SenderQualifier, SenderID: c.cfg.SenderID,
 		ReceiverQualifier: c.cfg.ReceiverQualifier, ReceiverID: c.cfg.ReceiverID, Version: c.cfg.Version,
-		Test: c.cfg.Test, Layout: "\n"}
+		Test: c.cfg.Test, AckRequested: c.cfg.AckRequested, Layout: "\n"}
 }
 
 // Ready reports whether the mailbox accepts our key and shows the pinned host key.

@@ -43,6 +43,7 @@ type PollStats struct {
 	Quarantined int // files set aside as malformed
 	Events      int // events published
 	Acks        int // 997s sent
+	TA1s        int // TA1s sent
 }
 
 // Poll processes every file in the inbound folder, oldest first. A file is archived only after
@@ -82,6 +83,9 @@ func (c *Client) receive(ctx context.Context, s *sftpbox.Session, name string, p
 	}
 	f, problems := x12.Read(data)
 	if problems != nil {
+		if err := c.sendTA1s(ctx, s, envelopeTA1s(data, f, problems), st); err != nil {
+			return err
+		}
 		return c.quarantine(ctx, s, name, f, problems, st)
 	}
 	dups := 0
@@ -92,6 +96,11 @@ func (c *Client) receive(ctx context.Context, s *sftpbox.Session, name string, p
 		}
 		if seen {
 			dups++
+			if x12.AckRequested(ic.Header) && len(ic.Groups) > 0 {
+				if err := c.sendTA1s(ctx, s, []x12.TA1{x12.Duplicate(ic.Header)}, st); err != nil {
+					return err
+				}
+			}
 			continue
 		}
 		if err := c.interchange(ctx, s, ic, name, publish, st); err != nil {
@@ -175,6 +184,9 @@ func (r *received) event(typ, subject string, at *timestamppb.Timestamp, data pr
 func (c *Client) interchange(ctx context.Context, s *sftpbox.Session, ic *x12.Interchange, name string, publish Publish, st *PollStats) error {
 	r := &received{deliveryID: "x12:" + ic.Sender() + ":" + strings.TrimLeft(ic.ControlNumber(), "0")}
 	file := &x12.File{Interchanges: []*x12.Interchange{ic}}
+	if err := c.receivedTA1s(ctx, r, ic); err != nil {
+		return err
+	}
 	var acks []x12.NewSet
 	for gi, g := range ic.Groups {
 		verdicts := map[int]x12.Verdict{}
@@ -202,6 +214,14 @@ func (c *Client) interchange(ctx context.Context, s *sftpbox.Session, ic *x12.In
 	}
 	if err := c.sendAcks(ctx, s, acks, st); err != nil {
 		return err
+	}
+	// Asked for, the TA1 says the envelope was accepted (a TA1-only interchange is not
+	// acknowledged: acknowledgements are not acknowledged).
+	if x12.AckRequested(ic.Header) && len(ic.Groups) > 0 {
+		ack, _ := x12.InterchangeAck(ic.Header, 0, nil)
+		if err := c.sendTA1s(ctx, s, []x12.TA1{ack}, st); err != nil {
+			return err
+		}
 	}
 	_, err := c.state.processed(ctx, ic.Sender(), ic.ControlNumber(), name, c.now())
 	return toStateErr(err)

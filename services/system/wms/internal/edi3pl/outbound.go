@@ -23,6 +23,11 @@ type sent struct {
 	SentAt  *time.Time `json:"sent_at,omitempty"`
 	AckCode string     `json:"ack_code,omitempty"` // AK901 of the 997
 	AckedAt *time.Time `json:"acked_at,omitempty"` // when the 997 arrived
+	// TA1Code and TA1Note are the 3PL's TA104/TA105 for the interchange (ta1.go), TA1At when
+	// that arrived; unset while none came (a TA1 comes only when asked for, or on errors).
+	TA1Code string     `json:"ta1_code,omitempty"`
+	TA1Note string     `json:"ta1_note,omitempty"`
+	TA1At   *time.Time `json:"ta1_at,omitempty"`
 }
 
 // orderRecord is a shipping order sent as a 940.
@@ -204,6 +209,8 @@ type InterchangeAck struct {
 	ICN  int64
 	Code string
 	At   *time.Time
+	// TA1Code and TA1Note are what the 3PL's TA1 said about the interchange ("" while none came).
+	TA1Code, TA1Note string
 }
 
 // InterchangeAck reads the 997 status of the interchange that carried a shipping order (kind
@@ -221,7 +228,7 @@ func (c *Client) InterchangeAck(ctx context.Context, kind, id string) (Interchan
 	if !found {
 		return InterchangeAck{}, errs.E(errs.NotFound, "document_not_found", "no such "+kind)
 	}
-	return InterchangeAck{ICN: st.ICN, Code: st.AckCode, At: st.AckedAt}, nil
+	return InterchangeAck{ICN: st.ICN, Code: st.AckCode, At: st.AckedAt, TA1Code: st.TA1Code, TA1Note: st.TA1Note}, nil
 }
 
 // GetReturnReceipt reads what the 3PL's 180s said about an announced return.
