@@ -197,6 +197,7 @@ func run(warmOnly bool) error {
 	}()
 	// Rounds interleave the paths, so a burst of load from elsewhere on the shared machine falls
 	// on every path alike; each path's figures are the medians over the rounds.
+	cpuBefore := readMachineCPU()
 	results := make([][]wrkResult, len(paths))
 	profiles := make([]string, len(paths))
 	threads := max(1, min(2, runtime.NumCPU()/2))
@@ -227,6 +228,7 @@ func run(warmOnly bool) error {
 	}
 	cancelSampler()
 	printWarm(machine, cfg, rounds, paths, results, cold, idleRSS, peak.Load())
+	fmt.Printf("\nShared machine: %s; load average %s at the end.\n", machineShare(cpuBefore, readMachineCPU(), results), loadAverageNow())
 	for i, p := range paths {
 		if profiles[i] == "" {
 			continue

@@ -69,9 +69,21 @@ type Options struct {
 	// BulkDelay is how long a bulk operation reports itself RUNNING before its result can be
 	// read (bulk.go); zero completes it at once.
 	BulkDelay time.Duration
+	// IdempotencyKeys is how many @idempotent keys are remembered, the oldest forgotten first
+	// (DefaultIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
+// DefaultIdempotencyKeys bounds the @idempotent keys the shop remembers. Shopify keeps a key for
+// about a day; a sandbox doing so under a sustained load (every inventory push carries a fresh
+// key) grows without bound, so past this many the oldest are forgotten, and a repeat of one
+// executes again, as it would at Shopify after its retention.
+const DefaultIdempotencyKeys = 10_000
+
 func (o Options) withDefaults() Options {
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = DefaultIdempotencyKeys
+	}
 	if o.AccessToken == "" {
 		o.AccessToken = DefaultAccessToken
 	}
@@ -137,7 +149,7 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 // run left there is restored on top of ds.
 func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	opts = opts.withDefaults()
-	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now), faults: faults.New(opts.Seed)}
+	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now, opts.IdempotencyKeys), faults: faults.New(opts.Seed)}
 	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
 	s.hooks = newWebhooks(opts.Webhooks, opts.WebhookClient, opts.APIVersions, opts.Seed)
 	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
