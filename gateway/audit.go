@@ -50,7 +50,7 @@ func (g *Gateway) audit() gin.HandlerFunc {
 		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), 5*time.Second)
 		defer cancel()
 		_, err := g.deps.Audit.Append(ctx, audit.Entry{Actor: string(p.Audience) + ":" + p.Subject, Tenant: p.Tenant,
-			Action: r.Method + " " + r.URL.Path, Outcome: c.Writer.Status(), Origin: c.ClientIP(), CorrelationID: c.GetString(requestIDKey)})
+			Action: r.Method + " " + r.URL.Path, Outcome: c.Writer.Status(), Origin: c.ClientIP(), CorrelationID: correlation(c.Request.Context())})
 		if err != nil {
 			// The action already happened; the return's timeline still names the actor.
 			g.deps.Logger.ErrorContext(r.Context(), "audit record not written", "error", err.Error(), "action", r.Method+" "+r.URL.Path)

@@ -3,7 +3,6 @@ package gateway
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -140,82 +139,11 @@ func sortedQueryKeys(q url.Values) []string {
 	return keys
 }
 
-// strictJSON accepts exactly one JSON value in valid UTF-8, with no repeated object member and
-// nothing but white space after it: what a strict client sends, and what protojson and
-// encoding/json would otherwise each read differently.
-func strictJSON(body []byte) (errs.FieldViolation, bool) {
-	if !utf8.Valid(body) {
-		return errs.FieldViolation{Field: "body", Description: "is not valid UTF-8"}, false
-	}
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if field, ok := walkValue(dec, ""); !ok {
-		return errs.FieldViolation{Field: field, Description: "is not well-formed JSON"}, false
-	} else if field != "" {
-		return errs.FieldViolation{Field: field, Description: "appears more than once"}, false
-	}
-	if _, err := dec.Token(); err != io.EOF {
-		return errs.FieldViolation{Field: "body", Description: "has content after the JSON value"}, false
-	}
-	return errs.FieldViolation{}, true
-}
-
-// walkValue reads one value from dec. It reports false (with where) when the JSON is malformed,
-// and true with a non-empty field when an object repeats a member.
-func walkValue(dec *json.Decoder, at string) (string, bool) {
-	tok, err := dec.Token()
-	if err != nil {
-		return bodyField(at), false
-	}
-	delim, ok := tok.(json.Delim)
-	if !ok {
-		return "", true
-	}
-	switch delim {
-	case '{':
-		seen := map[string]bool{}
-		for dec.More() {
-			key, err := dec.Token()
-			name, isString := key.(string)
-			if err != nil || !isString {
-				return bodyField(at), false
-			}
-			member := joinField(at, name)
-			if seen[name] {
-				return bodyField(member), true
-			}
-			seen[name] = true
-			if field, ok := walkValue(dec, member); !ok || field != "" {
-				return field, ok
-			}
-		}
-	case '[':
-		for i := 0; dec.More(); i++ {
-			if field, ok := walkValue(dec, at+"["+strconv.Itoa(i)+"]"); !ok || field != "" {
-				return field, ok
-			}
-		}
-	default:
-		return bodyField(at), false
-	}
-	if _, err := dec.Token(); err != nil {
-		return bodyField(at), false
-	}
-	return "", true
-}
-
 func joinField(at, name string) string {
 	if at == "" {
 		return plainField(name)
 	}
 	return at + "." + plainField(name)
-}
-
-func bodyField(at string) string {
-	if at == "" {
-		return "body"
-	}
-	return at
 }
 
 // plainField shortens a caller-chosen name for echoing in a problem: at most 64 bytes, never

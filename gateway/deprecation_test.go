@@ -131,7 +131,7 @@ func deprecationGateway(t testing.TB, now time.Time) *Gateway {
 	if err := g.loadAPIDocs(func() time.Time { return now }); err != nil {
 		t.Fatal(err)
 	}
-	g.engine.Use(g.requestID(), g.deprecation())
+	g.engine.Use(g.observe(), g.deprecation())
 	ok := func(c *gin.Context) { c.JSON(http.StatusOK, gin.H{"ok": true}) }
 	g.engine.Any("/v1/partner/*path", ok)
 	g.engine.GET("/openapi.json", func(c *gin.Context) { c.Data(http.StatusOK, "application/json", g.openapi) })

@@ -13,7 +13,6 @@ import (
 
 	"github.com/gin-gonic/gin"
 	"github.com/redis/go-redis/v9"
-	"go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"
 	"google.golang.org/grpc"
 
 	"github.com/retailbridge/retailbridge/pkg/audit"
@@ -124,14 +123,8 @@ func New(cfg Config, deps Deps) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	g.routes(mux)
-	var h http.Handler = g.engine
-	if deps.Tracing != nil {
-		h = otelhttp.NewHandler(h, "gateway",
-			otelhttp.WithTracerProvider(deps.Tracing.Provider), otelhttp.WithPropagators(deps.Tracing.Propagator),
-			otelhttp.WithSpanNameFormatter(func(_ string, r *http.Request) string { return r.Method + " " + r.URL.Path }))
-	}
-	g.handler = h
+	g.routes(mux) // traces, request ids and RED metrics: the first layer of every route (observe.go)
+	g.handler = g.engine
 	return g, nil
 }
 

@@ -33,7 +33,7 @@ func identityGateway(t testing.TB) (*Gateway, *auth.Authority) {
 	gin.SetMode(gin.ReleaseMode)
 	g := &Gateway{cfg: Config{RequestTimeout: 5 * time.Second, BodyLimit: 64 << 10},
 		deps: Deps{Logger: slog.New(slog.DiscardHandler), Verifier: a.Verifier}, engine: gin.New()}
-	g.engine.Use(g.requestID(), g.securityHeaders())
+	g.engine.Use(g.observe(), g.securityHeaders())
 	g.identityRoutes(g.engine)
 	g.engine.GET("/test/support/write", g.authenticate(auth.Support), g.requireScopes("support:write"), func(c *gin.Context) {
 		c.Status(http.StatusNoContent)

@@ -5,30 +5,25 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/url"
 	"runtime/debug"
 	"strconv"
 	"strings"
-	"time"
 	"unicode/utf8"
 
 	"github.com/gin-gonic/gin"
 
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
-	"github.com/retailbridge/retailbridge/pkg/telemetry"
 )
 
 // RequestIDHeader carries the request id, accepted from the client or generated, and echoed.
 const RequestIDHeader = "X-Request-Id"
 
-const requestIDKey = "rb.request_id"
-
 // problem writes p with the request id and aborts the chain.
 func (g *Gateway) problem(c *gin.Context, p errs.Problem) {
-	p.RequestID = c.GetString(requestIDKey)
+	p.RequestID = correlation(c.Request.Context())
 	p.Instance = c.Request.URL.Path
 	p.Write(c.Writer)
 	c.Abort()
@@ -49,21 +44,8 @@ func (g *Gateway) recovery() gin.HandlerFunc {
 	}
 }
 
-// requestID accepts a well-formed X-Request-Id or generates one; it becomes the correlation id
-// of everything the request causes downstream.
-func (g *Gateway) requestID() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		id := c.GetHeader(RequestIDHeader)
-		if !validRequestID(id) {
-			id = telemetry.NewID()
-		}
-		c.Set(requestIDKey, id)
-		c.Header(RequestIDHeader, id)
-		c.Request = c.Request.WithContext(telemetry.WithCorrelationID(c.Request.Context(), id))
-		c.Next()
-	}
-}
-
+// validRequestID says whether a client's X-Request-Id can be taken as the correlation id of
+// everything the request causes downstream (observe.go); otherwise one is generated.
 func validRequestID(id string) bool {
 	if id == "" || len(id) > 128 {
 		return false
@@ -76,46 +58,26 @@ func validRequestID(id string) bool {
 	return true
 }
 
+// securityHeaders are set on every response. The value slices are built once and shared by
+// every response: Header.Set replaces a slice and Header.Add appends to a full one (a copy), so
+// none is ever written to.
 func (g *Gateway) securityHeaders() gin.HandlerFunc {
+	headers := []struct {
+		name  string // canonical
+		value []string
+	}{
+		{"X-Content-Type-Options", []string{"nosniff"}},
+		{"X-Frame-Options", []string{"DENY"}},
+		{"Referrer-Policy", []string{"no-referrer"}},
+		{"Content-Security-Policy", []string{"default-src 'none'; frame-ancestors 'none'"}},
+		{"Cache-Control", []string{"no-store"}},
+	}
 	return func(c *gin.Context) {
 		h := c.Writer.Header()
-		h.Set("X-Content-Type-Options", "nosniff")
-		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "no-referrer")
-		h.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-		h.Set("Cache-Control", "no-store")
+		for _, kv := range headers {
+			h[kv.name] = kv.value
+		}
 		c.Next()
-	}
-}
-
-// accessLog records metrics for every request and logs failures; successful requests are logged
-// at debug level so a busy gateway is not bound by its own log volume.
-func (g *Gateway) accessLog() gin.HandlerFunc {
-	return func(c *gin.Context) {
-		start := time.Now()
-		c.Next()
-		status := c.Writer.Status()
-		route := c.FullPath()
-		if route == "" {
-			route = "unmatched"
-		}
-		elapsed := time.Since(start)
-		g.deps.Metrics.HTTP.WithLabelValues(route, c.Request.Method, statusClass(status)).Observe(elapsed.Seconds())
-		level := slog.LevelDebug
-		switch {
-		case status >= 500:
-			level = slog.LevelWarn
-		case status >= 400:
-			level = slog.LevelInfo
-		}
-		// Checked first: building the record's attributes allocates even when the level is off,
-		// and successful requests (debug) are the hot path.
-		if !g.deps.Logger.Enabled(c.Request.Context(), level) {
-			return
-		}
-		g.deps.Logger.Log(c.Request.Context(), level, "http request", "method", c.Request.Method,
-			"path", c.Request.URL.Path, "status", status, "duration_ms", float64(elapsed.Microseconds())/1000,
-			"request_id", c.GetString(requestIDKey))
 	}
 }
 

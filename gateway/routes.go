@@ -13,7 +13,7 @@ import (
 // routes is the whole route table of the gateway.
 func (g *Gateway) routes(process *runtime.ServeMux) {
 	r := g.engine
-	r.Use(g.recovery(), g.requestID(), g.securityHeaders(), g.accessLog(), g.deprecation(), g.wellFormedURL())
+	r.Use(g.observe(), g.recovery(), g.securityHeaders(), g.deprecation(), g.wellFormedURL())
 	r.NoRoute(func(c *gin.Context) {
 		g.problem(c, errs.NewProblem(http.StatusNotFound, "route_not_found", "Not found", "no route matches "+c.Request.URL.Path))
 	})

@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 )
@@ -103,7 +104,8 @@ func (c *Console) bulkApply(r *http.Request, s *session, res result, plan bulkPl
 			continue
 		}
 		delete(planned, id)
-		resp, err := c.deps.Orders.ResolveOrderException(r.Context(), &ordersv1.ResolveOrderExceptionRequest{
+		// Bulk work: the released orders run behind customer-facing ones (the orders service's lanes).
+		resp, err := c.deps.Orders.ResolveOrderException(governor.WithPriority(r.Context(), governor.Bulk), &ordersv1.ResolveOrderExceptionRequest{
 			OrderId: id, Resolution: resolutions[plan.Action], TaxCode: plan.TaxCode, Note: note})
 		outcome, status := bulkVerbs[plan.Action], http.StatusOK
 		if err != nil {

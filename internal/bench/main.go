@@ -55,6 +55,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "orders" {
+		// The order-to-cash figures only (`go run ./internal/bench orders` under scripts/with-redis.sh).
+		if err := runOrders(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if len(os.Args) > 1 && os.Args[1] == "workflows" {
 		// PF-2 and PF-3 only (`go run ./internal/bench workflows` under scripts/with-redis.sh).
 		if err := runWorkflows(); err != nil {
@@ -189,6 +197,7 @@ func run(warmOnly bool) error {
 	}()
 	// Rounds interleave the paths, so a burst of load from elsewhere on the shared machine falls
 	// on every path alike; each path's figures are the medians over the rounds.
+	cpuBefore := readMachineCPU()
 	results := make([][]wrkResult, len(paths))
 	profiles := make([]string, len(paths))
 	threads := max(1, min(2, runtime.NumCPU()/2))
@@ -219,6 +228,7 @@ func run(warmOnly bool) error {
 	}
 	cancelSampler()
 	printWarm(machine, cfg, rounds, paths, results, cold, idleRSS, peak.Load())
+	fmt.Printf("\nShared machine: %s; load average %s at the end.\n", machineShare(cpuBefore, readMachineCPU(), results), loadAverageNow())
 	for i, p := range paths {
 		if profiles[i] == "" {
 			continue
@@ -238,7 +248,7 @@ func run(warmOnly bool) error {
 	if warmOnly {
 		return nil
 	}
-	return runWorkflows()
+	return errors.Join(runWorkflows(), runOrders())
 }
 
 // partnerToken registers an acme client with the CLI, as an operator would, and takes a token

@@ -481,25 +481,9 @@ func (w *wfStack) evidence(ev *wfEvidence, ids []string) error {
 			return fmt.Errorf("%s: %w", q, err)
 		}
 	}
-	ev.ignoredBy = map[string]int{}
-	irows, err := db.Query(ctx, `SELECT description, COUNT(*) FROM rb_workflow_history WHERE kind = 'ignored' GROUP BY description`)
-	if err != nil {
+	if ev.ignoredBy, err = ignoredSignals(ctx, db); err != nil {
 		return err
 	}
-	for irows.Next() {
-		var desc string
-		var n int
-		if err := irows.Scan(&desc, &n); err != nil {
-			irows.Close()
-			return err
-		}
-		name := strings.TrimPrefix(desc, "signal ")
-		if i := strings.IndexByte(name, ' '); i > 0 {
-			name = name[:i]
-		}
-		ev.ignoredBy[name] += n
-	}
-	irows.Close()
 	ev.stepTime = map[string]time.Duration{}
 	rows, err := db.Query(ctx, `SELECT step, started_at, finished_at FROM rb_workflow_steps WHERE finished_at IS NOT NULL`)
 	if err != nil {
@@ -538,6 +522,29 @@ func (w *wfStack) evidence(ev *wfEvidence, ids []string) error {
 	}
 	rows.Close()
 	return rows.Err()
+}
+
+// ignoredSignals counts the signals the workflows recorded as ignored, by signal name.
+func ignoredSignals(ctx context.Context, db *store.DB) (map[string]int, error) {
+	out := map[string]int{}
+	rows, err := db.Query(ctx, `SELECT description, COUNT(*) FROM rb_workflow_history WHERE kind = 'ignored' GROUP BY description`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var desc string
+		var n int
+		if err := rows.Scan(&desc, &n); err != nil {
+			return nil, err
+		}
+		name := strings.TrimPrefix(desc, "signal ")
+		if i := strings.IndexByte(name, ' '); i > 0 {
+			name = name[:i]
+		}
+		out[name] += n
+	}
+	return out, rows.Err()
 }
 
 // pf2Result is the end-to-end workflow rate.

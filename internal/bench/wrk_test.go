@@ -75,3 +75,18 @@ func TestWrkScriptRunsWhenWrkIsInstalled(t *testing.T) {
 		t.Errorf("wrk against the bare handler: %+v; want requests and no errors", r)
 	}
 }
+
+func TestMachineCPUReadsTheOSAccounting(t *testing.T) {
+	t.Parallel()
+	before := readMachineCPU()
+	if before.total <= 0 || before.busy <= 0 || before.busy > before.total {
+		t.Fatalf("machine CPU %+v; want busy within a positive total", before)
+	}
+	after := before
+	after.total += 10 * time.Second
+	after.busy += 6 * time.Second
+	got := machineShare(before, after, [][]wrkResult{{{ServerCPU: 2 * time.Second, LoadCPU: time.Second}}})
+	if want := "60 % busy during the rounds: 30 % the measured servers and wrk, 30 % other work"; !strings.Contains(got, want) {
+		t.Errorf("got %q; want it to say %q", got, want)
+	}
+}

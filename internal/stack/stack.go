@@ -117,6 +117,8 @@ type Stack struct {
 	Gateway http.Handler
 	// Returns is the returns process service started here (tests drive its workflow).
 	Returns *returns.Service
+	// OrderWorkflow is the orders service's write side, when started here (benchmarks read it).
+	OrderWorkflow *orders.Workflow
 	// Inventory is the inventory process service, when this stack runs it.
 	Inventory  *inventory.Service
 	Demo       *demo.Dataset
@@ -131,6 +133,7 @@ type Stack struct {
 	deadLetters *events.DeadLetters
 	tracing     *telemetry.Tracing
 	addrs       map[Component]string
+	inProcess   map[Component]*grpcx.InProcess // each gRPC service served here, for clients here
 	conns       []*grpc.ClientConn
 	nc          *nats.Conn
 	// startCtx bounds waiting for engines during Start; ctx is the running stack's lifetime.
@@ -180,7 +183,7 @@ func Start(ctx context.Context, opts Options) (_ *Stack, err error) {
 	if opts.DemoSeed == 0 {
 		opts.DemoSeed = 20261127
 	}
-	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, Metrics: telemetry.NewMetrics(),
+	s := &Stack{opts: opts, logger: opts.Logger, addrs: map[Component]string{}, inProcess: map[Component]*grpcx.InProcess{}, Metrics: telemetry.NewMetrics(),
 		governors: map[string]*governor.Governor{}, sandboxes: map[string]vendors.Sandbox{}}
 	s.startCtx = ctx
 	s.ctx, s.cancel = context.WithCancel(context.WithoutCancel(ctx))
@@ -314,7 +317,13 @@ func listenAddrs(a config.ServiceAddrs) map[Component]string {
 }
 
 func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
-	conn, err := grpcx.Dial(s.target(c), grpcx.DialDeps{Metrics: s.Metrics, Tracing: s.tracing, DefaultTimeout: s.opts.Config.RequestTimeout})
+	deps := grpcx.DialDeps{Metrics: s.Metrics, Tracing: s.tracing, DefaultTimeout: s.opts.Config.RequestTimeout}
+	target := s.target(c)
+	if p, ok := s.inProcess[c]; ok {
+		// Served in this process: the same gRPC calls over memory instead of loopback TCP.
+		deps.Dialer, target = p.Dial, "passthrough:///"+string(c)
+	}
+	conn, err := grpcx.Dial(target, deps)
 	if err != nil {
 		return nil, err
 	}
@@ -332,11 +341,16 @@ func (s *Stack) serveGRPC(c Component, configured string, register func(*grpcx.S
 	srv := grpcx.NewServer(grpcx.ServerDeps{Logger: s.logger.With("service", string(c)), Metrics: s.Metrics, Tracing: s.tracing})
 	register(srv)
 	srv.WatchHealth(s.ctx, s.opts.Config.HealthInterval, probes...)
-	s.wg.Go(func() {
-		if err := srv.Serve(s.ctx, lis); err != nil {
-			s.fail(fmt.Errorf("%s: %w", c, err))
-		}
-	})
+	// Clients in this process dial the in-process listener (dial); others reach lis.
+	p := grpcx.NewInProcess()
+	s.inProcess[c] = p
+	for _, l := range []net.Listener{lis, p.Listener()} {
+		s.wg.Go(func() {
+			if err := srv.Serve(s.ctx, l); err != nil {
+				s.fail(fmt.Errorf("%s: %w", c, err))
+			}
+		})
+	}
 	s.logger.Info("service listening", "service", string(c), "addr", lis.Addr().String())
 	return nil
 }
@@ -412,6 +426,7 @@ func (s *Stack) startOrders() error {
 	if err != nil {
 		return err
 	}
+	s.OrderWorkflow = wf
 	settlement, err := s.startSettlement()
 	if err != nil {
 		return err

@@ -111,6 +111,8 @@ func (c Config) withDefaults() Config {
 
 // Stats are what a governor did.
 type Stats struct {
+	// MaxInFlight counts calls holding a slot, including those waiting for a rate token: an
+	// upper bound of the vendor's concurrency.
 	Calls, Rejected, MaxInFlight int64
 	// Open says whether the breaker is open now.
 	Open bool
@@ -124,9 +126,9 @@ type Governor struct {
 	limiter *rate.Limiter
 	now     func() time.Time
 
+	slots *Slots
+
 	mu        sync.Mutex
-	inFlight  int
-	waiting   [2][]chan struct{} // per lane, FIFO
 	failures  int
 	openUntil time.Time
 	probing   bool
@@ -136,7 +138,7 @@ type Governor struct {
 // New guards next for vendor name.
 func New(name string, cfg Config, next http.RoundTripper) *Governor {
 	cfg = cfg.withDefaults()
-	g := &Governor{name: name, cfg: cfg, next: next, now: time.Now}
+	g := &Governor{name: name, cfg: cfg, next: next, now: time.Now, slots: NewSlots(cfg.MaxConcurrent)}
 	if cfg.Rate > 0 {
 		g.limiter = rate.NewLimiter(rate.Limit(cfg.Rate), cfg.Burst)
 	}
@@ -149,6 +151,7 @@ func (g *Governor) Stats() Stats {
 	defer g.mu.Unlock()
 	s := g.stats
 	s.Open = g.now().Before(g.openUntil)
+	s.MaxInFlight = int64(g.slots.MaxInUse())
 	return s
 }
 
@@ -160,35 +163,20 @@ func (g *Governor) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := g.admit(); err != nil {
 		return nil, err
 	}
-	if g.limiter != nil {
-		r := g.limiter.Reserve()
-		delay := r.Delay()
-		if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
-			r.Cancel()
-			g.release(false, false)
-			return nil, g.refuse("rate_budget", delay)
-		}
-		if delay > 0 {
-			t := time.NewTimer(delay)
-			select {
-			case <-t.C:
-			case <-ctx.Done():
-				t.Stop()
-				r.Cancel()
-				g.release(false, false)
-				return nil, ctx.Err()
-			}
-		}
+	// The slot first, in lane order, then the rate budget: a bucket reserved first come, first
+	// served would let a queued bulk backlog take every token ahead of a customer's call; behind
+	// a slot at most MaxConcurrent calls compete for tokens.
+	if err := g.slots.Acquire(ctx); err != nil {
+		g.release(false, false)
+		return nil, err
 	}
-	if err := g.acquire(ctx); err != nil {
+	if err := g.spend(ctx); err != nil {
+		g.slots.Release()
 		g.release(false, false)
 		return nil, err
 	}
 	resp, err := g.next.RoundTrip(req)
-	g.mu.Lock()
-	g.inFlight--
-	g.wakeLocked()
-	g.mu.Unlock()
+	g.slots.Release()
 	failed := err != nil || (resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented)
 	if resp != nil && resp.StatusCode == http.StatusServiceUnavailable {
 		if ra := vendorhttp.ParseRetryAfter(resp.Header.Get("Retry-After"), g.now()); ra > 0 {
@@ -202,6 +190,32 @@ func (g *Governor) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	g.release(true, failed)
 	return resp, err
+}
+
+// spend waits for the rate budget's next token, or refuses at once when it cannot come before
+// ctx's deadline.
+func (g *Governor) spend(ctx context.Context) error {
+	if g.limiter == nil {
+		return nil
+	}
+	r := g.limiter.Reserve()
+	delay := r.Delay()
+	if dl, ok := ctx.Deadline(); ok && time.Until(dl) < delay {
+		r.Cancel()
+		return g.refuse("rate_budget", delay)
+	}
+	if delay <= 0 {
+		return nil
+	}
+	t := time.NewTimer(delay)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		r.Cancel()
+		return ctx.Err()
+	}
 }
 
 // admit checks the breaker: closed lets everything through; open refuses; after the cooldown
@@ -242,59 +256,6 @@ func (g *Governor) release(called, failed bool) {
 	g.failures++
 	if wasProbe || g.failures >= g.cfg.BreakerFailures {
 		g.openUntil = g.now().Add(g.cfg.BreakerCooldown)
-	}
-}
-
-// acquire takes a concurrency slot, interactive waiters first.
-func (g *Governor) acquire(ctx context.Context) error {
-	lane := PriorityOf(ctx)
-	g.mu.Lock()
-	if g.inFlight < g.cfg.MaxConcurrent && len(g.waiting[Interactive]) == 0 && (lane == Interactive || len(g.waiting[Bulk]) == 0) {
-		g.takeLocked()
-		g.mu.Unlock()
-		return nil
-	}
-	ch := make(chan struct{})
-	g.waiting[lane] = append(g.waiting[lane], ch)
-	g.mu.Unlock()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		g.mu.Lock()
-		defer g.mu.Unlock()
-		for i, w := range g.waiting[lane] {
-			if w == ch {
-				g.waiting[lane] = append(g.waiting[lane][:i], g.waiting[lane][i+1:]...)
-				return ctx.Err()
-			}
-		}
-		// Granted just as ctx ended: give the slot back.
-		g.inFlight--
-		g.wakeLocked()
-		return ctx.Err()
-	}
-}
-
-func (g *Governor) takeLocked() {
-	g.inFlight++
-	g.stats.MaxInFlight = max(g.stats.MaxInFlight, int64(g.inFlight))
-}
-
-// wakeLocked hands free slots to waiters, interactive lane first.
-func (g *Governor) wakeLocked() {
-	for g.inFlight < g.cfg.MaxConcurrent {
-		var ch chan struct{}
-		switch {
-		case len(g.waiting[Interactive]) > 0:
-			ch, g.waiting[Interactive] = g.waiting[Interactive][0], g.waiting[Interactive][1:]
-		case len(g.waiting[Bulk]) > 0:
-			ch, g.waiting[Bulk] = g.waiting[Bulk][0], g.waiting[Bulk][1:]
-		default:
-			return
-		}
-		g.takeLocked()
-		close(ch)
 	}
 }
 

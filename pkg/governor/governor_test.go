@@ -17,6 +17,7 @@ type vendor struct {
 	status                       atomic.Int64
 	retryAfter                   atomic.Value
 	delay                        time.Duration
+	gate                         chan struct{} // when set, every call waits until it is closed
 }
 
 func (v *vendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -30,6 +31,9 @@ func (v *vendor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	time.Sleep(v.delay)
+	if v.gate != nil {
+		<-v.gate
+	}
 	if ra, _ := v.retryAfter.Load().(string); ra != "" {
 		w.Header().Set("Retry-After", ra)
 	}
@@ -138,27 +142,33 @@ func TestMaintenanceWindowParksCalls(t *testing.T) {
 
 func TestInteractiveWorkGoesFirst(t *testing.T) {
 	t.Parallel()
-	v := &vendor{delay: 30 * time.Millisecond}
-	c, _, url := client(t, Config{MaxConcurrent: 1}, v)
+	v := &vendor{gate: make(chan struct{})}
+	c, g, url := client(t, Config{MaxConcurrent: 1}, v)
 	var mu sync.Mutex
 	var order []Priority
 	var wg sync.WaitGroup
-	// Occupy the only slot, queue bulk work, then interactive work.
-	wg.Go(func() { _, _ = get(c, url, context.Background()) })
-	time.Sleep(5 * time.Millisecond)
-	for i := range 6 {
-		p := Bulk
-		if i >= 3 {
-			p = Interactive
-		}
+	call := func(p Priority) {
 		wg.Go(func() {
 			_, _ = get(c, url, WithPriority(context.Background(), p))
 			mu.Lock()
 			order = append(order, p)
 			mu.Unlock()
 		})
-		time.Sleep(2 * time.Millisecond)
 	}
+	// Occupy the only slot (a bulk call: it is not counted), queue bulk work, then interactive work.
+	wg.Go(func() { _, _ = get(c, url, WithPriority(context.Background(), Bulk)) })
+	for v.inFlight.Load() == 0 {
+		time.Sleep(time.Millisecond) // until the occupying call holds the slot at the vendor
+	}
+	for range 3 {
+		call(Bulk)
+	}
+	waitQueued(t, g, Bulk, 3)
+	for range 3 {
+		call(Interactive)
+	}
+	waitQueued(t, g, Interactive, 3)
+	close(v.gate) // the occupying call returns; the queue is served
 	wg.Wait()
 	if len(order) != 6 || order[0] != Interactive || order[1] != Interactive || order[2] != Interactive {
 		t.Errorf("completion order %v; want the three interactive calls before the queued bulk ones", order)

@@ -26,6 +26,9 @@ type DialDeps struct {
 	Tracing *telemetry.Tracing
 	// DefaultTimeout bounds calls whose context has no deadline (default 10 s).
 	DefaultTimeout time.Duration
+	// Dialer, when set, opens the connections instead of TCP: InProcess.Dial, for a service
+	// served in this process (the target then only names it).
+	Dialer func(context.Context, string) (net.Conn, error)
 }
 
 // Dial returns a client connection to target, balanced round-robin over the service's replicas:
@@ -45,7 +48,9 @@ func Dial(target string, deps DialDeps) (*grpc.ClientConn, error) {
 		grpc.WithChainUnaryInterceptor(unaryClientInterceptor(deps)),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingPolicy":"round_robin"}`),
 	}
-	if strings.Contains(target, ",") {
+	if deps.Dialer != nil {
+		opts = append(opts, grpc.WithContextDialer(deps.Dialer))
+	} else if strings.Contains(target, ",") {
 		r, err := staticResolver(target)
 		if err != nil {
 			return nil, err

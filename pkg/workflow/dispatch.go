@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"sync"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/governor"
 )
 
 // dispatcher keeps the runner's workers busy whenever work is due. A pass fires the due timers,
@@ -54,15 +56,15 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 	free := e.opts.Workers - busy
 	if free > 0 && ctx.Err() == nil {
 		// Ask for as many more as are in flight: those come back too until they commit.
-		ids, err := e.dueLimit(ctx, free+busy)
+		due, err := e.dueLimit(ctx, free+busy)
 		if err != nil && ctx.Err() == nil {
 			e.opts.Logger.WarnContext(ctx, "workflow pass failed", "error", err.Error())
 		}
-		for _, id := range ids {
+		for _, s := range due {
 			if free == 0 {
 				break
 			}
-			if d.start(ctx, id) {
+			if d.start(ctx, s) {
 				free--
 			}
 		}
@@ -74,8 +76,10 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 	return d.untilNextDue(ctx)
 }
 
-// start hands id to a worker unless one holds it already.
-func (d *dispatcher) start(ctx context.Context, id string) bool {
+// start hands a due instance to a worker unless one holds it already. The steps' calls carry
+// the instance's lane to the vendors' governors.
+func (d *dispatcher) start(ctx context.Context, s dueStep) bool {
+	id := s.id
 	d.mu.Lock()
 	if d.inflight[id] {
 		d.mu.Unlock()
@@ -85,7 +89,7 @@ func (d *dispatcher) start(ctx context.Context, id string) bool {
 	d.mu.Unlock()
 	d.wg.Go(func() {
 		defer d.done(id)
-		if _, err := d.e.runSteps(ctx, id); err != nil && ctx.Err() == nil {
+		if _, err := d.e.runSteps(governor.WithPriority(ctx, s.lane), id); err != nil && ctx.Err() == nil {
 			d.e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
 		}
 	})

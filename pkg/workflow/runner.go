@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
@@ -19,7 +20,7 @@ var errNoRows = sql.ErrNoRows
 // RunOnce fires due timers and runs every due step once; it reports how many it ran.
 func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	timerErr := e.fireTimers(ctx)
-	ids, err := e.due(ctx)
+	due, err := e.due(ctx)
 	if err != nil {
 		return 0, errors.Join(timerErr, err)
 	}
@@ -28,14 +29,16 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	var n atomic.Int64
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, e.opts.Workers)
-	for _, id := range ids {
+	for _, d := range due {
 		if ctx.Err() != nil {
 			break
 		}
 		sem <- struct{}{}
+		id := d.id
 		wg.Go(func() {
 			defer func() { <-sem }()
-			ran, err := e.runStep(ctx, id)
+			// The step's calls carry its lane to the vendors' governors.
+			ran, err := e.runStep(governor.WithPriority(ctx, d.lane), id)
 			if err != nil {
 				e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
 			}
@@ -48,25 +51,42 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	return int(n.Load()), timerErr
 }
 
-func (e *Engine) due(ctx context.Context) ([]string, error) { return e.dueLimit(ctx, e.opts.Batch) }
+// dueStep is an instance with a step (or a compensation) due, and its lane.
+type dueStep struct {
+	id   string
+	lane Lane
+}
 
-// dueLimit returns up to limit due instances, longest due first.
-func (e *Engine) dueLimit(ctx context.Context, limit int) ([]string, error) {
-	rows, err := e.db.Query(ctx, `SELECT id FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1
-		ORDER BY next_run_at LIMIT $2`, e.now(), limit)
+func (e *Engine) due(ctx context.Context) ([]dueStep, error) { return e.dueLimit(ctx, e.opts.Batch) }
+
+// dueLimit lists up to limit due instances, interactive lane first, longest due first within a
+// lane.
+func (e *Engine) dueLimit(ctx context.Context, limit int) ([]dueStep, error) {
+	rows, err := e.db.Query(ctx, `SELECT id, lane FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1
+		ORDER BY lane, next_run_at LIMIT $2`, e.now(), limit)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var ids []string
+	var due []dueStep
+	bulk := 0
 	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+		var d dueStep
+		var lane int
+		if err := rows.Scan(&d.id, &lane); err != nil {
 			return nil, err
 		}
-		ids = append(ids, id)
+		d.lane = Lane(lane)
+		if d.lane != LaneInteractive {
+			// A pass ends when its last step does: with at most one round of bulk steps in
+			// it, interactive work that arrives meanwhile waits for one bulk step, not a batch.
+			if bulk++; bulk > e.opts.Workers {
+				break
+			}
+		}
+		due = append(due, d)
 	}
-	return ids, rows.Err()
+	return due, rows.Err()
 }
 
 // fireTimers turns due timers into signals, each once.
@@ -324,6 +344,9 @@ func (e *Engine) record(ctx context.Context, tx *store.Tx, def *Definition, inst
 		}
 		if err := e.history(ctx, tx, id, Entry{State: inst.State, Kind: "retry", System: step.System,
 			Description: fmt.Sprintf("%s retries in %s", step.Name, delay.Round(time.Millisecond)), Outcome: outcome}); err != nil {
+			return err
+		}
+		if err := e.redriveLane(ctx, tx, def, id, callErr); err != nil {
 			return err
 		}
 		// Signals kept while the step ran apply now that it waits.

@@ -160,6 +160,10 @@ type Definition struct {
 	// Backoff is the first retry delay (default 1 s), doubled per attempt up to MaxBackoff
 	// (default 5 min), with jitter. A longer errs RetryAfter wins.
 	Backoff, MaxBackoff time.Duration
+	// RedriveInBulk moves an instance to the bulk lane when a step is refused because its
+	// system is unavailable (lane.go): the backlog an outage parks drains behind new
+	// customer-facing work.
+	RedriveInBulk bool
 }
 
 // Options tune an Engine.
@@ -285,6 +289,11 @@ func (e *Engine) Start(ctx context.Context, tx *store.Tx, kind, id, state string
 	if err := e.history(ctx, tx, id, Entry{State: state, Kind: "started", Description: note}); err != nil {
 		return err
 	}
+	if lane := startLane(ctx); lane != LaneInteractive {
+		if err := e.setLane(ctx, tx, id, lane); err != nil {
+			return err
+		}
+	}
 	tx.AfterCommit(e.Wake)
 	return nil
 }
@@ -404,7 +413,11 @@ func actorFrom(ctx context.Context) string {
 // with a retryable errs.Conflict "workflow_busy" instead. A decision that leaves the state (a
 // cancellation) applies at once, and the step's result is then discarded.
 func (e *Engine) Signal(ctx context.Context, tx *store.Tx, id, name string, payload []byte) (bool, error) {
-	return e.signal(ctx, tx, id, name, payload, false)
+	applied, err := e.signal(ctx, tx, id, name, payload, false)
+	if lane, asked := laneAsked(ctx); asked && applied && err == nil {
+		err = e.setLane(ctx, tx, id, lane) // what the signal set off runs in the lane its sender asked for
+	}
+	return applied, err
 }
 
 func (e *Engine) signal(ctx context.Context, tx *store.Tx, id, name string, payload []byte, timer bool) (bool, error) {

@@ -2,6 +2,7 @@ package orders
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -89,6 +90,16 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 		res.Watermark = since
 		return res, s.saveWatermark(ctx, res.Watermark, false)
 	}
+	err = errNoExport
+	if sweep {
+		err = s.backfill(ctx, &res) // the platform's bulk export of the whole shop (backfill.go)
+	}
+	switch {
+	case err == nil:
+		return res, s.finishPoll(ctx, &res, sweep)
+	case !errors.Is(err, errNoExport):
+		return res, err
+	}
 	token := ""
 	for {
 		page, err := s.commerce.ListOrderChanges(ctx, &commercev1.ListOrderChangesRequest{
@@ -103,16 +114,21 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 			break
 		}
 	}
+	return res, s.finishPoll(ctx, &res, sweep)
+}
+
+// finishPoll moves the watermark once every change listed was applied.
+func (s *Service) finishPoll(ctx context.Context, res *PollResult, sweep bool) error {
 	if res.Watermark.IsZero() {
 		res.Watermark = s.now() // an empty shop: swept, nothing to read
 	}
 	if err := s.saveWatermark(ctx, res.Watermark, sweep); err != nil {
-		return res, err
+		return err
 	}
 	if res.Applied > 0 {
 		s.log.InfoContext(ctx, "order store repaired changes the webhooks had not brought", "applied", res.Applied, "seen", res.Seen)
 	}
-	return res, nil
+	return nil
 }
 
 // applyChanges handles one page of changes (ids and updated_at): a version the store holds and

@@ -19,6 +19,10 @@ func routeStep(sys systems, cfg WorkflowConfig) stepFunc {
 			return "", err
 		}
 		if d.OMSOrderID == "" {
+			// The OMS sources from the inventory process's figures (step_route_availability.go).
+			if err := pushAvailability(ctx, sys, o, r.Key); err != nil {
+				return "", err
+			}
 			resp, err := sys.oms.SubmitOrder(ctx, &omsv1.SubmitOrderRequest{Order: o, IdempotencyKey: r.Key})
 			if held, err := holdOn(err, d, "the OMS cannot take orders"); held || err != nil {
 				return StateAwaitingRouting, err

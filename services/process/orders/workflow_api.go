@@ -165,7 +165,7 @@ func (w *Workflow) ResolveOrderException(ctx context.Context, req *ordersv1.Reso
 		return nil, errs.E(errs.FailedPrecondition, "order_not_held", "the order is "+inst.State+", not held in an exception queue")
 	}
 	raw, _ := json.Marshal(rel)
-	ctx = workflow.WithActor(ctx, string(p.Audience)+":"+p.Subject)
+	ctx = workflow.WithLane(workflow.WithActor(ctx, string(p.Audience)+":"+p.Subject), supportReleaseLane(ctx))
 	if _, err := w.Signal(ctx, req.GetOrderId(), SignalRelease, raw); err != nil {
 		return nil, err
 	}
@@ -236,6 +236,7 @@ func (w *Workflow) PutTaxCode(ctx context.Context, req *ordersv1.PutTaxCodeReque
 
 // releaseTaxHeld retries every order in failed_tax_enrichment.
 func (w *Workflow) releaseTaxHeld(ctx context.Context, note string) (int, error) {
+	ctx = workflow.WithLane(ctx, laneBulkRelease)
 	ids, err := w.idsInState(ctx, StateFailedTax, 10_000)
 	if err != nil {
 		return 0, err

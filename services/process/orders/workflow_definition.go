@@ -115,6 +115,8 @@ func orderDefinition(sys systems, taxes *taxTable, cfg WorkflowConfig, now func(
 		// retried (backoff capped at 5 minutes, a vendor's Retry-After wins) for about three
 		// hours before the order goes to people, instead of the engine's default eight attempts.
 		MaxAttempts: 40, MaxBackoff: 5 * time.Minute,
+		// What an outage parked drains as bulk work behind new customer-facing orders (lanes.go).
+		RedriveInBulk: true,
 	}
 }
 

@@ -11,6 +11,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 )
@@ -86,7 +87,7 @@ func (w *Workflow) handleCommerceEvent(ctx context.Context, tx *store.Tx, ev *ca
 		if !exists {
 			return nil // never accepted: nothing to undo
 		}
-		_, err := w.engine.Signal(ctx, tx, o.GetId(), SignalCancel, []byte(`{"note":"(cancelled on the storefront)"}`))
+		_, err := w.engine.Signal(workflow.WithLane(ctx, laneCustomerCancel), tx, o.GetId(), SignalCancel, []byte(`{"note":"(cancelled on the storefront)"}`))
 		return err
 	case exists && typ == canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_UPDATED:
 		b, err := protojson.Marshal(o)

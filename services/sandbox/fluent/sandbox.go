@@ -1,7 +1,8 @@
 // Package fluent is a sandbox of Fluent Commerce's Order Management as the OMS connector uses
 // it: the OAuth2 password grant (/oauth/token), the GraphQL API (/graphql: createOrder, orders
 // by ref, order with its fulfilments, inventoryPositions) and the Event API
-// (/api/v4.1/event/async, CancelOrder). Creating an order runs a sourcing rule the way a Fluent
+// (/api/v4.1/event/async, CancelOrder), and the Batch API's inventory upserts (/api/v4.1/job,
+// inventory.go) through which its positions are loaded. Creating an order runs a sourcing rule the way a Fluent
 // workflow would: the whole order from one location when one can fill it (the pick-up store
 // first for click & collect), otherwise split line by line across locations; a line no location
 // can fill gets a REJECTED fulfilment. Allocated units leave the location's on-hand positions
@@ -56,6 +57,9 @@ type Sandbox struct {
 	created  int
 	cancels  int
 	refusals int
+	jobs     map[string]bool // Batch API jobs
+
+	inventoryUpdates int
 }
 
 type order struct {
@@ -119,13 +123,15 @@ func (s *Sandbox) SetOnHand(location, sku string, units int64) {
 // Stats are the sandbox's counters.
 type Stats struct {
 	OrdersCreated, Cancellations, RefusedCreates int
+	// InventoryUpdates counts positions set through the Batch API.
+	InventoryUpdates int
 }
 
 // Stats returns the counters.
 func (s *Sandbox) Stats() Stats {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return Stats{OrdersCreated: s.created, Cancellations: s.cancels, RefusedCreates: s.refusals}
+	return Stats{OrdersCreated: s.created, Cancellations: s.cancels, RefusedCreates: s.refusals, InventoryUpdates: s.inventoryUpdates}
 }
 
 // ServeHTTP serves the API.
@@ -139,6 +145,14 @@ func (s *Sandbox) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.serveGraphQL(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/api/v4.1/event/async":
 		s.serveEvent(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/api/v4.1/job":
+		s.serveJob(w, r)
+	case r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, "/batch"):
+		if id, ok := batchPath(r.URL.Path); ok {
+			s.serveBatch(w, r, id)
+			return
+		}
+		writeJSON(w, http.StatusNotFound, map[string]any{"message": "not found: " + r.Method + " " + r.URL.Path})
 	default:
 		writeJSON(w, http.StatusNotFound, map[string]any{"message": "not found: " + r.Method + " " + r.URL.Path})
 	}

@@ -6,6 +6,7 @@ package handles
 import (
 	bcsb "github.com/retailbridge/retailbridge/services/sandbox/businesscentral"
 	edisb "github.com/retailbridge/retailbridge/services/sandbox/edi3pl"
+	fluentsb "github.com/retailbridge/retailbridge/services/sandbox/fluent"
 	loopsb "github.com/retailbridge/retailbridge/services/sandbox/loop"
 	netsuitesb "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	shopifysb "github.com/retailbridge/retailbridge/services/sandbox/shopify"
@@ -37,6 +38,8 @@ type Set struct {
 	WarehouseURL       string
 	// EDI3PL is the 3PL trading EDI over SFTP when RB_WMS_VENDOR=edi3pl.
 	EDI3PL *edisb.Sandbox
+	// Fluent is the OMS's sandbox.
+	Fluent *fluentsb.Sandbox
 }
 
 // Of reads the sandboxes src runs.
@@ -50,6 +53,7 @@ func Of(src Source) Set {
 	s.Loop, _ = src.Sandbox("loop").(*loopsb.Sandbox)
 	s.Warehouse, _ = src.Sandbox("warehouse").(*warehousesb.Sandbox)
 	s.EDI3PL, _ = src.Sandbox("edi3pl").(*edisb.Sandbox)
+	s.Fluent, _ = src.Sandbox("fluent").(*fluentsb.Sandbox)
 	s.ShopifyURL, s.NetSuiteURL, s.StripeURL = src.SandboxURL("shopify"), src.SandboxURL("netsuite"), src.SandboxURL("stripe")
 	s.LoopURL, s.WarehouseURL = src.SandboxURL("loop"), src.SandboxURL("warehouse")
 	return s

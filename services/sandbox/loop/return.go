@@ -126,6 +126,11 @@ func (s *Sandbox) docLocked(r *returnRec) returnDoc {
 
 func (s *Sandbox) now() time.Time { return s.opts.Now().UTC().Truncate(time.Second) }
 
+// maxIdempotencyKeys bounds the idempotency keys the platform remembers (each with its answer, a
+// return document of about a kilobyte): under a sustained load the oldest are forgotten, and a
+// repeat of one creates again, as after the vendor's retention.
+const maxIdempotencyKeys = 10_000
+
 // idemRec is the first answer given for an idempotency key.
 type idemRec struct {
 	fingerprint [32]byte
@@ -223,7 +228,7 @@ func (s *Sandbox) replayLocked(w http.ResponseWriter, scope, key string, fp [32]
 	if key == "" {
 		return false
 	}
-	rec, ok := s.idem[scope+" "+key]
+	rec, ok := s.idem.Get(scope + " " + key)
 	if !ok {
 		return false
 	}
@@ -246,7 +251,7 @@ func (s *Sandbox) answerLocked(w http.ResponseWriter, scope, key string, fp [32]
 		return
 	}
 	if key != "" {
-		s.idem[scope+" "+key] = idemRec{fingerprint: fp, status: status, body: body}
+		s.idem.Put(scope+" "+key, idemRec{fingerprint: fp, status: status, body: body})
 	}
 	writeRaw(w, status, body)
 }

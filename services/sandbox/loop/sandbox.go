@@ -38,6 +38,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/recent"
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
@@ -149,6 +150,9 @@ type Options struct {
 	// StateDir keeps the platform (returns, labels, idempotency keys' answers, the id counter) in
 	// StateDir/loop.json across restarts; empty keeps it in memory only. Use Open with it.
 	StateDir string
+	// IdempotencyKeys is how many idempotency keys are remembered, the oldest forgotten first
+	// (maxIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
 func withDefaults(o Options) Options {
@@ -171,6 +175,9 @@ func withDefaults(o Options) Options {
 		o.Now = time.Now
 	}
 	o.Delays = o.Delays.withDefaults()
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = maxIdempotencyKeys
+	}
 	return o
 }
 
@@ -220,7 +227,7 @@ type Sandbox struct {
 	// returnOrder lists return ids oldest first.
 	returnOrder []int64
 	labels      map[int64]*labelRec
-	idem        map[string]idemRec // "<endpoint> <key>" → first answer
+	idem        *recent.Map[idemRec] // "<endpoint> <key>" → first answer, the latest maxIdempotencyKeys
 	timers      map[string]*timer
 	tracking    *trackingNumbers
 	created     struct{ returns, labels, webhooks int64 }
@@ -248,7 +255,7 @@ func Open(opts Options) (*Sandbox, error) {
 		secret:   opts.WebhookSecret,
 		returns:  make(map[int64]*returnRec),
 		labels:   make(map[int64]*labelRec),
-		idem:     make(map[string]idemRec),
+		idem:     recent.New[idemRec](opts.IdempotencyKeys),
 		timers:   make(map[string]*timer),
 		tracking: newTrackingNumbers(opts.Seed),
 	}

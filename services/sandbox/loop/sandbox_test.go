@@ -616,3 +616,36 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("stats: %d %+v", code, stats)
 	}
 }
+
+// Under a sustained load of fresh keys the platform remembers only the latest IdempotencyKeys:
+// its memory stays bounded, recent keys still replay, and a forgotten key creates again (as it
+// would after the vendor's retention).
+func TestIdempotencyKeysStayBounded(t *testing.T) {
+	t.Parallel()
+	const keep, records = 50, 600
+	e := newEnv(t, Options{Manual: true, RateLimit: -1, IdempotencyKeys: keep})
+	var first returnDoc
+	for i := range records {
+		d := e.create(t, fmt.Sprintf("key-%d", i), sampleReturn(fmt.Sprintf("ret_%d", i)))
+		if i == 0 {
+			first = d
+		}
+		e.sb.mu.Lock()
+		held := e.sb.idem.Len()
+		e.sb.mu.Unlock()
+		if held > keep {
+			t.Fatalf("after %d creates: %d keys held; want at most %d", i+1, held, keep)
+		}
+	}
+	last := fmt.Sprintf("key-%d", records-1)
+	var again returnDoc
+	if resp := e.call(t, http.MethodPost, "/api/v1/returns", last, sampleReturn(fmt.Sprintf("ret_%d", records-1)), &again); resp.Header.Get(HeaderReplayed) != "true" {
+		t.Errorf("the latest key was not replayed")
+	}
+	if d := e.create(t, "key-0", sampleReturn("ret_0")); d.ID == first.ID {
+		t.Errorf("the oldest key still replays return %d; want it forgotten", first.ID)
+	}
+	if got, want := e.sb.Stats().ReturnsCreated, int64(records+1); got != want {
+		t.Errorf("ReturnsCreated = %d; want %d", got, want)
+	}
+}

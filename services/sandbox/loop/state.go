@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 
@@ -71,7 +72,7 @@ func (s *Sandbox) snapshotLocked() world {
 	}
 	sortLabels(w.Labels) // an unchanged world encodes to the same bytes
 	w.Webhooks = s.hooks.Pending()
-	for k, rec := range s.idem {
+	for k, rec := range s.idem.All {
 		w.Idem[k] = idemState{Fingerprint: hex.EncodeToString(rec.fingerprint[:]), Status: rec.status, Body: rec.body}
 	}
 	return w
@@ -98,14 +99,16 @@ func (s *Sandbox) restoreLocked(w world) error {
 		s.returns[r.id] = r
 		s.returnOrder = append(s.returnOrder, r.id)
 	}
-	for k, is := range w.Idem {
+	// A snapshot keeps no age: keys are restored in key order, the same on every restart.
+	for _, k := range slices.Sorted(maps.Keys(w.Idem)) {
+		is := w.Idem[k]
 		fp, err := hex.DecodeString(is.Fingerprint)
 		if err != nil || len(fp) != 32 {
 			return fmt.Errorf("loop sandbox state: idempotency key %q: bad fingerprint", k)
 		}
 		rec := idemRec{status: is.Status, body: is.Body}
 		copy(rec.fingerprint[:], fp)
-		s.idem[k] = rec
+		s.idem.Put(k, rec)
 	}
 	for _, id := range s.returnOrder {
 		r := s.returns[id]

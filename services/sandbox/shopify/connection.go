@@ -2,6 +2,7 @@ package shopify
 
 import (
 	"cmp"
+	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -94,6 +95,24 @@ func checkPageArgs(first, last *int32) error {
 		}
 	}
 	return nil
+}
+
+// everything is a connection of every item: what a bulk operation's query reads.
+func everything[T any](items []T, key func(T) string) *connection[T] {
+	c := &connection[T]{page: &pageInfo{}}
+	for _, t := range items {
+		c.edges = append(c.edges, &edge[T]{cursor: encodeCursor(key(t)), node: t})
+	}
+	return c
+}
+
+// paginateIn is paginate, except in a bulk operation's query (orders and their line items), which
+// pages nothing: a connection without first or last is every element.
+func paginateIn[T any](ctx context.Context, items []T, key func(T) string, a pageArgs) (*connection[T], error) {
+	if bulkMode(ctx) && a.First == nil && a.Last == nil {
+		return everything(items, key), nil
+	}
+	return paginate(items, key, a)
 }
 
 // paginate cuts one page out of items (already in display order before reverse).

@@ -257,7 +257,7 @@ func (r *rootResolver) InventorySetQuantities(ctx context.Context, args struct{ 
 	c := callFrom(ctx)
 	key := c.keys["inventorySetQuantities"]
 	fp, _ := json.Marshal(in)
-	if prev, seen := st.idempotent[key]; key != "" && seen {
+	if prev, seen := st.idempotent.Get(key); key != "" && seen {
 		if prev.mutation != "inventorySetQuantities" || prev.fingerprint != string(fp) {
 			return &inventorySetPayload{errors: fail("IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
 				"The same idempotency key cannot be used with different operation parameters.")}, nil
@@ -266,7 +266,7 @@ func (r *rootResolver) InventorySetQuantities(ctx context.Context, args struct{ 
 	}
 	p := st.inventorySet(in)
 	if key != "" && p.group != nil {
-		st.idempotent[key] = idempotentRun{mutation: "inventorySetQuantities", fingerprint: string(fp), group: p.group}
+		st.idempotent.Put(key, idempotentRun{mutation: "inventorySetQuantities", fingerprint: string(fp), group: p.group})
 	}
 	return p, nil
 }
@@ -406,3 +406,11 @@ func (s *Sandbox) AddDuplicateItem(sku string) string {
 // CostStats reports how much of the cost bucket clients ever had in use and how often they were
 // throttled, for benchmarks that must stay within the budget.
 func (s *Sandbox) CostStats() CostStats { return s.bucket.stats() }
+
+// IdempotencyKeys is how many @idempotent keys the shop remembers now (at most
+// Options.IdempotencyKeys).
+func (s *Sandbox) IdempotencyKeys() int {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	return s.store.idempotent.Len()
+}

@@ -1,6 +1,7 @@
 package shopify_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/shopify"
@@ -61,5 +62,32 @@ func TestInventorySetQuantities(t *testing.T) {
 	}
 	if q, _ := s.Available("INV-1", loc); q != 3 {
 		t.Fatalf("level %d, want 3", q)
+	}
+}
+
+// Every inventory push carries a fresh @idempotent key: under a sustained stream of them the shop
+// remembers only the latest Options.IdempotencyKeys, and the latest still replay.
+func TestIdempotencyKeysStayBounded(t *testing.T) {
+	t.Parallel()
+	const keep, records = 30, 300
+	s, _ := newSandbox(t, shopify.Options{IdempotencyKeys: keep, BucketSize: 1 << 30, RestoreRate: 1 << 30})
+	item := s.AddInventoryItem("INV-B")
+	loc, _ := s.LocationID("")
+	if loc == "" {
+		loc = "61000001"
+	}
+	for i := range records {
+		a := call(t, s, "2026-07", shopify.DefaultAccessToken, inventorySet, map[string]any{"input": setInput(item, loc, i+1, i), "key": fmt.Sprintf("push-%d", i)})
+		if path(a.body, "data", "inventorySetQuantities", "inventoryAdjustmentGroup", "changes", 0, "delta") != 1.0 {
+			t.Fatalf("push %d: %s", i, a.raw)
+		}
+		if n := s.IdempotencyKeys(); n > keep {
+			t.Fatalf("after %d pushes: %d keys remembered; want at most %d", i+1, n, keep)
+		}
+	}
+	last := records - 1
+	a := call(t, s, "2026-07", shopify.DefaultAccessToken, inventorySet, map[string]any{"input": setInput(item, loc, last+1, last), "key": fmt.Sprintf("push-%d", last)})
+	if s.InventoryChanges() != records || path(a.body, "data", "inventorySetQuantities", "inventoryAdjustmentGroup", "changes", 0, "quantityAfterChange") != float64(records) {
+		t.Errorf("replay of the latest key: %s, changes %d; want the first answer and %d changes", a.raw, s.InventoryChanges(), records)
 	}
 }

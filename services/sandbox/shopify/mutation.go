@@ -284,7 +284,7 @@ func (r *rootResolver) RefundCreate(ctx context.Context, args struct{ Input refu
 	c := callFrom(ctx)
 	key := c.keys["refundCreate"]
 	fp, _ := json.Marshal(in)
-	if prev, seen := st.idempotent[key]; key != "" && seen {
+	if prev, seen := st.idempotent.Get(key); key != "" && seen {
 		if prev.mutation != "refundCreate" || prev.fingerprint != string(fp) {
 			return nil, &codedError{"IDEMPOTENCY_KEY_PARAMETER_MISMATCH",
 				"The same idempotency key cannot be used with different operation parameters."}
@@ -378,7 +378,7 @@ func (st *store) refundCreate(c *call, in refundInput, key, fp string) *refundPa
 	}
 	o.updatedAt = now
 	if key != "" {
-		st.idempotent[key] = idempotentRun{mutation: "refundCreate", fingerprint: fp, order: o, refund: rf}
+		st.idempotent.Put(key, idempotentRun{mutation: "refundCreate", fingerprint: fp, order: o, refund: rf})
 	}
 	c.outbox = append(c.outbox, st.refundCreated(o, rf), st.orderUpdated(o))
 	return &refundPayload{order: o, refund: rf}

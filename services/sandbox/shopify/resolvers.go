@@ -1,6 +1,7 @@
 package shopify
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -79,7 +80,10 @@ func strp(s string) *string {
 }
 
 // rootResolver answers QueryRoot.
-type rootResolver struct{ st *store }
+type rootResolver struct {
+	st   *store
+	bulk *bulkOps
+}
 
 func (r *rootResolver) Order(args struct{ ID graphql.ID }) (*order, error) {
 	id, err := parseGID("Order", args.ID)
@@ -99,13 +103,13 @@ type ordersArgs struct {
 	Query   *string
 }
 
-func (r *rootResolver) Orders(args ordersArgs) (*connection[*order], error) {
+func (r *rootResolver) Orders(ctx context.Context, args ordersArgs) (*connection[*order], error) {
 	q := ""
 	if args.Query != nil {
 		q = *args.Query
 	}
 	list := r.st.search(q, args.SortKey)
-	return paginate(list, func(o *order) string { return o.src.ID },
+	return paginateIn(ctx, list, func(o *order) string { return o.src.ID },
 		pageArgs{First: args.First, After: args.After, Last: args.Last, Before: args.Before, Reverse: args.Reverse})
 }
 
@@ -201,8 +205,8 @@ func (o *order) ShippingAddress() *mailingAddress {
 	return &mailingAddress{a: *o.address, id: o.src.ID}
 }
 
-func (o *order) LineItems(args pageArgs) (*connection[*lineItem], error) {
-	return paginate(o.lines, func(l *lineItem) string { return l.id }, args)
+func (o *order) LineItems(ctx context.Context, args pageArgs) (*connection[*lineItem], error) {
+	return paginateIn(ctx, o.lines, func(l *lineItem) string { return l.id }, args)
 }
 
 type listArgs struct{ First *int32 }

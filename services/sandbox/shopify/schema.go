@@ -1,11 +1,11 @@
 package shopify
 
-// schemaSDL is the subset of Shopify's Admin GraphQL schema the sandbox serves. Type, field, enum
+// coreSDL is the subset of Shopify's Admin GraphQL schema the sandbox serves. Type, field, enum
 // and argument names are Shopify's own, so a query written against the real API runs here
 // unchanged as long as it stays inside this subset. Both the executor (graph-gophers) and the cost
 // calculator (gqlparser) load this one text. The error codes of RefundUserError are the ones
 // Shopify documents for mutations taking @idempotent, plus the generic ones the sandbox uses.
-const schemaSDL = `
+const coreSDL = `
 schema {
   query: QueryRoot
   mutation: Mutation
@@ -20,6 +20,13 @@ scalar DateTime
 scalar Decimal
 
 type QueryRoot {
+  "Returns the app's most recent bulk operation of a type."
+  currentBulkOperation(type: BulkOperationType = QUERY): BulkOperation
+  "Returns an object by its global id (the sandbox resolves bulk operations)."
+  node(id: ID!): Node
+  "Returns the app's bulk operations meeting the filters (status, operation_type), newest first."
+  bulkOperations(first: Int, after: String, last: Int, before: String, query: String, reverse: Boolean = false,
+    sortKey: BulkOperationsSortKeys = CREATED_AT): BulkOperationConnection!
   "Returns an Order resource by ID."
   order(id: ID!): Order
   "Returns a list of orders placed in the store."
@@ -160,6 +167,8 @@ type ReturnReasonDefinitionEdge {
 }
 
 type Mutation {
+  "Runs a query as a bulk operation; its result is a JSONL file at the operation's url."
+  bulkOperationRunQuery(query: String!, groupObjects: Boolean! = false): BulkOperationRunQueryPayload
   "Creates a return in the OPEN state from fulfilled line items of an order."
   returnCreate(returnInput: ReturnInput!): ReturnCreatePayload
   "Indicates a return is complete."

@@ -66,9 +66,24 @@ type Options struct {
 	// in StateDir/shopify.json across restarts; empty keeps it in memory only. The dataset must
 	// be the one the state was kept for (demo.Open). Use Open with it.
 	StateDir string
+	// BulkDelay is how long a bulk operation reports itself RUNNING before its result can be
+	// read (bulk.go); zero completes it at once.
+	BulkDelay time.Duration
+	// IdempotencyKeys is how many @idempotent keys are remembered, the oldest forgotten first
+	// (DefaultIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
+// DefaultIdempotencyKeys bounds the @idempotent keys the shop remembers. Shopify keeps a key for
+// about a day; a sandbox doing so under a sustained load (every inventory push carries a fresh
+// key) grows without bound, so past this many the oldest are forgotten, and a repeat of one
+// executes again, as it would at Shopify after its retention.
+const DefaultIdempotencyKeys = 10_000
+
 func (o Options) withDefaults() Options {
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = DefaultIdempotencyKeys
+	}
 	if o.AccessToken == "" {
 		o.AccessToken = DefaultAccessToken
 	}
@@ -113,6 +128,7 @@ type Sandbox struct {
 	bucket  *bucket
 	faults  *faults.Faults
 	hooks   *webhooks
+	bulk    *bulkOps
 	handler http.Handler
 	state   *state.File // nil: nothing is kept across restarts
 
@@ -133,11 +149,13 @@ func New(ds *demo.Dataset, opts Options) *Sandbox {
 // run left there is restored on top of ds.
 func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	opts = opts.withDefaults()
-	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now), faults: faults.New(opts.Seed)}
+	s := &Sandbox{opts: opts, store: newStore(ds, opts.Seed, opts.Now, opts.IdempotencyKeys), faults: faults.New(opts.Seed)}
 	s.bucket = newBucket(opts.BucketSize, opts.RestoreRate, opts.Now)
 	s.hooks = newWebhooks(opts.Webhooks, opts.WebhookClient, opts.APIVersions, opts.Seed)
 	// Both parsers must accept the schema; a failure is a bug in schemaSDL, caught by any test.
-	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store}, graphql.UseStringDescriptions())
+	s.bulk = &bulkOps{delay: opts.BulkDelay, now: opts.Now}
+	s.exec = graphql.MustParseSchema(schemaSDL, &rootResolver{st: s.store, bulk: s.bulk}, graphql.UseStringDescriptions())
+	s.bulk.exec = s.exec
 	s.schema = gqlparser.MustLoadSchema(&ast.Source{Name: "shopify.graphql", Input: schemaSDL})
 
 	for _, v := range opts.Warm {
@@ -145,6 +163,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 	}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /admin/api/{version}/graphql.json", s.serveGraphQL)
+	mux.HandleFunc("GET /_bulk/{file}", s.bulk.serveFile)
 	s.handler = s.faults.Middleware(mux)
 	f, err := state.Open(opts.StateDir, "shopify")
 	if err != nil {
@@ -372,7 +391,7 @@ func (s *Sandbox) serveGraphQL(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ctx := withCall(r.Context(), c)
+	ctx := withBase(withCall(r.Context(), c), r)
 	var res *graphql.Response
 	if mutation {
 		s.store.mu.Lock()

@@ -2,6 +2,8 @@ package shopify
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
@@ -104,7 +106,7 @@ func (st *store) snapshotLocked() world {
 		}
 		w.Orders = append(w.Orders, os)
 	}
-	for k, run := range st.idempotent {
+	for k, run := range st.idempotent.All {
 		if run.refund == nil {
 			continue // inventory keys are not kept across restarts (the levels are not either)
 		}
@@ -156,12 +158,14 @@ func (st *store) restoreLocked(w world) error {
 			st.returns[r.id] = r
 		}
 	}
-	for k, is := range w.Idempotent {
+	// A snapshot keeps no age: keys are restored in key order, the same on every restart.
+	for _, k := range slices.Sorted(maps.Keys(w.Idempotent)) {
+		is := w.Idempotent[k]
 		o, rf := st.byID[is.OrderID], refunds[is.RefundID]
 		if o == nil || rf == nil {
 			return fmt.Errorf("shopify sandbox state: @idempotent key %q names unknown order %s or refund %s", k, is.OrderID, is.RefundID)
 		}
-		st.idempotent[k] = idempotentRun{mutation: is.Mutation, fingerprint: is.Fingerprint, order: o, refund: rf}
+		st.idempotent.Put(k, idempotentRun{mutation: is.Mutation, fingerprint: is.Fingerprint, order: o, refund: rf})
 	}
 	return nil
 }

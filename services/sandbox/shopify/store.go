@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
+	"github.com/retailbridge/retailbridge/services/sandbox/recent"
 )
 
 // MailingAddress is the shipping address the sandbox serves for an order, in Shopify's field names.
@@ -37,10 +38,10 @@ type store struct {
 	stores    map[string]*location // by demo store code
 
 	now        func() time.Time
-	seed       uint64                   // the dataset's seed, for orders shop activity builds
-	nextID     int64                    // ids of objects mutations create
-	returns    map[string]*orderReturn  // every return, by id
-	idempotent map[string]idempotentRun // @idempotent keys and what they did
+	seed       uint64                     // the dataset's seed, for orders shop activity builds
+	nextID     int64                      // ids of objects mutations create
+	returns    map[string]*orderReturn    // every return, by id
+	idempotent *recent.Map[idempotentRun] // @idempotent keys and what they did, the latest Options.IdempotencyKeys
 
 	itemsBySKU       map[string]*inventoryItem
 	itemsByID        map[string]*inventoryItem
@@ -179,7 +180,7 @@ type addressTemplate struct{ Street, City, Province, ProvinceCode, Zip string }
 
 // newStore derives the shop from the dataset. seed picks addresses, mobile platforms and which
 // orders carry declined or cancelled returns, so one seed always gives the same shop.
-func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
+func newStore(ds *demo.Dataset, seed uint64, now func() time.Time, keys int) *store {
 	st := &store{
 		byID:       make(map[string]*order, len(ds.Orders)),
 		warehouse:  &location{id: strconv.Itoa(warehouseLocationID), name: "Main warehouse"},
@@ -188,7 +189,7 @@ func newStore(ds *demo.Dataset, seed uint64, now func() time.Time) *store {
 		seed:       seed,
 		nextID:     firstCreatedID,
 		returns:    map[string]*orderReturn{},
-		idempotent: map[string]idempotentRun{},
+		idempotent: recent.New[idempotentRun](keys),
 		itemsBySKU: map[string]*inventoryItem{},
 		itemsByID:  map[string]*inventoryItem{},
 		levels:     map[inventoryKey]int{},

@@ -62,6 +62,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) bool {
 	return true
 }
 
+// maxIdempotencyKeys bounds the idempotency keys the warehouse remembers: under a sustained load
+// the oldest are forgotten (a create repeated under a forgotten key is still matched by its
+// reference, which the warehouse keeps with the object it names).
+const maxIdempotencyKeys = 10_000
+
 // idemRec is the first answer given for an idempotency key.
 type idemRec struct {
 	fingerprint [32]byte

@@ -167,7 +167,7 @@ type refRec struct {
 // the earlier object's id ("" to create) and whether it already answered.
 func (s *Sandbox) dedupLocked(w http.ResponseWriter, kind, key, ref string, fp [32]byte) (string, bool) {
 	if key != "" {
-		if rec, ok := s.idem[kind+" "+key]; ok {
+		if rec, ok := s.idem.Get(kind + " " + key); ok {
 			if rec.fingerprint != fp {
 				writeError(w, http.StatusConflict, "idempotency_key_reused",
 					"This idempotency key was used with a different request.", nil)
@@ -189,7 +189,7 @@ func (s *Sandbox) dedupLocked(w http.ResponseWriter, kind, key, ref string, fp [
 
 func (s *Sandbox) rememberLocked(kind, key, ref, id string, fp [32]byte) {
 	if key != "" {
-		s.idem[kind+" "+key] = idemRec{fingerprint: fp, id: id}
+		s.idem.Put(kind+" "+key, idemRec{fingerprint: fp, id: id})
 	}
 	s.byRef[kind+" "+ref] = refRec{id: id, fingerprint: fp}
 }

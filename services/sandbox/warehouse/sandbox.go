@@ -48,6 +48,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	"github.com/retailbridge/retailbridge/services/sandbox/faults"
+	"github.com/retailbridge/retailbridge/services/sandbox/recent"
 	"github.com/retailbridge/retailbridge/services/sandbox/state"
 	"github.com/retailbridge/retailbridge/services/sandbox/webhooks"
 )
@@ -152,6 +153,9 @@ type Options struct {
 	// counter) in StateDir/warehouse.json across restarts; empty keeps it in memory only. Use
 	// Open with it.
 	StateDir string
+	// IdempotencyKeys is how many idempotency keys are remembered, the oldest forgotten first
+	// (maxIdempotencyKeys when zero or negative).
+	IdempotencyKeys int
 }
 
 func withDefaults(o Options) Options {
@@ -169,6 +173,9 @@ func withDefaults(o Options) Options {
 	}
 	o.Delays = o.Delays.withDefaults()
 	o.Outcomes = o.Outcomes.withDefaults()
+	if o.IdempotencyKeys <= 0 {
+		o.IdempotencyKeys = maxIdempotencyKeys
+	}
 	return o
 }
 
@@ -214,8 +221,8 @@ type Sandbox struct {
 	seq        int64
 	receipts   map[string]*receiptRec
 	orders     map[string]*orderRec
-	byRef      map[string]refRec // "<kind> <reference>" → the create that claimed it
-	idem       map[string]idemRec
+	byRef      map[string]refRec    // "<kind> <reference>" → the create that claimed it
+	idem       *recent.Map[idemRec] // "<kind> <key>" → the object created, the latest maxIdempotencyKeys
 	stock      *stock
 	timers     map[string]*timer
 	tracking   *trackingNumbers
@@ -244,7 +251,7 @@ func Open(ds *demo.Dataset, opts Options) (*Sandbox, error) {
 		opts: opts, faults: faults.New(opts.Seed), manual: opts.Manual, delays: opts.Delays,
 		outcomes: opts.Outcomes, secret: opts.WebhookSecret,
 		receipts: map[string]*receiptRec{}, orders: map[string]*orderRec{}, byRef: map[string]refRec{},
-		idem: map[string]idemRec{}, timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
+		idem: recent.New[idemRec](opts.IdempotencyKeys), timers: map[string]*timer{}, tracking: newTrackingNumbers(opts.Seed),
 	}
 	s.stock = newStock(ds, opts.Locations, opts.Seed, s.now())
 	s.hooks = webhooks.New(webhooks.Config{Client: opts.HTTPClient, URL: opts.WebhookURL, Settings: opts.Delivery,

@@ -554,3 +554,35 @@ func TestControlAPI(t *testing.T) {
 		t.Errorf("stats: %d %+v", code, stats)
 	}
 }
+
+// Under a sustained load of fresh keys the warehouse remembers only the latest IdempotencyKeys:
+// its memory for keys stays bounded, and a create repeated under a forgotten key is still
+// answered with the receipt it created (matched by its reference), never a second receipt.
+func TestIdempotencyKeysStayBounded(t *testing.T) {
+	t.Parallel()
+	const keep, records = 40, 500
+	e := newEnv(t, Options{Manual: true, IdempotencyKeys: keep})
+	var first receiptDoc
+	for i := range records {
+		var d receiptDoc
+		if resp := e.call(t, http.MethodPost, "/v1/inbound/returns", fmt.Sprintf("k%d", i), sampleExpect(fmt.Sprintf("ret_%d", i)), &d); resp.StatusCode != http.StatusCreated {
+			t.Fatalf("expect %d: %d", i, resp.StatusCode)
+		}
+		if i == 0 {
+			first = d
+		}
+		e.sb.mu.Lock()
+		held := e.sb.idem.Len()
+		e.sb.mu.Unlock()
+		if held > keep {
+			t.Fatalf("after %d creates: %d keys held; want at most %d", i+1, held, keep)
+		}
+	}
+	var again receiptDoc
+	if resp := e.call(t, http.MethodPost, "/v1/inbound/returns", "k0", sampleExpect("ret_0"), &again); resp.StatusCode != http.StatusOK || again.ID != first.ID {
+		t.Errorf("repeat under a forgotten key: %d, receipt %q; want 200 and the first receipt %q", resp.StatusCode, again.ID, first.ID)
+	}
+	if n := e.sb.Stats().ReceiptsCreated; n != records {
+		t.Errorf("ReceiptsCreated = %d; want %d", n, records)
+	}
+}

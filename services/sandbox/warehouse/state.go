@@ -3,6 +3,7 @@ package warehouse
 import (
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -81,7 +82,7 @@ func (s *Sandbox) snapshotLocked() world {
 	for k, r := range s.byRef {
 		w.Claims[k] = claim{ID: r.id, Fingerprint: hex.EncodeToString(r.fingerprint[:])}
 	}
-	for k, r := range s.idem {
+	for k, r := range s.idem.All {
 		w.Idem[k] = claim{ID: r.id, Fingerprint: hex.EncodeToString(r.fingerprint[:])}
 	}
 	w.Webhooks = s.hooks.Pending()
@@ -117,12 +118,14 @@ func (s *Sandbox) restoreLocked(w world) error {
 		}
 		s.byRef[k] = refRec{id: c.ID, fingerprint: fp}
 	}
-	for k, c := range w.Idem {
+	// A snapshot keeps no age: keys are restored in key order, the same on every restart.
+	for _, k := range slices.Sorted(maps.Keys(w.Idem)) {
+		c := w.Idem[k]
 		fp, err := fingerprintFromHex(c.Fingerprint)
 		if err != nil {
 			return fmt.Errorf("warehouse sandbox state: idempotency key %q: %w", k, err)
 		}
-		s.idem[k] = idemRec{id: c.ID, fingerprint: fp}
+		s.idem.Put(k, idemRec{id: c.ID, fingerprint: fp})
 	}
 	s.stock = &stock{byKey: map[string]*position{}}
 	for _, p := range w.Stock {

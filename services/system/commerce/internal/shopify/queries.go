@@ -10,7 +10,7 @@ import (
 // list, so a document cannot reach Shopify unchecked.
 var operations = []operation{getOrderOp, listOrdersOp, listOrderChangesOp, readyOp, returnContextOp, returnCreateOp,
 	returnCloseOp, returnStatusOp, refundCreateOp, returnReasonsOp, fulfillmentContextOp, fulfillmentCreateOp,
-	inventoryLevelOp, inventorySetOp, variantsOp}
+	inventoryLevelOp, inventorySetOp, bulkRunOp, bulkNodeOp, bulkRunningOp, variantsOp}
 
 // operation is one GraphQL document the connector sends, with its static cost: the points
 // Shopify will ask for it (requestedQueryCost), computed by Shopify's rules — objects 1,

@@ -30,10 +30,14 @@ func sampleVars(name string) (map[string]any, bool) {
 		return map[string]any{"first": 20, "after": "cursor", "query": "customer_id:1"}, true
 	case "ListOrderChanges":
 		return map[string]any{"first": 100, "after": "cursor", "query": changesQuery(time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC))}, true
-	case "Ready":
+	case "Ready", "RunningBulkOperations":
 		return map[string]any{}, true
 	case "Variants":
 		return map[string]any{"after": "cursor"}, true
+	case "BulkOrderChanges":
+		return map[string]any{"query": bulkChangesQuery(time.Date(2026, 12, 7, 15, 0, 0, 0, time.UTC))}, true
+	case "BulkOperation":
+		return map[string]any{"id": "gid://shopify/BulkOperation/1"}, true
 	case "ReturnContext":
 		return returnContextVars("1"), true
 	case "ReturnCreate":

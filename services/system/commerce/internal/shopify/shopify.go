@@ -58,6 +58,7 @@ type Connector struct {
 	budget        *budget
 	reasons       reasonLibrary
 	items         sync.Map // SKU → inventory item id
+	bulk          bulkResult
 }
 
 const (

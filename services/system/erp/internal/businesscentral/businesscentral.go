@@ -29,9 +29,9 @@ import (
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
@@ -78,7 +78,7 @@ type Client struct {
 	oauth    clientcredentials.Config
 	currency string
 	fanOut   int
-	slots    *semaphore.Weighted
+	slots    *governor.Slots
 	backoff  vendorhttp.Backoff
 	now      func() time.Time
 	log      *slog.Logger
@@ -131,7 +131,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 			Scopes: []string{Scope}, AuthStyle: oauth2.AuthStyleInParams},
 		currency: strings.ToUpper(cfg.Currency),
 		fanOut:   cfg.MaxConcurrency,
-		slots:    semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		slots:    governor.NewSlots(cfg.MaxConcurrency),
 		backoff:  vendorhttp.Backoff{First: 25 * time.Millisecond, Cap: time.Second, Attempts: 10},
 		now:      now,
 		log:      log,
@@ -313,10 +313,10 @@ const maxBody = 4 << 20
 // do sends one request while holding one of the connector's slots, unless an announced
 // maintenance window says not to.
 func (c *Client) do(ctx context.Context, r request) (*answer, error) {
-	if err := c.slots.Acquire(ctx, 1); err != nil {
+	if err := c.slots.Acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer c.slots.Release(1)
+	defer c.slots.Release()
 	probe, wait, err := c.window.Admit(ctx)
 	if err != nil {
 		return nil, err

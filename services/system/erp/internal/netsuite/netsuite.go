@@ -22,10 +22,10 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
-	"golang.org/x/sync/semaphore"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
@@ -60,7 +60,7 @@ type Client struct {
 	sign     signer
 	currency string
 	fanOut   int
-	slots    *semaphore.Weighted
+	slots    *governor.Slots
 	backoff  vendorhttp.Backoff
 	poll     vendorhttp.Backoff // between looks at a pending async job
 	now      func() time.Time
@@ -109,7 +109,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		},
 		currency: strings.ToUpper(cfg.Currency),
 		fanOut:   cfg.MaxConcurrency,
-		slots:    semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		slots:    governor.NewSlots(cfg.MaxConcurrency),
 		backoff:  vendorhttp.Backoff{First: 25 * time.Millisecond, Cap: time.Second, Attempts: 10},
 		poll:     vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: 500 * time.Millisecond},
 		now:      now,
@@ -275,10 +275,10 @@ const maxBody = 4 << 20
 // do sends one signed request while holding one of the connector's concurrency slots, unless an
 // announced maintenance window says not to.
 func (c *Client) do(ctx context.Context, r request) (*answer, error) {
-	if err := c.slots.Acquire(ctx, 1); err != nil {
+	if err := c.slots.Acquire(ctx); err != nil {
 		return nil, err
 	}
-	defer c.slots.Release(1)
+	defer c.slots.Release()
 	probe, err := c.window.admit(ctx)
 	if err != nil {
 		return nil, err

@@ -30,9 +30,8 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/sync/semaphore"
-
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/vendorhttp"
 )
 
@@ -85,7 +84,7 @@ type Client struct {
 	base           *url.URL
 	http           *http.Client
 	secretKey      string
-	slots          *semaphore.Weighted
+	slots          *governor.Slots
 	attemptTimeout time.Duration
 	backoff        vendorhttp.Backoff
 	now            func() time.Time
@@ -136,7 +135,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		base:           base,
 		http:           hc,
 		secretKey:      cfg.SecretKey,
-		slots:          semaphore.NewWeighted(int64(cfg.MaxConcurrency)),
+		slots:          governor.NewSlots(cfg.MaxConcurrency),
 		attemptTimeout: cfg.AttemptTimeout,
 		backoff:        vendorhttp.Backoff{First: 20 * time.Millisecond, Cap: time.Second},
 		now:            now,
@@ -248,10 +247,10 @@ func retryable(err error) bool {
 
 // attempt sends rq once, holding one of the connector's concurrency slots.
 func (c *Client) attempt(ctx context.Context, rq request, body []byte, out any) (replayed bool, err error) {
-	if err := c.slots.Acquire(ctx, 1); err != nil {
+	if err := c.slots.Acquire(ctx); err != nil {
 		return false, err
 	}
-	defer c.slots.Release(1)
+	defer c.slots.Release()
 	ctx, cancel := context.WithTimeout(ctx, c.attemptTimeout)
 	defer cancel()
 

@@ -23,6 +23,63 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// OrderExportStatus is where an export is.
+type OrderExportStatus int32
+
+const (
+	// Not set.
+	OrderExportStatus_ORDER_EXPORT_STATUS_UNSPECIFIED OrderExportStatus = 0
+	// Created or running: ask again later.
+	OrderExportStatus_ORDER_EXPORT_STATUS_RUNNING OrderExportStatus = 1
+	// Complete: its orders can be read.
+	OrderExportStatus_ORDER_EXPORT_STATUS_COMPLETED OrderExportStatus = 2
+	// Failed, cancelled or expired: start another.
+	OrderExportStatus_ORDER_EXPORT_STATUS_FAILED OrderExportStatus = 3
+)
+
+// Enum value maps for OrderExportStatus.
+var (
+	OrderExportStatus_name = map[int32]string{
+		0: "ORDER_EXPORT_STATUS_UNSPECIFIED",
+		1: "ORDER_EXPORT_STATUS_RUNNING",
+		2: "ORDER_EXPORT_STATUS_COMPLETED",
+		3: "ORDER_EXPORT_STATUS_FAILED",
+	}
+	OrderExportStatus_value = map[string]int32{
+		"ORDER_EXPORT_STATUS_UNSPECIFIED": 0,
+		"ORDER_EXPORT_STATUS_RUNNING":     1,
+		"ORDER_EXPORT_STATUS_COMPLETED":   2,
+		"ORDER_EXPORT_STATUS_FAILED":      3,
+	}
+)
+
+func (x OrderExportStatus) Enum() *OrderExportStatus {
+	p := new(OrderExportStatus)
+	*p = x
+	return p
+}
+
+func (x OrderExportStatus) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (OrderExportStatus) Descriptor() protoreflect.EnumDescriptor {
+	return file_retailbridge_system_commerce_v1_commerce_proto_enumTypes[0].Descriptor()
+}
+
+func (OrderExportStatus) Type() protoreflect.EnumType {
+	return &file_retailbridge_system_commerce_v1_commerce_proto_enumTypes[0]
+}
+
+func (x OrderExportStatus) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use OrderExportStatus.Descriptor instead.
+func (OrderExportStatus) EnumDescriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{0}
+}
+
 // GetOrderRequest names the order.
 type GetOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -372,6 +429,162 @@ func (x *ListOrderChangesResponse) GetNextPageToken() string {
 	return ""
 }
 
+// ExportOrderChangesRequest starts an export (no export_id) or follows one.
+type ExportOrderChangesRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Orders whose updated_at is at or after this time; required to start an export.
+	UpdatedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=updated_since,json=updatedSince,proto3" json:"updated_since,omitempty"`
+	// The export to follow, from an earlier response; empty starts one (or adopts the running
+	// export of the same query, so a caller that lost the id after starting does not start twice).
+	ExportId string `protobuf:"bytes,2,opt,name=export_id,json=exportId,proto3" json:"export_id,omitempty"`
+	// Maximum orders to return once the export is complete (1..1000).
+	PageSize int32 `protobuf:"varint,3,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Cursor from a previous response of the same export.
+	PageToken     string `protobuf:"bytes,4,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportOrderChangesRequest) Reset() {
+	*x = ExportOrderChangesRequest{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportOrderChangesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportOrderChangesRequest) ProtoMessage() {}
+
+func (x *ExportOrderChangesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportOrderChangesRequest.ProtoReflect.Descriptor instead.
+func (*ExportOrderChangesRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *ExportOrderChangesRequest) GetUpdatedSince() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UpdatedSince
+	}
+	return nil
+}
+
+func (x *ExportOrderChangesRequest) GetExportId() string {
+	if x != nil {
+		return x.ExportId
+	}
+	return ""
+}
+
+func (x *ExportOrderChangesRequest) GetPageSize() int32 {
+	if x != nil {
+		return x.PageSize
+	}
+	return 0
+}
+
+func (x *ExportOrderChangesRequest) GetPageToken() string {
+	if x != nil {
+		return x.PageToken
+	}
+	return ""
+}
+
+// ExportOrderChangesResponse is an export's progress and, once complete, a page of its orders.
+type ExportOrderChangesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The export's id, to follow it.
+	ExportId string `protobuf:"bytes,1,opt,name=export_id,json=exportId,proto3" json:"export_id,omitempty"`
+	// Where the export is.
+	Status OrderExportStatus `protobuf:"varint,2,opt,name=status,proto3,enum=retailbridge.system.commerce.v1.OrderExportStatus" json:"status,omitempty"`
+	// Objects the platform has exported so far.
+	ObjectCount int64 `protobuf:"varint,3,opt,name=object_count,json=objectCount,proto3" json:"object_count,omitempty"`
+	// Orders (id and updated_at only), in the export's order; set once complete.
+	Orders []*v1.Order `protobuf:"bytes,4,rep,name=orders,proto3" json:"orders,omitempty"`
+	// Cursor for the next page; empty at the end (or while the export runs).
+	NextPageToken string `protobuf:"bytes,5,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ExportOrderChangesResponse) Reset() {
+	*x = ExportOrderChangesResponse{}
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ExportOrderChangesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ExportOrderChangesResponse) ProtoMessage() {}
+
+func (x *ExportOrderChangesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ExportOrderChangesResponse.ProtoReflect.Descriptor instead.
+func (*ExportOrderChangesResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *ExportOrderChangesResponse) GetExportId() string {
+	if x != nil {
+		return x.ExportId
+	}
+	return ""
+}
+
+func (x *ExportOrderChangesResponse) GetStatus() OrderExportStatus {
+	if x != nil {
+		return x.Status
+	}
+	return OrderExportStatus_ORDER_EXPORT_STATUS_UNSPECIFIED
+}
+
+func (x *ExportOrderChangesResponse) GetObjectCount() int64 {
+	if x != nil {
+		return x.ObjectCount
+	}
+	return 0
+}
+
+func (x *ExportOrderChangesResponse) GetOrders() []*v1.Order {
+	if x != nil {
+		return x.Orders
+	}
+	return nil
+}
+
+func (x *ExportOrderChangesResponse) GetNextPageToken() string {
+	if x != nil {
+		return x.NextPageToken
+	}
+	return ""
+}
+
 // CreateFulfillmentRequest describes a shipment to record.
 type CreateFulfillmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -387,7 +600,7 @@ type CreateFulfillmentRequest struct {
 
 func (x *CreateFulfillmentRequest) Reset() {
 	*x = CreateFulfillmentRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -399,7 +612,7 @@ func (x *CreateFulfillmentRequest) String() string {
 func (*CreateFulfillmentRequest) ProtoMessage() {}
 
 func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[6]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -412,7 +625,7 @@ func (x *CreateFulfillmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentRequest.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CreateFulfillmentRequest) GetOrderId() string {
@@ -447,7 +660,7 @@ type CreateFulfillmentResponse struct {
 
 func (x *CreateFulfillmentResponse) Reset() {
 	*x = CreateFulfillmentResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +672,7 @@ func (x *CreateFulfillmentResponse) String() string {
 func (*CreateFulfillmentResponse) ProtoMessage() {}
 
 func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[7]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +685,7 @@ func (x *CreateFulfillmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateFulfillmentResponse.ProtoReflect.Descriptor instead.
 func (*CreateFulfillmentResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *CreateFulfillmentResponse) GetFulfillmentId() string {
@@ -495,7 +708,7 @@ type CreateReturnRequest struct {
 
 func (x *CreateReturnRequest) Reset() {
 	*x = CreateReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -507,7 +720,7 @@ func (x *CreateReturnRequest) String() string {
 func (*CreateReturnRequest) ProtoMessage() {}
 
 func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[8]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -520,7 +733,7 @@ func (x *CreateReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnRequest.ProtoReflect.Descriptor instead.
 func (*CreateReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *CreateReturnRequest) GetReturn() *v1.Return {
@@ -548,7 +761,7 @@ type CreateReturnResponse struct {
 
 func (x *CreateReturnResponse) Reset() {
 	*x = CreateReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -560,7 +773,7 @@ func (x *CreateReturnResponse) String() string {
 func (*CreateReturnResponse) ProtoMessage() {}
 
 func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[9]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -573,7 +786,7 @@ func (x *CreateReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateReturnResponse.ProtoReflect.Descriptor instead.
 func (*CreateReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{9}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *CreateReturnResponse) GetPlatformReturnId() string {
@@ -594,7 +807,7 @@ type CloseReturnRequest struct {
 
 func (x *CloseReturnRequest) Reset() {
 	*x = CloseReturnRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -606,7 +819,7 @@ func (x *CloseReturnRequest) String() string {
 func (*CloseReturnRequest) ProtoMessage() {}
 
 func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[10]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -619,7 +832,7 @@ func (x *CloseReturnRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnRequest.ProtoReflect.Descriptor instead.
 func (*CloseReturnRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{10}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *CloseReturnRequest) GetPlatformReturnId() string {
@@ -638,7 +851,7 @@ type CloseReturnResponse struct {
 
 func (x *CloseReturnResponse) Reset() {
 	*x = CloseReturnResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -650,7 +863,7 @@ func (x *CloseReturnResponse) String() string {
 func (*CloseReturnResponse) ProtoMessage() {}
 
 func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[11]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -663,7 +876,7 @@ func (x *CloseReturnResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CloseReturnResponse.ProtoReflect.Descriptor instead.
 func (*CloseReturnResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{11}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
 }
 
 // RecordRefundRequest records a refund against order lines.
@@ -685,7 +898,7 @@ type RecordRefundRequest struct {
 
 func (x *RecordRefundRequest) Reset() {
 	*x = RecordRefundRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -697,7 +910,7 @@ func (x *RecordRefundRequest) String() string {
 func (*RecordRefundRequest) ProtoMessage() {}
 
 func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[12]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -710,7 +923,7 @@ func (x *RecordRefundRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundRequest.ProtoReflect.Descriptor instead.
 func (*RecordRefundRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{12}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordRefundRequest) GetOrderId() string {
@@ -763,7 +976,7 @@ type RefundLine struct {
 
 func (x *RefundLine) Reset() {
 	*x = RefundLine{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -775,7 +988,7 @@ func (x *RefundLine) String() string {
 func (*RefundLine) ProtoMessage() {}
 
 func (x *RefundLine) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[13]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -788,7 +1001,7 @@ func (x *RefundLine) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefundLine.ProtoReflect.Descriptor instead.
 func (*RefundLine) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{13}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RefundLine) GetOrderLineId() string {
@@ -823,7 +1036,7 @@ type RecordRefundResponse struct {
 
 func (x *RecordRefundResponse) Reset() {
 	*x = RecordRefundResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -835,7 +1048,7 @@ func (x *RecordRefundResponse) String() string {
 func (*RecordRefundResponse) ProtoMessage() {}
 
 func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[14]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -848,7 +1061,7 @@ func (x *RecordRefundResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordRefundResponse.ProtoReflect.Descriptor instead.
 func (*RecordRefundResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{14}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordRefundResponse) GetPlatformRefundId() string {
@@ -871,7 +1084,7 @@ type AdjustInventoryRequest struct {
 
 func (x *AdjustInventoryRequest) Reset() {
 	*x = AdjustInventoryRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +1096,7 @@ func (x *AdjustInventoryRequest) String() string {
 func (*AdjustInventoryRequest) ProtoMessage() {}
 
 func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[15]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +1109,7 @@ func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryRequest.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{15}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *AdjustInventoryRequest) GetAdjustments() []*v1.InventoryAdjustment {
@@ -922,7 +1135,7 @@ type AdjustInventoryResponse struct {
 
 func (x *AdjustInventoryResponse) Reset() {
 	*x = AdjustInventoryResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -934,7 +1147,7 @@ func (x *AdjustInventoryResponse) String() string {
 func (*AdjustInventoryResponse) ProtoMessage() {}
 
 func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[16]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -947,7 +1160,7 @@ func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use AdjustInventoryResponse.ProtoReflect.Descriptor instead.
 func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{16}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
 }
 
 // InventoryLevelKey names one SKU at one platform location.
@@ -963,7 +1176,7 @@ type InventoryLevelKey struct {
 
 func (x *InventoryLevelKey) Reset() {
 	*x = InventoryLevelKey{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -975,7 +1188,7 @@ func (x *InventoryLevelKey) String() string {
 func (*InventoryLevelKey) ProtoMessage() {}
 
 func (x *InventoryLevelKey) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[17]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -988,7 +1201,7 @@ func (x *InventoryLevelKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryLevelKey.ProtoReflect.Descriptor instead.
 func (*InventoryLevelKey) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{17}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *InventoryLevelKey) GetSku() string {
@@ -1016,7 +1229,7 @@ type GetInventoryLevelsRequest struct {
 
 func (x *GetInventoryLevelsRequest) Reset() {
 	*x = GetInventoryLevelsRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1028,7 +1241,7 @@ func (x *GetInventoryLevelsRequest) String() string {
 func (*GetInventoryLevelsRequest) ProtoMessage() {}
 
 func (x *GetInventoryLevelsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[18]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1041,7 +1254,7 @@ func (x *GetInventoryLevelsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInventoryLevelsRequest.ProtoReflect.Descriptor instead.
 func (*GetInventoryLevelsRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{18}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *GetInventoryLevelsRequest) GetLevels() []*InventoryLevelKey {
@@ -1068,7 +1281,7 @@ type InventoryLevel struct {
 
 func (x *InventoryLevel) Reset() {
 	*x = InventoryLevel{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1080,7 +1293,7 @@ func (x *InventoryLevel) String() string {
 func (*InventoryLevel) ProtoMessage() {}
 
 func (x *InventoryLevel) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[19]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1093,7 +1306,7 @@ func (x *InventoryLevel) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryLevel.ProtoReflect.Descriptor instead.
 func (*InventoryLevel) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{19}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *InventoryLevel) GetSku() string {
@@ -1135,7 +1348,7 @@ type GetInventoryLevelsResponse struct {
 
 func (x *GetInventoryLevelsResponse) Reset() {
 	*x = GetInventoryLevelsResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1147,7 +1360,7 @@ func (x *GetInventoryLevelsResponse) String() string {
 func (*GetInventoryLevelsResponse) ProtoMessage() {}
 
 func (x *GetInventoryLevelsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[20]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1160,7 +1373,7 @@ func (x *GetInventoryLevelsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetInventoryLevelsResponse.ProtoReflect.Descriptor instead.
 func (*GetInventoryLevelsResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{20}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *GetInventoryLevelsResponse) GetLevels() []*InventoryLevel {
@@ -1187,7 +1400,7 @@ type InventoryQuantitySet struct {
 
 func (x *InventoryQuantitySet) Reset() {
 	*x = InventoryQuantitySet{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1199,7 +1412,7 @@ func (x *InventoryQuantitySet) String() string {
 func (*InventoryQuantitySet) ProtoMessage() {}
 
 func (x *InventoryQuantitySet) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[21]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1212,7 +1425,7 @@ func (x *InventoryQuantitySet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use InventoryQuantitySet.ProtoReflect.Descriptor instead.
 func (*InventoryQuantitySet) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{21}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *InventoryQuantitySet) GetSku() string {
@@ -1260,7 +1473,7 @@ type SetInventoryRequest struct {
 
 func (x *SetInventoryRequest) Reset() {
 	*x = SetInventoryRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1272,7 +1485,7 @@ func (x *SetInventoryRequest) String() string {
 func (*SetInventoryRequest) ProtoMessage() {}
 
 func (x *SetInventoryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[22]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1285,7 +1498,7 @@ func (x *SetInventoryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInventoryRequest.ProtoReflect.Descriptor instead.
 func (*SetInventoryRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{22}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SetInventoryRequest) GetQuantities() []*InventoryQuantitySet {
@@ -1327,7 +1540,7 @@ type SetInventoryResponse struct {
 
 func (x *SetInventoryResponse) Reset() {
 	*x = SetInventoryResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1339,7 +1552,7 @@ func (x *SetInventoryResponse) String() string {
 func (*SetInventoryResponse) ProtoMessage() {}
 
 func (x *SetInventoryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[23]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1352,7 +1565,7 @@ func (x *SetInventoryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInventoryResponse.ProtoReflect.Descriptor instead.
 func (*SetInventoryResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{23}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *SetInventoryResponse) GetLevels() []*InventoryLevel {
@@ -1371,7 +1584,7 @@ type ListVariantsRequest struct {
 
 func (x *ListVariantsRequest) Reset() {
 	*x = ListVariantsRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1383,7 +1596,7 @@ func (x *ListVariantsRequest) String() string {
 func (*ListVariantsRequest) ProtoMessage() {}
 
 func (x *ListVariantsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[24]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1396,7 +1609,7 @@ func (x *ListVariantsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVariantsRequest.ProtoReflect.Descriptor instead.
 func (*ListVariantsRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{24}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{26}
 }
 
 // Variant is one sellable variant as the storefront knows it.
@@ -1414,7 +1627,7 @@ type Variant struct {
 
 func (x *Variant) Reset() {
 	*x = Variant{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1426,7 +1639,7 @@ func (x *Variant) String() string {
 func (*Variant) ProtoMessage() {}
 
 func (x *Variant) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[25]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1439,7 +1652,7 @@ func (x *Variant) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Variant.ProtoReflect.Descriptor instead.
 func (*Variant) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{25}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *Variant) GetSku() string {
@@ -1474,7 +1687,7 @@ type ListVariantsResponse struct {
 
 func (x *ListVariantsResponse) Reset() {
 	*x = ListVariantsResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1486,7 +1699,7 @@ func (x *ListVariantsResponse) String() string {
 func (*ListVariantsResponse) ProtoMessage() {}
 
 func (x *ListVariantsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[26]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1499,7 +1712,7 @@ func (x *ListVariantsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListVariantsResponse.ProtoReflect.Descriptor instead.
 func (*ListVariantsResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{26}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *ListVariantsResponse) GetVariants() []*Variant {
@@ -1522,7 +1735,7 @@ type IngestWebhookRequest struct {
 
 func (x *IngestWebhookRequest) Reset() {
 	*x = IngestWebhookRequest{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1747,7 @@ func (x *IngestWebhookRequest) String() string {
 func (*IngestWebhookRequest) ProtoMessage() {}
 
 func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[27]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1760,7 @@ func (x *IngestWebhookRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookRequest.ProtoReflect.Descriptor instead.
 func (*IngestWebhookRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{27}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *IngestWebhookRequest) GetHeaders() map[string]string {
@@ -1579,7 +1792,7 @@ type IngestWebhookResponse struct {
 
 func (x *IngestWebhookResponse) Reset() {
 	*x = IngestWebhookResponse{}
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1804,7 @@ func (x *IngestWebhookResponse) String() string {
 func (*IngestWebhookResponse) ProtoMessage() {}
 
 func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[28]
+	mi := &file_retailbridge_system_commerce_v1_commerce_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1817,7 @@ func (x *IngestWebhookResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IngestWebhookResponse.ProtoReflect.Descriptor instead.
 func (*IngestWebhookResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{28}
+	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *IngestWebhookResponse) GetDeliveryId() string {
@@ -1655,7 +1868,19 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\fchanges_only\x18\x04 \x01(\bR\vchangesOnly\"|\n" +
 	"\x18ListOrderChangesResponse\x128\n" +
 	"\x06orders\x18\x01 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xb5\x01\n" +
+	"\x19ExportOrderChangesRequest\x12?\n" +
+	"\rupdated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fupdatedSince\x12\x1b\n" +
+	"\texport_id\x18\x02 \x01(\tR\bexportId\x12\x1b\n" +
+	"\tpage_size\x18\x03 \x01(\x05R\bpageSize\x12\x1d\n" +
+	"\n" +
+	"page_token\x18\x04 \x01(\tR\tpageToken\"\x8a\x02\n" +
+	"\x1aExportOrderChangesResponse\x12\x1b\n" +
+	"\texport_id\x18\x01 \x01(\tR\bexportId\x12J\n" +
+	"\x06status\x18\x02 \x01(\x0e22.retailbridge.system.commerce.v1.OrderExportStatusR\x06status\x12!\n" +
+	"\fobject_count\x18\x03 \x01(\x03R\vobjectCount\x128\n" +
+	"\x06orders\x18\x04 \x03(\v2 .retailbridge.canonical.v1.OrderR\x06orders\x12&\n" +
+	"\x0fnext_page_token\x18\x05 \x01(\tR\rnextPageToken\"\x9f\x01\n" +
 	"\x18CreateFulfillmentRequest\x12\x19\n" +
 	"\border_id\x18\x01 \x01(\tR\aorderId\x12?\n" +
 	"\bshipment\x18\x02 \x01(\v2#.retailbridge.canonical.v1.ShipmentR\bshipment\x12'\n" +
@@ -1734,12 +1959,18 @@ const file_retailbridge_system_commerce_v1_commerce_proto_rawDesc = "" +
 	"\vdelivery_id\x18\x01 \x01(\tR\n" +
 	"deliveryId\x12\x1b\n" +
 	"\tevent_ids\x18\x02 \x03(\tR\beventIds\x12\x18\n" +
-	"\aignored\x18\x03 \x01(\bR\aignored2\x9b\f\n" +
+	"\aignored\x18\x03 \x01(\bR\aignored*\x9c\x01\n" +
+	"\x11OrderExportStatus\x12#\n" +
+	"\x1fORDER_EXPORT_STATUS_UNSPECIFIED\x10\x00\x12\x1f\n" +
+	"\x1bORDER_EXPORT_STATUS_RUNNING\x10\x01\x12!\n" +
+	"\x1dORDER_EXPORT_STATUS_COMPLETED\x10\x02\x12\x1e\n" +
+	"\x1aORDER_EXPORT_STATUS_FAILED\x10\x032\xab\r\n" +
 	"\x0fCommerceService\x12o\n" +
 	"\bGetOrder\x120.retailbridge.system.commerce.v1.GetOrderRequest\x1a1.retailbridge.system.commerce.v1.GetOrderResponse\x12u\n" +
 	"\n" +
 	"ListOrders\x122.retailbridge.system.commerce.v1.ListOrdersRequest\x1a3.retailbridge.system.commerce.v1.ListOrdersResponse\x12\x87\x01\n" +
-	"\x10ListOrderChanges\x128.retailbridge.system.commerce.v1.ListOrderChangesRequest\x1a9.retailbridge.system.commerce.v1.ListOrderChangesResponse\x12\x8a\x01\n" +
+	"\x10ListOrderChanges\x128.retailbridge.system.commerce.v1.ListOrderChangesRequest\x1a9.retailbridge.system.commerce.v1.ListOrderChangesResponse\x12\x8d\x01\n" +
+	"\x12ExportOrderChanges\x12:.retailbridge.system.commerce.v1.ExportOrderChangesRequest\x1a;.retailbridge.system.commerce.v1.ExportOrderChangesResponse\x12\x8a\x01\n" +
 	"\x11CreateFulfillment\x129.retailbridge.system.commerce.v1.CreateFulfillmentRequest\x1a:.retailbridge.system.commerce.v1.CreateFulfillmentResponse\x12{\n" +
 	"\fCreateReturn\x124.retailbridge.system.commerce.v1.CreateReturnRequest\x1a5.retailbridge.system.commerce.v1.CreateReturnResponse\x12x\n" +
 	"\vCloseReturn\x123.retailbridge.system.commerce.v1.CloseReturnRequest\x1a4.retailbridge.system.commerce.v1.CloseReturnResponse\x12{\n" +
@@ -1762,90 +1993,99 @@ func file_retailbridge_system_commerce_v1_commerce_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_commerce_v1_commerce_proto_rawDescData
 }
 
-var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 30)
+var file_retailbridge_system_commerce_v1_commerce_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
+var file_retailbridge_system_commerce_v1_commerce_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_retailbridge_system_commerce_v1_commerce_proto_goTypes = []any{
-	(*GetOrderRequest)(nil),            // 0: retailbridge.system.commerce.v1.GetOrderRequest
-	(*GetOrderResponse)(nil),           // 1: retailbridge.system.commerce.v1.GetOrderResponse
-	(*ListOrdersRequest)(nil),          // 2: retailbridge.system.commerce.v1.ListOrdersRequest
-	(*ListOrdersResponse)(nil),         // 3: retailbridge.system.commerce.v1.ListOrdersResponse
-	(*ListOrderChangesRequest)(nil),    // 4: retailbridge.system.commerce.v1.ListOrderChangesRequest
-	(*ListOrderChangesResponse)(nil),   // 5: retailbridge.system.commerce.v1.ListOrderChangesResponse
-	(*CreateFulfillmentRequest)(nil),   // 6: retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	(*CreateFulfillmentResponse)(nil),  // 7: retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	(*CreateReturnRequest)(nil),        // 8: retailbridge.system.commerce.v1.CreateReturnRequest
-	(*CreateReturnResponse)(nil),       // 9: retailbridge.system.commerce.v1.CreateReturnResponse
-	(*CloseReturnRequest)(nil),         // 10: retailbridge.system.commerce.v1.CloseReturnRequest
-	(*CloseReturnResponse)(nil),        // 11: retailbridge.system.commerce.v1.CloseReturnResponse
-	(*RecordRefundRequest)(nil),        // 12: retailbridge.system.commerce.v1.RecordRefundRequest
-	(*RefundLine)(nil),                 // 13: retailbridge.system.commerce.v1.RefundLine
-	(*RecordRefundResponse)(nil),       // 14: retailbridge.system.commerce.v1.RecordRefundResponse
-	(*AdjustInventoryRequest)(nil),     // 15: retailbridge.system.commerce.v1.AdjustInventoryRequest
-	(*AdjustInventoryResponse)(nil),    // 16: retailbridge.system.commerce.v1.AdjustInventoryResponse
-	(*InventoryLevelKey)(nil),          // 17: retailbridge.system.commerce.v1.InventoryLevelKey
-	(*GetInventoryLevelsRequest)(nil),  // 18: retailbridge.system.commerce.v1.GetInventoryLevelsRequest
-	(*InventoryLevel)(nil),             // 19: retailbridge.system.commerce.v1.InventoryLevel
-	(*GetInventoryLevelsResponse)(nil), // 20: retailbridge.system.commerce.v1.GetInventoryLevelsResponse
-	(*InventoryQuantitySet)(nil),       // 21: retailbridge.system.commerce.v1.InventoryQuantitySet
-	(*SetInventoryRequest)(nil),        // 22: retailbridge.system.commerce.v1.SetInventoryRequest
-	(*SetInventoryResponse)(nil),       // 23: retailbridge.system.commerce.v1.SetInventoryResponse
-	(*ListVariantsRequest)(nil),        // 24: retailbridge.system.commerce.v1.ListVariantsRequest
-	(*Variant)(nil),                    // 25: retailbridge.system.commerce.v1.Variant
-	(*ListVariantsResponse)(nil),       // 26: retailbridge.system.commerce.v1.ListVariantsResponse
-	(*IngestWebhookRequest)(nil),       // 27: retailbridge.system.commerce.v1.IngestWebhookRequest
-	(*IngestWebhookResponse)(nil),      // 28: retailbridge.system.commerce.v1.IngestWebhookResponse
-	nil,                                // 29: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	(*v1.Order)(nil),                   // 30: retailbridge.canonical.v1.Order
-	(*timestamppb.Timestamp)(nil),      // 31: google.protobuf.Timestamp
-	(*v1.Shipment)(nil),                // 32: retailbridge.canonical.v1.Shipment
-	(*v1.Return)(nil),                  // 33: retailbridge.canonical.v1.Return
-	(*v1.Money)(nil),                   // 34: retailbridge.canonical.v1.Money
-	(*v1.InventoryAdjustment)(nil),     // 35: retailbridge.canonical.v1.InventoryAdjustment
+	(OrderExportStatus)(0),             // 0: retailbridge.system.commerce.v1.OrderExportStatus
+	(*GetOrderRequest)(nil),            // 1: retailbridge.system.commerce.v1.GetOrderRequest
+	(*GetOrderResponse)(nil),           // 2: retailbridge.system.commerce.v1.GetOrderResponse
+	(*ListOrdersRequest)(nil),          // 3: retailbridge.system.commerce.v1.ListOrdersRequest
+	(*ListOrdersResponse)(nil),         // 4: retailbridge.system.commerce.v1.ListOrdersResponse
+	(*ListOrderChangesRequest)(nil),    // 5: retailbridge.system.commerce.v1.ListOrderChangesRequest
+	(*ListOrderChangesResponse)(nil),   // 6: retailbridge.system.commerce.v1.ListOrderChangesResponse
+	(*ExportOrderChangesRequest)(nil),  // 7: retailbridge.system.commerce.v1.ExportOrderChangesRequest
+	(*ExportOrderChangesResponse)(nil), // 8: retailbridge.system.commerce.v1.ExportOrderChangesResponse
+	(*CreateFulfillmentRequest)(nil),   // 9: retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	(*CreateFulfillmentResponse)(nil),  // 10: retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	(*CreateReturnRequest)(nil),        // 11: retailbridge.system.commerce.v1.CreateReturnRequest
+	(*CreateReturnResponse)(nil),       // 12: retailbridge.system.commerce.v1.CreateReturnResponse
+	(*CloseReturnRequest)(nil),         // 13: retailbridge.system.commerce.v1.CloseReturnRequest
+	(*CloseReturnResponse)(nil),        // 14: retailbridge.system.commerce.v1.CloseReturnResponse
+	(*RecordRefundRequest)(nil),        // 15: retailbridge.system.commerce.v1.RecordRefundRequest
+	(*RefundLine)(nil),                 // 16: retailbridge.system.commerce.v1.RefundLine
+	(*RecordRefundResponse)(nil),       // 17: retailbridge.system.commerce.v1.RecordRefundResponse
+	(*AdjustInventoryRequest)(nil),     // 18: retailbridge.system.commerce.v1.AdjustInventoryRequest
+	(*AdjustInventoryResponse)(nil),    // 19: retailbridge.system.commerce.v1.AdjustInventoryResponse
+	(*InventoryLevelKey)(nil),          // 20: retailbridge.system.commerce.v1.InventoryLevelKey
+	(*GetInventoryLevelsRequest)(nil),  // 21: retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	(*InventoryLevel)(nil),             // 22: retailbridge.system.commerce.v1.InventoryLevel
+	(*GetInventoryLevelsResponse)(nil), // 23: retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	(*InventoryQuantitySet)(nil),       // 24: retailbridge.system.commerce.v1.InventoryQuantitySet
+	(*SetInventoryRequest)(nil),        // 25: retailbridge.system.commerce.v1.SetInventoryRequest
+	(*SetInventoryResponse)(nil),       // 26: retailbridge.system.commerce.v1.SetInventoryResponse
+	(*ListVariantsRequest)(nil),        // 27: retailbridge.system.commerce.v1.ListVariantsRequest
+	(*Variant)(nil),                    // 28: retailbridge.system.commerce.v1.Variant
+	(*ListVariantsResponse)(nil),       // 29: retailbridge.system.commerce.v1.ListVariantsResponse
+	(*IngestWebhookRequest)(nil),       // 30: retailbridge.system.commerce.v1.IngestWebhookRequest
+	(*IngestWebhookResponse)(nil),      // 31: retailbridge.system.commerce.v1.IngestWebhookResponse
+	nil,                                // 32: retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	(*v1.Order)(nil),                   // 33: retailbridge.canonical.v1.Order
+	(*timestamppb.Timestamp)(nil),      // 34: google.protobuf.Timestamp
+	(*v1.Shipment)(nil),                // 35: retailbridge.canonical.v1.Shipment
+	(*v1.Return)(nil),                  // 36: retailbridge.canonical.v1.Return
+	(*v1.Money)(nil),                   // 37: retailbridge.canonical.v1.Money
+	(*v1.InventoryAdjustment)(nil),     // 38: retailbridge.canonical.v1.InventoryAdjustment
 }
 var file_retailbridge_system_commerce_v1_commerce_proto_depIdxs = []int32{
-	30, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
-	30, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	31, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
-	30, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
-	32, // 4: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
-	33, // 5: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
-	13, // 6: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
-	34, // 7: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	35, // 8: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	17, // 9: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
-	19, // 10: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
-	21, // 11: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
-	19, // 12: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
-	25, // 13: retailbridge.system.commerce.v1.ListVariantsResponse.variants:type_name -> retailbridge.system.commerce.v1.Variant
-	29, // 14: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
-	0,  // 15: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
-	2,  // 16: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
-	4,  // 17: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
-	6,  // 18: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
-	8,  // 19: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
-	10, // 20: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
-	12, // 21: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
-	15, // 22: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
-	18, // 23: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
-	22, // 24: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
-	24, // 25: retailbridge.system.commerce.v1.CommerceService.ListVariants:input_type -> retailbridge.system.commerce.v1.ListVariantsRequest
-	27, // 26: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
-	1,  // 27: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
-	3,  // 28: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
-	5,  // 29: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
-	7,  // 30: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
-	9,  // 31: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
-	11, // 32: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
-	14, // 33: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
-	16, // 34: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
-	20, // 35: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
-	23, // 36: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
-	26, // 37: retailbridge.system.commerce.v1.CommerceService.ListVariants:output_type -> retailbridge.system.commerce.v1.ListVariantsResponse
-	28, // 38: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
-	27, // [27:39] is the sub-list for method output_type
-	15, // [15:27] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	33, // 0: retailbridge.system.commerce.v1.GetOrderResponse.order:type_name -> retailbridge.canonical.v1.Order
+	33, // 1: retailbridge.system.commerce.v1.ListOrdersResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	34, // 2: retailbridge.system.commerce.v1.ListOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	33, // 3: retailbridge.system.commerce.v1.ListOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	34, // 4: retailbridge.system.commerce.v1.ExportOrderChangesRequest.updated_since:type_name -> google.protobuf.Timestamp
+	0,  // 5: retailbridge.system.commerce.v1.ExportOrderChangesResponse.status:type_name -> retailbridge.system.commerce.v1.OrderExportStatus
+	33, // 6: retailbridge.system.commerce.v1.ExportOrderChangesResponse.orders:type_name -> retailbridge.canonical.v1.Order
+	35, // 7: retailbridge.system.commerce.v1.CreateFulfillmentRequest.shipment:type_name -> retailbridge.canonical.v1.Shipment
+	36, // 8: retailbridge.system.commerce.v1.CreateReturnRequest.return:type_name -> retailbridge.canonical.v1.Return
+	16, // 9: retailbridge.system.commerce.v1.RecordRefundRequest.lines:type_name -> retailbridge.system.commerce.v1.RefundLine
+	37, // 10: retailbridge.system.commerce.v1.RecordRefundRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	38, // 11: retailbridge.system.commerce.v1.AdjustInventoryRequest.adjustments:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	20, // 12: retailbridge.system.commerce.v1.GetInventoryLevelsRequest.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevelKey
+	22, // 13: retailbridge.system.commerce.v1.GetInventoryLevelsResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	24, // 14: retailbridge.system.commerce.v1.SetInventoryRequest.quantities:type_name -> retailbridge.system.commerce.v1.InventoryQuantitySet
+	22, // 15: retailbridge.system.commerce.v1.SetInventoryResponse.levels:type_name -> retailbridge.system.commerce.v1.InventoryLevel
+	28, // 16: retailbridge.system.commerce.v1.ListVariantsResponse.variants:type_name -> retailbridge.system.commerce.v1.Variant
+	32, // 17: retailbridge.system.commerce.v1.IngestWebhookRequest.headers:type_name -> retailbridge.system.commerce.v1.IngestWebhookRequest.HeadersEntry
+	1,  // 18: retailbridge.system.commerce.v1.CommerceService.GetOrder:input_type -> retailbridge.system.commerce.v1.GetOrderRequest
+	3,  // 19: retailbridge.system.commerce.v1.CommerceService.ListOrders:input_type -> retailbridge.system.commerce.v1.ListOrdersRequest
+	5,  // 20: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:input_type -> retailbridge.system.commerce.v1.ListOrderChangesRequest
+	7,  // 21: retailbridge.system.commerce.v1.CommerceService.ExportOrderChanges:input_type -> retailbridge.system.commerce.v1.ExportOrderChangesRequest
+	9,  // 22: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:input_type -> retailbridge.system.commerce.v1.CreateFulfillmentRequest
+	11, // 23: retailbridge.system.commerce.v1.CommerceService.CreateReturn:input_type -> retailbridge.system.commerce.v1.CreateReturnRequest
+	13, // 24: retailbridge.system.commerce.v1.CommerceService.CloseReturn:input_type -> retailbridge.system.commerce.v1.CloseReturnRequest
+	15, // 25: retailbridge.system.commerce.v1.CommerceService.RecordRefund:input_type -> retailbridge.system.commerce.v1.RecordRefundRequest
+	18, // 26: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:input_type -> retailbridge.system.commerce.v1.AdjustInventoryRequest
+	21, // 27: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:input_type -> retailbridge.system.commerce.v1.GetInventoryLevelsRequest
+	25, // 28: retailbridge.system.commerce.v1.CommerceService.SetInventory:input_type -> retailbridge.system.commerce.v1.SetInventoryRequest
+	27, // 29: retailbridge.system.commerce.v1.CommerceService.ListVariants:input_type -> retailbridge.system.commerce.v1.ListVariantsRequest
+	30, // 30: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:input_type -> retailbridge.system.commerce.v1.IngestWebhookRequest
+	2,  // 31: retailbridge.system.commerce.v1.CommerceService.GetOrder:output_type -> retailbridge.system.commerce.v1.GetOrderResponse
+	4,  // 32: retailbridge.system.commerce.v1.CommerceService.ListOrders:output_type -> retailbridge.system.commerce.v1.ListOrdersResponse
+	6,  // 33: retailbridge.system.commerce.v1.CommerceService.ListOrderChanges:output_type -> retailbridge.system.commerce.v1.ListOrderChangesResponse
+	8,  // 34: retailbridge.system.commerce.v1.CommerceService.ExportOrderChanges:output_type -> retailbridge.system.commerce.v1.ExportOrderChangesResponse
+	10, // 35: retailbridge.system.commerce.v1.CommerceService.CreateFulfillment:output_type -> retailbridge.system.commerce.v1.CreateFulfillmentResponse
+	12, // 36: retailbridge.system.commerce.v1.CommerceService.CreateReturn:output_type -> retailbridge.system.commerce.v1.CreateReturnResponse
+	14, // 37: retailbridge.system.commerce.v1.CommerceService.CloseReturn:output_type -> retailbridge.system.commerce.v1.CloseReturnResponse
+	17, // 38: retailbridge.system.commerce.v1.CommerceService.RecordRefund:output_type -> retailbridge.system.commerce.v1.RecordRefundResponse
+	19, // 39: retailbridge.system.commerce.v1.CommerceService.AdjustInventory:output_type -> retailbridge.system.commerce.v1.AdjustInventoryResponse
+	23, // 40: retailbridge.system.commerce.v1.CommerceService.GetInventoryLevels:output_type -> retailbridge.system.commerce.v1.GetInventoryLevelsResponse
+	26, // 41: retailbridge.system.commerce.v1.CommerceService.SetInventory:output_type -> retailbridge.system.commerce.v1.SetInventoryResponse
+	29, // 42: retailbridge.system.commerce.v1.CommerceService.ListVariants:output_type -> retailbridge.system.commerce.v1.ListVariantsResponse
+	31, // 43: retailbridge.system.commerce.v1.CommerceService.IngestWebhook:output_type -> retailbridge.system.commerce.v1.IngestWebhookResponse
+	31, // [31:44] is the sub-list for method output_type
+	18, // [18:31] is the sub-list for method input_type
+	18, // [18:18] is the sub-list for extension type_name
+	18, // [18:18] is the sub-list for extension extendee
+	0,  // [0:18] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_commerce_v1_commerce_proto_init() }
@@ -1858,13 +2098,14 @@ func file_retailbridge_system_commerce_v1_commerce_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc), len(file_retailbridge_system_commerce_v1_commerce_proto_rawDesc)),
-			NumEnums:      0,
-			NumMessages:   30,
+			NumEnums:      1,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
 		GoTypes:           file_retailbridge_system_commerce_v1_commerce_proto_goTypes,
 		DependencyIndexes: file_retailbridge_system_commerce_v1_commerce_proto_depIdxs,
+		EnumInfos:         file_retailbridge_system_commerce_v1_commerce_proto_enumTypes,
 		MessageInfos:      file_retailbridge_system_commerce_v1_commerce_proto_msgTypes,
 	}.Build()
 	File_retailbridge_system_commerce_v1_commerce_proto = out.File

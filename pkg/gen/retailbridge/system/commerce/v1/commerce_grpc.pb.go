@@ -22,6 +22,7 @@ const (
 	CommerceService_GetOrder_FullMethodName           = "/retailbridge.system.commerce.v1.CommerceService/GetOrder"
 	CommerceService_ListOrders_FullMethodName         = "/retailbridge.system.commerce.v1.CommerceService/ListOrders"
 	CommerceService_ListOrderChanges_FullMethodName   = "/retailbridge.system.commerce.v1.CommerceService/ListOrderChanges"
+	CommerceService_ExportOrderChanges_FullMethodName = "/retailbridge.system.commerce.v1.CommerceService/ExportOrderChanges"
 	CommerceService_CreateFulfillment_FullMethodName  = "/retailbridge.system.commerce.v1.CommerceService/CreateFulfillment"
 	CommerceService_CreateReturn_FullMethodName       = "/retailbridge.system.commerce.v1.CommerceService/CreateReturn"
 	CommerceService_CloseReturn_FullMethodName        = "/retailbridge.system.commerce.v1.CommerceService/CloseReturn"
@@ -48,6 +49,11 @@ type CommerceServiceClient interface {
 	// (Shopify: orders(query: "updated_at:>=…", sortKey: UPDATED_AT)); the order store's repair
 	// poller reads it to find changes whose webhooks never arrived.
 	ListOrderChanges(ctx context.Context, in *ListOrderChangesRequest, opts ...grpc.CallOption) (*ListOrderChangesResponse, error)
+	// ExportOrderChanges starts, or follows, an asynchronous export of every order changed at or
+	// after a time (Shopify: bulkOperationRunQuery, followed with node(id:), its JSONL result read
+	// from the URL it gives); once complete it pages through the export's orders as ids and
+	// updated_at. The order store's whole-shop backfill reads it.
+	ExportOrderChanges(ctx context.Context, in *ExportOrderChangesRequest, opts ...grpc.CallOption) (*ExportOrderChangesResponse, error)
 	// CreateFulfillment records that lines shipped, with tracking.
 	CreateFulfillment(ctx context.Context, in *CreateFulfillmentRequest, opts ...grpc.CallOption) (*CreateFulfillmentResponse, error)
 	// CreateReturn opens a return on the platform (Shopify returnCreate).
@@ -109,6 +115,16 @@ func (c *commerceServiceClient) ListOrderChanges(ctx context.Context, in *ListOr
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(ListOrderChangesResponse)
 	err := c.cc.Invoke(ctx, CommerceService_ListOrderChanges_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (c *commerceServiceClient) ExportOrderChanges(ctx context.Context, in *ExportOrderChangesRequest, opts ...grpc.CallOption) (*ExportOrderChangesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(ExportOrderChangesResponse)
+	err := c.cc.Invoke(ctx, CommerceService_ExportOrderChanges_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -221,6 +237,11 @@ type CommerceServiceServer interface {
 	// (Shopify: orders(query: "updated_at:>=…", sortKey: UPDATED_AT)); the order store's repair
 	// poller reads it to find changes whose webhooks never arrived.
 	ListOrderChanges(context.Context, *ListOrderChangesRequest) (*ListOrderChangesResponse, error)
+	// ExportOrderChanges starts, or follows, an asynchronous export of every order changed at or
+	// after a time (Shopify: bulkOperationRunQuery, followed with node(id:), its JSONL result read
+	// from the URL it gives); once complete it pages through the export's orders as ids and
+	// updated_at. The order store's whole-shop backfill reads it.
+	ExportOrderChanges(context.Context, *ExportOrderChangesRequest) (*ExportOrderChangesResponse, error)
 	// CreateFulfillment records that lines shipped, with tracking.
 	CreateFulfillment(context.Context, *CreateFulfillmentRequest) (*CreateFulfillmentResponse, error)
 	// CreateReturn opens a return on the platform (Shopify returnCreate).
@@ -266,6 +287,9 @@ func (UnimplementedCommerceServiceServer) ListOrders(context.Context, *ListOrder
 }
 func (UnimplementedCommerceServiceServer) ListOrderChanges(context.Context, *ListOrderChangesRequest) (*ListOrderChangesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListOrderChanges not implemented")
+}
+func (UnimplementedCommerceServiceServer) ExportOrderChanges(context.Context, *ExportOrderChangesRequest) (*ExportOrderChangesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method ExportOrderChanges not implemented")
 }
 func (UnimplementedCommerceServiceServer) CreateFulfillment(context.Context, *CreateFulfillmentRequest) (*CreateFulfillmentResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateFulfillment not implemented")
@@ -365,6 +389,24 @@ func _CommerceService_ListOrderChanges_Handler(srv interface{}, ctx context.Cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CommerceServiceServer).ListOrderChanges(ctx, req.(*ListOrderChangesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
+func _CommerceService_ExportOrderChanges_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(ExportOrderChangesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CommerceServiceServer).ExportOrderChanges(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CommerceService_ExportOrderChanges_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CommerceServiceServer).ExportOrderChanges(ctx, req.(*ExportOrderChangesRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -549,6 +591,10 @@ var CommerceService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListOrderChanges",
 			Handler:    _CommerceService_ListOrderChanges_Handler,
+		},
+		{
+			MethodName: "ExportOrderChanges",
+			Handler:    _CommerceService_ExportOrderChanges_Handler,
 		},
 		{
 			MethodName: "CreateFulfillment",

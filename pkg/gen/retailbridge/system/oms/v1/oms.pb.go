@@ -22,6 +22,171 @@ const (
 	_ = protoimpl.EnforceVersion(protoimpl.MaxVersion - 20)
 )
 
+// LocationAvailability is one SKU's promisable units at one location.
+type LocationAvailability struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The location.
+	LocationId string `protobuf:"bytes,1,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The SKU.
+	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Units the location can promise (the inventory process's available-to-sell there).
+	Available     int64 `protobuf:"varint,3,opt,name=available,proto3" json:"available,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *LocationAvailability) Reset() {
+	*x = LocationAvailability{}
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *LocationAvailability) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*LocationAvailability) ProtoMessage() {}
+
+func (x *LocationAvailability) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use LocationAvailability.ProtoReflect.Descriptor instead.
+func (*LocationAvailability) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{0}
+}
+
+func (x *LocationAvailability) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *LocationAvailability) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *LocationAvailability) GetAvailable() int64 {
+	if x != nil {
+		return x.Available
+	}
+	return 0
+}
+
+// SetAvailabilityRequest carries the figures to set.
+type SetAvailabilityRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Figures per location and SKU (1..500); each replaces the OMS's own.
+	Availability []*LocationAvailability `protobuf:"bytes,1,rep,name=availability,proto3" json:"availability,omitempty"`
+	// Deterministic key; a repeat with the same key has no further effect.
+	IdempotencyKey string `protobuf:"bytes,2,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *SetAvailabilityRequest) Reset() {
+	*x = SetAvailabilityRequest{}
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAvailabilityRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAvailabilityRequest) ProtoMessage() {}
+
+func (x *SetAvailabilityRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAvailabilityRequest.ProtoReflect.Descriptor instead.
+func (*SetAvailabilityRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *SetAvailabilityRequest) GetAvailability() []*LocationAvailability {
+	if x != nil {
+		return x.Availability
+	}
+	return nil
+}
+
+func (x *SetAvailabilityRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+// SetAvailabilityResponse acknowledges the update.
+type SetAvailabilityResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The OMS's reference of the update (Fluent: the batch id).
+	UpdateId      string `protobuf:"bytes,1,opt,name=update_id,json=updateId,proto3" json:"update_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SetAvailabilityResponse) Reset() {
+	*x = SetAvailabilityResponse{}
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SetAvailabilityResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SetAvailabilityResponse) ProtoMessage() {}
+
+func (x *SetAvailabilityResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SetAvailabilityResponse.ProtoReflect.Descriptor instead.
+func (*SetAvailabilityResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *SetAvailabilityResponse) GetUpdateId() string {
+	if x != nil {
+		return x.UpdateId
+	}
+	return ""
+}
+
 // SubmitOrderRequest carries the order.
 type SubmitOrderRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -35,7 +200,7 @@ type SubmitOrderRequest struct {
 
 func (x *SubmitOrderRequest) Reset() {
 	*x = SubmitOrderRequest{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[0]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +212,7 @@ func (x *SubmitOrderRequest) String() string {
 func (*SubmitOrderRequest) ProtoMessage() {}
 
 func (x *SubmitOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[0]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +225,7 @@ func (x *SubmitOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOrderRequest.ProtoReflect.Descriptor instead.
 func (*SubmitOrderRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{0}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SubmitOrderRequest) GetOrder() *v1.Order {
@@ -88,7 +253,7 @@ type SubmitOrderResponse struct {
 
 func (x *SubmitOrderResponse) Reset() {
 	*x = SubmitOrderResponse{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[1]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -100,7 +265,7 @@ func (x *SubmitOrderResponse) String() string {
 func (*SubmitOrderResponse) ProtoMessage() {}
 
 func (x *SubmitOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[1]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -113,7 +278,7 @@ func (x *SubmitOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitOrderResponse.ProtoReflect.Descriptor instead.
 func (*SubmitOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{1}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SubmitOrderResponse) GetOmsOrderId() string {
@@ -134,7 +299,7 @@ type GetAllocationRequest struct {
 
 func (x *GetAllocationRequest) Reset() {
 	*x = GetAllocationRequest{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[2]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -146,7 +311,7 @@ func (x *GetAllocationRequest) String() string {
 func (*GetAllocationRequest) ProtoMessage() {}
 
 func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[2]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -159,7 +324,7 @@ func (x *GetAllocationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationRequest.ProtoReflect.Descriptor instead.
 func (*GetAllocationRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{2}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetAllocationRequest) GetOmsOrderId() string {
@@ -184,7 +349,7 @@ type Allocation struct {
 
 func (x *Allocation) Reset() {
 	*x = Allocation{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[3]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -196,7 +361,7 @@ func (x *Allocation) String() string {
 func (*Allocation) ProtoMessage() {}
 
 func (x *Allocation) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[3]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -209,7 +374,7 @@ func (x *Allocation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Allocation.ProtoReflect.Descriptor instead.
 func (*Allocation) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{3}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *Allocation) GetOrderLineId() string {
@@ -244,7 +409,7 @@ type GetAllocationResponse struct {
 
 func (x *GetAllocationResponse) Reset() {
 	*x = GetAllocationResponse{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[4]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -256,7 +421,7 @@ func (x *GetAllocationResponse) String() string {
 func (*GetAllocationResponse) ProtoMessage() {}
 
 func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[4]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -269,7 +434,7 @@ func (x *GetAllocationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAllocationResponse.ProtoReflect.Descriptor instead.
 func (*GetAllocationResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{4}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetAllocationResponse) GetAllocations() []*Allocation {
@@ -294,7 +459,7 @@ type CancelOrderRequest struct {
 
 func (x *CancelOrderRequest) Reset() {
 	*x = CancelOrderRequest{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[5]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +471,7 @@ func (x *CancelOrderRequest) String() string {
 func (*CancelOrderRequest) ProtoMessage() {}
 
 func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[5]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +484,7 @@ func (x *CancelOrderRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderRequest.ProtoReflect.Descriptor instead.
 func (*CancelOrderRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{5}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *CancelOrderRequest) GetOmsOrderId() string {
@@ -352,7 +517,7 @@ type CancelOrderResponse struct {
 
 func (x *CancelOrderResponse) Reset() {
 	*x = CancelOrderResponse{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[6]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -364,7 +529,7 @@ func (x *CancelOrderResponse) String() string {
 func (*CancelOrderResponse) ProtoMessage() {}
 
 func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[6]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -377,7 +542,7 @@ func (x *CancelOrderResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CancelOrderResponse.ProtoReflect.Descriptor instead.
 func (*CancelOrderResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{6}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{9}
 }
 
 // ListPositionsRequest filters positions.
@@ -393,7 +558,7 @@ type ListPositionsRequest struct {
 
 func (x *ListPositionsRequest) Reset() {
 	*x = ListPositionsRequest{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[7]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -405,7 +570,7 @@ func (x *ListPositionsRequest) String() string {
 func (*ListPositionsRequest) ProtoMessage() {}
 
 func (x *ListPositionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[7]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -418,7 +583,7 @@ func (x *ListPositionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPositionsRequest.ProtoReflect.Descriptor instead.
 func (*ListPositionsRequest) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{7}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListPositionsRequest) GetSkus() []string {
@@ -446,7 +611,7 @@ type ListPositionsResponse struct {
 
 func (x *ListPositionsResponse) Reset() {
 	*x = ListPositionsResponse{}
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[8]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -458,7 +623,7 @@ func (x *ListPositionsResponse) String() string {
 func (*ListPositionsResponse) ProtoMessage() {}
 
 func (x *ListPositionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[8]
+	mi := &file_retailbridge_system_oms_v1_oms_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -471,7 +636,7 @@ func (x *ListPositionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListPositionsResponse.ProtoReflect.Descriptor instead.
 func (*ListPositionsResponse) Descriptor() ([]byte, []int) {
-	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{8}
+	return file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ListPositionsResponse) GetPositions() []*v1.InventoryPosition {
@@ -485,7 +650,17 @@ var File_retailbridge_system_oms_v1_oms_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_oms_v1_oms_proto_rawDesc = "" +
 	"\n" +
-	"$retailbridge/system/oms/v1/oms.proto\x12\x1aretailbridge.system.oms.v1\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/order.proto\"u\n" +
+	"$retailbridge/system/oms/v1/oms.proto\x12\x1aretailbridge.system.oms.v1\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/order.proto\"g\n" +
+	"\x14LocationAvailability\x12\x1f\n" +
+	"\vlocation_id\x18\x01 \x01(\tR\n" +
+	"locationId\x12\x10\n" +
+	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x1c\n" +
+	"\tavailable\x18\x03 \x01(\x03R\tavailable\"\x97\x01\n" +
+	"\x16SetAvailabilityRequest\x12T\n" +
+	"\favailability\x18\x01 \x03(\v20.retailbridge.system.oms.v1.LocationAvailabilityR\favailability\x12'\n" +
+	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"6\n" +
+	"\x17SetAvailabilityResponse\x12\x1b\n" +
+	"\tupdate_id\x18\x01 \x01(\tR\bupdateId\"u\n" +
 	"\x12SubmitOrderRequest\x126\n" +
 	"\x05order\x18\x01 \x01(\v2 .retailbridge.canonical.v1.OrderR\x05order\x12'\n" +
 	"\x0fidempotency_key\x18\x02 \x01(\tR\x0eidempotencyKey\"7\n" +
@@ -513,13 +688,14 @@ const file_retailbridge_system_oms_v1_oms_proto_rawDesc = "" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"c\n" +
 	"\x15ListPositionsResponse\x12J\n" +
-	"\tpositions\x18\x01 \x03(\v2,.retailbridge.canonical.v1.InventoryPositionR\tpositions2\xd8\x03\n" +
+	"\tpositions\x18\x01 \x03(\v2,.retailbridge.canonical.v1.InventoryPositionR\tpositions2\xd4\x04\n" +
 	"\n" +
 	"OmsService\x12n\n" +
 	"\vSubmitOrder\x12..retailbridge.system.oms.v1.SubmitOrderRequest\x1a/.retailbridge.system.oms.v1.SubmitOrderResponse\x12t\n" +
 	"\rGetAllocation\x120.retailbridge.system.oms.v1.GetAllocationRequest\x1a1.retailbridge.system.oms.v1.GetAllocationResponse\x12n\n" +
 	"\vCancelOrder\x12..retailbridge.system.oms.v1.CancelOrderRequest\x1a/.retailbridge.system.oms.v1.CancelOrderResponse\x12t\n" +
-	"\rListPositions\x120.retailbridge.system.oms.v1.ListPositionsRequest\x1a1.retailbridge.system.oms.v1.ListPositionsResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/oms/v1;omsv1b\x06proto3"
+	"\rListPositions\x120.retailbridge.system.oms.v1.ListPositionsRequest\x1a1.retailbridge.system.oms.v1.ListPositionsResponse\x12z\n" +
+	"\x0fSetAvailability\x122.retailbridge.system.oms.v1.SetAvailabilityRequest\x1a3.retailbridge.system.oms.v1.SetAvailabilityResponseBOZMgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/oms/v1;omsv1b\x06proto3"
 
 var (
 	file_retailbridge_system_oms_v1_oms_proto_rawDescOnce sync.Once
@@ -533,37 +709,43 @@ func file_retailbridge_system_oms_v1_oms_proto_rawDescGZIP() []byte {
 	return file_retailbridge_system_oms_v1_oms_proto_rawDescData
 }
 
-var file_retailbridge_system_oms_v1_oms_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_retailbridge_system_oms_v1_oms_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_retailbridge_system_oms_v1_oms_proto_goTypes = []any{
-	(*SubmitOrderRequest)(nil),    // 0: retailbridge.system.oms.v1.SubmitOrderRequest
-	(*SubmitOrderResponse)(nil),   // 1: retailbridge.system.oms.v1.SubmitOrderResponse
-	(*GetAllocationRequest)(nil),  // 2: retailbridge.system.oms.v1.GetAllocationRequest
-	(*Allocation)(nil),            // 3: retailbridge.system.oms.v1.Allocation
-	(*GetAllocationResponse)(nil), // 4: retailbridge.system.oms.v1.GetAllocationResponse
-	(*CancelOrderRequest)(nil),    // 5: retailbridge.system.oms.v1.CancelOrderRequest
-	(*CancelOrderResponse)(nil),   // 6: retailbridge.system.oms.v1.CancelOrderResponse
-	(*ListPositionsRequest)(nil),  // 7: retailbridge.system.oms.v1.ListPositionsRequest
-	(*ListPositionsResponse)(nil), // 8: retailbridge.system.oms.v1.ListPositionsResponse
-	(*v1.Order)(nil),              // 9: retailbridge.canonical.v1.Order
-	(*v1.InventoryPosition)(nil),  // 10: retailbridge.canonical.v1.InventoryPosition
+	(*LocationAvailability)(nil),    // 0: retailbridge.system.oms.v1.LocationAvailability
+	(*SetAvailabilityRequest)(nil),  // 1: retailbridge.system.oms.v1.SetAvailabilityRequest
+	(*SetAvailabilityResponse)(nil), // 2: retailbridge.system.oms.v1.SetAvailabilityResponse
+	(*SubmitOrderRequest)(nil),      // 3: retailbridge.system.oms.v1.SubmitOrderRequest
+	(*SubmitOrderResponse)(nil),     // 4: retailbridge.system.oms.v1.SubmitOrderResponse
+	(*GetAllocationRequest)(nil),    // 5: retailbridge.system.oms.v1.GetAllocationRequest
+	(*Allocation)(nil),              // 6: retailbridge.system.oms.v1.Allocation
+	(*GetAllocationResponse)(nil),   // 7: retailbridge.system.oms.v1.GetAllocationResponse
+	(*CancelOrderRequest)(nil),      // 8: retailbridge.system.oms.v1.CancelOrderRequest
+	(*CancelOrderResponse)(nil),     // 9: retailbridge.system.oms.v1.CancelOrderResponse
+	(*ListPositionsRequest)(nil),    // 10: retailbridge.system.oms.v1.ListPositionsRequest
+	(*ListPositionsResponse)(nil),   // 11: retailbridge.system.oms.v1.ListPositionsResponse
+	(*v1.Order)(nil),                // 12: retailbridge.canonical.v1.Order
+	(*v1.InventoryPosition)(nil),    // 13: retailbridge.canonical.v1.InventoryPosition
 }
 var file_retailbridge_system_oms_v1_oms_proto_depIdxs = []int32{
-	9,  // 0: retailbridge.system.oms.v1.SubmitOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	3,  // 1: retailbridge.system.oms.v1.GetAllocationResponse.allocations:type_name -> retailbridge.system.oms.v1.Allocation
-	10, // 2: retailbridge.system.oms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	0,  // 3: retailbridge.system.oms.v1.OmsService.SubmitOrder:input_type -> retailbridge.system.oms.v1.SubmitOrderRequest
-	2,  // 4: retailbridge.system.oms.v1.OmsService.GetAllocation:input_type -> retailbridge.system.oms.v1.GetAllocationRequest
-	5,  // 5: retailbridge.system.oms.v1.OmsService.CancelOrder:input_type -> retailbridge.system.oms.v1.CancelOrderRequest
-	7,  // 6: retailbridge.system.oms.v1.OmsService.ListPositions:input_type -> retailbridge.system.oms.v1.ListPositionsRequest
-	1,  // 7: retailbridge.system.oms.v1.OmsService.SubmitOrder:output_type -> retailbridge.system.oms.v1.SubmitOrderResponse
-	4,  // 8: retailbridge.system.oms.v1.OmsService.GetAllocation:output_type -> retailbridge.system.oms.v1.GetAllocationResponse
-	6,  // 9: retailbridge.system.oms.v1.OmsService.CancelOrder:output_type -> retailbridge.system.oms.v1.CancelOrderResponse
-	8,  // 10: retailbridge.system.oms.v1.OmsService.ListPositions:output_type -> retailbridge.system.oms.v1.ListPositionsResponse
-	7,  // [7:11] is the sub-list for method output_type
-	3,  // [3:7] is the sub-list for method input_type
-	3,  // [3:3] is the sub-list for extension type_name
-	3,  // [3:3] is the sub-list for extension extendee
-	0,  // [0:3] is the sub-list for field type_name
+	0,  // 0: retailbridge.system.oms.v1.SetAvailabilityRequest.availability:type_name -> retailbridge.system.oms.v1.LocationAvailability
+	12, // 1: retailbridge.system.oms.v1.SubmitOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	6,  // 2: retailbridge.system.oms.v1.GetAllocationResponse.allocations:type_name -> retailbridge.system.oms.v1.Allocation
+	13, // 3: retailbridge.system.oms.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	3,  // 4: retailbridge.system.oms.v1.OmsService.SubmitOrder:input_type -> retailbridge.system.oms.v1.SubmitOrderRequest
+	5,  // 5: retailbridge.system.oms.v1.OmsService.GetAllocation:input_type -> retailbridge.system.oms.v1.GetAllocationRequest
+	8,  // 6: retailbridge.system.oms.v1.OmsService.CancelOrder:input_type -> retailbridge.system.oms.v1.CancelOrderRequest
+	10, // 7: retailbridge.system.oms.v1.OmsService.ListPositions:input_type -> retailbridge.system.oms.v1.ListPositionsRequest
+	1,  // 8: retailbridge.system.oms.v1.OmsService.SetAvailability:input_type -> retailbridge.system.oms.v1.SetAvailabilityRequest
+	4,  // 9: retailbridge.system.oms.v1.OmsService.SubmitOrder:output_type -> retailbridge.system.oms.v1.SubmitOrderResponse
+	7,  // 10: retailbridge.system.oms.v1.OmsService.GetAllocation:output_type -> retailbridge.system.oms.v1.GetAllocationResponse
+	9,  // 11: retailbridge.system.oms.v1.OmsService.CancelOrder:output_type -> retailbridge.system.oms.v1.CancelOrderResponse
+	11, // 12: retailbridge.system.oms.v1.OmsService.ListPositions:output_type -> retailbridge.system.oms.v1.ListPositionsResponse
+	2,  // 13: retailbridge.system.oms.v1.OmsService.SetAvailability:output_type -> retailbridge.system.oms.v1.SetAvailabilityResponse
+	9,  // [9:14] is the sub-list for method output_type
+	4,  // [4:9] is the sub-list for method input_type
+	4,  // [4:4] is the sub-list for extension type_name
+	4,  // [4:4] is the sub-list for extension extendee
+	0,  // [0:4] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_oms_v1_oms_proto_init() }
@@ -577,7 +759,7 @@ func file_retailbridge_system_oms_v1_oms_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_system_oms_v1_oms_proto_rawDesc), len(file_retailbridge_system_oms_v1_oms_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   9,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

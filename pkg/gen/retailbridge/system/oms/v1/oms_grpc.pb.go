@@ -19,10 +19,11 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	OmsService_SubmitOrder_FullMethodName   = "/retailbridge.system.oms.v1.OmsService/SubmitOrder"
-	OmsService_GetAllocation_FullMethodName = "/retailbridge.system.oms.v1.OmsService/GetAllocation"
-	OmsService_CancelOrder_FullMethodName   = "/retailbridge.system.oms.v1.OmsService/CancelOrder"
-	OmsService_ListPositions_FullMethodName = "/retailbridge.system.oms.v1.OmsService/ListPositions"
+	OmsService_SubmitOrder_FullMethodName     = "/retailbridge.system.oms.v1.OmsService/SubmitOrder"
+	OmsService_GetAllocation_FullMethodName   = "/retailbridge.system.oms.v1.OmsService/GetAllocation"
+	OmsService_CancelOrder_FullMethodName     = "/retailbridge.system.oms.v1.OmsService/CancelOrder"
+	OmsService_ListPositions_FullMethodName   = "/retailbridge.system.oms.v1.OmsService/ListPositions"
+	OmsService_SetAvailability_FullMethodName = "/retailbridge.system.oms.v1.OmsService/SetAvailability"
 )
 
 // OmsServiceClient is the client API for OmsService service.
@@ -39,6 +40,10 @@ type OmsServiceClient interface {
 	CancelOrder(ctx context.Context, in *CancelOrderRequest, opts ...grpc.CallOption) (*CancelOrderResponse, error)
 	// ListPositions reads the OMS's view of stock per location.
 	ListPositions(ctx context.Context, in *ListPositionsRequest, opts ...grpc.CallOption) (*ListPositionsResponse, error)
+	// SetAvailability tells the OMS how many units of each SKU each location can promise, as the
+	// inventory process counts them, so the OMS sources from the same figures (Fluent: a Batch
+	// API job of INVENTORY upserts). A repeat with the same key has no further effect.
+	SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error)
 }
 
 type omsServiceClient struct {
@@ -89,6 +94,16 @@ func (c *omsServiceClient) ListPositions(ctx context.Context, in *ListPositionsR
 	return out, nil
 }
 
+func (c *omsServiceClient) SetAvailability(ctx context.Context, in *SetAvailabilityRequest, opts ...grpc.CallOption) (*SetAvailabilityResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SetAvailabilityResponse)
+	err := c.cc.Invoke(ctx, OmsService_SetAvailability_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // OmsServiceServer is the server API for OmsService service.
 // All implementations must embed UnimplementedOmsServiceServer
 // for forward compatibility.
@@ -103,6 +118,10 @@ type OmsServiceServer interface {
 	CancelOrder(context.Context, *CancelOrderRequest) (*CancelOrderResponse, error)
 	// ListPositions reads the OMS's view of stock per location.
 	ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error)
+	// SetAvailability tells the OMS how many units of each SKU each location can promise, as the
+	// inventory process counts them, so the OMS sources from the same figures (Fluent: a Batch
+	// API job of INVENTORY upserts). A repeat with the same key has no further effect.
+	SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error)
 	mustEmbedUnimplementedOmsServiceServer()
 }
 
@@ -124,6 +143,9 @@ func (UnimplementedOmsServiceServer) CancelOrder(context.Context, *CancelOrderRe
 }
 func (UnimplementedOmsServiceServer) ListPositions(context.Context, *ListPositionsRequest) (*ListPositionsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListPositions not implemented")
+}
+func (UnimplementedOmsServiceServer) SetAvailability(context.Context, *SetAvailabilityRequest) (*SetAvailabilityResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SetAvailability not implemented")
 }
 func (UnimplementedOmsServiceServer) mustEmbedUnimplementedOmsServiceServer() {}
 func (UnimplementedOmsServiceServer) testEmbeddedByValue()                    {}
@@ -218,6 +240,24 @@ func _OmsService_ListPositions_Handler(srv interface{}, ctx context.Context, dec
 	return interceptor(ctx, in, info, handler)
 }
 
+func _OmsService_SetAvailability_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SetAvailabilityRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(OmsServiceServer).SetAvailability(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: OmsService_SetAvailability_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(OmsServiceServer).SetAvailability(ctx, req.(*SetAvailabilityRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // OmsService_ServiceDesc is the grpc.ServiceDesc for OmsService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -240,6 +280,10 @@ var OmsService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListPositions",
 			Handler:    _OmsService_ListPositions_Handler,
+		},
+		{
+			MethodName: "SetAvailability",
+			Handler:    _OmsService_SetAvailability_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
