@@ -93,6 +93,44 @@ func ByCorrelation(ctx context.Context, db *store.DB, kind, correlationID string
 	return ids, rows.Err()
 }
 
+// SearchHit is an instance a search found, and the identifier that matched it.
+type SearchHit struct{ ID, Matched string }
+
+// Search runs a service's identifier lookups (query with args; its rows are id, what matched,
+// rank), then the correlation-id lookup of q among kind's instances, keeping the first reason
+// each instance was found for.
+func Search(ctx context.Context, db *store.DB, kind, q string, limit int, query string, args ...any) ([]SearchHit, error) {
+	rows, err := db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var hits []SearchHit
+	seen := map[string]bool{}
+	add := func(matched, id string) {
+		if !seen[id] {
+			seen[id] = true
+			hits = append(hits, SearchHit{ID: id, Matched: matched})
+		}
+	}
+	for rows.Next() {
+		var id, matched string
+		var rank int
+		if err := rows.Scan(&id, &matched, &rank); err != nil {
+			return nil, err
+		}
+		add(matched, id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	ids, err := ByCorrelation(ctx, db, kind, q, limit)
+	for _, id := range ids {
+		add("correlation id", id)
+	}
+	return hits, err
+}
+
 // KPIWindow is a validated KPI request: a window and its bucket width.
 type KPIWindow struct {
 	Since, Until time.Time

@@ -77,8 +77,6 @@ func (in *Insight) identifierSQL(oi orderIdentifier, v, n string) string {
 		` = ` + v + ` ORDER BY created_at DESC LIMIT ` + n
 }
 
-type orderHit struct{ id, matched string }
-
 // searchSQL is every lookup in one statement, so a search is two round trips whatever the
 // number of identifiers: each branch is its own indexed query (in a subquery, for its own order
 // and limit), ranked in the order the identifiers are tried. $1 is the query as typed, $2 folded
@@ -110,40 +108,12 @@ func (in *Insight) searchSQL() string {
 
 // searchIDs runs the lookups, then the correlation id's, keeping the first reason each order
 // was found for.
-func (in *Insight) searchIDs(ctx context.Context, q string, limit int) ([]orderHit, error) {
+func (in *Insight) searchIDs(ctx context.Context, q string, limit int) ([]workflow.SearchHit, error) {
 	number := strings.ToLower(q)
 	if !strings.HasPrefix(number, "#") {
 		number = "#" + number
 	}
-	rows, err := in.db.Query(ctx, in.searchSQL(), q, strings.ToLower(q), number, limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var hits []orderHit
-	seen := map[string]bool{}
-	add := func(matched, id string) {
-		if !seen[id] {
-			seen[id] = true
-			hits = append(hits, orderHit{id, matched})
-		}
-	}
-	for rows.Next() {
-		var h orderHit
-		var rank int
-		if err := rows.Scan(&h.id, &h.matched, &rank); err != nil {
-			return nil, err
-		}
-		add(h.matched, h.id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	ids, err := workflow.ByCorrelation(ctx, in.db, WorkflowKind, q, limit)
-	for _, id := range ids {
-		add("correlation id", id)
-	}
-	return hits, err
+	return workflow.Search(ctx, in.db, WorkflowKind, q, limit, in.searchSQL(), q, strings.ToLower(q), number, limit)
 }
 
 // SearchOrders finds orders by order number, customer email or id, payment or partner
@@ -178,10 +148,10 @@ func (in *Insight) SearchOrders(ctx context.Context, req *ordersv1.SearchOrdersR
 
 // hit describes an order found: from the order store when it holds the order, else from the
 // order the workflow accepted; with the workflow's state and queue when it has one.
-func (in *Insight) hit(ctx context.Context, h orderHit) (*ordersv1.OrderSearchHit, error) {
-	out := &ordersv1.OrderSearchHit{OrderId: h.id, Matched: h.matched}
+func (in *Insight) hit(ctx context.Context, h workflow.SearchHit) (*ordersv1.OrderSearchHit, error) {
+	out := &ordersv1.OrderSearchHit{OrderId: h.ID, Matched: h.Matched}
 	var o *canonicalv1.Order
-	so, ok, err := (&orderStore{db: in.db, now: in.now}).get(ctx, h.id)
+	so, ok, err := (&orderStore{db: in.db, now: in.now}).get(ctx, h.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -189,7 +159,7 @@ func (in *Insight) hit(ctx context.Context, h orderHit) (*ordersv1.OrderSearchHi
 		o = so.order
 	}
 	var state, data string
-	err = in.db.QueryRow(ctx, `SELECT state, data FROM rb_workflows WHERE id = $1 AND kind = 'order'`, h.id).Scan(&state, &data)
+	err = in.db.QueryRow(ctx, `SELECT state, data FROM rb_workflows WHERE id = $1 AND kind = 'order'`, h.ID).Scan(&state, &data)
 	switch {
 	case errors.Is(err, sql.ErrNoRows):
 	case err != nil:

@@ -67,9 +67,6 @@ func dataExpr(d store.Dialect, key string, fold bool) string {
 	return e
 }
 
-// hit is a return id found and what matched.
-type hit struct{ id, matched string }
-
 // searchSQL is every lookup in one statement, so a search is two round trips whatever the
 // number of identifiers: each branch is its own indexed query (in a subquery, for its own order
 // and limit), ranked in the order the identifiers are tried. $1 is the query as typed, $2 folded
@@ -101,36 +98,8 @@ func searchSQL(d store.Dialect) string {
 
 // searchIDs runs the lookups, then the correlation id's, keeping the first reason each return
 // was found for.
-func (in *insight) searchIDs(ctx context.Context, q string, limit int) ([]hit, error) {
-	rows, err := in.s.db.Query(ctx, searchSQL(in.s.db.Dialect()), q, strings.ToLower(q), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var hits []hit
-	seen := map[string]bool{}
-	add := func(matched, id string) {
-		if !seen[id] {
-			seen[id] = true
-			hits = append(hits, hit{id, matched})
-		}
-	}
-	for rows.Next() {
-		var h hit
-		var rank int
-		if err := rows.Scan(&h.id, &h.matched, &rank); err != nil {
-			return nil, err
-		}
-		add(h.matched, h.id)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
-	ids, err := workflow.ByCorrelation(ctx, in.s.db, Kind, q, limit)
-	for _, id := range ids {
-		add("correlation id", id)
-	}
-	return hits, err
+func (in *insight) searchIDs(ctx context.Context, q string, limit int) ([]workflow.SearchHit, error) {
+	return workflow.Search(ctx, in.s.db, Kind, q, limit, searchSQL(in.s.db.Dialect()), q, strings.ToLower(q), limit)
 }
 
 // SearchReturns finds returns by RMA, tracking number, partner reference, return, order or
@@ -157,7 +126,7 @@ func (in *insight) SearchReturns(ctx context.Context, req *returnsv1.SearchRetur
 	}
 	resp := &returnsv1.SearchReturnsResponse{}
 	for _, h := range hits[:min(len(hits), int(size))] {
-		inst, _, err := in.s.engine.Get(ctx, h.id)
+		inst, _, err := in.s.engine.Get(ctx, h.ID)
 		if err != nil {
 			return nil, err
 		}
@@ -165,7 +134,7 @@ func (in *insight) SearchReturns(ctx context.Context, req *returnsv1.SearchRetur
 		if err != nil {
 			return nil, err
 		}
-		resp.Hits = append(resp.Hits, &returnsv1.ReturnSearchHit{Return: r, Matched: h.matched})
+		resp.Hits = append(resp.Hits, &returnsv1.ReturnSearchHit{Return: r, Matched: h.Matched})
 	}
 	return resp, nil
 }
