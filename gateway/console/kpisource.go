@@ -103,10 +103,14 @@ func (c *Console) kpiPoints(r *http.Request, w kpiWindow) ([]sourced, []string) 
 	return out, notes
 }
 
+// maxKPILetters bounds the dead letters one KPI window reads (each is one read of the stream).
+const maxKPILetters = 10_000
+
 // deadLetterPoints counts, per bucket and consumer, the dead letters that arrived and the real
 // replays made (ok: published, or already published), from the stream and the replay audit.
 func (c *Console) deadLetterPoints(ctx context.Context, w kpiWindow) ([]*canonicalv1.KpiPoint, error) {
-	letters, err := c.deps.DeadLetters.List(ctx, events.ListOptions{Limit: maxBulk})
+	// From the window's start (not the stream's oldest letter), at most maxKPILetters of them.
+	letters, err := c.deps.DeadLetters.List(ctx, events.ListOptions{Since: w.Since, Limit: maxKPILetters})
 	if err != nil {
 		return nil, err
 	}

@@ -40,6 +40,10 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	tenants, err := s.tenantDirectory()
+	if err != nil {
+		return nil, nil, err
+	}
 	var business *telemetry.Business
 	if s.Metrics != nil {
 		business = s.Metrics.Business
@@ -53,7 +57,7 @@ func (s *Stack) startOrderWorkflow() (*orders.Workflow, []grpcx.Probe, error) {
 				Commerce: commercev1.NewCommerceServiceClient(conns[Commerce]), ERP: erpv1.NewErpServiceClient(conns[ERP]),
 				OMS: omsv1.NewOmsServiceClient(conns[OMS]), WMS: wmsv1.NewWmsServiceClient(conns[WMS]),
 				Payments:  paymentsv1.NewPaymentsServiceClient(conns[Payments]),
-				Inventory: inventoryv1.NewInventoryServiceClient(conns[Inventory])})
+				Inventory: inventoryv1.NewInventoryServiceClient(conns[Inventory]), Tenants: tenants})
 		return err
 	})
 	if err != nil {

@@ -181,6 +181,36 @@ type ListOptions struct {
 	After uint64
 	// Limit caps the page. Default 100.
 	Limit int
+	// Since, with no After, starts the listing at the first dead letter stored at or after it
+	// (found by a binary search over the stream's sequence numbers: a few reads, whatever the
+	// stream's length), so a window's letters are read without reading the older ones.
+	Since time.Time
+}
+
+// firstStoredSince is the sequence of the first message on filter stored at or after since (one
+// past the last when there is none). A stream stores in time order, so sequences are searched
+// by halves; a read at a sequence answers the next message on filter from there.
+func firstStoredSince(ctx context.Context, s jetstream.Stream, filter string, since time.Time) (uint64, error) {
+	info, err := s.Info(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("events: dead-letter stream: %w", err)
+	}
+	lo, hi := info.State.FirstSeq, info.State.LastSeq+1
+	for lo < hi {
+		mid := lo + (hi-lo)/2
+		raw, err := s.GetMsg(ctx, mid, jetstream.WithGetMsgSubject(filter))
+		switch {
+		case errors.Is(err, jetstream.ErrMsgNotFound):
+			hi = mid // nothing on filter from mid on
+		case err != nil:
+			return 0, fmt.Errorf("events: read dead letter at %d: %w", mid, err)
+		case raw.Time.Before(since):
+			lo = raw.Sequence + 1
+		default:
+			hi = mid
+		}
+	}
+	return lo, nil
 }
 
 // DeadLetters is the operators' view of the dead-letter stream: list, inspect and replay. The
@@ -219,8 +249,14 @@ func (d *DeadLetters) List(ctx context.Context, opts ListOptions) ([]DeadLetter,
 	if err != nil {
 		return nil, fmt.Errorf("events: dead-letter stream: %w", err)
 	}
+	seq := opts.After + 1
+	if opts.After == 0 && !opts.Since.IsZero() {
+		if seq, err = firstStoredSince(ctx, s, filter, opts.Since); err != nil {
+			return nil, err
+		}
+	}
 	var out []DeadLetter
-	for seq := opts.After + 1; len(out) < opts.Limit; {
+	for len(out) < opts.Limit {
 		raw, err := s.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(filter))
 		if errors.Is(err, jetstream.ErrMsgNotFound) {
 			break

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/events/eventstest"
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
@@ -163,4 +164,53 @@ func testReplay(t *testing.T, d store.Dialect) {
 	t.Logf("EV-4 %s: dry run changed nothing; replay #1 handled once (postings = %d), replay #2 absorbed by the inbox "+
 		"(duplicates = %d), notifier skipped %d replays; audit: %d records, operator on each",
 		d, postings, posting.Stats().Duplicates, notifier.Stats().Skipped, len(shown.Replays))
+}
+
+// A listing since a time starts at the first dead letter stored at or after it, however many
+// older ones the stream holds: a KPI window counts its own letters, not the stream's oldest.
+func TestListSince(t *testing.T) {
+	t.Parallel()
+	ctx := testCtx(t)
+	srv := eventstest.Start(t)
+	_, js := srv.Connect(t)
+	if _, err := EnsureDeadLetterStream(ctx, js, StreamOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	put := func(consumer string, n int) {
+		for range n {
+			if _, err := js.Publish(ctx, DeadLetterSubject(consumer), []byte("{}")); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	dls := NewDeadLetters(nil, js, nil)
+	before := time.Now()
+	put("old", 37)
+	mark := time.Now()
+	put("new", 5)
+	put("other", 2)
+	after := time.Now().Add(time.Second)
+	for _, tc := range []struct {
+		name  string
+		opts  ListOptions
+		want  int
+		first uint64 // the first letter's id (its stream sequence)
+	}{
+		{"since before everything", ListOptions{Since: before, Limit: 1000}, 44, 1},
+		{"since the mark", ListOptions{Since: mark, Limit: 1000}, 7, 38},
+		{"one consumer since the mark", ListOptions{Since: mark, Consumer: "other", Limit: 1000}, 2, 43},
+		{"since after everything", ListOptions{Since: after, Limit: 1000}, 0, 0},
+	} {
+		got, err := dls.List(ctx, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(got) != tc.want || (tc.want > 0 && got[0].ID != tc.first) {
+			first := uint64(0)
+			if len(got) > 0 {
+				first = got[0].ID
+			}
+			t.Errorf("%s: %d letters from id %d, want %d from id %d", tc.name, len(got), first, tc.want, tc.first)
+		}
+	}
 }

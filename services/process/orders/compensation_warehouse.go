@@ -55,7 +55,7 @@ func (b builder) cancellingStep(sys systems) workflow.Step {
 			if slices.Contains(d.WarehouseCancelled, i) {
 				continue
 			}
-			err := cancelShippingOrder(ctx, sys, &d, i)
+			err := cancelShippingOrder(b.routed(ctx, &d), sys, &d, i)
 			if errs.FromError(err).Reason == "already_shipped" {
 				return b.refuseCancellation(&d, i, err), nil
 			}

@@ -21,6 +21,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/events"
 	"github.com/retailbridge/retailbridge/pkg/store"
 	"github.com/retailbridge/retailbridge/pkg/telemetry"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -114,6 +115,9 @@ type WorkflowDeps struct {
 	Now       func() time.Time
 	// Business receives the order processing latency; nil records none.
 	Business *telemetry.Business
+	// Tenants maps partner sources to tenants, for routing the order's system calls (nil:
+	// routed by channel only).
+	Tenants *tenancy.Directory
 }
 
 // systems are the clients the steps call.
@@ -180,7 +184,7 @@ func NewWorkflow(cfg WorkflowConfig, deps WorkflowDeps) (*Workflow, error) {
 		opts.Observer = orderKPIs{m: deps.Business}
 	}
 	w.engine = workflow.New(deps.DB, w.outbox, opts,
-		orderDefinition(sys, w.taxes, cfg, deps.Now))
+		orderDefinition(sys, w.taxes, cfg, deps.Now, deps.Tenants))
 	return w, nil
 }
 

@@ -10,6 +10,8 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	"github.com/retailbridge/retailbridge/pkg/tenancy"
+	"github.com/retailbridge/retailbridge/pkg/vendors"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -39,6 +41,24 @@ type compFunc func(ctx context.Context, r workflow.Run, d *orderData) error
 type builder struct {
 	cfg WorkflowConfig
 	now func() time.Time
+	// tenants owns the partner sources: an order's system calls carry its channel and that
+	// channel's tenant (routed), so a kind served by several vendors (RB_VENDOR_ROUTES) sends
+	// them to the vendor configured for either. Nil routes by channel only.
+	tenants *tenancy.Directory
+}
+
+// routed makes ctx's system calls carry the order's route: its sales channel (the commerce
+// platform's source name) and the tenant that owns it.
+func (b builder) routed(ctx context.Context, d *orderData) context.Context {
+	o, err := d.order()
+	if err != nil {
+		return ctx
+	}
+	r := vendors.Route{Channel: o.GetSource()}
+	if b.tenants != nil {
+		r.Tenant = b.tenants.OwnerOf(r.Channel)
+	}
+	return vendors.WithRoute(ctx, r)
 }
 
 func (b builder) step(system string, do stepFunc, comp compFunc) workflow.Step {
@@ -47,7 +67,7 @@ func (b builder) step(system string, do stepFunc, comp compFunc) workflow.Step {
 		if err := r.Decode(&d); err != nil {
 			return workflow.Result{}, errs.Wrap(err, errs.Internal, "order_data_corrupt", "")
 		}
-		next, err := do(ctx, r, &d)
+		next, err := do(b.routed(ctx, &d), r, &d)
 		if err != nil {
 			return workflow.Result{}, err
 		}
@@ -62,7 +82,7 @@ func (b builder) step(system string, do stepFunc, comp compFunc) workflow.Step {
 			if err := r.Decode(&d); err != nil {
 				return err
 			}
-			return comp(ctx, r, &d)
+			return comp(b.routed(ctx, &d), r, &d)
 		}
 	}
 	return s
@@ -87,8 +107,8 @@ func (b builder) enter(d *orderData, next string) workflow.Result {
 }
 
 // orderDefinition is the order workflow.
-func orderDefinition(sys systems, taxes *taxTable, cfg WorkflowConfig, now func() time.Time) *workflow.Definition {
-	b := builder{cfg: cfg, now: now}
+func orderDefinition(sys systems, taxes *taxTable, cfg WorkflowConfig, now func() time.Time, tenants *tenancy.Directory) *workflow.Definition {
+	b := builder{cfg: cfg, now: now, tenants: tenants}
 	return &workflow.Definition{
 		Kind: WorkflowKind,
 		Steps: map[string]workflow.Step{
