@@ -229,12 +229,10 @@ func wantProblem(t testing.TB, resp testkit.Response, status int, reason string)
 	return p
 }
 
-// retryable reads the problem's retryable member, which testkit.Problem does not decode.
+// retryable reads the problem's retryable member.
 func retryable(t testing.TB, resp testkit.Response) bool {
 	t.Helper()
-	var p struct{ Retryable bool }
-	resp.JSON(t, &p)
-	return p.Retryable
+	return resp.Problem(t).Retryable
 }
 
 // replayView is what a replay must reproduce byte for byte.

@@ -555,20 +555,23 @@ func (e *Engine) apply(ctx context.Context, tx *store.Tx, def *Definition, inst 
 }
 
 // applyPending delivers, oldest first, the kept signals the workflow's current state takes; a
-// terminal state discards what is left. A signal that moves the workflow on ends this round:
-// apply calls applyPending again for the new state.
+// terminal state takes only those it names itself (as Signal does) and discards what is left. A
+// signal that moves the workflow on ends this round: apply calls applyPending again for the new
+// state.
 func (e *Engine) applyPending(ctx context.Context, tx *store.Tx, def *Definition, id string) error {
 	for {
 		cur, err := e.load(ctx, tx, id) // the caller holds the row lock
 		if err != nil {
 			return err
 		}
-		if cur.Terminal {
-			_, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1`, id)
+		seq, name, payload, h, err := e.nextPending(ctx, tx, def, cur)
+		if err != nil {
 			return err
 		}
-		seq, name, payload, h, err := e.nextPending(ctx, tx, def, cur)
-		if err != nil || h == nil {
+		if h == nil {
+			if cur.Terminal {
+				_, err = tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1`, id)
+			}
 			return err
 		}
 		if _, err := tx.Exec(ctx, `DELETE FROM rb_workflow_pending WHERE workflow_id = $1 AND seq = $2`, id, seq); err != nil {
@@ -590,8 +593,8 @@ func (e *Engine) applyPending(ctx context.Context, tx *store.Tx, def *Definition
 	}
 }
 
-// nextPending returns the oldest kept signal cur's state takes, with its handler; h is nil when
-// there is none.
+// nextPending returns the oldest kept signal cur's state takes, with its handler ("*" applies
+// to active states only); h is nil when there is none.
 func (e *Engine) nextPending(ctx context.Context, tx *store.Tx, def *Definition, cur Instance) (seq int64, name, payload string, h SignalHandler, err error) {
 	rows, err := tx.Query(ctx, `SELECT seq, name, payload FROM rb_workflow_pending WHERE workflow_id = $1 ORDER BY seq`, cur.ID)
 	if err != nil {
@@ -602,7 +605,7 @@ func (e *Engine) nextPending(ctx context.Context, tx *store.Tx, def *Definition,
 		if err := rows.Scan(&seq, &name, &payload); err != nil {
 			return 0, "", "", nil, err
 		}
-		if h = def.Signals[cur.State][name]; h == nil {
+		if h = def.Signals[cur.State][name]; h == nil && !cur.Terminal {
 			h = def.Signals["*"][name]
 		}
 		if h != nil {

@@ -106,14 +106,50 @@ func definition(v *vendor, crash *crashPoint, fail string) *Definition {
 				"refund_reversed": func(context.Context, Instance, []byte) (Result, error) {
 					return Result{Next: "failed", Note: "refund reversed after the workflow ended"}, nil
 				},
+				// A fact a finished workflow records (an ERP's status), which may arrive early.
+				"ledger_status": func(context.Context, Instance, []byte) (Result, error) {
+					return Result{Note: "ledger status recorded"}, nil
+				},
 			},
 		},
 		Terminal:    map[string]bool{"done": true, "cancelled": true, "expired": true, "failed": true},
-		Deferrable:  map[string]bool{"parcel_received": true},
+		Deferrable:  map[string]bool{"parcel_received": true, "ledger_status": true},
 		FailState:   "failed",
 		MaxAttempts: 3,
 		Backoff:     time.Millisecond,
 	}
+}
+
+// A fact kept while the workflow was busy, which only its terminal state takes, is applied when
+// the workflow ends there (a terminal state takes the signals it names itself, kept or not),
+// not discarded; kept signals the terminal state does not name are dropped.
+func TestKeptSignalReachesTheTerminalStateThatNamesIt(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		h := newHarness(t, d)
+		h.start(t, "wf-late")
+		if h.signal(t, "wf-late", "ledger_status") {
+			t.Error("ledger_status applied while authorizing")
+		}
+		h.runUntilQuiet(t)
+		if !h.signal(t, "wf-late", "parcel_received") {
+			t.Fatal("parcel_received not applied while awaiting the parcel")
+		}
+		h.runUntilQuiet(t)
+		inst, hist := h.state(t, "wf-late")
+		if inst.State != "done" {
+			t.Fatalf("state %s, want done", inst.State)
+		}
+		applied := 0
+		for _, en := range hist {
+			if en.Description == "ledger_status (kept from earlier)" {
+				applied++
+			}
+		}
+		if applied != 1 {
+			t.Errorf("the kept ledger_status was applied %d times in the terminal state, want 1: %+v", applied, hist)
+		}
+	})
 }
 
 // crashPoint names the step after whose call the runner dies, once.
