@@ -184,7 +184,7 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 	// The storefront's refund webhook reaches the returns service and drops the cached order:
 	// the refunded units are gone from the next answer (the return's claim no longer counts them).
 	returnable := -1
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var e eligibilityJSON
 		h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)).JSON(t, &e)
 		if returnable = e.Lines[0].ReturnableQuantity; returnable == o.Lines[0].Quantity-2 {
@@ -195,7 +195,7 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 		t.Errorf("after the refund, %d units returnable, want %d: the order read model was not refreshed", returnable, o.Lines[0].Quantity-2)
 	}
 	refunded := ""
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
 		var got struct {
 			Order struct {
 				Lines []struct {
