@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 type vendor struct {
@@ -157,9 +158,7 @@ func TestInteractiveWorkGoesFirst(t *testing.T) {
 	}
 	// Occupy the only slot (a bulk call: it is not counted), queue bulk work, then interactive work.
 	wg.Go(func() { _, _ = get(c, url, WithPriority(context.Background(), Bulk)) })
-	for v.inFlight.Load() == 0 {
-		time.Sleep(time.Millisecond) // until the occupying call holds the slot at the vendor
-	}
+	testkit.Eventually(t, 30*time.Second, "the occupying call holds the slot at the vendor", func() bool { return v.inFlight.Load() > 0 })
 	for range 3 {
 		call(Bulk)
 	}

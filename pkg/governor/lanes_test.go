@@ -2,25 +2,19 @@ package governor
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
 // waitQueued waits until n calls of lane wait for a slot.
 func waitQueued(t testing.TB, g *Governor, lane Priority, n int) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		got := g.slots.queued(lane)
-		if got >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d calls of lane %d queued; want %d", got, lane, n)
-		}
-		time.Sleep(time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, fmt.Sprintf("%d calls of lane %d queued for a slot", n, lane),
+		func() bool { return g.slots.queued(lane) >= n })
 }
 
 // The rate budget honours the lanes too: a bulk backlog queued for tokens does not take every
