@@ -183,19 +183,16 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 	}
 	// The storefront's refund webhook reaches the returns service and drops the cached order:
 	// the refunded units are gone from the next answer (the return's claim no longer counts them).
+	wantReturnable := o.Lines[0].Quantity - 2
 	returnable := -1
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%d units returnable after the refund (the order read model refreshed)", wantReturnable), func() bool {
 		var e eligibilityJSON
 		h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)).JSON(t, &e)
-		if returnable = e.Lines[0].ReturnableQuantity; returnable == o.Lines[0].Quantity-2 {
-			break
-		}
-	}
-	if returnable != o.Lines[0].Quantity-2 {
-		t.Errorf("after the refund, %d units returnable, want %d: the order read model was not refreshed", returnable, o.Lines[0].Quantity-2)
-	}
+		returnable = e.Lines[0].ReturnableQuantity
+		return returnable == wantReturnable
+	})
 	refunded := ""
-	for deadline := time.Now().Add(time.Minute); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testkit.Eventually(t, 10*time.Second, "the orders service showing 2 units refunded after the refund webhook", func() bool {
 		var got struct {
 			Order struct {
 				Lines []struct {
@@ -205,13 +202,9 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 			} `json:"order"`
 		}
 		h.do(t, http.MethodGet, "/v1/storefront/orders/"+o.ID, tok, nil).JSON(t, &got)
-		if refunded = fmt.Sprint(got.Order.Lines[0].RefundedQuantity, " ", got.Order.FinancialStatus); got.Order.Lines[0].RefundedQuantity == 2 {
-			break
-		}
-	}
-	if !strings.HasPrefix(refunded, "2 ") {
-		t.Errorf("the orders service still shows %q after the refund webhook", refunded)
-	}
+		refunded = fmt.Sprint(got.Order.Lines[0].RefundedQuantity, " ", got.Order.FinancialStatus)
+		return strings.HasPrefix(refunded, "2 ")
+	})
 	// Another customer cannot see it.
 	other := h.do(t, http.MethodGet, "/v1/storefront/returns/"+created.Return.ID, h.token(t, h.Demo.Customers[4].ID), nil)
 	if other.Status != http.StatusNotFound {
