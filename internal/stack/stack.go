@@ -149,8 +149,10 @@ type Stack struct {
 	sandboxes map[string]vendors.Sandbox
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
-	// dbs are the process services' databases by service name (Database).
+	// dbs are the process services' databases by service name (Database), each opened once
+	// (dbMu) and shared by the components that use it.
 	dbs     sync.Map
+	dbMu    sync.Mutex
 	tenants *tenancy.Directory
 	// vendors are each system kind's vendors in use, its default first, and tables which of
 	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor

@@ -26,7 +26,18 @@ func (s *Stack) embeddedAllowed() bool { return s.opts.Ephemeral || s.opts.Confi
 // database opens the state of one process service: the shared PostgreSQL database of
 // DATABASE_URL (each service owns its tables), or — only where embedded engines are allowed —
 // its own SQLite file in the data directory. A database that does not answer yet is waited for.
+//
+// Each service's database is opened once per process and the handle shared by every component
+// that asks for it (the order store, the order workflow and settlement all use "orders"): SQLite
+// has one writer per file, and only transactions queued on the same handle share a group
+// commit (pkg/store/group.go); separate handles would also fight over the file lock with BUSY
+// retries. On PostgreSQL each service keeps a pool of its own, as before.
 func (s *Stack) database(ctx context.Context, service string) (*store.DB, error) {
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
+	if db := s.Database(service); db != nil {
+		return db, nil
+	}
 	url := s.opts.Config.DatabaseURL
 	if url == "" {
 		if !s.embeddedAllowed() {
