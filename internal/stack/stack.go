@@ -599,7 +599,7 @@ func (s *Stack) startReturns() error {
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
 			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics,
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics, Admission: s.admission(),
 			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 		})
 		return err

@@ -17,6 +17,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 )
 
 // embeddedAllowed says whether a missing engine URL may be stood in for by an embedded engine:
@@ -172,4 +173,22 @@ func (s *Stack) governor(vendor string) func(http.RoundTripper) http.RoundTrippe
 		s.governors[vendor] = g
 		return g
 	}
+}
+
+// admission names, per system kind served in this process, the governor of the kind's default
+// vendor, whose free slots the workflow runners admit steps by (pkg/workflow admission.go). A
+// kind served by another process has none here: its steps start whenever a worker is free, and
+// its own governor queues them. Read once, after the system services started: the runner reads
+// the map from its own goroutine.
+func (s *Stack) admission() workflow.Admission {
+	caps := map[string]workflow.Capacity{}
+	for _, k := range systemKinds() {
+		if g := s.governors[s.tables[k.component].Default]; g != nil {
+			caps[k.kind.Name] = g
+		}
+	}
+	if len(caps) == 0 {
+		return nil
+	}
+	return func(system string) workflow.Capacity { return caps[system] }
 }
