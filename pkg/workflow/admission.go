@@ -24,11 +24,14 @@ type Admission func(system string) Capacity
 
 // admitsLocked says whether one more step calling system may start; d.mu is held.
 //
-// Up to Limit steps of a system run whatever its guard says: a step spends part of its time
-// outside the vendor call (the system API hop, the runner's own transaction), and at most Limit
-// of them can be in calls. Beyond that, up to twice Limit, a step starts only while the guard
-// has a free slot: that is what keeps the slots busy while some steps are between calls, and it
-// bounds what can queue in front of the guard to Limit calls, each waiting for one call to end.
+// Up to Limit steps of a system run whatever its guard says: at most Limit of them can be in
+// calls. Beyond that a step starts only while the guard has a slot free right now: a step spends
+// much of its time outside the vendor call (the system API hop, request signing, the runner's own
+// transaction; on a busy machine more than in the call itself), and those extra steps are what
+// keep the slots busy meanwhile. A free slot stops counting as soon as calls queue for it, so
+// steps stop starting once the vendor is saturated; overAdmit bounds what one pass can start
+// before its steps reach the guard, and so what can ever queue there: (overAdmit-1) × Limit
+// calls, each waiting for a few calls to end, far inside any deadline.
 func (d *dispatcher) admitsLocked(system string) bool {
 	if system == "" || d.e.opts.Admission == nil {
 		return true
@@ -38,8 +41,11 @@ func (d *dispatcher) admitsLocked(system string) bool {
 		return true
 	}
 	n, limit := d.systems[system], max(1, c.Limit())
-	return n < limit || (n < 2*limit && c.Free() > 0)
+	return n < limit || (n < overAdmit*limit && c.Free() > 0)
 }
+
+// overAdmit is how many steps per slot of its guard a system may have running, at most.
+const overAdmit = 4
 
 // saturatedLocked lists the systems that can take no further step now; d.mu is held.
 func (d *dispatcher) saturatedLocked() map[string]bool {
