@@ -260,7 +260,7 @@ func (r *Relay) pass(ctx context.Context, deferMarks bool) (claimed, marked int,
 	if r.db.Dialect() == store.Postgres {
 		var results []publishResult
 		err = r.db.InTx(ctx, func(tx *store.Tx) error {
-			rows, err := r.claim(ctx, tx, " FOR UPDATE SKIP LOCKED")
+			rows, err := r.claim(ctx, tx, " FOR UPDATE SKIP LOCKED", nil)
 			claimed = len(rows)
 			if err != nil || len(rows) == 0 {
 				return err
@@ -276,7 +276,11 @@ func (r *Relay) pass(ctx context.Context, deferMarks bool) (claimed, marked int,
 		return claimed, r.count(results), nil
 	}
 
-	rows, err := r.claim(ctx, r.db, "")
+	var held map[int64]publishResult
+	if deferMarks {
+		held = r.unmarked
+	}
+	rows, err := r.claim(ctx, r.db, "", held)
 	if err != nil || len(rows) == 0 {
 		return len(rows), 0, err
 	}
@@ -307,12 +311,13 @@ func (r *Relay) pass(ctx context.Context, deferMarks bool) (claimed, marked int,
 	return len(rows), r.count(toMark), nil
 }
 
-func (r *Relay) claim(ctx context.Context, q querier, lock string) ([]outboxRow, error) {
+// claim reads the next rows to publish, leaving out those in held (published, mark pending).
+func (r *Relay) claim(ctx context.Context, q querier, lock string, held map[int64]publishResult) ([]outboxRow, error) {
 	// Rows published but not yet marked (unmarked) are still in the table as unpublished: ask
 	// for that many more and leave them out.
 	rows, err := q.Query(ctx, `SELECT seq, event_id, subject, event_type, correlation_id, traceparent, payload, attempts
 		FROM rb_outbox WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-		ORDER BY seq LIMIT $2`+lock, r.cfg.Now().UTC(), r.cfg.BatchSize+len(r.unmarked))
+		ORDER BY seq LIMIT $2`+lock, r.cfg.Now().UTC(), r.cfg.BatchSize+len(held))
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
@@ -324,7 +329,7 @@ func (r *Relay) claim(ctx context.Context, q querier, lock string) ([]outboxRow,
 			&o.payload, &o.attempts); err != nil {
 			return nil, err
 		}
-		if _, held := r.unmarked[o.seq]; held || len(out) == r.cfg.BatchSize {
+		if _, ok := held[o.seq]; ok || len(out) == r.cfg.BatchSize {
 			continue
 		}
 		out = append(out, o)
