@@ -43,6 +43,11 @@ func runWorkflows() error {
 	printPF2(pf2, pf2Err, js, jsErr, sq1, sq1Err, sq, sqErr)
 	sqRow(sqSerial, sqSerialErr, "the same with the group commit off (store.Options.SerialCommits): one COMMIT and fsync per transaction")
 	printPF2Goal("SQLite", pf2, pf2Err, sq1, sq1Err)
+	if pf2Err == nil && pf2.cpuCores > 0 {
+		// The machine is shared: a run that got a smaller share of it is slower for that alone.
+		fmt.Printf("\n**PF-2 per CPU**: %.2f workflows per CPU-second of this process (%.1f workflows/s on %.2f cores).\n",
+			pf2.rate()/pf2.cpuCores, pf2.rate(), pf2.cpuCores)
+	}
 	pgErr := runPF2Postgres(work, redisURL, n, conc, customers, orders, vendorDelay, timeout)
 	printPF3(pf3, pf3Err, conc)
 	return errors.Join(pf2Err, jsErr, sq1Err, sqErr, sqSerialErr, pgErr, pf3Err)
@@ -216,6 +221,10 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	ideal := time.Duration(float64(r.erpRequests) / r.erpBudget() * float64(time.Second))
 	fmt.Printf("| **PF-3 goal**: drain ÷ ideal (ERP requests ÷ budget) | **%.2f×** | ideal %s = %d requests ÷ %.0f calls/s; goal ≤ 1.10× |\n",
 		r.drain.Seconds()/max(ideal.Seconds(), 1e-9), secs(ideal), r.erpRequests, r.erpBudget())
+	if r.drain > 0 && r.cpuSeconds > 0 {
+		fmt.Printf("| process CPU during the drain / returns refunded per CPU-second | %.2f cores / %.2f | the whole stack runs in this process |\n",
+			r.cpuSeconds/r.drain.Seconds(), float64(r.refunded)/r.cpuSeconds)
+	}
 	fmt.Printf("| returns database: write transactions / commits per return | %.1f / %.1f | |\n",
 		float64(r.ev.txs)/float64(max(r.refunded, 1)), float64(r.ev.commits)/float64(max(r.refunded, 1)))
 	fmt.Printf("| ERP requests refused by the account limit (429, retried by the connector) | %d | of %d requests |\n", r.erpRefused, r.erpRequests)
