@@ -155,16 +155,22 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 		_ = sqlTx.Rollback()
 		return err
 	}
+	// Counted as the COMMIT is issued, and taken back if it fails, so that whoever sees the
+	// transaction's effects also sees it counted (group.go, finish).
+	if !opts.ReadOnly {
+		db.writeTxs.Add(1)
+		db.commits.Add(1)
+	}
 	if err := sqlTx.Commit(); err != nil {
+		if !opts.ReadOnly {
+			db.writeTxs.Add(^uint64(0))
+			db.commits.Add(^uint64(0))
+		}
 		// An unknown outcome (the commit may have landed): the watched counters move anyway.
 		tx.touched.commit()
 		return err
 	}
 	tx.touched.commit()
-	if !opts.ReadOnly {
-		db.writeTxs.Add(1)
-		db.commits.Add(1)
-	}
 	for _, f := range tx.afterCommit {
 		f()
 	}
