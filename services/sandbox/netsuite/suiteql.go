@@ -15,7 +15,9 @@ import (
 // 1000) and offset, answered as a collection whose rows carry the selected columns in lower
 // case, every value a string (as NetSuite returns them). The sandbox understands the two queries
 // Retailbridge sends: the inventory items (table item) and the on-hand per item and location
-// (table inventorybalance joined to item, grouped), with optional "IN (…)" filters.
+// (table inventorybalance joined to item, grouped), with optional "IN (…)" filters, and the
+// sales order status poll (suiteql_salesorder.go). Pages carry NetSuite's self/first/prev/next/
+// last links.
 
 const suiteQLPath = "/services/rest/query/v1/suiteql"
 
@@ -50,12 +52,20 @@ func (s *Sandbox) serveSuiteQL(w http.ResponseWriter, r *http.Request) {
 		rows = s.itemRows()
 	case suiteQLBalances.MatchString(body.Q):
 		rows = s.ledger.balanceRows(suiteQLIn.FindAllStringSubmatch(body.Q, -1))
+	case suiteQLSalesOrders.MatchString(body.Q):
+		var ok bool
+		if rows, ok = s.ledger.salesOrderRows(suiteQLSalesOrders.FindStringSubmatch(body.Q)[1]); !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER", "TO_TIMESTAMP: the value does not match 'YYYY-MM-DD HH24:MI:SS'.")
+			return
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER",
 			"Invalid search query. The sandbox understands Retailbridge's item and inventorybalance queries only.")
 		return
 	}
-	writeJSON(w, http.StatusOK, "collection", suiteQLPage(rows, limit, offset))
+	page := suiteQLPage(rows, limit, offset)
+	page["links"] = s.suiteQLLinks(r, limit, offset, len(rows))
+	writeJSON(w, http.StatusOK, "collection", page)
 }
 
 func pageOf(r *http.Request) (limit, offset int, ok bool) {
