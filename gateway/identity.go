@@ -264,6 +264,7 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodGet, "/v1/support/settlement/payouts", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/settlement/mismatches", []string{ScopeSupportRead}},
 	{http.MethodPost, "/v1/support/settlement:run", []string{ScopeSupportWrite}},
+	{http.MethodGet, "/v1/support/settlement/runs/{run_id}", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/item-master", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/item-master/{sku}", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/product-feed/files", []string{ScopeSupportRead}},

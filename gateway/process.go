@@ -44,6 +44,7 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 			return "", false
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithForwardResponseOption(acceptedJob),
 	)
 	if err := ordersv1.RegisterOrdersServiceHandlerClient(ctx, mux, ordersv1.NewOrdersServiceClient(g.deps.Orders)); err != nil {
 		return nil, err

@@ -116,6 +116,7 @@ var paramRules = map[string]map[string]paramRule{
 	"ListSettlementPayouts":    {"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"ListSettlementMismatches": {"kind": {rule: length(1, 64)}, "page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"RunSettlement":            {},
+	"GetSettlementRun":         {"run_id": {rule: length(1, 64)}},
 	"ListItemMaster":           {"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"GetItemMaster":            {"sku": {rule: length(1, maxSKU)}},
 	"ListFeedFiles":            {"page_size": {rule: between(1, 500)}},
