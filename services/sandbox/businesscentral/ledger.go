@@ -298,16 +298,34 @@ func (s *Sandbox) ReturnOrderStatus(id string) (string, bool) {
 	return d.rmaStatus(), true
 }
 
-// SalesOrderID is the id of the sales order booked for a storefront order.
+// SalesOrderID is the id of the sales order booked for a storefront order (posted ones too).
 func (s *Sandbox) SalesOrderID(orderID string) (string, bool) {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
 	for _, d := range s.ledger.order {
-		if d.Set == SetSalesOrders && d.External == orderID {
+		if (d.Set == SetSalesOrders || d.Set == setPostedOrders) && d.External == orderID {
 			return d.ID, true
 		}
 	}
 	return "", false
+}
+
+// DeleteSalesOrderAsUser deletes the open sales order of a storefront order as a user in
+// Business Central would (no invoice records it), kept in the state file; false when there is
+// none.
+func (s *Sandbox) DeleteSalesOrderAsUser(orderID string) bool {
+	l := s.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, d := range l.order {
+		if d.Set == SetSalesOrders && d.External == orderID {
+			if rep := l.deleteLocked(SetSalesOrders, d.ID, "*"); rep.status >= 300 {
+				return false
+			}
+			return l.persistLocked() == nil
+		}
+	}
+	return false
 }
 
 // Touch changes the document with id as a user in Business Central would (a new version and

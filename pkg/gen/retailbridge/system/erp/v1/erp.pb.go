@@ -2446,7 +2446,9 @@ type SalesOrderChange struct {
 	// The ERP closed or cancelled the order: nothing more will be fulfilled from it.
 	Closed bool `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
 	// When the ERP last changed it.
-	ModifiedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	ModifiedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	// The ERP deleted the sales order and no invoice records it (status "Deleted", closed).
+	Deleted       bool `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2516,13 +2518,25 @@ func (x *SalesOrderChange) GetModifiedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SalesOrderChange) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 // ListSalesOrderChangesRequest bounds the listing.
 type ListSalesOrderChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Sales orders changed at or after this time.
 	ModifiedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=modified_since,json=modifiedSince,proto3" json:"modified_since,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Sales orders the caller follows (seen open, no final status yet), at most 500. An ERP that
+	// deletes sales orders when they close (Business Central deletes one fully shipped and
+	// invoiced) reports each that no longer exists: Billed (closed) when an invoice records it,
+	// Deleted otherwise. Other ERPs never delete one and ignore the list.
+	FollowedSalesOrderIds []string `protobuf:"bytes,2,rep,name=followed_sales_order_ids,json=followedSalesOrderIds,proto3" json:"followed_sales_order_ids,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ListSalesOrderChangesRequest) Reset() {
@@ -2558,6 +2572,13 @@ func (*ListSalesOrderChangesRequest) Descriptor() ([]byte, []int) {
 func (x *ListSalesOrderChangesRequest) GetModifiedSince() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ModifiedSince
+	}
+	return nil
+}
+
+func (x *ListSalesOrderChangesRequest) GetFollowedSalesOrderIds() []string {
+	if x != nil {
+		return x.FollowedSalesOrderIds
 	}
 	return nil
 }
@@ -2771,16 +2792,18 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x13ListDepositsRequest\x12?\n" +
 	"\rcreated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedSince\"W\n" +
 	"\x14ListDepositsResponse\x12?\n" +
-	"\bdeposits\x18\x01 \x03(\v2#.retailbridge.system.erp.v1.DepositR\bdeposits\"\xc0\x01\n" +
+	"\bdeposits\x18\x01 \x03(\v2#.retailbridge.system.erp.v1.DepositR\bdeposits\"\xda\x01\n" +
 	"\x10SalesOrderChange\x12$\n" +
 	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06closed\x18\x04 \x01(\bR\x06closed\x12;\n" +
 	"\vmodified_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"modifiedAt\"a\n" +
+	"modifiedAt\x12\x18\n" +
+	"\adeleted\x18\x06 \x01(\bR\adeleted\"\x9a\x01\n" +
 	"\x1cListSalesOrderChangesRequest\x12A\n" +
-	"\x0emodified_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rmodifiedSince\"g\n" +
+	"\x0emodified_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rmodifiedSince\x127\n" +
+	"\x18followed_sales_order_ids\x18\x02 \x03(\tR\x15followedSalesOrderIds\"g\n" +
 	"\x1dListSalesOrderChangesResponse\x12F\n" +
 	"\achanges\x18\x01 \x03(\v2,.retailbridge.system.erp.v1.SalesOrderChangeR\achanges2\xe1\x12\n" +
 	"\n" +
