@@ -45,7 +45,7 @@ type RunStatus struct {
 	ID, Period, Origin, State string
 	Reason                    string // why a failed run failed
 	Started, Finished         time.Time
-	SettlementRun                    // what it read and found (once finished)
+	SettlementRun             // what it read and found (once finished)
 }
 
 // runJobs tracks the runs this replica works on.
