@@ -80,7 +80,9 @@ func TestDeletedERPOrderIsHeldForSupport(t *testing.T) {
 		evs = append(evs, ev)
 	}
 	rows.Close()
-	if len(evs) != 2 || evs[1].GetReferences().GetOrderId() != o.GetId() {
+	if len(evs) != 2 || !slices.ContainsFunc(evs, func(ev *canonicalv1.Event) bool {
+		return ev.GetReferences().GetOrderId() == o.GetId() && ev.GetReferences().GetSystemRecordId() == d.SalesOrderID
+	}) {
 		t.Fatalf("events of the second poll: %v; want the Billed one and the deletion, as order %s's", evs, o.GetId())
 	}
 	for _, ev := range evs {
