@@ -151,11 +151,8 @@ func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 				newest = at
 			}
 		}
-		for _, id := range req.GetFollowedSalesOrderIds() {
-			if _, err := tx.Exec(ctx, `UPDATE order_erp_follow SET checked_us = $1 WHERE sales_order_id = $2`,
-				w.now().UnixMicro(), id); err != nil {
-				return err
-			}
+		if err := markChecked(ctx, tx, req.GetFollowedSalesOrderIds(), w.now()); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO order_store_watermarks (name, watermark_us, polled_us) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO UPDATE SET polled_us = excluded.polled_us,
@@ -185,6 +182,21 @@ func (w *Workflow) followedSalesOrders(ctx context.Context) (map[string]string, 
 		out[so] = order
 	}
 	return out, rows.Err()
+}
+
+// markChecked moves the followed sales orders to the back of the follow list, in one statement.
+func markChecked(ctx context.Context, tx *store.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{now.UnixMicro()}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	_, err := tx.Exec(ctx, `UPDATE order_erp_follow SET checked_us = $1 WHERE sales_order_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	return err
 }
 
 // follow keeps the follow list: a sales order with a final status (Billed, closed, deleted)
