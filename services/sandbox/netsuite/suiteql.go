@@ -52,6 +52,12 @@ func (s *Sandbox) serveSuiteQL(w http.ResponseWriter, r *http.Request) {
 		rows = s.itemRows()
 	case suiteQLBalances.MatchString(body.Q):
 		rows = s.ledger.balanceRows(suiteQLIn.FindAllStringSubmatch(body.Q, -1))
+	case suiteQLPayments.MatchString(body.Q):
+		var ok bool
+		if rows, ok = s.ledger.paymentRows(suiteQLPayments.FindStringSubmatch(body.Q)[1]); !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER", "TO_TIMESTAMP: the value does not match 'YYYY-MM-DD HH24:MI:SS'.")
+			return
+		}
 	case suiteQLSalesOrders.MatchString(body.Q):
 		var ok bool
 		if rows, ok = s.ledger.salesOrderRows(suiteQLSalesOrders.FindStringSubmatch(body.Q)[1]); !ok {

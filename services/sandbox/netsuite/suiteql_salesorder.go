@@ -78,3 +78,39 @@ func (s *Sandbox) suiteQLLinks(r *http.Request, limit, offset, total int) []link
 	}
 	return append(links, link{Rel: "last", Href: at(last)})
 }
+
+// The settlement's read of customer payments: table transaction, type 'CustPymt', created at
+// or after a timestamp, with the amount and the integration's body fields.
+var suiteQLPayments = regexp.MustCompile(`(?is)^\s*SELECT\s+transaction\.id\s+AS\s+id\s*,\s*` +
+	`TO_CHAR\(\s*transaction\.createddate\s*,\s*'YYYY-MM-DD HH24:MI:SS'\s*\)\s+AS\s+created\s*,\s*` +
+	`transaction\.foreigntotal\s+AS\s+amount\s*,\s*transaction\.custbody_rb_order_id\s+AS\s+orderid\s*,\s*` +
+	`transaction\.custbody_rb_payment_reference\s+AS\s+reference\s+` +
+	`FROM\s+transaction\s+WHERE\s+transaction\.type\s*=\s*'CustPymt'\s+AND\s+` +
+	`transaction\.createddate\s*>=\s*TO_TIMESTAMP\(\s*'([^']*)'\s*,\s*'YYYY-MM-DD HH24:MI:SS'\s*\)\s+` +
+	`ORDER\s+BY\s+transaction\.createddate\s*,\s*transaction\.id\s*$`)
+
+// paymentRows answers the payments query: created at or after since (to the second), oldest
+// first, then by id.
+func (l *ledger) paymentRows(since string) ([]map[string]string, bool) {
+	from, err := time.Parse(suiteQLStamp, since)
+	if err != nil {
+		return nil, false
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var ps []*customerPayment
+	for _, p := range l.cash.payments {
+		if !p.created.UTC().Truncate(time.Second).Before(from) {
+			ps = append(ps, p)
+		}
+	}
+	slices.SortFunc(ps, func(a, b *customerPayment) int {
+		return cmp.Or(a.created.Truncate(time.Second).Compare(b.created.Truncate(time.Second)), cmp.Compare(atoiOr(a.id, 0), atoiOr(b.id, 0)))
+	})
+	rows := make([]map[string]string, 0, len(ps))
+	for _, p := range ps {
+		rows = append(rows, map[string]string{"id": p.id, "created": p.created.UTC().Format(suiteQLStamp),
+			"amount": decimal(p.amount).String(), "orderid": p.orderID, "reference": p.reference})
+	}
+	return rows, true
+}

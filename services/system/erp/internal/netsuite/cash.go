@@ -21,7 +21,8 @@ import (
 // undeposited funds) and deposit (a bank deposit: the payments it carried on its payment
 // sublist, fees on its cashBack sublist, and the payout it records in its memo). Listings use
 // the REST record service's query parameter, q=<field> ON_OR_AFTER "<M/D/YYYY>": NetSuite
-// compares dates, not times, so the day is read whole and the rest filtered here.
+// compares dates, not times, so the day is read whole and the rest filtered here (deposits; the
+// sales order changes and customer payments are read with SuiteQL, salesorder_changes.go).
 
 const (
 	typeCustomerPayment = "customerPayment"
@@ -121,50 +122,6 @@ func (c *Client) amountOf(n json.Number) (*canonicalv1.Money, error) {
 		return nil, toErr(badPayload(err))
 	}
 	return &canonicalv1.Money{AmountMinor: minor, CurrencyCode: c.currency}, nil
-}
-
-// paymentRecord is the part of a customerPayment Retailbridge reads.
-type paymentRecord struct {
-	ID          string      `json:"id"`
-	CreatedDate string      `json:"createdDate"`
-	Payment     json.Number `json:"payment"`
-	OrderID     string      `json:"custbody_rb_order_id"`
-	Reference   string      `json:"custbody_rb_payment_reference"`
-}
-
-// ListCustomerPayments reads the payments created since since, oldest first.
-func (c *Client) ListCustomerPayments(ctx context.Context, since time.Time) ([]*erpv1.CustomerPayment, error) {
-	if err := c.window.closed(); err != nil {
-		return nil, err
-	}
-	ids, err := c.listIDs(ctx, typeCustomerPayment, "createdDate", since)
-	if err != nil {
-		return nil, err
-	}
-	var out []*erpv1.CustomerPayment
-	for _, id := range ids {
-		var rec paymentRecord
-		if err := c.get(ctx, c.recordURL(typeCustomerPayment+"/"+escapeID(id), nil), &rec, typeCustomerPayment); err != nil {
-			return nil, err
-		}
-		at, err := stamped(rec.CreatedDate)
-		if err != nil {
-			return nil, err
-		}
-		amount, err := c.amountOf(rec.Payment)
-		if err != nil || at.Before(since) {
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		out = append(out, &erpv1.CustomerPayment{Id: rec.ID, OrderId: rec.OrderID, PaymentReference: rec.Reference,
-			Amount: amount, CreatedAt: timestamppb.New(at)})
-	}
-	slices.SortFunc(out, func(a, b *erpv1.CustomerPayment) int {
-		return a.GetCreatedAt().AsTime().Compare(b.GetCreatedAt().AsTime())
-	})
-	return out, nil
 }
 
 // depositRecord is the part of a deposit Retailbridge reads (with expandSubResources).

@@ -123,3 +123,35 @@ func (c *Client) suiteQLPaged(ctx context.Context, q string) ([]map[string]strin
 		}
 	}
 }
+
+// queryCustomerPayments reads the customer payments created since a time with what settlement
+// matches (amount, order, payment reference), in one query page where the record service's
+// day filter took a GET per payment of the day.
+const queryCustomerPayments = `SELECT transaction.id AS id, ` +
+	`TO_CHAR(transaction.createddate, 'YYYY-MM-DD HH24:MI:SS') AS created, transaction.foreigntotal AS amount, ` +
+	`transaction.custbody_rb_order_id AS orderid, transaction.custbody_rb_payment_reference AS reference ` +
+	`FROM transaction WHERE transaction.type = 'CustPymt' ` +
+	`AND transaction.createddate >= TO_TIMESTAMP('%s', 'YYYY-MM-DD HH24:MI:SS') ` +
+	`ORDER BY transaction.createddate, transaction.id`
+
+// ListCustomerPayments reads the payments created since since (to the second), oldest first.
+func (c *Client) ListCustomerPayments(ctx context.Context, since time.Time) ([]*erpv1.CustomerPayment, error) {
+	rows, err := c.suiteQLPaged(ctx, fmt.Sprintf(queryCustomerPayments, since.UTC().Truncate(time.Second).Format(suiteQLStamp)))
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*erpv1.CustomerPayment, 0, len(rows))
+	for _, row := range rows {
+		at, err := time.ParseInLocation(suiteQLStamp, row["created"], time.UTC)
+		if err != nil {
+			return nil, toErr(badPayload(fmt.Errorf("customer payment %s created %q: %w", row["id"], row["created"], err)))
+		}
+		amount, err := c.amountOf(json.Number(row["amount"]))
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, &erpv1.CustomerPayment{Id: row["id"], OrderId: row["orderid"], PaymentReference: row["reference"],
+			Amount: amount, CreatedAt: timestamppb.New(at)})
+	}
+	return out, nil
+}

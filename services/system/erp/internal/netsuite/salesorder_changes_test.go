@@ -7,6 +7,8 @@ import (
 	"testing"
 	"time"
 
+	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
+	"github.com/retailbridge/retailbridge/pkg/money"
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
 	nssandbox "github.com/retailbridge/retailbridge/services/sandbox/netsuite"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
@@ -108,5 +110,79 @@ func TestStatusPollIsOneQueryPerPoll(t *testing.T) {
 	}
 	if n, want := sb.Stats().Requests-before, int64((len(closed)+6)/7); n != want {
 		t.Errorf("the day's %d changes paged by 7: %d requests; want %d", len(closed), n, want)
+	}
+}
+
+// Settlement's read of customer payments is one SuiteQL page too (the record service's day
+// filter cost a GET per payment of the day), paged through the next links when smaller.
+func TestCustomerPaymentsAreOneQuery(t *testing.T) {
+	t.Parallel()
+	clk := &clock{t: time.Date(2026, 12, 7, 8, 0, 0, 0, time.UTC)}
+	ds := demo.Generate(11, clk.Now().Add(-30*24*time.Hour), 20, 300)
+	opts := creds
+	opts.Now = clk.Now
+	sb := nssandbox.New(ds, opts)
+	srv := httptest.NewServer(sb)
+	t.Cleanup(srv.Close)
+	connect := func(pageSize int) *netsuite.Client {
+		c, err := netsuite.New(netsuite.Config{BaseURL: srv.URL, Account: creds.Account, ConsumerKey: creds.ConsumerKey,
+			ConsumerSecret: creds.ConsumerSecret, TokenID: creds.TokenID, TokenSecret: creds.TokenSecret,
+			MaxConcurrency: 2, SuiteQLPageSize: pageSize}, srv.Client(), nil, clk.Now)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	c := connect(0)
+	since := clk.Now()
+	var want []string
+	for _, o := range ds.Orders {
+		if o.FulfillmentStatus == "FULFILLED" || len(want) == 3 {
+			continue
+		}
+		clk.Add(time.Second)
+		id, _ := sb.SalesOrderID(o.ID)
+		ship := &erpv1.CreateItemFulfillmentRequest{SalesOrderId: id, LocationId: "1", IdempotencyKey: "pay-f-" + o.ID}
+		var total int64
+		for _, l := range o.Lines {
+			ship.Lines = append(ship.Lines, &erpv1.FulfillmentLine{Sku: l.SKU, Quantity: int32(l.Quantity)})
+			total += l.UnitPriceMinor * int64(l.Quantity)
+		}
+		if _, err := c.CreateItemFulfillment(ctxWithin(t, 10*time.Second), ship); err != nil {
+			t.Fatal(err)
+		}
+		inv, err := c.CreateInvoice(ctxWithin(t, 10*time.Second), &erpv1.CreateInvoiceRequest{SalesOrderId: id, IdempotencyKey: "pay-i-" + o.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.RecordCustomerPayment(ctxWithin(t, 10*time.Second), &erpv1.RecordCustomerPaymentRequest{OrderId: o.ID,
+			InvoiceId: inv.GetInvoiceId(), Amount: money.New(total, "USD"), PaymentReference: "pi_" + o.ID,
+			CustomerId: o.CustomerID, IdempotencyKey: "pay-p-" + o.ID}); err != nil {
+			t.Fatal(err)
+		}
+		want = append(want, o.ID)
+	}
+	for _, tc := range []struct {
+		c        *netsuite.Client
+		requests int64
+	}{{c, 1}, {connect(2), 2}} {
+		before := sb.Stats().Requests
+		ps, err := tc.c.ListCustomerPayments(ctxWithin(t, 10*time.Second), since)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, p := range ps {
+			got = append(got, p.GetOrderId())
+			if p.GetPaymentReference() != "pi_"+p.GetOrderId() || p.GetAmount().GetAmountMinor() <= 0 || p.GetCreatedAt().AsTime().Before(since) {
+				t.Errorf("payment %v; want its reference, amount and creation time", p)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("payments = %v; want %v, oldest first", got, want)
+		}
+		if n := sb.Stats().Requests - before; n != tc.requests {
+			t.Errorf("listing %d payments: %d requests; want %d", len(want), n, tc.requests)
+		}
 	}
 }
