@@ -1295,7 +1295,8 @@ func (x *ListDriftResponse) GetNextPageToken() string {
 type ListSkuMismatchesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only this kind: missing_in_erp, missing_in_storefront, missing_in_wms,
-	// missing_in_product_feed, mapping_changed, duplicate_sku, unmapped_movement.
+	// missing_in_product_feed, mapping_changed, duplicate_sku, feed_disagrees, unmapped_movement,
+	// unmapped_push, unmapped_location, unknown_location.
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Only this SKU.
 	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
@@ -1390,7 +1391,11 @@ type SkuMismatch struct {
 	// When a refresh last saw it.
 	LastSeenAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen_at,json=lastSeenAt,proto3" json:"last_seen_at,omitempty"`
 	// When a later refresh no longer saw it; unset while open.
-	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// The location concerned, for the location kinds (sku is empty then): unmapped_location (an
+	// ERP location, by the ERP's own id, that the ERP's location map lacks) and unknown_location (a
+	// location the channel or push configuration names that no source knows).
+	LocationId    string `protobuf:"bytes,8,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1472,6 +1477,13 @@ func (x *SkuMismatch) GetResolvedAt() *timestamppb.Timestamp {
 		return x.ResolvedAt
 	}
 	return nil
+}
+
+func (x *SkuMismatch) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
 }
 
 // ListSkuMismatchesResponse is one page of the mismatch report.
@@ -1864,7 +1876,7 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x10include_resolved\x18\x03 \x01(\bR\x0fincludeResolved\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x9e\x02\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xbf\x02\n" +
 	"\vSkuMismatch\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -1874,7 +1886,9 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\flast_seen_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastSeenAt\x12;\n" +
 	"\vresolved_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt\"\x93\x01\n" +
+	"resolvedAt\x12\x1f\n" +
+	"\vlocation_id\x18\b \x01(\tR\n" +
+	"locationId\"\x93\x01\n" +
 	"\x19ListSkuMismatchesResponse\x12N\n" +
 	"\n" +
 	"mismatches\x18\x01 \x03(\v2..retailbridge.process.inventory.v1.SkuMismatchR\n" +
