@@ -2,6 +2,7 @@ package erp
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
 	"slices"
 	"strings"
@@ -51,13 +52,7 @@ func ParseLocationMap(s string) (LocationMap, error) {
 // String writes the map back in ParseLocationMap's form, sorted by ERP id.
 func (m LocationMap) String() string {
 	parts := make([]string, 0, len(m))
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		parts = append(parts, k+"="+m[k])
 	}
 	return strings.Join(parts, ",")
@@ -66,13 +61,7 @@ func (m LocationMap) String() string {
 // problems names the ERP ids that do not have the vendor's form (pattern, described as what).
 func (m LocationMap) problems(field string, pattern *regexp.Regexp, what string) []errs.FieldViolation {
 	var bad []errs.FieldViolation
-	for _, k := range slices.Sorted(func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		if !pattern.MatchString(k) {
 			bad = append(bad, errs.FieldViolation{Field: field, Description: fmt.Sprintf("ERP location %q is not %s", k, what)})
 		}
