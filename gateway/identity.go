@@ -257,6 +257,7 @@ var SupportRoutes = []scopedRoute{
 	{http.MethodGet, "/v1/support/inventory/movements", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/inventory/drift", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/inventory/sku-mismatches", []string{ScopeSupportRead}},
+	{http.MethodPost, "/v1/support/inventory/adjustments", []string{ScopeSupportWrite}},
 	{http.MethodGet, "/v1/support/order-workflows/{order_id}", []string{ScopeSupportRead}},
 	{http.MethodGet, "/v1/support/order-exceptions/{queue}", []string{ScopeSupportRead}},
 	{http.MethodPost, "/v1/support/order-workflows/{order_id}:resolve", []string{ScopeSupportWrite}},

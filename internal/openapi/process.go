@@ -61,6 +61,7 @@ var rpcRules = map[string]rpcRule{
 	"ListMovements":            {supportScope: supportScopeRead, notFound: true},
 	"ListDrift":                {supportScope: supportScopeRead},
 	"ListSkuMismatches":        {supportScope: supportScopeRead},
+	"AdjustInventory":          {supportScope: supportScopeWrite},
 	"GetOrderWorkflow":         {supportScope: supportScopeRead, notFound: true},
 	"ListOrderExceptions":      {supportScope: supportScopeRead},
 	"ResolveOrderException":    {supportScope: supportScopeWrite, notFound: true},

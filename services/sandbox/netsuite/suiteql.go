@@ -177,14 +177,15 @@ func (l *ledger) onHandLocked() map[balanceKey]int64 {
 	return out
 }
 
-// SetOnHand makes the account hold quantity units of sku at location, as an adjustment keyed in
+// SetOnHand makes the account hold quantity units of sku at location (a demo location id or
+// the account's own internal id), as an adjustment keyed in
 // the ERP by hand that never reached Retailbridge would (drift for reconciliation to find). It
 // lives in memory only.
 func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 	l := s.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := balanceKey{sku, location}
+	k := balanceKey{sku, LocationID(location)}
 	l.planted[k] += quantity - l.onHandLocked()[k]
 }
 
@@ -192,5 +193,5 @@ func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 func (s *Sandbox) OnHand(sku, location string) int64 {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
-	return s.ledger.onHandLocked()[balanceKey{sku, location}]
+	return s.ledger.onHandLocked()[balanceKey{sku, LocationID(location)}]
 }

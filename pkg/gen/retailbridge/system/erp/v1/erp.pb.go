@@ -937,7 +937,7 @@ type CreateItemReceiptRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ERP RMA id.
 	ReturnAuthorizationId string `protobuf:"bytes,1,opt,name=return_authorization_id,json=returnAuthorizationId,proto3" json:"return_authorization_id,omitempty"`
-	// Receiving location.
+	// Receiving location: the ledger's id, mapped to the ERP's (an unmapped one is refused).
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Lines received.
 	Lines []*ReceiptLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -1349,7 +1349,7 @@ type CreateItemFulfillmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ERP sales order record id.
 	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
-	// Location shipped from.
+	// Location shipped from: the ledger's id, mapped to the ERP's (an unmapped one is refused).
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Units shipped per SKU.
 	Lines []*FulfillmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -1762,10 +1762,14 @@ type InventoryBalance struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// SKU (the item's external id / number).
 	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
-	// Location id (NetSuite location, Business Central location code).
+	// The ledger's location id the ERP location maps to (the deployment's location map); empty
+	// when the ERP location is not mapped, so the balance is reported, never compared under the
+	// ERP's own id.
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Units on hand in the ERP's books.
-	OnHand        int64 `protobuf:"varint,3,opt,name=on_hand,json=onHand,proto3" json:"on_hand,omitempty"`
+	OnHand int64 `protobuf:"varint,3,opt,name=on_hand,json=onHand,proto3" json:"on_hand,omitempty"`
+	// The ERP's own location id (NetSuite location internal id, Business Central location code).
+	ErpLocationId string `protobuf:"bytes,4,opt,name=erp_location_id,json=erpLocationId,proto3" json:"erp_location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1821,12 +1825,20 @@ func (x *InventoryBalance) GetOnHand() int64 {
 	return 0
 }
 
+func (x *InventoryBalance) GetErpLocationId() string {
+	if x != nil {
+		return x.ErpLocationId
+	}
+	return ""
+}
+
 // ListInventoryBalancesRequest narrows the balances read.
 type ListInventoryBalancesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// SKUs to read; empty reads every item (at most 1,000 SKUs).
 	Skus []string `protobuf:"bytes,1,rep,name=skus,proto3" json:"skus,omitempty"`
-	// Locations to read; empty reads every location (at most 100).
+	// Ledger locations to read (mapped to the ERP's ids; an unmapped one is refused); empty reads
+	// every location (at most 100).
 	LocationIds   []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2744,12 +2756,13 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x17CloseSalesOrderResponse\"\x12\n" +
 	"\x10ListItemsRequest\"K\n" +
 	"\x11ListItemsResponse\x126\n" +
-	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\"^\n" +
+	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\"\x86\x01\n" +
 	"\x10InventoryBalance\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
 	"\vlocation_id\x18\x02 \x01(\tR\n" +
 	"locationId\x12\x17\n" +
-	"\aon_hand\x18\x03 \x01(\x03R\x06onHand\"U\n" +
+	"\aon_hand\x18\x03 \x01(\x03R\x06onHand\x12&\n" +
+	"\x0ferp_location_id\x18\x04 \x01(\tR\rerpLocationId\"U\n" +
 	"\x1cListInventoryBalancesRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\x9a\x01\n" +
