@@ -35,6 +35,12 @@ type PollResult struct {
 	Applied int
 	// Watermark is the platform updated_at the store has now read every change up to.
 	Watermark time.Time
+	// Started is how many orders the poll found whose orders/create never arrived, and
+	// published it for (their workflows start from it, as from the webhook's).
+	Started int
+
+	// since is the listing's lower bound: an unknown order created after it is new.
+	since time.Time
 }
 
 // pollLoop runs PollOnce every PollInterval until ctx ends. The first poll runs at once: with no
@@ -83,7 +89,7 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	case !wm.IsZero():
 		since = wm.Add(-s.scfg.PollOverlap)
 	}
-	res := PollResult{Watermark: wm}
+	res := PollResult{Watermark: wm, since: since}
 	if wm.IsZero() && !sweep {
 		// The first poll without Backfill only starts the watermark: what changed before now is
 		// read per listing and per unknown order.
@@ -173,7 +179,7 @@ func (s *Service) pollRead(ctx context.Context, id string, res *PollResult) erro
 	}
 	o := resp.GetOrder()
 	res.Read++
-	v, err := s.pollVersion(ctx, o)
+	v, err := s.pollVersion(ctx, o, res)
 	if err != nil {
 		return err
 	}
