@@ -39,7 +39,8 @@ type PollResult struct {
 	// published it for (their workflows start from it, as from the webhook's).
 	Started int
 
-	// since is the listing's lower bound: an unknown order created after it is new.
+	// since is the listing's lower bound: an unknown order created after it is new (zero in a
+	// sweep of the whole shop, which starts no workflows).
 	since time.Time
 }
 
@@ -89,7 +90,10 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 	case !wm.IsZero():
 		since = wm.Add(-s.scfg.PollOverlap)
 	}
-	res := PollResult{Watermark: wm, since: since}
+	res := PollResult{Watermark: wm}
+	if !sweep {
+		res.since = since // a sweep reads the shop's history: none of it is a new order
+	}
 	if wm.IsZero() && !sweep {
 		// The first poll without Backfill only starts the watermark: what changed before now is
 		// read per listing and per unknown order.

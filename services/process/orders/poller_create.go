@@ -28,7 +28,7 @@ import (
 // hold, created since the poll's lower bound, is published as orders/create first.
 func (s *Service) pollCreated(ctx context.Context, o *canonicalv1.Order, v version, res *PollResult) (version, error) {
 	created := o.GetCreatedAt().AsTime()
-	if o.GetCreatedAt() == nil || created.Before(res.since) {
+	if res.since.IsZero() || o.GetCreatedAt() == nil || created.Before(res.since) {
 		return v, nil
 	}
 	_, held, err := s.store.get(ctx, o.GetId())

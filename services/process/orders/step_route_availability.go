@@ -22,7 +22,7 @@ import (
 
 // pushAvailability loads the inventory process's figures for o's SKUs into the OMS. An OMS (or
 // inventory process) that cannot take or give them leaves the OMS to its own feed.
-func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, key string) error {
+func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, key string, adjust func([]*omsv1.LocationAvailability) []*omsv1.LocationAvailability) error {
 	var skus []string
 	for _, l := range o.GetLines() {
 		if !slices.Contains(skus, l.GetSku()) {
@@ -30,8 +30,11 @@ func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, ke
 		}
 	}
 	figures, err := availabilityByLocation(ctx, sys, skus)
-	if err != nil || len(figures) == 0 {
+	if err != nil {
 		return unlessUnimplemented(err)
+	}
+	if figures = adjust(figures); len(figures) == 0 {
+		return nil
 	}
 	_, err = sys.oms.SetAvailability(ctx, &omsv1.SetAvailabilityRequest{Availability: figures, IdempotencyKey: key + ":availability"})
 	return unlessUnimplemented(err)

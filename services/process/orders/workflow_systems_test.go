@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -38,14 +40,22 @@ type wfSystems struct {
 	// reservations landed.
 	noReservations bool
 	next           int
+	// shippingSKUs lists, per order, the SKUs its shipping orders asked the warehouse for.
+	shippingSKUs map[string][]string
+	// reservedSKUs lists, per order, the SKUs reserved for it.
+	reservedSKUs map[string][]string
 }
 
 func newWFSystems() *wfSystems {
 	return &wfSystems{fail: map[string]error{}, created: map[string]int{}, perOrder: map[string]map[string]int{},
-		byKey: map[string]string{}, taxCodes: map[string][]string{}, items: map[string]*erpv1.Item{
+		byKey: map[string]string{}, taxCodes: map[string][]string{}, shippingSKUs: map[string][]string{}, reservedSKUs: map[string][]string{},
+		items: map[string]*erpv1.Item{
 			"SKU-SHIRT": {Sku: "SKU-SHIRT", ErpId: "101", Category: "apparel"},
 			"SKU-MUG":   {Sku: "SKU-MUG", ErpId: "102", Category: "homeware"},
 			"SKU-SOAP":  {Sku: "SKU-SOAP", ErpId: "103", Category: "hygiene"},
+			"SKU-GIFT":  {Sku: "SKU-GIFT", ErpId: "104", Category: "gift_card", Kind: canonicalv1.LineKind_LINE_KIND_GIFT_CARD},
+			// The item master keeps the e-book as a non-inventory item; the storefront does not say.
+			"SKU-EBOOK": {Sku: "SKU-EBOOK", ErpId: "105", Category: "media", Kind: canonicalv1.LineKind_LINE_KIND_NON_INVENTORY},
 		}}
 }
 
@@ -178,7 +188,13 @@ func (w *wfWMS) CreateShippingOrder(_ context.Context, req *wmsv1.CreateShipping
 	if err := w.s.failing("CreateShippingOrder"); err != nil {
 		return nil, err
 	}
-	return &wmsv1.CreateShippingOrderResponse{WarehouseOrderId: w.s.once("shipping_order", req.GetShipment().GetOrderId(), req.GetShipment().GetId())}, nil
+	id := w.s.once("shipping_order", req.GetShipment().GetOrderId(), req.GetShipment().GetId())
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	for _, l := range req.GetShipment().GetLines() {
+		w.s.shippingSKUs[req.GetShipment().GetOrderId()] = append(w.s.shippingSKUs[req.GetShipment().GetOrderId()], l.GetSku())
+	}
+	return &wmsv1.CreateShippingOrderResponse{WarehouseOrderId: id}, nil
 }
 
 type wfCommerce struct {
@@ -206,6 +222,9 @@ func (i *wfInventory) Reserve(ctx context.Context, req *inventoryv1.ReserveReque
 		return i.UnimplementedInventoryServiceServer.Reserve(ctx, req)
 	}
 	id := i.s.once("reservation", req.GetOrderId(), req.GetIdempotencyKey())
+	i.s.mu.Lock()
+	i.s.reservedSKUs[req.GetOrderId()] = append(i.s.reservedSKUs[req.GetOrderId()], req.GetSku())
+	i.s.mu.Unlock()
 	return &inventoryv1.ReserveResponse{ReservationId: id, LocationId: req.GetLocationId(), ExpiresAt: timestamppb.Now()}, nil
 }
 
