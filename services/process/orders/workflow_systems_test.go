@@ -10,6 +10,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
+
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
@@ -44,6 +46,10 @@ type wfSystems struct {
 	shippingSKUs map[string][]string
 	// reservedSKUs lists, per order, the SKUs reserved for it.
 	reservedSKUs map[string][]string
+	// stock, when set, is the sellable units per location and SKU ("loc/sku"): Reserve takes
+	// from it and refuses with insufficient_stock past it, Release gives back.
+	stock map[string]int64
+	held  map[string]string // reservation id → "loc/sku", for Release
 }
 
 func newWFSystems() *wfSystems {
@@ -221,9 +227,15 @@ func (i *wfInventory) Reserve(ctx context.Context, req *inventoryv1.ReserveReque
 	if off {
 		return i.UnimplementedInventoryServiceServer.Reserve(ctx, req)
 	}
+	if err := i.s.take(req); err != nil {
+		return nil, err
+	}
 	id := i.s.once("reservation", req.GetOrderId(), req.GetIdempotencyKey())
 	i.s.mu.Lock()
 	i.s.reservedSKUs[req.GetOrderId()] = append(i.s.reservedSKUs[req.GetOrderId()], req.GetSku())
+	if i.s.stock != nil {
+		i.s.held[id] = req.GetLocationId() + "/" + req.GetSku()
+	}
 	i.s.mu.Unlock()
 	return &inventoryv1.ReserveResponse{ReservationId: id, LocationId: req.GetLocationId(), ExpiresAt: timestamppb.Now()}, nil
 }
@@ -234,7 +246,28 @@ func (i *wfInventory) Commit(context.Context, *inventoryv1.CommitRequest) (*inve
 
 func (i *wfInventory) Release(_ context.Context, req *inventoryv1.ReleaseRequest) (*inventoryv1.ReleaseResponse, error) {
 	i.s.once("released", "", req.GetReservationId())
+	i.s.mu.Lock()
+	if key, ok := i.s.held[req.GetReservationId()]; ok {
+		i.s.stock[key]++
+		delete(i.s.held, req.GetReservationId())
+	}
+	i.s.mu.Unlock()
 	return &inventoryv1.ReleaseResponse{}, nil
+}
+
+// take holds a reservation's units when the test keeps stock; a repeat of a key takes nothing.
+func (s *wfSystems) take(req *inventoryv1.ReserveRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, repeat := s.byKey["reservation\x00"+req.GetIdempotencyKey()]; s.stock == nil || repeat {
+		return nil
+	}
+	key := req.GetLocationId() + "/" + req.GetSku()
+	if s.stock[key] < req.GetQuantity() {
+		return errs.ToStatus(errs.E(errs.FailedPrecondition, "insufficient_stock", "not enough units to hold")).Err()
+	}
+	s.stock[key] -= req.GetQuantity()
+	return nil
 }
 
 type wfPayments struct {
