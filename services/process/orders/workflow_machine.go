@@ -89,7 +89,7 @@ var transitions = map[string][]string{
 	StateFailedTax:          {StateEnriching},
 	StateRouting:            {StateAwaitingRouting, StateBooking, StateReserving, StateAwaitingStock}, // reserving: re-routed after booking
 	StateAwaitingRouting:    {StateRouting},
-	StateBooking:            {StateReserving, StateCompleted, StateFulfilling}, // fulfilling: nothing holds stock
+	StateBooking:            {StateReserving, StateCompleted, StateFulfilling},                        // fulfilling: nothing holds stock
 	StateReserving:          {StateAwaitingInventory, StateSending, StateRouting, StateAwaitingStock}, // routing: lost the last unit
 	StateAwaitingInventory:  {StateReserving},
 	StateAwaitingStock:      {StateRouting},
