@@ -63,7 +63,7 @@ func TestOrderLosingTheLastUnitIsRoutedAgain(t *testing.T) {
 				Actor       string `json:"actor"`
 				Outcome     string `json:"outcome"`
 			}) bool {
-				return strings.Contains(e.Description, "routed again without dc-east")
+				return strings.Contains(e.Description, "routed again without") && strings.Contains(e.Description, "at dc-east")
 			}) {
 				rerouted++
 			}

@@ -57,9 +57,20 @@ func (d *orderData) omsOrder(o *canonicalv1.Order) *canonicalv1.Order {
 	return sub
 }
 
-// lostStock: the inventory process refused a reservation for want of units.
-func lostStock(err error) bool {
-	return err != nil && errs.FromError(asError(err)).Reason == "insufficient_stock"
+// cannotServe names why the inventory process refused a reservation at the allocated location
+// in a way another location may not ("" for any other refusal): the units are gone, or the
+// location does not sell to the order's channel (the OMS does not know the channel's locations).
+func cannotServe(err error) string {
+	if err == nil {
+		return ""
+	}
+	switch errs.FromError(asError(err)).Reason {
+	case "insufficient_stock":
+		return "another order took the last units of %s at %s before this order's reservation"
+	case "location_not_in_channel":
+		return "the OMS allocated %s at %s, which does not sell to the order's channel"
+	}
+	return ""
 }
 
 // exhaustedSKU reports whether sku ran out at location under this order.
@@ -70,7 +81,7 @@ func (d *orderData) exhaustedSKU(sku, location string) bool {
 // lostRace undoes this attempt (its reservations, its OMS order) after a's reservation was
 // refused, excludes a's location for a's SKU and routes again, or waits for stock once the
 // attempts are used up.
-func (d *orderData) lostRace(ctx context.Context, sys systems, r workflow.Run, cfg WorkflowConfig, a allocation) (string, error) {
+func (d *orderData) lostRace(ctx context.Context, sys systems, r workflow.Run, cfg WorkflowConfig, a allocation, why string) (string, error) {
 	for _, res := range d.Reservations {
 		_, err := sys.inventory.Release(ctx, &inventoryv1.ReleaseRequest{ReservationId: res.ID})
 		if err := asError(err); err != nil && errs.KindOf(err) != errs.NotFound {
@@ -84,7 +95,7 @@ func (d *orderData) lostRace(ctx context.Context, sys systems, r workflow.Run, c
 		d.Exhausted = append(d.Exhausted, exhausted{SKU: a.SKU, Location: a.Location})
 	}
 	d.nextAttempt()
-	lost := fmt.Sprintf("another order took the last units of %s at %s before this order's reservation", a.SKU, a.Location)
+	lost := fmt.Sprintf(why, a.SKU, a.Location)
 	if d.Reroutes > cfg.MaxReroutes {
 		return d.awaitStock(lost + fmt.Sprintf("; re-routed %d times", cfg.MaxReroutes)), nil
 	}

@@ -34,8 +34,8 @@ func reserveStep(sys systems, cfg WorkflowConfig) stepFunc {
 			if i >= len(d.Reservations) {
 				resp, err := sys.inventory.Reserve(ctx, &inventoryv1.ReserveRequest{OrderId: d.OrderID, Sku: a.SKU, Quantity: int64(a.Quantity),
 					IdempotencyKey: d.attemptKey(r.Key) + ":" + strconv.Itoa(i), LocationId: a.Location, Channel: o.GetSource(), Ttl: durationpb.New(cfg.ReservationTTL)})
-				if lostStock(err) {
-					return d.lostRace(ctx, sys, r, cfg, a) // another order took the units (reroute.go)
+				if why := cannotServe(err); why != "" {
+					return d.lostRace(ctx, sys, r, cfg, a, why) // another order took the units (reroute.go)
 				}
 				if held, err := holdOn(err, d, "the inventory process cannot reserve"); held || err != nil {
 					return StateAwaitingInventory, err

@@ -33,11 +33,33 @@ func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, ke
 	if err != nil {
 		return unlessUnimplemented(err)
 	}
+	if figures, err = withoutOMSOnly(ctx, sys, skus, figures); err != nil {
+		return err
+	}
 	if figures = adjust(figures); len(figures) == 0 {
 		return nil
 	}
 	_, err = sys.oms.SetAvailability(ctx, &omsv1.SetAvailabilityRequest{Availability: figures, IdempotencyKey: key + ":availability"})
 	return unlessUnimplemented(err)
+}
+
+// withoutOMSOnly adds a figure of 0 for every position the OMS holds of skus at a location where
+// the inventory process holds none: the OMS's own count there (its seed, a feed the inventory
+// process does not take) is nothing the inventory process could reserve, and an order allocated
+// there would lose its reservation and be routed again.
+func withoutOMSOnly(ctx context.Context, sys systems, skus []string, figures []*omsv1.LocationAvailability) ([]*omsv1.LocationAvailability, error) {
+	resp, err := sys.oms.ListPositions(ctx, &omsv1.ListPositionsRequest{Skus: skus})
+	if err != nil {
+		return figures, unlessUnimplemented(err)
+	}
+	for _, p := range resp.GetPositions() {
+		if !slices.ContainsFunc(figures, func(f *omsv1.LocationAvailability) bool {
+			return f.GetLocationId() == p.GetLocationId() && f.GetSku() == p.GetSku()
+		}) {
+			figures = append(figures, &omsv1.LocationAvailability{LocationId: p.GetLocationId(), Sku: p.GetSku()})
+		}
+	}
+	return figures, nil
 }
 
 // workflowPrincipal is who the order workflow is to the inventory process's reads, which answer
