@@ -15,8 +15,8 @@ import (
 
 // Gift cards through the whole stack, from a checkout in the Shopify sandbox (signed
 // orders/create → gateway → commerce system API, which reads isGiftCard → order workflow): a
-// gift-card-only order is booked in the ERP, marked fulfilled on Shopify and invoiced, with no
-// shipping order at the warehouse and no ERP item fulfilment; a mixed order ships its physical
+// gift-card-only order is booked in the ERP, marked fulfilled on Shopify (and in the ERP) and
+// invoiced, with no shipping order at the warehouse; a mixed order ships its physical
 // line only and marks the gift card fulfilled. Before lines knew their kind, the gift card's
 // reservation failed the order with insufficient_stock (the inventory process holds none).
 func TestOrderGiftCardLinesThroughTheStack(t *testing.T) {
@@ -49,10 +49,10 @@ func TestOrderGiftCardLinesThroughTheStack(t *testing.T) {
 	}
 	got := h.waitOrderWorkflow(t, agent, onlyGift, "completed", "failed_needs_attention")
 	if got.Workflow.State != "completed" {
-		t.Fatalf("gift-card-only order %s ended %s (%q)", onlyGift, got.Workflow.State, got.Workflow.Reasons)
+		t.Fatalf("gift-card-only order %s ended %s (%q): %+v", onlyGift, got.Workflow.State, got.Workflow.Reasons, got.Timeline)
 	}
 	after := h.NetSuite.Stats().Created
-	for kind, want := range map[string]int64{netsuitesb.TypeSalesOrder: 1, netsuitesb.TypeItemFulfillment: 0, netsuitesb.TypeInvoice: 1} {
+	for kind, want := range map[string]int64{netsuitesb.TypeSalesOrder: 1, netsuitesb.TypeItemFulfillment: 1, netsuitesb.TypeInvoice: 1} {
 		if n := after[kind] - before[kind]; n != want {
 			t.Errorf("gift-card-only order: NetSuite created %d %s, want %d", n, kind, want)
 		}
@@ -68,7 +68,7 @@ func TestOrderGiftCardLinesThroughTheStack(t *testing.T) {
 	}
 	got = h.waitOrderWorkflow(t, agent, mixed, "completed", "failed_needs_attention")
 	if got.Workflow.State != "completed" {
-		t.Fatalf("mixed order %s ended %s (%q)", mixed, got.Workflow.State, got.Workflow.Reasons)
+		t.Fatalf("mixed order %s ended %s (%q): %+v", mixed, got.Workflow.State, got.Workflow.Reasons, got.Timeline)
 	}
 	var data struct {
 		Allocations []struct {

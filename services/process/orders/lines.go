@@ -12,7 +12,7 @@ import (
 // holds no stock for them, so they are never reserved, never routed by the OMS and never on a
 // warehouse's shipping order; they are on the ERP sales order like every line (under their
 // own ERP item) and invoiced with it. On the storefront they are marked fulfilled, as Shopify's
-// model has it for lines that need no shipping: an order of such lines only goes from its sales
+// model has it for lines that need no shipping, and the ERP records their fulfilment: an order of such lines only goes from its sales
 // order straight to the storefront's fulfilment; a mixed order ships its stocked lines and
 // marks the rest fulfilled with the first shipment.
 
@@ -54,8 +54,9 @@ func (d *orderData) stockedOrder(o *canonicalv1.Order) *canonicalv1.Order {
 }
 
 // addDigitalDelivery records, once, the delivery of the order's lines that hold no stock: a
-// shipment from nowhere, fulfilled on the storefront and never recorded as an ERP item
-// fulfilment (nothing left a location).
+// shipment from no location and without tracking, fulfilled on the storefront and recorded as an
+// ERP item fulfilment like any shipment (NetSuite fulfils gift certificate items, and bills a
+// sales order once every line is fulfilled).
 func (d *orderData) addDigitalDelivery(o *canonicalv1.Order) {
 	id := d.OrderID + digitalSuffix
 	if d.hasShipment(id) {

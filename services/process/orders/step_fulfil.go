@@ -50,6 +50,9 @@ func fulfilStep(sys systems) stepFunc {
 func (s *shipment) canonical(orderID string) *canonicalv1.Shipment {
 	out := &canonicalv1.Shipment{Id: s.ID, OrderId: orderID, Carrier: s.Carrier, TrackingNumber: s.Tracking,
 		FromLocationId: s.Location, Status: canonicalv1.ShipmentStatus_SHIPMENT_STATUS_IN_TRANSIT}
+	if s.Digital {
+		out.Status = canonicalv1.ShipmentStatus_SHIPMENT_STATUS_DELIVERED // nothing travels
+	}
 	for line, q := range s.Lines {
 		out.Lines = append(out.Lines, &canonicalv1.ShipmentLine{OrderLineId: line, Quantity: int32(q), Sku: s.skuOf(line)})
 	}

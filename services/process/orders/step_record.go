@@ -16,8 +16,8 @@ func recordShipmentStep(sys systems) stepFunc {
 	return func(ctx context.Context, r workflow.Run, d *orderData) (string, error) {
 		for i := range d.Shipments {
 			s := &d.Shipments[i]
-			if s.FulfillmentID == "" || s.ItemFulfillmentID != "" || s.Digital {
-				continue // a digital delivery left no location: no item fulfilment
+			if s.FulfillmentID == "" || s.ItemFulfillmentID != "" {
+				continue
 			}
 			req := &erpv1.CreateItemFulfillmentRequest{SalesOrderId: d.SalesOrderID, LocationId: s.Location,
 				TrackingNumber: s.Tracking, IdempotencyKey: r.Key + ":" + s.ID}

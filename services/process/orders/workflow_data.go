@@ -98,8 +98,8 @@ type shipment struct {
 	LineSKUs          map[string]string `json:"line_skus"` // order line id → SKU
 	FulfillmentID     string            `json:"fulfillment_id,omitempty"`
 	ItemFulfillmentID string            `json:"item_fulfillment_id,omitempty"`
-	// Digital: the delivery of the lines that hold no stock (lines.go): fulfilled on the
-	// storefront, no ERP item fulfilment.
+	// Digital: the delivery of the lines that hold no stock (lines.go): from no location,
+	// without tracking.
 	Digital bool `json:"digital,omitempty"`
 }
 
@@ -161,7 +161,7 @@ func (d *orderData) fullyShipped() bool {
 		}
 	}
 	for _, s := range d.Shipments {
-		if s.FulfillmentID == "" || (s.ItemFulfillmentID == "" && !s.Digital) {
+		if s.FulfillmentID == "" || s.ItemFulfillmentID == "" {
 			return false
 		}
 	}
