@@ -66,3 +66,39 @@ func TestLostRaceWaitsForStockAndIsReleasedByAReceipt(t *testing.T) {
 		}
 	})
 }
+
+// An OMS that keeps allocating the order to a location without the units: the order is routed
+// again at most MaxReroutes times, each attempt a new OMS order (the one before cancelled) and on
+// the timeline, and then waits in awaiting_stock; it never fails and never holds a reservation.
+func TestReroutesAreBounded(t *testing.T) {
+	t.Parallel()
+	forDialects(t, func(t *testing.T, h *wfHarness) {
+		h.sys.stock, h.sys.held = map[string]int64{wfWarehouse + "/SKU-MUG": 0, "store-1/SKU-MUG": 0}, map[string]string{}
+		h.sys.omsLocation = "store-1"
+		w := h.workflow(t)
+		h.putTax(t, w, "US-CA", "*", "CA-STD")
+		o := wfOrder("9801", "SKU-MUG")
+		h.deliver(t, w, canonicalv1.EventType_EVENT_TYPE_COMMERCE_ORDER_CREATED, o)
+		w = h.drive(t, w)
+		d := h.wantState(t, w, o.GetId(), StateAwaitingStock)
+		_, hist, err := w.State(context.Background(), o.GetId())
+		if err != nil {
+			t.Fatal(err)
+		}
+		rerouted := 0
+		for _, e := range hist {
+			if strings.Contains(e.Description, "routed again without") {
+				rerouted++
+			}
+		}
+		if rerouted != DefaultMaxReroutes || d.RouteAttempt != DefaultMaxReroutes+1 {
+			t.Errorf("%d re-routes on the timeline, attempt %d; want %d re-routes, then waiting", rerouted, d.RouteAttempt, DefaultMaxReroutes)
+		}
+		if got, cancelled := h.sys.count("oms_order", ""), h.sys.count("oms_cancelled", ""); got != DefaultMaxReroutes || cancelled != got {
+			t.Errorf("%d OMS orders, %d cancelled; want %d, each cancelled", got, cancelled, DefaultMaxReroutes)
+		}
+		if n := h.sys.count("reservation", o.GetId()); n != 0 || len(d.Reservations) != 0 {
+			t.Errorf("%d reservations made, %d held; want none", n, len(d.Reservations))
+		}
+	})
+}

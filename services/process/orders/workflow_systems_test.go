@@ -50,6 +50,10 @@ type wfSystems struct {
 	// from it and refuses with insufficient_stock past it, Release gives back.
 	stock map[string]int64
 	held  map[string]string // reservation id → "loc/sku", for Release
+	// omsLocation, when set, deploys an OMS that allocates every line there (else the OMS
+	// answers Unimplemented, as when none is deployed); omsOrders keeps what it was given.
+	omsLocation string
+	omsOrders   map[string]*canonicalv1.Order
 }
 
 func newWFSystems() *wfSystems {
@@ -114,7 +118,7 @@ func (s *wfSystems) register(srv *grpc.Server) {
 	commercev1.RegisterCommerceServiceServer(srv, &wfCommerce{s: s})
 	inventoryv1.RegisterInventoryServiceServer(srv, &wfInventory{s: s})
 	paymentsv1.RegisterPaymentsServiceServer(srv, &wfPayments{s: s})
-	omsv1.RegisterOmsServiceServer(srv, &omsv1.UnimplementedOmsServiceServer{})
+	omsv1.RegisterOmsServiceServer(srv, &wfOMS{s: s})
 }
 
 type wfERP struct {
@@ -268,6 +272,53 @@ func (s *wfSystems) take(req *inventoryv1.ReserveRequest) error {
 	}
 	s.stock[key] -= req.GetQuantity()
 	return nil
+}
+
+type wfOMS struct {
+	omsv1.UnimplementedOmsServiceServer
+	s *wfSystems
+}
+
+func (o *wfOMS) deployed() bool {
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	return o.s.omsLocation != ""
+}
+
+// SubmitOrder keeps an order once per ref (the order's id), as Fluent does.
+func (o *wfOMS) SubmitOrder(ctx context.Context, req *omsv1.SubmitOrderRequest) (*omsv1.SubmitOrderResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.SubmitOrder(ctx, req)
+	}
+	id := o.s.once("oms_order", "", req.GetOrder().GetId())
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	if o.s.omsOrders == nil {
+		o.s.omsOrders = map[string]*canonicalv1.Order{}
+	}
+	o.s.omsOrders[id] = req.GetOrder()
+	return &omsv1.SubmitOrderResponse{OmsOrderId: id}, nil
+}
+
+func (o *wfOMS) GetAllocation(ctx context.Context, req *omsv1.GetAllocationRequest) (*omsv1.GetAllocationResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.GetAllocation(ctx, req)
+	}
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	resp := &omsv1.GetAllocationResponse{}
+	for _, l := range o.s.omsOrders[req.GetOmsOrderId()].GetLines() {
+		resp.Allocations = append(resp.Allocations, &omsv1.Allocation{OrderLineId: l.GetId(), LocationId: o.s.omsLocation, Quantity: l.GetQuantity()})
+	}
+	return resp, nil
+}
+
+func (o *wfOMS) CancelOrder(ctx context.Context, req *omsv1.CancelOrderRequest) (*omsv1.CancelOrderResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.CancelOrder(ctx, req)
+	}
+	o.s.once("oms_cancelled", "", req.GetOmsOrderId())
+	return &omsv1.CancelOrderResponse{}, nil
 }
 
 type wfPayments struct {
