@@ -163,6 +163,9 @@ func (s *Service) applyChanges(ctx context.Context, changes []*canonicalv1.Order
 			if err := s.store.confirm(ctx, c.GetId(), at); err != nil {
 				return err
 			}
+			if err := s.startUnfed(ctx, c.GetId(), res); err != nil { // poller_create.go
+				return err
+			}
 			continue
 		}
 		if err := s.pollRead(ctx, c.GetId(), res); err != nil {

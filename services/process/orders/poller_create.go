@@ -24,16 +24,17 @@ import (
 // listing's lower bound is new: an older order the store never held (one from before the store
 // existed, say) is history, and starting its workflow would book and ship it again.
 
-// pollCreated is the version of a polled order that is not cancelled; one the store does not
-// hold, created since the poll's lower bound, is published as orders/create first.
+// pollCreated is the version of a polled order that is not cancelled; one no event brought
+// (unknown to the store, or known only from reading the platform: a customer looked at it
+// first), created since the poll's lower bound, is published as orders/create first.
 func (s *Service) pollCreated(ctx context.Context, o *canonicalv1.Order, v version, res *PollResult) (version, error) {
 	created := o.GetCreatedAt().AsTime()
 	if res.since.IsZero() || o.GetCreatedAt() == nil || created.Before(res.since) {
 		return v, nil
 	}
-	_, held, err := s.store.get(ctx, o.GetId())
-	if err != nil || held {
-		return v, err // held: the webhook (or an earlier poll) brought it
+	fed, err := s.store.fedByEvent(ctx, o.GetId())
+	if err != nil || fed {
+		return v, err // the webhook (or an earlier poll) brought it: its workflow started from it
 	}
 	ev, err := pollCreateEvent(o)
 	if err != nil {
@@ -45,10 +46,28 @@ func (s *Service) pollCreated(ctx context.Context, o *canonicalv1.Order, v versi
 	if _, err := events.Publish(ctx, s.js, ev); err != nil {
 		return v, fmt.Errorf("orders: publishing the creation of %s found by the poll: %w", o.GetId(), err)
 	}
+	// Recorded after the publish: a crash in between publishes the same id again (absorbed).
+	if err := s.store.pollCreated(ctx, o.GetId(), ev.GetId()); err != nil {
+		return v, err
+	}
 	v.kind, v.eventID = kindCreated, ev.GetId()
 	res.Started++
 	s.log.InfoContext(ctx, "the repair poll found a new order no webhook brought; its workflow starts from the poll", "order_id", o.GetId())
 	return v, nil
+}
+
+// startUnfed publishes orders/create for an order the poll only confirms (the store holds its
+// version, read from the platform) when no event ever brought it.
+func (s *Service) startUnfed(ctx context.Context, id string, res *PollResult) error {
+	if res.since.IsZero() {
+		return nil
+	}
+	so, ok, err := s.store.get(ctx, id)
+	if err != nil || !ok || so.cancelledAt != nil {
+		return err
+	}
+	_, err = s.pollCreated(ctx, so.order, version{}, res)
+	return err
 }
 
 // pollCreateEvent is the orders/create event of a new order the poll found.

@@ -11,12 +11,18 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 	"github.com/retailbridge/retailbridge/pkg/testkit"
 
+	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 )
 
 func TestPollStartsTheWorkflowOfAMissedOrder(t *testing.T) {
 	for _, d := range storetest.Dialects {
-		t.Run(d.String(), func(t *testing.T) { testPollStartsTheWorkflowOfAMissedOrder(t, d) })
+		t.Run(d.String(), func(t *testing.T) {
+			t.Run("unknown to the store", func(t *testing.T) { testPollStartsTheWorkflowOfAMissedOrder(t, d, false) })
+			// The customer looked at the order before the poll: the store read it from the
+			// platform, and still no event brought it.
+			t.Run("read before the poll", func(t *testing.T) { testPollStartsTheWorkflowOfAMissedOrder(t, d, true) })
+		})
 	}
 }
 
@@ -24,7 +30,7 @@ func TestPollStartsTheWorkflowOfAMissedOrder(t *testing.T) {
 // poll finds the order and its workflow starts, through the order workflow's own consumer of the
 // commerce stream, as from the webhook. Polled again, and then the webhook arriving late: still
 // one workflow and one ERP sales order.
-func testPollStartsTheWorkflowOfAMissedOrder(t *testing.T, d store.Dialect) {
+func testPollStartsTheWorkflowOfAMissedOrder(t *testing.T, d store.Dialect, readFirst bool) {
 	rig := newStoreRig(t, d, StoreConfig{})
 	ctx := context.Background()
 	if _, err := rig.svc.PollOnce(ctx); err != nil { // starts the watermark
@@ -54,6 +60,14 @@ func testPollStartsTheWorkflowOfAMissedOrder(t *testing.T, d store.Dialect) {
 	lost := rig.takeHeld(1) // orders/create never reaches Retailbridge
 	if _, ok, _ := rig.svc.store.get(ctx, id); ok {
 		t.Fatal("the store holds the order though its webhook was lost")
+	}
+	if readFirst {
+		if _, err := rig.svc.GetOrder(customerCtx(firstCustomer()), &ordersv1.GetOrderRequest{OrderId: id}); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok, _ := rig.svc.store.get(ctx, id); !ok {
+			t.Fatal("the store did not keep the order it read")
+		}
 	}
 	started := 0
 	for range 2 { // polled twice: one orders/create
