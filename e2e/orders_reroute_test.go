@@ -169,6 +169,6 @@ func (h *harness) wantReserved(t *testing.T, sku string, ids ...string) {
 		if len(data.Reservations) != 1 {
 			t.Errorf("order %s holds %d reservations of %s (%+v), want 1", id, len(data.Reservations), sku, data.Reservations)
 		}
-		t.Logf("order %s: reservations %+v after %d re-routes", id, data.Reservations, data.RouteAttempt)
+		t.Logf("order %s: reservations %+v, routing attempt %d (0 = the first)", id, data.Reservations, data.RouteAttempt)
 	}
 }
