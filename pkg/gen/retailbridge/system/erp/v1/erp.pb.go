@@ -43,7 +43,10 @@ type Item struct {
 	// Base price in the ERP.
 	BasePrice *v1.Money `protobuf:"bytes,8,opt,name=base_price,json=basePrice,proto3" json:"base_price,omitempty"`
 	// Last modification in the ERP.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// What the item master keeps the item as: stocked (an inventory item), a gift card, or
+	// non-inventory (a service, a digital good); unspecified is a stocked item.
+	Kind          v1.LineKind `protobuf:"varint,10,opt,name=kind,proto3,enum=retailbridge.canonical.v1.LineKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +142,13 @@ func (x *Item) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *Item) GetKind() v1.LineKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.LineKind(0)
 }
 
 // GetItemsRequest names SKUs.
@@ -2645,7 +2655,7 @@ var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\n" +
-	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\xd7\x02\n" +
+	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\x90\x03\n" +
 	"\x04Item\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x15\n" +
 	"\x06erp_id\x18\x02 \x01(\tR\x05erpId\x12!\n" +
@@ -2660,7 +2670,9 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\n" +
 	"base_price\x18\b \x01(\v2 .retailbridge.canonical.v1.MoneyR\tbasePrice\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"%\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x127\n" +
+	"\x04kind\x18\n" +
+	" \x01(\x0e2#.retailbridge.canonical.v1.LineKindR\x04kind\"%\n" +
 	"\x0fGetItemsRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\"m\n" +
 	"\x10GetItemsResponse\x126\n" +
@@ -2900,87 +2912,89 @@ var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*ListSalesOrderChangesResponse)(nil),     // 43: retailbridge.system.erp.v1.ListSalesOrderChangesResponse
 	(*v1.Money)(nil),                          // 44: retailbridge.canonical.v1.Money
 	(*timestamppb.Timestamp)(nil),             // 45: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 46: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 47: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 48: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 49: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 50: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 51: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 52: retailbridge.canonical.v1.Disposition
+	(v1.LineKind)(0),                          // 46: retailbridge.canonical.v1.LineKind
+	(*v1.Order)(nil),                          // 47: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 48: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 49: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 50: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 51: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 52: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 53: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
 	44, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
 	45, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	46, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	4,  // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
-	47, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	48, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
-	14, // 7: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	49, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	44, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	50, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	51, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	52, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	44, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
-	21, // 14: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
-	0,  // 15: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	30, // 16: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
-	45, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
-	44, // 18: retailbridge.system.erp.v1.RecordCustomerPaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	44, // 19: retailbridge.system.erp.v1.CustomerPayment.amount:type_name -> retailbridge.canonical.v1.Money
-	45, // 20: retailbridge.system.erp.v1.CustomerPayment.created_at:type_name -> google.protobuf.Timestamp
-	45, // 21: retailbridge.system.erp.v1.ListCustomerPaymentsRequest.created_since:type_name -> google.protobuf.Timestamp
-	35, // 22: retailbridge.system.erp.v1.ListCustomerPaymentsResponse.payments:type_name -> retailbridge.system.erp.v1.CustomerPayment
-	44, // 23: retailbridge.system.erp.v1.Deposit.amount:type_name -> retailbridge.canonical.v1.Money
-	44, // 24: retailbridge.system.erp.v1.Deposit.fee:type_name -> retailbridge.canonical.v1.Money
-	45, // 25: retailbridge.system.erp.v1.Deposit.created_at:type_name -> google.protobuf.Timestamp
-	45, // 26: retailbridge.system.erp.v1.ListDepositsRequest.created_since:type_name -> google.protobuf.Timestamp
-	38, // 27: retailbridge.system.erp.v1.ListDepositsResponse.deposits:type_name -> retailbridge.system.erp.v1.Deposit
-	45, // 28: retailbridge.system.erp.v1.SalesOrderChange.modified_at:type_name -> google.protobuf.Timestamp
-	45, // 29: retailbridge.system.erp.v1.ListSalesOrderChangesRequest.modified_since:type_name -> google.protobuf.Timestamp
-	41, // 30: retailbridge.system.erp.v1.ListSalesOrderChangesResponse.changes:type_name -> retailbridge.system.erp.v1.SalesOrderChange
-	1,  // 31: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	3,  // 32: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	6,  // 33: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	8,  // 34: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	10, // 35: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	12, // 36: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	15, // 37: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	17, // 38: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	19, // 39: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	22, // 40: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
-	24, // 41: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
-	26, // 42: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
-	28, // 43: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
-	31, // 44: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
-	33, // 45: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:input_type -> retailbridge.system.erp.v1.RecordCustomerPaymentRequest
-	36, // 46: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:input_type -> retailbridge.system.erp.v1.ListCustomerPaymentsRequest
-	39, // 47: retailbridge.system.erp.v1.ErpService.ListDeposits:input_type -> retailbridge.system.erp.v1.ListDepositsRequest
-	42, // 48: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:input_type -> retailbridge.system.erp.v1.ListSalesOrderChangesRequest
-	2,  // 49: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	5,  // 50: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	7,  // 51: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	9,  // 52: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	11, // 53: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	13, // 54: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	16, // 55: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	18, // 56: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	20, // 57: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	23, // 58: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
-	25, // 59: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
-	27, // 60: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
-	29, // 61: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
-	32, // 62: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
-	34, // 63: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:output_type -> retailbridge.system.erp.v1.RecordCustomerPaymentResponse
-	37, // 64: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:output_type -> retailbridge.system.erp.v1.ListCustomerPaymentsResponse
-	40, // 65: retailbridge.system.erp.v1.ErpService.ListDeposits:output_type -> retailbridge.system.erp.v1.ListDepositsResponse
-	43, // 66: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:output_type -> retailbridge.system.erp.v1.ListSalesOrderChangesResponse
-	49, // [49:67] is the sub-list for method output_type
-	31, // [31:49] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	46, // 2: retailbridge.system.erp.v1.Item.kind:type_name -> retailbridge.canonical.v1.LineKind
+	0,  // 3: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	47, // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	4,  // 5: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
+	48, // 6: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	49, // 7: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	14, // 8: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
+	50, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	44, // 10: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	51, // 11: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	52, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	53, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	44, // 14: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	21, // 15: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
+	0,  // 16: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	30, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
+	45, // 18: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
+	44, // 19: retailbridge.system.erp.v1.RecordCustomerPaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 20: retailbridge.system.erp.v1.CustomerPayment.amount:type_name -> retailbridge.canonical.v1.Money
+	45, // 21: retailbridge.system.erp.v1.CustomerPayment.created_at:type_name -> google.protobuf.Timestamp
+	45, // 22: retailbridge.system.erp.v1.ListCustomerPaymentsRequest.created_since:type_name -> google.protobuf.Timestamp
+	35, // 23: retailbridge.system.erp.v1.ListCustomerPaymentsResponse.payments:type_name -> retailbridge.system.erp.v1.CustomerPayment
+	44, // 24: retailbridge.system.erp.v1.Deposit.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 25: retailbridge.system.erp.v1.Deposit.fee:type_name -> retailbridge.canonical.v1.Money
+	45, // 26: retailbridge.system.erp.v1.Deposit.created_at:type_name -> google.protobuf.Timestamp
+	45, // 27: retailbridge.system.erp.v1.ListDepositsRequest.created_since:type_name -> google.protobuf.Timestamp
+	38, // 28: retailbridge.system.erp.v1.ListDepositsResponse.deposits:type_name -> retailbridge.system.erp.v1.Deposit
+	45, // 29: retailbridge.system.erp.v1.SalesOrderChange.modified_at:type_name -> google.protobuf.Timestamp
+	45, // 30: retailbridge.system.erp.v1.ListSalesOrderChangesRequest.modified_since:type_name -> google.protobuf.Timestamp
+	41, // 31: retailbridge.system.erp.v1.ListSalesOrderChangesResponse.changes:type_name -> retailbridge.system.erp.v1.SalesOrderChange
+	1,  // 32: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 33: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	6,  // 34: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	8,  // 35: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	10, // 36: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	12, // 37: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	15, // 38: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	17, // 39: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	19, // 40: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	22, // 41: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	24, // 42: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
+	26, // 43: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
+	28, // 44: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
+	31, // 45: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
+	33, // 46: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:input_type -> retailbridge.system.erp.v1.RecordCustomerPaymentRequest
+	36, // 47: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:input_type -> retailbridge.system.erp.v1.ListCustomerPaymentsRequest
+	39, // 48: retailbridge.system.erp.v1.ErpService.ListDeposits:input_type -> retailbridge.system.erp.v1.ListDepositsRequest
+	42, // 49: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:input_type -> retailbridge.system.erp.v1.ListSalesOrderChangesRequest
+	2,  // 50: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	5,  // 51: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	7,  // 52: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	9,  // 53: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	11, // 54: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	13, // 55: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	16, // 56: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	18, // 57: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	20, // 58: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	23, // 59: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	25, // 60: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
+	27, // 61: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
+	29, // 62: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
+	32, // 63: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
+	34, // 64: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:output_type -> retailbridge.system.erp.v1.RecordCustomerPaymentResponse
+	37, // 65: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:output_type -> retailbridge.system.erp.v1.ListCustomerPaymentsResponse
+	40, // 66: retailbridge.system.erp.v1.ErpService.ListDeposits:output_type -> retailbridge.system.erp.v1.ListDepositsResponse
+	43, // 67: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:output_type -> retailbridge.system.erp.v1.ListSalesOrderChangesResponse
+	50, // [50:68] is the sub-list for method output_type
+	32, // [32:50] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
