@@ -197,6 +197,12 @@ func run(warmOnly bool) error {
 	}()
 	// Rounds interleave the paths, so a burst of load from elsewhere on the shared machine falls
 	// on every path alike; each path's figures are the medians over the rounds.
+	if dir := os.Getenv("BENCH_PROFILE_DIR"); dir != "" {
+		// A missing directory would lose every profile silently (fetch cannot create the file).
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	cpuBefore := readMachineCPU()
 	results := make([][]wrkResult, len(paths))
 	profiles := make([]string, len(paths))
