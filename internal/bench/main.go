@@ -71,6 +71,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "mixed" {
+		// The mixed storefront load and the noisy neighbour (`scripts/bench.sh mixed`).
+		if err := runMixed(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// `warm`: the HTTP paths and memory only (scripts/bench.sh warm).
 	warmOnly := len(os.Args) > 1 && os.Args[1] == "warm"
 	if err := run(warmOnly); err != nil {
