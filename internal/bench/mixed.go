@@ -285,7 +285,7 @@ func measureMixed(dev *devStack, machine string, rate, noisyRate float64, d time
 		st := summarise(samples, path)
 		name := path
 		if name == "" {
-			name = "all"
+			name = "all (victim and noisy included)"
 		}
 		fmt.Printf("| %s | %s | %d | %s | %s | %s | %s | %s | %s |\n", ph, name, st.n, share(st.ok, st.n), share(st.tooMany, st.n),
 			share(st.server, st.n), share(st.other, st.n), ms(st.p50), ms(st.p99))
@@ -295,9 +295,10 @@ func measureMixed(dev *devStack, machine string, rate, noisyRate float64, d time
 	for _, ph := range []struct {
 		name    string
 		samples []mixedSample
-	}{{"mixed", quiet}, {"mixed + noisy neighbour", loud}} {
+		noisy   bool
+	}{{"mixed", quiet, false}, {"mixed + noisy neighbour", loud, true}} {
 		for _, p := range []string{"eligibility", "single order", "order list", "", "victim", "noisy"} {
-			if p == "noisy" && ph.samples == nil {
+			if p == "noisy" && !ph.noisy {
 				continue
 			}
 			st := row(ph.name, ph.samples, p)

@@ -19,9 +19,9 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
-	"github.com/retailbridge/retailbridge/pkg/store"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
+	"github.com/retailbridge/retailbridge/pkg/store"
 )
 
 // initStore sets up the order store when deps carry a database: its tables, metrics and clock.
