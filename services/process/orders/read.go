@@ -418,6 +418,21 @@ func (s *Service) cachedQuery(ctx context.Context, q string, args []any, cache b
 		key.WriteString(strconv.Quote(fmt.Sprint(a))) // quoted: no two argument lists share a key
 	}
 	return store.Cached(ctx, s.db, "orders.store.list", key.String(), storeTables, func(ctx context.Context) ([]storedOrder, error) {
-		return s.store.query(ctx, q, args...)
+		rows, err := s.store.query(ctx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		// Pages share their orders with each other and with GetOrder's cache: however many page
+		// sizes and cursors are cached, each order is held decoded once per change of the store
+		// (a listing cycling page_size costs its pages' slices, not copies of its orders).
+		for i, so := range rows {
+			c, err := store.Cached(ctx, s.db, "orders.store.get", so.order.GetId(), storeTables, func(context.Context) (cachedOrder, error) {
+				return cachedOrder{so, true}, nil
+			})
+			if err == nil && c.ok {
+				rows[i] = c.so
+			}
+		}
+		return rows, nil
 	})
 }
