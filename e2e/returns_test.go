@@ -185,14 +185,14 @@ func testReturnToRefund(t *testing.T, opts ...stackOption) *harness {
 	// the refunded units are gone from the next answer (the return's claim no longer counts them).
 	wantReturnable := o.Lines[0].Quantity - 2
 	returnable := -1
-	testkit.Eventually(t, time.Minute, fmt.Sprintf("%d units returnable after the refund (the order read model refreshed)", wantReturnable), func() bool {
+	testkit.Eventually(t, 10*time.Second, fmt.Sprintf("%d units returnable after the refund (the order read model refreshed)", wantReturnable), func() bool {
 		var e eligibilityJSON
 		h.do(t, http.MethodPost, "/v1/storefront/returns/eligibility", tok, eligibility(o.ID)).JSON(t, &e)
 		returnable = e.Lines[0].ReturnableQuantity
 		return returnable == wantReturnable
 	})
 	refunded := ""
-	testkit.Eventually(t, time.Minute, "the orders service showing 2 units refunded after the refund webhook", func() bool {
+	testkit.Eventually(t, 10*time.Second, "the orders service showing 2 units refunded after the refund webhook", func() bool {
 		var got struct {
 			Order struct {
 				Lines []struct {

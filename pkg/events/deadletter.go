@@ -345,6 +345,37 @@ func (d *DeadLetters) replays(ctx context.Context, id uint64) ([]ReplayRecord, e
 	return out, rows.Err()
 }
 
+// republish publishes dl again to its subject, marked as the replay res describes, and records the
+// outcome (published, or a duplicate the broker dropped) and the sequence in res.
+func (d *DeadLetters) republish(ctx context.Context, dl DeadLetter, operator string, res *ReplayResult) error {
+	m := nats.NewMsg(dl.Subject)
+	m.Data = dl.Payload
+	for k, v := range map[string]string{
+		HeaderContentType: ContentType, HeaderEventType: dl.EventType,
+		HeaderCorrelationID: dl.CorrelationID, HeaderTraceparent: dl.Traceparent,
+	} {
+		if v != "" {
+			m.Header.Set(k, v)
+		}
+	}
+	m.Header.Set(HeaderMsgID, res.MsgID)
+	m.Header.Set(HeaderReplayOf, strconv.FormatUint(res.DeadLetterID, 10))
+	m.Header.Set(HeaderReplayAttempt, strconv.Itoa(res.Attempt))
+	m.Header.Set(HeaderReplayOperator, headerValue(operator, 256))
+	m.Header.Set(HeaderReplayFor, dl.Consumer)
+	ack, err := d.js.PublishMsg(ctx, m, jetstream.WithExpectStream(res.Stream))
+	switch {
+	case err != nil:
+		res.Outcome = OutcomeFailed
+		return err
+	case ack.Duplicate:
+		res.Outcome, res.Sequence = OutcomeDuplicate, ack.Sequence
+	default:
+		res.Outcome, res.Sequence = OutcomePublished, ack.Sequence
+	}
+	return nil
+}
+
 // Replay republishes dead letter id to its original subject, for the consumer that gave up on it
 // (other consumers of the subject skip it), and appends an audit record of who replayed what,
 // when, and the outcome. The replay's Nats-Msg-Id is derived from (dead letter id, attempt), where
@@ -389,30 +420,8 @@ func (d *DeadLetters) Replay(ctx context.Context, id uint64, dryRun bool, operat
 	case dryRun:
 		res.Outcome = OutcomeDryRunFail
 	case failure == nil:
-		m := nats.NewMsg(dl.Subject)
-		m.Data = dl.Payload
-		for k, v := range map[string]string{
-			HeaderContentType: ContentType, HeaderEventType: dl.EventType,
-			HeaderCorrelationID: dl.CorrelationID, HeaderTraceparent: dl.Traceparent,
-		} {
-			if v != "" {
-				m.Header.Set(k, v)
-			}
-		}
-		m.Header.Set(HeaderMsgID, res.MsgID)
-		m.Header.Set(HeaderReplayOf, strconv.FormatUint(id, 10))
-		m.Header.Set(HeaderReplayAttempt, strconv.Itoa(res.Attempt))
-		m.Header.Set(HeaderReplayOperator, headerValue(operator, 256))
-		m.Header.Set(HeaderReplayFor, dl.Consumer)
-		ack, err := d.js.PublishMsg(ctx, m, jetstream.WithExpectStream(res.Stream))
-		switch {
-		case err != nil:
+		if err := d.republish(ctx, dl, operator, &res); err != nil {
 			failure, failureKind = err, errs.Unavailable
-			res.Outcome = OutcomeFailed
-		case ack.Duplicate:
-			res.Outcome, res.Sequence = OutcomeDuplicate, ack.Sequence
-		default:
-			res.Outcome, res.Sequence = OutcomePublished, ack.Sequence
 		}
 	default:
 		res.Outcome = OutcomeFailed

@@ -65,14 +65,17 @@ func (s *Service) handleCommerceEvent(ctx context.Context, tx *store.Tx, ev *can
 	if v.orderID == "" {
 		return errs.E(errs.Invalid, "event_order_missing", "the event names no order")
 	}
-	changed, err := s.store.apply(ctx, tx, v)
+	r, err := s.store.applyVersion(ctx, tx, v)
 	if err != nil {
 		return err
 	}
-	s.metrics.versions.WithLabelValues(viaWebhook, appliedLabel(changed)).Inc()
-	if changed {
-		id := v.orderID
+	s.metrics.versions.WithLabelValues(viaWebhook, appliedLabel(r.changed)).Inc()
+	id := v.orderID
+	switch {
+	case r.changed:
 		tx.AfterCommit(func() { s.orders.Invalidate(id) })
+	case r.tied:
+		tx.AfterCommit(func() { s.rereadTied(id) })
 	}
 	return nil
 }

@@ -27,6 +27,7 @@ import (
 // initStore sets up the order store when deps carry a database: its tables, metrics and clock.
 func (s *Service) initStore(cfg StoreConfig, deps Deps) error {
 	s.now, s.scfg, s.inFlight = deps.Now, cfg, map[string]int{}
+	s.ties, s.tiesDue = make(chan string, tieQueue), map[string]bool{}
 	s.metrics = newStoreMetrics(deps.Registerer, s.watermarkSeen, deps.Now)
 	if deps.DB == nil {
 		return nil
@@ -64,6 +65,7 @@ func (s *Service) runStore(ctx context.Context) error {
 	g, ctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return feed.Run(ctx) })
 	g.Go(func() error { return s.pollLoop(ctx) })
+	g.Go(func() error { return s.readTies(ctx) })
 	err = g.Wait()
 	if errors.Is(err, context.Canceled) {
 		return nil

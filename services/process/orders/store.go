@@ -96,6 +96,22 @@ var jsonOpts = protojson.MarshalOptions{UseProtoNames: true}
 // there; an equal version confirms it (as_of moves), an older one is kept in history only. It
 // reports whether the version in force changed. Duplicates change nothing twice.
 func (s *orderStore) apply(ctx context.Context, tx *store.Tx, v version) (bool, error) {
+	r, err := s.applyVersion(ctx, tx, v)
+	return r.changed, err
+}
+
+// applied is what applying a version did.
+type applied struct {
+	changed bool // the version in force changed
+	// tied: a webhook carried the updated_at in force with other content. Shopify's updated_at
+	// has a resolution of one second, so two changes within one second (a return closed and its
+	// refund) reach us as one version: which delivery is the later is unknowable, and only a read
+	// of the platform settles it.
+	tied bool
+}
+
+// applyVersion is apply, also saying whether a webhook tied with the version in force.
+func (s *orderStore) applyVersion(ctx context.Context, tx *store.Tx, v version) (applied, error) {
 	now := s.now().UnixMicro()
 	msg := proto.Message(v.order)
 	if msg == nil || v.order == nil {
@@ -103,24 +119,38 @@ func (s *orderStore) apply(ctx context.Context, tx *store.Tx, v version) (bool, 
 	}
 	payload, err := jsonOpts.Marshal(msg)
 	if err != nil {
-		return false, err
+		return applied{}, err
 	}
-	changed := false
+	var r applied
 	if v.order != nil {
-		changed, err = s.upsert(ctx, tx, v, string(payload), now)
-		if err != nil {
-			return false, err
+		if r.changed, err = s.upsert(ctx, tx, v, string(payload), now); err != nil {
+			return applied{}, err
+		}
+		if !r.changed && v.via == viaWebhook {
+			if r.tied, err = s.tiesWith(ctx, tx, v, string(payload)); err != nil {
+				return applied{}, err
+			}
 		}
 	}
-	applied := 0
-	if changed {
-		applied = 1
+	inForce := 0
+	if r.changed {
+		inForce = 1
 	}
 	_, err = tx.Exec(ctx, `INSERT INTO order_store_history
 		(order_id, version_key, kind, via, updated_us, received_us, applied, event_id, payload)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (order_id, version_key) DO NOTHING`,
-		v.orderID, v.key(), v.kind, v.via, v.updatedAt.UnixMicro(), now, applied, v.eventID, string(payload))
-	return changed, err
+		v.orderID, v.key(), v.kind, v.via, v.updatedAt.UnixMicro(), now, inForce, v.eventID, string(payload))
+	return r, err
+}
+
+// tiesWith reports whether the store holds v's updated_at with other content than payload, and
+// payload is not a copy of the first delivery of that updated_at (a duplicate brings nothing new).
+func (s *orderStore) tiesWith(ctx context.Context, tx *store.Tx, v version, payload string) (bool, error) {
+	var n int
+	err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM order_store o WHERE o.order_id = $1 AND o.updated_us = $2 AND o.payload <> $3
+		AND NOT EXISTS (SELECT 1 FROM order_store_history h WHERE h.order_id = $1 AND h.version_key = $4 AND h.payload = $3)`,
+		v.orderID, v.updatedAt.UnixMicro(), payload, v.key()).Scan(&n)
+	return n > 0, err
 }
 
 // upsert makes v the version in force when it is newer (one statement, so concurrent writers on

@@ -63,11 +63,17 @@ type storeRig struct {
 
 func newStoreRig(t *testing.T, d store.Dialect, cfg StoreConfig) *storeRig {
 	t.Helper()
+	return newStoreRigAt(t, d, cfg, nil)
+}
+
+// newStoreRigAt is newStoreRig with the shop's clock (nil: time.Now).
+func newStoreRigAt(t *testing.T, d store.Dialect, cfg StoreConfig, shopNow func() time.Time) *storeRig {
+	t.Helper()
 	_, js := eventstest.Start(t).Connect(t)
 	rig := &storeRig{t: t}
 	gw := httptest.NewServer(http.HandlerFunc(rig.receive))
 	t.Cleanup(gw.Close)
-	rig.sb = sandbox.New(rigDataset(), sandbox.Options{RestoreRate: 1_000_000, BucketSize: 1_000_000,
+	rig.sb = sandbox.New(rigDataset(), sandbox.Options{RestoreRate: 1_000_000, BucketSize: 1_000_000, Now: shopNow,
 		Webhooks: sandbox.WebhookConfig{URL: gw.URL, Secret: rigSecret}})
 	t.Cleanup(rig.sb.Close)
 	shop := httptest.NewServer(rig.sb)
@@ -109,6 +115,7 @@ func (s *Service) runFeedOnly(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	go func() { _ = s.readTies(ctx) }()
 	if err := feed.Run(ctx); !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -27,6 +27,7 @@ func TestOrderStore(t *testing.T) {
 			t.Run("ChangeFeed", func(t *testing.T) { testChangeFeed(t, d) })
 			t.Run("WebhookKeepsReturnedQuantities", func(t *testing.T) { testWebhookKeepsReturned(t, d) })
 			t.Run("ListingReadWholeOnce", func(t *testing.T) { testListingReadWholeOnce(t, d) })
+			t.Run("TiedWebhooksSettleByARead", func(t *testing.T) { testTiedWebhooksSettle(t, d) })
 		})
 	}
 }

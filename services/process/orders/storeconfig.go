@@ -89,6 +89,7 @@ type storeMetrics struct {
 	lag       prometheus.Histogram     // now − last vendor confirmation of each order served
 	versions  *prometheus.CounterVec   // versions received by via and result (applied, kept)
 	fallbacks *prometheus.CounterVec   // vendor reads of orders the store did not hold, by result
+	ties      *prometheus.CounterVec   // re-reads of orders whose webhook tied with the version held, by result
 	watermark prometheus.GaugeFunc     // age of the poller's watermark
 	wmAt      func() (time.Time, bool) // what watermark reports
 }
@@ -108,6 +109,10 @@ func newStoreMetrics(reg prometheus.Registerer, wm func() (time.Time, bool), now
 			Name: "retailbridge_order_store_vendor_reads_total",
 			Help: "Vendor reads of orders the store did not hold, by result (stored, not_found, refused, error).",
 		}, []string{"result"}),
+		ties: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "retailbridge_order_store_tie_reads_total",
+			Help: "Vendor re-reads of orders whose webhook carried the held updated_at with other content, by result (applied, kept, dropped, error).",
+		}, []string{"result"}),
 	}
 	m.watermark = prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "retailbridge_order_store_poll_watermark_age_seconds",
@@ -120,7 +125,7 @@ func newStoreMetrics(reg prometheus.Registerer, wm func() (time.Time, bool), now
 		return now().Sub(at).Seconds()
 	})
 	if reg != nil {
-		for _, c := range []prometheus.Collector{m.lag, m.versions, m.fallbacks, m.watermark} {
+		for _, c := range []prometheus.Collector{m.lag, m.versions, m.fallbacks, m.ties, m.watermark} {
 			_ = reg.Register(c) // a second service in one process (tests) keeps the first's instruments
 		}
 	}
@@ -141,6 +146,9 @@ type storeSide struct {
 	inFlight map[string]int // vendor reads in flight per caller
 	wm       time.Time      // last watermark the poller stored (zero before the first poll)
 	swept    bool           // a Backfill sweep completed: every listing is in the store
+
+	ties    chan string     // orders to re-read because a webhook tied with the held version
+	tiesDue map[string]bool // orders queued in ties (one read each however many ties)
 }
 
 func (ss *storeSide) watermarkSeen() (time.Time, bool) {

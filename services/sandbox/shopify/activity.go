@@ -145,6 +145,16 @@ func (st *store) later(o *order) time.Time {
 	return now
 }
 
+// notBefore is now, or o's last change when the clock reads earlier: a mutation never moves
+// updated_at back. Unlike later it may land in the same second as the last change, as on Shopify,
+// where two changes within a second carry one updated_at to every reader.
+func (st *store) notBefore(o *order, now time.Time) time.Time {
+	if now.Before(o.updatedAt) {
+		return o.updatedAt
+	}
+	return now
+}
+
 // orderWebhook is a delivery of topic carrying o as it is now; the caller holds the lock.
 func (st *store) orderWebhook(topic string, o *order) webhook {
 	body, _ := json.Marshal(o.rest())

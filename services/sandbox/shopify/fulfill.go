@@ -199,7 +199,7 @@ func (st *store) fulfil(ctx context.Context, o *order, takes []take, in fulfillm
 		o.src.FulfillmentStatus = "FULFILLED"
 	}
 	o.fulfills = append(o.fulfills, f)
-	o.updatedAt = now
+	o.updatedAt = st.notBefore(o, now)
 	c := callFrom(ctx)
 	c.outbox = append(c.outbox, st.orderUpdated(o))
 	return f

@@ -211,7 +211,7 @@ func (r *rootResolver) ReturnCreate(ctx context.Context, args struct{ ReturnInpu
 	}
 	o.returns = append(o.returns, ret)
 	st.returns[ret.id] = ret
-	o.updatedAt = now
+	o.updatedAt = st.notBefore(o, now)
 	c := callFrom(ctx)
 	c.outbox = append(c.outbox, st.orderUpdated(o))
 	return &returnPayload{ret: ret}
@@ -229,7 +229,7 @@ func (r *rootResolver) ReturnClose(ctx context.Context, args struct{ ID graphql.
 	}
 	now := st.now()
 	ret.status, ret.closedAt = "CLOSED", &now
-	ret.order.updatedAt = now
+	ret.order.updatedAt = st.notBefore(ret.order, now)
 	c := callFrom(ctx)
 	c.outbox = append(c.outbox, st.orderUpdated(ret.order))
 	return &returnPayload{ret: ret}
@@ -376,7 +376,7 @@ func (st *store) refundCreate(c *call, in refundInput, key, fp string) *refundPa
 	case refunded > 0:
 		o.financialStatus = "PARTIALLY_REFUNDED"
 	}
-	o.updatedAt = now
+	o.updatedAt = st.notBefore(o, now)
 	if key != "" {
 		st.idempotent.Put(key, idempotentRun{mutation: "refundCreate", fingerprint: fp, order: o, refund: rf})
 	}
