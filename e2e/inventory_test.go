@@ -1,9 +1,11 @@
 package e2e
 
 import (
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -57,9 +59,17 @@ func TestInventoryLedgerThroughTheStack(t *testing.T) {
 		t.Fatalf("the ledger was not bootstrapped from the warehouse: %s sellable at dc-east = %d", sku, before)
 	}
 	h.clock.Advance(2 * time.Second) // the receipt happens after the snapshot the ledger started from
-	if _, err := h.Warehouse.ReceiveStock("dc-east", sku, 7); err != nil {
+	receipt, err := h.Warehouse.ReceiveStock("dc-east", sku, 7)
+	if err != nil {
 		t.Fatal(err)
 	}
+	// On a failure, say where the receipt stopped: its webhook's attempts and answers (the
+	// sandbox never got a 2xx, or did and the ledger still lacks it).
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("the warehouse's webhook about receipt %s: %s", receipt, receiptWebhook(h, receipt))
+		}
+	})
 	testkit.Eventually(t, 30*time.Second, "the receipt reaches the ledger", func() bool { return sellable() == before+7 })
 
 	q := url.Values{"sku": {sku}, "location_id": {"dc-east"}, "state": {"INVENTORY_STATE_SELLABLE"}, "page_size": {"500"}}
@@ -83,4 +93,19 @@ func TestInventoryLedgerThroughTheStack(t *testing.T) {
 	if resp := h.do(t, http.MethodGet, "/v1/support/inventory/movements?sku="+url.QueryEscape(sku), support, nil); resp.Status != http.StatusBadRequest {
 		t.Errorf("movements without a location: %d, want 400", resp.Status)
 	}
+}
+
+// receiptWebhook describes what became of the warehouse's webhook about a movement.
+func receiptWebhook(h *harness, movement string) string {
+	var out []string
+	for _, d := range h.Warehouse.Webhooks() {
+		if strings.Contains(string(d.Body), movement) {
+			out = append(out, fmt.Sprintf("%s %s: copies %d, attempts %d, acknowledged %d, gave up %d, last status %d %s",
+				d.ID, d.Topic, d.Copies, d.Attempts, d.Acknowledged, d.GaveUp, d.LastStatus, d.LastError))
+		}
+	}
+	if len(out) == 0 {
+		return "none raised"
+	}
+	return strings.Join(out, "; ")
 }

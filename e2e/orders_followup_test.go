@@ -25,7 +25,7 @@ import (
 
 // The ERP's side of order-to-cash through the stack (the REST warehouse held by hand): an order
 // shipped and invoiced has its customer payment recorded in the ERP once, and the ERP's status
-// (Billed) on its timeline; an order the ERP closes while the warehouse holds it waits in the
+// (Billed) on its timeline; an order the ERP closes (Business Central: deletes) while the warehouse holds it waits in the
 // erp_status_conflict queue, and support's cancellation cancels the shipping order at the
 // warehouse before the rest is compensated.
 func TestOrderERPFollowUpThroughTheStack(t *testing.T) {
@@ -57,12 +57,9 @@ func TestOrderERPFollowUpThroughTheStack(t *testing.T) {
 			t.Logf("timeline of %s: %+v", paid, h.orderWorkflow(t, agent, paid).Timeline)
 		}
 	}()
-	// NetSuite bills the sales order (Billed); Business Central's sales order API has no billed
-	// status (a fully invoiced order is deleted there), so its status as reported is enough.
+	// NetSuite bills the sales order (Billed); Business Central deletes it once posting invoiced
+	// all of it, and the poll reports it Billed from its invoice.
 	billed := "is Billed"
-	if h.BusinessCentral != nil {
-		billed = "is Open"
-	}
 	testkit.Eventually(t, 60*time.Second, "the ERP's status ("+billed+") on the timeline of "+paid, func() bool {
 		got := h.orderWorkflow(t, agent, paid)
 		return slices.ContainsFunc(got.Timeline, func(e struct {
@@ -117,12 +114,14 @@ func (h *harness) warehouseOrderOf(t testing.TB, reference string) string {
 	return id
 }
 
-// closeInERP closes the order's sales order as a user of the selected ERP would.
+// closeInERP closes the order's sales order as a user of the selected ERP would: NetSuite
+// closes it; Business Central has no close, a user deletes the order, and the poll finds it
+// gone (followed since it was seen open) with no invoice.
 func (h *harness) closeInERP(t testing.TB, orderID string) {
 	t.Helper()
 	if h.BusinessCentral != nil {
-		if !h.BusinessCentral.SetSalesOrderStatus(orderID, "Closed") {
-			t.Fatalf("Business Central holds no sales order for %s", orderID)
+		if !h.BusinessCentral.DeleteSalesOrderAsUser(orderID) {
+			t.Fatalf("Business Central holds no open sales order for %s", orderID)
 		}
 		return
 	}

@@ -5,18 +5,25 @@ import (
 	"net/http"
 	"slices"
 	"testing"
+	"time"
+
+	"github.com/retailbridge/retailbridge/pkg/testkit"
 )
 
-// settlementRunJSON is POST /v1/support/settlement:run.
+// settlementRunJSON is a settlement run's resource.
 type settlementRunJSON struct {
-	Payouts       int `json:"payouts"`
-	Lines         int `json:"lines"`
-	NewMismatches int `json:"new_mismatches"`
+	RunID         string `json:"run_id"`
+	State         string `json:"state"`
+	Reason        string `json:"reason"`
+	Payouts       int    `json:"payouts"`
+	Lines         int    `json:"lines"`
+	NewMismatches int    `json:"new_mismatches"`
 }
 
 // Settlement through the gateway: a charge no order holds is paid out by the Stripe sandbox;
-// support runs settlement on demand and reads the payout (not reconciled) and the no_order
-// mismatch; a customer and a read-only agent are refused.
+// support triggers a run (202 with the run's Location, as it works in the background), waits
+// on the run's state, and reads the payout (not reconciled) and the no_order mismatch, on the
+// run and in the list; a customer and a read-only agent are refused.
 func TestSettlementThroughTheStack(t *testing.T) {
 	t.Parallel()
 	h := newStack(t)
@@ -40,15 +47,46 @@ func TestSettlementThroughTheStack(t *testing.T) {
 		}
 	}
 	resp := h.do(t, http.MethodPost, "/v1/support/settlement:run", agent, nil, "Idempotency-Key", "settle-run-1")
-	if resp.Status != http.StatusOK {
-		t.Fatalf("run: %d %s", resp.Status, resp.Body)
+	if resp.Status != http.StatusAccepted {
+		t.Fatalf("run: %d %s, want 202", resp.Status, resp.Body)
 	}
-	var run settlementRunJSON
-	if err := json.Unmarshal(resp.Body, &run); err != nil {
-		t.Fatal(err)
+	var started struct {
+		Run     settlementRunJSON `json:"run"`
+		Started bool              `json:"started"`
 	}
-	if run.Payouts < 1 || run.Lines < 1 {
-		t.Errorf("run read %+v, want at least the planted payout and its line", run)
+	resp.JSON(t, &started)
+	location := resp.Header.Get("Location")
+	if location != "/v1/support/settlement/runs/"+started.Run.RunID || started.Run.RunID == "" {
+		t.Fatalf("run %s at Location %q; want its resource", resp.Body, location)
+	}
+	var run struct {
+		Run        settlementRunJSON `json:"run"`
+		Mismatches []struct {
+			Kind     string `json:"kind"`
+			PayoutID string `json:"payout_id"`
+		} `json:"mismatches"`
+	}
+	testkit.Eventually(t, 2*time.Minute, "the settlement run finished", func() bool {
+		resp := h.do(t, http.MethodGet, location, reader, nil)
+		if resp.Status != http.StatusOK {
+			t.Fatalf("GET %s: %d %s", location, resp.Status, resp.Body)
+		}
+		resp.JSON(t, &run)
+		return run.Run.State != "running"
+	})
+	if run.Run.State != "succeeded" || run.Run.Payouts < 1 || run.Run.Lines < 1 {
+		t.Fatalf("run %+v; want succeeded, having read at least the planted payout and its line", run.Run)
+	}
+	if !slices.ContainsFunc(run.Mismatches, func(m struct {
+		Kind     string `json:"kind"`
+		PayoutID string `json:"payout_id"`
+	}) bool {
+		return m.Kind == "no_order" && slices.Contains(payouts, m.PayoutID)
+	}) {
+		t.Errorf("run's mismatches %+v name no no_order in %v", run.Mismatches, payouts)
+	}
+	if resp := h.do(t, http.MethodGet, "/v1/support/settlement/runs/no-such-run", reader, nil); resp.Status != http.StatusNotFound {
+		t.Errorf("GET an unknown run: %d %s, want 404", resp.Status, resp.Body)
 	}
 
 	var page struct {

@@ -27,10 +27,10 @@ import (
 // (EmitDefaultValues rather than EmitUnpopulated).
 func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) {
 	mux := runtime.NewServeMux(
-		runtime.WithMarshalerOption(runtime.MIMEWildcard, &runtime.JSONPb{
+		runtime.WithMarshalerOption(runtime.MIMEWildcard, fastJSON{&runtime.JSONPb{
 			MarshalOptions:   protojson.MarshalOptions{UseProtoNames: true, EmitDefaultValues: true},
 			UnmarshalOptions: protojson.UnmarshalOptions{DiscardUnknown: false},
-		}),
+		}}),
 		runtime.WithErrorHandler(g.grpcGatewayError),
 		runtime.WithRoutingErrorHandler(g.grpcGatewayRoutingError),
 		// Nothing from the HTTP request is forwarded as metadata except what the gRPC client
@@ -44,6 +44,7 @@ func (g *Gateway) newProcessMux(ctx context.Context) (*runtime.ServeMux, error) 
 			return "", false
 		}),
 		runtime.WithOutgoingHeaderMatcher(func(string) (string, bool) { return "", false }),
+		runtime.WithForwardResponseOption(acceptedJob),
 	)
 	if err := ordersv1.RegisterOrdersServiceHandlerClient(ctx, mux, ordersv1.NewOrdersServiceClient(g.deps.Orders)); err != nil {
 		return nil, err

@@ -26,6 +26,7 @@ import (
 // protected (each replica then admits up to the policy on its own).
 type limiter struct {
 	redis  *redis_rate.Limiter
+	pipe   *pipelinedRedis // redis's client: concurrent decisions share a round trip
 	logger *slog.Logger
 	// process, when set, holds the state in this process instead of Redis (gcra.go): the
 	// embedded-Redis development stack, where this process is the only gateway.
@@ -55,10 +56,14 @@ const (
 const processLimiterKeys = 200_000
 
 // newLimiter keeps the limits in Redis (redis_rate's GCRA script, loaded once and then called
-// by its SHA1 with EVALSHA, so a real Redis never re-parses it), or in this process when
-// inProcess is set.
+// by its SHA1 with EVALSHA, so a real Redis never re-parses it; decisions made at the same time
+// share a pipeline, redispipe.go), or in this process when inProcess is set.
 func newLimiter(rdb *redis.Client, logger *slog.Logger, inProcess bool) *limiter {
-	l := &limiter{redis: redis_rate.NewLimiter(rdb), logger: logger, local: map[string]*rate.Limiter{}}
+	l := &limiter{logger: logger, local: map[string]*rate.Limiter{}}
+	if rdb != nil {
+		l.pipe = newPipelinedRedis(rdb)
+		l.redis = redis_rate.NewLimiter(l.pipe)
+	}
 	if inProcess {
 		l.process = newProcessGCRA(time.Now, processLimiterKeys)
 	}

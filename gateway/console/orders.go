@@ -26,6 +26,7 @@ var orderQueues = []orderQueue{
 	{"inventory_unavailable", "Orders waiting for inventory", "The inventory process could not reserve the lines yet."},
 	{"storefront_unavailable", "Orders waiting for the storefront", "The storefront did not take the fulfilment yet."},
 	{"capture_unavailable", "Orders waiting for payment capture", "The payment gateway did not capture yet."},
+	{"awaiting_stock", "Orders waiting for stock", "Their location ran out before the reservation and no other location had the units after re-routing: released on its own when stock of the SKU arrives, or release to route again."},
 }
 
 func findOrderQueue(key string) (orderQueue, bool) {

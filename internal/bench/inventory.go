@@ -47,6 +47,11 @@ func runInventory() error {
 		return err
 	}
 	defer os.RemoveAll(work)
+	if os.Getenv("BENCH_INV_ONLY") == "push-volume" { // just the push under volume (its own comparison runs)
+		volume, err := benchPushVolume(work)
+		printPushVolume(volume)
+		return err
+	}
 	conc := envInt("BENCH_INV_CONCURRENCY", 64)
 	d := envDuration("BENCH_INV_DURATION", 5*time.Second)
 	moves := envInt("BENCH_INV_MOVEMENTS", 2000)

@@ -71,6 +71,14 @@ func main() {
 		}
 		return
 	}
+	if len(os.Args) > 1 && os.Args[1] == "mixed" {
+		// The mixed storefront load and the noisy neighbour (`scripts/bench.sh mixed`).
+		if err := runMixed(); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	// `warm`: the HTTP paths and memory only (scripts/bench.sh warm).
 	warmOnly := len(os.Args) > 1 && os.Args[1] == "warm"
 	if err := run(warmOnly); err != nil {
@@ -197,6 +205,12 @@ func run(warmOnly bool) error {
 	}()
 	// Rounds interleave the paths, so a burst of load from elsewhere on the shared machine falls
 	// on every path alike; each path's figures are the medians over the rounds.
+	if dir := os.Getenv("BENCH_PROFILE_DIR"); dir != "" {
+		// A missing directory would lose every profile silently (fetch cannot create the file).
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+	}
 	cpuBefore := readMachineCPU()
 	results := make([][]wrkResult, len(paths))
 	profiles := make([]string, len(paths))

@@ -32,6 +32,12 @@ type devStack struct {
 // startDev starts `retailbridge dev` with limits that never refuse (the benchmark measures the
 // cost of limiting, not its refusals): on redisURL, or on its embedded Redis when it is empty.
 func startDev(bin, work, name, redisURL string) (*devStack, error) {
+	return startDevLimits(bin, work, name, redisURL, false)
+}
+
+// startDevLimits is startDev; with shipped set, the stack keeps the rate limits it ships with
+// (configs/rate-limits.yaml) instead.
+func startDevLimits(bin, work, name, redisURL string, shipped bool) (*devStack, error) {
 	d := &devStack{name: name, bin: bin, dataDir: filepath.Join(work, "data-"+name), pprofAddr: freeAddr()}
 	gwAddr := freeAddr()
 	limits := filepath.Join(work, "rate-limits.yaml")
@@ -45,7 +51,10 @@ func startDev(bin, work, name, redisURL string) (*devStack, error) {
 	// Warm means warm for the whole measurement: orders stay in the read model for an hour
 	// instead of the default 30 s, after which the default re-reads each from the Shopify sandbox
 	// (whose GraphQL validation then shows up in the profile of a "warm" path).
-	d.cmd.Env = append(os.Environ(), "RB_LOG_LEVEL=warn", "RB_PPROF_ADDR="+d.pprofAddr, "RB_RATE_LIMITS="+limits, "RB_ORDER_TTL=1h")
+	d.cmd.Env = append(os.Environ(), "RB_LOG_LEVEL=warn", "RB_PPROF_ADDR="+d.pprofAddr, "RB_ORDER_TTL=1h")
+	if !shipped {
+		d.cmd.Env = append(d.cmd.Env, "RB_RATE_LIMITS="+limits)
+	}
 	if redisURL != "" {
 		d.cmd.Env = append(d.cmd.Env, "REDIS_URL="+redisURL)
 	} else {

@@ -47,6 +47,7 @@ const (
 	headerRetryAfter     = "Retry-After"
 	headerWWWAuth        = "WWW-Authenticate"
 	headerReplayed       = idempotency.HeaderReplayed
+	headerLocation       = "Location"
 	problemMediaType     = errs.ProblemContentType
 	jsonMediaType        = "application/json"
 	successDescription   = "A successful response."
@@ -151,6 +152,7 @@ func addComponents(doc *openapi3.T) error {
 		headerRateLimit: header("What is left of that limit: `\"<policy>\";r=<remaining>;t=<seconds until the quota is full again>`.",
 			stringSchema()),
 		headerRetryAfter: header("Seconds to wait before retrying.", integerSchema(1)),
+		headerLocation:   header("The started job's resource, relative to this API (e.g. `/v1/support/settlement/runs/{run_id}`).", stringSchema()),
 		headerReplayed: header("`true` when the response is the stored response of an earlier request with the same Idempotency-Key.",
 			&openapi3.Schema{Type: &openapi3.Types{openapi3.TypeString}, Enum: []any{"true"}}),
 		headerWWWAuth: header("The bearer challenge (RFC 6750), e.g. `Bearer realm=\"retailbridge\", error=\"invalid_token\"` "+

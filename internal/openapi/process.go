@@ -40,6 +40,9 @@ type rpcRule struct {
 	partnerScope string
 	supportScope string
 	notFound     bool
+	// accepted: the RPC starts a background job, and the gateway answers 202 Accepted with the
+	// job's resource in Location (gateway/accepted.go) instead of 200.
+	accepted bool
 }
 
 var rpcRules = map[string]rpcRule{
@@ -58,13 +61,15 @@ var rpcRules = map[string]rpcRule{
 	"ListMovements":            {supportScope: supportScopeRead, notFound: true},
 	"ListDrift":                {supportScope: supportScopeRead},
 	"ListSkuMismatches":        {supportScope: supportScopeRead},
+	"AdjustInventory":          {supportScope: supportScopeWrite},
 	"GetOrderWorkflow":         {supportScope: supportScopeRead, notFound: true},
 	"ListOrderExceptions":      {supportScope: supportScopeRead},
 	"ResolveOrderException":    {supportScope: supportScopeWrite, notFound: true},
 	"PutTaxCode":               {supportScope: supportScopeWrite},
 	"ListSettlementPayouts":    {supportScope: supportScopeRead},
 	"ListSettlementMismatches": {supportScope: supportScopeRead},
-	"RunSettlement":            {supportScope: supportScopeWrite},
+	"RunSettlement":            {supportScope: supportScopeWrite, accepted: true},
+	"GetSettlementRun":         {supportScope: supportScopeRead, notFound: true},
 	"ListItemMaster":           {supportScope: supportScopeRead},
 	"GetItemMaster":            {supportScope: supportScopeRead, notFound: true},
 	"ListFeedFiles":            {supportScope: supportScopeRead},
@@ -149,6 +154,9 @@ func decorateProcessRoutes(doc *openapi3.T, rpcs map[string]string) error {
 			if mutating {
 				op.Parameters = append(op.Parameters, &openapi3.ParameterRef{Ref: "#/components/parameters/" + paramIdempotencyKey})
 			}
+			if rule.accepted {
+				acceptInstead(op)
+			}
 			for _, code := range sortedKeys(op.Responses.Map()) {
 				if r := op.Responses.Value(code).Value; r != nil && strings.HasPrefix(code, "2") {
 					addSuccessHeaders(r, true, mutating)
@@ -168,6 +176,21 @@ func decorateProcessRoutes(doc *openapi3.T, rpcs map[string]string) error {
 		}
 	}
 	return nil
+}
+
+// acceptInstead documents a background job's trigger: 202 Accepted, not 200, with the job's
+// resource in Location (RFC 9110 §15.3.3: the request was accepted, processing is not done).
+func acceptInstead(op *openapi3.Operation) {
+	ok := op.Responses.Value("200")
+	if ok == nil || ok.Value == nil {
+		return
+	}
+	op.Responses.Delete("200")
+	r := *ok.Value
+	desc := "Accepted: the job is recorded and runs in the background; poll the resource in Location for its state."
+	r.Description = &desc
+	r.Headers = openapi3.Headers{headerLocation: headerRef(headerLocation)}
+	op.Responses.Set("202", &openapi3.ResponseRef{Value: &r})
 }
 
 // addSuccessHeaders documents the headers a successful response carries: the rate-limit state

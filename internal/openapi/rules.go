@@ -28,6 +28,7 @@ const (
 	maxSKU       = 64
 	maxLocations = 50
 	maxLocation  = 128
+	maxIDKey     = 255 // an idempotency key the inventory process takes (maxIDLength there)
 )
 
 // prop is a constraint on one property or parameter schema.
@@ -82,6 +83,12 @@ var schemaRules = map[string]schemaRule{
 	"OrderWorkflowServicePutTaxCodeBody": {required: []string{"tax_code"}, props: map[string]prop{"tax_code": length(1, 64)}},
 	"ReturnsServiceOverrideRefundBody":   {required: []string{"amount"}, props: map[string]prop{"note": length(0, maxNote)}},
 	"ReturnsServiceResolveExceptionBody": {required: []string{"approve"}, props: map[string]prop{"note": length(0, maxNote)}},
+	"processInventoryV1AdjustInventoryRequest": {required: []string{"sku", "location_id", "state", "reason_code"},
+		props: map[string]prop{"sku": length(1, maxSKU), "location_id": length(1, maxLocation), "reason_code": length(1, 64),
+			"note": length(0, maxNote), "idempotency_key": length(0, maxIDKey), "set_to": atLeast(0)},
+		only: map[string][]any{"state": {"INVENTORY_STATE_ON_HAND", "INVENTORY_STATE_SELLABLE", "INVENTORY_STATE_DAMAGED",
+			"INVENTORY_STATE_RETURNED_AWAITING_INSPECTION", "INVENTORY_STATE_QUALITY_CONTROL", "INVENTORY_STATE_SAFETY_STOCK",
+			"INVENTORY_STATE_IN_TRANSIT"}}},
 	"ReturnsServiceResolveRefundBody": {required: []string{"resolution", "note"},
 		props: map[string]prop{"note": length(1, maxNote)},
 		only:  map[string][]any{"resolution": {"REFUND_RESOLUTION_RETRY", "REFUND_RESOLUTION_SETTLED_OUTSIDE"}}},
@@ -116,6 +123,7 @@ var paramRules = map[string]map[string]paramRule{
 	"ListSettlementPayouts":    {"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"ListSettlementMismatches": {"kind": {rule: length(1, 64)}, "page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"RunSettlement":            {},
+	"GetSettlementRun":         {"run_id": {rule: length(1, 64)}},
 	"ListItemMaster":           {"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"GetItemMaster":            {"sku": {rule: length(1, maxSKU)}},
 	"ListFeedFiles":            {"page_size": {rule: between(1, 500)}},
@@ -130,6 +138,7 @@ var paramRules = map[string]map[string]paramRule{
 		"page_size":   {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"ListDrift": {"sku": {rule: length(1, maxSKU)}, "location_id": {rule: length(1, maxLocation)},
 		"source": {rule: length(1, 16)}, "page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
+	"AdjustInventory": {},
 	"ListSkuMismatches": {"sku": {rule: length(1, maxSKU)}, "kind": {rule: length(1, 64)},
 		"page_size": {rule: between(1, 500)}, "page_token": {rule: length(0, maxToken)}},
 	"ListPositions": {"skus": {rule: items(0, maxSKUs, length(1, maxSKU))},

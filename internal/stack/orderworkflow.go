@@ -96,12 +96,14 @@ func (s *Stack) startSettlement() (*orders.SettlementAPI, error) {
 		settler, err = orders.NewSettler(db, orders.PaymentsPayouts{Client: paymentsv1.NewPaymentsServiceClient(conn)},
 			orders.ERPCash{Client: erpv1.NewErpServiceClient(erpConn)},
 			orders.SettlementConfig{Fees: orders.FeeSchedule{BasisPoints: bp, Fixed: fixed},
-				PayoutGrace: cfg.SettlementGrace, Lookback: cfg.SettlementLookback}, s.opts.Now, s.Metrics.Registry)
+				PayoutGrace: cfg.SettlementGrace, Lookback: cfg.SettlementLookback,
+				Log: s.logger.With("service", "orders", "part", "settlement")}, s.opts.Now, s.Metrics.Registry)
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
+	settler.Serve(s.ctx) // runs support triggers work on the stack's context, not the request's
 	log := s.logger.With("service", "orders", "part", "settlement")
 	s.wg.Go(func() {
 		err := settler.Loop(s.ctx, cfg.SettlementInterval, func(run orders.SettlementRun, err error) {

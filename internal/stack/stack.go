@@ -322,8 +322,8 @@ func (s *Stack) dial(c Component) (*grpc.ClientConn, error) {
 	deps := grpcx.DialDeps{Metrics: s.Metrics, Tracing: s.tracing, DefaultTimeout: s.opts.Config.RequestTimeout}
 	target := s.target(c)
 	if p, ok := s.inProcess[c]; ok {
-		// Served in this process: the same gRPC calls over memory instead of loopback TCP.
-		deps.Dialer, target = p.Dial, "passthrough:///"+string(c)
+		// Served in this process: unary calls made directly, the rest over memory, never loopback TCP.
+		deps.InProcess, target = p, "passthrough:///"+string(c)
 	}
 	conn, err := grpcx.Dial(target, deps)
 	if err != nil {

@@ -29,6 +29,9 @@ type DialDeps struct {
 	// Dialer, when set, opens the connections instead of TCP: InProcess.Dial, for a service
 	// served in this process (the target then only names it).
 	Dialer func(context.Context, string) (net.Conn, error)
+	// InProcess, when set, is the listener of the server in this process: connections go over
+	// it, and unary calls to the methods that server registered are made directly (direct.go).
+	InProcess *InProcess
 }
 
 // Dial returns a client connection to target, balanced round-robin over the service's replicas:
@@ -43,9 +46,17 @@ func Dial(target string, deps DialDeps) (*grpc.ClientConn, error) {
 	if deps.DefaultTimeout == 0 {
 		deps.DefaultTimeout = 10 * time.Second
 	}
+	interceptors := []grpc.UnaryClientInterceptor{unaryClientInterceptor(deps)}
+	if deps.InProcess != nil {
+		// Innermost: it sees the metadata the client interceptor added.
+		interceptors = append(interceptors, directInterceptor(deps.InProcess))
+		if deps.Dialer == nil {
+			deps.Dialer = deps.InProcess.Dial
+		}
+	}
 	opts := []grpc.DialOption{
 		grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithChainUnaryInterceptor(unaryClientInterceptor(deps)),
+		grpc.WithChainUnaryInterceptor(interceptors...),
 		grpc.WithDefaultServiceConfig(`{"loadBalancingPolicy":"round_robin"}`),
 	}
 	if deps.Dialer != nil {

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/trace"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -47,6 +48,11 @@ type Server struct {
 	*grpc.Server
 	Health *health.Server
 	logger *slog.Logger
+	// For calls from this process (direct.go): the unary methods registered, the interceptor
+	// chain and the tracer of server spans.
+	direct map[string]directMethod
+	unary  grpc.UnaryServerInterceptor
+	tracer trace.Tracer
 }
 
 // NewServer returns a server with the standard interceptor chain, health and reflection.
@@ -55,15 +61,18 @@ func NewServer(deps ServerDeps) *Server {
 	if deps.Logger == nil {
 		deps.Logger = slog.New(slog.DiscardHandler)
 	}
+	unary := unaryServerInterceptor(deps)
 	opts := []grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(unaryServerInterceptor(deps)),
+		grpc.ChainUnaryInterceptor(unary),
 		grpc.MaxRecvMsgSize(4 << 20),
 	}
+	var tracer trace.Tracer
 	if deps.Tracing != nil {
 		opts = append(opts, grpc.StatsHandler(otelgrpc.NewServerHandler(
 			otelgrpc.WithTracerProvider(deps.Tracing.Provider), otelgrpc.WithPropagators(deps.Tracing.Propagator))))
+		tracer = deps.Tracing.Provider.Tracer("github.com/retailbridge/retailbridge/pkg/grpcx")
 	}
-	s := &Server{Server: grpc.NewServer(opts...), Health: health.NewServer(), logger: deps.Logger}
+	s := &Server{Server: grpc.NewServer(opts...), Health: health.NewServer(), logger: deps.Logger, unary: unary, tracer: tracer}
 	healthpb.RegisterHealthServer(s.Server, s.Health)
 	reflection.Register(s.Server)
 	return s
@@ -71,6 +80,11 @@ func NewServer(deps ServerDeps) *Server {
 
 // Serve serves on lis until ctx ends, then stops gracefully (bounded by 10 s).
 func (s *Server) Serve(ctx context.Context, lis net.Listener) error {
+	if l, ok := lis.(*inProcessListener); ok {
+		// Clients in this process call the registered methods directly while this serves.
+		l.p.server.Store(s)
+		defer l.p.server.CompareAndSwap(s, nil)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- s.Server.Serve(lis) }()
 	select {

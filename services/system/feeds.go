@@ -65,11 +65,12 @@ func productFeedSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 }
 
 // demoCatalogue is the demo dataset's items as the ERP exports them: the SKUs every other
-// sandbox sells and stocks.
+// sandbox sells and stocks, each under the id the warehouse sandbox stocks it as (its SKU), so
+// the dev world's item master agrees with itself (e2e TestInventoryDevWorldHasNoMismatches).
 func demoCatalogue(ds *demo.Dataset) []feedsb.Item {
 	out := make([]feedsb.Item, 0, len(ds.Items))
 	for _, it := range ds.Items {
-		wh, tax := "WH-"+it.SKU, "STD"
+		wh, tax := it.SKU, "STD"
 		if it.Category == "gift_card" {
 			wh, tax = "", "EXEMPT"
 		}

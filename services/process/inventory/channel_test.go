@@ -42,11 +42,11 @@ func TestAvailabilityPerChannel(t *testing.T) {
 			state canonicalv1.InventoryState
 			qty   int64
 			at    time.Time
-		}{{"dc-east", sellable, 10, t2}, {"dc-east", inTransit, 5, t2}, {"dc-west", sellable, 2, t1}, {"store-nyc", sellable, 4, t3}} {
+		}{{"dc-east", sellable, 10, t2}, {"dc-east", inTransit, 5, t2}, {"dc-west", sellable, 2, t1}, {"store-nyc-soho", sellable, 4, t3}} {
 			id := s.loc + s.state.String()
 			f.deliver(t, event(t, canonicalv1.EventType_EVENT_TYPE_WMS_INVENTORY_RECEIVED, id, s.at, adjustment("S", s.loc, 0, s.state, s.qty, s.at, id), id))
 		}
-		all := []string{"dc-east", "dc-west", "store-nyc"}
+		all := []string{"dc-east", "dc-west", "store-nyc-soho"}
 		two := []string{"dc-east", "dc-west"}
 		ts := timestamppb.New
 		tests := []struct {
@@ -56,7 +56,7 @@ func TestAvailabilityPerChannel(t *testing.T) {
 		}{
 			{"web: every location, buffer 1", "web", &inventoryv1.Availability{AvailableToSell: 9 + 1 + 3, HeldBack: 3, Incoming: 5, AsOf: ts(t1), LocationIds: all}},
 			{"marketplace: two DCs, buffer 3", "marketplace", &inventoryv1.Availability{AvailableToSell: 7, HeldBack: 3 + 2, Incoming: 5, AsOf: ts(t1), LocationIds: two}},
-			{"store pickup: the store only", "store-pickup", &inventoryv1.Availability{AvailableToSell: 4, AsOf: ts(t3), LocationIds: []string{"store-nyc"}}},
+			{"store pickup: the store only", "store-pickup", &inventoryv1.Availability{AvailableToSell: 4, AsOf: ts(t3), LocationIds: []string{"store-nyc-soho"}}},
 			{"b2b counts units in transit", "b2b", &inventoryv1.Availability{AvailableToSell: 10 + 2 + 5, Incoming: 5, AsOf: ts(t1), LocationIds: two}},
 			{"no channel: every location, no buffer", "", &inventoryv1.Availability{AvailableToSell: 16, Incoming: 5, AsOf: ts(t1), LocationIds: all}},
 		}
@@ -85,8 +85,8 @@ func TestAvailabilityPerChannel(t *testing.T) {
 		}
 		// Reservations follow the channel's locations.
 		res, err := svc.Reserve(asSupport(), &inventoryv1.ReserveRequest{OrderId: "O", Sku: "S", Quantity: 1, IdempotencyKey: "p1", Channel: "store-pickup"})
-		if err != nil || res.GetLocationId() != "store-nyc" {
-			t.Errorf("store-pickup hold = %v, %v; want store-nyc", res, err)
+		if err != nil || res.GetLocationId() != "store-nyc-soho" {
+			t.Errorf("store-pickup hold = %v, %v; want store-nyc-soho", res, err)
 		}
 		_, err = svc.Reserve(asSupport(), &inventoryv1.ReserveRequest{OrderId: "O", Sku: "S", Quantity: 1, IdempotencyKey: "p2", Channel: "store-pickup", LocationId: "dc-east"})
 		if e := errs.FromError(err); e.Reason != "location_not_in_channel" {

@@ -2,6 +2,7 @@ package inventory
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/retailbridge/retailbridge/pkg/governor"
@@ -110,6 +111,10 @@ func (s *Service) RefreshItemMaster(ctx context.Context) (MappingResult, error) 
 	}
 	for _, k := range mismatchKinds {
 		s.metrics.mismatches.WithLabelValues(k).Set(float64(res.Mismatches[k]))
+	}
+	// The locations are checked with the same sources' news (location.go).
+	if _, err := s.CheckLocations(ctx); err != nil {
+		return res, fmt.Errorf("location check: %w", err)
 	}
 	return res, nil
 }

@@ -94,10 +94,9 @@ func (src *sources) compare() (map[string]skuMap, []mismatch) {
 			m.variant, m.inventoryItem = vs[0].GetVariantId(), vs[0].GetInventoryItemId()
 		}
 		if r, ok := src.feed[sku]; ok {
-			m.feedERPItem, m.feedVariant = r.ERPItemID, r.VariantID
-			if r.WarehouseSKU != "" {
-				m.warehouseSKU = r.WarehouseSKU
-			}
+			// An empty warehouse SKU is the master saying the warehouse does not stock the item
+			// (a digital gift card), not that it stocks it under its SKU.
+			m.feedERPItem, m.feedVariant, m.warehouseSKU = r.ERPItemID, r.VariantID, r.WarehouseSKU
 		}
 		maps[sku] = m
 		found = append(found, src.mismatchesOf(sku, m)...)
@@ -150,6 +149,9 @@ func (src *sources) mismatchesOf(sku string, m skuMap) []mismatch {
 	}
 	switch {
 	case src.warehouse == nil || src.warehouse[m.warehouseSKU]:
+	case m.warehouseSKU == "" && !src.warehouse[sku]: // not a warehouse item, and not stocked
+	case m.warehouseSKU == "":
+		add(mismatchFeed, systemWarehouse, fmt.Sprintf("the feed names no warehouse SKU, the warehouse stocks it as %s", sku))
 	case m.warehouseSKU != sku && src.warehouse[sku]:
 		add(mismatchFeed, systemWarehouse, fmt.Sprintf("feed warehouse SKU %s, the warehouse stocks it as %s", m.warehouseSKU, sku))
 	default:

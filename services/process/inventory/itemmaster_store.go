@@ -144,7 +144,13 @@ func (s *Service) ListSkuMismatches(ctx context.Context, req *inventoryv1.ListSk
 	if err != nil {
 		return nil, err
 	}
-	query := `SELECT sku, kind, system, detail, first_seen_at, last_seen_at, resolved_at FROM inventory_sku_mismatches WHERE 1=1`
+	// The location check's findings are listed with the SKUs' (location.go): with a location id
+	// and no SKU.
+	query := `SELECT sku, location_id, kind, system, detail, first_seen_at, last_seen_at, resolved_at FROM (
+		SELECT sku, '' AS location_id, kind, system, detail, first_seen_at, last_seen_at, resolved_at FROM inventory_sku_mismatches
+		UNION ALL
+		SELECT '' AS sku, location_id, kind, system, detail, first_seen_at, last_seen_at, resolved_at FROM inventory_location_mismatches
+	) m WHERE 1=1`
 	var args []any
 	for col, v := range map[string]string{"sku": req.GetSku(), "kind": req.GetKind()} {
 		if v != "" {
@@ -155,7 +161,7 @@ func (s *Service) ListSkuMismatches(ctx context.Context, req *inventoryv1.ListSk
 	if !req.GetIncludeResolved() {
 		query += " AND resolved_at IS NULL"
 	}
-	rows, err := s.db.Query(ctx, query+fmt.Sprintf(" ORDER BY sku, kind, system LIMIT %d OFFSET %d", size+1, offset), args...)
+	rows, err := s.db.Query(ctx, query+fmt.Sprintf(" ORDER BY sku, location_id, kind, system LIMIT %d OFFSET %d", size+1, offset), args...)
 	if err != nil {
 		return nil, err
 	}
@@ -165,7 +171,7 @@ func (s *Service) ListSkuMismatches(ctx context.Context, req *inventoryv1.ListSk
 		m := &inventoryv1.SkuMismatch{}
 		var first, last time.Time
 		var resolved sql.NullTime
-		if err := rows.Scan(&m.Sku, &m.Kind, &m.System, &m.Detail, &first, &last, &resolved); err != nil {
+		if err := rows.Scan(&m.Sku, &m.LocationId, &m.Kind, &m.System, &m.Detail, &first, &last, &resolved); err != nil {
 			return nil, err
 		}
 		m.FirstSeenAt, m.LastSeenAt = timestamppb.New(first.UTC()), timestamppb.New(last.UTC())

@@ -48,6 +48,7 @@ func TestItemMasterReportsMismatches(t *testing.T) {
 	wmsClient := serveWarehouse(t, ds)
 	items := ds.Items
 	noFeed, feedWrong, gone, twice, replaced, whWrong := items[0].SKU, items[1].SKU, items[2].SKU, items[3].SKU, items[4].SKU, items[5].SKU
+	whNone := items[6].SKU // stocked by the warehouse, though the master names no warehouse SKU
 	var feed feedRows
 	for _, it := range items[1:] {
 		row := ItemMasterRow{SKU: it.SKU, ERPItemID: it.ERPID, WarehouseSKU: it.SKU, Active: true}
@@ -56,6 +57,9 @@ func TestItemMasterReportsMismatches(t *testing.T) {
 		}
 		if it.SKU == whWrong {
 			row.WarehouseSKU = "WH-" + it.SKU
+		}
+		if it.SKU == whNone || it.Category == "gift_card" { // the master: no warehouse item
+			row.WarehouseSKU = ""
 		}
 		feed = append(feed, row)
 	}
@@ -78,12 +82,18 @@ func TestItemMasterReportsMismatches(t *testing.T) {
 		noFeed + " missing_in_product_feed product_feed",
 		feedWrong + " feed_disagrees erp",
 		whWrong + " feed_disagrees wms",
+		whNone + " feed_disagrees wms",
 		gone + " missing_in_storefront storefront",
 		twice + " duplicate_sku storefront",
 		"GHOST-1 missing_in_erp erp", "GHOST-1 unmapped_movement ledger", "GHOST-1 unmapped_push storefront",
 	} {
 		if !slices.Contains(got, want) {
 			t.Errorf("report lacks %q; got %v", want, got)
+		}
+	}
+	for _, it := range items {
+		if it.Category == "gift_card" && slices.Contains(got, it.SKU+" missing_in_wms wms") {
+			t.Errorf("%s, which the master says the warehouse does not stock, is reported missing in the warehouse", it.SKU)
 		}
 	}
 	if n := gauge(t, reg, "retailbridge_inventory_sku_mismatches", "unmapped_movement"); n != 1 {

@@ -68,7 +68,9 @@ type movement struct {
 	// cause names the kind of fact (receipt, adjustment, count, shipment, return_received,
 	// return_inspected, reservation, release, expiry, commit); causeID its id.
 	cause, causeID, correlationID, sourceRecordID, reason string
-	occurredAt                                            time.Time
+	// actor is the person behind a manual adjustment ("support:<agent>"); empty otherwise.
+	actor      string
+	occurredAt time.Time
 	// guard lists states the movement must not take below zero; the transaction fails with
 	// errInsufficient (and rolls back) when it would.
 	guard []canonicalv1.InventoryState
@@ -131,10 +133,10 @@ func (l *ledger) record(ctx context.Context, tx *store.Tx, m movement) error {
 
 func (l *ledger) apply(ctx context.Context, tx *store.Tx, m movement, ln line, recordedAt time.Time) error {
 	if _, err := tx.Exec(ctx, `INSERT INTO inventory_movements
-		(movement_id, sku, location_id, state, delta, cause, cause_id, correlation_id, source_record_id, reason, occurred_at, recorded_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		(movement_id, sku, location_id, state, delta, cause, cause_id, correlation_id, source_record_id, reason, occurred_at, recorded_at, actor)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		m.id, m.sku, m.location, stateName(ln.state), ln.delta, m.cause, m.causeID, m.correlationID,
-		m.sourceRecordID, m.reason, m.occurredAt, recordedAt); err != nil {
+		m.sourceRecordID, m.reason, m.occurredAt, recordedAt, m.actor); err != nil {
 		return err
 	}
 	greatest := "max"

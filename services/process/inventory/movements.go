@@ -47,7 +47,7 @@ func (s *Service) ListMovements(ctx context.Context, req *inventoryv1.ListMoveme
 }
 
 func (s *Service) movements(ctx context.Context, req *inventoryv1.ListMovementsRequest, size int, after int64) (*inventoryv1.ListMovementsResponse, error) {
-	query := `SELECT seq, movement_id, state, delta, cause, cause_id, correlation_id, source_record_id, reason, occurred_at, recorded_at
+	query := `SELECT seq, movement_id, state, delta, cause, cause_id, correlation_id, source_record_id, reason, occurred_at, recorded_at, actor
 		FROM inventory_movements WHERE sku = $1 AND location_id = $2 AND seq > $3`
 	args := []any{req.GetSku(), req.GetLocationId(), after}
 	if st := req.GetState(); st != canonicalv1.InventoryState_INVENTORY_STATE_UNSPECIFIED && st != onHand {
@@ -69,7 +69,7 @@ func (s *Service) movements(ctx context.Context, req *inventoryv1.ListMovementsR
 		var state string
 		var occurred, recorded time.Time
 		if err := rows.Scan(&m.Sequence, &m.MovementId, &state, &m.Delta, &m.Cause, &m.CauseId, &m.CorrelationId,
-			&m.SourceRecordId, &m.Reason, &occurred, &recorded); err != nil {
+			&m.SourceRecordId, &m.Reason, &occurred, &recorded, &m.Actor); err != nil {
 			return nil, err
 		}
 		m.State, m.OccurredAt, m.RecordedAt = stateOf(state), timestamppb.New(occurred.UTC()), timestamppb.New(recorded.UTC())

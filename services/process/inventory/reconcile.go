@@ -35,6 +35,9 @@ type ReconcileResult struct {
 	Corrected, Reported int
 	// Units is the sum of the differences' absolute sizes.
 	Units int64
+	// Unmapped counts the ERP locations holding stock that the ERP's location map lacks:
+	// reported (unmapped_location), not compared.
+	Unmapped int
 }
 
 func (s *Service) reconcileLoop(ctx context.Context, every time.Duration) error {
@@ -69,7 +72,22 @@ func (s *Service) ReconcileERP(ctx context.Context) (ReconcileResult, error) {
 		return res, err
 	}
 	asOf := resp.GetAsOf().AsTime().UTC()
-	figures, err := s.erpScope(ctx, resp.GetBalances())
+	// A balance at an ERP location the location map lacks is reported, never compared: under
+	// the ERP's own id it would be a ledger location of its own (location.go).
+	var mapped []*erpv1.InventoryBalance
+	var unmapped []locationMismatch
+	for _, b := range resp.GetBalances() {
+		if b.GetLocationId() != "" {
+			mapped = append(mapped, b)
+		} else if n := len(unmapped); n == 0 || unmapped[n-1].loc != b.GetErpLocationId() {
+			unmapped = append(unmapped, unmappedLocation(b.GetErpLocationId()))
+		}
+	}
+	if err := s.storeLocationMismatches(ctx, unmapped, mismatchUnmappedLocation); err != nil {
+		return res, err
+	}
+	res.Unmapped = len(unmapped)
+	figures, err := s.erpScope(ctx, mapped)
 	if err != nil {
 		return res, err
 	}

@@ -50,6 +50,9 @@ func (s *Service) Run(ctx context.Context) error {
 	if s.erp != nil && s.cfg.ReconcileEvery > 0 {
 		g.Go(func() error { return s.reconcileLoop(ctx, s.cfg.ReconcileEvery) })
 	}
+	if s.erp != nil || s.wms != nil {
+		g.Go(func() error { s.checkLocationsOnce(ctx); return nil })
+	}
 	if s.commerce != nil && len(s.cfg.Push.Locations) > 0 {
 		g.Go(func() error { return s.pushLoop(ctx) })
 	}

@@ -20,6 +20,9 @@ type wfFollowUp struct {
 	changes []*erpv1.SalesOrderChange
 	shipped map[string]bool // warehouse order ids the warehouse shipped
 	asked   []string        // warehouse order ids asked to cancel, in order
+	// gone are the changes of sales orders the ERP deleted, reported only when followed.
+	gone     map[string]*erpv1.SalesOrderChange
+	followed [][]string // the followed ids of each listing
 }
 
 var wfFollowUps sync.Map // *wfSystems → *wfFollowUp
@@ -35,6 +38,17 @@ func (s *wfSystems) plantChange(c *erpv1.SalesOrderChange) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.changes = append(f.changes, c)
+}
+
+// plantGone makes the ERP report a followed sales order as gone (Billed or Deleted).
+func (s *wfSystems) plantGone(c *erpv1.SalesOrderChange) {
+	f := s.followUp()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.gone == nil {
+		f.gone = map[string]*erpv1.SalesOrderChange{}
+	}
+	f.gone[c.GetSalesOrderId()] = c
 }
 
 // shipAtWarehouse marks a warehouse order shipped: the warehouse refuses to cancel it.
@@ -53,7 +67,8 @@ func (e *wfERP) RecordCustomerPayment(_ context.Context, req *erpv1.RecordCustom
 	return &erpv1.RecordCustomerPaymentResponse{CustomerPaymentId: e.s.once("customer_payment", req.GetOrderId(), req.GetOrderId())}, nil
 }
 
-// ListSalesOrderChanges lists the planted changes at or after modified_since.
+// ListSalesOrderChanges lists the planted changes at or after modified_since, and the planted
+// gone sales orders the request follows.
 func (e *wfERP) ListSalesOrderChanges(_ context.Context, req *erpv1.ListSalesOrderChangesRequest) (*erpv1.ListSalesOrderChangesResponse, error) {
 	f := e.s.followUp()
 	f.mu.Lock()
@@ -61,6 +76,12 @@ func (e *wfERP) ListSalesOrderChanges(_ context.Context, req *erpv1.ListSalesOrd
 	resp := &erpv1.ListSalesOrderChangesResponse{}
 	for _, c := range f.changes {
 		if !c.GetModifiedAt().AsTime().Before(req.GetModifiedSince().AsTime()) {
+			resp.Changes = append(resp.Changes, c)
+		}
+	}
+	f.followed = append(f.followed, req.GetFollowedSalesOrderIds())
+	for _, id := range req.GetFollowedSalesOrderIds() {
+		if c := f.gone[id]; c != nil {
 			resp.Changes = append(resp.Changes, c)
 		}
 	}

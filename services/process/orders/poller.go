@@ -35,6 +35,13 @@ type PollResult struct {
 	Applied int
 	// Watermark is the platform updated_at the store has now read every change up to.
 	Watermark time.Time
+	// Started is how many orders the poll found whose orders/create never arrived, and
+	// published it for (their workflows start from it, as from the webhook's).
+	Started int
+
+	// since is the listing's lower bound: an unknown order created after it is new (zero in a
+	// sweep of the whole shop, which starts no workflows).
+	since time.Time
 }
 
 // pollLoop runs PollOnce every PollInterval until ctx ends. The first poll runs at once: with no
@@ -84,6 +91,9 @@ func (s *Service) PollOnce(ctx context.Context) (PollResult, error) {
 		since = wm.Add(-s.scfg.PollOverlap)
 	}
 	res := PollResult{Watermark: wm}
+	if !sweep {
+		res.since = since // a sweep reads the shop's history: none of it is a new order
+	}
 	if wm.IsZero() && !sweep {
 		// The first poll without Backfill only starts the watermark: what changed before now is
 		// read per listing and per unknown order.
@@ -153,6 +163,9 @@ func (s *Service) applyChanges(ctx context.Context, changes []*canonicalv1.Order
 			if err := s.store.confirm(ctx, c.GetId(), at); err != nil {
 				return err
 			}
+			if err := s.startUnfed(ctx, c.GetId(), res); err != nil { // poller_create.go
+				return err
+			}
 			continue
 		}
 		if err := s.pollRead(ctx, c.GetId(), res); err != nil {
@@ -173,7 +186,7 @@ func (s *Service) pollRead(ctx context.Context, id string, res *PollResult) erro
 	}
 	o := resp.GetOrder()
 	res.Read++
-	v, err := s.pollVersion(ctx, o)
+	v, err := s.pollVersion(ctx, o, res)
 	if err != nil {
 		return err
 	}

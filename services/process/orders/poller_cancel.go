@@ -24,10 +24,10 @@ import (
 
 // pollVersion is the version a polled order is stored as; a cancellation the store did not hold
 // is published first.
-func (s *Service) pollVersion(ctx context.Context, o *canonicalv1.Order) (version, error) {
+func (s *Service) pollVersion(ctx context.Context, o *canonicalv1.Order, res *PollResult) (version, error) {
 	v := version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaPoll, updatedAt: o.GetUpdatedAt().AsTime(), eventID: "poll"}
 	if o.GetCancelledAt() == nil {
-		return v, nil
+		return s.pollCreated(ctx, o, v, res)
 	}
 	v.kind = kindCancelled
 	held, ok, err := s.store.get(ctx, o.GetId())

@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -66,6 +69,11 @@ type SettlementConfig struct {
 	PayoutGrace time.Duration
 	// Lookback bounds the orders a run matches payouts against and checks for payment.
 	Lookback time.Duration
+	// RunLease is how long a run's lease lasts unrenewed (DefaultRunLease when zero): a run whose
+	// replica stopped is failed, and another may start, this long after its last renewal.
+	RunLease time.Duration
+	// Log receives what a background run cannot return (nil: discarded).
+	Log *slog.Logger
 }
 
 // Settler runs settlement over the orders owner's database.
@@ -77,6 +85,10 @@ type Settler struct {
 	cfg     SettlementConfig
 	now     func() time.Time
 	found   *prometheus.CounterVec
+	log     *slog.Logger
+	replica string        // this replica's name on the runs' leases
+	lease   time.Duration // a run's lease
+	jobs    runJobs
 }
 
 // NewSettler returns a settler; erp may be nil. Its mismatch counter,
@@ -86,7 +98,14 @@ func NewSettler(db *store.DB, payouts PayoutSource, erp ERPCashSource, cfg Settl
 	if now == nil {
 		now = time.Now
 	}
+	if cfg.RunLease <= 0 {
+		cfg.RunLease = DefaultRunLease
+	}
+	if cfg.Log == nil {
+		cfg.Log = slog.New(slog.DiscardHandler)
+	}
 	s := &Settler{db: db, orders: &orderStore{db: db, now: now}, payouts: payouts, erp: erp, cfg: cfg, now: now,
+		log: cfg.Log, replica: uuid.NewString(), lease: cfg.RunLease,
 		found: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "retailbridge_settlement_mismatches_total",
 			Help: "Settlement mismatches found, by kind (each reported once)."}, []string{"kind"})}
 	if reg != nil {
@@ -108,9 +127,14 @@ type SettlementRun struct {
 	Payouts, Lines, NewMismatches int
 }
 
-// Run reads the payouts created since the watermark (less a day, as a payout's lines can be
-// listed only once it exists), records them and their lines, and reports mismatches.
-func (s *Settler) Run(ctx context.Context) (SettlementRun, error) {
+// Run settles in the caller's goroutine, outside any recorded run (tests, tools); the service
+// runs settlement as background jobs (Trigger, settlement_run.go).
+func (s *Settler) Run(ctx context.Context) (SettlementRun, error) { return s.settle(ctx, "") }
+
+// settle reads the payouts created since the watermark (less a day, as a payout's lines can be
+// listed only once it exists), records them and their lines, and reports mismatches, each
+// credited to runID.
+func (s *Settler) settle(ctx context.Context, runID string) (SettlementRun, error) {
 	var run SettlementRun
 	since, _, err := s.orders.watermark(ctx, settlementWatermark)
 	if err != nil {
@@ -129,7 +153,7 @@ func (s *Settler) Run(ctx context.Context) (SettlementRun, error) {
 	}
 	newest := since
 	for _, p := range pos {
-		lines, fresh, err := s.settlePayout(ctx, p, byRef)
+		lines, fresh, err := s.settlePayout(ctx, p, byRef, runID)
 		if err != nil {
 			return run, err
 		}
@@ -140,12 +164,12 @@ func (s *Settler) Run(ctx context.Context) (SettlementRun, error) {
 			newest = p.Created
 		}
 	}
-	fresh, err := s.checkNotPaidOut(ctx, byRef)
+	fresh, err := s.checkNotPaidOut(ctx, byRef, runID)
 	if err != nil {
 		return run, err
 	}
 	run.NewMismatches += fresh
-	if fresh, err = s.checkERP(ctx); err != nil {
+	if fresh, err = s.checkERP(ctx, runID); err != nil {
 		return run, err
 	}
 	run.NewMismatches += fresh

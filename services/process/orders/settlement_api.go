@@ -107,14 +107,46 @@ func (a *SettlementAPI) ListSettlementMismatches(ctx context.Context, req *order
 	return resp, nil
 }
 
-// RunSettlement settles now; it needs support:write, as it calls the payment platform.
+// RunSettlement starts a run in the background, or returns the period's run already going; it
+// needs support:write, as the run calls the payment platform. It answers once the run is
+// recorded: how the run ends is read with GetSettlementRun.
 func (a *SettlementAPI) RunSettlement(ctx context.Context, _ *ordersv1.RunSettlementRequest) (*ordersv1.RunSettlementResponse, error) {
 	if _, err := supportOnly(ctx, ScopeSupportWrite); err != nil {
 		return nil, err
 	}
-	run, err := a.Settler.Run(ctx)
+	run, started, err := a.Settler.Trigger(ctx, OriginOnDemand)
 	if err != nil {
-		return nil, errs.Wrap(err, errs.Unavailable, "settlement_failed", "settlement did not finish; try again")
+		return nil, err
 	}
-	return &ordersv1.RunSettlementResponse{Payouts: int32(run.Payouts), Lines: int32(run.Lines), NewMismatches: int32(run.NewMismatches)}, nil
+	return &ordersv1.RunSettlementResponse{Run: toProtoRun(run), Started: started}, nil
+}
+
+// GetSettlementRun reads a run's state and the mismatches it found.
+func (a *SettlementAPI) GetSettlementRun(ctx context.Context, req *ordersv1.GetSettlementRunRequest) (*ordersv1.GetSettlementRunResponse, error) {
+	if _, err := supportOnly(ctx, ScopeSupportRead); err != nil {
+		return nil, err
+	}
+	if id := req.GetRunId(); id == "" || len(id) > 64 {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(
+			errs.FieldViolation{Field: "run_id", Description: "1 to 64 characters"})
+	}
+	run, ms, err := a.Settler.GetRun(ctx, req.GetRunId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &ordersv1.GetSettlementRunResponse{Run: toProtoRun(run)}
+	for _, m := range ms {
+		resp.Mismatches = append(resp.Mismatches, &ordersv1.SettlementMismatch{Kind: m.Kind, Subject: m.Subject,
+			PayoutId: m.PayoutID, Detail: m.Detail, FoundAt: timestamppb.New(m.Found)})
+	}
+	return resp, nil
+}
+
+func toProtoRun(r RunStatus) *ordersv1.SettlementRun {
+	out := &ordersv1.SettlementRun{RunId: r.ID, Period: r.Period, Origin: r.Origin, State: r.State, Reason: r.Reason,
+		StartedAt: timestamppb.New(r.Started), Payouts: int32(r.Payouts), Lines: int32(r.Lines), NewMismatches: int32(r.NewMismatches)}
+	if !r.Finished.IsZero() {
+		out.FinishedAt = timestamppb.New(r.Finished)
+	}
+	return out
 }

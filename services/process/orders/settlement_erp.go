@@ -90,7 +90,7 @@ type recordedPayout struct {
 
 // checkERP matches the ERP's payments and deposits with the payouts recorded within the
 // lookback and records what does not match; it returns how many mismatches were new.
-func (s *Settler) checkERP(ctx context.Context) (int, error) {
+func (s *Settler) checkERP(ctx context.Context, runID string) (int, error) {
 	if s.erp == nil {
 		return 0, nil
 	}
@@ -118,7 +118,7 @@ func (s *Settler) checkERP(ctx context.Context) (int, error) {
 	fresh := 0
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		fresh, err = insertMismatches(ctx, tx, found, s.now().UnixMicro())
+		fresh, err = insertMismatches(ctx, tx, found, s.now().UnixMicro(), runID)
 		return err
 	})
 	if err != nil {

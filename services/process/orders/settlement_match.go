@@ -15,7 +15,7 @@ type mismatch struct {
 
 // settlePayout matches p's lines, checks its deposit and records all of it in one transaction;
 // it returns the lines read and how many mismatches were new.
-func (s *Settler) settlePayout(ctx context.Context, p SettlementPayout, byRef map[string]orderRef) (int, int, error) {
+func (s *Settler) settlePayout(ctx context.Context, p SettlementPayout, byRef map[string]orderRef, runID string) (int, int, error) {
 	lines, err := s.payouts.PayoutLines(ctx, p.ID)
 	if err != nil {
 		return 0, 0, fmt.Errorf("settlement: listing payout %s: %w", p.ID, err)
@@ -36,7 +36,7 @@ func (s *Settler) settlePayout(ctx context.Context, p SettlementPayout, byRef ma
 				return err
 			}
 		}
-		n, err := insertMismatches(ctx, tx, found, now)
+		n, err := insertMismatches(ctx, tx, found, now, runID)
 		if err != nil {
 			return err
 		}
@@ -74,11 +74,11 @@ func (s *Settler) matchLine(payoutID string, l SettlementLine, byRef map[string]
 
 // insertMismatches records found, each once; it returns how many were new, having moved the
 // new ones to the end of found so the caller counts exactly those.
-func insertMismatches(ctx context.Context, tx *store.Tx, found []mismatch, now int64) (int, error) {
+func insertMismatches(ctx context.Context, tx *store.Tx, found []mismatch, now int64, runID string) (int, error) {
 	var old, fresh []mismatch
 	for _, m := range found {
-		res, err := tx.Exec(ctx, `INSERT INTO settlement_mismatches (kind, subject, payout_id, detail, found_us)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (kind, subject) DO NOTHING`, m.kind, m.subject, m.payoutID, m.detail, now)
+		res, err := tx.Exec(ctx, `INSERT INTO settlement_mismatches (kind, subject, payout_id, detail, found_us, run_id)
+			VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (kind, subject) DO NOTHING`, m.kind, m.subject, m.payoutID, m.detail, now, runID)
 		if err != nil {
 			return 0, err
 		}
@@ -100,7 +100,7 @@ func (s *Settler) count(ms []mismatch) {
 
 // checkNotPaidOut reports orders placed longer ago than the payout grace (within the lookback)
 // whose payment no recorded payout line carries.
-func (s *Settler) checkNotPaidOut(ctx context.Context, byRef map[string]orderRef) (int, error) {
+func (s *Settler) checkNotPaidOut(ctx context.Context, byRef map[string]orderRef, runID string) (int, error) {
 	paid := map[string]bool{}
 	rows, err := s.db.Query(ctx, `SELECT DISTINCT payment_reference FROM settlement_lines`)
 	if err != nil {
@@ -129,7 +129,7 @@ func (s *Settler) checkNotPaidOut(ctx context.Context, byRef map[string]orderRef
 	fresh := 0
 	err = s.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		fresh, err = insertMismatches(ctx, tx, found, s.now().UnixMicro())
+		fresh, err = insertMismatches(ctx, tx, found, s.now().UnixMicro(), runID)
 		return err
 	})
 	if err != nil {

@@ -47,20 +47,45 @@ func (p PaymentsPayouts) PayoutLines(ctx context.Context, payoutID string) ([]Se
 // DefaultSettlementInterval is how often Loop settles when RB_SETTLEMENT_INTERVAL is unset.
 const DefaultSettlementInterval = time.Hour
 
-// Loop runs settlement every interval until ctx ends; a failed run is logged by report and
-// retried at the next tick, since the watermark only moves on success.
+// Loop triggers a scheduled run every interval until ctx ends, through the same path as
+// support's triggers (Trigger): a run already going for the period (on any replica) is left to
+// finish, and report hears of the runs this replica worked on, a failed one with its cause.
+// Runs work on ctx (Serve), and Loop returns once those it started have finished.
 func (s *Settler) Loop(ctx context.Context, interval time.Duration, report func(SettlementRun, error)) error {
 	if interval <= 0 {
 		return fmt.Errorf("settlement: interval %v must be positive", interval)
 	}
+	s.Serve(ctx)
+	defer s.jobs.wg.Wait()
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		report(s.Run(ctx))
+		run, started, err := s.Trigger(ctx, OriginSchedule)
+		switch {
+		case err != nil:
+			report(SettlementRun{}, err)
+		case started:
+			s.wait(ctx, run.ID)
+			if ctx.Err() == nil {
+				report(s.outcome(ctx, run.ID))
+			}
+		}
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-t.C:
 		}
 	}
+}
+
+// outcome is a finished run's counts, or its recorded cause as an error.
+func (s *Settler) outcome(ctx context.Context, id string) (SettlementRun, error) {
+	run, _, err := s.GetRun(ctx, id)
+	switch {
+	case err != nil:
+		return SettlementRun{}, err
+	case run.State == RunFailed:
+		return run.SettlementRun, fmt.Errorf("settlement run %s failed: %s", id, run.Reason)
+	}
+	return run.SettlementRun, nil
 }

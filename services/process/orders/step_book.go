@@ -34,6 +34,10 @@ func bookStep(sys systems) stepFunc {
 			// Carried out of the store at purchase: nothing to reserve or ship; the till billed it.
 			return StateCompleted, nil
 		}
+		if len(d.stockLines(o)) == 0 {
+			// Gift cards, digital goods, services: nothing to reserve or ship (lines.go).
+			return StateFulfilling, nil
+		}
 		return StateReserving, nil
 	}
 }

@@ -41,7 +41,8 @@ func enrichStep(sys systems, taxes *taxTable) stepFunc {
 				d.Reasons = append(d.Reasons, "SKU "+l.GetSku()+" left the ERP item master")
 				continue
 			}
-			ref := lineRef{SKU: l.GetSku(), ERPID: it.GetErpId(), Category: it.GetCategory(), TaxCode: d.TaxOverride}
+			ref := lineRef{SKU: l.GetSku(), ERPID: it.GetErpId(), Category: it.GetCategory(), TaxCode: d.TaxOverride,
+				NoStock: holdsNoStock(l, it)}
 			if ref.TaxCode == "" {
 				if ref.TaxCode, err = taxes.lookup(ctx, d.Jurisdiction, it.GetCategory()); err != nil {
 					return "", err
@@ -55,7 +56,7 @@ func enrichStep(sys systems, taxes *taxTable) stepFunc {
 		switch {
 		case len(d.Reasons) > 0:
 			return StateFailedTax, nil
-		case d.needsOMS():
+		case d.needsOMS() && len(d.stockLines(o)) > 0: // lines without stock are not the OMS's
 			return StateRouting, nil
 		}
 		return StateBooking, nil

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -25,9 +26,13 @@ import (
 )
 
 // Following the ERP sales order (Pending Fulfillment → … → Billed). The ERP kind's changes are
-// polled through the ERP system API (NetSuite: the record service queried on lastModifiedDate;
-// Business Central: $filter on lastModifiedDateTime) from a watermark kept in the orders
-// database; each change becomes an EVENT_TYPE_ERP_SALES_ORDER_UPDATED event written to the
+// polled through the ERP system API (NetSuite: SuiteQL on transaction.lastmodifieddate;
+// Business Central: $filter on lastModifiedDateTime, and the invoices posted since) from a
+// watermark kept in the orders database. Business Central deletes a sales order once it is
+// posted fully shipped and invoiced, and a user may delete one, which no listing shows: the
+// poll also names the sales orders it follows (order_erp_follow: seen open, no final status
+// yet), and the ERP reports those gone as Billed (an invoice records them) or Deleted (closed:
+// an order still being fulfilled goes to the erp_status_conflict queue with the reason); each change becomes an EVENT_TYPE_ERP_SALES_ORDER_UPDATED event written to the
 // outbox in the same transaction that moves the watermark, with an id derived from the sales
 // order, its modification time and status, so a repeated poll publishes nothing twice.
 // Business Central's webhook notifications publish the same event type. The workflow's
@@ -45,6 +50,8 @@ const (
 	// DefaultERPStatusPoll is how often the ERP's sales order changes are polled.
 	DefaultERPStatusPoll = time.Minute
 	erpStatusOverlap     = 2 * time.Minute // clock skew between the ERP and us
+	erpStatusBilled      = "Billed"        // final: nothing more happens to the sales order
+	maxFollowed          = 500             // sales orders one poll follows (the ERP service's bound)
 )
 
 // erpStatus is SignalERPStatus's payload.
@@ -86,9 +93,10 @@ func (w *Workflow) pollERPLoop(ctx context.Context) error {
 	}
 }
 
-// PollERPStatus reads the sales orders the ERP changed since the watermark (less an overlap)
-// and writes one event per change to the outbox, moving the watermark in the same
-// transaction. It returns how many changes it read.
+// PollERPStatus reads the sales orders the ERP changed since the watermark (less an overlap),
+// and what became of the sales orders it follows (order_erp_follow), and writes one event per
+// change to the outbox, moving the watermark and the follow list in the same transaction. It
+// returns how many changes it read.
 func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 	st := &orderStore{db: w.db, now: w.now}
 	wm, ok, err := st.watermark(ctx, erpStatusWatermark)
@@ -99,13 +107,25 @@ func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 	if ok {
 		since = wm.Add(-erpStatusOverlap)
 	}
-	resp, err := w.sys.erp.ListSalesOrderChanges(governor.WithPriority(ctx, governor.Bulk), &erpv1.ListSalesOrderChangesRequest{ModifiedSince: timestamppb.New(since)})
+	followed, err := w.followedSalesOrders(ctx)
+	if err != nil {
+		return 0, err
+	}
+	req := &erpv1.ListSalesOrderChangesRequest{ModifiedSince: timestamppb.New(since)}
+	for id := range followed {
+		req.FollowedSalesOrderIds = append(req.FollowedSalesOrderIds, id)
+	}
+	slices.Sort(req.FollowedSalesOrderIds)
+	resp, err := w.sys.erp.ListSalesOrderChanges(governor.WithPriority(ctx, governor.Bulk), req)
 	if err != nil {
 		return 0, asError(err)
 	}
 	newest := since.Add(erpStatusOverlap)
 	err = w.db.InTx(ctx, func(tx *store.Tx) error {
 		for _, c := range resp.GetChanges() {
+			if c.GetOrderId() == "" {
+				c.OrderId = followed[c.GetSalesOrderId()] // a deleted order's change names only the sales order
+			}
 			if c.GetOrderId() == "" {
 				continue // not a storefront order's
 			}
@@ -122,9 +142,17 @@ func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 			if err := w.outbox.Add(ctx, tx, ev); err != nil {
 				return err
 			}
-			if at := c.GetModifiedAt().AsTime(); at.After(newest) {
+			if err := follow(ctx, tx, c, w.now()); err != nil {
+				return err
+			}
+			// A deletion is dated when it was found, not by the ERP: it says nothing of how far
+			// the ERP's listing reached.
+			if at := c.GetModifiedAt().AsTime(); at.After(newest) && !c.GetDeleted() {
 				newest = at
 			}
+		}
+		if err := markChecked(ctx, tx, req.GetFollowedSalesOrderIds(), w.now()); err != nil {
+			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO order_store_watermarks (name, watermark_us, polled_us) VALUES ($1, $2, $3)
 			ON CONFLICT (name) DO UPDATE SET polled_us = excluded.polled_us,
@@ -134,6 +162,53 @@ func (w *Workflow) PollERPStatus(ctx context.Context) (int, error) {
 		return err
 	})
 	return len(resp.GetChanges()), err
+}
+
+// followedSalesOrders is the sales orders the poll follows, least recently checked first, at
+// most maxFollowed: sales order id → storefront order id.
+func (w *Workflow) followedSalesOrders(ctx context.Context) (map[string]string, error) {
+	rows, err := w.db.Query(ctx, `SELECT sales_order_id, order_id FROM order_erp_follow
+		ORDER BY checked_us, sales_order_id LIMIT $1`, maxFollowed)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]string{}
+	for rows.Next() {
+		var so, order string
+		if err := rows.Scan(&so, &order); err != nil {
+			return nil, err
+		}
+		out[so] = order
+	}
+	return out, rows.Err()
+}
+
+// markChecked moves the followed sales orders to the back of the follow list, in one statement.
+func markChecked(ctx context.Context, tx *store.Tx, ids []string, now time.Time) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	args := []any{now.UnixMicro()}
+	marks := make([]string, len(ids))
+	for i, id := range ids {
+		args = append(args, id)
+		marks[i] = fmt.Sprintf("$%d", i+2)
+	}
+	_, err := tx.Exec(ctx, `UPDATE order_erp_follow SET checked_us = $1 WHERE sales_order_id IN (`+strings.Join(marks, ", ")+`)`, args...)
+	return err
+}
+
+// follow keeps the follow list: a sales order with a final status (Billed, closed, deleted)
+// leaves it; one seen open joins it.
+func follow(ctx context.Context, tx *store.Tx, c *erpv1.SalesOrderChange, now time.Time) error {
+	if c.GetClosed() || c.GetDeleted() || c.GetStatus() == erpStatusBilled {
+		_, err := tx.Exec(ctx, `DELETE FROM order_erp_follow WHERE sales_order_id = $1`, c.GetSalesOrderId())
+		return err
+	}
+	_, err := tx.Exec(ctx, `INSERT INTO order_erp_follow (sales_order_id, order_id, checked_us) VALUES ($1, $2, $3)
+		ON CONFLICT (sales_order_id) DO NOTHING`, c.GetSalesOrderId(), c.GetOrderId(), now.UnixMicro())
+	return err
 }
 
 // salesOrderEvent is the event of one sales order change; its id is the change's.

@@ -3,6 +3,7 @@ package orders
 import (
 	"context"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/workflow"
 
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
@@ -16,6 +17,11 @@ import (
 // left, so nothing is undone.
 func fulfilStep(sys systems) stepFunc {
 	return func(ctx context.Context, r workflow.Run, d *orderData) (string, error) {
+		o, err := d.order()
+		if err != nil {
+			return "", err
+		}
+		d.addDigitalDelivery(o) // lines without stock are marked fulfilled too (lines.go)
 		for i := range d.Shipments {
 			s := &d.Shipments[i]
 			if s.FulfillmentID != "" {
@@ -23,6 +29,13 @@ func fulfilStep(sys systems) stepFunc {
 			}
 			resp, err := sys.commerce.CreateFulfillment(ctx, &commercev1.CreateFulfillmentRequest{OrderId: d.OrderID,
 				Shipment: s.canonical(d.OrderID), IdempotencyKey: r.Key + ":" + s.ID})
+			if s.Digital && err != nil && errs.FromError(asError(err)).Reason == "nothing_left_to_fulfill" {
+				// A delivery without tracking is not found again by its tracking number: the
+				// storefront fulfilled these lines already (our lost answer, or a gift card
+				// the storefront issued and fulfilled on its own).
+				s.FulfillmentID, d.Reasons = "fulfilled-on-storefront", nil
+				return StateRecordingShipment, nil
+			}
 			if held, err := holdOn(err, d, "the storefront cannot record fulfilments"); held || err != nil {
 				return StateAwaitingStorefront, err
 			}
@@ -37,6 +50,9 @@ func fulfilStep(sys systems) stepFunc {
 func (s *shipment) canonical(orderID string) *canonicalv1.Shipment {
 	out := &canonicalv1.Shipment{Id: s.ID, OrderId: orderID, Carrier: s.Carrier, TrackingNumber: s.Tracking,
 		FromLocationId: s.Location, Status: canonicalv1.ShipmentStatus_SHIPMENT_STATUS_IN_TRANSIT}
+	if s.Digital {
+		out.Status = canonicalv1.ShipmentStatus_SHIPMENT_STATUS_DELIVERED // nothing travels
+	}
 	for line, q := range s.Lines {
 		out.Lines = append(out.Lines, &canonicalv1.ShipmentLine{OrderLineId: line, Quantity: int32(q), Sku: s.skuOf(line)})
 	}

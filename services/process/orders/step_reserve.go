@@ -33,7 +33,10 @@ func reserveStep(sys systems, cfg WorkflowConfig) stepFunc {
 			}
 			if i >= len(d.Reservations) {
 				resp, err := sys.inventory.Reserve(ctx, &inventoryv1.ReserveRequest{OrderId: d.OrderID, Sku: a.SKU, Quantity: int64(a.Quantity),
-					IdempotencyKey: r.Key + ":" + strconv.Itoa(i), LocationId: a.Location, Channel: o.GetSource(), Ttl: durationpb.New(cfg.ReservationTTL)})
+					IdempotencyKey: d.attemptKey(r.Key) + ":" + strconv.Itoa(i), LocationId: a.Location, Channel: o.GetSource(), Ttl: durationpb.New(cfg.ReservationTTL)})
+				if why := cannotServe(err); why != "" {
+					return d.lostRace(ctx, sys, r, cfg, a, why) // another order took the units (reroute.go)
+				}
 				if held, err := holdOn(err, d, "the inventory process cannot reserve"); held || err != nil {
 					return StateAwaitingInventory, err
 				}

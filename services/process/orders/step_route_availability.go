@@ -22,7 +22,7 @@ import (
 
 // pushAvailability loads the inventory process's figures for o's SKUs into the OMS. An OMS (or
 // inventory process) that cannot take or give them leaves the OMS to its own feed.
-func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, key string) error {
+func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, key string, adjust func([]*omsv1.LocationAvailability) []*omsv1.LocationAvailability) error {
 	var skus []string
 	for _, l := range o.GetLines() {
 		if !slices.Contains(skus, l.GetSku()) {
@@ -30,11 +30,36 @@ func pushAvailability(ctx context.Context, sys systems, o *canonicalv1.Order, ke
 		}
 	}
 	figures, err := availabilityByLocation(ctx, sys, skus)
-	if err != nil || len(figures) == 0 {
+	if err != nil {
 		return unlessUnimplemented(err)
+	}
+	if figures, err = withoutOMSOnly(ctx, sys, skus, figures); err != nil {
+		return err
+	}
+	if figures = adjust(figures); len(figures) == 0 {
+		return nil
 	}
 	_, err = sys.oms.SetAvailability(ctx, &omsv1.SetAvailabilityRequest{Availability: figures, IdempotencyKey: key + ":availability"})
 	return unlessUnimplemented(err)
+}
+
+// withoutOMSOnly adds a figure of 0 for every position the OMS holds of skus at a location where
+// the inventory process holds none: the OMS's own count there (its seed, a feed the inventory
+// process does not take) is nothing the inventory process could reserve, and an order allocated
+// there would lose its reservation and be routed again.
+func withoutOMSOnly(ctx context.Context, sys systems, skus []string, figures []*omsv1.LocationAvailability) ([]*omsv1.LocationAvailability, error) {
+	resp, err := sys.oms.ListPositions(ctx, &omsv1.ListPositionsRequest{Skus: skus})
+	if err != nil {
+		return figures, unlessUnimplemented(err)
+	}
+	for _, p := range resp.GetPositions() {
+		if !slices.ContainsFunc(figures, func(f *omsv1.LocationAvailability) bool {
+			return f.GetLocationId() == p.GetLocationId() && f.GetSku() == p.GetSku()
+		}) {
+			figures = append(figures, &omsv1.LocationAvailability{LocationId: p.GetLocationId(), Sku: p.GetSku()})
+		}
+	}
+	return figures, nil
 }
 
 // workflowPrincipal is who the order workflow is to the inventory process's reads, which answer

@@ -53,6 +53,11 @@ func orderReasons(o *canonicalv1.Order) []string {
 	if o.GetCustomer().GetId() == "" {
 		r = append(r, "the order has no customer")
 	}
+	if nothingShips(o) {
+		// Gift cards and digital goods only (lines.go): Shopify names no delivery method and
+		// asks for no address, and none is needed.
+		return append(r, paymentReasons(o)...)
+	}
 	switch m := o.GetFulfillmentModel(); m {
 	case canonicalv1.FulfillmentModel_FULFILLMENT_MODEL_UNSPECIFIED:
 		r = append(r, "the fulfilment model is unknown")
@@ -65,12 +70,26 @@ func orderReasons(o *canonicalv1.Order) []string {
 			r = append(r, "the shipping address is incomplete (street, city and country are required)")
 		}
 	}
+	return append(r, paymentReasons(o)...)
+}
+
+// paymentReasons: the payment is neither authorised nor taken.
+func paymentReasons(o *canonicalv1.Order) []string {
 	switch o.GetFinancialStatus() {
 	case canonicalv1.FinancialStatus_FINANCIAL_STATUS_AUTHORIZED, canonicalv1.FinancialStatus_FINANCIAL_STATUS_PAID:
-	default:
-		r = append(r, "the payment is "+enumName(o.GetFinancialStatus().String(), "FINANCIAL_STATUS_")+", not authorised or paid")
+		return nil
 	}
-	return r
+	return []string{"the payment is " + enumName(o.GetFinancialStatus().String(), "FINANCIAL_STATUS_") + ", not authorised or paid"}
+}
+
+// nothingShips: the storefront says no line of the order holds stock or ships.
+func nothingShips(o *canonicalv1.Order) bool {
+	for _, l := range o.GetLines() {
+		if stockedKind(l.GetKind()) {
+			return false
+		}
+	}
+	return len(o.GetLines()) > 0
 }
 
 // unknownSKUs asks the ERP item master which of the order's SKUs it does not know.

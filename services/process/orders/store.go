@@ -386,3 +386,19 @@ func (s *orderStore) confirm(ctx context.Context, id string, updatedAt time.Time
 		WHERE order_id = $1 AND updated_us = $2`, id, updatedAt.UnixMicro(), now)
 	return err
 }
+
+// fedByEvent reports whether an event brought the order: a version from a webhook or the poll
+// (not only from reading the platform), or an orders/create the poll published for it.
+func (s *orderStore) fedByEvent(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT (SELECT COUNT(*) FROM order_store_history WHERE order_id = $1 AND via <> $2)
+		+ (SELECT COUNT(*) FROM order_store_poll_created WHERE order_id = $1)`, id, viaRead).Scan(&n)
+	return n > 0, err
+}
+
+// pollCreated records that the poll published the order's orders/create.
+func (s *orderStore) pollCreated(ctx context.Context, id, eventID string) error {
+	_, err := s.db.Exec(ctx, `INSERT INTO order_store_poll_created (order_id, event_id, published_us) VALUES ($1, $2, $3)
+		ON CONFLICT (order_id) DO NOTHING`, id, eventID, s.now().UnixMicro())
+	return err
+}

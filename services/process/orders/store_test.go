@@ -168,13 +168,25 @@ func testPollerFindsMissed(t *testing.T, d store.Dialect) {
 		t.Fatal(err)
 	}
 	t.Logf("repair poll after one lost orders/create: %+v", res)
-	if res.Applied != 1 {
-		t.Errorf("repair poll applied %d versions, want 1 (the missed order)", res.Applied)
+	if res.Started != 1 {
+		t.Errorf("repair poll published %d orders/create, want 1 (the missed order)", res.Started)
 	}
 	so := rig.stored(id)
-	h := rig.historyOf(id)
-	if len(h) != 1 || h[0].Via != viaPoll {
-		t.Errorf("history = %+v, want one version found by the poll", h)
+	// The poll publishes the orders/create the webhook would have (poller_create.go): the store's
+	// own consumer may apply it before the poll stores its version (then the poll's copy is the
+	// same version, absorbed). Either way the one version is the poll's event.
+	ev, err := pollCreateEvent(so.order)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []historyRow
+	for _, r := range rig.historyOf(id) {
+		if r.Applied {
+			applied = append(applied, r)
+		}
+	}
+	if len(applied) != 1 || applied[0].EventID != ev.GetId() {
+		t.Errorf("history = %+v, want one version, from the poll's orders/create %s", rig.historyOf(id), ev.GetId())
 	}
 	if so.order.GetCustomer().GetId() != firstCustomer() {
 		t.Errorf("stored order's customer = %q", so.order.GetCustomer().GetId())

@@ -64,6 +64,9 @@ type WorkflowConfig struct {
 	// ERPStatusPoll is how often the ERP's sales order changes are read (step_erp_status.go).
 	// Default 1m.
 	ERPStatusPoll time.Duration
+	// MaxReroutes is how often an order whose allocated location ran out before its
+	// reservation is routed again before it waits in awaiting_stock (reroute.go). Default 3.
+	MaxReroutes int
 }
 
 func (c WorkflowConfig) withDefaults() WorkflowConfig {
@@ -79,6 +82,9 @@ func (c WorkflowConfig) withDefaults() WorkflowConfig {
 	if c.ERPStatusPoll == 0 {
 		c.ERPStatusPoll = DefaultERPStatusPoll
 	}
+	if c.MaxReroutes == 0 {
+		c.MaxReroutes = DefaultMaxReroutes
+	}
 	return c
 }
 
@@ -92,6 +98,9 @@ func (c WorkflowConfig) Validate() error {
 		if d < 0 {
 			bad = append(bad, name+": must not be negative")
 		}
+	}
+	if c.MaxReroutes < 0 {
+		bad = append(bad, "MaxReroutes: must not be negative")
 	}
 	if len(bad) > 0 {
 		return fmt.Errorf("order workflow config: %s", strings.Join(bad, "; "))

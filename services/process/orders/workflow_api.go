@@ -101,7 +101,7 @@ func (w *Workflow) ListOrderExceptions(ctx context.Context, req *ordersv1.ListOr
 	}
 	var bad []errs.FieldViolation
 	if !ok {
-		bad = append(bad, errs.FieldViolation{Field: "queue", Description: "one of incomplete, failed_tax_enrichment, routing_unavailable, inventory_unavailable, storefront_unavailable, capture_unavailable, erp_status_conflict"})
+		bad = append(bad, errs.FieldViolation{Field: "queue", Description: "one of incomplete, failed_tax_enrichment, routing_unavailable, inventory_unavailable, storefront_unavailable, capture_unavailable, erp_status_conflict, awaiting_stock"})
 	}
 	if size < 1 || size > 500 {
 		bad = append(bad, errs.FieldViolation{Field: "page_size", Description: "between 1 and 500"})

@@ -30,6 +30,11 @@ type orderData struct {
 	// Routing: where each line's units come from.
 	OMSOrderID  string       `json:"oms_order_id,omitempty"`
 	Allocations []allocation `json:"allocations,omitempty"`
+	// Re-routing after a lost race (reroute.go): attempts so far (each its own OMS order and
+	// keys), re-routes since the order was last released, and the locations that ran out.
+	RouteAttempt int         `json:"route_attempt,omitempty"`
+	Reroutes     int         `json:"reroutes,omitempty"`
+	Exhausted    []exhausted `json:"exhausted,omitempty"`
 
 	SalesOrderID     string `json:"sales_order_id,omitempty"`
 	SalesOrderNumber string `json:"sales_order_number,omitempty"`
@@ -47,6 +52,10 @@ type orderData struct {
 	CaptureID string `json:"capture_id,omitempty"`
 
 	cashAndFollowUp
+
+	// note is this step's line on the order's timeline, when the state's name does not say it
+	// (not kept: the timeline keeps it).
+	note string
 }
 
 type lineRef struct {
@@ -54,6 +63,9 @@ type lineRef struct {
 	ERPID    string `json:"erp_id"`
 	Category string `json:"category"`
 	TaxCode  string `json:"tax_code"`
+	// NoStock: the item master keeps the item as non-inventory, a gift card, a service or a
+	// digital good (lines.go).
+	NoStock bool `json:"no_stock,omitempty"`
 }
 
 type allocation struct {
@@ -86,6 +98,9 @@ type shipment struct {
 	LineSKUs          map[string]string `json:"line_skus"` // order line id → SKU
 	FulfillmentID     string            `json:"fulfillment_id,omitempty"`
 	ItemFulfillmentID string            `json:"item_fulfillment_id,omitempty"`
+	// Digital: the delivery of the lines that hold no stock (lines.go): from no location,
+	// without tracking.
+	Digital bool `json:"digital,omitempty"`
 }
 
 // order decodes the canonical order.
@@ -172,7 +187,7 @@ func skuOf(lines []*canonicalv1.OrderLine, lineID string) string {
 	return ""
 }
 
-// allocatedInFull: every unit of every line has a location.
+// allocatedInFull: every unit of every line that holds stock has a location.
 func (d *orderData) allocatedInFull() bool {
 	o, err := d.order()
 	if err != nil {
@@ -182,7 +197,7 @@ func (d *orderData) allocatedInFull() bool {
 	for _, a := range d.Allocations {
 		got[a.LineID] += a.Quantity
 	}
-	for _, l := range o.GetLines() {
+	for _, l := range d.stockLines(o) {
 		if got[l.GetId()] < l.GetQuantity() {
 			return false
 		}
@@ -190,14 +205,14 @@ func (d *orderData) allocatedInFull() bool {
 	return true
 }
 
-// allocate places every line at location (orders the OMS does not route).
+// allocate places every line that holds stock at location (orders the OMS does not route).
 func (d *orderData) allocate(location string) error {
 	o, err := d.order()
 	if err != nil {
 		return err
 	}
 	d.Allocations = nil
-	for _, l := range o.GetLines() {
+	for _, l := range d.stockLines(o) {
 		d.Allocations = append(d.Allocations, allocation{LineID: l.GetId(), SKU: l.GetSku(), Location: location, Quantity: l.GetQuantity()})
 	}
 	return nil

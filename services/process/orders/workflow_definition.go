@@ -74,7 +74,9 @@ func (b builder) step(system string, do stepFunc, comp compFunc) workflow.Step {
 		if err := checkTransition(r.State, next, &d); err != nil {
 			return workflow.Result{}, err
 		}
-		return b.enter(&d, next), nil
+		res := b.enter(&d, next)
+		res.Note = d.note
+		return res, nil
 	}}
 	if comp != nil {
 		s.Compensate = func(ctx context.Context, r workflow.Run) error {

@@ -21,7 +21,7 @@ import (
 // signals. Accepting an order is one insert in the consumer's transaction: the storefront's
 // webhook was answered by the commerce system API long before, whatever the ERP or warehouse do.
 func (w *Workflow) Run(ctx context.Context) error {
-	for _, domain := range []string{"orders", "commerce", "wms"} {
+	for _, domain := range []string{"orders", "commerce", "wms", "inventory"} {
 		if _, err := events.EnsureStream(ctx, w.js, domain, events.StreamOptions{}); err != nil {
 			return err
 		}
@@ -42,6 +42,7 @@ func (w *Workflow) Run(ctx context.Context) error {
 	}{
 		{"orders-workflow-from-commerce", "commerce", w.handleCommerceEvent},
 		{"orders-workflow-from-wms", "wms", w.handleWarehouseEvent},
+		{"orders-workflow-from-inventory", "inventory", w.handleInventoryEvent}, // releases awaiting_stock
 	} {
 		cons, err := events.NewConsumer(w.db, w.js, events.ConsumerConfig{
 			Name: c.name, Stream: events.StreamName(c.domain), Subjects: []string{events.DomainSubjects(c.domain)},

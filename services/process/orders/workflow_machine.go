@@ -19,6 +19,7 @@ const (
 	StateBooking            = "booking"                  // active: the ERP sales order
 	StateReserving          = "reserving"                // active: reserve and commit in the inventory process
 	StateAwaitingInventory  = "awaiting_inventory"       // held: the inventory process cannot reserve now
+	StateAwaitingStock      = "awaiting_stock"           // held: no location has the units after re-routing (reroute.go)
 	StateSending            = "sending_to_warehouse"     // active: a shipping order per location
 	StateAwaitingAck        = "awaiting_acknowledgement" // waiting: the warehouse's acknowledgement (SLA timer)
 	StateAwaitingShipment   = "awaiting_shipment"        // waiting: shipment events (partial or full)
@@ -42,6 +43,7 @@ const (
 	QueueInventoryUnavailable  = "inventory_unavailable"
 	QueueStorefrontUnavailable = "storefront_unavailable"
 	QueueCaptureUnavailable    = "capture_unavailable"
+	QueueAwaitingStock         = "awaiting_stock"
 )
 
 // queueOf names the exception queue of a held state ("" for any other state).
@@ -61,13 +63,15 @@ func queueOf(state string) string {
 		return QueueCaptureUnavailable
 	case StateERPConflict:
 		return QueueERPStatusConflict
+	case StateAwaitingStock:
+		return QueueAwaitingStock
 	}
 	return ""
 }
 
 // stateOfQueue is the held state of a queue.
 func stateOfQueue(queue string) (string, bool) {
-	for _, s := range []string{StateIncomplete, StateFailedTax, StateAwaitingRouting, StateAwaitingInventory, StateAwaitingStorefront, StateAwaitingCapture, StateERPConflict} {
+	for _, s := range []string{StateIncomplete, StateFailedTax, StateAwaitingRouting, StateAwaitingInventory, StateAwaitingStorefront, StateAwaitingCapture, StateERPConflict, StateAwaitingStock} {
 		if queueOf(s) == queue {
 			return s, true
 		}
@@ -83,11 +87,12 @@ var transitions = map[string][]string{
 	StateIncomplete:         {StateValidating},
 	StateEnriching:          {StateFailedTax, StateRouting, StateBooking},
 	StateFailedTax:          {StateEnriching},
-	StateRouting:            {StateAwaitingRouting, StateBooking},
+	StateRouting:            {StateAwaitingRouting, StateBooking, StateReserving, StateAwaitingStock}, // reserving: re-routed after booking
 	StateAwaitingRouting:    {StateRouting},
-	StateBooking:            {StateReserving, StateCompleted},
-	StateReserving:          {StateAwaitingInventory, StateSending},
+	StateBooking:            {StateReserving, StateCompleted, StateFulfilling},                        // fulfilling: nothing holds stock
+	StateReserving:          {StateAwaitingInventory, StateSending, StateRouting, StateAwaitingStock}, // routing: lost the last unit
 	StateAwaitingInventory:  {StateReserving},
+	StateAwaitingStock:      {StateRouting},
 	StateSending:            {StateAwaitingAck},
 	StateAwaitingAck:        {StateAwaitingShipment, StateFulfilling},
 	StateAwaitingShipment:   {StateFulfilling},
@@ -116,7 +121,7 @@ func checkTransition(from, to string, d *orderData) error {
 		return invariant(fmt.Sprintf("%s → %s is not a transition of the order state machine", from, to))
 	}
 	switch to {
-	case StateSending:
+	case StateSending, StateFulfilling:
 		if !d.paymentSecured() {
 			return invariant("nothing ships unpaid: the payment is " + d.Financial)
 		}

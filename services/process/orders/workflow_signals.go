@@ -25,6 +25,7 @@ var retryState = map[string]string{
 	StateIncomplete: StateValidating, StateFailedTax: StateEnriching,
 	StateAwaitingRouting: StateRouting, StateAwaitingInventory: StateReserving,
 	StateAwaitingStorefront: StateFulfilling, StateAwaitingCapture: StateCapturing,
+	StateAwaitingStock: StateRouting,
 }
 
 // signals maps states and signals to handlers. Handlers never call vendors.
@@ -40,6 +41,8 @@ func (b builder) signals() map[string]map[string]workflow.SignalHandler {
 	for state := range retryState {
 		m[state] = held
 	}
+	m[StateAwaitingStock] = map[string]workflow.SignalHandler{SignalRelease: b.onRelease, TimerHoldRetry: b.onHoldRetry,
+		SignalStockArrived: b.onStockArrived}
 	b.followUpSignals(m)
 	return m
 }
@@ -63,6 +66,9 @@ func (b builder) onRelease(_ context.Context, i workflow.Instance, payload []byt
 		}
 		d.TaxOverride = rel.TaxCode
 	}
+	if i.State == StateAwaitingStock {
+		d.restock()
+	}
 	res := b.enter(d, retryState[i.State])
 	res.Note = fmt.Sprintf("released by support (%s): %s", rel.Resolution, rel.Note)
 	return res, nil
@@ -72,6 +78,9 @@ func (b builder) onHoldRetry(_ context.Context, i workflow.Instance, _ []byte) (
 	d, err := decode(i.Data)
 	if err != nil {
 		return workflow.Result{}, err
+	}
+	if i.State == StateAwaitingStock {
+		d.restock()
 	}
 	res := b.enter(d, retryState[i.State])
 	res.Note = "held order tried again"

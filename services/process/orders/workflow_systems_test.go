@@ -10,6 +10,10 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
+
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
+
 	inventoryv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
@@ -38,14 +42,30 @@ type wfSystems struct {
 	// reservations landed.
 	noReservations bool
 	next           int
+	// shippingSKUs lists, per order, the SKUs its shipping orders asked the warehouse for.
+	shippingSKUs map[string][]string
+	// reservedSKUs lists, per order, the SKUs reserved for it.
+	reservedSKUs map[string][]string
+	// stock, when set, is the sellable units per location and SKU ("loc/sku"): Reserve takes
+	// from it and refuses with insufficient_stock past it, Release gives back.
+	stock map[string]int64
+	held  map[string]string // reservation id → "loc/sku", for Release
+	// omsLocation, when set, deploys an OMS that allocates every line there (else the OMS
+	// answers Unimplemented, as when none is deployed); omsOrders keeps what it was given.
+	omsLocation string
+	omsOrders   map[string]*canonicalv1.Order
 }
 
 func newWFSystems() *wfSystems {
 	return &wfSystems{fail: map[string]error{}, created: map[string]int{}, perOrder: map[string]map[string]int{},
-		byKey: map[string]string{}, taxCodes: map[string][]string{}, items: map[string]*erpv1.Item{
+		byKey: map[string]string{}, taxCodes: map[string][]string{}, shippingSKUs: map[string][]string{}, reservedSKUs: map[string][]string{},
+		items: map[string]*erpv1.Item{
 			"SKU-SHIRT": {Sku: "SKU-SHIRT", ErpId: "101", Category: "apparel"},
 			"SKU-MUG":   {Sku: "SKU-MUG", ErpId: "102", Category: "homeware"},
 			"SKU-SOAP":  {Sku: "SKU-SOAP", ErpId: "103", Category: "hygiene"},
+			"SKU-GIFT":  {Sku: "SKU-GIFT", ErpId: "104", Category: "gift_card", Kind: canonicalv1.LineKind_LINE_KIND_GIFT_CARD},
+			// The item master keeps the e-book as a non-inventory item; the storefront does not say.
+			"SKU-EBOOK": {Sku: "SKU-EBOOK", ErpId: "105", Category: "media", Kind: canonicalv1.LineKind_LINE_KIND_NON_INVENTORY},
 		}}
 }
 
@@ -98,7 +118,7 @@ func (s *wfSystems) register(srv *grpc.Server) {
 	commercev1.RegisterCommerceServiceServer(srv, &wfCommerce{s: s})
 	inventoryv1.RegisterInventoryServiceServer(srv, &wfInventory{s: s})
 	paymentsv1.RegisterPaymentsServiceServer(srv, &wfPayments{s: s})
-	omsv1.RegisterOmsServiceServer(srv, &omsv1.UnimplementedOmsServiceServer{})
+	omsv1.RegisterOmsServiceServer(srv, &wfOMS{s: s})
 }
 
 type wfERP struct {
@@ -178,7 +198,13 @@ func (w *wfWMS) CreateShippingOrder(_ context.Context, req *wmsv1.CreateShipping
 	if err := w.s.failing("CreateShippingOrder"); err != nil {
 		return nil, err
 	}
-	return &wmsv1.CreateShippingOrderResponse{WarehouseOrderId: w.s.once("shipping_order", req.GetShipment().GetOrderId(), req.GetShipment().GetId())}, nil
+	id := w.s.once("shipping_order", req.GetShipment().GetOrderId(), req.GetShipment().GetId())
+	w.s.mu.Lock()
+	defer w.s.mu.Unlock()
+	for _, l := range req.GetShipment().GetLines() {
+		w.s.shippingSKUs[req.GetShipment().GetOrderId()] = append(w.s.shippingSKUs[req.GetShipment().GetOrderId()], l.GetSku())
+	}
+	return &wmsv1.CreateShippingOrderResponse{WarehouseOrderId: id}, nil
 }
 
 type wfCommerce struct {
@@ -205,7 +231,16 @@ func (i *wfInventory) Reserve(ctx context.Context, req *inventoryv1.ReserveReque
 	if off {
 		return i.UnimplementedInventoryServiceServer.Reserve(ctx, req)
 	}
+	if err := i.s.take(req); err != nil {
+		return nil, err
+	}
 	id := i.s.once("reservation", req.GetOrderId(), req.GetIdempotencyKey())
+	i.s.mu.Lock()
+	i.s.reservedSKUs[req.GetOrderId()] = append(i.s.reservedSKUs[req.GetOrderId()], req.GetSku())
+	if i.s.stock != nil {
+		i.s.held[id] = req.GetLocationId() + "/" + req.GetSku()
+	}
+	i.s.mu.Unlock()
 	return &inventoryv1.ReserveResponse{ReservationId: id, LocationId: req.GetLocationId(), ExpiresAt: timestamppb.Now()}, nil
 }
 
@@ -215,7 +250,75 @@ func (i *wfInventory) Commit(context.Context, *inventoryv1.CommitRequest) (*inve
 
 func (i *wfInventory) Release(_ context.Context, req *inventoryv1.ReleaseRequest) (*inventoryv1.ReleaseResponse, error) {
 	i.s.once("released", "", req.GetReservationId())
+	i.s.mu.Lock()
+	if key, ok := i.s.held[req.GetReservationId()]; ok {
+		i.s.stock[key]++
+		delete(i.s.held, req.GetReservationId())
+	}
+	i.s.mu.Unlock()
 	return &inventoryv1.ReleaseResponse{}, nil
+}
+
+// take holds a reservation's units when the test keeps stock; a repeat of a key takes nothing.
+func (s *wfSystems) take(req *inventoryv1.ReserveRequest) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, repeat := s.byKey["reservation\x00"+req.GetIdempotencyKey()]; s.stock == nil || repeat {
+		return nil
+	}
+	key := req.GetLocationId() + "/" + req.GetSku()
+	if s.stock[key] < req.GetQuantity() {
+		return errs.ToStatus(errs.E(errs.FailedPrecondition, "insufficient_stock", "not enough units to hold")).Err()
+	}
+	s.stock[key] -= req.GetQuantity()
+	return nil
+}
+
+type wfOMS struct {
+	omsv1.UnimplementedOmsServiceServer
+	s *wfSystems
+}
+
+func (o *wfOMS) deployed() bool {
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	return o.s.omsLocation != ""
+}
+
+// SubmitOrder keeps an order once per ref (the order's id), as Fluent does.
+func (o *wfOMS) SubmitOrder(ctx context.Context, req *omsv1.SubmitOrderRequest) (*omsv1.SubmitOrderResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.SubmitOrder(ctx, req)
+	}
+	id := o.s.once("oms_order", "", req.GetOrder().GetId())
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	if o.s.omsOrders == nil {
+		o.s.omsOrders = map[string]*canonicalv1.Order{}
+	}
+	o.s.omsOrders[id] = req.GetOrder()
+	return &omsv1.SubmitOrderResponse{OmsOrderId: id}, nil
+}
+
+func (o *wfOMS) GetAllocation(ctx context.Context, req *omsv1.GetAllocationRequest) (*omsv1.GetAllocationResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.GetAllocation(ctx, req)
+	}
+	o.s.mu.Lock()
+	defer o.s.mu.Unlock()
+	resp := &omsv1.GetAllocationResponse{}
+	for _, l := range o.s.omsOrders[req.GetOmsOrderId()].GetLines() {
+		resp.Allocations = append(resp.Allocations, &omsv1.Allocation{OrderLineId: l.GetId(), LocationId: o.s.omsLocation, Quantity: l.GetQuantity()})
+	}
+	return resp, nil
+}
+
+func (o *wfOMS) CancelOrder(ctx context.Context, req *omsv1.CancelOrderRequest) (*omsv1.CancelOrderResponse, error) {
+	if !o.deployed() {
+		return o.UnimplementedOmsServiceServer.CancelOrder(ctx, req)
+	}
+	o.s.once("oms_cancelled", "", req.GetOmsOrderId())
+	return &omsv1.CancelOrderResponse{}, nil
 }
 
 type wfPayments struct {

@@ -166,8 +166,7 @@ type Service struct {
 	erpClient      erpv1.ErpServiceClient
 	timings        Timings
 
-	ordersAPI    ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
-	storeAnswers *cache.Cache[string, storeAnswer]
+	ordersAPI ordersv1.OrdersServiceClient // eligibility's order source (orderstore.go)
 }
 
 // New returns the service. Config fields left zero take their defaults.
@@ -216,7 +215,7 @@ func New(cfg Config, deps Deps) (*Service, error) {
 			cache: cache.New[string, *erpv1.Item](cfg.ItemTTL, cfg.CacheEntries, deps.Now),
 		},
 	}
-	svc.ordersAPI, svc.storeAnswers = deps.Orders, cache.New[string, storeAnswer](storeAnswerTTL, cfg.CacheEntries, deps.Now)
+	svc.ordersAPI = deps.Orders
 	if deps.DB != nil {
 		ctx := context.Background()
 		for _, m := range []func(context.Context, *store.DB) error{events.Migrate, workflow.Migrate, migrate} {

@@ -41,6 +41,12 @@ func (l *ledger) entitiesLocked(set, expand string) []map[string]any {
 		}
 	case SetCustomerPaymentJournals:
 		out = append(out, paymentJournal(l.asOf))
+	case SetSalesInvoices:
+		for _, d := range l.order {
+			if d.Set == SetOrderInvoices {
+				out = append(out, l.renderInvoice(d))
+			}
+		}
 	case SetCustomers:
 		for _, c := range l.customers {
 			out = append(out, map[string]any{"id": c.ID, "number": c.Number, "displayName": c.Name, "email": c.Email,
@@ -110,6 +116,19 @@ func (l *ledger) render(d *doc, expand string) map[string]any {
 			lines = append(lines, m)
 		}
 		e[name] = lines
+	}
+	return e
+}
+
+// renderInvoice is an orderInvoices posting as v2.0's salesInvoices shows the posted invoice:
+// the order it billed and that order's external document number (posting copies it).
+func (l *ledger) renderInvoice(d *doc) map[string]any {
+	e := map[string]any{"@odata.etag": d.etag(), "id": d.ID, "number": d.Number, "externalDocumentNumber": "",
+		"orderId": d.Parent, "orderNumber": d.Reference, "invoiceDate": d.Created.Format(time.DateOnly),
+		"customerNumber": d.Customer, "currencyCode": d.Currency, "status": d.Status,
+		"totalAmountIncludingTax": decimal(d.total()), "lastModifiedDateTime": stamp(d.Modified)}
+	if so, ok := l.docs[d.Parent]; ok {
+		e["externalDocumentNumber"] = so.External
 	}
 	return e
 }
@@ -261,7 +280,7 @@ func (l *ledger) checkSalesDoc(d *doc) *reply {
 
 func (l *ledger) checkReturnOrder(d *doc, b *docBody) *reply {
 	so, ok := l.docs[b.SalesOrderID]
-	if !ok || so.Set != SetSalesOrders {
+	if !ok || (so.Set != SetSalesOrders && so.Set != setPostedOrders) {
 		r := dialog("The Sales Order does not exist. Identification fields and values: Id='" + b.SalesOrderID + "'")
 		return &r
 	}

@@ -12,10 +12,17 @@ import (
 // line ships more than is left on it, an order is billed once and only when fully shipped, and a
 // sales order with shipped lines cannot be deleted.
 
-// Entity sets of the order-to-cash postings (extension pages).
+// Entity sets of the order-to-cash postings (extension pages), and API v2.0's posted invoices.
 const (
 	SetOrderShipments = "orderShipments"
 	SetOrderInvoices  = "orderInvoices"
+	// SetSalesInvoices is v2.0's salesInvoices: here the posted invoices of orderInvoices, each
+	// with the order it billed (orderId, orderNumber) and that order's external document number.
+	SetSalesInvoices = "salesInvoices"
+	// setPostedOrders holds the sales orders posting deleted: Business Central deletes an order
+	// once it is fully shipped and invoiced, so salesOrders no longer lists or serves it; the
+	// sandbox keeps it, under no entity set, for what refers to it afterwards (a return order).
+	setPostedOrders = "postedSalesOrders"
 )
 
 func (l *ledger) salesOrderLocked(id string) (*doc, *reply) {
@@ -85,6 +92,8 @@ func (l *ledger) applyInvoice(d *doc, b *docBody) *reply {
 	}
 	l.touchLocked(so)
 	d.Parent, d.Customer, d.Currency, d.Status = so.ID, so.Customer, so.Currency, "Open"
+	d.Reference = so.Number  // the invoice's orderNumber
+	so.Set = setPostedOrders // fully shipped and invoiced: posting deletes the order
 	return nil
 }
 

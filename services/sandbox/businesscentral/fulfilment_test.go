@@ -2,6 +2,7 @@ package businesscentral
 
 import (
 	"net/http"
+	"net/url"
 	"testing"
 
 	"github.com/retailbridge/retailbridge/services/sandbox/demo"
@@ -9,7 +10,8 @@ import (
 
 // The sandbox enforces Business Central's posting rules for order to cash: nothing ships beyond
 // what is left on a line, an order is billed once and only when fully shipped, a delete needs the
-// ETag read, and an order with shipped lines cannot be deleted.
+// ETag read, an order with shipped lines cannot be deleted, and a fully shipped and invoiced
+// order is deleted by posting, its invoice kept in salesInvoices.
 func TestOrderPostingRules(t *testing.T) {
 	ds := demo.Generate(7, now, 3, 3)
 	sb := New(ds, Options{})
@@ -43,8 +45,24 @@ func TestOrderPostingRules(t *testing.T) {
 	if got := sb.Stats().Created; got[SetOrderShipments] != 1 || got[SetOrderInvoices] != 1 {
 		t.Errorf("created %v; want one shipment and one invoice", got)
 	}
-	_, so := c.do(http.MethodGet, v2+"salesOrders("+soID+")", nil)
-	if st, _ := c.do(http.MethodDelete, v2+"salesOrders("+soID+")", nil, "If-Match", so["@odata.etag"].(string)); st != http.StatusBadRequest {
+	// Fully shipped and invoiced, the order is deleted by posting, as Business Central does; its
+	// posted invoice names it.
+	if st, _ := c.do(http.MethodGet, v2+"salesOrders("+soID+")", nil); st != http.StatusNotFound {
+		t.Errorf("a posted order read: %d; want 404", st)
+	}
+	st, invs := c.do(http.MethodGet, v2+"salesInvoices?$filter="+url.QueryEscape("orderId eq "+soID), nil)
+	if vals, _ := invs["value"].([]any); st != http.StatusOK || len(vals) != 1 {
+		t.Errorf("salesInvoices of order %s: %d %v; want its one invoice", soID, st, invs)
+	} else if inv := vals[0].(map[string]any); inv["orderId"] != soID || inv["externalDocumentNumber"] != o.ID || inv["orderNumber"] == "" {
+		t.Errorf("invoice %v; want orderId %s, orderNumber, externalDocumentNumber %s", inv, soID, o.ID)
+	}
+	part, _ := sb.SalesOrderID(ds.Orders[2].ID)
+	one := []map[string]any{{"lineObjectNumber": ds.Orders[2].Lines[0].SKU, "quantity": 1}}
+	if st, body := c.do(http.MethodPost, ext+"orderShipments", map[string]any{"salesOrderId": part, "orderShipmentLines": one}); st != http.StatusCreated {
+		t.Fatalf("ship one unit: %d %v", st, body)
+	}
+	_, so := c.do(http.MethodGet, v2+"salesOrders("+part+")", nil)
+	if st, _ := c.do(http.MethodDelete, v2+"salesOrders("+part+")", nil, "If-Match", so["@odata.etag"].(string)); st != http.StatusBadRequest {
 		t.Errorf("deleting a shipped order: %d; want 400", st)
 	}
 

@@ -106,13 +106,15 @@ func (l *ledger) onHandLocked(sku, location string) int64 {
 	return n
 }
 
-// SetOnHand posts an item journal line that brings sku at location to quantity units, as an
+// SetOnHand posts an item journal line that brings sku at location (a demo location id or the
+// company's own location code) to quantity units, as an
 // adjustment keyed in Business Central that never reached Retailbridge would (drift for
 // reconciliation to find). It lives in memory only.
 func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 	l := s.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	location = LocationID(location)
 	l.planted = append(l.planted, plantedEntry{sku: sku, location: location, quantity: quantity - l.onHandLocked(sku, location), posted: l.now()})
 }
 
@@ -120,5 +122,5 @@ func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 func (s *Sandbox) OnHand(sku, location string) int64 {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
-	return s.ledger.onHandLocked(sku, location)
+	return s.ledger.onHandLocked(sku, LocationID(location))
 }

@@ -147,7 +147,7 @@ type ledger struct {
 }
 
 func newLedger(ds *demo.Dataset, now func() time.Time, f *state.File) (*ledger, error) {
-	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second), opening: ds.StoreStock(),
+	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second), opening: accountStock(ds.StoreStock()),
 		itemBySKU: map[string]int{}, customers: map[string]*customer{}, docs: map[string]*doc{},
 		next: map[string]int{}, created: map[string]int64{}, subs: map[string]*subscription{}}
 	for i, it := range ds.Items {
@@ -298,16 +298,34 @@ func (s *Sandbox) ReturnOrderStatus(id string) (string, bool) {
 	return d.rmaStatus(), true
 }
 
-// SalesOrderID is the id of the sales order booked for a storefront order.
+// SalesOrderID is the id of the sales order booked for a storefront order (posted ones too).
 func (s *Sandbox) SalesOrderID(orderID string) (string, bool) {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
 	for _, d := range s.ledger.order {
-		if d.Set == SetSalesOrders && d.External == orderID {
+		if (d.Set == SetSalesOrders || d.Set == setPostedOrders) && d.External == orderID {
 			return d.ID, true
 		}
 	}
 	return "", false
+}
+
+// DeleteSalesOrderAsUser deletes the open sales order of a storefront order as a user in
+// Business Central would (no invoice records it), kept in the state file; false when there is
+// none.
+func (s *Sandbox) DeleteSalesOrderAsUser(orderID string) bool {
+	l := s.ledger
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, d := range l.order {
+		if d.Set == SetSalesOrders && d.External == orderID {
+			if rep := l.deleteLocked(SetSalesOrders, d.ID, "*"); rep.status >= 300 {
+				return false
+			}
+			return l.persistLocked() == nil
+		}
+	}
+	return false
 }
 
 // Touch changes the document with id as a user in Business Central would (a new version and

@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 )
@@ -125,7 +126,8 @@ func (s *Sandbox) parsePath(rest string) (path, bool) {
 		p.action = segs[2]
 	}
 	allowed := map[string][]string{
-		"v2.0": {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos, SetCustomerPaymentJournals, SetCustomerPayments},
+		"v2.0": {SetItems, SetCustomers, SetSalesOrders, SetSalesCreditMemos, SetCustomerPaymentJournals, SetCustomerPayments,
+			SetSalesInvoices},
 		"returns": {SetReturnItems, SetReturnOrders, SetReturnReceipts, SetInventoryAdjustments, SetOrderShipments, SetOrderInvoices,
 			SetBankDeposits},
 		"analytics": {SetItemLedgerEntries},
@@ -198,7 +200,7 @@ func (l *ledger) listLocked(set string, q url.Values) reply {
 
 func (l *ledger) getLocked(set, id, expand string) reply {
 	switch set {
-	case SetItems, SetReturnItems, SetCustomers:
+	case SetItems, SetReturnItems, SetCustomers, SetSalesInvoices:
 		for _, e := range l.entitiesLocked(set, "") {
 			if e["id"] == id {
 				return reply{status: http.StatusOK, body: e}
@@ -218,6 +220,8 @@ type cond struct {
 	prefix       bool
 	// after compares a date-time field: it must be later than value.
 	after bool
+	// anyOf: "field eq a or field eq b …", the field equal to one of them.
+	anyOf []string
 }
 
 func parseFilter(f string) ([]cond, bool) {
@@ -242,13 +246,48 @@ func parseFilter(f string) ([]cond, bool) {
 			out = append(out, cond{field: strings.TrimSpace(field), value: strings.TrimSpace(val), after: true})
 			continue
 		}
-		field, val, ok := strings.Cut(part, " eq ")
-		if !ok || !quoted(val) {
+		c, ok := parseEq(part)
+		if !ok {
 			return nil, false
 		}
-		out = append(out, cond{field: strings.TrimSpace(field), value: unquote(val)})
+		out = append(out, c)
 	}
 	return out, true
+}
+
+// parseEq reads "field eq value", or alternatives of the same field joined by "or"; a value is
+// a string literal or a bare GUID (OData's Edm.Guid literal).
+func parseEq(part string) (cond, bool) {
+	var c cond
+	for i, alt := range strings.Split(strings.Trim(strings.TrimSpace(part), "()"), " or ") {
+		field, val, ok := strings.Cut(strings.TrimSpace(alt), " eq ")
+		field, val = strings.TrimSpace(field), strings.TrimSpace(val)
+		switch {
+		case !ok || (i > 0 && field != c.field):
+			return cond{}, false
+		case quoted(val):
+			val = unquote(val)
+		case !bareGUID(val):
+			return cond{}, false
+		}
+		c.field = field
+		c.anyOf = append(c.anyOf, val)
+	}
+	c.value = c.anyOf[0]
+	return c, true
+}
+
+func bareGUID(v string) bool {
+	if len(v) != 36 {
+		return false
+	}
+	for i, r := range v {
+		if (i == 8 || i == 13 || i == 18 || i == 23) != (r == '-') ||
+			(r != '-' && !strings.ContainsRune("0123456789abcdefABCDEF", r)) {
+			return false
+		}
+	}
+	return true
 }
 
 func quoted(v string) bool {
@@ -273,7 +312,10 @@ func matches(e map[string]any, conds []cond) bool {
 			}
 			continue
 		}
-		if c.prefix && !strings.HasPrefix(v, c.value) || !c.prefix && v != c.value {
+		if c.prefix && !strings.HasPrefix(v, c.value) || !c.prefix && c.anyOf == nil && v != c.value {
+			return false
+		}
+		if c.anyOf != nil && !slices.Contains(c.anyOf, v) {
 			return false
 		}
 	}

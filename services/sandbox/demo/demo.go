@@ -40,6 +40,10 @@ type Line struct {
 	Fulfilled      int
 	Refunded       int
 	Returned       int
+	// GiftCard: the line sells a gift card (Shopify issues it; no stock, nothing ships).
+	GiftCard bool
+	// NoShipping: the line needs no shipping (a digital good or a service).
+	NoShipping bool
 }
 
 // Fulfilment models and channels, spelled as the canonical model's snake_case names.
@@ -296,7 +300,7 @@ func (b *builder) order(customer, model string, createdDaysAgo, deliveredDaysAgo
 	for i, it := range items {
 		o.Lines = append(o.Lines, Line{
 			ID: fmt.Sprintf("%d%02d", 5100000+b.seq, i+1), SKU: it.SKU, Title: it.Title,
-			Quantity: qty[i], UnitPriceMinor: it.PriceMinor,
+			Quantity: qty[i], UnitPriceMinor: it.PriceMinor, GiftCard: it.Category == "gift_card",
 		})
 	}
 	if deliveredDaysAgo >= 0 {

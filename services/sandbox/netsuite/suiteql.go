@@ -15,7 +15,9 @@ import (
 // 1000) and offset, answered as a collection whose rows carry the selected columns in lower
 // case, every value a string (as NetSuite returns them). The sandbox understands the two queries
 // Retailbridge sends: the inventory items (table item) and the on-hand per item and location
-// (table inventorybalance joined to item, grouped), with optional "IN (…)" filters.
+// (table inventorybalance joined to item, grouped), with optional "IN (…)" filters, and the
+// sales order status poll (suiteql_salesorder.go). Pages carry NetSuite's self/first/prev/next/
+// last links.
 
 const suiteQLPath = "/services/rest/query/v1/suiteql"
 
@@ -50,12 +52,26 @@ func (s *Sandbox) serveSuiteQL(w http.ResponseWriter, r *http.Request) {
 		rows = s.itemRows()
 	case suiteQLBalances.MatchString(body.Q):
 		rows = s.ledger.balanceRows(suiteQLIn.FindAllStringSubmatch(body.Q, -1))
+	case suiteQLPayments.MatchString(body.Q):
+		var ok bool
+		if rows, ok = s.ledger.paymentRows(suiteQLPayments.FindStringSubmatch(body.Q)[1]); !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER", "TO_TIMESTAMP: the value does not match 'YYYY-MM-DD HH24:MI:SS'.")
+			return
+		}
+	case suiteQLSalesOrders.MatchString(body.Q):
+		var ok bool
+		if rows, ok = s.ledger.salesOrderRows(suiteQLSalesOrders.FindStringSubmatch(body.Q)[1]); !ok {
+			writeError(w, http.StatusBadRequest, "INVALID_PARAMETER", "TO_TIMESTAMP: the value does not match 'YYYY-MM-DD HH24:MI:SS'.")
+			return
+		}
 	default:
 		writeError(w, http.StatusBadRequest, "INVALID_PARAMETER",
 			"Invalid search query. The sandbox understands Retailbridge's item and inventorybalance queries only.")
 		return
 	}
-	writeJSON(w, http.StatusOK, "collection", suiteQLPage(rows, limit, offset))
+	page := suiteQLPage(rows, limit, offset)
+	page["links"] = s.suiteQLLinks(r, limit, offset, len(rows))
+	writeJSON(w, http.StatusOK, "collection", page)
 }
 
 func pageOf(r *http.Request) (limit, offset int, ok bool) {
@@ -161,14 +177,15 @@ func (l *ledger) onHandLocked() map[balanceKey]int64 {
 	return out
 }
 
-// SetOnHand makes the account hold quantity units of sku at location, as an adjustment keyed in
+// SetOnHand makes the account hold quantity units of sku at location (a demo location id or
+// the account's own internal id), as an adjustment keyed in
 // the ERP by hand that never reached Retailbridge would (drift for reconciliation to find). It
 // lives in memory only.
 func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 	l := s.ledger
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	k := balanceKey{sku, location}
+	k := balanceKey{sku, LocationID(location)}
 	l.planted[k] += quantity - l.onHandLocked()[k]
 }
 
@@ -176,5 +193,5 @@ func (s *Sandbox) SetOnHand(sku, location string, quantity int64) {
 func (s *Sandbox) OnHand(sku, location string) int64 {
 	s.ledger.mu.Lock()
 	defer s.ledger.mu.Unlock()
-	return s.ledger.onHandLocked()[balanceKey{sku, location}]
+	return s.ledger.onHandLocked()[balanceKey{sku, LocationID(location)}]
 }

@@ -318,6 +318,8 @@ func (l *lineItem) Title() string          { return l.title }
 func (l *lineItem) Name() string           { return l.title }
 func (l *lineItem) Quantity() int32        { return int32(l.quantity) }
 func (l *lineItem) CurrentQuantity() int32 { return int32(l.current) }
+func (l *lineItem) IsGiftCard() bool       { return l.giftCard }
+func (l *lineItem) RequiresShipping() bool { return !l.noShipping }
 func (l *lineItem) UnfulfilledQuantity() int32 {
 	return int32(max(0, l.current-l.fulfilled))
 }

@@ -60,6 +60,8 @@ type restLineItem struct {
 	CurrentQuantity     int          `json:"current_quantity"`
 	FulfillableQuantity int          `json:"fulfillable_quantity"`
 	FulfillmentStatus   *string      `json:"fulfillment_status"`
+	GiftCard            bool         `json:"gift_card"`
+	RequiresShipping    bool         `json:"requires_shipping"`
 	Price               string       `json:"price"`
 	PriceSet            restMoneySet `json:"price_set"`
 	TotalDiscount       string       `json:"total_discount"`
@@ -170,6 +172,7 @@ func (l *lineItem) rest() restLineItem {
 	r := restLineItem{
 		ID: num(l.id), AdminGraphqlAPIID: string(l.ID()), SKU: l.sku, Title: l.title, Name: l.title,
 		Quantity: l.quantity, CurrentQuantity: l.current, FulfillableQuantity: max(0, l.current-l.fulfilled),
+		GiftCard: l.giftCard, RequiresShipping: !l.noShipping,
 		Price: money.FormatDecimal(l.unitMinor, l.currency), PriceSet: moneySet(l.unitMinor, l.currency),
 		TotalDiscount: money.FormatDecimal(0, l.currency), DiscountAllocations: []struct{}{},
 	}

@@ -585,6 +585,8 @@ type LineItem {
   currentQuantity: Int!
   unfulfilledQuantity: Int!
   refundableQuantity: Int!
+  isGiftCard: Boolean!
+  requiresShipping: Boolean!
   originalUnitPriceSet: MoneyBag!
   discountedUnitPriceSet: MoneyBag!
   originalTotalSet: MoneyBag!

@@ -242,6 +242,22 @@ func (s *Sandbox) ShippingAddress(orderID string) (MailingAddress, bool) {
 	return *o.address, true
 }
 
+// FulfilledUnits is how many units of each of an order's lines are fulfilled, by line item id,
+// and how many fulfilments the order has; false for unknown ids.
+func (s *Sandbox) FulfilledUnits(orderID string) (map[string]int, int, bool) {
+	s.store.mu.RLock()
+	defer s.store.mu.RUnlock()
+	o, ok := s.store.byID[orderID]
+	if !ok {
+		return nil, 0, false
+	}
+	out := make(map[string]int, len(o.lines))
+	for _, l := range o.lines {
+		out[l.id] = l.fulfilled
+	}
+	return out, len(o.fulfills), true
+}
+
 // LocationID is the numeric Shopify location id of a demo store (demo.Stores); the location's
 // name is the store code.
 func (s *Sandbox) LocationID(store string) (string, bool) {

@@ -81,6 +81,9 @@ type lineItem struct {
 	refunded  int
 	unitMinor int64
 	currency  string
+	// giftCard and noShipping: Shopify's LineItem.isGiftCard, and requiresShipping false.
+	giftCard   bool
+	noShipping bool
 }
 
 type fulfillment struct {
@@ -259,6 +262,7 @@ func (st *store) build(src demo.Order, c *demo.Customer, now time.Time, seed uin
 		o.lines = append(o.lines, &lineItem{
 			id: l.ID, sku: l.SKU, title: l.Title, quantity: l.Quantity, current: l.Quantity - l.Refunded,
 			fulfilled: l.Fulfilled, refunded: l.Refunded, unitMinor: l.UnitPriceMinor, currency: src.Currency,
+			giftCard: l.GiftCard, noShipping: l.NoShipping || l.GiftCard,
 		})
 	}
 	pickup := src.FulfillmentModel == demo.PickUpInStore

@@ -19,6 +19,7 @@ import (
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	"github.com/retailbridge/retailbridge/services/system/commerce/internal/webhook"
 )
@@ -118,6 +119,12 @@ func notImplemented(rpc string) error {
 	return errs.E(errs.Unimplemented, "not_implemented", rpc+" is not implemented yet")
 }
 
+// untracked: a delivery of lines that need no shipping (gift cards, digital goods), delivered
+// from no location. It has no tracking number; the storefront marks its lines fulfilled.
+func untracked(sh *canonicalv1.Shipment) bool {
+	return sh.GetFromLocationId() == "" && sh.GetStatus() == canonicalv1.ShipmentStatus_SHIPMENT_STATUS_DELIVERED
+}
+
 // CreateFulfillment records a shipment on the order: its lines, carrier and tracking number (which
 // identifies it: a repeat returns the fulfilment recorded before).
 func (s *Service) CreateFulfillment(ctx context.Context, req *commercev1.CreateFulfillmentRequest) (*commercev1.CreateFulfillmentResponse, error) {
@@ -126,8 +133,8 @@ func (s *Service) CreateFulfillment(ctx context.Context, req *commercev1.CreateF
 	if id := req.GetOrderId(); id == "" || len(id) > 256 {
 		bad = append(bad, errs.FieldViolation{Field: "order_id", Description: "required, at most 256 characters"})
 	}
-	if t := sh.GetTrackingNumber(); t == "" || len(t) > 256 {
-		bad = append(bad, errs.FieldViolation{Field: "shipment.tracking_number", Description: "required (it identifies the shipment), at most 256 characters"})
+	if t := sh.GetTrackingNumber(); (t == "" && !untracked(sh)) || len(t) > 256 {
+		bad = append(bad, errs.FieldViolation{Field: "shipment.tracking_number", Description: "required (it identifies the shipment) unless it is a delivery of lines that need no shipping, at most 256 characters"})
 	}
 	if len(sh.GetLines()) == 0 {
 		bad = append(bad, errs.FieldViolation{Field: "shipment.lines", Description: "name at least one line"})

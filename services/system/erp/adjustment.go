@@ -3,6 +3,8 @@ package erp
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
 	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 )
@@ -34,6 +36,12 @@ func (s *Service) RecordInventoryAdjustment(ctx context.Context, req *erpv1.Reco
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	loc, err := s.erpLocation("adjustment.location_id", adj.GetLocationId())
+	if err != nil {
+		return nil, err
+	}
+	req = proto.CloneOf(req)
+	req.Adjustment.LocationId = loc
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	resp, err := s.conn.RecordInventoryAdjustment(ctx, req)

@@ -49,15 +49,25 @@ func (s *Service) ListInventoryBalances(ctx context.Context, req *erpv1.ListInve
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	var locs []string
+	for i, loc := range req.GetLocationIds() {
+		id, err := s.erpLocation(fmt.Sprintf("location_ids[%d]", i), loc)
+		if err != nil {
+			return nil, err
+		}
+		locs = append(locs, id)
+	}
 	asOf := timestamppb.Now()
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	balances, err := s.conn.ListInventoryBalances(ctx, req.GetSkus(), req.GetLocationIds())
+	balances, err := s.conn.ListInventoryBalances(ctx, req.GetSkus(), locs)
 	if err != nil {
 		return nil, s.failed(ctx, "ListInventoryBalances", err)
 	}
+	balances = s.ledgerBalances(balances)
 	slices.SortFunc(balances, func(a, b *erpv1.InventoryBalance) int {
-		return cmp.Or(strings.Compare(a.GetLocationId(), b.GetLocationId()), strings.Compare(a.GetSku(), b.GetSku()))
+		return cmp.Or(strings.Compare(a.GetLocationId(), b.GetLocationId()), strings.Compare(a.GetErpLocationId(), b.GetErpLocationId()),
+			strings.Compare(a.GetSku(), b.GetSku()))
 	})
 	return &erpv1.ListInventoryBalancesResponse{Balances: balances, AsOf: asOf}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +22,9 @@ import (
 
 // VendorBusinessCentral selects Dynamics 365 Business Central.
 const VendorBusinessCentral = "businesscentral"
+
+// bcLocationCode is the form of a Business Central location code (Code[10]).
+var bcLocationCode = regexp.MustCompile(`^[A-Z0-9_-]{1,10}$`)
 
 // DefaultBusinessCentralMaxConcurrency is our share of the environment's concurrent requests
 // when BUSINESSCENTRAL_MAX_CONCURRENCY is unset.
@@ -44,6 +48,9 @@ type BusinessCentralConfig struct {
 	// NotificationURL, when set, is where Business Central delivers webhook notifications
 	// (Retailbridge's /webhooks/businesscentral); ClientState is their shared secret.
 	NotificationURL, ClientState string
+	// Locations maps the company's location codes to the ledger's location ids
+	// (BUSINESSCENTRAL_LOCATIONS, "CODE=ledger-id,…"; location.go).
+	Locations LocationMap
 }
 
 // BusinessCentralFromEnv reads the company through lookup: BUSINESSCENTRAL_URL,
@@ -65,6 +72,11 @@ func BusinessCentralFromEnv(lookup func(string) string) (BusinessCentralConfig, 
 		}
 		c.MaxConcurrency = n
 	}
+	locs, err := ParseLocationMap(lookup("BUSINESSCENTRAL_LOCATIONS"))
+	if err != nil {
+		return c, fmt.Errorf("BUSINESSCENTRAL_LOCATIONS: %w", err)
+	}
+	c.Locations = locs
 	return c, nil
 }
 
@@ -103,6 +115,9 @@ func (b BusinessCentralConfig) validate(add func(field, desc string)) {
 		if u, err := url.Parse(f.value); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			add(f.name, "must be an absolute http(s) URL")
 		}
+	}
+	for _, f := range b.Locations.problems("businesscentral.locations", bcLocationCode, "a location code (1..10 upper-case letters, digits, - or _)") {
+		add(f.Field, f.Description)
 	}
 	if b.NotificationURL != "" && len(b.ClientState) < 16 {
 		add("businesscentral.client_state", "must be at least 16 characters when notifications are on (it is their shared secret)")
@@ -180,7 +195,7 @@ func serveBusinessCentral(d vendors.ServiceDeps) (vendors.Service, error) {
 		}
 		deps.Inbound = client
 	}
-	svc := FromConnector(VendorBusinessCentral, client, d.Timeout, deps)
+	svc := FromConnector(VendorBusinessCentral, client, d.Timeout, deps).WithLocations(bc.Locations)
 	out := vendors.Service{Events: webhooks, Register: func(r grpc.ServiceRegistrar) { erpv1.RegisterErpServiceServer(r, svc) }}
 	if webhooks {
 		out.Intake = svc.Intake()
@@ -220,5 +235,7 @@ func businessCentralSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 		return vendors.Sandbox{}, err
 	}
 	env["BUSINESSCENTRAL_URL"], env["BUSINESSCENTRAL_TOKEN_URL"] = url, url+sb.TokenPath()
+	// The company's own location codes, mapped to the demo world's ledger ids.
+	env["BUSINESSCENTRAL_LOCATIONS"] = vendors.Or(d.Lookup, "BUSINESSCENTRAL_LOCATIONS", LocationMap(bcsandbox.Locations).String())
 	return vendors.Sandbox{URL: url, Env: env, Value: sb, Close: sb.Close}, nil
 }

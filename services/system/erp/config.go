@@ -20,6 +20,9 @@ type Config struct {
 	Connection Connection
 	// Timeout bounds each RPC's ERP work; DefaultTimeout when zero.
 	Timeout time.Duration
+	// Locations maps the ERP's location ids to the ledger's (location.go); the vendor's
+	// configuration reads it (NETSUITE_LOCATIONS, BUSINESSCENTRAL_LOCATIONS).
+	Locations LocationMap
 }
 
 // Connection is a vendor's typed configuration: it names the vendor, names its own bad fields

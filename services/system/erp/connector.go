@@ -61,3 +61,12 @@ type Connector interface {
 	// ListSalesOrderChanges lists sales orders changed at or after since, oldest change first.
 	ListSalesOrderChanges(ctx context.Context, since time.Time) ([]*erpv1.SalesOrderChange, error)
 }
+
+// SalesOrderFollower is a connector whose ERP deletes a sales order when it closes (Business
+// Central deletes one posted fully shipped and invoiced), so a listing of changes cannot show
+// the close. FollowSalesOrders reports each followed sales order that no longer exists and
+// that listed (the changes just listed) does not: Billed and closed when an invoice records
+// it, Deleted otherwise.
+type SalesOrderFollower interface {
+	FollowSalesOrders(ctx context.Context, ids []string, listed []*erpv1.SalesOrderChange) ([]*erpv1.SalesOrderChange, error)
+}

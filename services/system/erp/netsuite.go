@@ -22,7 +22,7 @@ func serveNetSuite(d vendors.ServiceDeps) (vendors.Service, error) {
 	if err != nil {
 		return vendors.Service{}, err
 	}
-	svc, err := New(Config{Connection: ns, Timeout: d.Timeout},
+	svc, err := New(Config{Connection: ns, Timeout: d.Timeout, Locations: ns.Locations},
 		Deps{Logger: d.Logger, Now: time.Now, HTTPClient: d.HTTPClient})
 	if err != nil {
 		return vendors.Service{}, err
@@ -48,6 +48,8 @@ func netSuiteSandbox(d vendors.SandboxDeps) (vendors.Sandbox, error) {
 	if err != nil {
 		return vendors.Sandbox{}, err
 	}
+	// The account's own location internal ids, mapped to the demo world's ledger ids.
+	env["NETSUITE_LOCATIONS"] = vendors.Or(d.Lookup, "NETSUITE_LOCATIONS", LocationMap(netsuitesb.Locations).String())
 	if env["NETSUITE_URL"], err = d.ServeHTTP(sb); err != nil {
 		return vendors.Sandbox{}, err
 	}

@@ -4,12 +4,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/services/system/erp/internal/netsuite"
 )
+
+// netSuiteInternalID is the form of a NetSuite record's internal id.
+var netSuiteInternalID = regexp.MustCompile(`^[0-9]{1,18}$`)
 
 // VendorNetSuite is NetSuite's registered name.
 const VendorNetSuite = "netsuite"
@@ -37,6 +41,9 @@ type NetSuiteConfig struct {
 	// ItemLookup is how items are read: "rest" (default) or "soap" (SuiteTalk getList, many
 	// SKUs per request; see docs/business-central.md, "SOAP").
 	ItemLookup string
+	// Locations maps the account's location internal ids to the ledger's location ids
+	// (NETSUITE_LOCATIONS, "internal-id=ledger-id,…"; location.go).
+	Locations LocationMap
 }
 
 var _ Connection = NetSuiteConfig{}
@@ -57,6 +64,11 @@ func NetSuiteFromEnv(lookup func(string) string) (NetSuiteConfig, error) {
 		}
 		c.MaxConcurrency = n
 	}
+	locs, err := ParseLocationMap(lookup("NETSUITE_LOCATIONS"))
+	if err != nil {
+		return c, fmt.Errorf("NETSUITE_LOCATIONS: %w", err)
+	}
+	c.Locations = locs
 	return c, nil
 }
 
@@ -91,6 +103,7 @@ func (n NetSuiteConfig) Validate() []errs.FieldViolation {
 	if n.ItemLookup != "" && n.ItemLookup != netsuite.LookupREST && n.ItemLookup != netsuite.LookupSOAP {
 		add("item_lookup", "must be rest or soap")
 	}
+	bad = append(bad, n.Locations.problems("netsuite.locations", netSuiteInternalID, "a location internal id (digits)")...)
 	return bad
 }
 

@@ -2,8 +2,10 @@ package erp
 
 import (
 	"context"
+	"fmt"
 	"time"
 
+	"github.com/retailbridge/retailbridge/pkg/errs"
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 )
 
@@ -89,11 +91,25 @@ func (s *Service) ListSalesOrderChanges(ctx context.Context, req *erpv1.ListSale
 	if err != nil {
 		return nil, err
 	}
+	if n := len(req.GetFollowedSalesOrderIds()); n > maxFollowed {
+		return nil, errs.E(errs.Invalid, "invalid_request", "the request has invalid fields").WithFields(
+			errs.FieldViolation{Field: "followed_sales_order_ids", Description: fmt.Sprintf("at most %d, got %d", maxFollowed, n)})
+	}
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	cs, err := s.conn.ListSalesOrderChanges(ctx, at)
 	if err != nil {
 		return nil, s.failed(ctx, "ListSalesOrderChanges", err)
 	}
+	if f, ok := s.conn.(SalesOrderFollower); ok && len(req.GetFollowedSalesOrderIds()) > 0 {
+		gone, err := f.FollowSalesOrders(ctx, req.GetFollowedSalesOrderIds(), cs)
+		if err != nil {
+			return nil, s.failed(ctx, "ListSalesOrderChanges", err)
+		}
+		cs = append(cs, gone...)
+	}
 	return &erpv1.ListSalesOrderChangesResponse{Changes: cs}, nil
 }
+
+// maxFollowed bounds the sales orders one poll follows.
+const maxFollowed = 500

@@ -3,6 +3,7 @@ package erp
 import (
 	"context"
 	"fmt"
+	"google.golang.org/protobuf/proto"
 
 	erpv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/erp/v1"
 )
@@ -72,6 +73,12 @@ func (s *Service) CreateItemFulfillment(ctx context.Context, req *erpv1.CreateIt
 	if err := v.err(); err != nil {
 		return nil, err
 	}
+	loc, err := s.erpLocation("location_id", req.GetLocationId())
+	if err != nil {
+		return nil, err
+	}
+	req = proto.CloneOf(req)
+	req.LocationId = loc
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
 	resp, err := s.conn.CreateItemFulfillment(ctx, req)

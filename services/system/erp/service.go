@@ -44,7 +44,10 @@ type Service struct {
 	conn    Connector
 	log     *slog.Logger
 	timeout time.Duration
-	intake  *intake.Intake // nil: the vendor sends nothing inbound
+	// locations maps the ERP's location ids to the ledger's, toERP back (location.go).
+	locations LocationMap
+	toERP     map[string]string
+	intake    *intake.Intake // nil: the vendor sends nothing inbound
 }
 
 var _ erpv1.ErpServiceServer = (*Service)(nil)
@@ -71,7 +74,14 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		}
 		return nil, errs.Wrap(err, errs.Invalid, "invalid_config", "erp: "+err.Error())
 	}
-	return newService(conn, log, cfg.Timeout), nil
+	return newService(conn, log, cfg.Timeout).WithLocations(cfg.Locations), nil
+}
+
+// WithLocations sets the location map every location read and write goes through (location.go)
+// and returns s; without one every ERP location is unmapped.
+func (s *Service) WithLocations(m LocationMap) *Service {
+	s.locations, s.toERP = m, m.ledgerToERP()
+	return s
 }
 
 func newService(conn Connector, log *slog.Logger, timeout time.Duration) *Service {

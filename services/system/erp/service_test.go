@@ -47,6 +47,7 @@ func newTestService(tb testing.TB, mutate func(*erp.Config)) (*erp.Service, *nss
 	srv := httptest.NewServer(sb)
 	tb.Cleanup(srv.Close)
 	cfg := validConfig(srv.URL)
+	cfg.Locations = nssandbox.Locations
 	if mutate != nil {
 		mutate(&cfg)
 	}
@@ -336,7 +337,7 @@ func TestReturnToRefund(t *testing.T) {
 	}
 	_, err = s.GetReturnAuthorization(ctx, &erpv1.GetReturnAuthorizationRequest{ReturnAuthorizationId: "999999"})
 	connectortest.WantErr(t, err, errs.NotFound, "return_authorization_not_found")
-	receipt := &erpv1.CreateItemReceiptRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), LocationId: "7", IdempotencyKey: "wf-1/receipt"}
+	receipt := &erpv1.CreateItemReceiptRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), LocationId: "dc-east", IdempotencyKey: "wf-1/receipt"}
 	memo := &erpv1.CreateCreditMemoRequest{ReturnAuthorizationId: rma.GetReturnAuthorizationId(), IdempotencyKey: "wf-1/memo"}
 	var total int64
 	for _, l := range o.Lines {

@@ -294,6 +294,66 @@ func (FulfillmentStatus) EnumDescriptor() ([]byte, []int) {
 	return file_retailbridge_canonical_v1_order_proto_rawDescGZIP(), []int{3}
 }
 
+// LineKind is what a line's units are as far as stock and shipping go: whether the inventory
+// process holds stock for them and a warehouse ships them.
+type LineKind int32
+
+const (
+	// Not stated (orders recorded before the kind was read): a stocked item that ships.
+	LineKind_LINE_KIND_UNSPECIFIED LineKind = 0
+	// A stocked item, reserved at and shipped from a location.
+	LineKind_LINE_KIND_STOCKED LineKind = 1
+	// A gift card (Shopify LineItem.isGiftCard): no stock, nothing shipped; the storefront
+	// issues it, and the order marks it fulfilled.
+	LineKind_LINE_KIND_GIFT_CARD LineKind = 2
+	// Holds no stock and needs no shipping: a digital good, a service, an item the item master
+	// keeps as non-inventory (Shopify LineItem.requiresShipping false).
+	LineKind_LINE_KIND_NON_INVENTORY LineKind = 3
+)
+
+// Enum value maps for LineKind.
+var (
+	LineKind_name = map[int32]string{
+		0: "LINE_KIND_UNSPECIFIED",
+		1: "LINE_KIND_STOCKED",
+		2: "LINE_KIND_GIFT_CARD",
+		3: "LINE_KIND_NON_INVENTORY",
+	}
+	LineKind_value = map[string]int32{
+		"LINE_KIND_UNSPECIFIED":   0,
+		"LINE_KIND_STOCKED":       1,
+		"LINE_KIND_GIFT_CARD":     2,
+		"LINE_KIND_NON_INVENTORY": 3,
+	}
+)
+
+func (x LineKind) Enum() *LineKind {
+	p := new(LineKind)
+	*p = x
+	return p
+}
+
+func (x LineKind) String() string {
+	return protoimpl.X.EnumStringOf(x.Descriptor(), protoreflect.EnumNumber(x))
+}
+
+func (LineKind) Descriptor() protoreflect.EnumDescriptor {
+	return file_retailbridge_canonical_v1_order_proto_enumTypes[4].Descriptor()
+}
+
+func (LineKind) Type() protoreflect.EnumType {
+	return &file_retailbridge_canonical_v1_order_proto_enumTypes[4]
+}
+
+func (x LineKind) Number() protoreflect.EnumNumber {
+	return protoreflect.EnumNumber(x)
+}
+
+// Deprecated: Use LineKind.Descriptor instead.
+func (LineKind) EnumDescriptor() ([]byte, []int) {
+	return file_retailbridge_canonical_v1_order_proto_rawDescGZIP(), []int{4}
+}
+
 // OrderLine is one purchased item on an order.
 type OrderLine struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -314,7 +374,9 @@ type OrderLine struct {
 	// Quantity on open or closed returns (not declined or cancelled).
 	ReturnedQuantity int32 `protobuf:"varint,8,opt,name=returned_quantity,json=returnedQuantity,proto3" json:"returned_quantity,omitempty"`
 	// When this line's units were delivered, if they were.
-	DeliveredAt   *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	DeliveredAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=delivered_at,json=deliveredAt,proto3" json:"delivered_at,omitempty"`
+	// What the line's units are: stocked and shipped, or not (gift card, digital, service).
+	Kind          LineKind `protobuf:"varint,10,opt,name=kind,proto3,enum=retailbridge.canonical.v1.LineKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -410,6 +472,13 @@ func (x *OrderLine) GetDeliveredAt() *timestamppb.Timestamp {
 		return x.DeliveredAt
 	}
 	return nil
+}
+
+func (x *OrderLine) GetKind() LineKind {
+	if x != nil {
+		return x.Kind
+	}
+	return LineKind_LINE_KIND_UNSPECIFIED
 }
 
 // Order is the canonical order, whatever system it came from.
@@ -631,7 +700,7 @@ var File_retailbridge_canonical_v1_order_proto protoreflect.FileDescriptor
 
 const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\n" +
-	"%retailbridge/canonical/v1/order.proto\x12\x19retailbridge.canonical.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'retailbridge/canonical/v1/address.proto\x1a(retailbridge/canonical/v1/customer.proto\x1a%retailbridge/canonical/v1/money.proto\"\xe8\x02\n" +
+	"%retailbridge/canonical/v1/order.proto\x12\x19retailbridge.canonical.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a'retailbridge/canonical/v1/address.proto\x1a(retailbridge/canonical/v1/customer.proto\x1a%retailbridge/canonical/v1/money.proto\"\xa1\x03\n" +
 	"\tOrderLine\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x10\n" +
 	"\x03sku\x18\x02 \x01(\tR\x03sku\x12\x14\n" +
@@ -642,7 +711,9 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x12fulfilled_quantity\x18\x06 \x01(\x05R\x11fulfilledQuantity\x12+\n" +
 	"\x11refunded_quantity\x18\a \x01(\x05R\x10refundedQuantity\x12+\n" +
 	"\x11returned_quantity\x18\b \x01(\x05R\x10returnedQuantity\x12=\n" +
-	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\"\xa3\b\n" +
+	"\fdelivered_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\vdeliveredAt\x127\n" +
+	"\x04kind\x18\n" +
+	" \x01(\x0e2#.retailbridge.canonical.v1.LineKindR\x04kind\"\xa3\b\n" +
 	"\x05Order\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04name\x18\x02 \x01(\tR\x04name\x12B\n" +
@@ -698,7 +769,12 @@ const file_retailbridge_canonical_v1_order_proto_rawDesc = "" +
 	"\x1eFULFILLMENT_STATUS_IN_PROGRESS\x10\x04\x12\x1e\n" +
 	"\x1aFULFILLMENT_STATUS_ON_HOLD\x10\x05\x12 \n" +
 	"\x1cFULFILLMENT_STATUS_SCHEDULED\x10\x06\x12'\n" +
-	"#FULFILLMENT_STATUS_REQUEST_DECLINED\x10\aBTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
+	"#FULFILLMENT_STATUS_REQUEST_DECLINED\x10\a*r\n" +
+	"\bLineKind\x12\x19\n" +
+	"\x15LINE_KIND_UNSPECIFIED\x10\x00\x12\x15\n" +
+	"\x11LINE_KIND_STOCKED\x10\x01\x12\x17\n" +
+	"\x13LINE_KIND_GIFT_CARD\x10\x02\x12\x1b\n" +
+	"\x17LINE_KIND_NON_INVENTORY\x10\x03BTZRgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1;canonicalv1b\x06proto3"
 
 var (
 	file_retailbridge_canonical_v1_order_proto_rawDescOnce sync.Once
@@ -712,40 +788,42 @@ func file_retailbridge_canonical_v1_order_proto_rawDescGZIP() []byte {
 	return file_retailbridge_canonical_v1_order_proto_rawDescData
 }
 
-var file_retailbridge_canonical_v1_order_proto_enumTypes = make([]protoimpl.EnumInfo, 4)
+var file_retailbridge_canonical_v1_order_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
 var file_retailbridge_canonical_v1_order_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_retailbridge_canonical_v1_order_proto_goTypes = []any{
 	(Channel)(0),                  // 0: retailbridge.canonical.v1.Channel
 	(FulfillmentModel)(0),         // 1: retailbridge.canonical.v1.FulfillmentModel
 	(FinancialStatus)(0),          // 2: retailbridge.canonical.v1.FinancialStatus
 	(FulfillmentStatus)(0),        // 3: retailbridge.canonical.v1.FulfillmentStatus
-	(*OrderLine)(nil),             // 4: retailbridge.canonical.v1.OrderLine
-	(*Order)(nil),                 // 5: retailbridge.canonical.v1.Order
-	(*Money)(nil),                 // 6: retailbridge.canonical.v1.Money
-	(*timestamppb.Timestamp)(nil), // 7: google.protobuf.Timestamp
-	(*CustomerRef)(nil),           // 8: retailbridge.canonical.v1.CustomerRef
-	(*Address)(nil),               // 9: retailbridge.canonical.v1.Address
+	(LineKind)(0),                 // 4: retailbridge.canonical.v1.LineKind
+	(*OrderLine)(nil),             // 5: retailbridge.canonical.v1.OrderLine
+	(*Order)(nil),                 // 6: retailbridge.canonical.v1.Order
+	(*Money)(nil),                 // 7: retailbridge.canonical.v1.Money
+	(*timestamppb.Timestamp)(nil), // 8: google.protobuf.Timestamp
+	(*CustomerRef)(nil),           // 9: retailbridge.canonical.v1.CustomerRef
+	(*Address)(nil),               // 10: retailbridge.canonical.v1.Address
 }
 var file_retailbridge_canonical_v1_order_proto_depIdxs = []int32{
-	6,  // 0: retailbridge.canonical.v1.OrderLine.unit_price:type_name -> retailbridge.canonical.v1.Money
-	7,  // 1: retailbridge.canonical.v1.OrderLine.delivered_at:type_name -> google.protobuf.Timestamp
-	8,  // 2: retailbridge.canonical.v1.Order.customer:type_name -> retailbridge.canonical.v1.CustomerRef
-	0,  // 3: retailbridge.canonical.v1.Order.channel:type_name -> retailbridge.canonical.v1.Channel
-	1,  // 4: retailbridge.canonical.v1.Order.fulfillment_model:type_name -> retailbridge.canonical.v1.FulfillmentModel
-	2,  // 5: retailbridge.canonical.v1.Order.financial_status:type_name -> retailbridge.canonical.v1.FinancialStatus
-	3,  // 6: retailbridge.canonical.v1.Order.fulfillment_status:type_name -> retailbridge.canonical.v1.FulfillmentStatus
-	4,  // 7: retailbridge.canonical.v1.Order.lines:type_name -> retailbridge.canonical.v1.OrderLine
-	6,  // 8: retailbridge.canonical.v1.Order.total:type_name -> retailbridge.canonical.v1.Money
-	7,  // 9: retailbridge.canonical.v1.Order.created_at:type_name -> google.protobuf.Timestamp
-	7,  // 10: retailbridge.canonical.v1.Order.delivered_at:type_name -> google.protobuf.Timestamp
-	9,  // 11: retailbridge.canonical.v1.Order.shipping_address:type_name -> retailbridge.canonical.v1.Address
-	7,  // 12: retailbridge.canonical.v1.Order.updated_at:type_name -> google.protobuf.Timestamp
-	7,  // 13: retailbridge.canonical.v1.Order.cancelled_at:type_name -> google.protobuf.Timestamp
-	14, // [14:14] is the sub-list for method output_type
-	14, // [14:14] is the sub-list for method input_type
-	14, // [14:14] is the sub-list for extension type_name
-	14, // [14:14] is the sub-list for extension extendee
-	0,  // [0:14] is the sub-list for field type_name
+	7,  // 0: retailbridge.canonical.v1.OrderLine.unit_price:type_name -> retailbridge.canonical.v1.Money
+	8,  // 1: retailbridge.canonical.v1.OrderLine.delivered_at:type_name -> google.protobuf.Timestamp
+	4,  // 2: retailbridge.canonical.v1.OrderLine.kind:type_name -> retailbridge.canonical.v1.LineKind
+	9,  // 3: retailbridge.canonical.v1.Order.customer:type_name -> retailbridge.canonical.v1.CustomerRef
+	0,  // 4: retailbridge.canonical.v1.Order.channel:type_name -> retailbridge.canonical.v1.Channel
+	1,  // 5: retailbridge.canonical.v1.Order.fulfillment_model:type_name -> retailbridge.canonical.v1.FulfillmentModel
+	2,  // 6: retailbridge.canonical.v1.Order.financial_status:type_name -> retailbridge.canonical.v1.FinancialStatus
+	3,  // 7: retailbridge.canonical.v1.Order.fulfillment_status:type_name -> retailbridge.canonical.v1.FulfillmentStatus
+	5,  // 8: retailbridge.canonical.v1.Order.lines:type_name -> retailbridge.canonical.v1.OrderLine
+	7,  // 9: retailbridge.canonical.v1.Order.total:type_name -> retailbridge.canonical.v1.Money
+	8,  // 10: retailbridge.canonical.v1.Order.created_at:type_name -> google.protobuf.Timestamp
+	8,  // 11: retailbridge.canonical.v1.Order.delivered_at:type_name -> google.protobuf.Timestamp
+	10, // 12: retailbridge.canonical.v1.Order.shipping_address:type_name -> retailbridge.canonical.v1.Address
+	8,  // 13: retailbridge.canonical.v1.Order.updated_at:type_name -> google.protobuf.Timestamp
+	8,  // 14: retailbridge.canonical.v1.Order.cancelled_at:type_name -> google.protobuf.Timestamp
+	15, // [15:15] is the sub-list for method output_type
+	15, // [15:15] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_canonical_v1_order_proto_init() }
@@ -761,7 +839,7 @@ func file_retailbridge_canonical_v1_order_proto_init() {
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_canonical_v1_order_proto_rawDesc), len(file_retailbridge_canonical_v1_order_proto_rawDesc)),
-			NumEnums:      4,
+			NumEnums:      5,
 			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,

@@ -104,6 +104,7 @@ func WantOrder(ds *demo.Dataset, o demo.Order) *canonicalv1.Order {
 			Id: l.ID, Sku: l.SKU, Title: l.Title, Quantity: int32(l.Quantity),
 			UnitPrice:         money.New(l.UnitPriceMinor, o.Currency),
 			FulfilledQuantity: int32(l.Fulfilled), RefundedQuantity: int32(l.Refunded), ReturnedQuantity: int32(l.Returned),
+			Kind: wantLineKind(l),
 		}
 		if l.Fulfilled > 0 && o.DeliveredAt != nil {
 			line.DeliveredAt = timestamppb.New(*o.DeliveredAt)
@@ -111,6 +112,18 @@ func WantOrder(ds *demo.Dataset, o demo.Order) *canonicalv1.Order {
 		w.Lines = append(w.Lines, line)
 	}
 	return w
+}
+
+// wantLineKind is what the connector must say a line's units are: gift cards and lines that
+// need no shipping hold no stock.
+func wantLineKind(l demo.Line) canonicalv1.LineKind {
+	switch {
+	case l.GiftCard:
+		return canonicalv1.LineKind_LINE_KIND_GIFT_CARD
+	case l.NoShipping:
+		return canonicalv1.LineKind_LINE_KIND_NON_INVENTORY
+	}
+	return canonicalv1.LineKind_LINE_KIND_STOCKED
 }
 
 // wantSource is the sales channel's source name: the partner's for partner orders, "web" for the

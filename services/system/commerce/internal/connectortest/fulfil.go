@@ -41,3 +41,28 @@ func testFulfilments(t *testing.T, newEnv NewEnv) {
 	_, err = env.Connector.CreateFulfillment(ctx, o.ID, parcel("1Z-C"), "f-3")
 	checkErr(t, err, errs.FailedPrecondition, "nothing_left_to_fulfill")
 }
+
+// testUntrackedDelivery marks lines that need no shipping (a gift card, a digital good) fulfilled:
+// a delivery from no location without a tracking number is a fulfilment of its units; repeated
+// (an answer lost) it finds nothing left to fulfil, which the caller takes as done.
+func testUntrackedDelivery(t *testing.T, newEnv NewEnv) {
+	env := newEnv(t, Setup{})
+	ctx := ctxFor(t, 15*time.Second)
+	o := env.Dataset.Scenario(demo.ScenarioUnfulfilled)
+	l := o.Lines[0]
+	delivery := &canonicalv1.Shipment{OrderId: o.ID, Status: canonicalv1.ShipmentStatus_SHIPMENT_STATUS_DELIVERED,
+		Lines: []*canonicalv1.ShipmentLine{{OrderLineId: l.ID, Sku: l.SKU, Quantity: int32(l.Quantity)}}}
+	id, err := env.Connector.CreateFulfillment(ctx, o.ID, delivery, "d-1")
+	if err != nil || id == "" {
+		t.Fatalf("CreateFulfillment without tracking = %q, %v; want a fulfilment id", id, err)
+	}
+	got, err := env.Connector.GetOrder(ctx, o.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if q := got.GetLines()[0].GetFulfilledQuantity(); q != int32(l.Quantity) {
+		t.Errorf("fulfilled %d; want %d", q, l.Quantity)
+	}
+	_, err = env.Connector.CreateFulfillment(ctx, o.ID, delivery, "d-1")
+	checkErr(t, err, errs.FailedPrecondition, "nothing_left_to_fulfill")
+}

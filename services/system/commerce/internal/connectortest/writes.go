@@ -21,6 +21,7 @@ func runWrites(t *testing.T, newEnv NewEnv) {
 	t.Run("WriteFailures", func(t *testing.T) { t.Parallel(); testWriteFailures(t, newEnv) })
 	t.Run("MutationsQueueOnTheThrottle", func(t *testing.T) { t.Parallel(); testMutationBurst(t, newEnv) })
 	t.Run("FulfilmentsWithTracking", func(t *testing.T) { t.Parallel(); testFulfilments(t, newEnv) })
+	t.Run("UntrackedDelivery", func(t *testing.T) { t.Parallel(); testUntrackedDelivery(t, newEnv) })
 }
 
 // RefundOf refunds units of line i of o at its price, restocking them.

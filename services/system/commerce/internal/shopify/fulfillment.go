@@ -114,7 +114,7 @@ func (c *Connector) CreateFulfillment(ctx context.Context, orderID string, sh *c
 	}
 	for _, f := range out.Order.Fulfillments {
 		for _, t := range f.TrackingInfo {
-			if t.Number == sh.GetTrackingNumber() {
+			if sh.GetTrackingNumber() != "" && t.Number == sh.GetTrackingNumber() {
 				return numericIDOrFail(ctx, c, fulfillmentContextOp, f.ID)
 			}
 		}
@@ -177,7 +177,11 @@ func (c *Connector) createFulfillment(ctx context.Context, input []foInput, sh *
 			UserErrors []userError `json:"userErrors"`
 		} `json:"fulfillmentCreate"`
 	}
-	vars := map[string]any{"fulfillment": map[string]any{"lineItemsByFulfillmentOrder": input, "notifyCustomer": true, "trackingInfo": tracking}}
+	fulfillment := map[string]any{"lineItemsByFulfillmentOrder": input, "notifyCustomer": true}
+	if sh.GetTrackingNumber() != "" { // a delivery of lines that need no shipping has none
+		fulfillment["trackingInfo"] = tracking
+	}
+	vars := map[string]any{"fulfillment": fulfillment}
 	if err := c.do(ctx, fulfillmentCreateOp, vars, &out); err != nil {
 		return "", err
 	}

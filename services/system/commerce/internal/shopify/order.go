@@ -106,12 +106,28 @@ type mailingAddress struct {
 }
 
 type lineItem struct {
-	ID                     string   `json:"id"`
-	SKU                    *string  `json:"sku"`
-	Title                  string   `json:"title"`
-	Quantity               int32    `json:"quantity"`
-	CurrentQuantity        int32    `json:"currentQuantity"`
+	ID              string  `json:"id"`
+	SKU             *string `json:"sku"`
+	Title           string  `json:"title"`
+	Quantity        int32   `json:"quantity"`
+	CurrentQuantity int32   `json:"currentQuantity"`
+	IsGiftCard      bool    `json:"isGiftCard"`
+	// RequiresShipping is nil when the query did not ask (older recorded payloads): a line
+	// that ships, as before the field was read.
+	RequiresShipping       *bool    `json:"requiresShipping"`
 	DiscountedUnitPriceSet moneyBag `json:"discountedUnitPriceSet"`
+}
+
+// kind is what the line's units are to stock and shipping: Shopify issues gift cards itself,
+// and a line that requires no shipping (a digital good, a service) holds no stock.
+func (l *lineItem) kind() canonicalv1.LineKind {
+	switch {
+	case l.IsGiftCard:
+		return canonicalv1.LineKind_LINE_KIND_GIFT_CARD
+	case l.RequiresShipping != nil && !*l.RequiresShipping:
+		return canonicalv1.LineKind_LINE_KIND_NON_INVENTORY
+	}
+	return canonicalv1.LineKind_LINE_KIND_STOCKED
 }
 
 type fulfillment struct {
@@ -349,7 +365,7 @@ func toCanonicalLines(o *order) ([]*canonicalv1.OrderLine, *timestamppb.Timestam
 		t := tally[l.ID]
 		line := &canonicalv1.OrderLine{
 			Id: id, Sku: deref(l.SKU), Title: l.Title, Quantity: l.Quantity, UnitPrice: price,
-			FulfilledQuantity: t.fulfilled, RefundedQuantity: t.refunded, ReturnedQuantity: t.returned,
+			FulfilledQuantity: t.fulfilled, RefundedQuantity: t.refunded, ReturnedQuantity: t.returned, Kind: l.kind(),
 		}
 		// Delivered once every unit still on the line (currentQuantity drops with refunds that
 		// remove units) reached the customer.

@@ -59,10 +59,12 @@ func recordedWant(tb testing.TB) *canonicalv1.Order {
 		FulfillmentStatus: canonicalv1.FulfillmentStatus_FULFILLMENT_STATUS_FULFILLED,
 		Lines: []*canonicalv1.OrderLine{
 			{Id: "14402208350304", Sku: "APP-031", Title: "Rust Jeans", Quantity: 2, UnitPrice: money.New(5299, "USD"),
-				FulfilledQuantity: 2, RefundedQuantity: 1, DeliveredAt: delivered},
+				FulfilledQuantity: 2, RefundedQuantity: 1, DeliveredAt: delivered, Kind: canonicalv1.LineKind_LINE_KIND_STOCKED},
 			{Id: "14402208383072", Sku: "FTW-100", Title: "Navy Sneaker", Quantity: 1, UnitPrice: money.New(6199, "USD"),
-				FulfilledQuantity: 1, ReturnedQuantity: 1, DeliveredAt: delivered},
-			{Id: "14402208415840", Title: "Gift wrap", Quantity: 1, UnitPrice: money.New(2000, "USD"), FulfilledQuantity: 1},
+				FulfilledQuantity: 1, ReturnedQuantity: 1, DeliveredAt: delivered, Kind: canonicalv1.LineKind_LINE_KIND_STOCKED},
+			// Gift wrap needs no shipping: it holds no stock.
+			{Id: "14402208415840", Title: "Gift wrap", Quantity: 1, UnitPrice: money.New(2000, "USD"), FulfilledQuantity: 1,
+				Kind: canonicalv1.LineKind_LINE_KIND_NON_INVENTORY},
 		},
 		Total:     money.New(18797, "USD"),
 		CreatedAt: ts(tb, "2026-01-14T09:31:07Z"),

@@ -109,6 +109,8 @@ var getOrderOp = operation{
         title
         quantity
         currentQuantity
+        isGiftCard
+        requiresShipping
         discountedUnitPriceSet { shopMoney { amount currencyCode } }
       }
       pageInfo { hasNextPage }

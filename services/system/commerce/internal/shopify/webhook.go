@@ -196,6 +196,8 @@ type webhookLineItem struct {
 	Title               string      `json:"title"`
 	Quantity            int32       `json:"quantity"`
 	CurrentQuantity     *int32      `json:"current_quantity"`
+	GiftCard            bool        `json:"gift_card"`
+	RequiresShipping    *bool       `json:"requires_shipping"`
 	Price               string      `json:"price"`
 	DiscountAllocations []struct {
 		Amount string `json:"amount"`
@@ -334,7 +336,8 @@ func toCanonicalOrderFromWebhook(p *webhookOrder) (*canonicalv1.Order, error) {
 			current = *l.CurrentQuantity
 		}
 		o.LineItems.Nodes = append(o.LineItems.Nodes, lineItem{ID: lid, SKU: l.SKU, Title: l.Title, Quantity: l.Quantity,
-			CurrentQuantity: current, DiscountedUnitPriceSet: moneyBag{ShopMoney: moneyV2{Amount: price, CurrencyCode: p.Currency}}})
+			CurrentQuantity: current, IsGiftCard: l.GiftCard, RequiresShipping: l.RequiresShipping,
+			DiscountedUnitPriceSet: moneyBag{ShopMoney: moneyV2{Amount: price, CurrencyCode: p.Currency}}})
 	}
 	for _, f := range p.Fulfillments {
 		fid, err := gidOf("Fulfillment", f.ID)

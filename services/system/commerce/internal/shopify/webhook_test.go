@@ -46,9 +46,9 @@ func TestOrderFromWebhook(t *testing.T) {
 		FulfillmentStatus: canonicalv1.FulfillmentStatus_FULFILLMENT_STATUS_FULFILLED,
 		Lines: []*canonicalv1.OrderLine{
 			{Id: "14402208350304", Sku: "APP-031", Title: "Rust Jeans", Quantity: 2, UnitPrice: money.New(4799, "USD"),
-				FulfilledQuantity: 2, RefundedQuantity: 1, DeliveredAt: delivered},
+				FulfilledQuantity: 2, RefundedQuantity: 1, DeliveredAt: delivered, Kind: canonicalv1.LineKind_LINE_KIND_STOCKED},
 			{Id: "14402208383072", Sku: "APP-010", Title: "Navy Hoodie", Quantity: 1, UnitPrice: money.New(8398, "USD"),
-				FulfilledQuantity: 1, DeliveredAt: delivered},
+				FulfilledQuantity: 1, DeliveredAt: delivered, Kind: canonicalv1.LineKind_LINE_KIND_STOCKED},
 		},
 		Total:       money.New(18996, "USD"),
 		CreatedAt:   ts(t, "2026-01-12T14:31:05Z"),

@@ -164,10 +164,11 @@ func (c *Client) ListDeposits(ctx context.Context, since time.Time) ([]*erpv1.De
 }
 
 // closedStatuses are the statuses after which nothing more is fulfilled from a sales order. A
-// sales order Business Central deleted (how CloseSalesOrder closes one) is not listed at all.
+// sales order Business Central deleted is not listed at all: see salesorder_follow.go.
 var closedStatuses = []string{"Closed", "Cancelled"}
 
-// ListSalesOrderChanges reads the sales orders changed since since, oldest change first.
+// ListSalesOrderChanges reads the sales orders changed since since, and the orders invoices
+// posted since then deleted (Billed), oldest change first.
 func (c *Client) ListSalesOrderChanges(ctx context.Context, since time.Time) ([]*erpv1.SalesOrderChange, error) {
 	if err := c.closed(); err != nil {
 		return nil, err
@@ -185,6 +186,11 @@ func (c *Client) ListSalesOrderChanges(ctx context.Context, since time.Time) ([]
 		out = append(out, &erpv1.SalesOrderChange{SalesOrderId: so.ID, OrderId: so.External, Status: so.Status,
 			Closed: slices.Contains(closedStatuses, so.Status), ModifiedAt: timestamppb.New(at)})
 	}
+	billed, err := c.billedSince(ctx, since, out)
+	if err != nil {
+		return nil, err
+	}
+	out = append(out, billed...)
 	slices.SortFunc(out, func(a, b *erpv1.SalesOrderChange) int {
 		return a.GetModifiedAt().AsTime().Compare(b.GetModifiedAt().AsTime())
 	})

@@ -135,7 +135,7 @@ func (c *Client) CloseSalesOrder(ctx context.Context, req *erpv1.CloseSalesOrder
 	for attempt := 1; ; attempt++ {
 		so, err := c.readOrderLines(ctx, req.GetSalesOrderId())
 		if isNotFound(err) {
-			return nil
+			return c.goneUnbilled(ctx, req.GetSalesOrderId())
 		}
 		if err != nil {
 			return err
@@ -149,13 +149,31 @@ func (c *Client) CloseSalesOrder(ctx context.Context, req *erpv1.CloseSalesOrder
 		_, err = c.call(ctx, request{method: http.MethodDelete, url: c.entityURL(groupV2, "salesOrders("+so.ID+")", nil),
 			ifMatch: so.ETag, entity: "salesOrder"})
 		if isNotFound(err) {
-			return nil
+			return c.goneUnbilled(ctx, so.ID)
 		}
 		if errs.As(err) == nil || errs.As(err).Reason != "erp_record_changed" || attempt == maxConflicts {
 			return err
 		}
 		c.conflicts.Add(1)
 	}
+}
+
+// goneUnbilled decides on a sales order that no longer exists: closed (a repeat, or a user
+// deleted it) unless an invoice records it, as posting deletes an order fully shipped and
+// invoiced, which is fulfilled, not closed.
+func (c *Client) goneUnbilled(ctx context.Context, id string) error {
+	if !isGUID(id) {
+		return nil
+	}
+	var page collection[salesInvoice]
+	if err := c.get(ctx, c.entityURL(groupV2, "salesInvoices", guidFilter("orderId", []string{id})), &page, "salesInvoice"); err != nil {
+		return err
+	}
+	if len(page.Value) > 0 {
+		return errs.E(errs.FailedPrecondition, "sales_order_fulfilled", "the sales order was shipped and invoiced; it cannot be closed").
+			WithFields(errs.FieldViolation{Field: "sales_order_id", Description: "invoice " + page.Value[0].Number + " posted it"})
+	}
+	return nil
 }
 
 func isNotFound(err error) bool {

@@ -29,6 +29,17 @@ func (c *Client) CreateSalesOrder(ctx context.Context, req *erpv1.CreateSalesOrd
 		}
 		return &erpv1.CreateSalesOrderResponse{SalesOrderId: so.ID, Number: so.Number}, nil
 	}
+	// Posting deletes an order fully shipped and invoiced; its invoice still names it, and a
+	// repeat (a duplicate orders/create hours later) must not book the order again.
+	var posted collection[salesInvoice]
+	if err := c.get(ctx, c.entityURL(groupV2, "salesInvoices", filterEq("externalDocumentNumber", o.GetId())), &posted, "salesInvoice"); err != nil {
+		return nil, err
+	}
+	for _, inv := range posted.Value {
+		if inv.OrderID != "" {
+			return &erpv1.CreateSalesOrderResponse{SalesOrderId: inv.OrderID, Number: inv.OrderNumber}, nil
+		}
+	}
 	cust := o.GetCustomer().GetId()
 	if err := c.ensureCustomer(ctx, cust, o.GetCustomer().GetEmail()); err != nil {
 		return nil, err

@@ -46,6 +46,9 @@ type Sandbox interface {
 	// SetOnHand makes the vendor book quantity units of sku at location, as an adjustment keyed
 	// in the ERP by hand would.
 	SetOnHand(sku, location string, quantity int64)
+	// LocationID is the vendor's own id of a demo (ledger) location: the sandbox books stock
+	// under its own location ids, which the connector returns as they are.
+	LocationID(location string) string
 }
 
 // Options shape the connector a scenario asks for.

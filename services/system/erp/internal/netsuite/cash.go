@@ -21,7 +21,8 @@ import (
 // undeposited funds) and deposit (a bank deposit: the payments it carried on its payment
 // sublist, fees on its cashBack sublist, and the payout it records in its memo). Listings use
 // the REST record service's query parameter, q=<field> ON_OR_AFTER "<M/D/YYYY>": NetSuite
-// compares dates, not times, so the day is read whole and the rest filtered here.
+// compares dates, not times, so the day is read whole and the rest filtered here (deposits; the
+// sales order changes and customer payments are read with SuiteQL, salesorder_changes.go).
 
 const (
 	typeCustomerPayment = "customerPayment"
@@ -123,50 +124,6 @@ func (c *Client) amountOf(n json.Number) (*canonicalv1.Money, error) {
 	return &canonicalv1.Money{AmountMinor: minor, CurrencyCode: c.currency}, nil
 }
 
-// paymentRecord is the part of a customerPayment Retailbridge reads.
-type paymentRecord struct {
-	ID          string      `json:"id"`
-	CreatedDate string      `json:"createdDate"`
-	Payment     json.Number `json:"payment"`
-	OrderID     string      `json:"custbody_rb_order_id"`
-	Reference   string      `json:"custbody_rb_payment_reference"`
-}
-
-// ListCustomerPayments reads the payments created since since, oldest first.
-func (c *Client) ListCustomerPayments(ctx context.Context, since time.Time) ([]*erpv1.CustomerPayment, error) {
-	if err := c.window.closed(); err != nil {
-		return nil, err
-	}
-	ids, err := c.listIDs(ctx, typeCustomerPayment, "createdDate", since)
-	if err != nil {
-		return nil, err
-	}
-	var out []*erpv1.CustomerPayment
-	for _, id := range ids {
-		var rec paymentRecord
-		if err := c.get(ctx, c.recordURL(typeCustomerPayment+"/"+escapeID(id), nil), &rec, typeCustomerPayment); err != nil {
-			return nil, err
-		}
-		at, err := stamped(rec.CreatedDate)
-		if err != nil {
-			return nil, err
-		}
-		amount, err := c.amountOf(rec.Payment)
-		if err != nil || at.Before(since) {
-			if err != nil {
-				return nil, err
-			}
-			continue
-		}
-		out = append(out, &erpv1.CustomerPayment{Id: rec.ID, OrderId: rec.OrderID, PaymentReference: rec.Reference,
-			Amount: amount, CreatedAt: timestamppb.New(at)})
-	}
-	slices.SortFunc(out, func(a, b *erpv1.CustomerPayment) int {
-		return a.GetCreatedAt().AsTime().Compare(b.GetCreatedAt().AsTime())
-	})
-	return out, nil
-}
-
 // depositRecord is the part of a deposit Retailbridge reads (with expandSubResources).
 type depositRecord struct {
 	ID          string      `json:"id"`
@@ -242,42 +199,4 @@ func (c *Client) toDeposit(rec depositRecord) (*erpv1.Deposit, time.Time, error)
 		}
 	}
 	return d, at, nil
-}
-
-// Sales order statuses after which nothing more is fulfilled (orderStatus C and H).
-var closedStatuses = []string{"Cancelled", "Closed"}
-
-// ListSalesOrderChanges reads the sales orders modified since since, oldest change first.
-func (c *Client) ListSalesOrderChanges(ctx context.Context, since time.Time) ([]*erpv1.SalesOrderChange, error) {
-	if err := c.window.closed(); err != nil {
-		return nil, err
-	}
-	ids, err := c.listIDs(ctx, typeSalesOrder, "lastModifiedDate", since)
-	if err != nil {
-		return nil, err
-	}
-	var out []*erpv1.SalesOrderChange
-	for _, id := range ids {
-		var rec struct {
-			transaction
-			LastModified string `json:"lastModifiedDate"`
-		}
-		if err := c.get(ctx, c.recordURL(typeSalesOrder+"/"+escapeID(id), nil), &rec, typeSalesOrder); err != nil {
-			return nil, err
-		}
-		at, err := stamped(rec.LastModified)
-		if err != nil {
-			return nil, err
-		}
-		if at.Before(since) {
-			continue
-		}
-		st := rec.status()
-		out = append(out, &erpv1.SalesOrderChange{SalesOrderId: rec.ID, OrderId: rec.ExternalID, Status: st,
-			Closed: slices.Contains(closedStatuses, st), ModifiedAt: timestamppb.New(at)})
-	}
-	slices.SortFunc(out, func(a, b *erpv1.SalesOrderChange) int {
-		return a.GetModifiedAt().AsTime().Compare(b.GetModifiedAt().AsTime())
-	})
-	return out, nil
 }

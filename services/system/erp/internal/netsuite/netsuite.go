@@ -9,6 +9,7 @@ package netsuite
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -51,6 +52,9 @@ type Config struct {
 	// ItemLookup is how GetItems reads items: LookupREST (one record request per SKU, the
 	// default) or LookupSOAP (SuiteTalk getList, many SKUs per request).
 	ItemLookup string
+	// SuiteQLPageSize is how many rows the sales order status poll asks per SuiteQL page
+	// (1-1000, NetSuite's largest); 1000 when zero.
+	SuiteQLPageSize int
 }
 
 // Client is the connector. It is safe for concurrent use; the concurrency cap holds across calls.
@@ -68,6 +72,7 @@ type Client struct {
 	window   *window
 
 	soapItems bool
+	pageSize  int // rows per SuiteQL page of the status poll
 
 	retries atomic.Int64
 	repeats atomic.Int64
@@ -117,6 +122,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger, now func() time.Time) (*
 		window:   &window{Window: vendorhttp.Window{Now: now, Log: log.With("vendor", "netsuite")}},
 
 		soapItems: cfg.ItemLookup == LookupSOAP,
+		pageSize:  cmp.Or(min(max(cfg.SuiteQLPageSize, 0), suiteQLPageSize), suiteQLPageSize),
 	}, nil
 }
 

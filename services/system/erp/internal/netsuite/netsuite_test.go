@@ -111,6 +111,8 @@ func (h *harness) SetOnHand(sku, location string, quantity int64) {
 	h.sb.SetOnHand(sku, location, quantity)
 }
 
+func (h *harness) LocationID(location string) string { return nssandbox.LocationID(location) }
+
 func (h *harness) RecordDeposit(payout string, orderIDs []string, fees int64) (string, error) {
 	return h.sb.RecordDeposit(payout, orderIDs, fees)
 }

@@ -799,7 +799,9 @@ type Movement struct {
 	// When it happened at its source.
 	OccurredAt *timestamppb.Timestamp `protobuf:"bytes,12,opt,name=occurred_at,json=occurredAt,proto3" json:"occurred_at,omitempty"`
 	// When the ledger recorded it.
-	RecordedAt    *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	RecordedAt *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=recorded_at,json=recordedAt,proto3" json:"recorded_at,omitempty"`
+	// Who made it, for a manual adjustment ("support:<agent>"); empty for movements a system fed.
+	Actor         string `protobuf:"bytes,14,opt,name=actor,proto3" json:"actor,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -923,6 +925,13 @@ func (x *Movement) GetRecordedAt() *timestamppb.Timestamp {
 		return x.RecordedAt
 	}
 	return nil
+}
+
+func (x *Movement) GetActor() string {
+	if x != nil {
+		return x.Actor
+	}
+	return ""
 }
 
 // ListMovementsResponse is one page of movements and the position they add up to.
@@ -1286,7 +1295,8 @@ func (x *ListDriftResponse) GetNextPageToken() string {
 type ListSkuMismatchesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Only this kind: missing_in_erp, missing_in_storefront, missing_in_wms,
-	// missing_in_product_feed, mapping_changed, duplicate_sku, unmapped_movement.
+	// missing_in_product_feed, mapping_changed, duplicate_sku, feed_disagrees, unmapped_movement,
+	// unmapped_push, unmapped_location, unknown_location.
 	Kind string `protobuf:"bytes,1,opt,name=kind,proto3" json:"kind,omitempty"`
 	// Only this SKU.
 	Sku string `protobuf:"bytes,2,opt,name=sku,proto3" json:"sku,omitempty"`
@@ -1381,7 +1391,11 @@ type SkuMismatch struct {
 	// When a refresh last saw it.
 	LastSeenAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=last_seen_at,json=lastSeenAt,proto3" json:"last_seen_at,omitempty"`
 	// When a later refresh no longer saw it; unset while open.
-	ResolvedAt    *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	ResolvedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=resolved_at,json=resolvedAt,proto3" json:"resolved_at,omitempty"`
+	// The location concerned, for the location kinds (sku is empty then): unmapped_location (an
+	// ERP location, by the ERP's own id, that the ERP's location map lacks) and unknown_location (a
+	// location the channel or push configuration names that no source knows).
+	LocationId    string `protobuf:"bytes,8,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1465,6 +1479,13 @@ func (x *SkuMismatch) GetResolvedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SkuMismatch) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
 // ListSkuMismatchesResponse is one page of the mismatch report.
 type ListSkuMismatchesResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -1518,6 +1539,225 @@ func (x *ListSkuMismatchesResponse) GetNextPageToken() string {
 		return x.NextPageToken
 	}
 	return ""
+}
+
+// AdjustInventoryRequest is one manual adjustment.
+type AdjustInventoryRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// SKU (1..64 characters).
+	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
+	// Location (1..128 characters).
+	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
+	// The state adjusted: sellable (on hand means sellable), damaged, returned awaiting inspection,
+	// quality control, safety stock or in transit. Reserved and committed units belong to
+	// reservations and are never adjusted by hand.
+	State v1.InventoryState `protobuf:"varint,3,opt,name=state,proto3,enum=retailbridge.canonical.v1.InventoryState" json:"state,omitempty"`
+	// The change: a delta or the figure to set; exactly one.
+	//
+	// Types that are valid to be assigned to Change:
+	//
+	//	*AdjustInventoryRequest_Delta
+	//	*AdjustInventoryRequest_SetTo
+	Change isAdjustInventoryRequest_Change `protobuf_oneof:"change"`
+	// Why: found, lost, damaged, theft, count_correction, data_correction or other (which needs a
+	// note).
+	ReasonCode string `protobuf:"bytes,6,opt,name=reason_code,json=reasonCode,proto3" json:"reason_code,omitempty"`
+	// Free-form note for the ledger line (at most 1000 characters).
+	Note string `protobuf:"bytes,7,opt,name=note,proto3" json:"note,omitempty"`
+	// Makes a repeat change nothing (1..255 characters); the same key with another adjustment is
+	// refused. Over HTTP it may be left out: the request's Idempotency-Key header is used.
+	IdempotencyKey string `protobuf:"bytes,8,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *AdjustInventoryRequest) Reset() {
+	*x = AdjustInventoryRequest{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustInventoryRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustInventoryRequest) ProtoMessage() {}
+
+func (x *AdjustInventoryRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustInventoryRequest.ProtoReflect.Descriptor instead.
+func (*AdjustInventoryRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *AdjustInventoryRequest) GetSku() string {
+	if x != nil {
+		return x.Sku
+	}
+	return ""
+}
+
+func (x *AdjustInventoryRequest) GetLocationId() string {
+	if x != nil {
+		return x.LocationId
+	}
+	return ""
+}
+
+func (x *AdjustInventoryRequest) GetState() v1.InventoryState {
+	if x != nil {
+		return x.State
+	}
+	return v1.InventoryState(0)
+}
+
+func (x *AdjustInventoryRequest) GetChange() isAdjustInventoryRequest_Change {
+	if x != nil {
+		return x.Change
+	}
+	return nil
+}
+
+func (x *AdjustInventoryRequest) GetDelta() int64 {
+	if x != nil {
+		if x, ok := x.Change.(*AdjustInventoryRequest_Delta); ok {
+			return x.Delta
+		}
+	}
+	return 0
+}
+
+func (x *AdjustInventoryRequest) GetSetTo() int64 {
+	if x != nil {
+		if x, ok := x.Change.(*AdjustInventoryRequest_SetTo); ok {
+			return x.SetTo
+		}
+	}
+	return 0
+}
+
+func (x *AdjustInventoryRequest) GetReasonCode() string {
+	if x != nil {
+		return x.ReasonCode
+	}
+	return ""
+}
+
+func (x *AdjustInventoryRequest) GetNote() string {
+	if x != nil {
+		return x.Note
+	}
+	return ""
+}
+
+func (x *AdjustInventoryRequest) GetIdempotencyKey() string {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return ""
+}
+
+type isAdjustInventoryRequest_Change interface {
+	isAdjustInventoryRequest_Change()
+}
+
+type AdjustInventoryRequest_Delta struct {
+	// Units to add (positive) or remove (negative); not zero.
+	Delta int64 `protobuf:"varint,4,opt,name=delta,proto3,oneof"`
+}
+
+type AdjustInventoryRequest_SetTo struct {
+	// The quantity the state should hold afterwards (0 or more).
+	SetTo int64 `protobuf:"varint,5,opt,name=set_to,json=setTo,proto3,oneof"`
+}
+
+func (*AdjustInventoryRequest_Delta) isAdjustInventoryRequest_Change() {}
+
+func (*AdjustInventoryRequest_SetTo) isAdjustInventoryRequest_Change() {}
+
+// AdjustInventoryResponse says what the adjustment did.
+type AdjustInventoryResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The movement recorded; empty when the state already held the figure asked for (set_to).
+	MovementId string `protobuf:"bytes,1,opt,name=movement_id,json=movementId,proto3" json:"movement_id,omitempty"`
+	// Units the movement added (positive) or removed (negative).
+	Delta int64 `protobuf:"varint,2,opt,name=delta,proto3" json:"delta,omitempty"`
+	// The state's quantity afterwards.
+	Quantity int64 `protobuf:"varint,3,opt,name=quantity,proto3" json:"quantity,omitempty"`
+	// True when the idempotency key was seen before: nothing changed this time, and the answer is
+	// the first one's movement with the state's current quantity.
+	Replayed      bool `protobuf:"varint,4,opt,name=replayed,proto3" json:"replayed,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *AdjustInventoryResponse) Reset() {
+	*x = AdjustInventoryResponse{}
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *AdjustInventoryResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*AdjustInventoryResponse) ProtoMessage() {}
+
+func (x *AdjustInventoryResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use AdjustInventoryResponse.ProtoReflect.Descriptor instead.
+func (*AdjustInventoryResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *AdjustInventoryResponse) GetMovementId() string {
+	if x != nil {
+		return x.MovementId
+	}
+	return ""
+}
+
+func (x *AdjustInventoryResponse) GetDelta() int64 {
+	if x != nil {
+		return x.Delta
+	}
+	return 0
+}
+
+func (x *AdjustInventoryResponse) GetQuantity() int64 {
+	if x != nil {
+		return x.Quantity
+	}
+	return 0
+}
+
+func (x *AdjustInventoryResponse) GetReplayed() bool {
+	if x != nil {
+		return x.Replayed
+	}
+	return false
 }
 
 var File_retailbridge_process_inventory_v1_inventory_proto protoreflect.FileDescriptor
@@ -1575,7 +1815,7 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x05state\x18\x03 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\x05state\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\xe5\x03\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xfb\x03\n" +
 	"\bMovement\x12\x1a\n" +
 	"\bsequence\x18\x01 \x01(\x03R\bsequence\x12\x1f\n" +
 	"\vmovement_id\x18\x02 \x01(\tR\n" +
@@ -1594,7 +1834,8 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\voccurred_at\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"occurredAt\x12;\n" +
 	"\vrecorded_at\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"recordedAt\"\xa6\x01\n" +
+	"recordedAt\x12\x14\n" +
+	"\x05actor\x18\x0e \x01(\tR\x05actor\"\xa6\x01\n" +
 	"\x15ListMovementsResponse\x12I\n" +
 	"\tmovements\x18\x01 \x03(\v2+.retailbridge.process.inventory.v1.MovementR\tmovements\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\x12\x1a\n" +
@@ -1635,7 +1876,7 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x10include_resolved\x18\x03 \x01(\bR\x0fincludeResolved\x12\x1b\n" +
 	"\tpage_size\x18\x04 \x01(\x05R\bpageSize\x12\x1d\n" +
 	"\n" +
-	"page_token\x18\x05 \x01(\tR\tpageToken\"\x9e\x02\n" +
+	"page_token\x18\x05 \x01(\tR\tpageToken\"\xbf\x02\n" +
 	"\vSkuMismatch\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x12\n" +
 	"\x04kind\x18\x02 \x01(\tR\x04kind\x12\x16\n" +
@@ -1645,12 +1886,32 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\flast_seen_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"lastSeenAt\x12;\n" +
 	"\vresolved_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"resolvedAt\"\x93\x01\n" +
+	"resolvedAt\x12\x1f\n" +
+	"\vlocation_id\x18\b \x01(\tR\n" +
+	"locationId\"\x93\x01\n" +
 	"\x19ListSkuMismatchesResponse\x12N\n" +
 	"\n" +
 	"mismatches\x18\x01 \x03(\v2..retailbridge.process.inventory.v1.SkuMismatchR\n" +
 	"mismatches\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken2\x83\b\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\xa5\x02\n" +
+	"\x16AdjustInventoryRequest\x12\x10\n" +
+	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
+	"\vlocation_id\x18\x02 \x01(\tR\n" +
+	"locationId\x12?\n" +
+	"\x05state\x18\x03 \x01(\x0e2).retailbridge.canonical.v1.InventoryStateR\x05state\x12\x16\n" +
+	"\x05delta\x18\x04 \x01(\x03H\x00R\x05delta\x12\x17\n" +
+	"\x06set_to\x18\x05 \x01(\x03H\x00R\x05setTo\x12\x1f\n" +
+	"\vreason_code\x18\x06 \x01(\tR\n" +
+	"reasonCode\x12\x12\n" +
+	"\x04note\x18\a \x01(\tR\x04note\x12'\n" +
+	"\x0fidempotency_key\x18\b \x01(\tR\x0eidempotencyKeyB\b\n" +
+	"\x06change\"\x88\x01\n" +
+	"\x17AdjustInventoryResponse\x12\x1f\n" +
+	"\vmovement_id\x18\x01 \x01(\tR\n" +
+	"movementId\x12\x14\n" +
+	"\x05delta\x18\x02 \x01(\x03R\x05delta\x12\x1a\n" +
+	"\bquantity\x18\x03 \x01(\x03R\bquantity\x12\x1a\n" +
+	"\breplayed\x18\x04 \x01(\bR\breplayed2\x8e\t\n" +
 	"\x10InventoryService\x12\x88\x01\n" +
 	"\x0fGetAvailability\x129.retailbridge.process.inventory.v1.GetAvailabilityRequest\x1a:.retailbridge.process.inventory.v1.GetAvailabilityResponse\x12\x82\x01\n" +
 	"\rListPositions\x127.retailbridge.process.inventory.v1.ListPositionsRequest\x1a8.retailbridge.process.inventory.v1.ListPositionsResponse\x12p\n" +
@@ -1659,7 +1920,8 @@ const file_retailbridge_process_inventory_v1_inventory_proto_rawDesc = "" +
 	"\x06Commit\x120.retailbridge.process.inventory.v1.CommitRequest\x1a1.retailbridge.process.inventory.v1.CommitResponse\x12\x82\x01\n" +
 	"\rListMovements\x127.retailbridge.process.inventory.v1.ListMovementsRequest\x1a8.retailbridge.process.inventory.v1.ListMovementsResponse\x12v\n" +
 	"\tListDrift\x123.retailbridge.process.inventory.v1.ListDriftRequest\x1a4.retailbridge.process.inventory.v1.ListDriftResponse\x12\x8e\x01\n" +
-	"\x11ListSkuMismatches\x12;.retailbridge.process.inventory.v1.ListSkuMismatchesRequest\x1a<.retailbridge.process.inventory.v1.ListSkuMismatchesResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
+	"\x11ListSkuMismatches\x12;.retailbridge.process.inventory.v1.ListSkuMismatchesRequest\x1a<.retailbridge.process.inventory.v1.ListSkuMismatchesResponse\x12\x88\x01\n" +
+	"\x0fAdjustInventory\x129.retailbridge.process.inventory.v1.AdjustInventoryRequest\x1a:.retailbridge.process.inventory.v1.AdjustInventoryResponseB\\ZZgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/inventory/v1;inventoryv1b\x06proto3"
 
 var (
 	file_retailbridge_process_inventory_v1_inventory_proto_rawDescOnce sync.Once
@@ -1673,7 +1935,7 @@ func file_retailbridge_process_inventory_v1_inventory_proto_rawDescGZIP() []byte
 	return file_retailbridge_process_inventory_v1_inventory_proto_rawDescData
 }
 
-var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_retailbridge_process_inventory_v1_inventory_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*GetAvailabilityRequest)(nil),    // 0: retailbridge.process.inventory.v1.GetAvailabilityRequest
 	(*Availability)(nil),              // 1: retailbridge.process.inventory.v1.Availability
@@ -1695,52 +1957,57 @@ var file_retailbridge_process_inventory_v1_inventory_proto_goTypes = []any{
 	(*ListSkuMismatchesRequest)(nil),  // 17: retailbridge.process.inventory.v1.ListSkuMismatchesRequest
 	(*SkuMismatch)(nil),               // 18: retailbridge.process.inventory.v1.SkuMismatch
 	(*ListSkuMismatchesResponse)(nil), // 19: retailbridge.process.inventory.v1.ListSkuMismatchesResponse
-	(*timestamppb.Timestamp)(nil),     // 20: google.protobuf.Timestamp
-	(*v1.InventoryPosition)(nil),      // 21: retailbridge.canonical.v1.InventoryPosition
-	(*durationpb.Duration)(nil),       // 22: google.protobuf.Duration
-	(v1.InventoryState)(0),            // 23: retailbridge.canonical.v1.InventoryState
+	(*AdjustInventoryRequest)(nil),    // 20: retailbridge.process.inventory.v1.AdjustInventoryRequest
+	(*AdjustInventoryResponse)(nil),   // 21: retailbridge.process.inventory.v1.AdjustInventoryResponse
+	(*timestamppb.Timestamp)(nil),     // 22: google.protobuf.Timestamp
+	(*v1.InventoryPosition)(nil),      // 23: retailbridge.canonical.v1.InventoryPosition
+	(*durationpb.Duration)(nil),       // 24: google.protobuf.Duration
+	(v1.InventoryState)(0),            // 25: retailbridge.canonical.v1.InventoryState
 }
 var file_retailbridge_process_inventory_v1_inventory_proto_depIdxs = []int32{
-	20, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
+	22, // 0: retailbridge.process.inventory.v1.Availability.as_of:type_name -> google.protobuf.Timestamp
 	1,  // 1: retailbridge.process.inventory.v1.GetAvailabilityResponse.availability:type_name -> retailbridge.process.inventory.v1.Availability
-	21, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
-	22, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
-	20, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
-	23, // 5: retailbridge.process.inventory.v1.ListMovementsRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
-	23, // 6: retailbridge.process.inventory.v1.Movement.state:type_name -> retailbridge.canonical.v1.InventoryState
-	20, // 7: retailbridge.process.inventory.v1.Movement.occurred_at:type_name -> google.protobuf.Timestamp
-	20, // 8: retailbridge.process.inventory.v1.Movement.recorded_at:type_name -> google.protobuf.Timestamp
+	23, // 2: retailbridge.process.inventory.v1.ListPositionsResponse.positions:type_name -> retailbridge.canonical.v1.InventoryPosition
+	24, // 3: retailbridge.process.inventory.v1.ReserveRequest.ttl:type_name -> google.protobuf.Duration
+	22, // 4: retailbridge.process.inventory.v1.ReserveResponse.expires_at:type_name -> google.protobuf.Timestamp
+	25, // 5: retailbridge.process.inventory.v1.ListMovementsRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
+	25, // 6: retailbridge.process.inventory.v1.Movement.state:type_name -> retailbridge.canonical.v1.InventoryState
+	22, // 7: retailbridge.process.inventory.v1.Movement.occurred_at:type_name -> google.protobuf.Timestamp
+	22, // 8: retailbridge.process.inventory.v1.Movement.recorded_at:type_name -> google.protobuf.Timestamp
 	12, // 9: retailbridge.process.inventory.v1.ListMovementsResponse.movements:type_name -> retailbridge.process.inventory.v1.Movement
-	23, // 10: retailbridge.process.inventory.v1.Drift.state:type_name -> retailbridge.canonical.v1.InventoryState
-	20, // 11: retailbridge.process.inventory.v1.Drift.first_found_at:type_name -> google.protobuf.Timestamp
-	20, // 12: retailbridge.process.inventory.v1.Drift.checked_at:type_name -> google.protobuf.Timestamp
-	20, // 13: retailbridge.process.inventory.v1.Drift.resolved_at:type_name -> google.protobuf.Timestamp
+	25, // 10: retailbridge.process.inventory.v1.Drift.state:type_name -> retailbridge.canonical.v1.InventoryState
+	22, // 11: retailbridge.process.inventory.v1.Drift.first_found_at:type_name -> google.protobuf.Timestamp
+	22, // 12: retailbridge.process.inventory.v1.Drift.checked_at:type_name -> google.protobuf.Timestamp
+	22, // 13: retailbridge.process.inventory.v1.Drift.resolved_at:type_name -> google.protobuf.Timestamp
 	15, // 14: retailbridge.process.inventory.v1.ListDriftResponse.drift:type_name -> retailbridge.process.inventory.v1.Drift
-	20, // 15: retailbridge.process.inventory.v1.SkuMismatch.first_seen_at:type_name -> google.protobuf.Timestamp
-	20, // 16: retailbridge.process.inventory.v1.SkuMismatch.last_seen_at:type_name -> google.protobuf.Timestamp
-	20, // 17: retailbridge.process.inventory.v1.SkuMismatch.resolved_at:type_name -> google.protobuf.Timestamp
+	22, // 15: retailbridge.process.inventory.v1.SkuMismatch.first_seen_at:type_name -> google.protobuf.Timestamp
+	22, // 16: retailbridge.process.inventory.v1.SkuMismatch.last_seen_at:type_name -> google.protobuf.Timestamp
+	22, // 17: retailbridge.process.inventory.v1.SkuMismatch.resolved_at:type_name -> google.protobuf.Timestamp
 	18, // 18: retailbridge.process.inventory.v1.ListSkuMismatchesResponse.mismatches:type_name -> retailbridge.process.inventory.v1.SkuMismatch
-	0,  // 19: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
-	3,  // 20: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
-	5,  // 21: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
-	9,  // 22: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
-	7,  // 23: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
-	11, // 24: retailbridge.process.inventory.v1.InventoryService.ListMovements:input_type -> retailbridge.process.inventory.v1.ListMovementsRequest
-	14, // 25: retailbridge.process.inventory.v1.InventoryService.ListDrift:input_type -> retailbridge.process.inventory.v1.ListDriftRequest
-	17, // 26: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:input_type -> retailbridge.process.inventory.v1.ListSkuMismatchesRequest
-	2,  // 27: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
-	4,  // 28: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
-	6,  // 29: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
-	10, // 30: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
-	8,  // 31: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
-	13, // 32: retailbridge.process.inventory.v1.InventoryService.ListMovements:output_type -> retailbridge.process.inventory.v1.ListMovementsResponse
-	16, // 33: retailbridge.process.inventory.v1.InventoryService.ListDrift:output_type -> retailbridge.process.inventory.v1.ListDriftResponse
-	19, // 34: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:output_type -> retailbridge.process.inventory.v1.ListSkuMismatchesResponse
-	27, // [27:35] is the sub-list for method output_type
-	19, // [19:27] is the sub-list for method input_type
-	19, // [19:19] is the sub-list for extension type_name
-	19, // [19:19] is the sub-list for extension extendee
-	0,  // [0:19] is the sub-list for field type_name
+	25, // 19: retailbridge.process.inventory.v1.AdjustInventoryRequest.state:type_name -> retailbridge.canonical.v1.InventoryState
+	0,  // 20: retailbridge.process.inventory.v1.InventoryService.GetAvailability:input_type -> retailbridge.process.inventory.v1.GetAvailabilityRequest
+	3,  // 21: retailbridge.process.inventory.v1.InventoryService.ListPositions:input_type -> retailbridge.process.inventory.v1.ListPositionsRequest
+	5,  // 22: retailbridge.process.inventory.v1.InventoryService.Reserve:input_type -> retailbridge.process.inventory.v1.ReserveRequest
+	9,  // 23: retailbridge.process.inventory.v1.InventoryService.Release:input_type -> retailbridge.process.inventory.v1.ReleaseRequest
+	7,  // 24: retailbridge.process.inventory.v1.InventoryService.Commit:input_type -> retailbridge.process.inventory.v1.CommitRequest
+	11, // 25: retailbridge.process.inventory.v1.InventoryService.ListMovements:input_type -> retailbridge.process.inventory.v1.ListMovementsRequest
+	14, // 26: retailbridge.process.inventory.v1.InventoryService.ListDrift:input_type -> retailbridge.process.inventory.v1.ListDriftRequest
+	17, // 27: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:input_type -> retailbridge.process.inventory.v1.ListSkuMismatchesRequest
+	20, // 28: retailbridge.process.inventory.v1.InventoryService.AdjustInventory:input_type -> retailbridge.process.inventory.v1.AdjustInventoryRequest
+	2,  // 29: retailbridge.process.inventory.v1.InventoryService.GetAvailability:output_type -> retailbridge.process.inventory.v1.GetAvailabilityResponse
+	4,  // 30: retailbridge.process.inventory.v1.InventoryService.ListPositions:output_type -> retailbridge.process.inventory.v1.ListPositionsResponse
+	6,  // 31: retailbridge.process.inventory.v1.InventoryService.Reserve:output_type -> retailbridge.process.inventory.v1.ReserveResponse
+	10, // 32: retailbridge.process.inventory.v1.InventoryService.Release:output_type -> retailbridge.process.inventory.v1.ReleaseResponse
+	8,  // 33: retailbridge.process.inventory.v1.InventoryService.Commit:output_type -> retailbridge.process.inventory.v1.CommitResponse
+	13, // 34: retailbridge.process.inventory.v1.InventoryService.ListMovements:output_type -> retailbridge.process.inventory.v1.ListMovementsResponse
+	16, // 35: retailbridge.process.inventory.v1.InventoryService.ListDrift:output_type -> retailbridge.process.inventory.v1.ListDriftResponse
+	19, // 36: retailbridge.process.inventory.v1.InventoryService.ListSkuMismatches:output_type -> retailbridge.process.inventory.v1.ListSkuMismatchesResponse
+	21, // 37: retailbridge.process.inventory.v1.InventoryService.AdjustInventory:output_type -> retailbridge.process.inventory.v1.AdjustInventoryResponse
+	29, // [29:38] is the sub-list for method output_type
+	20, // [20:29] is the sub-list for method input_type
+	20, // [20:20] is the sub-list for extension type_name
+	20, // [20:20] is the sub-list for extension extendee
+	0,  // [0:20] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_inventory_v1_inventory_proto_init() }
@@ -1748,13 +2015,17 @@ func file_retailbridge_process_inventory_v1_inventory_proto_init() {
 	if File_retailbridge_process_inventory_v1_inventory_proto != nil {
 		return
 	}
+	file_retailbridge_process_inventory_v1_inventory_proto_msgTypes[20].OneofWrappers = []any{
+		(*AdjustInventoryRequest_Delta)(nil),
+		(*AdjustInventoryRequest_SetTo)(nil),
+	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc), len(file_retailbridge_process_inventory_v1_inventory_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -27,6 +27,7 @@ const (
 	InventoryService_ListMovements_FullMethodName     = "/retailbridge.process.inventory.v1.InventoryService/ListMovements"
 	InventoryService_ListDrift_FullMethodName         = "/retailbridge.process.inventory.v1.InventoryService/ListDrift"
 	InventoryService_ListSkuMismatches_FullMethodName = "/retailbridge.process.inventory.v1.InventoryService/ListSkuMismatches"
+	InventoryService_AdjustInventory_FullMethodName   = "/retailbridge.process.inventory.v1.InventoryService/AdjustInventory"
 )
 
 // InventoryServiceClient is the client API for InventoryService service.
@@ -58,6 +59,12 @@ type InventoryServiceClient interface {
 	// lacks, a mapping that changed, a SKU two records share, ledger movements or storefront pushes
 	// for a SKU the item master does not map. Support only.
 	ListSkuMismatches(ctx context.Context, in *ListSkuMismatchesRequest, opts ...grpc.CallOption) (*ListSkuMismatchesResponse, error)
+	// AdjustInventory records a manual adjustment by customer service: units added to or removed
+	// from one state of a SKU at a location (or the state set to a figure), as a ledger movement
+	// with its reason code, actor and correlation id, pushed to the storefront like any movement.
+	// The idempotency key makes a repeat change nothing; an adjustment that would take the state
+	// below zero is refused. Support only, with support:write.
+	AdjustInventory(ctx context.Context, in *AdjustInventoryRequest, opts ...grpc.CallOption) (*AdjustInventoryResponse, error)
 }
 
 type inventoryServiceClient struct {
@@ -148,6 +155,16 @@ func (c *inventoryServiceClient) ListSkuMismatches(ctx context.Context, in *List
 	return out, nil
 }
 
+func (c *inventoryServiceClient) AdjustInventory(ctx context.Context, in *AdjustInventoryRequest, opts ...grpc.CallOption) (*AdjustInventoryResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(AdjustInventoryResponse)
+	err := c.cc.Invoke(ctx, InventoryService_AdjustInventory_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // InventoryServiceServer is the server API for InventoryService service.
 // All implementations must embed UnimplementedInventoryServiceServer
 // for forward compatibility.
@@ -177,6 +194,12 @@ type InventoryServiceServer interface {
 	// lacks, a mapping that changed, a SKU two records share, ledger movements or storefront pushes
 	// for a SKU the item master does not map. Support only.
 	ListSkuMismatches(context.Context, *ListSkuMismatchesRequest) (*ListSkuMismatchesResponse, error)
+	// AdjustInventory records a manual adjustment by customer service: units added to or removed
+	// from one state of a SKU at a location (or the state set to a figure), as a ledger movement
+	// with its reason code, actor and correlation id, pushed to the storefront like any movement.
+	// The idempotency key makes a repeat change nothing; an adjustment that would take the state
+	// below zero is refused. Support only, with support:write.
+	AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error)
 	mustEmbedUnimplementedInventoryServiceServer()
 }
 
@@ -210,6 +233,9 @@ func (UnimplementedInventoryServiceServer) ListDrift(context.Context, *ListDrift
 }
 func (UnimplementedInventoryServiceServer) ListSkuMismatches(context.Context, *ListSkuMismatchesRequest) (*ListSkuMismatchesResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListSkuMismatches not implemented")
+}
+func (UnimplementedInventoryServiceServer) AdjustInventory(context.Context, *AdjustInventoryRequest) (*AdjustInventoryResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method AdjustInventory not implemented")
 }
 func (UnimplementedInventoryServiceServer) mustEmbedUnimplementedInventoryServiceServer() {}
 func (UnimplementedInventoryServiceServer) testEmbeddedByValue()                          {}
@@ -376,6 +402,24 @@ func _InventoryService_ListSkuMismatches_Handler(srv interface{}, ctx context.Co
 	return interceptor(ctx, in, info, handler)
 }
 
+func _InventoryService_AdjustInventory_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(AdjustInventoryRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(InventoryServiceServer).AdjustInventory(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: InventoryService_AdjustInventory_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(InventoryServiceServer).AdjustInventory(ctx, req.(*AdjustInventoryRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // InventoryService_ServiceDesc is the grpc.ServiceDesc for InventoryService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -414,6 +458,10 @@ var InventoryService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListSkuMismatches",
 			Handler:    _InventoryService_ListSkuMismatches_Handler,
+		},
+		{
+			MethodName: "AdjustInventory",
+			Handler:    _InventoryService_AdjustInventory_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

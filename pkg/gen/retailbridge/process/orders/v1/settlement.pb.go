@@ -472,15 +472,19 @@ func (*RunSettlementRequest) Descriptor() ([]byte, []int) {
 	return file_retailbridge_process_orders_v1_settlement_proto_rawDescGZIP(), []int{6}
 }
 
-// RunSettlementResponse says what the run did.
+// RunSettlementResponse is the run the request started, or the one already going.
 type RunSettlementResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Payouts read.
+	// Deprecated: always 0 since runs work in the background; read run.payouts once it finished.
 	Payouts int32 `protobuf:"varint,1,opt,name=payouts,proto3" json:"payouts,omitempty"`
-	// Balance transactions read.
+	// Deprecated: always 0; read run.lines once it finished.
 	Lines int32 `protobuf:"varint,2,opt,name=lines,proto3" json:"lines,omitempty"`
-	// Mismatches found that were not known before.
+	// Deprecated: always 0; read run.new_mismatches once it finished.
 	NewMismatches int32 `protobuf:"varint,3,opt,name=new_mismatches,json=newMismatches,proto3" json:"new_mismatches,omitempty"`
+	// The run.
+	Run *SettlementRun `protobuf:"bytes,4,opt,name=run,proto3" json:"run,omitempty"`
+	// True when this request started the run; false when it is the period's run already going.
+	Started       bool `protobuf:"varint,5,opt,name=started,proto3" json:"started,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -536,6 +540,248 @@ func (x *RunSettlementResponse) GetNewMismatches() int32 {
 	return 0
 }
 
+func (x *RunSettlementResponse) GetRun() *SettlementRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *RunSettlementResponse) GetStarted() bool {
+	if x != nil {
+		return x.Started
+	}
+	return false
+}
+
+// SettlementRun is one settlement run, a background job.
+type SettlementRun struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Run id.
+	RunId string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	// The UTC day (YYYY-MM-DD) it settles for; one run per period runs at a time.
+	Period string `protobuf:"bytes,2,opt,name=period,proto3" json:"period,omitempty"`
+	// on_demand (support) or schedule.
+	Origin string `protobuf:"bytes,3,opt,name=origin,proto3" json:"origin,omitempty"`
+	// running, succeeded or failed.
+	State string `protobuf:"bytes,4,opt,name=state,proto3" json:"state,omitempty"`
+	// Why a failed run failed (its cause); empty otherwise.
+	Reason string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	// When it started.
+	StartedAt *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=started_at,json=startedAt,proto3" json:"started_at,omitempty"`
+	// When it finished; unset while running.
+	FinishedAt *timestamppb.Timestamp `protobuf:"bytes,7,opt,name=finished_at,json=finishedAt,proto3" json:"finished_at,omitempty"`
+	// Payouts read (once finished).
+	Payouts int32 `protobuf:"varint,8,opt,name=payouts,proto3" json:"payouts,omitempty"`
+	// Balance transactions read (once finished).
+	Lines int32 `protobuf:"varint,9,opt,name=lines,proto3" json:"lines,omitempty"`
+	// Mismatches it found that were not known before (once finished).
+	NewMismatches int32 `protobuf:"varint,10,opt,name=new_mismatches,json=newMismatches,proto3" json:"new_mismatches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SettlementRun) Reset() {
+	*x = SettlementRun{}
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SettlementRun) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SettlementRun) ProtoMessage() {}
+
+func (x *SettlementRun) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SettlementRun.ProtoReflect.Descriptor instead.
+func (*SettlementRun) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_orders_v1_settlement_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *SettlementRun) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+func (x *SettlementRun) GetPeriod() string {
+	if x != nil {
+		return x.Period
+	}
+	return ""
+}
+
+func (x *SettlementRun) GetOrigin() string {
+	if x != nil {
+		return x.Origin
+	}
+	return ""
+}
+
+func (x *SettlementRun) GetState() string {
+	if x != nil {
+		return x.State
+	}
+	return ""
+}
+
+func (x *SettlementRun) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *SettlementRun) GetStartedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.StartedAt
+	}
+	return nil
+}
+
+func (x *SettlementRun) GetFinishedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FinishedAt
+	}
+	return nil
+}
+
+func (x *SettlementRun) GetPayouts() int32 {
+	if x != nil {
+		return x.Payouts
+	}
+	return 0
+}
+
+func (x *SettlementRun) GetLines() int32 {
+	if x != nil {
+		return x.Lines
+	}
+	return 0
+}
+
+func (x *SettlementRun) GetNewMismatches() int32 {
+	if x != nil {
+		return x.NewMismatches
+	}
+	return 0
+}
+
+// GetSettlementRunRequest names a run.
+type GetSettlementRunRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Run id, from RunSettlement's answer or its Location.
+	RunId         string `protobuf:"bytes,1,opt,name=run_id,json=runId,proto3" json:"run_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSettlementRunRequest) Reset() {
+	*x = GetSettlementRunRequest{}
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSettlementRunRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSettlementRunRequest) ProtoMessage() {}
+
+func (x *GetSettlementRunRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSettlementRunRequest.ProtoReflect.Descriptor instead.
+func (*GetSettlementRunRequest) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_orders_v1_settlement_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetSettlementRunRequest) GetRunId() string {
+	if x != nil {
+		return x.RunId
+	}
+	return ""
+}
+
+// GetSettlementRunResponse is the run and what it found.
+type GetSettlementRunResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The run.
+	Run *SettlementRun `protobuf:"bytes,1,opt,name=run,proto3" json:"run,omitempty"`
+	// The mismatches this run found first, oldest first (at most 500).
+	Mismatches    []*SettlementMismatch `protobuf:"bytes,2,rep,name=mismatches,proto3" json:"mismatches,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSettlementRunResponse) Reset() {
+	*x = GetSettlementRunResponse{}
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSettlementRunResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSettlementRunResponse) ProtoMessage() {}
+
+func (x *GetSettlementRunResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_retailbridge_process_orders_v1_settlement_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSettlementRunResponse.ProtoReflect.Descriptor instead.
+func (*GetSettlementRunResponse) Descriptor() ([]byte, []int) {
+	return file_retailbridge_process_orders_v1_settlement_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *GetSettlementRunResponse) GetRun() *SettlementRun {
+	if x != nil {
+		return x.Run
+	}
+	return nil
+}
+
+func (x *GetSettlementRunResponse) GetMismatches() []*SettlementMismatch {
+	if x != nil {
+		return x.Mismatches
+	}
+	return nil
+}
+
 var File_retailbridge_process_orders_v1_settlement_proto protoreflect.FileDescriptor
 
 const file_retailbridge_process_orders_v1_settlement_proto_rawDesc = "" +
@@ -577,15 +823,39 @@ const file_retailbridge_process_orders_v1_settlement_proto_rawDesc = "" +
 	"mismatches\x18\x01 \x03(\v22.retailbridge.process.orders.v1.SettlementMismatchR\n" +
 	"mismatches\x12&\n" +
 	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x16\n" +
-	"\x14RunSettlementRequest\"n\n" +
+	"\x14RunSettlementRequest\"\xc9\x01\n" +
 	"\x15RunSettlementResponse\x12\x18\n" +
 	"\apayouts\x18\x01 \x01(\x05R\apayouts\x12\x14\n" +
 	"\x05lines\x18\x02 \x01(\x05R\x05lines\x12%\n" +
-	"\x0enew_mismatches\x18\x03 \x01(\x05R\rnewMismatches2\xc8\x03\n" +
+	"\x0enew_mismatches\x18\x03 \x01(\x05R\rnewMismatches\x12?\n" +
+	"\x03run\x18\x04 \x01(\v2-.retailbridge.process.orders.v1.SettlementRunR\x03run\x12\x18\n" +
+	"\astarted\x18\x05 \x01(\bR\astarted\"\xd3\x02\n" +
+	"\rSettlementRun\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\x12\x16\n" +
+	"\x06period\x18\x02 \x01(\tR\x06period\x12\x16\n" +
+	"\x06origin\x18\x03 \x01(\tR\x06origin\x12\x14\n" +
+	"\x05state\x18\x04 \x01(\tR\x05state\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x129\n" +
+	"\n" +
+	"started_at\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\tstartedAt\x12;\n" +
+	"\vfinished_at\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"finishedAt\x12\x18\n" +
+	"\apayouts\x18\b \x01(\x05R\apayouts\x12\x14\n" +
+	"\x05lines\x18\t \x01(\x05R\x05lines\x12%\n" +
+	"\x0enew_mismatches\x18\n" +
+	" \x01(\x05R\rnewMismatches\"0\n" +
+	"\x17GetSettlementRunRequest\x12\x15\n" +
+	"\x06run_id\x18\x01 \x01(\tR\x05runId\"\xaf\x01\n" +
+	"\x18GetSettlementRunResponse\x12?\n" +
+	"\x03run\x18\x01 \x01(\v2-.retailbridge.process.orders.v1.SettlementRunR\x03run\x12R\n" +
+	"\n" +
+	"mismatches\x18\x02 \x03(\v22.retailbridge.process.orders.v1.SettlementMismatchR\n" +
+	"mismatches2\xd0\x04\n" +
 	"\x11SettlementService\x12\x94\x01\n" +
 	"\x15ListSettlementPayouts\x12<.retailbridge.process.orders.v1.ListSettlementPayoutsRequest\x1a=.retailbridge.process.orders.v1.ListSettlementPayoutsResponse\x12\x9d\x01\n" +
 	"\x18ListSettlementMismatches\x12?.retailbridge.process.orders.v1.ListSettlementMismatchesRequest\x1a@.retailbridge.process.orders.v1.ListSettlementMismatchesResponse\x12|\n" +
-	"\rRunSettlement\x124.retailbridge.process.orders.v1.RunSettlementRequest\x1a5.retailbridge.process.orders.v1.RunSettlementResponseBVZTgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1;ordersv1b\x06proto3"
+	"\rRunSettlement\x124.retailbridge.process.orders.v1.RunSettlementRequest\x1a5.retailbridge.process.orders.v1.RunSettlementResponse\x12\x85\x01\n" +
+	"\x10GetSettlementRun\x127.retailbridge.process.orders.v1.GetSettlementRunRequest\x1a8.retailbridge.process.orders.v1.GetSettlementRunResponseBVZTgithub.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1;ordersv1b\x06proto3"
 
 var (
 	file_retailbridge_process_orders_v1_settlement_proto_rawDescOnce sync.Once
@@ -599,7 +869,7 @@ func file_retailbridge_process_orders_v1_settlement_proto_rawDescGZIP() []byte {
 	return file_retailbridge_process_orders_v1_settlement_proto_rawDescData
 }
 
-var file_retailbridge_process_orders_v1_settlement_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_retailbridge_process_orders_v1_settlement_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_retailbridge_process_orders_v1_settlement_proto_goTypes = []any{
 	(*ListSettlementPayoutsRequest)(nil),     // 0: retailbridge.process.orders.v1.ListSettlementPayoutsRequest
 	(*SettlementPayout)(nil),                 // 1: retailbridge.process.orders.v1.SettlementPayout
@@ -609,24 +879,34 @@ var file_retailbridge_process_orders_v1_settlement_proto_goTypes = []any{
 	(*ListSettlementMismatchesResponse)(nil), // 5: retailbridge.process.orders.v1.ListSettlementMismatchesResponse
 	(*RunSettlementRequest)(nil),             // 6: retailbridge.process.orders.v1.RunSettlementRequest
 	(*RunSettlementResponse)(nil),            // 7: retailbridge.process.orders.v1.RunSettlementResponse
-	(*timestamppb.Timestamp)(nil),            // 8: google.protobuf.Timestamp
+	(*SettlementRun)(nil),                    // 8: retailbridge.process.orders.v1.SettlementRun
+	(*GetSettlementRunRequest)(nil),          // 9: retailbridge.process.orders.v1.GetSettlementRunRequest
+	(*GetSettlementRunResponse)(nil),         // 10: retailbridge.process.orders.v1.GetSettlementRunResponse
+	(*timestamppb.Timestamp)(nil),            // 11: google.protobuf.Timestamp
 }
 var file_retailbridge_process_orders_v1_settlement_proto_depIdxs = []int32{
-	8, // 0: retailbridge.process.orders.v1.SettlementPayout.created_at:type_name -> google.protobuf.Timestamp
-	1, // 1: retailbridge.process.orders.v1.ListSettlementPayoutsResponse.payouts:type_name -> retailbridge.process.orders.v1.SettlementPayout
-	8, // 2: retailbridge.process.orders.v1.SettlementMismatch.found_at:type_name -> google.protobuf.Timestamp
-	4, // 3: retailbridge.process.orders.v1.ListSettlementMismatchesResponse.mismatches:type_name -> retailbridge.process.orders.v1.SettlementMismatch
-	0, // 4: retailbridge.process.orders.v1.SettlementService.ListSettlementPayouts:input_type -> retailbridge.process.orders.v1.ListSettlementPayoutsRequest
-	3, // 5: retailbridge.process.orders.v1.SettlementService.ListSettlementMismatches:input_type -> retailbridge.process.orders.v1.ListSettlementMismatchesRequest
-	6, // 6: retailbridge.process.orders.v1.SettlementService.RunSettlement:input_type -> retailbridge.process.orders.v1.RunSettlementRequest
-	2, // 7: retailbridge.process.orders.v1.SettlementService.ListSettlementPayouts:output_type -> retailbridge.process.orders.v1.ListSettlementPayoutsResponse
-	5, // 8: retailbridge.process.orders.v1.SettlementService.ListSettlementMismatches:output_type -> retailbridge.process.orders.v1.ListSettlementMismatchesResponse
-	7, // 9: retailbridge.process.orders.v1.SettlementService.RunSettlement:output_type -> retailbridge.process.orders.v1.RunSettlementResponse
-	7, // [7:10] is the sub-list for method output_type
-	4, // [4:7] is the sub-list for method input_type
-	4, // [4:4] is the sub-list for extension type_name
-	4, // [4:4] is the sub-list for extension extendee
-	0, // [0:4] is the sub-list for field type_name
+	11, // 0: retailbridge.process.orders.v1.SettlementPayout.created_at:type_name -> google.protobuf.Timestamp
+	1,  // 1: retailbridge.process.orders.v1.ListSettlementPayoutsResponse.payouts:type_name -> retailbridge.process.orders.v1.SettlementPayout
+	11, // 2: retailbridge.process.orders.v1.SettlementMismatch.found_at:type_name -> google.protobuf.Timestamp
+	4,  // 3: retailbridge.process.orders.v1.ListSettlementMismatchesResponse.mismatches:type_name -> retailbridge.process.orders.v1.SettlementMismatch
+	8,  // 4: retailbridge.process.orders.v1.RunSettlementResponse.run:type_name -> retailbridge.process.orders.v1.SettlementRun
+	11, // 5: retailbridge.process.orders.v1.SettlementRun.started_at:type_name -> google.protobuf.Timestamp
+	11, // 6: retailbridge.process.orders.v1.SettlementRun.finished_at:type_name -> google.protobuf.Timestamp
+	8,  // 7: retailbridge.process.orders.v1.GetSettlementRunResponse.run:type_name -> retailbridge.process.orders.v1.SettlementRun
+	4,  // 8: retailbridge.process.orders.v1.GetSettlementRunResponse.mismatches:type_name -> retailbridge.process.orders.v1.SettlementMismatch
+	0,  // 9: retailbridge.process.orders.v1.SettlementService.ListSettlementPayouts:input_type -> retailbridge.process.orders.v1.ListSettlementPayoutsRequest
+	3,  // 10: retailbridge.process.orders.v1.SettlementService.ListSettlementMismatches:input_type -> retailbridge.process.orders.v1.ListSettlementMismatchesRequest
+	6,  // 11: retailbridge.process.orders.v1.SettlementService.RunSettlement:input_type -> retailbridge.process.orders.v1.RunSettlementRequest
+	9,  // 12: retailbridge.process.orders.v1.SettlementService.GetSettlementRun:input_type -> retailbridge.process.orders.v1.GetSettlementRunRequest
+	2,  // 13: retailbridge.process.orders.v1.SettlementService.ListSettlementPayouts:output_type -> retailbridge.process.orders.v1.ListSettlementPayoutsResponse
+	5,  // 14: retailbridge.process.orders.v1.SettlementService.ListSettlementMismatches:output_type -> retailbridge.process.orders.v1.ListSettlementMismatchesResponse
+	7,  // 15: retailbridge.process.orders.v1.SettlementService.RunSettlement:output_type -> retailbridge.process.orders.v1.RunSettlementResponse
+	10, // 16: retailbridge.process.orders.v1.SettlementService.GetSettlementRun:output_type -> retailbridge.process.orders.v1.GetSettlementRunResponse
+	13, // [13:17] is the sub-list for method output_type
+	9,  // [9:13] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_process_orders_v1_settlement_proto_init() }
@@ -640,7 +920,7 @@ func file_retailbridge_process_orders_v1_settlement_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_retailbridge_process_orders_v1_settlement_proto_rawDesc), len(file_retailbridge_process_orders_v1_settlement_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   8,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

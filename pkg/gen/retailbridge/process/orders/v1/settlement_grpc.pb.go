@@ -22,6 +22,7 @@ const (
 	SettlementService_ListSettlementPayouts_FullMethodName    = "/retailbridge.process.orders.v1.SettlementService/ListSettlementPayouts"
 	SettlementService_ListSettlementMismatches_FullMethodName = "/retailbridge.process.orders.v1.SettlementService/ListSettlementMismatches"
 	SettlementService_RunSettlement_FullMethodName            = "/retailbridge.process.orders.v1.SettlementService/RunSettlement"
+	SettlementService_GetSettlementRun_FullMethodName         = "/retailbridge.process.orders.v1.SettlementService/GetSettlementRun"
 )
 
 // SettlementServiceClient is the client API for SettlementService service.
@@ -35,8 +36,12 @@ type SettlementServiceClient interface {
 	ListSettlementPayouts(ctx context.Context, in *ListSettlementPayoutsRequest, opts ...grpc.CallOption) (*ListSettlementPayoutsResponse, error)
 	// ListSettlementMismatches lists the recorded mismatches, oldest first.
 	ListSettlementMismatches(ctx context.Context, in *ListSettlementMismatchesRequest, opts ...grpc.CallOption) (*ListSettlementMismatchesResponse, error)
-	// RunSettlement settles now instead of waiting for the next scheduled run.
+	// RunSettlement starts a run now instead of waiting for the next scheduled one. The run is a
+	// background job: the answer (HTTP 202 with a Location) is the run as recorded, or the run of
+	// the period already going.
 	RunSettlement(ctx context.Context, in *RunSettlementRequest, opts ...grpc.CallOption) (*RunSettlementResponse, error)
+	// GetSettlementRun reads a run: its state and the mismatches it found.
+	GetSettlementRun(ctx context.Context, in *GetSettlementRunRequest, opts ...grpc.CallOption) (*GetSettlementRunResponse, error)
 }
 
 type settlementServiceClient struct {
@@ -77,6 +82,16 @@ func (c *settlementServiceClient) RunSettlement(ctx context.Context, in *RunSett
 	return out, nil
 }
 
+func (c *settlementServiceClient) GetSettlementRun(ctx context.Context, in *GetSettlementRunRequest, opts ...grpc.CallOption) (*GetSettlementRunResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetSettlementRunResponse)
+	err := c.cc.Invoke(ctx, SettlementService_GetSettlementRun_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // SettlementServiceServer is the server API for SettlementService service.
 // All implementations must embed UnimplementedSettlementServiceServer
 // for forward compatibility.
@@ -88,8 +103,12 @@ type SettlementServiceServer interface {
 	ListSettlementPayouts(context.Context, *ListSettlementPayoutsRequest) (*ListSettlementPayoutsResponse, error)
 	// ListSettlementMismatches lists the recorded mismatches, oldest first.
 	ListSettlementMismatches(context.Context, *ListSettlementMismatchesRequest) (*ListSettlementMismatchesResponse, error)
-	// RunSettlement settles now instead of waiting for the next scheduled run.
+	// RunSettlement starts a run now instead of waiting for the next scheduled one. The run is a
+	// background job: the answer (HTTP 202 with a Location) is the run as recorded, or the run of
+	// the period already going.
 	RunSettlement(context.Context, *RunSettlementRequest) (*RunSettlementResponse, error)
+	// GetSettlementRun reads a run: its state and the mismatches it found.
+	GetSettlementRun(context.Context, *GetSettlementRunRequest) (*GetSettlementRunResponse, error)
 	mustEmbedUnimplementedSettlementServiceServer()
 }
 
@@ -108,6 +127,9 @@ func (UnimplementedSettlementServiceServer) ListSettlementMismatches(context.Con
 }
 func (UnimplementedSettlementServiceServer) RunSettlement(context.Context, *RunSettlementRequest) (*RunSettlementResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RunSettlement not implemented")
+}
+func (UnimplementedSettlementServiceServer) GetSettlementRun(context.Context, *GetSettlementRunRequest) (*GetSettlementRunResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetSettlementRun not implemented")
 }
 func (UnimplementedSettlementServiceServer) mustEmbedUnimplementedSettlementServiceServer() {}
 func (UnimplementedSettlementServiceServer) testEmbeddedByValue()                           {}
@@ -184,6 +206,24 @@ func _SettlementService_RunSettlement_Handler(srv interface{}, ctx context.Conte
 	return interceptor(ctx, in, info, handler)
 }
 
+func _SettlementService_GetSettlementRun_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetSettlementRunRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(SettlementServiceServer).GetSettlementRun(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: SettlementService_GetSettlementRun_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(SettlementServiceServer).GetSettlementRun(ctx, req.(*GetSettlementRunRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // SettlementService_ServiceDesc is the grpc.ServiceDesc for SettlementService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -202,6 +242,10 @@ var SettlementService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RunSettlement",
 			Handler:    _SettlementService_RunSettlement_Handler,
+		},
+		{
+			MethodName: "GetSettlementRun",
+			Handler:    _SettlementService_GetSettlementRun_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

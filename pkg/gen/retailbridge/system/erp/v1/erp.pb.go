@@ -43,7 +43,10 @@ type Item struct {
 	// Base price in the ERP.
 	BasePrice *v1.Money `protobuf:"bytes,8,opt,name=base_price,json=basePrice,proto3" json:"base_price,omitempty"`
 	// Last modification in the ERP.
-	UpdatedAt     *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	UpdatedAt *timestamppb.Timestamp `protobuf:"bytes,9,opt,name=updated_at,json=updatedAt,proto3" json:"updated_at,omitempty"`
+	// What the item master keeps the item as: stocked (an inventory item), a gift card, or
+	// non-inventory (a service, a digital good); unspecified is a stocked item.
+	Kind          v1.LineKind `protobuf:"varint,10,opt,name=kind,proto3,enum=retailbridge.canonical.v1.LineKind" json:"kind,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -139,6 +142,13 @@ func (x *Item) GetUpdatedAt() *timestamppb.Timestamp {
 		return x.UpdatedAt
 	}
 	return nil
+}
+
+func (x *Item) GetKind() v1.LineKind {
+	if x != nil {
+		return x.Kind
+	}
+	return v1.LineKind(0)
 }
 
 // GetItemsRequest names SKUs.
@@ -937,7 +947,7 @@ type CreateItemReceiptRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ERP RMA id.
 	ReturnAuthorizationId string `protobuf:"bytes,1,opt,name=return_authorization_id,json=returnAuthorizationId,proto3" json:"return_authorization_id,omitempty"`
-	// Receiving location.
+	// Receiving location: the ledger's id, mapped to the ERP's (an unmapped one is refused).
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Lines received.
 	Lines []*ReceiptLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -1349,7 +1359,7 @@ type CreateItemFulfillmentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ERP sales order record id.
 	SalesOrderId string `protobuf:"bytes,1,opt,name=sales_order_id,json=salesOrderId,proto3" json:"sales_order_id,omitempty"`
-	// Location shipped from.
+	// Location shipped from: the ledger's id, mapped to the ERP's (an unmapped one is refused).
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Units shipped per SKU.
 	Lines []*FulfillmentLine `protobuf:"bytes,3,rep,name=lines,proto3" json:"lines,omitempty"`
@@ -1762,10 +1772,14 @@ type InventoryBalance struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// SKU (the item's external id / number).
 	Sku string `protobuf:"bytes,1,opt,name=sku,proto3" json:"sku,omitempty"`
-	// Location id (NetSuite location, Business Central location code).
+	// The ledger's location id the ERP location maps to (the deployment's location map); empty
+	// when the ERP location is not mapped, so the balance is reported, never compared under the
+	// ERP's own id.
 	LocationId string `protobuf:"bytes,2,opt,name=location_id,json=locationId,proto3" json:"location_id,omitempty"`
 	// Units on hand in the ERP's books.
-	OnHand        int64 `protobuf:"varint,3,opt,name=on_hand,json=onHand,proto3" json:"on_hand,omitempty"`
+	OnHand int64 `protobuf:"varint,3,opt,name=on_hand,json=onHand,proto3" json:"on_hand,omitempty"`
+	// The ERP's own location id (NetSuite location internal id, Business Central location code).
+	ErpLocationId string `protobuf:"bytes,4,opt,name=erp_location_id,json=erpLocationId,proto3" json:"erp_location_id,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1821,12 +1835,20 @@ func (x *InventoryBalance) GetOnHand() int64 {
 	return 0
 }
 
+func (x *InventoryBalance) GetErpLocationId() string {
+	if x != nil {
+		return x.ErpLocationId
+	}
+	return ""
+}
+
 // ListInventoryBalancesRequest narrows the balances read.
 type ListInventoryBalancesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// SKUs to read; empty reads every item (at most 1,000 SKUs).
 	Skus []string `protobuf:"bytes,1,rep,name=skus,proto3" json:"skus,omitempty"`
-	// Locations to read; empty reads every location (at most 100).
+	// Ledger locations to read (mapped to the ERP's ids; an unmapped one is refused); empty reads
+	// every location (at most 100).
 	LocationIds   []string `protobuf:"bytes,2,rep,name=location_ids,json=locationIds,proto3" json:"location_ids,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -2446,7 +2468,9 @@ type SalesOrderChange struct {
 	// The ERP closed or cancelled the order: nothing more will be fulfilled from it.
 	Closed bool `protobuf:"varint,4,opt,name=closed,proto3" json:"closed,omitempty"`
 	// When the ERP last changed it.
-	ModifiedAt    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	ModifiedAt *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=modified_at,json=modifiedAt,proto3" json:"modified_at,omitempty"`
+	// The ERP deleted the sales order and no invoice records it (status "Deleted", closed).
+	Deleted       bool `protobuf:"varint,6,opt,name=deleted,proto3" json:"deleted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -2516,13 +2540,25 @@ func (x *SalesOrderChange) GetModifiedAt() *timestamppb.Timestamp {
 	return nil
 }
 
+func (x *SalesOrderChange) GetDeleted() bool {
+	if x != nil {
+		return x.Deleted
+	}
+	return false
+}
+
 // ListSalesOrderChangesRequest bounds the listing.
 type ListSalesOrderChangesRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Sales orders changed at or after this time.
 	ModifiedSince *timestamppb.Timestamp `protobuf:"bytes,1,opt,name=modified_since,json=modifiedSince,proto3" json:"modified_since,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Sales orders the caller follows (seen open, no final status yet), at most 500. An ERP that
+	// deletes sales orders when they close (Business Central deletes one fully shipped and
+	// invoiced) reports each that no longer exists: Billed (closed) when an invoice records it,
+	// Deleted otherwise. Other ERPs never delete one and ignore the list.
+	FollowedSalesOrderIds []string `protobuf:"bytes,2,rep,name=followed_sales_order_ids,json=followedSalesOrderIds,proto3" json:"followed_sales_order_ids,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *ListSalesOrderChangesRequest) Reset() {
@@ -2558,6 +2594,13 @@ func (*ListSalesOrderChangesRequest) Descriptor() ([]byte, []int) {
 func (x *ListSalesOrderChangesRequest) GetModifiedSince() *timestamppb.Timestamp {
 	if x != nil {
 		return x.ModifiedSince
+	}
+	return nil
+}
+
+func (x *ListSalesOrderChangesRequest) GetFollowedSalesOrderIds() []string {
+	if x != nil {
+		return x.FollowedSalesOrderIds
 	}
 	return nil
 }
@@ -2612,7 +2655,7 @@ var File_retailbridge_system_erp_v1_erp_proto protoreflect.FileDescriptor
 
 const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\n" +
-	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\xd7\x02\n" +
+	"$retailbridge/system/erp/v1/erp.proto\x12\x1aretailbridge.system.erp.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a+retailbridge/canonical/v1/credit_memo.proto\x1a)retailbridge/canonical/v1/inventory.proto\x1a%retailbridge/canonical/v1/money.proto\x1a%retailbridge/canonical/v1/order.proto\x1a&retailbridge/canonical/v1/return.proto\"\x90\x03\n" +
 	"\x04Item\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x15\n" +
 	"\x06erp_id\x18\x02 \x01(\tR\x05erpId\x12!\n" +
@@ -2627,7 +2670,9 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\n" +
 	"base_price\x18\b \x01(\v2 .retailbridge.canonical.v1.MoneyR\tbasePrice\x129\n" +
 	"\n" +
-	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\"%\n" +
+	"updated_at\x18\t \x01(\v2\x1a.google.protobuf.TimestampR\tupdatedAt\x127\n" +
+	"\x04kind\x18\n" +
+	" \x01(\x0e2#.retailbridge.canonical.v1.LineKindR\x04kind\"%\n" +
 	"\x0fGetItemsRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\"m\n" +
 	"\x10GetItemsResponse\x126\n" +
@@ -2723,12 +2768,13 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x17CloseSalesOrderResponse\"\x12\n" +
 	"\x10ListItemsRequest\"K\n" +
 	"\x11ListItemsResponse\x126\n" +
-	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\"^\n" +
+	"\x05items\x18\x01 \x03(\v2 .retailbridge.system.erp.v1.ItemR\x05items\"\x86\x01\n" +
 	"\x10InventoryBalance\x12\x10\n" +
 	"\x03sku\x18\x01 \x01(\tR\x03sku\x12\x1f\n" +
 	"\vlocation_id\x18\x02 \x01(\tR\n" +
 	"locationId\x12\x17\n" +
-	"\aon_hand\x18\x03 \x01(\x03R\x06onHand\"U\n" +
+	"\aon_hand\x18\x03 \x01(\x03R\x06onHand\x12&\n" +
+	"\x0ferp_location_id\x18\x04 \x01(\tR\rerpLocationId\"U\n" +
 	"\x1cListInventoryBalancesRequest\x12\x12\n" +
 	"\x04skus\x18\x01 \x03(\tR\x04skus\x12!\n" +
 	"\flocation_ids\x18\x02 \x03(\tR\vlocationIds\"\x9a\x01\n" +
@@ -2771,16 +2817,18 @@ const file_retailbridge_system_erp_v1_erp_proto_rawDesc = "" +
 	"\x13ListDepositsRequest\x12?\n" +
 	"\rcreated_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\fcreatedSince\"W\n" +
 	"\x14ListDepositsResponse\x12?\n" +
-	"\bdeposits\x18\x01 \x03(\v2#.retailbridge.system.erp.v1.DepositR\bdeposits\"\xc0\x01\n" +
+	"\bdeposits\x18\x01 \x03(\v2#.retailbridge.system.erp.v1.DepositR\bdeposits\"\xda\x01\n" +
 	"\x10SalesOrderChange\x12$\n" +
 	"\x0esales_order_id\x18\x01 \x01(\tR\fsalesOrderId\x12\x19\n" +
 	"\border_id\x18\x02 \x01(\tR\aorderId\x12\x16\n" +
 	"\x06status\x18\x03 \x01(\tR\x06status\x12\x16\n" +
 	"\x06closed\x18\x04 \x01(\bR\x06closed\x12;\n" +
 	"\vmodified_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"modifiedAt\"a\n" +
+	"modifiedAt\x12\x18\n" +
+	"\adeleted\x18\x06 \x01(\bR\adeleted\"\x9a\x01\n" +
 	"\x1cListSalesOrderChangesRequest\x12A\n" +
-	"\x0emodified_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rmodifiedSince\"g\n" +
+	"\x0emodified_since\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\rmodifiedSince\x127\n" +
+	"\x18followed_sales_order_ids\x18\x02 \x03(\tR\x15followedSalesOrderIds\"g\n" +
 	"\x1dListSalesOrderChangesResponse\x12F\n" +
 	"\achanges\x18\x01 \x03(\v2,.retailbridge.system.erp.v1.SalesOrderChangeR\achanges2\xe1\x12\n" +
 	"\n" +
@@ -2864,87 +2912,89 @@ var file_retailbridge_system_erp_v1_erp_proto_goTypes = []any{
 	(*ListSalesOrderChangesResponse)(nil),     // 43: retailbridge.system.erp.v1.ListSalesOrderChangesResponse
 	(*v1.Money)(nil),                          // 44: retailbridge.canonical.v1.Money
 	(*timestamppb.Timestamp)(nil),             // 45: google.protobuf.Timestamp
-	(*v1.Order)(nil),                          // 46: retailbridge.canonical.v1.Order
-	(*v1.Return)(nil),                         // 47: retailbridge.canonical.v1.Return
-	(v1.ItemCondition)(0),                     // 48: retailbridge.canonical.v1.ItemCondition
-	(*v1.CreditMemoLine)(nil),                 // 49: retailbridge.canonical.v1.CreditMemoLine
-	(*v1.CreditMemo)(nil),                     // 50: retailbridge.canonical.v1.CreditMemo
-	(*v1.InventoryAdjustment)(nil),            // 51: retailbridge.canonical.v1.InventoryAdjustment
-	(v1.Disposition)(0),                       // 52: retailbridge.canonical.v1.Disposition
+	(v1.LineKind)(0),                          // 46: retailbridge.canonical.v1.LineKind
+	(*v1.Order)(nil),                          // 47: retailbridge.canonical.v1.Order
+	(*v1.Return)(nil),                         // 48: retailbridge.canonical.v1.Return
+	(v1.ItemCondition)(0),                     // 49: retailbridge.canonical.v1.ItemCondition
+	(*v1.CreditMemoLine)(nil),                 // 50: retailbridge.canonical.v1.CreditMemoLine
+	(*v1.CreditMemo)(nil),                     // 51: retailbridge.canonical.v1.CreditMemo
+	(*v1.InventoryAdjustment)(nil),            // 52: retailbridge.canonical.v1.InventoryAdjustment
+	(v1.Disposition)(0),                       // 53: retailbridge.canonical.v1.Disposition
 }
 var file_retailbridge_system_erp_v1_erp_proto_depIdxs = []int32{
 	44, // 0: retailbridge.system.erp.v1.Item.base_price:type_name -> retailbridge.canonical.v1.Money
 	45, // 1: retailbridge.system.erp.v1.Item.updated_at:type_name -> google.protobuf.Timestamp
-	0,  // 2: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	46, // 3: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
-	4,  // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
-	47, // 5: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
-	48, // 6: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
-	14, // 7: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
-	49, // 8: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
-	44, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
-	50, // 10: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
-	51, // 11: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
-	52, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
-	44, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
-	21, // 14: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
-	0,  // 15: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
-	30, // 16: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
-	45, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
-	44, // 18: retailbridge.system.erp.v1.RecordCustomerPaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
-	44, // 19: retailbridge.system.erp.v1.CustomerPayment.amount:type_name -> retailbridge.canonical.v1.Money
-	45, // 20: retailbridge.system.erp.v1.CustomerPayment.created_at:type_name -> google.protobuf.Timestamp
-	45, // 21: retailbridge.system.erp.v1.ListCustomerPaymentsRequest.created_since:type_name -> google.protobuf.Timestamp
-	35, // 22: retailbridge.system.erp.v1.ListCustomerPaymentsResponse.payments:type_name -> retailbridge.system.erp.v1.CustomerPayment
-	44, // 23: retailbridge.system.erp.v1.Deposit.amount:type_name -> retailbridge.canonical.v1.Money
-	44, // 24: retailbridge.system.erp.v1.Deposit.fee:type_name -> retailbridge.canonical.v1.Money
-	45, // 25: retailbridge.system.erp.v1.Deposit.created_at:type_name -> google.protobuf.Timestamp
-	45, // 26: retailbridge.system.erp.v1.ListDepositsRequest.created_since:type_name -> google.protobuf.Timestamp
-	38, // 27: retailbridge.system.erp.v1.ListDepositsResponse.deposits:type_name -> retailbridge.system.erp.v1.Deposit
-	45, // 28: retailbridge.system.erp.v1.SalesOrderChange.modified_at:type_name -> google.protobuf.Timestamp
-	45, // 29: retailbridge.system.erp.v1.ListSalesOrderChangesRequest.modified_since:type_name -> google.protobuf.Timestamp
-	41, // 30: retailbridge.system.erp.v1.ListSalesOrderChangesResponse.changes:type_name -> retailbridge.system.erp.v1.SalesOrderChange
-	1,  // 31: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
-	3,  // 32: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
-	6,  // 33: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
-	8,  // 34: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
-	10, // 35: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
-	12, // 36: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
-	15, // 37: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
-	17, // 38: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
-	19, // 39: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
-	22, // 40: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
-	24, // 41: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
-	26, // 42: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
-	28, // 43: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
-	31, // 44: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
-	33, // 45: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:input_type -> retailbridge.system.erp.v1.RecordCustomerPaymentRequest
-	36, // 46: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:input_type -> retailbridge.system.erp.v1.ListCustomerPaymentsRequest
-	39, // 47: retailbridge.system.erp.v1.ErpService.ListDeposits:input_type -> retailbridge.system.erp.v1.ListDepositsRequest
-	42, // 48: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:input_type -> retailbridge.system.erp.v1.ListSalesOrderChangesRequest
-	2,  // 49: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
-	5,  // 50: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
-	7,  // 51: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
-	9,  // 52: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
-	11, // 53: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
-	13, // 54: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
-	16, // 55: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
-	18, // 56: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
-	20, // 57: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
-	23, // 58: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
-	25, // 59: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
-	27, // 60: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
-	29, // 61: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
-	32, // 62: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
-	34, // 63: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:output_type -> retailbridge.system.erp.v1.RecordCustomerPaymentResponse
-	37, // 64: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:output_type -> retailbridge.system.erp.v1.ListCustomerPaymentsResponse
-	40, // 65: retailbridge.system.erp.v1.ErpService.ListDeposits:output_type -> retailbridge.system.erp.v1.ListDepositsResponse
-	43, // 66: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:output_type -> retailbridge.system.erp.v1.ListSalesOrderChangesResponse
-	49, // [49:67] is the sub-list for method output_type
-	31, // [31:49] is the sub-list for method input_type
-	31, // [31:31] is the sub-list for extension type_name
-	31, // [31:31] is the sub-list for extension extendee
-	0,  // [0:31] is the sub-list for field type_name
+	46, // 2: retailbridge.system.erp.v1.Item.kind:type_name -> retailbridge.canonical.v1.LineKind
+	0,  // 3: retailbridge.system.erp.v1.GetItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	47, // 4: retailbridge.system.erp.v1.CreateSalesOrderRequest.order:type_name -> retailbridge.canonical.v1.Order
+	4,  // 5: retailbridge.system.erp.v1.CreateSalesOrderRequest.line_refs:type_name -> retailbridge.system.erp.v1.SalesOrderLineRef
+	48, // 6: retailbridge.system.erp.v1.CreateReturnAuthorizationRequest.return:type_name -> retailbridge.canonical.v1.Return
+	49, // 7: retailbridge.system.erp.v1.ReceiptLine.condition:type_name -> retailbridge.canonical.v1.ItemCondition
+	14, // 8: retailbridge.system.erp.v1.CreateItemReceiptRequest.lines:type_name -> retailbridge.system.erp.v1.ReceiptLine
+	50, // 9: retailbridge.system.erp.v1.CreateCreditMemoRequest.lines:type_name -> retailbridge.canonical.v1.CreditMemoLine
+	44, // 10: retailbridge.system.erp.v1.CreateCreditMemoRequest.total:type_name -> retailbridge.canonical.v1.Money
+	51, // 11: retailbridge.system.erp.v1.CreateCreditMemoResponse.credit_memo:type_name -> retailbridge.canonical.v1.CreditMemo
+	52, // 12: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.adjustment:type_name -> retailbridge.canonical.v1.InventoryAdjustment
+	53, // 13: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.disposition:type_name -> retailbridge.canonical.v1.Disposition
+	44, // 14: retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest.value:type_name -> retailbridge.canonical.v1.Money
+	21, // 15: retailbridge.system.erp.v1.CreateItemFulfillmentRequest.lines:type_name -> retailbridge.system.erp.v1.FulfillmentLine
+	0,  // 16: retailbridge.system.erp.v1.ListItemsResponse.items:type_name -> retailbridge.system.erp.v1.Item
+	30, // 17: retailbridge.system.erp.v1.ListInventoryBalancesResponse.balances:type_name -> retailbridge.system.erp.v1.InventoryBalance
+	45, // 18: retailbridge.system.erp.v1.ListInventoryBalancesResponse.as_of:type_name -> google.protobuf.Timestamp
+	44, // 19: retailbridge.system.erp.v1.RecordCustomerPaymentRequest.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 20: retailbridge.system.erp.v1.CustomerPayment.amount:type_name -> retailbridge.canonical.v1.Money
+	45, // 21: retailbridge.system.erp.v1.CustomerPayment.created_at:type_name -> google.protobuf.Timestamp
+	45, // 22: retailbridge.system.erp.v1.ListCustomerPaymentsRequest.created_since:type_name -> google.protobuf.Timestamp
+	35, // 23: retailbridge.system.erp.v1.ListCustomerPaymentsResponse.payments:type_name -> retailbridge.system.erp.v1.CustomerPayment
+	44, // 24: retailbridge.system.erp.v1.Deposit.amount:type_name -> retailbridge.canonical.v1.Money
+	44, // 25: retailbridge.system.erp.v1.Deposit.fee:type_name -> retailbridge.canonical.v1.Money
+	45, // 26: retailbridge.system.erp.v1.Deposit.created_at:type_name -> google.protobuf.Timestamp
+	45, // 27: retailbridge.system.erp.v1.ListDepositsRequest.created_since:type_name -> google.protobuf.Timestamp
+	38, // 28: retailbridge.system.erp.v1.ListDepositsResponse.deposits:type_name -> retailbridge.system.erp.v1.Deposit
+	45, // 29: retailbridge.system.erp.v1.SalesOrderChange.modified_at:type_name -> google.protobuf.Timestamp
+	45, // 30: retailbridge.system.erp.v1.ListSalesOrderChangesRequest.modified_since:type_name -> google.protobuf.Timestamp
+	41, // 31: retailbridge.system.erp.v1.ListSalesOrderChangesResponse.changes:type_name -> retailbridge.system.erp.v1.SalesOrderChange
+	1,  // 32: retailbridge.system.erp.v1.ErpService.GetItems:input_type -> retailbridge.system.erp.v1.GetItemsRequest
+	3,  // 33: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:input_type -> retailbridge.system.erp.v1.CreateSalesOrderRequest
+	6,  // 34: retailbridge.system.erp.v1.ErpService.GetSalesOrder:input_type -> retailbridge.system.erp.v1.GetSalesOrderRequest
+	8,  // 35: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:input_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationRequest
+	10, // 36: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:input_type -> retailbridge.system.erp.v1.GetReturnAuthorizationRequest
+	12, // 37: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:input_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationRequest
+	15, // 38: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:input_type -> retailbridge.system.erp.v1.CreateItemReceiptRequest
+	17, // 39: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:input_type -> retailbridge.system.erp.v1.CreateCreditMemoRequest
+	19, // 40: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:input_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentRequest
+	22, // 41: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:input_type -> retailbridge.system.erp.v1.CreateItemFulfillmentRequest
+	24, // 42: retailbridge.system.erp.v1.ErpService.CreateInvoice:input_type -> retailbridge.system.erp.v1.CreateInvoiceRequest
+	26, // 43: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:input_type -> retailbridge.system.erp.v1.CloseSalesOrderRequest
+	28, // 44: retailbridge.system.erp.v1.ErpService.ListItems:input_type -> retailbridge.system.erp.v1.ListItemsRequest
+	31, // 45: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:input_type -> retailbridge.system.erp.v1.ListInventoryBalancesRequest
+	33, // 46: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:input_type -> retailbridge.system.erp.v1.RecordCustomerPaymentRequest
+	36, // 47: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:input_type -> retailbridge.system.erp.v1.ListCustomerPaymentsRequest
+	39, // 48: retailbridge.system.erp.v1.ErpService.ListDeposits:input_type -> retailbridge.system.erp.v1.ListDepositsRequest
+	42, // 49: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:input_type -> retailbridge.system.erp.v1.ListSalesOrderChangesRequest
+	2,  // 50: retailbridge.system.erp.v1.ErpService.GetItems:output_type -> retailbridge.system.erp.v1.GetItemsResponse
+	5,  // 51: retailbridge.system.erp.v1.ErpService.CreateSalesOrder:output_type -> retailbridge.system.erp.v1.CreateSalesOrderResponse
+	7,  // 52: retailbridge.system.erp.v1.ErpService.GetSalesOrder:output_type -> retailbridge.system.erp.v1.GetSalesOrderResponse
+	9,  // 53: retailbridge.system.erp.v1.ErpService.CreateReturnAuthorization:output_type -> retailbridge.system.erp.v1.CreateReturnAuthorizationResponse
+	11, // 54: retailbridge.system.erp.v1.ErpService.GetReturnAuthorization:output_type -> retailbridge.system.erp.v1.GetReturnAuthorizationResponse
+	13, // 55: retailbridge.system.erp.v1.ErpService.CloseReturnAuthorization:output_type -> retailbridge.system.erp.v1.CloseReturnAuthorizationResponse
+	16, // 56: retailbridge.system.erp.v1.ErpService.CreateItemReceipt:output_type -> retailbridge.system.erp.v1.CreateItemReceiptResponse
+	18, // 57: retailbridge.system.erp.v1.ErpService.CreateCreditMemo:output_type -> retailbridge.system.erp.v1.CreateCreditMemoResponse
+	20, // 58: retailbridge.system.erp.v1.ErpService.RecordInventoryAdjustment:output_type -> retailbridge.system.erp.v1.RecordInventoryAdjustmentResponse
+	23, // 59: retailbridge.system.erp.v1.ErpService.CreateItemFulfillment:output_type -> retailbridge.system.erp.v1.CreateItemFulfillmentResponse
+	25, // 60: retailbridge.system.erp.v1.ErpService.CreateInvoice:output_type -> retailbridge.system.erp.v1.CreateInvoiceResponse
+	27, // 61: retailbridge.system.erp.v1.ErpService.CloseSalesOrder:output_type -> retailbridge.system.erp.v1.CloseSalesOrderResponse
+	29, // 62: retailbridge.system.erp.v1.ErpService.ListItems:output_type -> retailbridge.system.erp.v1.ListItemsResponse
+	32, // 63: retailbridge.system.erp.v1.ErpService.ListInventoryBalances:output_type -> retailbridge.system.erp.v1.ListInventoryBalancesResponse
+	34, // 64: retailbridge.system.erp.v1.ErpService.RecordCustomerPayment:output_type -> retailbridge.system.erp.v1.RecordCustomerPaymentResponse
+	37, // 65: retailbridge.system.erp.v1.ErpService.ListCustomerPayments:output_type -> retailbridge.system.erp.v1.ListCustomerPaymentsResponse
+	40, // 66: retailbridge.system.erp.v1.ErpService.ListDeposits:output_type -> retailbridge.system.erp.v1.ListDepositsResponse
+	43, // 67: retailbridge.system.erp.v1.ErpService.ListSalesOrderChanges:output_type -> retailbridge.system.erp.v1.ListSalesOrderChangesResponse
+	50, // [50:68] is the sub-list for method output_type
+	32, // [32:50] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_retailbridge_system_erp_v1_erp_proto_init() }
