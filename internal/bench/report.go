@@ -43,6 +43,11 @@ func runWorkflows() error {
 	printPF2(pf2, pf2Err, js, jsErr, sq1, sq1Err, sq, sqErr)
 	sqRow(sqSerial, sqSerialErr, "the same with the group commit off (store.Options.SerialCommits): one COMMIT and fsync per transaction")
 	printPF2Goal("SQLite", pf2, pf2Err, sq1, sq1Err)
+	if pf2Err == nil && pf2.cpuCores > 0 {
+		// The machine is shared: a run that got a smaller share of it is slower for that alone.
+		fmt.Printf("\n**PF-2 per CPU**: %.2f workflows per CPU-second of this process (%.1f workflows/s on %.2f cores).\n",
+			pf2.rate()/pf2.cpuCores, pf2.rate(), pf2.cpuCores)
+	}
 	pgErr := runPF2Postgres(work, redisURL, n, conc, customers, orders, vendorDelay, timeout)
 	printPF3(pf3, pf3Err, conc)
 	return errors.Join(pf2Err, jsErr, sq1Err, sqErr, sqSerialErr, pgErr, pf3Err)
@@ -106,6 +111,10 @@ func printPF2Goal(engine string, r pf2Result, rerr error, raw rawSQLiteResult, r
 		float64(ev.jsMsgs)/float64(done), raw.commits.rate(), txPer, ceiling, r.rate(), 100*r.rate()/ceiling)
 }
 
+// returnsWorkers is the returns runner's worker count in the stack: the engine's default under
+// admission (workflow.Options.Admission), which the stack gives it.
+const returnsWorkers = 32
+
 func secs(d time.Duration) string {
 	if d < time.Second {
 		return ms(d)
@@ -126,10 +135,10 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 	if len(r.completion) > 0 {
 		pct := func(k string) float64 { return 100 * ev.blocked[k].Seconds() / r.elapsed.Seconds() }
 		fmt.Printf("| PF-2 return → refunded, end to end (request → `refunded`, per return) | %d | %s | %.1f workflows/s | %s | %s | "+
-			"the returns service's workflow runner (8 steps of different returns at once; %d steps per return, %.1f ms each): its workers spent %.0f%% of the run "+
+			"the returns service's workflow runner (%d workers, each vendor's steps admitted by its governor's free slots; %d steps per return, %.1f ms each): its workers spent %.0f%% of the run "+
 			"(summed over workers) waiting on system API calls, %.0f%% waiting for the single SQLite write connection and the rest running its own transactions "+
 			"(fsyncs included), with nothing due %.0f%%; the process used %.2f of %d cores |\n",
-			len(r.completion), secs(r.elapsed), r.rate(), secs(r.p(50)), secs(r.p(99)),
+			len(r.completion), secs(r.elapsed), r.rate(), secs(r.p(50)), secs(r.p(99)), returnsWorkers,
 			ev.stepAttempts/done, float64(ev.runnerBusy.Microseconds())/1000/float64(max(ev.stepAttempts, 1)),
 			pct(runnerRPC), pct(runnerSQL), pct(runnerIdle), r.cpuCores, runtime.NumCPU())
 		fmt.Printf("| PF-2 accept: POST /v1/storefront/returns → 200, same run | %d | %s | %.1f req/s | %s | %s | "+
@@ -166,10 +175,10 @@ func printPF2(r pf2Result, rerr error, js rawJetStreamResult, jsErr error, sq1 r
 		float64(ev.loopReqs)/float64(done), ev.ignored, ev.ignoredBy, ev.retries)
 	if sq1Err == nil && jsErr == nil {
 		fmt.Printf("Ceilings these imply: SQLite %.0f workflows/s (raw single-writer commit rate ÷ write transactions per return), "+
-			"JetStream %.0f workflows/s (raw async publish rate ÷ messages per return), the runner %.0f workflows/s (8 workers: "+
-			"8 × returns ÷ Σ step time); measured %.1f.\n",
+			"JetStream %.0f workflows/s (raw async publish rate ÷ messages per return), the runner %.0f workflows/s (%d workers: "+
+			"workers × returns ÷ Σ step time); measured %.1f.\n",
 			sq1.commits.rate()*float64(done)/float64(max(writeTx, 1)), js.publishAsync.rate()*float64(done)/float64(max(ev.jsMsgs, 1)),
-			8*float64(done)/max(ev.runnerBusy.Seconds(), 1e-9), r.rate())
+			returnsWorkers*float64(done)/max(ev.runnerBusy.Seconds(), 1e-9), returnsWorkers, r.rate())
 	}
 	fmt.Printf("Blocked time over the %s run (block profile of this process, summed over goroutines, so shares above 100%% mean "+
 		"several workers waited at once): %s.\n", secs(r.elapsed), blockedLine(ev.blocked, r.elapsed))
@@ -212,12 +221,16 @@ func printPF3(r pf3Result, rerr error, conc int) {
 	ideal := time.Duration(float64(r.erpRequests) / r.erpBudget() * float64(time.Second))
 	fmt.Printf("| **PF-3 goal**: drain ÷ ideal (ERP requests ÷ budget) | **%.2f×** | ideal %s = %d requests ÷ %.0f calls/s; goal ≤ 1.10× |\n",
 		r.drain.Seconds()/max(ideal.Seconds(), 1e-9), secs(ideal), r.erpRequests, r.erpBudget())
+	if r.drain > 0 && r.cpuSeconds > 0 {
+		fmt.Printf("| process CPU during the drain / returns refunded per CPU-second | %.2f cores / %.2f | the whole stack runs in this process |\n",
+			r.cpuSeconds/r.drain.Seconds(), float64(r.refunded)/r.cpuSeconds)
+	}
 	fmt.Printf("| returns database: write transactions / commits per return | %.1f / %.1f | |\n",
 		float64(r.ev.txs)/float64(max(r.refunded, 1)), float64(r.ev.commits)/float64(max(r.refunded, 1)))
 	fmt.Printf("| ERP requests refused by the account limit (429, retried by the connector) | %d | of %d requests |\n", r.erpRefused, r.erpRequests)
 	fmt.Printf("| workflow step retries / Shopify THROTTLED answers during the burst | %d / %d | |\n", r.workflowRetries, r.shopifyThrottled)
-	fmt.Printf("| workflow runner busy during the drain (Σ step time over 8 workers) | %.0f%% | %s of %s |\n",
-		100*r.ev.runnerBusy.Seconds()/max(r.drain.Seconds(), 1e-9), secs(r.ev.runnerBusy), secs(r.drain))
+	fmt.Printf("| workflow runner busy during the drain (Σ step time over %d workers) | %.0f%% | %s of %s |\n",
+		returnsWorkers, 100*r.ev.runnerBusy.Seconds()/max(r.drain.Seconds(), 1e-9), secs(r.ev.runnerBusy), secs(r.drain))
 	if len(r.notRefunded) > 0 {
 		fmt.Printf("| not refunded, by state | %v | %d among the %d returns whose lines repeat a SKU |\n", r.notRefunded, r.failedRepeats, r.repeats)
 	}

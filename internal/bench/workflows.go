@@ -693,7 +693,10 @@ type pf3Result struct {
 	erpSandboxBusy     float64 // the sandbox's own Σ request time ÷ (slots × drain)
 	erpPeakWindowRate  float64 // highest ERP call rate over a 1 s window
 	drainRateWorkflows float64
-	ev                 wfEvidence
+	// cpuSeconds is this process's CPU time over the drain: on a shared machine, workflows per
+	// CPU-second compare runs that got different shares of it.
+	cpuSeconds float64
+	ev         wfEvidence
 }
 
 // erpBudget is the most calls per second the account's concurrency limit admits when every call
@@ -782,7 +785,7 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 			outs[i] = w.create(i, reqs[i])
 		})
 	}
-	t0 := time.Now()
+	t0, cpu0 := time.Now(), cpuSeconds()
 	close(gate)
 	wg.Wait()
 	var ids []string
@@ -803,6 +806,7 @@ func runPF3(work, redisURL string, burst, erpLimit, customers, orders int, erpLa
 	slices.Sort(res.accept.latencies)
 
 	fin, werr := w.waitTerminal(ids, timeout)
+	res.cpuSeconds = cpuSeconds() - cpu0
 	res.ev.blocked = blockDelta(blocked0, blockTotals())
 	tx1, c1 := db.Commits()
 	res.ev.txs, res.ev.commits = tx1-tx0, c1-c0

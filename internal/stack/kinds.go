@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -137,6 +138,15 @@ func (s *vendorSettings) readVendor(cfg config.Config, v vendors.Vendor) []error
 	g, err := governor.ParseConfig(cmp.Or(cfg.Lookup(key), v.Governor))
 	if err != nil {
 		bad = append(bad, fmt.Errorf("%s: %w", key, err))
+	}
+	if g.MaxConcurrent == 0 {
+		// A connector that caps its own concurrency (<VENDOR>_MAX_CONCURRENCY, the account's
+		// share) gives its governor the same cap: the workflow runner admits steps by the
+		// governor's free slots (admission.go), which must be the ones the vendor has. A value
+		// that does not parse is the connector's CheckEnv's to name.
+		if n, err := strconv.Atoi(cfg.Lookup(strings.ToUpper(v.Name) + "_MAX_CONCURRENCY")); err == nil && n > 0 {
+			g.MaxConcurrent = n
+		}
 	}
 	s.guards[v.Name] = g
 	key = "RB_SANDBOX_" + strings.ToUpper(v.Name) + "_ADDR"

@@ -108,3 +108,19 @@ func TestVendorRoutesSelectSeveralVendorsOfAKind(t *testing.T) {
 		t.Errorf("a good route was named: %v", err)
 	}
 }
+
+// A connector's own concurrency share (<VENDOR>_MAX_CONCURRENCY) becomes its governor's cap,
+// which the workflow runner admits steps by; RB_GOVERNOR_<VENDOR> still wins.
+func TestGovernorTakesTheConnectorsConcurrencyShare(t *testing.T) {
+	s := &Stack{opts: Options{Config: loadConfig(t, map[string]string{"NETSUITE_MAX_CONCURRENCY": "3",
+		"BUSINESSCENTRAL_MAX_CONCURRENCY": "4", "RB_GOVERNOR_BUSINESSCENTRAL": "concurrency=7"})}}
+	if err := s.selectVendors(); err != nil {
+		t.Fatal(err)
+	}
+	if g := s.guards["netsuite"]; g.MaxConcurrent != 3 {
+		t.Errorf("netsuite guard %+v, want concurrency 3 (NETSUITE_MAX_CONCURRENCY)", g)
+	}
+	if g := s.guards["businesscentral"]; g.MaxConcurrent != 7 {
+		t.Errorf("businesscentral guard %+v, want concurrency 7 (RB_GOVERNOR_BUSINESSCENTRAL)", g)
+	}
+}

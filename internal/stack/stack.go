@@ -149,8 +149,10 @@ type Stack struct {
 	sandboxes map[string]vendors.Sandbox
 	js        jetstream.JetStream
 	governors map[string]*governor.Governor
-	// dbs are the process services' databases by service name (Database).
+	// dbs are the process services' databases by service name (Database), each opened once
+	// (dbMu) and shared by the components that use it.
 	dbs     sync.Map
+	dbMu    sync.Mutex
 	tenants *tenancy.Directory
 	// vendors are each system kind's vendors in use, its default first, and tables which of
 	// them serves a call; dedup each webhook vendor's horizon; guards each vendor's governor
@@ -597,7 +599,7 @@ func (s *Stack) startReturns() error {
 			Payments:        paymentsv1.NewPaymentsServiceClient(conns[Payments]),
 			ReturnsPlatform: returnsplatformv1.NewReturnsPlatformServiceClient(conns[ReturnsPlatform]),
 			WMS:             wmsv1.NewWmsServiceClient(conns[WMS]),
-			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics,
+			DB:              db, JetStream: js, Timings: s.opts.ReturnTimings, Metrics: s.Metrics, Admission: s.admission(),
 			Logger: s.logger.With("service", "returns"), Now: s.opts.Now,
 		})
 		return err

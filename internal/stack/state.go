@@ -17,6 +17,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/governor"
 	"github.com/retailbridge/retailbridge/pkg/grpcx"
 	"github.com/retailbridge/retailbridge/pkg/store"
+	"github.com/retailbridge/retailbridge/pkg/workflow"
 )
 
 // embeddedAllowed says whether a missing engine URL may be stood in for by an embedded engine:
@@ -26,7 +27,18 @@ func (s *Stack) embeddedAllowed() bool { return s.opts.Ephemeral || s.opts.Confi
 // database opens the state of one process service: the shared PostgreSQL database of
 // DATABASE_URL (each service owns its tables), or — only where embedded engines are allowed —
 // its own SQLite file in the data directory. A database that does not answer yet is waited for.
+//
+// Each service's database is opened once per process and the handle shared by every component
+// that asks for it (the order store, the order workflow and settlement all use "orders"): SQLite
+// has one writer per file, and only transactions queued on the same handle share a group
+// commit (pkg/store/group.go); separate handles would also fight over the file lock with BUSY
+// retries. On PostgreSQL each service keeps a pool of its own, as before.
 func (s *Stack) database(ctx context.Context, service string) (*store.DB, error) {
+	s.dbMu.Lock()
+	defer s.dbMu.Unlock()
+	if db := s.Database(service); db != nil {
+		return db, nil
+	}
 	url := s.opts.Config.DatabaseURL
 	if url == "" {
 		if !s.embeddedAllowed() {
@@ -161,4 +173,22 @@ func (s *Stack) governor(vendor string) func(http.RoundTripper) http.RoundTrippe
 		s.governors[vendor] = g
 		return g
 	}
+}
+
+// admission names, per system kind served in this process, the governor of the kind's default
+// vendor, whose free slots the workflow runners admit steps by (pkg/workflow admission.go). A
+// kind served by another process has none here: its steps start whenever a worker is free, and
+// its own governor queues them. Read once, after the system services started: the runner reads
+// the map from its own goroutine.
+func (s *Stack) admission() workflow.Admission {
+	caps := map[string]workflow.Capacity{}
+	for _, k := range systemKinds() {
+		if g := s.governors[s.tables[k.component].Default]; g != nil {
+			caps[k.kind.Name] = g
+		}
+	}
+	if len(caps) == 0 {
+		return nil
+	}
+	return func(system string) workflow.Capacity { return caps[system] }
 }

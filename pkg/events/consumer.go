@@ -25,6 +25,11 @@ import (
 // store.IsRetryable is true (a retryable errs kind, or a database conflict such as a unique
 // violation or a lost version check) to be retried later; any other error dead-letters the event.
 // On SQLite the transaction holds the database's only writer connection, so keep slow calls short.
+//
+// A delivery whose handler runs no statement through tx (an event type it does not handle) has
+// nothing to record: its transaction, inbox row included, is rolled back rather than committed,
+// so that events a service ignores cost it no write. Such a handler is a function of the event
+// alone, and a redelivery gets the same answer; outside effects still need the idempotency key.
 type Handler interface {
 	Handle(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error
 }
@@ -297,6 +302,10 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 	}
 }
 
+// errNothingToRecord rolls back a delivery's transaction that wrote nothing worth a commit: a
+// duplicate, or an event its handler ignored without touching the database.
+var errNothingToRecord = errors.New("events: nothing to record")
+
 // process runs the inbox insert and the handler in one transaction; dup reports an inbox hit.
 func (c *Consumer) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, ev *canonicalv1.Event, attempts int) (dup bool, err error) {
 	err = c.db.InTx(ctx, func(tx *store.Tx) error {
@@ -311,13 +320,23 @@ func (c *Consumer) process(ctx context.Context, m jetstream.Msg, md *jetstream.M
 			return err
 		} else if n == 0 {
 			dup = true
-			return nil
+			return errNothingToRecord
 		}
 		if attempts > 2*c.cfg.MaxDeliver {
 			return errBudgetSpent
 		}
-		return c.call(ctx, tx, ev)
+		before := tx.Statements()
+		if err := c.call(ctx, tx, ev); err != nil {
+			return err
+		}
+		if tx.Statements() == before {
+			return errNothingToRecord
+		}
+		return nil
 	})
+	if errors.Is(err, errNothingToRecord) {
+		err = nil
+	}
 	return dup, err
 }
 

@@ -28,6 +28,9 @@ type RelayConfig struct {
 	// Retention is how long published rows are kept before Run prunes them. Default 24h;
 	// negative keeps them forever.
 	Retention time.Duration
+	// MarkDelay is how long Run may keep the marks of acknowledged rows in memory to write many
+	// in one transaction (SQLite only; see Relay). Default 100ms; negative marks every pass.
+	MarkDelay time.Duration
 	// Logger receives publish failures. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -49,6 +52,9 @@ func (c RelayConfig) withDefaults() RelayConfig {
 	}
 	if c.Retention == 0 {
 		c.Retention = 24 * time.Hour
+	}
+	if c.MarkDelay == 0 {
+		c.MarkDelay = 100 * time.Millisecond
 	}
 	if c.Logger == nil {
 		c.Logger = slog.Default()
@@ -80,11 +86,23 @@ type RelayStats struct {
 // blocked behind a publish. Either way a crash between publish and mark only republishes, and the
 // broker drops the copies (Nats-Msg-Id = event id). Events are published roughly in commit order;
 // consumers must not rely on a global order.
+//
+// On SQLite, Run also batches the marks: a busy service commits events a few at a time, and a
+// mark transaction per pass would cost one write per handful of events. Run keeps the sequence
+// numbers of acknowledged rows in memory (its own claims skip them) and marks them together
+// once BatchSize have gathered or the oldest has waited MarkDelay, and before it returns. A
+// crash loses at most those marks: the rows are published again and the broker drops the copies
+// within its duplicate window (minutes; MarkDelay is a fraction of a second).
 type Relay struct {
 	db     *store.DB
 	js     jetstream.JetStream
 	outbox *Outbox
 	cfg    RelayConfig
+
+	// unmarked are the rows acknowledged but not yet marked (Run on SQLite only), since
+	// unmarkedSince; only Run's goroutine touches them.
+	unmarked      map[int64]publishResult
+	unmarkedSince time.Time
 
 	published, duplicates, failed atomic.Int64
 
@@ -112,36 +130,101 @@ func (r *Relay) Run(ctx context.Context) error {
 	}
 	ticker := time.NewTicker(r.cfg.PollInterval)
 	defer ticker.Stop()
+	if r.db.Dialect() == store.SQLite && r.cfg.MarkDelay > 0 {
+		r.unmarked = map[int64]publishResult{}
+		defer r.flushOnStop()
+	}
 	var lastPrune time.Time
 	for {
-		if _, err := r.Drain(ctx); err != nil && ctx.Err() == nil {
+		if _, err := r.drain(ctx, r.unmarked != nil); err != nil && ctx.Err() == nil {
 			r.cfg.Logger.WarnContext(ctx, "outbox relay pass failed", "error", err)
 		}
+		flushIn := r.flushDue(ctx)
 		if now := r.cfg.Now(); r.cfg.Retention > 0 && now.Sub(lastPrune) >= time.Hour {
 			lastPrune = now
 			if _, err := r.Prune(ctx, now.Add(-r.cfg.Retention)); err != nil && ctx.Err() == nil {
 				r.cfg.Logger.WarnContext(ctx, "outbox prune failed", "error", err)
 			}
 		}
+		var flush <-chan time.Time
+		var flushTimer *time.Timer
+		if flushIn > 0 {
+			flushTimer = time.NewTimer(flushIn)
+			flush = flushTimer.C
+		}
 		select {
 		case <-ctx.Done():
-			return nil
 		case <-wake:
 		case <-ticker.C:
+		case <-flush:
+		}
+		if flushTimer != nil {
+			flushTimer.Stop()
+		}
+		if ctx.Err() != nil {
+			return nil
 		}
 	}
 }
 
 // Drain publishes passes until no row is due and returns how many rows it marked published.
-func (r *Relay) Drain(ctx context.Context) (int, error) {
+func (r *Relay) Drain(ctx context.Context) (int, error) { return r.drain(ctx, false) }
+
+// drain runs passes until no row is due; with deferMarks the acknowledged rows join unmarked
+// instead of being marked by each pass.
+func (r *Relay) drain(ctx context.Context, deferMarks bool) (int, error) {
 	total := 0
 	for {
-		claimed, marked, err := r.pass(ctx)
+		claimed, marked, err := r.pass(ctx, deferMarks)
 		total += marked
 		if err != nil || claimed < r.cfg.BatchSize {
 			return total, err
 		}
 	}
+}
+
+// flushDue marks the unmarked rows when BatchSize have gathered or the oldest has waited
+// MarkDelay, and otherwise returns how long until it has (zero: nothing is waiting).
+func (r *Relay) flushDue(ctx context.Context) time.Duration {
+	if len(r.unmarked) == 0 {
+		return 0
+	}
+	// Wall time, not cfg.Now: the delay batches writes; it is no business time.
+	if wait := r.cfg.MarkDelay - time.Since(r.unmarkedSince); wait > 0 && len(r.unmarked) < r.cfg.BatchSize {
+		return wait
+	}
+	if err := r.flush(ctx); err != nil {
+		if ctx.Err() == nil {
+			r.cfg.Logger.WarnContext(ctx, "outbox marks failed; will retry", "rows", len(r.unmarked), "error", err)
+		}
+		return r.cfg.MarkDelay
+	}
+	return 0
+}
+
+// flush marks every unmarked row published in one transaction.
+func (r *Relay) flush(ctx context.Context) error {
+	results := make([]publishResult, 0, len(r.unmarked))
+	for _, res := range r.unmarked {
+		results = append(results, res)
+	}
+	if err := r.db.InTx(ctx, func(tx *store.Tx) error { return r.mark(ctx, tx, results) }); err != nil {
+		return err
+	}
+	r.count(results)
+	clear(r.unmarked)
+	return nil
+}
+
+// flushOnStop marks what Run still holds as it returns, so that a clean stop republishes
+// nothing; failing that, the rows are published again by the next relay.
+func (r *Relay) flushOnStop() {
+	if len(r.unmarked) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = r.flush(ctx)
 }
 
 // Prune deletes rows published before t and returns how many it deleted.
@@ -170,12 +253,14 @@ type querier interface {
 	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
 }
 
-// pass claims, publishes and marks one batch. It returns the rows claimed and marked.
-func (r *Relay) pass(ctx context.Context) (claimed, marked int, err error) {
+// pass claims, publishes and marks one batch. It returns the rows claimed and marked. With
+// deferMarks (SQLite, Run) the acknowledged rows join unmarked; only failures are marked (with
+// their retry time) at once.
+func (r *Relay) pass(ctx context.Context, deferMarks bool) (claimed, marked int, err error) {
 	if r.db.Dialect() == store.Postgres {
 		var results []publishResult
 		err = r.db.InTx(ctx, func(tx *store.Tx) error {
-			rows, err := r.claim(ctx, tx, " FOR UPDATE SKIP LOCKED")
+			rows, err := r.claim(ctx, tx, " FOR UPDATE SKIP LOCKED", nil)
 			claimed = len(rows)
 			if err != nil || len(rows) == 0 {
 				return err
@@ -191,7 +276,11 @@ func (r *Relay) pass(ctx context.Context) (claimed, marked int, err error) {
 		return claimed, r.count(results), nil
 	}
 
-	rows, err := r.claim(ctx, r.db, "")
+	var held map[int64]publishResult
+	if deferMarks {
+		held = r.unmarked
+	}
+	rows, err := r.claim(ctx, r.db, "", held)
 	if err != nil || len(rows) == 0 {
 		return len(rows), 0, err
 	}
@@ -199,16 +288,36 @@ func (r *Relay) pass(ctx context.Context) (claimed, marked int, err error) {
 	if err != nil {
 		return len(rows), 0, err
 	}
-	if err := r.db.InTx(ctx, func(tx *store.Tx) error { return r.mark(ctx, tx, results) }); err != nil {
+	toMark := results
+	if deferMarks {
+		toMark = toMark[:0:0]
+		for _, res := range results {
+			if res.ack == nil {
+				toMark = append(toMark, res)
+				continue
+			}
+			if len(r.unmarked) == 0 {
+				r.unmarkedSince = time.Now()
+			}
+			r.unmarked[res.row.seq] = res
+		}
+		if len(toMark) == 0 {
+			return len(rows), 0, nil
+		}
+	}
+	if err := r.db.InTx(ctx, func(tx *store.Tx) error { return r.mark(ctx, tx, toMark) }); err != nil {
 		return len(rows), 0, err
 	}
-	return len(rows), r.count(results), nil
+	return len(rows), r.count(toMark), nil
 }
 
-func (r *Relay) claim(ctx context.Context, q querier, lock string) ([]outboxRow, error) {
+// claim reads the next rows to publish, leaving out those in held (published, mark pending).
+func (r *Relay) claim(ctx context.Context, q querier, lock string, held map[int64]publishResult) ([]outboxRow, error) {
+	// Rows published but not yet marked (unmarked) are still in the table as unpublished: ask
+	// for that many more and leave them out.
 	rows, err := q.Query(ctx, `SELECT seq, event_id, subject, event_type, correlation_id, traceparent, payload, attempts
 		FROM rb_outbox WHERE published_at IS NULL AND (next_attempt_at IS NULL OR next_attempt_at <= $1)
-		ORDER BY seq LIMIT $2`+lock, r.cfg.Now().UTC(), r.cfg.BatchSize)
+		ORDER BY seq LIMIT $2`+lock, r.cfg.Now().UTC(), r.cfg.BatchSize+len(held))
 	if err != nil {
 		return nil, fmt.Errorf("claim outbox rows: %w", err)
 	}
@@ -219,6 +328,9 @@ func (r *Relay) claim(ctx context.Context, q querier, lock string) ([]outboxRow,
 		if err := rows.Scan(&o.seq, &o.eventID, &o.subject, &o.eventType, &o.correlationID, &o.tracePt,
 			&o.payload, &o.attempts); err != nil {
 			return nil, err
+		}
+		if _, ok := held[o.seq]; ok || len(out) == r.cfg.BatchSize {
+			continue
 		}
 		out = append(out, o)
 	}

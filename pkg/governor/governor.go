@@ -155,6 +155,21 @@ func (g *Governor) Stats() Stats {
 	return s
 }
 
+// Limit is how many calls the guard lets run at once (Config.MaxConcurrent).
+func (g *Governor) Limit() int { return g.slots.Size() }
+
+// Free is how many more calls the guard would start at once now without making any wait: its
+// free slots, and none while the rate budget has no token left. Admission control reads it (a
+// workflow runner takes a step for this vendor only while the vendor can take its call) so that
+// work for a saturated vendor waits in its queue rather than in front of the guard.
+func (g *Governor) Free() int {
+	free := g.slots.Free()
+	if free > 0 && g.limiter != nil && g.limiter.TokensAt(g.now()) < 1 {
+		return 0
+	}
+	return free
+}
+
 // RoundTrip sends req within the vendor's budget, or refuses it without calling the vendor
 // (errs.Unavailable with a retry hint) while the breaker is open or the budget cannot be met
 // before the request's deadline.

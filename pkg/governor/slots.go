@@ -61,6 +61,17 @@ func (s *Slots) Release() {
 	s.wakeLocked()
 }
 
+// Size is how many slots there are.
+func (s *Slots) Size() int { return s.size }
+
+// Free is how many slots a new caller would take without waiting: those neither held nor
+// promised to a caller already waiting.
+func (s *Slots) Free() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return max(0, s.size-s.inUse-len(s.waiting[Interactive])-len(s.waiting[Bulk]))
+}
+
 // MaxInUse is the most slots ever held at once.
 func (s *Slots) MaxInUse() int {
 	s.mu.Lock()

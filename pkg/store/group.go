@@ -42,8 +42,9 @@ const (
 // group is the SQLite writer's turn-taking and its open database transaction.
 type group struct {
 	db *sql.DB
-	// commits counts the database transactions committed (DB.Commits).
-	commits *atomic.Uint64
+	// txs and commits count the callers' transactions and the database transactions committed
+	// (DB.Commits).
+	txs, commits *atomic.Uint64
 	// maxAge is maxGroupAge (tests that must see a group form raise it).
 	maxAge time.Duration
 
@@ -65,8 +66,8 @@ type batch struct {
 	broken  error         // set when a savepoint could not be rolled back: the batch must not commit
 }
 
-func newGroup(db *sql.DB, commits *atomic.Uint64) *group {
-	return &group{db: db, commits: commits, maxAge: maxGroupAge}
+func newGroup(db *sql.DB, txs, commits *atomic.Uint64) *group {
+	return &group{db: db, txs: txs, commits: commits, maxAge: maxGroupAge}
 }
 
 // enter waits for the caller's turn on the writer; on error the caller does not hold it.
@@ -112,8 +113,8 @@ func (g *group) leave(joined *batch) *batch {
 	}
 	g.open = nil
 	g.mu.Unlock()
-	if b != nil && b.finish() {
-		g.commits.Add(1)
+	if b != nil {
+		b.finish(g.txs, g.commits)
 	}
 	g.mu.Lock()
 	if len(g.queue) > 0 {
@@ -132,9 +133,11 @@ func (g *group) handOver() {
 	close(w.turn)
 }
 
-// finish commits the batch (or rolls it back when it is broken or empty) and wakes its members;
-// it reports whether it committed.
-func (b *batch) finish() bool {
+// finish commits the batch (or rolls it back when it is broken or empty) and wakes its members.
+// The counters move as the COMMIT is issued, and back if it fails: whoever sees the batch's
+// effects in the database then also sees them counted (a test that waits for a state and then
+// reads DB.Commits must not race the members' wake-up).
+func (b *batch) finish(txs, commits *atomic.Uint64) {
 	switch {
 	case b.broken != nil:
 		_ = b.tx.Rollback()
@@ -142,12 +145,16 @@ func (b *batch) finish() bool {
 	case b.members == 0:
 		b.err = b.tx.Rollback()
 	default:
+		n := uint64(b.members)
+		txs.Add(n)
+		commits.Add(1)
 		if b.err = b.tx.Commit(); b.err != nil {
+			txs.Add(^(n - 1))
+			commits.Add(^uint64(0))
 			_ = b.tx.Rollback()
 		}
 	}
 	close(b.done)
-	return b.err == nil && b.members > 0 && b.broken == nil
 }
 
 // batch returns the open database transaction, beginning one when none is open; the caller
@@ -224,7 +231,6 @@ func (db *DB) runGrouped(ctx context.Context, fn func(tx *Tx) error) (err error)
 		tx.touched.commit()
 		return b.err
 	}
-	db.writeTxs.Add(1)
 	tx.touched.commit()
 	for _, f := range tx.afterCommit {
 		f()

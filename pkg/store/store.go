@@ -90,7 +90,8 @@ func (db *DB) Statements() uint64 { return db.statements.Load() }
 
 // Commits reports the write transactions committed through InTx since Open and the database
 // commits (on SQLite, WAL appends each with an fsync) that made them durable: with the group
-// commit several transactions share one commit.
+// commit several transactions share one commit. Both count a COMMIT as it is issued (and take it
+// back if it fails), so whoever sees a transaction's effects sees it counted.
 func (db *DB) Commits() (transactions, commits uint64) {
 	return db.writeTxs.Load(), db.commits.Load()
 }
@@ -170,7 +171,7 @@ func openSQLite(ctx context.Context, path string, opts Options) (*DB, error) {
 	}
 	db := &DB{dialect: SQLite, write: write, read: write, opts: opts}
 	if !opts.SerialCommits {
-		db.group = newGroup(write, &db.commits)
+		db.group = newGroup(write, &db.writeTxs, &db.commits)
 	}
 	if memory {
 		return db, nil

@@ -23,8 +23,9 @@ type Tx struct {
 	// touched marks the watched tables this transaction named, whose counters move once it
 	// commits (cache.go).
 	touched *touched
-	// statements is the DB's statement counter.
+	// statements is the DB's statement counter; ran counts this transaction's own.
 	statements *atomic.Uint64
+	ran        atomic.Int64
 	// stmtCtx, when set (a grouped SQLite transaction, group.go), replaces the caller's context
 	// for statements: cancelling one would roll back the other members' work too.
 	stmtCtx context.Context
@@ -37,6 +38,10 @@ func (tx *Tx) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
+// Statements is how many statements the transaction has run so far: a caller can tell whether
+// a function it handed the transaction touched the database at all.
+func (tx *Tx) Statements() int64 { return tx.ran.Load() }
+
 // Dialect returns the engine the transaction runs on.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
@@ -44,6 +49,7 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
+	tx.ran.Add(1)
 	return tx.tx.ExecContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
@@ -51,6 +57,7 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
+	tx.ran.Add(1)
 	return tx.tx.QueryContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
@@ -58,6 +65,7 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
+	tx.ran.Add(1)
 	return tx.tx.QueryRowContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
@@ -147,16 +155,22 @@ func (db *DB) runTx(ctx context.Context, opts TxOptions, fn func(tx *Tx) error) 
 		_ = sqlTx.Rollback()
 		return err
 	}
+	// Counted as the COMMIT is issued, and taken back if it fails, so that whoever sees the
+	// transaction's effects also sees it counted (group.go, finish).
+	if !opts.ReadOnly {
+		db.writeTxs.Add(1)
+		db.commits.Add(1)
+	}
 	if err := sqlTx.Commit(); err != nil {
+		if !opts.ReadOnly {
+			db.writeTxs.Add(^uint64(0))
+			db.commits.Add(^uint64(0))
+		}
 		// An unknown outcome (the commit may have landed): the watched counters move anyway.
 		tx.touched.commit()
 		return err
 	}
 	tx.touched.commit()
-	if !opts.ReadOnly {
-		db.writeTxs.Add(1)
-		db.commits.Add(1)
-	}
 	for _, f := range tx.afterCommit {
 		f()
 	}

@@ -20,13 +20,14 @@ type dispatcher struct {
 
 	mu       sync.Mutex
 	inflight map[string]bool // instances a worker holds (claiming, running or recording)
+	systems  map[string]int  // steps running per system (admission.go)
 	wg       sync.WaitGroup
 }
 
 // Run executes due steps and fires due timers until ctx ends, then waits for the steps in
 // flight (their transactions see ctx cancelled; an unrecorded step runs again after its lease).
 func (e *Engine) Run(ctx context.Context) error {
-	d := &dispatcher{e: e, freed: make(chan struct{}, 1), inflight: map[string]bool{}}
+	d := &dispatcher{e: e, freed: make(chan struct{}, 1), inflight: map[string]bool{}, systems: map[string]int{}}
 	defer d.wg.Wait()
 	for {
 		wait := d.pass(ctx)
@@ -52,11 +53,13 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 	}
 	d.mu.Lock()
 	busy := len(d.inflight)
+	saturated := d.saturatedLocked()
 	d.mu.Unlock()
 	free := e.opts.Workers - busy
 	if free > 0 && ctx.Err() == nil {
-		// Ask for as many more as are in flight: those come back too until they commit.
-		due, err := e.dueLimit(ctx, free+busy)
+		// Ask for as many more as are in flight: those come back too until they commit. Steps
+		// for a saturated system stay queued (admission.go).
+		due, err := e.dueLimit(ctx, free+busy, saturated)
 		if err != nil && ctx.Err() == nil {
 			e.opts.Logger.WarnContext(ctx, "workflow pass failed", "error", err.Error())
 		}
@@ -76,29 +79,32 @@ func (d *dispatcher) pass(ctx context.Context) time.Duration {
 	return d.untilNextDue(ctx)
 }
 
-// start hands a due instance to a worker unless one holds it already. The steps' calls carry
-// the instance's lane to the vendors' governors.
+// start hands a due instance to a worker unless one holds it already or its step's system can
+// take no further step now. The steps' calls carry the instance's lane to the vendors' governors.
 func (d *dispatcher) start(ctx context.Context, s dueStep) bool {
 	id := s.id
 	d.mu.Lock()
-	if d.inflight[id] {
+	if d.inflight[id] || !d.admitsLocked(s.system) {
 		d.mu.Unlock()
 		return false
 	}
 	d.inflight[id] = true
+	d.acquireLocked(s.system)
 	d.mu.Unlock()
+	t := &ticket{d: d, system: s.system}
 	d.wg.Go(func() {
-		defer d.done(id)
-		if _, err := d.e.runSteps(governor.WithPriority(ctx, s.lane), id); err != nil && ctx.Err() == nil {
+		defer d.done(id, t)
+		if _, err := d.e.runSteps(governor.WithPriority(ctx, s.lane), id, t.admit); err != nil && ctx.Err() == nil {
 			d.e.opts.Logger.WarnContext(ctx, "workflow step failed to record", "workflow", id, "error", err.Error())
 		}
 	})
 	return true
 }
 
-func (d *dispatcher) done(id string) {
+func (d *dispatcher) done(id string, t *ticket) {
 	d.mu.Lock()
 	delete(d.inflight, id)
+	d.releaseLocked(t.system)
 	d.mu.Unlock()
 	select {
 	case d.freed <- struct{}{}:

@@ -51,19 +51,40 @@ func (e *Engine) RunOnce(ctx context.Context) (int, error) {
 	return int(n.Load()), timerErr
 }
 
-// dueStep is an instance with a step (or a compensation) due, and its lane.
+// dueStep is an instance with a step (or a compensation) due, its lane, and the system its
+// step calls ("" for a compensation or a state without a step).
 type dueStep struct {
-	id   string
-	lane Lane
+	id     string
+	lane   Lane
+	system string
 }
 
-func (e *Engine) due(ctx context.Context) ([]dueStep, error) { return e.dueLimit(ctx, e.opts.Batch) }
+func (e *Engine) due(ctx context.Context) ([]dueStep, error) {
+	return e.dueLimit(ctx, e.opts.Batch, nil)
+}
 
 // dueLimit lists up to limit due instances, interactive lane first, longest due first within a
-// lane.
-func (e *Engine) dueLimit(ctx context.Context, limit int) ([]dueStep, error) {
-	rows, err := e.db.Query(ctx, `SELECT id, lane FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1
-		ORDER BY lane, next_run_at LIMIT $2`, e.now(), limit)
+// lane, leaving out those whose state's step calls a system in skip (admission.go).
+func (e *Engine) dueLimit(ctx context.Context, limit int, skip map[string]bool) ([]dueStep, error) {
+	q := `SELECT id, lane, kind, state FROM rb_workflows WHERE next_run_at IS NOT NULL AND next_run_at <= $1`
+	args := []any{e.now(), limit}
+	if len(skip) > 0 {
+		// In SQL rather than after the query: a backlog for a saturated vendor at the head of
+		// the queue must not hide the steps behind it that other vendors can take.
+		var states []any
+		for kind, def := range e.defs {
+			for state, step := range def.Steps {
+				if skip[step.System] {
+					states = append(states, kind+"/"+state)
+				}
+			}
+		}
+		if len(states) > 0 {
+			q += ` AND kind || '/' || state NOT IN (` + store.Placeholders(3, len(states)) + `)`
+			args = append(args, states...)
+		}
+	}
+	rows, err := e.db.Query(ctx, q+` ORDER BY lane, next_run_at LIMIT $2`, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -73,9 +94,11 @@ func (e *Engine) dueLimit(ctx context.Context, limit int) ([]dueStep, error) {
 	for rows.Next() {
 		var d dueStep
 		var lane int
-		if err := rows.Scan(&d.id, &lane); err != nil {
+		var kind, state string
+		if err := rows.Scan(&d.id, &lane, &kind, &state); err != nil {
 			return nil, err
 		}
+		d.system = e.stepSystem(kind, state)
 		d.lane = Lane(lane)
 		if d.lane != LaneInteractive {
 			// A pass ends when its last step does: with at most one round of bulk steps in
@@ -143,12 +166,15 @@ type claimed struct {
 	ok      bool // false: not due, terminal, or another runner holds it
 }
 
+// admitFunc says whether a step calling system may start now (admission.go); nil admits all.
+type admitFunc func(system string) bool
+
 // claim takes an instance for one step in a transaction of its own; see claimIn.
-func (e *Engine) claim(ctx context.Context, id string) (claimed, error) {
+func (e *Engine) claim(ctx context.Context, id string, admit admitFunc) (claimed, error) {
 	var c claimed
 	err := e.db.InTx(ctx, func(tx *store.Tx) error {
 		var err error
-		c, err = e.claimIn(ctx, tx, id)
+		c, err = e.claimIn(ctx, tx, id, admit)
 		return err
 	})
 	return c, err
@@ -156,8 +182,9 @@ func (e *Engine) claim(ctx context.Context, id string) (claimed, error) {
 
 // claimIn takes an instance for one step inside tx: bumps its version and pushes next_run_at
 // out by the lease, so other runners skip it and a crashed runner's claim expires. It registers
-// the step (and so its compensation) before any call is made.
-func (e *Engine) claimIn(ctx context.Context, tx *store.Tx, id string) (claimed, error) {
+// the step (and so its compensation) before any call is made. A step whose system admit refuses
+// is left due, unclaimed, for the dispatcher to start once the system can take it.
+func (e *Engine) claimIn(ctx context.Context, tx *store.Tx, id string, admit admitFunc) (claimed, error) {
 	var c claimed
 	inst, err := e.lock(ctx, tx, id)
 	if err != nil {
@@ -165,6 +192,9 @@ func (e *Engine) claimIn(ctx context.Context, tx *store.Tx, id string) (claimed,
 	}
 	def := e.defs[inst.Kind]
 	if def == nil || inst.Terminal {
+		return c, nil
+	}
+	if admit != nil && !admit(e.stepSystem(inst.Kind, inst.State)) {
 		return c, nil
 	}
 	now := e.now()
@@ -209,26 +239,27 @@ func (e *Engine) claimIn(ctx context.Context, tx *store.Tx, id string) (claimed,
 
 // runStep runs the step of a due instance (or its pending compensations).
 func (e *Engine) runStep(ctx context.Context, id string) (bool, error) {
-	c, err := e.claim(ctx, id)
+	c, err := e.claim(ctx, id, nil)
 	if err != nil || !c.ok {
 		return false, err
 	}
-	_, err = e.execute(ctx, c, false)
+	_, err = e.execute(ctx, c, nil)
 	return c.step.Do != nil || c.inst.State == "compensating", err
 }
 
 // runSteps runs a due instance's steps one after another for as long as each leads straight to
-// another active state: the transaction that records a step also claims the next one (chain),
-// so a workflow moving through active states costs one commit per step, not two.
-func (e *Engine) runSteps(ctx context.Context, id string) (int, error) {
-	c, err := e.claim(ctx, id)
+// another active state whose system admit lets in: the transaction that records a step also
+// claims the next one, so a workflow moving through active states costs one commit per step,
+// not two.
+func (e *Engine) runSteps(ctx context.Context, id string, admit admitFunc) (int, error) {
+	c, err := e.claim(ctx, id, admit)
 	ran := 0
 	for err == nil && c.ok && ctx.Err() == nil {
 		if c.step.Do == nil && c.inst.State != "compensating" {
 			break
 		}
 		ran++
-		c, err = e.execute(ctx, c, true)
+		c, err = e.execute(ctx, c, admit)
 	}
 	if err == nil && c.ok && ctx.Err() != nil {
 		e.release(c)
@@ -252,8 +283,9 @@ func (e *Engine) release(c claimed) {
 }
 
 // execute runs a claimed step and records its outcome; with chain set, the recording
-// transaction also claims the instance's next step when it is due at once, and returns it.
-func (e *Engine) execute(ctx context.Context, c claimed, chain bool) (claimed, error) {
+// transaction also claims the instance's next step when it is due at once and chain admits its
+// system, and returns it.
+func (e *Engine) execute(ctx context.Context, c claimed, chain admitFunc) (claimed, error) {
 	if c.inst.State == "compensating" {
 		return claimed{}, e.compensate(ctx, c.def, c.inst)
 	}
@@ -274,11 +306,11 @@ func (e *Engine) execute(ctx context.Context, c claimed, chain bool) (claimed, e
 	err := e.retryConflicts(ctx, func() error {
 		return e.db.InTx(ctx, func(tx *store.Tx) error {
 			next = claimed{}
-			if err := e.record(ctx, tx, c.def, c.inst, step, run, res, callErr); err != nil || !chain {
+			if err := e.record(ctx, tx, c.def, c.inst, step, run, res, callErr); err != nil || chain == nil {
 				return err
 			}
 			var err error
-			next, err = e.claimIn(ctx, tx, c.inst.ID)
+			next, err = e.claimIn(ctx, tx, c.inst.ID, chain)
 			return err
 		})
 	})

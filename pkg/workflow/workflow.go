@@ -174,10 +174,15 @@ type Options struct {
 	Poll time.Duration
 	// Batch is how many due instances one pass claims (default 32).
 	Batch int
-	// Workers is how many steps of different workflows run at once (default 8).
+	// Workers is how many steps of different workflows run at once (default 8; 32 with
+	// Admission, which bounds each system's share).
 	Workers int
-	Now     func() time.Time
-	Logger  *slog.Logger
+	// Admission names the guard in front of each system the steps call (admission.go): a step
+	// starts only while its system can take it, and waits in the queue, holding no worker,
+	// while the system is saturated. Nil starts a step whenever a worker is free.
+	Admission Admission
+	Now       func() time.Time
+	Logger    *slog.Logger
 	// Observer hears committed transitions and step outcomes (business metrics); nil hears
 	// nothing. It runs after the commit, so it never counts a change that rolled back.
 	Observer Observer
@@ -228,7 +233,12 @@ func New(db *store.DB, outbox *events.Outbox, opts Options, defs ...*Definition)
 		opts.Batch = 32
 	}
 	if opts.Workers == 0 {
+		// With admission a worker never waits in front of a saturated vendor, so more of them
+		// keep every vendor busy; without it, more would pile up behind the slowest one.
 		opts.Workers = 8
+		if opts.Admission != nil {
+			opts.Workers = 32
+		}
 	}
 	if opts.Now == nil {
 		opts.Now = time.Now

@@ -134,6 +134,10 @@ type Deps struct {
 	Timings Timings
 	// Metrics receives the business KPIs (kpi.go); nil records none.
 	Metrics *telemetry.Metrics
+	// Admission, when set, names the governor in front of each system the workflow's steps
+	// call (workflow.Options.Admission): a step for a saturated vendor then waits in the queue
+	// instead of holding a runner worker.
+	Admission workflow.Admission
 }
 
 // Service implements returnsv1.ReturnsServiceServer.
@@ -224,7 +228,8 @@ func New(cfg Config, deps Deps) (*Service, error) {
 		svc.outbox = events.NewOutbox(deps.Now)
 		// A step is one vendor call bounded by the request timeout; a runner that died holding one
 		// frees it after the lease.
-		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second, Observer: observer(deps)},
+		svc.engine = workflow.New(deps.DB, svc.outbox, workflow.Options{Now: deps.Now, Logger: deps.Logger, Lease: 30 * time.Second, Observer: observer(deps),
+			Admission: deps.Admission},
 			definition(systems{commerce: deps.Commerce, erp: deps.ERP, platform: deps.ReturnsPlatform, wms: deps.WMS, payments: deps.Payments},
 				deps.Timings.withDefaults(), deps.Now))
 	}
