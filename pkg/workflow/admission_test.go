@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -136,6 +137,62 @@ func TestAdmissionKeepsSaturatedVendorsStepsInTheQueue(t *testing.T) {
 		}
 		if retries != 0 {
 			t.Errorf("%d step retries, want none", retries)
+		}
+	})
+}
+
+// Admission keeps the lanes: while the ERP is saturated by a bulk backlog, a customer's step for
+// it waits in the queue like the rest, and it is the first dispatched once the ERP takes steps
+// again, after only the bulk steps admitted before it arrived; without lanes it would be the
+// last of 13. (The order is the dispatcher's: workers handed steps in one pass race to their
+// calls.)
+func TestAdmissionKeepsInteractiveWorkFirst(t *testing.T) {
+	t.Parallel()
+	forEachDialect(t, func(t *testing.T, d store.Dialect) {
+		h := newHarness(t, d)
+		r := newAdmissionRig(t)
+		var mu sync.Mutex
+		var started []string
+		def := &Definition{
+			Kind: "adm",
+			Steps: map[string]Step{"booking": {Name: "book", System: "erp", Do: func(ctx context.Context, run Run) (Result, error) {
+				return Result{Next: "booked"}, r.call(ctx, r.erp, r.erpURL)
+			}}},
+			Terminal:  map[string]bool{"booked": true, "failed": true},
+			FailState: "failed",
+		}
+		e := New(h.db, events.NewOutbox(h.clock.now), Options{Now: h.clock.now, Lease: time.Hour, Poll: 5 * time.Millisecond,
+			Workers: overAdmit * erpSlots, Admission: func(string) Capacity { return r.erpGov }}, def)
+		e.dispatched = func(id string) {
+			mu.Lock()
+			started = append(started, id)
+			mu.Unlock()
+		}
+		start := func(ctx context.Context, id string) {
+			t.Helper()
+			if err := h.db.InTx(ctx, func(tx *store.Tx) error { return e.Start(ctx, tx, "adm", id, "booking", struct{}{}, "") }); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const bulk = 12
+		for i := range bulk {
+			start(WithLane(context.Background(), LaneBulk), fmt.Sprintf("bulk-%02d", i))
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { _ = e.Run(ctx); close(done) }()
+		var closeGate sync.Once
+		t.Cleanup(func() { closeGate.Do(func() { close(r.gate) }); cancel(); <-done })
+		testkit.Eventually(t, time.Minute, "the ERP saturated by the backlog", func() bool { return r.erpGov.Free() == 0 })
+		start(context.Background(), "customer")
+		closeGate.Do(func() { close(r.gate) })
+		testkit.Eventually(t, time.Minute, "every step dispatched", func() bool { mu.Lock(); defer mu.Unlock(); return len(started) == bulk+1 })
+		mu.Lock()
+		defer mu.Unlock()
+		pos := slices.Index(started, "customer")
+		// Ahead of it: only the bulk steps admitted before it arrived, at most overAdmit × slots.
+		if want := overAdmit*erpSlots + 1; pos < 0 || pos+1 > want {
+			t.Errorf("the customer's step was dispatched %d-th of %d (%v); want among the first %d", pos+1, len(started), started, want)
 		}
 	})
 }

@@ -90,6 +90,9 @@ func (d *dispatcher) start(ctx context.Context, s dueStep) bool {
 	}
 	d.inflight[id] = true
 	d.acquireLocked(s.system)
+	if d.e.dispatched != nil {
+		d.e.dispatched(id)
+	}
 	d.mu.Unlock()
 	t := &ticket{d: d, system: s.system}
 	d.wg.Go(func() {

@@ -219,6 +219,10 @@ type Engine struct {
 	defs   map[string]*Definition
 	opts   Options
 	wake   chan struct{}
+
+	// dispatched, when set (tests only, before Run), hears each instance handed to a worker, in
+	// the order the dispatcher decided: the workers then race to their calls.
+	dispatched func(id string)
 }
 
 // New returns an engine over db, publishing events through outbox.

@@ -153,7 +153,7 @@ func invoiceAndPay(t *testing.T, client erpv1.ErpServiceClient, st *Settler, o d
 	co := &canonicalv1.Order{Id: o.ID, Customer: &canonicalv1.CustomerRef{Id: o.CustomerID}, PaymentReference: stripesb.PaymentIntentID(o.ID),
 		CreatedAt: timestamppb.New(o.CreatedAt)}
 	var total int64
-	req := &erpv1.CreateItemFulfillmentRequest{LocationId: "dc-east", IdempotencyKey: "f-" + o.ID} // a ledger location id: the ERP service maps it
+	req := &erpv1.CreateItemFulfillmentRequest{LocationId: "dc-east", IdempotencyKey: "f-" + o.ID}
 	for _, l := range o.Lines {
 		total += l.UnitPriceMinor * int64(l.Quantity)
 		co.Lines = append(co.Lines, &canonicalv1.OrderLine{Id: l.ID, Sku: l.SKU, Quantity: int32(l.Quantity), UnitPrice: money.New(l.UnitPriceMinor, "USD")})

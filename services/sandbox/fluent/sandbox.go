@@ -32,8 +32,10 @@ const (
 	DevRetailerID   = "1"
 )
 
-// DefaultLocations are the locations the sandbox sources from: the warehouse's sites and stores.
-var DefaultLocations = []string{"dc-east", "dc-west", "store-nyc", "store-sfo"}
+// DefaultLocations are the locations the sandbox sources from: the warehouse's sites and the
+// demo stores, under the ledger's ids (the ids every other sandbox and the inventory process use,
+// so an allocation names a location the inventory process knows).
+var DefaultLocations = append([]string{"dc-east", "dc-west"}, demo.Stores...)
 
 // Options configure the sandbox.
 type Options struct {
