@@ -2,10 +2,7 @@ package netsuite
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
-	"net/http"
-	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -26,47 +23,6 @@ const (
 	queryItems      = `SELECT id, itemid, externalid, displayname, lastmodifieddate FROM item WHERE itemtype = 'InvtPart' AND isinactive = 'F' ORDER BY id`
 	queryBalances   = `SELECT item.externalid AS sku, inventorybalance.location AS location, SUM(inventorybalance.quantityonhand) AS quantityonhand FROM inventorybalance INNER JOIN item ON item.id = inventorybalance.item%s GROUP BY item.externalid, inventorybalance.location ORDER BY inventorybalance.location, item.externalid`
 )
-
-// suiteQL runs q and returns every row, following the pages.
-func (c *Client) suiteQL(ctx context.Context, q string) ([]map[string]string, error) {
-	if err := c.window.closed(); err != nil {
-		return nil, err
-	}
-	body, err := json.Marshal(map[string]string{"q": q})
-	if err != nil {
-		return nil, toErr(err)
-	}
-	var rows []map[string]string
-	for offset := 0; ; offset += suiteQLPageSize {
-		u := c.base.JoinPath("services/rest/query/v1/suiteql")
-		u.RawQuery = url.Values{"limit": {strconv.Itoa(suiteQLPageSize)}, "offset": {strconv.Itoa(offset)}}.Encode()
-		ans, err := c.call(ctx, request{method: http.MethodPost, url: u, body: body, record: "suiteql",
-			header: http.Header{"Prefer": {"transient"}, "Content-Type": {"application/json"}}})
-		if err != nil {
-			return nil, err
-		}
-		var page struct {
-			HasMore bool                         `json:"hasMore"`
-			Items   []map[string]json.RawMessage `json:"items"`
-		}
-		if err := json.Unmarshal(ans.body, &page); err != nil {
-			return nil, toErr(badPayload(err))
-		}
-		for _, item := range page.Items {
-			row := map[string]string{}
-			for k, v := range item {
-				var s string
-				if json.Unmarshal(v, &s) == nil { // links and other non-string members are skipped
-					row[k] = s
-				}
-			}
-			rows = append(rows, row)
-		}
-		if !page.HasMore || len(page.Items) == 0 {
-			return rows, nil
-		}
-	}
-}
 
 // ListItems reads every active inventory item.
 func (c *Client) ListItems(ctx context.Context) ([]*erpv1.Item, error) {

@@ -45,7 +45,7 @@ var closedStatusCodes = map[string]bool{"C": true, "H": true}
 // keeps no finer), oldest change first.
 func (c *Client) ListSalesOrderChanges(ctx context.Context, since time.Time) ([]*erpv1.SalesOrderChange, error) {
 	q := fmt.Sprintf(querySalesOrderChanges, since.UTC().Truncate(time.Second).Format(suiteQLStamp))
-	rows, err := c.suiteQLPaged(ctx, q)
+	rows, err := c.suiteQL(ctx, q)
 	if err != nil {
 		return nil, err
 	}
@@ -65,10 +65,10 @@ func (c *Client) ListSalesOrderChanges(ctx context.Context, since time.Time) ([]
 	return out, nil
 }
 
-// suiteQLPaged runs q and returns every row, following each page's "next" link (NetSuite's
+// suiteQL runs q and returns every row, following each page's "next" link (NetSuite's
 // paging: hasMore says another page exists, links name it) and checking it stays on the
 // account's host, as the signed request would otherwise go elsewhere.
-func (c *Client) suiteQLPaged(ctx context.Context, q string) ([]map[string]string, error) {
+func (c *Client) suiteQL(ctx context.Context, q string) ([]map[string]string, error) {
 	if err := c.window.closed(); err != nil {
 		return nil, err
 	}
@@ -136,7 +136,7 @@ const queryCustomerPayments = `SELECT transaction.id AS id, ` +
 
 // ListCustomerPayments reads the payments created since since (to the second), oldest first.
 func (c *Client) ListCustomerPayments(ctx context.Context, since time.Time) ([]*erpv1.CustomerPayment, error) {
-	rows, err := c.suiteQLPaged(ctx, fmt.Sprintf(queryCustomerPayments, since.UTC().Truncate(time.Second).Format(suiteQLStamp)))
+	rows, err := c.suiteQL(ctx, fmt.Sprintf(queryCustomerPayments, since.UTC().Truncate(time.Second).Format(suiteQLStamp)))
 	if err != nil {
 		return nil, err
 	}
