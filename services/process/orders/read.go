@@ -19,6 +19,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/auth"
 	"github.com/retailbridge/retailbridge/pkg/errs"
 	"github.com/retailbridge/retailbridge/pkg/events"
+	canonicalv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/canonical/v1"
 	ordersv1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/process/orders/v1"
 	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
 	"github.com/retailbridge/retailbridge/pkg/store"
@@ -143,7 +144,7 @@ func (s *Service) acquire(p auth.Principal) (release func(), err error) {
 
 // readThrough reads one order from the platform and stores it as a version seen by a read.
 func (s *Service) readThrough(ctx context.Context, id string) (storedOrder, error) {
-	resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: id})
+	o, _, err := s.storeRead(ctx, id, "read")
 	switch {
 	case status.Code(err) == codes.NotFound:
 		s.metrics.fallbacks.WithLabelValues("not_found").Inc()
@@ -151,22 +152,33 @@ func (s *Service) readThrough(ctx context.Context, id string) (storedOrder, erro
 	case err != nil:
 		s.metrics.fallbacks.WithLabelValues("error").Inc()
 		return storedOrder{}, err
-	case resp.GetOrder() == nil:
-		return storedOrder{}, errs.E(errs.Internal, "commerce_empty_order", "the commerce platform returned no order")
-	}
-	o := resp.GetOrder()
-	changed, err := s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaRead,
-		updatedAt: o.GetUpdatedAt().AsTime(), eventID: "read"})
-	if err != nil {
-		return storedOrder{}, errs.Wrap(err, errs.Unavailable, "order_store_unavailable", "the order store cannot be written")
 	}
 	s.metrics.fallbacks.WithLabelValues("stored").Inc()
-	s.metrics.versions.WithLabelValues(viaRead, appliedLabel(changed)).Inc()
 	so, ok, err := s.store.get(ctx, o.GetId())
 	if err != nil || !ok {
 		return storedOrder{order: o, confirmedAt: s.now()}, nil
 	}
 	return so, nil
+}
+
+// storeRead reads id from the platform and stores it as a version seen by a read (eventID says
+// why it was read); changed reports whether the version in force changed. The platform's
+// statuses (NOT_FOUND among them) pass through as they came.
+func (s *Service) storeRead(ctx context.Context, id, eventID string) (o *canonicalv1.Order, changed bool, err error) {
+	resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: id})
+	if err != nil {
+		return nil, false, err
+	}
+	if o = resp.GetOrder(); o == nil {
+		return nil, false, errs.E(errs.Internal, "commerce_empty_order", "the commerce platform returned no order")
+	}
+	changed, err = s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaRead,
+		updatedAt: o.GetUpdatedAt().AsTime(), eventID: eventID})
+	if err != nil {
+		return nil, false, errs.Wrap(err, errs.Unavailable, "order_store_unavailable", "the order store cannot be written")
+	}
+	s.metrics.versions.WithLabelValues(viaRead, appliedLabel(changed)).Inc()
+	return o, changed, nil
 }
 
 // listCursor is a page token of the store: the last row of the previous page, and the listing

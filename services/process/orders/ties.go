@@ -1,10 +1,6 @@
 package orders
 
-import (
-	"context"
-
-	commercev1 "github.com/retailbridge/retailbridge/pkg/gen/retailbridge/system/commerce/v1"
-)
+import "context"
 
 // tieQueue bounds the orders waiting for a tie read; past it a read is dropped (counted) and the
 // repair poll, which reads the platform's state, settles the order within its bound.
@@ -48,22 +44,16 @@ func (s *Service) readTies(ctx context.Context) error {
 // readTie stores the platform's version of id: at the tied updated_at a read replaces what a
 // webhook left (upsert), so the store holds the platform's state.
 func (s *Service) readTie(ctx context.Context, id string) {
-	resp, err := s.commerce.GetOrder(ctx, &commercev1.GetOrderRequest{OrderId: id})
-	if err == nil && resp.GetOrder() != nil {
-		o := resp.GetOrder()
-		var changed bool
-		changed, err = s.store.put(ctx, version{orderID: o.GetId(), order: o, kind: kindUpdated, via: viaRead,
-			updatedAt: o.GetUpdatedAt().AsTime(), eventID: "tie"})
-		if err == nil {
-			s.metrics.ties.WithLabelValues(appliedLabel(changed)).Inc()
-			if changed {
-				s.orders.Invalidate(id)
-			}
-			return
+	_, changed, err := s.storeRead(ctx, id, "tie")
+	if err != nil {
+		s.metrics.ties.WithLabelValues("error").Inc()
+		if ctx.Err() == nil {
+			s.log.Warn("order store: tie read failed; the repair poll settles the order", "order_id", id, "error", err)
 		}
+		return
 	}
-	s.metrics.ties.WithLabelValues("error").Inc()
-	if ctx.Err() == nil {
-		s.log.Warn("order store: tie read failed; the repair poll settles the order", "order_id", id, "error", err)
+	s.metrics.ties.WithLabelValues(appliedLabel(changed)).Inc()
+	if changed {
+		s.orders.Invalidate(id)
 	}
 }
