@@ -147,7 +147,7 @@ type ledger struct {
 }
 
 func newLedger(ds *demo.Dataset, now func() time.Time, f *state.File) (*ledger, error) {
-	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second), opening: accountStock(ds.StoreStock()),
+	l := &ledger{now: now, file: f, items: ds.Items, asOf: ds.Now.UTC().Truncate(time.Second), opening: Locations.Stock(ds.StoreStock()),
 		itemBySKU: map[string]int{}, customers: map[string]*customer{}, docs: map[string]*doc{},
 		next: map[string]int{}, created: map[string]int64{}, subs: map[string]*subscription{}}
 	for i, it := range ds.Items {

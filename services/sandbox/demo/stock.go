@@ -27,3 +27,30 @@ func (d *Dataset) StoreStock() []StoreBalance {
 	}
 	return out
 }
+
+// LocationChart is an ERP sandbox's chart of locations: its own location ids (NetSuite internal
+// ids, Business Central codes) mapped to the demo world's ledger location ids. A sandbox books
+// stock under its own ids, as a real ERP does, so the ERP system API's location map is exercised
+// for real.
+type LocationChart map[string]string
+
+// ID is the chart's id for a demo (ledger) location; any other id is taken as the ERP's own (a
+// test planting stock at a location the map lacks).
+func (c LocationChart) ID(loc string) string {
+	for id, ledger := range c {
+		if ledger == loc {
+			return id
+		}
+	}
+	return loc
+}
+
+// Stock is the balances under the chart's location ids.
+func (c LocationChart) Stock(in []StoreBalance) []StoreBalance {
+	out := make([]StoreBalance, len(in))
+	for i, b := range in {
+		b.Location = c.ID(b.Location)
+		out[i] = b
+	}
+	return out
+}

@@ -189,7 +189,7 @@ func newLedger(ds *demo.Dataset) *ledger {
 		memos: map[string]*creditMemo{}, adjustments: map[string]*inventoryAdjustment{},
 		jobs: map[string]*job{}, byKey: map[string]*job{}, nextJob: 101,
 		created: map[string]int64{}, cash: newCashBook(),
-		opening: accountStock(ds.StoreStock()), planted: map[balanceKey]int64{},
+		opening: Locations.Stock(ds.StoreStock()), planted: map[balanceKey]int64{},
 	}
 	items := make(map[string]demo.Item, len(ds.Items))
 	for _, it := range ds.Items {

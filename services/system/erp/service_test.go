@@ -47,7 +47,7 @@ func newTestService(tb testing.TB, mutate func(*erp.Config)) (*erp.Service, *nss
 	srv := httptest.NewServer(sb)
 	tb.Cleanup(srv.Close)
 	cfg := validConfig(srv.URL)
-	cfg.Locations = nssandbox.Locations
+	cfg.Locations = erp.LocationMap(nssandbox.Locations)
 	if mutate != nil {
 		mutate(&cfg)
 	}
