@@ -303,8 +303,15 @@ func (c *Consumer) handle(ctx context.Context, m jetstream.Msg) {
 }
 
 // errNothingToRecord rolls back a delivery's transaction that wrote nothing worth a commit: a
-// duplicate, or an event its handler ignored without touching the database.
+// duplicate, or an event its handler ignored.
 var errNothingToRecord = errors.New("events: nothing to record")
+
+// Ignore is what a handler returns for an event that means nothing to it (a type it does not
+// wait for, a record that is not its own): the delivery is acknowledged and nothing is written,
+// not even the inbox row, so an ignored event costs no write transaction. Only the handler can
+// say so: one that ran no statement may still have had an effect outside the database (a vendor
+// call, a cache dropped), which the inbox row is what keeps from happening twice.
+var Ignore = errors.New("events: event ignored")
 
 // process runs the inbox insert and the handler in one transaction; dup reports an inbox hit.
 func (c *Consumer) process(ctx context.Context, m jetstream.Msg, md *jetstream.MsgMetadata, ev *canonicalv1.Event, attempts int) (dup bool, err error) {
@@ -325,12 +332,11 @@ func (c *Consumer) process(ctx context.Context, m jetstream.Msg, md *jetstream.M
 		if attempts > 2*c.cfg.MaxDeliver {
 			return errBudgetSpent
 		}
-		before := tx.Statements()
 		if err := c.call(ctx, tx, ev); err != nil {
+			if errors.Is(err, Ignore) {
+				return errNothingToRecord
+			}
 			return err
-		}
-		if tx.Statements() == before {
-			return errNothingToRecord
 		}
 		return nil
 	})

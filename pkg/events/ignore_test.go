@@ -11,7 +11,7 @@ import (
 	"github.com/retailbridge/retailbridge/pkg/store/storetest"
 )
 
-// Events a consumer's handler ignores without touching the database cost no write: their
+// Events a consumer's handler ignores (it returns Ignore) cost no write: their
 // transactions roll back, inbox row included. Events it handles commit with their inbox row as
 // before, and a redelivery of one (the same event id published again) is still absorbed by the
 // inbox, without a commit.
@@ -35,7 +35,7 @@ func TestIgnoredEventsCostNoWrite(t *testing.T) {
 			e.publish(t, ctx, evs...)
 			handler := HandlerFunc(func(ctx context.Context, tx *store.Tx, ev *canonicalv1.Event) error {
 				if ev.GetType() != "retailbridge.ign.kept.v1" {
-					return nil
+					return Ignore
 				}
 				_, err := tx.Exec(ctx, `INSERT INTO ign_handled (event_id) VALUES ($1)`, ev.GetId())
 				return err

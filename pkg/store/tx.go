@@ -23,9 +23,8 @@ type Tx struct {
 	// touched marks the watched tables this transaction named, whose counters move once it
 	// commits (cache.go).
 	touched *touched
-	// statements is the DB's statement counter; ran counts this transaction's own.
+	// statements is the DB's statement counter.
 	statements *atomic.Uint64
-	ran        atomic.Int64
 	// stmtCtx, when set (a grouped SQLite transaction, group.go), replaces the caller's context
 	// for statements: cancelling one would roll back the other members' work too.
 	stmtCtx context.Context
@@ -38,10 +37,6 @@ func (tx *Tx) ctx(ctx context.Context) context.Context {
 	return ctx
 }
 
-// Statements is how many statements the transaction has run so far: a caller can tell whether
-// a function it handed the transaction touched the database at all.
-func (tx *Tx) Statements() int64 { return tx.ran.Load() }
-
 // Dialect returns the engine the transaction runs on.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
 
@@ -49,7 +44,6 @@ func (tx *Tx) Dialect() Dialect { return tx.dialect }
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	tx.ran.Add(1)
 	return tx.tx.ExecContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
@@ -57,7 +51,6 @@ func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, 
 func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	tx.ran.Add(1)
 	return tx.tx.QueryContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 
@@ -65,7 +58,6 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *sql.Row {
 	tx.touched.mark(query)
 	tx.statements.Add(1)
-	tx.ran.Add(1)
 	return tx.tx.QueryRowContext(tx.ctx(ctx), tx.dialect.Rebind(query), args...)
 }
 

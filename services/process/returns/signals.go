@@ -81,18 +81,18 @@ func (s *Service) handleVendorEvent(ctx context.Context, tx *store.Tx, ev *canon
 	}
 	signal, ok := signalFor[typ]
 	if !ok {
-		return nil // an event the workflow does not wait for
+		return events.Ignore // an event the workflow does not wait for
 	}
 	id, payload, err := s.signalPayload(ev, signal)
 	if err != nil {
 		return err
 	}
 	if id == "" {
-		return nil // not one of ours (a record started outside Retailbridge)
+		return events.Ignore // not one of ours (a record started outside Retailbridge)
 	}
 	_, err = s.engine.Signal(ctx, tx, id, signal, payload)
 	if errs.KindOf(err) == errs.NotFound {
-		return nil // a reference that names no return of this service
+		return events.Ignore // a reference that names no return of this service
 	}
 	return err
 }
